@@ -1,0 +1,22 @@
+//! shardmq: a RocketMQ-protocol broker and NameServer, thread-per-core on io_uring.
+//!
+//! # Layer map
+//!
+//! A request travels down these layers and its response back up; a layer only calls the
+//! one below it.
+//!
+//! | layer | owns | never does |
+//! | --- | --- | --- |
+//! | [`net`] | sockets: accept, read buffer, bounded write queue, backpressure | interpret a frame |
+//! | [`wire`] | bytes ⇄ frames, `RemotingCommand`, typed headers, the record format | I/O, async |
+//! | [`dispatch`] | request code → handler, admission, this shard or a mailbox | touch a socket |
+//!
+//! Limits on every length and queue live in [`limits`].
+//!
+//! Every shard (one pinned glommio executor from the `shards` crate) runs its own copy of each
+//! layer; shard state is `Rc`/`RefCell` and crosses shards only as messages.
+
+pub mod dispatch;
+pub mod limits;
+pub mod net;
+pub mod wire;

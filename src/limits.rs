@@ -1,0 +1,40 @@
+//! Every bound shardmq enforces, in one place, with the relations between them checked at
+//! compile time. A value that arrives over the network is checked against one of these before
+//! it sizes an allocation.
+
+/// Largest frame including its 4-byte length prefix, as Java's `NettyDecoder` allows.
+pub const FRAME_SIZE_MAX: usize = 16 * 1024 * 1024;
+
+/// Largest value of the length prefix itself (the bytes after it).
+pub const FRAME_LENGTH_FIELD_MAX: usize = FRAME_SIZE_MAX - 4;
+
+/// Largest header (JSON or ROCKETMQ binary). Real headers are a few hundred bytes; a send
+/// header carries the message's properties string, so allow that plus room.
+pub const HEADER_SIZE_MAX: usize = 64 * 1024 + PROPERTIES_SIZE_MAX;
+
+/// Largest properties string of a message (Java: `Short.MAX_VALUE` bytes).
+pub const PROPERTIES_SIZE_MAX: usize = i16::MAX as usize;
+
+/// Largest message body the broker stores (`maxMessageSize` default, 4 MiB).
+pub const MESSAGE_BODY_SIZE_MAX: usize = 4 * 1024 * 1024;
+
+/// Largest number of ext fields in one header.
+pub const EXT_FIELDS_MAX: usize = 256;
+
+/// Largest topic name (Java `TopicValidator`: 127 characters).
+pub const TOPIC_NAME_MAX: usize = 127;
+
+/// Bytes of responses queued for one connection before the connection stops reading
+/// requests (backpressure on a slow reader).
+pub const CONNECTION_WRITE_QUEUE_BYTES_MAX: usize = 32 * 1024 * 1024;
+
+/// Requests one connection may have in flight (dispatched but not yet answered) before the
+/// connection stops reading.
+pub const CONNECTION_IN_FLIGHT_MAX: usize = 4096;
+
+/// Initial and steady read buffer of a connection.
+pub const CONNECTION_READ_BUFFER_BYTES: usize = 64 * 1024;
+
+const _: () = assert!(HEADER_SIZE_MAX < FRAME_LENGTH_FIELD_MAX);
+const _: () = assert!(MESSAGE_BODY_SIZE_MAX + HEADER_SIZE_MAX < FRAME_LENGTH_FIELD_MAX);
+const _: () = assert!(CONNECTION_WRITE_QUEUE_BYTES_MAX >= FRAME_SIZE_MAX);

@@ -1,0 +1,22 @@
+//! The RocketMQ remoting codec: pure functions from bytes to frames, commands, typed headers and
+//! records and back. No I/O and no async here; every length read from input is checked against
+//! [`crate::limits`] before it is trusted, and no input makes this module panic.
+//!
+//! Decoding tells *incomplete* (wait for more bytes) from *invalid* (the peer cannot be
+//! trusted; close the connection or answer with an error) through [`WireError`].
+
+pub mod codes;
+pub mod command;
+pub mod error;
+pub mod frame;
+pub mod header_binary;
+pub mod header_json;
+pub mod headers;
+
+pub mod batch;
+pub mod message_id;
+pub mod properties;
+pub mod record;
+
+pub use command::{ExtFields, LanguageCode, RemotingCommand, SerializeType};
+pub use error::WireError;
