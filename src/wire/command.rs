@@ -1,15 +1,39 @@
 //! `RemotingCommand`: one request or response of the remoting protocol (REMOTING.md §1), in
 //! the form both header serializations decode to.
+//!
+//! A command owns its header fields and shares its body: a decoded body is a slice of the read
+//! buffer, and encoding can leave the body out ([`RemotingCommand::encode_header`]) so the
+//! connection writes a large pull body without copying it.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 
-use super::WireError;
+use super::codes::{language, language_from_name, VERSION_CURRENT};
+use super::headers::CommandHeader;
+use super::{header_binary, header_json, HeaderError, WireError};
+use crate::limits;
+
+/// Flag bit 0: the command is a response (REMOTING.md §1.5).
+pub const FLAG_RESPONSE: i32 = 0x1;
+/// Flag bit 1: the request expects no response; answering it confuses the client.
+pub const FLAG_ONEWAY: i32 = 0x2;
 
 /// How a header is serialized; a response uses its request's type (REMOTING.md §1.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SerializeType {
     Json = 0,
     RocketMq = 1,
+}
+
+impl SerializeType {
+    /// The type for the high byte of the header-length word; Java closes the connection on
+    /// any other value, and so do we.
+    pub fn from_byte(byte: u8) -> Option<SerializeType> {
+        match byte {
+            0 => Some(SerializeType::Json),
+            1 => Some(SerializeType::RocketMq),
+            _ => None,
+        }
+    }
 }
 
 /// The sender's language. Any string is accepted on decode (CLIENTS.md); the ones with a
@@ -21,11 +45,102 @@ pub enum LanguageCode {
     Other(String),
 }
 
+impl LanguageCode {
+    pub const JAVA: LanguageCode = LanguageCode::Known(language::JAVA);
+
+    /// The language a JSON header names. Names with a code become `Known` so that a command
+    /// compares equal whichever header it came through.
+    pub fn from_name(name: &str) -> LanguageCode {
+        match language_from_name(name) {
+            Some(code) => LanguageCode::Known(code),
+            None => LanguageCode::Other(name.to_owned()),
+        }
+    }
+
+    /// The byte of a binary header.
+    pub fn byte(&self) -> u8 {
+        match self {
+            LanguageCode::Known(code) => *code,
+            LanguageCode::Other(_) => language::OTHER,
+        }
+    }
+
+    /// The name of a JSON header; `None` for a binary code no table names.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            LanguageCode::Known(code) => language::name(*code),
+            LanguageCode::Other(name) => Some(name),
+        }
+    }
+}
+
 /// Ext fields in arrival order; keys are unique (a later duplicate replaces the earlier).
 /// Values are the Java `toString()` form: JSON numbers and booleans are kept as their text.
+///
+/// A vector, not a map: headers hold a dozen fields, for which a scan beats hashing, and the
+/// arrival order is kept for logs and byte-stable re-encoding.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExtFields {
     entries: Vec<(String, String)>,
+}
+
+impl ExtFields {
+    pub fn new() -> ExtFields {
+        ExtFields::default()
+    }
+
+    pub fn with_capacity(capacity: usize) -> ExtFields {
+        ExtFields {
+            entries: Vec::with_capacity(capacity),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Sets `key` to `value`, returning the value it replaces.
+    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) -> Option<String> {
+        let key = key.into();
+        let value = value.into();
+        match self.entries.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, old)) => Some(std::mem::replace(old, value)),
+            None => {
+                self.entries.push((key, value));
+                None
+            }
+        }
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<String> {
+        let index = self.entries.iter().position(|(k, _)| k == key)?;
+        Some(self.entries.remove(index).1)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for ExtFields {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> ExtFields {
+        let mut fields = ExtFields::new();
+        for (key, value) in iter {
+            fields.insert(key, value);
+        }
+        fields
+    }
 }
 
 /// One request or response.
@@ -40,4 +155,167 @@ pub struct RemotingCommand {
     pub ext_fields: ExtFields,
     pub serialize_type: SerializeType,
     pub body: Bytes,
+}
+
+impl RemotingCommand {
+    /// A two-way JSON request from this process. `opaque` is 0: the connection that sends it
+    /// owns the opaque counter and sets it.
+    pub fn request(code: i32, ext_fields: ExtFields, body: Bytes) -> RemotingCommand {
+        RemotingCommand {
+            code,
+            language: LanguageCode::JAVA,
+            version: VERSION_CURRENT,
+            opaque: 0,
+            flag: 0,
+            remark: None,
+            ext_fields,
+            serialize_type: SerializeType::Json,
+            body,
+        }
+    }
+
+    /// The response to `request`: same opaque and serialization (ali-ons cannot read a binary
+    /// header, CLIENTS.md item 8), no ext fields and no body yet.
+    pub fn response_to(request: &RemotingCommand, code: i32, remark: Option<String>) -> Self {
+        RemotingCommand {
+            code,
+            language: LanguageCode::JAVA,
+            version: VERSION_CURRENT,
+            opaque: request.opaque,
+            flag: FLAG_RESPONSE,
+            remark,
+            ext_fields: ExtFields::new(),
+            serialize_type: request.serialize_type,
+            body: Bytes::new(),
+        }
+    }
+
+    pub fn is_response(&self) -> bool {
+        self.flag & FLAG_RESPONSE != 0
+    }
+
+    pub fn is_oneway(&self) -> bool {
+        self.flag & FLAG_ONEWAY != 0
+    }
+
+    /// The typed header carried in the ext fields.
+    pub fn decode_header<H: CommandHeader>(&self) -> Result<H, HeaderError> {
+        H::decode(&self.ext_fields)
+    }
+
+    /// Writes `header` into the ext fields, replacing fields of the same names.
+    pub fn set_header<H: CommandHeader>(&mut self, header: &H) {
+        header.encode(&mut self.ext_fields);
+    }
+
+    /// Appends the whole frame: length prefix, header-length word, header and body.
+    ///
+    /// Fails, leaving `out` as it was, when the frame would break a limit the peer enforces
+    /// (a header over [`limits::HEADER_SIZE_MAX`], a frame over [`limits::FRAME_SIZE_MAX`], a
+    /// code or length the binary header cannot hold): sending it would only get the
+    /// connection closed.
+    pub fn encode(&self, out: &mut BytesMut) -> Result<(), WireError> {
+        out.reserve(self.body.len());
+        self.encode_header(out)?;
+        out.extend_from_slice(&self.body);
+        Ok(())
+    }
+
+    /// Appends everything but the body; the length prefix still counts the body, which the
+    /// caller must write next (a vectored write of a large body avoids the copy).
+    pub fn encode_header(&self, out: &mut BytesMut) -> Result<(), WireError> {
+        let start = out.len();
+        out.reserve(256);
+        out.put_u64(0); // Length prefix and header-length word, patched below.
+        let written = match self.serialize_type {
+            SerializeType::Json => header_json::encode(self, out),
+            SerializeType::RocketMq => header_binary::encode(self, out),
+        };
+        let header_len = out.len() - start - 8;
+        let frame_len = 8 + header_len + self.body.len();
+        let checked = written.and_then(|()| check_encoded_sizes(header_len, frame_len));
+        if let Err(err) = checked {
+            out.truncate(start);
+            return Err(err);
+        }
+        // Both fit: the frame is under 16 MiB, so the casts cannot truncate.
+        let length_field = (frame_len - 4) as u32;
+        let word = (self.serialize_type as u32) << 24 | header_len as u32;
+        out[start..start + 4].copy_from_slice(&length_field.to_be_bytes());
+        out[start + 4..start + 8].copy_from_slice(&word.to_be_bytes());
+        Ok(())
+    }
+}
+
+fn check_encoded_sizes(header_len: usize, frame_len: usize) -> Result<(), WireError> {
+    if header_len > limits::HEADER_SIZE_MAX {
+        return Err(WireError::Invalid(format!(
+            "encoded header of {header_len} bytes exceeds {}",
+            limits::HEADER_SIZE_MAX
+        )));
+    }
+    if frame_len > limits::FRAME_SIZE_MAX {
+        return Err(WireError::Invalid(format!(
+            "encoded frame of {frame_len} bytes exceeds {}",
+            limits::FRAME_SIZE_MAX
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ext_fields_replace_duplicates_in_place() {
+        let mut fields: ExtFields = [("a", "1"), ("b", "2")].into_iter().collect();
+        assert_eq!(fields.insert("a", "3"), Some("1".to_owned()));
+        assert_eq!(
+            fields.iter().collect::<Vec<_>>(),
+            vec![("a", "3"), ("b", "2")]
+        );
+        assert_eq!(fields.remove("a"), Some("3".to_owned()));
+        assert_eq!(fields.get("a"), None);
+        assert_eq!(fields.len(), 1);
+        assert!(!fields.is_empty());
+    }
+
+    #[test]
+    fn response_copies_opaque_and_serialization() {
+        let mut request = RemotingCommand::request(105, ExtFields::new(), Bytes::new());
+        request.opaque = -7;
+        request.flag = FLAG_ONEWAY;
+        request.serialize_type = SerializeType::RocketMq;
+        assert!(request.is_oneway() && !request.is_response());
+        let response = RemotingCommand::response_to(&request, 17, Some("no route".into()));
+        assert_eq!(response.opaque, -7);
+        assert!(response.is_response() && !response.is_oneway());
+        assert_eq!(response.serialize_type, SerializeType::RocketMq);
+        assert_eq!(response.language, LanguageCode::JAVA);
+        assert_eq!(response.version, 479);
+    }
+
+    #[test]
+    fn oversize_frame_is_refused_and_output_untouched() {
+        let body = Bytes::from(vec![0u8; limits::FRAME_SIZE_MAX]);
+        let command = RemotingCommand::request(10, ExtFields::new(), body);
+        let mut out = BytesMut::from(&b"xy"[..]);
+        assert!(matches!(
+            command.encode(&mut out),
+            Err(WireError::Invalid(_))
+        ));
+        assert_eq!(&out[..], b"xy");
+    }
+
+    #[test]
+    fn language_names_normalise_to_codes() {
+        assert_eq!(LanguageCode::from_name("CPP"), LanguageCode::Known(1));
+        assert_eq!(
+            LanguageCode::from_name("NODE"),
+            LanguageCode::Other("NODE".into())
+        );
+        assert_eq!(LanguageCode::Other("NODE".into()).byte(), language::OTHER);
+        assert_eq!(LanguageCode::Known(200).name(), None);
+    }
 }

@@ -16,10 +16,58 @@ pub enum WireError {
 impl fmt::Display for WireError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            WireError::Incomplete { needed } => write!(f, "incomplete input: {needed} bytes needed"),
+            WireError::Incomplete { needed } => {
+                write!(f, "incomplete input: {needed} bytes needed")
+            }
             WireError::Invalid(why) => write!(f, "invalid input: {why}"),
         }
     }
 }
 
 impl std::error::Error for WireError {}
+
+/// Why a typed header could not be read from a command's ext fields. Dispatch answers it with
+/// a response code and this text as the remark, so it always names the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderError {
+    /// A field the header requires is absent.
+    Missing { field: &'static str },
+    /// A field is present but its text is not of the field's type.
+    Malformed {
+        field: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+}
+
+impl HeaderError {
+    /// The ext field key the error is about.
+    pub fn field(&self) -> &'static str {
+        match self {
+            HeaderError::Missing { field } | HeaderError::Malformed { field, .. } => field,
+        }
+    }
+}
+
+impl fmt::Display for HeaderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeaderError::Missing { field } => write!(f, "the header field {field} is missing"),
+            HeaderError::Malformed {
+                field,
+                value,
+                expected,
+            } => {
+                write!(f, "the header field {field} is not {expected}: {value:?}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for HeaderError {}
+
+impl From<HeaderError> for WireError {
+    fn from(err: HeaderError) -> WireError {
+        WireError::Invalid(err.to_string())
+    }
+}

@@ -1,1 +1,381 @@
-//! (filled in by the codec work)
+//! The JSON header (serType 0, REMOTING.md §1.3).
+//!
+//! Decoding is as lenient as the Java broker, because real clients rely on it (CLIENTS.md):
+//! keys in any order, unknown keys ignored, `serializeTypeCurrentRPC` optional, `language` as
+//! any string or an integer, ext-field values as strings, numbers or booleans (kept as the text
+//! Java's `toString()` gives), `null` meaning absent. Only a missing `code` or malformed JSON
+//! is invalid.
+//!
+//! Encoding is by hand: the keys Java sorts alphabetically are written in that fixed order,
+//! which is cheaper than building a JSON tree for every send response.
+
+use std::fmt;
+
+use bytes::{BufMut, BytesMut};
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use super::codes::language;
+use super::{ExtFields, LanguageCode, RemotingCommand, SerializeType, WireError};
+use crate::limits;
+
+/// Reads a JSON header into a command with an empty body.
+pub fn decode(header: &[u8]) -> Result<RemotingCommand, WireError> {
+    serde_json::from_slice::<JsonHeader>(header)
+        .map(|header| header.0)
+        .map_err(|err| WireError::Invalid(format!("JSON header: {err}")))
+}
+
+/// Appends the JSON header of `command` (not the frame prefix, not the body).
+///
+/// `extFields` is written even when empty: a Java client reads the ext fields of some
+/// responses without a null check, and `{}` costs nine bytes.
+pub fn encode(command: &RemotingCommand, out: &mut BytesMut) -> Result<(), WireError> {
+    out.put_slice(b"{\"code\":");
+    put_int(out, command.code.into());
+    out.put_slice(b",\"extFields\":{");
+    for (index, (key, value)) in command.ext_fields.iter().enumerate() {
+        if index > 0 {
+            out.put_u8(b',');
+        }
+        put_str(out, key);
+        out.put_u8(b':');
+        put_str(out, value);
+    }
+    out.put_slice(b"},\"flag\":");
+    put_int(out, command.flag.into());
+    out.put_slice(b",\"language\":");
+    match command.language.name() {
+        Some(name) => put_str(out, name),
+        None => put_int(out, command.language.byte().into()),
+    }
+    out.put_slice(b",\"opaque\":");
+    put_int(out, command.opaque.into());
+    if let Some(remark) = &command.remark {
+        out.put_slice(b",\"remark\":");
+        put_str(out, remark);
+    }
+    out.put_slice(b",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":");
+    put_int(out, command.version.into());
+    out.put_u8(b'}');
+    Ok(())
+}
+
+fn put_int(out: &mut BytesMut, value: i64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = value.unsigned_abs();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        out.put_u8(b'-');
+    }
+    out.put_slice(&digits[start..]);
+}
+
+/// Writes a JSON string, escaping quote, backslash and control characters; message properties
+/// in a send header separate keys and values with U+0001 and U+0002.
+fn put_str(out: &mut BytesMut, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = text.as_bytes();
+    out.put_u8(b'"');
+    let mut copied = 0;
+    for (index, &byte) in bytes.iter().enumerate() {
+        if byte >= 0x20 && byte != b'"' && byte != b'\\' {
+            continue;
+        }
+        out.put_slice(&bytes[copied..index]);
+        match byte {
+            b'"' => out.put_slice(b"\\\""),
+            b'\\' => out.put_slice(b"\\\\"),
+            _ => {
+                out.put_slice(b"\\u00");
+                out.put_u8(HEX[usize::from(byte >> 4)]);
+                out.put_u8(HEX[usize::from(byte & 0xf)]);
+            }
+        }
+        copied = index + 1;
+    }
+    out.put_slice(&bytes[copied..]);
+    out.put_u8(b'"');
+}
+
+/// The decoded header; a newtype so that it can implement `Deserialize`.
+struct JsonHeader(RemotingCommand);
+
+impl<'de> Deserialize<'de> for JsonHeader {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(HeaderVisitor)
+    }
+}
+
+struct HeaderVisitor;
+
+impl<'de> Visitor<'de> for HeaderVisitor {
+    type Value = JsonHeader;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a RemotingCommand JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JsonHeader, A::Error> {
+        let mut code = None;
+        let mut command = RemotingCommand {
+            code: 0,
+            language: LanguageCode::JAVA,
+            version: 0,
+            opaque: 0,
+            flag: 0,
+            remark: None,
+            ext_fields: ExtFields::new(),
+            serialize_type: SerializeType::Json,
+            body: Default::default(),
+        };
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Code => code = map.next_value::<LenientInt>()?.0,
+                Key::Version => command.version = map.next_value::<LenientInt>()?.or_zero(),
+                Key::Opaque => command.opaque = map.next_value::<LenientInt>()?.or_zero(),
+                Key::Flag => command.flag = map.next_value::<LenientInt>()?.or_zero(),
+                Key::Language => command.language = map.next_value::<Language>()?.0,
+                Key::Remark => command.remark = map.next_value::<Text>()?.0,
+                Key::ExtFields => command.ext_fields = map.next_value::<JsonExtFields>()?.0,
+                Key::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        command.code = code.ok_or_else(|| de::Error::missing_field("code"))?;
+        Ok(JsonHeader(command))
+    }
+}
+
+/// The top-level keys the decoder reads; matching on the borrowed key avoids an allocation.
+enum Key {
+    Code,
+    Language,
+    Version,
+    Opaque,
+    Flag,
+    Remark,
+    ExtFields,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl Visitor<'_> for KeyVisitor {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a header key")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+        Ok(match key {
+            "code" => Key::Code,
+            "language" => Key::Language,
+            "version" => Key::Version,
+            "opaque" => Key::Opaque,
+            "flag" => Key::Flag,
+            "remark" => Key::Remark,
+            "extFields" => Key::ExtFields,
+            _ => Key::Other,
+        })
+    }
+}
+
+/// An `int` header field: a JSON integer or a string holding one (fastjson coerces both);
+/// `null` is absent. Out of `i32` range is an error, as in Java.
+struct LenientInt(Option<i32>);
+
+impl LenientInt {
+    fn or_zero(self) -> i32 {
+        self.0.unwrap_or(0)
+    }
+}
+
+impl<'de> Deserialize<'de> for LenientInt {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(LenientIntVisitor)
+    }
+}
+
+struct LenientIntVisitor;
+
+impl Visitor<'_> for LenientIntVisitor {
+    type Value = LenientInt;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a 32-bit integer")
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<LenientInt, E> {
+        i32::try_from(value)
+            .map(|v| LenientInt(Some(v)))
+            .map_err(|_| E::custom(format!("integer {value} out of range")))
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<LenientInt, E> {
+        i32::try_from(value)
+            .map(|v| LenientInt(Some(v)))
+            .map_err(|_| E::custom(format!("integer {value} out of range")))
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<LenientInt, E> {
+        value
+            .parse()
+            .map(|v| LenientInt(Some(v)))
+            .map_err(|_| E::custom(format!("{value:?} is not an integer")))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<LenientInt, E> {
+        Ok(LenientInt(None))
+    }
+}
+
+/// `language`: any name, or an ordinal (Java's enum ordinals equal the binary codes).
+struct Language(LanguageCode);
+
+impl<'de> Deserialize<'de> for Language {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(LanguageVisitor)
+    }
+}
+
+struct LanguageVisitor;
+
+impl Visitor<'_> for LanguageVisitor {
+    type Value = Language;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a language name or code")
+    }
+
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<Language, E> {
+        Ok(Language(LanguageCode::from_name(name)))
+    }
+
+    fn visit_u64<E: de::Error>(self, code: u64) -> Result<Language, E> {
+        Ok(Language(match u8::try_from(code) {
+            Ok(code) => LanguageCode::Known(code),
+            Err(_) => LanguageCode::Other(code.to_string()),
+        }))
+    }
+
+    fn visit_i64<E: de::Error>(self, code: i64) -> Result<Language, E> {
+        Ok(Language(LanguageCode::Other(code.to_string())))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Language, E> {
+        Ok(Language(LanguageCode::Known(language::JAVA)))
+    }
+}
+
+/// `extFields`: an object (or `null`) of values turned into their Java `toString()` text.
+struct JsonExtFields(ExtFields);
+
+impl<'de> Deserialize<'de> for JsonExtFields {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ExtFieldsVisitor)
+    }
+}
+
+struct ExtFieldsVisitor;
+
+impl<'de> Visitor<'de> for ExtFieldsVisitor {
+    type Value = JsonExtFields;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an extFields object")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<JsonExtFields, E> {
+        Ok(JsonExtFields(ExtFields::new()))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JsonExtFields, A::Error> {
+        let mut fields = ExtFields::with_capacity(16);
+        while let Some((key, value)) = map.next_entry::<String, Text>()? {
+            let Some(value) = value.0 else { continue };
+            if fields.len() >= limits::EXT_FIELDS_MAX {
+                return Err(de::Error::custom("too many extFields"));
+            }
+            fields.insert(key, value);
+        }
+        Ok(JsonExtFields(fields))
+    }
+}
+
+/// Any JSON value as the text Java would hold: strings as they are, numbers as JSON writes
+/// them (integers in decimal), booleans as `true`/`false`, objects and arrays as compact
+/// JSON; `null` is absent.
+struct Text(Option<String>);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TextVisitor)
+    }
+}
+
+struct TextVisitor;
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = Text;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Text, E> {
+        Ok(Text(Some(value.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, value: String) -> Result<Text, E> {
+        Ok(Text(Some(value)))
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Text, E> {
+        Ok(Text(Some(value.to_string())))
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Text, E> {
+        Ok(Text(Some(value.to_string())))
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Text, E> {
+        // serde_json writes 12.0 as "12.0", like Java's Double.toString.
+        let number = serde_json::Number::from_f64(value);
+        Ok(Text(number.map(|n| n.to_string())))
+    }
+
+    fn visit_bool<E: de::Error>(self, value: bool) -> Result<Text, E> {
+        Ok(Text(Some(value.to_string())))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Text, E> {
+        Ok(Text(None))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Text, A::Error> {
+        let value = serde_json::Value::deserialize(MapAccessDeserializer::new(map))?;
+        Ok(Text(Some(value.to_string())))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Text, A::Error> {
+        let value = serde_json::Value::deserialize(SeqAccessDeserializer::new(seq))?;
+        Ok(Text(Some(value.to_string())))
+    }
+}

@@ -1,0 +1,95 @@
+//! NameServer requests (REMOTING.md §2.9): route lookup and broker (un)registration.
+
+use super::command_header;
+
+command_header! {
+    /// GET_ROUTEINFO_BY_TOPIC (105) request.
+    pub struct GetRouteInfoRequestHeader {
+        req topic: String = "topic",
+        /// Routes are always standard JSON here, so this only records what was asked.
+        opt accept_standard_json_only: bool = "acceptStandardJsonOnly",
+    }
+}
+
+command_header! {
+    /// REGISTER_BROKER (103) request, broker to NameServer.
+    pub struct RegisterBrokerRequestHeader {
+        req broker_name: String = "brokerName",
+        /// `ip:port`.
+        req broker_addr: String = "brokerAddr",
+        req cluster_name: String = "clusterName",
+        req ha_server_addr: String = "haServerAddr",
+        /// 0 for a master.
+        req broker_id: i64 = "brokerId",
+        /// 5.x; 120 000 when absent.
+        opt heartbeat_timeout_millis: i64 = "heartbeatTimeoutMillis",
+        opt enable_acting_master: bool = "enableActingMaster",
+        /// The body is a zlib stream (REMOTING.md §2.9.2).
+        def compressed: bool = "compressed",
+        /// CRC of the body; 0 means unchecked.
+        def body_crc32: i32 = "bodyCrc32",
+        opt zone_name: String = "__ZONE_NAME",
+    }
+}
+
+command_header! {
+    /// REGISTER_BROKER (103) response.
+    pub struct RegisterBrokerResponseHeader {
+        opt ha_server_addr: String = "haServerAddr",
+        /// For a slave: its master's address.
+        opt master_addr: String = "masterAddr",
+    }
+}
+
+command_header! {
+    /// UNREGISTER_BROKER (104) request.
+    pub struct UnregisterBrokerRequestHeader {
+        req broker_name: String = "brokerName",
+        req broker_addr: String = "brokerAddr",
+        req cluster_name: String = "clusterName",
+        req broker_id: i64 = "brokerId",
+    }
+}
+
+command_header! {
+    /// DELETE_TOPIC_IN_NAMESRV (216) request.
+    pub struct DeleteTopicFromNamesrvRequestHeader {
+        req topic: String = "topic",
+        opt cluster_name: String = "clusterName",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::assert_round_trip;
+    use super::super::CommandHeader;
+    use super::*;
+    use crate::wire::ExtFields;
+
+    #[test]
+    fn every_header_round_trips() {
+        assert_round_trip(&GetRouteInfoRequestHeader::sample());
+        assert_round_trip(&RegisterBrokerRequestHeader::sample());
+        assert_round_trip(&RegisterBrokerResponseHeader::sample());
+        assert_round_trip(&UnregisterBrokerRequestHeader::sample());
+        assert_round_trip(&DeleteTopicFromNamesrvRequestHeader::sample());
+    }
+
+    #[test]
+    fn java_primitives_default_when_absent_and_are_always_written() {
+        let header = RegisterBrokerRequestHeader {
+            broker_name: "broker-a".into(),
+            broker_addr: "10.0.0.1:10911".into(),
+            cluster_name: "DefaultCluster".into(),
+            ha_server_addr: "10.0.0.1:10912".into(),
+            ..Default::default()
+        };
+        let mut fields = ExtFields::new();
+        header.encode(&mut fields);
+        assert_eq!(fields.get("compressed"), Some("false"));
+        assert_eq!(fields.get("bodyCrc32"), Some("0"));
+        fields.remove("compressed");
+        fields.remove("bodyCrc32");
+        assert_eq!(RegisterBrokerRequestHeader::decode(&fields), Ok(header));
+    }
+}

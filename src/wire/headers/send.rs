@@ -1,0 +1,272 @@
+//! Producing (REMOTING.md §2.4, §2.5.6, §2.6): SEND_MESSAGE (10), SEND_MESSAGE_V2 (310),
+//! SEND_BATCH_MESSAGE (320), the send response, CONSUMER_SEND_MSG_BACK (36), END_TRANSACTION
+//! (37) and CHECK_TRANSACTION_STATE (39).
+
+use super::{command_header, optional, put, required, CommandHeader};
+use crate::wire::codes::request_code;
+use crate::wire::{ExtFields, HeaderError};
+
+/// The send request header. SEND_MESSAGE (10) names its fields in full; SEND_MESSAGE_V2 (310)
+/// and SEND_BATCH_MESSAGE (320) use one letter each to parse faster. Both map to this struct:
+/// [`CommandHeader`] reads the long names, [`SendMessageRequestHeader::decode_for`] picks by
+/// request code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SendMessageRequestHeader {
+    pub producer_group: String,
+    pub topic: String,
+    /// Template topic for auto-creation, normally `TBW102`.
+    pub default_topic: String,
+    pub default_topic_queue_nums: i32,
+    /// Negative: the broker picks a writable queue.
+    pub queue_id: i32,
+    pub sys_flag: i32,
+    pub born_timestamp: i64,
+    pub flag: i32,
+    /// The properties string (REMOTING.md §3.3), still encoded.
+    pub properties: Option<String>,
+    pub reconsume_times: Option<i32>,
+    pub unit_mode: Option<bool>,
+    pub max_reconsume_times: Option<i32>,
+    pub batch: Option<bool>,
+    /// The broker name the client targeted (`bname` / `n`).
+    pub broker_name: Option<String>,
+}
+
+/// The wire keys of each field, in struct order.
+struct SendKeys([&'static str; 14]);
+
+const V1_KEYS: SendKeys = SendKeys([
+    "producerGroup",
+    "topic",
+    "defaultTopic",
+    "defaultTopicQueueNums",
+    "queueId",
+    "sysFlag",
+    "bornTimestamp",
+    "flag",
+    "properties",
+    "reconsumeTimes",
+    "unitMode",
+    "maxReconsumeTimes",
+    "batch",
+    "bname",
+]);
+
+const V2_KEYS: SendKeys = SendKeys([
+    "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n",
+]);
+
+impl SendMessageRequestHeader {
+    /// Reads the header with the key names of `code`: long names for SEND_MESSAGE, one-letter
+    /// names for SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE (the Go client sends 320 with short
+    /// names too).
+    pub fn decode_for(code: i32, fields: &ExtFields) -> Result<Self, HeaderError> {
+        match code {
+            request_code::SEND_MESSAGE => Self::decode_with(fields, &V1_KEYS),
+            _ => Self::decode_with(fields, &V2_KEYS),
+        }
+    }
+
+    /// Writes the one-letter form of SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE.
+    pub fn encode_v2(&self, fields: &mut ExtFields) {
+        self.encode_with(fields, &V2_KEYS);
+    }
+
+    fn decode_with(fields: &ExtFields, keys: &SendKeys) -> Result<Self, HeaderError> {
+        let [a, b, c, d, e, f, g, h, i, j, k, l, m, n] = keys.0;
+        Ok(SendMessageRequestHeader {
+            producer_group: required(fields, a)?,
+            topic: required(fields, b)?,
+            default_topic: required(fields, c)?,
+            default_topic_queue_nums: required(fields, d)?,
+            queue_id: required(fields, e)?,
+            sys_flag: required(fields, f)?,
+            born_timestamp: required(fields, g)?,
+            flag: required(fields, h)?,
+            properties: optional(fields, i)?,
+            reconsume_times: optional(fields, j)?,
+            unit_mode: optional(fields, k)?,
+            max_reconsume_times: optional(fields, l)?,
+            batch: optional(fields, m)?,
+            broker_name: optional(fields, n)?,
+        })
+    }
+
+    fn encode_with(&self, fields: &mut ExtFields, keys: &SendKeys) {
+        let [a, b, c, d, e, f, g, h, i, j, k, l, m, n] = keys.0;
+        put(fields, a, &self.producer_group);
+        put(fields, b, &self.topic);
+        put(fields, c, &self.default_topic);
+        put(fields, d, &self.default_topic_queue_nums);
+        put(fields, e, &self.queue_id);
+        put(fields, f, &self.sys_flag);
+        put(fields, g, &self.born_timestamp);
+        put(fields, h, &self.flag);
+        put_some(fields, i, &self.properties);
+        put_some(fields, j, &self.reconsume_times);
+        put_some(fields, k, &self.unit_mode);
+        put_some(fields, l, &self.max_reconsume_times);
+        put_some(fields, m, &self.batch);
+        put_some(fields, n, &self.broker_name);
+    }
+}
+
+fn put_some<T: super::FieldValue>(fields: &mut ExtFields, key: &'static str, value: &Option<T>) {
+    if let Some(value) = value {
+        put(fields, key, value);
+    }
+}
+
+impl CommandHeader for SendMessageRequestHeader {
+    fn decode(fields: &ExtFields) -> Result<Self, HeaderError> {
+        Self::decode_with(fields, &V1_KEYS)
+    }
+
+    fn encode(&self, fields: &mut ExtFields) {
+        self.encode_with(fields, &V1_KEYS);
+    }
+}
+
+command_header! {
+    /// The response to a send. `msgId`, `queueId` and `queueOffset` are required by Java
+    /// clients; so are non-null ext fields on success, which `MSG_REGION` and `TRACE_ON`
+    /// guarantee.
+    pub struct SendMessageResponseHeader {
+        /// Offset message id(s) of the stored record(s), comma-joined for a batch.
+        req msg_id: String = "msgId",
+        req queue_id: i32 = "queueId",
+        /// Queue offset of the (first) stored record.
+        req queue_offset: i64 = "queueOffset",
+        opt transaction_id: String = "transactionId",
+        opt batch_uniq_id: String = "batchUniqId",
+        opt recall_handle: String = "recallHandle",
+        opt msg_region: String = "MSG_REGION",
+        opt trace_on: bool = "TRACE_ON",
+    }
+}
+
+impl SendMessageResponseHeader {
+    /// The header a Java broker sends: region `DefaultRegion`, tracing on.
+    pub fn new(msg_id: String, queue_id: i32, queue_offset: i64) -> Self {
+        SendMessageResponseHeader {
+            msg_id,
+            queue_id,
+            queue_offset,
+            msg_region: Some("DefaultRegion".to_owned()),
+            trace_on: Some(true),
+            ..Default::default()
+        }
+    }
+}
+
+command_header! {
+    /// CONSUMER_SEND_MSG_BACK (36) request: a message whose consumption failed.
+    pub struct ConsumerSendMsgBackRequestHeader {
+        /// Commit-log (physical) offset of the failed message.
+        req offset: i64 = "offset",
+        req group: String = "group",
+        /// 0: the broker chooses; negative: straight to the DLQ.
+        req delay_level: i32 = "delayLevel",
+        opt origin_msg_id: String = "originMsgId",
+        opt origin_topic: String = "originTopic",
+        opt unit_mode: bool = "unitMode",
+        opt max_reconsume_times: i32 = "maxReconsumeTimes",
+        opt broker_name: String = "bname",
+    }
+}
+
+command_header! {
+    /// END_TRANSACTION (37) request, always oneway.
+    pub struct EndTransactionRequestHeader {
+        req producer_group: String = "producerGroup",
+        /// Queue offset of the half message in the half topic.
+        req tran_state_table_offset: i64 = "tranStateTableOffset",
+        req commit_log_offset: i64 = "commitLogOffset",
+        /// 0 unknown, 8 commit, 12 rollback.
+        req commit_or_rollback: i32 = "commitOrRollback",
+        req msg_id: String = "msgId",
+        opt from_transaction_check: bool = "fromTransactionCheck",
+        opt transaction_id: String = "transactionId",
+        opt topic: String = "topic",
+        opt broker_name: String = "bname",
+    }
+}
+
+command_header! {
+    /// CHECK_TRANSACTION_STATE (39), broker to producer, oneway.
+    pub struct CheckTransactionStateRequestHeader {
+        req tran_state_table_offset: i64 = "tranStateTableOffset",
+        req commit_log_offset: i64 = "commitLogOffset",
+        opt msg_id: String = "msgId",
+        opt transaction_id: String = "transactionId",
+        opt offset_msg_id: String = "offsetMsgId",
+        opt topic: String = "topic",
+        opt broker_name: String = "bname",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::assert_round_trip;
+    use super::*;
+
+    fn sample_send() -> SendMessageRequestHeader {
+        SendMessageRequestHeader {
+            producer_group: "pg".into(),
+            topic: "T".into(),
+            default_topic: "TBW102".into(),
+            default_topic_queue_nums: 4,
+            queue_id: -1,
+            sys_flag: 4,
+            born_timestamp: 1_700_000_000_123,
+            flag: 7,
+            properties: Some("TAGS\u{1}a\u{2}UNIQ_KEY\u{1}K\u{2}".into()),
+            reconsume_times: Some(2),
+            unit_mode: Some(false),
+            max_reconsume_times: Some(16),
+            batch: Some(true),
+            broker_name: Some("broker-a".into()),
+        }
+    }
+
+    #[test]
+    fn every_header_round_trips() {
+        assert_round_trip(&sample_send());
+        assert_round_trip(&SendMessageResponseHeader::sample());
+        assert_round_trip(&ConsumerSendMsgBackRequestHeader::sample());
+        assert_round_trip(&EndTransactionRequestHeader::sample());
+        assert_round_trip(&CheckTransactionStateRequestHeader::sample());
+    }
+
+    #[test]
+    fn v2_short_names_map_to_the_same_struct() {
+        let header = sample_send();
+        let mut short = ExtFields::new();
+        header.encode_v2(&mut short);
+        assert_eq!(short.get("e"), Some("-1"));
+        assert_eq!(short.get("n"), Some("broker-a"));
+        assert_eq!(
+            SendMessageRequestHeader::decode_for(310, &short),
+            Ok(header.clone())
+        );
+        assert_eq!(
+            SendMessageRequestHeader::decode_for(320, &short),
+            Ok(header.clone())
+        );
+        let mut long = ExtFields::new();
+        header.encode(&mut long);
+        assert_eq!(SendMessageRequestHeader::decode_for(10, &long), Ok(header));
+        let err = SendMessageRequestHeader::decode_for(10, &short).expect_err("wrong names");
+        assert_eq!(err.field(), "producerGroup");
+    }
+
+    #[test]
+    fn new_response_carries_what_java_clients_read() {
+        let mut fields = ExtFields::new();
+        SendMessageResponseHeader::new("AB".into(), 2, 0).encode(&mut fields);
+        assert_eq!(fields.get("queueId"), Some("2"));
+        assert_eq!(fields.get("queueOffset"), Some("0"));
+        assert_eq!(fields.get("MSG_REGION"), Some("DefaultRegion"));
+        assert_eq!(fields.get("TRACE_ON"), Some("true"));
+    }
+}
