@@ -379,3 +379,133 @@ impl<'de> Visitor<'de> for TextVisitor {
         Ok(Text(Some(value.to_string())))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A GET_ROUTEINFO_BY_TOPIC request from a 5.3.3 Java client (REMOTING.md §1.3).
+    const JAVA_REQUEST: &str = r#"{"code":105,"extFields":{"topic":"TopicTest"},"flag":0,"language":"JAVA","opaque":7,"serializeTypeCurrentRPC":"JSON","version":479}"#;
+
+    /// A send response from a Java broker (REMOTING.md §1.3).
+    const JAVA_RESPONSE: &str = r#"{"code":0,"extFields":{"msgId":"C0A8000100002A9F0000000000000000","queueId":"2","queueOffset":"0","MSG_REGION":"DefaultRegion","TRACE_ON":"true","transactionId":"0A000005108A18B4AAC2178D3E5A0000"},"flag":1,"language":"JAVA","opaque":7,"serializeTypeCurrentRPC":"JSON","version":479}"#;
+
+    fn parse(json: &str) -> RemotingCommand {
+        decode(json.as_bytes()).expect("valid header")
+    }
+
+    #[test]
+    fn java_request_decodes_and_re_encodes_byte_for_byte() {
+        let command = parse(JAVA_REQUEST);
+        assert_eq!(
+            (command.code, command.opaque, command.flag, command.version),
+            (105, 7, 0, 479)
+        );
+        assert_eq!(command.language, LanguageCode::JAVA);
+        assert_eq!(command.ext_fields.get("topic"), Some("TopicTest"));
+        let mut out = BytesMut::new();
+        encode(&command, &mut out).expect("encodes");
+        assert_eq!(std::str::from_utf8(&out), Ok(JAVA_REQUEST));
+    }
+
+    #[test]
+    fn java_response_decodes() {
+        let command = parse(JAVA_RESPONSE);
+        assert_eq!(command.flag, 1);
+        assert_eq!(command.ext_fields.len(), 6);
+        assert_eq!(command.ext_fields.get("queueId"), Some("2"));
+        assert_eq!(command.ext_fields.get("TRACE_ON"), Some("true"));
+    }
+
+    #[test]
+    fn ali_ons_numbers_booleans_and_nulls_become_java_text() {
+        let command = parse(
+            r#"{"code":310,"language":"JAVA","version":121,"opaque":3,"flag":0,"remark":null,
+            "extFields":{"a":"pg","e":3,"g":1700000000000,"k":false,"x":null,"y":1.5,"z":-2,
+            "o":{"b":[1, 2]}}}"#,
+        );
+        let fields = &command.ext_fields;
+        assert_eq!(command.remark, None);
+        assert_eq!(fields.get("e"), Some("3"));
+        assert_eq!(fields.get("g"), Some("1700000000000"));
+        assert_eq!(fields.get("k"), Some("false"));
+        assert_eq!(fields.get("x"), None);
+        assert_eq!(fields.get("y"), Some("1.5"));
+        assert_eq!(fields.get("z"), Some("-2"));
+        assert_eq!(fields.get("o"), Some(r#"{"b":[1,2]}"#));
+    }
+
+    #[test]
+    fn any_language_and_go_style_headers_decode() {
+        let go = parse(r#"{"code":10,"language":"GO","version":317,"remark":"","opaque":1}"#);
+        assert_eq!(go.language, LanguageCode::Known(language::GO));
+        assert_eq!(go.remark.as_deref(), Some(""));
+        assert!(go.ext_fields.is_empty());
+        let node = parse(r#"{"code":10,"language":"NODE","extFields":null}"#);
+        assert_eq!(node.language, LanguageCode::Other("NODE".into()));
+        assert_eq!(
+            parse(r#"{"code":10,"language":12}"#).language,
+            LanguageCode::Known(12)
+        );
+        assert_eq!(
+            parse(r#"{"code":10,"language":-1}"#).language.byte(),
+            language::OTHER
+        );
+        let odd = parse(r#"{"unknown":{"deep":[1]},"code":"34","opaque":-5,"flag":null}"#);
+        assert_eq!(
+            (odd.code, odd.opaque, odd.flag, odd.version),
+            (34, -5, 0, 0)
+        );
+    }
+
+    #[test]
+    fn control_characters_escape_and_round_trip() {
+        let properties = "TAGS\u{1}a\u{2}KEYS\u{1}k \"q\" \\ \n\u{1f}é";
+        let command = parse(r#"{"code":10,"extFields":{"i":"TAGS\u0001a\u0002"}}"#);
+        assert_eq!(command.ext_fields.get("i"), Some("TAGS\u{1}a\u{2}"));
+        let mut command = command;
+        command.ext_fields.insert("i", properties);
+        command.remark = Some("\u{0}".into());
+        let mut out = BytesMut::new();
+        encode(&command, &mut out).expect("encodes");
+        let text = std::str::from_utf8(&out).expect("UTF-8");
+        assert!(
+            text.contains(r#"TAGS\u0001a\u0002KEYS\u0001k \"q\" \\ \u000a\u001fé"#),
+            "{text}"
+        );
+        assert_eq!(decode(&out), Ok(command));
+    }
+
+    #[test]
+    fn malformed_headers_are_invalid() {
+        let bad = [
+            r#"{"opaque":1}"#,
+            r#"{"code":null}"#,
+            r#"{"code":1.5}"#,
+            r#"{"code":2147483648}"#,
+            r#"{"code":"x"}"#,
+            r#"{"code":1,"opaque":4294967295}"#,
+            r#"{"code":1,"extFields":[1]}"#,
+            r#"{"code":1"#,
+            r#"[{"code":1}]"#,
+            r#"{"code":1} x"#,
+            "",
+            "\u{ff}",
+        ];
+        for json in bad {
+            assert!(
+                matches!(decode(json.as_bytes()), Err(WireError::Invalid(_))),
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn too_many_ext_fields_are_invalid() {
+        let entries: Vec<String> = (0..=limits::EXT_FIELDS_MAX)
+            .map(|i| format!(r#""k{i}":"v""#))
+            .collect();
+        let json = format!(r#"{{"code":1,"extFields":{{{}}}}}"#, entries.join(","));
+        assert!(decode(json.as_bytes()).is_err());
+    }
+}
