@@ -53,7 +53,7 @@ fn decode_ext_fields(region: &[u8]) -> Result<ExtFields, WireError> {
         bytes: region,
         pos: 0,
     };
-    let mut fields = ExtFields::new();
+    let mut fields = ExtFields::with_capacities(16, region.len());
     while reader.remaining() > 0 {
         let key_len = reader.i16("ext key length")?;
         let key_len = usize::try_from(key_len)
@@ -70,7 +70,7 @@ fn decode_ext_fields(region: &[u8]) -> Result<ExtFields, WireError> {
                 limits::EXT_FIELDS_MAX
             )));
         }
-        fields.insert(text(key), text(value));
+        fields.insert(String::from_utf8_lossy(key), String::from_utf8_lossy(value));
     }
     Ok(fields)
 }

@@ -13,7 +13,9 @@ use std::fmt;
 
 use bytes::{BufMut, BytesMut};
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 
 use super::codes::language;
 use super::{ExtFields, LanguageCode, RemotingCommand, SerializeType, WireError};
@@ -21,9 +23,13 @@ use crate::limits;
 
 /// Reads a JSON header into a command with an empty body.
 pub fn decode(header: &[u8]) -> Result<RemotingCommand, WireError> {
-    serde_json::from_slice::<JsonHeader>(header)
-        .map(|header| header.0)
-        .map_err(|err| WireError::Invalid(format!("JSON header: {err}")))
+    let mut deserializer = serde_json::Deserializer::from_slice(header);
+    HeaderVisitor {
+        header_len: header.len(),
+    }
+    .deserialize(&mut deserializer)
+    .and_then(|command| deserializer.end().map(|()| command))
+    .map_err(|err| WireError::Invalid(format!("JSON header: {err}")))
 }
 
 /// Appends the JSON header of `command` (not the frame prefix, not the body).
@@ -62,7 +68,12 @@ pub fn encode(command: &RemotingCommand, out: &mut BytesMut) -> Result<(), WireE
 }
 
 fn put_int(out: &mut BytesMut, value: i64) {
-    let mut digits = [0u8; 20];
+    out.put_slice(decimal(value, &mut [0; 20]).as_bytes());
+}
+
+/// `value` in decimal, formatted into `digits` without the `fmt` machinery: integers are most
+/// of what a header holds. Twenty bytes fit `i64::MIN` with its sign.
+pub(crate) fn decimal(value: i64, digits: &mut [u8; 20]) -> &str {
     let mut start = digits.len();
     let mut rest = value.unsigned_abs();
     loop {
@@ -74,9 +85,10 @@ fn put_int(out: &mut BytesMut, value: i64) {
         }
     }
     if value < 0 {
-        out.put_u8(b'-');
+        start -= 1;
+        digits[start] = b'-';
     }
-    out.put_slice(&digits[start..]);
+    std::str::from_utf8(&digits[start..]).unwrap_or_default()
 }
 
 /// Writes a JSON string, escaping quote, backslash and control characters; message properties
@@ -106,25 +118,27 @@ fn put_str(out: &mut BytesMut, text: &str) {
     out.put_u8(b'"');
 }
 
-/// The decoded header; a newtype so that it can implement `Deserialize`.
-struct JsonHeader(RemotingCommand);
+/// Reads the top-level object; `header_len` sizes the ext fields' text in one allocation.
+struct HeaderVisitor {
+    header_len: usize,
+}
 
-impl<'de> Deserialize<'de> for JsonHeader {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(HeaderVisitor)
+impl<'de> DeserializeSeed<'de> for HeaderVisitor {
+    type Value = RemotingCommand;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
     }
 }
 
-struct HeaderVisitor;
-
 impl<'de> Visitor<'de> for HeaderVisitor {
-    type Value = JsonHeader;
+    type Value = RemotingCommand;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a RemotingCommand JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JsonHeader, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RemotingCommand, A::Error> {
         let mut code = None;
         let mut command = RemotingCommand {
             code: 0,
@@ -145,14 +159,19 @@ impl<'de> Visitor<'de> for HeaderVisitor {
                 Key::Flag => command.flag = map.next_value::<LenientInt>()?.or_zero(),
                 Key::Language => command.language = map.next_value::<Language>()?.0,
                 Key::Remark => command.remark = map.next_value::<Text>()?.0,
-                Key::ExtFields => command.ext_fields = map.next_value::<JsonExtFields>()?.0,
+                Key::ExtFields => {
+                    let seed = ExtFieldsSeed {
+                        text_bytes: self.header_len,
+                    };
+                    command.ext_fields = map.next_value_seed(seed)?;
+                }
                 Key::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
         command.code = code.ok_or_else(|| de::Error::missing_field("code"))?;
-        Ok(JsonHeader(command))
+        Ok(command)
     }
 }
 
@@ -284,38 +303,144 @@ impl Visitor<'_> for LanguageVisitor {
     }
 }
 
-/// `extFields`: an object (or `null`) of values turned into their Java `toString()` text.
-struct JsonExtFields(ExtFields);
+/// `extFields`: an object (or `null`) of values turned into their Java `toString()` text,
+/// written straight into the fields' one string.
+struct ExtFieldsSeed {
+    text_bytes: usize,
+}
 
-impl<'de> Deserialize<'de> for JsonExtFields {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ExtFieldsVisitor)
+impl<'de> DeserializeSeed<'de> for ExtFieldsSeed {
+    type Value = ExtFields;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<ExtFields, D::Error> {
+        deserializer.deserialize_any(self)
     }
 }
 
-struct ExtFieldsVisitor;
-
-impl<'de> Visitor<'de> for ExtFieldsVisitor {
-    type Value = JsonExtFields;
+impl<'de> Visitor<'de> for ExtFieldsSeed {
+    type Value = ExtFields;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an extFields object")
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<JsonExtFields, E> {
-        Ok(JsonExtFields(ExtFields::new()))
+    fn visit_unit<E: de::Error>(self) -> Result<ExtFields, E> {
+        Ok(ExtFields::new())
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JsonExtFields, A::Error> {
-        let mut fields = ExtFields::with_capacity(16);
-        while let Some((key, value)) = map.next_entry::<String, Text>()? {
-            let Some(value) = value.0 else { continue };
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ExtFields, A::Error> {
+        let mut fields = ExtFields::with_capacities(16, self.text_bytes);
+        while let Some(key) = map.next_key::<Str<'de>>()? {
             if fields.len() >= limits::EXT_FIELDS_MAX {
                 return Err(de::Error::custom("too many extFields"));
             }
-            fields.insert(key, value);
+            map.next_value_seed(ExtValue {
+                fields: &mut fields,
+                key: key.as_str(),
+            })?;
         }
-        Ok(JsonExtFields(fields))
+        Ok(fields)
+    }
+}
+
+/// A JSON string, borrowed from the input unless it had escapes.
+enum Str<'de> {
+    Borrowed(&'de str),
+    Owned(String),
+}
+
+impl Str<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Str::Borrowed(text) => text,
+            Str::Owned(text) => text,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Str<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(StrVisitor)
+    }
+}
+
+struct StrVisitor;
+
+impl<'de> Visitor<'de> for StrVisitor {
+    type Value = Str<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Str<'de>, E> {
+        Ok(Str::Borrowed(text))
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Str<'de>, E> {
+        Ok(Str::Owned(text.to_owned()))
+    }
+}
+
+/// One ext-field value, stored under `key` as its Java text; `null` removes the key.
+struct ExtValue<'a> {
+    fields: &'a mut ExtFields,
+    key: &'a str,
+}
+
+impl<'de> DeserializeSeed<'de> for ExtValue<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ExtValue<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an extFields value")
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<(), E> {
+        self.fields.insert(self.key, value);
+        Ok(())
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<(), E> {
+        self.fields.insert(self.key, decimal(value, &mut [0; 20]));
+        Ok(())
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<(), E> {
+        match i64::try_from(value) {
+            Ok(value) => self.visit_i64(value),
+            Err(_) => self.visit_str(&value.to_string()),
+        }
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<(), E> {
+        self.visit_str(&Text::float(value))
+    }
+
+    fn visit_bool<E: de::Error>(self, value: bool) -> Result<(), E> {
+        self.visit_str(if value { "true" } else { "false" })
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.fields.remove(self.key);
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let value = serde_json::Value::deserialize(MapAccessDeserializer::new(map))?;
+        self.visit_str(&value.to_string())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        let value = serde_json::Value::deserialize(SeqAccessDeserializer::new(seq))?;
+        self.visit_str(&value.to_string())
     }
 }
 
@@ -323,6 +448,15 @@ impl<'de> Visitor<'de> for ExtFieldsVisitor {
 /// them (integers in decimal), booleans as `true`/`false`, objects and arrays as compact
 /// JSON; `null` is absent.
 struct Text(Option<String>);
+
+impl Text {
+    /// serde_json writes 12.0 as "12.0", like Java's `Double.toString`; JSON has no NaN.
+    fn float(value: f64) -> String {
+        serde_json::Number::from_f64(value)
+            .map(|n| n.to_string())
+            .unwrap_or_default()
+    }
+}
 
 impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -356,9 +490,7 @@ impl<'de> Visitor<'de> for TextVisitor {
     }
 
     fn visit_f64<E: de::Error>(self, value: f64) -> Result<Text, E> {
-        // serde_json writes 12.0 as "12.0", like Java's Double.toString.
-        let number = serde_json::Number::from_f64(value);
-        Ok(Text(number.map(|n| n.to_string())))
+        Ok(Text(Some(Text::float(value))))
     }
 
     fn visit_bool<E: de::Error>(self, value: bool) -> Result<Text, E> {
@@ -498,6 +630,19 @@ mod tests {
                 "{json}"
             );
         }
+    }
+
+    #[test]
+    fn decimal_matches_display() {
+        for value in [0, 7, -7, 10, 479, i64::from(i32::MIN), i64::MAX, i64::MIN] {
+            assert_eq!(decimal(value, &mut [0; 20]), value.to_string());
+        }
+    }
+
+    #[test]
+    fn a_later_null_removes_an_earlier_value() {
+        let command = parse(r#"{"code":1,"extFields":{"a":"1","b":"2","a":null}}"#);
+        assert_eq!(command.ext_fields, [("b", "2")].into_iter().collect());
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! One file per request family; most headers are declared with `command_header!`, which
 //! derives both directions from one list of (Rust field, wire key) pairs.
 
+use super::header_json::decimal;
 use super::{ExtFields, HeaderError};
 
 pub mod admin;
@@ -38,7 +39,8 @@ pub trait FieldValue: Sized {
     /// What the text should have been, for [`HeaderError::Malformed`].
     const EXPECTED: &'static str;
     fn parse(text: &str) -> Option<Self>;
-    fn to_text(&self) -> String;
+    /// Appends the wire text.
+    fn write(&self, out: &mut String);
     /// A value for round-trip tests; distinct for distinct `n` where the type allows.
     #[cfg(test)]
     fn sample(n: u32) -> Self;
@@ -49,8 +51,8 @@ impl FieldValue for String {
     fn parse(text: &str) -> Option<Self> {
         Some(text.to_owned())
     }
-    fn to_text(&self) -> String {
-        self.clone()
+    fn write(&self, out: &mut String) {
+        out.push_str(self);
     }
     #[cfg(test)]
     fn sample(n: u32) -> Self {
@@ -63,8 +65,8 @@ impl FieldValue for i32 {
     fn parse(text: &str) -> Option<Self> {
         text.parse().ok()
     }
-    fn to_text(&self) -> String {
-        self.to_string()
+    fn write(&self, out: &mut String) {
+        out.push_str(decimal((*self).into(), &mut [0; 20]));
     }
     #[cfg(test)]
     fn sample(n: u32) -> Self {
@@ -77,8 +79,8 @@ impl FieldValue for i64 {
     fn parse(text: &str) -> Option<Self> {
         text.parse().ok()
     }
-    fn to_text(&self) -> String {
-        self.to_string()
+    fn write(&self, out: &mut String) {
+        out.push_str(decimal(*self, &mut [0; 20]));
     }
     #[cfg(test)]
     fn sample(n: u32) -> Self {
@@ -91,8 +93,8 @@ impl FieldValue for bool {
     fn parse(text: &str) -> Option<Self> {
         Some(parse_bool(text))
     }
-    fn to_text(&self) -> String {
-        self.to_string()
+    fn write(&self, out: &mut String) {
+        out.push_str(if *self { "true" } else { "false" });
     }
     #[cfg(test)]
     fn sample(n: u32) -> Self {
@@ -129,7 +131,7 @@ pub fn optional<T: FieldValue>(
 }
 
 pub fn put<T: FieldValue>(fields: &mut ExtFields, key: &'static str, value: &T) {
-    fields.insert(key, value.to_text());
+    fields.insert_with(key, |out| value.write(out));
 }
 
 fn malformed<T: FieldValue>(key: &'static str, text: &str) -> HeaderError {

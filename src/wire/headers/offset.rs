@@ -73,11 +73,11 @@ impl FieldValue for BoundaryType {
             false => Some(BoundaryType::Lower),
         }
     }
-    fn to_text(&self) -> String {
-        match self {
-            BoundaryType::Lower => "LOWER".to_owned(),
-            BoundaryType::Upper => "UPPER".to_owned(),
-        }
+    fn write(&self, out: &mut String) {
+        out.push_str(match self {
+            BoundaryType::Lower => "LOWER",
+            BoundaryType::Upper => "UPPER",
+        });
     }
     #[cfg(test)]
     fn sample(_: u32) -> Self {
