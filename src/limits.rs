@@ -58,3 +58,9 @@ pub const BATCH_MESSAGES_MAX: usize = 65_536;
 const _: () = assert!(RECORD_TOPIC_SIZE_MAX >= TOPIC_NAME_MAX);
 const _: () = assert!(RECORD_TOPIC_SIZE_MAX <= i16::MAX as usize);
 const _: () = assert!(RECORD_SIZE_MAX <= i32::MAX as usize);
+
+/// Pending connections the kernel queues per listening socket.
+pub const LISTEN_BACKLOG: i32 = 1024;
+
+/// Connections one shard serves at once; more are closed on accept.
+pub const SHARD_CONNECTIONS_MAX: usize = 16 * 1024;

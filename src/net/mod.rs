@@ -1,1 +1,64 @@
-//! Sockets.
+//! The only code that touches sockets: per-shard listeners, one task per connection that
+//! decodes frames incrementally, hands requests to a [`Service`], and writes responses in
+//! order of completion through a bounded [`outbox`](Outbox).
+//!
+//! Lives on every shard; a connection is served entirely by the shard that accepted it.
+//!
+//! Guarantees a connection gives the service above it:
+//! - a oneway request never gets a response, whatever the service returns;
+//! - a frame that cannot be trusted (bad length, bad serialize type, oversize) closes only
+//!   its own connection;
+//! - a peer that stops reading stops being read: at most [`limits::CONNECTION_WRITE_QUEUE_BYTES_MAX`]
+//!   bytes plus the responses of [`limits::CONNECTION_IN_FLIGHT_MAX`] requests are queued for it.
+//!
+//! [`limits::CONNECTION_WRITE_QUEUE_BYTES_MAX`]: crate::limits::CONNECTION_WRITE_QUEUE_BYTES_MAX
+//! [`limits::CONNECTION_IN_FLIGHT_MAX`]: crate::limits::CONNECTION_IN_FLIGHT_MAX
+
+mod connection;
+mod latch;
+mod listener;
+mod outbox;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+pub use connection::Peer;
+pub use latch::Latch;
+pub use listener::{bind, Server};
+pub use outbox::Outbox;
+
+use crate::wire::RemotingCommand;
+
+/// What a service answers to one request.
+pub enum Reply {
+    /// The response (or nothing) is known at once; it is queued before the next frame of the
+    /// connection is looked at.
+    Now(Option<RemotingCommand>),
+    /// The response comes later (a synchronous flush, a parked pull); responses of one
+    /// connection leave in the order they complete.
+    Later(Pin<Box<dyn Future<Output = Option<RemotingCommand>>>>),
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reply::Now(response) => f.debug_tuple("Now").field(response).finish(),
+            Reply::Later(_) => f.write_str("Later(..)"),
+        }
+    }
+}
+
+/// The layer above the connections: [`crate::dispatch`] in the broker.
+pub trait Service: 'static {
+    /// Handles one request from `peer`.
+    fn call(&self, peer: &Rc<Peer>, request: RemotingCommand) -> Reply;
+
+    /// A response to a request the broker sent to `peer`.
+    fn response(&self, peer: &Rc<Peer>, response: RemotingCommand) {
+        tracing::debug!(peer = %peer.remote_addr(), opaque = response.opaque, "response to no pending request");
+    }
+
+    /// `peer`'s connection has closed; called once, after its last request was handed over.
+    fn disconnected(&self, _peer: &Rc<Peer>) {}
+}

@@ -1,0 +1,98 @@
+//! A one-shot, many-waiter signal on one shard: set once, every waiter (present and future)
+//! sees it. Used to tell accept loops and connections that the shard is shutting down.
+//!
+//! A waiter that is dropped before the latch is set removes its waker, so a long-lived latch
+//! does not accumulate the wakers of connections that came and went.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+#[derive(Debug, Default)]
+pub struct Latch {
+    set: Cell<bool>,
+    next_id: Cell<u64>,
+    waiters: RefCell<HashMap<u64, Waker>>,
+}
+
+impl Latch {
+    pub fn set(&self) {
+        if !self.set.replace(true) {
+            for (_, waker) in self.waiters.borrow_mut().drain() {
+                waker.wake();
+            }
+        }
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.set.get()
+    }
+
+    /// Resolves once the latch is set.
+    pub fn wait(&self) -> Wait<'_> {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        Wait { latch: self, id }
+    }
+}
+
+#[derive(Debug)]
+pub struct Wait<'a> {
+    latch: &'a Latch,
+    id: u64,
+}
+
+impl Future for Wait<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.latch.set.get() {
+            return Poll::Ready(());
+        }
+        self.latch
+            .waiters
+            .borrow_mut()
+            .insert(self.id, cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+impl Drop for Wait<'_> {
+    fn drop(&mut self) {
+        self.latch.waiters.borrow_mut().remove(&self.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::rc::Rc;
+
+    #[test]
+    fn dropped_waiters_leave_no_waker_and_set_wakes_the_rest() {
+        glommio::LocalExecutorBuilder::default()
+            .spawn(|| async {
+                let latch = Rc::new(Latch::default());
+                for _ in 0..100 {
+                    let waiter = latch.wait();
+                    futures_lite::future::poll_once(waiter).await;
+                }
+                assert!(latch.waiters.borrow().is_empty());
+
+                let waiting = glommio::spawn_local({
+                    let latch = latch.clone();
+                    async move { latch.wait().await }
+                });
+                glommio::yield_if_needed().await;
+                latch.set();
+                waiting.await;
+                latch.wait().await;
+                assert!(latch.is_set());
+            })
+            .expect("executor")
+            .join()
+            .expect("join");
+    }
+}

@@ -1,0 +1,117 @@
+//! Listening sockets and the accept loop of one shard.
+
+use std::cell::Cell;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{FromRawFd, IntoRawFd};
+use std::rc::Rc;
+use std::time::Duration;
+
+use glommio::net::TcpListener;
+use glommio::sync::Gate;
+use socket2::{Domain, Protocol, Socket, Type};
+
+use super::{connection, Latch, Service};
+use crate::limits;
+
+/// How long the accept loop backs off after an accept error (e.g. out of file descriptors),
+/// so a persistent error does not spin the shard.
+const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Binds a listening socket for the current shard's executor.
+///
+/// `SO_REUSEADDR` lets a restarted broker bind while old connections sit in TIME_WAIT.
+/// No `SO_REUSEPORT`: every shard has its own port, and a second process on the same port is
+/// a mistake to report, not to share load with.
+pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_nodelay(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(limits::LISTEN_BACKLOG)?;
+    let fd = socket.into_raw_fd();
+    // SAFETY: `fd` was just released by `into_raw_fd` from a bound, listening TCP socket;
+    // nothing else owns it, so the listener becomes its only owner and closes it on drop.
+    #[allow(unsafe_code)]
+    let listener = unsafe { TcpListener::from_raw_fd(fd) };
+    Ok(listener)
+}
+
+/// Accepts connections on one shard and tracks them until they end.
+#[derive(Debug)]
+pub struct Server<S> {
+    service: Rc<S>,
+    stopping: Rc<Latch>,
+    connections: Gate,
+    open: Rc<Cell<usize>>,
+    next_id: Cell<u64>,
+}
+
+impl<S: Service> Server<S> {
+    pub fn new(service: Rc<S>) -> Rc<Self> {
+        Rc::new(Server {
+            service,
+            stopping: Rc::new(Latch::default()),
+            connections: Gate::new(),
+            open: Rc::new(Cell::new(0)),
+            next_id: Cell::new(0),
+        })
+    }
+
+    /// Accepts until [`Server::shutdown`]; each connection runs in its own task.
+    pub async fn run(self: Rc<Self>, listener: TcpListener) {
+        loop {
+            let accept = async { Some(listener.accept().await) };
+            let stop = async {
+                self.stopping.wait().await;
+                None
+            };
+            match futures_lite::future::or(accept, stop).await {
+                None => return,
+                Some(Ok(stream)) => self.start(stream),
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "accept failed");
+                    glommio::timer::sleep(ACCEPT_ERROR_BACKOFF).await;
+                }
+            }
+        }
+    }
+
+    fn start(&self, stream: glommio::net::TcpStream) {
+        if self.open.get() >= limits::SHARD_CONNECTIONS_MAX {
+            tracing::warn!(
+                limit = limits::SHARD_CONNECTIONS_MAX,
+                "connection refused: shard at its connection limit"
+            );
+            return; // dropping the stream closes it
+        }
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        let open = self.open.clone();
+        open.set(open.get() + 1);
+        let task = connection::serve(stream, id, self.service.clone(), self.stopping.clone());
+        let spawned = self.connections.spawn(async move {
+            task.await;
+            open.set(open.get() - 1);
+        });
+        match spawned {
+            Ok(task) => {
+                task.detach();
+            }
+            Err(_) => self.open.set(self.open.get() - 1), // shutting down: the stream is dropped
+        }
+    }
+
+    /// Connections currently open on this shard.
+    pub fn connection_count(&self) -> usize {
+        self.open.get()
+    }
+
+    /// Stops accepting, lets every connection finish its in-flight requests (bounded by the
+    /// drain timeout) and returns when all have closed.
+    pub async fn shutdown(&self) {
+        self.stopping.set();
+        // Err means another caller already closed the gate; either way every connection is done.
+        let _ = self.connections.close().await;
+    }
+}

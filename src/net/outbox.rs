@@ -1,0 +1,113 @@
+//! The bounded write queue of one connection.
+//!
+//! Responses and broker-initiated requests are encoded straight into `pending`; the
+//! connection's writer task swaps the whole buffer out and writes it, so frames finished
+//! close together leave in one `send`. The reader checks [`Outbox::wait_for_room`] before
+//! it reads more requests: a peer that does not read its responses stops being read, and the
+//! queue never grows past the in-flight requests' responses on top of the limit.
+//!
+//! Lives on the connection's shard only (`Rc`); one writer and one reader wait on it.
+
+use std::cell::{Cell, RefCell};
+use std::future::poll_fn;
+use std::task::{Poll, Waker};
+
+use bytes::{Bytes, BytesMut};
+
+use crate::wire::codes::response_code;
+use crate::wire::{ExtFields, RemotingCommand};
+
+#[derive(Debug, Default)]
+pub struct Outbox {
+    pending: RefCell<BytesMut>,
+    /// Bytes taken by the writer and not yet on the socket.
+    writing: Cell<usize>,
+    closed: Cell<bool>,
+    writer: RefCell<Option<Waker>>,
+    reader: RefCell<Option<Waker>>,
+}
+
+impl Outbox {
+    /// Queues one frame. Returns false (and drops the frame) once the connection is closed.
+    pub fn push(&self, command: &RemotingCommand) -> bool {
+        if self.closed.get() {
+            return false;
+        }
+        let mut pending = self.pending.borrow_mut();
+        if let Err(error) = command.encode(&mut pending) {
+            // Our own frame breaks a wire limit (a bug, or a body past the frame size): the
+            // peer must still learn that its request failed rather than wait for a timeout.
+            tracing::error!(code = command.code, opaque = command.opaque, %error, "frame not sent");
+            if command.is_response() {
+                let mut failure = command.clone();
+                failure.code = response_code::SYSTEM_ERROR;
+                failure.remark = Some(format!("response could not be encoded: {error}"));
+                failure.ext_fields = ExtFields::new();
+                failure.body = Bytes::new();
+                // A bare response always encodes.
+                let _ = failure.encode(&mut pending);
+            }
+        }
+        drop(pending);
+        wake(&self.writer);
+        true
+    }
+
+    /// Bytes queued or being written.
+    pub fn queued_bytes(&self) -> usize {
+        self.pending.borrow().len() + self.writing.get()
+    }
+
+    /// Waits until frames are queued and takes them all; `None` once closed and drained.
+    pub async fn take(&self) -> Option<BytesMut> {
+        poll_fn(|cx| {
+            let mut pending = self.pending.borrow_mut();
+            if !pending.is_empty() {
+                let batch = pending.split();
+                self.writing.set(batch.len());
+                return Poll::Ready(Some(batch));
+            }
+            if self.closed.get() {
+                return Poll::Ready(None);
+            }
+            *self.writer.borrow_mut() = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// The writer finished the batch it took: frees its room for the reader.
+    pub fn written(&self) {
+        self.writing.set(0);
+        wake(&self.reader);
+    }
+
+    /// Waits until no more than `limit` bytes are queued (or the outbox is closed).
+    pub async fn wait_for_room(&self, limit: usize) {
+        poll_fn(|cx| {
+            if self.closed.get() || self.queued_bytes() <= limit {
+                return Poll::Ready(());
+            }
+            *self.reader.borrow_mut() = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// No more frames are accepted; the writer drains what is queued and stops.
+    pub fn close(&self) {
+        self.closed.set(true);
+        wake(&self.writer);
+        wake(&self.reader);
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.get()
+    }
+}
+
+fn wake(slot: &RefCell<Option<Waker>>) {
+    if let Some(waker) = slot.borrow_mut().take() {
+        waker.wake();
+    }
+}
