@@ -141,6 +141,12 @@ impl ExtFields {
     /// formatted straight into place. A replaced value's bytes stay behind unused until the
     /// fields are dropped; replacing is rare.
     pub fn insert_with(&mut self, key: &str, write: impl FnOnce(&mut String)) {
+        if self.spans.capacity() == 0 {
+            // Fields come in headers: size for a typical one at once instead of growing
+            // through every power of two.
+            self.spans.reserve(8);
+            self.text.reserve(192);
+        }
         let existing = self
             .spans
             .iter()

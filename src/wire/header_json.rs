@@ -92,17 +92,26 @@ pub(crate) fn decimal(value: i64, digits: &mut [u8; 20]) -> &str {
 }
 
 /// Writes a JSON string, escaping quote, backslash and control characters; message properties
-/// in a send header separate keys and values with U+0001 and U+0002.
+/// in a send header separate keys and values with U+0001 and U+0002. Clean input is skipped
+/// eight bytes at a time: this loop is most of the cost of encoding a header.
 fn put_str(out: &mut BytesMut, text: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = text.as_bytes();
     out.put_u8(b'"');
-    let mut copied = 0;
-    for (index, &byte) in bytes.iter().enumerate() {
+    let (mut copied, mut index) = (0, 0);
+    while let Some(&byte) = bytes.get(index) {
+        let word = bytes
+            .get(index..index + 8)
+            .and_then(|chunk| <[u8; 8]>::try_from(chunk).ok());
+        if word.is_some_and(|word| !word_needs_escape(u64::from_le_bytes(word))) {
+            index += 8;
+            continue;
+        }
+        index += 1;
         if byte >= 0x20 && byte != b'"' && byte != b'\\' {
             continue;
         }
-        out.put_slice(&bytes[copied..index]);
+        out.put_slice(&bytes[copied..index - 1]);
         match byte {
             b'"' => out.put_slice(b"\\\""),
             b'\\' => out.put_slice(b"\\\\"),
@@ -112,10 +121,23 @@ fn put_str(out: &mut BytesMut, text: &str) {
                 out.put_u8(HEX[usize::from(byte & 0xf)]);
             }
         }
-        copied = index + 1;
+        copied = index;
     }
     out.put_slice(&bytes[copied..]);
     out.put_u8(b'"');
+}
+
+/// Whether any of eight bytes is below 0x20, a quote or a backslash: the classic "has a zero
+/// byte" bit trick applied to the word, to the word xor '"' and to the word xor '\\'.
+fn word_needs_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word;
+    let quote = word ^ (ONES * u64::from(b'"'));
+    let backslash = word ^ (ONES * u64::from(b'\\'));
+    let has_quote = quote.wrapping_sub(ONES) & !quote;
+    let has_backslash = backslash.wrapping_sub(ONES) & !backslash;
+    (below_space | has_quote | has_backslash) & HIGH != 0
 }
 
 /// Reads the top-level object; `header_len` sizes the ext fields' text in one allocation.
@@ -629,6 +651,22 @@ mod tests {
                 matches!(decode(json.as_bytes()), Err(WireError::Invalid(_))),
                 "{json}"
             );
+        }
+    }
+
+    #[test]
+    fn every_ascii_byte_at_every_offset_escapes_correctly() {
+        for byte in 0u8..0x80 {
+            for at in 0..17 {
+                let mut text = "abcdefghijklmnopq".to_owned().into_bytes();
+                text[at] = byte;
+                let text = String::from_utf8(text).expect("ASCII");
+                let mut out = BytesMut::new();
+                put_str(&mut out, &text);
+                let back: String = serde_json::from_slice(&out).expect("valid JSON string");
+                assert_eq!(back, text, "byte {byte:#x} at {at}");
+                assert!(out.iter().all(|&b| b >= 0x20), "byte {byte:#x} at {at}");
+            }
         }
     }
 

@@ -116,8 +116,8 @@ pub fn required<T: FieldValue>(fields: &ExtFields, key: &'static str) -> Result<
     T::parse(text).ok_or_else(|| malformed::<T>(key, text))
 }
 
-/// A field that may be absent. An empty text counts as absent for numbers and booleans,
-/// where it can only mean a client that wrote a null as "".
+/// A field that may be absent. An empty text counts as absent for numbers, where it can only
+/// mean a client that wrote a null as ""; for a boolean it reads false, as in Java.
 pub fn optional<T: FieldValue>(
     fields: &ExtFields,
     key: &'static str,
