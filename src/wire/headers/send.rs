@@ -292,6 +292,35 @@ mod tests {
     }
 
     #[test]
+    fn ali_ons_and_cpp_style_sends_decode() {
+        // ali-ons: numbers and booleans as JSON values, no serializeTypeCurrentRPC.
+        let ali_ons = br#"{"code":310,"language":"JAVA","version":121,"opaque":9,"flag":0,
+            "extFields":{"a":"pg","b":"T","c":"TBW102","d":4,"e":1,"f":0,"g":1700000000000,
+            "h":0,"i":"UNIQ_KEY\u0001K\u0002","j":0,"k":false,"l":16,"m":false}}"#;
+        let command = crate::wire::header_json::decode(ali_ons).expect("valid");
+        let header = SendMessageRequestHeader::decode_for(command.code, &command.ext_fields)
+            .expect("valid header");
+        assert_eq!(
+            (header.queue_id, header.born_timestamp),
+            (1, 1_700_000_000_000)
+        );
+        assert_eq!(header.unit_mode, Some(false));
+        assert_eq!(header.properties.as_deref(), Some("UNIQ_KEY\u{1}K\u{2}"));
+        // C++: long names, numbers as JSON values, booleans as "0"/"1".
+        let cpp = br#"{"code":10,"language":"CPP","version":63,"opaque":1,"flag":0,
+            "extFields":{"producerGroup":"pg","topic":"T","defaultTopic":"TBW102",
+            "defaultTopicQueueNums":4,"queueId":2,"sysFlag":0,"bornTimestamp":"1","flag":0,
+            "reconsumeTimes":0,"unitMode":"0","batch":"1"}}"#;
+        let command = crate::wire::header_json::decode(cpp).expect("valid");
+        let header = SendMessageRequestHeader::decode_for(command.code, &command.ext_fields)
+            .expect("valid header");
+        assert_eq!(
+            (header.queue_id, header.unit_mode, header.batch),
+            (2, Some(false), Some(true))
+        );
+    }
+
+    #[test]
     fn new_response_carries_what_java_clients_read() {
         let mut fields = ExtFields::new();
         SendMessageResponseHeader::new("AB".into(), 2, 0).encode(&mut fields);
