@@ -21,6 +21,10 @@ pub const MESSAGE_BODY_SIZE_MAX: usize = 4 * 1024 * 1024;
 /// Largest number of ext fields in one header.
 pub const EXT_FIELDS_MAX: usize = 256;
 
+/// Characters of a malformed header value quoted in an error: the error becomes a log line
+/// and a response remark, which a peer must not be able to make huge.
+pub const HEADER_ERROR_VALUE_CHARS_MAX: usize = 64;
+
 /// Largest topic name (Java `TopicValidator`: 127 characters).
 pub const TOPIC_NAME_MAX: usize = 127;
 

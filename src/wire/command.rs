@@ -4,14 +4,22 @@
 //! A command owns its header fields and shares its body: a decoded body is a slice of the read
 //! buffer, and encoding can leave the body out ([`RemotingCommand::encode_header`]) so the
 //! connection writes a large pull body without copying it.
+//!
+//! The path of a request: [`super::frame::decode`] cuts a command off the read buffer,
+//! dispatch matches its code against [`super::codes::request_code`], and the handler reads
+//! its typed header with [`RemotingCommand::decode_header`] (a [`HeaderError`] names the bad
+//! field). The answer is [`RemotingCommand::response_to`] plus
+//! [`RemotingCommand::set_header`], and [`RemotingCommand::encode`] writes the frame in the
+//! request's serialization.
 
 use std::fmt;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::codes::{language, language_from_name, VERSION_CURRENT};
+use super::error::HeaderError;
 use super::headers::CommandHeader;
-use super::{header_binary, header_json, HeaderError, WireError};
+use super::{header_binary, header_json, WireError};
 use crate::limits;
 
 /// Flag bit 0: the command is a response (REMOTING.md §1.5).
@@ -117,7 +125,10 @@ impl ExtFields {
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        let span = self.spans.iter().find(|span| self.key(span) == key)?;
+        let span = self
+            .spans
+            .iter()
+            .find(|span| short_eq(self.key(span), key))?;
         Some(self.value(span))
     }
 
@@ -130,7 +141,16 @@ impl ExtFields {
     /// formatted straight into place. A replaced value's bytes stay behind unused until the
     /// fields are dropped; replacing is rare.
     pub fn insert_with(&mut self, key: &str, write: impl FnOnce(&mut String)) {
-        let existing = self.spans.iter().position(|span| self.key(span) == key);
+        if self.spans.capacity() == 0 {
+            // Fields come in headers: size for a typical one at once instead of growing
+            // through every power of two.
+            self.spans.reserve(8);
+            self.text.reserve(192);
+        }
+        let existing = self
+            .spans
+            .iter()
+            .position(|span| short_eq(self.key(span), key));
         let (key_start, key_end) = match existing.and_then(|index| self.spans.get(index)) {
             Some(span) => (span.key_start, span.key_end),
             None => {
@@ -187,6 +207,12 @@ impl ExtFields {
             .get(span.value_start..span.value_end)
             .unwrap_or_default()
     }
+}
+
+/// String equality for keys of a few bytes, compared inline: the library comparison calls
+/// `memcmp` for every equal-length pair, and one-letter SEND_MESSAGE_V2 keys all are.
+fn short_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
 }
 
 /// Equal when the same keys have the same values in the same order, however the text is laid

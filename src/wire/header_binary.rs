@@ -10,6 +10,8 @@
 //! header that ends early is invalid, never incomplete. Text that is not UTF-8 is decoded
 //! lossily, as Java's `new String(bytes, UTF_8)` does.
 
+use std::borrow::Cow;
+
 use bytes::{BufMut, BytesMut};
 
 use super::{ExtFields, LanguageCode, RemotingCommand, SerializeType, WireError};
@@ -70,7 +72,7 @@ fn decode_ext_fields(region: &[u8]) -> Result<ExtFields, WireError> {
                 limits::EXT_FIELDS_MAX
             )));
         }
-        fields.insert(String::from_utf8_lossy(key), String::from_utf8_lossy(value));
+        fields.insert(lossy(key), lossy(value));
     }
     Ok(fields)
 }
@@ -126,7 +128,16 @@ fn len_i32(len: usize, what: &str) -> Result<i32, WireError> {
 }
 
 fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    lossy(bytes).into_owned()
+}
+
+/// Text as Java decodes it, invalid sequences replaced. Validating first is the fast path:
+/// the lossy decoder walks the input in chunks even when it is all valid.
+fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 fn invalid(why: String) -> WireError {

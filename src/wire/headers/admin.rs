@@ -52,6 +52,30 @@ command_header! {
     }
 }
 
+command_header! {
+    /// INVOKE_BROKER_TO_RESET_OFFSET (222) request from mqadmin, and RESET_CONSUMER_CLIENT_OFFSET
+    /// (220) from a 4.9 broker to its consumers (which read only the first three fields).
+    pub struct ResetOffsetRequestHeader {
+        req topic: String = "topic",
+        req group: String = "group",
+        /// Milliseconds since the epoch; -1 means the max offset.
+        req timestamp: i64 = "timestamp",
+        /// Java's key name for `force`.
+        req is_force: bool = "isForce",
+        /// 5.x; absent or -1 means every queue.
+        opt queue_id: i32 = "queueId",
+        /// 5.x; absent or -1 means "use the timestamp".
+        opt offset: i64 = "offset",
+    }
+}
+
+command_header! {
+    /// GET_PRODUCER_CONNECTION_LIST (204) request.
+    pub struct GetProducerConnectionListRequestHeader {
+        req producer_group: String = "producerGroup",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::tests::assert_round_trip;
@@ -64,5 +88,7 @@ mod tests {
         assert_round_trip(&GetTopicStatsInfoRequestHeader::sample());
         assert_round_trip(&GetConsumeStatsRequestHeader::sample());
         assert_round_trip(&GetConsumerConnectionListRequestHeader::sample());
+        assert_round_trip(&ResetOffsetRequestHeader::sample());
+        assert_round_trip(&GetProducerConnectionListRequestHeader::sample());
     }
 }

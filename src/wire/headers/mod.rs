@@ -10,8 +10,10 @@
 //! One file per request family; most headers are declared with `command_header!`, which
 //! derives both directions from one list of (Rust field, wire key) pairs.
 
+use super::error::HeaderError;
 use super::header_json::decimal;
-use super::{ExtFields, HeaderError};
+use super::ExtFields;
+use crate::limits;
 
 pub mod admin;
 pub mod client;
@@ -114,8 +116,8 @@ pub fn required<T: FieldValue>(fields: &ExtFields, key: &'static str) -> Result<
     T::parse(text).ok_or_else(|| malformed::<T>(key, text))
 }
 
-/// A field that may be absent. An empty text counts as absent for numbers and booleans,
-/// where it can only mean a client that wrote a null as "".
+/// A field that may be absent. An empty text counts as absent for numbers, where it can only
+/// mean a client that wrote a null as ""; for a boolean it reads false, as in Java.
 pub fn optional<T: FieldValue>(
     fields: &ExtFields,
     key: &'static str,
@@ -135,11 +137,12 @@ pub fn put<T: FieldValue>(fields: &mut ExtFields, key: &'static str, value: &T) 
 }
 
 fn malformed<T: FieldValue>(key: &'static str, text: &str) -> HeaderError {
-    // The text ends up in a log line and a response remark; a peer must not make those huge.
-    const SHOWN_CHARS_MAX: usize = 64;
     HeaderError::Malformed {
         field: key,
-        value: text.chars().take(SHOWN_CHARS_MAX).collect(),
+        value: text
+            .chars()
+            .take(limits::HEADER_ERROR_VALUE_CHARS_MAX)
+            .collect(),
         expected: T::EXPECTED,
     }
 }
@@ -173,7 +176,7 @@ macro_rules! command_header {
         impl $crate::wire::headers::CommandHeader for $name {
             fn decode(
                 fields: &$crate::wire::ExtFields,
-            ) -> Result<Self, $crate::wire::HeaderError> {
+            ) -> Result<Self, $crate::wire::error::HeaderError> {
                 Ok($name { $( $field: $crate::wire::headers::command_header!(@decode $kind fields $key), )* })
             }
 

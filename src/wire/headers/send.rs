@@ -4,7 +4,8 @@
 
 use super::{command_header, optional, put, required, CommandHeader};
 use crate::wire::codes::request_code;
-use crate::wire::{ExtFields, HeaderError};
+use crate::wire::error::HeaderError;
+use crate::wire::ExtFields;
 
 /// The send request header. SEND_MESSAGE (10) names its fields in full; SEND_MESSAGE_V2 (310)
 /// and SEND_BATCH_MESSAGE (320) use one letter each to parse faster. Both map to this struct:
@@ -59,17 +60,29 @@ const V2_KEYS: SendKeys = SendKeys([
 impl SendMessageRequestHeader {
     /// Reads the header with the key names of `code`: long names for SEND_MESSAGE, one-letter
     /// names for SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE (the Go client sends 320 with short
-    /// names too).
+    /// names too). A header that has the other code's names throughout is read with those:
+    /// the names say unambiguously what the client meant.
     pub fn decode_for(code: i32, fields: &ExtFields) -> Result<Self, HeaderError> {
-        match code {
-            request_code::SEND_MESSAGE => Self::decode_with(fields, &V1_KEYS),
-            _ => Self::decode_with(fields, &V2_KEYS),
+        let (expected, other) = match code {
+            request_code::SEND_MESSAGE => (&V1_KEYS, &V2_KEYS),
+            _ => (&V2_KEYS, &V1_KEYS),
+        };
+        match Self::decode_with(fields, expected) {
+            Err(HeaderError::Missing { field })
+                if field == expected.0[0] && fields.get(other.0[0]).is_some() =>
+            {
+                Self::decode_with(fields, other)
+            }
+            result => result,
         }
     }
 
-    /// Writes the one-letter form of SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE.
-    pub fn encode_v2(&self, fields: &mut ExtFields) {
-        self.encode_with(fields, &V2_KEYS);
+    /// Writes the key names of `code`, as [`SendMessageRequestHeader::decode_for`] reads them.
+    pub fn encode_for(&self, code: i32, fields: &mut ExtFields) {
+        match code {
+            request_code::SEND_MESSAGE => self.encode_with(fields, &V1_KEYS),
+            _ => self.encode_with(fields, &V2_KEYS),
+        }
     }
 
     fn decode_with(fields: &ExtFields, keys: &SendKeys) -> Result<Self, HeaderError> {
@@ -242,7 +255,7 @@ mod tests {
     fn v2_short_names_map_to_the_same_struct() {
         let header = sample_send();
         let mut short = ExtFields::new();
-        header.encode_v2(&mut short);
+        header.encode_for(310, &mut short);
         assert_eq!(short.get("e"), Some("-1"));
         assert_eq!(short.get("n"), Some("broker-a"));
         assert_eq!(
@@ -254,10 +267,57 @@ mod tests {
             Ok(header.clone())
         );
         let mut long = ExtFields::new();
-        header.encode(&mut long);
-        assert_eq!(SendMessageRequestHeader::decode_for(10, &long), Ok(header));
-        let err = SendMessageRequestHeader::decode_for(10, &short).expect_err("wrong names");
-        assert_eq!(err.field(), "producerGroup");
+        header.encode_for(10, &mut long);
+        assert_eq!(long, {
+            let mut fields = ExtFields::new();
+            header.encode(&mut fields);
+            fields
+        });
+        assert_eq!(
+            SendMessageRequestHeader::decode_for(10, &long),
+            Ok(header.clone())
+        );
+        // A client that mixes up code and names still means the same send.
+        assert_eq!(
+            SendMessageRequestHeader::decode_for(10, &short),
+            Ok(header.clone())
+        );
+        assert_eq!(SendMessageRequestHeader::decode_for(310, &long), Ok(header));
+        short.remove("a");
+        let err = SendMessageRequestHeader::decode_for(310, &short).expect_err("no group");
+        assert_eq!(err, HeaderError::Missing { field: "a" });
+        long.remove("queueId");
+        let err = SendMessageRequestHeader::decode_for(10, &long).expect_err("no queue");
+        assert_eq!(err.field(), "queueId");
+    }
+
+    #[test]
+    fn ali_ons_and_cpp_style_sends_decode() {
+        // ali-ons: numbers and booleans as JSON values, no serializeTypeCurrentRPC.
+        let ali_ons = br#"{"code":310,"language":"JAVA","version":121,"opaque":9,"flag":0,
+            "extFields":{"a":"pg","b":"T","c":"TBW102","d":4,"e":1,"f":0,"g":1700000000000,
+            "h":0,"i":"UNIQ_KEY\u0001K\u0002","j":0,"k":false,"l":16,"m":false}}"#;
+        let command = crate::wire::header_json::decode(ali_ons).expect("valid");
+        let header = SendMessageRequestHeader::decode_for(command.code, &command.ext_fields)
+            .expect("valid header");
+        assert_eq!(
+            (header.queue_id, header.born_timestamp),
+            (1, 1_700_000_000_000)
+        );
+        assert_eq!(header.unit_mode, Some(false));
+        assert_eq!(header.properties.as_deref(), Some("UNIQ_KEY\u{1}K\u{2}"));
+        // C++: long names, numbers as JSON values, booleans as "0"/"1".
+        let cpp = br#"{"code":10,"language":"CPP","version":63,"opaque":1,"flag":0,
+            "extFields":{"producerGroup":"pg","topic":"T","defaultTopic":"TBW102",
+            "defaultTopicQueueNums":4,"queueId":2,"sysFlag":0,"bornTimestamp":"1","flag":0,
+            "reconsumeTimes":0,"unitMode":"0","batch":"1"}}"#;
+        let command = crate::wire::header_json::decode(cpp).expect("valid");
+        let header = SendMessageRequestHeader::decode_for(command.code, &command.ext_fields)
+            .expect("valid header");
+        assert_eq!(
+            (header.queue_id, header.unit_mode, header.batch),
+            (2, Some(false), Some(true))
+        );
     }
 
     #[test]
