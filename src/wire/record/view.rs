@@ -7,7 +7,9 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use super::ids::OFFSET_MAX;
 use super::{body_crc, pos, RecordFields, RecordVersion, SysFlag};
 use super::{PhysicalOffset, QueueOffset, BLANK_SIZE_MIN, MAGIC_BLANK, RECORD_SIZE_MIN};
-use crate::limits::{MESSAGE_BODY_SIZE_MAX, RECORD_SIZE_MAX, RECORD_TOPIC_SIZE_MAX};
+use crate::limits::{
+    MESSAGE_BODY_SIZE_MAX, PROPERTIES_SIZE_MAX, RECORD_SIZE_MAX, RECORD_TOPIC_SIZE_MAX,
+};
 use crate::wire::properties::{self, keys};
 use crate::wire::WireError;
 
@@ -89,6 +91,12 @@ impl<'a> RecordView<'a> {
         let prop_len = be_u16(bytes, topic_end)
             .ok_or_else(|| invalid("record ends inside its topic".into()))?
             as usize;
+        // PROPLEN is a Java short: 32768 and above are negative there.
+        if prop_len > PROPERTIES_SIZE_MAX {
+            return Err(invalid(format!(
+                "properties length {prop_len} out of range"
+            )));
+        }
         let prop_at = topic_end + 2;
         if prop_at + prop_len != bytes.len() {
             return Err(invalid("field lengths disagree with TOTALSIZE".into()));
