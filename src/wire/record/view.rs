@@ -63,7 +63,9 @@ pub(super) fn head(buf: &[u8]) -> Result<Head, WireError> {
 
 impl<'a> RecordView<'a> {
     /// Reads the message record at the start of `buf`; bytes after it are ignored. A blank
-    /// filler is `Invalid` here because it is no message; [`super::check`] reports it.
+    /// filler is `Invalid` here because it is no message; [`super::check`] reports it. The
+    /// body CRC is not verified (pull serves records the store already checked); use
+    /// [`RecordView::body_crc_matches`] or [`super::check`] where it matters.
     pub fn parse(buf: &'a [u8]) -> Result<RecordView<'a>, WireError> {
         match head(buf)? {
             Head::Blank(_) => Err(invalid("blank record where a message was expected".into())),
