@@ -165,6 +165,17 @@ impl Builder {
     }
 }
 
+/// The properties a batch entry is stored with: its own pairs, then each pair of the batch
+/// wrapper (send header `i`) whose key the entry does not set. Java up to 5.3.3 appended the
+/// wrapper's pairs unconditionally, so the wrapper's UNIQ_KEY overrode every entry's and
+/// all messages of a batch shared one id (REMOTING.md §2.4.2); an entry's keys always win here.
+pub fn merge_missing(own: &str, wrapper: &str) -> Result<String, WireError> {
+    let mut merged = Builder::new();
+    merged.extend_from(own, |_| true)?;
+    merged.extend_from(wrapper, |key| get(own, key).is_none())?;
+    Ok(merged.finish())
+}
+
 fn has_separator(text: &str) -> bool {
     text.contains([NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR])
 }
@@ -227,6 +238,38 @@ mod tests {
             .extend_from(&text, |key| key != keys::TAGS)
             .unwrap();
         assert_eq!(filtered.finish(), "UNIQ_KEY\u{1}ABC\u{2}");
+    }
+
+    #[test]
+    fn batch_entries_keep_their_own_keys() {
+        let own = "UNIQ_KEY\u{1}entry\u{2}TAGS\u{1}A\u{2}";
+        let wrapper = "UNIQ_KEY\u{1}wrapper\u{2}WAIT\u{1}false\u{2}";
+        let merged = merge_missing(own, wrapper).unwrap();
+        assert_eq!(
+            merged,
+            "UNIQ_KEY\u{1}entry\u{2}TAGS\u{1}A\u{2}WAIT\u{1}false\u{2}"
+        );
+        assert_eq!(merge_missing("", "").unwrap(), "");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn built_pairs_parse_back(pairs in proptest::collection::vec(
+            ("[A-Z_]{1,12}", "[ -~é\u{1F600}]{1,20}"), 0..20)) {
+            let mut builder = Builder::new();
+            for (key, value) in &pairs {
+                builder.push(key, value).unwrap();
+            }
+            let text = builder.finish();
+            let parsed: Vec<(String, String)> =
+                iter(&text).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            proptest::prop_assert_eq!(parsed, pairs);
+        }
+
+        #[test]
+        fn java_hash_never_panics(text in ".*") {
+            let _ = java_hash(&text);
+        }
     }
 
     #[test]

@@ -18,7 +18,8 @@ pub enum Scan<'a> {
 /// The segment-end filler `[i32 size][i32 MAGIC_BLANK]`; its remaining bytes are unspecified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BlankRecord {
-    /// Bytes from the filler to the end of its segment; at least 8.
+    /// Bytes from the filler to the end of its segment as written; at least 8. The segment
+    /// size is the store's to know, so checking this against it is too.
     pub total_size: u32,
 }
 
@@ -48,7 +49,8 @@ pub struct RecordMeta<'a> {
 ///
 /// `Incomplete` means the buffer ends inside the item: during recovery of the last segment
 /// that is a torn tail, elsewhere read more. `Invalid` means the bytes can never be a
-/// record: recovery stops there.
+/// record (including the zeroes of never-written space): recovery takes the position as the
+/// end of valid data, as Java's does.
 pub fn check(buf: &[u8]) -> Result<Scan<'_>, WireError> {
     if let Head::Blank(total_size) = head(buf)? {
         return Ok(Scan::Blank(BlankRecord { total_size }));

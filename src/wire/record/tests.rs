@@ -6,6 +6,7 @@ use bytes::BytesMut;
 use proptest::prelude::*;
 
 use super::*;
+use crate::limits::PROPERTIES_SIZE_MAX;
 use crate::wire::WireError;
 
 fn v4(port: u16) -> SocketAddr {
@@ -230,6 +231,24 @@ fn inconsistent_lengths_are_invalid() {
 }
 
 #[test]
+fn negative_properties_length_is_invalid() {
+    // A hand-made record whose PROPLEN reads as a negative Java short.
+    let props = "p".repeat(PROPERTIES_SIZE_MAX + 1);
+    let mut small = fields(v4(1), v4(2), RecordVersion::V1);
+    small.properties = "";
+    let mut bytes = encode(&small);
+    let prop_len_at = bytes.len() - 2;
+    bytes[prop_len_at..].copy_from_slice(&(props.len() as u16).to_be_bytes());
+    bytes.extend_from_slice(props.as_bytes());
+    let total = bytes.len() as u32;
+    bytes[..4].copy_from_slice(&total.to_be_bytes());
+    match check(&bytes) {
+        Err(WireError::Invalid(why)) => assert!(why.contains("properties length"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn append_time_fields_patch_in_place() {
     for original in all_shapes() {
         let mut bytes = encode(&original);
@@ -329,5 +348,7 @@ proptest! {
         let view = RecordView::parse(&bytes).unwrap();
         prop_assert_eq!(view.fields(), RecordFields { sysflag: record.stored_sysflag(), ..record });
         prop_assert!(matches!(check(&bytes), Ok(Scan::Message(_))));
+        // The view's fields re-encode to the very same bytes.
+        prop_assert_eq!(encode(&view.fields()), bytes);
     }
 }

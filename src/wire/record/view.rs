@@ -7,7 +7,9 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use super::ids::OFFSET_MAX;
 use super::{body_crc, pos, RecordFields, RecordVersion, SysFlag};
 use super::{PhysicalOffset, QueueOffset, BLANK_SIZE_MIN, MAGIC_BLANK, RECORD_SIZE_MIN};
-use crate::limits::{MESSAGE_BODY_SIZE_MAX, RECORD_SIZE_MAX, RECORD_TOPIC_SIZE_MAX};
+use crate::limits::{
+    MESSAGE_BODY_SIZE_MAX, PROPERTIES_SIZE_MAX, RECORD_SIZE_MAX, RECORD_TOPIC_SIZE_MAX,
+};
 use crate::wire::properties::{self, keys};
 use crate::wire::WireError;
 
@@ -61,7 +63,9 @@ pub(super) fn head(buf: &[u8]) -> Result<Head, WireError> {
 
 impl<'a> RecordView<'a> {
     /// Reads the message record at the start of `buf`; bytes after it are ignored. A blank
-    /// filler is `Invalid` here because it is no message; [`super::check`] reports it.
+    /// filler is `Invalid` here because it is no message; [`super::check`] reports it. The
+    /// body CRC is not verified (pull serves records the store already checked); use
+    /// [`RecordView::body_crc_matches`] or [`super::check`] where it matters.
     pub fn parse(buf: &'a [u8]) -> Result<RecordView<'a>, WireError> {
         match head(buf)? {
             Head::Blank(_) => Err(invalid("blank record where a message was expected".into())),
@@ -89,6 +93,12 @@ impl<'a> RecordView<'a> {
         let prop_len = be_u16(bytes, topic_end)
             .ok_or_else(|| invalid("record ends inside its topic".into()))?
             as usize;
+        // PROPLEN is a Java short: 32768 and above are negative there.
+        if prop_len > PROPERTIES_SIZE_MAX {
+            return Err(invalid(format!(
+                "properties length {prop_len} out of range"
+            )));
+        }
         let prop_at = topic_end + 2;
         if prop_at + prop_len != bytes.len() {
             return Err(invalid("field lengths disagree with TOTALSIZE".into()));
