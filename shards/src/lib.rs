@@ -1,1 +1,67 @@
-//! Thread-per-core runtime substrate (no RocketMQ knowledge).
+//! Thread-per-core runtime substrate: pinned glommio executors ("shards"), bounded typed
+//! mailboxes between them, per-shard copies of read-mostly values, named task queues and
+//! gate-based graceful shutdown. It knows nothing of RocketMQ.
+//!
+//! # Map
+//!
+//! - [`launch`] / [`Launcher`] (`launch.rs`): one pinned executor per shard, life cycle,
+//!   results; [`preflight`] (`preflight.rs`): io_uring and locked-memory checks.
+//! - [`Shard`] (`shard.rs`): the handle a shard's code gets: id, mailboxes, `serve`, gate,
+//!   task queues. Mailbox internals in `mailbox.rs`, the mesh of links in `mesh.rs`.
+//! - [`Replicated`] (`replicated.rs`): read-mostly values owned by one shard, copied to all.
+//! - [`ShutdownHandle`], [`Gate`], [`Pass`] (`shutdown.rs`); SIGINT/SIGTERM in `signals.rs`.
+//!
+//! # Calling rules
+//!
+//! - Everything but [`ShutdownHandle`] and [`Config`] stays on its shard's thread (`Rc`).
+//! - Work that shutdown must wait for holds a [`Pass`] from [`Shard::gate`]; loops that accept
+//!   new work stop on [`Shard::closing`]. A shard's future should return once closing.
+//! - Cross-shard means a message: [`Shard::request`] (with reply), [`Shard::tell`],
+//!   [`Shard::broadcast`], [`Shard::gather`]; handlers are installed with [`Shard::serve`].
+//!   Every link is bounded ([`Config::mailbox_capacity`]): a full mailbox makes the sender
+//!   wait. A message to a shard that has stopped fails with [`MailboxError::Stopped`].
+//! - Keep cross-shard hops off the data path: a round trip costs tens of microseconds.
+//!
+//! # Shutdown
+//!
+//! SIGINT/SIGTERM (when [`Config::handle_signals`]), [`ShutdownHandle::trigger`], or any shard
+//! failing starts it. Each shard then: closes its gate (`closing()` resolves, `enter()` fails),
+//! waits for its passes, tells every peer it has drained, waits until all peers have drained,
+//! stops its mailboxes and returns. So mailboxes keep working while any shard still has
+//! work in flight. A second signal during shutdown exits the process at once.
+//!
+//! # Locked memory
+//!
+//! Each shard registers [`Config::io_memory_bytes`] with each of its three io_uring rings.
+//! Without CAP_IPC_LOCK, RLIMIT_MEMLOCK must cover [`memlock_required`]: about
+//! `shards × 3 × (io_memory + ~20 KiB)`, at least 512 KiB. [`preflight`] checks it and names
+//! the fix (`ulimit -l`, systemd `LimitMEMLOCK=`, or less io memory).
+//!
+//! # Spin before park
+//!
+//! An idle executor parks in the kernel; waking it costs a cross-core round trip tens of
+//! microseconds and, when both sides park, milliseconds at the tail. Spinning a while before
+//! parking trades CPU for latency. The default, [`SPIN_BEFORE_PARK_DEFAULT`], is chosen from the
+//! `mesh_rtt` bench (figures in `BENCH.md`).
+
+#![deny(unsafe_code)]
+
+mod config;
+mod launch;
+mod mailbox;
+mod mesh;
+mod notify;
+mod preflight;
+mod replicated;
+mod shard;
+mod shutdown;
+mod signals;
+
+pub use config::{Config, ShardId, SHARDS_MAX, SPIN_BEFORE_PARK_DEFAULT};
+pub use glommio::Task;
+pub use launch::{launch, LaunchError, Launcher};
+pub use mailbox::MailboxError;
+pub use preflight::{allowed_cpus, memlock_required, preflight, StartError, MEMLOCK_FLOOR_BYTES};
+pub use replicated::{ReplicaError, Replicated};
+pub use shard::Shard;
+pub use shutdown::{Gate, GateClosed, Pass, ShutdownHandle};

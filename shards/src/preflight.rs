@@ -1,0 +1,246 @@
+//! Start-up checks: can this process run io_uring executors with the requested config?
+//!
+//! Owns [`StartError`], the locked-memory arithmetic ([`memlock_required`]) and the probes
+//! behind [`preflight`]. Runs on the launching thread before any executor exists, so a
+//! misconfigured host fails with one actionable message instead of a panic in a shard thread.
+
+#![allow(unsafe_code)]
+
+use std::{fmt, fs, io};
+
+use crate::{config::Config, ShardId};
+
+/// glommio's reactor refuses to start below this RLIMIT_MEMLOCK.
+pub const MEMLOCK_FLOOR_BYTES: u64 = 512 << 10;
+/// glommio rounds io memory up to 4 KiB pages and never registers less than 64 KiB.
+const IO_MEMORY_MIN_BYTES: u64 = 64 << 10;
+/// Every shard has a main, a latency and a poll ring; the io memory is registered with each.
+const RINGS_PER_SHARD: u64 = 3;
+const PAGE_BYTES: u64 = 4096;
+const CAP_IPC_LOCK: u32 = 14;
+
+/// Why the shards could not start.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StartError {
+    /// A config field is out of range.
+    InvalidConfig { field: &'static str, reason: String },
+    /// The kernel refused to create an io_uring instance.
+    IoUringUnavailable { errno: i32, hint: &'static str },
+    /// RLIMIT_MEMLOCK is below what the shards will register with io_uring.
+    MemlockTooLow { limit_bytes: u64, needed_bytes: u64 },
+    /// The CPUs this process may run on could not be determined.
+    NoCpus,
+    /// glommio could not build the executor of a shard.
+    Executor { shard: ShardId, reason: String },
+    /// A shard thread could not be spawned.
+    Thread { shard: ShardId, source: io::Error },
+    /// The signal handlers could not be installed.
+    Signals(io::Error),
+    /// Shutdown was requested (signal or handle) before every shard had started.
+    Interrupted,
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::InvalidConfig { field, reason } => {
+                write!(f, "invalid config `{field}`: {reason}")
+            }
+            StartError::IoUringUnavailable { errno, hint } => write!(
+                f,
+                "io_uring is unavailable ({}): {hint}",
+                io::Error::from_raw_os_error(*errno)
+            ),
+            StartError::MemlockTooLow {
+                limit_bytes,
+                needed_bytes,
+            } => {
+                let needed_kib = needed_bytes.div_ceil(1024);
+                write!(
+                    f,
+                    "locked-memory limit (RLIMIT_MEMLOCK) is {} KiB but the shards need {needed_kib} KiB \
+                     for io_uring buffers and rings; raise it with `ulimit -l {needed_kib}` \
+                     (systemd: `LimitMEMLOCK={needed_bytes}`), run with CAP_IPC_LOCK, \
+                     or lower io_memory_bytes / shards",
+                    limit_bytes / 1024
+                )
+            }
+            StartError::NoCpus => write!(f, "could not read the CPU affinity of this process"),
+            StartError::Executor { shard, reason } => {
+                write!(f, "{shard}: could not start its executor: {reason}")
+            }
+            StartError::Thread { shard, source } => {
+                write!(f, "{shard}: could not spawn its thread: {source}")
+            }
+            StartError::Signals(source) => {
+                write!(f, "could not install SIGINT/SIGTERM handlers: {source}")
+            }
+            StartError::Interrupted => write!(f, "shutdown requested while the shards were starting"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartError::Thread { source, .. } | StartError::Signals(source) => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Locked memory (bytes) the given config needs: for every shard, its io memory registered
+/// with each of its three rings, plus the rings themselves; never below glommio's floor.
+///
+/// The kernel charges registered buffers to the user's RLIMIT_MEMLOCK once per ring, and
+/// every process of the same user counts against the same limit.
+pub fn memlock_required(config: &Config) -> u64 {
+    let io_memory = page_align((config.io_memory_bytes as u64).max(IO_MEMORY_MIN_BYTES));
+    let per_shard = RINGS_PER_SHARD * (io_memory + ring_bytes(config.ring_depth as u64));
+    (per_shard * config.shards as u64).max(MEMLOCK_FLOOR_BYTES)
+}
+
+/// Kernel memory of one ring of `depth` entries: 64-byte SQEs, a completion queue twice as
+/// deep with 16-byte CQEs, the SQ index array and the ring headers. Older kernels charge it
+/// to RLIMIT_MEMLOCK, newer ones to the memory cgroup; counting it keeps the check safe on both.
+fn ring_bytes(depth: u64) -> u64 {
+    page_align(64 * depth) + page_align(PAGE_BYTES + 4 * depth + 16 * 2 * depth)
+}
+
+fn page_align(bytes: u64) -> u64 {
+    bytes.div_ceil(PAGE_BYTES) * PAGE_BYTES
+}
+
+/// Checks that io_uring works and the locked-memory limit fits the config.
+pub fn preflight(config: &Config) -> Result<(), StartError> {
+    config.validate()?;
+    probe_io_uring()?;
+    check_memlock(config)
+}
+
+fn check_memlock(config: &Config) -> Result<(), StartError> {
+    if has_cap_ipc_lock() {
+        return Ok(());
+    }
+    let limit_bytes = memlock_limit().map_err(|_| StartError::MemlockTooLow {
+        limit_bytes: 0,
+        needed_bytes: memlock_required(config),
+    })?;
+    let needed_bytes = memlock_required(config);
+    if limit_bytes < needed_bytes {
+        return Err(StartError::MemlockTooLow {
+            limit_bytes,
+            needed_bytes,
+        });
+    }
+    Ok(())
+}
+
+/// The soft RLIMIT_MEMLOCK in bytes (`u64::MAX` when unlimited).
+fn memlock_limit() -> io::Result<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one `rlimit` through a valid, exclusive pointer.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(if limit.rlim_cur == libc::RLIM_INFINITY {
+        u64::MAX
+    } else {
+        limit.rlim_cur
+    })
+}
+
+/// Whether CAP_IPC_LOCK is effective, which lifts the locked-memory limit for io_uring.
+fn has_cap_ipc_lock() -> bool {
+    let Ok(status) = fs::read_to_string("/proc/self/status") else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("CapEff:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .is_some_and(|caps| caps & (1 << CAP_IPC_LOCK) != 0)
+}
+
+/// Creates and closes a tiny io_uring to learn whether the kernel lets us use one.
+fn probe_io_uring() -> Result<(), StartError> {
+    // io_uring_params is 120 bytes of integers; zeroed means "no flags, kernel fills the rest".
+    let mut params = [0u64; 15];
+    // SAFETY: io_uring_setup reads and writes the 120-byte params block we own for the
+    // duration of the call; on success it returns a new fd that we close right away.
+    let fd = unsafe { libc::syscall(libc::SYS_io_uring_setup, 4u32, params.as_mut_ptr()) };
+    if fd < 0 {
+        let errno = io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        let hint = match errno {
+            libc::ENOSYS => "the kernel has no io_uring (Linux 5.8 or newer is needed)",
+            libc::EPERM | libc::EACCES => {
+                "io_uring is disabled (sysctl kernel.io_uring_disabled) or blocked by a seccomp \
+                 profile (containers: allow io_uring_setup/enter/register)"
+            }
+            libc::ENOMEM => "not enough locked memory for a ring; raise `ulimit -l`",
+            _ => "the kernel refused io_uring_setup",
+        };
+        return Err(StartError::IoUringUnavailable { errno, hint });
+    }
+    // SAFETY: `fd` is the descriptor io_uring_setup just returned to us and nobody else uses.
+    unsafe { libc::close(fd as libc::c_int) };
+    Ok(())
+}
+
+/// CPUs this process may run on, in ascending order (from sched_getaffinity).
+pub fn allowed_cpus() -> Result<Vec<usize>, StartError> {
+    let cpus = core_affinity::get_core_ids().ok_or(StartError::NoCpus)?;
+    if cpus.is_empty() {
+        return Err(StartError::NoCpus);
+    }
+    Ok(cpus.into_iter().map(|core| core.id).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(shards: usize, io_memory_bytes: usize) -> Config {
+        Config {
+            shards,
+            io_memory_bytes,
+            ring_depth: 128,
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn requirement_counts_each_ring_registration() {
+        let one = memlock_required(&config(1, 10 << 20));
+        // 3 registrations of 10 MiB plus three small rings.
+        assert!(one > 30 << 20 && one < (30 << 20) + (200 << 10), "{one}");
+        assert_eq!(memlock_required(&config(4, 10 << 20)), 4 * one);
+    }
+
+    #[test]
+    fn requirement_never_below_glommio_floor() {
+        assert_eq!(memlock_required(&config(1, 0)), MEMLOCK_FLOOR_BYTES);
+    }
+
+    #[test]
+    fn memlock_message_names_the_fix_and_the_number() {
+        let err = StartError::MemlockTooLow {
+            limit_bytes: 8 << 20,
+            needed_bytes: 64 << 20,
+        };
+        let text = err.to_string();
+        assert!(text.contains("ulimit -l 65536"), "{text}");
+        assert!(text.contains("LimitMEMLOCK=67108864"), "{text}");
+        assert!(text.contains("io_memory_bytes"), "{text}");
+    }
+
+    #[test]
+    fn this_host_passes_preflight_with_small_io_memory() {
+        preflight(&config(2, 64 << 10)).expect("io_uring and memlock on the test host");
+    }
+}
