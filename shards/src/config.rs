@@ -67,7 +67,7 @@ pub struct Config {
 }
 
 /// Default spin before park, chosen on the `mesh_rtt` measurements (see crate docs).
-pub const SPIN_BEFORE_PARK_DEFAULT: Duration = Duration::from_micros(200);
+pub const SPIN_BEFORE_PARK_DEFAULT: Duration = Duration::from_micros(50);
 
 impl Default for Config {
     fn default() -> Self {
