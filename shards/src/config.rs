@@ -67,7 +67,7 @@ pub struct Config {
 }
 
 /// Default spin before park, chosen on the `mesh_rtt` measurements (see crate docs).
-pub const SPIN_BEFORE_PARK_DEFAULT: Duration = Duration::from_micros(200);
+pub const SPIN_BEFORE_PARK_DEFAULT: Duration = Duration::from_micros(50);
 
 impl Default for Config {
     fn default() -> Self {
@@ -89,11 +89,13 @@ impl Default for Config {
 impl Config {
     /// Checks the invariants the rest of the crate relies on.
     pub fn validate(&self) -> Result<(), StartError> {
-        let invalid = |field: &'static str, reason: String| {
-            Err(StartError::InvalidConfig { field, reason })
-        };
+        let invalid =
+            |field: &'static str, reason: String| Err(StartError::InvalidConfig { field, reason });
         if self.shards == 0 || self.shards > SHARDS_MAX {
-            return invalid("shards", format!("must be 1..={SHARDS_MAX}, got {}", self.shards));
+            return invalid(
+                "shards",
+                format!("must be 1..={SHARDS_MAX}, got {}", self.shards),
+            );
         }
         let positive = [
             ("ring_depth", self.ring_depth),

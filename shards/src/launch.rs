@@ -6,7 +6,7 @@
 //! Invariants: any failure (start error, shard error, panic) triggers shutdown everywhere, so
 //! `launch` always returns; the error reported is the one that triggered shutdown.
 
-use std::{any::Any, fmt, future::Future, thread};
+use std::{any::Any, fmt, future::Future, thread, time::Duration};
 
 use futures_lite::future;
 use glommio::{LocalExecutorBuilder, Placement};
@@ -62,7 +62,7 @@ enum Outcome<T, E> {
     Done(T),
     Failed(E),
     StartFailed(StartError),
-    /// Shutdown began before this shard had connected; someone else's error explains it.
+    /// Another shard failed to start before this one connected; its error explains it.
     Aborted,
 }
 
@@ -127,6 +127,9 @@ impl Launcher {
         } else {
             None
         };
+        let start_failed = ShutdownHandle::new();
+        let deaths: Vec<ShutdownHandle> =
+            config.shard_ids().map(|_| ShutdownHandle::new()).collect();
         let ends = mesh::build::<M, R>(config.shards, config.mailbox_capacity);
         let mut threads = Vec::with_capacity(config.shards);
         for (index, ends) in ends.into_iter().enumerate() {
@@ -138,6 +141,8 @@ impl Launcher {
                 cpu,
                 config: config.clone(),
                 shutdown: shutdown.clone(),
+                start_failed: start_failed.clone(),
+                deaths: deaths.clone(),
                 ends,
                 factory: factory.clone(),
             };
@@ -147,6 +152,7 @@ impl Launcher {
             match spawned {
                 Ok(handle) => threads.push((shard, handle)),
                 Err(source) => {
+                    start_failed.trigger();
                     shutdown.fire(Reason::ShardFailed(shard));
                     threads.push((shard, failed_thread(StartError::Thread { shard, source })));
                 }
@@ -197,7 +203,7 @@ fn collect<T, E>(
         return Err(errors.swap_remove(position));
     }
     if aborted {
-        return Err(LaunchError::Start(StartError::Interrupted));
+        return Err(LaunchError::Start(StartError::PeerFailed));
     }
     Ok(outputs)
 }
@@ -221,12 +227,28 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
+/// Longest time a shard sleeps without looking at its task queues.
+///
+/// glommio 0.9 can park an executor that still has runnable tasks (see `Queues::create`);
+/// a periodic timer bounds such a stall to one tick at the cost of a few wake-ups a second.
+const HEARTBEAT: Duration = Duration::from_millis(50);
+
+async fn heartbeat() {
+    loop {
+        glommio::timer::sleep(HEARTBEAT).await;
+    }
+}
+
 /// Everything one shard thread needs.
 struct ShardThread<M: Send, R: Send, F> {
     shard: ShardId,
     cpu: usize,
     config: Config,
     shutdown: ShutdownHandle,
+    /// Fired when a shard cannot start, so that the others stop waiting for it to connect.
+    start_failed: ShutdownHandle,
+    /// One per shard, fired when that shard's thread unwinds.
+    deaths: Vec<ShutdownHandle>,
     ends: MeshEnds<M, R>,
     factory: F,
 }
@@ -235,12 +257,16 @@ struct ShardThread<M: Send, R: Send, F> {
 struct PanicGuard {
     shard: ShardId,
     shutdown: ShutdownHandle,
+    start_failed: ShutdownHandle,
+    death: ShutdownHandle,
 }
 
 impl Drop for PanicGuard {
     fn drop(&mut self) {
         if thread::panicking() {
+            self.start_failed.trigger();
             self.shutdown.fire(Reason::ShardFailed(self.shard));
+            self.death.trigger();
         }
     }
 }
@@ -256,6 +282,8 @@ where
         let _guard = PanicGuard {
             shard: self.shard,
             shutdown: self.shutdown.clone(),
+            start_failed: self.start_failed.clone(),
+            death: self.deaths[self.shard.index()].clone(),
         };
         let mut builder = LocalExecutorBuilder::new(Placement::Fixed(self.cpu))
             .name(&format!("{}-{}", self.config.name, self.shard.index()))
@@ -267,6 +295,7 @@ where
         match builder.make() {
             Ok(executor) => executor.run(self.lifecycle()),
             Err(error) => {
+                self.start_failed.trigger();
                 self.shutdown.fire(Reason::ShardFailed(self.shard));
                 Outcome::StartFailed(StartError::Executor {
                     shard: self.shard,
@@ -281,24 +310,26 @@ where
             shard: id,
             config,
             shutdown,
+            start_failed,
+            deaths,
             ends,
             factory,
             ..
         } = self;
         let queues = Queues::create(&config);
+        // Connecting waits for every peer; only a peer that failed to start can stop it. A
+        // shutdown requested meanwhile is honoured after start, through the gate.
         let connect = async { Some(ends.connect().await) };
-        let interrupted = async {
-            shutdown.triggered().await;
+        let failed = async {
+            start_failed.triggered().await;
             None
         };
-        let Some(links) = future::or(connect, interrupted).await else {
+        let Some(links) = future::or(connect, failed).await else {
             return Outcome::Aborted;
         };
-        if shutdown.is_triggered() {
-            return Outcome::Aborted;
-        }
+        let heartbeat = glommio::spawn_local(heartbeat());
         let core = Core::new(id, config.shards, shutdown.clone(), queues);
-        let shard = Shard::start(core, links, &config);
+        let shard = Shard::start(core, links, &config, &deaths);
         let gate = shard.gate().clone();
         let watcher = glommio::spawn_local(async move {
             shutdown.triggered().await;
@@ -311,6 +342,7 @@ where
         watcher.await;
         shard.gate().drained().await;
         shard.finish().await;
+        heartbeat.cancel().await;
         match result {
             Ok(output) => Outcome::Done(output),
             Err(error) => Outcome::Failed(error),

@@ -16,9 +16,7 @@ use std::{
 };
 
 use futures_lite::future;
-use glommio::{
-    channels::shared_channel::ConnectedSender, GlommioError, ResourceType,
-};
+use glommio::{channels::shared_channel::ConnectedSender, GlommioError, ResourceType};
 
 use crate::{
     mesh::{Control, Inbound, Reply},
@@ -42,7 +40,10 @@ impl fmt::Display for MailboxError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             MailboxError::UnknownShard { shard, count } => {
-                write!(f, "{shard} does not exist (this process runs {count} shards)")
+                write!(
+                    f,
+                    "{shard} does not exist (this process runs {count} shards)"
+                )
             }
             MailboxError::Stopped { shard } => write!(f, "{shard} has stopped"),
             MailboxError::NotServing { shard } => {
@@ -136,7 +137,10 @@ impl<M: Send + 'static, R: Send + 'static> Mailbox<M, R> {
         let Some(Some(link)) = self.reply_tx.get(to.index()) else {
             return;
         };
-        if push(link, Reply { id, outcome }, &self.stopped[to.index()]).await.is_err() {
+        if push(link, Reply { id, outcome }, &self.stopped[to.index()])
+            .await
+            .is_err()
+        {
             tracing::debug!(%to, "reply dropped: the requesting shard has stopped");
         }
     }
@@ -152,7 +156,9 @@ impl<M: Send + 'static, R: Send + 'static> Mailbox<M, R> {
         if self.stopped[peer].is_set() {
             return Err(stopped);
         }
-        push(link, inbound, &self.stopped[peer]).await.map_err(|()| stopped)
+        push(link, inbound, &self.stopped[peer])
+            .await
+            .map_err(|()| stopped)
     }
 
     /// Completes a waiting request with the reply that arrived for it.
@@ -160,7 +166,8 @@ impl<M: Send + 'static, R: Send + 'static> Mailbox<M, R> {
         let mut pending = self.pending.borrow_mut();
         // Absent means the caller gave up (dropped its future): the reply is discarded.
         if let Some(entry) = pending.get_mut(&id) {
-            if let Pending::Waiting { waker, .. } = std::mem::replace(entry, Pending::Done(outcome)) {
+            if let Pending::Waiting { waker, .. } = std::mem::replace(entry, Pending::Done(outcome))
+            {
                 drop(pending);
                 if let Some(waker) = waker {
                     waker.wake();
@@ -187,7 +194,11 @@ impl<M: Send + 'static, R: Send + 'static> Mailbox<M, R> {
         self.fail_waiting(|_| true, |_| MailboxError::Stopped { shard: me });
     }
 
-    fn fail_waiting(&self, select: impl Fn(ShardId) -> bool, error: impl Fn(ShardId) -> MailboxError) {
+    fn fail_waiting(
+        &self,
+        select: impl Fn(ShardId) -> bool,
+        error: impl Fn(ShardId) -> MailboxError,
+    ) {
         let mut wakers = Vec::new();
         for entry in self.pending.borrow_mut().values_mut() {
             let Pending::Waiting { to, waker } = entry else {

@@ -62,21 +62,28 @@ pub(crate) fn build<M: Send + 'static, R: Send + 'static>(
         .into_iter()
         .zip(request_rx)
         .zip(reply_tx.into_iter().zip(reply_rx))
-        .map(|((request_tx, request_rx), (reply_tx, reply_rx))| MeshEnds {
-            request_tx,
-            request_rx,
-            reply_tx,
-            reply_rx,
-        })
+        .map(
+            |((request_tx, request_rx), (reply_tx, reply_rx))| MeshEnds {
+                request_tx,
+                request_rx,
+                reply_tx,
+                reply_rx,
+            },
+        )
         .collect()
 }
 
 type Row<T> = Vec<Option<T>>;
+/// Row `i` holds shard `i`'s ends, indexed by peer.
+type Matrix<T> = Vec<Row<T>>;
 
 /// `tx[i][j]` sends from i to j and pairs with `rx[j][i]`, which receives at j from i.
-fn matrix<T: Send>(shards: usize, capacity: usize) -> (Vec<Row<SharedSender<T>>>, Vec<Row<SharedReceiver<T>>>) {
-    let mut tx: Vec<Row<SharedSender<T>>> = (0..shards).map(|_| empty_row(shards)).collect();
-    let mut rx: Vec<Row<SharedReceiver<T>>> = (0..shards).map(|_| empty_row(shards)).collect();
+fn matrix<T: Send>(
+    shards: usize,
+    capacity: usize,
+) -> (Matrix<SharedSender<T>>, Matrix<SharedReceiver<T>>) {
+    let mut tx: Matrix<SharedSender<T>> = (0..shards).map(|_| empty_row(shards)).collect();
+    let mut rx: Matrix<SharedReceiver<T>> = (0..shards).map(|_| empty_row(shards)).collect();
     for from in 0..shards {
         for to in (0..shards).filter(|&to| to != from) {
             let (sender, receiver) = shared_channel::new_bounded(capacity);

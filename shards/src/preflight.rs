@@ -37,8 +37,8 @@ pub enum StartError {
     Thread { shard: ShardId, source: io::Error },
     /// The signal handlers could not be installed.
     Signals(io::Error),
-    /// Shutdown was requested (signal or handle) before every shard had started.
-    Interrupted,
+    /// Another shard failed to start, so this one stopped waiting for it.
+    PeerFailed,
 }
 
 impl fmt::Display for StartError {
@@ -76,7 +76,7 @@ impl fmt::Display for StartError {
             StartError::Signals(source) => {
                 write!(f, "could not install SIGINT/SIGTERM handlers: {source}")
             }
-            StartError::Interrupted => write!(f, "shutdown requested while the shards were starting"),
+            StartError::PeerFailed => write!(f, "another shard failed to start"),
         }
     }
 }

@@ -17,7 +17,7 @@ use std::{
 
 use crate::{
     notify::Notify,
-    shard::{Core, ControlLink, Shard},
+    shard::{ControlLink, Core, Shard},
     ShardId,
 };
 
@@ -40,10 +40,16 @@ impl fmt::Display for ReplicaError {
                 write!(f, "{shard} cannot publish: {owner} owns this value")
             }
             ReplicaError::DuplicateName(name) => {
-                write!(f, "a replicated value named `{name}` already exists on this shard")
+                write!(
+                    f,
+                    "a replicated value named `{name}` already exists on this shard"
+                )
             }
             ReplicaError::UnknownOwner { owner, count } => {
-                write!(f, "owner {owner} does not exist (this process runs {count} shards)")
+                write!(
+                    f,
+                    "owner {owner} does not exist (this process runs {count} shards)"
+                )
             }
         }
     }
@@ -70,12 +76,15 @@ impl<T> LocalCopy<T> {
     }
 }
 
+/// A version and its value, type-erased until the copy it belongs to exists.
+type EarlyUpdate = (u64, Box<dyn Any>);
+
 /// The named copies of one shard, type-erased so that [`Core`] stays non-generic.
 #[derive(Default)]
 pub(crate) struct Registry {
     copies: RefCell<HashMap<&'static str, Rc<dyn Any>>>,
     /// Updates that arrived before the shard created the copy: (version, value).
-    early: RefCell<HashMap<&'static str, (u64, Box<dyn Any>)>>,
+    early: RefCell<HashMap<&'static str, EarlyUpdate>>,
 }
 
 impl Registry {
@@ -98,7 +107,11 @@ impl Registry {
         }
     }
 
-    fn register<T: 'static>(&self, name: &'static str, copy: Rc<LocalCopy<T>>) -> Result<(), ReplicaError> {
+    fn register<T: 'static>(
+        &self,
+        name: &'static str,
+        copy: Rc<LocalCopy<T>>,
+    ) -> Result<(), ReplicaError> {
         let mut copies = self.copies.borrow_mut();
         if copies.contains_key(name) {
             return Err(ReplicaError::DuplicateName(name));
@@ -228,7 +241,9 @@ mod tests {
     fn late_update_never_overwrites_a_newer_one() {
         let registry = Registry::default();
         let table = copy("v0");
-        registry.register("table", table.clone()).expect("first registration");
+        registry
+            .register("table", table.clone())
+            .expect("first registration");
         registry.apply("table", 2, "v2");
         registry.apply("table", 1, "v1");
         assert_eq!((table.version.get(), **table.value.borrow()), (2, "v2"));
@@ -240,7 +255,9 @@ mod tests {
         registry.apply("table", 3, "v3");
         registry.apply("table", 1, "v1");
         let table = copy("v0");
-        registry.register("table", table.clone()).expect("registration");
+        registry
+            .register("table", table.clone())
+            .expect("registration");
         assert_eq!((table.version.get(), **table.value.borrow()), (3, "v3"));
         assert_eq!(
             registry.register("table", copy("again")),

@@ -13,7 +13,6 @@ use std::{
     future::Future,
     pin::Pin,
     rc::Rc,
-    time::Duration,
 };
 
 use futures_lite::future;
@@ -32,9 +31,6 @@ use crate::{
     ShardId,
 };
 
-/// How often the foreground queue asks long-running work to yield.
-const FOREGROUND_LATENCY: Duration = Duration::from_millis(1);
-
 type Handler<M, R> = Rc<dyn Fn(ShardId, M) -> Pin<Box<dyn Future<Output = R>>>>;
 
 /// The foreground (requests) and background (flush, reput, replication) task queues.
@@ -45,12 +41,16 @@ pub(crate) struct Queues {
 }
 
 impl Queues {
+    /// Both queues are `Latency::NotImportant`: glommio 0.9 can park an executor that still
+    /// has runnable tasks when its preemption timer fires just before the scheduler loop
+    /// (seen here as both shards asleep mid-request), and a short latency goal arms that timer
+    /// every millisecond. Shares alone divide the CPU between the queues.
     pub(crate) fn create(config: &Config) -> Self {
         let executor = glommio::executor();
         Queues {
             foreground: executor.create_task_queue(
                 Shares::Static(config.foreground_shares),
-                Latency::Matters(FOREGROUND_LATENCY),
+                Latency::NotImportant,
                 "foreground",
             ),
             background: executor.create_task_queue(
@@ -98,7 +98,11 @@ impl Core {
 
     async fn all_peers_drained(&self) {
         loop {
-            let waiting = self.drained.iter().enumerate().any(|(i, done)| i != self.id.index() && !done.get());
+            let waiting = self
+                .drained
+                .iter()
+                .enumerate()
+                .any(|(i, done)| i != self.id.index() && !done.get());
             if !waiting {
                 return;
             }
@@ -153,7 +157,15 @@ pub(crate) struct ShardInner<M: Send + 'static, R: Send + 'static> {
 
 impl<M: Send + 'static, R: Send + 'static> Shard<M, R> {
     /// Wires a connected shard and starts reading its incoming links.
-    pub(crate) fn start(core: Core, links: Links<M, R>, config: &Config) -> Self {
+    ///
+    /// `deaths[k]` fires when shard `k`'s thread ends abnormally; its links may then never
+    /// close (a panicking executor does not drop its tasks), so this is how peers learn of it.
+    pub(crate) fn start(
+        core: Core,
+        links: Links<M, R>,
+        config: &Config,
+        deaths: &[ShutdownHandle],
+    ) -> Self {
         let Links {
             request_tx,
             request_rx,
@@ -170,6 +182,7 @@ impl<M: Send + 'static, R: Send + 'static> Shard<M, R> {
             readers: RefCell::new(Vec::new()),
         });
         inner.start_readers(request_rx, reply_rx);
+        inner.watch_deaths(deaths);
         Shard { inner }
     }
 
@@ -186,7 +199,9 @@ impl<M: Send + 'static, R: Send + 'static> Shard<M, R> {
     /// Every other shard, in id order.
     pub fn peers(&self) -> impl Iterator<Item = ShardId> {
         let me = self.id();
-        (0..self.count()).map(ShardId::new).filter(move |&id| id != me)
+        (0..self.count())
+            .map(ShardId::new)
+            .filter(move |&id| id != me)
     }
 
     /// Sends `msg` to shard `to` and waits for the reply of its handler.
@@ -235,7 +250,10 @@ impl<M: Send + 'static, R: Send + 'static> Shard<M, R> {
     {
         let mut waits = Vec::with_capacity(self.count());
         for peer in self.peers() {
-            waits.push((peer, self.inner.mailbox.send_request(peer, msg.clone()).await));
+            waits.push((
+                peer,
+                self.inner.mailbox.send_request(peer, msg.clone()).await,
+            ));
         }
         let local = self.inner.handle_locally(msg).await;
         let mut replies = Vec::with_capacity(self.count());
@@ -286,12 +304,18 @@ impl<M: Send + 'static, R: Send + 'static> Shard<M, R> {
     }
 
     /// Spawns `future` on the foreground (latency-sensitive) queue.
-    pub fn spawn_foreground<T: 'static>(&self, future: impl Future<Output = T> + 'static) -> Task<T> {
+    pub fn spawn_foreground<T: 'static>(
+        &self,
+        future: impl Future<Output = T> + 'static,
+    ) -> Task<T> {
         spawn_into(future, self.inner.core.queues.foreground)
     }
 
     /// Spawns `future` on the background (throughput) queue.
-    pub fn spawn_background<T: 'static>(&self, future: impl Future<Output = T> + 'static) -> Task<T> {
+    pub fn spawn_background<T: 'static>(
+        &self,
+        future: impl Future<Output = T> + 'static,
+    ) -> Task<T> {
         spawn_into(future, self.inner.core.queues.background)
     }
 
@@ -316,9 +340,13 @@ impl<M: Send + 'static, R: Send + 'static> Shard<M, R> {
     }
 }
 
-fn spawn_into<T: 'static>(future: impl Future<Output = T> + 'static, queue: TaskQueueHandle) -> Task<T> {
+fn spawn_into<T: 'static>(
+    future: impl Future<Output = T> + 'static,
+    queue: TaskQueueHandle,
+) -> Task<T> {
     // The queues are created with the shard and never removed, so this cannot fail.
-    glommio::spawn_local_into(future, queue).expect("the shard's task queues exist for its lifetime")
+    glommio::spawn_local_into(future, queue)
+        .expect("the shard's task queues exist for its lifetime")
 }
 
 impl<M: Send + 'static, R: Send + 'static> ShardInner<M, R> {
@@ -331,13 +359,40 @@ impl<M: Send + 'static, R: Send + 'static> ShardInner<M, R> {
         let foreground = self.core.queues.foreground;
         for (peer, rx) in request_rx.into_iter().enumerate() {
             if let Some(rx) = rx {
-                readers.push(spawn_into(self.clone().read_requests(ShardId::new(peer), rx), foreground));
+                readers.push(spawn_into(
+                    self.clone().read_requests(ShardId::new(peer), rx),
+                    foreground,
+                ));
             }
         }
         for (peer, rx) in reply_rx.into_iter().enumerate() {
             if let Some(rx) = rx {
-                readers.push(spawn_into(self.clone().read_replies(ShardId::new(peer), rx), foreground));
+                readers.push(spawn_into(
+                    self.clone().read_replies(ShardId::new(peer), rx),
+                    foreground,
+                ));
             }
+        }
+    }
+
+    fn watch_deaths(self: &Rc<Self>, deaths: &[ShutdownHandle]) {
+        let mut readers = self.readers.borrow_mut();
+        for (peer, death) in deaths.iter().enumerate() {
+            let peer = ShardId::new(peer);
+            if peer == self.core.id {
+                continue;
+            }
+            let this = self.clone();
+            let died = death.triggered();
+            readers.push(spawn_into(
+                async move {
+                    died.await;
+                    tracing::warn!(shard = %this.core.id, %peer, "peer died");
+                    this.mailbox.peer_stopped(peer);
+                    this.core.mark_drained(peer);
+                },
+                self.core.queues.foreground,
+            ));
         }
     }
 
@@ -365,7 +420,9 @@ impl<M: Send + 'static, R: Send + 'static> ShardInner<M, R> {
     async fn dispatch(self: &Rc<Self>, from: ShardId, id: Option<u64>, msg: M) {
         let Some(handler) = self.handler_or_closing().await else {
             if let Some(id) = id {
-                let refusal = Err(MailboxError::NotServing { shard: self.core.id });
+                let refusal = Err(MailboxError::NotServing {
+                    shard: self.core.id,
+                });
                 self.mailbox.send_reply(from, id, refusal).await;
             }
             return;
@@ -389,7 +446,9 @@ impl<M: Send + 'static, R: Send + 'static> ShardInner<M, R> {
     async fn handle_locally(&self, msg: M) -> Result<R, MailboxError> {
         match self.handler_or_closing().await {
             Some(handler) => Ok(handler(self.core.id, msg).await),
-            None => Err(MailboxError::NotServing { shard: self.core.id }),
+            None => Err(MailboxError::NotServing {
+                shard: self.core.id,
+            }),
         }
     }
 

@@ -12,7 +12,10 @@ fn every_shard_converges_on_the_owners_latest_version() {
         let table = Replicated::new(&shard, "topics", owner, vec![0u64]).expect("create copy");
         if shard.id() == owner {
             for version in 1..=VERSIONS {
-                let published = table.publish(vec![version; 3]).await.expect("owner publishes");
+                let published = table
+                    .publish(vec![version; 3])
+                    .await
+                    .expect("owner publishes");
                 assert_eq!(published, version);
             }
         } else {

@@ -26,7 +26,13 @@ fn work_holding_passes_finishes_before_launch_returns() {
         for task in tasks {
             task.detach();
         }
+        // Serving only after the passes are taken: once shard 0 has everyone's answer, every
+        // shard has work in flight, and then shutdown begins.
+        shard.serve(|_, ()| async {});
         if shard.id() == ShardId::new(0) {
+            for (_, answer) in shard.gather(()).await {
+                answer.expect("every shard answers");
+            }
             shard.shutdown_handle().trigger();
         }
         shard.closing().await;

@@ -14,7 +14,13 @@ fn sigterm_shuts_every_shard_down_gracefully() {
     };
     let outputs = launch(config, |shard: Shard<()>| async move {
         let pass = shard.gate().enter().expect("open gate");
+        // Serving only once the pass is held: when shard 0 has every answer, all shards have
+        // work in flight, and only then is the signal sent.
+        shard.serve(|_, ()| async {});
         if shard.id() == ShardId::new(0) {
+            for (_, answer) in shard.gather(()).await {
+                answer.expect("every shard answers");
+            }
             let status = Command::new("kill")
                 .args(["-TERM", &std::process::id().to_string()])
                 .status()

@@ -24,7 +24,8 @@ fn mail_to_a_dead_shard_fails_instead_of_hanging() {
         let mut blocked_tells = Vec::new();
         for n in 0..8 {
             let me = shard.clone();
-            blocked_tells.push(shard.spawn_foreground(async move { me.tell(ShardId::new(1), n).await }));
+            blocked_tells
+                .push(shard.spawn_foreground(async move { me.tell(ShardId::new(1), n).await }));
         }
         let stopped = Err(MailboxError::Stopped {
             shard: ShardId::new(1),
