@@ -1,0 +1,410 @@
+//! The route table: which brokers exist, which topics they host, and when each broker last
+//! registered. Pure state with no I/O and no clock: every time-dependent call takes `now_ms`.
+//!
+//! Invariants, kept by every method:
+//! - a broker name is in `brokers` only while it has at least one address, and it is then a
+//!   member of exactly its cluster's set in `clusters`; an empty cluster set is removed;
+//! - every queue data belongs to a broker name in `brokers`, and a topic is in `topics` only
+//!   while it has at least one queue data;
+//! - only a master (id 0) registration writes queue data.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::body::{
+    BrokerData, ClusterInfo, DataVersion, QueueData, TopicConfigSerializeWrapper, TopicList,
+    TopicRouteData,
+};
+use super::error::NamesrvError;
+use crate::limits;
+
+/// The broker id of a master.
+pub const MASTER_ID: i64 = 0;
+
+/// How long a broker stays routed without registering again, unless it asks otherwise.
+pub const BROKER_TIMEOUT_DEFAULT_MS: u64 = 120_000;
+
+/// Everything a REGISTER_BROKER request says about a broker.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Registration {
+    pub cluster: String,
+    pub broker_name: String,
+    pub broker_addr: String,
+    pub broker_id: i64,
+    pub ha_server_addr: String,
+    /// None means [`BROKER_TIMEOUT_DEFAULT_MS`].
+    pub timeout_ms: Option<u64>,
+    pub enable_acting_master: bool,
+    pub zone_name: Option<String>,
+    /// The id of the connection it came over; closing that connection expires the broker.
+    pub connection: Option<u64>,
+    pub topics: TopicConfigSerializeWrapper,
+}
+
+/// What the NameServer tells a registering slave about its master.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Registered {
+    pub ha_server_addr: Option<String>,
+    pub master_addr: Option<String>,
+}
+
+/// One broker name and its addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct BrokerEntry {
+    cluster: String,
+    addrs: BTreeMap<i64, String>,
+    enable_acting_master: bool,
+    zone_name: Option<String>,
+}
+
+/// The liveness record of one broker address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveBroker {
+    pub last_update_ms: u64,
+    pub timeout_ms: u64,
+    pub data_version: DataVersion,
+    pub ha_server_addr: String,
+    pub connection: Option<u64>,
+}
+
+/// The NameServer's state; one shard owns it.
+#[derive(Debug, Default)]
+pub struct RouteTable {
+    /// topic → broker name → how that broker hosts it.
+    topics: BTreeMap<String, BTreeMap<String, QueueData>>,
+    /// broker name → addresses by broker id.
+    brokers: BTreeMap<String, BrokerEntry>,
+    /// cluster → broker names.
+    clusters: BTreeMap<String, BTreeSet<String>>,
+    /// broker address → liveness.
+    live: BTreeMap<String, LiveBroker>,
+}
+
+impl RouteTable {
+    pub fn new() -> Self {
+        RouteTable::default()
+    }
+
+    /// Records a broker's registration at `now_ms`. A master's topic set replaces the one it
+    /// registered before when its data version changed or it is new: a topic left out of
+    /// the registration no longer routes to this broker name.
+    pub fn register(&mut self, reg: Registration, now_ms: u64) -> Result<Registered, NamesrvError> {
+        if !self.live.contains_key(&reg.broker_addr)
+            && self.live.len() >= limits::NAMESRV_BROKER_ADDRS_MAX
+        {
+            return Err(NamesrvError::TooManyBrokers);
+        }
+        let is_master = reg.broker_id == MASTER_ID;
+        let topics_changed = self
+            .live
+            .get(&reg.broker_addr)
+            .map_or(true, |live| live.data_version != reg.topics.data_version);
+        if is_master {
+            self.check_topic_room(&reg.topics)?;
+        }
+
+        self.clusters
+            .entry(reg.cluster.clone())
+            .or_default()
+            .insert(reg.broker_name.clone());
+        let mut first = false;
+        let entry = self
+            .brokers
+            .entry(reg.broker_name.clone())
+            .or_insert_with(|| {
+                first = true;
+                BrokerEntry {
+                    cluster: reg.cluster.clone(),
+                    addrs: BTreeMap::new(),
+                    enable_acting_master: false,
+                    zone_name: None,
+                }
+            });
+        entry.enable_acting_master = reg.enable_acting_master;
+        if reg.zone_name.is_some() {
+            entry.zone_name.clone_from(&reg.zone_name);
+        }
+        // A slave promoted to master (or the reverse) keeps its address under a new id: drop
+        // the old id so one address never appears twice.
+        entry
+            .addrs
+            .retain(|&id, addr| id == reg.broker_id || *addr != reg.broker_addr);
+        let previous = entry.addrs.insert(reg.broker_id, reg.broker_addr.clone());
+        first |= previous.is_none();
+
+        if is_master && (topics_changed || first) {
+            self.replace_topics_of(&reg.broker_name, &reg.topics);
+        }
+        let timeout_ms = reg
+            .timeout_ms
+            .filter(|&ms| ms > 0)
+            .unwrap_or(BROKER_TIMEOUT_DEFAULT_MS);
+        self.live.insert(
+            reg.broker_addr.clone(),
+            LiveBroker {
+                last_update_ms: now_ms,
+                timeout_ms,
+                data_version: reg.topics.data_version.clone(),
+                ha_server_addr: reg.ha_server_addr.clone(),
+                connection: reg.connection,
+            },
+        );
+        Ok(self.master_of(&reg.broker_name, reg.broker_id))
+    }
+
+    /// Refuses a registration that would push the topic count over its limit.
+    fn check_topic_room(&self, topics: &TopicConfigSerializeWrapper) -> Result<(), NamesrvError> {
+        let new = topics
+            .topic_config_table
+            .keys()
+            .filter(|topic| !self.topics.contains_key(*topic))
+            .count();
+        if self.topics.len() + new > limits::NAMESRV_TOPICS_MAX {
+            return Err(NamesrvError::TooManyTopics);
+        }
+        Ok(())
+    }
+
+    fn replace_topics_of(&mut self, broker_name: &str, topics: &TopicConfigSerializeWrapper) {
+        let table = &topics.topic_config_table;
+        self.topics.retain(|topic, by_broker| {
+            if !table.contains_key(topic) {
+                by_broker.remove(broker_name);
+            }
+            !by_broker.is_empty()
+        });
+        for (topic, config) in table {
+            let queue_data = QueueData {
+                broker_name: broker_name.to_owned(),
+                perm: config.perm,
+                read_queue_nums: config.read_queue_nums,
+                topic_sys_flag: config.topic_sys_flag,
+                write_queue_nums: config.write_queue_nums,
+            };
+            self.topics
+                .entry(topic.clone())
+                .or_default()
+                .insert(broker_name.to_owned(), queue_data);
+        }
+    }
+
+    /// For a slave: its master's address and HA address, when the master is live.
+    fn master_of(&self, broker_name: &str, broker_id: i64) -> Registered {
+        if broker_id == MASTER_ID {
+            return Registered::default();
+        }
+        let master = self
+            .brokers
+            .get(broker_name)
+            .and_then(|entry| entry.addrs.get(&MASTER_ID))
+            .and_then(|addr| self.live.get(addr).map(|live| (addr, live)));
+        match master {
+            Some((addr, live)) => Registered {
+                ha_server_addr: Some(live.ha_server_addr.clone()),
+                master_addr: Some(addr.clone()),
+            },
+            None => Registered::default(),
+        }
+    }
+
+    /// UNREGISTER_BROKER: removes broker id `broker_id` of `broker_name`; when it was the
+    /// name's last address, the name leaves its cluster and every topic.
+    pub fn unregister(&mut self, cluster: &str, broker_name: &str, addr: &str, broker_id: i64) {
+        self.live.remove(addr);
+        let Some(entry) = self.brokers.get_mut(broker_name) else {
+            return;
+        };
+        entry.addrs.remove(&broker_id);
+        if entry.addrs.is_empty() {
+            self.remove_broker_name(broker_name, cluster);
+        }
+    }
+
+    /// Forgets the broker at `addr` under every id, as when its connection closes or it
+    /// stops registering.
+    pub fn expire_addr(&mut self, addr: &str) {
+        self.live.remove(addr);
+        let mut emptied = Vec::new();
+        for (name, entry) in &mut self.brokers {
+            entry.addrs.retain(|_, a| a != addr);
+            if entry.addrs.is_empty() {
+                emptied.push((name.clone(), entry.cluster.clone()));
+            }
+        }
+        for (name, cluster) in emptied {
+            self.remove_broker_name(&name, &cluster);
+        }
+    }
+
+    fn remove_broker_name(&mut self, broker_name: &str, cluster: &str) {
+        self.brokers.remove(broker_name);
+        if let Some(names) = self.clusters.get_mut(cluster) {
+            names.remove(broker_name);
+            if names.is_empty() {
+                self.clusters.remove(cluster);
+            }
+        }
+        self.topics.retain(|_, by_broker| {
+            by_broker.remove(broker_name);
+            !by_broker.is_empty()
+        });
+    }
+
+    /// Expires every broker whose last registration is older than its timeout; returns
+    /// their addresses.
+    pub fn scan(&mut self, now_ms: u64) -> Vec<String> {
+        let expired: Vec<String> = self
+            .live
+            .iter()
+            .filter(|(_, live)| live.last_update_ms.saturating_add(live.timeout_ms) < now_ms)
+            .map(|(addr, _)| addr.clone())
+            .collect();
+        for addr in &expired {
+            self.expire_addr(addr);
+        }
+        expired
+    }
+
+    /// Expires every broker that registered over connection `connection`; returns their
+    /// addresses.
+    pub fn connection_closed(&mut self, connection: u64) -> Vec<String> {
+        let gone: Vec<String> = self
+            .live
+            .iter()
+            .filter(|(_, live)| live.connection == Some(connection))
+            .map(|(addr, _)| addr.clone())
+            .collect();
+        for addr in &gone {
+            self.expire_addr(addr);
+        }
+        gone
+    }
+
+    /// BROKER_HEARTBEAT: a registered broker is still alive. False for an unknown address.
+    pub fn touch(&mut self, addr: &str, now_ms: u64) -> bool {
+        match self.live.get_mut(addr) {
+            Some(live) => {
+                live.last_update_ms = now_ms;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// DELETE_TOPIC_IN_NAMESRV: the whole topic, or only its queue data on `cluster`'s
+    /// brokers.
+    pub fn delete_topic(&mut self, topic: &str, cluster: Option<&str>) {
+        let Some(cluster) = cluster.filter(|c| !c.is_empty()) else {
+            self.topics.remove(topic);
+            return;
+        };
+        let (Some(names), Some(by_broker)) =
+            (self.clusters.get(cluster), self.topics.get_mut(topic))
+        else {
+            return;
+        };
+        by_broker.retain(|name, _| !names.contains(name));
+        if by_broker.is_empty() {
+            self.topics.remove(topic);
+        }
+    }
+
+    /// REGISTER_TOPIC_IN_NAMESRV: routes `topic` to the listed brokers at once. Queue data
+    /// of a broker name the table does not know is skipped, so no topic points at nothing.
+    pub fn register_topic(
+        &mut self,
+        topic: &str,
+        queue_datas: Vec<QueueData>,
+    ) -> Result<usize, NamesrvError> {
+        if !self.topics.contains_key(topic) && self.topics.len() >= limits::NAMESRV_TOPICS_MAX {
+            return Err(NamesrvError::TooManyTopics);
+        }
+        let mut recorded = 0;
+        for queue_data in queue_datas {
+            if !self.brokers.contains_key(&queue_data.broker_name) {
+                continue;
+            }
+            self.topics
+                .entry(topic.to_owned())
+                .or_default()
+                .insert(queue_data.broker_name.clone(), queue_data);
+            recorded += 1;
+        }
+        Ok(recorded)
+    }
+
+    /// The route clients get for `topic`; None when no live broker hosts it.
+    pub fn route(&self, topic: &str) -> Option<TopicRouteData> {
+        let by_broker = self.topics.get(topic)?;
+        let broker_datas: Vec<BrokerData> = by_broker
+            .keys()
+            .filter_map(|name| self.broker_data(name))
+            .collect();
+        if broker_datas.is_empty() {
+            return None;
+        }
+        Some(TopicRouteData {
+            broker_datas,
+            queue_datas: by_broker.values().cloned().collect(),
+            ..TopicRouteData::default()
+        })
+    }
+
+    fn broker_data(&self, broker_name: &str) -> Option<BrokerData> {
+        let entry = self.brokers.get(broker_name)?;
+        Some(BrokerData {
+            broker_addrs: entry.addrs.clone(),
+            broker_name: broker_name.to_owned(),
+            cluster: entry.cluster.clone(),
+            enable_acting_master: entry.enable_acting_master,
+            zone_name: entry.zone_name.clone(),
+        })
+    }
+
+    pub fn cluster_info(&self) -> ClusterInfo {
+        ClusterInfo {
+            broker_addr_table: self
+                .brokers
+                .keys()
+                .filter_map(|name| Some((name.clone(), self.broker_data(name)?)))
+                .collect(),
+            cluster_addr_table: self
+                .clusters
+                .iter()
+                .map(|(cluster, names)| (cluster.clone(), names.iter().cloned().collect()))
+                .collect(),
+        }
+    }
+
+    pub fn topic_list(&self) -> TopicList {
+        TopicList {
+            broker_addr: None,
+            topic_list: self.topics.keys().cloned().collect(),
+        }
+    }
+
+    /// Topics hosted by at least one broker of `cluster`.
+    pub fn topics_of_cluster(&self, cluster: &str) -> TopicList {
+        let names = self.clusters.get(cluster);
+        let topic_list = self
+            .topics
+            .iter()
+            .filter(|(_, by_broker)| {
+                names.is_some_and(|names| by_broker.keys().any(|name| names.contains(name)))
+            })
+            .map(|(topic, _)| topic.clone())
+            .collect();
+        TopicList {
+            broker_addr: None,
+            topic_list,
+        }
+    }
+
+    /// The liveness record of the broker at `addr`.
+    pub fn live(&self, addr: &str) -> Option<&LiveBroker> {
+        self.live.get(addr)
+    }
+}
+
+#[cfg(test)]
+#[path = "route_tests.rs"]
+mod tests;
