@@ -41,3 +41,6 @@ pub use error::NamesrvError;
 pub use kv::KvConfig;
 pub use route::{Registered, Registration, RouteTable};
 pub use service::{NameServer, EXPIRY_SCAN_INTERVAL};
+
+#[cfg(test)]
+mod loopback_tests;
