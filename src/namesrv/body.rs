@@ -223,18 +223,11 @@ pub fn quote_numeric_keys(text: &[u8]) -> Vec<u8> {
             continue;
         }
         if key_position && (byte == b'-' || byte.is_ascii_digit()) {
-            let end = i
-                + 1
-                + text[i + 1..]
-                    .iter()
-                    .take_while(|b| b.is_ascii_digit())
-                    .count();
-            let after = end
-                + text[end..]
-                    .iter()
-                    .take_while(|b| b.is_ascii_whitespace())
-                    .count();
-            if text.get(after) == Some(&b':') {
+            let digits = count_while(&text[i + 1..], u8::is_ascii_digit);
+            let end = i + 1 + digits;
+            let after = end + count_while(&text[end..], u8::is_ascii_whitespace);
+            let has_digit = byte.is_ascii_digit() || digits > 0;
+            if has_digit && text.get(after) == Some(&b':') {
                 out.push(b'"');
                 out.extend_from_slice(&text[i..end]);
                 out.push(b'"');
@@ -256,6 +249,10 @@ pub fn quote_numeric_keys(text: &[u8]) -> Vec<u8> {
         i += 1;
     }
     out
+}
+
+fn count_while(bytes: &[u8], pred: impl Fn(&u8) -> bool) -> usize {
+    bytes.iter().take_while(|b| pred(b)).count()
 }
 
 #[cfg(test)]

@@ -120,6 +120,7 @@ fn quoting_leaves_standard_json_and_strings_unchanged() {
         r#"{"a":[1,2,{"b":-3}],"c":"x\"{1:2}\\"}"#,
         r#"{"0":"a"}"#,
         "[1, 2]",
+        r#"{-:"a"}"#,
     ] {
         assert_eq!(
             quote_numeric_keys(text.as_bytes()),

@@ -119,6 +119,16 @@ impl RouteTable {
                     zone_name: None,
                 }
             });
+        if entry.cluster != reg.cluster {
+            // A broker name moved to another cluster: it leaves the old one's member set.
+            let old = std::mem::replace(&mut entry.cluster, reg.cluster.clone());
+            if let Some(names) = self.clusters.get_mut(&old) {
+                names.remove(&reg.broker_name);
+                if names.is_empty() {
+                    self.clusters.remove(&old);
+                }
+            }
+        }
         entry.enable_acting_master = reg.enable_acting_master;
         if reg.zone_name.is_some() {
             entry.zone_name.clone_from(&reg.zone_name);
@@ -207,15 +217,17 @@ impl RouteTable {
     }
 
     /// UNREGISTER_BROKER: removes broker id `broker_id` of `broker_name`; when it was the
-    /// name's last address, the name leaves its cluster and every topic.
-    pub fn unregister(&mut self, cluster: &str, broker_name: &str, addr: &str, broker_id: i64) {
+    /// name's last address, the name leaves its cluster and every topic. The cluster a
+    /// request names is not trusted: the name leaves the cluster it registered in.
+    pub fn unregister(&mut self, broker_name: &str, addr: &str, broker_id: i64) {
         self.live.remove(addr);
         let Some(entry) = self.brokers.get_mut(broker_name) else {
             return;
         };
         entry.addrs.remove(&broker_id);
         if entry.addrs.is_empty() {
-            self.remove_broker_name(broker_name, cluster);
+            let cluster = entry.cluster.clone();
+            self.remove_broker_name(broker_name, &cluster);
         }
     }
 

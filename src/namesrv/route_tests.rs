@@ -167,7 +167,7 @@ fn unregister_removes_an_id_and_the_last_id_takes_the_name_away() {
     let mut table = RouteTable::new();
     register(&mut table, reg("broker-a", A0, 0, 1, &["T"]), 0);
     register(&mut table, reg("broker-a", A1, 1, 1, &["T"]), 0);
-    table.unregister("DefaultCluster", "broker-a", A0, 0);
+    table.unregister("broker-a", A0, 0);
     let route = table.route("T").expect("the slave keeps the name");
     assert_eq!(
         route.broker_datas[0]
@@ -177,7 +177,7 @@ fn unregister_removes_an_id_and_the_last_id_takes_the_name_away() {
         [&1]
     );
     assert!(table.live(A0).is_none());
-    table.unregister("DefaultCluster", "broker-a", A1, 1);
+    table.unregister("broker-a", A1, 1);
     assert!(table.route("T").is_none());
     assert!(table.topic_list().topic_list.is_empty());
     assert!(table.cluster_info().cluster_addr_table.is_empty());
@@ -264,4 +264,21 @@ fn register_topic_adds_routes_for_known_brokers_only() {
     assert_eq!(table.register_topic("Lost", vec![queue("ghost")]), Ok(0));
     assert!(table.route("Lost").is_none());
     assert!(!table.topic_list().topic_list.contains(&"Lost".to_owned()));
+}
+
+#[test]
+fn a_broker_name_moving_cluster_leaves_the_old_one() {
+    let mut table = RouteTable::new();
+    register(&mut table, reg("broker-a", A0, 0, 1, &["T"]), 0);
+    let mut moved = reg("broker-a", A0, 0, 1, &["T"]);
+    moved.cluster = "Other".into();
+    register(&mut table, moved, 1);
+    let info = table.cluster_info();
+    assert_eq!(
+        info.cluster_addr_table.keys().collect::<Vec<_>>(),
+        ["Other"]
+    );
+    assert_eq!(info.broker_addr_table["broker-a"].cluster, "Other");
+    table.unregister("broker-a", A0, 0);
+    assert!(table.cluster_info().cluster_addr_table.is_empty());
 }

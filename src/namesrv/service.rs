@@ -154,7 +154,6 @@ impl NameServer {
     fn unregister_broker(&self, request: &RemotingCommand) -> Handled {
         let header: UnregisterBrokerRequestHeader = request.decode_header()?;
         self.routes.borrow_mut().unregister(
-            &header.cluster_name,
             &header.broker_name,
             &header.broker_addr,
             header.broker_id,
