@@ -411,6 +411,30 @@ impl RouteTable {
         }
     }
 
+    /// Cluster and broker names, which brokers host as topics of their own, and one broker
+    /// address for the admin tool to ask about the rest (Java's system topic list).
+    pub fn system_topics(&self) -> TopicList {
+        let mut names = BTreeSet::new();
+        for (cluster, brokers) in &self.clusters {
+            names.insert(cluster.clone());
+            names.extend(brokers.iter().cloned());
+        }
+        TopicList {
+            broker_addr: self
+                .brokers
+                .values()
+                .find_map(|entry| entry.addrs.values().next().cloned()),
+            topic_list: names.into_iter().collect(),
+        }
+    }
+
+    /// True when the broker at `addr` registered another data version, or none.
+    pub fn data_version_changed(&self, addr: &str, version: &DataVersion) -> bool {
+        self.live
+            .get(addr)
+            .map_or(true, |live| live.data_version != *version)
+    }
+
     /// The liveness record of the broker at `addr`.
     pub fn live(&self, addr: &str) -> Option<&LiveBroker> {
         self.live.get(addr)

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::body::{self, KvTable, RegisterBrokerBody, TopicRouteData};
+use super::body::{self, DataVersion, KvTable, RegisterBrokerBody, TopicRouteData};
 use super::error::NamesrvError;
 use super::kv::KvConfig;
 use super::route::{Registration, RouteTable};
@@ -80,6 +80,11 @@ impl NameServer {
                 Ok(json_response(request, &self.routes.borrow().topic_list()))
             }
             request_code::GET_TOPICS_BY_CLUSTER => self.topics_by_cluster(request),
+            request_code::QUERY_DATA_VERSION => self.query_data_version(request, now_ms),
+            request_code::GET_SYSTEM_TOPIC_LIST_FROM_NS => Ok(json_response(
+                request,
+                &self.routes.borrow().system_topics(),
+            )),
             request_code::DELETE_TOPIC_IN_NAMESRV => self.delete_topic(request),
             request_code::REGISTER_TOPIC_IN_NAMESRV => self.register_topic(request),
             request_code::PUT_KV_CONFIG => self.put_kv(request),
@@ -166,6 +171,26 @@ impl NameServer {
         // An unknown broker learns nothing from an error here; it registers on its next round.
         self.routes.borrow_mut().touch(&header.broker_addr, now_ms);
         Ok(success(request))
+    }
+
+    /// Answers whether a registration would change anything; an unchanged broker counts
+    /// as having registered, which is how Java brokers with `forceRegister=false` stay live.
+    fn query_data_version(&self, request: &RemotingCommand, now_ms: u64) -> Handled {
+        let header: QueryDataVersionRequestHeader = request.decode_header()?;
+        let version: DataVersion = body::decode(&request.body, "QUERY_DATA_VERSION body")?;
+        let mut routes = self.routes.borrow_mut();
+        let changed = routes.data_version_changed(&header.broker_addr, &version);
+        if !changed {
+            routes.touch(&header.broker_addr, now_ms);
+        }
+        let mut response = success(request);
+        if let Some(live) = routes.live(&header.broker_addr) {
+            response.body = Bytes::from(body::encode(&live.data_version));
+        }
+        response.set_header(&QueryDataVersionResponseHeader {
+            changed: Some(changed),
+        });
+        Ok(response)
     }
 
     fn topics_by_cluster(&self, request: &RemotingCommand) -> Handled {

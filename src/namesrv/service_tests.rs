@@ -360,6 +360,38 @@ fn broker_heartbeat_keeps_a_broker_alive() {
 }
 
 #[test]
+fn query_data_version_says_whether_to_register_and_keeps_the_broker_alive() {
+    let server = NameServer::new();
+    register(&server, A0, 0, &["T1"]);
+    let header = QueryDataVersionRequestHeader {
+        broker_name: "broker-a".into(),
+        broker_addr: A0.into(),
+        cluster_name: "DefaultCluster".into(),
+        broker_id: 0,
+    };
+    let same = br#"{"counter":1,"timestamp":1700000000000}"#;
+    let query = request(request_code::QUERY_DATA_VERSION, &header, same);
+    let response = server.handle(1, &query, 100_000);
+    let answer: QueryDataVersionResponseHeader = response.decode_header().expect("header");
+    assert_eq!(answer.changed, Some(false));
+    let held: DataVersion = body::decode(&response.body, "data version").expect("json");
+    assert_eq!(held.counter, 1);
+    assert!(server.routes.borrow_mut().scan(200_000).is_empty());
+
+    let newer = br#"{"counter":2,"timestamp":1700000000001}"#;
+    let query = request(request_code::QUERY_DATA_VERSION, &header, newer);
+    let answer: QueryDataVersionResponseHeader =
+        server.handle(1, &query, 0).decode_header().expect("header");
+    assert_eq!(answer.changed, Some(true));
+
+    let system = server.handle(1, &bare(request_code::GET_SYSTEM_TOPIC_LIST_FROM_NS), 0);
+    assert_eq!(
+        &system.body[..],
+        br#"{"brokerAddr":"10.0.0.1:10911","topicList":["DefaultCluster","broker-a"]}"#
+    );
+}
+
+#[test]
 fn unknown_codes_and_missing_headers() {
     let server = NameServer::new();
     let response = server.handle(1, &bare(request_code::SEND_MESSAGE), 0);

@@ -117,6 +117,25 @@ command_header! {
     }
 }
 
+command_header! {
+    /// QUERY_DATA_VERSION (322) request: a broker with `forceRegister=false` asks whether
+    /// the NameServer holds its current topic version before registering; the body is its
+    /// `DataVersion`.
+    pub struct QueryDataVersionRequestHeader {
+        req broker_name: String = "brokerName",
+        req broker_addr: String = "brokerAddr",
+        req cluster_name: String = "clusterName",
+        req broker_id: i64 = "brokerId",
+    }
+}
+
+command_header! {
+    /// QUERY_DATA_VERSION (322) response.
+    pub struct QueryDataVersionResponseHeader {
+        opt changed: bool = "changed",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::tests::assert_round_trip;
@@ -138,6 +157,8 @@ mod tests {
         assert_round_trip(&GetKvConfigResponseHeader::sample());
         assert_round_trip(&GetKvListByNamespaceRequestHeader::sample());
         assert_round_trip(&BrokerHeartbeatRequestHeader::sample());
+        assert_round_trip(&QueryDataVersionRequestHeader::sample());
+        assert_round_trip(&QueryDataVersionResponseHeader::sample());
     }
 
     #[test]
