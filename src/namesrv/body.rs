@@ -182,6 +182,13 @@ impl fmt::Display for BodyError {
 
 impl std::error::Error for BodyError {}
 
+/// The `bodyCrc32` of a REGISTER_BROKER request: Java's `UtilAll.crc32`, CRC-32 (IEEE)
+/// masked to 31 bits. 0 tells the NameServer not to check.
+pub fn body_crc32(body: &[u8]) -> i32 {
+    // The mask leaves 31 bits, which always fit an i32.
+    (crc32fast::hash(body) & 0x7FFF_FFFF) as i32
+}
+
 /// Parses a body written by fastjson or by a standard JSON writer.
 pub fn decode<T: DeserializeOwned>(body: &[u8], what: &'static str) -> Result<T, BodyError> {
     let text = quote_numeric_keys(body);

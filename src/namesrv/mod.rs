@@ -10,7 +10,12 @@
 //! - [`body`]: the JSON bodies, shared with the broker side that sends REGISTER_BROKER.
 //! - [`service`]: the request handlers and the [`Service`](crate::net::Service) adapter,
 //!   plus the expiry task.
+//! - [`kv`]: the KV config (`ORDER_TOPIC_CONFIG` and whatever admins put there).
 //! - [`error`]: every failure and its response code, in one place.
+//!
+//! A broker registering itself builds a [`RegisterBrokerBody`] (its topics in a
+//! [`TopicConfigSerializeWrapper`] with a [`DataVersion`] it bumps on every topic change),
+//! encodes it with [`body::encode`], and may set `bodyCrc32` from [`body::body_crc32`].
 //!
 //! Behaviour worth knowing:
 //! - A broker expires 120 s after its last registration (or its `heartbeatTimeoutMillis`),
@@ -34,8 +39,8 @@ pub mod route;
 pub mod service;
 
 pub use body::{
-    BrokerData, ClusterInfo, DataVersion, KvTable, QueueData, RegisterBrokerBody, TopicConfig,
-    TopicConfigSerializeWrapper, TopicList, TopicRouteData,
+    body_crc32, BrokerData, ClusterInfo, DataVersion, KvTable, QueueData, RegisterBrokerBody,
+    TopicConfig, TopicConfigSerializeWrapper, TopicList, TopicRouteData,
 };
 pub use error::NamesrvError;
 pub use kv::KvConfig;

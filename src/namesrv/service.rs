@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::body::{self, DataVersion, KvTable, RegisterBrokerBody, TopicRouteData};
+use super::body::{self, body_crc32, DataVersion, KvTable, RegisterBrokerBody, TopicRouteData};
 use super::error::NamesrvError;
 use super::kv::KvConfig;
 use super::route::{Registration, RouteTable};
@@ -322,11 +322,6 @@ fn error_response(request: &RemotingCommand, err: &NamesrvError) -> RemotingComm
         tracing::warn!(code = request.code, error = %err, "name server request refused");
     }
     RemotingCommand::response_to(request, err.response_code(), Some(err.to_string()))
-}
-
-/// Java's `UtilAll.crc32`: CRC-32 (IEEE) masked to 31 bits.
-pub fn body_crc32(body: &[u8]) -> i32 {
-    (crc32fast::hash(body) & 0x7FFF_FFFF) as i32
 }
 
 #[cfg(test)]

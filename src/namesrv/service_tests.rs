@@ -188,6 +188,22 @@ fn malformed_registrations_are_refused_with_a_reason() {
 }
 
 #[test]
+fn a_registration_without_body_registers_a_broker_without_topics() {
+    let server = NameServer::new();
+    let bare_registration = request(request_code::REGISTER_BROKER, &register_header(A0, 0), b"");
+    let response = server.handle(1, &bare_registration, 0);
+    assert_eq!(
+        response.code,
+        response_code::SUCCESS,
+        "{:?}",
+        response.remark
+    );
+    let info = server.routes().cluster_info();
+    assert_eq!(info.cluster_addr_table["DefaultCluster"], ["broker-a"]);
+    assert!(server.routes().topic_list().topic_list.is_empty());
+}
+
+#[test]
 fn unregister_and_delete_topic_remove_routes() {
     let server = NameServer::new();
     register(&server, A0, 0, &["T1", "T2"]);
