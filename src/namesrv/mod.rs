@@ -20,8 +20,11 @@
 //! Behaviour worth knowing:
 //! - A broker expires 120 s after its last registration (or its `heartbeatTimeoutMillis`),
 //!   checked every 5 s, and at once when the connection it registered over closes.
-//! - A master's registration replaces its topic set when its data version changed; topics it
-//!   no longer lists stop routing to it. Slaves' registrations carry no queue data.
+//! - A master's registration replaces its topic set: topics it no longer lists stop routing
+//!   to it ([`NamesrvConfig::delete_topic_with_broker_registration`], on by default; Java
+//!   5.x brokers need it off). With a new data version every listed topic is rewritten,
+//!   otherwise only those the broker does not host yet. Slaves' registrations carry no
+//!   queue data.
 //! - `TBW102` ([`body::AUTO_CREATE_TOPIC_KEY_TOPIC`]) is an ordinary topic here: a broker
 //!   with `autoCreateTopicEnable` lists it (perm 7, 8 queues) in its registration, and the
 //!   route lookup a producer makes after TOPIC_NOT_EXIST finds it like any other. When the
@@ -45,7 +48,7 @@ pub use body::{
 pub use error::NamesrvError;
 pub use kv::KvConfig;
 pub use route::{Registered, Registration, RouteTable};
-pub use service::{NameServer, EXPIRY_SCAN_INTERVAL};
+pub use service::{NameServer, NamesrvConfig, EXPIRY_SCAN_INTERVAL};
 
 #[cfg(test)]
 mod loopback_tests;

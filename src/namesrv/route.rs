@@ -67,7 +67,7 @@ pub struct LiveBroker {
 }
 
 /// The NameServer's state; one shard owns it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RouteTable {
     /// topic → broker name → how that broker hosts it.
     topics: BTreeMap<String, BTreeMap<String, QueueData>>,
@@ -77,16 +77,38 @@ pub struct RouteTable {
     clusters: BTreeMap<String, BTreeSet<String>>,
     /// broker address → liveness.
     live: BTreeMap<String, LiveBroker>,
+    /// Java's `deleteTopicWithBrokerRegistration`; see [`RouteTable::new`].
+    delete_topics_with_registration: bool,
+}
+
+impl Default for RouteTable {
+    fn default() -> Self {
+        RouteTable::with_delete_topics_with_registration(true)
+    }
 }
 
 impl RouteTable {
+    /// A table where a master's registration replaces its topic set. shardmq's broker
+    /// always registers every topic, so a topic it dropped leaves the routes at once.
     pub fn new() -> Self {
-        RouteTable::default()
+        RouteTable::with_delete_topics_with_registration(true)
     }
 
-    /// Records a broker's registration at `now_ms`. A master's topic set replaces the one it
-    /// registered before when its data version changed or it is new: a topic left out of
-    /// the registration no longer routes to this broker name.
+    /// A table where registrations only add and update topics (`false`, Java 5.x's
+    /// default), for Java 5.x brokers, which after creating a topic register that topic
+    /// alone: replacing would drop their other topics until the next full registration.
+    pub fn with_delete_topics_with_registration(delete: bool) -> Self {
+        RouteTable {
+            topics: BTreeMap::new(),
+            brokers: BTreeMap::new(),
+            clusters: BTreeMap::new(),
+            live: BTreeMap::new(),
+            delete_topics_with_registration: delete,
+        }
+    }
+
+    /// Records a broker's registration at `now_ms`; a master's topics are applied as
+    /// [`RouteTable::apply_topics`] says.
     pub fn register(&mut self, reg: Registration, now_ms: u64) -> Result<Registered, NamesrvError> {
         if !self.live.contains_key(&reg.broker_addr)
             && self.live.len() >= limits::NAMESRV_BROKER_ADDRS_MAX
@@ -141,8 +163,8 @@ impl RouteTable {
         let previous = entry.addrs.insert(reg.broker_id, reg.broker_addr.clone());
         first |= previous.is_none();
 
-        if is_master && (topics_changed || first) {
-            self.replace_topics_of(&reg.broker_name, &reg.topics);
+        if is_master {
+            self.apply_topics(&reg.broker_name, &reg.topics, topics_changed || first);
         }
         let timeout_ms = reg
             .timeout_ms
@@ -174,15 +196,30 @@ impl RouteTable {
         Ok(())
     }
 
-    fn replace_topics_of(&mut self, broker_name: &str, topics: &TopicConfigSerializeWrapper) {
+    /// Applies a master's topic configs as 5.x does: with a new data version every topic is
+    /// rewritten, otherwise only topics this broker name does not host yet (one deleted in
+    /// the NameServer comes back). With `delete_topics_with_registration`, topics the
+    /// registration leaves out stop routing to this broker name.
+    fn apply_topics(
+        &mut self,
+        broker_name: &str,
+        topics: &TopicConfigSerializeWrapper,
+        changed: bool,
+    ) {
         let table = &topics.topic_config_table;
-        self.topics.retain(|topic, by_broker| {
-            if !table.contains_key(topic) {
-                by_broker.remove(broker_name);
-            }
-            !by_broker.is_empty()
-        });
+        if self.delete_topics_with_registration {
+            self.topics.retain(|topic, by_broker| {
+                if !table.contains_key(topic) {
+                    by_broker.remove(broker_name);
+                }
+                !by_broker.is_empty()
+            });
+        }
         for (topic, config) in table {
+            let by_broker = self.topics.entry(topic.clone()).or_default();
+            if !changed && by_broker.contains_key(broker_name) {
+                continue;
+            }
             let queue_data = QueueData {
                 broker_name: broker_name.to_owned(),
                 perm: config.perm,
@@ -190,10 +227,7 @@ impl RouteTable {
                 topic_sys_flag: config.topic_sys_flag,
                 write_queue_nums: config.write_queue_nums,
             };
-            self.topics
-                .entry(topic.clone())
-                .or_default()
-                .insert(broker_name.to_owned(), queue_data);
+            by_broker.insert(broker_name.to_owned(), queue_data);
         }
     }
 

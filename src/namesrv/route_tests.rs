@@ -95,16 +95,47 @@ fn re_registration_with_fewer_topics_drops_the_missing_ones() {
 }
 
 #[test]
-fn same_data_version_does_not_reapply_topics() {
+fn same_data_version_adds_missing_topics_but_keeps_published_ones() {
     let mut table = RouteTable::new();
-    register(&mut table, reg("broker-a", A0, 0, 1, &["T1"]), 0);
+    register(&mut table, reg("broker-a", A0, 0, 1, &["T1", "T2"]), 0);
     table.delete_topic("T1", None);
-    register(&mut table, reg("broker-a", A0, 0, 1, &["T1"]), 1);
-    assert!(
-        table.route("T1").is_none(),
-        "Java re-reads topics only on a new data version"
+    let mut wider = QueueData {
+        broker_name: "broker-a".into(),
+        perm: 6,
+        read_queue_nums: 8,
+        topic_sys_flag: 0,
+        write_queue_nums: 8,
+    };
+    table
+        .register_topic("T2", vec![wider.clone()])
+        .expect("room");
+    register(&mut table, reg("broker-a", A0, 0, 1, &["T1", "T2"]), 1);
+    assert_eq!(
+        brokers_of(&table, "T1"),
+        ["broker-a"],
+        "a deleted topic comes back"
+    );
+    let t2 = table.route("T2").expect("routed").queue_datas;
+    assert_eq!(
+        t2,
+        [wider.clone()],
+        "same data version: queue data left as published"
     );
     assert_eq!(table.live(A0).map(|l| l.last_update_ms), Some(1));
+
+    register(&mut table, reg("broker-a", A0, 0, 2, &["T1", "T2"]), 2);
+    wider.read_queue_nums = 4;
+    wider.write_queue_nums = 4;
+    let t2 = table.route("T2").expect("routed").queue_datas;
+    assert_eq!(t2, [wider], "a new data version rewrites every topic");
+}
+
+#[test]
+fn without_deletion_a_partial_registration_keeps_the_other_topics() {
+    let mut table = RouteTable::with_delete_topics_with_registration(false);
+    register(&mut table, reg("broker-a", A0, 0, 1, &["T1", "T2"]), 0);
+    register(&mut table, reg("broker-a", A0, 0, 2, &["New"]), 1);
+    assert_eq!(table.topic_list().topic_list, ["New", "T1", "T2"]);
 }
 
 #[test]

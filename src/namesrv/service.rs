@@ -27,6 +27,24 @@ pub const EXPIRY_SCAN_INTERVAL: Duration = Duration::from_secs(5);
 
 type Handled = Result<RemotingCommand, NamesrvError>;
 
+/// NameServer settings, named after Java's `NamesrvConfig` keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamesrvConfig {
+    /// `deleteTopicWithBrokerRegistration`: a master's registration replaces its topic set.
+    /// On by default, which suits shardmq brokers (they always register every topic); turn
+    /// it off (Java's default) when Java 5.x brokers register here, as they register a
+    /// newly created topic alone.
+    pub delete_topic_with_broker_registration: bool,
+}
+
+impl Default for NamesrvConfig {
+    fn default() -> Self {
+        NamesrvConfig {
+            delete_topic_with_broker_registration: true,
+        }
+    }
+}
+
 /// One NameServer, owned by the shard that listens on its port.
 #[derive(Debug)]
 pub struct NameServer {
@@ -44,8 +62,15 @@ impl Default for NameServer {
 
 impl NameServer {
     pub fn new() -> Self {
+        NameServer::with_config(&NamesrvConfig::default())
+    }
+
+    pub fn with_config(config: &NamesrvConfig) -> Self {
+        let routes = RouteTable::with_delete_topics_with_registration(
+            config.delete_topic_with_broker_registration,
+        );
         NameServer {
-            routes: RefCell::new(RouteTable::new()),
+            routes: RefCell::new(routes),
             kv: RefCell::new(KvConfig::new()),
             epoch: Instant::now(),
         }

@@ -204,6 +204,21 @@ fn a_registration_without_body_registers_a_broker_without_topics() {
 }
 
 #[test]
+fn the_config_decides_whether_registration_deletes_topics() {
+    let keeping = NameServer::with_config(&NamesrvConfig {
+        delete_topic_with_broker_registration: false,
+    });
+    register(&keeping, A0, 0, &["T1", "T2"]);
+    register(&keeping, A0, 0, &["T3"]);
+    assert_eq!(route(&keeping, "T1").code, response_code::SUCCESS);
+    let replacing = NameServer::new();
+    register(&replacing, A0, 0, &["T1", "T2"]);
+    register(&replacing, A0, 0, &["T3"]);
+    assert_eq!(route(&replacing, "T1").code, response_code::TOPIC_NOT_EXIST);
+    assert_eq!(route(&replacing, "T3").code, response_code::SUCCESS);
+}
+
+#[test]
 fn unregister_and_delete_topic_remove_routes() {
     let server = NameServer::new();
     register(&server, A0, 0, &["T1", "T2"]);
