@@ -250,15 +250,19 @@ impl RouteTable {
         }
     }
 
-    /// UNREGISTER_BROKER: removes broker id `broker_id` of `broker_name`; when it was the
-    /// name's last address, the name leaves its cluster and every topic. The cluster a
-    /// request names is not trusted: the name leaves the cluster it registered in.
-    pub fn unregister(&mut self, broker_name: &str, addr: &str, broker_id: i64) {
+    /// UNREGISTER_BROKER: removes the broker id `broker_name` has at `addr`; when it was the
+    /// name's last address, the name leaves its cluster and every topic.
+    ///
+    /// The entry is found by address, as 5.x does, rather than by the id in the request: a
+    /// late unregistration of an id another broker has since taken must not remove that
+    /// broker. The cluster a request names is not trusted either: the name leaves the
+    /// cluster it registered in.
+    pub fn unregister(&mut self, broker_name: &str, addr: &str) {
         self.live.remove(addr);
         let Some(entry) = self.brokers.get_mut(broker_name) else {
             return;
         };
-        entry.addrs.remove(&broker_id);
+        entry.addrs.retain(|_, a| a != addr);
         if entry.addrs.is_empty() {
             let cluster = entry.cluster.clone();
             self.remove_broker_name(broker_name, &cluster);

@@ -198,7 +198,7 @@ fn unregister_removes_an_id_and_the_last_id_takes_the_name_away() {
     let mut table = RouteTable::new();
     register(&mut table, reg("broker-a", A0, 0, 1, &["T"]), 0);
     register(&mut table, reg("broker-a", A1, 1, 1, &["T"]), 0);
-    table.unregister("broker-a", A0, 0);
+    table.unregister("broker-a", A0);
     let route = table.route("T").expect("the slave keeps the name");
     assert_eq!(
         route.broker_datas[0]
@@ -208,7 +208,7 @@ fn unregister_removes_an_id_and_the_last_id_takes_the_name_away() {
         [&1]
     );
     assert!(table.live(A0).is_none());
-    table.unregister("broker-a", A1, 1);
+    table.unregister("broker-a", A1);
     assert!(table.route("T").is_none());
     assert!(table.topic_list().topic_list.is_empty());
     assert!(table.cluster_info().cluster_addr_table.is_empty());
@@ -310,6 +310,23 @@ fn a_broker_name_moving_cluster_leaves_the_old_one() {
         ["Other"]
     );
     assert_eq!(info.broker_addr_table["broker-a"].cluster, "Other");
-    table.unregister("broker-a", A0, 0);
+    table.unregister("broker-a", A0);
     assert!(table.cluster_info().cluster_addr_table.is_empty());
+}
+
+#[test]
+fn a_late_unregistration_does_not_remove_the_id_s_new_holder() {
+    let mut table = RouteTable::new();
+    register(&mut table, reg("broker-a", A1, 0, 1, &["T"]), 0);
+    register(&mut table, reg("broker-a", A0, 0, 1, &["T"]), 1);
+    table.unregister("broker-a", A1);
+    let route = table.route("T").expect("still routed");
+    assert_eq!(
+        route.broker_datas[0]
+            .broker_addrs
+            .get(&0)
+            .map(String::as_str),
+        Some(A0)
+    );
+    assert!(table.live(A0).is_some());
 }

@@ -183,11 +183,9 @@ impl NameServer {
 
     fn unregister_broker(&self, request: &RemotingCommand) -> Handled {
         let header: UnregisterBrokerRequestHeader = request.decode_header()?;
-        self.routes.borrow_mut().unregister(
-            &header.broker_name,
-            &header.broker_addr,
-            header.broker_id,
-        );
+        self.routes
+            .borrow_mut()
+            .unregister(&header.broker_name, &header.broker_addr);
         Ok(success(request))
     }
 
