@@ -124,6 +124,30 @@ impl RouteTable {
             self.check_topic_room(&reg.topics)?;
         }
 
+        let first = self.join_broker_name(&reg);
+        if is_master {
+            self.apply_topics(&reg.broker_name, &reg.topics, topics_changed || first);
+        }
+        let timeout_ms = reg
+            .timeout_ms
+            .filter(|&ms| ms > 0)
+            .unwrap_or(BROKER_TIMEOUT_DEFAULT_MS);
+        self.live.insert(
+            reg.broker_addr.clone(),
+            LiveBroker {
+                last_update_ms: now_ms,
+                timeout_ms,
+                data_version: reg.topics.data_version.clone(),
+                ha_server_addr: reg.ha_server_addr.clone(),
+                connection: reg.connection,
+            },
+        );
+        Ok(self.master_of(&reg.broker_name, reg.broker_id))
+    }
+
+    /// Puts `reg`'s address under its broker name and cluster; true when the name or the id
+    /// is new, which makes a master's topics apply whatever its data version.
+    fn join_broker_name(&mut self, reg: &Registration) -> bool {
         self.clusters
             .entry(reg.cluster.clone())
             .or_default()
@@ -161,26 +185,7 @@ impl RouteTable {
             .addrs
             .retain(|&id, addr| id == reg.broker_id || *addr != reg.broker_addr);
         let previous = entry.addrs.insert(reg.broker_id, reg.broker_addr.clone());
-        first |= previous.is_none();
-
-        if is_master {
-            self.apply_topics(&reg.broker_name, &reg.topics, topics_changed || first);
-        }
-        let timeout_ms = reg
-            .timeout_ms
-            .filter(|&ms| ms > 0)
-            .unwrap_or(BROKER_TIMEOUT_DEFAULT_MS);
-        self.live.insert(
-            reg.broker_addr.clone(),
-            LiveBroker {
-                last_update_ms: now_ms,
-                timeout_ms,
-                data_version: reg.topics.data_version.clone(),
-                ha_server_addr: reg.ha_server_addr.clone(),
-                connection: reg.connection,
-            },
-        );
-        Ok(self.master_of(&reg.broker_name, reg.broker_id))
+        first || previous.is_none()
     }
 
     /// Refuses a registration that would push the topic count over its limit.
