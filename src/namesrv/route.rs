@@ -6,14 +6,14 @@
 //!   member of exactly its cluster's set in `clusters`; an empty cluster set is removed;
 //! - every queue data belongs to a broker name in `brokers`, and a topic is in `topics` only
 //!   while it has at least one queue data;
-//! - only a master (id 0) registration writes queue data.
+//! - queue data is written only by a master's (id 0) registration and by
+//!   REGISTER_TOPIC_IN_NAMESRV;
+//! - a broker address is live under at most one connection id, and appears at most once
+//!   among the ids of a broker name.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::body::{
-    BrokerData, ClusterInfo, DataVersion, QueueData, TopicConfigSerializeWrapper, TopicList,
-    TopicRouteData,
-};
+use super::body::{perm, DataVersion, QueueData, TopicConfigSerializeWrapper};
 use super::error::NamesrvError;
 use crate::limits;
 
@@ -363,6 +363,26 @@ impl RouteTable {
         }
     }
 
+    /// WIPE_WRITE_PERM_OF_BROKER / ADD_WRITE_PERM_OF_BROKER: takes the write bit away from
+    /// every topic `broker_name` hosts, so producers stop sending to it (before maintenance),
+    /// or gives read and write back. Returns how many topics changed.
+    pub fn set_write_perm(&mut self, broker_name: &str, writable: bool) -> usize {
+        let mut count = 0;
+        for queue_data in self
+            .topics
+            .values_mut()
+            .filter_map(|by_broker| by_broker.get_mut(broker_name))
+        {
+            queue_data.perm = if writable {
+                perm::READ | perm::WRITE
+            } else {
+                queue_data.perm & !perm::WRITE
+            };
+            count += 1;
+        }
+        count
+    }
+
     /// REGISTER_TOPIC_IN_NAMESRV: routes `topic` to the listed brokers at once. Queue data
     /// of a broker name the table does not know is skipped, so no topic points at nothing.
     pub fn register_topic(
@@ -386,103 +406,10 @@ impl RouteTable {
         }
         Ok(recorded)
     }
-
-    /// The route clients get for `topic`; None when no live broker hosts it.
-    pub fn route(&self, topic: &str) -> Option<TopicRouteData> {
-        let by_broker = self.topics.get(topic)?;
-        let broker_datas: Vec<BrokerData> = by_broker
-            .keys()
-            .filter_map(|name| self.broker_data(name))
-            .collect();
-        if broker_datas.is_empty() {
-            return None;
-        }
-        Some(TopicRouteData {
-            broker_datas,
-            queue_datas: by_broker.values().cloned().collect(),
-            ..TopicRouteData::default()
-        })
-    }
-
-    fn broker_data(&self, broker_name: &str) -> Option<BrokerData> {
-        let entry = self.brokers.get(broker_name)?;
-        Some(BrokerData {
-            broker_addrs: entry.addrs.clone(),
-            broker_name: broker_name.to_owned(),
-            cluster: entry.cluster.clone(),
-            enable_acting_master: entry.enable_acting_master,
-            zone_name: entry.zone_name.clone(),
-        })
-    }
-
-    pub fn cluster_info(&self) -> ClusterInfo {
-        ClusterInfo {
-            broker_addr_table: self
-                .brokers
-                .keys()
-                .filter_map(|name| Some((name.clone(), self.broker_data(name)?)))
-                .collect(),
-            cluster_addr_table: self
-                .clusters
-                .iter()
-                .map(|(cluster, names)| (cluster.clone(), names.iter().cloned().collect()))
-                .collect(),
-        }
-    }
-
-    pub fn topic_list(&self) -> TopicList {
-        TopicList {
-            broker_addr: None,
-            topic_list: self.topics.keys().cloned().collect(),
-        }
-    }
-
-    /// Topics hosted by at least one broker of `cluster`.
-    pub fn topics_of_cluster(&self, cluster: &str) -> TopicList {
-        let names = self.clusters.get(cluster);
-        let topic_list = self
-            .topics
-            .iter()
-            .filter(|(_, by_broker)| {
-                names.is_some_and(|names| by_broker.keys().any(|name| names.contains(name)))
-            })
-            .map(|(topic, _)| topic.clone())
-            .collect();
-        TopicList {
-            broker_addr: None,
-            topic_list,
-        }
-    }
-
-    /// Cluster and broker names, which brokers host as topics of their own, and one broker
-    /// address for the admin tool to ask about the rest (Java's system topic list).
-    pub fn system_topics(&self) -> TopicList {
-        let mut names = BTreeSet::new();
-        for (cluster, brokers) in &self.clusters {
-            names.insert(cluster.clone());
-            names.extend(brokers.iter().cloned());
-        }
-        TopicList {
-            broker_addr: self
-                .brokers
-                .values()
-                .find_map(|entry| entry.addrs.values().next().cloned()),
-            topic_list: names.into_iter().collect(),
-        }
-    }
-
-    /// True when the broker at `addr` registered another data version, or none.
-    pub fn data_version_changed(&self, addr: &str, version: &DataVersion) -> bool {
-        self.live
-            .get(addr)
-            .map_or(true, |live| live.data_version != *version)
-    }
-
-    /// The liveness record of the broker at `addr`.
-    pub fn live(&self, addr: &str) -> Option<&LiveBroker> {
-        self.live.get(addr)
-    }
 }
+
+#[path = "route_views.rs"]
+mod views;
 
 #[cfg(test)]
 #[path = "route_tests.rs"]

@@ -42,10 +42,49 @@ fn reg(name: &str, addr: &str, id: i64, version: i64, names: &[&str]) -> Registr
 }
 
 fn register(table: &mut RouteTable, registration: Registration, now_ms: u64) -> Registered {
-    table.register(registration, now_ms).expect("within limits")
+    let registered = table.register(registration, now_ms).expect("within limits");
+    assert_invariants(table);
+    registered
+}
+
+/// The invariants the module documents.
+fn assert_invariants(table: &RouteTable) {
+    for (name, entry) in &table.brokers {
+        assert!(!entry.addrs.is_empty(), "{name} has no address");
+        let member_of: Vec<&String> = table
+            .clusters
+            .iter()
+            .filter(|(_, names)| names.contains(name))
+            .map(|(cluster, _)| cluster)
+            .collect();
+        assert_eq!(member_of, [&entry.cluster], "{name} cluster membership");
+        let mut addrs: Vec<&String> = entry.addrs.values().collect();
+        addrs.sort();
+        addrs.dedup();
+        assert_eq!(
+            addrs.len(),
+            entry.addrs.len(),
+            "{name} lists an address twice"
+        );
+    }
+    for (cluster, names) in &table.clusters {
+        assert!(!names.is_empty(), "empty cluster {cluster}");
+        assert!(names.iter().all(|name| table.brokers.contains_key(name)));
+    }
+    for (topic, by_broker) in &table.topics {
+        assert!(!by_broker.is_empty(), "{topic} has no queue data");
+        for (name, queue_data) in by_broker {
+            assert!(
+                table.brokers.contains_key(name),
+                "{topic} routes to unknown {name}"
+            );
+            assert_eq!(&queue_data.broker_name, name);
+        }
+    }
 }
 
 fn brokers_of(table: &RouteTable, topic: &str) -> Vec<String> {
+    assert_invariants(table);
     table
         .route(topic)
         .map(|route| {
@@ -76,6 +115,7 @@ fn master_registration_routes_its_topics() {
     assert_eq!(route.queue_datas[0].perm, 6);
     assert!(table.route("T2").is_none());
     assert_eq!(table.topic_list().topic_list, ["T1", "TBW102"]);
+    assert_invariants(&table);
 }
 
 #[test]
@@ -92,6 +132,7 @@ fn re_registration_with_fewer_topics_drops_the_missing_ones() {
         "a topic with no broker left is gone"
     );
     assert_eq!(table.topic_list().topic_list, ["T1"]);
+    assert_invariants(&table);
 }
 
 #[test]
@@ -128,6 +169,7 @@ fn same_data_version_adds_missing_topics_but_keeps_published_ones() {
     wider.write_queue_nums = 4;
     let t2 = table.route("T2").expect("routed").queue_datas;
     assert_eq!(t2, [wider], "a new data version rewrites every topic");
+    assert_invariants(&table);
 }
 
 #[test]
@@ -136,6 +178,7 @@ fn without_deletion_a_partial_registration_keeps_the_other_topics() {
     register(&mut table, reg("broker-a", A0, 0, 1, &["T1", "T2"]), 0);
     register(&mut table, reg("broker-a", A0, 0, 2, &["New"]), 1);
     assert_eq!(table.topic_list().topic_list, ["New", "T1", "T2"]);
+    assert_invariants(&table);
 }
 
 #[test]
@@ -153,6 +196,7 @@ fn two_brokers_in_one_cluster() {
     );
     assert_eq!(table.topics_of_cluster("DefaultCluster").topic_list, ["T"]);
     assert!(table.topics_of_cluster("Other").topic_list.is_empty());
+    assert_invariants(&table);
 }
 
 #[test]
@@ -175,6 +219,7 @@ fn master_and_slave_share_a_name_and_only_the_master_writes_queue_data() {
         [(&0, &A0.to_owned()), (&1, &A1.to_owned())]
     );
     assert_eq!(route.queue_datas.len(), 1);
+    assert_invariants(&table);
 }
 
 #[test]
@@ -191,6 +236,7 @@ fn an_address_moving_to_another_id_is_listed_once() {
             .map(String::as_str),
         Some(A1)
     );
+    assert_invariants(&table);
 }
 
 #[test]
@@ -213,6 +259,7 @@ fn unregister_removes_an_id_and_the_last_id_takes_the_name_away() {
     assert!(table.topic_list().topic_list.is_empty());
     assert!(table.cluster_info().cluster_addr_table.is_empty());
     assert!(table.cluster_info().broker_addr_table.is_empty());
+    assert_invariants(&table);
 }
 
 #[test]
@@ -241,6 +288,7 @@ fn brokers_expire_after_their_timeout() {
     assert_eq!(table.scan(290_001), [A0]);
     assert!(table.route("T").is_none());
     assert!(!table.touch(A0, 290_002));
+    assert_invariants(&table);
 }
 
 #[test]
@@ -256,6 +304,7 @@ fn closing_the_registration_connection_expires_its_brokers_only() {
     assert_eq!(brokers_of(&table, "T"), ["broker-a"]);
     assert_eq!(table.connection_closed(7), [A0]);
     assert!(table.route("T").is_none());
+    assert_invariants(&table);
 }
 
 #[test]
@@ -274,6 +323,7 @@ fn delete_topic_everywhere_or_in_one_cluster() {
     table.delete_topic("U", None);
     assert!(table.route("U").is_none());
     table.delete_topic("U", Some(""));
+    assert_invariants(&table);
 }
 
 #[test]
@@ -295,6 +345,7 @@ fn register_topic_adds_routes_for_known_brokers_only() {
     assert_eq!(table.register_topic("Lost", vec![queue("ghost")]), Ok(0));
     assert!(table.route("Lost").is_none());
     assert!(!table.topic_list().topic_list.contains(&"Lost".to_owned()));
+    assert_invariants(&table);
 }
 
 #[test]
@@ -312,6 +363,7 @@ fn a_broker_name_moving_cluster_leaves_the_old_one() {
     assert_eq!(info.broker_addr_table["broker-a"].cluster, "Other");
     table.unregister("broker-a", A0);
     assert!(table.cluster_info().cluster_addr_table.is_empty());
+    assert_invariants(&table);
 }
 
 #[test]
@@ -329,4 +381,5 @@ fn a_late_unregistration_does_not_remove_the_id_s_new_holder() {
         Some(A0)
     );
     assert!(table.live(A0).is_some());
+    assert_invariants(&table);
 }

@@ -111,6 +111,8 @@ impl NameServer {
                 &self.routes.borrow().system_topics(),
             )),
             request_code::DELETE_TOPIC_IN_NAMESRV => self.delete_topic(request),
+            request_code::WIPE_WRITE_PERM_OF_BROKER => self.set_write_perm(request, false),
+            request_code::ADD_WRITE_PERM_OF_BROKER => self.set_write_perm(request, true),
             request_code::REGISTER_TOPIC_IN_NAMESRV => self.register_topic(request),
             request_code::PUT_KV_CONFIG => self.put_kv(request),
             request_code::GET_KV_CONFIG => self.get_kv(request),
@@ -228,6 +230,26 @@ impl NameServer {
             .borrow_mut()
             .delete_topic(&header.topic, header.cluster_name.as_deref());
         Ok(success(request))
+    }
+
+    fn set_write_perm(&self, request: &RemotingCommand, writable: bool) -> Handled {
+        let header: BrokerPermRequestHeader = request.decode_header()?;
+        let changed = self
+            .routes
+            .borrow_mut()
+            .set_write_perm(&header.broker_name, writable);
+        let count = i32::try_from(changed).unwrap_or(i32::MAX);
+        let mut response = success(request);
+        if writable {
+            response.set_header(&AddWritePermOfBrokerResponseHeader {
+                add_topic_count: count,
+            });
+        } else {
+            response.set_header(&WipeWritePermOfBrokerResponseHeader {
+                wipe_topic_count: count,
+            });
+        }
+        Ok(response)
     }
 
     fn register_topic(&self, request: &RemotingCommand) -> Handled {

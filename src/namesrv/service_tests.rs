@@ -423,6 +423,33 @@ fn query_data_version_says_whether_to_register_and_keeps_the_broker_alive() {
 }
 
 #[test]
+fn write_permission_is_wiped_and_added_back_per_broker_name() {
+    let server = NameServer::new();
+    register(&server, A0, 0, &["T1", "T2"]);
+    let header = BrokerPermRequestHeader {
+        broker_name: "broker-a".into(),
+    };
+    let wipe = request(request_code::WIPE_WRITE_PERM_OF_BROKER, &header, b"");
+    let answer: WipeWritePermOfBrokerResponseHeader =
+        server.handle(1, &wipe, 0).decode_header().expect("header");
+    assert_eq!(answer.wipe_topic_count, 2);
+    let perms =
+        |server: &NameServer| server.routes().route("T1").expect("routed").queue_datas[0].perm;
+    assert_eq!(perms(&server), 4);
+    register(&server, A0, 0, &["T1", "T2"]);
+    assert_eq!(
+        perms(&server),
+        4,
+        "an unchanged registration keeps the wiped permission"
+    );
+    let add = request(request_code::ADD_WRITE_PERM_OF_BROKER, &header, b"");
+    let answer: AddWritePermOfBrokerResponseHeader =
+        server.handle(1, &add, 0).decode_header().expect("header");
+    assert_eq!(answer.add_topic_count, 2);
+    assert_eq!(perms(&server), 6);
+}
+
+#[test]
 fn unknown_codes_and_missing_headers() {
     let server = NameServer::new();
     let response = server.handle(1, &bare(request_code::SEND_MESSAGE), 0);

@@ -136,6 +136,28 @@ command_header! {
     }
 }
 
+command_header! {
+    /// WIPE_WRITE_PERM_OF_BROKER (205) and ADD_WRITE_PERM_OF_BROKER (327) request (mqadmin
+    /// wipeWritePerm / addWritePerm).
+    pub struct BrokerPermRequestHeader {
+        req broker_name: String = "brokerName",
+    }
+}
+
+command_header! {
+    /// WIPE_WRITE_PERM_OF_BROKER (205) response.
+    pub struct WipeWritePermOfBrokerResponseHeader {
+        req wipe_topic_count: i32 = "wipeTopicCount",
+    }
+}
+
+command_header! {
+    /// ADD_WRITE_PERM_OF_BROKER (327) response.
+    pub struct AddWritePermOfBrokerResponseHeader {
+        req add_topic_count: i32 = "addTopicCount",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::tests::assert_round_trip;
@@ -159,6 +181,9 @@ mod tests {
         assert_round_trip(&BrokerHeartbeatRequestHeader::sample());
         assert_round_trip(&QueryDataVersionRequestHeader::sample());
         assert_round_trip(&QueryDataVersionResponseHeader::sample());
+        assert_round_trip(&BrokerPermRequestHeader::sample());
+        assert_round_trip(&WipeWritePermOfBrokerResponseHeader::sample());
+        assert_round_trip(&AddWritePermOfBrokerResponseHeader::sample());
     }
 
     #[test]
