@@ -35,12 +35,17 @@ pub struct NamesrvConfig {
     /// it off (Java's default) when Java 5.x brokers register here, as they register a
     /// newly created topic alone.
     pub delete_topic_with_broker_registration: bool,
+    /// `orderMessageEnable`: routes carry the topic's `orderTopicConf` from the
+    /// `ORDER_TOPIC_CONFIG` KV namespace, which makes 4.x clients send orderly. Off, as in
+    /// Java.
+    pub order_message_enable: bool,
 }
 
 impl Default for NamesrvConfig {
     fn default() -> Self {
         NamesrvConfig {
             delete_topic_with_broker_registration: true,
+            order_message_enable: false,
         }
     }
 }
@@ -48,6 +53,7 @@ impl Default for NamesrvConfig {
 /// One NameServer, owned by the shard that listens on its port.
 #[derive(Debug)]
 pub struct NameServer {
+    order_message_enable: bool,
     routes: RefCell<RouteTable>,
     kv: RefCell<KvConfig>,
     /// Zero of the millisecond clock the route table is given.
@@ -70,6 +76,7 @@ impl NameServer {
             config.delete_topic_with_broker_registration,
         );
         NameServer {
+            order_message_enable: config.order_message_enable,
             routes: RefCell::new(routes),
             kv: RefCell::new(KvConfig::new()),
             epoch: Instant::now(),
@@ -81,7 +88,8 @@ impl NameServer {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// The route table, for the embedding process and tests.
+    /// The route table, for the embedding process and tests; a borrow, not to be held
+    /// across an await.
     pub fn routes(&self) -> std::cell::Ref<'_, RouteTable> {
         self.routes.borrow()
     }
@@ -131,11 +139,13 @@ impl NameServer {
             .borrow()
             .route(&header.topic)
             .ok_or(NamesrvError::TopicNotExist(header.topic.clone()))?;
-        route.order_topic_conf = self
-            .kv
-            .borrow()
-            .get(body::NAMESPACE_ORDER_TOPIC_CONFIG, &header.topic)
-            .map(str::to_owned);
+        if self.order_message_enable {
+            route.order_topic_conf = self
+                .kv
+                .borrow()
+                .get(body::NAMESPACE_ORDER_TOPIC_CONFIG, &header.topic)
+                .map(str::to_owned);
+        }
         Ok(json_response(request, &route))
     }
 

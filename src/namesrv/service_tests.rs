@@ -207,6 +207,7 @@ fn a_registration_without_body_registers_a_broker_without_topics() {
 fn the_config_decides_whether_registration_deletes_topics() {
     let keeping = NameServer::with_config(&NamesrvConfig {
         delete_topic_with_broker_registration: false,
+        ..NamesrvConfig::default()
     });
     register(&keeping, A0, 0, &["T1", "T2"]);
     register(&keeping, A0, 0, &["T3"]);
@@ -319,7 +320,10 @@ fn register_topic_publishes_an_auto_created_topic_at_once() {
 
 #[test]
 fn kv_config_answers_query_not_found_then_the_value() {
-    let server = NameServer::new();
+    let server = NameServer::with_config(&NamesrvConfig {
+        order_message_enable: true,
+        ..NamesrvConfig::default()
+    });
     let key = KvConfigKeyRequestHeader {
         namespace: "ORDER_TOPIC_CONFIG".into(),
         key: "T1".into(),
@@ -350,6 +354,13 @@ fn kv_config_answers_query_not_found_then_the_value() {
     assert!(std::str::from_utf8(&response.body)
         .expect("utf-8")
         .contains(r#""orderTopicConf":"broker-a:4""#));
+    let plain = NameServer::new();
+    plain.handle(1, &request(request_code::PUT_KV_CONFIG, &put, b""), 0);
+    register(&plain, A0, 0, &["T1"]);
+    let body = route(&plain, "T1").body;
+    assert!(!std::str::from_utf8(&body)
+        .expect("utf-8")
+        .contains("orderTopicConf"));
     let response = register(&server, A0, 0, &["T1"]);
     assert_eq!(&response.body[..], br#"{"table":{"T1":"broker-a:4"}}"#);
 
