@@ -382,3 +382,7 @@ fn error_response(request: &RemotingCommand, err: &NamesrvError) -> RemotingComm
 #[cfg(test)]
 #[path = "service_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "service_admin_tests.rs"]
+mod admin_tests;

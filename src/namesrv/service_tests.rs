@@ -2,10 +2,10 @@ use super::*;
 use crate::namesrv::body::{ClusterInfo, QueueData, TopicList};
 use crate::wire::ExtFields;
 
-const A0: &str = "10.0.0.1:10911";
-const A1: &str = "10.0.0.2:10911";
+pub(super) const A0: &str = "10.0.0.1:10911";
+pub(super) const A1: &str = "10.0.0.2:10911";
 
-fn request<H: CommandHeader>(code: i32, header: &H, body: &[u8]) -> RemotingCommand {
+pub(super) fn request<H: CommandHeader>(code: i32, header: &H, body: &[u8]) -> RemotingCommand {
     let mut request =
         RemotingCommand::request(code, ExtFields::new(), Bytes::copy_from_slice(body));
     request.opaque = 42;
@@ -13,13 +13,13 @@ fn request<H: CommandHeader>(code: i32, header: &H, body: &[u8]) -> RemotingComm
     request
 }
 
-fn bare(code: i32) -> RemotingCommand {
+pub(super) fn bare(code: i32) -> RemotingCommand {
     let mut request = RemotingCommand::request(code, ExtFields::new(), Bytes::new());
     request.opaque = 42;
     request
 }
 
-fn register_header(addr: &str, id: i64) -> RegisterBrokerRequestHeader {
+pub(super) fn register_header(addr: &str, id: i64) -> RegisterBrokerRequestHeader {
     RegisterBrokerRequestHeader {
         broker_name: "broker-a".into(),
         broker_addr: addr.into(),
@@ -31,7 +31,7 @@ fn register_header(addr: &str, id: i64) -> RegisterBrokerRequestHeader {
 }
 
 /// A 4.9 broker's registration body, as fastjson writes it.
-fn register_body(topics: &[&str]) -> Vec<u8> {
+pub(super) fn register_body(topics: &[&str]) -> Vec<u8> {
     let table: Vec<String> = topics
         .iter()
         .map(|t| {
@@ -48,7 +48,12 @@ fn register_body(topics: &[&str]) -> Vec<u8> {
     .into_bytes()
 }
 
-fn register(server: &NameServer, addr: &str, id: i64, topics: &[&str]) -> RemotingCommand {
+pub(super) fn register(
+    server: &NameServer,
+    addr: &str,
+    id: i64,
+    topics: &[&str],
+) -> RemotingCommand {
     let request = request(
         request_code::REGISTER_BROKER,
         &register_header(addr, id),
@@ -57,7 +62,7 @@ fn register(server: &NameServer, addr: &str, id: i64, topics: &[&str]) -> Remoti
     server.handle(1, &request, 0)
 }
 
-fn route(server: &NameServer, topic: &str) -> RemotingCommand {
+pub(super) fn route(server: &NameServer, topic: &str) -> RemotingCommand {
     let header = GetRouteInfoRequestHeader {
         topic: topic.into(),
         accept_standard_json_only: Some(true),
@@ -69,7 +74,7 @@ fn route(server: &NameServer, topic: &str) -> RemotingCommand {
     )
 }
 
-fn assert_refused(response: &RemotingCommand, code: i32, remark_part: &str) {
+pub(super) fn assert_refused(response: &RemotingCommand, code: i32, remark_part: &str) {
     assert_eq!(response.code, code, "{:?}", response.remark);
     assert_eq!(response.opaque, 42);
     let remark = response.remark.as_deref().unwrap_or_default();
@@ -316,148 +321,6 @@ fn register_topic_publishes_an_auto_created_topic_at_once() {
         response_code::SYSTEM_ERROR,
         "body",
     );
-}
-
-#[test]
-fn kv_config_answers_query_not_found_then_the_value() {
-    let server = NameServer::with_config(&NamesrvConfig {
-        order_message_enable: true,
-        ..NamesrvConfig::default()
-    });
-    let key = KvConfigKeyRequestHeader {
-        namespace: "ORDER_TOPIC_CONFIG".into(),
-        key: "T1".into(),
-    };
-    let response = server.handle(1, &request(request_code::GET_KV_CONFIG, &key, b""), 0);
-    assert_refused(
-        &response,
-        response_code::QUERY_NOT_FOUND,
-        "No config item, Namespace: ORDER_TOPIC_CONFIG Key: T1",
-    );
-    let put = PutKvConfigRequestHeader {
-        namespace: "ORDER_TOPIC_CONFIG".into(),
-        key: "T1".into(),
-        value: "broker-a:4".into(),
-    };
-    assert_eq!(
-        server
-            .handle(1, &request(request_code::PUT_KV_CONFIG, &put, b""), 0)
-            .code,
-        0
-    );
-    let response = server.handle(1, &request(request_code::GET_KV_CONFIG, &key, b""), 0);
-    let value: GetKvConfigResponseHeader = response.decode_header().expect("header");
-    assert_eq!(value.value.as_deref(), Some("broker-a:4"));
-
-    register(&server, A0, 0, &["T1"]);
-    let response = route(&server, "T1");
-    assert!(std::str::from_utf8(&response.body)
-        .expect("utf-8")
-        .contains(r#""orderTopicConf":"broker-a:4""#));
-    let plain = NameServer::new();
-    plain.handle(1, &request(request_code::PUT_KV_CONFIG, &put, b""), 0);
-    register(&plain, A0, 0, &["T1"]);
-    let body = route(&plain, "T1").body;
-    assert!(!std::str::from_utf8(&body)
-        .expect("utf-8")
-        .contains("orderTopicConf"));
-    let response = register(&server, A0, 0, &["T1"]);
-    assert_eq!(&response.body[..], br#"{"table":{"T1":"broker-a:4"}}"#);
-
-    let list = GetKvListByNamespaceRequestHeader {
-        namespace: "ORDER_TOPIC_CONFIG".into(),
-    };
-    let response = server.handle(
-        1,
-        &request(request_code::GET_KVLIST_BY_NAMESPACE, &list, b""),
-        0,
-    );
-    assert_eq!(&response.body[..], br#"{"table":{"T1":"broker-a:4"}}"#);
-    server.handle(1, &request(request_code::DELETE_KV_CONFIG, &key, b""), 0);
-    let response = server.handle(
-        1,
-        &request(request_code::GET_KVLIST_BY_NAMESPACE, &list, b""),
-        0,
-    );
-    assert_eq!(response.code, response_code::QUERY_NOT_FOUND);
-}
-
-#[test]
-fn broker_heartbeat_keeps_a_broker_alive() {
-    let server = NameServer::new();
-    register(&server, A0, 0, &["T1"]);
-    let header = BrokerHeartbeatRequestHeader {
-        cluster_name: "DefaultCluster".into(),
-        broker_addr: A0.into(),
-        broker_name: "broker-a".into(),
-        heartbeat_timeout_millis: None,
-    };
-    let response = server.handle(
-        1,
-        &request(request_code::BROKER_HEARTBEAT, &header, b""),
-        100_000,
-    );
-    assert_eq!(response.code, response_code::SUCCESS);
-    assert!(server.routes.borrow_mut().scan(200_000).is_empty());
-}
-
-#[test]
-fn query_data_version_says_whether_to_register_and_keeps_the_broker_alive() {
-    let server = NameServer::new();
-    register(&server, A0, 0, &["T1"]);
-    let header = QueryDataVersionRequestHeader {
-        broker_name: "broker-a".into(),
-        broker_addr: A0.into(),
-        cluster_name: "DefaultCluster".into(),
-        broker_id: 0,
-    };
-    let same = br#"{"counter":1,"timestamp":1700000000000}"#;
-    let query = request(request_code::QUERY_DATA_VERSION, &header, same);
-    let response = server.handle(1, &query, 100_000);
-    let answer: QueryDataVersionResponseHeader = response.decode_header().expect("header");
-    assert_eq!(answer.changed, Some(false));
-    let held: DataVersion = body::decode(&response.body, "data version").expect("json");
-    assert_eq!(held.counter, 1);
-    assert!(server.routes.borrow_mut().scan(200_000).is_empty());
-
-    let newer = br#"{"counter":2,"timestamp":1700000000001}"#;
-    let query = request(request_code::QUERY_DATA_VERSION, &header, newer);
-    let answer: QueryDataVersionResponseHeader =
-        server.handle(1, &query, 0).decode_header().expect("header");
-    assert_eq!(answer.changed, Some(true));
-
-    let system = server.handle(1, &bare(request_code::GET_SYSTEM_TOPIC_LIST_FROM_NS), 0);
-    assert_eq!(
-        &system.body[..],
-        br#"{"brokerAddr":"10.0.0.1:10911","topicList":["DefaultCluster","broker-a"]}"#
-    );
-}
-
-#[test]
-fn write_permission_is_wiped_and_added_back_per_broker_name() {
-    let server = NameServer::new();
-    register(&server, A0, 0, &["T1", "T2"]);
-    let header = BrokerPermRequestHeader {
-        broker_name: "broker-a".into(),
-    };
-    let wipe = request(request_code::WIPE_WRITE_PERM_OF_BROKER, &header, b"");
-    let answer: WipeWritePermOfBrokerResponseHeader =
-        server.handle(1, &wipe, 0).decode_header().expect("header");
-    assert_eq!(answer.wipe_topic_count, 2);
-    let perms =
-        |server: &NameServer| server.routes().route("T1").expect("routed").queue_datas[0].perm;
-    assert_eq!(perms(&server), 4);
-    register(&server, A0, 0, &["T1", "T2"]);
-    assert_eq!(
-        perms(&server),
-        4,
-        "an unchanged registration keeps the wiped permission"
-    );
-    let add = request(request_code::ADD_WRITE_PERM_OF_BROKER, &header, b"");
-    let answer: AddWritePermOfBrokerResponseHeader =
-        server.handle(1, &add, 0).decode_header().expect("header");
-    assert_eq!(answer.add_topic_count, 2);
-    assert_eq!(perms(&server), 6);
 }
 
 #[test]
