@@ -163,3 +163,39 @@ fn register_body_round_trips_and_garbage_is_refused_with_a_reason() {
         );
     }
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn quoting_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = quote_numeric_keys(&bytes);
+        }
+
+        #[test]
+        fn standard_json_passes_unchanged(
+            map in proptest::collection::btree_map(any::<i64>(), "[ -~]{0,12}", 0..8),
+            words in proptest::collection::vec("[ -~]{0,12}", 0..4),
+        ) {
+            let text = serde_json::to_vec(&(map, words)).expect("encodes");
+            prop_assert_eq!(quote_numeric_keys(&text), text);
+        }
+
+        #[test]
+        fn fastjson_integer_keys_parse_like_quoted_ones(
+            map in proptest::collection::btree_map(any::<i64>(), "[ -~]{0,12}", 0..8),
+        ) {
+            let entries: Vec<String> = map
+                .iter()
+                .map(|(id, addr)| format!("{id}:{}", serde_json::to_string(addr).expect("encodes")))
+                .collect();
+            let fastjson = format!("{{\"brokerAddrs\":{{{}}}}}", entries.join(","));
+            let parsed: serde_json::Value = decode(fastjson.as_bytes(), "body").expect("parses");
+            let expected = serde_json::json!({ "brokerAddrs": map });
+            prop_assert_eq!(parsed, expected);
+        }
+    }
+}
