@@ -3,8 +3,9 @@
 //!
 //! One shard owns the NameServer (the one listening on its port, 9876 by default) and its
 //! state outright: a [`RouteTable`] and a [`KvConfig`] behind `RefCell`s, with no copy on
-//! other shards. Brokers, including this process's own shards, reach it over TCP like any
-//! Java broker would, so a standalone NameServer and an embedded one behave the same.
+//! other shards. It only hears from brokers over its connections, as a Java NameServer
+//! does, so an embedded NameServer behaves as a standalone one when the local broker
+//! registers with it over loopback.
 //!
 //! - [`route`]: the route table, pure state with time passed in.
 //! - [`body`]: the JSON bodies, shared with the broker side that sends REGISTER_BROKER.

@@ -107,8 +107,10 @@ impl RouteTable {
         }
     }
 
-    /// Records a broker's registration at `now_ms`; a master's topics are applied as
-    /// [`RouteTable::apply_topics`] says.
+    /// Records a broker's registration at `now_ms`. A master's topics are applied as 5.x
+    /// does: with a new data version every listed topic is rewritten, otherwise only those
+    /// the broker name does not host yet; topics it leaves out stop routing to it when the
+    /// table deletes topics with registrations.
     pub fn register(&mut self, reg: Registration, now_ms: u64) -> Result<Registered, NamesrvError> {
         if !self.live.contains_key(&reg.broker_addr)
             && self.live.len() >= limits::NAMESRV_BROKER_ADDRS_MAX
