@@ -30,8 +30,9 @@ impl Service for Dispatcher {
     }
 }
 
-/// Java's answer to a code it has no processor for (REMOTING.md §1.5).
-fn not_supported(request: &RemotingCommand, code: i32) -> RemotingCommand {
+/// Java's answer to a code it has no processor for (REMOTING.md §1.5); shared by every
+/// service so the remark reads the same whichever port a client asked.
+pub fn not_supported(request: &RemotingCommand, code: i32) -> RemotingCommand {
     RemotingCommand::response_to(
         request,
         response_code::REQUEST_CODE_NOT_SUPPORTED,

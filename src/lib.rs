@@ -10,6 +10,7 @@
 //! | [`net`] | sockets: accept, read buffer, bounded write queue, backpressure | interpret a frame |
 //! | [`wire`] | bytes ⇄ frames, `RemotingCommand`, typed headers, the record format | I/O, async |
 //! | [`dispatch`] | request code → handler, admission, this shard or a mailbox | touch a socket |
+//! | [`namesrv`] | the NameServer: route table, broker registration and expiry, its JSON bodies | touch a socket |
 //!
 //! Limits on every length and queue live in [`limits`].
 //!
@@ -18,5 +19,6 @@
 
 pub mod dispatch;
 pub mod limits;
+pub mod namesrv;
 pub mod net;
 pub mod wire;

@@ -68,3 +68,13 @@ pub const LISTEN_BACKLOG: i32 = 1024;
 
 /// Connections one shard serves at once; more are closed on accept.
 pub const SHARD_CONNECTIONS_MAX: usize = 16 * 1024;
+
+/// Broker addresses one NameServer tracks; a registration of a new address beyond it is
+/// refused, so a misbehaving peer cannot grow the route table without bound.
+pub const NAMESRV_BROKER_ADDRS_MAX: usize = 4096;
+
+/// Topics one NameServer routes; registrations that would add topics beyond it are refused.
+pub const NAMESRV_TOPICS_MAX: usize = 1 << 20;
+
+/// Entries in the NameServer's KV config, over all namespaces.
+pub const NAMESRV_KV_ENTRIES_MAX: usize = 64 * 1024;

@@ -1,4 +1,5 @@
-//! NameServer requests (REMOTING.md §2.9): route lookup and broker (un)registration.
+//! NameServer requests (REMOTING.md §2.9): route lookup, broker (un)registration, topics and
+//! the KV config.
 
 use super::command_header;
 
@@ -59,6 +60,104 @@ command_header! {
     }
 }
 
+command_header! {
+    /// REGISTER_TOPIC_IN_NAMESRV (217) request; the body is a `TopicRouteData` whose queue
+    /// data is recorded for brokers the NameServer knows.
+    pub struct RegisterTopicRequestHeader {
+        req topic: String = "topic",
+    }
+}
+
+command_header! {
+    /// GET_TOPICS_BY_CLUSTER (224) request.
+    pub struct GetTopicsByClusterRequestHeader {
+        req cluster: String = "cluster",
+    }
+}
+
+command_header! {
+    /// PUT_KV_CONFIG (100) request.
+    pub struct PutKvConfigRequestHeader {
+        req namespace: String = "namespace",
+        req key: String = "key",
+        req value: String = "value",
+    }
+}
+
+command_header! {
+    /// GET_KV_CONFIG (101) and DELETE_KV_CONFIG (102) request.
+    pub struct KvConfigKeyRequestHeader {
+        req namespace: String = "namespace",
+        req key: String = "key",
+    }
+}
+
+command_header! {
+    /// GET_KV_CONFIG (101) response.
+    pub struct GetKvConfigResponseHeader {
+        opt value: String = "value",
+    }
+}
+
+command_header! {
+    /// GET_KVLIST_BY_NAMESPACE (219) request.
+    pub struct GetKvListByNamespaceRequestHeader {
+        req namespace: String = "namespace",
+    }
+}
+
+command_header! {
+    /// BROKER_HEARTBEAT (904) request (5.x), which refreshes a broker's registration without
+    /// resending its topics. Only the fields the NameServer reads are listed.
+    pub struct BrokerHeartbeatRequestHeader {
+        req cluster_name: String = "clusterName",
+        req broker_addr: String = "brokerAddr",
+        req broker_name: String = "brokerName",
+        opt heartbeat_timeout_millis: i64 = "heartbeatTimeoutMills",
+    }
+}
+
+command_header! {
+    /// QUERY_DATA_VERSION (322) request: a broker with `forceRegister=false` asks whether
+    /// the NameServer holds its current topic version before registering; the body is its
+    /// `DataVersion`.
+    pub struct QueryDataVersionRequestHeader {
+        req broker_name: String = "brokerName",
+        req broker_addr: String = "brokerAddr",
+        req cluster_name: String = "clusterName",
+        req broker_id: i64 = "brokerId",
+    }
+}
+
+command_header! {
+    /// QUERY_DATA_VERSION (322) response.
+    pub struct QueryDataVersionResponseHeader {
+        opt changed: bool = "changed",
+    }
+}
+
+command_header! {
+    /// WIPE_WRITE_PERM_OF_BROKER (205) and ADD_WRITE_PERM_OF_BROKER (327) request (mqadmin
+    /// wipeWritePerm / addWritePerm).
+    pub struct BrokerPermRequestHeader {
+        req broker_name: String = "brokerName",
+    }
+}
+
+command_header! {
+    /// WIPE_WRITE_PERM_OF_BROKER (205) response.
+    pub struct WipeWritePermOfBrokerResponseHeader {
+        req wipe_topic_count: i32 = "wipeTopicCount",
+    }
+}
+
+command_header! {
+    /// ADD_WRITE_PERM_OF_BROKER (327) response.
+    pub struct AddWritePermOfBrokerResponseHeader {
+        req add_topic_count: i32 = "addTopicCount",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::tests::assert_round_trip;
@@ -73,6 +172,18 @@ mod tests {
         assert_round_trip(&RegisterBrokerResponseHeader::sample());
         assert_round_trip(&UnregisterBrokerRequestHeader::sample());
         assert_round_trip(&DeleteTopicFromNamesrvRequestHeader::sample());
+        assert_round_trip(&RegisterTopicRequestHeader::sample());
+        assert_round_trip(&GetTopicsByClusterRequestHeader::sample());
+        assert_round_trip(&PutKvConfigRequestHeader::sample());
+        assert_round_trip(&KvConfigKeyRequestHeader::sample());
+        assert_round_trip(&GetKvConfigResponseHeader::sample());
+        assert_round_trip(&GetKvListByNamespaceRequestHeader::sample());
+        assert_round_trip(&BrokerHeartbeatRequestHeader::sample());
+        assert_round_trip(&QueryDataVersionRequestHeader::sample());
+        assert_round_trip(&QueryDataVersionResponseHeader::sample());
+        assert_round_trip(&BrokerPermRequestHeader::sample());
+        assert_round_trip(&WipeWritePermOfBrokerResponseHeader::sample());
+        assert_round_trip(&AddWritePermOfBrokerResponseHeader::sample());
     }
 
     #[test]

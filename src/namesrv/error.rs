@@ -1,0 +1,112 @@
+//! Why a NameServer request failed, and the one place that turns it into a RocketMQ
+//! response code and remark.
+
+use std::fmt;
+
+use super::body::BodyError;
+use crate::limits;
+use crate::wire::codes::response_code;
+use crate::wire::HeaderError;
+
+/// A NameServer request that cannot be served as asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NamesrvError {
+    Header(HeaderError),
+    Body(BodyError),
+    /// A request that needs a body came without one.
+    MissingBody {
+        what: &'static str,
+    },
+    /// REGISTER_BROKER with `compressed=true`: the zlib form is not read here.
+    CompressedRegistration,
+    /// REGISTER_BROKER whose body does not match its `bodyCrc32`.
+    BodyCrcMismatch,
+    TopicNotExist(String),
+    /// GET_KV_CONFIG / GET_KVLIST_BY_NAMESPACE for an absent entry.
+    KvNotFound {
+        namespace: String,
+        key: Option<String>,
+    },
+    TooManyBrokers,
+    TooManyTopics,
+    TooManyKvEntries,
+}
+
+impl NamesrvError {
+    /// The response code Java's NameServer answers with. Java turns a header or body it
+    /// cannot read into an exception, which its remoting layer answers with SYSTEM_ERROR;
+    /// the remark says what to fix.
+    pub fn response_code(&self) -> i32 {
+        match self {
+            NamesrvError::Header(_)
+            | NamesrvError::Body(_)
+            | NamesrvError::MissingBody { .. }
+            | NamesrvError::CompressedRegistration
+            | NamesrvError::BodyCrcMismatch => response_code::SYSTEM_ERROR,
+            NamesrvError::TopicNotExist(_) => response_code::TOPIC_NOT_EXIST,
+            NamesrvError::KvNotFound { .. } => response_code::QUERY_NOT_FOUND,
+            NamesrvError::TooManyBrokers
+            | NamesrvError::TooManyTopics
+            | NamesrvError::TooManyKvEntries => response_code::SYSTEM_ERROR,
+        }
+    }
+}
+
+impl fmt::Display for NamesrvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NamesrvError::Header(err) => err.fmt(f),
+            NamesrvError::Body(err) => err.fmt(f),
+            NamesrvError::MissingBody { what } => write!(f, "the {what} is missing"),
+            NamesrvError::CompressedRegistration => f.write_str(
+                "compressed REGISTER_BROKER bodies are not supported; \
+                 set compressedRegister=false on the broker",
+            ),
+            // Java's exact remark, which its broker logs.
+            NamesrvError::BodyCrcMismatch => f.write_str("crc32 not match"),
+            NamesrvError::TopicNotExist(topic) => {
+                write!(
+                    f,
+                    "No topic route info in name server for the topic: {topic}"
+                )
+            }
+            NamesrvError::KvNotFound {
+                namespace,
+                key: Some(key),
+            } => write!(f, "No config item, Namespace: {namespace} Key: {key}"),
+            NamesrvError::KvNotFound {
+                namespace,
+                key: None,
+            } => write!(f, "No config item, Namespace: {namespace}"),
+            NamesrvError::TooManyBrokers => write!(
+                f,
+                "the name server already tracks {} broker addresses",
+                limits::NAMESRV_BROKER_ADDRS_MAX
+            ),
+            NamesrvError::TooManyTopics => write!(
+                f,
+                "the name server already routes {} topics",
+                limits::NAMESRV_TOPICS_MAX
+            ),
+            NamesrvError::TooManyKvEntries => write!(
+                f,
+                "the name server already holds {} KV config entries",
+                limits::NAMESRV_KV_ENTRIES_MAX
+            ),
+        }
+    }
+}
+
+impl std::error::Error for NamesrvError {}
+
+impl From<HeaderError> for NamesrvError {
+    fn from(err: HeaderError) -> Self {
+        NamesrvError::Header(err)
+    }
+}
+
+impl From<BodyError> for NamesrvError {
+    fn from(err: BodyError) -> Self {
+        NamesrvError::Body(err)
+    }
+}
