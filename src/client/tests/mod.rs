@@ -16,6 +16,8 @@ use crate::wire::codes::request_code;
 use crate::wire::command::FLAG_ONEWAY;
 use crate::wire::ExtFields;
 
+mod pool;
+
 /// Answers at once with the request's body.
 const ECHO: i32 = 9001;
 /// Answers with the body after the `delayMs` ext field.
@@ -447,5 +449,32 @@ fn oversize_request_is_refused_and_the_connection_stays_usable() {
             .request(command(ECHO, b""), LONG)
             .await
             .expect("response");
+    });
+}
+
+#[test]
+fn undecodable_frame_from_the_peer_closes_the_connection() {
+    run(|| async {
+        use futures_lite::{AsyncReadExt, AsyncWriteExt};
+        let listener = glommio::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let peer = glommio::spawn_local(async move {
+            let mut stream = listener.accept().await.expect("accept");
+            let mut request = [0u8; 8];
+            stream.read_exact(&mut request).await.expect("read");
+            // Serialize type 9 does not exist.
+            stream
+                .write_all(&[0, 0, 0, 4, 9, 0, 0, 0])
+                .await
+                .expect("write");
+            sleep(Duration::from_millis(500)).await;
+        });
+        let connection = connect(addr).await;
+        let outcome = connection.request(command(ECHO, b""), LONG).await;
+        assert!(
+            matches!(outcome, Err(ClientError::Closed(CloseReason::Untrusted(_)))),
+            "{outcome:?}"
+        );
+        drop(peer);
     });
 }
