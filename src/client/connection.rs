@@ -22,6 +22,9 @@ use crate::wire::codes::response_code;
 use crate::wire::command::{FLAG_ONEWAY, FLAG_RESPONSE};
 use crate::wire::{frame, RemotingCommand};
 
+/// The smallest read; see [`next_read_size`].
+const READ_BYTES_MIN: usize = 4 * 1024;
+
 /// A client connection to one broker or NameServer, used from the shard that opened it.
 #[derive(Debug)]
 pub struct Connection {
@@ -251,6 +254,7 @@ async fn read_loop(shared: Rc<Shared>, stream: Rc<RefCell<TcpStream>>) {
 
 async fn read_frames(shared: &Shared, stream: &RefCell<TcpStream>) -> CloseReason {
     let mut buf = BytesMut::with_capacity(limits::CLIENT_READ_BUFFER_BYTES);
+    let mut read_size = READ_BYTES_MIN;
     loop {
         // Every complete frame is handled before the next read, so the waiters of one read's
         // responses are all woken in one pass and run together.
@@ -262,10 +266,8 @@ async fn read_frames(shared: &Shared, stream: &RefCell<TcpStream>) -> CloseReaso
             }
         }
         let want = match frame::frame_length(&buf) {
-            Ok(Some(total)) => total
-                .saturating_sub(buf.len())
-                .max(limits::CLIENT_READ_BUFFER_BYTES),
-            Ok(None) => limits::CLIENT_READ_BUFFER_BYTES,
+            Ok(Some(total)) => total.saturating_sub(buf.len()).max(read_size),
+            Ok(None) => read_size,
             Err(error) => return CloseReason::Untrusted(error),
         };
         let start = buf.len();
@@ -277,11 +279,25 @@ async fn read_frames(shared: &Shared, stream: &RefCell<TcpStream>) -> CloseReaso
         };
         match futures_lite::future::or(read, stop).await {
             Some(Ok(0)) => return CloseReason::PeerClosed,
-            Some(Ok(n)) => buf.truncate(start + n),
+            Some(Ok(n)) => {
+                buf.truncate(start + n);
+                read_size = next_read_size(n, want);
+            }
             Some(Err(error)) => return CloseReason::Io(error.kind()),
             None => return shared.pending.close_reason().unwrap_or(CloseReason::Local),
         }
     }
+}
+
+/// The next read's size: double after a read that filled its region, else twice what came.
+///
+/// Decoded responses keep the read buffer's bytes alive until their callers run, so the
+/// buffer is reused only through its spare capacity; reading small amounts into it while
+/// replies trickle in (one per read at a window of 1) spends that capacity slowly and zeroes
+/// little of it per read, where a full-size read would take a fresh buffer every time.
+fn next_read_size(read: usize, asked: usize) -> usize {
+    let next = if read == asked { asked * 2 } else { read * 2 };
+    next.clamp(READ_BYTES_MIN, limits::CLIENT_READ_BUFFER_BYTES)
 }
 
 async fn write_loop(shared: Rc<Shared>, stream: Rc<RefCell<TcpStream>>) {
