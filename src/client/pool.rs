@@ -94,10 +94,24 @@ impl Pool {
         success(self.request(addr, command, timeout).await?)
     }
 
-    /// Forgets `addr`, closing its connection.
+    /// Forgets `addr`, closing its connection. Callers waiting on a connect to it fail
+    /// with `Interrupted`.
     pub fn remove(&self, addr: SocketAddr) {
-        if let Some(Entry::Ready(connection)) = self.entries.borrow_mut().remove(&addr) {
-            connection.close();
+        let removed = self.entries.borrow_mut().remove(&addr);
+        match removed {
+            Some(Entry::Ready(connection)) => connection.close(),
+            Some(Entry::Connecting { attempt, _task }) => {
+                // Dropping the task cancels the connect; its waiters must still wake.
+                let mut outcome = attempt.outcome.borrow_mut();
+                let outcome = outcome.get_or_insert_with(|| {
+                    Err((io::ErrorKind::Interrupted, "removed from the pool".into()))
+                });
+                if let Ok(connection) = outcome {
+                    connection.close();
+                }
+                attempt.done.set();
+            }
+            None => {}
         }
     }
 

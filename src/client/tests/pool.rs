@@ -69,3 +69,28 @@ fn connect_failure_is_typed_and_the_next_use_tries_again() {
         }
     });
 }
+
+#[test]
+fn removing_an_address_mid_connect_releases_its_waiters() {
+    run(|| async {
+        let server = start_server();
+        let pool = Rc::new(Pool::new(ClientOptions::default()));
+        let waiter = glommio::spawn_local({
+            let pool = pool.clone();
+            async move { pool.get(server.addr).await }
+        });
+        // Let the waiter start the connect, then remove the address before it completes.
+        glommio::executor().yield_task_queue_now().await;
+        pool.remove(server.addr);
+        match waiter.await {
+            Err(ClientError::Connect { source, .. }) => {
+                assert_eq!(source.kind(), std::io::ErrorKind::Interrupted)
+            }
+            // The connect may have won the race; then the removed connection is closed.
+            Ok(connection) => assert!(connection.is_closed()),
+            Err(other) => panic!("{other:?}"),
+        }
+        assert!(pool.is_empty());
+        pool.get(server.addr).await.expect("connect again");
+    });
+}
