@@ -8,27 +8,29 @@
 //! Command: `cargo bench --bench client_rtt` (append `-- same-core` and/or `-- spin`).
 //!
 //! Figures, 2 vCPU VM (kernel 6.18), release profile, 128-byte request and response bodies,
-//! JSON headers; other builds kept the load average near 3 throughout, so the tails are
-//! mostly scheduling noise and throughput varied up to 2x between runs (the range of four
-//! runs, p50/p99 from a typical one):
+//! JSON headers, three runs of each placement; other builds on the box kept the load
+//! average between 4 and 5.6, so tails are mostly scheduling noise and throughput varied up
+//! to 3x between runs. Requests/s is the median run (range of the three); latency is from
+//! the median run:
 //!
 //! | placement | window | requests/s | p50 | p99 | allocs/request |
 //! | --- | ---: | ---: | ---: | ---: | ---: |
-//! | cores 0 and 1 | 1 | 2 100 – 9 300 | 91 µs | 3.8 ms | 14.0 |
-//! | cores 0 and 1 | 16 | 35 000 – 79 000 | 124 µs | 4.2 ms | 2.75 |
-//! | cores 0 and 1 | 256 | 146 000 – 300 000 | 509 µs | 5.5 ms | 2.06 |
-//! | both on core 0 | 1 | 11 300 – 14 400 | 50 µs | 0.35 ms | 11.8 |
-//! | both on core 0 | 16 | 103 000 – 170 000 | 77 µs | 0.55 ms | 2.55 |
-//! | both on core 0 | 256 | 350 000 – 650 000 | 324 µs | 2.2 ms | 2.03 |
+//! | cores 0 and 1 | 1 | 4 300 (3 400 – 6 500) | 113 µs | 2.1 ms | 13.9 |
+//! | cores 0 and 1 | 16 | 62 000 (54 000 – 63 000) | 136 µs | 2.4 ms | 2.76 |
+//! | cores 0 and 1 | 256 | 232 000 (105 000 – 325 000) | 794 µs | 5.9 ms | 2.06 |
+//! | both on core 0 | 1 | 11 200 (10 600 – 12 600) | 52 µs | 0.62 ms | 11.8 |
+//! | both on core 0 | 16 | 176 000 (106 000 – 237 000) | 57 µs | 0.32 ms | 2.57 |
+//! | both on core 0 | 256 | 653 000 (482 000 – 710 000) | 375 µs | 0.79 ms | 2.04 |
 //!
-//! The codec alone makes 2.0 allocations per round trip (response header decode); at a
-//! window of 256 the client adds 0.05 (read buffers, amortised). The extra allocations at
-//! small windows are per wait on the socket, inside glommio's reactor (a poll source per
-//! readiness wait), not per request in the client. `spin` made every figure worse here
-//! (the spinning executors compete with the other load, and glommio allocates per spin).
-//! One shard serving both ends beats two cores at every window on this box: a request
-//! crosses no core, and the wake-ups of a parked executor on the other core cost more
-//! than the work.
+//! The codec alone (encoding the request, decoding the response; the `codec alone` line)
+//! makes 2.0 allocations per round trip; at a window of 256 the client adds 0.05 (read
+//! buffers, amortised). The extra allocations at small windows come once per wait on the
+//! socket, from glommio's reactor (its stream makes a new poll source for each readiness
+//! wait), not once per request from the client. In one run with `spin` every figure was
+//! worse (the spinning executors compete with the other load) and glommio allocated about
+//! 100 times per request at a window of 1. One shard serving both ends beats two cores at
+//! every window on this box: a request crosses no core, and waking a parked executor on the
+//! other core costs more than the work.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::{Cell, RefCell};
