@@ -12,11 +12,15 @@
 //! | [`dispatch`] | request code → handler, admission, this shard or a mailbox | touch a socket |
 //! | [`namesrv`] | the NameServer: route table, broker registration and expiry, its JSON bodies | touch a socket |
 //!
+//! Beside the layers, [`client`] opens connections outward (NameServer registration, admin,
+//! load generation) and speaks the same [`wire`] codec over its own sockets.
+//!
 //! Limits on every length and queue live in [`limits`].
 //!
 //! Every shard (one pinned glommio executor from the `shards` crate) runs its own copy of each
 //! layer; shard state is `Rc`/`RefCell` and crosses shards only as messages.
 
+pub mod client;
 pub mod dispatch;
 pub mod limits;
 pub mod namesrv;

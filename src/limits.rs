@@ -78,3 +78,19 @@ pub const NAMESRV_TOPICS_MAX: usize = 1 << 20;
 
 /// Entries in the NameServer's KV config, over all namespaces.
 pub const NAMESRV_KV_ENTRIES_MAX: usize = 64 * 1024;
+
+/// Requests one outbound client connection keeps waiting for responses; a further request
+/// waits for room (backpressure on the caller). No larger than what a shardmq connection
+/// holds in flight, so a shardmq peer never parks our requests in its socket buffer.
+pub const CLIENT_IN_FLIGHT_MAX: usize = 4096;
+
+/// Bytes of requests queued on one client connection and not yet on the socket before
+/// new requests and oneways wait: a peer that stops reading stops the callers.
+pub const CLIENT_WRITE_QUEUE_BYTES_MAX: usize = FRAME_SIZE_MAX;
+
+/// Initial and steady read buffer of a client connection.
+pub const CLIENT_READ_BUFFER_BYTES: usize = 64 * 1024;
+
+const _: () = assert!(CLIENT_IN_FLIGHT_MAX <= CONNECTION_IN_FLIGHT_MAX);
+const _: () = assert!(CLIENT_IN_FLIGHT_MAX <= i32::MAX as usize);
+const _: () = assert!(CLIENT_WRITE_QUEUE_BYTES_MAX >= FRAME_SIZE_MAX);

@@ -266,13 +266,13 @@ async fn write_loop(stream: Rc<RefCell<TcpStream>>, peer: Rc<Peer>) {
     }
 }
 
-async fn read_some(stream: &RefCell<TcpStream>, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) async fn read_some(stream: &RefCell<TcpStream>, buf: &mut [u8]) -> io::Result<usize> {
     // The RefCell is borrowed only inside one poll; the writer borrows it between polls.
     // glommio keeps separate readiness sources for the two directions.
     poll_fn(|cx| Pin::new(&mut *stream.borrow_mut()).poll_read(cx, buf)).await
 }
 
-async fn write_all(stream: &RefCell<TcpStream>, mut buf: &[u8]) -> io::Result<()> {
+pub(crate) async fn write_all(stream: &RefCell<TcpStream>, mut buf: &[u8]) -> io::Result<()> {
     while !buf.is_empty() {
         let n = poll_fn(|cx| Pin::new(&mut *stream.borrow_mut()).poll_write(cx, buf)).await?;
         if n == 0 {

@@ -24,6 +24,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 
 pub use connection::Peer;
+pub(crate) use connection::{read_some, write_all};
 pub use latch::Latch;
 pub use listener::{bind, Server};
 pub use outbox::Outbox;

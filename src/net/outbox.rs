@@ -15,7 +15,7 @@ use std::task::{Poll, Waker};
 use bytes::{Bytes, BytesMut};
 
 use crate::wire::codes::response_code;
-use crate::wire::{ExtFields, RemotingCommand};
+use crate::wire::{ExtFields, RemotingCommand, WireError};
 
 #[derive(Debug, Default)]
 pub struct Outbox {
@@ -51,6 +51,18 @@ impl Outbox {
         drop(pending);
         wake(&self.writer);
         true
+    }
+
+    /// Queues one frame, or hands the codec's refusal back with nothing queued: a client
+    /// reports it to the caller of the request instead of answering the peer. `Ok(false)`
+    /// once the connection is closed.
+    pub fn try_push(&self, command: &RemotingCommand) -> Result<bool, WireError> {
+        if self.closed.get() {
+            return Ok(false);
+        }
+        command.encode(&mut self.pending.borrow_mut())?;
+        wake(&self.writer);
+        Ok(true)
     }
 
     /// Bytes queued or being written.
