@@ -25,4 +25,5 @@ pub mod dispatch;
 pub mod limits;
 pub mod namesrv;
 pub mod net;
+pub mod server;
 pub mod wire;

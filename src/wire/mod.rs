@@ -19,4 +19,4 @@ pub mod properties;
 pub mod record;
 
 pub use command::{ExtFields, LanguageCode, RemotingCommand, SerializeType};
-pub use error::WireError;
+pub use error::{HeaderError, WireError};

@@ -1,0 +1,189 @@
+//! Helpers for black-box tests: start the real `shardmq` binary on loopback, speak raw
+//! frames to it, stop it by its PID.
+
+#![allow(dead_code)] // each test file uses a different part
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::{Duration, Instant};
+
+/// Distance between the main ports of neighbouring shards (see the README's port scheme).
+pub const SHARD_PORT_STRIDE: u16 = 4;
+
+/// A broker process started for one test; stopped (SIGTERM, then SIGKILL) on drop.
+pub struct Broker {
+    child: Child,
+    pub listen_port: u16,
+    pub shards: u16,
+}
+
+impl Broker {
+    /// Starts `shardmq broker` on 127.0.0.1 with `shards` shards and extra arguments.
+    pub fn start(shards: u16, extra: &[&str]) -> Broker {
+        let listen_port = free_port_block(shards);
+        let child = Command::new(env!("CARGO_BIN_EXE_shardmq"))
+            .args(["broker", "--listen-addr", "127.0.0.1"])
+            .args(["--listen-port", &listen_port.to_string()])
+            .args(["--shards", &shards.to_string()])
+            .args(extra)
+            .env(
+                "RUST_LOG",
+                std::env::var("SHARDMQ_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start shardmq");
+        let broker = Broker {
+            child,
+            listen_port,
+            shards,
+        };
+        for shard in 0..shards {
+            broker.wait_listening(broker.shard_port(shard));
+        }
+        broker
+    }
+
+    pub fn shard_port(&self, shard: u16) -> u16 {
+        self.listen_port + shard * SHARD_PORT_STRIDE
+    }
+
+    pub fn addr(&self, shard: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.shard_port(shard)))
+    }
+
+    pub fn connect(&self, shard: u16) -> TcpStream {
+        let stream = TcpStream::connect(self.addr(shard)).expect("connect to broker");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        stream.set_nodelay(true).expect("nodelay");
+        stream
+    }
+
+    fn wait_listening(&self, port: u16) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("broker did not listen on port {port} within 20 s");
+    }
+
+    /// Sends SIGTERM and waits for the process to exit; returns its exit status code.
+    pub fn stop(mut self) -> Option<i32> {
+        self.terminate()
+    }
+
+    fn terminate(&mut self) -> Option<i32> {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            return status.code();
+        }
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        None
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.terminate();
+    }
+}
+
+/// A base port such that every port a broker with `shards` shards uses (main, fast = main − 2,
+/// HA = main + 1, for each shard) is free right now.
+pub fn free_port_block(shards: u16) -> u16 {
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let span = shards * SHARD_PORT_STRIDE + 4;
+    let seed = (std::process::id() % 500) as u16 * 64;
+    for _ in 0..200 {
+        let offset = NEXT.fetch_add(span, Ordering::Relaxed);
+        let base = 20_000 + (seed.wrapping_add(offset) % 30_000);
+        let ports = (0..shards).flat_map(|s| {
+            let main = base + s * SHARD_PORT_STRIDE;
+            [main - 2, main, main + 1]
+        });
+        let held: Vec<_> = ports.map(|p| TcpListener::bind(("127.0.0.1", p))).collect();
+        if held.iter().all(|l| l.is_ok()) {
+            return base;
+        }
+    }
+    panic!("no free block of ports found");
+}
+
+/// A frame as the peer sees it on the wire.
+#[derive(Debug)]
+pub struct RawFrame {
+    pub serialize_type: u8,
+    pub header: Vec<u8>,
+    pub body: Vec<u8>,
+}
+
+impl RawFrame {
+    /// The header parsed as JSON (serialize type 0).
+    pub fn json(&self) -> serde_json::Value {
+        assert_eq!(self.serialize_type, 0, "expected a JSON header");
+        serde_json::from_slice(&self.header).expect("response header is JSON")
+    }
+}
+
+/// Builds a frame with a JSON header.
+pub fn json_frame(header: &str, body: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::new();
+    frame.extend_from_slice(&((4 + header.len() + body.len()) as u32).to_be_bytes());
+    frame.extend_from_slice(&(header.len() as u32).to_be_bytes()); // serialize type 0
+    frame.extend_from_slice(header.as_bytes());
+    frame.extend_from_slice(body);
+    frame
+}
+
+/// Reads one frame; `None` when the peer closed the connection.
+pub fn read_frame(stream: &mut TcpStream) -> Option<RawFrame> {
+    let mut prefix = [0u8; 8];
+    if stream.read_exact(&mut prefix).is_err() {
+        return None;
+    }
+    let length = u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
+    let word = u32::from_be_bytes([prefix[4], prefix[5], prefix[6], prefix[7]]);
+    let header_len = (word & 0x00FF_FFFF) as usize;
+    let mut header = vec![0; header_len];
+    stream.read_exact(&mut header).expect("header");
+    let mut body = vec![0; length - 4 - header_len];
+    stream.read_exact(&mut body).expect("body");
+    Some(RawFrame {
+        serialize_type: (word >> 24) as u8,
+        header,
+        body,
+    })
+}
+
+/// True when the peer closed the connection (EOF or reset) within the stream's read timeout.
+pub fn closed_by_peer(stream: &mut TcpStream) -> bool {
+    let mut byte = [0u8; 1];
+    match stream.read(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => matches!(
+            e.kind(),
+            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+        ),
+    }
+}
+
+pub fn write_all(stream: &mut TcpStream, bytes: &[u8]) {
+    stream.write_all(bytes).expect("write to broker");
+}
