@@ -297,6 +297,7 @@ where
             Err(error) => {
                 self.start_failed.trigger();
                 self.shutdown.fire(Reason::ShardFailed(self.shard));
+                self.deaths[self.shard.index()].trigger();
                 Outcome::StartFailed(StartError::Executor {
                     shard: self.shard,
                     reason: error.to_string(),
