@@ -91,6 +91,7 @@ where
 }
 
 impl Launcher {
+    /// A launcher with a fresh shutdown handle; nothing starts until [`Launcher::run`].
     pub fn new(config: Config) -> Self {
         Launcher {
             config,
