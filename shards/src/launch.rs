@@ -91,6 +91,7 @@ where
 }
 
 impl Launcher {
+    /// A launcher with a fresh shutdown handle; nothing starts until [`Launcher::run`].
     pub fn new(config: Config) -> Self {
         Launcher {
             config,
@@ -297,6 +298,7 @@ where
             Err(error) => {
                 self.start_failed.trigger();
                 self.shutdown.fire(Reason::ShardFailed(self.shard));
+                self.deaths[self.shard.index()].trigger();
                 Outcome::StartFailed(StartError::Executor {
                     shard: self.shard,
                     reason: error.to_string(),
