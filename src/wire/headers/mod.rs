@@ -151,7 +151,7 @@ fn malformed<T: FieldValue>(key: &'static str, text: &str) -> HeaderError {
 /// `req` (must be present), `opt` (an `Option`) or `def` (a Java primitive: absent reads as
 /// the type's default, always written):
 ///
-/// ```ignore
+/// ```text
 /// command_header! {
 ///     /// GET_MAX_OFFSET (30) request.
 ///     pub struct GetMaxOffsetRequestHeader {
