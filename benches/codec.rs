@@ -1,7 +1,7 @@
 //! Throughput of the frame and header codec on the broker's hottest path: decoding a
 //! SEND_MESSAGE_V2 request and encoding its send response, in both header serializations.
 //!
-//! Run: `CARGO_TARGET_DIR=target cargo bench --bench codec [-- <name filter>]`
+//! Run: `cargo bench --bench codec [-- <name filter>]`
 //! (release profile, thin LTO). Figures on the 2-core AMD EPYC build VM, rustc 1.95.0, while
 //! other builds kept the load average above 3, so expect ±20 % between runs:
 //!

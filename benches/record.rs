@@ -1,7 +1,7 @@
 //! Micro bench of the CommitLog record codec: encode into a reused buffer, and the
 //! recovery/reput `check` (structure, body CRC, properties scan).
 //!
-//! Run: `CARGO_TARGET_DIR=target cargo bench --bench record` (bench profile: release, thin
+//! Run: `cargo bench --bench record` (bench profile: release, thin
 //! LTO). One run on the 2-core development machine (AMD EPYC, shared), 2026-11-22; records
 //! carry topic "TopicTest" and 4 properties (TAGS, KEYS, WAIT, UNIQ_KEY) around a body of
 //! 128 B, 1 KiB and 16 KiB:
