@@ -19,4 +19,5 @@
 pub mod dispatch;
 pub mod limits;
 pub mod net;
+pub mod storage;
 pub mod wire;

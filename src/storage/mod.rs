@@ -1,0 +1,19 @@
+//! The per-shard store: the single writer of a shard's CommitLog, ConsumeQueues, checkpoint
+//! and recovery. Everything here lives on one shard (`Rc`/`RefCell`, no locks) and reaches the
+//! device only through [`io`], so crash tests can swap the disk for a fault-injecting one.
+
+pub mod error;
+pub mod io;
+
+pub use error::{StoreError, StoreResult};
+
+/// A fresh, empty directory for a test that touches the real disk.
+#[cfg(test)]
+pub(crate) fn test_dir(name: &str) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("shardmq-{name}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
