@@ -2,10 +2,19 @@
 //! and recovery. Everything here lives on one shard (`Rc`/`RefCell`, no locks) and reaches the
 //! device only through [`io`], so crash tests can swap the disk for a fault-injecting one.
 
+pub mod commit_log;
+#[cfg(test)]
+mod commit_log_tests;
+pub mod config;
 pub mod error;
 pub mod io;
+pub mod log_buffer;
+mod log_writer;
+pub mod offsets;
+pub mod record;
 
 pub use error::{StoreError, StoreResult};
+pub use offsets::{PhysicalOffset, QueueId, QueueOffset};
 
 /// A fresh, empty directory for a test that touches the real disk.
 #[cfg(test)]
@@ -16,4 +25,19 @@ pub(crate) fn test_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("shardmq-{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
+}
+
+/// Runs `f` on a fresh glommio executor (the store needs its reactor and timers) and returns
+/// its result.
+#[cfg(test)]
+pub(crate) fn run_local<F, Fut, T>(f: F) -> T
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = T> + 'static,
+    T: Send + 'static,
+{
+    let ex = glommio::LocalExecutorBuilder::default()
+        .spawn(f)
+        .expect("executor starts");
+    ex.join().expect("executor finishes")
 }

@@ -86,6 +86,7 @@ struct State {
     faults: Faults,
     /// Bumped by a crash; handles from an older epoch fail every operation.
     epoch: u64,
+    syncs: u64,
 }
 
 /// The in-memory disk; clones share the same files.
@@ -116,6 +117,7 @@ impl MemDisk {
             rng: SimRng::new(seed),
             faults,
             epoch: 0,
+            syncs: 0,
         })))
     }
 
@@ -154,6 +156,11 @@ impl MemDisk {
         let i = pos as usize;
         f.durable[i] ^= 0x5A;
         f.volatile[i] ^= 0x5A;
+    }
+
+    /// Successful syncs so far (group commit shows as few syncs for many appends).
+    pub fn syncs(&self) -> u64 {
+        self.0.borrow().syncs
     }
 
     /// Bytes used by all files.
@@ -310,6 +317,7 @@ impl MemFile {
         if self.roll(|f| f.sync_fail_per_mille) {
             return Err(injected("sync"));
         }
+        self.disk.0.borrow_mut().syncs += 1;
         let mut f = self.data.borrow_mut();
         let FileData {
             durable, pending, ..
