@@ -6,6 +6,7 @@ pub mod commit_log;
 #[cfg(test)]
 mod commit_log_tests;
 pub mod config;
+pub mod consume_queue;
 pub mod error;
 pub mod io;
 pub mod log_buffer;

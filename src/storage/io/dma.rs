@@ -86,6 +86,14 @@ pub(super) async fn fdatasync(f: &DmaFile) -> StoreResult<()> {
         .map_err(|e| StoreError::io("syncing", e.into()))
 }
 
+pub(super) async fn discard(f: &DmaFile, pos: u64, len: u64) -> StoreResult<()> {
+    let err = |e: glommio::GlommioError<()>| StoreError::io("discarding a range", e.into());
+    f.deallocate(pos, len).await.map_err(err)?;
+    // Punching a hole gives the blocks back; take them again so later writes never allocate.
+    f.pre_allocate(pos + len, true).await.map_err(err)?;
+    f.fdatasync().await.map_err(err)
+}
+
 pub(super) async fn truncate(f: &DmaFile, size: u64) -> StoreResult<()> {
     f.truncate(size)
         .await

@@ -328,6 +328,33 @@ impl MemFile {
         Ok(())
     }
 
+    pub(super) fn discard(&self, pos: u64, len: u64) -> StoreResult<()> {
+        self.check()?;
+        let mut f = self.data.borrow_mut();
+        let FileData {
+            durable,
+            volatile,
+            pending,
+            ..
+        } = &mut *f;
+        let (start, end) = (pos as usize, (pos + len) as usize);
+        for image in [durable, volatile] {
+            let stop = end.min(image.len());
+            if start < stop {
+                image[start..stop].fill(0);
+            }
+        }
+        // A pending write into the range must not bring its bytes back on a crash.
+        for (at, bytes) in pending.iter_mut() {
+            let (a, b) = (*at as usize, *at as usize + bytes.len());
+            let (lo, hi) = (a.max(start), b.min(end));
+            if lo < hi {
+                bytes[lo - a..hi - a].fill(0);
+            }
+        }
+        Ok(())
+    }
+
     pub(super) fn truncate(&self, size: u64) -> StoreResult<()> {
         self.check()?;
         let mut f = self.data.borrow_mut();

@@ -155,6 +155,23 @@ impl SegmentFile {
         }
     }
 
+    /// Makes `[pos, pos + len)` read as zeros, durably (page-aligned range), keeping the file
+    /// size and its preallocation. Recovery uses it so bytes past a cut can never be read as
+    /// data again after a later crash.
+    pub async fn discard(&self, pos: u64, len: u64) -> StoreResult<()> {
+        assert!(
+            pos % IO_ALIGN as u64 == 0 && len % IO_ALIGN as u64 == 0,
+            "unaligned discard"
+        );
+        if len == 0 {
+            return Ok(());
+        }
+        match self {
+            SegmentFile::Dma(f) => dma::discard(f, pos, len).await,
+            SegmentFile::Mem(f) => f.discard(pos, len),
+        }
+    }
+
     /// Cuts or extends the file to `size` bytes.
     pub async fn truncate(&self, size: u64) -> StoreResult<()> {
         match self {
