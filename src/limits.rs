@@ -38,3 +38,23 @@ pub const CONNECTION_READ_BUFFER_BYTES: usize = 64 * 1024;
 const _: () = assert!(HEADER_SIZE_MAX < FRAME_LENGTH_FIELD_MAX);
 const _: () = assert!(MESSAGE_BODY_SIZE_MAX + HEADER_SIZE_MAX < FRAME_LENGTH_FIELD_MAX);
 const _: () = assert!(CONNECTION_WRITE_QUEUE_BYTES_MAX >= FRAME_SIZE_MAX);
+
+/// Largest topic in a stored record, in UTF-8 bytes. Retry and DLQ topics may reach 255
+/// characters (REMOTING.md §2.4.1) and valid topic characters are ASCII, so 255 bytes holds
+/// every topic the broker accepts; the v2 record format alone would allow 32767.
+pub const RECORD_TOPIC_SIZE_MAX: usize = 255;
+
+/// Largest CommitLog record: the fixed fields with two IPv6 hosts and a v2 topic length
+/// (116 bytes), then the largest body, topic and properties. Recovery treats a larger
+/// TOTALSIZE as corruption.
+pub const RECORD_SIZE_MAX: usize =
+    116 + MESSAGE_BODY_SIZE_MAX + RECORD_TOPIC_SIZE_MAX + PROPERTIES_SIZE_MAX;
+
+/// Most messages in one SEND_BATCH_MESSAGE body. Java sets no count, only the 4 MiB body
+/// bound (about 190 000 empty entries); this caps the per-batch work of the store and the
+/// comma-joined id list of the response (33 bytes per message).
+pub const BATCH_MESSAGES_MAX: usize = 65_536;
+
+const _: () = assert!(RECORD_TOPIC_SIZE_MAX >= TOPIC_NAME_MAX);
+const _: () = assert!(RECORD_TOPIC_SIZE_MAX <= i16::MAX as usize);
+const _: () = assert!(RECORD_SIZE_MAX <= i32::MAX as usize);
