@@ -1,43 +1,11 @@
 //! Newtypes for the three numbers RocketMQ calls "offset", so they cannot be mixed up: a
 //! byte position in the shard's CommitLog, an entry index in one ConsumeQueue, and a queue id.
 
-use std::fmt;
-
-/// Byte position of a record in the shard's CommitLog (RocketMQ's PHYSICALOFFSET).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct PhysicalOffset(pub u64);
-
-/// Index of an entry in one ConsumeQueue (RocketMQ's QUEUEOFFSET; what consumers commit).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct QueueOffset(pub u64);
+pub use crate::wire::record::{PhysicalOffset, QueueOffset};
 
 /// Queue number within a topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct QueueId(pub u32);
-
-impl PhysicalOffset {
-    pub fn plus(self, bytes: u64) -> PhysicalOffset {
-        PhysicalOffset(self.0 + bytes)
-    }
-}
-
-impl QueueOffset {
-    pub fn next(self) -> QueueOffset {
-        QueueOffset(self.0 + 1)
-    }
-}
-
-impl fmt::Display for PhysicalOffset {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
-impl fmt::Display for QueueOffset {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
 
 /// A file name for a segment that starts at byte `start`: 20 zero-padded decimal digits, as
 /// RocketMQ names its CommitLog and ConsumeQueue files.

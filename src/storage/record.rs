@@ -1,174 +1,73 @@
-//! The store's view of a CommitLog record (REMOTING.md §3.1): what recovery and reput need to
-//! know about the bytes they scan (size, magic, body CRC, queue, offsets, store time, tag hash)
-//! and the three fields the shard assigns at append time. The store never re-encodes a record;
-//! it reads fields in place, so a pull response is a slice of the log.
+//! The store's door to the record codec ([`crate::wire::record`]): what recovery and reput
+//! learn from the bytes at a log position, the fields the shard assigns at append time, and
+//! the segment-end filler. Keeping this one small file between the store and the codec means
+//! the store never depends on the codec's wider API.
 //!
-//! Every length read from the bytes is checked against the buffer before use: recovery feeds
-//! this arbitrary torn data and it must answer `Invalid`, never panic.
+//! Recovery feeds this arbitrary torn data: it answers `Invalid`, never panics.
+
+use std::net::{Ipv4Addr, SocketAddr};
 
 use super::offsets::{PhysicalOffset, QueueId, QueueOffset};
+use crate::wire::record::TransactionType;
+use crate::wire::record::{self as codec, RecordFields, RecordVersion, Scan, SysFlag};
+use crate::wire::WireError;
 
-pub const MAGIC_V1: u32 = 0xDAA3_20A7;
-pub const MAGIC_V2: u32 = 0xDAA3_20AB;
-/// Magic of the filler that ends a segment when the next record does not fit.
-pub const MAGIC_BLANK: u32 = 0xCBD4_3194;
+pub use crate::wire::record::{RecordMeta, MAGIC_BLANK};
+
 /// Size of the filler's header; a segment always keeps this much room for it.
-pub const BLANK_HEADER: usize = 8;
-
-const QUEUE_ID_AT: usize = 12;
-const QUEUE_OFFSET_AT: usize = 20;
-const PHYSICAL_OFFSET_AT: usize = 28;
-const SYSFLAG_AT: usize = 36;
-const BORN_HOST_AT: usize = 48;
-const FLAG_BORN_V6: u32 = 0x10;
-const FLAG_STORE_V6: u32 = 0x20;
-const TRANSACTION_MASK: u32 = 0x0C;
-const TRANSACTION_PREPARED: u32 = 0x04;
-const TRANSACTION_ROLLBACK: u32 = 0x0C;
+pub const BLANK_HEADER: usize = codec::BLANK_SIZE_MIN;
 
 /// What a scan found at a position of the log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scanned<'a> {
-    /// A complete, verified record.
+    /// A complete record with a sound structure and body CRC.
     Record(RecordMeta<'a>),
     /// The end-of-segment filler; the next record starts in the next segment.
     Blank,
     /// Zeros: nothing was ever written here.
     End,
     /// Torn or corrupt bytes; the log ends before them.
-    Invalid(&'static str),
+    Invalid,
 }
 
-/// The fields of a verified record the store uses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordMeta<'a> {
-    pub size: u32,
-    pub queue_id: QueueId,
-    pub queue_offset: QueueOffset,
-    pub physical_offset: PhysicalOffset,
-    pub store_timestamp: i64,
-    pub topic: &'a str,
-    /// Java `String.hashCode` of the TAGS property, 0 without tags.
-    pub tags_code: i64,
-    /// False for half (prepared) and rollback records, which never reach a ConsumeQueue.
-    pub consumable: bool,
-}
-
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
-
-fn u64_at(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_be_bytes(b.get(at..at + 8)?.try_into().ok()?))
-}
-
-/// Bytes of the fixed part before BODYLEN for this sysflag (84 with two IPv4 hosts).
-fn fixed_len(sysflag: u32) -> usize {
-    let born = if sysflag & FLAG_BORN_V6 != 0 { 20 } else { 8 };
-    let store = if sysflag & FLAG_STORE_V6 != 0 { 20 } else { 8 };
-    BORN_HOST_AT + born + 8 + store + 4 + 8
-}
-
-/// Offset of STORETIMESTAMP for this sysflag.
-fn store_timestamp_at(sysflag: u32) -> usize {
-    BORN_HOST_AT + if sysflag & FLAG_BORN_V6 != 0 { 20 } else { 8 }
-}
-
-/// Verifies the record at the start of `buf` (which runs at least to the end of the data the
+/// Verifies the item at the start of `buf` (which runs at least to the end of the data the
 /// caller has, usually the segment end) and reads its fields.
 pub fn scan(buf: &[u8]) -> Scanned<'_> {
-    let Some(size) = u32_at(buf, 0) else {
-        return Scanned::End;
-    };
-    let magic = u32_at(buf, 4).unwrap_or(0);
-    if size == 0 && magic == 0 {
+    let head = &buf[..buf.len().min(BLANK_HEADER)];
+    if head.iter().all(|&b| b == 0) {
         return Scanned::End;
     }
-    if magic == MAGIC_BLANK {
-        return Scanned::Blank;
-    }
-    if magic != MAGIC_V1 && magic != MAGIC_V2 {
-        return Scanned::Invalid("bad magic");
-    }
-    if size as usize > buf.len() {
-        return Scanned::Invalid("size past the data");
-    }
-    match parse(&buf[..size as usize], magic) {
-        Some(Ok(meta)) => Scanned::Record(meta),
-        Some(Err(why)) => Scanned::Invalid(why),
-        None => Scanned::Invalid("fields past the record size"),
+    match codec::check(buf) {
+        Ok(Scan::Message(meta)) => Scanned::Record(meta),
+        Ok(Scan::Blank(_)) => Scanned::Blank,
+        Err(WireError::Incomplete { .. } | WireError::Invalid(_)) => Scanned::Invalid,
     }
 }
 
-fn parse(rec: &[u8], magic: u32) -> Option<Result<RecordMeta<'_>, &'static str>> {
-    let sysflag = u32_at(rec, SYSFLAG_AT)?;
-    let body_len_at = fixed_len(sysflag);
-    let body_len = u32_at(rec, body_len_at)? as usize;
-    let body = rec.get(body_len_at + 4..(body_len_at + 4).checked_add(body_len)?)?;
-    let topic_len_at = body_len_at + 4 + body_len;
-    let (topic_len, topic_at) = if magic == MAGIC_V1 {
-        (usize::from(*rec.get(topic_len_at)?), topic_len_at + 1)
-    } else {
-        (usize::from(u16_at(rec, topic_len_at)?), topic_len_at + 2)
-    };
-    let topic = rec.get(topic_at..topic_at + topic_len)?;
-    let props_len_at = topic_at + topic_len;
-    let props_len = usize::from(u16_at(rec, props_len_at)?);
-    let props = rec.get(props_len_at + 2..props_len_at + 2 + props_len)?;
-    if props_len_at + 2 + props_len != rec.len() {
-        return Some(Err("size does not match the fields"));
-    }
-    if u32_at(rec, 8)? != crc32fast::hash(body) & 0x7FFF_FFFF {
-        return Some(Err("body CRC mismatch"));
-    }
-    let Ok(topic) = std::str::from_utf8(topic) else {
-        return Some(Err("topic not UTF-8"));
-    };
-    let transaction = sysflag & TRANSACTION_MASK;
-    Some(Ok(RecordMeta {
-        size: rec.len() as u32,
-        queue_id: QueueId(u32_at(rec, QUEUE_ID_AT)?),
-        queue_offset: QueueOffset(u64_at(rec, QUEUE_OFFSET_AT)?),
-        physical_offset: PhysicalOffset(u64_at(rec, PHYSICAL_OFFSET_AT)?),
-        store_timestamp: u64_at(rec, store_timestamp_at(sysflag))? as i64,
-        topic,
-        tags_code: tags_code(props),
-        consumable: transaction != TRANSACTION_PREPARED && transaction != TRANSACTION_ROLLBACK,
-    }))
+/// Whether reput puts the record in a ConsumeQueue: half (prepared) and rollback records are
+/// never consumable (REMOTING.md §3.2).
+pub fn consumable(meta: &RecordMeta<'_>) -> bool {
+    !matches!(
+        meta.sysflag.transaction(),
+        TransactionType::Prepared | TransactionType::Rollback
+    )
 }
 
-/// Java `String.hashCode` of the TAGS value in a properties string, sign-extended; 0 when
-/// there is no TAGS property.
-fn tags_code(props: &[u8]) -> i64 {
-    let tags = props.split(|&b| b == 2).rev().find_map(|pair| {
-        let sep = pair.iter().position(|&b| b == 1)?;
-        (&pair[..sep] == b"TAGS" && sep + 1 < pair.len()).then(|| &pair[sep + 1..])
-    });
-
-    match tags.map(std::str::from_utf8) {
-        Some(Ok(tags)) => i64::from(java_string_hash(tags)),
-        _ => 0,
-    }
-}
-
-/// Java's `String.hashCode`: `s[0]*31^(n-1) + … + s[n-1]` over UTF-16 code units, wrapping.
-pub fn java_string_hash(s: &str) -> i32 {
-    s.encode_utf16().fold(0i32, |h, unit| {
-        h.wrapping_mul(31).wrapping_add(i32::from(unit))
-    })
+/// The ConsumeQueue tag code: the TAGS hash sign-extended, as Java stores it.
+pub fn tags_code(meta: &RecordMeta<'_>) -> i64 {
+    i64::from(meta.tags_hash)
 }
 
 /// Writes the fields the shard assigns at append time into an encoded record.
 pub fn patch(rec: &mut [u8], queue: QueueOffset, physical: PhysicalOffset, store_timestamp: i64) {
-    rec[QUEUE_OFFSET_AT..QUEUE_OFFSET_AT + 8].copy_from_slice(&queue.0.to_be_bytes());
-    rec[PHYSICAL_OFFSET_AT..PHYSICAL_OFFSET_AT + 8].copy_from_slice(&physical.0.to_be_bytes());
-    let sysflag = u32_at(rec, SYSFLAG_AT).unwrap_or(0);
-    let at = store_timestamp_at(sysflag);
-    rec[at..at + 8].copy_from_slice(&store_timestamp.to_be_bytes());
+    // The store only patches records it sized itself, so the fields are always there.
+    let patched = codec::set_queue_offset(rec, queue)
+        .and_then(|()| codec::set_physical_offset(rec, physical))
+        .and_then(|()| codec::set_store_timestamp(rec, store_timestamp));
+    assert!(
+        patched.is_ok(),
+        "patching a record too short to be one: {patched:?}"
+    );
 }
 
 /// The filler header written where a segment ends early: the bytes left and the blank magic.
@@ -179,36 +78,42 @@ pub fn blank_header(remaining: u32) -> [u8; BLANK_HEADER] {
     h
 }
 
-/// Encodes a v1 record with IPv4 hosts: what tests, benches and simulations append. The
+/// Encodes a record with IPv4 hosts, as tests, benches and simulations append them. The
 /// offsets and store time are left zero for [`patch`].
 pub fn encode(topic: &str, queue_id: QueueId, body: &[u8], tags: Option<&str>) -> Vec<u8> {
     let props = tags
         .map(|t| format!("TAGS\u{1}{t}\u{2}"))
         .unwrap_or_default();
-    let size = 91 + body.len() + topic.len() + props.len();
-    let mut r = Vec::with_capacity(size);
-    r.extend_from_slice(&(size as u32).to_be_bytes());
-    r.extend_from_slice(&MAGIC_V1.to_be_bytes());
-    r.extend_from_slice(&(crc32fast::hash(body) & 0x7FFF_FFFF).to_be_bytes());
-    r.extend_from_slice(&queue_id.0.to_be_bytes());
-    r.extend_from_slice(&[0; 4 + 8 + 8 + 4 + 8]); // flag, queue/physical offset, sysflag, born
-    r.extend_from_slice(&[127, 0, 0, 1, 0, 0, 0x2A, 0x9F]); // born host
-    r.extend_from_slice(&[0; 8]); // store timestamp
-    r.extend_from_slice(&[127, 0, 0, 1, 0, 0, 0x2A, 0x9F]); // store host
-    r.extend_from_slice(&[0; 4 + 8]); // reconsume times, prepared transaction offset
-    r.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    r.extend_from_slice(body);
-    r.push(topic.len() as u8);
-    r.extend_from_slice(topic.as_bytes());
-    r.extend_from_slice(&(props.len() as u16).to_be_bytes());
-    r.extend_from_slice(props.as_bytes());
-    debug_assert_eq!(r.len(), size);
-    r
+    let host = SocketAddr::from((Ipv4Addr::LOCALHOST, 10911));
+    let fields = RecordFields {
+        version: RecordVersion::for_topic(topic),
+        queue_id: queue_id.0,
+        flag: 0,
+        queue_offset: QueueOffset(0),
+        physical_offset: PhysicalOffset(0),
+        sysflag: SysFlag::default(),
+        born_timestamp_ms: 0,
+        born_host: host,
+        store_timestamp_ms: 0,
+        store_host: host,
+        reconsume_times: 0,
+        prepared_transaction_offset: PhysicalOffset(0),
+        body,
+        topic,
+        properties: &props,
+    };
+    let len = fields
+        .encoded_len()
+        .expect("test records are within limits");
+    let mut out = vec![0u8; len];
+    fields.encode_into(&mut out).expect("sized by encoded_len");
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::properties::java_hash;
 
     #[test]
     fn encode_patch_scan_round_trip() {
@@ -222,44 +127,29 @@ mod tests {
         let Scanned::Record(meta) = scan(&rec) else {
             panic!("not a record")
         };
-        assert_eq!(meta.size as usize, rec.len());
-        assert_eq!(meta.queue_id, QueueId(3));
+        assert_eq!(meta.total_size as usize, rec.len());
+        assert_eq!(meta.queue_id, 3);
         assert_eq!(meta.queue_offset, QueueOffset(7));
         assert_eq!(meta.physical_offset, PhysicalOffset(4096));
-        assert_eq!(meta.store_timestamp, 1_700_000_000_000);
+        assert_eq!(meta.store_timestamp_ms, 1_700_000_000_000);
         assert_eq!(meta.topic, "TopicA");
-        assert_eq!(meta.tags_code, i64::from(java_string_hash("TagA")));
-        assert!(meta.consumable);
+        assert_eq!(tags_code(&meta), i64::from(java_hash("TagA")));
+        assert!(consumable(&meta));
     }
 
     #[test]
-    fn java_hash_matches_known_values() {
-        assert_eq!(java_string_hash(""), 0);
-        assert_eq!(java_string_hash("TagA"), 2_598_919);
-        assert_eq!(java_string_hash("hello world"), 1_794_106_052);
-    }
-
-    #[test]
-    fn every_truncation_and_byte_flip_is_rejected_not_panicking() {
+    fn torn_zero_and_blank_positions() {
         let rec = encode("T", QueueId(0), b"0123456789", Some("x"));
-        for cut in 0..rec.len() {
-            assert!(
-                !matches!(scan(&rec[..cut]), Scanned::Record(_)),
-                "cut at {cut}"
-            );
+        for cut in 1..rec.len() {
+            assert!(!matches!(scan(&rec[..cut]), Scanned::Record(_)), "cut at {cut}");
         }
-        // Size, magic, CRC, body length, body, topic length and properties length frame the
-        // record or are covered by the CRC; the other fields are not checked by the format.
-        let framing = (0..12).chain(84..99).chain(100..102);
-        for i in framing {
-            let mut bad = rec.clone();
-            bad[i] ^= 0x01;
-            assert!(
-                !matches!(scan(&bad), Scanned::Record(_)),
-                "flip at {i} accepted"
-            );
-        }
+        let mut bad = rec.clone();
+        bad[90] ^= 1; // inside the body: the CRC catches it
+        assert_eq!(scan(&bad), Scanned::Invalid);
         assert_eq!(scan(&[0u8; 64]), Scanned::End);
-        assert_eq!(scan(&blank_header(100)), Scanned::Blank);
+        assert_eq!(scan(&[]), Scanned::End);
+        let mut blank = blank_header(100).to_vec();
+        blank.resize(100, 0);
+        assert_eq!(scan(&blank), Scanned::Blank);
     }
 }
