@@ -302,38 +302,50 @@ impl CommitLog {
     }
 
     /// Reads `size` bytes at `offset`: from the in-memory tail if it still holds them, else
-    /// with a DMA read of the segment. The range must lie inside one segment.
+    /// with a DMA read of the segment (joined with the tail when the range runs into bytes not
+    /// yet written). The range must lie inside one segment.
     pub async fn read(&self, offset: PhysicalOffset, size: usize) -> StoreResult<LogBytes> {
-        let (file, pos) = {
+        let out = StoreError::OutOfRange {
+            offset: offset.0,
+            size,
+        };
+        let end = offset.0 + size as u64;
+        let (file, pos, memory) = {
             let st = self.shared.state.borrow();
-            let out = StoreError::OutOfRange {
-                offset: offset.0,
-                size,
-            };
             let first = st.segments.keys().next().copied().unwrap_or(0);
             let seg = self.shared.segment_start(offset.0);
-            let in_seg = offset.0 + size as u64 <= seg + self.shared.config.segment_size;
-            if offset.0 < first || offset.0 + size as u64 > st.buffer.end() || !in_seg {
+            let in_seg = end <= seg + self.shared.config.segment_size;
+            if offset.0 < first || end > st.buffer.end() || !in_seg {
                 return Err(out);
             }
             if let Some(bytes) = st.buffer.read(offset.0, size) {
                 return Ok(bytes);
             }
-            assert!(
-                offset.0 + size as u64 <= st.buffer.written(),
-                "evicted unwritten bytes"
-            );
-            let file = st.segments.get(&seg).ok_or(out)?.clone();
-            (file, offset.0 - seg)
+            // Unwritten bytes are never evicted, so everything from the first cached byte on
+            // is in memory and everything before it is on disk.
+            let cached = st.buffer.first_cached().max(offset.0).min(end);
+            assert!(cached <= st.buffer.written(), "evicted unwritten bytes");
+            let memory = if cached < end {
+                Some(
+                    st.buffer
+                        .read(cached, (end - cached) as usize)
+                        .ok_or(out.clone())?,
+                )
+            } else {
+                None
+            };
+            let file = st.segments.get(&seg).ok_or(out.clone())?.clone();
+            (file, offset.0 - seg, memory)
         };
-        let bytes = file.read_at(pos, size).await?;
-        if bytes.len() < size {
-            return Err(StoreError::OutOfRange {
-                offset: offset.0,
-                size,
-            });
+        let disk_len = size - memory.as_ref().map_or(0, |m| m.len());
+        let bytes = file.read_at(pos, disk_len).await?;
+        if bytes.len() < disk_len {
+            return Err(out);
         }
-        Ok(LogBytes::Read(bytes))
+        Ok(match memory {
+            None => LogBytes::Read(bytes),
+            Some(m) => LogBytes::Owned([&bytes[..], &m[..]].concat()),
+        })
     }
 
     /// The offset the next record gets (or its segment's start, after a roll).

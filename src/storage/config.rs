@@ -97,6 +97,16 @@ pub struct StoreConfig {
 }
 
 impl StoreConfig {
+    /// RocketMQ's defaults for shard `shard` under `root`.
+    pub fn new(root: PathBuf, shard: u32) -> Self {
+        StoreConfig {
+            root,
+            shard,
+            log: LogConfig::default(),
+            cq_entries_per_segment: 300_032,
+        }
+    }
+
     pub fn shard_dir(&self) -> PathBuf {
         self.root.join(format!("shard-{}", self.shard))
     }

@@ -112,6 +112,27 @@ impl ConsumeQueue {
         Ok(cq)
     }
 
+    /// A queue with no entries and no files yet (files appear on the first flush).
+    pub fn new_empty(disk: Disk, dir: PathBuf, entries_per_segment: u64) -> ConsumeQueue {
+        assert!(entries_per_segment > 0 && entries_per_segment % 1024 == 0);
+        let state = CqState {
+            segments: BTreeMap::new(),
+            min: 0,
+            max: 0,
+            flushed: 0,
+            tail_at: 0,
+            tail: Vec::new(),
+            last_physical: None,
+        };
+        let segment_bytes = entries_per_segment * CQ_ENTRY_SIZE;
+        ConsumeQueue {
+            disk,
+            dir,
+            segment_bytes,
+            state: RefCell::new(state),
+        }
+    }
+
     /// Finds the stored range: `min` from the first segment, `max` by scanning the last
     /// segments for the first entry that is empty or points at or past `keep_below`. Anything
     /// stored past that cut is wiped from disk, so a later crash cannot bring stale entries
@@ -212,18 +233,28 @@ impl ConsumeQueue {
         QueueOffset(self.state.borrow().max)
     }
 
-    /// Appends the entry for queue offset `at`, which must be the next one.
-    pub fn push(&self, at: QueueOffset, entry: CqEntry) {
+    /// Appends the entry for queue offset `at`, which must be the next one, pointing past the
+    /// previous entry. Reput feeds this from stored records, so a mismatch is corrupt data,
+    /// not a bug.
+    pub fn push(&self, at: QueueOffset, entry: CqEntry) -> StoreResult<()> {
         let mut st = self.state.borrow_mut();
-        assert_eq!(at.0, st.max, "queue offsets are dense");
-        assert!(
-            st.last_physical
-                .map_or(true, |p| p < entry.physical_offset.0),
-            "log order"
-        );
+        let ordered = st
+            .last_physical
+            .map_or(true, |p| p < entry.physical_offset.0);
+        if at.0 != st.max || !ordered {
+            let detail = format!(
+                "entry {at} at {} after {} entries",
+                entry.physical_offset, st.max
+            );
+            return Err(StoreError::Corrupt {
+                what: "queue offset in the log",
+                detail,
+            });
+        }
         st.tail.extend_from_slice(&entry.encode());
         st.max += 1;
         st.last_physical = Some(entry.physical_offset.0);
+        Ok(())
     }
 
     /// Up to `max_count` entries from `from`, fewer at the end; empty past the end.
@@ -362,7 +393,7 @@ mod tests {
             .await
             .unwrap();
         for i in 0..1500 {
-            cq.push(QueueOffset(i), entry(i));
+            cq.push(QueueOffset(i), entry(i)).unwrap();
             if i % 700 == 0 {
                 cq.flush().await.unwrap();
             }
@@ -395,7 +426,8 @@ mod tests {
                 physical_offset: PhysicalOffset(130_000),
                 ..entry(0)
             },
-        );
+        )
+        .unwrap();
         cq.flush().await.unwrap();
         drop(cq);
         // Stale entries past the cut were wiped: nothing beyond 1201 comes back.

@@ -210,6 +210,11 @@ impl LogBuffer {
         }
     }
 
+    /// The first log offset the buffer still holds.
+    pub fn first_cached(&self) -> u64 {
+        self.blocks.front().map_or(self.end, |b| b.start)
+    }
+
     /// The bytes `[pos, pos + len)` if the buffer still holds all of them.
     pub fn read(&self, pos: u64, len: usize) -> Option<LogBytes> {
         let end = pos + len as u64;

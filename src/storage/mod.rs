@@ -2,6 +2,7 @@
 //! and recovery. Everything here lives on one shard (`Rc`/`RefCell`, no locks) and reaches the
 //! device only through [`io`], so crash tests can swap the disk for a fault-injecting one.
 
+pub mod checkpoint;
 pub mod commit_log;
 #[cfg(test)]
 mod commit_log_tests;
@@ -13,6 +14,8 @@ pub mod log_buffer;
 mod log_writer;
 pub mod offsets;
 pub mod record;
+pub mod recovery;
+pub mod store;
 
 pub use error::{StoreError, StoreResult};
 pub use offsets::{PhysicalOffset, QueueId, QueueOffset};

@@ -141,7 +141,10 @@ mod tests {
     fn torn_zero_and_blank_positions() {
         let rec = encode("T", QueueId(0), b"0123456789", Some("x"));
         for cut in 1..rec.len() {
-            assert!(!matches!(scan(&rec[..cut]), Scanned::Record(_)), "cut at {cut}");
+            assert!(
+                !matches!(scan(&rec[..cut]), Scanned::Record(_)),
+                "cut at {cut}"
+            );
         }
         let mut bad = rec.clone();
         bad[90] ^= 1; // inside the body: the CRC catches it

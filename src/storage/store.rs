@@ -1,0 +1,450 @@
+//! A shard's store: the CommitLog, the ConsumeQueues built from it by reput, and the
+//! checkpoint. This is what the broker calls: `put` a record into (topic, queue), `reput` to
+//! index what was appended, `get_messages` for a pull, `checkpoint` periodically.
+//!
+//! Lives on one shard; the shard's tasks are its only users. Queue offsets are assigned at
+//! put time in append order (the record carries its own), so reput only checks them: the
+//! ConsumeQueue of a queue always holds dense offsets that agree with the log. Reput,
+//! checkpoint and maintenance each run one at a time.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::Duration;
+
+use super::checkpoint::{Checkpoint, CheckpointFile};
+use super::commit_log::{CommitLog, Durable};
+use super::config::StoreConfig;
+use super::consume_queue::{ConsumeQueue, CqEntry};
+use super::error::{StoreError, StoreResult};
+use super::io::Disk;
+use super::log_buffer::LogBytes;
+use super::offsets::{PhysicalOffset, QueueId, QueueOffset};
+use super::record::{self, consumable, scan, tags_code, Scanned, MAGIC_BLANK};
+use super::recovery::recover_log;
+
+/// Milliseconds since the Unix epoch; injectable so tests control store timestamps.
+pub type Clock = Box<dyn Fn() -> i64>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Box::new(|| {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        now.map_or(0, |d| d.as_millis() as i64)
+    })
+}
+
+#[derive(Debug)]
+struct Queue {
+    cq: Rc<ConsumeQueue>,
+    /// Queue offset the next put gets.
+    next: Cell<u64>,
+}
+
+/// Where a put went.
+#[derive(Debug)]
+pub struct PutResult {
+    pub offset: PhysicalOffset,
+    pub queue_offset: QueueOffset,
+    pub size: u32,
+    pub store_timestamp: i64,
+    /// Resolves when the record is stored under the flush policy.
+    pub durable: Durable,
+}
+
+/// The answer to a pull: records in queue order and where the next pull starts.
+#[derive(Debug)]
+pub struct GetResult {
+    pub records: Vec<LogBytes>,
+    /// The queue offset after the last entry examined (filtered-out entries count).
+    pub next: QueueOffset,
+    pub min: QueueOffset,
+    pub max: QueueOffset,
+}
+
+/// A shard's store.
+pub struct Store {
+    config: StoreConfig,
+    disk: Disk,
+    log: CommitLog,
+    queues: RefCell<HashMap<String, HashMap<QueueId, Rc<Queue>>>>,
+    /// The log is dispatched into the ConsumeQueues below this offset.
+    reput_from: Cell<u64>,
+    /// Store time of the newest dispatched record.
+    reput_timestamp: Cell<i64>,
+    reputting: Cell<bool>,
+    checkpointing: Cell<bool>,
+    checkpoint: CheckpointFile,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("dir", &self.config.shard_dir())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens the shard's store, recovering from whatever state the last run left: the log is
+    /// cut at its first invalid record after the checkpoint and the ConsumeQueues are rebuilt
+    /// from there.
+    pub async fn open(disk: Disk, config: StoreConfig, clock: Clock) -> StoreResult<Store> {
+        let dir = config.shard_dir();
+        let log_dir = dir.join("commitlog");
+        disk.create_dir_all(&log_dir).await?;
+        disk.create_dir_all(&dir.join("consumequeue")).await?;
+        let (checkpoint, cp) = CheckpointFile::open(&disk, dir.join("checkpoint")).await?;
+        let from = cp.map_or(0, |cp| cp.reput.0);
+        let lc = &config.log;
+        let rec = recover_log(&disk, &log_dir, lc.segment_size, lc.block_size, from).await?;
+        let (start, end) = (rec.start, rec.end);
+        let log = CommitLog::start(
+            disk.clone(),
+            log_dir,
+            lc.clone(),
+            rec.segments,
+            end,
+            &rec.tail,
+        )
+        .await?;
+        let store = Store {
+            config,
+            disk,
+            log,
+            queues: RefCell::new(HashMap::new()),
+            reput_from: Cell::new(start),
+            reput_timestamp: Cell::new(cp.map_or(0, |cp| cp.logics_msg_timestamp)),
+            reputting: Cell::new(false),
+            checkpointing: Cell::new(false),
+            checkpoint,
+            clock,
+        };
+        store.open_queues(PhysicalOffset(start)).await?;
+        store.reput().await?;
+        Ok(store)
+    }
+
+    fn queue_dir(&self, topic: &str, queue_id: QueueId) -> PathBuf {
+        self.config
+            .shard_dir()
+            .join("consumequeue")
+            .join(topic)
+            .join(queue_id.0.to_string())
+    }
+
+    /// Opens every stored ConsumeQueue, keeping entries below `keep_below`.
+    async fn open_queues(&self, keep_below: PhysicalOffset) -> StoreResult<()> {
+        let root = self.config.shard_dir().join("consumequeue");
+        for topic in self.disk.list_subdirs(&root).await? {
+            for qid in self.disk.list_subdirs(&root.join(&topic)).await? {
+                let Ok(id) = qid.parse::<u32>() else { continue };
+                let dir = self.queue_dir(&topic, QueueId(id));
+                let eps = self.config.cq_entries_per_segment;
+                let cq = ConsumeQueue::open(self.disk.clone(), dir, eps, keep_below).await?;
+                let q = Queue {
+                    next: Cell::new(cq.max_offset().0),
+                    cq: Rc::new(cq),
+                };
+                self.queues
+                    .borrow_mut()
+                    .entry(topic.clone())
+                    .or_default()
+                    .insert(QueueId(id), Rc::new(q));
+            }
+        }
+        Ok(())
+    }
+
+    fn queue(&self, topic: &str, queue_id: QueueId) -> Option<Rc<Queue>> {
+        self.queues.borrow().get(topic)?.get(&queue_id).cloned()
+    }
+
+    fn queue_or_create(&self, topic: &str, queue_id: QueueId) -> Rc<Queue> {
+        if let Some(q) = self.queue(topic, queue_id) {
+            return q;
+        }
+        let dir = self.queue_dir(topic, queue_id);
+        let cq =
+            ConsumeQueue::new_empty(self.disk.clone(), dir, self.config.cq_entries_per_segment);
+        let q = Rc::new(Queue {
+            cq: Rc::new(cq),
+            next: Cell::new(0),
+        });
+        let mut queues = self.queues.borrow_mut();
+        queues
+            .entry(topic.to_owned())
+            .or_default()
+            .insert(queue_id, Rc::clone(&q));
+        q
+    }
+
+    /// Appends an encoded record to (topic, queue): assigns its queue offset, physical offset
+    /// and store time, patching them into the record. `Busy` means the log buffer is full;
+    /// wait with [`Store::writable`] and retry.
+    pub fn put(&self, topic: &str, queue_id: QueueId, record: &mut [u8]) -> StoreResult<PutResult> {
+        let q = self.queue_or_create(topic, queue_id);
+        let queue_offset = QueueOffset(q.next.get());
+        let now = (self.clock)();
+        let appended = self
+            .log
+            .append(record, |rec, at| record::patch(rec, queue_offset, at, now))?;
+        q.next.set(queue_offset.0 + 1);
+        Ok(PutResult {
+            offset: appended.offset,
+            queue_offset,
+            size: appended.size,
+            store_timestamp: now,
+            durable: appended.durable,
+        })
+    }
+
+    /// Waits until a put of `size` bytes would not answer Busy.
+    pub async fn writable(&self, size: u64) -> StoreResult<()> {
+        self.log.writable(size).await
+    }
+
+    /// Dispatches every record appended since the last reput into its ConsumeQueue. Returns
+    /// how many records it dispatched.
+    pub async fn reput(&self) -> StoreResult<usize> {
+        if self.reputting.replace(true) {
+            return Ok(0);
+        }
+        let result = self.reput_inner().await;
+        self.reputting.set(false);
+        result
+    }
+
+    async fn reput_inner(&self) -> StoreResult<usize> {
+        let seg_size = self.config.log.segment_size;
+        let mut count = 0;
+        loop {
+            let pos = self.reput_from.get();
+            if pos >= self.log.end().0 {
+                return Ok(count);
+            }
+            let head = self.log.read(PhysicalOffset(pos), 8).await?;
+            let size = u32::from_be_bytes(head[..4].try_into().expect("4"));
+            if u32::from_be_bytes(head[4..8].try_into().expect("4")) == MAGIC_BLANK {
+                self.reput_from.set(pos - pos % seg_size + seg_size);
+                continue;
+            }
+            let bytes = self.log.read(PhysicalOffset(pos), size as usize).await?;
+            let Scanned::Record(meta) = scan(&bytes) else {
+                let detail = format!("no record at {pos} during reput");
+                return Err(StoreError::Corrupt {
+                    what: "commit log",
+                    detail,
+                });
+            };
+            if consumable(&meta) {
+                let q = self.queue_or_create(meta.topic, QueueId(meta.queue_id));
+                let entry = CqEntry {
+                    physical_offset: PhysicalOffset(pos),
+                    size,
+                    tags_code: tags_code(&meta),
+                };
+                q.cq.push(meta.queue_offset, entry)?;
+                q.next.set(q.next.get().max(meta.queue_offset.0 + 1));
+            }
+            self.reput_timestamp.set(meta.store_timestamp_ms);
+            self.reput_from.set(pos + u64::from(size));
+            count += 1;
+            if count % 1024 == 0 {
+                glommio::yield_if_needed().await;
+            }
+        }
+    }
+
+    /// Makes everything dispatched so far recoverable without rescanning it: syncs the log up
+    /// to the reput point, flushes every ConsumeQueue, then writes the checkpoint.
+    pub async fn checkpoint(&self) -> StoreResult<()> {
+        if self.checkpointing.replace(true) {
+            return Ok(());
+        }
+        let result = self.checkpoint_inner().await;
+        self.checkpointing.set(false);
+        result
+    }
+
+    async fn checkpoint_inner(&self) -> StoreResult<()> {
+        let reput = self.reput_from.get();
+        let timestamp = self.reput_timestamp.get();
+        self.log.flush().await?;
+        let queues: Vec<Rc<Queue>> = self
+            .queues
+            .borrow()
+            .values()
+            .flat_map(|m| m.values().cloned())
+            .collect();
+        for q in queues {
+            q.cq.flush().await?;
+        }
+        let cp = Checkpoint {
+            physic_msg_timestamp: timestamp,
+            logics_msg_timestamp: timestamp,
+            reput: PhysicalOffset(reput),
+            log_flushed: self.log.flushed(),
+        };
+        self.checkpoint.write(&cp).await
+    }
+
+    /// Runs reput whenever records arrive and a checkpoint every `checkpoint_interval`, until
+    /// an error. The shard spawns this and owns its handle.
+    pub async fn run_maintenance(self: Rc<Self>, checkpoint_interval: Duration) -> StoreError {
+        let mut last = std::time::Instant::now();
+        loop {
+            if let Err(e) = self.reput().await {
+                return e;
+            }
+            if last.elapsed() >= checkpoint_interval {
+                if let Err(e) = self.checkpoint().await {
+                    return e;
+                }
+                last = std::time::Instant::now();
+            }
+            glommio::timer::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    /// Reads `size` bytes of the log at `offset` (one record, or a run of them in a segment).
+    pub async fn read(&self, offset: PhysicalOffset, size: usize) -> StoreResult<LogBytes> {
+        self.log.read(offset, size).await
+    }
+
+    /// Up to `max_count` records of (topic, queue) from `from`, at most `max_bytes` in all
+    /// (at least one record if any), skipping entries whose tag code is not in `tags`.
+    pub async fn get_messages(
+        &self,
+        topic: &str,
+        queue_id: QueueId,
+        from: QueueOffset,
+        max_count: usize,
+        max_bytes: usize,
+        tags: Option<&[i64]>,
+    ) -> StoreResult<GetResult> {
+        let Some(q) = self.queue(topic, queue_id) else {
+            let zero = QueueOffset(0);
+            return Ok(GetResult {
+                records: Vec::new(),
+                next: zero,
+                min: zero,
+                max: zero,
+            });
+        };
+        let (min, max) = (q.cq.min_offset(), q.cq.max_offset());
+        let mut result = GetResult {
+            records: Vec::new(),
+            next: from,
+            min,
+            max,
+        };
+        if from < min || from >= max {
+            result.next = if from < min { min } else { max };
+            return Ok(result);
+        }
+        let log_min = self.log.min_offset();
+        let (mut bytes, mut at) = (0usize, from.0);
+        // Filtered entries cost a look but no read; scan a bounded window beyond max_count.
+        let entries =
+            q.cq.entries(from, max_count.saturating_mul(4).max(32))
+                .await?;
+        for e in entries {
+            let keep = tags.map_or(true, |t| t.contains(&e.tags_code));
+            if keep && e.physical_offset >= log_min {
+                if result.records.len() == max_count
+                    || (!result.records.is_empty() && bytes + e.size as usize > max_bytes)
+                {
+                    break;
+                }
+                bytes += e.size as usize;
+                result
+                    .records
+                    .push(self.log.read(e.physical_offset, e.size as usize).await?);
+            }
+            at += 1;
+        }
+        result.next = QueueOffset(at);
+        Ok(result)
+    }
+
+    /// The oldest and next queue offsets of (topic, queue); zeros for an unknown queue.
+    pub fn queue_range(&self, topic: &str, queue_id: QueueId) -> (QueueOffset, QueueOffset) {
+        self.queue(topic, queue_id)
+            .map_or((QueueOffset(0), QueueOffset(0)), |q| {
+                (q.cq.min_offset(), QueueOffset(q.next.get()))
+            })
+    }
+
+    /// The ConsumeQueue entry at `at`, if stored and dispatched.
+    pub async fn entry(
+        &self,
+        topic: &str,
+        queue_id: QueueId,
+        at: QueueOffset,
+    ) -> StoreResult<Option<CqEntry>> {
+        match self.queue(topic, queue_id) {
+            Some(q) => q.cq.entry(at).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The first queue offset whose record was stored at or after `timestamp` (the queue's
+    /// max offset if none), by binary search over the ConsumeQueue.
+    pub async fn offset_by_time(
+        &self,
+        topic: &str,
+        queue_id: QueueId,
+        timestamp: i64,
+    ) -> StoreResult<QueueOffset> {
+        let Some(q) = self.queue(topic, queue_id) else {
+            return Ok(QueueOffset(0));
+        };
+        let (mut lo, mut hi) = (q.cq.min_offset().0, q.cq.max_offset().0);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let e =
+                q.cq.entry(QueueOffset(mid))
+                    .await?
+                    .ok_or(StoreError::OutOfRange {
+                        offset: mid,
+                        size: 1,
+                    })?;
+            let bytes = self.log.read(e.physical_offset, e.size as usize).await?;
+            let stored = match scan(&bytes) {
+                Scanned::Record(m) => m.store_timestamp_ms,
+                _ => {
+                    return Err(StoreError::Corrupt {
+                        what: "commit log",
+                        detail: format!("{mid}"),
+                    })
+                }
+            };
+            if stored < timestamp {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(QueueOffset(lo))
+    }
+
+    /// The CommitLog, for offsets and flush state.
+    pub fn log(&self) -> &CommitLog {
+        &self.log
+    }
+
+    /// The log offset below which every record is dispatched.
+    pub fn reput_offset(&self) -> PhysicalOffset {
+        PhysicalOffset(self.reput_from.get())
+    }
+
+    /// Stores everything, dispatches it and writes a final checkpoint.
+    pub async fn close(self) -> StoreResult<()> {
+        self.reput().await?;
+        self.checkpoint().await?;
+        self.log.close().await
+    }
+}
