@@ -352,11 +352,12 @@ impl Store {
             q.cq.entries(from, max_count.saturating_mul(4).max(32))
                 .await?;
         for e in entries {
+            if result.records.len() == max_count {
+                break;
+            }
             let keep = tags.map_or(true, |t| t.contains(&e.tags_code));
             if keep && e.physical_offset >= log_min {
-                if result.records.len() == max_count
-                    || (!result.records.is_empty() && bytes + e.size as usize > max_bytes)
-                {
+                if !result.records.is_empty() && bytes + e.size as usize > max_bytes {
                     break;
                 }
                 bytes += e.size as usize;
