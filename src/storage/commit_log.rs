@@ -353,6 +353,11 @@ impl CommitLog {
         PhysicalOffset(self.shared.state.borrow().buffer.end())
     }
 
+    /// Everything below this offset is written (not necessarily synced).
+    pub fn written(&self) -> PhysicalOffset {
+        PhysicalOffset(self.shared.state.borrow().buffer.written())
+    }
+
     /// Everything below this offset is synced.
     pub fn flushed(&self) -> PhysicalOffset {
         PhysicalOffset(self.shared.state.borrow().flushed)
@@ -373,6 +378,26 @@ impl CommitLog {
             .keys()
             .copied()
             .collect()
+    }
+
+    /// Deletes the oldest segment file, which must lie wholly below the segment being written
+    /// and the one after it. Readers still holding its descriptor finish their reads.
+    pub async fn remove_oldest_segment(&self) -> StoreResult<u64> {
+        let (start, file) = {
+            let st = self.shared.state.borrow();
+            let active = self.shared.segment_start(st.buffer.end());
+            let (&start, file) = st
+                .segments
+                .iter()
+                .next()
+                .ok_or(StoreError::OutOfRange { offset: 0, size: 0 })?;
+            assert!(start < active, "retention never deletes the active segment");
+            assert!(start + self.shared.config.segment_size <= st.buffer.written());
+            (start, file.clone())
+        };
+        self.shared.disk.remove(&file.path()).await?;
+        self.shared.state.borrow_mut().segments.remove(&start);
+        Ok(start)
     }
 
     /// Stores everything appended, then stops the writer.

@@ -140,8 +140,12 @@ fn disk_full_refuses_appends_and_keeps_reads() {
             capacity_bytes: Some(2 * 65536),
             ..Faults::default()
         };
-        let disk = Disk::Mem(MemDisk::new(1, faults));
-        let log = fresh(disk, "/f".into(), LogConfig::small(FlushPolicy::Sync)).await;
+        let mem = MemDisk::new(1, faults);
+        let config = LogConfig {
+            flush_interval_ms: 20,
+            ..LogConfig::small(FlushPolicy::Sync)
+        };
+        let log = fresh(Disk::Mem(mem.clone()), "/f".into(), config).await;
         let mut rng = SimRng::new(5);
         let mut first = None;
         let err = loop {
@@ -158,6 +162,11 @@ fn disk_full_refuses_appends_and_keeps_reads() {
         assert!(matches!(err, StoreError::DiskFull), "{err}");
         let (offset, rec) = first.unwrap();
         assert_eq!(&*log.read(offset, rec.len()).await.unwrap(), &rec[..]);
+        // Space comes back (retention elsewhere): the writer retries on its next tick.
+        mem.set_faults(Faults::default());
+        glommio::timer::sleep(std::time::Duration::from_millis(60)).await;
+        let mut rec = record(&mut rng, 2);
+        log.append(&mut rec, stamp).unwrap().durable.await.unwrap();
     });
 }
 

@@ -366,6 +366,38 @@ impl ConsumeQueue {
         Ok(file)
     }
 
+    /// Drops the entries that point below `log_min` (the log's oldest stored offset after
+    /// retention): `min` moves to the first entry at or past it, and segment files wholly
+    /// below `min` are deleted. Entries are in log order, so a binary search finds the cut.
+    pub async fn delete_before(&self, log_min: PhysicalOffset) -> StoreResult<()> {
+        let (mut lo, mut hi) = (self.min_offset().0, self.max_offset().0);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let e = self.entries(QueueOffset(mid), 1).await?;
+            match e.first() {
+                Some(e) if e.physical_offset < log_min => lo = mid + 1,
+                _ => hi = mid,
+            }
+        }
+        // The segment holding the newest entry stays even if every entry expired: after a
+        // restart it is what tells the queue's next offset.
+        let newest_at = self.max_offset().0.saturating_sub(1) * CQ_ENTRY_SIZE;
+        let keep_from = (lo * CQ_ENTRY_SIZE).min(newest_at);
+        let seg_of_min = keep_from - keep_from % self.segment_bytes;
+        let doomed: Vec<(u64, SegmentFile)> = {
+            let mut st = self.state.borrow_mut();
+            st.min = st.min.max(lo);
+            let keys: Vec<u64> = st.segments.range(..seg_of_min).map(|(k, _)| *k).collect();
+            keys.into_iter()
+                .filter_map(|k| Some((k, st.segments.remove(&k)?)))
+                .collect()
+        };
+        for (_, file) in doomed {
+            self.disk.remove(&file.path()).await?;
+        }
+        Ok(())
+    }
+
     /// Bytes of memory this queue holds beyond its fixed size (the unflushed tail).
     pub fn tail_bytes(&self) -> usize {
         self.state.borrow().tail.capacity()

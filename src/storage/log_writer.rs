@@ -96,7 +96,8 @@ fn due(shared: &Shared, tick: bool) -> Option<Round> {
         }
     }
     let next = shared.segment_start(end) + shared.config.segment_size;
-    let missing = !st.segments.contains_key(&next) && !st.disk_full;
+    // After "no space", creation is retried once per interval: retention may have freed some.
+    let missing = !st.segments.contains_key(&next) && (!st.disk_full || tick);
     if st.buffer.has_sealed_unwritten() || missing {
         return Some(Round {
             partial: false,

@@ -15,6 +15,7 @@ mod log_writer;
 pub mod offsets;
 pub mod record;
 pub mod recovery;
+pub mod retention;
 pub mod store;
 
 pub use error::{StoreError, StoreResult};

@@ -123,6 +123,7 @@ impl Store {
             clock,
         };
         store.open_queues(PhysicalOffset(start)).await?;
+        store.queues_follow_log().await?;
         store.reput().await?;
         Ok(store)
     }
@@ -430,6 +431,26 @@ impl Store {
             }
         }
         Ok(QueueOffset(lo))
+    }
+
+    /// The store's settings.
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    /// Moves every ConsumeQueue's min offset to the log's oldest stored record.
+    pub(super) async fn queues_follow_log(&self) -> StoreResult<()> {
+        let log_min = self.log.min_offset();
+        let queues: Vec<Rc<Queue>> = self
+            .queues
+            .borrow()
+            .values()
+            .flat_map(|m| m.values().cloned())
+            .collect();
+        for q in queues {
+            q.cq.delete_before(log_min).await?;
+        }
+        Ok(())
     }
 
     /// The CommitLog, for offsets and flush state.
