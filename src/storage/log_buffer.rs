@@ -64,7 +64,12 @@ pub struct LogBuffer {
     blocks: VecDeque<Block>,
     written: u64,
     end: u64,
+    /// Evicted blocks kept for reuse; their bytes are stale, never read past a block's `len`.
+    spare: Vec<DmaBuffer>,
 }
+
+/// Evicted blocks kept for reuse.
+const SPARE_BLOCKS_MAX: usize = 16;
 
 impl LogBuffer {
     /// A buffer whose log ends at `end`, all of it already on disk; `tail` holds the log bytes
@@ -90,6 +95,7 @@ impl LogBuffer {
             blocks: VecDeque::from([block]),
             written: end,
             end,
+            spare: Vec::new(),
         }
     }
 
@@ -145,7 +151,8 @@ impl LogBuffer {
     fn open_block(&mut self) -> &mut Block {
         let start = self.end - self.end % self.block_size as u64;
         if !matches!(self.blocks.back(), Some(b) if b.start == start) {
-            let buf = Rc::new(alloc_block(self.block_size));
+            let block_size = self.block_size;
+            let buf = Rc::new(self.spare.pop().unwrap_or_else(|| alloc_block(block_size)));
             self.blocks.push_back(Block { start, buf, len: 0 });
         }
         self.blocks.back_mut().expect("just ensured a block")
@@ -168,12 +175,13 @@ impl LogBuffer {
             }
             let from = align_down(self.written.max(b.start) - b.start) as usize;
             let to = (align_up(b.len as u64) as usize).min(self.block_size);
-            let buf = if from == 0 && to == self.block_size {
+            // Bytes past `len` may be a recycled block's old data: only full blocks go out as
+            // they are; a partial one is copied up to `len` into zeros.
+            let buf = if b.len == self.block_size && from == 0 {
                 Rc::clone(&b.buf)
             } else {
                 let mut copy = alloc_block(to - from);
-                copy.as_bytes_mut()
-                    .copy_from_slice(&b.buf.as_bytes()[from..to]);
+                copy.as_bytes_mut()[..b.len - from].copy_from_slice(&b.buf.as_bytes()[from..b.len]);
                 Rc::new(copy)
             };
             jobs.push(WriteJob {
@@ -205,7 +213,13 @@ impl LogBuffer {
             if first.start + first.len as u64 > self.written {
                 break;
             }
-            self.blocks.pop_front();
+            let evicted = self.blocks.pop_front().expect("checked non-empty");
+            // Recycling saves the page faults and zeroing of a fresh allocation per block.
+            if let Ok(buf) = Rc::try_unwrap(evicted.buf) {
+                if self.spare.len() < SPARE_BLOCKS_MAX {
+                    self.spare.push(buf);
+                }
+            }
             cached -= self.block_size;
         }
     }
@@ -220,8 +234,10 @@ impl LogBuffer {
         let end = pos + len as u64;
         let first = self
             .blocks
-            .iter()
-            .position(|b| b.start <= pos && pos < b.start + b.len as u64)?;
+            .partition_point(|b| b.start + b.len as u64 <= pos);
+        if !self.blocks.get(first).is_some_and(|b| b.start <= pos) {
+            return None;
+        }
         let b = &self.blocks[first];
         if end <= b.start + b.len as u64 {
             let start = (pos - b.start) as usize;

@@ -186,6 +186,9 @@ impl Store {
     /// and store time, patching them into the record. `Busy` means the log buffer is full;
     /// wait with [`Store::writable`] and retry.
     pub fn put(&self, topic: &str, queue_id: QueueId, record: &mut [u8]) -> StoreResult<PutResult> {
+        // Reput files the record under the topic and queue it carries; they must be these.
+        debug_assert!(crate::wire::record::RecordView::parse(record)
+            .is_ok_and(|v| v.topic() == topic && v.queue_id() == queue_id.0));
         let q = self.queue_or_create(topic, queue_id);
         let queue_offset = QueueOffset(q.next.get());
         let now = (self.clock)();
