@@ -3,7 +3,8 @@
 //! through the bare CommitLog. Prints records/s and MiB/s.
 //!
 //! `cargo bench --bench storage_append` (env: BENCH_RECORDS, default 2 000 000; BENCH_DIR,
-//! default the temp dir; BENCH_SYNC=1 for SYNC_FLUSH with 64 appenders in flight).
+//! default the temp dir; BENCH_SYNC=1 for SYNC_FLUSH with 64 appenders in flight;
+//! BENCH_BLOCK_KIB, default 256; BENCH_IN_FLIGHT, default 8).
 
 use std::path::PathBuf;
 use std::time::Instant;

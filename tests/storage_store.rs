@@ -170,3 +170,42 @@ fn corrupt_byte_mid_segment_cuts_the_log_there() {
         assert_eq!((p.offset, p.queue_offset), (*victim, QueueOffset(40)));
     });
 }
+
+#[test]
+fn maintenance_task_reputs_on_put_and_checkpoints() {
+    run(|| async {
+        let disk = Disk::Mem(MemDisk::new(1, Faults::default()));
+        let root = PathBuf::from("/mt");
+        let store = Store::open(
+            disk.clone(),
+            config(root.clone(), FlushPolicy::Async),
+            ticking(),
+        );
+        let store = Rc::new(store.await.expect("open"));
+        let task = glommio::spawn_local(
+            Rc::clone(&store).run_maintenance(std::time::Duration::from_millis(30)),
+        );
+        let mut rec = encode("M", QueueId(0), b"hello", None);
+        let p = store.put("M", QueueId(0), &mut rec).expect("put");
+        glommio::timer::sleep(std::time::Duration::from_millis(5)).await;
+        let e = store
+            .entry("M", QueueId(0), QueueOffset(0))
+            .await
+            .expect("entry");
+        assert_eq!(
+            e.map(|e| e.physical_offset),
+            Some(p.offset),
+            "reput ran on the put"
+        );
+        glommio::timer::sleep(std::time::Duration::from_millis(60)).await;
+        assert_eq!(
+            store.log().flushed(),
+            store.log().end(),
+            "checkpoint synced the log"
+        );
+        drop(task); // cancels; the executor drops the future on its next turn
+        futures_lite::future::yield_now().await;
+        let store = Rc::try_unwrap(store).expect("task released the store");
+        store.close().await.expect("close");
+    });
+}

@@ -74,6 +74,9 @@ pub struct Store {
     /// Store time of the newest dispatched record.
     reput_timestamp: Cell<i64>,
     reputting: Cell<bool>,
+    /// Set by a put; the maintenance task parks on `maintenance_waker` until then.
+    reput_wanted: Cell<bool>,
+    maintenance_waker: RefCell<Option<std::task::Waker>>,
     checkpointing: Cell<bool>,
     checkpoint: CheckpointFile,
     clock: Clock,
@@ -118,6 +121,8 @@ impl Store {
             reput_from: Cell::new(start),
             reput_timestamp: Cell::new(cp.map_or(0, |cp| cp.logics_msg_timestamp)),
             reputting: Cell::new(false),
+            reput_wanted: Cell::new(false),
+            maintenance_waker: RefCell::new(None),
             checkpointing: Cell::new(false),
             checkpoint,
             clock,
@@ -196,6 +201,11 @@ impl Store {
             .log
             .append(record, |rec, at| record::patch(rec, queue_offset, at, now))?;
         q.next.set(queue_offset.0 + 1);
+        if !self.reput_wanted.replace(true) {
+            if let Some(w) = self.maintenance_waker.borrow_mut().take() {
+                w.wake();
+            }
+        }
         Ok(PutResult {
             offset: appended.offset,
             queue_offset,
@@ -295,11 +305,13 @@ impl Store {
         self.checkpoint.write(&cp).await
     }
 
-    /// Runs reput whenever records arrive and a checkpoint every `checkpoint_interval`, until
-    /// an error. The shard spawns this and owns its handle.
+    /// Runs reput whenever puts arrive and a checkpoint every `checkpoint_interval`, until
+    /// an error. Parks while nothing happens, so an idle shard costs no wake-ups beyond the
+    /// checkpoint timer. The shard spawns this and owns its handle.
     pub async fn run_maintenance(self: Rc<Self>, checkpoint_interval: Duration) -> StoreError {
         let mut last = std::time::Instant::now();
         loop {
+            self.reput_wanted.set(false);
             if let Err(e) = self.reput().await {
                 return e;
             }
@@ -309,7 +321,15 @@ impl Store {
                 }
                 last = std::time::Instant::now();
             }
-            glommio::timer::sleep(Duration::from_millis(1)).await;
+            let put = std::future::poll_fn(|cx| {
+                if self.reput_wanted.get() {
+                    return std::task::Poll::Ready(());
+                }
+                *self.maintenance_waker.borrow_mut() = Some(cx.waker().clone());
+                std::task::Poll::Pending
+            });
+            let due = checkpoint_interval.saturating_sub(last.elapsed());
+            futures_lite::future::or(put, glommio::timer::sleep(due)).await;
         }
     }
 
