@@ -3,7 +3,7 @@
 //! slice of it).
 //!
 //! Appends are synchronous and only touch memory: the record gets the next physical offset and
-//! is copied into the [`LogBuffer`]; the writer task ([`super::log_writer`]) turns blocks into
+//! is copied into the [`LogBuffer`]; the writer task (`log_writer`) turns blocks into
 //! O_DIRECT writes, creates segments ahead of need and syncs. The append returns a [`Durable`]
 //! future that resolves when the record is stored under the [`FlushPolicy`].
 //!

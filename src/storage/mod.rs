@@ -1,6 +1,26 @@
 //! The per-shard store: the single writer of a shard's CommitLog, ConsumeQueues, checkpoint
 //! and recovery. Everything here lives on one shard (`Rc`/`RefCell`, no locks) and reaches the
 //! device only through [`io`], so crash tests can swap the disk for a fault-injecting one.
+//!
+//! | file | owns |
+//! | --- | --- |
+//! | [`store`] | the broker's entry point: put, reput, pulls, search by time, checkpoint, maintenance |
+//! | [`commit_log`], [`log_buffer`], `log_writer` | segments, the aligned in-memory tail, O_DIRECT writes, flush policy |
+//! | [`consume_queue`] | per-queue 20-byte entries, min/max, lookups |
+//! | [`checkpoint`], [`recovery`] | the safe restart point; scanning, cutting and wiping the torn tail |
+//! | [`retention`] | deleting expired segments; queues following the log start |
+//! | [`record`] | the store's only door to the record codec in [`crate::wire::record`] |
+//! | [`io`] | [`io::Disk`] / [`io::SegmentFile`]: glommio DMA files or the fault-injecting memory disk |
+//!
+//! On disk, under `storePathRootDir/shard-<k>/`: `commitlog/<20-digit start offset>`,
+//! `consumequeue/<topic>/<queueId>/<20-digit start byte>`, `checkpoint`.
+//!
+//! Calling rules: one [`store::Store`] per shard, opened once at start-up (it recovers);
+//! appends never wait on the disk (they answer `Busy` when the buffer is full, and
+//! [`store::Store::writable`] waits for room); the returned `Durable` future says when the
+//! record is stored under the flush policy; the shard spawns and owns
+//! [`store::Store::run_maintenance`] (reput, checkpoint) and calls
+//! [`store::Store::retain`] on its retention schedule.
 
 pub mod checkpoint;
 pub mod commit_log;
