@@ -348,6 +348,19 @@ impl CommitLog {
         })
     }
 
+    /// The segment file and position holding `[offset, offset + size)` when those bytes are
+    /// written to it, for a network layer that sends cold ranges straight from the file
+    /// (sendfile) instead of reading them into memory; `None` for bytes still only in memory.
+    pub fn file_range(&self, offset: PhysicalOffset, size: usize) -> Option<(SegmentFile, u64)> {
+        let st = self.shared.state.borrow();
+        let seg = self.shared.segment_start(offset.0);
+        let end = offset.0 + size as u64;
+        if end > st.buffer.written() || end > seg + self.shared.config.segment_size {
+            return None;
+        }
+        Some((st.segments.get(&seg)?.clone(), offset.0 - seg))
+    }
+
     /// The offset the next record gets (or its segment's start, after a roll).
     pub fn end(&self) -> PhysicalOffset {
         PhysicalOffset(self.shared.state.borrow().buffer.end())

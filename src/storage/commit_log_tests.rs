@@ -54,6 +54,10 @@ async fn append_roll_and_read(disk: Disk, dir: PathBuf, flush: FlushPolicy) {
         log.segment_starts()
     );
     for (offset, rec) in &stored {
+        let (file, pos) = log
+            .file_range(*offset, rec.len())
+            .expect("flushed range is on disk");
+        assert_eq!(&*file.read_at(pos, rec.len()).await.unwrap(), &rec[..]);
         let got = log.read(*offset, rec.len()).await.unwrap();
         assert_eq!(&*got, &rec[..], "record at {offset}");
         assert!(matches!(scan(&got), Scanned::Record(m) if m.physical_offset == *offset));
