@@ -322,9 +322,12 @@ impl CommitLog {
                 return Ok(bytes);
             }
             // Unwritten bytes are never evicted, so everything from the first cached byte on
-            // is in memory and everything before it is on disk.
+            // is in memory and everything before it is on disk; a range that is in neither
+            // runs into the unwritten space after a segment's filler.
             let cached = st.buffer.first_cached().max(offset.0).min(end);
-            assert!(cached <= st.buffer.written(), "evicted unwritten bytes");
+            if cached > st.buffer.written() {
+                return Err(out);
+            }
             let memory = if cached < end {
                 Some(
                     st.buffer

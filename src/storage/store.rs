@@ -231,45 +231,84 @@ impl Store {
         result
     }
 
+    /// Reads the log a block at a time (a zero-copy window on the tail, or one DMA read after
+    /// a restart) and dispatches every whole record in it; a record crossing the window is
+    /// read on its own.
     async fn reput_inner(&self) -> StoreResult<usize> {
         let seg_size = self.config.log.segment_size;
+        let block = self.config.log.block_size as u64;
         let mut count = 0;
         loop {
             let pos = self.reput_from.get();
-            if pos >= self.log.end().0 {
+            let end = self.log.end().0;
+            if pos >= end {
                 return Ok(count);
             }
-            let head = self.log.read(PhysicalOffset(pos), 8).await?;
-            let size = u32::from_be_bytes(head[..4].try_into().expect("4"));
-            if u32::from_be_bytes(head[4..8].try_into().expect("4")) == MAGIC_BLANK {
-                self.reput_from.set(pos - pos % seg_size + seg_size);
-                continue;
+            let seg_end = pos - pos % seg_size + seg_size;
+            let window_end = end.min(seg_end).min(pos - pos % block + block);
+            // The bytes after a segment's filler are never in the tail: a window reaching
+            // into them fails, and the record-by-record path below takes over.
+            let len = (window_end - pos) as usize;
+            let window = match self.log.read(PhysicalOffset(pos), len).await {
+                Ok(w) => w,
+                Err(StoreError::OutOfRange { .. }) => LogBytes::Owned(Vec::new()),
+                Err(e) => return Err(e),
+            };
+            let mut at = 0usize;
+            while let Some(head) = window.get(at..at + 8) {
+                let size = u32::from_be_bytes(head[..4].try_into().expect("4")) as usize;
+                if u32::from_be_bytes(head[4..].try_into().expect("4")) == MAGIC_BLANK {
+                    self.reput_from.set(seg_end);
+                    break;
+                }
+                let Some(rec) = window.get(at..at + size) else {
+                    break;
+                };
+                self.dispatch(pos + at as u64, rec)?;
+                at += size;
+                count += 1;
             }
-            let bytes = self.log.read(PhysicalOffset(pos), size as usize).await?;
-            let Scanned::Record(meta) = scan(&bytes) else {
+            if self.reput_from.get() == pos && at == 0 {
+                // The record at `pos` runs past the window: read it whole.
+                let head = self.log.read(PhysicalOffset(pos), 8).await?;
+                let size = u32::from_be_bytes(head[..4].try_into().expect("4")) as usize;
+                if u32::from_be_bytes(head[4..].try_into().expect("4")) == MAGIC_BLANK {
+                    self.reput_from.set(seg_end);
+                    continue;
+                }
+                let rec = self.log.read(PhysicalOffset(pos), size).await?;
+                self.dispatch(pos, &rec)?;
+                count += 1;
+            }
+            glommio::yield_if_needed().await;
+        }
+    }
+
+    /// Files one stored record in its ConsumeQueue and moves the reput point past it.
+    fn dispatch(&self, pos: u64, rec: &[u8]) -> StoreResult<()> {
+        let meta = match scan(rec) {
+            Scanned::Record(meta) if meta.physical_offset.0 == pos => meta,
+            _ => {
                 let detail = format!("no record at {pos} during reput");
                 return Err(StoreError::Corrupt {
                     what: "commit log",
                     detail,
                 });
+            }
+        };
+        if consumable(&meta) {
+            let q = self.queue_or_create(meta.topic, QueueId(meta.queue_id));
+            let entry = CqEntry {
+                physical_offset: PhysicalOffset(pos),
+                size: meta.total_size,
+                tags_code: tags_code(&meta),
             };
-            if consumable(&meta) {
-                let q = self.queue_or_create(meta.topic, QueueId(meta.queue_id));
-                let entry = CqEntry {
-                    physical_offset: PhysicalOffset(pos),
-                    size,
-                    tags_code: tags_code(&meta),
-                };
-                q.cq.push(meta.queue_offset, entry)?;
-                q.next.set(q.next.get().max(meta.queue_offset.0 + 1));
-            }
-            self.reput_timestamp.set(meta.store_timestamp_ms);
-            self.reput_from.set(pos + u64::from(size));
-            count += 1;
-            if count % 1024 == 0 {
-                glommio::yield_if_needed().await;
-            }
+            q.cq.push(meta.queue_offset, entry)?;
+            q.next.set(q.next.get().max(meta.queue_offset.0 + 1));
         }
+        self.reput_timestamp.set(meta.store_timestamp_ms);
+        self.reput_from.set(pos + u64::from(meta.total_size));
+        Ok(())
     }
 
     /// Makes everything dispatched so far recoverable without rescanning it: syncs the log up
