@@ -42,10 +42,10 @@ impl Default for LogConfig {
     fn default() -> Self {
         LogConfig {
             segment_size: 1 << 30,
-            block_size: 256 * 1024,
+            block_size: 1 << 20,
             unwritten_bytes_max: 64 << 20,
             tail_cache_bytes: 64 << 20,
-            writes_in_flight_max: 8,
+            writes_in_flight_max: 4,
             flush: FlushPolicy::Async,
             flush_interval_ms: 500,
             flush_least_bytes: 4 * 4096,

@@ -69,7 +69,7 @@ pub struct LogBuffer {
 }
 
 /// Evicted blocks kept for reuse.
-const SPARE_BLOCKS_MAX: usize = 16;
+const SPARE_BLOCKS_MAX: usize = 8;
 
 impl LogBuffer {
     /// A buffer whose log ends at `end`, all of it already on disk; `tail` holds the log bytes
