@@ -54,6 +54,11 @@ pub async fn recover_log(
     };
     let end = scan_from(&segments, segment_size, start).await?;
     cut(disk, &mut segments, segment_size, end).await?;
+    // What the scan accepted may have been written but never synced before a process crash
+    // (the device cache still holds it); the log counts it as flushed, so sync it now.
+    for file in segments.range(start - start % segment_size..=end).map(|(_, f)| f) {
+        file.fdatasync().await?;
+    }
     let block_start = end - end % block_size as u64;
     let tail = match segments.get(&(end - end % segment_size)) {
         Some(file) if end > block_start => {
