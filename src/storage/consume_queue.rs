@@ -346,6 +346,8 @@ impl ConsumeQueue {
         let new_at = align_down(max * CQ_ENTRY_SIZE);
         let done = (new_at - st.tail_at) as usize;
         st.tail.drain(..done);
+        // A burst between flushes must not leave an idle queue holding its peak tail.
+        st.tail.shrink_to(2 * IO_ALIGN);
         st.tail_at = new_at;
         st.flushed = max;
         Ok(())
@@ -398,9 +400,11 @@ impl ConsumeQueue {
         Ok(())
     }
 
-    /// Bytes of memory this queue holds beyond its fixed size (the unflushed tail).
-    pub fn tail_bytes(&self) -> usize {
-        self.state.borrow().tail.capacity()
+    /// Heap bytes this queue holds: the unflushed tail and its segment table (each segment
+    /// also holds one open file descriptor).
+    pub fn heap_bytes(&self) -> usize {
+        let st = self.state.borrow();
+        st.tail.capacity() + st.segments.len() * std::mem::size_of::<(u64, SegmentFile)>()
     }
 }
 
@@ -440,6 +444,11 @@ mod tests {
             Some(entry(1499))
         );
         assert_eq!(cq.entry(QueueOffset(1500)).await.unwrap(), None);
+        assert!(
+            cq.heap_bytes() <= 4 * IO_ALIGN,
+            "idle queue holds {} B",
+            cq.heap_bytes()
+        );
         let all = cq.entries(QueueOffset(0), 2000).await.unwrap();
         assert_eq!(all, (0..1500).map(entry).collect::<Vec<_>>());
         drop(cq);

@@ -56,7 +56,10 @@ pub async fn recover_log(
     cut(disk, &mut segments, segment_size, end).await?;
     // What the scan accepted may have been written but never synced before a process crash
     // (the device cache still holds it); the log counts it as flushed, so sync it now.
-    for file in segments.range(start - start % segment_size..=end).map(|(_, f)| f) {
+    for file in segments
+        .range(start - start % segment_size..=end)
+        .map(|(_, f)| f)
+    {
         file.fdatasync().await?;
     }
     let block_start = end - end % block_size as u64;
