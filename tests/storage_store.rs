@@ -209,3 +209,59 @@ fn maintenance_task_reputs_on_put_and_checkpoints() {
         store.close().await.expect("close");
     });
 }
+
+#[test]
+fn full_disk_reopens_for_reads_and_refuses_appends() {
+    run(|| async {
+        let faults = Faults {
+            capacity_bytes: Some(3 * 65536 + 64 * 1024),
+            ..Faults::default()
+        };
+        let mem = MemDisk::new(1, faults);
+        let disk = Disk::Mem(mem.clone());
+        let root = PathBuf::from("/full");
+        let store = Store::open(
+            disk.clone(),
+            config(root.clone(), FlushPolicy::Sync),
+            ticking(),
+        );
+        let store = store.await.expect("open");
+        let mut first = None;
+        let err = loop {
+            let mut rec = encode("F", QueueId(0), &[1u8; 3000], None);
+            match store.put("F", QueueId(0), &mut rec) {
+                Ok(p) => {
+                    p.durable.await.expect("durable");
+                    first.get_or_insert((p.offset, rec));
+                }
+                Err(shardmq::storage::StoreError::Busy) => {
+                    store.writable(rec.len() as u64).await.expect("room");
+                }
+                Err(e) => break e,
+            }
+        };
+        assert!(
+            matches!(err, shardmq::storage::StoreError::DiskFull),
+            "{err}"
+        );
+        drop(store);
+        let store = Store::open(disk, config(root, FlushPolicy::Sync), ticking()).await;
+        let store = store.expect("a full disk still opens");
+        let (offset, rec) = first.expect("something was stored");
+        assert_eq!(
+            &*store.read(offset, rec.len()).await.expect("read"),
+            &rec[..]
+        );
+        let mut rec = encode("F", QueueId(0), &[1u8; 3000], None);
+        let refused = loop {
+            match store.put("F", QueueId(0), &mut rec) {
+                Ok(p) => p.durable.await.expect("durable"),
+                Err(e) => break e,
+            }
+        };
+        assert!(
+            matches!(refused, shardmq::storage::StoreError::DiskFull),
+            "{refused}"
+        );
+    });
+}

@@ -174,7 +174,10 @@ impl CommitLog {
             writer_waker: RefCell::new(None),
         });
         super::log_writer::ensure_segments(&shared).await?;
-        if shared.state.borrow().disk_full {
+        // Without the active segment nothing can be appended; a missing next one only
+        // refuses appends once the active one is full, and reads work either way.
+        let active = shared.segment_start(end);
+        if !shared.state.borrow().segments.contains_key(&active) {
             return Err(StoreError::DiskFull);
         }
         let writer = glommio::spawn_local(super::log_writer::run(Rc::clone(&shared))).detach();
