@@ -4,7 +4,8 @@
 //!
 //! | file | owns |
 //! | --- | --- |
-//! | [`store`] | the broker's entry point: put, reput, pulls, search by time, checkpoint, maintenance |
+//! | [`store`] | the broker's entry point: open (recovery), put, reput, checkpoint, maintenance |
+//! | [`pull`] | reads by offset, pulls of a queue range, search by store time |
 //! | [`commit_log`], [`log_buffer`], `log_writer` | segments, the aligned in-memory tail, O_DIRECT writes, flush policy |
 //! | [`consume_queue`] | per-queue 20-byte entries, min/max, lookups |
 //! | [`checkpoint`], [`recovery`] | the safe restart point; scanning, cutting and wiping the torn tail |
@@ -33,6 +34,7 @@ pub mod io;
 pub mod log_buffer;
 mod log_writer;
 pub mod offsets;
+pub mod pull;
 pub mod record;
 pub mod recovery;
 pub mod retention;
