@@ -16,7 +16,9 @@ pub enum WireError {
 impl fmt::Display for WireError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            WireError::Incomplete { needed } => write!(f, "incomplete input: {needed} bytes needed"),
+            WireError::Incomplete { needed } => {
+                write!(f, "incomplete input: {needed} bytes needed")
+            }
             WireError::Invalid(why) => write!(f, "invalid input: {why}"),
         }
     }
