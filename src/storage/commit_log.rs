@@ -39,6 +39,8 @@ pub(super) struct Shared {
     /// Set when there is work for the writer; the writer parks on it.
     pub work: Cell<bool>,
     pub writer_waker: RefCell<Option<Waker>>,
+    /// When the writer's next interval tick is due.
+    pub next_tick: Cell<Instant>,
 }
 
 #[derive(Debug)]
@@ -172,6 +174,7 @@ impl CommitLog {
             state: RefCell::new(state),
             work: Cell::new(false),
             writer_waker: RefCell::new(None),
+            next_tick: Cell::new(Instant::now()),
         });
         super::log_writer::ensure_segments(&shared).await?;
         // Without the active segment nothing can be appended; a missing next one only

@@ -168,9 +168,14 @@ fn disk_full_refuses_appends_and_keeps_reads() {
         assert_eq!(&*log.read(offset, rec.len()).await.unwrap(), &rec[..]);
         // Space comes back (retention elsewhere): the writer retries on its next tick.
         mem.set_faults(Faults::default());
-        glommio::timer::sleep(std::time::Duration::from_millis(60)).await;
         let mut rec = record(&mut rng, 2);
-        log.append(&mut rec, stamp).unwrap().durable.await.unwrap();
+        for _ in 0..100 {
+            glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
+            if let Ok(a) = log.append(&mut rec, stamp) {
+                return a.durable.await.unwrap();
+            }
+        }
+        panic!("appends did not resume after space came back");
     });
 }
 
@@ -196,5 +201,24 @@ fn failed_sync_fails_waiters_and_later_appends() {
             Err(StoreError::Failed)
         ));
         assert_eq!(&*log.read(a.offset, rec.len()).await.unwrap(), &rec[..]);
+    });
+}
+
+#[test]
+fn async_interval_sync_happens_under_steady_traffic() {
+    run_local(|| async {
+        let disk = Disk::Mem(MemDisk::new(1, Faults::default()));
+        let config = LogConfig {
+            flush_interval_ms: 20,
+            ..LogConfig::small(FlushPolicy::Async)
+        };
+        let log = fresh(disk, "/a".into(), config).await;
+        // Appends wake the writer every few milliseconds, faster than the interval.
+        for n in 0..150 {
+            let mut rec = encode("T", QueueId(0), &[n as u8; 1500], None);
+            log.append(&mut rec, stamp).unwrap().durable.await.unwrap(); // ASYNC: resolves at once
+            glommio::timer::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        assert!(log.flushed().0 > 0, "no interval sync while traffic flowed");
     });
 }

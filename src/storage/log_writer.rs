@@ -42,6 +42,15 @@ async fn next_round(shared: &Shared) -> Round {
     let interval = Duration::from_millis(shared.config.flush_interval_ms);
     loop {
         shared.work.set(false);
+        // Ticks keep their own schedule: wake-ups from appends must not push the next one
+        // back, or steady traffic would postpone the async sync forever.
+        let now = Instant::now();
+        if now >= shared.next_tick.get() {
+            shared.next_tick.set(now + interval);
+            if let Some(round) = due(shared, true) {
+                return round;
+            }
+        }
         if let Some(round) = due(shared, false) {
             return round;
         }
@@ -52,26 +61,8 @@ async fn next_round(shared: &Shared) -> Round {
             *shared.writer_waker.borrow_mut() = Some(cx.waker().clone());
             Poll::Pending
         });
-        let ticked = async {
-            glommio::timer::sleep(interval).await;
-            shared.work.set(true);
-        };
-        let timed_out = futures_lite::future::or(
-            async {
-                woken.await;
-                false
-            },
-            async {
-                ticked.await;
-                true
-            },
-        )
-        .await;
-        if timed_out {
-            if let Some(round) = due(shared, true) {
-                return round;
-            }
-        }
+        let until_tick = shared.next_tick.get().saturating_duration_since(now);
+        futures_lite::future::or(woken, glommio::timer::sleep(until_tick)).await;
     }
 }
 
