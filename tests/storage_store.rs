@@ -187,17 +187,29 @@ fn maintenance_task_reputs_on_put_and_checkpoints() {
         );
         let mut rec = encode("M", QueueId(0), b"hello", None);
         let p = store.put("M", QueueId(0), &mut rec).expect("put");
-        glommio::timer::sleep(std::time::Duration::from_millis(5)).await;
-        let e = store
-            .entry("M", QueueId(0), QueueOffset(0))
-            .await
-            .expect("entry");
+        // The put wakes the task; give a loaded machine up to a second to run it.
+        let mut e = None;
+        for _ in 0..200 {
+            glommio::timer::sleep(std::time::Duration::from_millis(5)).await;
+            e = store
+                .entry("M", QueueId(0), QueueOffset(0))
+                .await
+                .expect("entry");
+            if e.is_some() {
+                break;
+            }
+        }
         assert_eq!(
             e.map(|e| e.physical_offset),
             Some(p.offset),
             "reput ran on the put"
         );
-        glommio::timer::sleep(std::time::Duration::from_millis(60)).await;
+        for _ in 0..200 {
+            glommio::timer::sleep(std::time::Duration::from_millis(10)).await;
+            if store.log().flushed() == store.log().end() {
+                break;
+            }
+        }
         assert_eq!(
             store.log().flushed(),
             store.log().end(),
