@@ -4,7 +4,8 @@
 //!
 //! A segment is expired when the first record of the segment after it was stored before the
 //! cut-off: every record of the older segment is older still. The segment being written, the
-//! one after it, and anything not yet written or dispatched are never deleted.
+//! one after it, and anything not yet written or covered by the last checkpoint (recovery
+//! restarts from there) are never deleted.
 
 use super::error::StoreResult;
 use super::offsets::PhysicalOffset;
@@ -87,7 +88,7 @@ impl Store {
             let active = self.log().end().0 - self.log().end().0 % seg;
             let settled = next <= active
                 && first + seg <= self.log().written().0
-                && next <= self.reput_offset().0;
+                && next <= self.checkpointed_offset().0;
             if !settled {
                 break;
             }

@@ -63,6 +63,8 @@ pub struct Store {
     reput_from: Cell<u64>,
     /// Store time of the newest dispatched record.
     reput_timestamp: Cell<i64>,
+    /// Reput offset of the last checkpoint on disk.
+    checkpointed: Cell<u64>,
     reputting: Cell<bool>,
     /// Set by a put; the maintenance task parks on `maintenance_waker` until then.
     reput_wanted: Cell<bool>,
@@ -110,6 +112,7 @@ impl Store {
             queues: RefCell::new(HashMap::new()),
             reput_from: Cell::new(start),
             reput_timestamp: Cell::new(cp.map_or(0, |cp| cp.logics_msg_timestamp)),
+            checkpointed: Cell::new(start),
             reputting: Cell::new(false),
             reput_wanted: Cell::new(false),
             maintenance_waker: RefCell::new(None),
@@ -331,7 +334,15 @@ impl Store {
             reput: PhysicalOffset(reput),
             log_flushed: self.log.flushed(),
         };
-        self.checkpoint.write(&cp).await
+        self.checkpoint.write(&cp).await?;
+        self.checkpointed.set(reput);
+        Ok(())
+    }
+
+    /// The reput offset of the last checkpoint written: recovery may restart there, so the
+    /// log must keep every segment from it on.
+    pub fn checkpointed_offset(&self) -> PhysicalOffset {
+        PhysicalOffset(self.checkpointed.get())
     }
 
     /// Runs reput whenever puts arrive and a checkpoint every `checkpoint_interval`, until
