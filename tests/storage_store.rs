@@ -49,7 +49,10 @@ async fn fill(store: &Store) -> Vec<(PhysicalOffset, Vec<u8>)> {
     for i in 0..300u32 {
         let tag = if i % 2 == 0 { "even" } else { "odd" };
         let mut rec = encode("Orders", QueueId(2), &vec![i as u8; 500], Some(tag));
-        let p = store.put("Orders", QueueId(2), &mut rec).expect("put");
+        let p = store
+            .put_waiting("Orders", QueueId(2), &mut rec)
+            .await
+            .expect("put");
         assert_eq!(p.queue_offset, QueueOffset(u64::from(i)));
         p.durable.await.expect("durable");
         out.push((p.offset, rec));

@@ -208,6 +208,22 @@ impl Store {
         })
     }
 
+    /// [`Store::put`], waiting for room while the log buffer is full instead of answering
+    /// Busy: for callers that would rather queue than refuse (retries, system topics).
+    pub async fn put_waiting(
+        &self,
+        topic: &str,
+        queue_id: QueueId,
+        record: &mut [u8],
+    ) -> StoreResult<PutResult> {
+        loop {
+            match self.put(topic, queue_id, record) {
+                Err(StoreError::Busy) => self.writable(record.len() as u64).await?,
+                other => return other,
+            }
+        }
+    }
+
     /// Waits until a put of `size` bytes would not answer Busy.
     pub async fn writable(&self, size: u64) -> StoreResult<()> {
         self.log.writable(size).await
