@@ -7,6 +7,7 @@
 //! Replay one seed with `STORAGE_SIM_SEED=<seed>`; run more with `STORAGE_SIM_SEEDS=<n>`.
 
 use std::path::PathBuf;
+use std::rc::Rc;
 
 use shardmq::storage::commit_log::Durable;
 use shardmq::storage::config::{FlushPolicy, LogConfig, StoreConfig};
@@ -108,7 +109,7 @@ async fn settle(pending: &mut Vec<(Durable, Acked)>, acked: &mut Vec<Acked>) -> 
 }
 
 /// One life: random work until the op budget runs out or the store fails.
-async fn work(store: &Store, rng: &mut SimRng, acked: &mut Vec<Acked>, policy: FlushPolicy) {
+async fn work(store: &Rc<Store>, rng: &mut SimRng, acked: &mut Vec<Acked>, policy: FlushPolicy) {
     let mut pending: Vec<(Durable, Acked)> = Vec::new();
     for _ in 0..rng.below(300) {
         let ok = match rng.below(20) {
@@ -123,6 +124,16 @@ async fn work(store: &Store, rng: &mut SimRng, acked: &mut Vec<Acked>, policy: F
             0 => settle(&mut pending, acked).await,
             1 => store.reput().await.is_ok(),
             2 => store.checkpoint().await.is_ok(),
+            3 if rng.below(8) == 0 => {
+                // Crash in the middle of a checkpoint: run it for a few turns, then stop.
+                let s = Rc::clone(store);
+                let task = glommio::spawn_local(async move { s.checkpoint().await.is_ok() });
+                for _ in 0..rng.below(12) {
+                    futures_lite::future::yield_now().await;
+                }
+                drop(task);
+                return;
+            }
             _ => {
                 let topic = TOPICS[rng.below(2) as usize];
                 let queue = QueueId(rng.below(u64::from(QUEUES)) as u32);
@@ -179,7 +190,7 @@ async fn simulate(seed: u64) -> usize {
         let start = clock_ms;
         let clock = Box::new(move || start);
         let store = Store::open(Disk::Mem(mem.clone()), config(policy), clock).await;
-        let store = store.unwrap_or_else(|e| panic!("recovery failed: {e}"));
+        let store = Rc::new(store.unwrap_or_else(|e| panic!("recovery failed: {e}")));
         verify(&store, &acked).await;
         mem.set_faults(faults.clone());
         work(&store, &mut rng, &mut acked, policy).await;

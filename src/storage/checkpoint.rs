@@ -17,7 +17,7 @@ use super::io::{alloc_block, Disk, SegmentFile, IO_ALIGN};
 use super::offsets::PhysicalOffset;
 
 const MAGIC: u32 = 0x5348_4350; // "SHCP"
-const BODY: usize = 72;
+const BODY: usize = 80;
 
 /// What a checkpoint records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -30,6 +30,9 @@ pub struct Checkpoint {
     pub reput: PhysicalOffset,
     /// The log's synced end when the checkpoint was taken (for information and tests).
     pub log_flushed: PhysicalOffset,
+    /// Written before the ConsumeQueues are flushed and cleared after: while set, queue files
+    /// may hold entries at or past `reput`, and recovery must wipe them.
+    pub queues_dirty: bool,
 }
 
 /// The checkpoint file, open for rewriting.
@@ -76,7 +79,7 @@ impl CheckpointFile {
 }
 
 fn encode(cp: &Checkpoint, seq: u64, page: &mut [u8]) {
-    let fields: [u64; 8] = [
+    let fields: [u64; 9] = [
         cp.physic_msg_timestamp as u64,
         cp.logics_msg_timestamp as u64,
         0, // index message timestamp: no index yet
@@ -85,13 +88,14 @@ fn encode(cp: &Checkpoint, seq: u64, page: &mut [u8]) {
         cp.reput.0,
         cp.log_flushed.0,
         seq,
+        u64::from(cp.queues_dirty),
     ];
     for (i, v) in fields.iter().enumerate() {
         page[i * 8..i * 8 + 8].copy_from_slice(&v.to_be_bytes());
     }
-    page[64..68].copy_from_slice(&MAGIC.to_be_bytes());
-    let crc = crc32fast::hash(&page[..68]);
-    page[68..BODY].copy_from_slice(&crc.to_be_bytes());
+    page[72..76].copy_from_slice(&MAGIC.to_be_bytes());
+    let crc = crc32fast::hash(&page[..76]);
+    page[76..BODY].copy_from_slice(&crc.to_be_bytes());
 }
 
 fn decode(page: &[u8]) -> Option<(u64, Checkpoint)> {
@@ -99,9 +103,9 @@ fn decode(page: &[u8]) -> Option<(u64, Checkpoint)> {
         return None;
     }
     let u64_at = |i: usize| u64::from_be_bytes(page[i * 8..i * 8 + 8].try_into().expect("8"));
-    let magic = u32::from_be_bytes(page[64..68].try_into().ok()?);
-    let crc = u32::from_be_bytes(page[68..BODY].try_into().ok()?);
-    if magic != MAGIC || crc != crc32fast::hash(&page[..68]) {
+    let magic = u32::from_be_bytes(page[72..76].try_into().ok()?);
+    let crc = u32::from_be_bytes(page[76..BODY].try_into().ok()?);
+    if magic != MAGIC || crc != crc32fast::hash(&page[..76]) {
         return None;
     }
     let cp = Checkpoint {
@@ -109,6 +113,7 @@ fn decode(page: &[u8]) -> Option<(u64, Checkpoint)> {
         logics_msg_timestamp: u64_at(1) as i64,
         reput: PhysicalOffset(u64_at(5)),
         log_flushed: PhysicalOffset(u64_at(6)),
+        queues_dirty: u64_at(8) != 0,
     };
     Some((u64_at(7), cp))
 }

@@ -78,12 +78,14 @@ pub struct ConsumeQueue {
 
 impl ConsumeQueue {
     /// Opens the queue stored in `dir` (creating nothing yet), keeping only entries that point
-    /// below `keep_below`: reput re-adds the rest from the log.
+    /// below `keep_below`: reput re-adds the rest from the log. `wipe` when the files may hold
+    /// entries past that point (see `load`).
     pub async fn open(
         disk: Disk,
         dir: PathBuf,
         entries_per_segment: u64,
         keep_below: PhysicalOffset,
+        wipe: bool,
     ) -> StoreResult<ConsumeQueue> {
         assert!(entries_per_segment > 0 && entries_per_segment % 1024 == 0);
         let segment_bytes = entries_per_segment * CQ_ENTRY_SIZE;
@@ -108,7 +110,7 @@ impl ConsumeQueue {
             segment_bytes,
             state: RefCell::new(state),
         };
-        cq.load(keep_below).await?;
+        cq.load(keep_below, wipe).await?;
         Ok(cq)
     }
 
@@ -133,33 +135,39 @@ impl ConsumeQueue {
         }
     }
 
-    /// Finds the stored range: `min` from the first segment, `max` by scanning the last
-    /// segments for the first entry that is empty or points at or past `keep_below`. Anything
-    /// stored past that cut is wiped from disk, so a later crash cannot bring stale entries
-    /// back, and the cut page is kept in the tail to be rewritten by the next flush.
-    async fn load(&self, keep_below: PhysicalOffset) -> StoreResult<()> {
+    /// Finds the stored range: `min` from the first segment, `max` by binary search for the
+    /// first entry that is empty or points at or past `keep_below`. Entries below the cut were
+    /// synced before the checkpoint that named `keep_below`, and everything written after it
+    /// points at or past it, so the valid entries form a prefix and the search is sound. With
+    /// `wipe` (the last checkpoint did not finish, or there is none), whatever lies past the
+    /// cut is wiped from disk so no later crash can bring stale entries back; the cut page is
+    /// kept in the tail either way, to be rewritten by the next flush.
+    async fn load(&self, keep_below: PhysicalOffset, wipe: bool) -> StoreResult<()> {
         let starts: Vec<u64> = self.state.borrow().segments.keys().copied().collect();
         let Some(&first) = starts.first() else {
             return Ok(());
         };
-        let (mut max, mut dirty_past_cut) = (first / CQ_ENTRY_SIZE, false);
+        let eps = self.segment_bytes / CQ_ENTRY_SIZE;
+        let valid = |e: CqEntry| e.size > 0 && e.physical_offset < keep_below;
         let mut cut_seg = first;
         for &start in starts.iter().rev() {
-            let file = self.state.borrow().segments[&start].clone();
-            let bytes = file.read_at(0, self.segment_bytes as usize).await?;
-            let count = bytes
-                .chunks_exact(20)
-                .map(CqEntry::decode)
-                .take_while(|e| e.size > 0 && e.physical_offset < keep_below)
-                .count();
-            let past = &bytes[(count * 20).min(bytes.len())..];
-            dirty_past_cut |= past.iter().any(|&b| b != 0);
-            if count > 0 || start == first {
-                max = start / CQ_ENTRY_SIZE + count as u64;
+            if start == first || valid(self.read_disk(start / CQ_ENTRY_SIZE).await?) {
                 cut_seg = start;
                 break;
             }
         }
+        let base = cut_seg / CQ_ENTRY_SIZE;
+        let (mut lo, mut hi) = (0, eps);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if valid(self.read_disk(base + mid).await?) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let max = base + lo;
+        let dirty_past_cut = wipe;
         let tail_at = align_down(max * CQ_ENTRY_SIZE);
         let mut tail = vec![0u8; (max * CQ_ENTRY_SIZE - tail_at) as usize];
         if !tail.is_empty() {
@@ -318,15 +326,30 @@ impl ConsumeQueue {
         Ok(self.entries(at, 1).await?.first().copied())
     }
 
-    /// Writes and syncs every pushed entry. Only one flush of a queue runs at a time (the
-    /// store's flusher task is the only caller).
-    pub async fn flush(&self) -> StoreResult<()> {
-        let (tail_at, bytes, max) = {
+    /// Writes and syncs every pushed entry. Tests only: the store flushes through the
+    /// checkpoint, which must know that no entry at or past its reput offset is on disk.
+    #[cfg(test)]
+    async fn flush(&self) -> StoreResult<()> {
+        self.flush_below(PhysicalOffset(u64::MAX)).await
+    }
+
+    /// Writes and syncs the pushed entries that point below `limit`, and nothing else (the
+    /// checkpoint relies on the files holding no entry at or past its reput offset). Only
+    /// one flush of a queue runs at a time: the checkpoint is the only caller.
+    pub async fn flush_below(&self, limit: PhysicalOffset) -> StoreResult<()> {
+        let (tail_at, bytes, upto) = {
             let st = self.state.borrow();
-            if st.flushed == st.max {
+            let pending = (st.flushed..st.max).map(|i| {
+                let at = (i * CQ_ENTRY_SIZE - st.tail_at) as usize;
+                CqEntry::decode(&st.tail[at..at + 20])
+            });
+            let upto =
+                st.flushed + pending.take_while(|e| e.physical_offset < limit).count() as u64;
+            if upto == st.flushed {
                 return Ok(());
             }
-            (st.tail_at, st.tail.clone(), st.max)
+            let len = (upto * CQ_ENTRY_SIZE - st.tail_at) as usize;
+            (st.tail_at, st.tail[..len].to_vec(), upto)
         };
         let mut at = tail_at;
         let end = tail_at + bytes.len() as u64;
@@ -334,8 +357,7 @@ impl ConsumeQueue {
             let seg = at - at % self.segment_bytes;
             let stop = end.min(seg + self.segment_bytes);
             let file = self.segment(seg).await?;
-            let len = align_up(stop - at) as usize;
-            let mut buf = alloc_block(len);
+            let mut buf = alloc_block(align_up(stop - at) as usize);
             let src = &bytes[(at - tail_at) as usize..(stop - tail_at) as usize];
             buf.as_bytes_mut()[..src.len()].copy_from_slice(src);
             file.write_at(Rc::new(buf), at - seg).await?;
@@ -343,13 +365,13 @@ impl ConsumeQueue {
             at = stop;
         }
         let mut st = self.state.borrow_mut();
-        let new_at = align_down(max * CQ_ENTRY_SIZE);
+        let new_at = align_down(upto * CQ_ENTRY_SIZE);
         let done = (new_at - st.tail_at) as usize;
         st.tail.drain(..done);
         // A burst between flushes must not leave an idle queue holding its peak tail.
         st.tail.shrink_to(2 * IO_ALIGN);
         st.tail_at = new_at;
-        st.flushed = max;
+        st.flushed = upto;
         Ok(())
     }
 
@@ -425,9 +447,15 @@ mod tests {
     }
 
     async fn fill_flush_reopen(disk: Disk, dir: PathBuf) {
-        let cq = ConsumeQueue::open(disk.clone(), dir.clone(), 1024, PhysicalOffset(u64::MAX))
-            .await
-            .unwrap();
+        let cq = ConsumeQueue::open(
+            disk.clone(),
+            dir.clone(),
+            1024,
+            PhysicalOffset(u64::MAX),
+            false,
+        )
+        .await
+        .unwrap();
         for i in 0..1500 {
             cq.push(QueueOffset(i), entry(i)).unwrap();
             if i % 700 == 0 {
@@ -452,10 +480,16 @@ mod tests {
         let all = cq.entries(QueueOffset(0), 2000).await.unwrap();
         assert_eq!(all, (0..1500).map(entry).collect::<Vec<_>>());
         drop(cq);
-        // Reopen, keeping only entries below physical offset 1200 * 100.
-        let cq = ConsumeQueue::open(disk.clone(), dir.clone(), 1024, PhysicalOffset(120_000))
-            .await
-            .unwrap();
+        // Reopen as after an interrupted checkpoint, keeping only entries below 1200 * 100.
+        let cq = ConsumeQueue::open(
+            disk.clone(),
+            dir.clone(),
+            1024,
+            PhysicalOffset(120_000),
+            true,
+        )
+        .await
+        .unwrap();
         assert_eq!(
             (cq.min_offset(), cq.max_offset()),
             (QueueOffset(0), QueueOffset(1200))
@@ -472,7 +506,7 @@ mod tests {
         cq.flush().await.unwrap();
         drop(cq);
         // Stale entries past the cut were wiped: nothing beyond 1201 comes back.
-        let cq = ConsumeQueue::open(disk, dir, 1024, PhysicalOffset(u64::MAX))
+        let cq = ConsumeQueue::open(disk, dir, 1024, PhysicalOffset(u64::MAX), false)
             .await
             .unwrap();
         assert_eq!(cq.max_offset(), QueueOffset(1201));

@@ -63,8 +63,8 @@ pub struct Store {
     reput_from: Cell<u64>,
     /// Store time of the newest dispatched record.
     reput_timestamp: Cell<i64>,
-    /// Reput offset of the last checkpoint on disk.
-    checkpointed: Cell<u64>,
+    /// The last checkpoint on disk (or what recovery made equivalent to one).
+    last_checkpoint: Cell<Checkpoint>,
     reputting: Cell<bool>,
     /// Set by a put; the maintenance task parks on `maintenance_waker` until then.
     reput_wanted: Cell<bool>,
@@ -112,7 +112,14 @@ impl Store {
             queues: RefCell::new(HashMap::new()),
             reput_from: Cell::new(start),
             reput_timestamp: Cell::new(cp.map_or(0, |cp| cp.logics_msg_timestamp)),
-            checkpointed: Cell::new(start),
+            // Recovery cut the queues below `start` and re-dispatches the rest, which is the
+            // state a finished checkpoint at `start` describes.
+            last_checkpoint: Cell::new(Checkpoint {
+                reput: PhysicalOffset(start),
+                log_flushed: PhysicalOffset(end),
+                queues_dirty: false,
+                ..cp.unwrap_or_default()
+            }),
             reputting: Cell::new(false),
             reput_wanted: Cell::new(false),
             maintenance_waker: RefCell::new(None),
@@ -120,7 +127,9 @@ impl Store {
             checkpoint,
             clock,
         };
-        store.open_queues(PhysicalOffset(start)).await?;
+        // Without a finished checkpoint the queue files may hold anything past the restart.
+        let wipe = cp.map_or(true, |cp| cp.queues_dirty);
+        store.open_queues(PhysicalOffset(start), wipe).await?;
         store.queues_follow_log().await?;
         store.reput().await?;
         Ok(store)
@@ -135,14 +144,14 @@ impl Store {
     }
 
     /// Opens every stored ConsumeQueue, keeping entries below `keep_below`.
-    async fn open_queues(&self, keep_below: PhysicalOffset) -> StoreResult<()> {
+    async fn open_queues(&self, keep_below: PhysicalOffset, wipe: bool) -> StoreResult<()> {
         let root = self.config.shard_dir().join("consumequeue");
         for topic in self.disk.list_subdirs(&root).await? {
             for qid in self.disk.list_subdirs(&root.join(&topic)).await? {
                 let Ok(id) = qid.parse::<u32>() else { continue };
                 let dir = self.queue_dir(&topic, QueueId(id));
                 let eps = self.config.cq_entries_per_segment;
-                let cq = ConsumeQueue::open(self.disk.clone(), dir, eps, keep_below).await?;
+                let cq = ConsumeQueue::open(self.disk.clone(), dir, eps, keep_below, wipe).await?;
                 let q = Queue {
                     next: Cell::new(cq.max_offset().0),
                     cq: Rc::new(cq),
@@ -335,6 +344,15 @@ impl Store {
         let reput = self.reput_from.get();
         let timestamp = self.reput_timestamp.get();
         self.log.flush().await?;
+        // Say first that queue files are about to change: a crash before the final write
+        // leaves entries past the previous checkpoint's reput, which recovery must wipe.
+        let previous = self.last_checkpoint.get();
+        self.checkpoint
+            .write(&Checkpoint {
+                queues_dirty: true,
+                ..previous
+            })
+            .await?;
         let queues: Vec<Rc<Queue>> = self
             .queues
             .borrow()
@@ -342,23 +360,24 @@ impl Store {
             .flat_map(|m| m.values().cloned())
             .collect();
         for q in queues {
-            q.cq.flush().await?;
+            q.cq.flush_below(PhysicalOffset(reput)).await?;
         }
         let cp = Checkpoint {
             physic_msg_timestamp: timestamp,
             logics_msg_timestamp: timestamp,
             reput: PhysicalOffset(reput),
             log_flushed: self.log.flushed(),
+            queues_dirty: false,
         };
         self.checkpoint.write(&cp).await?;
-        self.checkpointed.set(reput);
+        self.last_checkpoint.set(cp);
         Ok(())
     }
 
     /// The reput offset of the last checkpoint written: recovery may restart there, so the
     /// log must keep every segment from it on.
     pub fn checkpointed_offset(&self) -> PhysicalOffset {
-        PhysicalOffset(self.checkpointed.get())
+        self.last_checkpoint.get().reput
     }
 
     /// Runs reput whenever puts arrive and a checkpoint every `checkpoint_interval`, until
