@@ -50,6 +50,9 @@ impl CheckpointFile {
     ) -> StoreResult<(CheckpointFile, Option<Checkpoint>)> {
         let file = disk.open(&path, true).await?;
         file.pre_allocate(2 * IO_ALIGN as u64).await?;
+        if let Some(dir) = path.parent() {
+            disk.sync_dir(dir).await?;
+        }
         let bytes = file.read_at(0, 2 * IO_ALIGN).await?;
         let best = bytes
             .chunks(IO_ALIGN)

@@ -386,6 +386,11 @@ impl ConsumeQueue {
             .open(&self.dir.join(segment_name(seg)), true)
             .await?;
         file.pre_allocate(align_up(self.segment_bytes)).await?;
+        // The queue's directories may be new too (`consumequeue/<topic>/<queueId>`): a queue
+        // whose files vanish after the checkpoint counted them could not be rebuilt.
+        for dir in self.dir.ancestors().take(3) {
+            self.disk.sync_dir(dir).await?;
+        }
         self.state.borrow_mut().segments.insert(seg, file.clone());
         Ok(file)
     }

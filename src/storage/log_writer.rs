@@ -165,6 +165,8 @@ pub(super) async fn ensure_segments(shared: &Shared) -> StoreResult<()> {
         };
         match created.await {
             Ok(file) => {
+                // A synced record in a segment whose name is lost would be lost with it.
+                shared.disk.sync_dir(&shared.dir).await?;
                 let mut st = shared.state.borrow_mut();
                 st.segments.insert(start, file);
                 st.disk_full = false;

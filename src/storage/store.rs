@@ -91,6 +91,14 @@ impl Store {
         let log_dir = dir.join("commitlog");
         disk.create_dir_all(&log_dir).await?;
         disk.create_dir_all(&dir.join("consumequeue")).await?;
+        for d in [
+            log_dir.as_path(),
+            &dir.join("consumequeue"),
+            &dir,
+            &config.root,
+        ] {
+            disk.sync_dir(d).await?;
+        }
         let (checkpoint, cp) = CheckpointFile::open(&disk, dir.join("checkpoint")).await?;
         let from = cp.map_or(0, |cp| cp.reput.0);
         let lc = &config.log;

@@ -112,6 +112,13 @@ pub(super) async fn remove(path: &Path) -> StoreResult<()> {
         .map_err(|e| StoreError::io("deleting a file", e.into()))
 }
 
+pub(super) async fn sync_dir(dir: &Path) -> StoreResult<()> {
+    let err = |e: glommio::GlommioError<()>| StoreError::io("syncing a directory", e.into());
+    let d = glommio::io::Directory::open(dir).await.map_err(err)?;
+    d.sync().await.map_err(err)?;
+    d.close().await.map_err(err)
+}
+
 pub(super) fn create_dir_all(dir: &Path) -> StoreResult<()> {
     fs::create_dir_all(dir).map_err(|e| StoreError::io("creating a directory", e))
 }

@@ -96,6 +96,15 @@ impl Disk {
         }
     }
 
+    /// Makes the names in `dir` durable (files created or deleted there), as a file's own
+    /// sync does not. The memory disk treats names as durable at once.
+    pub async fn sync_dir(&self, dir: &Path) -> StoreResult<()> {
+        match self {
+            Disk::Dma => dma::sync_dir(dir).await,
+            Disk::Mem(_) => Ok(()),
+        }
+    }
+
     /// Deletes the file at `path`.
     pub async fn remove(&self, path: &Path) -> StoreResult<()> {
         match self {
