@@ -11,9 +11,12 @@
 //! | [`wire`] | bytes ⇄ frames, `RemotingCommand`, typed headers, the record format | I/O, async |
 //! | [`dispatch`] | request code → handler, admission, this shard or a mailbox | touch a socket |
 //! | [`namesrv`] | the NameServer: route table, broker registration and expiry, its JSON bodies | touch a socket |
+//! | [`storage`] | one shard's store: CommitLog, ConsumeQueue, flush, checkpoint, recovery, retention | touch a socket |
 //!
 //! Beside the layers, [`client`] opens connections outward (NameServer registration, admin,
 //! load generation) and speaks the same [`wire`] codec over its own sockets.
+//!
+//! [`server`] starts the shards, binds each shard's ports and wires the layers together.
 //!
 //! Limits on every length and queue live in [`limits`].
 //!
@@ -26,4 +29,5 @@ pub mod limits;
 pub mod namesrv;
 pub mod net;
 pub mod server;
+pub mod storage;
 pub mod wire;

@@ -1,0 +1,544 @@
+//! A ConsumeQueue: the index of one (topic, queueId) into the CommitLog. Entry *n* is the
+//! 20-byte `physical offset (i64) | size (i32) | tags code (i64)` of the queue's *n*-th record,
+//! at byte `n × 20` of the queue's byte space, split into segment files named by their first
+//! byte (REMOTING.md §4.3). Entries per segment are a multiple of 1024 so every segment starts
+//! on a page and O_DIRECT writes never straddle two files.
+//!
+//! Built only by reput from the log, so the log stays the single truth: entries are pushed in
+//! memory (dense queue offsets, increasing physical offsets, asserted) and written and synced by
+//! [`ConsumeQueue::flush`]; the unflushed tail stays in memory, starting at the page that holds
+//! the first unflushed entry so that page is rewritten whole. Recovery cuts every entry that
+//! points at or past the log offset reput restarts from.
+//!
+//! Lives on one shard. Methods take `&self` and never hold a borrow across an await, so a
+//! reader and the flusher can interleave.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use super::error::{StoreError, StoreResult};
+use super::io::{align_down, align_up, alloc_block, Disk, SegmentFile, IO_ALIGN};
+use super::offsets::{parse_segment_name, segment_name, PhysicalOffset, QueueOffset};
+
+/// Bytes per entry.
+pub const CQ_ENTRY_SIZE: u64 = 20;
+
+/// One ConsumeQueue entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CqEntry {
+    pub physical_offset: PhysicalOffset,
+    pub size: u32,
+    pub tags_code: i64,
+}
+
+impl CqEntry {
+    fn encode(&self) -> [u8; 20] {
+        let mut b = [0u8; 20];
+        b[..8].copy_from_slice(&self.physical_offset.0.to_be_bytes());
+        b[8..12].copy_from_slice(&self.size.to_be_bytes());
+        b[12..].copy_from_slice(&self.tags_code.to_be_bytes());
+        b
+    }
+
+    fn decode(b: &[u8]) -> CqEntry {
+        CqEntry {
+            physical_offset: PhysicalOffset(u64::from_be_bytes(b[..8].try_into().expect("8"))),
+            size: u32::from_be_bytes(b[8..12].try_into().expect("4")),
+            tags_code: i64::from_be_bytes(b[12..20].try_into().expect("8")),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct CqState {
+    segments: BTreeMap<u64, SegmentFile>,
+    /// First entry still stored (retention moves it).
+    min: u64,
+    /// Next entry to push.
+    max: u64,
+    /// Entries below are written and synced.
+    flushed: u64,
+    /// Byte position of `tail[0]`: the page holding entry `flushed`.
+    tail_at: u64,
+    tail: Vec<u8>,
+    /// Physical offset of the newest entry, for the ordering assertion.
+    last_physical: Option<u64>,
+}
+
+/// One queue's index.
+#[derive(Debug)]
+pub struct ConsumeQueue {
+    disk: Disk,
+    dir: PathBuf,
+    segment_bytes: u64,
+    state: RefCell<CqState>,
+}
+
+impl ConsumeQueue {
+    /// Opens the queue stored in `dir` (creating nothing yet), keeping only entries that point
+    /// below `keep_below`: reput re-adds the rest from the log. `wipe` when the files may hold
+    /// entries past that point (see `load`).
+    pub async fn open(
+        disk: Disk,
+        dir: PathBuf,
+        entries_per_segment: u64,
+        keep_below: PhysicalOffset,
+        wipe: bool,
+    ) -> StoreResult<ConsumeQueue> {
+        assert!(entries_per_segment > 0 && entries_per_segment % 1024 == 0);
+        let segment_bytes = entries_per_segment * CQ_ENTRY_SIZE;
+        let mut segments = BTreeMap::new();
+        for name in disk.list_dir(&dir).await? {
+            if let Some(start) = parse_segment_name(&name) {
+                segments.insert(start, disk.open(&dir.join(&name), false).await?);
+            }
+        }
+        let state = CqState {
+            segments,
+            min: 0,
+            max: 0,
+            flushed: 0,
+            tail_at: 0,
+            tail: Vec::new(),
+            last_physical: None,
+        };
+        let cq = ConsumeQueue {
+            disk,
+            dir,
+            segment_bytes,
+            state: RefCell::new(state),
+        };
+        cq.load(keep_below, wipe).await?;
+        Ok(cq)
+    }
+
+    /// A queue with no entries and no files yet (files appear on the first flush).
+    pub fn new_empty(disk: Disk, dir: PathBuf, entries_per_segment: u64) -> ConsumeQueue {
+        assert!(entries_per_segment > 0 && entries_per_segment % 1024 == 0);
+        let state = CqState {
+            segments: BTreeMap::new(),
+            min: 0,
+            max: 0,
+            flushed: 0,
+            tail_at: 0,
+            tail: Vec::new(),
+            last_physical: None,
+        };
+        let segment_bytes = entries_per_segment * CQ_ENTRY_SIZE;
+        ConsumeQueue {
+            disk,
+            dir,
+            segment_bytes,
+            state: RefCell::new(state),
+        }
+    }
+
+    /// Finds the stored range: `min` from the first segment, `max` by binary search for the
+    /// first entry that is empty or points at or past `keep_below`. Entries below the cut were
+    /// synced before the checkpoint that named `keep_below`, and everything written after it
+    /// points at or past it, so the valid entries form a prefix and the search is sound. With
+    /// `wipe` (the last checkpoint did not finish, or there is none), whatever lies past the
+    /// cut is wiped from disk so no later crash can bring stale entries back; the cut page is
+    /// kept in the tail either way, to be rewritten by the next flush.
+    async fn load(&self, keep_below: PhysicalOffset, wipe: bool) -> StoreResult<()> {
+        let starts: Vec<u64> = self.state.borrow().segments.keys().copied().collect();
+        let Some(&first) = starts.first() else {
+            return Ok(());
+        };
+        let eps = self.segment_bytes / CQ_ENTRY_SIZE;
+        let valid = |e: CqEntry| e.size > 0 && e.physical_offset < keep_below;
+        let mut cut_seg = first;
+        for &start in starts.iter().rev() {
+            if start == first || valid(self.read_disk(start / CQ_ENTRY_SIZE).await?) {
+                cut_seg = start;
+                break;
+            }
+        }
+        let base = cut_seg / CQ_ENTRY_SIZE;
+        let (mut lo, mut hi) = (0, eps);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if valid(self.read_disk(base + mid).await?) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let max = base + lo;
+        let dirty_past_cut = wipe;
+        let tail_at = align_down(max * CQ_ENTRY_SIZE);
+        let mut tail = vec![0u8; (max * CQ_ENTRY_SIZE - tail_at) as usize];
+        if !tail.is_empty() {
+            let file = self.state.borrow().segments[&cut_seg].clone();
+            let len = tail.len();
+            tail.copy_from_slice(&file.read_at(tail_at - cut_seg, len).await?);
+        }
+        for s in starts.iter().copied().filter(|&s| s > cut_seg) {
+            let file = self.state.borrow_mut().segments.remove(&s).expect("listed");
+            self.disk.remove(&file.path()).await?;
+        }
+        if dirty_past_cut {
+            let file = self.state.borrow().segments[&cut_seg].clone();
+            if !tail.is_empty() {
+                let mut page = alloc_block(IO_ALIGN);
+                page.as_bytes_mut()[..tail.len()].copy_from_slice(&tail);
+                file.write_at(Rc::new(page), tail_at - cut_seg).await?;
+            }
+            let from = align_up(max * CQ_ENTRY_SIZE) - cut_seg;
+            file.discard(from, align_up(self.segment_bytes) - from)
+                .await?;
+            file.fdatasync().await?;
+        }
+        let mut min = first / CQ_ENTRY_SIZE;
+        // A queue recreated after retention starts at its first non-blank entry.
+        while min < max && self.read_disk(min).await?.size == u32::MAX {
+            min += 1;
+        }
+        let last = if max > min {
+            Some(self.read_disk(max - 1).await?.physical_offset.0)
+        } else {
+            None
+        };
+        let mut st = self.state.borrow_mut();
+        (
+            st.min,
+            st.max,
+            st.flushed,
+            st.tail_at,
+            st.tail,
+            st.last_physical,
+        ) = (min, max, max, tail_at, tail, last);
+        Ok(())
+    }
+
+    async fn read_disk(&self, index: u64) -> StoreResult<CqEntry> {
+        let at = index * CQ_ENTRY_SIZE;
+        let seg = at - at % self.segment_bytes;
+        let file = self.state.borrow().segments.get(&seg).cloned();
+        let file = file.ok_or(StoreError::OutOfRange {
+            offset: index,
+            size: 1,
+        })?;
+        let b = file.read_at(at - seg, 20).await?;
+        if b.len() < 20 {
+            return Err(StoreError::Corrupt {
+                what: "consume queue",
+                detail: format!("{index}"),
+            });
+        }
+        Ok(CqEntry::decode(&b))
+    }
+
+    /// The first queue offset still stored.
+    pub fn min_offset(&self) -> QueueOffset {
+        QueueOffset(self.state.borrow().min)
+    }
+
+    /// The queue offset the next entry gets (RocketMQ's maxOffset).
+    pub fn max_offset(&self) -> QueueOffset {
+        QueueOffset(self.state.borrow().max)
+    }
+
+    /// Appends the entry for queue offset `at`, which must be the next one, pointing past the
+    /// previous entry. Reput feeds this from stored records, so a mismatch is corrupt data,
+    /// not a bug.
+    pub fn push(&self, at: QueueOffset, entry: CqEntry) -> StoreResult<()> {
+        let mut st = self.state.borrow_mut();
+        let ordered = st
+            .last_physical
+            .map_or(true, |p| p < entry.physical_offset.0);
+        if at.0 != st.max || !ordered {
+            let detail = format!(
+                "entry {at} at {} after {} entries",
+                entry.physical_offset, st.max
+            );
+            return Err(StoreError::Corrupt {
+                what: "queue offset in the log",
+                detail,
+            });
+        }
+        st.tail.extend_from_slice(&entry.encode());
+        st.max += 1;
+        st.last_physical = Some(entry.physical_offset.0);
+        Ok(())
+    }
+
+    /// Up to `max_count` entries from `from`, fewer at the end; empty past the end.
+    pub async fn entries(&self, from: QueueOffset, max_count: usize) -> StoreResult<Vec<CqEntry>> {
+        let (min, max, tail_at) = {
+            let st = self.state.borrow();
+            (st.min, st.max, st.tail_at)
+        };
+        if from.0 < min {
+            return Err(StoreError::OutOfRange {
+                offset: from.0,
+                size: max_count,
+            });
+        }
+        let end = max.min(from.0.saturating_add(max_count as u64));
+        let mut out = Vec::with_capacity(end.saturating_sub(from.0) as usize);
+        let mut i = from.0;
+        while i < end {
+            let at = i * CQ_ENTRY_SIZE;
+            if at >= tail_at {
+                let st = self.state.borrow();
+                let rel = (at - st.tail_at) as usize;
+                out.extend(
+                    st.tail[rel..]
+                        .chunks_exact(20)
+                        .take((end - i) as usize)
+                        .map(CqEntry::decode),
+                );
+                break;
+            }
+            // From disk, one read up to the segment end or the first entry that starts in the
+            // tail (every entry starting below `tail_at` is flushed).
+            let seg = at - at % self.segment_bytes;
+            let stop = end
+                .min((seg + self.segment_bytes) / CQ_ENTRY_SIZE)
+                .min(tail_at.div_ceil(CQ_ENTRY_SIZE));
+            let file = self.state.borrow().segments.get(&seg).cloned();
+            let file = file.ok_or(StoreError::OutOfRange {
+                offset: i,
+                size: max_count,
+            })?;
+            let len = ((stop - i) * CQ_ENTRY_SIZE) as usize;
+            let bytes = file.read_at(at - seg, len).await?;
+            if bytes.len() < len {
+                return Err(StoreError::Corrupt {
+                    what: "consume queue",
+                    detail: format!("{i}"),
+                });
+            }
+            out.extend(bytes.chunks_exact(20).map(CqEntry::decode));
+            i = stop;
+        }
+        Ok(out)
+    }
+
+    /// The entry at `at`, if stored.
+    pub async fn entry(&self, at: QueueOffset) -> StoreResult<Option<CqEntry>> {
+        if at.0 < self.min_offset().0 || at.0 >= self.max_offset().0 {
+            return Ok(None);
+        }
+        Ok(self.entries(at, 1).await?.first().copied())
+    }
+
+    /// Writes and syncs every pushed entry. Tests only: the store flushes through the
+    /// checkpoint, which must know that no entry at or past its reput offset is on disk.
+    #[cfg(test)]
+    async fn flush(&self) -> StoreResult<()> {
+        self.flush_below(PhysicalOffset(u64::MAX)).await
+    }
+
+    /// Writes and syncs the pushed entries that point below `limit`, and nothing else (the
+    /// checkpoint relies on the files holding no entry at or past its reput offset). Only
+    /// one flush of a queue runs at a time: the checkpoint is the only caller.
+    pub async fn flush_below(&self, limit: PhysicalOffset) -> StoreResult<()> {
+        let (tail_at, bytes, upto) = {
+            let st = self.state.borrow();
+            let pending = (st.flushed..st.max).map(|i| {
+                let at = (i * CQ_ENTRY_SIZE - st.tail_at) as usize;
+                CqEntry::decode(&st.tail[at..at + 20])
+            });
+            let upto =
+                st.flushed + pending.take_while(|e| e.physical_offset < limit).count() as u64;
+            if upto == st.flushed {
+                return Ok(());
+            }
+            let len = (upto * CQ_ENTRY_SIZE - st.tail_at) as usize;
+            (st.tail_at, st.tail[..len].to_vec(), upto)
+        };
+        let mut at = tail_at;
+        let end = tail_at + bytes.len() as u64;
+        while at < end {
+            let seg = at - at % self.segment_bytes;
+            let stop = end.min(seg + self.segment_bytes);
+            let file = self.segment(seg).await?;
+            let mut buf = alloc_block(align_up(stop - at) as usize);
+            let src = &bytes[(at - tail_at) as usize..(stop - tail_at) as usize];
+            buf.as_bytes_mut()[..src.len()].copy_from_slice(src);
+            file.write_at(Rc::new(buf), at - seg).await?;
+            file.fdatasync().await?;
+            at = stop;
+        }
+        let mut st = self.state.borrow_mut();
+        let new_at = align_down(upto * CQ_ENTRY_SIZE);
+        let done = (new_at - st.tail_at) as usize;
+        st.tail.drain(..done);
+        // A burst between flushes must not leave an idle queue holding its peak tail.
+        st.tail.shrink_to(2 * IO_ALIGN);
+        st.tail_at = new_at;
+        st.flushed = upto;
+        Ok(())
+    }
+
+    /// The segment file starting at byte `seg`, created and preallocated if missing.
+    async fn segment(&self, seg: u64) -> StoreResult<SegmentFile> {
+        if let Some(f) = self.state.borrow().segments.get(&seg) {
+            return Ok(f.clone());
+        }
+        self.disk.create_dir_all(&self.dir).await?;
+        let file = self
+            .disk
+            .open(&self.dir.join(segment_name(seg)), true)
+            .await?;
+        file.pre_allocate(align_up(self.segment_bytes)).await?;
+        // The queue's directories may be new too (`consumequeue/<topic>/<queueId>`): a queue
+        // whose files vanish after the checkpoint counted them could not be rebuilt.
+        for dir in self.dir.ancestors().take(3) {
+            self.disk.sync_dir(dir).await?;
+        }
+        self.state.borrow_mut().segments.insert(seg, file.clone());
+        Ok(file)
+    }
+
+    /// Drops the entries that point below `log_min` (the log's oldest stored offset after
+    /// retention): `min` moves to the first entry at or past it, and segment files wholly
+    /// below `min` are deleted. Entries are in log order, so a binary search finds the cut.
+    pub async fn delete_before(&self, log_min: PhysicalOffset) -> StoreResult<()> {
+        let (mut lo, mut hi) = (self.min_offset().0, self.max_offset().0);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let e = self.entries(QueueOffset(mid), 1).await?;
+            match e.first() {
+                Some(e) if e.physical_offset < log_min => lo = mid + 1,
+                _ => hi = mid,
+            }
+        }
+        // The segment holding the newest entry stays even if every entry expired: after a
+        // restart it is what tells the queue's next offset.
+        let newest_at = self.max_offset().0.saturating_sub(1) * CQ_ENTRY_SIZE;
+        let keep_from = (lo * CQ_ENTRY_SIZE).min(newest_at);
+        let seg_of_min = keep_from - keep_from % self.segment_bytes;
+        let doomed: Vec<(u64, SegmentFile)> = {
+            let mut st = self.state.borrow_mut();
+            st.min = st.min.max(lo);
+            let keys: Vec<u64> = st.segments.range(..seg_of_min).map(|(k, _)| *k).collect();
+            keys.into_iter()
+                .filter_map(|k| Some((k, st.segments.remove(&k)?)))
+                .collect()
+        };
+        for (_, file) in doomed {
+            self.disk.remove(&file.path()).await?;
+        }
+        Ok(())
+    }
+
+    /// Heap bytes this queue holds: the unflushed tail and its segment table (each segment
+    /// also holds one open file descriptor).
+    pub fn heap_bytes(&self) -> usize {
+        let st = self.state.borrow();
+        st.tail.capacity() + st.segments.len() * std::mem::size_of::<(u64, SegmentFile)>()
+    }
+}
+
+const _: () = assert!(IO_ALIGN as u64 % 4 == 0 && (1024 * CQ_ENTRY_SIZE) % IO_ALIGN as u64 == 0);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::io::{Faults, MemDisk};
+    use crate::storage::{run_local, test_dir};
+
+    fn entry(i: u64) -> CqEntry {
+        CqEntry {
+            physical_offset: PhysicalOffset(i * 100),
+            size: 90,
+            tags_code: i as i64 - 5,
+        }
+    }
+
+    async fn fill_flush_reopen(disk: Disk, dir: PathBuf) {
+        let cq = ConsumeQueue::open(
+            disk.clone(),
+            dir.clone(),
+            1024,
+            PhysicalOffset(u64::MAX),
+            false,
+        )
+        .await
+        .unwrap();
+        for i in 0..1500 {
+            cq.push(QueueOffset(i), entry(i)).unwrap();
+            if i % 700 == 0 {
+                cq.flush().await.unwrap();
+            }
+        }
+        assert_eq!(
+            cq.entries(QueueOffset(1000), 100).await.unwrap()[5],
+            entry(1005)
+        );
+        cq.flush().await.unwrap();
+        assert_eq!(
+            cq.entry(QueueOffset(1499)).await.unwrap(),
+            Some(entry(1499))
+        );
+        assert_eq!(cq.entry(QueueOffset(1500)).await.unwrap(), None);
+        assert!(
+            cq.heap_bytes() <= 4 * IO_ALIGN,
+            "idle queue holds {} B",
+            cq.heap_bytes()
+        );
+        let all = cq.entries(QueueOffset(0), 2000).await.unwrap();
+        assert_eq!(all, (0..1500).map(entry).collect::<Vec<_>>());
+        drop(cq);
+        // Reopen as after an interrupted checkpoint, keeping only entries below 1200 * 100.
+        let cq = ConsumeQueue::open(
+            disk.clone(),
+            dir.clone(),
+            1024,
+            PhysicalOffset(120_000),
+            true,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (cq.min_offset(), cq.max_offset()),
+            (QueueOffset(0), QueueOffset(1200))
+        );
+        assert_eq!(cq.entries(QueueOffset(1190), 100).await.unwrap().len(), 10);
+        cq.push(
+            QueueOffset(1200),
+            CqEntry {
+                physical_offset: PhysicalOffset(130_000),
+                ..entry(0)
+            },
+        )
+        .unwrap();
+        cq.flush().await.unwrap();
+        drop(cq);
+        // Stale entries past the cut were wiped: nothing beyond 1201 comes back.
+        let cq = ConsumeQueue::open(disk, dir, 1024, PhysicalOffset(u64::MAX), false)
+            .await
+            .unwrap();
+        assert_eq!(cq.max_offset(), QueueOffset(1201));
+        assert_eq!(
+            cq.entry(QueueOffset(1200))
+                .await
+                .unwrap()
+                .unwrap()
+                .physical_offset
+                .0,
+            130_000
+        );
+    }
+
+    #[test]
+    fn mem_queue_survives_reopen_and_cut() {
+        run_local(|| async {
+            let disk = Disk::Mem(MemDisk::new(1, Faults::default()));
+            fill_flush_reopen(disk, PathBuf::from("/cq/T/0")).await;
+        });
+    }
+
+    #[test]
+    fn dma_queue_survives_reopen_and_cut() {
+        let dir = test_dir("cq");
+        let d = dir.clone();
+        run_local(move || async move { fill_flush_reopen(Disk::Dma, d.join("T").join("0")).await });
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,68 @@
+//! The storage layer's error type. I/O failures keep the operation that failed so a log line
+//! says what the store was doing; `Clone` because one failed group commit answers every
+//! appender that was waiting on it.
+
+use std::fmt;
+use std::io;
+use std::rc::Rc;
+
+/// Why a storage operation did not happen.
+#[derive(Debug, Clone)]
+pub enum StoreError {
+    /// The device or file system refused an operation.
+    Io {
+        op: &'static str,
+        source: Rc<io::Error>,
+    },
+    /// No space left for a new segment or a write; reads keep working.
+    DiskFull,
+    /// The in-memory log buffer is full of bytes not yet written; retry after
+    /// [`CommitLog::writable`](super::commit_log::CommitLog::writable).
+    Busy,
+    /// A write or sync failed earlier; the store no longer accepts appends because the bytes
+    /// after its last successful sync are of unknown state until a restart recovers them.
+    Failed,
+    /// A record larger than a segment (or than the configured maximum) can never be stored.
+    RecordTooLarge { size: usize, max: usize },
+    /// A read named bytes the log does not hold (deleted, not yet written, or past the end).
+    OutOfRange { offset: u64, size: usize },
+    /// Bytes on disk do not form what the store wrote (a bad checkpoint or index file).
+    Corrupt { what: &'static str, detail: String },
+}
+
+impl StoreError {
+    /// Wraps an I/O error, turning "no space" into [`StoreError::DiskFull`] so callers can
+    /// answer with a clear code.
+    pub fn io(op: &'static str, source: io::Error) -> Self {
+        if source.raw_os_error() == Some(libc::ENOSPC) {
+            return StoreError::DiskFull;
+        }
+        StoreError::Io {
+            op,
+            source: Rc::new(source),
+        }
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Io { op, source } => write!(f, "storage I/O failed while {op}: {source}"),
+            StoreError::DiskFull => write!(f, "disk full: appends refused, reads still served"),
+            StoreError::Busy => write!(f, "log buffer full: the disk is behind the appenders"),
+            StoreError::Failed => write!(f, "store failed after an I/O error; restart to recover"),
+            StoreError::RecordTooLarge { size, max } => {
+                write!(f, "record of {size} bytes exceeds the maximum of {max}")
+            }
+            StoreError::OutOfRange { offset, size } => {
+                write!(f, "no stored bytes at offset {offset} (+{size})")
+            }
+            StoreError::Corrupt { what, detail } => write!(f, "corrupt {what}: {detail}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// Result of a storage operation.
+pub type StoreResult<T> = Result<T, StoreError>;

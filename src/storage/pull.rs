@@ -1,0 +1,145 @@
+//! The read side of a shard's store: reads by physical offset, pulls of a queue range with
+//! count, byte and tag limits, and search by store time. Records come back as [`LogBytes`]:
+//! windows on the in-memory tail or DMA read buffers, never re-encoded.
+
+use super::consume_queue::CqEntry;
+use super::error::{StoreError, StoreResult};
+use super::log_buffer::LogBytes;
+use super::offsets::{PhysicalOffset, QueueId, QueueOffset};
+use super::record::{scan, Scanned};
+use super::store::Store;
+
+/// The answer to a pull: records in queue order and where the next pull starts.
+#[derive(Debug)]
+pub struct GetResult {
+    pub records: Vec<LogBytes>,
+    /// The queue offset after the last entry examined (filtered-out entries count).
+    pub next: QueueOffset,
+    pub min: QueueOffset,
+    pub max: QueueOffset,
+}
+
+impl Store {
+    /// Reads `size` bytes of the log at `offset` (one record, or a run of them in a segment).
+    pub async fn read(&self, offset: PhysicalOffset, size: usize) -> StoreResult<LogBytes> {
+        self.log.read(offset, size).await
+    }
+
+    /// Up to `max_count` records of (topic, queue) from `from`, at most `max_bytes` in all
+    /// (at least one record if any), skipping entries whose tag code is not in `tags`.
+    pub async fn get_messages(
+        &self,
+        topic: &str,
+        queue_id: QueueId,
+        from: QueueOffset,
+        max_count: usize,
+        max_bytes: usize,
+        tags: Option<&[i64]>,
+    ) -> StoreResult<GetResult> {
+        let Some(q) = self.queue(topic, queue_id) else {
+            let zero = QueueOffset(0);
+            return Ok(GetResult {
+                records: Vec::new(),
+                next: zero,
+                min: zero,
+                max: zero,
+            });
+        };
+        let (min, max) = (q.cq.min_offset(), q.cq.max_offset());
+        let mut result = GetResult {
+            records: Vec::new(),
+            next: from,
+            min,
+            max,
+        };
+        if from < min || from >= max {
+            result.next = if from < min { min } else { max };
+            return Ok(result);
+        }
+        let log_min = self.log.min_offset();
+        let (mut bytes, mut at) = (0usize, from.0);
+        // Filtered entries cost a look but no read; scan a bounded window beyond max_count.
+        let entries =
+            q.cq.entries(from, max_count.saturating_mul(4).max(32))
+                .await?;
+        for e in entries {
+            if result.records.len() == max_count {
+                break;
+            }
+            let keep = tags.map_or(true, |t| t.contains(&e.tags_code));
+            if keep && e.physical_offset >= log_min {
+                if !result.records.is_empty() && bytes + e.size as usize > max_bytes {
+                    break;
+                }
+                bytes += e.size as usize;
+                result
+                    .records
+                    .push(self.log.read(e.physical_offset, e.size as usize).await?);
+            }
+            at += 1;
+        }
+        result.next = QueueOffset(at);
+        Ok(result)
+    }
+
+    /// The oldest and next queue offsets of (topic, queue); zeros for an unknown queue.
+    pub fn queue_range(&self, topic: &str, queue_id: QueueId) -> (QueueOffset, QueueOffset) {
+        self.queue(topic, queue_id)
+            .map_or((QueueOffset(0), QueueOffset(0)), |q| {
+                (q.cq.min_offset(), QueueOffset(q.next.get()))
+            })
+    }
+
+    /// The ConsumeQueue entry at `at`, if stored and dispatched.
+    pub async fn entry(
+        &self,
+        topic: &str,
+        queue_id: QueueId,
+        at: QueueOffset,
+    ) -> StoreResult<Option<CqEntry>> {
+        match self.queue(topic, queue_id) {
+            Some(q) => q.cq.entry(at).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The first queue offset whose record was stored at or after `timestamp` (the queue's
+    /// max offset if none), by binary search over the ConsumeQueue.
+    pub async fn offset_by_time(
+        &self,
+        topic: &str,
+        queue_id: QueueId,
+        timestamp: i64,
+    ) -> StoreResult<QueueOffset> {
+        let Some(q) = self.queue(topic, queue_id) else {
+            return Ok(QueueOffset(0));
+        };
+        let (mut lo, mut hi) = (q.cq.min_offset().0, q.cq.max_offset().0);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let e =
+                q.cq.entry(QueueOffset(mid))
+                    .await?
+                    .ok_or(StoreError::OutOfRange {
+                        offset: mid,
+                        size: 1,
+                    })?;
+            let bytes = self.log.read(e.physical_offset, e.size as usize).await?;
+            let stored = match scan(&bytes) {
+                Scanned::Record(m) => m.store_timestamp_ms,
+                _ => {
+                    return Err(StoreError::Corrupt {
+                        what: "commit log",
+                        detail: format!("{mid}"),
+                    })
+                }
+            };
+            if stored < timestamp {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(QueueOffset(lo))
+    }
+}

@@ -1,0 +1,455 @@
+//! A shard's store: the CommitLog, the ConsumeQueues built from it by reput, and the
+//! checkpoint. This is what the broker calls: `put` a record into (topic, queue), `reput` to
+//! index what was appended, `get_messages` for a pull, `checkpoint` periodically.
+//!
+//! Lives on one shard; the shard's tasks are its only users. Queue offsets are assigned at
+//! put time in append order (the record carries its own), so reput only checks them: the
+//! ConsumeQueue of a queue always holds dense offsets that agree with the log. Reput,
+//! checkpoint and maintenance each run one at a time.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::Duration;
+
+use super::checkpoint::{Checkpoint, CheckpointFile};
+use super::commit_log::{CommitLog, Durable};
+use super::config::StoreConfig;
+use super::consume_queue::{ConsumeQueue, CqEntry};
+use super::error::{StoreError, StoreResult};
+use super::io::Disk;
+use super::log_buffer::LogBytes;
+use super::offsets::{PhysicalOffset, QueueId, QueueOffset};
+use super::record::{self, consumable, scan, tags_code, Scanned, MAGIC_BLANK};
+use super::recovery::recover_log;
+
+/// Milliseconds since the Unix epoch; injectable so tests control store timestamps.
+pub type Clock = Box<dyn Fn() -> i64>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Box::new(|| {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        now.map_or(0, |d| d.as_millis() as i64)
+    })
+}
+
+#[derive(Debug)]
+pub(super) struct Queue {
+    pub(super) cq: Rc<ConsumeQueue>,
+    /// Queue offset the next put gets.
+    pub(super) next: Cell<u64>,
+}
+
+/// Where a put went.
+#[derive(Debug)]
+pub struct PutResult {
+    pub offset: PhysicalOffset,
+    pub queue_offset: QueueOffset,
+    pub size: u32,
+    pub store_timestamp: i64,
+    /// Resolves when the record is stored under the flush policy.
+    pub durable: Durable,
+}
+
+/// A shard's store.
+pub struct Store {
+    config: StoreConfig,
+    disk: Disk,
+    pub(super) log: CommitLog,
+    queues: RefCell<HashMap<String, HashMap<QueueId, Rc<Queue>>>>,
+    /// The log is dispatched into the ConsumeQueues below this offset.
+    reput_from: Cell<u64>,
+    /// Store time of the newest dispatched record.
+    reput_timestamp: Cell<i64>,
+    /// The last checkpoint on disk (or what recovery made equivalent to one).
+    last_checkpoint: Cell<Checkpoint>,
+    reputting: Cell<bool>,
+    /// Set by a put; the maintenance task parks on `maintenance_waker` until then.
+    reput_wanted: Cell<bool>,
+    maintenance_waker: RefCell<Option<std::task::Waker>>,
+    checkpointing: Cell<bool>,
+    checkpoint: CheckpointFile,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("dir", &self.config.shard_dir())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens the shard's store, recovering from whatever state the last run left: the log is
+    /// cut at its first invalid record after the checkpoint and the ConsumeQueues are rebuilt
+    /// from there.
+    pub async fn open(disk: Disk, config: StoreConfig, clock: Clock) -> StoreResult<Store> {
+        let dir = config.shard_dir();
+        let log_dir = dir.join("commitlog");
+        disk.create_dir_all(&log_dir).await?;
+        disk.create_dir_all(&dir.join("consumequeue")).await?;
+        for d in [
+            log_dir.as_path(),
+            &dir.join("consumequeue"),
+            &dir,
+            &config.root,
+        ] {
+            disk.sync_dir(d).await?;
+        }
+        let (checkpoint, cp) = CheckpointFile::open(&disk, dir.join("checkpoint")).await?;
+        let from = cp.map_or(0, |cp| cp.reput.0);
+        let lc = &config.log;
+        let rec = recover_log(&disk, &log_dir, lc.segment_size, lc.block_size, from).await?;
+        let (start, end) = (rec.start, rec.end);
+        let log = CommitLog::start(
+            disk.clone(),
+            log_dir,
+            lc.clone(),
+            rec.segments,
+            end,
+            &rec.tail,
+        )
+        .await?;
+        let store = Store {
+            config,
+            disk,
+            log,
+            queues: RefCell::new(HashMap::new()),
+            reput_from: Cell::new(start),
+            reput_timestamp: Cell::new(cp.map_or(0, |cp| cp.logics_msg_timestamp)),
+            // Recovery cut the queues below `start` and re-dispatches the rest, which is the
+            // state a finished checkpoint at `start` describes.
+            last_checkpoint: Cell::new(Checkpoint {
+                reput: PhysicalOffset(start),
+                log_flushed: PhysicalOffset(end),
+                queues_dirty: false,
+                ..cp.unwrap_or_default()
+            }),
+            reputting: Cell::new(false),
+            reput_wanted: Cell::new(false),
+            maintenance_waker: RefCell::new(None),
+            checkpointing: Cell::new(false),
+            checkpoint,
+            clock,
+        };
+        // Without a finished checkpoint the queue files may hold anything past the restart.
+        let wipe = cp.map_or(true, |cp| cp.queues_dirty);
+        store.open_queues(PhysicalOffset(start), wipe).await?;
+        store.queues_follow_log().await?;
+        store.reput().await?;
+        Ok(store)
+    }
+
+    fn queue_dir(&self, topic: &str, queue_id: QueueId) -> PathBuf {
+        self.config
+            .shard_dir()
+            .join("consumequeue")
+            .join(topic)
+            .join(queue_id.0.to_string())
+    }
+
+    /// Opens every stored ConsumeQueue, keeping entries below `keep_below`.
+    async fn open_queues(&self, keep_below: PhysicalOffset, wipe: bool) -> StoreResult<()> {
+        let root = self.config.shard_dir().join("consumequeue");
+        for topic in self.disk.list_subdirs(&root).await? {
+            for qid in self.disk.list_subdirs(&root.join(&topic)).await? {
+                let Ok(id) = qid.parse::<u32>() else { continue };
+                let dir = self.queue_dir(&topic, QueueId(id));
+                let eps = self.config.cq_entries_per_segment;
+                let cq = ConsumeQueue::open(self.disk.clone(), dir, eps, keep_below, wipe).await?;
+                let q = Queue {
+                    next: Cell::new(cq.max_offset().0),
+                    cq: Rc::new(cq),
+                };
+                self.queues
+                    .borrow_mut()
+                    .entry(topic.clone())
+                    .or_default()
+                    .insert(QueueId(id), Rc::new(q));
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn queue(&self, topic: &str, queue_id: QueueId) -> Option<Rc<Queue>> {
+        self.queues.borrow().get(topic)?.get(&queue_id).cloned()
+    }
+
+    fn queue_or_create(&self, topic: &str, queue_id: QueueId) -> Rc<Queue> {
+        if let Some(q) = self.queue(topic, queue_id) {
+            return q;
+        }
+        let dir = self.queue_dir(topic, queue_id);
+        let cq =
+            ConsumeQueue::new_empty(self.disk.clone(), dir, self.config.cq_entries_per_segment);
+        let q = Rc::new(Queue {
+            cq: Rc::new(cq),
+            next: Cell::new(0),
+        });
+        let mut queues = self.queues.borrow_mut();
+        queues
+            .entry(topic.to_owned())
+            .or_default()
+            .insert(queue_id, Rc::clone(&q));
+        q
+    }
+
+    /// Appends an encoded record to (topic, queue): assigns its queue offset, physical offset
+    /// and store time, patching them into the record. `Busy` means the log buffer is full;
+    /// wait with [`Store::writable`] and retry.
+    pub fn put(&self, topic: &str, queue_id: QueueId, record: &mut [u8]) -> StoreResult<PutResult> {
+        // Reput files the record under the topic and queue it carries; they must be these.
+        debug_assert!(crate::wire::record::RecordView::parse(record)
+            .is_ok_and(|v| v.topic() == topic && v.queue_id() == queue_id.0));
+        let q = self.queue_or_create(topic, queue_id);
+        let queue_offset = QueueOffset(q.next.get());
+        let now = (self.clock)();
+        let appended = self
+            .log
+            .append(record, |rec, at| record::patch(rec, queue_offset, at, now))?;
+        q.next.set(queue_offset.0 + 1);
+        if !self.reput_wanted.replace(true) {
+            if let Some(w) = self.maintenance_waker.borrow_mut().take() {
+                w.wake();
+            }
+        }
+        Ok(PutResult {
+            offset: appended.offset,
+            queue_offset,
+            size: appended.size,
+            store_timestamp: now,
+            durable: appended.durable,
+        })
+    }
+
+    /// [`Store::put`], waiting for room while the log buffer is full instead of answering
+    /// Busy: for callers that would rather queue than refuse (retries, system topics).
+    pub async fn put_waiting(
+        &self,
+        topic: &str,
+        queue_id: QueueId,
+        record: &mut [u8],
+    ) -> StoreResult<PutResult> {
+        loop {
+            match self.put(topic, queue_id, record) {
+                Err(StoreError::Busy) => self.writable(record.len() as u64).await?,
+                other => return other,
+            }
+        }
+    }
+
+    /// Waits until a put of `size` bytes would not answer Busy.
+    pub async fn writable(&self, size: u64) -> StoreResult<()> {
+        self.log.writable(size).await
+    }
+
+    /// Dispatches every record appended since the last reput into its ConsumeQueue. Returns
+    /// how many records it dispatched.
+    pub async fn reput(&self) -> StoreResult<usize> {
+        if self.reputting.replace(true) {
+            return Ok(0);
+        }
+        let result = self.reput_inner().await;
+        self.reputting.set(false);
+        result
+    }
+
+    /// Reads the log a block at a time (a zero-copy window on the tail, or one DMA read after
+    /// a restart) and dispatches every whole record in it; a record crossing the window is
+    /// read on its own.
+    async fn reput_inner(&self) -> StoreResult<usize> {
+        let seg_size = self.config.log.segment_size;
+        let block = self.config.log.block_size as u64;
+        let mut count = 0;
+        loop {
+            let pos = self.reput_from.get();
+            let end = self.log.end().0;
+            if pos >= end {
+                return Ok(count);
+            }
+            let seg_end = pos - pos % seg_size + seg_size;
+            let window_end = end.min(seg_end).min(pos - pos % block + block);
+            // The bytes after a segment's filler are never in the tail: a window reaching
+            // into them fails, and the record-by-record path below takes over.
+            let len = (window_end - pos) as usize;
+            let window = match self.log.read(PhysicalOffset(pos), len).await {
+                Ok(w) => w,
+                Err(StoreError::OutOfRange { .. }) => LogBytes::Owned(Vec::new()),
+                Err(e) => return Err(e),
+            };
+            let mut at = 0usize;
+            while let Some(head) = window.get(at..at + 8) {
+                let size = u32::from_be_bytes(head[..4].try_into().expect("4")) as usize;
+                if u32::from_be_bytes(head[4..].try_into().expect("4")) == MAGIC_BLANK {
+                    self.reput_from.set(seg_end);
+                    break;
+                }
+                let Some(rec) = window.get(at..at + size) else {
+                    break;
+                };
+                self.dispatch(pos + at as u64, rec)?;
+                at += size;
+                count += 1;
+            }
+            if self.reput_from.get() == pos && at == 0 {
+                // The record at `pos` runs past the window: read it whole.
+                let head = self.log.read(PhysicalOffset(pos), 8).await?;
+                let size = u32::from_be_bytes(head[..4].try_into().expect("4")) as usize;
+                if u32::from_be_bytes(head[4..].try_into().expect("4")) == MAGIC_BLANK {
+                    self.reput_from.set(seg_end);
+                    continue;
+                }
+                let rec = self.log.read(PhysicalOffset(pos), size).await?;
+                self.dispatch(pos, &rec)?;
+                count += 1;
+            }
+            glommio::yield_if_needed().await;
+        }
+    }
+
+    /// Files one stored record in its ConsumeQueue and moves the reput point past it.
+    fn dispatch(&self, pos: u64, rec: &[u8]) -> StoreResult<()> {
+        let meta = match scan(rec) {
+            Scanned::Record(meta) if meta.physical_offset.0 == pos => meta,
+            _ => {
+                let detail = format!("no record at {pos} during reput");
+                return Err(StoreError::Corrupt {
+                    what: "commit log",
+                    detail,
+                });
+            }
+        };
+        if consumable(&meta) {
+            let q = self.queue_or_create(meta.topic, QueueId(meta.queue_id));
+            let entry = CqEntry {
+                physical_offset: PhysicalOffset(pos),
+                size: meta.total_size,
+                tags_code: tags_code(&meta),
+            };
+            q.cq.push(meta.queue_offset, entry)?;
+            q.next.set(q.next.get().max(meta.queue_offset.0 + 1));
+        }
+        self.reput_timestamp.set(meta.store_timestamp_ms);
+        self.reput_from.set(pos + u64::from(meta.total_size));
+        Ok(())
+    }
+
+    /// Makes everything dispatched so far recoverable without rescanning it: syncs the log up
+    /// to the reput point, flushes every ConsumeQueue, then writes the checkpoint.
+    pub async fn checkpoint(&self) -> StoreResult<()> {
+        if self.checkpointing.replace(true) {
+            return Ok(());
+        }
+        let result = self.checkpoint_inner().await;
+        self.checkpointing.set(false);
+        result
+    }
+
+    async fn checkpoint_inner(&self) -> StoreResult<()> {
+        let reput = self.reput_from.get();
+        let timestamp = self.reput_timestamp.get();
+        self.log.flush().await?;
+        // Say first that queue files are about to change: a crash before the final write
+        // leaves entries past the previous checkpoint's reput, which recovery must wipe.
+        let previous = self.last_checkpoint.get();
+        self.checkpoint
+            .write(&Checkpoint {
+                queues_dirty: true,
+                ..previous
+            })
+            .await?;
+        let queues: Vec<Rc<Queue>> = self
+            .queues
+            .borrow()
+            .values()
+            .flat_map(|m| m.values().cloned())
+            .collect();
+        for q in queues {
+            q.cq.flush_below(PhysicalOffset(reput)).await?;
+        }
+        let cp = Checkpoint {
+            physic_msg_timestamp: timestamp,
+            logics_msg_timestamp: timestamp,
+            reput: PhysicalOffset(reput),
+            log_flushed: self.log.flushed(),
+            queues_dirty: false,
+        };
+        self.checkpoint.write(&cp).await?;
+        self.last_checkpoint.set(cp);
+        Ok(())
+    }
+
+    /// The reput offset of the last checkpoint written: recovery may restart there, so the
+    /// log must keep every segment from it on.
+    pub fn checkpointed_offset(&self) -> PhysicalOffset {
+        self.last_checkpoint.get().reput
+    }
+
+    /// Runs reput whenever puts arrive and a checkpoint every `checkpoint_interval`, until
+    /// an error. Parks while nothing happens, so an idle shard costs no wake-ups beyond the
+    /// checkpoint timer. The shard spawns this and owns its handle.
+    pub async fn run_maintenance(self: Rc<Self>, checkpoint_interval: Duration) -> StoreError {
+        let mut last = std::time::Instant::now();
+        loop {
+            self.reput_wanted.set(false);
+            if let Err(e) = self.reput().await {
+                return e;
+            }
+            if last.elapsed() >= checkpoint_interval {
+                if let Err(e) = self.checkpoint().await {
+                    return e;
+                }
+                last = std::time::Instant::now();
+            }
+            let put = std::future::poll_fn(|cx| {
+                if self.reput_wanted.get() {
+                    return std::task::Poll::Ready(());
+                }
+                *self.maintenance_waker.borrow_mut() = Some(cx.waker().clone());
+                std::task::Poll::Pending
+            });
+            let due = checkpoint_interval.saturating_sub(last.elapsed());
+            futures_lite::future::or(put, glommio::timer::sleep(due)).await;
+        }
+    }
+
+    /// The store's settings.
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    /// Moves every ConsumeQueue's min offset to the log's oldest stored record.
+    pub(super) async fn queues_follow_log(&self) -> StoreResult<()> {
+        let log_min = self.log.min_offset();
+        let queues: Vec<Rc<Queue>> = self
+            .queues
+            .borrow()
+            .values()
+            .flat_map(|m| m.values().cloned())
+            .collect();
+        for q in queues {
+            q.cq.delete_before(log_min).await?;
+        }
+        Ok(())
+    }
+
+    /// The CommitLog, for offsets and flush state.
+    pub fn log(&self) -> &CommitLog {
+        &self.log
+    }
+
+    /// The log offset below which every record is dispatched.
+    pub fn reput_offset(&self) -> PhysicalOffset {
+        PhysicalOffset(self.reput_from.get())
+    }
+
+    /// Stores everything, dispatches it and writes a final checkpoint.
+    pub async fn close(self) -> StoreResult<()> {
+        self.reput().await?;
+        self.checkpoint().await?;
+        self.log.close().await
+    }
+}
