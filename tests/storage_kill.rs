@@ -34,12 +34,7 @@ fn body(queue_offset: u64) -> Vec<u8> {
 }
 
 /// The child: appends forever, 16 appends in flight, printing `ACK offset queue_offset`.
-#[test]
-#[ignore = "run by sigkill_keeps_every_acknowledged_record as its child process"]
-fn kill_child() {
-    let Ok(dir) = std::env::var(DIR_VAR) else {
-        return;
-    };
+fn kill_child(dir: String) {
     let ex = glommio::LocalExecutorBuilder::default().spawn(move || async move {
         let store = Store::open(Disk::Dma, config(dir.into()), system_clock())
             .await
@@ -66,15 +61,19 @@ fn kill_child() {
     ex.expect("executor").join().expect("child");
 }
 
+/// The test binary runs this test twice: as the parent, and (with the store directory in
+/// the environment) as the child the parent kills.
 #[test]
 fn sigkill_keeps_every_acknowledged_record() {
+    if let Ok(dir) = std::env::var(DIR_VAR) {
+        return kill_child(dir);
+    }
     let root = std::env::temp_dir().join(format!("shardmq-kill-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     let mut child = Command::new(std::env::current_exe().expect("test binary"))
         .args([
             "--exact",
-            "kill_child",
-            "--ignored",
+            "sigkill_keeps_every_acknowledged_record",
             "--nocapture",
             "--test-threads=1",
         ])
