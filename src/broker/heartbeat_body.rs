@@ -1,8 +1,9 @@
 //! JSON bodies of client registration (REMOTING.md §2.3, §2.5.4, §2.8.7): the HEART_BEAT
 //! body a client sends, the CHECK_CLIENT_CONFIG body, and what GET_CONSUMER_LIST_BY_GROUP
-//! and GET_CONSUMER_CONNECTION_LIST answer.
+//! and GET_CONSUMER_CONNECTION_LIST / GET_PRODUCER_CONNECTION_LIST answer.
 //!
-//! Pure types with no state; any shard parses and writes them.
+//! Pure types with no state; any shard parses and writes them. [`Subscription`] is a
+//! heartbeat's subscription made ready for filtering (tags split, codes computed).
 //!
 //! Reading is as lenient as fastjson, because real clients rely on it (CLIENTS.md item 4):
 //! every field may be missing or `null` (it reads as the Java default), enums are names in any
@@ -16,6 +17,8 @@ use std::fmt;
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
+
+use crate::wire::properties::java_hash;
 
 /// Deserializes a missing-or-null field as the type's default, as fastjson leaves a Java
 /// field at its default for an explicit `null`.
@@ -348,6 +351,101 @@ pub struct ConsumerConnection {
     pub consume_type: ConsumeType,
     pub message_model: MessageModel,
     pub subscription_table: BTreeMap<String, SubscriptionData>,
+}
+
+/// What a consumer group subscribes to on one topic, ready for the pull path's filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    pub topic: String,
+    /// The expression as the client wrote it.
+    pub expression: String,
+    pub expression_type: ExpressionType,
+    /// Trimmed tags of a TAG expression; empty for `*`.
+    pub tags: Vec<String>,
+    /// Java hashes of `tags`, sorted and unique: what consume-queue tag codes are checked
+    /// against.
+    pub codes: Vec<i32>,
+    pub sub_version: i64,
+    pub class_filter_mode: bool,
+}
+
+impl Subscription {
+    /// Builds the subscription from a heartbeat's entry. Tags come from `tagsSet`, or from the
+    /// expression when a client left the set out; codes are always recomputed, because the
+    /// store computes its tag codes with the same function and a client's may be missing.
+    pub fn from_data(data: &SubscriptionData) -> Subscription {
+        let is_tag = data.expression_type == ExpressionType::Tag;
+        let tags: Vec<String> = if !is_tag || is_all(&data.sub_string) {
+            Vec::new()
+        } else if data.tags_set.is_empty() {
+            split_tags(&data.sub_string)
+        } else {
+            split_tags(&data.tags_set.join("||"))
+        };
+        let mut codes: Vec<i32> = tags.iter().map(|tag| java_hash(tag)).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        Subscription {
+            topic: data.topic.clone(),
+            expression: data.sub_string.clone(),
+            expression_type: data.expression_type.clone(),
+            tags,
+            codes,
+            sub_version: data.sub_version,
+            class_filter_mode: data.class_filter_mode,
+        }
+    }
+
+    /// The form clients and admin tools read.
+    pub fn to_data(&self) -> SubscriptionData {
+        SubscriptionData {
+            class_filter_mode: self.class_filter_mode,
+            code_set: self.codes.clone(),
+            expression_type: self.expression_type.clone(),
+            sub_string: self.expression.clone(),
+            sub_version: self.sub_version,
+            tags_set: self.tags.clone(),
+            topic: self.topic.clone(),
+        }
+    }
+
+    /// A TAG subscription to every message.
+    pub fn is_all(&self) -> bool {
+        self.expression_type == ExpressionType::Tag && is_all(&self.expression)
+    }
+
+    /// The broker's coarse tag filter (REMOTING.md §5.3): a consume-queue entry with tag code
+    /// `code` may match. Only meaningful for TAG subscriptions.
+    pub fn matches_tag_code(&self, code: i64) -> bool {
+        // Consume-queue entries keep the code as a long; a tag's code is its i32 hash.
+        self.is_all() || self.codes.binary_search(&(code as i32)).is_ok()
+    }
+}
+
+fn is_all(expression: &str) -> bool {
+    let expression = expression.trim();
+    expression.is_empty() || expression == "*"
+}
+
+fn split_tags(expression: &str) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::new();
+    for tag in expression
+        .split("||")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        if !tags.iter().any(|known| known == tag) {
+            tags.push(tag.to_owned());
+        }
+    }
+    tags
+}
+
+/// GET_PRODUCER_CONNECTION_LIST (204) response body (Java `ProducerConnection`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ProducerConnection {
+    pub connection_set: Vec<Connection>,
 }
 
 #[cfg(test)]
