@@ -646,3 +646,7 @@ fn respond(request: &RemotingCommand, result: Handled) -> RemotingCommand {
 #[cfg(test)]
 #[path = "clients_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "clients_loopback_tests.rs"]
+mod loopback_tests;
