@@ -341,8 +341,22 @@ impl ClientRegistry {
         request: &RemotingCommand,
         now_ms: u64,
     ) -> RemotingCommand {
+        self.heart_beat_with(channel, request, now_ms, |_| {})
+    }
+
+    /// [`ClientRegistry::heart_beat`] that first shows the caller each consumer group of a
+    /// readable heartbeat, so the broker can create the group's subscription config and its
+    /// `%RETRY%` topic as Java does before it registers the group.
+    pub fn heart_beat_with<C: ClientChannel + 'static>(
+        &self,
+        channel: &Rc<C>,
+        request: &RemotingCommand,
+        now_ms: u64,
+        on_consumer_group: impl FnMut(&ConsumerData),
+    ) -> RemotingCommand {
         let channel: Rc<dyn ClientChannel> = channel.clone();
-        respond(request, self.try_heart_beat(channel, request, now_ms))
+        let result = self.try_heart_beat(channel, request, now_ms, on_consumer_group);
+        respond(request, result)
     }
 
     fn try_heart_beat(
@@ -350,8 +364,16 @@ impl ClientRegistry {
         channel: Rc<dyn ClientChannel>,
         request: &RemotingCommand,
         now_ms: u64,
+        on_consumer_group: impl FnMut(&ConsumerData),
     ) -> Handled {
         let data: HeartbeatData = decode_body(request, "HEART_BEAT body")?;
+        self.tables.borrow().check_room(&data)?;
+        // Outside any borrow: the caller may look at the registry.
+        let named = data
+            .consumer_data_set
+            .iter()
+            .filter(|c| !c.group_name.is_empty());
+        named.for_each(on_consumer_group);
         let info = ChannelInfo {
             channel,
             client_id: data.client_id.clone(),
@@ -359,11 +381,7 @@ impl ClientRegistry {
             version: request.version,
             last_heartbeat_ms: now_ms,
         };
-        let changed = {
-            let mut tables = self.tables.borrow_mut();
-            tables.check_room(&data)?;
-            tables.register(&data, &info)
-        };
+        let changed = self.tables.borrow_mut().register(&data, &info);
         self.notify(&changed);
         Ok(success(request))
     }

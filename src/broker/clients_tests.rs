@@ -336,3 +336,20 @@ fn check_client_config_accepts_tags_and_refuses_sql92() {
     let response = registry.check_client_config(&request(46, &[], ""));
     assert_eq!(response.code, response_code::SYSTEM_ERROR);
 }
+
+#[test]
+fn the_caller_sees_each_consumer_group_before_it_registers() {
+    let registry = ClientRegistry::new();
+    let a = Recorder::new(1);
+    let body = consumer_body("c-a", "cg", &[("T", "*")], 1);
+    let mut seen = Vec::new();
+    let response = registry.heart_beat_with(&a, &request(34, &[], &body), 0, |consumer| {
+        assert!(registry.consumer_ids(&consumer.group_name).is_empty());
+        seen.push(format!("%RETRY%{}", consumer.group_name));
+    });
+    assert_eq!(response.code, response_code::SUCCESS);
+    assert_eq!(seen, ["%RETRY%cg"]);
+    let mut unread = false;
+    registry.heart_beat_with(&a, &request(34, &[], "{"), 0, |_| unread = true);
+    assert!(!unread, "an unreadable heartbeat creates nothing");
+}
