@@ -136,3 +136,30 @@ fn check_client_body_reads_the_subscription() {
     assert_eq!(sub.expression_type, ExpressionType::Sql92);
     assert_eq!(check.group, "g");
 }
+
+#[test]
+fn subscriptions_split_tags_and_compute_java_codes() {
+    let data: SubscriptionData = decode(
+        br#"{"topic":"T","subString":"ignored","tagsSet":[" TagB ","TagA","TagB",""],"codeSet":[1]}"#,
+        "sub",
+    )
+    .expect("parses");
+    let sub = Subscription::from_data(&data);
+    assert_eq!(sub.tags, ["TagB", "TagA"]);
+    assert_eq!(sub.codes, [2598919, 2598920], "recomputed, sorted");
+    assert!(!sub.is_all() && sub.matches_tag_code(2598920) && !sub.matches_tag_code(1));
+    assert_eq!(Subscription::from_data(&sub.to_data()), sub);
+
+    let sql: SubscriptionData = decode(
+        br#"{"topic":"T","subString":"a > 1","expressionType":"SQL92"}"#,
+        "sub",
+    )
+    .expect("parses");
+    let sub = Subscription::from_data(&sql);
+    assert!(sub.tags.is_empty() && !sub.is_all() && !sub.matches_tag_code(0));
+    let empty = Subscription::from_data(&SubscriptionData::default());
+    assert!(
+        empty.is_all(),
+        "an empty TAG expression means every message"
+    );
+}
