@@ -23,6 +23,7 @@
 //! Every shard (one pinned glommio executor from the `shards` crate) runs its own copy of each
 //! layer; shard state is `Rc`/`RefCell` and crosses shards only as messages.
 
+pub mod broker;
 pub mod client;
 pub mod dispatch;
 pub mod limits;

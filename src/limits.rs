@@ -94,3 +94,18 @@ pub const CLIENT_READ_BUFFER_BYTES: usize = 64 * 1024;
 const _: () = assert!(CLIENT_IN_FLIGHT_MAX <= CONNECTION_IN_FLIGHT_MAX);
 const _: () = assert!(CLIENT_IN_FLIGHT_MAX <= i32::MAX as usize);
 const _: () = assert!(CLIENT_WRITE_QUEUE_BYTES_MAX >= FRAME_SIZE_MAX);
+
+/// Producer plus consumer groups one shard's client registry tracks. A heartbeat that would
+/// add groups beyond it is refused, so a client cannot grow the registry without bound; the
+/// channels of a group are bounded by the shard's connections.
+pub const BROKER_CLIENT_GROUPS_MAX: usize = 64 * 1024;
+
+/// Subscriptions one consumer group of a heartbeat may carry (one per topic; real consumers
+/// have a handful, plus their retry topic).
+pub const BROKER_GROUP_SUBSCRIPTIONS_MAX: usize = 4096;
+
+/// Stored consumer offsets, one per (group, topic, queue), on one shard. Updates that would
+/// add entries beyond it are refused; updates of existing entries always succeed.
+pub const CONSUMER_OFFSET_ENTRIES_MAX: usize = 4 * 1024 * 1024;
+
+const _: () = assert!(BROKER_GROUP_SUBSCRIPTIONS_MAX <= CONSUMER_OFFSET_ENTRIES_MAX);

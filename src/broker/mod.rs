@@ -1,0 +1,3 @@
+pub mod clients;
+pub mod heartbeat_body;
+pub mod offsets;
