@@ -71,6 +71,7 @@ mod replicated;
 mod shard;
 mod shutdown;
 mod signals;
+mod ticker;
 
 pub use config::{Config, ShardId, SHARDS_MAX, SPIN_BEFORE_PARK_DEFAULT};
 pub use glommio::Task;
@@ -80,3 +81,4 @@ pub use preflight::{allowed_cpus, memlock_required, preflight, StartError, MEMLO
 pub use replicated::{ReplicaError, Replicated};
 pub use shard::Shard;
 pub use shutdown::{Gate, GateClosed, Pass, ShutdownHandle};
+pub use ticker::Ticker;

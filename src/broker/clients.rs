@@ -24,7 +24,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::pin;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -529,19 +528,8 @@ impl ClientRegistry {
         now_ms: impl Fn() -> u64,
         closing: impl Future<Output = ()>,
     ) {
-        let mut closing = pin!(closing);
-        loop {
-            let tick = async {
-                glommio::timer::sleep(EXPIRY_SCAN_INTERVAL).await;
-                true
-            };
-            let stop = async {
-                closing.as_mut().await;
-                false
-            };
-            if !futures_lite::future::or(stop, tick).await {
-                return;
-            }
+        let mut ticker = shards::Ticker::new(EXPIRY_SCAN_INTERVAL, closing);
+        while ticker.tick().await {
             self.scan(now_ms());
         }
     }

@@ -28,7 +28,6 @@ use std::fs::{self, File};
 use std::future::Future;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::pin::pin;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -424,23 +423,13 @@ impl ConsumerOffsets {
         path: &Path,
         closing: impl Future<Output = ()>,
     ) -> Result<(), OffsetFileError> {
-        let mut closing = pin!(closing);
-        loop {
-            let tick = async {
-                glommio::timer::sleep(interval).await;
-                true
-            };
-            let stop = async {
-                closing.as_mut().await;
-                false
-            };
-            if !futures_lite::future::or(stop, tick).await {
-                return self.persist(path).await;
-            }
+        let mut ticker = shards::Ticker::new(interval, closing);
+        while ticker.tick().await {
             if let Err(err) = self.persist(path).await {
                 tracing::error!(error = %err, "consumer offsets not persisted; retrying");
             }
         }
+        self.persist(path).await
     }
 }
 

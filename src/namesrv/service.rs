@@ -6,7 +6,6 @@
 
 use std::cell::RefCell;
 use std::future::Future;
-use std::pin::pin;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -327,19 +326,8 @@ impl NameServer {
 
     /// [`NameServer::run_expiry`] with another interval (tests).
     pub async fn run_expiry_every(&self, interval: Duration, closing: impl Future<Output = ()>) {
-        let mut closing = pin!(closing);
-        loop {
-            let tick = async {
-                glommio::timer::sleep(interval).await;
-                true
-            };
-            let stop = async {
-                closing.as_mut().await;
-                false
-            };
-            if !futures_lite::future::or(stop, tick).await {
-                return;
-            }
+        let mut ticker = shards::Ticker::new(interval, closing);
+        while ticker.tick().await {
             for addr in self.routes.borrow_mut().scan(self.now_ms()) {
                 tracing::info!(broker = %addr, "broker expired: no registration within its timeout");
             }
