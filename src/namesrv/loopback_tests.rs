@@ -1,33 +1,19 @@
 //! The NameServer behind a real listener, talked to over loopback TCP by a blocking client,
 //! as a broker and a client would.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::rc::Rc;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::NameServer;
-use crate::net::{bind, Server};
+use crate::net::testing::{serve_on_loopback, BlockingClient};
 use crate::wire::codes::{request_code, response_code};
 use crate::wire::headers::{CommandHeader, GetRouteInfoRequestHeader, RegisterBrokerRequestHeader};
-use crate::wire::{frame, ExtFields, RemotingCommand};
+use crate::wire::{ExtFields, RemotingCommand};
 
-fn exchange(stream: &mut TcpStream, mut request: RemotingCommand, opaque: i32) -> RemotingCommand {
-    request.opaque = opaque;
-    let mut out = BytesMut::new();
-    request.encode(&mut out).expect("encodes");
-    stream.write_all(&out).expect("write");
-    let mut length = [0u8; 4];
-    stream.read_exact(&mut length).expect("read length");
-    let mut frame_bytes = vec![0u8; u32::from_be_bytes(length) as usize];
-    stream.read_exact(&mut frame_bytes).expect("read frame");
-    let mut buf = BytesMut::from(&length[..]);
-    buf.extend_from_slice(&frame_bytes);
-    let response = frame::decode(&mut buf).expect("valid").expect("complete");
-    assert_eq!(response.opaque, opaque);
-    response
+fn exchange(client: &mut BlockingClient, request: RemotingCommand) -> RemotingCommand {
+    client.exchange(request).0
 }
 
 fn command<H: CommandHeader>(code: i32, header: &H, body: &[u8]) -> RemotingCommand {
@@ -48,17 +34,11 @@ fn route_request(topic: &str) -> RemotingCommand {
 /// What a broker and then a client do: register over one connection, look the route up over
 /// another, and see the route go when the broker's connection closes.
 fn broker_and_client(addr: SocketAddr) {
-    let mut client = TcpStream::connect(addr).expect("connect");
-    client
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
-    let missing = exchange(&mut client, route_request("TBW102"), 1);
+    let mut client = BlockingClient::connect(addr);
+    let missing = exchange(&mut client, route_request("TBW102"));
     assert_eq!(missing.code, response_code::TOPIC_NOT_EXIST);
 
-    let mut broker = TcpStream::connect(addr).expect("connect");
-    broker
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
+    let mut broker = BlockingClient::connect(addr);
     let header = RegisterBrokerRequestHeader {
         broker_name: "broker-a".into(),
         broker_addr: "127.0.0.1:10911".into(),
@@ -71,7 +51,6 @@ fn broker_and_client(addr: SocketAddr) {
     let registered = exchange(
         &mut broker,
         command(request_code::REGISTER_BROKER, &header, body),
-        7,
     );
     assert_eq!(
         registered.code,
@@ -80,7 +59,7 @@ fn broker_and_client(addr: SocketAddr) {
         registered.remark
     );
 
-    let route = exchange(&mut client, route_request("TBW102"), 2);
+    let route = exchange(&mut client, route_request("TBW102"));
     assert_eq!(route.code, response_code::SUCCESS);
     let text = std::str::from_utf8(&route.body).expect("utf-8");
     assert!(
@@ -91,9 +70,8 @@ fn broker_and_client(addr: SocketAddr) {
 
     drop(broker);
     let deadline = Instant::now() + Duration::from_secs(5);
-    let mut opaque = 3;
     loop {
-        let route = exchange(&mut client, route_request("TBW102"), opaque);
+        let route = exchange(&mut client, route_request("TBW102"));
         if route.code == response_code::TOPIC_NOT_EXIST {
             break;
         }
@@ -101,29 +79,11 @@ fn broker_and_client(addr: SocketAddr) {
             Instant::now() < deadline,
             "route still served after the broker left"
         );
-        opaque += 1;
         std::thread::sleep(Duration::from_millis(10));
     }
 }
 
 #[test]
 fn routes_over_loopback_follow_the_brokers_connection() {
-    glommio::LocalExecutorBuilder::default()
-        .spawn(|| async {
-            let listener = bind("127.0.0.1:0".parse().expect("address")).expect("bind");
-            let addr = listener.local_addr().expect("local address");
-            let server = Server::new(Rc::new(NameServer::new()));
-            glommio::spawn_local(server.clone().run(listener)).detach();
-            // A panic must reach the test, not die silently on the blocking pool's thread.
-            let outcome = glommio::executor()
-                .spawn_blocking(move || std::panic::catch_unwind(|| broker_and_client(addr)))
-                .await;
-            server.shutdown().await;
-            if let Err(panic) = outcome {
-                std::panic::resume_unwind(panic);
-            }
-        })
-        .expect("executor")
-        .join()
-        .expect("join");
+    serve_on_loopback(NameServer::new, broker_and_client);
 }

@@ -18,6 +18,8 @@ mod connection;
 mod latch;
 mod listener;
 mod outbox;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use std::future::Future;
 use std::pin::Pin;
