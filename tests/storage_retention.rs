@@ -110,3 +110,51 @@ fn expired_segments_go_and_queues_follow() {
     });
     ex.expect("executor").join().expect("test body");
 }
+
+#[test]
+fn scheduled_pass_deletes_under_disk_pressure_at_any_hour() {
+    let ex = glommio::LocalExecutorBuilder::default().spawn(|| async {
+        let mem = MemDisk::new(2, Faults::default());
+        let store = Store::open(Disk::Mem(mem.clone()), config(), Box::new(|| 0))
+            .await
+            .expect("open");
+        for _ in 0..400 {
+            let mut rec = encode("T", QueueId(0), &[7u8; 1000], None);
+            let put = store.put("T", QueueId(0), &mut rec).expect("put");
+            put.durable.await.expect("stored");
+        }
+        store.reput().await.expect("reput");
+        store.checkpoint().await.expect("checkpoint");
+        // No hour is listed: only disk pressure can start a pass.
+        let cfg = RetentionConfig {
+            delete_when: String::new(),
+            file_reserved_hours: 1_000,
+            ..RetentionConfig::default()
+        };
+        let roomy = Faults {
+            capacity_bytes: Some(mem.used_bytes() * 10),
+            ..Faults::default()
+        };
+        mem.set_faults(roomy);
+        assert_eq!(
+            store.retention_pass(&cfg).await.expect("pass"),
+            0,
+            "10 % used"
+        );
+
+        let full = Faults {
+            capacity_bytes: Some(mem.used_bytes() * 100 / 90),
+            ..Faults::default()
+        };
+        mem.set_faults(full);
+        let segments = store.log().segment_starts().len();
+        let gone = store.retention_pass(&cfg).await.expect("pass");
+        assert!(gone > 0, "90 % used forces deletion of unexpired segments");
+        assert_eq!(store.log().segment_starts().len(), segments - gone);
+        assert!(
+            store.queue_range("T", QueueId(0)).0 > QueueOffset(0),
+            "queues follow"
+        );
+    });
+    ex.expect("executor").join().expect("test body");
+}

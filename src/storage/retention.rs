@@ -107,6 +107,40 @@ impl Store {
         Ok(deleted)
     }
 
+    /// One scheduled pass: decides from the local hour and the disk's use what `cfg` asks
+    /// for, and deletes accordingly. Returns how many segments went.
+    pub async fn retention_pass(&self, cfg: &RetentionConfig) -> StoreResult<usize> {
+        let now_ms = self.now_ms();
+        let used = self.disk().used_percent(&self.config().shard_dir())?;
+        let sweep = cfg.sweep(local_hour(now_ms), used);
+        let deleted = self.retain(cfg, sweep, now_ms).await?;
+        if deleted > 0 {
+            tracing::info!(
+                ?sweep,
+                disk_used_percent = used,
+                deleted,
+                "retention deleted segments"
+            );
+        }
+        Ok(deleted)
+    }
+
+    /// Runs [`Store::retention_pass`] every `interval` until `closing` completes. A failed
+    /// pass is logged and tried again next time: retention never stops the shard.
+    pub async fn run_retention(
+        self: std::rc::Rc<Self>,
+        cfg: RetentionConfig,
+        interval: std::time::Duration,
+        closing: impl std::future::Future<Output = ()>,
+    ) {
+        let mut ticker = shards::Ticker::new(interval, closing);
+        while ticker.tick().await {
+            if let Err(error) = self.retention_pass(&cfg).await {
+                tracing::warn!(%error, "retention pass failed");
+            }
+        }
+    }
+
     /// Store time of the first record of the segment starting at `start`, if it holds one.
     async fn first_timestamp(&self, start: u64) -> StoreResult<Option<i64>> {
         let head = self.read(PhysicalOffset(start), 8).await?;
@@ -120,6 +154,23 @@ impl Store {
             _ => None,
         })
     }
+}
+
+/// The hour of day (0–23) of `now_ms` in the machine's time zone, which is how RocketMQ
+/// reads `deleteWhen`.
+pub fn local_hour(now_ms: i64) -> u32 {
+    let secs = now_ms.div_euclid(1000) as libc::time_t;
+    let mut tm = std::mem::MaybeUninit::<libc::tm>::uninit();
+    // SAFETY: both pointers are valid for the call; localtime_r is the thread-safe variant
+    // and `tm` is read only when it reports success.
+    #[allow(unsafe_code)]
+    let tm = unsafe {
+        if libc::localtime_r(&secs, tm.as_mut_ptr()).is_null() {
+            return (now_ms.div_euclid(3_600_000).rem_euclid(24)) as u32; // UTC as a fallback
+        }
+        tm.assume_init()
+    };
+    tm.tm_hour.clamp(0, 23) as u32
 }
 
 #[cfg(test)]
@@ -137,5 +188,12 @@ mod tests {
         assert_eq!(cfg.sweep(6, 10), Sweep::Nothing);
         assert_eq!(cfg.sweep(6, 80), Sweep::Expired);
         assert_eq!(cfg.sweep(6, 90), Sweep::Forced);
+    }
+
+    #[test]
+    fn local_hour_is_an_hour_of_the_day() {
+        for h in 0..48i64 {
+            assert!(local_hour(h * 3_600_000 + 1234) < 24);
+        }
     }
 }

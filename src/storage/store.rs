@@ -416,6 +416,16 @@ impl Store {
         }
     }
 
+    /// The store clock's current time, ms since the epoch.
+    pub fn now_ms(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// Where the store's files live.
+    pub fn disk(&self) -> &Disk {
+        &self.disk
+    }
+
     /// The store's settings.
     pub fn config(&self) -> &StoreConfig {
         &self.config

@@ -153,10 +153,40 @@ fn list(dir: &Path, keep: impl Fn(&fs::FileType) -> bool) -> StoreResult<Vec<Str
     Ok(names)
 }
 
+/// Used share of the file system holding `path`, in percent, as `df` counts it: blocks in
+/// use over blocks in use plus those available to unprivileged users.
+pub(super) fn used_percent(path: &Path) -> StoreResult<u32> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| StoreError::io("measuring disk use", io::ErrorKind::InvalidInput.into()))?;
+    let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c_path` is a NUL-terminated string that outlives the call, and `stat` points
+    // to writable memory of the size statvfs fills; it is read only after success.
+    #[allow(unsafe_code)]
+    let stat = unsafe {
+        if libc::statvfs(c_path.as_ptr(), stat.as_mut_ptr()) != 0 {
+            return Err(StoreError::io(
+                "measuring disk use",
+                io::Error::last_os_error(),
+            ));
+        }
+        stat.assume_init()
+    };
+    let used = stat.f_blocks.saturating_sub(stat.f_bfree) as u128;
+    let usable = used + stat.f_bavail as u128;
+    Ok(if usable == 0 {
+        100
+    } else {
+        (used * 100).div_ceil(usable) as u32
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    use super::used_percent;
     use crate::storage::io::{alloc_block, Disk};
     use crate::storage::test_dir;
+    use std::path::Path;
     use std::rc::Rc;
 
     #[test]
@@ -182,5 +212,12 @@ mod tests {
             std::fs::remove_dir_all(&dir).unwrap();
         });
         ex.unwrap().join().unwrap();
+    }
+
+    #[test]
+    fn used_percent_of_a_real_file_system_is_a_percentage() {
+        let used = used_percent(&std::env::temp_dir()).expect("statvfs");
+        assert!(used <= 100);
+        assert!(used_percent(Path::new("/no/such/dir")).is_err());
     }
 }

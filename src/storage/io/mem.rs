@@ -163,6 +163,14 @@ impl MemDisk {
         self.0.borrow().syncs
     }
 
+    /// Used share of the capacity, in percent; 0 without a capacity.
+    pub fn used_percent(&self) -> u32 {
+        match self.0.borrow().faults.capacity_bytes {
+            Some(cap) if cap > 0 => (self.used_bytes().saturating_mul(100) / cap).min(100) as u32,
+            _ => 0,
+        }
+    }
+
     /// Bytes used by all files.
     pub fn used_bytes(&self) -> u64 {
         let st = self.0.borrow();

@@ -105,6 +105,15 @@ impl Disk {
         }
     }
 
+    /// Percentage of the space of the file system holding `path` that is in use (for the
+    /// memory disk: of its capacity, 0 when it has none).
+    pub fn used_percent(&self, path: &Path) -> StoreResult<u32> {
+        match self {
+            Disk::Dma => dma::used_percent(path),
+            Disk::Mem(disk) => Ok(disk.used_percent()),
+        }
+    }
+
     /// Deletes the file at `path`.
     pub async fn remove(&self, path: &Path) -> StoreResult<()> {
         match self {
