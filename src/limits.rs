@@ -94,3 +94,7 @@ pub const CLIENT_READ_BUFFER_BYTES: usize = 64 * 1024;
 const _: () = assert!(CLIENT_IN_FLIGHT_MAX <= CONNECTION_IN_FLIGHT_MAX);
 const _: () = assert!(CLIENT_IN_FLIGHT_MAX <= i32::MAX as usize);
 const _: () = assert!(CLIENT_WRITE_QUEUE_BYTES_MAX >= FRAME_SIZE_MAX);
+
+/// Most topics one broker process holds. Every shard keeps a copy of the table and a change
+/// copies it whole, so it is bounded like any other table.
+pub const BROKER_TOPICS_MAX: usize = 64 * 1024;
