@@ -18,16 +18,22 @@
 //!   its local user's clients cannot reach is a worse surprise. Set `brokerIP1` for clients
 //!   on other hosts.
 
+mod keys;
 mod properties;
 #[cfg(test)]
 mod tests;
+mod values;
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use keys::IGNORED_KEYS;
+use keys::REFUSED_WHEN_TRUE;
 pub use properties::{Entry, PropertiesError};
+pub use values::parse_delay_levels;
+use values::*;
 
 /// `flushDiskType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,69 +53,6 @@ pub enum BrokerRole {
 /// Java's default `messageDelayLevel`.
 pub const MESSAGE_DELAY_LEVEL_DEFAULT: &str =
     "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
-
-/// Keys of Java `broker.conf` files that configure machinery shardmq does not have; accepted
-/// with a warning so that a Java user's file works unchanged.
-pub const IGNORED_KEYS: &[&str] = &[
-    "brokerIP2",
-    "sendMessageThreadPoolNums",
-    "pullMessageThreadPoolNums",
-    "litePullMessageThreadPoolNums",
-    "ackMessageThreadPoolNums",
-    "processReplyMessageThreadPoolNums",
-    "queryMessageThreadPoolNums",
-    "adminBrokerThreadPoolNums",
-    "clientManageThreadPoolNums",
-    "consumerManageThreadPoolNums",
-    "heartbeatThreadPoolNums",
-    "endTransactionThreadPoolNums",
-    "serverWorkerThreads",
-    "serverSelectorThreads",
-    "serverCallbackExecutorThreads",
-    "serverPooledByteBufAllocatorEnable",
-    "clientWorkerThreads",
-    "useEpollNativeSelector",
-    "useReentrantLockWhenPutMessage",
-    "waitTimeMillsInSendQueue",
-    "waitTimeMillsInPullQueue",
-    "waitTimeMillsInHeartbeatQueue",
-    "waitTimeMillsInTransactionQueue",
-    "osPageCacheBusyTimeOutMills",
-    "transientStorePoolEnable",
-    "transientStorePoolSize",
-    "enablePropertyFilter",
-    "enableCalcFilterBitMap",
-    "traceTopicEnable",
-    "slaveReadEnable",
-    "isEnableBatchPush",
-    "storePathCommitLog",
-    "storePathConsumeQueue",
-    "storePathIndex",
-    "storeCheckpoint",
-    "abortFile",
-    "checkCRCOnRecover",
-    "cleanFileForciblyEnable",
-    "messageIndexEnable",
-    "flushConsumerOffsetInterval",
-    "flushDelayOffsetInterval",
-    "fetchNamesrvAddrByAddressServer",
-    "rejectTransactionMessage",
-    "warmMapedFileEnable",
-    "maxTransferBytesOnMessageInMemory",
-    "maxTransferCountOnMessageInMemory",
-    "accessMessageInMemoryMaxRatio",
-    "longPollingEnable",
-    "transferMsgByHeap",
-    "timerWheelEnable",
-    "enableControllerMode",
-    "compressedRegister",
-    "forceRegister",
-    "registerNameServerPeriod",
-];
-
-/// Boolean keys that are ignored only while they say `false`; `true` asks for a feature
-/// shardmq lacks.
-const REFUSED_WHEN_TRUE: &[&str] = &["aclEnable", "enableDLegerCommitLog"];
 
 /// Why the configuration is not usable. `origin` says where a key was set, e.g.
 /// `broker.conf line 12` or `-o`.
@@ -177,6 +120,10 @@ pub enum Applied {
     /// Accepted and ignored (see [`IGNORED_KEYS`]); the caller warns.
     Ignored,
 }
+
+/// What a group of keys did with a key: `None` when the group does not know it, else the
+/// reason a value was refused.
+type Setter = Option<Result<(), String>>;
 
 /// Everything a broker process is started with.
 #[derive(Debug, Clone, PartialEq)]
@@ -291,139 +238,136 @@ impl BrokerConfig {
     /// Sets one key from its text; `origin` names where it came from, for errors.
     pub fn set(&mut self, key: &str, value: &str, origin: &str) -> Result<Applied, ConfigError> {
         let value = value.trim();
-        let invalid = |why: &str| ConfigError::InvalidValue {
+        let outcome = self
+            .set_identity(key, value)
+            .or_else(|| self.set_store(key, value))
+            .or_else(|| self.set_features(key, value));
+        let refuse = |why: String| ConfigError::InvalidValue {
             key: key.to_owned(),
             value: value.to_owned(),
-            why: why.to_owned(),
+            why,
             origin: origin.to_owned(),
         };
-        match key {
+        match outcome {
+            Some(Ok(())) => Ok(Applied::Set),
+            Some(Err(why)) => Err(refuse(why)),
+            None if REFUSED_WHEN_TRUE.contains(&key) => match boolean(value) {
+                Some(false) => Ok(Applied::Ignored),
+                Some(true) => Err(ConfigError::Unsupported {
+                    key: key.to_owned(),
+                    value: value.to_owned(),
+                    origin: origin.to_owned(),
+                }),
+                None => Err(refuse(BOOL_RULE.to_owned())),
+            },
+            None if IGNORED_KEYS.contains(&key) => Ok(Applied::Ignored),
+            None => Err(ConfigError::UnknownKey {
+                key: key.to_owned(),
+                origin: origin.to_owned(),
+            }),
+        }
+    }
+
+    /// Who the broker is and where it listens.
+    fn set_identity(&mut self, key: &str, value: &str) -> Setter {
+        let result = match key {
             "brokerClusterName" => {
-                self.broker_cluster_name = name(value).ok_or_else(|| invalid(NAME_RULE))?
+                need(name(value), NAME_RULE).map(|v| self.broker_cluster_name = v)
             }
-            "brokerName" => self.broker_name = name(value).ok_or_else(|| invalid(NAME_RULE))?,
+            "brokerName" => need(name(value), NAME_RULE).map(|v| self.broker_name = v),
             "brokerId" => {
-                self.broker_id =
-                    number(value, 0..=i64::MAX).ok_or_else(|| invalid("expected an id ≥ 0"))?
+                need(number(value, 0..=i64::MAX), "expected an id ≥ 0").map(|v| self.broker_id = v)
             }
-            "namesrvAddr" => {
-                self.namesrv_addr = parse_namesrv_addr(value).map_err(|why| invalid(&why))?
+            "brokerRole" => need(
+                parse_broker_role(value),
+                "expected ASYNC_MASTER, SYNC_MASTER or SLAVE",
+            )
+            .map(|v| self.broker_role = v),
+            "namesrvAddr" => parse_namesrv_addr(value).map(|v| self.namesrv_addr = v),
+            "listenAddr" => need(value.parse().ok(), IP_RULE).map(|v| self.listen_addr = v),
+            "listenPort" => need(port(value), PORT_RULE).map(|v| self.listen_port = v),
+            "brokerIP1" => need(value.parse().ok(), IP_RULE).map(|v| self.broker_ip1 = Some(v)),
+            "haListenPort" => need(port(value), PORT_RULE).map(|v| self.ha_listen_port = Some(v)),
+            "shards" => need(number(value, 1..=i64::MAX), "expected a count ≥ 1")
+                .map(|v| self.shards = Some(v)),
+            "embeddedNamesrv" => need(boolean(value), BOOL_RULE).map(|v| self.embedded_namesrv = v),
+            "namesrvListenPort" => {
+                need(port(value), PORT_RULE).map(|v| self.namesrv_listen_port = v)
             }
-            "listenAddr" => {
-                self.listen_addr = value
-                    .parse()
-                    .map_err(|_| invalid("expected an IP address"))?
-            }
-            "listenPort" => self.listen_port = port(value).ok_or_else(|| invalid(PORT_RULE))?,
-            "brokerIP1" => {
-                self.broker_ip1 = Some(
-                    value
-                        .parse()
-                        .map_err(|_| invalid("expected an IP address"))?,
-                )
-            }
-            "haListenPort" => {
-                self.ha_listen_port = Some(port(value).ok_or_else(|| invalid(PORT_RULE))?)
-            }
-            "storePathRootDir" if !value.is_empty() => {
-                self.store_path_root_dir = PathBuf::from(value)
+            _ => return None,
+        };
+        Some(result)
+    }
+
+    /// The store: files, flushing, retention.
+    fn set_store(&mut self, key: &str, value: &str) -> Setter {
+        let result = match key {
+            // An empty value keeps the default, as Java's `isBlank` check does.
+            "storePathRootDir" if value.is_empty() => Ok(()),
+            "storePathRootDir" => {
+                self.store_path_root_dir = PathBuf::from(value);
+                Ok(())
             }
             "mappedFileSizeCommitLog" | "mapedFileSizeCommitLog" => {
-                self.mapped_file_size_commit_log = number(value, 4096..=i64::MAX)
-                    .ok_or_else(|| invalid("expected bytes ≥ 4096"))?
+                need(number(value, 4096..=i64::MAX), "expected bytes ≥ 4096")
+                    .map(|v| self.mapped_file_size_commit_log = v)
             }
             "mappedFileSizeConsumeQueue" | "mapedFileSizeConsumeQueue" => {
-                self.mapped_file_size_consume_queue =
-                    number(value, 20..=i64::MAX).ok_or_else(|| invalid("expected bytes ≥ 20"))?
+                need(number(value, 20..=i64::MAX), "expected bytes ≥ 20")
+                    .map(|v| self.mapped_file_size_consume_queue = v)
             }
-            "flushDiskType" => {
-                self.flush_disk_type = parse_flush_disk_type(value)
-                    .ok_or_else(|| invalid("expected ASYNC_FLUSH or SYNC_FLUSH"))?
-            }
+            "flushDiskType" => need(
+                parse_flush_disk_type(value),
+                "expected ASYNC_FLUSH or SYNC_FLUSH",
+            )
+            .map(|v| self.flush_disk_type = v),
             "flushIntervalCommitLog" => {
-                self.flush_interval_commit_log = millis(value).ok_or_else(|| invalid(MS_RULE))?
+                need(millis(value), MS_RULE).map(|v| self.flush_interval_commit_log = v)
             }
             "flushCommitLogLeastPages" => {
-                self.flush_commit_log_least_pages = number(value, 0..=i64::from(u32::MAX))
-                    .ok_or_else(|| invalid("expected pages ≥ 0"))?
+                need(number(value, 0..=i64::from(u32::MAX)), "expected pages ≥ 0")
+                    .map(|v| self.flush_commit_log_least_pages = v)
             }
-            "brokerRole" => {
-                self.broker_role = parse_broker_role(value)
-                    .ok_or_else(|| invalid("expected ASYNC_MASTER, SYNC_MASTER or SLAVE"))?
-            }
-            "deleteWhen" => {
-                self.delete_when = parse_hours(value)
-                    .ok_or_else(|| invalid("expected hours 0-23 separated by `;`"))?
-            }
-            "fileReservedTime" => {
-                let hours: u64 = number(value, 1..=i64::from(u32::MAX))
-                    .ok_or_else(|| invalid("expected hours ≥ 1"))?;
-                self.file_reserved_time = Duration::from_secs(hours * 3600);
-            }
-            "diskMaxUsedSpaceRatio" => {
-                self.disk_max_used_space_ratio =
-                    number(value, 1..=100).ok_or_else(|| invalid("expected a percentage 1-100"))?
-            }
+            "deleteWhen" => need(parse_hours(value), "expected hours 0-23 separated by `;`")
+                .map(|v| self.delete_when = v),
+            "fileReservedTime" => need(
+                number::<u64>(value, 1..=i64::from(u32::MAX)),
+                "expected hours ≥ 1",
+            )
+            .map(|h| self.file_reserved_time = Duration::from_secs(h * 3600)),
+            "diskMaxUsedSpaceRatio" => need(number(value, 1..=100), "expected a percentage 1-100")
+                .map(|v| self.disk_max_used_space_ratio = v),
+            "maxMessageSize" => need(number(value, 1..=i64::from(i32::MAX)), "expected bytes ≥ 1")
+                .map(|v| self.max_message_size = v),
+            "messageDelayLevel" => parse_delay_levels(value).map(|v| self.message_delay_level = v),
+            _ => return None,
+        };
+        Some(result)
+    }
+
+    /// Topics, groups and transactions.
+    fn set_features(&mut self, key: &str, value: &str) -> Setter {
+        let result = match key {
             "autoCreateTopicEnable" => {
-                self.auto_create_topic_enable = boolean(value).ok_or_else(|| invalid(BOOL_RULE))?
+                need(boolean(value), BOOL_RULE).map(|v| self.auto_create_topic_enable = v)
             }
             "autoCreateSubscriptionGroup" => {
-                self.auto_create_subscription_group =
-                    boolean(value).ok_or_else(|| invalid(BOOL_RULE))?
+                need(boolean(value), BOOL_RULE).map(|v| self.auto_create_subscription_group = v)
             }
             "clusterTopicEnable" => {
-                self.cluster_topic_enable = boolean(value).ok_or_else(|| invalid(BOOL_RULE))?
+                need(boolean(value), BOOL_RULE).map(|v| self.cluster_topic_enable = v)
             }
             "brokerTopicEnable" => {
-                self.broker_topic_enable = boolean(value).ok_or_else(|| invalid(BOOL_RULE))?
+                need(boolean(value), BOOL_RULE).map(|v| self.broker_topic_enable = v)
             }
-            "defaultTopicQueueNums" => {
-                self.default_topic_queue_nums =
-                    number(value, 1..=1024).ok_or_else(|| invalid("expected 1-1024 queues"))?
-            }
-            "maxMessageSize" => {
-                self.max_message_size = number(value, 1..=i64::from(i32::MAX))
-                    .ok_or_else(|| invalid("expected bytes ≥ 1"))?
-            }
-            "messageDelayLevel" => {
-                self.message_delay_level = parse_delay_levels(value).map_err(|why| invalid(&why))?
-            }
+            "defaultTopicQueueNums" => need(number(value, 1..=1024), "expected 1-1024 queues")
+                .map(|v| self.default_topic_queue_nums = v),
             "transactionCheckInterval" => {
-                self.transaction_check_interval = millis(value).ok_or_else(|| invalid(MS_RULE))?
+                need(millis(value), MS_RULE).map(|v| self.transaction_check_interval = v)
             }
-            "shards" => {
-                self.shards = Some(
-                    number(value, 1..=i64::MAX).ok_or_else(|| invalid("expected a count ≥ 1"))?,
-                )
-            }
-            "embeddedNamesrv" => {
-                self.embedded_namesrv = boolean(value).ok_or_else(|| invalid(BOOL_RULE))?
-            }
-            "namesrvListenPort" => {
-                self.namesrv_listen_port = port(value).ok_or_else(|| invalid(PORT_RULE))?
-            }
-            // An empty storePathRootDir keeps the default, as Java's `isBlank` check does.
-            "storePathRootDir" => {}
-            _ if REFUSED_WHEN_TRUE.contains(&key) => match boolean(value) {
-                Some(false) => return Ok(Applied::Ignored),
-                Some(true) => {
-                    return Err(ConfigError::Unsupported {
-                        key: key.to_owned(),
-                        value: value.to_owned(),
-                        origin: origin.to_owned(),
-                    })
-                }
-                None => return Err(invalid(BOOL_RULE)),
-            },
-            _ if IGNORED_KEYS.contains(&key) => return Ok(Applied::Ignored),
-            _ => {
-                return Err(ConfigError::UnknownKey {
-                    key: key.to_owned(),
-                    origin: origin.to_owned(),
-                })
-            }
-        }
-        Ok(Applied::Set)
+            _ => return None,
+        };
+        Some(result)
     }
 
     /// Checks rules between keys and fills in derived defaults: `brokerIP1` and, with the
@@ -476,102 +420,4 @@ impl BrokerConfig {
     pub fn shard_broker_name(&self, shard: usize) -> String {
         format!("{}-{shard}", self.broker_name)
     }
-}
-
-const NAME_RULE: &str = "expected characters [a-zA-Z0-9_-%|], at most 127";
-const PORT_RULE: &str = "expected a port 1-65535";
-const BOOL_RULE: &str = "expected true or false";
-const MS_RULE: &str = "expected milliseconds ≥ 0";
-
-fn name(value: &str) -> Option<String> {
-    crate::broker::topics::valid_topic_name(value).then(|| value.to_owned())
-}
-
-fn number<T: TryFrom<i64>>(value: &str, range: std::ops::RangeInclusive<i64>) -> Option<T> {
-    let n: i64 = value.parse().ok()?;
-    range.contains(&n).then_some(())?;
-    T::try_from(n).ok()
-}
-
-fn port(value: &str) -> Option<u16> {
-    number(value, 1..=65535)
-}
-
-fn millis(value: &str) -> Option<Duration> {
-    number::<u64>(value, 0..=i64::MAX).map(Duration::from_millis)
-}
-
-fn boolean(value: &str) -> Option<bool> {
-    if value.eq_ignore_ascii_case("true") {
-        Some(true)
-    } else if value.eq_ignore_ascii_case("false") {
-        Some(false)
-    } else {
-        None
-    }
-}
-
-fn parse_flush_disk_type(value: &str) -> Option<FlushDiskType> {
-    match value {
-        "ASYNC_FLUSH" => Some(FlushDiskType::AsyncFlush),
-        "SYNC_FLUSH" => Some(FlushDiskType::SyncFlush),
-        _ => None,
-    }
-}
-
-fn parse_broker_role(value: &str) -> Option<BrokerRole> {
-    match value {
-        "ASYNC_MASTER" => Some(BrokerRole::AsyncMaster),
-        "SYNC_MASTER" => Some(BrokerRole::SyncMaster),
-        "SLAVE" => Some(BrokerRole::Slave),
-        _ => None,
-    }
-}
-
-fn parse_hours(value: &str) -> Option<Vec<u8>> {
-    value
-        .split(';')
-        .map(|hour| hour.trim().parse::<u8>().ok().filter(|&h| h < 24))
-        .collect()
-}
-
-/// `host:port;host:port`; host names are resolved here, once, before any shard starts.
-fn parse_namesrv_addr(value: &str) -> Result<Vec<SocketAddr>, String> {
-    let mut addrs = Vec::new();
-    for item in value.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-        let addr = match item.parse::<SocketAddr>() {
-            Ok(addr) => addr,
-            Err(_) => item
-                .to_socket_addrs()
-                .ok()
-                .and_then(|mut found| found.next())
-                .ok_or_else(|| format!("`{item}` is not a reachable host:port"))?,
-        };
-        if !addrs.contains(&addr) {
-            addrs.push(addr);
-        }
-    }
-    Ok(addrs)
-}
-
-/// `1s 5s 10s 1m 2h 1d`, Java's units.
-pub fn parse_delay_levels(value: &str) -> Result<Vec<Duration>, String> {
-    value
-        .split_whitespace()
-        .map(|level| {
-            let split = level.len().saturating_sub(1);
-            let (count, unit) = level.split_at(split);
-            let seconds = match unit {
-                "s" => 1,
-                "m" => 60,
-                "h" => 3600,
-                "d" => 86_400,
-                _ => return Err(format!("`{level}` has no unit s, m, h or d")),
-            };
-            let count: u64 = count
-                .parse()
-                .map_err(|_| format!("`{level}` is not a number and a unit"))?;
-            Ok(Duration::from_secs(count * seconds))
-        })
-        .collect()
 }

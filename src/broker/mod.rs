@@ -5,7 +5,7 @@
 //!
 //! Shard `k` is a broker of its own in the cluster: it listens on its own ports (see
 //! [`crate::server`]) and registers with every NameServer as broker name
-//! `<brokerName>-<k>` ([`BrokerConfig::shard_broker_name`]), broker id `brokerId`, address
+//! `<brokerName>-<k>` ([`crate::config::BrokerConfig::shard_broker_name`]), broker id `brokerId`, address
 //! `brokerIP1:<its main port>`. Every shard hosts the **full queue set of every topic**: a
 //! 4-queue topic on a 2-shard process shows clients two `queueDatas` of 4 queues each, 8
 //! queues in all, exactly as two Java brokers of one cluster would. This is the simplest
@@ -34,7 +34,7 @@
 //! # Messages between shards
 //!
 //! All shards of a process share one mesh message type, [`ShardMsg`], answered with
-//! [`ShardReply`]; [`context::BrokerContext::handle_mesh`] routes them. Request families that
+//! [`ShardReply`]; [`BrokerContext::serve_mesh`] routes them. Request families that
 //! need the mesh add variants here.
 
 pub mod admin;
@@ -49,9 +49,6 @@ pub use error::BrokerError;
 pub use topic_owner::{Topics, TOPICS_OWNER};
 
 use crate::namesrv::TopicConfig;
-
-#[allow(unused_imports)] // for the docs above
-use crate::config::BrokerConfig;
 
 /// The shard handle of a broker process.
 pub type BrokerShard = shards::Shard<ShardMsg, ShardReply>;

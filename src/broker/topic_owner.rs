@@ -147,8 +147,8 @@ impl Topics {
             .map_err(|err| BrokerError::Mesh(err.to_string()))?;
         match reply {
             ShardReply::Topic(Ok(version)) => {
-                // The owner waited for every shard already; this is for a change made while
-                // this shard's copy lagged (it cannot, but waiting costs nothing).
+                // The owner confirmed every shard, but a shard whose confirmation failed is
+                // logged, not fatal; the asking shard must hold the change before it answers.
                 self.wait_version(version).await;
                 Ok(())
             }
