@@ -208,3 +208,7 @@ impl Topics {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "topic_owner_tests.rs"]
+mod tests;
