@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use super::register;
 use super::topics::{self, TopicTable};
 use super::{BrokerShard, ShardMsg, ShardReply, Topics};
 use crate::client::{ClientOptions, Pool};
@@ -85,12 +86,12 @@ impl BrokerContext {
             ShardMsg::Topic(change) => ShardReply::Topic(self.topics.apply_on_owner(change).await),
             ShardMsg::TopicsChanged { version } => {
                 self.topics.wait_version(version).await;
-                self.register_all().await;
+                self.register_all(register::CHANGE_WAIT_MAX).await;
                 ShardReply::Done
             }
             ShardMsg::Ready => ShardReply::Done,
             ShardMsg::Unregister => {
-                self.unregister_all().await;
+                self.unregister_all(register::CHANGE_WAIT_MAX).await;
                 ShardReply::Done
             }
         }
