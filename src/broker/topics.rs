@@ -157,6 +157,9 @@ pub fn shard_topics(config: &BrokerConfig, shard: usize) -> BTreeMap<String, Top
         perm::INHERIT
     };
     let name = config.shard_broker_name(shard);
+    if !valid_topic_name(&name) {
+        return BTreeMap::new();
+    }
     BTreeMap::from([(name.clone(), topic_config(&name, 1, perm))])
 }
 

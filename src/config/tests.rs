@@ -121,6 +121,15 @@ fn a_slave_needs_a_non_zero_id() {
 }
 
 #[test]
+fn host_names_are_valid_broker_names() {
+    let mut config = BrokerConfig::default();
+    config
+        .set("brokerName", "host-1.example.com", "-o")
+        .expect("a host name");
+    assert!(crate::broker::topics::shard_topics(&config, 0).is_empty());
+}
+
+#[test]
 fn shard_broker_names_are_suffixed() {
     let config = BrokerConfig::default();
     assert_eq!(config.shard_broker_name(0), "broker-a-0");

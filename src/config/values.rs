@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{BrokerRole, FlushDiskType};
 
-pub(super) const NAME_RULE: &str = "expected characters [a-zA-Z0-9_-%|], at most 127";
+pub(super) const NAME_RULE: &str = "expected characters [a-zA-Z0-9._-%|], at most 127";
 pub(super) const PORT_RULE: &str = "expected a port 1-65535";
 pub(super) const BOOL_RULE: &str = "expected true or false";
 pub(super) const MS_RULE: &str = "expected milliseconds ≥ 0";
@@ -16,8 +16,12 @@ pub(super) fn need<T>(value: Option<T>, rule: &str) -> Result<T, String> {
     value.ok_or_else(|| rule.to_owned())
 }
 
+/// A broker or cluster name: a topic name's characters plus `.`, since Java's default
+/// broker name is the host name. (The broker-name and cluster topics are then skipped.)
 pub(super) fn name(value: &str) -> Option<String> {
-    crate::broker::topics::valid_topic_name(value).then(|| value.to_owned())
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '%' | '|');
+    let fits = !value.is_empty() && value.len() <= crate::limits::TOPIC_NAME_MAX;
+    (fits && value.chars().all(allowed)).then(|| value.to_owned())
 }
 
 pub(super) fn number<T: TryFrom<i64>>(
@@ -80,7 +84,15 @@ pub(super) fn parse_namesrv_addr(value: &str) -> Result<Vec<SocketAddr>, String>
             Err(_) => item
                 .to_socket_addrs()
                 .ok()
-                .and_then(|mut found| found.next())
+                .and_then(|found| {
+                    // `localhost` may resolve to ::1 first; NameServers mostly listen on IPv4.
+                    let found: Vec<_> = found.collect();
+                    found
+                        .iter()
+                        .find(|a| a.is_ipv4())
+                        .or(found.first())
+                        .copied()
+                })
                 .ok_or_else(|| format!("`{item}` is not a reachable host:port"))?,
         };
         if !addrs.contains(&addr) {
