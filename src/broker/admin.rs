@@ -44,6 +44,15 @@ pub async fn create_topic(ctx: Rc<BrokerContext>, request: RemotingCommand) -> H
             )));
         }
     }
+    if !matches!(
+        header.topic_filter_type.as_str(),
+        "SINGLE_TAG" | "MULTI_TAG"
+    ) {
+        return Err(BrokerError::InvalidParameter(format!(
+            "topicFilterType {} is neither SINGLE_TAG nor MULTI_TAG",
+            header.topic_filter_type
+        )));
+    }
     let config = TopicConfig {
         attributes: parse_attributes(header.attributes.as_deref().unwrap_or("")),
         order: header.order,

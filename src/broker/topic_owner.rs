@@ -16,7 +16,7 @@ use std::rc::Rc;
 use glommio::sync::Semaphore;
 use shards::{Replicated, ShardId};
 
-use super::topics::{self, TopicTable};
+use super::topics::{self, TopicMeta, TopicTable};
 use super::{BrokerError, BrokerShard, ShardMsg, ShardReply, TopicChange};
 use crate::namesrv::TopicConfig;
 
@@ -67,7 +67,15 @@ impl Topics {
         })
     }
 
-    /// The config of `topic` on this shard.
+    /// What the data path needs of `topic` on this shard; no allocation, never waits.
+    pub fn meta(&self, topic: &str) -> Option<TopicMeta> {
+        match self.own.get(topic) {
+            Some(config) => Some(TopicMeta::of(config)),
+            None => self.table.get().get(topic).map(TopicMeta::of),
+        }
+    }
+
+    /// The config of `topic` on this shard (a copy; the data path uses [`Topics::meta`]).
     pub fn get(&self, topic: &str) -> Option<TopicConfig> {
         self.own
             .get(topic)
@@ -106,25 +114,26 @@ impl Topics {
         self.change(TopicChange::Delete(topic.to_owned())).await
     }
 
-    /// The config of `topic`, creating it from `default_topic` when unknown (a send with
+    /// The meta of `topic`, creating it from `default_topic` when unknown (a send with
     /// `defaultTopic=TBW102`): `min(requested_queues, template write queues)` queues, the
     /// template's perm without INHERIT. TOPIC_NOT_EXIST when the template is missing or
-    /// cannot be inherited from.
+    /// cannot be inherited from. A known topic costs one local lookup.
     pub async fn get_or_auto_create(
         &self,
         topic: &str,
         default_topic: &str,
         requested_queues: i32,
-    ) -> Result<TopicConfig, BrokerError> {
-        if let Some(config) = self.get(topic) {
-            return Ok(config);
+    ) -> Result<TopicMeta, BrokerError> {
+        if let Some(meta) = self.meta(topic) {
+            return Ok(meta);
         }
         topics::validate_topic(topic)?;
         let template = self
             .get(default_topic)
             .ok_or_else(|| BrokerError::TopicNotExist(topic.to_owned()))?;
         let config = topics::derive_from_template(topic, &template, requested_queues)?;
-        self.create_if_absent(config).await
+        let created = self.create_if_absent(config).await?;
+        Ok(TopicMeta::of(&created))
     }
 
     /// Creates `config` unless its topic exists (a retry or DLQ topic on first use); returns

@@ -18,7 +18,7 @@ fn runtime(shards: usize) -> shards::Config {
     }
 }
 
-/// What a shard saw: (orders, auto-created, refused auto-create) configs.
+/// What a shard saw: (orders, auto-created, refused auto-create).
 type Seen = (
     Option<TopicConfig>,
     Option<TopicConfig>,

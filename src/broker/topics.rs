@@ -163,6 +163,44 @@ pub fn shard_topics(config: &BrokerConfig, shard: usize) -> BTreeMap<String, Top
     BTreeMap::from([(name.clone(), topic_config(&name, 1, perm))])
 }
 
+/// What the data path needs of a topic, without the allocations of a [`TopicConfig`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopicMeta {
+    pub read_queue_nums: i32,
+    pub write_queue_nums: i32,
+    pub perm: i32,
+    pub topic_sys_flag: i32,
+    pub order: bool,
+    /// `topicFilterType` is `MULTI_TAG`: sends OR the MULTI_TAGS bit into the sysflag.
+    pub multi_tag: bool,
+}
+
+impl TopicMeta {
+    pub fn of(config: &TopicConfig) -> Self {
+        TopicMeta {
+            read_queue_nums: config.read_queue_nums,
+            write_queue_nums: config.write_queue_nums,
+            perm: config.perm,
+            topic_sys_flag: config.topic_sys_flag,
+            order: config.order,
+            multi_tag: config.topic_filter_type == "MULTI_TAG",
+        }
+    }
+
+    pub fn readable(&self) -> bool {
+        self.perm & perm::READ != 0
+    }
+
+    pub fn writable(&self) -> bool {
+        self.perm & perm::WRITE != 0
+    }
+
+    /// Queue ids `0..max(read, write)` exist (REMOTING.md §2.4.1 step 4).
+    pub fn queue_count(&self) -> i32 {
+        self.read_queue_nums.max(self.write_queue_nums)
+    }
+}
+
 /// The topic configs of a broker and their version.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TopicTable {

@@ -82,3 +82,13 @@ fn the_file_round_trips_and_a_missing_file_is_empty() {
     std::fs::write(&path, b"{not json").expect("corrupt");
     assert!(load(&path).expect_err("corrupt").contains("topics.json"));
 }
+
+#[test]
+fn meta_reads_perm_queues_and_filter_type() {
+    let mut config = topic_config("t", 4, perm::READ);
+    config.write_queue_nums = 2;
+    config.topic_filter_type = "MULTI_TAG".into();
+    let meta = TopicMeta::of(&config);
+    assert!(meta.readable() && !meta.writable() && meta.multi_tag);
+    assert_eq!(meta.queue_count(), 4);
+}
