@@ -1,33 +1,87 @@
 //! Request code → handler, through one `match`.
 //!
-//! Every shard holds one [`Dispatcher`]. It decides what a request is, applies admission
-//! (limits), and calls the handler of its family; codes no handler serves get Java's
-//! REQUEST_CODE_NOT_SUPPORTED answer. Handlers live in the broker and NameServer modules;
-//! this file only routes.
+//! Every shard holds one [`Dispatcher`] with its shard's [`BrokerContext`]. It decides what a
+//! request is and calls the handler of its family; codes no handler serves get Java's
+//! REQUEST_CODE_NOT_SUPPORTED answer. Handlers live in [`crate::broker`] and return
+//! `Result<RemotingCommand, BrokerError>`; this file turns an error into its response (code
+//! from [`BrokerError::response_code`], remark from its text), the one place that happens.
+//!
+//! A new request family adds its arms to [`Dispatcher::call`]: synchronous handlers through
+//! [`now`], handlers that wait (the owner shard, the store, a long poll) through [`later`].
 
+use std::future::Future;
 use std::rc::Rc;
 
+use crate::broker::{admin, BrokerContext, BrokerError};
 use crate::net::{Peer, Reply, Service};
-use crate::wire::codes::response_code;
+use crate::wire::codes::{request_code, response_code};
 use crate::wire::RemotingCommand;
 
 /// The broker's request router for one shard.
-#[derive(Debug, Default)]
-pub struct Dispatcher {}
+#[derive(Debug)]
+pub struct Dispatcher {
+    ctx: Rc<BrokerContext>,
+}
 
 impl Dispatcher {
-    pub fn new() -> Self {
-        Dispatcher {}
+    pub fn new(ctx: Rc<BrokerContext>) -> Self {
+        Dispatcher { ctx }
     }
 }
 
 impl Service for Dispatcher {
     fn call(&self, _peer: &Rc<Peer>, request: RemotingCommand) -> Reply {
-        #[allow(clippy::match_single_binding)] // request families arrive with the broker
+        let ctx = &self.ctx;
         match request.code {
+            request_code::UPDATE_AND_CREATE_TOPIC => {
+                let failed = error_template(&request);
+                later(failed, admin::create_topic(ctx.clone(), request))
+            }
+            request_code::DELETE_TOPIC_IN_BROKER => {
+                let failed = error_template(&request);
+                later(failed, admin::delete_topic(ctx.clone(), request))
+            }
+            request_code::GET_ALL_TOPIC_CONFIG => {
+                now(&request, admin::all_topic_config(ctx, &request))
+            }
+            request_code::GET_BROKER_RUNTIME_INFO => {
+                now(&request, admin::runtime_info(ctx, &request))
+            }
             code => Reply::Now(Some(not_supported(&request, code))),
         }
     }
+}
+
+/// The answer of a handler that finished at once.
+pub fn now(request: &RemotingCommand, result: Result<RemotingCommand, BrokerError>) -> Reply {
+    Reply::Now(Some(
+        result.unwrap_or_else(|err| fill_error(error_template(request), &err)),
+    ))
+}
+
+/// The answer of a handler that waits; `failed` (from [`error_template`]) becomes the
+/// response if it fails, since the request itself has moved into the handler.
+pub fn later(
+    failed: RemotingCommand,
+    handler: impl Future<Output = Result<RemotingCommand, BrokerError>> + 'static,
+) -> Reply {
+    Reply::Later(Box::pin(async move {
+        Some(handler.await.unwrap_or_else(|err| fill_error(failed, &err)))
+    }))
+}
+
+/// A response to `request` waiting for an error's code and remark.
+pub fn error_template(request: &RemotingCommand) -> RemotingCommand {
+    RemotingCommand::response_to(request, response_code::SYSTEM_ERROR, None)
+}
+
+fn fill_error(mut response: RemotingCommand, err: &BrokerError) -> RemotingCommand {
+    if !matches!(err, BrokerError::TopicNotExist(_)) {
+        tracing::warn!(code = err.response_code(), error = %err, "request refused");
+    }
+    response.code = err.response_code();
+    response.remark = Some(err.to_string());
+    response
 }
 
 /// Java's answer to a code it has no processor for (REMOTING.md §1.5); shared by every

@@ -10,21 +10,22 @@
 //! | [`net`] | sockets: accept, read buffer, bounded write queue, backpressure | interpret a frame |
 //! | [`wire`] | bytes ⇄ frames, `RemotingCommand`, typed headers, the record format | I/O, async |
 //! | [`dispatch`] | request code → handler, admission, this shard or a mailbox | touch a socket |
+//! | [`broker`] | RocketMQ broker semantics per request family; the per-shard [`broker::BrokerContext`] | touch a socket |
 //! | [`namesrv`] | the NameServer: route table, broker registration and expiry, its JSON bodies | touch a socket |
 //! | [`storage`] | one shard's store: CommitLog, ConsumeQueue, flush, checkpoint, recovery, retention | touch a socket |
 //!
 //! Beside the layers, [`client`] opens connections outward (NameServer registration, admin,
 //! load generation) and speaks the same [`wire`] codec over its own sockets.
 //!
-//! [`server`] starts the shards, binds each shard's ports and wires the layers together.
-//!
-//! Limits on every length and queue live in [`limits`].
+//! Limits on every length and queue live in [`limits`]; the process's settings (RocketMQ's
+//! `broker.conf` keys) in [`config`]; start-up and shutdown of the shards in [`server`].
 //!
 //! Every shard (one pinned glommio executor from the `shards` crate) runs its own copy of each
 //! layer; shard state is `Rc`/`RefCell` and crosses shards only as messages.
 
 pub mod broker;
 pub mod client;
+pub mod config;
 pub mod dispatch;
 pub mod limits;
 pub mod namesrv;

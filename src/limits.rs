@@ -109,3 +109,7 @@ pub const BROKER_GROUP_SUBSCRIPTIONS_MAX: usize = 4096;
 pub const CONSUMER_OFFSET_ENTRIES_MAX: usize = 4 * 1024 * 1024;
 
 const _: () = assert!(BROKER_GROUP_SUBSCRIPTIONS_MAX <= CONSUMER_OFFSET_ENTRIES_MAX);
+
+/// Most topics one broker process holds. Every shard keeps a copy of the table and a change
+/// copies it whole, so it is bounded like any other table.
+pub const BROKER_TOPICS_MAX: usize = 64 * 1024;

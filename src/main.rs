@@ -1,16 +1,19 @@
-//! The `shardmq` command: `shardmq broker` runs a broker (one logical broker per core).
+//! The `shardmq` command: `shardmq broker` runs a broker (one logical broker per core, with an
+//! embedded NameServer by default); `shardmq namesrv` runs a standalone NameServer.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use shardmq::server::{run_broker, BrokerOptions};
+use shardmq::config::{Applied, BrokerConfig, ConfigError};
+use shardmq::server::{run_broker, run_namesrv};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "shardmq",
     version,
-    about = "A RocketMQ-protocol broker, thread-per-core on io_uring"
+    about = "A RocketMQ-protocol broker and NameServer, thread-per-core on io_uring"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -19,21 +22,59 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run a broker.
+    /// Run a broker (and, unless told otherwise, a NameServer beside it).
     Broker(BrokerArgs),
+    /// Run a standalone NameServer.
+    Namesrv(NamesrvArgs),
 }
 
+/// Flags override `broker.conf`; `-o key=value` sets any broker.conf key.
 #[derive(Debug, Args)]
 struct BrokerArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "0.0.0.0")]
-    listen_addr: IpAddr,
+    /// A RocketMQ broker.conf (Java properties).
+    #[arg(short = 'c', long = "config")]
+    config: Option<PathBuf>,
+    /// Address to listen on (broker.conf `listenAddr`, default 0.0.0.0).
+    #[arg(long)]
+    listen_addr: Option<IpAddr>,
     /// Main port of shard 0; shard k listens on listen_port + 4k and on that minus 2.
-    #[arg(long, default_value_t = 10911)]
-    listen_port: u16,
+    #[arg(long)]
+    listen_port: Option<u16>,
     /// Number of shards (one pinned core each). Default: the cores this process may use.
     #[arg(long)]
     shards: Option<usize>,
+    /// NameServers, `host:port;host:port`.
+    #[arg(long)]
+    namesrv_addr: Option<String>,
+    /// storePathRootDir (default $HOME/store); created if missing.
+    #[arg(long)]
+    store_path: Option<PathBuf>,
+    /// brokerClusterName.
+    #[arg(long)]
+    cluster: Option<String>,
+    /// brokerName; shard k registers as `<name>-<k>`.
+    #[arg(long)]
+    broker_name: Option<String>,
+    /// ASYNC_FLUSH or SYNC_FLUSH.
+    #[arg(long)]
+    flush_disk_type: Option<String>,
+    /// Do not run the embedded NameServer.
+    #[arg(long)]
+    no_embedded_namesrv: bool,
+    /// Port of the embedded NameServer (broker.conf `namesrvListenPort`, default 9876).
+    #[arg(long)]
+    namesrv_listen_port: Option<u16>,
+    /// Any broker.conf key, e.g. `-o autoCreateTopicEnable=false`; repeatable.
+    #[arg(short = 'o', value_name = "KEY=VALUE")]
+    options: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+struct NamesrvArgs {
+    #[arg(long, default_value = "0.0.0.0")]
+    listen_addr: IpAddr,
+    #[arg(long, default_value_t = 9876)]
+    listen_port: u16,
 }
 
 fn main() -> ExitCode {
@@ -45,20 +86,12 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Broker(args) => {
-            let mut runtime = shards::Config {
-                name: "shardmq".into(),
-                ..shards::Config::default()
-            };
-            if let Some(shards) = args.shards {
-                runtime.shards = shards;
-            }
-            run_broker(BrokerOptions {
-                listen_addr: args.listen_addr,
-                listen_port: args.listen_port,
-                runtime,
-            })
+    let result: Result<(), Box<dyn std::error::Error>> = match cli.command {
+        Command::Broker(args) => broker_config(args)
+            .map_err(Into::into)
+            .and_then(|config| run_broker(config).map_err(Into::into)),
+        Command::Namesrv(args) => {
+            run_namesrv(SocketAddr::new(args.listen_addr, args.listen_port)).map_err(Into::into)
         }
     };
     match result {
@@ -68,4 +101,54 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Defaults, then the file, then flags, then `-o`, then the rules between keys.
+fn broker_config(args: BrokerArgs) -> Result<BrokerConfig, ConfigError> {
+    let mut config = BrokerConfig::default();
+    if let Some(path) = &args.config {
+        config.apply_file(path)?;
+    }
+    let mut flags: Vec<(&str, String)> = Vec::new();
+    let mut flag = |key: &'static str, value: Option<String>| {
+        if let Some(value) = value {
+            flags.push((key, value));
+        }
+    };
+    flag("listenAddr", args.listen_addr.map(|a| a.to_string()));
+    flag("listenPort", args.listen_port.map(|p| p.to_string()));
+    flag("shards", args.shards.map(|n| n.to_string()));
+    flag("namesrvAddr", args.namesrv_addr);
+    flag(
+        "storePathRootDir",
+        args.store_path.map(|p| p.display().to_string()),
+    );
+    flag("brokerClusterName", args.cluster);
+    flag("brokerName", args.broker_name);
+    flag("flushDiskType", args.flush_disk_type);
+    flag(
+        "namesrvListenPort",
+        args.namesrv_listen_port.map(|p| p.to_string()),
+    );
+    if args.no_embedded_namesrv {
+        flag("embeddedNamesrv", Some("false".into()));
+    }
+    for (key, value) in flags {
+        config.set(key, &value, "command line")?;
+    }
+    for option in &args.options {
+        let Some((key, value)) = option.split_once('=') else {
+            return Err(ConfigError::InvalidValue {
+                key: option.clone(),
+                value: String::new(),
+                why: "expected -o key=value".into(),
+                origin: "-o".into(),
+            });
+        };
+        if config.set(key.trim(), value, "-o")? == Applied::Ignored {
+            tracing::warn!(key, "configuration key has no meaning in shardmq; ignored");
+        }
+    }
+    config.finish()?;
+    Ok(config)
 }

@@ -7,13 +7,22 @@
 //! default `listenPort` 10911 and two shards: shard 0 uses 10909/10911(/10912), shard 1 uses
 //! 10913/10915(/10916). Every shard registers its main port with the NameServer as its own
 //! broker, so stock clients send each queue's traffic straight to the core that owns it.
+//!
+//! With `embeddedNamesrv` (the default) shard 0 also serves the NameServer on
+//! `namesrvListenPort` (9876). `shardmq namesrv` runs a NameServer alone, on one shard.
 
 use std::fmt;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::rc::Rc;
 
+use std::path::PathBuf;
+
+use crate::broker::topics::{self, TopicTable};
+use crate::broker::{BrokerContext, BrokerShard, ShardMsg};
+use crate::config::BrokerConfig;
 use crate::dispatch::Dispatcher;
+use crate::namesrv::NameServer;
 use crate::net::{self, Server};
 
 /// Distance between the main ports of neighbouring shards.
@@ -24,14 +33,6 @@ pub const FAST_PORT_OFFSET: u16 = 2;
 
 /// Offset of the HA port above a shard's main port, as in RocketMQ.
 pub const HA_PORT_OFFSET: u16 = 1;
-
-/// What a broker process is started with.
-#[derive(Debug, Clone)]
-pub struct BrokerOptions {
-    pub listen_addr: IpAddr,
-    pub listen_port: u16,
-    pub runtime: shards::Config,
-}
 
 /// The ports of one shard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,18 +56,19 @@ pub fn shard_ports(listen_port: u16, shard: usize) -> Option<ShardPorts> {
     })
 }
 
-/// Why the broker could not start or stopped with an error.
+/// Why the broker or NameServer could not start, or stopped with an error.
 #[derive(Debug)]
-pub enum BrokerError {
+pub enum ServerError {
     Ports { listen_port: u16, shards: usize },
     Bind { addr: SocketAddr, error: io::Error },
+    Store { path: PathBuf, error: String },
     Runtime(String),
 }
 
-impl fmt::Display for BrokerError {
+impl fmt::Display for ServerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BrokerError::Ports { listen_port, shards } => write!(
+            ServerError::Ports { listen_port, shards } => write!(
                 f,
                 "listenPort {listen_port} with {shards} shards needs ports {}..{}, outside 1..=65535",
                 i64::from(*listen_port) - i64::from(FAST_PORT_OFFSET),
@@ -74,66 +76,150 @@ impl fmt::Display for BrokerError {
                     + i64::from(SHARD_PORT_STRIDE) * (*shards as i64 - 1)
                     + i64::from(HA_PORT_OFFSET)
             ),
-            BrokerError::Bind { addr, error } => write!(f, "cannot listen on {addr}: {error}"),
-            BrokerError::Runtime(why) => f.write_str(why),
+            ServerError::Bind { addr, error } => write!(f, "cannot listen on {addr}: {error}"),
+            ServerError::Store { path, error } => {
+                write!(f, "store directory {}: {error}", path.display())
+            }
+            ServerError::Runtime(why) => f.write_str(why),
         }
     }
 }
 
-impl std::error::Error for BrokerError {}
+impl std::error::Error for ServerError {}
 
-/// Runs the broker until SIGINT/SIGTERM, then shuts it down gracefully.
-pub fn run_broker(options: BrokerOptions) -> Result<(), BrokerError> {
-    let shards = options.runtime.shards;
-    if (0..shards).any(|k| shard_ports(options.listen_port, k).is_none()) {
-        return Err(BrokerError::Ports {
-            listen_port: options.listen_port,
+/// Runs the broker until SIGINT/SIGTERM, then shuts it down gracefully: shard 0 first has
+/// every shard unregister from the NameServers, then closes the embedded NameServer.
+pub fn run_broker(config: BrokerConfig) -> Result<(), ServerError> {
+    let mut runtime = shards::Config {
+        name: "shardmq".into(),
+        ..shards::Config::default()
+    };
+    if let Some(shards) = config.shards {
+        runtime.shards = shards;
+    }
+    let shards = runtime.shards;
+    if (0..shards).any(|k| shard_ports(config.listen_port, k).is_none()) {
+        return Err(ServerError::Ports {
+            listen_port: config.listen_port,
             shards,
         });
     }
-    let listen_addr = options.listen_addr;
-    let listen_port = options.listen_port;
-    let result = shards::launch(options.runtime, move |shard: shards::Shard<(), ()>| {
-        run_shard(shard, listen_addr, listen_port)
+    let root = config.store_path_root_dir.clone();
+    std::fs::create_dir_all(&root).map_err(|error| ServerError::Store {
+        path: root.clone(),
+        error: error.to_string(),
+    })?;
+    let file = topics::topics_file(&root);
+    let table = topics::load(&file)
+        .map_err(|error| ServerError::Store { path: file, error })?
+        .with_system_topics(&config, topics::now_ms());
+    let result = shards::launch(runtime, move |shard: BrokerShard| {
+        run_shard(shard, config.clone(), table.clone())
     });
     result
         .map(drop)
-        .map_err(|error| BrokerError::Runtime(error.to_string()))
+        .map_err(|error| ServerError::Runtime(error.to_string()))
 }
 
 async fn run_shard(
-    shard: shards::Shard<(), ()>,
-    listen_addr: IpAddr,
-    listen_port: u16,
-) -> Result<(), BrokerError> {
+    shard: BrokerShard,
+    config: BrokerConfig,
+    table: TopicTable,
+) -> Result<(), ServerError> {
     let index = shard.id().index();
-    let ports = shard_ports(listen_port, index).ok_or(BrokerError::Ports {
-        listen_port,
+    let ports = shard_ports(config.listen_port, index).ok_or(ServerError::Ports {
+        listen_port: config.listen_port,
         shards: shard.count(),
     })?;
     // Held until every connection has drained, so the runtime waits for them.
     let pass = shard
         .gate()
         .enter()
-        .map_err(|_| BrokerError::Runtime("shutting down".into()))?;
-    let server = Server::new(Rc::new(Dispatcher::new()));
+        .map_err(|_| ServerError::Runtime("shutting down".into()))?;
+    let config = Rc::new(config);
+    let ctx = BrokerContext::new(shard.clone(), config.clone(), ports, table)
+        .map_err(|error| ServerError::Runtime(error.to_string()))?;
+    // The embedded NameServer is bound before shard 0 serves the mesh, and every other shard
+    // waits for that, so no first registration meets a closed port.
+    let namesrv = if index == 0 && config.embedded_namesrv {
+        Some(start_namesrv(&shard, config.namesrv_listen_addr())?)
+    } else {
+        None
+    };
+    let server = Server::new(Rc::new(Dispatcher::new(ctx.clone())));
     for port in [ports.main, ports.fast] {
-        let addr = SocketAddr::new(listen_addr, port);
-        let listener = net::bind(addr).map_err(|error| BrokerError::Bind { addr, error })?;
+        let addr = SocketAddr::new(config.listen_addr, port);
+        let listener = net::bind(addr).map_err(|error| ServerError::Bind { addr, error })?;
         shard
             .spawn_foreground(server.clone().run(listener))
             .detach();
-        tracing::info!(shard = index, %addr, "listening");
+        tracing::info!(shard = index, broker = %ctx.identity.broker_name, %addr, "listening");
     }
+    ctx.serve_mesh();
+    if index != 0 {
+        shard
+            .request(shards::ShardId::new(0), ShardMsg::Ready)
+            .await
+            .map_err(|error| ServerError::Runtime(error.to_string()))?;
+    }
+    let registration = shard.spawn_background(ctx.clone().run_registration(shard.closing()));
     shard.closing().await;
     tracing::info!(
         shard = index,
         connections = server.connection_count(),
         "shutting down"
     );
+    registration.await;
+    if index == 0 {
+        shard.gather(ShardMsg::Unregister).await;
+    }
     server.shutdown().await;
+    if let Some(namesrv) = namesrv {
+        namesrv.shutdown().await;
+    }
     drop(pass);
     Ok(())
+}
+
+/// Binds and serves a NameServer on this shard, with its expiry task.
+fn start_namesrv<M: Send + 'static, R: Send + 'static>(
+    shard: &shards::Shard<M, R>,
+    addr: SocketAddr,
+) -> Result<Rc<Server<NameServer>>, ServerError> {
+    let listener = net::bind(addr).map_err(|error| ServerError::Bind { addr, error })?;
+    let namesrv = Rc::new(NameServer::new());
+    let server = Server::new(namesrv.clone());
+    shard
+        .spawn_foreground(server.clone().run(listener))
+        .detach();
+    shard
+        .spawn_background(namesrv.run_expiry(shard.closing()))
+        .detach();
+    tracing::info!(%addr, "NameServer listening");
+    Ok(server)
+}
+
+/// Runs a standalone NameServer on one shard until SIGINT/SIGTERM.
+pub fn run_namesrv(addr: SocketAddr) -> Result<(), ServerError> {
+    let runtime = shards::Config {
+        name: "shardmq-namesrv".into(),
+        shards: 1,
+        ..shards::Config::default()
+    };
+    let result = shards::launch(runtime, move |shard: shards::Shard<(), ()>| async move {
+        let pass = shard
+            .gate()
+            .enter()
+            .map_err(|_| ServerError::Runtime("shutting down".into()))?;
+        let server = start_namesrv(&shard, addr)?;
+        shard.closing().await;
+        server.shutdown().await;
+        drop(pass);
+        Ok::<(), ServerError>(())
+    });
+    result
+        .map(drop)
+        .map_err(|error| ServerError::Runtime(error.to_string()))
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ fn sigterm_exits_zero_and_closes_connections() {
 fn a_port_in_use_is_a_clear_start_up_error() {
     let port = common::free_port_block(1);
     let _taken = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let store = tempfile::tempdir().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_shardmq"))
         .args([
             "broker",
@@ -40,7 +41,8 @@ fn a_port_in_use_is_a_clear_start_up_error() {
             "--listen-port",
             &port.to_string(),
         ])
-        .args(["--shards", "1"])
+        .args(["--shards", "1", "--no-embedded-namesrv", "--store-path"])
+        .arg(store.path())
         .output()
         .expect("run shardmq");
     assert!(!output.status.success());

@@ -13,20 +13,43 @@ use std::time::{Duration, Instant};
 pub const SHARD_PORT_STRIDE: u16 = 4;
 
 /// A broker process started for one test; stopped (SIGTERM, then SIGKILL) on drop.
+///
+/// Every broker gets its own store directory (never `$HOME/store`) and its embedded
+/// NameServer a free port (never 9876).
 pub struct Broker {
     child: Child,
     pub listen_port: u16,
     pub shards: u16,
+    pub namesrv_port: u16,
+    pub store: std::path::PathBuf,
+    /// Keeps the store directory alive for restarts; removed with the last holder.
+    _store_dir: Option<std::sync::Arc<tempfile::TempDir>>,
 }
 
 impl Broker {
     /// Starts `shardmq broker` on 127.0.0.1 with `shards` shards and extra arguments.
     pub fn start(shards: u16, extra: &[&str]) -> Broker {
+        let dir = std::sync::Arc::new(tempfile::tempdir().expect("temp store dir"));
+        let store = dir.path().to_owned();
+        Broker::start_in(shards, extra, store, Some(dir))
+    }
+
+    /// Starts a broker on `store` (e.g. the store of a broker stopped before).
+    pub fn start_in(
+        shards: u16,
+        extra: &[&str],
+        store: std::path::PathBuf,
+        dir: Option<std::sync::Arc<tempfile::TempDir>>,
+    ) -> Broker {
         let listen_port = free_port_block(shards);
+        let namesrv_port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_shardmq"))
             .args(["broker", "--listen-addr", "127.0.0.1"])
             .args(["--listen-port", &listen_port.to_string()])
             .args(["--shards", &shards.to_string()])
+            .args(["--namesrv-listen-port", &namesrv_port.to_string()])
+            .arg("--store-path")
+            .arg(&store)
             .args(extra)
             .env(
                 "RUST_LOG",
@@ -39,11 +62,29 @@ impl Broker {
             child,
             listen_port,
             shards,
+            namesrv_port,
+            store,
+            _store_dir: dir,
         };
         for shard in 0..shards {
             broker.wait_listening(broker.shard_port(shard));
         }
         broker
+    }
+
+    /// A handle to this broker's store directory, to start another broker on it later.
+    pub fn store_dir(
+        &self,
+    ) -> (
+        std::path::PathBuf,
+        Option<std::sync::Arc<tempfile::TempDir>>,
+    ) {
+        (self.store.clone(), self._store_dir.clone())
+    }
+
+    /// The embedded NameServer's address.
+    pub fn namesrv_addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.namesrv_port))
     }
 
     pub fn shard_port(&self, shard: u16) -> u16 {
@@ -63,7 +104,7 @@ impl Broker {
         stream
     }
 
-    fn wait_listening(&self, port: u16) {
+    pub fn wait_listening(&self, port: u16) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -186,4 +227,98 @@ pub fn closed_by_peer(stream: &mut TcpStream) -> bool {
 
 pub fn write_all(stream: &mut TcpStream, bytes: &[u8]) {
     stream.write_all(bytes).expect("write to broker");
+}
+
+/// A port free on 127.0.0.1 right now, away from the broker port blocks.
+pub fn free_port() -> u16 {
+    for _ in 0..100 {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind port 0");
+        let port = listener.local_addr().expect("local addr").port();
+        if port != 9876 {
+            return port;
+        }
+    }
+    panic!("no free port");
+}
+
+/// A connection to `addr` with a read timeout.
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    stream
+}
+
+/// Sends a JSON-header request with `ext_fields` and returns the response header and body.
+pub fn request(
+    stream: &mut TcpStream,
+    code: i32,
+    ext_fields: serde_json::Value,
+) -> (serde_json::Value, Vec<u8>) {
+    static OPAQUE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(1);
+    let opaque = OPAQUE.fetch_add(1, Ordering::Relaxed);
+    let header = serde_json::json!({
+        "code": code, "language": "JAVA", "version": 479, "opaque": opaque, "flag": 0,
+        "extFields": ext_fields,
+    });
+    write_all(stream, &json_frame(&header.to_string(), b""));
+    let frame = read_frame(stream).expect("a response");
+    let json = frame.json();
+    assert_eq!(json["opaque"], opaque, "response to this request");
+    (json, frame.body)
+}
+
+/// The response code of a response header.
+pub fn code_of(header: &serde_json::Value) -> i64 {
+    header["code"].as_i64().expect("numeric code")
+}
+
+/// A JSON body.
+pub fn json_body(body: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(body).expect("JSON body")
+}
+
+pub const GET_ROUTEINFO_BY_TOPIC: i32 = 105;
+pub const UPDATE_AND_CREATE_TOPIC: i32 = 17;
+pub const GET_ALL_TOPIC_CONFIG: i32 = 21;
+
+/// Asks the NameServer at `namesrv` for `topic`'s route until it lists `brokers` brokers
+/// (registration is asynchronous at start-up), or 20 s pass; returns the last route.
+pub fn wait_route(namesrv: SocketAddr, topic: &str, brokers: usize) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = serde_json::Value::Null;
+    while Instant::now() < deadline {
+        if let Ok(mut conn) = TcpStream::connect(namesrv) {
+            conn.set_read_timeout(Some(Duration::from_secs(10)))
+                .expect("timeout");
+            let (header, body) = request(
+                &mut conn,
+                GET_ROUTEINFO_BY_TOPIC,
+                serde_json::json!({ "topic": topic }),
+            );
+            if code_of(&header) == 0 {
+                last = json_body(&body);
+                if last["brokerDatas"].as_array().map_or(0, Vec::len) == brokers {
+                    return last;
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("route of {topic} never listed {brokers} brokers; last: {last}");
+}
+
+/// Creates `topic` with `queues` read and write queues through `stream`, as mqadmin does.
+pub fn create_topic(stream: &mut TcpStream, topic: &str, queues: i32) -> serde_json::Value {
+    let (header, _) = request(
+        stream,
+        UPDATE_AND_CREATE_TOPIC,
+        serde_json::json!({
+            "topic": topic, "defaultTopic": "TBW102", "readQueueNums": queues.to_string(),
+            "writeQueueNums": queues.to_string(), "perm": "6",
+            "topicFilterType": "SINGLE_TAG", "topicSysFlag": "0", "order": "false",
+        }),
+    );
+    header
 }

@@ -1,0 +1,82 @@
+//! Every way a broker request fails, and the one place that maps it to a response code.
+//!
+//! Values cross shards (an owner shard's refusal travels back over the mesh), so the
+//! enum is plain data: `Clone + Send`, causes kept as text.
+
+use std::fmt;
+
+use crate::wire::codes::response_code;
+use crate::wire::HeaderError;
+
+/// A broker request that could not be served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BrokerError {
+    /// A request header that is missing a field or does not parse.
+    BadHeader(String),
+    /// A request field outside what the broker accepts.
+    InvalidParameter(String),
+    /// A topic name that breaks §5.1's rules.
+    InvalidTopic { topic: String, why: &'static str },
+    /// A name reserved for the broker's own system topics.
+    SystemTopic(String),
+    /// An unknown topic that could not be created from its template.
+    TopicNotExist(String),
+    /// The topic table is at [`crate::limits::BROKER_TOPICS_MAX`].
+    TooManyTopics,
+    /// `topics.json` could not be written; nothing changed.
+    Persist(String),
+    /// The owner shard could not be asked (it has stopped: the broker is shutting down).
+    Mesh(String),
+}
+
+impl BrokerError {
+    /// The RocketMQ response code the client sees.
+    pub fn response_code(&self) -> i32 {
+        match self {
+            // Java answers an unreadable header from its exception handler.
+            BrokerError::BadHeader(_) => response_code::SYSTEM_ERROR,
+            BrokerError::InvalidParameter(_)
+            | BrokerError::InvalidTopic { .. }
+            | BrokerError::SystemTopic(_) => response_code::INVALID_PARAMETER,
+            BrokerError::TopicNotExist(_) => response_code::TOPIC_NOT_EXIST,
+            BrokerError::TooManyTopics | BrokerError::Persist(_) => response_code::SYSTEM_ERROR,
+            BrokerError::Mesh(_) => response_code::SERVICE_NOT_AVAILABLE,
+        }
+    }
+}
+
+impl fmt::Display for BrokerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BrokerError::BadHeader(why) => f.write_str(why),
+            BrokerError::InvalidParameter(why) => f.write_str(why),
+            BrokerError::InvalidTopic { topic, why } => {
+                write!(f, "The specified topic[{topic}] is invalid: {why}")
+            }
+            BrokerError::SystemTopic(topic) => {
+                write!(
+                    f,
+                    "The specified topic[{topic}] is conflict with system topic."
+                )
+            }
+            BrokerError::TopicNotExist(topic) => {
+                write!(f, "topic[{topic}] not exist, apply first please!")
+            }
+            BrokerError::TooManyTopics => write!(
+                f,
+                "the broker already holds {} topics",
+                crate::limits::BROKER_TOPICS_MAX
+            ),
+            BrokerError::Persist(why) => write!(f, "cannot persist the topic table: {why}"),
+            BrokerError::Mesh(why) => write!(f, "broker shard unavailable: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for BrokerError {}
+
+impl From<HeaderError> for BrokerError {
+    fn from(err: HeaderError) -> Self {
+        BrokerError::BadHeader(err.to_string())
+    }
+}

@@ -1,0 +1,94 @@
+use super::*;
+
+#[test]
+fn names_follow_the_character_and_length_rules() {
+    assert!(valid_topic_name("Topic_1-a|b%c"));
+    assert!(!valid_topic_name(""));
+    assert!(!valid_topic_name("with space"));
+    assert!(!valid_topic_name("dot.ted"));
+    assert!(valid_topic_name(&"t".repeat(127)));
+    assert!(!valid_topic_name(&"t".repeat(128)));
+    assert!(valid_topic_name(&format!("%RETRY%{}", "g".repeat(248))));
+    assert!(!valid_topic_name(&format!("%DLQ%{}", "g".repeat(251))));
+}
+
+#[test]
+fn system_topics_are_recognised() {
+    assert!(is_system_topic("TBW102"));
+    assert!(is_system_topic("SCHEDULE_TOPIC_XXXX"));
+    assert!(is_system_topic("rmq_sys_wheel_timer"));
+    assert!(!is_system_topic("orders"));
+    assert!(is_send_forbidden("RMQ_SYS_TRANS_HALF_TOPIC"));
+    assert!(!is_send_forbidden("TBW102"));
+}
+
+#[test]
+fn auto_creation_takes_the_smaller_queue_count_and_drops_inherit() {
+    let template = topic_config("TBW102", 8, 7);
+    let created = derive_from_template("new", &template, 4).expect("inherits");
+    assert_eq!((created.read_queue_nums, created.write_queue_nums), (4, 4));
+    assert_eq!(created.perm, 6);
+    let capped = derive_from_template("new", &template, 16).expect("inherits");
+    assert_eq!(capped.write_queue_nums, 8);
+    let no_inherit = topic_config("plain", 8, 6);
+    assert_eq!(
+        derive_from_template("new", &no_inherit, 4),
+        Err(BrokerError::TopicNotExist("new".into()))
+    );
+}
+
+#[test]
+fn changes_bump_the_data_version_and_repeats_do_not() {
+    let mut table = TopicTable::default();
+    assert!(table.upsert(topic_config("a", 4, 6), 10).expect("room"));
+    assert_eq!(table.data_version.counter, 1);
+    assert!(!table.upsert(topic_config("a", 4, 6), 11).expect("room"));
+    assert_eq!(table.data_version.counter, 1);
+    assert!(table.upsert(topic_config("a", 8, 6), 12).expect("room"));
+    assert!(table.remove("a", 13));
+    assert!(!table.remove("a", 14));
+    assert_eq!(table.data_version.counter, 3);
+    assert_eq!(table.data_version.timestamp, 13);
+}
+
+#[test]
+fn system_topics_follow_the_config() {
+    let mut config = BrokerConfig::default();
+    let table = TopicTable::default().with_system_topics(&config, 1);
+    let tbw = table.get("TBW102").expect("template");
+    assert_eq!((tbw.perm, tbw.write_queue_nums), (7, 8));
+    assert!(table.get("DefaultCluster").is_some());
+    assert!(table.get("SELF_TEST_TOPIC").is_some());
+
+    config.auto_create_topic_enable = false;
+    let table = table.with_system_topics(&config, 2);
+    assert!(
+        table.get("TBW102").is_none(),
+        "no template without auto-creation"
+    );
+    let own = shard_topics(&config, 1);
+    assert!(own.contains_key("broker-a-1"));
+}
+
+#[test]
+fn the_file_round_trips_and_a_missing_file_is_empty() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = topics_file(dir.path());
+    assert_eq!(load(&path).expect("missing is fine"), TopicTable::default());
+    let mut table = TopicTable::default();
+    table.upsert(topic_config("orders", 4, 6), 5).expect("room");
+    save(&path, &table).expect("saved");
+    assert_eq!(load(&path).expect("loads"), table);
+    std::fs::write(&path, b"{not json").expect("corrupt");
+    assert!(load(&path).expect_err("corrupt").contains("topics.json"));
+}
+
+#[test]
+fn meta_reads_perm_queues_and_filter_type() {
+    let mut config = topic_config("t", 4, perm::READ);
+    config.write_queue_nums = 2;
+    config.topic_filter_type = "MULTI_TAG".into();
+    let meta = TopicMeta::of(&config);
+    assert!(meta.readable() && !meta.writable() && meta.multi_tag);
+    assert_eq!(meta.queue_count(), 4);
+}
