@@ -14,6 +14,7 @@ use std::rc::Rc;
 
 use crate::broker::{admin, BrokerContext, BrokerError};
 use crate::net::{Peer, Reply, Service};
+use crate::storage::QueueId;
 use crate::wire::codes::{request_code, response_code};
 use crate::wire::RemotingCommand;
 
@@ -30,9 +31,40 @@ impl Dispatcher {
 }
 
 impl Service for Dispatcher {
-    fn call(&self, _peer: &Rc<Peer>, request: RemotingCommand) -> Reply {
+    fn call(&self, peer: &Rc<Peer>, request: RemotingCommand) -> Reply {
         let ctx = &self.ctx;
+        let clients = &ctx.clients;
         match request.code {
+            request_code::HEART_BEAT => {
+                Reply::Now(Some(clients.heart_beat(peer, &request, ctx.monotonic_ms())))
+            }
+            request_code::UNREGISTER_CLIENT => {
+                Reply::Now(Some(clients.unregister_client(peer, &request)))
+            }
+            request_code::CHECK_CLIENT_CONFIG => {
+                Reply::Now(Some(clients.check_client_config(&request)))
+            }
+            request_code::GET_CONSUMER_LIST_BY_GROUP => {
+                Reply::Now(Some(clients.consumer_list_by_group(&request)))
+            }
+            request_code::GET_CONSUMER_CONNECTION_LIST => {
+                Reply::Now(Some(clients.consumer_connection_list(&request)))
+            }
+            request_code::GET_PRODUCER_CONNECTION_LIST => {
+                Reply::Now(Some(clients.producer_connection_list(&request)))
+            }
+            request_code::QUERY_CONSUMER_OFFSET => {
+                let min_offset = |topic: &str, queue_id: i32| {
+                    let queue_id = QueueId(u32::try_from(queue_id).ok()?);
+                    Some(ctx.store.queue_range(topic, queue_id).0 .0)
+                };
+                Reply::Now(Some(
+                    ctx.offsets.query_consumer_offset(&request, min_offset),
+                ))
+            }
+            request_code::UPDATE_CONSUMER_OFFSET => {
+                Reply::Now(ctx.offsets.update_consumer_offset(&request))
+            }
             request_code::UPDATE_AND_CREATE_TOPIC => {
                 let failed = error_template(&request);
                 later(failed, admin::create_topic(ctx.clone(), request))
@@ -49,6 +81,10 @@ impl Service for Dispatcher {
             }
             code => Reply::Now(Some(not_supported(&request, code))),
         }
+    }
+
+    fn disconnected(&self, peer: &Rc<Peer>) {
+        self.ctx.clients.disconnected(peer.id());
     }
 }
 

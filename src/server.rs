@@ -18,12 +18,16 @@ use std::rc::Rc;
 
 use std::path::PathBuf;
 
+use crate::broker::offsets::{ConsumerOffsets, OffsetFileError};
 use crate::broker::topics::{self, TopicTable};
-use crate::broker::{BrokerContext, BrokerShard, ShardMsg};
+use crate::broker::{context, BrokerContext, BrokerShard, ShardMsg};
 use crate::config::BrokerConfig;
 use crate::dispatch::Dispatcher;
 use crate::namesrv::NameServer;
 use crate::net::{self, Server};
+use crate::storage::io::Disk;
+use crate::storage::store::{system_clock, Store};
+use crate::storage::StoreResult;
 
 /// Distance between the main ports of neighbouring shards.
 pub const SHARD_PORT_STRIDE: u16 = 4;
@@ -33,6 +37,12 @@ pub const FAST_PORT_OFFSET: u16 = 2;
 
 /// Offset of the HA port above a shard's main port, as in RocketMQ.
 pub const HA_PORT_OFFSET: u16 = 1;
+
+/// How often a shard's store checkpoints (RocketMQ flushes its checkpoint about this often).
+const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How often a shard looks at its disk and the hour for retention.
+const RETENTION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The ports of one shard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,8 +147,30 @@ async fn run_shard(
         .enter()
         .map_err(|_| ServerError::Runtime("shutting down".into()))?;
     let config = Rc::new(config);
-    let ctx = BrokerContext::new(shard.clone(), config.clone(), ports, table)
-        .map_err(|error| ServerError::Runtime(error.to_string()))?;
+    let store_config = context::store_config(&config, index);
+    let store_dir = store_config.shard_dir();
+    let store = Store::open(Disk::Dma, store_config, system_clock())
+        .await
+        .map_err(|error| ServerError::Store {
+            path: store_dir,
+            error: error.to_string(),
+        })?;
+    let store = Rc::new(store);
+    let offsets_path = context::offsets_path(&config, index);
+    let offsets = ConsumerOffsets::load(&offsets_path).map_err(|error| ServerError::Store {
+        path: offsets_path.clone(),
+        error: error.to_string(),
+    })?;
+    let ctx = BrokerContext::new(
+        shard.clone(),
+        config.clone(),
+        ports,
+        table,
+        store.clone(),
+        offsets,
+    )
+    .map_err(|error| ServerError::Runtime(error.to_string()))?;
+    let background = spawn_shard_tasks(&shard, &ctx, offsets_path);
     // The embedded NameServer is bound before shard 0 serves the mesh, and every other shard
     // waits for that, so no first registration meets a closed port.
     let namesrv = if index == 0 && config.embedded_namesrv {
@@ -177,8 +209,66 @@ async fn run_shard(
     if let Some(namesrv) = namesrv {
         namesrv.shutdown().await;
     }
+    background.finish(&store).await;
     drop(pass);
     Ok(())
+}
+
+/// The background work of one shard's broker, stopped by shutdown.
+struct ShardTasks {
+    maintenance: shards::Task<StoreResult<()>>,
+    retention: shards::Task<()>,
+    expiry: shards::Task<()>,
+    persistence: shards::Task<Result<(), OffsetFileError>>,
+}
+
+fn spawn_shard_tasks(
+    shard: &BrokerShard,
+    ctx: &Rc<BrokerContext>,
+    offsets_path: PathBuf,
+) -> ShardTasks {
+    let store = &ctx.store;
+    let retention = context::retention_config(&ctx.config);
+    let clock = ctx.clone();
+    ShardTasks {
+        maintenance: shard.spawn_background(
+            store
+                .clone()
+                .run_maintenance(CHECKPOINT_INTERVAL, shard.closing()),
+        ),
+        retention: shard.spawn_background(store.clone().run_retention(
+            retention,
+            RETENTION_INTERVAL,
+            shard.closing(),
+        )),
+        expiry: shard.spawn_background(
+            ctx.clients
+                .clone()
+                .run_expiry(move || clock.monotonic_ms(), shard.closing()),
+        ),
+        persistence: shard.spawn_background(
+            ctx.offsets
+                .clone()
+                .run_persistence(offsets_path, shard.closing()),
+        ),
+    }
+}
+
+impl ShardTasks {
+    /// Waits for every task to see shutdown, then makes the store and the offsets durable.
+    async fn finish(self, store: &Store) {
+        if let Err(error) = self.maintenance.await {
+            tracing::error!(%error, "store maintenance had stopped");
+        }
+        self.retention.await;
+        self.expiry.await;
+        if let Err(error) = self.persistence.await {
+            tracing::error!(%error, "consumer offsets not saved at shutdown");
+        }
+        if let Err(error) = store.shutdown().await {
+            tracing::error!(%error, "store not checkpointed at shutdown");
+        }
+    }
 }
 
 /// Binds and serves a NameServer on this shard, with its expiry task.

@@ -186,7 +186,8 @@ fn maintenance_task_reputs_on_put_and_checkpoints() {
         );
         let store = Rc::new(store.await.expect("open"));
         let task = glommio::spawn_local(
-            Rc::clone(&store).run_maintenance(std::time::Duration::from_millis(30)),
+            Rc::clone(&store)
+                .run_maintenance(std::time::Duration::from_millis(30), std::future::pending()),
         );
         let mut rec = encode("M", QueueId(0), b"hello", None);
         let p = store.put("M", QueueId(0), &mut rec).expect("put");

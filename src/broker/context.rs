@@ -5,14 +5,21 @@
 //! their per-shard state (store, client registry, offsets) as fields here.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::rc::Rc;
+use std::time::Instant;
 
+use super::clients::ClientRegistry;
+use super::offsets::ConsumerOffsets;
 use super::register;
 use super::topics::{self, TopicTable};
 use super::{BrokerShard, ShardMsg, ShardReply, Topics};
 use crate::client::{ClientOptions, Pool};
-use crate::config::BrokerConfig;
+use crate::config::{BrokerConfig, FlushDiskType};
 use crate::server::ShardPorts;
+use crate::storage::config::{FlushPolicy, StoreConfig};
+use crate::storage::retention::RetentionConfig;
+use crate::storage::store::Store;
 
 /// How shard k presents itself to NameServers and clients.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +44,51 @@ pub struct BrokerContext {
     pub namesrv: Rc<Pool>,
     /// When this broker started, ms since the epoch (GET_BROKER_RUNTIME_INFO).
     pub boot_ms: i64,
+    /// This shard's store, written by this shard alone.
+    pub store: Rc<Store>,
+    /// Producers and consumer groups connected to this shard.
+    pub clients: Rc<ClientRegistry>,
+    /// Committed consumer offsets of this shard's queues.
+    pub offsets: Rc<ConsumerOffsets>,
+    /// Origin of [`BrokerContext::monotonic_ms`].
+    epoch: Instant,
+}
+
+/// The store settings of shard `shard` from the broker's.
+pub fn store_config(config: &BrokerConfig, shard: usize) -> StoreConfig {
+    let mut store = StoreConfig::new(config.store_path_root_dir.clone(), shard as u32);
+    store.log.segment_size = config.mapped_file_size_commit_log;
+    store.log.flush = match config.flush_disk_type {
+        FlushDiskType::AsyncFlush => FlushPolicy::Async,
+        FlushDiskType::SyncFlush => FlushPolicy::Sync,
+    };
+    store.log.flush_interval_ms = config.flush_interval_commit_log.as_millis() as u64;
+    store.log.flush_least_bytes = u64::from(config.flush_commit_log_least_pages) * 4096;
+    store.cq_entries_per_segment = (config.mapped_file_size_consume_queue / 20).max(1);
+    store
+}
+
+/// The retention settings from the broker's.
+pub fn retention_config(config: &BrokerConfig) -> RetentionConfig {
+    let hours: Vec<String> = config
+        .delete_when
+        .iter()
+        .map(|h| format!("{h:02}"))
+        .collect();
+    RetentionConfig {
+        file_reserved_hours: config.file_reserved_time.as_secs() / 3600,
+        delete_when: hours.join(";"),
+        disk_max_used_space_ratio: u32::from(config.disk_max_used_space_ratio),
+        ..RetentionConfig::default()
+    }
+}
+
+/// Where shard `shard` keeps its consumer offsets.
+pub fn offsets_path(config: &BrokerConfig, shard: usize) -> PathBuf {
+    store_config(config, shard)
+        .shard_dir()
+        .join("config")
+        .join("consumerOffset.json")
 }
 
 impl BrokerContext {
@@ -47,6 +99,8 @@ impl BrokerContext {
         config: Rc<BrokerConfig>,
         ports: ShardPorts,
         initial: TopicTable,
+        store: Rc<Store>,
+        offsets: ConsumerOffsets,
     ) -> Result<Rc<Self>, shards::ReplicaError> {
         let index = shard.id().index();
         let ip = config.broker_ip();
@@ -71,7 +125,16 @@ impl BrokerContext {
             topics,
             namesrv: Rc::new(Pool::new(ClientOptions::default())),
             boot_ms: topics::now_ms(),
+            store,
+            clients: Rc::new(ClientRegistry::new()),
+            offsets: Rc::new(offsets),
+            epoch: Instant::now(),
         }))
+    }
+
+    /// Milliseconds since this shard started, for expiry clocks that must never go back.
+    pub fn monotonic_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
     }
 
     /// Serves this shard's mesh messages. Call once the shard's listeners are bound.

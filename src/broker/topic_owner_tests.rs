@@ -1,10 +1,14 @@
 use std::rc::Rc;
 
 use super::*;
+use crate::broker::offsets::ConsumerOffsets;
 use crate::broker::topics::{topic_config, TopicTable};
 use crate::broker::BrokerContext;
 use crate::config::BrokerConfig;
 use crate::server::shard_ports;
+use crate::storage::config::StoreConfig;
+use crate::storage::io::{Disk, Faults, MemDisk};
+use crate::storage::store::{system_clock, Store};
 
 fn runtime(shards: usize) -> shards::Config {
     shards::Config {
@@ -41,7 +45,13 @@ fn a_change_from_any_shard_reaches_every_shard_and_the_file() {
         async move {
             let index = shard.id().index();
             let ports = shard_ports(30000, index).expect("ports");
-            let ctx = BrokerContext::new(shard.clone(), config, ports, table).expect("ctx");
+            let disk = Disk::Mem(MemDisk::new(index as u64, Faults::default()));
+            let store_config = StoreConfig::new("/store".into(), index as u32);
+            let store = Store::open(disk, store_config, system_clock()).await;
+            let store = Rc::new(store.expect("store"));
+            let offsets = ConsumerOffsets::new();
+            let ctx = BrokerContext::new(shard.clone(), config, ports, table, store, offsets)
+                .expect("ctx");
             ctx.serve_mesh();
             let mut refused = None;
             if index == 1 {

@@ -389,19 +389,21 @@ impl Store {
     }
 
     /// Runs reput whenever puts arrive and a checkpoint every `checkpoint_interval`, until
-    /// an error. Parks while nothing happens, so an idle shard costs no wake-ups beyond the
-    /// checkpoint timer. The shard spawns this and owns its handle.
-    pub async fn run_maintenance(self: Rc<Self>, checkpoint_interval: Duration) -> StoreError {
+    /// `closing` completes (then `Ok`) or an error. Parks while nothing happens, so an idle
+    /// shard costs no wake-ups beyond the checkpoint timer. The shard spawns this and owns its
+    /// handle; after it returns, [`Store::shutdown`] makes everything durable.
+    pub async fn run_maintenance(
+        self: Rc<Self>,
+        checkpoint_interval: Duration,
+        closing: impl std::future::Future<Output = ()>,
+    ) -> StoreResult<()> {
+        let mut closing = std::pin::pin!(closing);
         let mut last = std::time::Instant::now();
         loop {
             self.reput_wanted.set(false);
-            if let Err(e) = self.reput().await {
-                return e;
-            }
+            self.reput().await?;
             if last.elapsed() >= checkpoint_interval {
-                if let Err(e) = self.checkpoint().await {
-                    return e;
-                }
+                self.checkpoint().await?;
                 last = std::time::Instant::now();
             }
             let put = std::future::poll_fn(|cx| {
@@ -412,7 +414,17 @@ impl Store {
                 std::task::Poll::Pending
             });
             let due = checkpoint_interval.saturating_sub(last.elapsed());
-            futures_lite::future::or(put, glommio::timer::sleep(due)).await;
+            let woken = async {
+                futures_lite::future::or(put, glommio::timer::sleep(due)).await;
+                true
+            };
+            let stop = async {
+                closing.as_mut().await;
+                false
+            };
+            if !futures_lite::future::or(stop, woken).await {
+                return Ok(());
+            }
         }
     }
 
@@ -458,8 +470,14 @@ impl Store {
 
     /// Stores everything, dispatches it and writes a final checkpoint.
     pub async fn close(self) -> StoreResult<()> {
-        self.reput().await?;
-        self.checkpoint().await?;
+        self.shutdown().await?;
         self.log.close().await
+    }
+
+    /// Dispatches and checkpoints everything appended so far, for a clean stop of a store
+    /// that is shared (`Rc`); puts after it are not covered.
+    pub async fn shutdown(&self) -> StoreResult<()> {
+        self.reput().await?;
+        self.checkpoint().await
     }
 }

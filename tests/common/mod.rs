@@ -50,6 +50,9 @@ impl Broker {
             .args(["--namesrv-listen-port", &namesrv_port.to_string()])
             .arg("--store-path")
             .arg(&store)
+            // Small segments: dozens of brokers start in a test run, each preallocating one
+            // segment per shard.
+            .args(["-o", "mappedFileSizeCommitLog=4194304"])
             .args(extra)
             .env(
                 "RUST_LOG",
