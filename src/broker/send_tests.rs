@@ -1,0 +1,246 @@
+//! SEND handler tests, each on a fresh glommio executor with the in-memory disk.
+
+use super::data_test_support::*;
+use crate::net::Reply;
+use crate::storage::config::FlushPolicy;
+use crate::storage::run_local;
+use crate::wire::batch::{encode_entry, BatchEntry};
+use crate::wire::codes::{request_code, response_code};
+use crate::wire::headers::{pull_sys_flag, PullMessageResponseHeader, SendMessageResponseHeader};
+use crate::wire::message_id::decode_offset_message_id;
+use crate::wire::record::RecordView;
+
+const PROPS: &str =
+    "TAGS\u{1}TagA\u{2}KEYS\u{1}k1\u{2}UNIQ_KEY\u{1}0A0B0C0D00002A9F0000000000000001\u{2}";
+
+#[test]
+fn send_then_pull_returns_the_same_message_with_dense_offsets() {
+    run_local(|| async {
+        let f = fixture(FlushPolicy::Async, 16).await;
+        for (i, body) in [&b"one"[..], b"two", b"three"].into_iter().enumerate() {
+            let request = send_request(
+                request_code::SEND_MESSAGE_V2,
+                &send_header("T", 1, PROPS),
+                body,
+            );
+            let response = f.send(&request).await;
+            assert_eq!(response.code, response_code::SUCCESS);
+            assert_eq!(response.opaque, 7);
+            let header: SendMessageResponseHeader = response.decode_header().expect("header");
+            assert_eq!((header.queue_id, header.queue_offset), (1, i as i64));
+        }
+        let response = f
+            .pull(pull_request(&pull_header(
+                "T",
+                1,
+                0,
+                pull_sys_flag::SUBSCRIPTION,
+            )))
+            .await;
+        assert_eq!(response.code, response_code::SUCCESS);
+        let header: PullMessageResponseHeader = response.decode_header().expect("header");
+        assert_eq!(
+            (
+                header.next_begin_offset,
+                header.min_offset,
+                header.max_offset
+            ),
+            (3, 0, 3)
+        );
+        let records = records(&response.body);
+        assert_eq!(records.len(), 3);
+        for (i, (record, body)) in records
+            .iter()
+            .zip([&b"one"[..], b"two", b"three"])
+            .enumerate()
+        {
+            let view = RecordView::parse(record).expect("record");
+            assert_eq!(view.body(), body);
+            assert_eq!(view.properties(), PROPS);
+            assert_eq!(view.queue_offset().0, i as u64);
+            assert_eq!(view.born_host(), producer());
+            assert_eq!(view.store_host().to_string(), STORE_HOST);
+            assert_eq!(view.born_timestamp_ms(), 1_600_000_000_000);
+            assert!(view.store_timestamp_ms() >= 1_700_000_000_000);
+        }
+    });
+}
+
+#[test]
+fn send_response_ids_decode_to_the_stored_record() {
+    run_local(|| async {
+        let f = fixture(FlushPolicy::Async, 16).await;
+        f.send(&send_request(10, &send_header("T", 0, ""), b"first"))
+            .await;
+        let response = f
+            .send(&send_request(10, &send_header("T", 0, PROPS), b"x"))
+            .await;
+        let header: SendMessageResponseHeader = response.decode_header().expect("header");
+        assert_eq!(
+            header.transaction_id.as_deref(),
+            Some("0A0B0C0D00002A9F0000000000000001")
+        );
+        let (host, offset) = decode_offset_message_id(&header.msg_id).expect("offset id");
+        assert_eq!(host.to_string(), STORE_HOST);
+        assert!(offset.0 > 0, "the second record is not at the log start");
+        let stored = f.store.read(offset, 8).await.expect("read");
+        let size = u32::from_be_bytes([stored[0], stored[1], stored[2], stored[3]]) as usize;
+        let record = f.store.read(offset, size).await.expect("read");
+        let view = RecordView::parse(&record).expect("record");
+        assert_eq!((view.body(), view.physical_offset()), (&b"x"[..], offset));
+    });
+}
+
+fn batch_body(n: usize) -> Vec<u8> {
+    let mut out = bytes::BytesMut::new();
+    for i in 0..n {
+        let props = format!("UNIQ_KEY\u{1}ID{i}\u{2}TAGS\u{1}TagB\u{2}");
+        let body = format!("m{i}");
+        let entry = BatchEntry {
+            flag: 0,
+            body: body.as_bytes(),
+            properties: &props,
+        };
+        encode_entry(&mut out, &entry).expect("entry");
+    }
+    out.to_vec()
+}
+
+#[test]
+fn batch_of_ten_stores_ten_records_with_their_own_ids() {
+    run_local(|| async {
+        let f = fixture(FlushPolicy::Async, 16).await;
+        let mut header = send_header("T", 2, "UNIQ_KEY\u{1}WRAPPER\u{2}WAIT\u{1}true\u{2}");
+        header.batch = Some(true);
+        let response = f
+            .send(&send_request(
+                request_code::SEND_BATCH_MESSAGE,
+                &header,
+                &batch_body(10),
+            ))
+            .await;
+        assert_eq!(response.code, response_code::SUCCESS);
+        let header: SendMessageResponseHeader = response.decode_header().expect("header");
+        let ids: Vec<&str> = header.msg_id.split(',').collect();
+        assert_eq!(ids.len(), 10);
+        let mut unique = ids.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), 10);
+        assert_eq!((header.queue_id, header.queue_offset), (2, 0));
+        let pull = f
+            .pull(pull_request(&pull_header(
+                "T",
+                2,
+                0,
+                pull_sys_flag::SUBSCRIPTION,
+            )))
+            .await;
+        let records = records(&pull.body);
+        assert_eq!(records.len(), 10);
+        for (i, (record, id)) in records.iter().zip(&ids).enumerate() {
+            let view = RecordView::parse(record).expect("record");
+            assert_eq!(view.queue_offset().0, i as u64);
+            assert_eq!(view.uniq_key(), Some(format!("ID{i}").as_str()));
+            assert_eq!(view.property("WAIT"), Some("true"), "wrapper key merged");
+            let (_, offset) = decode_offset_message_id(id).expect("id");
+            assert_eq!(view.physical_offset(), offset);
+        }
+    });
+}
+
+#[test]
+fn oversize_body_is_message_illegal() {
+    run_local(|| async {
+        let f = fixture(FlushPolicy::Async, 16).await;
+        let body = vec![0u8; crate::limits::MESSAGE_BODY_SIZE_MAX + 1];
+        let response = f
+            .send(&send_request(10, &send_header("T", 0, ""), &body))
+            .await;
+        assert_eq!(response.code, response_code::MESSAGE_ILLEGAL);
+        assert_eq!(f.store.queue_range("T", crate::storage::QueueId(0)).1 .0, 0);
+    });
+}
+
+#[test]
+fn unknown_topic_without_a_template_is_topic_not_exist() {
+    run_local(|| async {
+        let f = fixture(FlushPolicy::Async, 16).await;
+        f.topics.table.borrow_mut().remove("TBW102");
+        let response = f
+            .send(&send_request(10, &send_header("Fresh", 0, ""), b"x"))
+            .await;
+        assert_eq!(response.code, response_code::TOPIC_NOT_EXIST);
+        let remark = response.remark.expect("remark");
+        assert!(
+            remark.starts_with("topic[Fresh] not exist, apply first please!"),
+            "{remark}"
+        );
+    });
+}
+
+#[test]
+fn unknown_topic_is_created_from_the_template() {
+    run_local(|| async {
+        let f = fixture(FlushPolicy::Async, 16).await;
+        let response = f
+            .send(&send_request(310, &send_header("Fresh", -1, ""), b"x"))
+            .await;
+        assert_eq!(response.code, response_code::SUCCESS);
+        let info = f
+            .topics
+            .table
+            .borrow()
+            .get("Fresh")
+            .copied()
+            .expect("created");
+        assert_eq!(
+            (info.read_queue_nums, info.write_queue_nums, info.perm),
+            (4, 4, 6)
+        );
+    });
+}
+
+#[test]
+fn system_topics_and_bad_names_are_refused() {
+    run_local(|| async {
+        let f = fixture(FlushPolicy::Async, 16).await;
+        let cases = [
+            ("SCHEDULE_TOPIC_XXXX", 0, response_code::NO_PERMISSION),
+            ("bad topic", 0, response_code::INVALID_PARAMETER),
+            ("T", 4, response_code::INVALID_PARAMETER),
+        ];
+        for (topic, queue, code) in cases {
+            let response = f
+                .send(&send_request(10, &send_header(topic, queue, ""), b"x"))
+                .await;
+            assert_eq!(response.code, code, "{topic} {queue}");
+        }
+    });
+}
+
+#[test]
+fn oneway_send_is_stored_and_not_answered() {
+    run_local(|| async {
+        let f = fixture(FlushPolicy::Async, 16).await;
+        let mut request = send_request(10, &send_header("T", 3, ""), b"x");
+        request.flag |= crate::wire::command::FLAG_ONEWAY;
+        assert!(answer(f.send.handle(producer(), &request)).await.is_none());
+        assert_eq!(f.store.queue_range("T", crate::storage::QueueId(3)).1 .0, 1);
+    });
+}
+
+#[test]
+fn sync_flush_send_answers_once_the_record_is_durable() {
+    run_local(|| async {
+        let f = fixture(FlushPolicy::Sync, 16).await;
+        let request = send_request(10, &send_header("T", 0, ""), b"durable");
+        let Reply::Later(later) = f.send.handle(producer(), &request) else {
+            panic!("a SYNC_FLUSH send waits for the flush");
+        };
+        let end = f.store.log().end();
+        let response = later.await.expect("answered");
+        assert_eq!(response.code, response_code::SUCCESS);
+        assert!(f.store.log().flushed() >= end);
+    });
+}
