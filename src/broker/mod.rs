@@ -9,6 +9,7 @@ pub mod pull;
 #[cfg(test)]
 mod pull_tests;
 pub mod send;
+pub mod send_rules;
 #[cfg(test)]
 mod send_tests;
 pub mod topic_view;

@@ -20,8 +20,9 @@ use std::time::Duration;
 
 use super::data_error::DataError;
 use super::long_poll::{glommio_sleep, Sleep};
+use super::send_rules::{check_topic, dead_letter_topic, RETRY_TOPIC_PREFIX};
 use super::topic_view::{perm, TopicInfo, TopicView};
-use crate::limits::{MESSAGE_BODY_SIZE_MAX, PROPERTIES_SIZE_MAX, TOPIC_NAME_MAX};
+use crate::limits::{MESSAGE_BODY_SIZE_MAX, PROPERTIES_SIZE_MAX};
 use crate::net::Reply;
 use crate::storage::commit_log::Durable;
 use crate::storage::config::FlushPolicy;
@@ -33,23 +34,6 @@ use crate::wire::message_id::{write_offset_message_id, MESSAGE_ID_LEN_V6};
 use crate::wire::properties::{self, keys};
 use crate::wire::record::{PhysicalOffset, QueueOffset, RecordFields, RecordVersion, SysFlag};
 use crate::wire::{batch, RemotingCommand, WireError};
-
-/// Prefix of a consumer group's retry topic.
-pub const RETRY_TOPIC_PREFIX: &str = "%RETRY%";
-/// Prefix of a consumer group's dead-letter topic.
-pub const DLQ_TOPIC_PREFIX: &str = "%DLQ%";
-/// Longest retry or DLQ topic (the group name makes them longer than ordinary topics).
-const RETRY_TOPIC_NAME_MAX: usize = 255;
-
-/// System topics only the broker writes (Java `TopicValidator.NOT_ALLOWED_SEND_TOPIC_SET`).
-const NOT_ALLOWED_SEND_TOPICS: [&str; 6] = [
-    "SCHEDULE_TOPIC_XXXX",
-    "RMQ_SYS_TRANS_HALF_TOPIC",
-    "RMQ_SYS_TRANS_OP_HALF_TOPIC",
-    "TRANS_CHECK_MAX_TIME_TOPIC",
-    "SELF_TEST_TOPIC",
-    "OFFSET_MOVED_EVENT",
-];
 
 /// The scratch buffer is kept between sends up to this size; a larger one (a multi-MiB
 /// message) is given back so one big send does not pin memory for good.
@@ -174,10 +158,13 @@ impl SendHandler {
     }
 
     fn send(&self, born_host: SocketAddr, request: &RemotingCommand) -> Result<Sent, DataError> {
-        let header = SendMessageRequestHeader::decode_for(request.code, &request.ext_fields)?;
+        let mut header = SendMessageRequestHeader::decode_for(request.code, &request.ext_fields)?;
         let batch = request.code == request_code::SEND_BATCH_MESSAGE || header.batch == Some(true);
         check_topic(&header.topic, batch)?;
-        let info = self.topic_for_send(&header)?;
+        let info = match dead_letter_topic(&header) {
+            Some(dlq) => self.redirect_to_dlq(&mut header, dlq)?,
+            None => self.topic_for_send(&header)?,
+        };
         let queue_id = self.pick_queue(&header, &info)?;
         let properties = header.properties.as_deref().unwrap_or("");
         self.check_sizes(properties, &request.body)?;
@@ -213,6 +200,41 @@ impl SendHandler {
             Some(info) => info,
             None => self.auto_create(h)?,
         };
+        if !info.writable() {
+            let remark = format!("the topic[{}] sending message is forbidden", h.topic);
+            return Err(DataError::NoPermission { remark });
+        }
+        Ok(info)
+    }
+
+    /// Points the send at the group's dead-letter topic (one read-write queue, created on
+    /// first use) and drops its delay level: a dead letter is stored, never rescheduled.
+    fn redirect_to_dlq(
+        &self,
+        h: &mut SendMessageRequestHeader,
+        dlq: String,
+    ) -> Result<TopicInfo, DataError> {
+        let info = self.topics.topic(&dlq).or_else(|| {
+            let info = TopicInfo {
+                read_queue_nums: 1,
+                write_queue_nums: 1,
+                perm: perm::READ | perm::WRITE,
+            };
+            self.topics.create_topic(&dlq, info)
+        });
+        h.topic = dlq;
+        h.queue_id = 0;
+        if let Some(props) = h.properties.as_deref() {
+            if properties::get(props, keys::DELAY).is_some() {
+                let mut kept = properties::Builder::new();
+                kept.extend_from(props, |k| k != keys::DELAY)
+                    .map_err(illegal)?;
+                h.properties = Some(kept.finish());
+            }
+        }
+        let info = info.ok_or_else(|| DataError::TopicNotExist {
+            topic: h.topic.clone(),
+        })?;
         if !info.writable() {
             let remark = format!("the topic[{}] sending message is forbidden", h.topic);
             return Err(DataError::NoPermission { remark });
@@ -417,42 +439,6 @@ fn entry_properties<'a>(own: &'a str, wrapper: &str) -> Result<Cow<'a, str>, Dat
     Ok(Cow::Owned(
         properties::merge_missing(own, wrapper).map_err(illegal)?,
     ))
-}
-
-/// Java's topic rules for a send: `[%|a-zA-Z0-9_-]`, at most 127 bytes (255 for retry and
-/// DLQ topics), not a broker-only system topic, and no batch into a retry topic.
-pub fn check_topic(topic: &str, batch: bool) -> Result<(), DataError> {
-    let invalid = |why| DataError::InvalidTopic {
-        topic: topic.to_owned(),
-        why,
-    };
-    if topic.is_empty() {
-        return Err(invalid("the topic is blank"));
-    }
-    let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'%' | b'|' | b'_' | b'-');
-    if !topic.bytes().all(allowed) {
-        return Err(invalid("only the characters %|a-zA-Z0-9_- are allowed"));
-    }
-    let retry = topic.starts_with(RETRY_TOPIC_PREFIX) || topic.starts_with(DLQ_TOPIC_PREFIX);
-    let max = if retry {
-        RETRY_TOPIC_NAME_MAX
-    } else {
-        TOPIC_NAME_MAX
-    };
-    if topic.len() > max {
-        let why = format!("topic length {} exceeds the maximum of {max}", topic.len());
-        return Err(DataError::MessageIllegal { why });
-    }
-    if NOT_ALLOWED_SEND_TOPICS.contains(&topic) {
-        return Err(DataError::ForbiddenTopic {
-            topic: topic.to_owned(),
-        });
-    }
-    if batch && topic.starts_with(RETRY_TOPIC_PREFIX) {
-        let why = "batch messages cannot be sent to a retry topic".to_owned();
-        return Err(DataError::MessageIllegal { why });
-    }
-    Ok(())
 }
 
 fn illegal(e: WireError) -> DataError {

@@ -244,3 +244,38 @@ fn sync_flush_send_answers_once_the_record_is_durable() {
         assert!(f.store.log().flushed() >= end);
     });
 }
+
+#[test]
+fn retry_send_past_its_maximum_goes_to_the_dead_letter_topic() {
+    run_local(|| async {
+        let f = fixture(FlushPolicy::Async, 16).await;
+        let mut header = send_header("%RETRY%cg", 0, "DELAY\u{1}3\u{2}TAGS\u{1}a\u{2}");
+        header.reconsume_times = Some(3);
+        header.max_reconsume_times = Some(2);
+        let response = f.send(&send_request(10, &header, b"dead")).await;
+        assert_eq!(response.code, response_code::SUCCESS);
+        let info = f
+            .topics
+            .table
+            .borrow()
+            .get("%DLQ%cg")
+            .copied()
+            .expect("DLQ created");
+        assert_eq!((info.write_queue_nums, info.perm), (1, 6));
+        let pull = f
+            .pull(pull_request(&pull_header(
+                "%DLQ%cg",
+                0,
+                0,
+                pull_sys_flag::SUBSCRIPTION,
+            )))
+            .await;
+        let records = records(&pull.body);
+        let view = RecordView::parse(records[0]).expect("record");
+        assert_eq!(
+            (view.body(), view.properties()),
+            (&b"dead"[..], "TAGS\u{1}a\u{2}")
+        );
+        assert_eq!(view.reconsume_times(), 3);
+    });
+}
