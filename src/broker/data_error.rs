@@ -156,3 +156,28 @@ impl From<StoreError> for DataError {
         DataError::Store(e)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_errors_map_to_codes_producers_act_on() {
+        let cases = [
+            (StoreError::DiskFull, response_code::SERVICE_NOT_AVAILABLE),
+            (StoreError::Busy, response_code::SYSTEM_BUSY),
+            (
+                StoreError::RecordTooLarge { size: 9, max: 8 },
+                response_code::MESSAGE_ILLEGAL,
+            ),
+            (StoreError::Failed, response_code::SYSTEM_ERROR),
+        ];
+        for (e, code) in cases {
+            assert_eq!(DataError::Store(e.clone()).response_code(), code, "{e}");
+        }
+        let busy = DataError::Store(StoreError::Busy).to_string();
+        assert!(busy.starts_with("[PC_SYNCHRONIZED]"), "{busy}");
+        let full = DataError::Store(StoreError::DiskFull).to_string();
+        assert!(full.contains("disk is full"), "{full}");
+    }
+}

@@ -121,6 +121,7 @@ impl ManualTimer {
 }
 
 pub struct Fixture {
+    pub mem: MemDisk,
     pub store: Rc<Store>,
     pub topics: Rc<Topics>,
     pub subscriptions: Rc<Subscriptions>,
@@ -132,7 +133,8 @@ pub struct Fixture {
 }
 
 pub async fn fixture(flush: FlushPolicy, parked_max: usize) -> Fixture {
-    let disk = Disk::Mem(MemDisk::new(1, Faults::default()));
+    let mem = MemDisk::new(1, Faults::default());
+    let disk = Disk::Mem(mem.clone());
     let config = StoreConfig {
         root: PathBuf::from("/data"),
         shard: 0,
@@ -160,6 +162,7 @@ pub async fn fixture(flush: FlushPolicy, parked_max: usize) -> Fixture {
         long_poll.clone(),
     );
     Fixture {
+        mem,
         store,
         topics,
         subscriptions,

@@ -250,3 +250,43 @@ impl Drop for Parked {
         self.poll.unlist(&self.topic, self.queue_id, &self.slot);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broker::data_test_support::ManualTimer;
+    use crate::storage::run_local;
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn only_a_matching_message_at_or_past_the_offset_wakes() {
+        run_local(|| async {
+            let poll = LongPoll::new(8, Rc::new(ManualTimer::default()).sleep());
+            let codes: Rc<[i64]> = Rc::from(vec![7i64]);
+            let parked = poll.park("T", 0, 5, Some(codes), HOUR).expect("room");
+            poll.notify("T", 0, 4, 7); // below the offset
+            poll.notify("T", 1, 5, 7); // another queue
+            poll.notify("T", 0, 5, 8); // another tag
+            assert_eq!(poll.parked(), 1);
+            poll.notify("T", 0, 6, 7);
+            assert_eq!(poll.parked(), 0);
+            assert_eq!(parked.await, Wake::Arrived);
+        });
+    }
+
+    #[test]
+    fn dropping_a_parked_pull_unlists_it() {
+        run_local(|| async {
+            let poll = LongPoll::new(1, Rc::new(ManualTimer::default()).sleep());
+            let parked = poll.park("T", 0, 0, None, HOUR).expect("room");
+            assert_eq!(poll.park("T", 0, 0, None, HOUR).err(), Some(NotParked));
+            drop(parked);
+            assert_eq!(poll.parked(), 0);
+            let again = poll.park("T", 0, 0, None, HOUR).expect("room again");
+            poll.shutdown();
+            assert_eq!(again.await, Wake::Shutdown);
+            assert_eq!(poll.park("T", 0, 0, None, HOUR).err(), Some(NotParked));
+        });
+    }
+}

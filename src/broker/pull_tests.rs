@@ -222,3 +222,16 @@ fn pulls_beyond_the_parked_limit_are_answered_at_once() {
         }
     });
 }
+
+#[test]
+fn a_pull_returns_at_most_max_msg_nums() {
+    run_local(|| async {
+        let f = fixture(FlushPolicy::Async, 16).await;
+        send_tags(&f, &[None, None, None, None, None]).await;
+        let mut h = pull_header("T", 0, 1, pull_sys_flag::SUBSCRIPTION);
+        h.max_msg_nums = 2;
+        let response = f.pull(pull_request(&h)).await;
+        assert_eq!(records(&response.body).len(), 2);
+        assert_eq!(offsets(&response), (3, 0, 5));
+    });
+}

@@ -279,3 +279,45 @@ fn retry_send_past_its_maximum_goes_to_the_dead_letter_topic() {
         assert_eq!(view.reconsume_times(), 3);
     });
 }
+
+#[test]
+fn sync_flush_send_past_its_timeout_answers_flush_disk_timeout() {
+    run_local(|| async {
+        let f = fixture(FlushPolicy::Sync, 16).await;
+        let request = send_request(10, &send_header("T", 0, ""), b"slow");
+        let Reply::Later(later) = f.send.handle(producer(), &request) else {
+            panic!("a SYNC_FLUSH send waits for the flush");
+        };
+        // The writer has not run yet, so the timeout wins the race.
+        f.timer.fire();
+        let response = later.await.expect("answered");
+        assert_eq!(response.code, response_code::FLUSH_DISK_TIMEOUT);
+        let header: SendMessageResponseHeader = response.decode_header().expect("header");
+        assert_eq!(header.queue_offset, 0);
+    });
+}
+
+#[test]
+fn sync_flush_send_whose_sync_fails_is_a_system_error() {
+    run_local(|| async {
+        let f = fixture(FlushPolicy::Sync, 16).await;
+        f.mem.set_faults(crate::storage::io::mem::Faults {
+            sync_fail_per_mille: 1000,
+            ..Default::default()
+        });
+        let request = send_request(10, &send_header("T", 0, ""), b"lost");
+        let response = answer(f.send.handle(producer(), &request))
+            .await
+            .expect("answered");
+        assert_eq!(response.code, response_code::SYSTEM_ERROR);
+        let again = answer(f.send.handle(producer(), &request))
+            .await
+            .expect("answered");
+        assert_eq!(
+            again.code,
+            response_code::SYSTEM_ERROR,
+            "{:?}",
+            again.remark
+        );
+    });
+}
