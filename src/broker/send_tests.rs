@@ -321,3 +321,23 @@ fn sync_flush_send_whose_sync_fails_is_a_system_error() {
         );
     });
 }
+
+#[test]
+fn ali_ons_send_with_json_numbers_is_stored() {
+    run_local(|| async {
+        let f = fixture(FlushPolicy::Async, 16).await;
+        let frame = br#"{"code":310,"language":"JAVA","version":121,"opaque":5,"flag":0,
+            "extFields":{"a":"pg","b":"T","c":"TBW102","d":4,"e":1,"f":0,"g":1700000000000,
+            "h":0,"i":"UNIQ_KEY\u0001K1\u0002","j":0,"k":false,"l":16,"m":false}}"#;
+        let mut request = crate::wire::header_json::decode(frame).expect("valid header");
+        request.body = bytes::Bytes::from_static(b"from node");
+        let response = f.send(&request).await;
+        assert_eq!(
+            (response.code, response.opaque),
+            (response_code::SUCCESS, 5)
+        );
+        let header: SendMessageResponseHeader = response.decode_header().expect("header");
+        assert_eq!((header.queue_id, header.queue_offset), (1, 0));
+        assert_eq!(header.transaction_id.as_deref(), Some("K1"));
+    });
+}
