@@ -1,5 +1,6 @@
 pub mod clients;
 pub mod data_error;
+pub mod data_path;
 #[cfg(test)]
 mod data_test_support;
 pub mod heartbeat_body;
