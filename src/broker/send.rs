@@ -330,8 +330,8 @@ impl SendHandler {
         Ok((header, put.durable))
     }
 
-    /// Stores every entry of a batch as its own record. The body is checked whole first,
-    /// so a malformed entry stores nothing.
+    /// Stores every entry of a batch as its own record. The body and the log's room are
+    /// checked whole first, so a malformed entry or a full log buffer stores nothing.
     fn put_batch(
         &self,
         msg: &Message<'_>,
@@ -339,13 +339,18 @@ impl SendHandler {
     ) -> Result<(SendMessageResponseHeader, Durable), DataError> {
         let entries = batch::decode(body).map_err(illegal)?;
         let mut prepared = Vec::with_capacity(entries.len());
+        let mut total = 0u64;
         for entry in &entries {
             let props = entry_properties(entry.properties, msg.properties)?;
-            msg.fields(&self.config, entry.flag, entry.body, &props)
+            total += msg
+                .fields(&self.config, entry.flag, entry.body, &props)
                 .encoded_len()
-                .map_err(illegal)?;
+                .map_err(illegal)? as u64;
             prepared.push(props);
         }
+        // All or nothing: a batch refused half-way would be retried whole and duplicate
+        // the half that was stored.
+        self.store.log().check_room(total)?;
         let mut ids = String::with_capacity(entries.len() * (MESSAGE_ID_LEN_V6 + 1));
         let mut first = None;
         let mut last = None;

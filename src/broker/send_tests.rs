@@ -341,3 +341,26 @@ fn ali_ons_send_with_json_numbers_is_stored() {
         assert_eq!(header.transaction_id.as_deref(), Some("K1"));
     });
 }
+
+#[test]
+fn batch_the_log_has_no_room_for_stores_nothing() {
+    run_local(|| async {
+        let f = fixture(FlushPolicy::Async, 16).await;
+        // The test log buffers 256 KiB; this batch needs more.
+        let mut out = bytes::BytesMut::new();
+        let body = vec![7u8; 10 * 1024];
+        for _ in 0..30 {
+            let entry = BatchEntry {
+                flag: 0,
+                body: &body,
+                properties: "",
+            };
+            encode_entry(&mut out, &entry).expect("entry");
+        }
+        let mut header = send_header("T", 0, "");
+        header.batch = Some(true);
+        let response = f.send(&send_request(320, &header, &out)).await;
+        assert_eq!(response.code, response_code::SYSTEM_BUSY);
+        assert_eq!(f.store.queue_range("T", crate::storage::QueueId(0)).1 .0, 0);
+    });
+}
