@@ -32,7 +32,9 @@ use crate::wire::codes::{request_code, response_code};
 use crate::wire::headers::{SendMessageRequestHeader, SendMessageResponseHeader};
 use crate::wire::message_id::{write_offset_message_id, MESSAGE_ID_LEN_V6};
 use crate::wire::properties::{self, keys};
-use crate::wire::record::{PhysicalOffset, QueueOffset, RecordFields, RecordVersion, SysFlag};
+use crate::wire::record::{
+    PhysicalOffset, QueueOffset, RecordFields, RecordVersion, SysFlag, TransactionType,
+};
 use crate::wire::{batch, RemotingCommand, WireError};
 
 /// The scratch buffer is kept between sends up to this size; a larger one (a multi-MiB
@@ -161,6 +163,7 @@ impl SendHandler {
         let mut header = SendMessageRequestHeader::decode_for(request.code, &request.ext_fields)?;
         let batch = request.code == request_code::SEND_BATCH_MESSAGE || header.batch == Some(true);
         check_topic(&header.topic, batch)?;
+        self.check_not_half_message(&header)?;
         let info = match dead_letter_topic(&header) {
             Some(dlq) => self.redirect_to_dlq(&mut header, dlq)?,
             None => self.topic_for_send(&header)?,
@@ -185,6 +188,27 @@ impl SendHandler {
             durable,
             wait,
         })
+    }
+
+    /// Refuses transactional half messages, as a Java broker with `rejectTransactionMessage`
+    /// does: they belong in the half topic (not served here yet), and a half record in an
+    /// ordinary queue would hold a queue offset that reput never files.
+    fn check_not_half_message(&self, h: &SendMessageRequestHeader) -> Result<(), DataError> {
+        let kind = SysFlag(h.sys_flag as u32).transaction();
+        let tran_msg = h
+            .properties
+            .as_deref()
+            .and_then(|p| properties::get(p, keys::TRAN_MSG));
+        let half = matches!(kind, TransactionType::Prepared | TransactionType::Rollback)
+            || tran_msg.is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if half {
+            let remark = format!(
+                "the broker[{}] sending transaction message is forbidden",
+                self.config.store_host
+            );
+            return Err(DataError::NoPermission { remark });
+        }
+        Ok(())
     }
 
     /// The topic's config, auto-creating it from the send's template topic when unknown.

@@ -364,3 +364,20 @@ fn batch_the_log_has_no_room_for_stores_nothing() {
         assert_eq!(f.store.queue_range("T", crate::storage::QueueId(0)).1 .0, 0);
     });
 }
+
+#[test]
+fn transactional_half_messages_are_refused_and_leave_the_queue_usable() {
+    run_local(|| async {
+        let f = fixture(FlushPolicy::Async, 16).await;
+        let mut header = send_header("T", 0, "TRAN_MSG\u{1}true\u{2}");
+        header.sys_flag = crate::wire::record::SysFlag::TRANSACTION_PREPARED as i32;
+        let response = f.send(&send_request(10, &header, b"half")).await;
+        assert_eq!(response.code, response_code::NO_PERMISSION);
+        let ok = f
+            .send(&send_request(10, &send_header("T", 0, ""), b"x"))
+            .await;
+        assert_eq!(ok.code, response_code::SUCCESS);
+        let header: SendMessageResponseHeader = ok.decode_header().expect("header");
+        assert_eq!(header.queue_offset, 0);
+    });
+}
