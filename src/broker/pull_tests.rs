@@ -235,3 +235,21 @@ fn a_pull_returns_at_most_max_msg_nums() {
         assert_eq!(offsets(&response), (3, 0, 5));
     });
 }
+
+#[test]
+fn a_pending_admin_reset_moves_the_next_pull_once() {
+    run_local(|| async {
+        let f = fixture(FlushPolicy::Async, 16).await;
+        send_tags(&f, &[None, None, None]).await;
+        f.offsets.reset("cg", "T", 0, 1).expect("reset");
+        let mut request = pull_request(&pull_header("T", 0, 3, pull_sys_flag::SUBSCRIPTION));
+        request.code = crate::wire::codes::request_code::LITE_PULL_MESSAGE;
+        let moved = f.pull(request.clone()).await;
+        assert_eq!(
+            (moved.code, offsets(&moved)),
+            (response_code::PULL_OFFSET_MOVED, (1, 0, 3))
+        );
+        let after = f.pull(request).await;
+        assert_eq!(after.code, response_code::PULL_NOT_FOUND);
+    });
+}
