@@ -12,22 +12,122 @@
 use std::future::Future;
 use std::rc::Rc;
 
+use crate::broker::data_path::DataPath;
+use crate::broker::send::SendConfig;
+use crate::broker::send_rules::RETRY_TOPIC_PREFIX;
+use crate::broker::topic_view::{perm, ShardTopics};
+use crate::broker::topics;
 use crate::broker::{admin, BrokerContext, BrokerError};
 use crate::net::{Peer, Reply, Service};
 use crate::storage::QueueId;
 use crate::wire::codes::{request_code, response_code};
+use crate::wire::headers::SendMessageRequestHeader;
 use crate::wire::RemotingCommand;
 
 /// The broker's request router for one shard.
 #[derive(Debug)]
 pub struct Dispatcher {
     ctx: Rc<BrokerContext>,
+    data: Rc<DataPath>,
 }
 
 impl Dispatcher {
     pub fn new(ctx: Rc<BrokerContext>) -> Self {
-        Dispatcher { ctx }
+        let store_host = std::net::SocketAddr::new(ctx.config.broker_ip(), ctx.identity.ports.main);
+        let mut send = SendConfig::new(store_host);
+        send.body_size_max = ctx.config.max_message_size;
+        let data = DataPath::new(
+            ctx.store.clone(),
+            Rc::new(ShardTopics(ctx.clone())),
+            ctx.clients.clone(),
+            ctx.offsets.clone(),
+            send,
+        );
+        Dispatcher {
+            ctx,
+            data: Rc::new(data),
+        }
     }
+
+    /// Answers every parked pull and parks no more: the first step of a shard's shutdown,
+    /// so connections can drain.
+    pub fn shutdown(&self) {
+        self.data.shutdown();
+    }
+
+    /// SEND and PULL. A send to a topic this shard does not know yet first creates it
+    /// (auto-creation from its template, or a retry topic), which waits for the owner shard.
+    fn data_request(&self, peer: &Rc<Peer>, request: RemotingCommand) -> Reply {
+        let addr = peer.remote_addr();
+        let Some(creation) = topic_to_create(&self.ctx, &request) else {
+            return self.data.handle(addr, request).unwrap_or_else(unserved);
+        };
+        let (ctx, data) = (self.ctx.clone(), self.data.clone());
+        let failed = error_template(&request);
+        Reply::Later(Box::pin(async move {
+            if let Err(err) = creation.run(&ctx).await {
+                return Some(fill_error(failed, &err));
+            }
+            match data.handle(addr, request)? {
+                Reply::Now(response) => response,
+                Reply::Later(response) => response.await,
+            }
+        }))
+    }
+}
+
+/// A topic a send needs that the shard does not have.
+struct TopicCreation {
+    topic: String,
+    default_topic: String,
+    queues: i32,
+}
+
+impl TopicCreation {
+    async fn run(&self, ctx: &BrokerContext) -> Result<(), BrokerError> {
+        if self.topic.starts_with(RETRY_TOPIC_PREFIX) {
+            // Java creates a group's retry topic with one read-write queue.
+            let config = topics::topic_config(&self.topic, 1, (perm::READ | perm::WRITE) as i32);
+            ctx.topics.create_if_absent(config).await.map(drop)
+        } else {
+            let topics = &ctx.topics;
+            topics
+                .get_or_auto_create(&self.topic, &self.default_topic, self.queues)
+                .await
+                .map(drop)
+        }
+    }
+}
+
+/// The topic of a send that this shard does not know; `None` for other requests, known
+/// topics, and headers the send handler will refuse itself.
+fn topic_to_create(ctx: &BrokerContext, request: &RemotingCommand) -> Option<TopicCreation> {
+    let code = request.code;
+    let is_send = matches!(
+        code,
+        request_code::SEND_MESSAGE
+            | request_code::SEND_MESSAGE_V2
+            | request_code::SEND_BATCH_MESSAGE
+    );
+    if !is_send {
+        return None;
+    }
+    let header = SendMessageRequestHeader::decode_for(code, &request.ext_fields).ok()?;
+    if ctx.topics.meta(&header.topic).is_some() {
+        return None;
+    }
+    Some(TopicCreation {
+        topic: header.topic,
+        default_topic: header.default_topic,
+        queues: header.default_topic_queue_nums,
+    })
+}
+
+/// [`DataPath::handle`] refused a code [`DataPath::serves`]: a bug, logged loudly. Nothing
+/// is answered (the request is gone by then) and the client times out.
+fn unserved() -> Reply {
+    tracing::error!("data path refused a code it serves");
+    Reply::Now(None)
 }
 
 impl Service for Dispatcher {
@@ -79,6 +179,7 @@ impl Service for Dispatcher {
             request_code::GET_BROKER_RUNTIME_INFO => {
                 now(&request, admin::runtime_info(ctx, &request))
             }
+            code if DataPath::serves(code) => self.data_request(peer, request),
             code => Reply::Now(Some(not_supported(&request, code))),
         }
     }

@@ -113,3 +113,19 @@ const _: () = assert!(BROKER_GROUP_SUBSCRIPTIONS_MAX <= CONSUMER_OFFSET_ENTRIES_
 /// Most topics one broker process holds. Every shard keeps a copy of the table and a change
 /// copies it whole, so it is bounded like any other table.
 pub const BROKER_TOPICS_MAX: usize = 64 * 1024;
+
+/// Pulls one shard holds parked for long polling; a pull beyond it is answered at once with
+/// PULL_NOT_FOUND (the client pulls again), so consumers cannot grow the table without bound.
+pub const PULL_PARKED_MAX: usize = 64 * 1024;
+
+/// Longest a pull is held: Java clients give up on a suspended pull after 30 s.
+pub const PULL_SUSPEND_MS_MAX: u64 = 25_000;
+
+/// Messages one pull returns (Java `maxTransferCountOnMessageInMemory`).
+pub const PULL_MESSAGES_MAX: usize = 32;
+
+/// Bytes of records one pull returns, past its first record (Java
+/// `maxTransferBytesOnMessageInMemory`). A first record is always returned whole.
+pub const PULL_BYTES_MAX: usize = 256 * 1024;
+
+const _: () = assert!(PULL_BYTES_MAX + RECORD_SIZE_MAX + HEADER_SIZE_MAX < FRAME_LENGTH_FIELD_MAX);

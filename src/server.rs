@@ -178,7 +178,8 @@ async fn run_shard(
     } else {
         None
     };
-    let server = Server::new(Rc::new(Dispatcher::new(ctx.clone())));
+    let dispatcher = Rc::new(Dispatcher::new(ctx.clone()));
+    let server = Server::new(dispatcher.clone());
     for port in [ports.main, ports.fast] {
         let addr = SocketAddr::new(config.listen_addr, port);
         let listener = net::bind(addr).map_err(|error| ServerError::Bind { addr, error })?;
@@ -205,6 +206,7 @@ async fn run_shard(
     if index == 0 {
         shard.gather(ShardMsg::Unregister).await;
     }
+    dispatcher.shutdown();
     server.shutdown().await;
     if let Some(namesrv) = namesrv {
         namesrv.shutdown().await;

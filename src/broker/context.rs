@@ -64,7 +64,10 @@ pub fn store_config(config: &BrokerConfig, shard: usize) -> StoreConfig {
     };
     store.log.flush_interval_ms = config.flush_interval_commit_log.as_millis() as u64;
     store.log.flush_least_bytes = u64::from(config.flush_commit_log_least_pages) * 4096;
-    store.cq_entries_per_segment = (config.mapped_file_size_consume_queue / 20).max(1);
+    // ConsumeQueue segments hold a whole number of 1024-entry (20 KiB) blocks: Java's
+    // default 300 000 entries becomes 299 008.
+    let entries = config.mapped_file_size_consume_queue / 20;
+    store.cq_entries_per_segment = (entries - entries % 1024).max(1024);
     store
 }
 
@@ -158,5 +161,26 @@ impl BrokerContext {
                 ShardReply::Done
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_settings_follow_broker_conf() {
+        let mut config = BrokerConfig {
+            flush_disk_type: FlushDiskType::SyncFlush,
+            mapped_file_size_commit_log: 4 << 20,
+            ..BrokerConfig::default()
+        };
+        let store = store_config(&config, 1);
+        assert_eq!(store.log.segment_size, 4 << 20);
+        assert_eq!(store.log.flush, FlushPolicy::Sync);
+        assert_eq!(store.cq_entries_per_segment % 1024, 0);
+        assert!(store.shard_dir().ends_with("shard-1"));
+        config.mapped_file_size_consume_queue = 20;
+        assert_eq!(store_config(&config, 0).cq_entries_per_segment, 1024);
     }
 }

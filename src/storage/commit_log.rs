@@ -262,6 +262,40 @@ impl CommitLog {
         })
     }
 
+    /// Whether appends totalling `size` bytes would be accepted now, with the error the
+    /// first refused one would get. A caller that must store several records or none (a
+    /// batch) asks first; the appends that follow without an await then all succeed as long
+    /// as they fit in one segment roll.
+    pub fn check_room(&self, size: u64) -> StoreResult<()> {
+        let sh = &self.shared;
+        let st = sh.state.borrow();
+        if let Some(e) = &st.failed {
+            return Err(e.clone().min_failed());
+        }
+        let pos = st.buffer.end();
+        let next = sh.segment_start(pos) + sh.config.segment_size;
+        let rolls = pos + size + BLANK_HEADER as u64 > next;
+        let refused = if rolls && !st.segments.contains_key(&next) {
+            Some(if st.disk_full {
+                StoreError::DiskFull
+            } else {
+                StoreError::Busy
+            })
+        } else {
+            let gap = if rolls { next - pos } else { 0 };
+            let room = st.buffer.unwritten() + gap + size <= sh.config.unwritten_bytes_max;
+            (!room).then_some(StoreError::Busy)
+        };
+        drop(st);
+        match refused {
+            Some(e) => {
+                sh.wake_writer();
+                Err(e)
+            }
+            None => Ok(()),
+        }
+    }
+
     /// Waits until an append of `size` bytes would not answer Busy (the writer caught up or
     /// created the next segment), or the log failed.
     pub async fn writable(&self, size: u64) -> StoreResult<()> {

@@ -72,7 +72,14 @@ pub struct Store {
     checkpointing: Cell<bool>,
     checkpoint: CheckpointFile,
     clock: Clock,
+    /// Told of every entry reput files, once the entry is readable (parked pulls wait on it).
+    dispatch_listener: RefCell<Option<DispatchListener>>,
 }
+
+/// Called with (topic, queue, queue offset, tag code) of each ConsumeQueue entry as reput
+/// files it. It runs inside reput, so it must only note the fact (wake a task), never call
+/// back into the store.
+pub type DispatchListener = Box<dyn Fn(&str, QueueId, QueueOffset, i64)>;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -134,6 +141,7 @@ impl Store {
             checkpointing: Cell::new(false),
             checkpoint,
             clock,
+            dispatch_listener: RefCell::new(None),
         };
         // Without a finished checkpoint the queue files may hold anything past the restart.
         let wipe = cp.map_or(true, |cp| cp.queues_dirty);
@@ -331,6 +339,14 @@ impl Store {
             };
             q.cq.push(meta.queue_offset, entry)?;
             q.next.set(q.next.get().max(meta.queue_offset.0 + 1));
+            if let Some(listener) = &*self.dispatch_listener.borrow() {
+                listener(
+                    meta.topic,
+                    QueueId(meta.queue_id),
+                    meta.queue_offset,
+                    entry.tags_code,
+                );
+            }
         }
         self.reput_timestamp.set(meta.store_timestamp_ms);
         self.reput_from.set(pos + u64::from(meta.total_size));
@@ -436,6 +452,11 @@ impl Store {
     /// Where the store's files live.
     pub fn disk(&self) -> &Disk {
         &self.disk
+    }
+
+    /// Sets what reput tells of each entry it files (replacing any earlier listener).
+    pub fn set_dispatch_listener(&self, listener: DispatchListener) {
+        *self.dispatch_listener.borrow_mut() = Some(listener);
     }
 
     /// The store's settings.

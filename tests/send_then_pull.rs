@@ -1,0 +1,98 @@
+//! A message sent with SEND_MESSAGE_V2 to a topic that does not exist yet is stored (the
+//! topic auto-created from TBW102 and routed), and a PULL_MESSAGE returns it; a pull parked
+//! on an empty queue is answered as soon as a message arrives.
+
+mod common;
+
+use std::net::TcpStream;
+
+use common::{code_of, json_frame, read_frame, request, wait_route, write_all, Broker};
+use serde_json::json;
+
+const SEND_MESSAGE_V2: i32 = 310;
+const PULL_MESSAGE: i32 = 11;
+const PULL_FOUND: i64 = 0;
+const SUSPEND_FLAG: i32 = 2;
+const SUBSCRIPTION_FLAG: i32 = 4;
+
+/// Sends one message the way a 5.x Java producer does (one-letter header names).
+fn send(conn: &mut TcpStream, topic: &str, queue: i32, body: &[u8]) -> serde_json::Value {
+    let header = json!({
+        "code": SEND_MESSAGE_V2, "language": "JAVA", "version": 479, "opaque": 1000 + queue, "flag": 0,
+        "extFields": {
+            "a": "pg", "b": topic, "c": "TBW102", "d": "4", "e": queue.to_string(), "f": "0",
+            "g": "1700000000000", "h": "0",
+            "i": "TAGS\u{1}TagA\u{2}KEYS\u{1}k1\u{2}UNIQ_KEY\u{1}0A000001000000000000000000000001\u{2}",
+            "j": "0", "k": "false", "m": "false"
+        }
+    });
+    write_all(conn, &json_frame(&header.to_string(), body));
+    read_frame(conn).expect("send response").json()
+}
+
+fn pull_fields(topic: &str, queue: i32, offset: u64, suspend_ms: u64) -> serde_json::Value {
+    json!({
+        "consumerGroup": "cg", "topic": topic, "queueId": queue, "queueOffset": offset,
+        "maxMsgNums": 32, "sysFlag": SUBSCRIPTION_FLAG | if suspend_ms > 0 { SUSPEND_FLAG } else { 0 },
+        "commitOffset": 0,
+        "suspendTimeoutMillis": suspend_ms, "subscription": "*", "subVersion": 0,
+        "expressionType": "TAG"
+    })
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn a_sent_message_is_pulled_back() {
+    let broker = Broker::start(1, &[]);
+    let mut conn = broker.connect(0);
+    let sent = send(&mut conn, "fresh_topic", 2, b"hello shardmq");
+    assert_eq!(code_of(&sent), 0, "{sent}");
+    assert_eq!(sent["extFields"]["queueId"], "2");
+    assert_eq!(sent["extFields"]["queueOffset"], "0");
+    let second = send(&mut conn, "fresh_topic", 2, b"second message");
+    assert_eq!(second["extFields"]["queueOffset"], "1");
+
+    // The auto-created topic is routed through the embedded NameServer.
+    let route = wait_route(broker.namesrv_addr(), "fresh_topic", 1);
+    assert_eq!(route["queueDatas"][0]["writeQueueNums"], 4);
+
+    let mut pulled = None;
+    for _ in 0..100 {
+        let (header, body) = request(&mut conn, PULL_MESSAGE, pull_fields("fresh_topic", 2, 0, 0));
+        if code_of(&header) == PULL_FOUND {
+            pulled = Some((header, body));
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let (header, body) = pulled.expect("the messages become pullable");
+    assert_eq!(header["extFields"]["nextBeginOffset"], "2");
+    assert!(contains(&body, b"hello shardmq") && contains(&body, b"second message"));
+}
+
+#[test]
+fn a_parked_pull_is_answered_when_a_message_arrives() {
+    let broker = Broker::start(1, &[]);
+    let mut producer = broker.connect(0);
+    assert_eq!(code_of(&send(&mut producer, "lp_topic", 0, b"first")), 0);
+
+    // Pull at offset 1, where nothing is yet: the broker parks it for up to 15 s.
+    let mut consumer = broker.connect(0);
+    let header = json!({
+        "code": PULL_MESSAGE, "language": "JAVA", "version": 479, "opaque": 77, "flag": 0,
+        "extFields": pull_fields("lp_topic", 0, 1, 15_000)
+    });
+    std::thread::sleep(std::time::Duration::from_millis(200)); // the first message is filed
+    write_all(&mut consumer, &json_frame(&header.to_string(), b""));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(code_of(&send(&mut producer, "lp_topic", 0, b"wake up")), 0);
+
+    let response = read_frame(&mut consumer).expect("the parked pull is answered");
+    let json = response.json();
+    assert_eq!(json["opaque"], 77);
+    assert_eq!(code_of(&json), PULL_FOUND, "{json}");
+    assert!(contains(&response.body, b"wake up"));
+}
