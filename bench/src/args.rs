@@ -9,6 +9,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{json, Value};
 
+use shardmq::wire::SerializeType;
+
 use crate::BenchError;
 
 #[derive(Debug, Parser)]
@@ -26,6 +28,11 @@ pub struct Cli {
 pub enum Command {
     /// Send messages as fast as allowed and report throughput and send latency.
     Produce(ProduceArgs),
+    /// Pull from a topic with long polling and report delivery rate and born-to-receipt
+    /// latency.
+    Consume(ConsumeArgs),
+    /// Produce and consume at once; latency is from send to receipt.
+    E2e(E2eArgs),
 }
 
 /// How request headers are serialized (REMOTING.md §1.2).
@@ -33,6 +40,24 @@ pub enum Command {
 pub enum HeaderFormat {
     Json,
     Rocketmq,
+}
+
+impl HeaderFormat {
+    pub fn serialize_type(self) -> SerializeType {
+        match self {
+            HeaderFormat::Json => SerializeType::Json,
+            HeaderFormat::Rocketmq => SerializeType::RocketMq,
+        }
+    }
+}
+
+/// Where consumers start in each queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StartFrom {
+    /// The queue's current end: only messages sent after the start.
+    Tail,
+    /// The queue's first offset: everything stored.
+    First,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -94,6 +119,105 @@ pub struct ProduceArgs {
     /// Write the report as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Stamp the send time in microseconds on every message (set by `e2e`).
+    #[arg(skip)]
+    pub born_property: bool,
+}
+
+/// The consumer side, shared by `consume` and `e2e`.
+#[derive(Debug, Clone, Args)]
+pub struct ConsumerOptions {
+    /// Members of the consumer group; the queues are split between them.
+    #[arg(long, default_value_t = 1)]
+    pub consumers: usize,
+    #[arg(long, default_value = "bench_consumer")]
+    pub consumer_group: String,
+    /// Messages asked for per pull.
+    #[arg(long, default_value_t = 32)]
+    pub pull_batch: i32,
+    /// How long the broker may hold a pull that finds nothing (long polling).
+    #[arg(long, value_parser = parse_duration, default_value = "1s")]
+    pub suspend: Duration,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConsumeArgs {
+    #[arg(long, default_value = "127.0.0.1:9876")]
+    pub namesrv: String,
+    /// Pull straight from this broker, skipping the NameServer.
+    #[arg(long)]
+    pub broker: Option<String>,
+    /// Read queues of the topic on `--broker`.
+    #[arg(long, default_value_t = 8)]
+    pub queues: u32,
+    #[arg(long, default_value = "BenchTopic")]
+    pub topic: String,
+    #[arg(long, value_enum, default_value_t = StartFrom::Tail)]
+    pub from: StartFrom,
+    #[command(flatten)]
+    pub consumer: ConsumerOptions,
+    #[arg(long, value_parser = parse_duration, default_value = "10s")]
+    pub duration: Duration,
+    #[arg(long, value_parser = parse_duration, default_value = "1s")]
+    pub warmup: Duration,
+    #[arg(long, value_parser = parse_duration, default_value = "3s")]
+    pub timeout: Duration,
+    #[arg(long, value_enum, default_value_t = HeaderFormat::Rocketmq)]
+    pub header: HeaderFormat,
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+impl ConsumeArgs {
+    pub fn params(&self) -> Value {
+        json!({
+            "command": "consume",
+            "namesrv": if self.broker.is_some() { None } else { Some(&self.namesrv) },
+            "broker": self.broker,
+            "queues": self.broker.as_ref().map(|_| self.queues),
+            "topic": self.topic,
+            "from": format!("{:?}", self.from).to_lowercase(),
+            "consumers": self.consumer.consumers,
+            "group": self.consumer.consumer_group,
+            "pull_batch": self.consumer.pull_batch,
+            "suspend_sec": self.consumer.suspend.as_secs_f64(),
+            "duration_sec": self.duration.as_secs_f64(),
+            "warmup_sec": self.warmup.as_secs_f64(),
+            "header": format!("{:?}", self.header).to_lowercase(),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct E2eArgs {
+    #[command(flatten)]
+    pub produce: ProduceArgs,
+    #[command(flatten)]
+    pub consumer: ConsumerOptions,
+    /// Time consumers keep pulling after the producers stop, to receive what is in flight.
+    #[arg(long, value_parser = parse_duration, default_value = "2s")]
+    pub drain: Duration,
+}
+
+impl E2eArgs {
+    /// The consumer side of the run: the producer's topic and broker, from the tail, for
+    /// the producer's time plus the drain.
+    pub fn consume_args(&self) -> ConsumeArgs {
+        let p = &self.produce;
+        ConsumeArgs {
+            namesrv: p.namesrv.clone(),
+            broker: p.broker.clone(),
+            queues: p.queues,
+            topic: p.topic.clone(),
+            from: StartFrom::Tail,
+            consumer: self.consumer.clone(),
+            duration: p.duration + self.drain,
+            warmup: p.warmup,
+            timeout: p.timeout,
+            header: p.header,
+            json: None,
+        }
+    }
 }
 
 impl ProduceArgs {
@@ -187,6 +311,7 @@ mod tests {
         let argv = ["shardmq-bench", "produce"].iter().chain(line);
         match Cli::try_parse_from(argv).expect("parses").command {
             Command::Produce(args) => args,
+            other => panic!("not produce: {other:?}"),
         }
     }
 
@@ -237,6 +362,38 @@ mod tests {
         assert_eq!(args.header, HeaderFormat::Json);
         assert_eq!(args.params()["batch"], 16);
         assert_eq!(args.params()["namesrv"], Value::Null);
+    }
+
+    #[test]
+    fn consume_and_e2e_parse() {
+        let argv = [
+            "shardmq-bench",
+            "consume",
+            "--from",
+            "first",
+            "--consumers",
+            "3",
+        ];
+        let Command::Consume(args) = Cli::try_parse_from(argv).expect("parses").command else {
+            panic!("not consume");
+        };
+        assert_eq!((args.from, args.consumer.consumers), (StartFrom::First, 3));
+        assert_eq!(args.consumer.suspend, Duration::from_secs(1));
+        let argv = [
+            "shardmq-bench",
+            "e2e",
+            "--broker",
+            "h:1",
+            "--duration",
+            "3s",
+        ];
+        let Command::E2e(args) = Cli::try_parse_from(argv).expect("parses").command else {
+            panic!("not e2e");
+        };
+        let consume = args.consume_args();
+        assert_eq!(consume.duration, Duration::from_secs(5));
+        assert_eq!(consume.from, StartFrom::Tail);
+        assert_eq!(consume.broker.as_deref(), Some("h:1"));
     }
 
     #[test]

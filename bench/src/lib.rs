@@ -5,6 +5,7 @@
 //! - [`args`] — the command line (clap) and its defaults;
 //! - [`route`] — where a topic's write queues live (NameServer lookup or `--broker`);
 //! - [`produce`] — the producer load: executor threads, connections, sender tasks;
+//! - [`consume`] — long-polling pull consumers of one group; [`e2e`] runs both at once;
 //! - [`message`] — builds each send request from a template, without per-message work
 //!   beyond what changes (queue id, born timestamp, UNIQ_KEY, KEYS);
 //! - [`stats`] — per-thread counters and latency histograms, merged at the end;
@@ -14,6 +15,8 @@
 //! request bounded by a timeout.
 
 pub mod args;
+pub mod consume;
+pub mod e2e;
 pub mod error;
 pub mod message;
 pub mod produce;

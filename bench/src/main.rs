@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use shardmq_bench::args::{Cli, Command};
-use shardmq_bench::{produce, BenchError};
+use shardmq_bench::{consume, e2e, produce, BenchError};
 
 fn main() {
     let cli = Cli::parse();
@@ -19,6 +19,28 @@ fn run(cli: Cli) -> Result<(), BenchError> {
             print!("{}", report.text());
             if let Some(path) = &args.json {
                 report.write_json(path)?;
+            }
+            Ok(())
+        }
+        Command::Consume(args) => {
+            let report = consume::run(&args)?;
+            print!("{}", report.text());
+            if let Some(path) = &args.json {
+                report.write_json(path)?;
+            }
+            Ok(())
+        }
+        Command::E2e(args) => {
+            let report = e2e::run(&args)?;
+            print!(
+                "produced: {}consumed: {}",
+                report.produce.text(),
+                report.consume.text()
+            );
+            if let Some(path) = &args.produce.json {
+                let text = serde_json::to_string_pretty(&report)
+                    .map_err(|error| BenchError::Io(std::io::Error::other(error)))?;
+                std::fs::write(path, text + "\n")?;
             }
             Ok(())
         }

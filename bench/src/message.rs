@@ -7,6 +7,7 @@
 //! allocations of its `ExtFields` (one text, one index); nothing else on this path allocates.
 
 use std::fmt::Write;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use shardmq::wire::batch::{encode_entry, BatchEntry};
@@ -26,6 +27,22 @@ const DEFAULT_TOPIC_QUEUE_NUMS: i32 = 4;
 /// (8) and a counter (4).
 const UNIQ_SUFFIX_LEN: usize = 12;
 
+/// The property `e2e` producers stamp with the send time in microseconds since the epoch,
+/// finer than the record's millisecond born timestamp.
+pub const BORN_US_PROPERTY: &str = "BENCH_BORN_US";
+
+/// Wall-clock milliseconds since the epoch, as born timestamps are.
+pub fn now_ms() -> i64 {
+    now_us() / 1000
+}
+
+/// Wall-clock microseconds since the epoch.
+pub fn now_us() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_micros() as i64)
+}
+
 /// What a template needs to know about the messages.
 #[derive(Debug, Clone)]
 pub struct MessageShape {
@@ -36,6 +53,8 @@ pub struct MessageShape {
     pub tag: Option<String>,
     pub keys: bool,
     pub serialize_type: SerializeType,
+    /// Stamp [`BORN_US_PROPERTY`] on every message.
+    pub born_property: bool,
 }
 
 /// One sender's request factory; each sender task owns one, so no state is shared.
@@ -49,6 +68,7 @@ pub struct Template {
     batch: usize,
     tag: Option<String>,
     keys: bool,
+    born_property: bool,
     uniq_prefix: String,
     month_start_ms: i64,
     counter: u64,
@@ -88,7 +108,8 @@ impl Template {
         let text_bytes = fixed.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
             + 64
             + shape.tag.as_ref().map_or(0, |tag| tag.len() + 8)
-            + if shape.keys { 32 } else { 0 };
+            + if shape.keys { 32 } else { 0 }
+            + if shape.born_property { 40 } else { 0 };
         Template {
             code,
             serialize_type: shape.serialize_type,
@@ -98,6 +119,7 @@ impl Template {
             batch: shape.batch,
             tag: shape.tag.clone(),
             keys: shape.keys,
+            born_property: shape.born_property,
             uniq_prefix: first[..prefix_len].to_owned(),
             month_start_ms: now_ms - i64::from(span),
             counter: 0,
@@ -165,6 +187,9 @@ impl Template {
         if self.keys {
             let _ = write!(out, "KEYS\u{1}k{}\u{2}", self.counter);
         }
+        if self.born_property {
+            let _ = write!(out, "{BORN_US_PROPERTY}\u{1}{}\u{2}", now_us());
+        }
         let span = now_ms.wrapping_sub(self.month_start_ms) as u32;
         let _ = write!(
             out,
@@ -193,6 +218,7 @@ mod tests {
             tag: Some("TagA".into()),
             keys: true,
             serialize_type: SerializeType::RocketMq,
+            born_property: true,
         }
     }
 
@@ -212,6 +238,7 @@ mod tests {
         assert_eq!(properties::get(&props, "KEYS"), Some("k1"));
         let uniq = properties::get(&props, "UNIQ_KEY").expect("uniq key");
         assert_eq!(uniq.len(), 32);
+        assert!(properties::get(&props, BORN_US_PROPERTY).is_some());
         assert_eq!(command.body.len(), 16);
         let next = template.next(4, 1_700_000_000_124);
         let props = next.ext_fields.get("i").expect("properties");

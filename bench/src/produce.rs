@@ -10,13 +10,13 @@ use std::io::IsTerminal;
 use std::rc::Rc;
 use std::sync::mpsc;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use glommio::{LocalExecutorBuilder, Placement};
 use shardmq::client::{success, ClientOptions, Connection};
 
-use crate::args::{resolve, HeaderFormat, ProduceArgs};
-use crate::message::{MessageShape, Template};
+use crate::args::ProduceArgs;
+use crate::message::{now_ms, MessageShape, Template};
 use crate::report::Report;
 use crate::route::{self, BrokerQueues};
 use crate::stats::{Failure, Progress, Stats};
@@ -48,7 +48,7 @@ pub fn run(args: &ProduceArgs) -> Result<Report, BenchError> {
     args.check()?;
     let brokers = match &args.broker {
         Some(broker) => route::fixed(broker, args.queues)?,
-        None => discover(args)?,
+        None => route::write_queues(&route::discover(&args.namesrv, &args.topic, args.timeout)?)?,
     };
     let senders_per_thread =
         brokers.len() * args.connections * if args.oneway { 1 } else { args.window };
@@ -64,10 +64,8 @@ pub fn run(args: &ProduceArgs) -> Result<Report, BenchError> {
             batch: args.batch,
             tag: args.tag.clone(),
             keys: args.keys,
-            serialize_type: match args.header {
-                HeaderFormat::Json => shardmq::wire::SerializeType::Json,
-                HeaderFormat::Rocketmq => shardmq::wire::SerializeType::RocketMq,
-            },
+            serialize_type: args.header.serialize_type(),
+            born_property: args.born_property,
         },
         connections: args.connections,
         window: args.window,
@@ -90,19 +88,6 @@ pub fn run(args: &ProduceArgs) -> Result<Report, BenchError> {
         end.saturating_duration_since(measure_from),
         args.params(),
     ))
-}
-
-/// The route from the NameServer, looked up on a short-lived executor.
-fn discover(args: &ProduceArgs) -> Result<Vec<BrokerQueues>, BenchError> {
-    let namesrv = resolve(&args.namesrv)?;
-    let (topic, timeout) = (args.topic.clone(), args.timeout);
-    let route = LocalExecutorBuilder::new(Placement::Unbound)
-        .name("bench-route")
-        .spawn(move || async move { route::lookup(namesrv, &topic, timeout).await })
-        .map_err(|error| BenchError::Executor(error.to_string()))?
-        .join()
-        .map_err(|error| BenchError::Executor(error.to_string()))??;
-    route::write_queues(&route)
 }
 
 /// Starts the executor threads, shows progress while they run, and merges their counts.
@@ -302,12 +287,6 @@ impl Sender {
             }
         }
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis() as i64)
 }
 
 /// The once-a-second line on stderr, drawn only on a terminal.

@@ -7,8 +7,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
+use glommio::{LocalExecutorBuilder, Placement};
 use shardmq::client::Connection;
-use shardmq::namesrv::body::{self, perm, TopicRouteData};
+use shardmq::namesrv::body::{self, perm, QueueData, TopicRouteData};
 use shardmq::wire::codes::request_code;
 use shardmq::wire::headers::namesrv::GetRouteInfoRequestHeader;
 use shardmq::wire::{ExtFields, RemotingCommand};
@@ -33,6 +34,22 @@ pub fn fixed(broker: &str, queues: u32) -> Result<Vec<BrokerQueues>, BenchError>
         addr: resolve(broker)?,
         queue_ids: (0..count).collect(),
     }])
+}
+
+/// Looks `topic`'s route up on the NameServer at `namesrv`, on a short-lived executor.
+pub fn discover(
+    namesrv: &str,
+    topic: &str,
+    timeout: Duration,
+) -> Result<TopicRouteData, BenchError> {
+    let namesrv = resolve(namesrv)?;
+    let topic = topic.to_owned();
+    LocalExecutorBuilder::new(Placement::Unbound)
+        .name("bench-route")
+        .spawn(move || async move { lookup(namesrv, &topic, timeout).await })
+        .map_err(|error| BenchError::Executor(error.to_string()))?
+        .join()
+        .map_err(|error| BenchError::Executor(error.to_string()))?
 }
 
 /// Asks the NameServer for `topic`'s route. Runs on a glommio executor.
@@ -65,9 +82,23 @@ pub async fn lookup(
 /// The writable queues of a route, per broker master, in the route's broker order. A broker
 /// name without a master address is skipped, as a Java producer cannot write to it either.
 pub fn write_queues(route: &TopicRouteData) -> Result<Vec<BrokerQueues>, BenchError> {
+    queues_of(route, perm::WRITE, |queues| queues.write_queue_nums)
+}
+
+/// The readable queues of a route, per broker master, for consumers.
+pub fn read_queues(route: &TopicRouteData) -> Result<Vec<BrokerQueues>, BenchError> {
+    queues_of(route, perm::READ, |queues| queues.read_queue_nums)
+}
+
+fn queues_of(
+    route: &TopicRouteData,
+    permission: i32,
+    count: impl Fn(&QueueData) -> i32,
+) -> Result<Vec<BrokerQueues>, BenchError> {
     let mut brokers = Vec::new();
     for queues in &route.queue_datas {
-        if queues.perm & perm::WRITE == 0 || queues.write_queue_nums <= 0 {
+        let nums = count(queues);
+        if queues.perm & permission == 0 || nums <= 0 {
             continue;
         }
         let master = route
@@ -79,11 +110,13 @@ pub fn write_queues(route: &TopicRouteData) -> Result<Vec<BrokerQueues>, BenchEr
         brokers.push(BrokerQueues {
             broker_name: Some(queues.broker_name.clone()),
             addr: resolve(master)?,
-            queue_ids: (0..queues.write_queue_nums).collect(),
+            queue_ids: (0..nums).collect(),
         });
     }
     if brokers.is_empty() {
-        return Err(BenchError::Config("the route has no writable queue".into()));
+        return Err(BenchError::Config(
+            "the route has no queue with the needed permission".into(),
+        ));
     }
     Ok(brokers)
 }
@@ -131,6 +164,17 @@ mod tests {
         )
         .expect("route");
         assert!(matches!(write_queues(&route), Err(BenchError::Config(_))));
+    }
+
+    #[test]
+    fn consumers_read_read_only_queues_too() {
+        let route: TopicRouteData = body::decode(ROUTE.as_bytes(), "route").expect("route");
+        let brokers = read_queues(&route).expect("queues");
+        let ports: Vec<_> = brokers
+            .iter()
+            .map(|b| (b.addr.port(), b.queue_ids.len()))
+            .collect();
+        assert_eq!(ports, [(10911, 4), (20911, 2), (40911, 8)]);
     }
 
     #[test]
