@@ -15,6 +15,11 @@ pub enum BenchError {
     RouteBody(String),
     /// No connection to a broker could be opened.
     Connect(ClientError),
+    /// A request that prepares the run failed (a consumer's start offset).
+    Setup {
+        what: &'static str,
+        source: ClientError,
+    },
     /// An executor thread could not start or panicked.
     Executor(String),
     /// The JSON report could not be written.
@@ -30,6 +35,7 @@ impl fmt::Display for BenchError {
             }
             BenchError::RouteBody(message) => write!(f, "bad route body: {message}"),
             BenchError::Connect(source) => write!(f, "cannot connect: {source}"),
+            BenchError::Setup { what, source } => write!(f, "{what} failed: {source}"),
             BenchError::Executor(message) => write!(f, "executor: {message}"),
             BenchError::Io(source) => write!(f, "{source}"),
         }

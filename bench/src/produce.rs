@@ -17,10 +17,13 @@ use shardmq::client::{success, ClientOptions, Connection};
 
 use crate::args::ProduceArgs;
 use crate::message::{now_ms, MessageShape, Template};
-use crate::report::Report;
+use crate::report::{process_cpu, HarnessCost, Report};
 use crate::route::{self, BrokerQueues};
 use crate::stats::{Failure, Progress, Stats};
 use crate::BenchError;
+
+/// The most a paced sender sends early to make up for time it was held back.
+const CATCH_UP_MAX: Duration = Duration::from_secs(1);
 
 /// Everything the executor threads read; fixed before they start.
 #[derive(Debug)]
@@ -81,17 +84,23 @@ pub fn run(args: &ProduceArgs) -> Result<Report, BenchError> {
             .is_none()
             .then(|| measure_from + args.duration),
     });
-    let (stats, last) = run_threads(&plan, args.threads)?;
+    let cpu_before = process_cpu();
+    let (stats, last, requests) = run_threads(&plan, args.threads)?;
     let end = plan.end.unwrap_or(last);
-    Ok(Report::new(
+    let mut report = Report::new(
         &stats,
         end.saturating_duration_since(measure_from),
         args.params(),
-    ))
+    );
+    report.harness = cpu_before
+        .zip(process_cpu())
+        .map(|(before, after)| HarnessCost::new(after.saturating_sub(before), requests));
+    Ok(report)
 }
 
 /// Starts the executor threads, shows progress while they run, and merges their counts.
-fn run_threads(plan: &Arc<Plan>, threads: usize) -> Result<(Stats, Instant), BenchError> {
+/// Also returns every request made, warm-up included.
+fn run_threads(plan: &Arc<Plan>, threads: usize) -> Result<(Stats, Instant, u64), BenchError> {
     let (done_tx, done_rx) = mpsc::channel::<ThreadResult>();
     let mut handles = Vec::with_capacity(threads);
     let mut progress = Vec::with_capacity(threads);
@@ -134,7 +143,8 @@ fn run_threads(plan: &Arc<Plan>, threads: usize) -> Result<(Stats, Instant), Ben
             "an executor thread stopped early".into(),
         ));
     }
-    Ok((merged, last))
+    let requests = progress.iter().map(|counters| counters.read()[0]).sum();
+    Ok((merged, last, requests))
 }
 
 /// What the senders of one thread share.
@@ -214,7 +224,9 @@ impl Sender {
                 if slot > now {
                     glommio::timer::sleep(slot - now).await;
                 }
-                slot = slot.max(now - interval) + interval;
+                // A sender that fell behind catches up (the offered load stays the target),
+                // but by at most a second's backlog, so a stall does not end in a burst.
+                slot = slot.max(now.checked_sub(CATCH_UP_MAX).unwrap_or(now)) + interval;
             }
             let cursor = self.cursor.get();
             self.cursor.set(cursor.wrapping_add(1));

@@ -29,6 +29,42 @@ pub struct Report {
     pub errors: BTreeMap<String, u64>,
     pub params: Value,
     pub machine: Machine,
+    /// What the harness itself spent, to show it was not the bottleneck.
+    pub harness: Option<HarnessCost>,
+}
+
+/// CPU time of the harness process over the whole run (warm-up included) and the
+/// requests it made in that time: the cost per request bounds the rate one core can drive.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct HarnessCost {
+    pub cpu_sec: f64,
+    pub requests: u64,
+    pub cpu_us_per_request: f64,
+}
+
+impl HarnessCost {
+    pub fn new(cpu: Duration, requests: u64) -> HarnessCost {
+        HarnessCost {
+            cpu_sec: cpu.as_secs_f64(),
+            requests,
+            cpu_us_per_request: cpu.as_secs_f64() * 1e6 / requests.max(1) as f64,
+        }
+    }
+}
+
+/// User plus system CPU time of this process so far, from `/proc/self/stat` (in the
+/// kernel's 100 Hz ticks); `None` where that file is missing or unreadable.
+pub fn process_cpu() -> Option<Duration> {
+    const TICKS_PER_SEC: u64 = 100;
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name may hold spaces; fields are counted after its closing parenthesis,
+    // where utime and stime are the 12th and 13th.
+    let mut fields = stat.get(stat.rfind(')')? + 2..)?.split(' ').skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_millis(
+        (user + system) * 1000 / TICKS_PER_SEC,
+    ))
 }
 
 /// Percentiles in microseconds; all zero when nothing was measured (oneway).
@@ -96,6 +132,7 @@ impl Report {
             errors: stats.errors(),
             params,
             machine: Machine::current(),
+            harness: None,
         }
     }
 
@@ -119,6 +156,12 @@ impl Report {
         );
         for (name, count) in &self.errors {
             out.push_str(&format!("errors: {name} {count}\n"));
+        }
+        if let Some(cost) = &self.harness {
+            out.push_str(&format!(
+                "harness: {:.2} s CPU for {} requests, {:.2} µs per request\n",
+                cost.cpu_sec, cost.requests, cost.cpu_us_per_request
+            ));
         }
         out
     }
@@ -158,5 +201,13 @@ mod tests {
         assert!(value["machine"]["cores"].as_u64().expect("cores") >= 1);
         assert!(value["machine"]["kernel"].is_string());
         assert!(value["machine"]["cpu_model"].is_string());
+    }
+
+    #[test]
+    fn process_cpu_reads_proc() {
+        let spent = process_cpu().expect("/proc/self/stat");
+        assert!(spent < Duration::from_secs(3600));
+        let cost = HarnessCost::new(Duration::from_secs(2), 1_000_000);
+        assert!((cost.cpu_us_per_request - 2.0).abs() < 1e-9);
     }
 }
