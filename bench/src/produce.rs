@@ -341,7 +341,7 @@ impl ProgressLine {
 
     fn clear(&self) {
         if self.enabled {
-            eprint!("\r{:80}\r", "");
+            eprint!("\r{:100}\r", "");
         }
     }
 }

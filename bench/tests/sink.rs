@@ -31,10 +31,13 @@ struct Counts {
     requests: AtomicU64,
     messages: AtomicU64,
     bad: AtomicU64,
+    /// Sends that named the broker they were routed to.
+    named: AtomicU64,
 }
 
 struct Sink {
     counts: Arc<Counts>,
+    addr: SocketAddr,
     /// Records by queue id, when the sink stores.
     queues: Option<RefCell<HashMap<i32, Vec<Bytes>>>>,
 }
@@ -43,6 +46,11 @@ impl Service for Sink {
     fn call(&self, _peer: &Rc<Peer>, request: RemotingCommand) -> Reply {
         match request.code {
             request_code::PULL_MESSAGE => self.pull(&request),
+            request_code::GET_ROUTEINFO_BY_TOPIC => {
+                let mut response = RemotingCommand::response_to(&request, 0, None);
+                response.body = route(self.addr).into();
+                Reply::Now(Some(response))
+            }
             request_code::GET_MAX_OFFSET => {
                 let header: GetMaxOffsetRequestHeader = request.decode_header().expect("header");
                 let mut response = RemotingCommand::response_to(&request, 0, None);
@@ -67,6 +75,9 @@ impl Sink {
             return Reply::Now(Some(RemotingCommand::response_to(&request, 1, None)));
         };
         counts.requests.fetch_add(1, Ordering::Relaxed);
+        if header.broker_name.is_some() {
+            counts.named.fetch_add(1, Ordering::Relaxed);
+        }
         counts
             .messages
             .fetch_add(messages as u64, Ordering::Relaxed);
@@ -125,6 +136,25 @@ impl Sink {
     }
 }
 
+/// A route with two broker names, both served by the sink, as a NameServer writes it.
+fn route(addr: SocketAddr) -> String {
+    let broker = |name: &str| {
+        format!(r#"{{"brokerAddrs":{{0:"{addr}"}},"brokerName":"{name}","cluster":"c"}}"#)
+    };
+    let queues = |name: &str, n: i32| {
+        format!(
+            r#"{{"brokerName":"{name}","perm":6,"readQueueNums":{n},"topicSysFlag":0,"writeQueueNums":{n}}}"#
+        )
+    };
+    format!(
+        r#"{{"brokerDatas":[{},{}],"filterServerTable":{{}},"queueDatas":[{},{}]}}"#,
+        broker("broker-a"),
+        broker("broker-b"),
+        queues("broker-a", 3),
+        queues("broker-b", 2)
+    )
+}
+
 /// A stored record of one sent message.
 fn record(header: &SendMessageRequestHeader, body: &[u8], offset: usize) -> Bytes {
     let host: SocketAddr = "127.0.0.1:1".parse().expect("addr");
@@ -150,7 +180,8 @@ fn record(header: &SendMessageRequestHeader, body: &[u8], offset: usize) -> Byte
     out.freeze()
 }
 
-/// Runs `line` against a fresh sink and returns the report with the sink's counts.
+/// Runs `line` against a fresh sink and returns the report with the sink's counts; `SINK` in
+/// `line` stands for the sink's address.
 fn against_sink<R>(store: bool, line: &[&str], run: impl FnOnce(Command) -> R) -> (R, Arc<Counts>) {
     let counts = Arc::new(Counts::default());
     let stop = Arc::new(AtomicBool::new(false));
@@ -161,11 +192,14 @@ fn against_sink<R>(store: bool, line: &[&str], run: impl FnOnce(Command) -> R) -
             .name("sink")
             .spawn(move || async move {
                 let listener = bind("127.0.0.1:0".parse().expect("addr")).expect("bind");
-                addr_tx
-                    .send(listener.local_addr().expect("addr"))
-                    .expect("addr");
+                let addr = listener.local_addr().expect("addr");
+                addr_tx.send(addr).expect("addr");
                 let queues = store.then(RefCell::default);
-                let server = Server::new(Rc::new(Sink { counts, queues }));
+                let server = Server::new(Rc::new(Sink {
+                    counts,
+                    addr,
+                    queues,
+                }));
                 let _accept = glommio::spawn_local(server.clone().run(listener));
                 while !stop.load(Ordering::Relaxed) {
                     glommio::timer::sleep(Duration::from_millis(10)).await;
@@ -174,8 +208,15 @@ fn against_sink<R>(store: bool, line: &[&str], run: impl FnOnce(Command) -> R) -
             .expect("sink executor")
     };
     let addr = addr_rx.recv().expect("sink address").to_string();
-    let argv = ["shardmq-bench", line[0], "--broker", &addr, "--warmup", "0"];
-    let result = run(Cli::parse_from(argv.iter().chain(&line[1..])).command);
+    let line = line
+        .iter()
+        .map(|word| if *word == "SINK" { addr.as_str() } else { word });
+    let argv: Vec<&str> = ["shardmq-bench"]
+        .into_iter()
+        .chain(line)
+        .chain(["--warmup", "0"])
+        .collect();
+    let result = run(Cli::parse_from(argv).command);
     stop.store(true, Ordering::Relaxed);
     sink.join().expect("sink");
     (result, counts)
@@ -192,6 +233,8 @@ fn produce(line: &[&str]) -> (Report, Arc<Counts>) {
 fn every_send_is_counted_once() {
     let (report, sink) = produce(&[
         "produce",
+        "--broker",
+        "SINK",
         "--duration",
         "1s",
         "--queues",
@@ -221,7 +264,15 @@ fn every_send_is_counted_once() {
 
 #[test]
 fn a_message_count_stops_the_run() {
-    let (report, sink) = produce(&["produce", "--messages", "300", "--window", "4"]);
+    let (report, sink) = produce(&[
+        "produce",
+        "--broker",
+        "SINK",
+        "--messages",
+        "300",
+        "--window",
+        "4",
+    ]);
     assert_eq!(report.messages, 300);
     assert_eq!(sink.messages.load(Ordering::Relaxed), 300);
 }
@@ -230,6 +281,8 @@ fn a_message_count_stops_the_run() {
 fn e2e_receives_what_was_sent() {
     let line = [
         "e2e",
+        "--broker",
+        "SINK",
         "--messages",
         "400",
         "--queues",
@@ -259,4 +312,16 @@ fn e2e_receives_what_was_sent() {
     let json = serde_json::to_value(&report).expect("json");
     assert_eq!(json["params"]["command"], "e2e");
     assert!(json["latency_us"]["p99"].is_u64() && json["produce"]["msgs_per_sec"].is_f64());
+}
+
+#[test]
+fn the_route_comes_from_the_namesrv() {
+    let (report, sink) = produce(&["produce", "--namesrv", "SINK", "--messages", "100"]);
+    assert_eq!(report.messages, 100);
+    assert_eq!(sink.messages.load(Ordering::Relaxed), 100);
+    assert_eq!(
+        sink.named.load(Ordering::Relaxed),
+        100,
+        "every send names its broker"
+    );
 }
