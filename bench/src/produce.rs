@@ -214,20 +214,15 @@ impl Sender {
     async fn run(self, broker_name: Option<String>) {
         let plan = &self.shared.plan;
         let mut template = Template::new(&plan.shape, broker_name.as_deref(), self.id, now_ms());
-        let mut slot = Instant::now();
+        let mut pacer = Pacer {
+            interval: plan.interval,
+            slot: Instant::now(),
+        };
         loop {
             if plan.end.is_some_and(|end| Instant::now() >= end) || !self.take(template.batch()) {
                 return;
             }
-            if let Some(interval) = plan.interval {
-                let now = Instant::now();
-                if slot > now {
-                    glommio::timer::sleep(slot - now).await;
-                }
-                // A sender that fell behind catches up (the offered load stays the target),
-                // but by at most a second's backlog, so a stall does not end in a burst.
-                slot = slot.max(now.checked_sub(CATCH_UP_MAX).unwrap_or(now)) + interval;
-            }
+            let due = pacer.wait().await;
             let cursor = self.cursor.get();
             self.cursor.set(cursor.wrapping_add(1));
             let queue_id = self.queues[cursor % self.queues.len()];
@@ -236,14 +231,13 @@ impl Sender {
             let outcome = if plan.oneway {
                 let outcome = self.connection.oneway(command).await;
                 glommio::yield_if_needed().await;
-                outcome.map(|()| None)
+                outcome.map(|()| false)
             } else {
                 let response = self.connection.request(command, plan.timeout).await;
-                response
-                    .and_then(success)
-                    .map(|_| Some(Instant::now() - sent))
+                response.and_then(success).map(|_| true)
             };
-            if !self.record(sent, outcome, &template) {
+            let origin = due.map_or(sent, |due| due.min(sent));
+            if !self.record(sent, origin, outcome, &template) {
                 return;
             }
         }
@@ -263,11 +257,13 @@ impl Sender {
         }
     }
 
-    /// Counts one request; false when the connection is gone and the sender should stop.
+    /// Counts one request sent at `sent` (latency from `origin`); `Ok(true)` is a response.
+    /// False when the connection is gone and the sender should stop.
     fn record(
         &self,
         sent: Instant,
-        outcome: Result<Option<Duration>, shardmq::client::ClientError>,
+        origin: Instant,
+        outcome: Result<bool, shardmq::client::ClientError>,
         template: &Template,
     ) -> bool {
         let now = Instant::now();
@@ -276,12 +272,12 @@ impl Sender {
         let mut stats = self.shared.stats.borrow_mut();
         let batch = template.batch() as u64;
         match outcome {
-            Ok(latency) => {
+            Ok(answered) => {
                 self.shared.progress.add(1, batch, 0);
                 if measured {
                     stats.record_success(batch, template.body_bytes() as u64);
-                    if let Some(latency) = latency {
-                        stats.record_latency(latency);
+                    if answered {
+                        stats.record_latency(now - origin);
                     }
                 }
                 true
@@ -292,12 +288,38 @@ impl Sender {
                 if measured {
                     stats.record_failure(failure);
                     if matches!(failure, Failure::Code(_)) {
-                        stats.record_latency(now - sent);
+                        stats.record_latency(now - origin);
                     }
                 }
                 failure != Failure::Closed
             }
         }
+    }
+}
+
+/// Spaces one sender's requests `interval` apart, when a rate is set.
+struct Pacer {
+    interval: Option<Duration>,
+    /// When the next request is due.
+    slot: Instant,
+}
+
+impl Pacer {
+    /// Waits for the next slot and returns when the request was due. Paced, latency counts
+    /// from then, so a slow broker that holds the senders back shows in the latency, not
+    /// only in a lower rate.
+    async fn wait(&mut self) -> Option<Instant> {
+        let interval = self.interval?;
+        let now = Instant::now();
+        // A sender that fell behind catches up (the offered load stays the target), but by
+        // at most a second's backlog, so a stall does not end in a burst.
+        self.slot = self.slot.max(now.checked_sub(CATCH_UP_MAX).unwrap_or(now));
+        if self.slot > now {
+            glommio::timer::sleep(self.slot - now).await;
+        }
+        let due = self.slot;
+        self.slot += interval;
+        Some(due)
     }
 }
 

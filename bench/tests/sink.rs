@@ -325,3 +325,22 @@ fn the_route_comes_from_the_namesrv() {
         "every send names its broker"
     );
 }
+
+#[test]
+fn a_rate_paces_the_senders() {
+    let line = [
+        "produce",
+        "--broker",
+        "SINK",
+        "--rate",
+        "2000",
+        "--duration",
+        "1s",
+    ];
+    let (report, _) = produce(&line);
+    let rate = report.msgs_per_sec;
+    assert!(
+        (1600.0..=2400.0).contains(&rate),
+        "{rate} msgs/s for a target of 2000"
+    );
+}
