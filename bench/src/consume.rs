@@ -8,8 +8,9 @@
 //! writes in `e2e`, else from the record's born timestamp (millisecond resolution).
 
 use std::cell::RefCell;
+use std::io::IsTerminal;
 use std::rc::Rc;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -25,6 +26,7 @@ use shardmq::wire::{ExtFields, RemotingCommand, SerializeType};
 
 use crate::args::{ConsumeArgs, StartFrom};
 use crate::message::{now_us, BORN_US_PROPERTY};
+use crate::progress::{Progress, ProgressLine};
 use crate::report::Report;
 use crate::route::{self, BrokerQueues};
 use crate::stats::{Failure, Stats};
@@ -62,16 +64,40 @@ pub fn run_with(args: &ConsumeArgs, ready: Option<mpsc::Sender<()>>) -> Result<R
         end: measure_from + args.duration,
         args: args.clone(),
     };
-    let stats = LocalExecutorBuilder::new(Placement::Unbound)
+    // In e2e the producer draws the line; two would overwrite each other.
+    let mut line = ProgressLine::new(ready.is_none() && std::io::stderr().is_terminal());
+    let progress = Arc::new(Progress::default());
+    let counters = progress.clone();
+    let (done_tx, done_rx) = mpsc::channel();
+    let executor = LocalExecutorBuilder::new(Placement::Unbound)
         .name("bench-consume")
-        .spawn(move || async move { consume_main(plan, ready).await })
-        .map_err(|error| BenchError::Executor(error.to_string()))?
+        .spawn(move || async move {
+            let _ = done_tx.send(consume_main(plan, ready, counters).await);
+        })
+        .map_err(|error| BenchError::Executor(error.to_string()))?;
+    let stats = loop {
+        match done_rx.recv_timeout(Duration::from_secs(1)) {
+            Ok(result) => break result,
+            Err(mpsc::RecvTimeoutError::Timeout) => line.show(std::slice::from_ref(&progress)),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                break Err(BenchError::Executor(
+                    "consumer executor stopped early".into(),
+                ))
+            }
+        }
+    };
+    line.clear();
+    executor
         .join()
-        .map_err(|error| BenchError::Executor(error.to_string()))??;
-    Ok(Report::new(&stats, args.duration, args.params()))
+        .map_err(|error| BenchError::Executor(error.to_string()))?;
+    Ok(Report::new(&stats?, args.duration, args.params()))
 }
 
-async fn consume_main(plan: Plan, ready: Option<mpsc::Sender<()>>) -> Result<Stats, BenchError> {
+async fn consume_main(
+    plan: Plan,
+    ready: Option<mpsc::Sender<()>>,
+    progress: Arc<Progress>,
+) -> Result<Stats, BenchError> {
     let plan = Rc::new(plan);
     let options = ClientOptions {
         connect_timeout: plan.args.timeout,
@@ -108,6 +134,7 @@ async fn consume_main(plan: Plan, ready: Option<mpsc::Sender<()>>) -> Result<Sta
             let puller = Puller {
                 plan: plan.clone(),
                 stats: stats.clone(),
+                progress: progress.clone(),
                 connection,
                 broker_name,
                 queue_id,
@@ -157,6 +184,7 @@ fn request(plan: &Plan, code: i32) -> RemotingCommand {
 struct Puller {
     plan: Rc<Plan>,
     stats: Rc<RefCell<Stats>>,
+    progress: Arc<Progress>,
     connection: Rc<Connection>,
     broker_name: Option<String>,
     queue_id: i32,
@@ -202,6 +230,7 @@ impl Puller {
         let response = match response {
             Ok(response) => response,
             Err(error) => {
+                self.progress.add(1, 0, 1);
                 stats.record_failure(Failure::of(&error));
                 return None;
             }
@@ -211,6 +240,7 @@ impl Puller {
         match (code, header) {
             (response_code::SUCCESS, Some(header)) => {
                 let (messages, bytes) = count_records(&response.body, &mut stats, measured);
+                self.progress.add(1, messages, 0);
                 if measured {
                     stats.record_success(messages, bytes);
                 }
@@ -222,6 +252,7 @@ impl Puller {
                 | response_code::PULL_OFFSET_MOVED,
                 Some(header),
             ) => {
+                self.progress.add(1, 0, 0);
                 if measured {
                     stats.record_success(0, 0);
                 }
@@ -229,6 +260,7 @@ impl Puller {
             }
             _ => {
                 let error = success(response).err()?;
+                self.progress.add(1, 0, 1);
                 stats.record_failure(Failure::of(&error));
                 None
             }

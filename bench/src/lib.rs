@@ -9,6 +9,7 @@
 //! - [`message`] — builds each send request from a template, without per-message work
 //!   beyond what changes (queue id, born timestamp, UNIQ_KEY, KEYS);
 //! - [`stats`] — per-thread counters and latency histograms, merged at the end;
+//! - [`progress`] — live counters and the once-a-second line on stderr;
 //! - [`report`] — the text summary, the JSON report and the machine description.
 //!
 //! Every run stops by itself: after its duration, or after its message count, with each
@@ -20,6 +21,7 @@ pub mod e2e;
 pub mod error;
 pub mod message;
 pub mod produce;
+pub mod progress;
 pub mod report;
 pub mod route;
 pub mod stats;

@@ -6,7 +6,6 @@
 //! Figures cover the time after the warm-up only; a request counts where it was sent.
 
 use std::cell::{Cell, RefCell};
-use std::io::IsTerminal;
 use std::rc::Rc;
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -17,9 +16,10 @@ use shardmq::client::{success, ClientOptions, Connection};
 
 use crate::args::ProduceArgs;
 use crate::message::{now_ms, MessageShape, Template};
+use crate::progress::{Progress, ProgressLine};
 use crate::report::{process_cpu, HarnessCost, Report};
 use crate::route::{self, BrokerQueues};
-use crate::stats::{Failure, Progress, Stats};
+use crate::stats::{Failure, Stats};
 use crate::BenchError;
 
 /// The most a paced sender sends early to make up for time it was held back.
@@ -118,7 +118,7 @@ fn run_threads(plan: &Arc<Plan>, threads: usize) -> Result<(Stats, Instant, u64)
     drop(done_tx);
     let mut merged = Stats::default();
     let mut last = plan.measure_from;
-    let mut line = ProgressLine::new(std::io::stderr().is_terminal());
+    let mut line = ProgressLine::on_terminal();
     let mut finished = 0;
     while finished < threads {
         match done_rx.recv_timeout(Duration::from_secs(1)) {
@@ -320,50 +320,5 @@ impl Pacer {
         let due = self.slot;
         self.slot += interval;
         Some(due)
-    }
-}
-
-/// The once-a-second line on stderr, drawn only on a terminal.
-struct ProgressLine {
-    enabled: bool,
-    started: Instant,
-    previous: [u64; 3],
-}
-
-impl ProgressLine {
-    fn new(enabled: bool) -> Self {
-        ProgressLine {
-            enabled,
-            started: Instant::now(),
-            previous: [0; 3],
-        }
-    }
-
-    fn show(&mut self, threads: &[Arc<Progress>]) {
-        if !self.enabled {
-            return;
-        }
-        let mut total = [0u64; 3];
-        for counters in threads {
-            for (sum, value) in total.iter_mut().zip(counters.read()) {
-                *sum += value;
-            }
-        }
-        let [requests, messages, failures] = total;
-        let [r0, m0, f0] = self.previous;
-        self.previous = total;
-        eprint!(
-            "\r{:>5.0} s  {:>9} requests/s  {:>9} msgs/s  {:>7} errors/s  ({failures} errors)   ",
-            self.started.elapsed().as_secs_f64(),
-            requests - r0,
-            messages - m0,
-            failures - f0,
-        );
-    }
-
-    fn clear(&self) {
-        if self.enabled {
-            eprint!("\r{:100}\r", "");
-        }
     }
 }

@@ -1,9 +1,7 @@
 //! What a run counts. Each executor thread fills its own [`Stats`] (no sharing on the send
-//! path) and the main thread merges them at the end; [`Progress`] is the only cross-thread
-//! state, a few relaxed counters the once-a-second progress line reads.
+//! path) and the main thread merges them at the end.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
@@ -112,26 +110,6 @@ impl Stats {
             .iter()
             .map(|(failure, count)| (failure.name(), *count))
             .collect()
-    }
-}
-
-/// Live counters of one thread, warm-up included, for the progress line.
-#[derive(Debug, Default)]
-pub struct Progress {
-    pub requests: AtomicU64,
-    pub messages: AtomicU64,
-    pub failures: AtomicU64,
-}
-
-impl Progress {
-    pub fn add(&self, requests: u64, messages: u64, failures: u64) {
-        self.requests.fetch_add(requests, Ordering::Relaxed);
-        self.messages.fetch_add(messages, Ordering::Relaxed);
-        self.failures.fetch_add(failures, Ordering::Relaxed);
-    }
-
-    pub fn read(&self) -> [u64; 3] {
-        [&self.requests, &self.messages, &self.failures].map(|n| n.load(Ordering::Relaxed))
     }
 }
 
