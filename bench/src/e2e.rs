@@ -1,7 +1,9 @@
 //! Producing and consuming at once. Consumers start first, at the tail of every queue, and
 //! tell when their offsets are known; only then do the producers start, stamping each
 //! message with its send time in microseconds, so the consumers' latency is send to
-//! receipt. Consumers keep pulling for `--drain` after the producers stop.
+//! receipt. Consumers keep pulling for `--drain` after the producers stop; their rates are
+//! then taken over the producers' measured time, since the drain only collects what was
+//! sent within it.
 
 use std::sync::mpsc;
 
@@ -37,6 +39,7 @@ pub fn run(args: &E2eArgs) -> Result<E2eReport, BenchError> {
     let produced = produce::run(&produce_args);
     let mut consumed = join(consumers)?;
     let produced = produced?;
+    consumed.rescale(produced.elapsed_sec);
     let mut params = produced.params.clone();
     params["command"] = "e2e".into();
     params["consumer"] = consumed.params.clone();

@@ -136,6 +136,15 @@ impl Report {
         }
     }
 
+    /// Takes the rates over `elapsed_sec` instead of the run's own time.
+    pub fn rescale(&mut self, elapsed_sec: f64) {
+        let factor = self.elapsed_sec / elapsed_sec.max(1e-9);
+        self.msgs_per_sec *= factor;
+        self.mib_per_sec *= factor;
+        self.requests_per_sec *= factor;
+        self.elapsed_sec = elapsed_sec;
+    }
+
     /// The summary for a terminal.
     pub fn text(&self) -> String {
         let l = &self.latency_us;
@@ -201,6 +210,9 @@ mod tests {
         assert!(value["machine"]["cores"].as_u64().expect("cores") >= 1);
         assert!(value["machine"]["kernel"].is_string());
         assert!(value["machine"]["cpu_model"].is_string());
+        let mut rescaled = report.clone();
+        rescaled.rescale(4.0);
+        assert_eq!((rescaled.msgs_per_sec, rescaled.elapsed_sec), (250.0, 4.0));
     }
 
     #[test]
