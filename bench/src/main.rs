@@ -1,7 +1,48 @@
-//! `shardmq-bench`: the load harness. Its subcommands arrive with the bench issue;
-//! until then it only reports that.
+//! `shardmq-bench`: see the library docs for what each subcommand measures.
+
+use clap::Parser;
+use shardmq_bench::args::{Cli, Command};
+use shardmq_bench::{consume, e2e, produce, BenchError};
 
 fn main() {
-    eprintln!("shardmq-bench: no scenarios yet");
-    std::process::exit(2);
+    let cli = Cli::parse();
+    if let Err(error) = run(cli) {
+        eprintln!("shardmq-bench: {error}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<(), BenchError> {
+    match cli.command {
+        Command::Produce(args) => {
+            let report = produce::run(&args)?;
+            print!("{}", report.text());
+            if let Some(path) = &args.json {
+                report.write_json(path)?;
+            }
+            Ok(())
+        }
+        Command::Consume(args) => {
+            let report = consume::run(&args)?;
+            print!("{}", report.text());
+            if let Some(path) = &args.json {
+                report.write_json(path)?;
+            }
+            Ok(())
+        }
+        Command::E2e(args) => {
+            let report = e2e::run(&args)?;
+            print!(
+                "produced: {}consumed: {}",
+                report.produce.text(),
+                report.consume.text()
+            );
+            if let Some(path) = &args.produce.json {
+                let text = serde_json::to_string_pretty(&report)
+                    .map_err(|error| BenchError::Io(std::io::Error::other(error)))?;
+                std::fs::write(path, text + "\n")?;
+            }
+            Ok(())
+        }
+    }
 }

@@ -1,0 +1,324 @@
+//! The producer load. `threads` glommio executors each open `connections` pipelined
+//! connections to every broker master of the route and keep `window` requests in flight on
+//! each, one sender task per slot (oneway: one task per connection, held back only by the
+//! connection's write queue). A connection's senders take its broker's queues round-robin.
+//!
+//! Figures cover the time after the warm-up only; a request counts where it was sent.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use glommio::{LocalExecutorBuilder, Placement};
+use shardmq::client::{success, ClientOptions, Connection};
+
+use crate::args::ProduceArgs;
+use crate::message::{now_ms, MessageShape, Template};
+use crate::progress::{Progress, ProgressLine};
+use crate::report::{process_cpu, HarnessCost, Report};
+use crate::route::{self, BrokerQueues};
+use crate::stats::{Failure, Stats};
+use crate::BenchError;
+
+/// The most a paced sender sends early to make up for time it was held back.
+const CATCH_UP_MAX: Duration = Duration::from_secs(1);
+
+/// Everything the executor threads read; fixed before they start.
+#[derive(Debug)]
+struct Plan {
+    brokers: Vec<BrokerQueues>,
+    shape: MessageShape,
+    connections: usize,
+    window: usize,
+    oneway: bool,
+    timeout: Duration,
+    /// Between two requests of one sender, when a rate is set.
+    interval: Option<Duration>,
+    /// Messages per thread, when the run is bounded by a count.
+    budget: Option<u64>,
+    measure_from: Instant,
+    /// When senders stop, for a run bounded by time.
+    end: Option<Instant>,
+}
+
+/// What one thread hands back: its counts and when its last request completed.
+type ThreadResult = Result<(Stats, Instant), BenchError>;
+
+/// Runs the load described by `args` and reports on it.
+pub fn run(args: &ProduceArgs) -> Result<Report, BenchError> {
+    args.check()?;
+    let brokers = match &args.broker {
+        Some(broker) => route::fixed(broker, args.queues)?,
+        None => route::write_queues(&route::discover(&args.namesrv, &args.topic, args.timeout)?)?,
+    };
+    let senders_per_thread =
+        brokers.len() * args.connections * if args.oneway { 1 } else { args.window };
+    let senders = (senders_per_thread * args.threads) as f64;
+    let start = Instant::now();
+    let measure_from = start + args.warmup;
+    let plan = Arc::new(Plan {
+        brokers,
+        shape: MessageShape {
+            group: args.group.clone(),
+            topic: args.topic.clone(),
+            size: args.size,
+            batch: args.batch,
+            tag: args.tag.clone(),
+            keys: args.keys,
+            serialize_type: args.header.serialize_type(),
+            born_property: args.born_property,
+        },
+        connections: args.connections,
+        window: args.window,
+        oneway: args.oneway,
+        timeout: args.timeout,
+        interval: args
+            .rate
+            .map(|rate| Duration::from_secs_f64(senders * args.batch as f64 / rate as f64)),
+        budget: args.messages.map(|n| n.div_ceil(args.threads as u64)),
+        measure_from,
+        end: args
+            .messages
+            .is_none()
+            .then(|| measure_from + args.duration),
+    });
+    let cpu_before = process_cpu();
+    let (stats, last, requests) = run_threads(&plan, args.threads)?;
+    let end = plan.end.unwrap_or(last);
+    let mut report = Report::new(
+        &stats,
+        end.saturating_duration_since(measure_from),
+        args.params(),
+    );
+    report.harness = cpu_before
+        .zip(process_cpu())
+        .map(|(before, after)| HarnessCost::new(after.saturating_sub(before), requests));
+    Ok(report)
+}
+
+/// Starts the executor threads, shows progress while they run, and merges their counts.
+/// Also returns every request made, warm-up included.
+fn run_threads(plan: &Arc<Plan>, threads: usize) -> Result<(Stats, Instant, u64), BenchError> {
+    let (done_tx, done_rx) = mpsc::channel::<ThreadResult>();
+    let mut handles = Vec::with_capacity(threads);
+    let mut progress = Vec::with_capacity(threads);
+    for index in 0..threads {
+        let (plan, done, counters) = (plan.clone(), done_tx.clone(), Arc::new(Progress::default()));
+        progress.push(counters.clone());
+        let handle = LocalExecutorBuilder::new(Placement::Unbound)
+            .name(&format!("bench-{index}"))
+            .spawn(move || async move {
+                let _ = done.send(thread_main(plan, index, counters).await);
+            })
+            .map_err(|error| BenchError::Executor(error.to_string()))?;
+        handles.push(handle);
+    }
+    drop(done_tx);
+    let mut merged = Stats::default();
+    let mut last = plan.measure_from;
+    let mut line = ProgressLine::on_terminal();
+    let mut finished = 0;
+    while finished < threads {
+        match done_rx.recv_timeout(Duration::from_secs(1)) {
+            Ok(result) => {
+                let (stats, finish) = result?;
+                merged.merge(&stats);
+                last = last.max(finish);
+                finished += 1;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => line.show(&progress),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    line.clear();
+    for handle in handles {
+        handle
+            .join()
+            .map_err(|error| BenchError::Executor(error.to_string()))?;
+    }
+    if finished < threads {
+        return Err(BenchError::Executor(
+            "an executor thread stopped early".into(),
+        ));
+    }
+    let requests = progress.iter().map(|counters| counters.read()[0]).sum();
+    Ok((merged, last, requests))
+}
+
+/// What the senders of one thread share.
+struct Shared {
+    plan: Arc<Plan>,
+    stats: RefCell<Stats>,
+    progress: Arc<Progress>,
+    budget: Cell<Option<u64>>,
+    last: Cell<Instant>,
+}
+
+async fn thread_main(plan: Arc<Plan>, index: usize, progress: Arc<Progress>) -> ThreadResult {
+    let options = ClientOptions {
+        connect_timeout: plan.timeout,
+        request_timeout: plan.timeout,
+        in_flight_max: plan.window,
+        ..ClientOptions::default()
+    };
+    let shared = Rc::new(Shared {
+        budget: Cell::new(plan.budget),
+        plan: plan.clone(),
+        stats: RefCell::new(Stats::default()),
+        progress,
+        last: Cell::new(Instant::now()),
+    });
+    let per_connection = if plan.oneway { 1 } else { plan.window };
+    let mut tasks = Vec::new();
+    for broker in &plan.brokers {
+        let queues: Rc<[i32]> = broker.queue_ids.clone().into();
+        for slot in 0..plan.connections {
+            let connection = Connection::connect_with(broker.addr, &options)
+                .await
+                .map_err(BenchError::Connect)?;
+            // Threads and connections start at different queues so that together they
+            // cover all queues evenly from the first request.
+            let cursor = Rc::new(Cell::new(index * plan.connections + slot));
+            for _ in 0..per_connection {
+                let sender = Sender {
+                    shared: shared.clone(),
+                    connection: connection.clone(),
+                    queues: queues.clone(),
+                    cursor: cursor.clone(),
+                    id: (index * 1_000_000 + tasks.len()) as u32,
+                };
+                let name = broker.broker_name.clone();
+                tasks.push(glommio::spawn_local(async move { sender.run(name).await }));
+            }
+        }
+    }
+    for task in tasks {
+        task.await;
+    }
+    let stats = shared.stats.borrow().clone();
+    Ok((stats, shared.last.get()))
+}
+
+/// One request slot of one connection.
+struct Sender {
+    shared: Rc<Shared>,
+    connection: Rc<Connection>,
+    queues: Rc<[i32]>,
+    cursor: Rc<Cell<usize>>,
+    id: u32,
+}
+
+impl Sender {
+    async fn run(self, broker_name: Option<String>) {
+        let plan = &self.shared.plan;
+        let mut template = Template::new(&plan.shape, broker_name.as_deref(), self.id, now_ms());
+        let mut pacer = Pacer {
+            interval: plan.interval,
+            slot: Instant::now(),
+        };
+        loop {
+            if plan.end.is_some_and(|end| Instant::now() >= end) || !self.take(template.batch()) {
+                return;
+            }
+            let due = pacer.wait().await;
+            let cursor = self.cursor.get();
+            self.cursor.set(cursor.wrapping_add(1));
+            let queue_id = self.queues[cursor % self.queues.len()];
+            let command = template.next(queue_id, now_ms());
+            let sent = Instant::now();
+            let outcome = if plan.oneway {
+                let outcome = self.connection.oneway(command).await;
+                glommio::yield_if_needed().await;
+                outcome.map(|()| false)
+            } else {
+                let response = self.connection.request(command, plan.timeout).await;
+                response.and_then(success).map(|_| true)
+            };
+            let origin = due.map_or(sent, |due| due.min(sent));
+            if !self.record(sent, origin, outcome, &template) {
+                return;
+            }
+        }
+    }
+
+    /// Takes `batch` messages from the thread's budget; false when it is spent.
+    fn take(&self, batch: usize) -> bool {
+        match self.shared.budget.get() {
+            None => true,
+            Some(0) => false,
+            Some(left) => {
+                self.shared
+                    .budget
+                    .set(Some(left.saturating_sub(batch as u64)));
+                true
+            }
+        }
+    }
+
+    /// Counts one request sent at `sent` (latency from `origin`); `Ok(true)` is a response.
+    /// False when the connection is gone and the sender should stop.
+    fn record(
+        &self,
+        sent: Instant,
+        origin: Instant,
+        outcome: Result<bool, shardmq::client::ClientError>,
+        template: &Template,
+    ) -> bool {
+        let now = Instant::now();
+        self.shared.last.set(now);
+        let measured = sent >= self.shared.plan.measure_from;
+        let mut stats = self.shared.stats.borrow_mut();
+        let batch = template.batch() as u64;
+        match outcome {
+            Ok(answered) => {
+                self.shared.progress.add(1, batch, 0);
+                if measured {
+                    stats.record_success(batch, template.body_bytes() as u64);
+                    if answered {
+                        stats.record_latency(now - origin);
+                    }
+                }
+                true
+            }
+            Err(error) => {
+                let failure = Failure::of(&error);
+                self.shared.progress.add(1, 0, 1);
+                if measured {
+                    stats.record_failure(failure);
+                    if matches!(failure, Failure::Code(_)) {
+                        stats.record_latency(now - origin);
+                    }
+                }
+                failure != Failure::Closed
+            }
+        }
+    }
+}
+
+/// Spaces one sender's requests `interval` apart, when a rate is set.
+struct Pacer {
+    interval: Option<Duration>,
+    /// When the next request is due.
+    slot: Instant,
+}
+
+impl Pacer {
+    /// Waits for the next slot and returns when the request was due. Paced, latency counts
+    /// from then, so a slow broker that holds the senders back shows in the latency, not
+    /// only in a lower rate.
+    async fn wait(&mut self) -> Option<Instant> {
+        let interval = self.interval?;
+        let now = Instant::now();
+        // A sender that fell behind catches up (the offered load stays the target), but by
+        // at most a second's backlog, so a stall does not end in a burst.
+        self.slot = self.slot.max(now.checked_sub(CATCH_UP_MAX).unwrap_or(now));
+        if self.slot > now {
+            glommio::timer::sleep(self.slot - now).await;
+        }
+        let due = self.slot;
+        self.slot += interval;
+        Some(due)
+    }
+}

@@ -1,0 +1,346 @@
+//! The harness against an in-process sink that answers every send with SUCCESS and a real
+//! send response header, so the success path runs end to end and the harness's counts can be
+//! checked against what the sink saw. With `store` on, the sink also keeps single messages
+//! as records in memory and serves GET_MAX_OFFSET and PULL_MESSAGE, for `e2e`.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use clap::Parser;
+use glommio::LocalExecutorBuilder;
+use shardmq::net::{bind, Peer, Reply, Server, Service};
+use shardmq::wire::batch;
+use shardmq::wire::codes::{request_code, response_code};
+use shardmq::wire::headers::offset::{GetMaxOffsetRequestHeader, OffsetResponseHeader};
+use shardmq::wire::headers::pull::{PullMessageRequestHeader, PullMessageResponseHeader};
+use shardmq::wire::headers::send::{SendMessageRequestHeader, SendMessageResponseHeader};
+use shardmq::wire::record::{PhysicalOffset, QueueOffset, RecordFields, RecordVersion, SysFlag};
+use shardmq::wire::RemotingCommand;
+use shardmq_bench::args::{Cli, Command};
+use shardmq_bench::report::Report;
+use shardmq_bench::{e2e, produce};
+
+#[derive(Default)]
+struct Counts {
+    requests: AtomicU64,
+    messages: AtomicU64,
+    bad: AtomicU64,
+    /// Sends that named the broker they were routed to.
+    named: AtomicU64,
+}
+
+struct Sink {
+    counts: Arc<Counts>,
+    addr: SocketAddr,
+    /// Records by queue id, when the sink stores.
+    queues: Option<RefCell<HashMap<i32, Vec<Bytes>>>>,
+}
+
+impl Service for Sink {
+    fn call(&self, _peer: &Rc<Peer>, request: RemotingCommand) -> Reply {
+        match request.code {
+            request_code::PULL_MESSAGE => self.pull(&request),
+            request_code::GET_ROUTEINFO_BY_TOPIC => {
+                let mut response = RemotingCommand::response_to(&request, 0, None);
+                response.body = route(self.addr).into();
+                Reply::Now(Some(response))
+            }
+            request_code::GET_MAX_OFFSET => {
+                let header: GetMaxOffsetRequestHeader = request.decode_header().expect("header");
+                let mut response = RemotingCommand::response_to(&request, 0, None);
+                let offset = self.queue_len(header.queue_id);
+                response.set_header(&OffsetResponseHeader { offset });
+                Reply::Now(Some(response))
+            }
+            _ => self.send(request),
+        }
+    }
+}
+
+impl Sink {
+    fn send(&self, request: RemotingCommand) -> Reply {
+        let header = SendMessageRequestHeader::decode_for(request.code, &request.ext_fields);
+        let messages = match request.code {
+            request_code::SEND_BATCH_MESSAGE => batch::decode(&request.body).map_or(0, |e| e.len()),
+            _ => 1,
+        };
+        let counts = &self.counts;
+        let Ok(header) = header.map_err(|_| counts.bad.fetch_add(1, Ordering::Relaxed)) else {
+            return Reply::Now(Some(RemotingCommand::response_to(&request, 1, None)));
+        };
+        counts.requests.fetch_add(1, Ordering::Relaxed);
+        if header.broker_name.is_some() {
+            counts.named.fetch_add(1, Ordering::Relaxed);
+        }
+        counts
+            .messages
+            .fetch_add(messages as u64, Ordering::Relaxed);
+        if let Some(queues) = &self.queues {
+            let mut queues = queues.borrow_mut();
+            let queue = queues.entry(header.queue_id).or_default();
+            queue.push(record(&header, &request.body, queue.len()));
+        }
+        let mut response = RemotingCommand::response_to(&request, response_code::SUCCESS, None);
+        response.set_header(&SendMessageResponseHeader::new(
+            "00".into(),
+            header.queue_id,
+            0,
+        ));
+        Reply::Now(Some(response))
+    }
+
+    fn queue_len(&self, queue_id: i32) -> i64 {
+        let queues = self.queues.as_ref().expect("a storing sink");
+        queues
+            .borrow()
+            .get(&queue_id)
+            .map_or(0, |queue| queue.len() as i64)
+    }
+
+    /// Records from the asked offset on; an empty pull is held briefly as long polling would.
+    fn pull(&self, request: &RemotingCommand) -> Reply {
+        let header: PullMessageRequestHeader = request.decode_header().expect("header");
+        let queues = self.queues.as_ref().expect("a storing sink").borrow();
+        let records = queues.get(&header.queue_id).map_or(&[][..], Vec::as_slice);
+        let from = (header.queue_offset.max(0) as usize).min(records.len());
+        let to = records.len().min(from + header.max_msg_nums as usize);
+        let mut body = BytesMut::new();
+        records[from..to]
+            .iter()
+            .for_each(|r| body.extend_from_slice(r));
+        let code = if to > from {
+            0
+        } else {
+            response_code::PULL_NOT_FOUND
+        };
+        let mut response = RemotingCommand::response_to(request, code, None);
+        response.set_header(&PullMessageResponseHeader {
+            next_begin_offset: to as i64,
+            max_offset: records.len() as i64,
+            ..PullMessageResponseHeader::default()
+        });
+        response.body = body.freeze();
+        if to > from {
+            return Reply::Now(Some(response));
+        }
+        Reply::Later(Box::pin(async move {
+            glommio::timer::sleep(Duration::from_millis(5)).await;
+            Some(response)
+        }))
+    }
+}
+
+/// A route with two broker names, both served by the sink, as a NameServer writes it.
+fn route(addr: SocketAddr) -> String {
+    let broker = |name: &str| {
+        format!(r#"{{"brokerAddrs":{{0:"{addr}"}},"brokerName":"{name}","cluster":"c"}}"#)
+    };
+    let queues = |name: &str, n: i32| {
+        format!(
+            r#"{{"brokerName":"{name}","perm":6,"readQueueNums":{n},"topicSysFlag":0,"writeQueueNums":{n}}}"#
+        )
+    };
+    format!(
+        r#"{{"brokerDatas":[{},{}],"filterServerTable":{{}},"queueDatas":[{},{}]}}"#,
+        broker("broker-a"),
+        broker("broker-b"),
+        queues("broker-a", 3),
+        queues("broker-b", 2)
+    )
+}
+
+/// A stored record of one sent message.
+fn record(header: &SendMessageRequestHeader, body: &[u8], offset: usize) -> Bytes {
+    let host: SocketAddr = "127.0.0.1:1".parse().expect("addr");
+    let fields = RecordFields {
+        version: RecordVersion::for_topic(&header.topic),
+        queue_id: header.queue_id as u32,
+        flag: header.flag,
+        queue_offset: QueueOffset(offset as u64),
+        physical_offset: PhysicalOffset(0),
+        sysflag: SysFlag(0),
+        born_timestamp_ms: header.born_timestamp,
+        born_host: host,
+        store_timestamp_ms: header.born_timestamp,
+        store_host: host,
+        reconsume_times: 0,
+        prepared_transaction_offset: PhysicalOffset(0),
+        body,
+        topic: &header.topic,
+        properties: header.properties.as_deref().unwrap_or(""),
+    };
+    let mut out = BytesMut::new();
+    fields.encode(&mut out).expect("record");
+    out.freeze()
+}
+
+/// Runs `line` against a fresh sink and returns the report with the sink's counts; `SINK` in
+/// `line` stands for the sink's address.
+fn against_sink<R>(store: bool, line: &[&str], run: impl FnOnce(Command) -> R) -> (R, Arc<Counts>) {
+    let counts = Arc::new(Counts::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let (addr_tx, addr_rx) = mpsc::channel::<SocketAddr>();
+    let sink = {
+        let (counts, stop) = (counts.clone(), stop.clone());
+        LocalExecutorBuilder::default()
+            .name("sink")
+            .spawn(move || async move {
+                let listener = bind("127.0.0.1:0".parse().expect("addr")).expect("bind");
+                let addr = listener.local_addr().expect("addr");
+                addr_tx.send(addr).expect("addr");
+                let queues = store.then(RefCell::default);
+                let server = Server::new(Rc::new(Sink {
+                    counts,
+                    addr,
+                    queues,
+                }));
+                let _accept = glommio::spawn_local(server.clone().run(listener));
+                while !stop.load(Ordering::Relaxed) {
+                    glommio::timer::sleep(Duration::from_millis(10)).await;
+                }
+            })
+            .expect("sink executor")
+    };
+    let addr = addr_rx.recv().expect("sink address").to_string();
+    let line = line
+        .iter()
+        .map(|word| if *word == "SINK" { addr.as_str() } else { word });
+    let argv: Vec<&str> = ["shardmq-bench"]
+        .into_iter()
+        .chain(line)
+        .chain(["--warmup", "0"])
+        .collect();
+    let result = run(Cli::parse_from(argv).command);
+    stop.store(true, Ordering::Relaxed);
+    sink.join().expect("sink");
+    (result, counts)
+}
+
+fn produce(line: &[&str]) -> (Report, Arc<Counts>) {
+    against_sink(false, line, |command| match command {
+        Command::Produce(args) => produce::run(&args).expect("run"),
+        other => panic!("not produce: {other:?}"),
+    })
+}
+
+#[test]
+fn every_send_is_counted_once() {
+    let (report, sink) = produce(&[
+        "produce",
+        "--broker",
+        "SINK",
+        "--duration",
+        "1s",
+        "--queues",
+        "4",
+        "--connections",
+        "2",
+        "--window",
+        "8",
+        "--batch",
+        "4",
+        "--keys",
+        "--tag",
+        "TagA",
+        "--size",
+        "100",
+    ]);
+    assert_eq!(sink.bad.load(Ordering::Relaxed), 0);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert!(report.requests > 0);
+    assert_eq!(report.requests, sink.requests.load(Ordering::Relaxed));
+    assert_eq!(report.messages, sink.messages.load(Ordering::Relaxed));
+    assert_eq!(report.messages, report.requests * 4);
+    assert!(report.latency_us.p50 > 0 && report.latency_us.max >= report.latency_us.p99);
+    let expected = report.messages as f64 / report.elapsed_sec;
+    assert!((report.msgs_per_sec - expected).abs() < 1.0);
+}
+
+#[test]
+fn a_message_count_stops_the_run() {
+    let (report, sink) = produce(&[
+        "produce",
+        "--broker",
+        "SINK",
+        "--messages",
+        "300",
+        "--window",
+        "4",
+    ]);
+    assert_eq!(report.messages, 300);
+    assert_eq!(sink.messages.load(Ordering::Relaxed), 300);
+}
+
+#[test]
+fn e2e_receives_what_was_sent() {
+    let line = [
+        "e2e",
+        "--broker",
+        "SINK",
+        "--messages",
+        "400",
+        "--queues",
+        "2",
+        "--window",
+        "4",
+        "--drain",
+        "500ms",
+        "--duration",
+        "1s",
+        "--consumers",
+        "2",
+    ];
+    let (report, sink) = against_sink(true, &line, |command| match command {
+        Command::E2e(args) => e2e::run(&args).expect("run"),
+        other => panic!("not e2e: {other:?}"),
+    });
+    assert_eq!(sink.messages.load(Ordering::Relaxed), 400);
+    assert_eq!(report.produce.messages, 400);
+    assert_eq!(report.consume.messages, 400);
+    assert!(
+        report.consume.errors.is_empty(),
+        "{:?}",
+        report.consume.errors
+    );
+    assert!(report.consume.latency_us.max > 0);
+    let json = serde_json::to_value(&report).expect("json");
+    assert_eq!(json["params"]["command"], "e2e");
+    assert!(json["latency_us"]["p99"].is_u64() && json["produce"]["msgs_per_sec"].is_f64());
+}
+
+#[test]
+fn the_route_comes_from_the_namesrv() {
+    let (report, sink) = produce(&["produce", "--namesrv", "SINK", "--messages", "100"]);
+    assert_eq!(report.messages, 100);
+    assert_eq!(sink.messages.load(Ordering::Relaxed), 100);
+    assert_eq!(
+        sink.named.load(Ordering::Relaxed),
+        100,
+        "every send names its broker"
+    );
+}
+
+#[test]
+fn a_rate_paces_the_senders() {
+    let line = [
+        "produce",
+        "--broker",
+        "SINK",
+        "--rate",
+        "2000",
+        "--duration",
+        "1s",
+    ];
+    let (report, _) = produce(&line);
+    let rate = report.msgs_per_sec;
+    assert!(
+        (1600.0..=2400.0).contains(&rate),
+        "{rate} msgs/s for a target of 2000"
+    );
+}
