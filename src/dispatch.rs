@@ -112,7 +112,15 @@ fn topic_to_create(ctx: &BrokerContext, request: &RemotingCommand) -> Option<Top
     if !is_send {
         return None;
     }
-    let header = SendMessageRequestHeader::decode_for(code, &request.ext_fields).ok()?;
+    // The common case, a known topic, costs one field lookup; the send handler decodes the
+    // whole header itself. V2 and batch sends name the topic `b`, SEND_MESSAGE `topic`
+    // (the codec accepts either set of names for any send code).
+    let fields = &request.ext_fields;
+    let named = fields.get("b").or_else(|| fields.get("topic"));
+    if named.is_some_and(|topic| ctx.topics.meta(topic).is_some()) {
+        return None;
+    }
+    let header = SendMessageRequestHeader::decode_for(code, fields).ok()?;
     if ctx.topics.meta(&header.topic).is_some() {
         return None;
     }
