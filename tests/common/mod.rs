@@ -148,15 +148,22 @@ impl Drop for Broker {
     }
 }
 
+/// Ports tests listen on: below the kernel's ephemeral range (32768 and up here), so no
+/// outgoing connection's local port and no port 0 binding can take one between the check
+/// and the broker's bind.
+const TEST_PORTS_START: u16 = 20_000;
+const TEST_PORTS_SPAN: u16 = 12_000;
+
 /// A base port such that every port a broker with `shards` shards uses (main, fast = main − 2,
-/// HA = main + 1, for each shard) is free right now.
+/// HA = main + 1, for each shard) is free right now. Blocks handed out by one test process
+/// never overlap; test processes run one at a time.
 pub fn free_port_block(shards: u16) -> u16 {
     static NEXT: AtomicU16 = AtomicU16::new(0);
     let span = shards * SHARD_PORT_STRIDE + 4;
-    let seed = (std::process::id() % 500) as u16 * 64;
+    let seed = (std::process::id() % 180) as u16 * 64;
     for _ in 0..200 {
         let offset = NEXT.fetch_add(span, Ordering::Relaxed);
-        let base = 20_000 + (seed.wrapping_add(offset) % 30_000);
+        let base = TEST_PORTS_START + 2 + (seed.wrapping_add(offset) % TEST_PORTS_SPAN);
         let ports = (0..shards).flat_map(|s| {
             let main = base + s * SHARD_PORT_STRIDE;
             [main - 2, main, main + 1]
@@ -232,16 +239,10 @@ pub fn write_all(stream: &mut TcpStream, bytes: &[u8]) {
     stream.write_all(bytes).expect("write to broker");
 }
 
-/// A port free on 127.0.0.1 right now, away from the broker port blocks.
+/// A port free on 127.0.0.1 right now (for a NameServer), from the same allocator as the
+/// broker port blocks so the two never collide.
 pub fn free_port() -> u16 {
-    for _ in 0..100 {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind port 0");
-        let port = listener.local_addr().expect("local addr").port();
-        if port != 9876 {
-            return port;
-        }
-    }
-    panic!("no free port");
+    free_port_block(1)
 }
 
 /// A connection to `addr` with a read timeout.
