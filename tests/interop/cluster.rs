@@ -1,0 +1,554 @@
+//! A broker process with its NameServer address, and client runs against it.
+//!
+//! The broker is started here rather than with `common::Broker` because the restart scenario
+//! needs the same ports and store after a `kill -9`.
+
+use std::cell::RefCell;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::{Client, Report, Role};
+use crate::common::{free_port, free_port_block, json_frame, read_frame};
+
+/// The broker flag that starts the embedded NameServer on a port, once the broker has one.
+/// Until then (`None`) clients are pointed at the broker's own main port, where route lookups
+/// are answered like any request the broker does not serve. `SHARDMQ_INTEROP_NAMESRV_PORT_FLAG`
+/// overrides it without a rebuild.
+const NAMESRV_PORT_FLAG: Option<&str> = Some("--namesrv-listen-port");
+
+/// The broker flag that chooses the store directory.
+const STORE_PATH_FLAG: &str = "--store-path";
+
+const SUCCESS: i64 = 0;
+const UPDATE_AND_CREATE_TOPIC: i64 = 17;
+const GET_ROUTEINFO_BY_TOPIC: i64 = 105;
+
+/// Extra time a client gets past its own `--seconds` bound before the harness kills it.
+const CLIENT_GRACE: Duration = Duration::from_secs(30);
+
+/// One broker (one shard) and the address clients use as their NameServer.
+pub struct Cluster {
+    child: Option<Child>,
+    pub listen_port: u16,
+    namesrv_port: Option<u16>,
+    store: Option<PathBuf>,
+    log: PathBuf,
+}
+
+impl Cluster {
+    /// A broker with a store of its own under the test's temporary directory.
+    pub fn start() -> Cluster {
+        // Tests of one file run in parallel in one process: each needs a name of its own.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Cluster::start_with_store(&format!("broker-{n}"))
+    }
+
+    /// A broker whose store survives [`Cluster::kill_and_restart`].
+    pub fn start_with_store(name: &str) -> Cluster {
+        let store = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join("interop-store")
+            .join(format!("{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&store);
+        std::fs::create_dir_all(&store).expect("create store directory");
+        Cluster::launch(Some(store))
+    }
+
+    fn launch(store: Option<PathBuf>) -> Cluster {
+        let namesrv_flag = namesrv_port_flag();
+        let mut cluster = Cluster {
+            child: None,
+            listen_port: free_port_block(1),
+            namesrv_port: namesrv_flag.as_ref().map(|_| free_port()),
+            store,
+            log: log_path("broker"),
+        };
+        cluster.spawn();
+        cluster
+    }
+
+    fn spawn(&mut self) {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_shardmq"));
+        command
+            .args(["broker", "--listen-addr", "127.0.0.1", "--shards", "1"])
+            .args(["--listen-port", &self.listen_port.to_string()]);
+        if let (Some(flag), Some(port)) = (namesrv_port_flag(), self.namesrv_port) {
+            command.args([flag, port.to_string()]);
+        }
+        if let Some(store) = &self.store {
+            command.arg(STORE_PATH_FLAG).arg(store);
+        }
+        // Small segments: every scenario starts its own broker.
+        command.args(["-o", "mappedFileSizeCommitLog=4194304"]);
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("broker log");
+        let child = command
+            .env(
+                "RUST_LOG",
+                std::env::var("SHARDMQ_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("broker log"))
+            .stderr(log)
+            .spawn()
+            .expect("start shardmq");
+        self.child = Some(child);
+        let mut ports = vec![self.listen_port];
+        ports.extend(self.namesrv_port);
+        for port in ports {
+            self.wait_listening(port);
+        }
+    }
+
+    fn wait_listening(&mut self, port: u16) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return;
+            }
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                panic!(
+                    "broker exited ({status}) before listening on {port}\n{}",
+                    self.log_tail()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "broker did not listen on {port} within 20 s\n{}",
+            self.log_tail()
+        );
+    }
+
+    /// The NameServer address every client is given.
+    pub fn namesrv(&self) -> String {
+        format!(
+            "127.0.0.1:{}",
+            self.namesrv_port.unwrap_or(self.listen_port)
+        )
+    }
+
+    /// Kills the broker with SIGKILL (no shutdown work at all) and starts it again on the same
+    /// ports with the same store.
+    pub fn kill_and_restart(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        // The kernel may hold the ports for a moment after the process is gone.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpListener::bind(("127.0.0.1", self.listen_port)).is_err()
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.spawn();
+    }
+
+    /// Creates `topic` with `queues` read and write queues, as `mqadmin updateTopic` does, and
+    /// waits until its route is served: ali-ons producers cannot create topics themselves, and
+    /// a consumer started before its topic exists only sees it at its next route poll (30 s).
+    pub fn create_topic(&self, topic: &str, queues: u32) {
+        let header = serde_json::json!({
+            "code": UPDATE_AND_CREATE_TOPIC, "language": "JAVA", "version": 453, "opaque": 1,
+            "flag": 0, "serializeTypeCurrentRPC": "JSON",
+            "extFields": {
+                "topic": topic, "defaultTopic": "TBW102",
+                "readQueueNums": queues.to_string(), "writeQueueNums": queues.to_string(),
+                "perm": "6", "topicFilterType": "SINGLE_TAG", "topicSysFlag": "0", "order": "false",
+            },
+        });
+        let response = request(self.listen_port, &header);
+        assert_eq!(
+            response["code"], SUCCESS,
+            "UPDATE_AND_CREATE_TOPIC {topic} at the broker answered {response}"
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.route(topic) {
+                Ok(_) => return,
+                Err(answer) if Instant::now() > deadline => {
+                    panic!("route of {topic} not served 10 s after creating it: {answer}")
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+
+    /// GET_ROUTEINFO_BY_TOPIC at the NameServer: the route body, or the response header.
+    pub fn route(&self, topic: &str) -> Result<Value, Value> {
+        let header = serde_json::json!({
+            "code": GET_ROUTEINFO_BY_TOPIC, "language": "JAVA", "version": 453, "opaque": 2,
+            "flag": 0, "serializeTypeCurrentRPC": "JSON", "extFields": { "topic": topic },
+        });
+        let port = self.namesrv_port.unwrap_or(self.listen_port);
+        let (response, body) = request_with_body(port, &header);
+        if response["code"] == SUCCESS {
+            Ok(serde_json::from_slice(&body).unwrap_or(Value::Null))
+        } else {
+            Err(response)
+        }
+    }
+
+    /// Runs a producer to its end.
+    pub fn produce(&self, client: Client, produce: &Produce) -> Report {
+        let mut args = self.common_args(&produce.topic, &produce.group, produce.count);
+        args.extend([
+            "--tags".into(),
+            produce.tags.clone(),
+            "--mode".into(),
+            produce.mode.into(),
+            "--seconds".into(),
+            produce.seconds.to_string(),
+        ]);
+        if client != Client::Node {
+            args.extend(["--batch-size".into(), produce.batch_size.to_string()]);
+        }
+        let label = format!(
+            "{} producer ({}) on {}",
+            client.name(),
+            produce.mode,
+            produce.topic
+        );
+        Running::spawn(client, Role::Producer, args, label, produce.seconds).finish()
+    }
+
+    /// Starts a push consumer; it runs until its count or time bound.
+    pub fn consume(&self, client: Client, consume: &Consume) -> Running {
+        let mut args = self.common_args(&consume.topic, &consume.group, consume.count);
+        args.extend([
+            "--expr".into(),
+            consume.expr.clone(),
+            "--model".into(),
+            consume.model.into(),
+            "--seconds".into(),
+            consume.seconds.to_string(),
+        ]);
+        // The Python binding has no way to set where a new group starts.
+        if client != Client::Python {
+            args.extend(["--from".into(), consume.from.into()]);
+        }
+        let label = format!(
+            "{} consumer {} on {}",
+            client.name(),
+            consume.group,
+            consume.topic
+        );
+        Running::spawn(client, Role::Consumer, args, label, consume.seconds)
+    }
+
+    fn common_args(&self, topic: &str, group: &str, count: usize) -> Vec<String> {
+        vec![
+            "--namesrv".into(),
+            self.namesrv(),
+            "--topic".into(),
+            topic.into(),
+            "--group".into(),
+            group.into(),
+            "--count".into(),
+            count.to_string(),
+        ]
+    }
+
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        format!(
+            "--- {} ---\n{}",
+            self.log.display(),
+            lines[lines.len().saturating_sub(30)..].join("\n")
+        )
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pid = child.id().to_string();
+            let _ = Command::new("kill").args(["-TERM", &pid]).status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn namesrv_port_flag() -> Option<String> {
+    match std::env::var("SHARDMQ_INTEROP_NAMESRV_PORT_FLAG") {
+        Ok(flag) if !flag.is_empty() => Some(flag),
+        _ => NAMESRV_PORT_FLAG.map(str::to_string),
+    }
+}
+
+
+fn log_path(what: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("interop-logs");
+    std::fs::create_dir_all(&dir).expect("log directory");
+    dir.join(format!(
+        "{what}-{}-{}.log",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+fn request(port: u16, header: &Value) -> Value {
+    request_with_body(port, header).0
+}
+
+fn request_with_body(port: u16, header: &Value) -> (Value, Vec<u8>) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect for a request");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("read timeout");
+    crate::common::write_all(&mut stream, &json_frame(&header.to_string(), b""));
+    let frame = read_frame(&mut stream).expect("a response frame");
+    (frame.json(), frame.body)
+}
+
+/// What a producer run sends: message `i` has key `key-i`, body `body-i` and the `i mod n`-th
+/// of the comma-separated `tags` (an empty item: no tag).
+#[derive(Debug, Clone)]
+pub struct Produce {
+    pub topic: String,
+    pub group: String,
+    pub count: usize,
+    /// `sync`, `async`, `oneway` or `batch` (ali-ons: `sync` and `async` only).
+    pub mode: &'static str,
+    pub tags: String,
+    pub batch_size: usize,
+    pub seconds: u64,
+}
+
+impl Produce {
+    pub fn new(topic: &str, group: &str, count: usize) -> Produce {
+        Produce {
+            topic: topic.into(),
+            group: group.into(),
+            count,
+            mode: "sync",
+            tags: "TagA".into(),
+            batch_size: 10,
+            seconds: 60,
+        }
+    }
+
+    pub fn mode(mut self, mode: &'static str) -> Produce {
+        self.mode = mode;
+        self
+    }
+
+    pub fn tags(mut self, tags: &str) -> Produce {
+        self.tags = tags.into();
+        self
+    }
+
+    pub fn batch_size(mut self, batch_size: usize) -> Produce {
+        self.batch_size = batch_size;
+        self
+    }
+}
+
+/// A push consumer's settings.
+#[derive(Debug, Clone)]
+pub struct Consume {
+    pub topic: String,
+    pub group: String,
+    pub expr: String,
+    /// `clustering` or `broadcasting`.
+    pub model: &'static str,
+    /// `last` (the clients' default) or `first`; ignored by the Python client.
+    pub from: &'static str,
+    /// Stop after this many messages; 0: run for `seconds`.
+    pub count: usize,
+    pub seconds: u64,
+}
+
+impl Consume {
+    pub fn new(topic: &str, group: &str) -> Consume {
+        Consume {
+            topic: topic.into(),
+            group: group.into(),
+            expr: "*".into(),
+            model: "clustering",
+            from: "last",
+            count: 0,
+            seconds: 60,
+        }
+    }
+
+    pub fn expr(mut self, expr: &str) -> Consume {
+        self.expr = expr.into();
+        self
+    }
+
+    pub fn broadcasting(mut self) -> Consume {
+        self.model = "broadcasting";
+        self
+    }
+
+    pub fn starting_at_first(mut self) -> Consume {
+        self.from = "first";
+        self
+    }
+
+    /// Ends the run after `count` messages, or fails it at `seconds`.
+    pub fn until(mut self, count: usize, seconds: u64) -> Consume {
+        self.count = count;
+        self.seconds = seconds;
+        self
+    }
+
+    /// Runs for `seconds` whatever arrives.
+    pub fn for_seconds(mut self, seconds: u64) -> Consume {
+        self.count = 0;
+        self.seconds = seconds;
+        self
+    }
+}
+
+/// A client process still running; its events are collected as they are printed.
+pub struct Running {
+    child: Child,
+    /// Lines parsed by the reader thread, moved into `events` whenever the test looks.
+    lines: Receiver<Value>,
+    events: RefCell<Vec<Value>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+    label: String,
+    log: PathBuf,
+    hard_deadline: Instant,
+}
+
+impl Running {
+    fn spawn(
+        client: Client,
+        role: Role,
+        args: Vec<String>,
+        label: String,
+        seconds: u64,
+    ) -> Running {
+        let log = log_path(&format!("{}-{}", client.name(), role.script("run")));
+        let mut command = client
+            .command(role)
+            .unwrap_or_else(|reason| panic!("{label}: {reason}"));
+        let mut child = command
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(File::create(&log).expect("client log"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("{label}: cannot start: {e}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (sink, lines) = channel();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let value = serde_json::from_str(&line)
+                    .unwrap_or_else(|_| serde_json::json!({ "event": "noise", "text": line }));
+                if sink.send(value).is_err() {
+                    break;
+                }
+            }
+        });
+        Running {
+            child,
+            lines,
+            events: RefCell::new(Vec::new()),
+            reader: Some(reader),
+            label,
+            log,
+            hard_deadline: Instant::now() + Duration::from_secs(seconds) + CLIENT_GRACE,
+        }
+    }
+
+    /// Waits for the client's `started` event; panics with its report if it ends first.
+    pub fn wait_started(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if self.snapshot().started() {
+                return;
+            }
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let report = self.snapshot();
+        panic!(
+            "{} did not start; errors: {:#?}\n{}",
+            self.label,
+            report.errors(),
+            report.log_tail()
+        );
+    }
+
+    /// The events printed so far.
+    pub fn snapshot(&self) -> Report {
+        self.events.borrow_mut().extend(self.lines.try_iter());
+        Report {
+            label: self.label.clone(),
+            events: self.events.borrow().clone(),
+            exit_code: None,
+            log: self.log.clone(),
+        }
+    }
+
+    /// Waits for the client to end by itself (killing it past its bound plus a grace period).
+    pub fn finish(mut self) -> Report {
+        let mut exit_code = None;
+        while Instant::now() < self.hard_deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                exit_code = status.code();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if exit_code.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        self.collect(exit_code)
+    }
+
+    /// Kills the client with SIGKILL, as a crash would: no unregistering, no offset flush.
+    pub fn kill(mut self) -> Report {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.collect(None)
+    }
+
+    fn collect(&mut self, exit_code: Option<i32>) -> Report {
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        let mut report = self.snapshot();
+        report.exit_code = exit_code;
+        report
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}

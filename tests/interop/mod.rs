@@ -1,0 +1,174 @@
+//! Harness for the interop tests (`tests/interop_*.rs`): a broker on loopback, the real
+//! RocketMQ clients as child processes, and their JSON-lines reports.
+//!
+//! The clients are the drivers in this folder (`node/`, `python/`) and the
+//! `shardmq-interop-rust` binary (`tests/rust-client`). Each prints one JSON object per event:
+//! `started`, `sent`, `received`, `error`, and a final `done`. A test starts clients with
+//! [`Cluster::produce`] / [`Cluster::consume`] and asserts on what their users would observe.
+//!
+//! A client that is not installed (`scripts/install-test-clients.sh`, or the Rust driver not
+//! built) makes the test return early with a `SKIPPED` line on the terminal, unless
+//! `SHARDMQ_INTEROP_REQUIRED=1`, which turns every missing client into a failure.
+
+#![allow(dead_code)] // each test file uses a different part
+
+pub mod cluster;
+pub mod report;
+
+pub use cluster::Cluster;
+pub use report::Report;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// One of the real clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Client {
+    /// crates.io `rocketmq-client-rust` 1.0.0, through `tests/rust-client`.
+    Rust,
+    /// npm `ali-ons` 3.12.0.
+    Node,
+    /// PyPI `rocketmq` 0.4.4 (the native rocketmq-client-cpp 1.0.1).
+    Python,
+}
+
+impl Client {
+    pub fn name(self) -> &'static str {
+        match self {
+            Client::Rust => "rust",
+            Client::Node => "node",
+            Client::Python => "python",
+        }
+    }
+
+    /// The command that runs this client's producer or consumer driver, or why there is none.
+    fn command(self, role: Role) -> Result<Command, String> {
+        let root = repo_root();
+        match self {
+            Client::Rust => {
+                let exe = rust_driver()?;
+                let mut command = Command::new(exe);
+                command.arg(match role {
+                    Role::Producer => "produce",
+                    Role::Consumer => "consume",
+                });
+                Ok(command)
+            }
+            Client::Node => {
+                let modules = root.join(".cache/node/node_modules");
+                if !modules.join("ali-ons/package.json").is_file() {
+                    return Err(format!(
+                        "ali-ons is not installed in {}: run scripts/install-test-clients.sh",
+                        modules.display()
+                    ));
+                }
+                let mut command = Command::new("node");
+                command
+                    .arg(root.join("tests/interop/node").join(role.script("js")))
+                    .env("NODE_PATH", modules);
+                Ok(command)
+            }
+            Client::Python => {
+                let python = root.join(".cache/venv/bin/python");
+                if !python.is_file() {
+                    return Err(format!(
+                        "the rocketmq venv is missing at {}: run scripts/install-test-clients.sh",
+                        python.display()
+                    ));
+                }
+                let mut command = Command::new(python);
+                command
+                    .arg(root.join("tests/interop/python").join(role.script("py")))
+                    // The native client writes its logs under $HOME/logs; keep them in the cache.
+                    .env("HOME", root.join(".cache/python-home"));
+                Ok(command)
+            }
+        }
+    }
+
+    /// Whether this client is present; prints the reason and returns false when it is not and
+    /// missing clients are allowed, panics when `SHARDMQ_INTEROP_REQUIRED=1`.
+    pub fn available(self) -> bool {
+        match self.command(Role::Producer) {
+            Ok(_) => true,
+            Err(reason) => skip(self, &reason),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Producer,
+    Consumer,
+}
+
+impl Role {
+    fn script(self, extension: &str) -> String {
+        match self {
+            Role::Producer => format!("producer.{extension}"),
+            Role::Consumer => format!("consumer.{extension}"),
+        }
+    }
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The Rust driver: `SHARDMQ_INTEROP_RUST_CLIENT` (set by `tests/interop/run.sh`), else next to
+/// this test's own binaries (`target/<profile>/`), where a workspace build would put it.
+fn rust_driver() -> Result<PathBuf, String> {
+    let name = "shardmq-interop-rust";
+    if let Some(path) = std::env::var_os("SHARDMQ_INTEROP_RUST_CLIENT") {
+        return Ok(PathBuf::from(path));
+    }
+    // This test runs as target/<profile>/deps/<test>-<hash>.
+    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .ok_or("test executable has no profile directory")?;
+    let driver = profile_dir.join(name);
+    if driver.is_file() {
+        Ok(driver)
+    } else {
+        Err(format!(
+            "{} is not built: run cargo build -p {name} (or cargo test --workspace)",
+            driver.display()
+        ))
+    }
+}
+
+/// Reports a skipped test on the terminal itself: libtest captures `println!`/`eprintln!` of
+/// passing tests, and a skip must never look like a silent pass.
+fn skip(client: Client, reason: &str) -> bool {
+    if std::env::var("SHARDMQ_INTEROP_REQUIRED").as_deref() == Ok("1") {
+        panic!(
+            "{} client required (SHARDMQ_INTEROP_REQUIRED=1) but missing: {reason}",
+            client.name()
+        );
+    }
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("interop test")
+        .to_string();
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test} ({} client): {reason}",
+        client.name()
+    );
+    false
+}
+
+/// A name no other test run uses, so topics and groups never collide between tests.
+pub fn unique(prefix: &str, client: Client) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}_{}_{}_{}",
+        client.name(),
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}

@@ -1,0 +1,68 @@
+'use strict';
+// Runs an ali-ons push consumer and prints one `received` line per delivered message, until
+// --count messages arrived (0: no limit) or --seconds passed.
+// Usage: node consumer.js --namesrv 127.0.0.1:9876 --topic T --group cg --expr 'TagA || TagC'
+//        [--model clustering|broadcasting] [--from last|first] [--count 10] [--seconds 30]
+
+const { Consumer } = require('ali-ons');
+const { options, line, clientOptions, errorText } = require('./common');
+
+async function main() {
+  const args = options({
+    expr: { type: 'string', default: '*' },
+    model: { type: 'string', default: 'clustering' },
+    from: { type: 'string', default: 'last' },
+  });
+  const count = Number(args.count || 0);
+  const consumer = new Consumer({
+    ...clientOptions(args, 'consumer'),
+    consumerGroup: args.group || 'interop_cg',
+    isBroadcast: args.model === 'broadcasting',
+    consumeFromWhere: args.from === 'first' ? 'CONSUME_FROM_FIRST_OFFSET' : 'CONSUME_FROM_LAST_OFFSET',
+  });
+  let received = 0;
+  let finished = false;
+  const finish = async ok => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    try {
+      await consumer.close();
+    } catch (err) {
+      line('error', { stage: 'close', index: null, error: errorText(err) });
+    }
+    line('done', { ok, received });
+    process.exit(ok ? 0 : 1);
+  };
+  // A timed run succeeds; a run that asked for a count fails when it did not get it.
+  const timer = setTimeout(() => finish(count === 0), Number(args.seconds) * 1000);
+  consumer.on('error', err => line('error', { stage: 'consume', index: null, error: errorText(err) }));
+
+  consumer.subscribe(args.topic, args.expr, async msg => {
+    if (finished) return;
+    line('received', {
+      msgId: msg.msgId,
+      uniqKey: msg.properties ? msg.properties.UNIQ_KEY || null : null,
+      topic: msg.topic,
+      brokerName: msg.brokerName || null,
+      queueId: msg.queueId,
+      queueOffset: Number(msg.queueOffset),
+      tags: msg.tags || null,
+      keys: msg.keys || null,
+      body: msg.body ? msg.body.toString() : null,
+      reconsumeTimes: msg.reconsumeTimes,
+    });
+    received += 1;
+    if (count > 0 && received >= count) {
+      setImmediate(() => finish(true));
+    }
+  });
+  await consumer.ready();
+  line('started', { client: 'node', role: 'consumer', group: args.group || 'interop_cg' });
+}
+
+main().catch(err => {
+  line('error', { stage: 'start', index: null, error: errorText(err) });
+  line('done', { ok: false, received: 0 });
+  process.exit(1);
+});

@@ -1,0 +1,123 @@
+"""Sends --count messages with the `rocketmq` package (rocketmq-client-cpp) and prints one
+`sent` line per send result (per batch with --mode batch).
+
+Usage: producer.py --namesrv 127.0.0.1:9876 --topic T [--group pg] [--count 10]
+                   [--mode sync|async|oneway|batch] [--batch-size 10] [--tags TagA,TagB]
+"""
+
+import os
+import sys
+import threading
+import time
+
+from rocketmq.client import Message, Producer
+
+from common import line, parser
+
+
+def main():
+    p = parser(__doc__)
+    p.add_argument("--mode", choices=["sync", "async", "oneway", "batch"], default="sync")
+    p.add_argument("--batch-size", type=int, default=10)
+    args = p.parse_args()
+    count = args.count if args.count is not None else 1
+    tags = args.tags.split(",")
+    deadline = time.monotonic() + args.seconds
+
+    def message(index):
+        msg = Message(args.topic)
+        tag = tags[index % len(tags)]
+        if tag:
+            msg.set_tags(tag)
+        msg.set_keys(f"{args.key_prefix}{index}")
+        msg.set_body(f"{args.body_prefix}{index}")
+        return msg
+
+    producer = Producer(args.group or "interop_pg")
+    producer.set_namesrv_addr(args.namesrv)
+    try:
+        producer.start()
+    except Exception as error:  # the native library raises its own exception types
+        line("error", stage="start", index=None, error=str(error))
+        line("done", ok=False, sent=0, failed=count)
+        return 1
+    line("started", client="python", role="producer", mode=args.mode)
+
+    def result_fields(result):
+        # The C++ client's result has no queue id and no offset message id.
+        # The binding names the statuses OK, FLUSH_DISK_TIMEOUT, …; the other clients (and
+        # Java) call success SEND_OK: report one vocabulary.
+        status = "SEND_OK" if result.status.name == "OK" else result.status.name
+        return {"status": status, "msgId": result.msg_id, "queueOffset": result.offset}
+
+    sent = 0
+    failed = 0
+    if args.mode == "async":
+        done = threading.Semaphore(0)
+        outcome = {"sent": 0, "failed": 0}
+
+        def on_success(index):
+            def callback(result):
+                line("sent", index=index, **result_fields(result))
+                outcome["sent"] += 1
+                done.release()
+            return callback
+
+        def on_error(index):
+            def callback(error):
+                line("error", stage="callback", index=index, error=str(error))
+                outcome["failed"] += 1
+                done.release()
+            return callback
+
+        started = 0
+        for index in range(count):
+            try:
+                producer.send_async(message(index), on_success(index), on_error(index))
+                started += 1
+            except Exception as error:
+                line("error", stage="send", index=index, error=str(error))
+                failed += 1
+        answered = 0
+        while answered < started and done.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            answered += 1
+        if answered < started:
+            line("error", stage="callback", index=None, error="callbacks missing at the run time limit")
+            failed += started - answered
+        sent = outcome["sent"]
+        failed += outcome["failed"]
+    else:
+        step = max(1, args.batch_size) if args.mode == "batch" else 1
+        for first in range(0, count, step):
+            last = min(first + step, count)
+            if time.monotonic() > deadline:
+                line("error", stage="send", index=first, error="run time limit reached")
+                failed = count - sent
+                break
+            try:
+                if args.mode == "sync":
+                    line("sent", index=first, **result_fields(producer.send_sync(message(first))))
+                elif args.mode == "oneway":
+                    producer.send_oneway(message(first))
+                    line("sent", index=first)
+                else:
+                    result = producer.send_batch([message(i) for i in range(first, last)])
+                    line("sent", index=first, size=last - first, **result_fields(result))
+                sent += last - first
+            except Exception as error:
+                # The client already retried: stop at the first failure.
+                line("error", stage="send", index=first, error=str(error))
+                failed = count - sent
+                break
+    producer.shutdown()
+    ok = failed == 0 and sent == count
+    line("done", ok=ok, sent=sent, failed=failed)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.stdout.flush()
+    code = main()
+    sys.stdout.flush()
+    # The native library's threads can keep the interpreter from exiting after shutdown.
+    os._exit(code)

@@ -1,0 +1,201 @@
+//! What a client driver printed: its JSON-lines events, exit status and log, read as the
+//! user-visible facts the scenarios assert on.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+/// One acknowledged send (one batch in batch mode) as the client reported it.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    /// Index of the (first) message: its key is `key-<index>`, its body `body-<index>`.
+    pub index: u64,
+    /// Messages in this send: 1, or the batch length.
+    pub size: u64,
+    /// `SEND_OK` etc.; absent for oneway sends, which have no result.
+    pub status: Option<String>,
+    pub msg_id: Option<String>,
+    pub queue_id: Option<i64>,
+    pub queue_offset: Option<i64>,
+}
+
+/// One message delivered to a consumer's listener.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub msg_id: Option<String>,
+    pub uniq_key: Option<String>,
+    pub topic: Option<String>,
+    pub queue_id: Option<i64>,
+    pub queue_offset: Option<i64>,
+    pub tags: Option<String>,
+    pub keys: Option<String>,
+    pub body: Option<String>,
+}
+
+impl Received {
+    /// The id that names this message across clients: UNIQ_KEY when the producer set one.
+    pub fn id(&self) -> Option<&str> {
+        self.uniq_key.as_deref().or(self.msg_id.as_deref())
+    }
+}
+
+/// The whole output of one client run.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// `<client> <role> <topic>`, for messages.
+    pub label: String,
+    pub events: Vec<Value>,
+    /// Exit code; `None` when the harness had to kill the process.
+    pub exit_code: Option<i32>,
+    pub log: PathBuf,
+}
+
+fn text(value: &Value, field: &str) -> Option<String> {
+    value.get(field).and_then(Value::as_str).map(str::to_string)
+}
+
+fn number(value: &Value, field: &str) -> Option<i64> {
+    value.get(field).and_then(Value::as_i64)
+}
+
+impl Report {
+    fn of_kind(&self, event: &str) -> impl Iterator<Item = &Value> {
+        let event = event.to_string();
+        self.events
+            .iter()
+            .filter(move |value| value.get("event").and_then(Value::as_str) == Some(&event))
+    }
+
+    pub fn started(&self) -> bool {
+        self.of_kind("started").next().is_some()
+    }
+
+    pub fn done(&self) -> Option<&Value> {
+        self.of_kind("done").last()
+    }
+
+    pub fn errors(&self) -> Vec<String> {
+        self.of_kind("error")
+            .map(|value| {
+                format!(
+                    "{} #{}: {}",
+                    text(value, "stage").unwrap_or_default(),
+                    value.get("index").unwrap_or(&Value::Null),
+                    text(value, "error").unwrap_or_default()
+                )
+            })
+            .collect()
+    }
+
+    pub fn sent(&self) -> Vec<Sent> {
+        self.of_kind("sent")
+            .map(|value| Sent {
+                index: number(value, "index").unwrap_or(-1) as u64,
+                size: number(value, "size").unwrap_or(1) as u64,
+                status: text(value, "status"),
+                msg_id: text(value, "msgId"),
+                queue_id: number(value, "queueId"),
+                queue_offset: number(value, "queueOffset"),
+            })
+            .collect()
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.of_kind("received").map(received).collect()
+    }
+
+    /// Bodies received, sorted, as a user would list what arrived.
+    pub fn bodies(&self) -> Vec<String> {
+        let mut bodies: Vec<String> = self.received().into_iter().filter_map(|m| m.body).collect();
+        bodies.sort();
+        bodies
+    }
+
+    /// Panics with everything the client said unless it ran to a successful `done`.
+    pub fn assert_ok(&self) {
+        let ok = self
+            .done()
+            .and_then(|done| done.get("ok"))
+            .and_then(Value::as_bool)
+            == Some(true);
+        assert!(
+            ok && self.exit_code == Some(0),
+            "{} did not succeed (exit {:?}, done {:?}); errors: {:#?}\n{}",
+            self.label,
+            self.exit_code,
+            self.done(),
+            self.errors(),
+            self.log_tail()
+        );
+    }
+
+    /// Asserts the run succeeded and every one of `count` messages was acknowledged SEND_OK
+    /// with a message id (a batch: one id per message, comma-separated).
+    pub fn assert_all_sent(&self, count: usize) {
+        self.assert_ok();
+        let sent = self.sent();
+        let total: u64 = sent.iter().map(|s| s.size).sum();
+        assert_eq!(total, count as u64, "{}: messages acknowledged", self.label);
+        for result in &sent {
+            assert_eq!(result.status.as_deref(), Some("SEND_OK"), "{result:?}");
+            let ids = result.msg_id.as_deref().unwrap_or_default();
+            let ids: Vec<&str> = ids.split(',').collect();
+            let expected = if result.size > 1 {
+                result.size as usize
+            } else {
+                1
+            };
+            assert_eq!(ids.len(), expected, "message ids of {result:?}");
+            assert!(
+                ids.iter().all(|id| is_message_id(id)),
+                "message ids of {result:?}"
+            );
+        }
+    }
+
+    /// The last lines of the client's stderr, where the client libraries log.
+    pub fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        let tail = lines[lines.len().saturating_sub(30)..].join("\n");
+        format!("--- {} (last lines) ---\n{tail}", self.log.display())
+    }
+}
+
+fn received(value: &Value) -> Received {
+    Received {
+        msg_id: text(value, "msgId"),
+        uniq_key: text(value, "uniqKey"),
+        topic: text(value, "topic"),
+        queue_id: number(value, "queueId"),
+        queue_offset: number(value, "queueOffset"),
+        tags: text(value, "tags"),
+        keys: text(value, "keys"),
+        body: text(value, "body"),
+    }
+}
+
+/// Bodies `<prefix>0 .. <prefix>(count-1)`, sorted like [`Report::bodies`].
+pub fn expected_bodies(prefix: &str, indexes: impl IntoIterator<Item = usize>) -> Vec<String> {
+    let mut bodies: Vec<String> = indexes
+        .into_iter()
+        .map(|i| format!("{prefix}{i}"))
+        .collect();
+    bodies.sort();
+    bodies
+}
+
+/// Queue offsets seen per queue id, in arrival order.
+pub fn offsets_by_queue(pairs: impl IntoIterator<Item = (i64, i64)>) -> BTreeMap<i64, Vec<i64>> {
+    let mut by_queue: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for (queue, offset) in pairs {
+        by_queue.entry(queue).or_default().push(offset);
+    }
+    by_queue
+}
+
+/// True when `id` looks like a RocketMQ message id: 32 upper-case hex digits.
+pub fn is_message_id(id: &str) -> bool {
+    id.len() == 32 && id.chars().all(|c| c.is_ascii_hexdigit())
+}

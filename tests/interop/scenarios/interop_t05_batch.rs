@@ -1,0 +1,73 @@
+//! T5, batch send: one batch of 10 gets one result carrying 10 comma-joined message ids, and a
+//! consumer receives 10 messages with 10 distinct ids, consecutive offsets in one queue, and
+//! their own bodies, keys and tags. ali-ons has no batch send.
+
+mod common;
+mod interop;
+
+use std::collections::BTreeSet;
+
+use interop::cluster::{Consume, Produce};
+use interop::report::expected_bodies;
+use interop::{unique, Client, Cluster};
+
+const MESSAGES: usize = 10;
+
+fn batch(client: Client) {
+    if !client.available() {
+        return;
+    }
+    let cluster = Cluster::start();
+    let topic = unique("T5", client);
+    cluster.create_topic(&topic, 4);
+
+    let produce = Produce::new(&topic, &unique("pg5", client), MESSAGES)
+        .mode("batch")
+        .batch_size(MESSAGES)
+        .tags("TagA,TagB");
+    let report = cluster.produce(client, &produce);
+    report.assert_all_sent(MESSAGES);
+    assert_eq!(report.sent().len(), 1, "one result for the batch");
+
+    let consumer = cluster.consume(
+        client,
+        &Consume::new(&topic, &unique("cg5", client))
+            .starting_at_first()
+            .until(MESSAGES, 60),
+    );
+    let received = consumer.finish();
+    received.assert_ok();
+    let messages = received.received();
+    assert_eq!(received.bodies(), expected_bodies("body-", 0..MESSAGES));
+    let ids: BTreeSet<&str> = messages.iter().filter_map(|m| m.id()).collect();
+    assert_eq!(ids.len(), MESSAGES, "distinct message ids: {messages:#?}");
+    let queues: BTreeSet<i64> = messages.iter().filter_map(|m| m.queue_id).collect();
+    assert_eq!(queues.len(), 1, "a batch lands in one queue");
+    let mut offsets: Vec<i64> = messages.iter().filter_map(|m| m.queue_offset).collect();
+    offsets.sort_unstable();
+    assert_eq!(offsets, (0..MESSAGES as i64).collect::<Vec<_>>());
+    for message in &messages {
+        let index: usize = message
+            .body
+            .as_deref()
+            .and_then(|b| b.strip_prefix("body-"))
+            .and_then(|i| i.parse().ok())
+            .unwrap_or_else(|| panic!("body of {message:?}"));
+        assert_eq!(
+            message.keys.as_deref(),
+            Some(format!("key-{index}").as_str())
+        );
+        let tag = if index % 2 == 0 { "TagA" } else { "TagB" };
+        assert_eq!(message.tags.as_deref(), Some(tag), "{message:?}");
+    }
+}
+
+#[test]
+fn rust_client_batch_send() {
+    batch(Client::Rust);
+}
+
+#[test]
+fn python_client_batch_send() {
+    batch(Client::Python);
+}

@@ -1,0 +1,254 @@
+//! `produce`: sends `count` messages in one of the client's four send styles and prints a
+//! `sent` line per acknowledged send (per batch in batch mode).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Args, ValueEnum};
+use rocketmq_client_rust::{ClientError, ClientRuntime, DefaultMQProducer, SendResult};
+use rocketmq_model::common::message::message_single::Message;
+use serde_json::{json, Value};
+
+use crate::output;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// `send_with_timeout`, one after another.
+    Sync,
+    /// `send_with_callback_timeout` for every message, then wait for all callbacks.
+    Async,
+    /// `send_oneway`: no result comes back.
+    Oneway,
+    /// `send_batch_with_timeout` with `--batch-size` messages per call.
+    Batch,
+}
+
+#[derive(Debug, Args)]
+pub struct ProduceArgs {
+    /// NameServer address list, `host:port[;host:port]`.
+    #[arg(long)]
+    namesrv: String,
+    #[arg(long)]
+    topic: String,
+    #[arg(long, default_value = "interop_pg")]
+    group: String,
+    #[arg(long, default_value_t = 1)]
+    count: usize,
+    #[arg(long, value_enum, default_value = "sync")]
+    mode: Mode,
+    /// Tags given to messages in turn, comma-separated; an empty item sends a message untagged.
+    #[arg(long, default_value = "TagA")]
+    tags: String,
+    /// Message i gets key `<key-prefix><i>` and body `<body-prefix><i>`.
+    #[arg(long, default_value = "key-")]
+    key_prefix: String,
+    #[arg(long, default_value = "body-")]
+    body_prefix: String,
+    #[arg(long, default_value_t = 10)]
+    batch_size: usize,
+    /// Timeout of one send call.
+    #[arg(long, default_value_t = 3000)]
+    send_timeout_ms: u64,
+    /// Upper bound of the whole run; async callbacks still missing then count as failures.
+    #[arg(long, default_value_t = 60)]
+    seconds: u64,
+}
+
+impl ProduceArgs {
+    fn message(&self, index: usize) -> Message {
+        let tags: Vec<&str> = self.tags.split(',').collect();
+        let tag = tags[index % tags.len()];
+        let mut builder = Message::builder()
+            .topic(self.topic.as_str())
+            .key(format!("{}{index}", self.key_prefix))
+            .body_slice(format!("{}{index}", self.body_prefix).as_bytes());
+        if !tag.is_empty() {
+            builder = builder.tags(tag);
+        }
+        builder.build_unchecked()
+    }
+}
+
+pub async fn run(args: ProduceArgs, runtime: Arc<ClientRuntime>) -> bool {
+    let mut producer = DefaultMQProducer::builder(runtime)
+        .producer_group(args.group.clone())
+        .name_server_addr(args.namesrv.clone())
+        .build();
+    if let Err(error) = producer.start().await {
+        output::error("start", None, &output::describe(&error));
+        output::done(&json!({ "ok": false, "sent": 0, "failed": args.count }));
+        return false;
+    }
+    output::started(
+        json!({ "client": "rust", "role": "producer", "mode": format!("{:?}", args.mode) }),
+    );
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let (sent, failed) = match args.mode {
+        Mode::Sync => send_sync(&producer, &args, deadline).await,
+        Mode::Async => send_async(&producer, &args, deadline).await,
+        Mode::Oneway => send_oneway(&producer, &args, deadline).await,
+        Mode::Batch => send_batch(&producer, &args, deadline).await,
+    };
+    producer.shutdown().await;
+    let ok = failed == 0 && sent == args.count;
+    output::done(&json!({ "ok": ok, "sent": sent, "failed": failed }));
+    ok
+}
+
+/// The fields of a send result a user of the client sees.
+fn result_fields(result: &SendResult) -> Value {
+    json!({
+        "status": result.send_status.to_string(),
+        "msgId": result.msg_id.as_ref().map(|id| id.to_string()),
+        "offsetMsgId": result.offset_msg_id,
+        "queueId": result.message_queue.as_ref().map(|mq| mq.queue_id()),
+        "brokerName": result.message_queue.as_ref().map(|mq| mq.broker_name().to_string()),
+        "queueOffset": result.queue_offset,
+    })
+}
+
+fn sent_line(index: usize, extra: Value) {
+    let mut fields = json!({ "index": index });
+    if let (Some(map), Some(extra)) = (fields.as_object_mut(), extra.as_object()) {
+        map.extend(extra.clone());
+    }
+    output::line("sent", fields);
+}
+
+/// Sends one after another; stops at the first failure (the client already retried it).
+async fn send_sync(
+    producer: &DefaultMQProducer,
+    args: &ProduceArgs,
+    deadline: Instant,
+) -> (usize, usize) {
+    for index in 0..args.count {
+        if Instant::now() > deadline {
+            output::error("send", Some(index), "run time limit reached");
+            return (index, args.count - index);
+        }
+        match producer
+            .send_with_timeout(args.message(index), args.send_timeout_ms)
+            .await
+        {
+            Ok(Some(result)) => sent_line(index, result_fields(&result)),
+            Ok(None) => {
+                output::error("send", Some(index), "send returned no result");
+                return (index, args.count - index);
+            }
+            Err(error) => {
+                output::error("send", Some(index), &output::describe(&error));
+                return (index, args.count - index);
+            }
+        }
+    }
+    (args.count, 0)
+}
+
+/// Starts every send, then collects the callbacks until all arrived or the deadline passed.
+async fn send_async(
+    producer: &DefaultMQProducer,
+    args: &ProduceArgs,
+    deadline: Instant,
+) -> (usize, usize) {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Result<Value, String>)>();
+    let mut started = 0;
+    let mut failed = 0;
+    for index in 0..args.count {
+        let tx = tx.clone();
+        let callback = move |result: Option<&SendResult>, error: Option<&ClientError>| {
+            let outcome = match (result, error) {
+                (Some(result), _) => Ok(result_fields(result)),
+                (None, Some(error)) => Err(output::describe(error)),
+                (None, None) => Err("callback without result or error".to_string()),
+            };
+            let _ = tx.send((index, outcome));
+        };
+        match producer
+            .send_with_callback_timeout(args.message(index), callback, args.send_timeout_ms)
+            .await
+        {
+            Ok(()) => started += 1,
+            Err(error) => {
+                output::error("send", Some(index), &output::describe(&error));
+                failed += 1;
+            }
+        }
+    }
+    drop(tx);
+    let mut sent = 0;
+    let mut answered = 0;
+    while answered < started {
+        let received = tokio::time::timeout_at(deadline.into(), rx.recv()).await;
+        match received {
+            Ok(Some((index, Ok(fields)))) => {
+                sent_line(index, fields);
+                sent += 1;
+            }
+            Ok(Some((index, Err(error)))) => {
+                output::error("callback", Some(index), &error);
+                failed += 1;
+            }
+            Ok(None) | Err(_) => break,
+        }
+        answered += 1;
+    }
+    if answered < started {
+        output::error("callback", None, "callbacks missing at the run time limit");
+        failed += started - answered;
+    }
+    (sent, failed)
+}
+
+/// Oneway sends have no result: a `sent` line only says the client accepted the message.
+async fn send_oneway(
+    producer: &DefaultMQProducer,
+    args: &ProduceArgs,
+    deadline: Instant,
+) -> (usize, usize) {
+    for index in 0..args.count {
+        if Instant::now() > deadline {
+            output::error("send", Some(index), "run time limit reached");
+            return (index, args.count - index);
+        }
+        if let Err(error) = producer.send_oneway(args.message(index)).await {
+            output::error("send", Some(index), &output::describe(&error));
+            return (index, args.count - index);
+        }
+        sent_line(index, json!({}));
+    }
+    (args.count, 0)
+}
+
+/// One `sent` line per batch, with `index` the first message of the batch and `size` its length.
+async fn send_batch(
+    producer: &DefaultMQProducer,
+    args: &ProduceArgs,
+    deadline: Instant,
+) -> (usize, usize) {
+    let batch_size = args.batch_size.max(1);
+    let mut first = 0;
+    while first < args.count {
+        let last = (first + batch_size).min(args.count);
+        if Instant::now() > deadline {
+            output::error("send", Some(first), "run time limit reached");
+            return (first, args.count - first);
+        }
+        let messages: Vec<Message> = (first..last).map(|index| args.message(index)).collect();
+        match producer
+            .send_batch_with_timeout(messages, args.send_timeout_ms)
+            .await
+        {
+            Ok(result) => {
+                let mut fields = result_fields(&result);
+                fields["size"] = json!(last - first);
+                sent_line(first, fields);
+            }
+            Err(error) => {
+                output::error("send", Some(first), &output::describe(&error));
+                return (first, args.count - first);
+            }
+        }
+        first = last;
+    }
+    (args.count, 0)
+}

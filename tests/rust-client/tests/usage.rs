@@ -1,0 +1,84 @@
+//! The driver starts and describes the options the interop harness passes. Beyond checking
+//! the command line, this test makes `cargo test --workspace` build the driver binary itself,
+//! which the root package's interop tests then find next to their own executables.
+
+use std::process::Command;
+
+fn help(subcommand: &str) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_shardmq-interop-rust"))
+        .args([subcommand, "--help"])
+        .output()
+        .expect("run the driver");
+    assert!(output.status.success(), "{subcommand} --help exits 0");
+    String::from_utf8(output.stdout).expect("utf-8 help")
+}
+
+#[test]
+fn produce_takes_the_harness_options() {
+    let text = help("produce");
+    for option in [
+        "--namesrv",
+        "--topic",
+        "--group",
+        "--count",
+        "--mode",
+        "--tags",
+        "--batch-size",
+        "--seconds",
+    ] {
+        assert!(
+            text.contains(option),
+            "produce --help lists {option}:\n{text}"
+        );
+    }
+    for mode in ["sync", "async", "oneway", "batch"] {
+        assert!(text.contains(mode), "produce --help lists mode {mode}");
+    }
+}
+
+#[test]
+fn consume_takes_the_harness_options() {
+    let text = help("consume");
+    for option in [
+        "--namesrv",
+        "--topic",
+        "--group",
+        "--expr",
+        "--model",
+        "--from",
+        "--count",
+        "--seconds",
+    ] {
+        assert!(
+            text.contains(option),
+            "consume --help lists {option}:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn unreachable_namesrv_fails_with_a_report_not_a_hang() {
+    // Port 1 on loopback: nothing listens there, so the first route lookup is refused.
+    let output = Command::new(env!("CARGO_BIN_EXE_shardmq-interop-rust"))
+        .args([
+            "produce",
+            "--namesrv",
+            "127.0.0.1:1",
+            "--topic",
+            "T",
+            "--seconds",
+            "20",
+        ])
+        .output()
+        .expect("run the driver");
+    assert!(!output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().expect("a report")).expect("JSON line");
+    assert_eq!(last["event"], "done");
+    assert_eq!(last["ok"], false);
+    assert!(
+        stdout.contains("\"event\":\"error\""),
+        "an error line: {stdout}"
+    );
+}
