@@ -32,7 +32,6 @@
 //! every window on this box: a request crosses no core, and waking a parked executor on the
 //! other core costs more than the work.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -56,43 +55,8 @@ const ECHO: i32 = 9001;
 /// How long an idle executor spins before it parks, with `spin`.
 const SPIN: Duration = Duration::from_micros(200);
 
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-/// Counts allocations made on threads that turned counting on; otherwise the system
-/// allocator untouched.
-struct CountingAllocator;
-
-// SAFETY: every call is forwarded unchanged to the system allocator; the thread-local
-// counters are const-initialised `Cell`s without destructors, so touching them here cannot
-// allocate or observe a destroyed value.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        System.alloc(layout)
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        System.realloc(ptr, layout, new_size)
-    }
-}
-
-#[global_allocator]
-static GLOBAL: CountingAllocator = CountingAllocator;
-
-fn count() {
-    if COUNTING.with(Cell::get) {
-        ALLOCATIONS.with(|n| n.set(n.get() + 1));
-    }
-}
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
 struct Echo;
 
@@ -153,13 +117,13 @@ async fn measure(connection: &Rc<Connection>, window: usize) -> Run {
         })
         .collect();
     glommio::timer::sleep(measure_from.saturating_duration_since(Instant::now())).await;
-    COUNTING.with(|on| on.set(true));
-    let allocations_before = ALLOCATIONS.with(Cell::get);
+    counting_alloc::set_counting(true);
+    let allocations_before = counting_alloc::allocations();
     for task in tasks {
         task.await;
     }
-    COUNTING.with(|on| on.set(false));
-    let allocations = ALLOCATIONS.with(Cell::get) - allocations_before;
+    counting_alloc::set_counting(false);
+    let allocations = counting_alloc::allocations() - allocations_before;
     let latency_ns = latency.borrow().clone();
     Run {
         requests: requests.get(),
@@ -193,8 +157,8 @@ fn codec_allocations_per_round_trip() -> f64 {
     response.encode(&mut frames).expect("encode");
     let frame = frames.freeze();
     let mut input = BytesMut::with_capacity(frame.len());
-    COUNTING.with(|on| on.set(true));
-    let before = ALLOCATIONS.with(Cell::get);
+    counting_alloc::set_counting(true);
+    let before = counting_alloc::allocations();
     for opaque in 0..ROUNDS {
         let mut request = echo_request();
         request.opaque = opaque as i32;
@@ -207,8 +171,8 @@ fn codec_allocations_per_round_trip() -> f64 {
             .expect("whole frame");
         std::hint::black_box(decoded);
     }
-    COUNTING.with(|on| on.set(false));
-    (ALLOCATIONS.with(Cell::get) - before) as f64 / ROUNDS as f64
+    counting_alloc::set_counting(false);
+    (counting_alloc::allocations() - before) as f64 / ROUNDS as f64
 }
 
 fn echo_request() -> RemotingCommand {
