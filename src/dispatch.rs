@@ -17,7 +17,7 @@ use crate::broker::send::SendConfig;
 use crate::broker::send_rules::RETRY_TOPIC_PREFIX;
 use crate::broker::topic_view::{perm, ShardTopics};
 use crate::broker::topics;
-use crate::broker::{admin, BrokerContext, BrokerError};
+use crate::broker::{admin, queue_offsets, BrokerContext, BrokerError};
 use crate::net::{Peer, Reply, Service};
 use crate::storage::QueueId;
 use crate::wire::codes::{request_code, response_code};
@@ -169,6 +169,12 @@ impl Service for Dispatcher {
                 Reply::Now(Some(
                     ctx.offsets.query_consumer_offset(&request, min_offset),
                 ))
+            }
+            request_code::GET_MAX_OFFSET => now(&request, queue_offsets::max_offset(ctx, &request)),
+            request_code::GET_MIN_OFFSET => now(&request, queue_offsets::min_offset(ctx, &request)),
+            request_code::SEARCH_OFFSET_BY_TIMESTAMP => {
+                let failed = error_template(&request);
+                later(failed, queue_offsets::search_by_time(ctx.clone(), request))
             }
             request_code::UPDATE_CONSUMER_OFFSET => {
                 Reply::Now(ctx.offsets.update_consumer_offset(&request))

@@ -27,6 +27,8 @@ pub enum BrokerError {
     Persist(String),
     /// The owner shard could not be asked (it has stopped: the broker is shutting down).
     Mesh(String),
+    /// The shard's store failed to read what the request needs.
+    Store(String),
 }
 
 impl BrokerError {
@@ -39,7 +41,9 @@ impl BrokerError {
             | BrokerError::InvalidTopic { .. }
             | BrokerError::SystemTopic(_) => response_code::INVALID_PARAMETER,
             BrokerError::TopicNotExist(_) => response_code::TOPIC_NOT_EXIST,
-            BrokerError::TooManyTopics | BrokerError::Persist(_) => response_code::SYSTEM_ERROR,
+            BrokerError::TooManyTopics | BrokerError::Persist(_) | BrokerError::Store(_) => {
+                response_code::SYSTEM_ERROR
+            }
             BrokerError::Mesh(_) => response_code::SERVICE_NOT_AVAILABLE,
         }
     }
@@ -69,6 +73,7 @@ impl fmt::Display for BrokerError {
             ),
             BrokerError::Persist(why) => write!(f, "cannot persist the topic table: {why}"),
             BrokerError::Mesh(why) => write!(f, "broker shard unavailable: {why}"),
+            BrokerError::Store(why) => write!(f, "store read failed: {why}"),
         }
     }
 }

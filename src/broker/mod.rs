@@ -31,6 +31,7 @@
 //!   GET_BROKER_RUNTIME_INFO.
 //! - [`clients`]: producers and consumer groups from HEART_BEAT, NOTIFY_CONSUMER_IDS_CHANGED.
 //! - [`offsets`]: committed consumer offsets and their `consumerOffset.json`.
+//! - [`queue_offsets`]: GET_MAX_OFFSET, GET_MIN_OFFSET, SEARCH_OFFSET_BY_TIMESTAMP.
 //! - [`error`]: [`BrokerError`] and its response codes.
 //!
 //! # Messages between shards
@@ -53,6 +54,7 @@ pub mod offsets;
 pub mod pull;
 #[cfg(test)]
 mod pull_tests;
+pub mod queue_offsets;
 pub mod register;
 pub mod send;
 pub mod send_rules;
