@@ -218,8 +218,11 @@ impl ConsumerOffsets {
 
     /// The stored offset of one queue.
     pub fn offset(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
-        let key = (topic.to_owned(), group.to_owned());
-        self.table.borrow().get(&key)?.get(&queue_id).copied()
+        self.table
+            .borrow()
+            .get(&group_topic(group, topic))?
+            .get(&queue_id)
+            .copied()
     }
 
     /// Stores a consumer's commit (UPDATE_CONSUMER_OFFSET, or a pull with the COMMIT_OFFSET
@@ -232,12 +235,8 @@ impl ConsumerOffsets {
         queue_id: i32,
         offset: i64,
     ) -> Result<(), OffsetError> {
-        let pending = (topic.to_owned(), group.to_owned());
-        if self
-            .pending_resets
-            .borrow()
-            .contains_key(&(pending, queue_id))
-        {
+        let key = (group_topic(group, topic), queue_id);
+        if self.pending_resets.borrow().contains_key(&key) {
             return Ok(());
         }
         self.store(group, topic, queue_id, offset)
@@ -253,14 +252,14 @@ impl ConsumerOffsets {
         offset: i64,
     ) -> Result<(), OffsetError> {
         self.store(group, topic, queue_id, offset)?;
-        let key = ((topic.to_owned(), group.to_owned()), queue_id);
+        let key = (group_topic(group, topic), queue_id);
         self.pending_resets.borrow_mut().insert(key, offset);
         Ok(())
     }
 
     /// The reset the group's next pull of the queue must answer with PULL_OFFSET_MOVED, once.
     pub fn take_pending_reset(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
-        let key = ((topic.to_owned(), group.to_owned()), queue_id);
+        let key = (group_topic(group, topic), queue_id);
         self.pending_resets.borrow_mut().remove(&key)
     }
 
@@ -280,7 +279,7 @@ impl ConsumerOffsets {
             });
         }
         let mut table = self.table.borrow_mut();
-        let key = (topic.to_owned(), group.to_owned());
+        let key = group_topic(group, topic);
         let known = table.get(&key).is_some_and(|q| q.contains_key(&queue_id));
         if !known {
             if self.entries.get() >= limits::CONSUMER_OFFSET_ENTRIES_MAX {
@@ -431,6 +430,11 @@ impl ConsumerOffsets {
         }
         self.persist(path).await
     }
+}
+
+/// The table key of a group's offsets on a topic.
+fn group_topic(group: &str, topic: &str) -> GroupTopic {
+    (topic.to_owned(), group.to_owned())
 }
 
 /// `path` with `suffix` appended to its file name.
