@@ -250,11 +250,10 @@ impl CommitLog {
                 }
             }
         };
-        let wake = sh.config.flush == FlushPolicy::Sync || st.buffer.has_sealed_unwritten();
         drop(st);
-        if wake {
-            sh.wake_writer();
-        }
+        // Every append has work for the writer (see `log_writer::due`); a writer in the
+        // middle of a round picks it up in the next one.
+        sh.wake_writer();
         Ok(Appended {
             offset,
             size: size as u32,

@@ -8,7 +8,10 @@ use super::io::IO_ALIGN;
 /// When an append counts as stored (RocketMQ `flushDiskType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FlushPolicy {
-    /// Acknowledge once the record is in the shard's log buffer; write and sync behind.
+    /// Acknowledge once the record is in the shard's log buffer. The writer hands it to the
+    /// disk at once (within one write round, well under a millisecond while the disk keeps
+    /// up) and syncs on the flush schedule: a process crash loses only records whose write
+    /// round had not finished, a power cut up to one flush interval.
     Async,
     /// Acknowledge after the bytes holding the record are written and synced; appends waiting
     /// at the same moment share one sync.
@@ -30,7 +33,7 @@ pub struct LogConfig {
     pub writes_in_flight_max: usize,
     /// `flushDiskType`.
     pub flush: FlushPolicy,
-    /// `flushIntervalCommitLog`: how often the async writer looks at the buffer.
+    /// `flushIntervalCommitLog`: how often the async writer considers a sync.
     pub flush_interval_ms: u64,
     /// `flushCommitLogLeastPages` × 4 KiB: the least unsynced bytes worth an async sync.
     pub flush_least_bytes: u64,

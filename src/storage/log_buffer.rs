@@ -112,16 +112,6 @@ impl LogBuffer {
         self.end - self.written
     }
 
-    /// Whether some block other than the open one waits for its write.
-    pub fn has_sealed_unwritten(&self) -> bool {
-        let open = self.blocks.back().map_or(0, |b| b.start);
-        self.written < open
-            || self
-                .blocks
-                .back()
-                .is_some_and(|b| b.len == self.block_size && self.written < self.end)
-    }
-
     /// Moves the end to `pos` (a new segment) without bytes in between.
     pub fn skip_to(&mut self, pos: u64) {
         assert!(pos >= self.end);

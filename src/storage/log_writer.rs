@@ -89,9 +89,12 @@ fn due(shared: &Shared, tick: bool) -> Option<Round> {
     let next = shared.segment_start(end) + shared.config.segment_size;
     // After "no space", creation is retried once per interval: retention may have freed some.
     let missing = !st.segments.contains_key(&next) && (!st.disk_full || tick);
-    if st.buffer.has_sealed_unwritten() || missing {
+    // Appended bytes go to the disk at once, the open block included: under ASYNC_FLUSH the
+    // sync waits for the interval, but a process crash must not lose what was acknowledged.
+    // Under load the rounds run back to back and each carries everything appended meanwhile.
+    if st.buffer.unwritten() > 0 || missing {
         return Some(Round {
-            partial: false,
+            partial: true,
             sync: false,
         });
     }

@@ -6,7 +6,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 /// Distance between the main ports of neighbouring shards (see the README's port scheme).
@@ -121,6 +121,12 @@ impl Broker {
     /// Sends SIGTERM and waits for the process to exit; returns its exit status code.
     pub fn stop(mut self) -> Option<i32> {
         self.terminate()
+    }
+
+    /// Kills the process with SIGKILL (no shutdown work at all) and waits for it.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     fn terminate(&mut self) -> Option<i32> {
@@ -260,7 +266,7 @@ pub fn request(
     code: i32,
     ext_fields: serde_json::Value,
 ) -> (serde_json::Value, Vec<u8>) {
-    static OPAQUE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(1);
+    static OPAQUE: AtomicI32 = AtomicI32::new(1);
     let opaque = OPAQUE.fetch_add(1, Ordering::Relaxed);
     let header = serde_json::json!({
         "code": code, "language": "JAVA", "version": 479, "opaque": opaque, "flag": 0,
@@ -311,6 +317,46 @@ pub fn wait_route(namesrv: SocketAddr, topic: &str, brokers: usize) -> serde_jso
         std::thread::sleep(Duration::from_millis(50));
     }
     panic!("route of {topic} never listed {brokers} brokers; last: {last}");
+}
+
+pub const SEND_MESSAGE_V2: i32 = 310;
+
+/// Sends `body` to (`topic`, `queue`) the way a 5.x Java producer does (one-letter header
+/// names, tag TagA, key `key`) and returns the response header.
+pub fn send_v2(
+    stream: &mut TcpStream,
+    topic: &str,
+    queue: i32,
+    key: &str,
+    body: &[u8],
+) -> serde_json::Value {
+    try_send_v2(stream, topic, queue, key, body).expect("send response")
+}
+
+/// [`send_v2`], but `None` when the connection fails (the broker died).
+pub fn try_send_v2(
+    stream: &mut TcpStream,
+    topic: &str,
+    queue: i32,
+    key: &str,
+    body: &[u8],
+) -> Option<serde_json::Value> {
+    static OPAQUE: AtomicI32 = AtomicI32::new(1_000_000);
+    let opaque = OPAQUE.fetch_add(1, Ordering::Relaxed);
+    let properties = format!("TAGS\u{1}TagA\u{2}KEYS\u{1}{key}\u{2}");
+    let header = serde_json::json!({
+        "code": SEND_MESSAGE_V2, "language": "JAVA", "version": 479, "opaque": opaque, "flag": 0,
+        "extFields": {
+            "a": "pg", "b": topic, "c": "TBW102", "d": "4", "e": queue.to_string(), "f": "0",
+            "g": "1700000000000", "h": "0", "i": properties, "j": "0", "k": "false", "m": "false"
+        }
+    });
+    stream
+        .write_all(&json_frame(&header.to_string(), body))
+        .ok()?;
+    let json = read_frame(stream)?.json();
+    assert_eq!(json["opaque"], opaque, "response to this send");
+    Some(json)
 }
 
 /// Creates `topic` with `queues` read and write queues through `stream`, as mqadmin does.
