@@ -24,10 +24,16 @@ use glommio::task::JoinHandle;
 
 use super::config::{FlushPolicy, LogConfig};
 use super::error::{StoreError, StoreResult};
-use super::io::{Disk, SegmentFile};
+use super::io::{join_all, Disk, ReadBuf, SegmentFile};
 use super::log_buffer::{LogBuffer, LogBytes};
 use super::offsets::PhysicalOffset;
 use super::record::{blank_header, BLANK_HEADER};
+
+/// Largest span one merged disk read covers.
+const MERGED_READ_MAX: u64 = 1 << 20;
+/// Most bytes nobody asked for that a merged read takes in to save a read: the records of
+/// other queues between two records of the queue being pulled.
+const MERGE_GAP_MAX: u64 = 64 << 10;
 
 /// State shared by the CommitLog handle, its writer task and pending [`Durable`] futures.
 #[derive(Debug)]
@@ -388,6 +394,109 @@ impl CommitLog {
             None => LogBytes::Read(bytes),
             Some(m) => LogBytes::Owned([&bytes[..], &m[..]].concat()),
         })
+    }
+
+    /// Reads several ranges, in increasing offset order (a queue's records): ranges in memory
+    /// come from the tail; ranges on disk within [`MERGE_GAP_MAX`] of each other share one
+    /// DMA read of at most [`MERGED_READ_MAX`] bytes; every read is in flight at once. A
+    /// catch-up pull thus costs a few large reads instead of one small read per record.
+    /// Fails as [`CommitLog::read`] fails for any of the ranges.
+    pub async fn read_many(
+        &self,
+        ranges: &[(PhysicalOffset, usize)],
+    ) -> StoreResult<Vec<LogBytes>> {
+        enum From {
+            Memory(LogBytes),
+            Span(usize),
+            Alone,
+        }
+        struct Span {
+            file: SegmentFile,
+            seg: u64,
+            start: u64,
+            end: u64,
+        }
+        let mut plan = Vec::with_capacity(ranges.len());
+        let mut spans: Vec<Span> = Vec::new();
+        {
+            let st = self.shared.state.borrow();
+            // Everything below this is on disk and nowhere else (see `read`).
+            let disk_end = st.buffer.first_cached().min(st.buffer.written());
+            for &(offset, size) in ranges {
+                let (start, end) = (offset.0, offset.0 + size as u64);
+                if let Some(bytes) = st.buffer.read(start, size) {
+                    plan.push(From::Memory(bytes));
+                    continue;
+                }
+                let seg = self.shared.segment_start(start);
+                let file = st
+                    .segments
+                    .get(&seg)
+                    .filter(|_| end <= disk_end && end <= seg + self.shared.config.segment_size);
+                let Some(file) = file else {
+                    plan.push(From::Alone);
+                    continue;
+                };
+                match spans.last_mut() {
+                    Some(span)
+                        if span.seg == seg
+                            && start >= span.end
+                            && start - span.end <= MERGE_GAP_MAX
+                            && end - span.start <= MERGED_READ_MAX =>
+                    {
+                        span.end = end;
+                    }
+                    _ => spans.push(Span {
+                        file: file.clone(),
+                        seg,
+                        start,
+                        end,
+                    }),
+                }
+                plan.push(From::Span(spans.len() - 1));
+            }
+        }
+        let span_reads = spans
+            .iter()
+            .map(|s| s.file.read_at(s.start - s.seg, (s.end - s.start) as usize));
+        let alone_reads = ranges
+            .iter()
+            .zip(&plan)
+            .filter(|(_, from)| matches!(from, From::Alone))
+            .map(|(&(offset, size), _)| self.read(offset, size));
+        let (span_bufs, alone) = futures_lite::future::zip(
+            join_all(span_reads.collect()),
+            join_all(alone_reads.collect()),
+        )
+        .await;
+        let span_bufs: Vec<ReadBuf> = span_bufs
+            .into_iter()
+            .zip(&spans)
+            .map(|(buf, span)| {
+                let buf = buf?;
+                let len = (span.end - span.start) as usize;
+                if buf.len() < len {
+                    return Err(StoreError::OutOfRange {
+                        offset: span.start,
+                        size: len,
+                    });
+                }
+                Ok(buf)
+            })
+            .collect::<StoreResult<_>>()?;
+        let mut alone = alone.into_iter();
+        ranges
+            .iter()
+            .zip(plan)
+            .map(|(&(offset, size), from)| match from {
+                From::Memory(bytes) => Ok(bytes),
+                From::Span(i) => {
+                    let at = (offset.0 - spans[i].start) as usize;
+                    Ok(LogBytes::Read(span_bufs[i].slice(at, size)))
+                }
+                From::Alone => alone.next().expect("one read per range read alone"),
+            })
+            .collect()
     }
 
     /// The segment file and position holding `[offset, offset + size)` when those bytes are

@@ -62,6 +62,25 @@ async fn append_roll_and_read(disk: Disk, dir: PathBuf, flush: FlushPolicy) {
         assert_eq!(&*got, &rec[..], "record at {offset}");
         assert!(matches!(scan(&got), Scanned::Record(m) if m.physical_offset == *offset));
     }
+    // Batched reads agree with single ones: every third record (one queue of three), merged
+    // into shared reads where close, and every record in runs that cross segment ends.
+    for (step, chunk) in [(3, 32), (1, 64)] {
+        let picked: Vec<_> = stored.iter().step_by(step).collect();
+        for run in picked.chunks(chunk) {
+            let ranges: Vec<_> = run.iter().map(|(o, r)| (*o, r.len())).collect();
+            let got = log.read_many(&ranges).await.unwrap();
+            assert_eq!(got.len(), run.len());
+            for ((offset, rec), bytes) in run.iter().zip(&got) {
+                assert_eq!(&bytes[..], &rec[..], "batched read at {offset}");
+            }
+        }
+    }
+    let end = log.end();
+    let past = log.read_many(&[(stored[0].0, 8), (end, 8)]).await;
+    assert!(
+        matches!(past, Err(StoreError::OutOfRange { .. })),
+        "{past:?}"
+    );
     // The first segment ends with a filler where the next record did not fit.
     let (last_off, last) = stored
         .iter()

@@ -8,14 +8,13 @@
 //! Group commit falls out of the rounds: every SYNC append waiting when a round starts is
 //! covered by that round's single sync per dirty segment.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use super::commit_log::Shared;
 use super::error::{StoreError, StoreResult};
+use super::io::join_all;
 use super::offsets::segment_name;
 
 /// What one round should do beyond writing sealed blocks.
@@ -115,7 +114,10 @@ async fn one_round(shared: &Shared, round: Round) -> StoreResult<()> {
         writes.push(async move { file.write_at(buf, pos).await });
         shared.state.borrow_mut().dirty.insert(seg);
     }
-    join_all(writes).await?;
+    join_all(writes)
+        .await
+        .into_iter()
+        .collect::<StoreResult<()>>()?;
     {
         let mut st = shared.state.borrow_mut();
         if let Some(last) = jobs.last() {
@@ -184,34 +186,4 @@ pub(super) async fn ensure_segments(shared: &Shared) -> StoreResult<()> {
         }
     }
     Ok(())
-}
-
-/// Polls all `futs` to completion (writes own their buffers until then) and returns the first
-/// error.
-async fn join_all<F: Future<Output = StoreResult<()>>>(futs: Vec<F>) -> StoreResult<()> {
-    let mut futs: Vec<Option<Pin<Box<F>>>> = futs.into_iter().map(|f| Some(Box::pin(f))).collect();
-    let mut result = Ok(());
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for slot in futs.iter_mut() {
-            if let Some(f) = slot {
-                match f.as_mut().poll(cx) {
-                    Poll::Ready(r) => {
-                        if let (Err(e), Ok(())) = (r, &result) {
-                            result = Err(e);
-                        }
-                        *slot = None;
-                    }
-                    Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            Poll::Pending
-        } else {
-            Poll::Ready(())
-        }
-    })
-    .await;
-    result
 }

@@ -62,22 +62,22 @@ impl Store {
         let entries =
             q.cq.entries(from, max_count.saturating_mul(4).max(32))
                 .await?;
+        let mut wanted = Vec::new();
         for e in entries {
-            if result.records.len() == max_count {
+            if wanted.len() == max_count {
                 break;
             }
             let keep = tags.map_or(true, |t| t.contains(&e.tags_code));
             if keep && e.physical_offset >= log_min {
-                if !result.records.is_empty() && bytes + e.size as usize > max_bytes {
+                if !wanted.is_empty() && bytes + e.size as usize > max_bytes {
                     break;
                 }
                 bytes += e.size as usize;
-                result
-                    .records
-                    .push(self.log.read(e.physical_offset, e.size as usize).await?);
+                wanted.push((e.physical_offset, e.size as usize));
             }
             at += 1;
         }
+        result.records = self.log.read_many(&wanted).await?;
         result.next = QueueOffset(at);
         Ok(result)
     }

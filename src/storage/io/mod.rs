@@ -14,9 +14,12 @@
 pub mod dma;
 pub mod mem;
 
+use std::future::Future;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::Poll;
 
 use glommio::io::{DmaBuffer, ReadResult};
 
@@ -222,6 +225,16 @@ pub enum ReadBuf {
     Mem(Vec<u8>),
 }
 
+impl ReadBuf {
+    /// `[start, start + len)` of this buffer: the same DMA buffer, shared (no copy).
+    pub fn slice(&self, start: usize, len: usize) -> ReadBuf {
+        match self {
+            ReadBuf::Dma(r) => ReadBuf::Dma(ReadResult::slice(r, start, len).expect("in range")),
+            ReadBuf::Mem(v) => ReadBuf::Mem(v[start..start + len].to_vec()),
+        }
+    }
+}
+
 impl Deref for ReadBuf {
     type Target = [u8];
 
@@ -231,4 +244,29 @@ impl Deref for ReadBuf {
             ReadBuf::Mem(v) => v,
         }
     }
+}
+
+/// Polls all `futs` at once until every one completes (an I/O future owns its buffer until
+/// then, so none is dropped early) and returns their outputs in order.
+pub async fn join_all<T, F: Future<Output = T>>(futs: Vec<F>) -> Vec<T> {
+    let mut futs: Vec<Pin<Box<F>>> = futs.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<T>> = futs.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (fut, out) in futs.iter_mut().zip(outputs.iter_mut()) {
+            if out.is_none() {
+                match fut.as_mut().poll(cx) {
+                    Poll::Ready(v) => *out = Some(v),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().map(|o| o.expect("completed")).collect()
 }
