@@ -33,11 +33,24 @@ pub enum Scanned<'a> {
 /// Verifies the item at the start of `buf` (which runs at least to the end of the data the
 /// caller has, usually the segment end) and reads its fields.
 pub fn scan(buf: &[u8]) -> Scanned<'_> {
+    scan_with(buf, codec::check)
+}
+
+/// [`scan`] without the body CRC, for log bytes already verified (see
+/// [`codec::check_verified`]).
+pub fn scan_verified(buf: &[u8]) -> Scanned<'_> {
+    scan_with(buf, codec::check_verified)
+}
+
+fn scan_with<'a>(
+    buf: &'a [u8],
+    check: fn(&'a [u8]) -> Result<codec::Scan<'a>, WireError>,
+) -> Scanned<'a> {
     let head = &buf[..buf.len().min(BLANK_HEADER)];
     if head.iter().all(|&b| b == 0) {
         return Scanned::End;
     }
-    match codec::check(buf) {
+    match check(buf) {
         Ok(Scan::Message(meta)) => Scanned::Record(meta),
         Ok(Scan::Blank(_)) => Scanned::Blank,
         Err(WireError::Incomplete { .. } | WireError::Invalid(_)) => Scanned::Invalid,

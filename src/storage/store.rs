@@ -21,7 +21,7 @@ use super::error::{StoreError, StoreResult};
 use super::io::Disk;
 use super::log_buffer::LogBytes;
 use super::offsets::{PhysicalOffset, QueueId, QueueOffset};
-use super::record::{self, consumable, scan, tags_code, Scanned, MAGIC_BLANK};
+use super::record::{self, consumable, scan_verified, tags_code, Scanned, MAGIC_BLANK};
 use super::recovery::recover_log;
 
 /// Milliseconds since the Unix epoch; injectable so tests control store timestamps.
@@ -318,9 +318,11 @@ impl Store {
         }
     }
 
-    /// Files one stored record in its ConsumeQueue and moves the reput point past it.
+    /// Files one stored record in its ConsumeQueue and moves the reput point past it. The
+    /// record was appended by this process or verified by recovery: its CRC is not checked
+    /// again.
     fn dispatch(&self, pos: u64, rec: &[u8]) -> StoreResult<()> {
-        let meta = match scan(rec) {
+        let meta = match scan_verified(rec) {
             Scanned::Record(meta) if meta.physical_offset.0 == pos => meta,
             _ => {
                 let detail = format!("no record at {pos} during reput");

@@ -30,7 +30,7 @@ mod view;
 #[cfg(test)]
 mod tests;
 
-pub use check::{check, BlankRecord, RecordMeta, Scan};
+pub use check::{check, check_verified, BlankRecord, RecordMeta, Scan};
 pub use encode::{set_physical_offset, set_queue_offset, set_store_timestamp, RecordFields};
 pub use ids::{PhysicalOffset, QueueOffset};
 pub use sysflag::{Compression, SysFlag, TransactionType};
