@@ -17,7 +17,7 @@ use crate::broker::send::SendConfig;
 use crate::broker::send_rules::RETRY_TOPIC_PREFIX;
 use crate::broker::topic_view::{perm, ShardTopics};
 use crate::broker::topics;
-use crate::broker::{admin, queue_offsets, BrokerContext, BrokerError};
+use crate::broker::{admin, query, queue_offsets, BrokerContext, BrokerError};
 use crate::net::{Peer, Reply, Service};
 use crate::storage::QueueId;
 use crate::wire::codes::{request_code, response_code};
@@ -176,6 +176,17 @@ impl Service for Dispatcher {
                 let failed = error_template(&request);
                 later(failed, queue_offsets::search_by_time(ctx.clone(), request))
             }
+            request_code::GET_EARLIEST_MSG_STORETIME => {
+                let failed = error_template(&request);
+                later(
+                    failed,
+                    queue_offsets::earliest_store_time(ctx.clone(), request),
+                )
+            }
+            request_code::VIEW_MESSAGE_BY_ID => {
+                let failed = error_template(&request);
+                later(failed, query::view_message_by_id(ctx.clone(), request))
+            }
             request_code::UPDATE_CONSUMER_OFFSET => {
                 Reply::Now(ctx.offsets.update_consumer_offset(&request))
             }
@@ -227,7 +238,12 @@ pub fn error_template(request: &RemotingCommand) -> RemotingCommand {
 }
 
 fn fill_error(mut response: RemotingCommand, err: &BrokerError) -> RemotingCommand {
-    if !matches!(err, BrokerError::TopicNotExist(_)) {
+    // Unknown topics and offsets are the client's lookups, not the broker's trouble.
+    let expected = matches!(
+        err,
+        BrokerError::TopicNotExist(_) | BrokerError::MessageNotFound { .. }
+    );
+    if !expected {
         tracing::warn!(code = err.response_code(), error = %err, "request refused");
     }
     response.code = err.response_code();

@@ -31,7 +31,9 @@
 //!   GET_BROKER_RUNTIME_INFO.
 //! - [`clients`]: producers and consumer groups from HEART_BEAT, NOTIFY_CONSUMER_IDS_CHANGED.
 //! - [`offsets`]: committed consumer offsets and their `consumerOffset.json`.
-//! - [`queue_offsets`]: GET_MAX_OFFSET, GET_MIN_OFFSET, SEARCH_OFFSET_BY_TIMESTAMP.
+//! - [`queue_offsets`]: GET_MAX_OFFSET, GET_MIN_OFFSET, SEARCH_OFFSET_BY_TIMESTAMP,
+//!   GET_EARLIEST_MSG_STORETIME.
+//! - [`query`]: VIEW_MESSAGE_BY_ID, a stored record by its CommitLog offset.
 //! - [`error`]: [`BrokerError`] and its response codes.
 //!
 //! # Messages between shards
@@ -54,6 +56,7 @@ pub mod offsets;
 pub mod pull;
 #[cfg(test)]
 mod pull_tests;
+pub mod query;
 pub mod queue_offsets;
 pub mod register;
 pub mod send;
