@@ -34,6 +34,8 @@
 //! - [`queue_offsets`]: GET_MAX_OFFSET, GET_MIN_OFFSET, SEARCH_OFFSET_BY_TIMESTAMP,
 //!   GET_EARLIEST_MSG_STORETIME.
 //! - [`query`]: VIEW_MESSAGE_BY_ID, a stored record by its CommitLog offset.
+//! - [`queue_stats`]: GET_TOPIC_STATS_INFO, GET_CONSUME_STATS; [`mq_table`] their bodies'
+//!   MessageQueue-keyed tables.
 //! - [`error`]: [`BrokerError`] and its response codes.
 //!
 //! # Messages between shards
@@ -52,12 +54,14 @@ mod data_test_support;
 pub mod error;
 pub mod heartbeat_body;
 pub mod long_poll;
+pub mod mq_table;
 pub mod offsets;
 pub mod pull;
 #[cfg(test)]
 mod pull_tests;
 pub mod query;
 pub mod queue_offsets;
+pub mod queue_stats;
 pub mod register;
 pub mod send;
 pub mod send_rules;

@@ -182,6 +182,23 @@ impl Store {
         }
     }
 
+    /// Store time of the newest message filed in the ConsumeQueue of (topic, queue); `None`
+    /// when it has none or its record is gone. A message just stored but not yet filed by
+    /// reput is not seen.
+    pub async fn last_store_time(
+        &self,
+        topic: &str,
+        queue_id: QueueId,
+    ) -> StoreResult<Option<i64>> {
+        let Some(q) = self.queue(topic, queue_id) else {
+            return Ok(None);
+        };
+        match q.cq.max_offset().0.checked_sub(1) {
+            Some(last) => self.store_time_at(topic, queue_id, QueueOffset(last)).await,
+            None => Ok(None),
+        }
+    }
+
     /// [`Store::read`], with bytes the log does not hold (deleted, not yet written, across
     /// a segment end, beyond any offset Java's signed longs can name) as `None`; other
     /// failures stay errors.

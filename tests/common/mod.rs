@@ -450,3 +450,98 @@ pub fn create_topic(stream: &mut TcpStream, topic: &str, queues: i32) -> serde_j
     );
     header
 }
+
+/// Asks for a stats body (GET_TOPIC_STATS_INFO, GET_CONSUME_STATS), expects SUCCESS and
+/// parses it with [`parse_stats_body`].
+pub fn stats_request(
+    conn: &mut TcpStream,
+    code: i32,
+    fields: serde_json::Value,
+) -> (
+    serde_json::Map<String, serde_json::Value>,
+    Vec<(serde_json::Value, serde_json::Value)>,
+) {
+    let (header, body) = request(conn, code, fields);
+    assert_eq!(code_of(&header), SUCCESS, "{header}");
+    parse_stats_body(&body)
+}
+
+/// The integer field `key` of a JSON object.
+pub fn int(value: &serde_json::Value, key: &str) -> i64 {
+    value[key]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no integer {key} in {value}"))
+}
+
+/// A stats body whose `offsetTable` is keyed by MessageQueue objects, fastjson's non-JSON
+/// form (REMOTING.md §1.9.5): its other fields, and the table's (key, value) pairs in order.
+pub fn parse_stats_body(
+    body: &[u8],
+) -> (
+    serde_json::Map<String, serde_json::Value>,
+    Vec<(serde_json::Value, serde_json::Value)>,
+) {
+    let text = std::str::from_utf8(body).expect("UTF-8 body");
+    let mut p = FastjsonParser { text, at: 0 };
+    let (mut fields, mut table) = (serde_json::Map::new(), Vec::new());
+    p.expect('{');
+    loop {
+        let key = p.value();
+        let key = key.as_str().expect("a field name").to_owned();
+        p.expect(':');
+        if key == "offsetTable" {
+            p.expect('{');
+            let mut more = !p.eat('}');
+            while more {
+                let queue = p.value();
+                p.expect(':');
+                table.push((queue, p.value()));
+                more = !p.eat('}');
+                if more {
+                    p.expect(',');
+                }
+            }
+        } else {
+            fields.insert(key, p.value());
+        }
+        if p.eat('}') {
+            break;
+        }
+        p.expect(',');
+    }
+    assert_eq!(p.at, text.len(), "one object: {text}");
+    (fields, table)
+}
+
+/// Reads fastjson text a token at a time, each value with serde_json.
+struct FastjsonParser<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl FastjsonParser<'_> {
+    fn value(&mut self) -> serde_json::Value {
+        let rest = &self.text[self.at..];
+        let mut values = serde_json::Deserializer::from_str(rest).into_iter();
+        let value = values.next().expect("a value").expect("a JSON value");
+        self.at += values.byte_offset();
+        value
+    }
+
+    fn eat(&mut self, c: char) -> bool {
+        let found = self.text[self.at..].starts_with(c);
+        if found {
+            self.at += 1;
+        }
+        found
+    }
+
+    fn expect(&mut self, c: char) {
+        assert!(
+            self.eat(c),
+            "expected {c:?} at {} of {}",
+            self.at,
+            self.text
+        );
+    }
+}
