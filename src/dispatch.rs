@@ -41,6 +41,7 @@ impl Dispatcher {
             Rc::new(ShardTopics(ctx.clone())),
             ctx.clients.clone(),
             ctx.offsets.clone(),
+            ctx.stats.traffic.clone(),
             send,
         );
         Dispatcher {

@@ -36,6 +36,7 @@
 //! - [`query`]: VIEW_MESSAGE_BY_ID, a stored record by its CommitLog offset.
 //! - [`queue_stats`]: GET_TOPIC_STATS_INFO, GET_CONSUME_STATS; [`mq_table`] their bodies'
 //!   MessageQueue-keyed tables.
+//! - [`stats`]: the messages a shard stores and hands out, and their rates.
 //! - [`error`]: [`BrokerError`] and its response codes.
 //!
 //! # Messages between shards
@@ -67,6 +68,7 @@ pub mod send;
 pub mod send_rules;
 #[cfg(test)]
 mod send_tests;
+pub mod stats;
 pub mod topic_owner;
 pub mod topic_view;
 pub mod topics;
