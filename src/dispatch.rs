@@ -192,9 +192,7 @@ impl Service for Dispatcher {
                 later_with(ctx, request, queue_stats::topic_stats)
             }
             request_code::GET_CONSUME_STATS => later_with(ctx, request, queue_stats::consume_stats),
-            request_code::GET_BROKER_RUNTIME_INFO => {
-                now(&request, admin::runtime_info(ctx, &request))
-            }
+            request_code::GET_BROKER_RUNTIME_INFO => later_with(ctx, request, admin::runtime_info),
             code if DataPath::serves(code) => self.data_request(peer, request),
             code => Reply::Now(Some(not_supported(&request, code))),
         }
