@@ -17,7 +17,7 @@ use crate::broker::send::SendConfig;
 use crate::broker::send_rules::RETRY_TOPIC_PREFIX;
 use crate::broker::topic_view::{perm, ShardTopics};
 use crate::broker::topics;
-use crate::broker::{admin, queue_offsets, BrokerContext, BrokerError};
+use crate::broker::{admin, query, queue_offsets, queue_stats, BrokerContext, BrokerError};
 use crate::net::{Peer, Reply, Service};
 use crate::storage::QueueId;
 use crate::wire::codes::{request_code, response_code};
@@ -41,6 +41,7 @@ impl Dispatcher {
             Rc::new(ShardTopics(ctx.clone())),
             ctx.clients.clone(),
             ctx.offsets.clone(),
+            ctx.stats.traffic.clone(),
             send,
         );
         Dispatcher {
@@ -173,26 +174,25 @@ impl Service for Dispatcher {
             request_code::GET_MAX_OFFSET => now(&request, queue_offsets::max_offset(ctx, &request)),
             request_code::GET_MIN_OFFSET => now(&request, queue_offsets::min_offset(ctx, &request)),
             request_code::SEARCH_OFFSET_BY_TIMESTAMP => {
-                let failed = error_template(&request);
-                later(failed, queue_offsets::search_by_time(ctx.clone(), request))
+                later_with(ctx, request, queue_offsets::search_by_time)
             }
+            request_code::GET_EARLIEST_MSG_STORETIME => {
+                later_with(ctx, request, queue_offsets::earliest_store_time)
+            }
+            request_code::VIEW_MESSAGE_BY_ID => later_with(ctx, request, query::view_message_by_id),
             request_code::UPDATE_CONSUMER_OFFSET => {
                 Reply::Now(ctx.offsets.update_consumer_offset(&request))
             }
-            request_code::UPDATE_AND_CREATE_TOPIC => {
-                let failed = error_template(&request);
-                later(failed, admin::create_topic(ctx.clone(), request))
-            }
-            request_code::DELETE_TOPIC_IN_BROKER => {
-                let failed = error_template(&request);
-                later(failed, admin::delete_topic(ctx.clone(), request))
-            }
+            request_code::UPDATE_AND_CREATE_TOPIC => later_with(ctx, request, admin::create_topic),
+            request_code::DELETE_TOPIC_IN_BROKER => later_with(ctx, request, admin::delete_topic),
             request_code::GET_ALL_TOPIC_CONFIG => {
                 now(&request, admin::all_topic_config(ctx, &request))
             }
-            request_code::GET_BROKER_RUNTIME_INFO => {
-                now(&request, admin::runtime_info(ctx, &request))
+            request_code::GET_TOPIC_STATS_INFO => {
+                later_with(ctx, request, queue_stats::topic_stats)
             }
+            request_code::GET_CONSUME_STATS => later_with(ctx, request, queue_stats::consume_stats),
+            request_code::GET_BROKER_RUNTIME_INFO => later_with(ctx, request, admin::runtime_info),
             code if DataPath::serves(code) => self.data_request(peer, request),
             code => Reply::Now(Some(not_supported(&request, code))),
         }
@@ -221,13 +221,32 @@ pub fn later(
     }))
 }
 
+/// [`later`] for a handler that takes the shard's context and the request itself.
+fn later_with<Handler, Handled>(
+    ctx: &Rc<BrokerContext>,
+    request: RemotingCommand,
+    handler: Handler,
+) -> Reply
+where
+    Handler: FnOnce(Rc<BrokerContext>, RemotingCommand) -> Handled,
+    Handled: Future<Output = Result<RemotingCommand, BrokerError>> + 'static,
+{
+    let failed = error_template(&request);
+    later(failed, handler(ctx.clone(), request))
+}
+
 /// A response to `request` waiting for an error's code and remark.
 pub fn error_template(request: &RemotingCommand) -> RemotingCommand {
     RemotingCommand::response_to(request, response_code::SYSTEM_ERROR, None)
 }
 
 fn fill_error(mut response: RemotingCommand, err: &BrokerError) -> RemotingCommand {
-    if !matches!(err, BrokerError::TopicNotExist(_)) {
+    // Unknown topics and offsets are the client's lookups, not the broker's trouble.
+    let expected = matches!(
+        err,
+        BrokerError::TopicNotExist(_) | BrokerError::MessageNotFound { .. }
+    );
+    if !expected {
         tracing::warn!(code = err.response_code(), error = %err, "request refused");
     }
     response.code = err.response_code();

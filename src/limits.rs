@@ -54,6 +54,14 @@ pub const RECORD_TOPIC_SIZE_MAX: usize = 255;
 pub const RECORD_SIZE_MAX: usize =
     116 + MESSAGE_BODY_SIZE_MAX + RECORD_TOPIC_SIZE_MAX + PROPERTIES_SIZE_MAX;
 
+/// Most queues one GET_TOPIC_STATS_INFO or GET_CONSUME_STATS answer lists. An entry takes
+/// at most about 1 KiB (a 255-byte topic, the broker name, the keys and five numbers), so
+/// the body stays well inside a frame; Java sets no bound, and mqadmin asks one topic at a
+/// time (a topic has at most `TOPIC_QUEUES_MAX` queues per broker).
+pub const STATS_QUEUES_MAX: usize = 8 * 1024;
+
+const _: () = assert!(STATS_QUEUES_MAX * 1024 < FRAME_LENGTH_FIELD_MAX);
+
 /// Most messages in one SEND_BATCH_MESSAGE body. Java sets no count, only the 4 MiB body
 /// bound (about 190 000 empty entries); this caps the per-batch work of the store and the
 /// comma-joined id list of the response (33 bytes per message).

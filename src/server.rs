@@ -222,6 +222,7 @@ struct ShardTasks {
     retention: shards::Task<()>,
     expiry: shards::Task<()>,
     persistence: shards::Task<Result<(), OffsetFileError>>,
+    sampling: shards::Task<()>,
 }
 
 fn spawn_shard_tasks(
@@ -253,6 +254,7 @@ fn spawn_shard_tasks(
                 .clone()
                 .run_persistence(offsets_path, shard.closing()),
         ),
+        sampling: shard.spawn_background(ctx.stats.clone().run_sampling(shard.closing())),
     }
 }
 
@@ -264,6 +266,7 @@ impl ShardTasks {
         }
         self.retention.await;
         self.expiry.await;
+        self.sampling.await;
         if let Err(error) = self.persistence.await {
             tracing::error!(%error, "consumer offsets not saved at shutdown");
         }

@@ -12,7 +12,7 @@ mod common;
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::{code_of, create_topic, request, send_v2, try_send_v2, Broker};
+use common::{code_of, create_topic, properties, request, send_v2, try_send_v2, Broker};
 use serde_json::json;
 use shardmq::wire::record::RecordView;
 
@@ -21,6 +21,10 @@ const GET_MAX_OFFSET: i32 = 30;
 const PULL_FOUND: i64 = 0;
 const SUBSCRIPTION_FLAG: i32 = 4;
 
+fn keys(i: u64) -> String {
+    properties(&[("KEYS", &format!("key-{i}"))])
+}
+
 fn body(i: u64) -> Vec<u8> {
     format!("crash-body-{i}-{}", "x".repeat((i % 300) as usize)).into_bytes()
 }
@@ -28,7 +32,7 @@ fn body(i: u64) -> Vec<u8> {
 /// Sends messages `from..from + count` to queue 0 of `topic`, each acknowledged in order.
 fn send_all(conn: &mut TcpStream, topic: &str, from: u64, count: u64) {
     for i in from..from + count {
-        let response = send_v2(conn, topic, 0, &format!("key-{i}"), &body(i));
+        let response = send_v2(conn, topic, 0, &body(i), &keys(i));
         assert_eq!(code_of(&response), 0, "send {i}: {response}");
         assert_eq!(response["extFields"]["queueOffset"], i.to_string());
     }
@@ -125,8 +129,7 @@ fn sync_flush_keeps_every_acknowledged_message_across_sigkill_under_load() {
             .expect("timeout");
         let mut acked = 0u64;
         loop {
-            let key = format!("key-{acked}");
-            match try_send_v2(&mut conn, "crash_sync", 0, &key, &body(acked)) {
+            match try_send_v2(&mut conn, "crash_sync", 0, &body(acked), &keys(acked)) {
                 Some(response) if code_of(&response) == 0 => acked += 1,
                 _ => return acked,
             }

@@ -4,14 +4,16 @@
 mod common;
 
 use std::net::TcpStream;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use common::{code_of, create_topic, json_frame, read_frame, request, write_all, Broker};
+use common::{
+    code_of, create_topic, json_frame, now_ms, offset_field, read_frame, request, wait_max_offset,
+    write_all, Broker, GET_MAX_OFFSET,
+};
 use serde_json::json;
 
 const SEND_MESSAGE: i32 = 10;
 const SEARCH_OFFSET_BY_TIMESTAMP: i32 = 29;
-const GET_MAX_OFFSET: i32 = 30;
 const GET_MIN_OFFSET: i32 = 31;
 
 /// A SEND_MESSAGE (long field names, as the C++ and Go clients send it) to queue 0.
@@ -31,28 +33,7 @@ fn send(conn: &mut TcpStream, topic: &str, opaque: i32) {
 fn offset(conn: &mut TcpStream, code: i32, fields: serde_json::Value) -> i64 {
     let (header, _) = request(conn, code, fields);
     assert_eq!(code_of(&header), 0, "{header}");
-    header["extFields"]["offset"]
-        .as_str()
-        .expect("offset")
-        .parse()
-        .expect("number")
-}
-
-fn wait_max(conn: &mut TcpStream, topic: &str, want: i64) {
-    for _ in 0..200 {
-        if offset(conn, GET_MAX_OFFSET, json!({"topic": topic, "queueId": 0})) == want {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("max offset never reached {want}");
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as i64
+    offset_field(&header)
 }
 
 #[test]
@@ -76,7 +57,7 @@ fn offsets_follow_what_was_stored() {
     for i in 0..2 {
         send(&mut conn, "lookups", 20 + i);
     }
-    wait_max(&mut conn, "lookups", 5);
+    wait_max_offset(&mut conn, "lookups", 0, 5);
     assert_eq!(offset(&mut conn, GET_MIN_OFFSET, queue0), 0);
     let other_queue = json!({"topic": "lookups", "queueId": 1});
     assert_eq!(offset(&mut conn, GET_MAX_OFFSET, other_queue), 0);

@@ -6,10 +6,11 @@ mod common;
 
 use std::net::TcpStream;
 
-use common::{code_of, json_frame, read_frame, request, wait_route, write_all, Broker};
+use common::{
+    code_of, json_frame, properties, read_frame, request, send_v2, wait_route, write_all, Broker,
+};
 use serde_json::json;
 
-const SEND_MESSAGE_V2: i32 = 310;
 const PULL_MESSAGE: i32 = 11;
 const PULL_FOUND: i64 = 0;
 const SUSPEND_FLAG: i32 = 2;
@@ -17,17 +18,12 @@ const SUBSCRIPTION_FLAG: i32 = 4;
 
 /// Sends one message the way a 5.x Java producer does (one-letter header names).
 fn send(conn: &mut TcpStream, topic: &str, queue: i32, body: &[u8]) -> serde_json::Value {
-    let header = json!({
-        "code": SEND_MESSAGE_V2, "language": "JAVA", "version": 479, "opaque": 1000 + queue, "flag": 0,
-        "extFields": {
-            "a": "pg", "b": topic, "c": "TBW102", "d": "4", "e": queue.to_string(), "f": "0",
-            "g": "1700000000000", "h": "0",
-            "i": "TAGS\u{1}TagA\u{2}KEYS\u{1}k1\u{2}UNIQ_KEY\u{1}0A000001000000000000000000000001\u{2}",
-            "j": "0", "k": "false", "m": "false"
-        }
-    });
-    write_all(conn, &json_frame(&header.to_string(), body));
-    read_frame(conn).expect("send response").json()
+    let props = properties(&[
+        ("TAGS", "TagA"),
+        ("KEYS", "k1"),
+        ("UNIQ_KEY", "0A000001000000000000000000000001"),
+    ]);
+    send_v2(conn, topic, queue, body, &props)
 }
 
 fn pull_fields(topic: &str, queue: i32, offset: u64, suspend_ms: u64) -> serde_json::Value {

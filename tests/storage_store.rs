@@ -1,13 +1,16 @@
 //! A shard's store on the real disk (O_DIRECT through glommio) and on the memory disk:
-//! pulls with tag filters and byte limits, search by time, clean reopen, and recovery cutting
-//! the log at a corrupt byte in the middle of a segment.
+//! pulls with tag filters and byte limits, search by time, lookups by the physical offset a
+//! client names (any other offset finds nothing and never fails), clean reopen, and recovery
+//! cutting the log at a corrupt byte in the middle of a segment.
 
+use std::cell::Cell;
 use std::path::PathBuf;
 use std::rc::Rc;
 
 use shardmq::storage::config::{FlushPolicy, LogConfig, StoreConfig};
 use shardmq::storage::io::{Disk, Faults, MemDisk};
 use shardmq::storage::record::encode;
+use shardmq::storage::retention::{RetentionConfig, Sweep};
 use shardmq::storage::store::{Clock, Store};
 use shardmq::storage::{PhysicalOffset, QueueId, QueueOffset};
 use shardmq::wire::properties::java_hash;
@@ -280,4 +283,142 @@ fn full_disk_reopens_for_reads_and_refuses_appends() {
             "{refused}"
         );
     });
+}
+
+/// A stored record: where, its bytes as stored, its store time.
+struct Stored {
+    offset: PhysicalOffset,
+    bytes: Vec<u8>,
+    store_ms: i64,
+}
+
+/// Puts records of growing size, one per simulated second, over several segments.
+async fn fill_timed(store: &Store, clock: &Cell<i64>) -> Vec<Stored> {
+    let mut stored = Vec::new();
+    for i in 0..150usize {
+        clock.set(1_000_000 + 1000 * i as i64);
+        let mut rec = encode("Q", QueueId(0), &vec![i as u8; 100 + i * 7], Some("t"));
+        let put = store.put_waiting("Q", QueueId(0), &mut rec).await;
+        let put = put.expect("put");
+        put.durable.await.expect("durable");
+        stored.push(Stored {
+            offset: put.offset,
+            bytes: rec,
+            store_ms: put.store_timestamp,
+        });
+    }
+    store.reput().await.expect("reput");
+    stored
+}
+
+async fn assert_every_record_is_found(store: &Store, stored: &[Stored]) {
+    for (i, s) in stored.iter().enumerate() {
+        let found = store.record_at(s.offset).await.expect("lookup");
+        assert_eq!(found.as_deref(), Some(&s.bytes[..]), "record {i}");
+        let time = store.store_time(s.offset).await.expect("store time");
+        assert_eq!(time, Some(s.store_ms), "record {i}");
+        let at = QueueOffset(i as u64);
+        let time = store.store_time_at("Q", QueueId(0), at).await;
+        assert_eq!(
+            time.expect("store time"),
+            Some(s.store_ms),
+            "queue offset {i}"
+        );
+    }
+}
+
+async fn assert_nothing_at(store: &Store, offset: u64) {
+    let offset = PhysicalOffset(offset);
+    let found = store.record_at(offset).await.expect("lookup never fails");
+    assert!(found.is_none(), "something at {offset:?}");
+}
+
+async fn lookups(disk: Disk, root: PathBuf) {
+    let clock = Rc::new(Cell::new(0i64));
+    let time = Rc::clone(&clock);
+    let open = |disk: Disk| {
+        let time = Rc::clone(&time);
+        let config = config(root.clone(), FlushPolicy::Sync);
+        Store::open(disk, config, Box::new(move || time.get()))
+    };
+    let store = open(disk.clone()).await.expect("open");
+    assert_nothing_at(&store, 0).await;
+    assert_eq!(
+        store.store_time(PhysicalOffset(0)).await.expect("time"),
+        None
+    );
+    let none = store.store_time_at("Q", QueueId(0), QueueOffset(0)).await;
+    assert_eq!(none.expect("time"), None, "no queue yet");
+
+    let stored = fill_timed(&store, &clock).await;
+    assert!(store.log().segment_starts().len() > 2, "spans segments");
+    assert_every_record_is_found(&store, &stored).await;
+    for s in stored.iter().step_by(7) {
+        for inside in [1, 4, 8, 28, 60, 88, s.bytes.len() as u64 - 1] {
+            assert_nothing_at(&store, s.offset.0 + inside).await;
+        }
+    }
+    let end = store.log().end().0;
+    for past in [
+        end,
+        end + 1,
+        end + 65_536 * 5,
+        i64::MAX as u64,
+        u64::MAX - 7,
+    ] {
+        assert_nothing_at(&store, past).await;
+    }
+    // The filler that ends a segment, and the unwritten bytes after it.
+    let first_roll = store.log().segment_starts()[1];
+    let last_of_first = stored.iter().rfind(|s| s.offset.0 < first_roll);
+    let filler = last_of_first.map(|s| s.offset.0 + s.bytes.len() as u64);
+    let filler = filler.expect("a record in the first segment");
+    for at in [filler, filler + 8, first_roll - 8] {
+        assert_nothing_at(&store, at).await;
+    }
+    let past_queue = store.store_time_at("Q", QueueId(0), QueueOffset(150)).await;
+    assert_eq!(past_queue.expect("time"), None);
+    store.close().await.expect("close");
+
+    let store = open(disk).await.expect("reopen");
+    assert_every_record_is_found(&store, &stored).await;
+    assert_nothing_at(&store, stored[3].offset.0 + 5).await;
+
+    // Retention deletes the oldest segments: their records are gone, quietly.
+    store.checkpoint().await.expect("checkpoint");
+    let cfg = RetentionConfig::default();
+    let gone = store.retain(&cfg, Sweep::Forced, 0).await.expect("retain");
+    assert!(gone > 0);
+    let log_min = store.log().min_offset();
+    let deleted = stored.iter().filter(|s| s.offset < log_min);
+    for s in deleted {
+        assert_nothing_at(&store, s.offset.0).await;
+        assert_eq!(store.store_time(s.offset).await.expect("time"), None);
+    }
+    let (min, _) = store.queue_range("Q", QueueId(0));
+    let below = store
+        .store_time_at("Q", QueueId(0), QueueOffset(min.0 - 1))
+        .await;
+    assert_eq!(below.expect("time"), None, "entry below the queue's min");
+    let kept = store
+        .store_time_at("Q", QueueId(0), min)
+        .await
+        .expect("time");
+    assert_eq!(kept, Some(stored[min.0 as usize].store_ms));
+    store.close().await.expect("close");
+}
+
+#[test]
+fn memory_disk_lookups_by_offset() {
+    run(|| async {
+        let disk = Disk::Mem(MemDisk::new(1, Faults::default()));
+        lookups(disk, PathBuf::from("/lookup")).await;
+    });
+}
+
+#[test]
+fn real_disk_lookups_by_offset() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().to_owned();
+    run(move || async move { lookups(Disk::Dma, root).await });
 }

@@ -1,8 +1,10 @@
 //! Administration requests (REMOTING.md §2.8) as mqadmin sends them: create, delete and list
 //! topics, and the broker's runtime info.
 //!
-//! Answered on whichever shard's port was asked; topic changes go to the owner shard and
-//! return once every shard has them (see [`super::topic_owner`]).
+//! Topic requests are answered on whichever shard's port was asked; changes go to the owner
+//! shard and return once every shard has them (see [`super::topic_owner`]). The runtime info
+//! is the asked shard's own: each shard is a broker of its own in the cluster, and mqadmin
+//! asks every broker address for its figures.
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -10,10 +12,12 @@ use std::rc::Rc;
 use bytes::Bytes;
 use serde::Serialize;
 
+use super::stats::ShardStats;
 use super::topics;
 use super::{BrokerContext, BrokerError};
 use crate::namesrv::body;
 use crate::namesrv::{DataVersion, KvTable, TopicConfig};
+use crate::storage::store::Store;
 use crate::wire::codes::{response_code, VERSION_CURRENT};
 use crate::wire::headers::{CreateTopicRequestHeader, DeleteTopicRequestHeader};
 use crate::wire::RemotingCommand;
@@ -107,58 +111,112 @@ pub fn all_topic_config(ctx: &BrokerContext, request: &RemotingCommand) -> Handl
     Ok(response)
 }
 
-/// GET_BROKER_RUNTIME_INFO (28). Real values: `brokerVersionDesc`, `brokerVersion`,
-/// `brokerActive`, `bootTimestamp`, `shards`. The traffic counters, TPS and CommitLog
-/// figures read 0 until the store and its counters report them; they are present because
-/// mqadmin parses every numeric key it finds.
-pub fn runtime_info(ctx: &BrokerContext, request: &RemotingCommand) -> Handled {
-    let mut table = BTreeMap::new();
-    let mut put = |key: &str, value: String| {
-        table.insert(key.to_owned(), value);
-    };
-    put("brokerVersionDesc", VERSION_DESC.to_owned());
-    put("brokerVersion", VERSION_CURRENT.to_string());
-    put("brokerActive", "true".to_owned());
-    put("bootTimestamp", ctx.boot_ms.to_string());
-    put("shards", ctx.shard.count().to_string());
-    for key in [
-        "putTps",
-        "getTransferredTps",
-        "timerEnqueueTps",
-        "timerDequeueTps",
-    ] {
-        put(key, "0.0 0.0 0.0".to_owned());
+/// GET_BROKER_RUNTIME_INFO (28): the KVTable `mqadmin brokerStatus` prints and
+/// `clusterList` parses, for this shard's broker: its traffic and rates, its CommitLog, and
+/// the keys of Java's request thread pools and timer wheel, 0 because requests here never
+/// queue for a pool and there is no timer wheel. Every value Java tools parse as a number
+/// is one.
+pub async fn runtime_info(ctx: Rc<BrokerContext>, request: RemotingCommand) -> Handled {
+    let mut table = RuntimeTable::default();
+    table.put("brokerVersionDesc", VERSION_DESC);
+    table.put("brokerVersion", VERSION_CURRENT);
+    table.put("brokerActive", true);
+    table.put("bootTimestamp", ctx.boot_ms);
+    table.put("runtime", uptime_text(topics::now_ms() - ctx.boot_ms));
+    table.put("shards", ctx.shard.count());
+    traffic_info(&mut table, &ctx.stats);
+    store_info(&mut table, &ctx.store).await?;
+    for key in IDLE_COUNTERS {
+        table.put(key, 0);
     }
-    for key in ZERO_COUNTERS {
-        put(key, "0".to_owned());
+    for key in ["timerEnqueueTps", "timerDequeueTps"] {
+        table.put(key, "0.0");
     }
-    put("commitLogDiskRatio", "0.0".to_owned());
-    let mut response = success(request);
-    response.body = Bytes::from(body::encode(&KvTable { table }));
+    let mut response = success(&request);
+    response.body = Bytes::from(body::encode(&KvTable { table: table.0 }));
     Ok(response)
 }
 
-const ZERO_COUNTERS: &[&str] = &[
-    "msgPutTotalYesterdayMorning",
-    "msgPutTotalTodayMorning",
-    "msgPutTotalTodayNow",
-    "msgGetTotalYesterdayMorning",
-    "msgGetTotalTodayMorning",
-    "msgGetTotalTodayNow",
+/// The runtime KVTable being filled; every value is text, as in Java's.
+#[derive(Default)]
+struct RuntimeTable(BTreeMap<String, String>);
+
+impl RuntimeTable {
+    fn put(&mut self, key: &str, value: impl ToString) {
+        self.0.insert(key.to_owned(), value.to_string());
+    }
+}
+
+/// Messages in and out: rates over 10 s, 1 min and 10 min, and totals since the shard
+/// started and at the last two midnights.
+fn traffic_info(table: &mut RuntimeTable, stats: &ShardStats) {
+    table.put("putTps", stats.put_tps());
+    let get_tps = stats.get_tps();
+    // 4.9 tools read Java 4.9's misspelling, 5.x tools the corrected key.
+    table.put("getTransferedTps", &get_tps);
+    table.put("getTransferredTps", get_tps);
+    let (now, days) = (stats.traffic.totals(), stats.days());
+    table.put("msgPutTotalTodayNow", now.stored);
+    table.put("msgPutTotalTodayMorning", days.today_morning.stored);
+    table.put("msgPutTotalYesterdayMorning", days.yesterday_morning.stored);
+    table.put("msgGetTotalTodayNow", now.pulled);
+    table.put("msgGetTotalTodayMorning", days.today_morning.pulled);
+    table.put("msgGetTotalYesterdayMorning", days.yesterday_morning.pulled);
+}
+
+/// The CommitLog's extent, what is not yet flushed or dispatched, the disk's use, and when
+/// its oldest message was stored (-1 for an empty log, as Java).
+async fn store_info(table: &mut RuntimeTable, store: &Store) -> Result<(), BrokerError> {
+    let log = store.log();
+    let (min, end) = (log.min_offset(), log.end());
+    table.put("commitLogMinOffset", min.0);
+    table.put("commitLogMaxOffset", end.0);
+    table.put("dispatchBehindBytes", end.0 - store.reput_offset().0);
+    let unflushed = end.0.saturating_sub(log.flushed().0);
+    table.put("remainHowManyDataToFlush", human_bytes(unflushed));
+    let used = store.disk().used_percent(&store.config().shard_dir());
+    // Java reports -1 for a store path it cannot measure.
+    let ratio = used.map_or(-1.0, |percent| f64::from(percent) / 100.0);
+    table.put("commitLogDiskRatio", format!("{ratio:?}"));
+    let earliest = store.store_time(min).await?;
+    table.put("earliestMessageTimeStamp", earliest.unwrap_or(-1));
+    Ok(())
+}
+
+/// Java's thread-pool and page-cache keys, and the 5.x timer wheel's backlog.
+const IDLE_COUNTERS: &[&str] = &[
     "sendThreadPoolQueueSize",
     "pullThreadPoolQueueSize",
     "sendThreadPoolQueueHeadWaitTimeMills",
     "pullThreadPoolQueueHeadWaitTimeMills",
     "pageCacheLockTimeMills",
-    "earliestMessageTimeStamp",
-    "commitLogMaxOffset",
-    "commitLogMinOffset",
-    "dispatchBehindBytes",
-    "remainHowManyDataToFlush",
     "timerReadBehind",
     "timerOffsetBehind",
     "timerCongestNum",
 ];
+
+/// Java's `MixAll.humanReadableByteCount(bytes, false)`: `"512 B"`, `"1.5 KiB"`.
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut scaled = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while scaled >= 1024.0 && unit + 1 < UNITS.len() {
+        scaled /= 1024.0;
+        unit += 1;
+    }
+    format!("{scaled:.1} {}", UNITS[unit])
+}
+
+/// Java's `runtime` text for how long the broker has run.
+fn uptime_text(ms: i64) -> String {
+    let seconds = ms.max(0) / 1000;
+    let (days, hours) = (seconds / 86_400, seconds % 86_400 / 3600);
+    let (minutes, seconds) = (seconds % 3600 / 60, seconds % 60);
+    format!("[ {days} days, {hours} hours, {minutes} minutes, {seconds} seconds ]")
+}
 
 /// 5.x attributes as mqadmin sends them: `+key=value,+key2=value2` (a `-key` removes, which
 /// on a full replacement means leaving it out).
@@ -177,6 +235,25 @@ fn success(request: &RemotingCommand) -> RemotingCommand {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_counts_read_as_java_prints_them() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1024), "1.0 KiB");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(5 << 20), "5.0 MiB");
+        assert_eq!(human_bytes(3 << 30), "3.0 GiB");
+        assert_eq!(human_bytes(u64::MAX), "16.0 EiB");
+    }
+
+    #[test]
+    fn uptime_reads_in_days_hours_minutes_seconds() {
+        assert_eq!(uptime_text(0), "[ 0 days, 0 hours, 0 minutes, 0 seconds ]");
+        let ms = ((2 * 24 + 3) * 3600 + 4 * 60 + 5) * 1000 + 999;
+        assert_eq!(uptime_text(ms), "[ 2 days, 3 hours, 4 minutes, 5 seconds ]");
+        assert_eq!(uptime_text(-5), "[ 0 days, 0 hours, 0 minutes, 0 seconds ]");
+    }
 
     #[test]
     fn attributes_parse_the_plus_form() {

@@ -12,6 +12,7 @@ use std::time::Instant;
 use super::clients::ClientRegistry;
 use super::offsets::ConsumerOffsets;
 use super::register;
+use super::stats::ShardStats;
 use super::topics::{self, TopicTable};
 use super::{BrokerShard, ShardMsg, ShardReply, Topics};
 use crate::client::{ClientOptions, Pool};
@@ -50,6 +51,8 @@ pub struct BrokerContext {
     pub clients: Rc<ClientRegistry>,
     /// Committed consumer offsets of this shard's queues.
     pub offsets: Rc<ConsumerOffsets>,
+    /// Messages this shard stored and handed out, and their rates.
+    pub stats: Rc<ShardStats>,
     /// Origin of [`BrokerContext::monotonic_ms`].
     epoch: Instant,
 }
@@ -131,6 +134,7 @@ impl BrokerContext {
             store,
             clients: Rc::new(ClientRegistry::new()),
             offsets: Rc::new(offsets),
+            stats: Rc::new(ShardStats::new()),
             epoch: Instant::now(),
         }))
     }

@@ -13,6 +13,7 @@ use super::long_poll::{glommio_sleep, LongPoll};
 use super::offsets::ConsumerOffsets;
 use super::pull::{PullHandler, SubscriptionView};
 use super::send::{SendConfig, SendHandler};
+use super::stats::Traffic;
 use super::topic_view::TopicView;
 use crate::limits::PULL_PARKED_MAX;
 use crate::net::Reply;
@@ -30,17 +31,31 @@ pub struct DataPath {
 
 impl DataPath {
     /// Builds the handlers and tells the store to wake parked pulls as it files messages.
+    /// Both count the messages they move in `traffic`.
     pub fn new(
         store: Rc<Store>,
         topics: Rc<dyn TopicView>,
         subscriptions: Rc<dyn SubscriptionView>,
         offsets: Rc<ConsumerOffsets>,
+        traffic: Rc<Traffic>,
         config: SendConfig,
     ) -> DataPath {
         let long_poll = LongPoll::new(PULL_PARKED_MAX, glommio_sleep());
         store.set_dispatch_listener(long_poll.listener());
-        let send = SendHandler::new(Rc::clone(&store), Rc::clone(&topics), config);
-        let pull = PullHandler::new(store, topics, subscriptions, offsets, Rc::clone(&long_poll));
+        let send = SendHandler::new(
+            Rc::clone(&store),
+            Rc::clone(&topics),
+            Rc::clone(&traffic),
+            config,
+        );
+        let pull = PullHandler::new(
+            store,
+            topics,
+            subscriptions,
+            offsets,
+            Rc::clone(&long_poll),
+            traffic,
+        );
         DataPath {
             send,
             pull,
@@ -98,6 +113,7 @@ mod tests {
                 f.topics.clone(),
                 f.subscriptions.clone(),
                 f.offsets.clone(),
+                f.traffic.clone(),
                 config,
             );
             assert!(path

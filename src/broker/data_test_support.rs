@@ -18,6 +18,7 @@ use super::long_poll::{LongPoll, Sleep};
 use super::offsets::ConsumerOffsets;
 use super::pull::{PullHandler, SubscriptionView};
 use super::send::{SendConfig, SendHandler};
+use super::stats::Traffic;
 use super::topic_view::{perm, TopicInfo, TopicView};
 use crate::net::Reply;
 use crate::storage::config::{FlushPolicy, LogConfig, StoreConfig};
@@ -130,6 +131,7 @@ pub struct Fixture {
     pub timer: Rc<ManualTimer>,
     pub send: SendHandler,
     pub pull: Rc<PullHandler>,
+    pub traffic: Rc<Traffic>,
 }
 
 pub async fn fixture(flush: FlushPolicy, parked_max: usize) -> Fixture {
@@ -153,13 +155,16 @@ pub async fn fixture(flush: FlushPolicy, parked_max: usize) -> Fixture {
     let long_poll = LongPoll::new(parked_max, timer.sleep());
     store.set_dispatch_listener(long_poll.listener());
     let config = SendConfig::new(STORE_HOST.parse().expect("addr"));
-    let send = SendHandler::with_sleep(store.clone(), topics.clone(), config, timer.sleep());
+    let traffic = Rc::new(Traffic::default());
+    let (sleep, counted) = (timer.sleep(), traffic.clone());
+    let send = SendHandler::with_sleep(store.clone(), topics.clone(), counted, config, sleep);
     let pull = PullHandler::new(
         store.clone(),
         topics.clone(),
         subscriptions.clone(),
         offsets.clone(),
         long_poll.clone(),
+        traffic.clone(),
     );
     Fixture {
         mem,
@@ -171,6 +176,7 @@ pub async fn fixture(flush: FlushPolicy, parked_max: usize) -> Fixture {
         timer,
         send,
         pull,
+        traffic,
     }
 }
 

@@ -29,6 +29,8 @@ pub enum BrokerError {
     Mesh(String),
     /// The shard's store failed to read what the request needs.
     Store(String),
+    /// No record starts at the CommitLog offset a lookup named.
+    MessageNotFound { offset: i64 },
 }
 
 impl BrokerError {
@@ -41,9 +43,10 @@ impl BrokerError {
             | BrokerError::InvalidTopic { .. }
             | BrokerError::SystemTopic(_) => response_code::INVALID_PARAMETER,
             BrokerError::TopicNotExist(_) => response_code::TOPIC_NOT_EXIST,
-            BrokerError::TooManyTopics | BrokerError::Persist(_) | BrokerError::Store(_) => {
-                response_code::SYSTEM_ERROR
-            }
+            BrokerError::TooManyTopics
+            | BrokerError::Persist(_)
+            | BrokerError::Store(_)
+            | BrokerError::MessageNotFound { .. } => response_code::SYSTEM_ERROR,
             BrokerError::Mesh(_) => response_code::SERVICE_NOT_AVAILABLE,
         }
     }
@@ -74,11 +77,21 @@ impl fmt::Display for BrokerError {
             BrokerError::Persist(why) => write!(f, "cannot persist the topic table: {why}"),
             BrokerError::Mesh(why) => write!(f, "broker shard unavailable: {why}"),
             BrokerError::Store(why) => write!(f, "store read failed: {why}"),
+            // Java's remark, word for word: tools print it.
+            BrokerError::MessageNotFound { offset } => {
+                write!(f, "can not find message by the offset, {offset}")
+            }
         }
     }
 }
 
 impl std::error::Error for BrokerError {}
+
+impl From<crate::storage::StoreError> for BrokerError {
+    fn from(err: crate::storage::StoreError) -> Self {
+        BrokerError::Store(err.to_string())
+    }
+}
 
 impl From<HeaderError> for BrokerError {
     fn from(err: HeaderError) -> Self {

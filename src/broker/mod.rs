@@ -31,7 +31,12 @@
 //!   GET_BROKER_RUNTIME_INFO.
 //! - [`clients`]: producers and consumer groups from HEART_BEAT, NOTIFY_CONSUMER_IDS_CHANGED.
 //! - [`offsets`]: committed consumer offsets and their `consumerOffset.json`.
-//! - [`queue_offsets`]: GET_MAX_OFFSET, GET_MIN_OFFSET, SEARCH_OFFSET_BY_TIMESTAMP.
+//! - [`queue_offsets`]: GET_MAX_OFFSET, GET_MIN_OFFSET, SEARCH_OFFSET_BY_TIMESTAMP,
+//!   GET_EARLIEST_MSG_STORETIME.
+//! - [`query`]: VIEW_MESSAGE_BY_ID, a stored record by its CommitLog offset.
+//! - [`queue_stats`]: GET_TOPIC_STATS_INFO, GET_CONSUME_STATS; [`mq_table`] their bodies'
+//!   MessageQueue-keyed tables.
+//! - [`stats`]: the messages a shard stores and hands out, and their rates.
 //! - [`error`]: [`BrokerError`] and its response codes.
 //!
 //! # Messages between shards
@@ -50,16 +55,20 @@ mod data_test_support;
 pub mod error;
 pub mod heartbeat_body;
 pub mod long_poll;
+pub mod mq_table;
 pub mod offsets;
 pub mod pull;
 #[cfg(test)]
 mod pull_tests;
+pub mod query;
 pub mod queue_offsets;
+pub mod queue_stats;
 pub mod register;
 pub mod send;
 pub mod send_rules;
 #[cfg(test)]
 mod send_tests;
+pub mod stats;
 pub mod topic_owner;
 pub mod topic_view;
 pub mod topics;

@@ -22,6 +22,7 @@ use super::data_error::DataError;
 use super::heartbeat_body::{ExpressionType, SubscriptionData};
 use super::long_poll::LongPoll;
 use super::offsets::ConsumerOffsets;
+use super::stats::Traffic;
 use super::topic_view::{perm, TopicView};
 use crate::limits::{PULL_BYTES_MAX, PULL_MESSAGES_MAX, PULL_SUSPEND_MS_MAX};
 use crate::net::Reply;
@@ -95,6 +96,7 @@ pub struct PullHandler {
     subscriptions: Rc<dyn SubscriptionView>,
     offsets: Rc<ConsumerOffsets>,
     long_poll: Rc<LongPoll>,
+    traffic: Rc<Traffic>,
 }
 
 impl std::fmt::Debug for PullHandler {
@@ -107,13 +109,14 @@ impl std::fmt::Debug for PullHandler {
 
 impl PullHandler {
     /// The handler; the caller also installs `long_poll.listener()` on the store so parked
-    /// pulls hear of new messages.
+    /// pulls hear of new messages. Every message a pull returns is counted in `traffic`.
     pub fn new(
         store: Rc<Store>,
         topics: Rc<dyn TopicView>,
         subscriptions: Rc<dyn SubscriptionView>,
         offsets: Rc<ConsumerOffsets>,
         long_poll: Rc<LongPoll>,
+        traffic: Rc<Traffic>,
     ) -> Rc<PullHandler> {
         Rc::new(PullHandler {
             store,
@@ -121,6 +124,7 @@ impl PullHandler {
             subscriptions,
             offsets,
             long_poll,
+            traffic,
         })
     }
 
@@ -315,9 +319,14 @@ impl PullHandler {
             .filter(|r| plan.filter.as_ref().map_or(true, |f| f.matches(r)));
         let size = kept.clone().map(|r| r.len()).sum();
         let mut body = BytesMut::with_capacity(size);
+        let mut count = 0;
         for record in kept {
             body.extend_from_slice(record);
+            count += 1;
         }
+        // Every read whose answer carries records is the one sent (a second read happens
+        // only after the first found nothing).
+        self.traffic.add_pulled(count);
         let code = if !body.is_empty() {
             response_code::SUCCESS
         } else if next > from {

@@ -1,14 +1,19 @@
-//! GET_MAX_OFFSET (30), GET_MIN_OFFSET (31) and SEARCH_OFFSET_BY_TIMESTAMP (29): a queue's
-//! offsets as this shard's store holds them. Consumers ask for them to decide where to start
-//! (a broadcasting or new consumer with CONSUME_FROM_LAST_OFFSET asks for the max offset;
-//! CONSUME_FROM_TIMESTAMP searches by time), and admin tools for progress.
+//! GET_MAX_OFFSET (30), GET_MIN_OFFSET (31), SEARCH_OFFSET_BY_TIMESTAMP (29) and
+//! GET_EARLIEST_MSG_STORETIME (32): a queue's offsets and times as this shard's store holds
+//! them. Consumers ask for them to decide where to start (a broadcasting or new consumer
+//! with CONSUME_FROM_LAST_OFFSET asks for the max offset; CONSUME_FROM_TIMESTAMP searches by
+//! time), and admin tools for progress.
 //!
-//! A queue the store does not have answers 0, as Java's broker does.
+//! A queue the store does not have answers 0 (its earliest store time -1), as Java's broker
+//! does: clients read these answers as "nothing stored yet", not as errors.
+
+use std::rc::Rc;
 
 use super::{BrokerContext, BrokerError};
 use crate::storage::QueueId;
 use crate::wire::codes::response_code;
 use crate::wire::headers::{
+    GetEarliestMsgStoretimeRequestHeader, GetEarliestMsgStoretimeResponseHeader,
     GetMaxOffsetRequestHeader, GetMinOffsetRequestHeader, OffsetResponseHeader,
     SearchOffsetRequestHeader,
 };
@@ -39,20 +44,36 @@ pub fn min_offset(
 /// The first offset whose message was stored at or after the timestamp (the store's search
 /// reads ConsumeQueue entries, so it waits on the disk).
 pub async fn search_by_time(
-    ctx: std::rc::Rc<BrokerContext>,
+    ctx: Rc<BrokerContext>,
     request: RemotingCommand,
 ) -> Result<RemotingCommand, BrokerError> {
     let header: SearchOffsetRequestHeader = request.decode_header()?;
     let queue = queue_id(header.queue_id)?;
-    let found = ctx
+    let offset = ctx
         .store
         .offset_by_time(&header.topic, queue, header.timestamp)
-        .await;
-    let offset = found.map_err(|error| BrokerError::Store(error.to_string()))?;
+        .await?;
     Ok(offset_response(&request, offset.0))
 }
 
-fn queue_id(queue_id: i32) -> Result<QueueId, BrokerError> {
+/// When the queue's oldest message still stored was stored, -1 when it has none (Java
+/// answers SUCCESS with -1 then, and `MQAdmin.earliestMsgStoreTime` returns it as is).
+pub async fn earliest_store_time(
+    ctx: Rc<BrokerContext>,
+    request: RemotingCommand,
+) -> Result<RemotingCommand, BrokerError> {
+    let header: GetEarliestMsgStoretimeRequestHeader = request.decode_header()?;
+    let queue = queue_id(header.queue_id)?;
+    let (min, _) = ctx.store.queue_range(&header.topic, queue);
+    let stored = ctx.store.store_time_at(&header.topic, queue, min).await?;
+    let mut response = RemotingCommand::response_to(&request, response_code::SUCCESS, None);
+    response.set_header(&GetEarliestMsgStoretimeResponseHeader {
+        timestamp: stored.unwrap_or(-1),
+    });
+    Ok(response)
+}
+
+pub(super) fn queue_id(queue_id: i32) -> Result<QueueId, BrokerError> {
     u32::try_from(queue_id)
         .map(QueueId)
         .map_err(|_| BrokerError::InvalidParameter(format!("queueId {queue_id} is negative")))

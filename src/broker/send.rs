@@ -21,6 +21,7 @@ use std::time::Duration;
 use super::data_error::DataError;
 use super::long_poll::{glommio_sleep, Sleep};
 use super::send_rules::{check_topic, dead_letter_topic, RETRY_TOPIC_PREFIX};
+use super::stats::Traffic;
 use super::topic_view::{perm, TopicInfo, TopicView};
 use crate::limits::{MESSAGE_BODY_SIZE_MAX, PROPERTIES_SIZE_MAX};
 use crate::net::Reply;
@@ -76,6 +77,7 @@ struct Sent {
 pub struct SendHandler {
     store: Rc<Store>,
     topics: Rc<dyn TopicView>,
+    traffic: Rc<Traffic>,
     config: SendConfig,
     sleep: Sleep,
     scratch: RefCell<Vec<u8>>,
@@ -92,20 +94,28 @@ impl std::fmt::Debug for SendHandler {
 }
 
 impl SendHandler {
-    pub fn new(store: Rc<Store>, topics: Rc<dyn TopicView>, config: SendConfig) -> Self {
-        Self::with_sleep(store, topics, config, glommio_sleep())
+    /// The handler; every record it stores is counted in `traffic`.
+    pub fn new(
+        store: Rc<Store>,
+        topics: Rc<dyn TopicView>,
+        traffic: Rc<Traffic>,
+        config: SendConfig,
+    ) -> Self {
+        Self::with_sleep(store, topics, traffic, config, glommio_sleep())
     }
 
     /// [`SendHandler::new`] with the timer the flush timeout uses.
     pub fn with_sleep(
         store: Rc<Store>,
         topics: Rc<dyn TopicView>,
+        traffic: Rc<Traffic>,
         config: SendConfig,
         sleep: Sleep,
     ) -> Self {
         SendHandler {
             store,
             topics,
+            traffic,
             config,
             sleep,
             scratch: RefCell::new(Vec::new()),
@@ -409,7 +419,9 @@ impl SendHandler {
         if scratch.capacity() > SCRATCH_KEEP_BYTES {
             *scratch = Vec::new();
         }
-        Ok(put?)
+        let put = put?;
+        self.traffic.add_stored(1);
+        Ok(put)
     }
 }
 

@@ -381,3 +381,33 @@ fn transactional_half_messages_are_refused_and_leave_the_queue_usable() {
         assert_eq!(header.queue_offset, 0);
     });
 }
+
+#[test]
+fn stored_and_pulled_messages_are_counted() {
+    run_local(|| async {
+        let f = fixture(FlushPolicy::Async, 16).await;
+        let mut header = send_header("T", 1, "");
+        header.batch = Some(true);
+        let batch = send_request(request_code::SEND_BATCH_MESSAGE, &header, &batch_body(3));
+        assert_eq!(f.send(&batch).await.code, response_code::SUCCESS);
+        let one = send_request(10, &send_header("T", 1, PROPS), b"one");
+        assert_eq!(f.send(&one).await.code, response_code::SUCCESS);
+        let refused = send_request(10, &send_header("T", 99, ""), b"no such queue");
+        assert_ne!(f.send(&refused).await.code, response_code::SUCCESS);
+        assert_eq!(
+            (f.traffic.totals().stored, f.traffic.totals().pulled),
+            (4, 0)
+        );
+
+        let all = pull_header("T", 1, 0, pull_sys_flag::SUBSCRIPTION);
+        let pulled = f.pull(pull_request(&all)).await;
+        assert_eq!(records(&pulled.body).len(), 4);
+        let past = pull_header("T", 1, 4, pull_sys_flag::SUBSCRIPTION);
+        let nothing_new = f.pull(pull_request(&past)).await;
+        assert_eq!(nothing_new.code, response_code::PULL_NOT_FOUND);
+        assert_eq!(
+            (f.traffic.totals().stored, f.traffic.totals().pulled),
+            (4, 4)
+        );
+    });
+}

@@ -354,7 +354,7 @@ impl CommitLog {
             offset: offset.0,
             size,
         };
-        let end = offset.0 + size as u64;
+        let end = offset.0.saturating_add(size as u64);
         let (file, pos, memory) = {
             let st = self.shared.state.borrow();
             let first = st.segments.keys().next().copied().unwrap_or(0);
@@ -423,7 +423,7 @@ impl CommitLog {
             // Everything below this is on disk and nowhere else (see `read`).
             let disk_end = st.buffer.first_cached().min(st.buffer.written());
             for &(offset, size) in ranges {
-                let (start, end) = (offset.0, offset.0 + size as u64);
+                let (start, end) = (offset.0, offset.0.saturating_add(size as u64));
                 if let Some(bytes) = st.buffer.read(start, size) {
                     plan.push(From::Memory(bytes));
                     continue;
@@ -505,7 +505,7 @@ impl CommitLog {
     pub fn file_range(&self, offset: PhysicalOffset, size: usize) -> Option<(SegmentFile, u64)> {
         let st = self.shared.state.borrow();
         let seg = self.shared.segment_start(offset.0);
-        let end = offset.0 + size as u64;
+        let end = offset.0.saturating_add(size as u64);
         if end > st.buffer.written() || end > seg + self.shared.config.segment_size {
             return None;
         }

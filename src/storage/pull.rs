@@ -1,12 +1,13 @@
 //! The read side of a shard's store: reads by physical offset, pulls of a queue range with
-//! count, byte and tag limits, and search by store time. Records come back as [`LogBytes`]:
-//! windows on the in-memory tail or DMA read buffers, never re-encoded.
+//! count, byte and tag limits, search by store time, and the record or store time at an
+//! offset a client names. Records come back as [`LogBytes`]: windows on the in-memory tail
+//! or DMA read buffers, never re-encoded.
 
 use super::consume_queue::CqEntry;
 use super::error::{StoreError, StoreResult};
 use super::log_buffer::LogBytes;
 use super::offsets::{PhysicalOffset, QueueId, QueueOffset};
-use super::record::{scan, Scanned};
+use super::record::{self, scan, Scanned, BLANK_HEADER, STORE_TIMESTAMP_PREFIX};
 use super::store::Store;
 
 /// The answer to a pull: records in queue order and where the next pull starts.
@@ -124,16 +125,13 @@ impl Store {
                         offset: mid,
                         size: 1,
                     })?;
-            let bytes = self.log.read(e.physical_offset, e.size as usize).await?;
-            let stored = match scan(&bytes) {
-                Scanned::Record(m) => m.store_timestamp_ms,
-                _ => {
-                    return Err(StoreError::Corrupt {
+            let stored =
+                self.store_time(e.physical_offset)
+                    .await?
+                    .ok_or_else(|| StoreError::Corrupt {
                         what: "commit log",
-                        detail: format!("{mid}"),
-                    })
-                }
-            };
+                        detail: format!("no record for queue offset {mid}"),
+                    })?;
             if stored < timestamp {
                 lo = mid + 1;
             } else {
@@ -141,5 +139,81 @@ impl Store {
             }
         }
         Ok(QueueOffset(lo))
+    }
+
+    /// The record that starts at `offset`, checked whole (structure, body CRC) and against
+    /// its own PHYSICALOFFSET; `None` when no record starts there. The offset comes from a
+    /// client (VIEW_MESSAGE_BY_ID), so it may point anywhere: past the end, inside a record,
+    /// into a deleted segment or the unwritten end of one.
+    pub async fn record_at(&self, offset: PhysicalOffset) -> StoreResult<Option<LogBytes>> {
+        let Some(head) = self.read_if_stored(offset, BLANK_HEADER).await? else {
+            return Ok(None);
+        };
+        let Some(size) = record::message_size(&head) else {
+            return Ok(None);
+        };
+        let Some(bytes) = self.read_if_stored(offset, size).await? else {
+            return Ok(None);
+        };
+        // Bytes inside a body can look like a record head; only a record written here
+        // carries this offset and a matching CRC.
+        let starts_here = matches!(scan(&bytes), Scanned::Record(m) if m.physical_offset == offset);
+        Ok(starts_here.then_some(bytes))
+    }
+
+    /// Store time of the record at `offset`, read from its first bytes only; `None` when
+    /// none is stored there.
+    pub async fn store_time(&self, offset: PhysicalOffset) -> StoreResult<Option<i64>> {
+        let prefix = self.read_if_stored(offset, STORE_TIMESTAMP_PREFIX).await?;
+        Ok(prefix.and_then(|p| record::store_timestamp(&p)))
+    }
+
+    /// Store time of the message at `at` in (topic, queue); `None` when the queue has no
+    /// such entry or its record is gone.
+    pub async fn store_time_at(
+        &self,
+        topic: &str,
+        queue_id: QueueId,
+        at: QueueOffset,
+    ) -> StoreResult<Option<i64>> {
+        match self.entry(topic, queue_id, at).await? {
+            Some(e) => self.store_time(e.physical_offset).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Store time of the newest message filed in the ConsumeQueue of (topic, queue); `None`
+    /// when it has none or its record is gone. A message just stored but not yet filed by
+    /// reput is not seen.
+    pub async fn last_store_time(
+        &self,
+        topic: &str,
+        queue_id: QueueId,
+    ) -> StoreResult<Option<i64>> {
+        let Some(q) = self.queue(topic, queue_id) else {
+            return Ok(None);
+        };
+        match q.cq.max_offset().0.checked_sub(1) {
+            Some(last) => self.store_time_at(topic, queue_id, QueueOffset(last)).await,
+            None => Ok(None),
+        }
+    }
+
+    /// [`Store::read`], with bytes the log does not hold (deleted, not yet written, across
+    /// a segment end, beyond any offset Java's signed longs can name) as `None`; other
+    /// failures stay errors.
+    async fn read_if_stored(
+        &self,
+        offset: PhysicalOffset,
+        size: usize,
+    ) -> StoreResult<Option<LogBytes>> {
+        if offset.0 > i64::MAX as u64 {
+            return Ok(None);
+        }
+        match self.log.read(offset, size).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(StoreError::OutOfRange { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }

@@ -12,7 +12,9 @@ use crate::wire::record::TransactionType;
 use crate::wire::record::{self as codec, RecordFields, RecordVersion, Scan, SysFlag};
 use crate::wire::WireError;
 
-pub use crate::wire::record::{RecordMeta, MAGIC_BLANK};
+pub use crate::wire::record::{
+    message_size, store_timestamp, RecordMeta, MAGIC_BLANK, STORE_TIMESTAMP_PREFIX,
+};
 
 /// Size of the filler's header; a segment always keeps this much room for it.
 pub const BLANK_HEADER: usize = codec::BLANK_SIZE_MIN;

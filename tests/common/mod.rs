@@ -266,17 +266,39 @@ pub fn request(
     code: i32,
     ext_fields: serde_json::Value,
 ) -> (serde_json::Value, Vec<u8>) {
+    request_with_body(stream, code, ext_fields, b"")
+}
+
+/// [`request`] with a body.
+pub fn request_with_body(
+    stream: &mut TcpStream,
+    code: i32,
+    ext_fields: serde_json::Value,
+    body: &[u8],
+) -> (serde_json::Value, Vec<u8>) {
+    try_request_with_body(stream, code, ext_fields, body).expect("a response")
+}
+
+/// [`request_with_body`], but `None` when the connection fails (the broker died).
+pub fn try_request_with_body(
+    stream: &mut TcpStream,
+    code: i32,
+    ext_fields: serde_json::Value,
+    body: &[u8],
+) -> Option<(serde_json::Value, Vec<u8>)> {
     static OPAQUE: AtomicI32 = AtomicI32::new(1);
     let opaque = OPAQUE.fetch_add(1, Ordering::Relaxed);
     let header = serde_json::json!({
         "code": code, "language": "JAVA", "version": 479, "opaque": opaque, "flag": 0,
         "extFields": ext_fields,
     });
-    write_all(stream, &json_frame(&header.to_string(), b""));
-    let frame = read_frame(stream).expect("a response");
+    stream
+        .write_all(&json_frame(&header.to_string(), body))
+        .ok()?;
+    let frame = read_frame(stream)?;
     let json = frame.json();
     assert_eq!(json["opaque"], opaque, "response to this request");
-    (json, frame.body)
+    Some((json, frame.body))
 }
 
 /// The response code of a response header.
@@ -292,6 +314,131 @@ pub fn json_body(body: &[u8]) -> serde_json::Value {
 pub const GET_ROUTEINFO_BY_TOPIC: i32 = 105;
 pub const UPDATE_AND_CREATE_TOPIC: i32 = 17;
 pub const GET_ALL_TOPIC_CONFIG: i32 = 21;
+pub const SEND_MESSAGE_V2: i32 = 310;
+pub const GET_MAX_OFFSET: i32 = 30;
+pub const UPDATE_CONSUMER_OFFSET: i32 = 15;
+
+/// Response codes the tests look for.
+pub const SUCCESS: i64 = 0;
+pub const SYSTEM_ERROR: i64 = 1;
+pub const TOPIC_NOT_EXIST: i64 = 17;
+pub const INVALID_PARAMETER: i64 = 29;
+
+/// A message properties string: `name 0x01 value 0x02` per pair (REMOTING.md §3.3).
+pub fn properties(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(name, value)| format!("{name}\u{1}{value}\u{2}"))
+        .collect()
+}
+
+/// Sends one message to `queue` of `topic` the way a 5.x Java producer does
+/// (SEND_MESSAGE_V2, one-letter header names; a new topic is created from TBW102) and
+/// returns the response header.
+pub fn send_v2(
+    conn: &mut TcpStream,
+    topic: &str,
+    queue: i32,
+    body: &[u8],
+    properties: &str,
+) -> serde_json::Value {
+    try_send_v2(conn, topic, queue, body, properties).expect("a send response")
+}
+
+/// [`send_v2`], but `None` when the connection fails (the broker died).
+pub fn try_send_v2(
+    conn: &mut TcpStream,
+    topic: &str,
+    queue: i32,
+    body: &[u8],
+    properties: &str,
+) -> Option<serde_json::Value> {
+    let fields = serde_json::json!({
+        "a": "pg", "b": topic, "c": "TBW102", "d": "4", "e": queue.to_string(), "f": "0",
+        "g": "1700000000000", "h": "0", "i": properties, "j": "0", "k": "false", "m": "false"
+    });
+    Some(try_request_with_body(conn, SEND_MESSAGE_V2, fields, body)?.0)
+}
+
+/// The queue offset reported by a response header's `offset` field.
+pub fn offset_field(header: &serde_json::Value) -> i64 {
+    let offset = header["extFields"]["offset"].as_str().expect("offset");
+    offset.parse().expect("a number")
+}
+
+/// Waits until queue `queue` of `topic` holds `count` messages: a send is acknowledged
+/// before reput files it in its ConsumeQueue.
+pub fn wait_max_offset(conn: &mut TcpStream, topic: &str, queue: i32, count: i64) {
+    let fields = serde_json::json!({"topic": topic, "queueId": queue});
+    for _ in 0..500 {
+        let (header, _) = request(conn, GET_MAX_OFFSET, fields.clone());
+        assert_eq!(code_of(&header), SUCCESS, "{header}");
+        if offset_field(&header) == count {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("queue {queue} of {topic} never held {count} messages");
+}
+
+/// Wall-clock milliseconds since the epoch, as the broker stamps store times.
+pub fn now_ms() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    now.expect("clock after 1970").as_millis() as i64
+}
+
+/// The fields of a stored record (REMOTING.md §3.1) a test compares; IPv4 hosts only.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Record {
+    pub queue_id: i32,
+    pub queue_offset: i64,
+    pub physical_offset: i64,
+    pub store_timestamp: i64,
+    pub store_host: SocketAddr,
+    pub body: Vec<u8>,
+    pub topic: String,
+    pub properties: String,
+}
+
+/// Decodes one v1 record with IPv4 hosts that fills `bytes` exactly.
+pub fn decode_record(bytes: &[u8]) -> Record {
+    let i32_at = |at: usize| i32::from_be_bytes(bytes[at..at + 4].try_into().expect("4"));
+    let i64_at = |at: usize| i64::from_be_bytes(bytes[at..at + 8].try_into().expect("8"));
+    assert_eq!(i32_at(0) as usize, bytes.len(), "TOTALSIZE");
+    assert_eq!(i32_at(4) as u32, 0xDAA3_20A7, "v1 magic");
+    let store_ip: [u8; 4] = bytes[64..68].try_into().expect("4");
+    let store_host = SocketAddr::from((store_ip, i32_at(68) as u16));
+    let body_len = i32_at(84) as usize;
+    let body = bytes[88..88 + body_len].to_vec();
+    let topic_at = 88 + body_len + 1;
+    let topic_len = bytes[88 + body_len] as usize;
+    let topic = String::from_utf8(bytes[topic_at..topic_at + topic_len].to_vec()).expect("UTF-8");
+    let props_at = topic_at + topic_len + 2;
+    let props_len = u16::from_be_bytes([bytes[props_at - 2], bytes[props_at - 1]]) as usize;
+    assert_eq!(props_at + props_len, bytes.len(), "lengths add up");
+    Record {
+        queue_id: i32_at(12),
+        queue_offset: i64_at(20),
+        physical_offset: i64_at(28),
+        store_timestamp: i64_at(56),
+        store_host,
+        body,
+        topic,
+        properties: String::from_utf8(bytes[props_at..].to_vec()).expect("UTF-8"),
+    }
+}
+
+/// Decodes an offset message id (REMOTING.md §3.5, IPv4): the store host and the offset.
+pub fn decode_offset_message_id(id: &str) -> (SocketAddr, i64) {
+    assert_eq!(id.len(), 32, "an IPv4 offset message id: {id}");
+    let bytes: Vec<u8> = (0..16)
+        .map(|i| u8::from_str_radix(&id[2 * i..2 * i + 2], 16).expect("hex"))
+        .collect();
+    let port = u32::from_be_bytes(bytes[4..8].try_into().expect("4"));
+    let ip: [u8; 4] = bytes[..4].try_into().expect("4");
+    let offset = i64::from_be_bytes(bytes[8..].try_into().expect("8"));
+    (SocketAddr::from((ip, port as u16)), offset)
+}
 
 /// Asks the NameServer at `namesrv` for `topic`'s route until it lists `brokers` brokers
 /// (registration is asynchronous at start-up), or 20 s pass; returns the last route.
@@ -319,46 +466,6 @@ pub fn wait_route(namesrv: SocketAddr, topic: &str, brokers: usize) -> serde_jso
     panic!("route of {topic} never listed {brokers} brokers; last: {last}");
 }
 
-pub const SEND_MESSAGE_V2: i32 = 310;
-
-/// Sends `body` to (`topic`, `queue`) the way a 5.x Java producer does (one-letter header
-/// names, tag TagA, key `key`) and returns the response header.
-pub fn send_v2(
-    stream: &mut TcpStream,
-    topic: &str,
-    queue: i32,
-    key: &str,
-    body: &[u8],
-) -> serde_json::Value {
-    try_send_v2(stream, topic, queue, key, body).expect("send response")
-}
-
-/// [`send_v2`], but `None` when the connection fails (the broker died).
-pub fn try_send_v2(
-    stream: &mut TcpStream,
-    topic: &str,
-    queue: i32,
-    key: &str,
-    body: &[u8],
-) -> Option<serde_json::Value> {
-    static OPAQUE: AtomicI32 = AtomicI32::new(1_000_000);
-    let opaque = OPAQUE.fetch_add(1, Ordering::Relaxed);
-    let properties = format!("TAGS\u{1}TagA\u{2}KEYS\u{1}{key}\u{2}");
-    let header = serde_json::json!({
-        "code": SEND_MESSAGE_V2, "language": "JAVA", "version": 479, "opaque": opaque, "flag": 0,
-        "extFields": {
-            "a": "pg", "b": topic, "c": "TBW102", "d": "4", "e": queue.to_string(), "f": "0",
-            "g": "1700000000000", "h": "0", "i": properties, "j": "0", "k": "false", "m": "false"
-        }
-    });
-    stream
-        .write_all(&json_frame(&header.to_string(), body))
-        .ok()?;
-    let json = read_frame(stream)?.json();
-    assert_eq!(json["opaque"], opaque, "response to this send");
-    Some(json)
-}
-
 /// Creates `topic` with `queues` read and write queues through `stream`, as mqadmin does.
 pub fn create_topic(stream: &mut TcpStream, topic: &str, queues: i32) -> serde_json::Value {
     let (header, _) = request(
@@ -371,4 +478,99 @@ pub fn create_topic(stream: &mut TcpStream, topic: &str, queues: i32) -> serde_j
         }),
     );
     header
+}
+
+/// Asks for a stats body (GET_TOPIC_STATS_INFO, GET_CONSUME_STATS), expects SUCCESS and
+/// parses it with [`parse_stats_body`].
+pub fn stats_request(
+    conn: &mut TcpStream,
+    code: i32,
+    fields: serde_json::Value,
+) -> (
+    serde_json::Map<String, serde_json::Value>,
+    Vec<(serde_json::Value, serde_json::Value)>,
+) {
+    let (header, body) = request(conn, code, fields);
+    assert_eq!(code_of(&header), SUCCESS, "{header}");
+    parse_stats_body(&body)
+}
+
+/// The integer field `key` of a JSON object.
+pub fn int(value: &serde_json::Value, key: &str) -> i64 {
+    value[key]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no integer {key} in {value}"))
+}
+
+/// A stats body whose `offsetTable` is keyed by MessageQueue objects, fastjson's non-JSON
+/// form (REMOTING.md §1.9.5): its other fields, and the table's (key, value) pairs in order.
+pub fn parse_stats_body(
+    body: &[u8],
+) -> (
+    serde_json::Map<String, serde_json::Value>,
+    Vec<(serde_json::Value, serde_json::Value)>,
+) {
+    let text = std::str::from_utf8(body).expect("UTF-8 body");
+    let mut p = FastjsonParser { text, at: 0 };
+    let (mut fields, mut table) = (serde_json::Map::new(), Vec::new());
+    p.expect('{');
+    loop {
+        let key = p.value();
+        let key = key.as_str().expect("a field name").to_owned();
+        p.expect(':');
+        if key == "offsetTable" {
+            p.expect('{');
+            let mut more = !p.eat('}');
+            while more {
+                let queue = p.value();
+                p.expect(':');
+                table.push((queue, p.value()));
+                more = !p.eat('}');
+                if more {
+                    p.expect(',');
+                }
+            }
+        } else {
+            fields.insert(key, p.value());
+        }
+        if p.eat('}') {
+            break;
+        }
+        p.expect(',');
+    }
+    assert_eq!(p.at, text.len(), "one object: {text}");
+    (fields, table)
+}
+
+/// Reads fastjson text a token at a time, each value with serde_json.
+struct FastjsonParser<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl FastjsonParser<'_> {
+    fn value(&mut self) -> serde_json::Value {
+        let rest = &self.text[self.at..];
+        let mut values = serde_json::Deserializer::from_str(rest).into_iter();
+        let value = values.next().expect("a value").expect("a JSON value");
+        self.at += values.byte_offset();
+        value
+    }
+
+    fn eat(&mut self, c: char) -> bool {
+        let found = self.text[self.at..].starts_with(c);
+        if found {
+            self.at += 1;
+        }
+        found
+    }
+
+    fn expect(&mut self, c: char) {
+        assert!(
+            self.eat(c),
+            "expected {c:?} at {} of {}",
+            self.at,
+            self.text
+        );
+    }
 }

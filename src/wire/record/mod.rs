@@ -9,6 +9,7 @@
 //! * [`check`] is what recovery and reput run over the CommitLog: structure, body CRC and
 //!   the fields the consume queue and index need, with the segment-end blank reported as
 //!   its own case.
+//! * [`message_size`] and [`store_timestamp`] read a record's first bytes only.
 //!
 //! Layout, with `b` and `s` the born and store host sizes (8 for IPv4, 20 for IPv6, chosen
 //! by the SYSFLAG bits):
@@ -24,6 +25,7 @@
 mod check;
 mod encode;
 mod ids;
+mod prefix;
 mod sysflag;
 mod view;
 
@@ -33,6 +35,7 @@ mod tests;
 pub use check::{check, check_verified, BlankRecord, RecordMeta, Scan};
 pub use encode::{set_physical_offset, set_queue_offset, set_store_timestamp, RecordFields};
 pub use ids::{PhysicalOffset, QueueOffset};
+pub use prefix::{message_size, store_timestamp, STORE_TIMESTAMP_PREFIX};
 pub use sysflag::{Compression, SysFlag, TransactionType};
 pub use view::RecordView;
 
