@@ -24,7 +24,7 @@ use crate::wire::RemotingCommand;
 /// SEND and PULL for one shard.
 #[derive(Debug)]
 pub struct DataPath {
-    pub send: SendHandler,
+    pub send: Rc<SendHandler>,
     pub pull: Rc<PullHandler>,
     pub long_poll: Rc<LongPoll>,
 }
@@ -42,12 +42,12 @@ impl DataPath {
     ) -> DataPath {
         let long_poll = LongPoll::new(PULL_PARKED_MAX, glommio_sleep());
         store.set_dispatch_listener(long_poll.listener());
-        let send = SendHandler::new(
+        let send = Rc::new(SendHandler::new(
             Rc::clone(&store),
             Rc::clone(&topics),
             Rc::clone(&traffic),
             config,
-        );
+        ));
         let pull = PullHandler::new(
             store,
             topics,

@@ -129,7 +129,7 @@ pub struct Fixture {
     pub offsets: Rc<ConsumerOffsets>,
     pub long_poll: Rc<LongPoll>,
     pub timer: Rc<ManualTimer>,
-    pub send: SendHandler,
+    pub send: Rc<SendHandler>,
     pub pull: Rc<PullHandler>,
     pub traffic: Rc<Traffic>,
 }
@@ -157,7 +157,13 @@ pub async fn fixture(flush: FlushPolicy, parked_max: usize) -> Fixture {
     let config = SendConfig::new(STORE_HOST.parse().expect("addr"));
     let traffic = Rc::new(Traffic::default());
     let (sleep, counted) = (timer.sleep(), traffic.clone());
-    let send = SendHandler::with_sleep(store.clone(), topics.clone(), counted, config, sleep);
+    let send = Rc::new(SendHandler::with_sleep(
+        store.clone(),
+        topics.clone(),
+        counted,
+        config,
+        sleep,
+    ));
     let pull = PullHandler::new(
         store.clone(),
         topics.clone(),

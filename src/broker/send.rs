@@ -28,7 +28,7 @@ use crate::net::Reply;
 use crate::storage::commit_log::Durable;
 use crate::storage::config::FlushPolicy;
 use crate::storage::store::{PutResult, Store};
-use crate::storage::QueueId;
+use crate::storage::{QueueId, StoreError};
 use crate::wire::codes::{request_code, response_code};
 use crate::wire::headers::{SendMessageRequestHeader, SendMessageResponseHeader};
 use crate::wire::message_id::{write_offset_message_id, MESSAGE_ID_LEN_V6};
@@ -37,6 +37,10 @@ use crate::wire::record::{
     PhysicalOffset, QueueOffset, RecordFields, RecordVersion, SysFlag, TransactionType,
 };
 use crate::wire::{batch, RemotingCommand, WireError};
+
+/// Longest a send waits for room in a full log buffer before SYSTEM_BUSY (Java's
+/// `osPageCacheBusyTimeOutMills`).
+pub const BUSY_WAIT_MAX: Duration = Duration::from_secs(1);
 
 /// The scratch buffer is kept between sends up to this size; a larger one (a multi-MiB
 /// message) is given back so one big send does not pin memory for good.
@@ -125,8 +129,19 @@ impl SendHandler {
 
     /// Handles a SEND_MESSAGE, SEND_MESSAGE_V2 or SEND_BATCH_MESSAGE from `born_host` (the
     /// producer's address as this connection sees it).
-    pub fn handle(&self, born_host: SocketAddr, request: &RemotingCommand) -> Reply {
+    ///
+    /// When the log buffer is full (the disk is behind), the send waits for room for up to
+    /// [`BUSY_WAIT_MAX`] before it is refused with SYSTEM_BUSY, as Java's broker holds a put
+    /// while its page cache is busy: a burst slows producers down instead of failing them.
+    pub fn handle(self: &Rc<Self>, born_host: SocketAddr, request: &RemotingCommand) -> Reply {
         match self.send(born_host, request) {
+            Err(DataError::Store(StoreError::Busy)) => self.send_when_room(born_host, request),
+            sent => self.answer(request, sent),
+        }
+    }
+
+    fn answer(&self, request: &RemotingCommand, sent: Result<Sent, DataError>) -> Reply {
+        match sent {
             Ok(sent) => self.reply(request, sent),
             Err(e) if request.is_oneway() => {
                 tracing::debug!(error = %e, "oneway send refused");
@@ -134,6 +149,29 @@ impl SendHandler {
             }
             Err(e) => Reply::Now(Some(e.response_to(request))),
         }
+    }
+
+    fn send_when_room(self: &Rc<Self>, born_host: SocketAddr, request: &RemotingCommand) -> Reply {
+        let (this, request) = (Rc::clone(self), request.clone());
+        // Room for the body and the largest properties is room for the record.
+        let size = (request.body.len() + PROPERTIES_SIZE_MAX) as u64;
+        let timeout = (self.sleep)(BUSY_WAIT_MAX);
+        Reply::Later(Box::pin(async move {
+            let room = async { this.store.writable(size).await.is_ok() };
+            let expired = async {
+                timeout.await;
+                false
+            };
+            let sent = if futures_lite::future::or(room, expired).await {
+                this.send(born_host, &request)
+            } else {
+                Err(DataError::Store(StoreError::Busy))
+            };
+            match this.answer(&request, sent) {
+                Reply::Now(response) => response,
+                Reply::Later(response) => response.await,
+            }
+        }))
     }
 
     fn reply(&self, request: &RemotingCommand, sent: Sent) -> Reply {

@@ -3,7 +3,7 @@
 use super::data_test_support::*;
 use crate::net::Reply;
 use crate::storage::config::FlushPolicy;
-use crate::storage::run_local;
+use crate::storage::{run_local, QueueId};
 use crate::wire::batch::{encode_entry, BatchEntry};
 use crate::wire::codes::{request_code, response_code};
 use crate::wire::headers::{pull_sys_flag, PullMessageResponseHeader, SendMessageResponseHeader};
@@ -158,7 +158,7 @@ fn oversize_body_is_message_illegal() {
             .send(&send_request(10, &send_header("T", 0, ""), &body))
             .await;
         assert_eq!(response.code, response_code::MESSAGE_ILLEGAL);
-        assert_eq!(f.store.queue_range("T", crate::storage::QueueId(0)).1 .0, 0);
+        assert_eq!(f.store.queue_range("T", QueueId(0)).1 .0, 0);
     });
 }
 
@@ -343,6 +343,34 @@ fn ali_ons_send_with_json_numbers_is_stored() {
 }
 
 #[test]
+fn a_send_that_finds_the_log_buffer_full_waits_for_room() {
+    run_local(|| async {
+        let f = fixture(FlushPolicy::Async, 16).await;
+        // Fill the 256 KiB test buffer without yielding, so the writer cannot drain it: big
+        // records, then small ones for the last bytes.
+        for size in [16 * 1024, 64] {
+            let body = vec![1u8; size];
+            let mut filler = crate::storage::record::encode("T", QueueId(1), &body, None);
+            while f.store.put("T", QueueId(1), &mut filler).is_ok() {}
+        }
+        let body = vec![2u8; 1024];
+        let request = send_request(310, &send_header("T", 0, ""), &body);
+        let Reply::Later(later) = f.send.handle(producer(), &request) else {
+            panic!("a send into a full buffer waits");
+        };
+        let response = later.await.expect("answered");
+        assert_eq!(
+            response.code,
+            response_code::SUCCESS,
+            "{:?}",
+            response.remark
+        );
+        f.store.reput().await.expect("reput");
+        assert_eq!(f.store.queue_range("T", QueueId(0)).1 .0, 1);
+    });
+}
+
+#[test]
 fn batch_the_log_has_no_room_for_stores_nothing() {
     run_local(|| async {
         let f = fixture(FlushPolicy::Async, 16).await;
@@ -361,7 +389,7 @@ fn batch_the_log_has_no_room_for_stores_nothing() {
         header.batch = Some(true);
         let response = f.send(&send_request(320, &header, &out)).await;
         assert_eq!(response.code, response_code::SYSTEM_BUSY);
-        assert_eq!(f.store.queue_range("T", crate::storage::QueueId(0)).1 .0, 0);
+        assert_eq!(f.store.queue_range("T", QueueId(0)).1 .0, 0);
     });
 }
 

@@ -305,6 +305,10 @@ impl CommitLog {
     /// created the next segment), or the log failed.
     pub async fn writable(&self, size: u64) -> StoreResult<()> {
         let sh = Rc::clone(&self.shared);
+        if size > sh.config.unwritten_bytes_max {
+            // It would never fit: waiting could only end in the caller's timeout.
+            return Err(StoreError::Busy);
+        }
         std::future::poll_fn(move |cx| {
             let mut st = sh.state.borrow_mut();
             if let Some(e) = &st.failed {
