@@ -1,19 +1,37 @@
-//! Micro bench: 1 KiB records appended to one shard's store under ASYNC_FLUSH on the real
-//! disk (O_DIRECT, 1 GiB segments), through `Store::put` with reput and a final flush.
-//! Prints records/s and MiB/s, then times recovery of the whole log (no checkpoint).
+//! Micro benches of one shard's store on the real disk (O_DIRECT through io_uring), all in one
+//! run so the figures share the disk's state:
 //!
-//! `cargo bench --bench storage_append` (env: BENCH_RECORDS, default 2 000 000; BENCH_DIR,
-//! default the temp dir; BENCH_SYNC=1 for SYNC_FLUSH with 64 appenders in flight;
-//! BENCH_BLOCK_KIB, default 1024; BENCH_IN_FLIGHT, default 4).
+//! 1. the disk's own `fdatasync` latency: a 4 KiB write then `fdatasync`, 500 times (the floor
+//!    under any SYNC_FLUSH acknowledgement);
+//! 2. ASYNC_FLUSH: 1 KiB records through `Store::put` as fast as they go, over 8 queues, with
+//!    reput and a final flush (records/s, MiB/s);
+//! 3. recovery of that whole log with no checkpoint: scan, verify, re-dispatch (MiB/s);
+//! 4. SYNC_FLUSH: 64 appenders, each putting a record and waiting until it is durable before
+//!    the next (records/s, acknowledgement latency p50/p99);
+//! 5. memory: heap bytes per idle ConsumeQueue, and what a CommitLog segment holds.
+//!
+//! `cargo bench --bench storage_append` (env: BENCH_RECORDS, ASYNC records, default
+//! 2 000 000; BENCH_SYNC_RECORDS, default 100 000; BENCH_DIR, default the temp dir;
+//! BENCH_BLOCK_KIB, default 1024; BENCH_IN_FLIGHT, writes in flight, default 4).
 
-use std::path::PathBuf;
-use std::time::Instant;
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
+use std::cell::{Cell, RefCell};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
 use shardmq::storage::config::{FlushPolicy, LogConfig, StoreConfig};
-use shardmq::storage::io::Disk;
+use shardmq::storage::io::{alloc_block, Disk};
 use shardmq::storage::record::encode;
 use shardmq::storage::store::{system_clock, Store};
 use shardmq::storage::{QueueId, StoreError};
+
+const TOPIC: &str = "BenchTopic";
+const QUEUES: u32 = 8;
+const SYNC_APPENDERS: usize = 64;
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -22,51 +40,76 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-async fn run(root: PathBuf, records: u64, sync: bool) {
-    let flush = if sync {
-        FlushPolicy::Sync
-    } else {
-        FlushPolicy::Async
-    };
+fn config(root: &Path, flush: FlushPolicy) -> StoreConfig {
     let mut log = LogConfig {
         flush,
         ..LogConfig::default()
     };
     log.block_size = env_u64("BENCH_BLOCK_KIB", 1024) as usize * 1024;
     log.writes_in_flight_max = env_u64("BENCH_IN_FLIGHT", 4) as usize;
-    let config = StoreConfig {
+    StoreConfig {
         log,
-        ..StoreConfig::new(root, 0)
-    };
+        ..StoreConfig::new(root.to_owned(), 0)
+    }
+}
+
+/// A 1 KiB record (header, topic, TAGS and body) for queue `q`.
+fn record(q: u32) -> Vec<u8> {
+    encode(TOPIC, QueueId(q), &[0x5A; 1024 - 103], Some("TagA"))
+}
+
+/// Puts `rec`, waiting for room while the log buffer is full.
+async fn put(store: &Store, queue: QueueId, rec: &mut [u8]) -> shardmq::storage::store::PutResult {
+    loop {
+        match store.put(TOPIC, queue, rec) {
+            Ok(p) => return p,
+            Err(StoreError::Busy) => store.writable(rec.len() as u64).await.expect("writable"),
+            Err(e) => panic!("put failed: {e}"),
+        }
+    }
+}
+
+fn micros(h: &Histogram<u64>, q: f64) -> u64 {
+    h.value_at_quantile(q)
+}
+
+async fn fdatasync_latency(dir: &Path) {
+    let disk = Disk::Dma;
+    disk.create_dir_all(dir).await.expect("dir");
+    let file = disk
+        .open(&dir.join("sync-probe"), true)
+        .await
+        .expect("open");
+    file.pre_allocate(4 << 20).await.expect("preallocate");
+    let buf = Rc::new(alloc_block(4096));
+    let mut h = Histogram::<u64>::new(3).expect("histogram");
+    for i in 0..500u64 {
+        let started = Instant::now();
+        file.write_at(Rc::clone(&buf), i % 1024 * 4096)
+            .await
+            .expect("write");
+        file.fdatasync().await.expect("fdatasync");
+        h.record(started.elapsed().as_micros() as u64)
+            .expect("record");
+    }
+    println!(
+        "disk: 4 KiB write + fdatasync, 500 times: p50 {} µs, p99 {} µs",
+        micros(&h, 0.5),
+        micros(&h, 0.99)
+    );
+}
+
+async fn async_appends_then_recovery(root: &Path, records: u64) {
+    let config = config(root, FlushPolicy::Async);
     let store = Store::open(Disk::Dma, config.clone(), system_clock())
         .await
         .expect("open");
-    let mut templates: Vec<Vec<u8>> = (0..8)
-        .map(|q| encode("BenchTopic", QueueId(q), &[0x5A; 1024 - 103], Some("TagA")))
-        .collect();
+    let mut templates: Vec<Vec<u8>> = (0..QUEUES).map(record).collect();
     let size = templates[0].len() as u64;
     let started = Instant::now();
-    let mut in_flight = Vec::new();
     for i in 0..records {
-        let queue = QueueId((i % 8) as u32);
-        let rec = &mut templates[queue.0 as usize];
-        loop {
-            match store.put("BenchTopic", queue, rec) {
-                Ok(p) => {
-                    if sync {
-                        in_flight.push(p.durable);
-                    }
-                    break;
-                }
-                Err(StoreError::Busy) => store.writable(size).await.expect("writable"),
-                Err(e) => panic!("put failed: {e}"),
-            }
-        }
-        if in_flight.len() == 64 {
-            for d in in_flight.drain(..) {
-                d.await.expect("durable");
-            }
-        }
+        let queue = QueueId((i % u64::from(QUEUES)) as u32);
+        put(&store, queue, &mut templates[queue.0 as usize]).await;
         if i % 65_536 == 0 {
             store.reput().await.expect("reput");
         }
@@ -76,30 +119,101 @@ async fn run(root: PathBuf, records: u64, sync: bool) {
     let secs = started.elapsed().as_secs_f64();
     let mib = (records * size) as f64 / (1 << 20) as f64;
     println!(
-        "{} {} records of {size} B in {secs:.3} s: {:.0} records/s, {:.0} MiB/s",
-        if sync { "SYNC(64 in flight)" } else { "ASYNC" },
-        records,
+        "ASYNC_FLUSH: {records} records of {size} B in {secs:.3} s: {:.0} records/s, {:.0} MiB/s",
         records as f64 / secs,
         mib / secs
     );
     // No checkpoint was written: reopening scans, verifies and re-dispatches the whole log.
     drop(store);
     let started = Instant::now();
-
     let store = Store::open(Disk::Dma, config, system_clock())
         .await
         .expect("recover");
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "recovery without checkpoint: {mib:.0} MiB, {} records in {secs:.3} s: {:.0} MiB/s",
-        records,
+        "recovery without checkpoint: {mib:.0} MiB, {records} records in {secs:.3} s: {:.0} MiB/s",
         mib / secs
     );
     assert_eq!(
-        store.queue_range("BenchTopic", QueueId(0)).1 .0,
-        records.div_ceil(8)
+        store.queue_range(TOPIC, QueueId(0)).1 .0,
+        records.div_ceil(u64::from(QUEUES))
     );
     store.close().await.expect("close");
+}
+
+async fn sync_appenders(root: &Path, records: u64) {
+    let store = Rc::new(
+        Store::open(Disk::Dma, config(root, FlushPolicy::Sync), system_clock())
+            .await
+            .expect("open"),
+    );
+    let left = Rc::new(Cell::new(records));
+    let latency = Rc::new(RefCell::new(Histogram::<u64>::new(3).expect("histogram")));
+    let started = Instant::now();
+    let appenders: Vec<_> = (0..SYNC_APPENDERS)
+        .map(|a| {
+            let (store, left, latency) = (store.clone(), left.clone(), latency.clone());
+            glommio::spawn_local(async move {
+                let queue = QueueId(a as u32 % QUEUES);
+                let mut rec = record(queue.0);
+                while left.get() > 0 {
+                    left.set(left.get() - 1);
+                    let t = Instant::now();
+                    put(&store, queue, &mut rec)
+                        .await
+                        .durable
+                        .await
+                        .expect("durable");
+                    let us = t.elapsed().as_micros() as u64;
+                    latency.borrow_mut().record(us).expect("record");
+                }
+            })
+        })
+        .collect();
+    for a in appenders {
+        a.await;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let h = latency.borrow().clone();
+    println!(
+        "SYNC_FLUSH, {SYNC_APPENDERS} appenders: {records} records in {secs:.3} s: {:.0} records/s, \
+         acknowledged after p50 {} µs, p99 {} µs",
+        records as f64 / secs,
+        micros(&h, 0.5),
+        micros(&h, 0.99)
+    );
+    store.shutdown().await.expect("shutdown");
+}
+
+/// Heap bytes per idle ConsumeQueue (one entry each), from this thread's live heap bytes, and
+/// what a CommitLog segment holds.
+async fn memory(root: &Path) {
+    let store = Store::open(
+        Disk::Dma,
+        config(&root.join("queues"), FlushPolicy::Async),
+        system_clock(),
+    )
+    .await
+    .expect("open");
+    // The first put allocates the log's first block; keep it out of the figure.
+    put(&store, QueueId(0), &mut record(0)).await;
+    let before = counting_alloc::live_bytes();
+    const IDLE: u32 = 1000;
+    for q in 0..IDLE {
+        let mut rec = encode("Idle", QueueId(q), b"x", None);
+        store.put("Idle", QueueId(q), &mut rec).expect("put");
+    }
+    store.reput().await.expect("reput");
+    store.checkpoint().await.expect("checkpoint");
+    let per_queue = (counting_alloc::live_bytes() - before) / i64::from(IDLE);
+    store.close().await.expect("close");
+
+    // A segment holds no buffers of its own (the log's blocks are shared by all): only its
+    // open file.
+    println!(
+        "memory: {per_queue} heap bytes per idle ConsumeQueue (1000 queues of one entry); per \
+         CommitLog segment no buffers, one open file (fd and DmaFile handle)"
+    );
 }
 
 fn main() {
@@ -107,14 +221,20 @@ fn main() {
         return; // `cargo test --benches` lists benches; this one only runs under `cargo bench`
     }
     let records = env_u64("BENCH_RECORDS", 2_000_000);
-    let sync = env_u64("BENCH_SYNC", 0) == 1;
+    let sync_records = env_u64("BENCH_SYNC_RECORDS", 100_000);
     let base = std::env::var("BENCH_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| std::env::temp_dir());
     let root = base.join(format!("shardmq-bench-{}", std::process::id()));
     let r = root.clone();
     let ex = glommio::LocalExecutorBuilder::new(glommio::Placement::Fixed(0))
-        .spawn(move || async move { run(r, records, sync).await })
+        .spawn(move || async move {
+            fdatasync_latency(&r.join("probe")).await;
+            async_appends_then_recovery(&r.join("async"), records).await;
+            glommio::timer::sleep(Duration::from_millis(100)).await;
+            sync_appenders(&r.join("sync"), sync_records).await;
+            memory(&r.join("memory")).await;
+        })
         .expect("executor");
     ex.join().expect("bench");
     let _ = std::fs::remove_dir_all(root);
