@@ -33,15 +33,16 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     pub fn new(ctx: Rc<BrokerContext>) -> Self {
-        let store_host = std::net::SocketAddr::new(ctx.config.broker_ip(), ctx.identity.ports.main);
-        let mut send = SendConfig::new(store_host);
+        let mut send = SendConfig::new(ctx.store_host());
         send.body_size_max = ctx.config.max_message_size;
+        send.delay_levels = ctx.schedule.levels().clone();
         let data = DataPath::new(
             ctx.store.clone(),
             Rc::new(ShardTopics(ctx.clone())),
             ctx.clients.clone(),
             ctx.offsets.clone(),
             send,
+            ctx.schedule.clone(),
         );
         Dispatcher {
             ctx,

@@ -12,8 +12,10 @@ use std::rc::Rc;
 use super::long_poll::{glommio_sleep, LongPoll};
 use super::offsets::ConsumerOffsets;
 use super::pull::{PullHandler, SubscriptionView};
+use super::schedule::Schedule;
 use super::send::{SendConfig, SendHandler};
 use super::topic_view::TopicView;
+use super::topics::SCHEDULE_TOPIC;
 use crate::limits::PULL_PARKED_MAX;
 use crate::net::Reply;
 use crate::storage::store::Store;
@@ -29,16 +31,26 @@ pub struct DataPath {
 }
 
 impl DataPath {
-    /// Builds the handlers and tells the store to wake parked pulls as it files messages.
+    /// Builds the handlers and tells the store to wake parked pulls, and the delay service
+    /// for delayed messages, as it files messages.
     pub fn new(
         store: Rc<Store>,
         topics: Rc<dyn TopicView>,
         subscriptions: Rc<dyn SubscriptionView>,
         offsets: Rc<ConsumerOffsets>,
         config: SendConfig,
+        schedule: Rc<Schedule>,
     ) -> DataPath {
         let long_poll = LongPoll::new(PULL_PARKED_MAX, glommio_sleep());
-        store.set_dispatch_listener(long_poll.listener());
+        let wake_pulls = long_poll.listener();
+        // Weak: the store holds the listener, and the delay service holds the store.
+        let schedule = Rc::downgrade(&schedule);
+        store.set_dispatch_listener(Box::new(move |topic, queue_id, offset, tags_code| {
+            wake_pulls(topic, queue_id, offset, tags_code);
+            if let Some(schedule) = schedule.upgrade().filter(|_| topic == SCHEDULE_TOPIC) {
+                schedule.arrived();
+            }
+        }));
         let send = SendHandler::new(Rc::clone(&store), Rc::clone(&topics), config);
         let pull = PullHandler::new(store, topics, subscriptions, offsets, Rc::clone(&long_poll));
         DataPath {
@@ -93,12 +105,15 @@ mod tests {
         run_local(|| async {
             let f = fixture(FlushPolicy::Async, 16).await;
             let config = SendConfig::new(STORE_HOST.parse().expect("addr"));
+            let levels = config.delay_levels.clone();
+            let schedule = Rc::new(Schedule::new(f.store.clone(), levels, &Default::default()));
             let path = DataPath::new(
                 f.store.clone(),
                 f.topics.clone(),
                 f.subscriptions.clone(),
                 f.offsets.clone(),
                 config,
+                schedule,
             );
             assert!(path
                 .handle(producer(), pull_request(&pull_header("T", 0, 0, 0)))

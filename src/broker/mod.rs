@@ -32,6 +32,8 @@
 //! - [`clients`]: producers and consumer groups from HEART_BEAT, NOTIFY_CONSUMER_IDS_CHANGED.
 //! - [`offsets`]: committed consumer offsets and their `consumerOffset.json`.
 //! - [`queue_offsets`]: GET_MAX_OFFSET, GET_MIN_OFFSET, SEARCH_OFFSET_BY_TIMESTAMP.
+//! - [`delay`], [`schedule`]: delay levels, parking in `SCHEDULE_TOPIC_XXXX`, and the
+//!   per-shard service that delivers parked messages when due (`delayOffset.json`).
 //! - [`error`]: [`BrokerError`] and its response codes.
 //!
 //! # Messages between shards
@@ -47,6 +49,7 @@ pub mod data_error;
 pub mod data_path;
 #[cfg(test)]
 mod data_test_support;
+pub mod delay;
 pub mod error;
 pub mod heartbeat_body;
 pub mod long_poll;
@@ -56,6 +59,7 @@ pub mod pull;
 mod pull_tests;
 pub mod queue_offsets;
 pub mod register;
+pub mod schedule;
 pub mod send;
 pub mod send_rules;
 #[cfg(test)]

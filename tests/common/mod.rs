@@ -341,9 +341,21 @@ pub fn try_send_v2(
     key: &str,
     body: &[u8],
 ) -> Option<serde_json::Value> {
+    let properties = format!("TAGS\u{1}TagA\u{2}KEYS\u{1}{key}\u{2}");
+    try_send_v2_props(stream, topic, queue, &properties, body)
+}
+
+/// Sends `body` with the properties string `properties` (REMOTING.md §3.3) as a 5.x Java
+/// producer does; `None` when the connection fails.
+pub fn try_send_v2_props(
+    stream: &mut TcpStream,
+    topic: &str,
+    queue: i32,
+    properties: &str,
+    body: &[u8],
+) -> Option<serde_json::Value> {
     static OPAQUE: AtomicI32 = AtomicI32::new(1_000_000);
     let opaque = OPAQUE.fetch_add(1, Ordering::Relaxed);
-    let properties = format!("TAGS\u{1}TagA\u{2}KEYS\u{1}{key}\u{2}");
     let header = serde_json::json!({
         "code": SEND_MESSAGE_V2, "language": "JAVA", "version": 479, "opaque": opaque, "flag": 0,
         "extFields": {
@@ -371,4 +383,46 @@ pub fn create_topic(stream: &mut TcpStream, topic: &str, queues: i32) -> serde_j
         }),
     );
     header
+}
+
+pub const PULL_MESSAGE: i32 = 11;
+pub const PULL_FOUND: i64 = 0;
+
+/// Pulls up to 32 messages of (`topic`, `queue`) from `offset` for group `cg`, subscribed to
+/// everything, without waiting; returns the response header and body.
+pub fn pull(
+    stream: &mut TcpStream,
+    topic: &str,
+    queue: i32,
+    offset: u64,
+) -> (serde_json::Value, Vec<u8>) {
+    let fields = serde_json::json!({
+        "consumerGroup": "cg", "topic": topic, "queueId": queue, "queueOffset": offset,
+        "maxMsgNums": 32, "sysFlag": 4, "commitOffset": 0, "suspendTimeoutMillis": 0,
+        "subscription": "*", "subVersion": 0, "expressionType": "TAG"
+    });
+    request(stream, PULL_MESSAGE, fields)
+}
+
+/// Pulls (`topic`, `queue`) from `offset` until a message is found or `within` passes;
+/// returns the body of the first answer that found something.
+pub fn pull_until_found(
+    stream: &mut TcpStream,
+    topic: &str,
+    queue: i32,
+    offset: u64,
+    within: Duration,
+) -> Vec<u8> {
+    let deadline = Instant::now() + within;
+    loop {
+        let (header, body) = pull(stream, topic, queue, offset);
+        if code_of(&header) == PULL_FOUND {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nothing in {topic}/{queue} from {offset} within {within:?}: {header}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
