@@ -17,7 +17,7 @@ use crate::broker::send::SendConfig;
 use crate::broker::send_rules::RETRY_TOPIC_PREFIX;
 use crate::broker::topic_view::{perm, ShardTopics};
 use crate::broker::topics;
-use crate::broker::{admin, queue_offsets, BrokerContext, BrokerError};
+use crate::broker::{admin, queue_offsets, send_back, BrokerContext, BrokerError};
 use crate::net::{Peer, Reply, Service};
 use crate::storage::QueueId;
 use crate::wire::codes::{request_code, response_code};
@@ -193,6 +193,13 @@ impl Service for Dispatcher {
             }
             request_code::GET_BROKER_RUNTIME_INFO => {
                 now(&request, admin::runtime_info(ctx, &request))
+            }
+            request_code::CONSUMER_SEND_MSG_BACK => {
+                let failed = error_template(&request);
+                later(
+                    failed,
+                    send_back::consumer_send_msg_back(ctx.clone(), request),
+                )
             }
             code if DataPath::serves(code) => self.data_request(peer, request),
             code => Reply::Now(Some(not_supported(&request, code))),

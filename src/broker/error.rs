@@ -29,6 +29,14 @@ pub enum BrokerError {
     Mesh(String),
     /// The shard's store failed to read what the request needs.
     Store(String),
+    /// A consumer group name no group can have (Java's auto-created groups are refused).
+    SubscriptionGroupNotExist(String),
+    /// The broker or the topic does not allow this operation.
+    NoPermission(String),
+    /// No message record starts at this physical offset (CONSUMER_SEND_MSG_BACK).
+    MessageNotFound(i64),
+    /// The store refused a message the broker moves itself (a retry or a dead letter).
+    PutFailed(String),
 }
 
 impl BrokerError {
@@ -41,9 +49,15 @@ impl BrokerError {
             | BrokerError::InvalidTopic { .. }
             | BrokerError::SystemTopic(_) => response_code::INVALID_PARAMETER,
             BrokerError::TopicNotExist(_) => response_code::TOPIC_NOT_EXIST,
-            BrokerError::TooManyTopics | BrokerError::Persist(_) | BrokerError::Store(_) => {
-                response_code::SYSTEM_ERROR
+            BrokerError::TooManyTopics
+            | BrokerError::Persist(_)
+            | BrokerError::Store(_)
+            | BrokerError::MessageNotFound(_)
+            | BrokerError::PutFailed(_) => response_code::SYSTEM_ERROR,
+            BrokerError::SubscriptionGroupNotExist(_) => {
+                response_code::SUBSCRIPTION_GROUP_NOT_EXIST
             }
+            BrokerError::NoPermission(_) => response_code::NO_PERMISSION,
             BrokerError::Mesh(_) => response_code::SERVICE_NOT_AVAILABLE,
         }
     }
@@ -74,6 +88,15 @@ impl fmt::Display for BrokerError {
             BrokerError::Persist(why) => write!(f, "cannot persist the topic table: {why}"),
             BrokerError::Mesh(why) => write!(f, "broker shard unavailable: {why}"),
             BrokerError::Store(why) => write!(f, "store read failed: {why}"),
+            BrokerError::SubscriptionGroupNotExist(group) => {
+                write!(f, "subscription group not exist, {group}")
+            }
+            BrokerError::NoPermission(why) => f.write_str(why),
+            // Java's remark, which tools print.
+            BrokerError::MessageNotFound(offset) => {
+                write!(f, "look message by offset failed, {offset}")
+            }
+            BrokerError::PutFailed(why) => write!(f, "message not stored: {why}"),
         }
     }
 }

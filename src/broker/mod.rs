@@ -34,6 +34,7 @@
 //! - [`queue_offsets`]: GET_MAX_OFFSET, GET_MIN_OFFSET, SEARCH_OFFSET_BY_TIMESTAMP.
 //! - [`delay`], [`schedule`]: delay levels, parking in `SCHEDULE_TOPIC_XXXX`, and the
 //!   per-shard service that delivers parked messages when due (`delayOffset.json`).
+//! - [`send_back`]: CONSUMER_SEND_MSG_BACK into the group's retry or dead-letter topic.
 //! - [`error`]: [`BrokerError`] and its response codes.
 //!
 //! # Messages between shards
@@ -61,6 +62,7 @@ pub mod queue_offsets;
 pub mod register;
 pub mod schedule;
 pub mod send;
+pub mod send_back;
 pub mod send_rules;
 #[cfg(test)]
 mod send_tests;
