@@ -14,8 +14,8 @@ use std::rc::Rc;
 
 use crate::broker::data_path::DataPath;
 use crate::broker::send::SendConfig;
-use crate::broker::send_rules::RETRY_TOPIC_PREFIX;
-use crate::broker::topic_view::{perm, ShardTopics};
+use crate::broker::send_rules::{dead_letter_topic, DLQ_TOPIC_PREFIX, RETRY_TOPIC_PREFIX};
+use crate::broker::topic_view::ShardTopics;
 use crate::broker::topics;
 use crate::broker::{admin, queue_offsets, send_back, BrokerContext, BrokerError};
 use crate::net::{Peer, Reply, Service};
@@ -86,9 +86,8 @@ struct TopicCreation {
 
 impl TopicCreation {
     async fn run(&self, ctx: &BrokerContext) -> Result<(), BrokerError> {
-        if self.topic.starts_with(RETRY_TOPIC_PREFIX) {
-            // Java creates a group's retry topic with one read-write queue.
-            let config = topics::topic_config(&self.topic, 1, (perm::READ | perm::WRITE) as i32);
+        if self.topic.starts_with(RETRY_TOPIC_PREFIX) || self.topic.starts_with(DLQ_TOPIC_PREFIX) {
+            let config = topics::group_topic_config(&self.topic);
             ctx.topics.create_if_absent(config).await.map(drop)
         } else {
             let topics = &ctx.topics;
@@ -117,16 +116,20 @@ fn topic_to_create(ctx: &BrokerContext, request: &RemotingCommand) -> Option<Top
     // whole header itself. V2 and batch sends name the topic `b`, SEND_MESSAGE `topic`
     // (the codec accepts either set of names for any send code).
     let fields = &request.ext_fields;
+    // A send to a retry topic may be redirected to the group's dead-letter topic, which
+    // only the whole header tells.
     let named = fields.get("b").or_else(|| fields.get("topic"));
-    if named.is_some_and(|topic| ctx.topics.meta(topic).is_some()) {
+    let plain = |topic: &str| !topic.starts_with(RETRY_TOPIC_PREFIX);
+    if named.is_some_and(|topic| plain(topic) && ctx.topics.meta(topic).is_some()) {
         return None;
     }
     let header = SendMessageRequestHeader::decode_for(code, fields).ok()?;
-    if ctx.topics.meta(&header.topic).is_some() {
+    let topic = dead_letter_topic(&header).unwrap_or_else(|| header.topic.clone());
+    if ctx.topics.meta(&topic).is_some() {
         return None;
     }
     Some(TopicCreation {
-        topic: header.topic,
+        topic,
         default_topic: header.default_topic,
         queues: header.default_topic_queue_nums,
     })
