@@ -146,14 +146,22 @@ fn requested_level(
     props: &str,
     now_ms: i64,
 ) -> Result<Option<u32>, DataError> {
-    let level = properties::get(props, keys::DELAY).and_then(|v| v.trim().parse::<i64>().ok());
-    if let Some(level) = level.filter(|&l| l > 0) {
+    if let Some(level) = delay_level(props) {
         return Ok(levels.clamp(level));
     }
     match timer_delay(props, now_ms)? {
         Some(delay) => Ok(levels.level_for(delay)),
         None => Ok(None),
     }
+}
+
+/// The `DELAY` level of `props` when it asks for one (a number above 0).
+pub fn delay_level(props: &str) -> Option<i64> {
+    let level = properties::get(props, keys::DELAY)?
+        .trim()
+        .parse::<i64>()
+        .ok()?;
+    (level > 0).then_some(level)
 }
 
 /// The delay a 5.x timer property asks for; `None` without one or for a time already past.

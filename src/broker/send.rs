@@ -186,6 +186,11 @@ impl SendHandler {
         };
         let wait = properties::get(properties, keys::WAIT) != Some("false");
         let (header, durable) = if batch {
+            if delay::delay_level(properties).is_some() {
+                // Java's store refuses delayed batches; clients never send one.
+                let why = "batch messages cannot be delayed".to_owned();
+                return Err(DataError::MessageIllegal { why });
+            }
             self.put_batch(&msg, &request.body)?
         } else {
             let sysflag = SysFlag(header.sys_flag as u32);

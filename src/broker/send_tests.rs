@@ -381,3 +381,24 @@ fn transactional_half_messages_are_refused_and_leave_the_queue_usable() {
         assert_eq!(header.queue_offset, 0);
     });
 }
+
+#[test]
+fn a_delayed_batch_is_refused_and_a_delayed_message_waits_in_its_level() {
+    run_local(|| async {
+        let f = fixture(FlushPolicy::Async, 16).await;
+        let mut header = send_header("T", 0, "DELAY\u{1}2\u{2}");
+        header.batch = Some(true);
+        let code = request_code::SEND_BATCH_MESSAGE;
+        let response = f.send(&send_request(code, &header, &batch_body(2))).await;
+        assert_eq!(response.code, response_code::MESSAGE_ILLEGAL);
+
+        let header = send_header("T", 3, "DELAY\u{1}2\u{2}");
+        let response = f.send(&send_request(10, &header, b"later")).await;
+        assert_eq!(response.code, response_code::SUCCESS);
+        let sent: SendMessageResponseHeader = response.decode_header().expect("header");
+        assert_eq!(sent.queue_id, 3);
+        let schedule = crate::storage::QueueId(1);
+        assert_eq!(f.store.queue_range("SCHEDULE_TOPIC_XXXX", schedule).1 .0, 1);
+        assert_eq!(f.store.queue_range("T", crate::storage::QueueId(3)).1 .0, 0);
+    });
+}
