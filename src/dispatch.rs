@@ -56,6 +56,30 @@ impl Dispatcher {
         self.data.shutdown();
     }
 
+    /// HEART_BEAT. Like Java, it first gives each consumer group its retry topic if this
+    /// shard lacks it, so the group's `%RETRY%` subscription is routed before the first
+    /// failed message is sent back; the answer waits for that.
+    fn heart_beat(&self, peer: &Rc<Peer>, request: &RemotingCommand) -> Reply {
+        let ctx = &self.ctx;
+        let mut missing: Vec<String> = Vec::new();
+        let now = ctx.monotonic_ms();
+        let response = ctx.clients.heart_beat_with(peer, request, now, |consumer| {
+            let topic = format!("{RETRY_TOPIC_PREFIX}{}", consumer.group_name);
+            let creatable = topics::valid_topic_name(&topic) && ctx.topics.meta(&topic).is_none();
+            if creatable && !missing.contains(&topic) {
+                missing.push(topic);
+            }
+        });
+        if missing.is_empty() {
+            return Reply::Now(Some(response));
+        }
+        let ctx = ctx.clone();
+        Reply::Later(Box::pin(async move {
+            send_back::create_retry_topics(&ctx, &missing).await;
+            Some(response)
+        }))
+    }
+
     /// SEND and PULL. A send to a topic this shard does not know yet first creates it
     /// (auto-creation from its template, or a retry topic), which waits for the owner shard.
     fn data_request(&self, peer: &Rc<Peer>, request: RemotingCommand) -> Reply {
@@ -147,9 +171,7 @@ impl Service for Dispatcher {
         let ctx = &self.ctx;
         let clients = &ctx.clients;
         match request.code {
-            request_code::HEART_BEAT => {
-                Reply::Now(Some(clients.heart_beat(peer, &request, ctx.monotonic_ms())))
-            }
+            request_code::HEART_BEAT => self.heart_beat(peer, &request),
             request_code::UNREGISTER_CLIENT => {
                 Reply::Now(Some(clients.unregister_client(peer, &request)))
             }

@@ -3,6 +3,9 @@
 //! delivered again after a delay level, or in the group's dead-letter topic once it was
 //! redelivered as often as allowed.
 //!
+//! Each consumer group's retry topic is also created at its first heartbeat, as Java does,
+//! so its consumers have a route for it before anything is retried.
+//!
 //! Runs on the shard that stored the message (the client sends it to the broker the message
 //! came from, and the physical offset is that shard's). The retry and dead-letter topics are
 //! created on first use through the topic owner, which registers them with the NameServers
@@ -117,6 +120,16 @@ pub async fn consumer_send_msg_back(
         response_code::SUCCESS,
         None,
     ))
+}
+
+/// Gives consumer groups their retry topics, as Java does when a group's consumer first
+/// heartbeats. A failure is only logged: the first send-back of the group tries again.
+pub async fn create_retry_topics(ctx: &BrokerContext, topics: &[String]) {
+    for topic in topics {
+        if let Err(error) = ctx.topics.create_if_absent(group_topic_config(topic)).await {
+            tracing::warn!(topic, %error, "retry topic not created at heartbeat");
+        }
+    }
 }
 
 /// Creates `topic` (one read-write queue) unless it exists; refuses a topic an admin made
