@@ -47,8 +47,10 @@ impl DataPath {
         let schedule = Rc::downgrade(&schedule);
         store.set_dispatch_listener(Box::new(move |topic, queue_id, offset, tags_code| {
             wake_pulls(topic, queue_id, offset, tags_code);
-            if let Some(schedule) = schedule.upgrade().filter(|_| topic == SCHEDULE_TOPIC) {
-                schedule.arrived();
+            if topic == SCHEDULE_TOPIC {
+                if let Some(schedule) = schedule.upgrade() {
+                    schedule.arrived();
+                }
             }
         }));
         let send = SendHandler::new(Rc::clone(&store), Rc::clone(&topics), config);

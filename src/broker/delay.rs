@@ -112,15 +112,18 @@ pub fn park(
     queue_id: u32,
     sysflag: SysFlag,
     props: &str,
-    now_ms: i64,
+    now_ms: impl FnOnce() -> i64,
 ) -> Result<Option<Parked>, DataError> {
-    if !matches!(
+    let delayable = matches!(
         sysflag.transaction(),
         TransactionType::NotType | TransactionType::Commit
-    ) {
+    );
+    // Every key that schedules contains one of these: most sends pay two scans, no parse.
+    let asks = props.contains(keys::DELAY) || props.contains(keys::TIMER_DELIVER_MS);
+    if !delayable || !asks {
         return Ok(None);
     }
-    let Some(level) = requested_level(levels, props, now_ms)? else {
+    let Some(level) = requested_level(levels, props, now_ms())? else {
         return Ok(None);
     };
     let mut parked = properties::Builder::new();

@@ -37,7 +37,7 @@ fn timer_delays_map_to_the_shortest_level_at_least_as_long() {
 #[test]
 fn a_delay_level_parks_the_message_with_its_real_queue() {
     let props = "TAGS\u{1}a\u{2}DELAY\u{1}99\u{2}UNIQ_KEY\u{1}U1\u{2}";
-    let parked = park(&levels("1s 2s"), "T", 3, SysFlag::default(), props, NOW)
+    let parked = park(&levels("1s 2s"), "T", 3, SysFlag::default(), props, || NOW)
         .expect("legal")
         .expect("parked");
     assert_eq!(parked.level, 2);
@@ -58,17 +58,17 @@ fn no_level_bad_level_or_a_half_message_is_not_parked() {
         "DELAY\u{1}-2\u{2}",
         "DELAY\u{1}x\u{2}",
     ] {
-        assert_eq!(park(&l, "T", 0, plain, props, NOW).expect("legal"), None);
+        assert_eq!(park(&l, "T", 0, plain, props, || NOW).expect("legal"), None);
     }
     let half = SysFlag(0x4);
     let props = "DELAY\u{1}1\u{2}";
-    assert_eq!(park(&l, "T", 0, half, props, NOW).expect("legal"), None);
+    assert_eq!(park(&l, "T", 0, half, props, || NOW).expect("legal"), None);
 }
 
 #[test]
 fn timer_properties_follow_java_5_rules() {
     let l = levels("1s 5s 10s 2h");
-    let park_with = |props: &str| park(&l, "T", 0, SysFlag::default(), props, NOW);
+    let park_with = |props: &str| park(&l, "T", 0, SysFlag::default(), props, || NOW);
     let sec = park_with("TIMER_DELAY_SEC\u{1}7\u{2}").expect("legal");
     assert_eq!(sec.expect("parked").level, 3);
     let at = format!("TIMER_DELIVER_MS\u{1}{}\u{2}", NOW + 4_000);

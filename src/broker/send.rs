@@ -195,7 +195,7 @@ impl SendHandler {
         } else {
             let sysflag = SysFlag(header.sys_flag as u32);
             let levels = &self.config.delay_levels;
-            let now = self.store.now_ms();
+            let now = || self.store.now_ms();
             let parked = delay::park(levels, &header.topic, queue_id, sysflag, properties, now)?;
             self.put_one(&msg, &request.body, parked.as_ref())?
         };

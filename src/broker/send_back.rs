@@ -158,7 +158,7 @@ async fn store_resent(
         fields.queue_id,
         fields.sysflag,
         fields.properties,
-        ctx.store.now_ms(),
+        || ctx.store.now_ms(),
     )
     .map_err(failed)?;
     if let Some(parked) = &parked {
