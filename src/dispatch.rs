@@ -14,7 +14,9 @@ use std::rc::Rc;
 
 use crate::broker::data_path::DataPath;
 use crate::broker::send::SendConfig;
-use crate::broker::send_rules::{dead_letter_topic, DLQ_TOPIC_PREFIX, RETRY_TOPIC_PREFIX};
+use crate::broker::send_rules::{
+    dead_letter_topic, retry_topic_of, DLQ_TOPIC_PREFIX, RETRY_TOPIC_PREFIX,
+};
 use crate::broker::topic_view::ShardTopics;
 use crate::broker::topics;
 use crate::broker::{admin, queue_offsets, send_back, BrokerContext, BrokerError};
@@ -64,7 +66,7 @@ impl Dispatcher {
         let mut missing: Vec<String> = Vec::new();
         let now = ctx.monotonic_ms();
         let response = ctx.clients.heart_beat_with(peer, request, now, |consumer| {
-            let topic = format!("{RETRY_TOPIC_PREFIX}{}", consumer.group_name);
+            let topic = retry_topic_of(&consumer.group_name);
             let creatable = topics::valid_topic_name(&topic) && ctx.topics.meta(&topic).is_none();
             if creatable && !missing.contains(&topic) {
                 missing.push(topic);

@@ -15,8 +15,8 @@
 //!
 //! Cursors are written every `flushDelayOffsetInterval` (10 s) when they moved, and at
 //! shutdown after the last delivery, in Java's file shape (`{"offsetTable":{"1":5}}`; fastjson's
-//! unquoted keys are read too), atomically (temp file, fsync, rename, directory fsync) on
-//! glommio's blocking pool. Before a write the service flushes the CommitLog, so the file
+//! unquoted keys are read too), atomically (temp file, fsync, rename, directory fsync; the
+//! previous file stays as `.bak`) on glommio's blocking pool. Before a write the service flushes the CommitLog, so the file
 //! never claims a delivery whose re-stored copy could still be lost. A graceful stop
 //! therefore neither loses nor repeats a delivery; a crash repeats at most the deliveries
 //! of the last interval (their cursors were not written yet) and loses none.

@@ -17,7 +17,7 @@ use std::rc::Rc;
 
 use super::delay;
 use super::schedule::put_copy;
-use super::send_rules::{DLQ_TOPIC_PREFIX, RETRY_MAX_TIMES_DEFAULT, RETRY_TOPIC_PREFIX};
+use super::send_rules::{dlq_topic_of, retry_topic_of, RETRY_MAX_TIMES_DEFAULT};
 use super::topics::{self, group_topic_config, TopicMeta};
 use super::{BrokerContext, BrokerError};
 use crate::limits::RECORD_SIZE_MAX;
@@ -65,8 +65,8 @@ impl Target {
 
     fn topic(self, group: &str) -> String {
         match self {
-            Target::Retry { .. } => format!("{RETRY_TOPIC_PREFIX}{group}"),
-            Target::DeadLetter => format!("{DLQ_TOPIC_PREFIX}{group}"),
+            Target::Retry { .. } => retry_topic_of(group),
+            Target::DeadLetter => dlq_topic_of(group),
         }
     }
 }
@@ -95,7 +95,7 @@ pub async fn consumer_send_msg_back(
     let max = max_reconsume_times(&header, request.version);
     let target = Target::of(header.delay_level, view.reconsume_times(), max);
     // Java creates the retry topic whatever the target: consumers subscribe to it.
-    writable_group_topic(&ctx, Target::Retry { level: 0 }.topic(&header.group)).await?;
+    writable_group_topic(&ctx, retry_topic_of(&header.group)).await?;
     let topic = target.topic(&header.group);
     if target == Target::DeadLetter {
         writable_group_topic(&ctx, topic.clone()).await?;
