@@ -228,17 +228,37 @@ impl Schedule {
             Err(StoreError::OutOfRange { .. }) => return Ok(self.advance(index, cursor)),
             Err(e) => return Err(e.into()),
         };
-        let view = RecordView::parse(&bytes).map_err(|e| DataError::MessageIllegal {
-            why: format!("schedule record at {}: {e}", entry.physical_offset.0),
-        })?;
+        let offset = entry.physical_offset.0;
+        let view = match RecordView::parse(&bytes) {
+            Ok(view) => view,
+            Err(e) => return Ok(self.drop_undeliverable(index, cursor, offset, &e)),
+        };
         let delay = self.levels.delay(level).unwrap_or_default();
         let due_ms = delay::due_ms(view.store_timestamp_ms(), delay, now);
         if due_ms > now {
             self.heads.borrow_mut()[index] = Some(Head { cursor, due_ms });
             return Ok(Step::Wait(Some(due_ms)));
         }
-        self.deliver(&view).await?;
-        Ok(self.advance(index, cursor))
+        match self.deliver(&view).await {
+            // The message itself is at fault: trying again would hold the level forever.
+            Err(e @ DataError::MessageIllegal { .. }) => {
+                Ok(self.drop_undeliverable(index, cursor, offset, &e))
+            }
+            other => other.map(|()| self.advance(index, cursor)),
+        }
+    }
+
+    /// Skips a parked message that can never be delivered, as Java skips one it cannot
+    /// read, so the messages behind it are not held up.
+    fn drop_undeliverable(
+        &self,
+        index: usize,
+        cursor: u64,
+        offset: u64,
+        why: &dyn std::fmt::Display,
+    ) -> Step {
+        tracing::error!(offset, %why, "delayed message cannot be delivered; dropped");
+        self.advance(index, cursor)
     }
 
     /// The cursor of level `index`, moved into its queue's range (retention may have
@@ -260,15 +280,11 @@ impl Schedule {
         Step::Moved
     }
 
-    /// Re-stores a due message in its real topic and queue. One that does not say where it
-    /// belongs is logged and dropped, as Java drops it.
+    /// Re-stores a due message in its real topic and queue.
     async fn deliver(&self, parked: &RecordView<'_>) -> Result<(), DataError> {
         let Some((topic, queue_id, properties)) = delay::delivery(parked.properties()) else {
-            tracing::error!(
-                offset = parked.physical_offset().0,
-                "schedule record without a readable REAL_TOPIC/REAL_QID; dropped"
-            );
-            return Ok(());
+            let why = "no readable REAL_TOPIC and REAL_QID".to_owned();
+            return Err(DataError::MessageIllegal { why });
         };
         let fields = RecordFields {
             version: RecordVersion::for_topic(topic),

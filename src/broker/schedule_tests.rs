@@ -161,3 +161,23 @@ fn persisting_writes_a_file_that_loads_back() {
         let _ = std::fs::remove_dir_all(dir);
     });
 }
+
+#[test]
+fn a_message_that_cannot_be_delivered_does_not_hold_up_its_level() {
+    run_local(|| async {
+        let f = fixture(FlushPolicy::Async, 16).await;
+        let schedule = Schedule::new(f.store.clone(), levels(), &DelayOffsetTable::new());
+        // Parked without REAL_TOPIC/REAL_QID: nothing says where it belongs.
+        let mut lost = crate::storage::record::encode(SCHEDULE_TOPIC, QueueId(0), b"?", None);
+        f.store
+            .put(SCHEDULE_TOPIC, QueueId(0), &mut lost)
+            .expect("put");
+        send_delayed(&f, 0, 1, b"behind it").await;
+        f.now.set(f.now.get() + 1_500);
+        assert_eq!(schedule.deliver_due().await, None);
+        let got = delivered(&f, 0).await;
+        assert_eq!(got.len(), 1);
+        assert_eq!(body_of(&got[0]), b"behind it");
+        assert_eq!(schedule.table()[&1], 2);
+    });
+}
