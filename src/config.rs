@@ -159,6 +159,8 @@ pub struct BrokerConfig {
     pub max_message_size: usize,
     /// Delay of level `i + 1`.
     pub message_delay_level: Vec<Duration>,
+    /// How often the delay service writes its cursors (`delayOffset.json`).
+    pub flush_delay_offset_interval: Duration,
     pub transaction_check_interval: Duration,
     /// Shards to run; `None` means one per core this process may use.
     pub shards: Option<usize>,
@@ -195,6 +197,7 @@ impl Default for BrokerConfig {
             max_message_size: 4 << 20,
             message_delay_level: parse_delay_levels(MESSAGE_DELAY_LEVEL_DEFAULT)
                 .unwrap_or_default(),
+            flush_delay_offset_interval: Duration::from_secs(10),
             transaction_check_interval: Duration::from_secs(60),
             shards: None,
             embedded_namesrv: true,
@@ -340,6 +343,8 @@ impl BrokerConfig {
             "maxMessageSize" => need(number(value, 1..=i64::from(i32::MAX)), "expected bytes ≥ 1")
                 .map(|v| self.max_message_size = v),
             "messageDelayLevel" => parse_delay_levels(value).map(|v| self.message_delay_level = v),
+            "flushDelayOffsetInterval" => need(number(value, 1..=i64::MAX), "expected ms ≥ 1")
+                .map(|ms: u64| self.flush_delay_offset_interval = Duration::from_millis(ms)),
             _ => return None,
         };
         Some(result)

@@ -14,10 +14,14 @@ use std::rc::Rc;
 
 use crate::broker::data_path::DataPath;
 use crate::broker::send::SendConfig;
-use crate::broker::send_rules::RETRY_TOPIC_PREFIX;
-use crate::broker::topic_view::{perm, ShardTopics};
+use crate::broker::send_rules::{
+    dead_letter_topic, retry_topic_of, DLQ_TOPIC_PREFIX, RETRY_TOPIC_PREFIX,
+};
+use crate::broker::topic_view::ShardTopics;
 use crate::broker::topics;
-use crate::broker::{admin, query, queue_offsets, queue_stats, BrokerContext, BrokerError};
+use crate::broker::{
+    admin, query, queue_offsets, queue_stats, send_back, BrokerContext, BrokerError,
+};
 use crate::net::{Peer, Reply, Service};
 use crate::storage::QueueId;
 use crate::wire::codes::{request_code, response_code};
@@ -33,9 +37,9 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     pub fn new(ctx: Rc<BrokerContext>) -> Self {
-        let store_host = std::net::SocketAddr::new(ctx.config.broker_ip(), ctx.identity.ports.main);
-        let mut send = SendConfig::new(store_host);
+        let mut send = SendConfig::new(ctx.store_host());
         send.body_size_max = ctx.config.max_message_size;
+        send.delay_levels = ctx.schedule.levels().clone();
         let data = DataPath::new(
             ctx.store.clone(),
             Rc::new(ShardTopics(ctx.clone())),
@@ -43,6 +47,7 @@ impl Dispatcher {
             ctx.offsets.clone(),
             ctx.stats.traffic.clone(),
             send,
+            ctx.schedule.clone(),
         );
         Dispatcher {
             ctx,
@@ -54,6 +59,30 @@ impl Dispatcher {
     /// so connections can drain.
     pub fn shutdown(&self) {
         self.data.shutdown();
+    }
+
+    /// HEART_BEAT. Like Java, it first gives each consumer group its retry topic if this
+    /// shard lacks it, so the group's `%RETRY%` subscription is routed before the first
+    /// failed message is sent back; the answer waits for that.
+    fn heart_beat(&self, peer: &Rc<Peer>, request: &RemotingCommand) -> Reply {
+        let ctx = &self.ctx;
+        let mut missing: Vec<String> = Vec::new();
+        let now = ctx.monotonic_ms();
+        let response = ctx.clients.heart_beat_with(peer, request, now, |consumer| {
+            let topic = retry_topic_of(&consumer.group_name);
+            let creatable = topics::valid_topic_name(&topic) && ctx.topics.meta(&topic).is_none();
+            if creatable && !missing.contains(&topic) {
+                missing.push(topic);
+            }
+        });
+        if missing.is_empty() {
+            return Reply::Now(Some(response));
+        }
+        let ctx = ctx.clone();
+        Reply::Later(Box::pin(async move {
+            send_back::create_retry_topics(&ctx, &missing).await;
+            Some(response)
+        }))
     }
 
     /// SEND and PULL. A send to a topic this shard does not know yet first creates it
@@ -86,9 +115,8 @@ struct TopicCreation {
 
 impl TopicCreation {
     async fn run(&self, ctx: &BrokerContext) -> Result<(), BrokerError> {
-        if self.topic.starts_with(RETRY_TOPIC_PREFIX) {
-            // Java creates a group's retry topic with one read-write queue.
-            let config = topics::topic_config(&self.topic, 1, (perm::READ | perm::WRITE) as i32);
+        if self.topic.starts_with(RETRY_TOPIC_PREFIX) || self.topic.starts_with(DLQ_TOPIC_PREFIX) {
+            let config = topics::group_topic_config(&self.topic);
             ctx.topics.create_if_absent(config).await.map(drop)
         } else {
             let topics = &ctx.topics;
@@ -117,16 +145,20 @@ fn topic_to_create(ctx: &BrokerContext, request: &RemotingCommand) -> Option<Top
     // whole header itself. V2 and batch sends name the topic `b`, SEND_MESSAGE `topic`
     // (the codec accepts either set of names for any send code).
     let fields = &request.ext_fields;
+    // A send to a retry topic may be redirected to the group's dead-letter topic, which
+    // only the whole header tells.
     let named = fields.get("b").or_else(|| fields.get("topic"));
-    if named.is_some_and(|topic| ctx.topics.meta(topic).is_some()) {
+    let plain = |topic: &str| !topic.starts_with(RETRY_TOPIC_PREFIX);
+    if named.is_some_and(|topic| plain(topic) && ctx.topics.meta(topic).is_some()) {
         return None;
     }
     let header = SendMessageRequestHeader::decode_for(code, fields).ok()?;
-    if ctx.topics.meta(&header.topic).is_some() {
+    let topic = dead_letter_topic(&header).unwrap_or_else(|| header.topic.clone());
+    if ctx.topics.meta(&topic).is_some() {
         return None;
     }
     Some(TopicCreation {
-        topic: header.topic,
+        topic,
         default_topic: header.default_topic,
         queues: header.default_topic_queue_nums,
     })
@@ -144,9 +176,7 @@ impl Service for Dispatcher {
         let ctx = &self.ctx;
         let clients = &ctx.clients;
         match request.code {
-            request_code::HEART_BEAT => {
-                Reply::Now(Some(clients.heart_beat(peer, &request, ctx.monotonic_ms())))
-            }
+            request_code::HEART_BEAT => self.heart_beat(peer, &request),
             request_code::UNREGISTER_CLIENT => {
                 Reply::Now(Some(clients.unregister_client(peer, &request)))
             }
@@ -193,6 +223,9 @@ impl Service for Dispatcher {
             }
             request_code::GET_CONSUME_STATS => later_with(ctx, request, queue_stats::consume_stats),
             request_code::GET_BROKER_RUNTIME_INFO => later_with(ctx, request, admin::runtime_info),
+            request_code::CONSUMER_SEND_MSG_BACK => {
+                later_with(ctx, request, send_back::consumer_send_msg_back)
+            }
             code if DataPath::serves(code) => self.data_request(peer, request),
             code => Reply::Now(Some(not_supported(&request, code))),
         }

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 
 use crate::broker::offsets::{ConsumerOffsets, OffsetFileError};
 use crate::broker::topics::{self, TopicTable};
-use crate::broker::{context, BrokerContext, BrokerShard, ShardMsg};
+use crate::broker::{context, schedule, BrokerContext, BrokerShard, ShardMsg};
 use crate::config::BrokerConfig;
 use crate::dispatch::Dispatcher;
 use crate::namesrv::NameServer;
@@ -161,6 +161,11 @@ async fn run_shard(
         path: offsets_path.clone(),
         error: error.to_string(),
     })?;
+    let delay_path = context::delay_offsets_path(&config, index);
+    let delay_offsets = schedule::load(&delay_path).map_err(|error| ServerError::Store {
+        path: delay_path.clone(),
+        error,
+    })?;
     let ctx = BrokerContext::new(
         shard.clone(),
         config.clone(),
@@ -168,9 +173,10 @@ async fn run_shard(
         table,
         store.clone(),
         offsets,
+        &delay_offsets,
     )
     .map_err(|error| ServerError::Runtime(error.to_string()))?;
-    let background = spawn_shard_tasks(&shard, &ctx, offsets_path);
+    let background = spawn_shard_tasks(&shard, &ctx, offsets_path, delay_path);
     // The embedded NameServer is bound before shard 0 serves the mesh, and every other shard
     // waits for that, so no first registration meets a closed port.
     let namesrv = if index == 0 && config.embedded_namesrv {
@@ -223,12 +229,14 @@ struct ShardTasks {
     expiry: shards::Task<()>,
     persistence: shards::Task<Result<(), OffsetFileError>>,
     sampling: shards::Task<()>,
+    schedule: shards::Task<Result<(), String>>,
 }
 
 fn spawn_shard_tasks(
     shard: &BrokerShard,
     ctx: &Rc<BrokerContext>,
     offsets_path: PathBuf,
+    delay_path: PathBuf,
 ) -> ShardTasks {
     let store = &ctx.store;
     let retention = context::retention_config(&ctx.config);
@@ -255,11 +263,17 @@ fn spawn_shard_tasks(
                 .run_persistence(offsets_path, shard.closing()),
         ),
         sampling: shard.spawn_background(ctx.stats.clone().run_sampling(shard.closing())),
+        schedule: shard.spawn_background(ctx.schedule.clone().run(
+            delay_path,
+            ctx.config.flush_delay_offset_interval,
+            shard.closing(),
+        )),
     }
 }
 
 impl ShardTasks {
-    /// Waits for every task to see shutdown, then makes the store and the offsets durable.
+    /// Waits for every task to see shutdown, then makes the store, the consumer offsets and
+    /// the delay cursors durable.
     async fn finish(self, store: &Store) {
         if let Err(error) = self.maintenance.await {
             tracing::error!(%error, "store maintenance had stopped");
@@ -269,6 +283,9 @@ impl ShardTasks {
         self.sampling.await;
         if let Err(error) = self.persistence.await {
             tracing::error!(%error, "consumer offsets not saved at shutdown");
+        }
+        if let Err(error) = self.schedule.await {
+            tracing::error!(%error, "delay offsets not saved at shutdown");
         }
         if let Err(error) = store.shutdown().await {
             tracing::error!(%error, "store not checkpointed at shutdown");

@@ -12,14 +12,12 @@ mod common;
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::{code_of, create_topic, properties, request, send_v2, try_send_v2, Broker};
+use common::{
+    code_of, create_topic, offset_field, properties, pull, request, send_v2, try_send_v2, Broker,
+    GET_MAX_OFFSET, PULL_FOUND,
+};
 use serde_json::json;
 use shardmq::wire::record::RecordView;
-
-const PULL_MESSAGE: i32 = 11;
-const GET_MAX_OFFSET: i32 = 30;
-const PULL_FOUND: i64 = 0;
-const SUBSCRIPTION_FLAG: i32 = 4;
 
 fn keys(i: u64) -> String {
     properties(&[("KEYS", &format!("key-{i}"))])
@@ -41,10 +39,7 @@ fn send_all(conn: &mut TcpStream, topic: &str, from: u64, count: u64) {
 fn max_offset(conn: &mut TcpStream, topic: &str) -> u64 {
     let (header, _) = request(conn, GET_MAX_OFFSET, json!({"topic": topic, "queueId": 0}));
     assert_eq!(code_of(&header), 0, "{header}");
-    header["extFields"]["offset"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .expect("offset")
+    offset_field(&header) as u64
 }
 
 /// Pulls queue 0 of `topic` from offset 0 to its end and checks that message `i` is at
@@ -52,13 +47,7 @@ fn max_offset(conn: &mut TcpStream, topic: &str) -> u64 {
 fn pull_all(conn: &mut TcpStream, topic: &str) -> u64 {
     let mut next = 0u64;
     loop {
-        let fields = json!({
-            "consumerGroup": "crash-check", "topic": topic, "queueId": 0, "queueOffset": next,
-            "maxMsgNums": 32, "sysFlag": SUBSCRIPTION_FLAG, "commitOffset": 0,
-            "suspendTimeoutMillis": 0, "subscription": "*", "subVersion": 0,
-            "expressionType": "TAG"
-        });
-        let (header, records) = request(conn, PULL_MESSAGE, fields);
+        let (header, records) = pull(conn, topic, 0, next);
         if code_of(&header) != PULL_FOUND {
             return next;
         }

@@ -10,8 +10,10 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use super::clients::ClientRegistry;
+use super::delay::DelayLevels;
 use super::offsets::ConsumerOffsets;
 use super::register;
+use super::schedule::{DelayOffsetTable, Schedule};
 use super::stats::ShardStats;
 use super::topics::{self, TopicTable};
 use super::{BrokerShard, ShardMsg, ShardReply, Topics};
@@ -53,6 +55,8 @@ pub struct BrokerContext {
     pub offsets: Rc<ConsumerOffsets>,
     /// Messages this shard stored and handed out, and their rates.
     pub stats: Rc<ShardStats>,
+    /// Delivers this shard's delayed messages.
+    pub schedule: Rc<Schedule>,
     /// Origin of [`BrokerContext::monotonic_ms`].
     epoch: Instant,
 }
@@ -91,15 +95,25 @@ pub fn retention_config(config: &BrokerConfig) -> RetentionConfig {
 
 /// Where shard `shard` keeps its consumer offsets.
 pub fn offsets_path(config: &BrokerConfig, shard: usize) -> PathBuf {
+    shard_config_file(config, shard, "consumerOffset.json")
+}
+
+/// Where shard `shard` keeps its delay service's cursors.
+pub fn delay_offsets_path(config: &BrokerConfig, shard: usize) -> PathBuf {
+    shard_config_file(config, shard, "delayOffset.json")
+}
+
+/// `<shard dir>/config/<name>`, as Java keeps its `config/` files per broker.
+fn shard_config_file(config: &BrokerConfig, shard: usize, name: &str) -> PathBuf {
     store_config(config, shard)
         .shard_dir()
         .join("config")
-        .join("consumerOffset.json")
+        .join(name)
 }
 
 impl BrokerContext {
     /// Builds shard `shard`'s context; `initial` is the topic table loaded before start-up,
-    /// the same on every shard.
+    /// the same on every shard, `delay_offsets` the shard's delay cursors.
     pub fn new(
         shard: BrokerShard,
         config: Rc<BrokerConfig>,
@@ -107,6 +121,7 @@ impl BrokerContext {
         initial: TopicTable,
         store: Rc<Store>,
         offsets: ConsumerOffsets,
+        delay_offsets: &DelayOffsetTable,
     ) -> Result<Rc<Self>, shards::ReplicaError> {
         let index = shard.id().index();
         let ip = config.broker_ip();
@@ -124,6 +139,8 @@ impl BrokerContext {
         let own: BTreeMap<_, _> = topics::shard_topics(&config, index);
         let file = topics::topics_file(&config.store_path_root_dir);
         let topics = Topics::new(&shard, initial, own, file)?;
+        let levels = DelayLevels::new(config.message_delay_level.clone());
+        let schedule = Schedule::new(store.clone(), levels, delay_offsets);
         Ok(Rc::new(BrokerContext {
             config,
             shard,
@@ -135,8 +152,15 @@ impl BrokerContext {
             clients: Rc::new(ClientRegistry::new()),
             offsets: Rc::new(offsets),
             stats: Rc::new(ShardStats::new()),
+            schedule: Rc::new(schedule),
             epoch: Instant::now(),
         }))
+    }
+
+    /// The address this shard's records carry as STOREHOST (`brokerIP1`:main port), which
+    /// offset message ids point at, so it must be what clients reach.
+    pub fn store_host(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::new(self.config.broker_ip(), self.identity.ports.main)
     }
 
     /// Milliseconds since this shard started, for expiry clocks that must never go back.

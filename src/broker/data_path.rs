@@ -12,9 +12,11 @@ use std::rc::Rc;
 use super::long_poll::{glommio_sleep, LongPoll};
 use super::offsets::ConsumerOffsets;
 use super::pull::{PullHandler, SubscriptionView};
+use super::schedule::Schedule;
 use super::send::{SendConfig, SendHandler};
 use super::stats::Traffic;
 use super::topic_view::TopicView;
+use super::topics::SCHEDULE_TOPIC;
 use crate::limits::PULL_PARKED_MAX;
 use crate::net::Reply;
 use crate::storage::store::Store;
@@ -30,8 +32,9 @@ pub struct DataPath {
 }
 
 impl DataPath {
-    /// Builds the handlers and tells the store to wake parked pulls as it files messages.
-    /// Both count the messages they move in `traffic`.
+    /// Builds the handlers and tells the store to wake parked pulls, and the delay service
+    /// for delayed messages, as it files messages. Both handlers count the messages they
+    /// move in `traffic`.
     pub fn new(
         store: Rc<Store>,
         topics: Rc<dyn TopicView>,
@@ -39,9 +42,20 @@ impl DataPath {
         offsets: Rc<ConsumerOffsets>,
         traffic: Rc<Traffic>,
         config: SendConfig,
+        schedule: Rc<Schedule>,
     ) -> DataPath {
         let long_poll = LongPoll::new(PULL_PARKED_MAX, glommio_sleep());
-        store.set_dispatch_listener(long_poll.listener());
+        let wake_pulls = long_poll.listener();
+        // Weak: the store holds the listener, and the delay service holds the store.
+        let schedule = Rc::downgrade(&schedule);
+        store.set_dispatch_listener(Box::new(move |topic, queue_id, offset, tags_code| {
+            wake_pulls(topic, queue_id, offset, tags_code);
+            if topic == SCHEDULE_TOPIC {
+                if let Some(schedule) = schedule.upgrade() {
+                    schedule.arrived();
+                }
+            }
+        }));
         let send = Rc::new(SendHandler::new(
             Rc::clone(&store),
             Rc::clone(&topics),
@@ -108,6 +122,8 @@ mod tests {
         run_local(|| async {
             let f = fixture(FlushPolicy::Async, 16).await;
             let config = SendConfig::new(STORE_HOST.parse().expect("addr"));
+            let levels = config.delay_levels.clone();
+            let schedule = Rc::new(Schedule::new(f.store.clone(), levels, &Default::default()));
             let path = DataPath::new(
                 f.store.clone(),
                 f.topics.clone(),
@@ -115,6 +131,7 @@ mod tests {
                 f.offsets.clone(),
                 f.traffic.clone(),
                 config,
+                schedule,
             );
             assert!(path
                 .handle(producer(), pull_request(&pull_header("T", 0, 0, 0)))

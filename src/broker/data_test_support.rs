@@ -123,6 +123,8 @@ impl ManualTimer {
 
 pub struct Fixture {
     pub mem: MemDisk,
+    /// The store clock (ms since the epoch); each reading advances it by 1 ms.
+    pub now: Rc<Cell<i64>>,
     pub store: Rc<Store>,
     pub topics: Rc<Topics>,
     pub subscriptions: Rc<Subscriptions>,
@@ -143,8 +145,9 @@ pub async fn fixture(flush: FlushPolicy, parked_max: usize) -> Fixture {
         log: LogConfig::small(flush),
         cq_entries_per_segment: 1024,
     };
-    let now = Cell::new(1_700_000_000_000i64);
-    let clock = Box::new(move || now.replace(now.get() + 1));
+    let now = Rc::new(Cell::new(1_700_000_000_000i64));
+    let ticks = now.clone();
+    let clock = Box::new(move || ticks.replace(ticks.get() + 1));
     let store = Rc::new(Store::open(disk, config, clock).await.expect("store opens"));
     let topics = Rc::new(Topics::default());
     topics.add("TBW102", 8, perm::READ | perm::WRITE | perm::INHERIT);
@@ -174,6 +177,7 @@ pub async fn fixture(flush: FlushPolicy, parked_max: usize) -> Fixture {
     );
     Fixture {
         mem,
+        now,
         store,
         topics,
         subscriptions,

@@ -31,6 +31,14 @@ pub enum BrokerError {
     Store(String),
     /// No record starts at the CommitLog offset a lookup named.
     MessageNotFound { offset: i64 },
+    /// A consumer group name no group can have (Java's auto-created groups are refused).
+    SubscriptionGroupNotExist(String),
+    /// The broker or the topic does not allow this operation.
+    NoPermission(String),
+    /// CONSUMER_SEND_MSG_BACK named a physical offset where no message record starts.
+    SendBackNotFound(i64),
+    /// The store refused a message the broker moves itself (a retry or a dead letter).
+    PutFailed(String),
 }
 
 impl BrokerError {
@@ -46,7 +54,13 @@ impl BrokerError {
             BrokerError::TooManyTopics
             | BrokerError::Persist(_)
             | BrokerError::Store(_)
-            | BrokerError::MessageNotFound { .. } => response_code::SYSTEM_ERROR,
+            | BrokerError::MessageNotFound { .. }
+            | BrokerError::SendBackNotFound(_)
+            | BrokerError::PutFailed(_) => response_code::SYSTEM_ERROR,
+            BrokerError::SubscriptionGroupNotExist(_) => {
+                response_code::SUBSCRIPTION_GROUP_NOT_EXIST
+            }
+            BrokerError::NoPermission(_) => response_code::NO_PERMISSION,
             BrokerError::Mesh(_) => response_code::SERVICE_NOT_AVAILABLE,
         }
     }
@@ -81,6 +95,15 @@ impl fmt::Display for BrokerError {
             BrokerError::MessageNotFound { offset } => {
                 write!(f, "can not find message by the offset, {offset}")
             }
+            BrokerError::SubscriptionGroupNotExist(group) => {
+                write!(f, "subscription group not exist, {group}")
+            }
+            BrokerError::NoPermission(why) => f.write_str(why),
+            // Java's remark, which tools print.
+            BrokerError::SendBackNotFound(offset) => {
+                write!(f, "look message by offset failed, {offset}")
+            }
+            BrokerError::PutFailed(why) => write!(f, "message not stored: {why}"),
         }
     }
 }

@@ -37,6 +37,9 @@
 //! - [`queue_stats`]: GET_TOPIC_STATS_INFO, GET_CONSUME_STATS; [`mq_table`] their bodies'
 //!   MessageQueue-keyed tables.
 //! - [`stats`]: the messages a shard stores and hands out, and their rates.
+//! - [`delay`], [`schedule`]: delay levels, parking in `SCHEDULE_TOPIC_XXXX`, and the
+//!   per-shard service that delivers parked messages when due (`delayOffset.json`).
+//! - [`send_back`]: CONSUMER_SEND_MSG_BACK into the group's retry or dead-letter topic.
 //! - [`error`]: [`BrokerError`] and its response codes.
 //!
 //! # Messages between shards
@@ -52,6 +55,7 @@ pub mod data_error;
 pub mod data_path;
 #[cfg(test)]
 mod data_test_support;
+pub mod delay;
 pub mod error;
 pub mod heartbeat_body;
 pub mod long_poll;
@@ -64,7 +68,9 @@ pub mod query;
 pub mod queue_offsets;
 pub mod queue_stats;
 pub mod register;
+pub mod schedule;
 pub mod send;
+pub mod send_back;
 pub mod send_rules;
 #[cfg(test)]
 mod send_tests;

@@ -446,7 +446,8 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 
 /// Replaces `path` with `bytes` so that a crash at any point leaves either the old or the
 /// new content, keeping the old content as `<path>.bak`. Blocking: run it off the reactor.
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+/// Also writes the delay service's cursors ([`super::schedule`]).
+pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
         _ => PathBuf::from("."),

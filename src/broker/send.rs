@@ -7,6 +7,9 @@
 //! only its response. Puts of one send never await in between, so a batch's messages get
 //! consecutive queue offsets in one queue.
 //!
+//! A message with a DELAY level (or a 5.x timer property) is stored in the schedule topic
+//! instead and delivered later by the shard's delay service ([`super::delay`]).
+//!
 //! Answers: under ASYNC_FLUSH at once; under SYNC_FLUSH (and `WAIT` not `false`) after the
 //! record is durable, or FLUSH_DISK_TIMEOUT once the sync flush timeout passes. Oneway
 //! sends are stored and never answered. Pulls see a message once the store's reput files it
@@ -19,6 +22,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use super::data_error::DataError;
+use super::delay::{self, DelayLevels, Parked};
 use super::long_poll::{glommio_sleep, Sleep};
 use super::send_rules::{check_topic, dead_letter_topic, RETRY_TOPIC_PREFIX};
 use super::stats::Traffic;
@@ -56,6 +60,8 @@ pub struct SendConfig {
     pub body_size_max: usize,
     /// `syncFlushTimeout`: how long a SYNC_FLUSH send waits before FLUSH_DISK_TIMEOUT.
     pub sync_flush_timeout: Duration,
+    /// `messageDelayLevel`: where messages with a DELAY level are parked.
+    pub delay_levels: DelayLevels,
 }
 
 impl SendConfig {
@@ -65,6 +71,7 @@ impl SendConfig {
             store_host,
             body_size_max: MESSAGE_BODY_SIZE_MAX,
             sync_flush_timeout: Duration::from_secs(5),
+            delay_levels: DelayLevels::default(),
         }
     }
 }
@@ -227,9 +234,18 @@ impl SendHandler {
         };
         let wait = properties::get(properties, keys::WAIT) != Some("false");
         let (header, durable) = if batch {
+            if delay::delay_level(properties).is_some() {
+                // Java's store refuses delayed batches; clients never send one.
+                let why = "batch messages cannot be delayed".to_owned();
+                return Err(DataError::MessageIllegal { why });
+            }
             self.put_batch(&msg, &request.body)?
         } else {
-            self.put_one(&msg, &request.body)?
+            let sysflag = SysFlag(header.sys_flag as u32);
+            let levels = &self.config.delay_levels;
+            let now = || self.store.now_ms();
+            let parked = delay::park(levels, &header.topic, queue_id, sysflag, properties, now)?;
+            self.put_one(&msg, &request.body, parked.as_ref())?
         };
         Ok(Sent {
             header,
@@ -388,13 +404,19 @@ impl SendHandler {
         Ok(())
     }
 
+    /// Stores one message, in the schedule topic when it is `parked`; the answer names the
+    /// queue the message will be delivered to, with its schedule queue offset.
     fn put_one(
         &self,
         msg: &Message<'_>,
         body: &[u8],
+        parked: Option<&Parked>,
     ) -> Result<(SendMessageResponseHeader, Durable), DataError> {
-        let put =
-            self.put_record(&msg.fields(&self.config, msg.header.flag, body, msg.properties))?;
+        let mut fields = msg.fields(&self.config, msg.header.flag, body, msg.properties);
+        if let Some(parked) = parked {
+            parked.apply(&mut fields);
+        }
+        let put = self.put_record(&fields)?;
         let mut id = String::with_capacity(MESSAGE_ID_LEN_V6);
         write_offset_message_id(&mut id, self.config.store_host, put.offset);
         let mut header = msg.response(id, put.queue_offset);

@@ -68,5 +68,15 @@ pub const RETRY_MAX_TIMES_DEFAULT: i32 = 16;
 pub fn dead_letter_topic(h: &SendMessageRequestHeader) -> Option<String> {
     let group = h.topic.strip_prefix(RETRY_TOPIC_PREFIX)?;
     let max = h.max_reconsume_times.unwrap_or(RETRY_MAX_TIMES_DEFAULT);
-    (h.reconsume_times.unwrap_or(0) > max).then(|| format!("{DLQ_TOPIC_PREFIX}{group}"))
+    (h.reconsume_times.unwrap_or(0) > max).then(|| dlq_topic_of(group))
+}
+
+/// `%RETRY%<group>`.
+pub fn retry_topic_of(group: &str) -> String {
+    format!("{RETRY_TOPIC_PREFIX}{group}")
+}
+
+/// `%DLQ%<group>`.
+pub fn dlq_topic_of(group: &str) -> String {
+    format!("{DLQ_TOPIC_PREFIX}{group}")
 }

@@ -226,7 +226,7 @@ fn oneway_send_is_stored_and_not_answered() {
         let mut request = send_request(10, &send_header("T", 3, ""), b"x");
         request.flag |= crate::wire::command::FLAG_ONEWAY;
         assert!(answer(f.send.handle(producer(), &request)).await.is_none());
-        assert_eq!(f.store.queue_range("T", crate::storage::QueueId(3)).1 .0, 1);
+        assert_eq!(f.store.queue_range("T", QueueId(3)).1 .0, 1);
     });
 }
 
@@ -437,5 +437,26 @@ fn stored_and_pulled_messages_are_counted() {
             (f.traffic.totals().stored, f.traffic.totals().pulled),
             (4, 4)
         );
+    });
+}
+
+#[test]
+fn a_delayed_batch_is_refused_and_a_delayed_message_waits_in_its_level() {
+    run_local(|| async {
+        let f = fixture(FlushPolicy::Async, 16).await;
+        let mut header = send_header("T", 0, "DELAY\u{1}2\u{2}");
+        header.batch = Some(true);
+        let code = request_code::SEND_BATCH_MESSAGE;
+        let response = f.send(&send_request(code, &header, &batch_body(2))).await;
+        assert_eq!(response.code, response_code::MESSAGE_ILLEGAL);
+
+        let header = send_header("T", 3, "DELAY\u{1}2\u{2}");
+        let response = f.send(&send_request(10, &header, b"later")).await;
+        assert_eq!(response.code, response_code::SUCCESS);
+        let sent: SendMessageResponseHeader = response.decode_header().expect("header");
+        assert_eq!(sent.queue_id, 3);
+        let schedule = QueueId(1);
+        assert_eq!(f.store.queue_range("SCHEDULE_TOPIC_XXXX", schedule).1 .0, 1);
+        assert_eq!(f.store.queue_range("T", QueueId(3)).1 .0, 0);
     });
 }

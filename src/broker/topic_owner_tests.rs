@@ -50,8 +50,16 @@ fn a_change_from_any_shard_reaches_every_shard_and_the_file() {
             let store = Store::open(disk, store_config, system_clock()).await;
             let store = Rc::new(store.expect("store"));
             let offsets = ConsumerOffsets::new();
-            let ctx = BrokerContext::new(shard.clone(), config, ports, table, store, offsets)
-                .expect("ctx");
+            let ctx = BrokerContext::new(
+                shard.clone(),
+                config,
+                ports,
+                table,
+                store,
+                offsets,
+                &Default::default(),
+            )
+            .expect("ctx");
             ctx.serve_mesh();
             let mut refused = None;
             if index == 1 {

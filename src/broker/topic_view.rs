@@ -70,8 +70,8 @@ impl TopicView for ShardTopics {
     }
 
     fn create_topic(&self, name: &str, _info: TopicInfo) -> Option<TopicInfo> {
-        // Reached only for a topic the dispatcher did not create first (a dead-letter topic
-        // on its first use): answered as not existing, and the client retries.
+        // Not reached in the broker: the dispatcher creates a send's topic, dead-letter
+        // redirects included, before the send handler runs. Answered as not existing.
         tracing::debug!(topic = name, "topic not created on the send path");
         None
     }

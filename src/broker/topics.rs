@@ -97,6 +97,12 @@ pub fn topic_config(name: &str, queues: i32, perm: i32) -> TopicConfig {
     }
 }
 
+/// A consumer group's retry or dead-letter topic as Java creates it on first use: one
+/// read-write queue (`retryQueueNums`, `DLQ_NUMS_PER_GROUP`).
+pub fn group_topic_config(name: &str) -> TopicConfig {
+    topic_config(name, 1, perm::READ | perm::WRITE)
+}
+
 /// The config of `topic` auto-created from `template` (REMOTING.md §2.4.1 step 3):
 /// `min(requested, template write queues)` queues, the template's perm without INHERIT.
 /// A template without the INHERIT bit cannot create anything.

@@ -43,7 +43,6 @@ pub const IGNORED_KEYS: &[&str] = &[
     "cleanFileForciblyEnable",
     "messageIndexEnable",
     "flushConsumerOffsetInterval",
-    "flushDelayOffsetInterval",
     "fetchNamesrvAddrByAddressServer",
     "rejectTransactionMessage",
     "warmMapedFileEnable",

@@ -22,6 +22,7 @@ fn defaults_are_java_defaults() {
     assert_eq!(config.message_delay_level.len(), 18);
     assert_eq!(config.message_delay_level[4], Duration::from_secs(60));
     assert_eq!(config.message_delay_level[17], Duration::from_secs(7200));
+    assert_eq!(config.flush_delay_offset_interval, Duration::from_secs(10));
     assert!(config.auto_create_topic_enable && config.embedded_namesrv);
     assert_eq!(config.namesrv_listen_port, 9876);
 }
@@ -33,7 +34,7 @@ fn a_java_broker_conf_applies_and_ignores_what_has_no_meaning() {
          deleteWhen=04;16\nfileReservedTime=48\nbrokerRole=SYNC_MASTER\n\
          flushDiskType=SYNC_FLUSH\nnamesrvAddr=127.0.0.1:9876;127.0.0.2:9877\n\
          sendMessageThreadPoolNums=128\nbrokerIP2=10.0.0.9\naclEnable=false\n\
-         mapedFileSizeCommitLog=1048576\n",
+         mapedFileSizeCommitLog=1048576\nflushDelayOffsetInterval=2500\n",
     );
     let mut config = BrokerConfig::default();
     let ignored = config.apply_file(conf.path()).expect("applies");
@@ -48,6 +49,10 @@ fn a_java_broker_conf_applies_and_ignores_what_has_no_meaning() {
     assert_eq!(config.flush_disk_type, FlushDiskType::SyncFlush);
     assert_eq!(config.mapped_file_size_commit_log, 1 << 20);
     assert_eq!(config.namesrv_addr.len(), 2);
+    assert_eq!(
+        config.flush_delay_offset_interval,
+        Duration::from_millis(2500)
+    );
 }
 
 #[test]
@@ -73,6 +78,7 @@ fn invalid_values_name_key_and_value() {
         ("brokerRole", "MASTER"),
         ("deleteWhen", "25"),
         ("autoCreateTopicEnable", "yes"),
+        ("flushDelayOffsetInterval", "0"),
         ("messageDelayLevel", "1s 5x"),
         ("brokerName", "bad name"),
         ("namesrvAddr", "nohost-invalid.invalid:x"),

@@ -574,3 +574,45 @@ impl FastjsonParser<'_> {
         );
     }
 }
+
+pub const PULL_MESSAGE: i32 = 11;
+pub const PULL_FOUND: i64 = 0;
+
+/// Pulls up to 32 messages of (`topic`, `queue`) from `offset` for group `cg`, subscribed to
+/// everything, without waiting; returns the response header and body.
+pub fn pull(
+    stream: &mut TcpStream,
+    topic: &str,
+    queue: i32,
+    offset: u64,
+) -> (serde_json::Value, Vec<u8>) {
+    let fields = serde_json::json!({
+        "consumerGroup": "cg", "topic": topic, "queueId": queue, "queueOffset": offset,
+        "maxMsgNums": 32, "sysFlag": 4, "commitOffset": 0, "suspendTimeoutMillis": 0,
+        "subscription": "*", "subVersion": 0, "expressionType": "TAG"
+    });
+    request(stream, PULL_MESSAGE, fields)
+}
+
+/// Pulls (`topic`, `queue`) from `offset` until a message is found or `within` passes;
+/// returns the body of the first answer that found something.
+pub fn pull_until_found(
+    stream: &mut TcpStream,
+    topic: &str,
+    queue: i32,
+    offset: u64,
+    within: Duration,
+) -> Vec<u8> {
+    let deadline = Instant::now() + within;
+    loop {
+        let (header, body) = pull(stream, topic, queue, offset);
+        if code_of(&header) == PULL_FOUND {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nothing in {topic}/{queue} from {offset} within {within:?}: {header}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

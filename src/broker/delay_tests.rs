@@ -1,0 +1,116 @@
+//! Delay levels, parking rules, due times and delivered properties.
+
+use super::*;
+use crate::config::parse_delay_levels;
+use crate::wire::codes::response_code;
+
+fn levels(text: &str) -> DelayLevels {
+    DelayLevels::new(parse_delay_levels(text).expect("levels"))
+}
+
+const NOW: i64 = 1_700_000_000_000;
+
+#[test]
+fn java_default_levels_and_clamping() {
+    let java = DelayLevels::default();
+    assert_eq!(java.max_level(), 18);
+    assert_eq!(java.delay(1), Some(Duration::from_secs(1)));
+    assert_eq!(java.delay(3), Some(Duration::from_secs(10)));
+    assert_eq!(java.delay(18), Some(Duration::from_secs(7200)));
+    assert_eq!((java.delay(0), java.delay(19)), (None, None));
+    assert_eq!(java.clamp(3), Some(3));
+    assert_eq!(java.clamp(99), Some(18));
+    assert_eq!(java.clamp(i64::MAX), Some(18));
+    assert_eq!((java.clamp(0), java.clamp(-1)), (None, None));
+    assert_eq!(levels("").clamp(1), None);
+}
+
+#[test]
+fn timer_delays_map_to_the_shortest_level_at_least_as_long() {
+    let l = levels("1s 5s 10s 30s");
+    assert_eq!(l.level_for(Duration::from_millis(1)), Some(1));
+    assert_eq!(l.level_for(Duration::from_secs(5)), Some(2));
+    assert_eq!(l.level_for(Duration::from_secs(7)), Some(3));
+    assert_eq!(l.level_for(Duration::from_secs(3600)), Some(4));
+}
+
+#[test]
+fn a_delay_level_parks_the_message_with_its_real_queue() {
+    let props = "TAGS\u{1}a\u{2}DELAY\u{1}99\u{2}UNIQ_KEY\u{1}U1\u{2}";
+    let parked = park(&levels("1s 2s"), "T", 3, SysFlag::default(), props, || NOW)
+        .expect("legal")
+        .expect("parked");
+    assert_eq!(parked.level, 2);
+    assert_eq!(parked.queue_id(), 1);
+    assert_eq!(
+        parked.properties,
+        "TAGS\u{1}a\u{2}UNIQ_KEY\u{1}U1\u{2}DELAY\u{1}2\u{2}REAL_TOPIC\u{1}T\u{2}REAL_QID\u{1}3\u{2}"
+    );
+}
+
+#[test]
+fn no_level_bad_level_or_a_half_message_is_not_parked() {
+    let l = levels("1s");
+    let plain = SysFlag::default();
+    for props in [
+        "",
+        "DELAY\u{1}0\u{2}",
+        "DELAY\u{1}-2\u{2}",
+        "DELAY\u{1}x\u{2}",
+    ] {
+        assert_eq!(park(&l, "T", 0, plain, props, || NOW).expect("legal"), None);
+    }
+    let half = SysFlag(0x4);
+    let props = "DELAY\u{1}1\u{2}";
+    assert_eq!(park(&l, "T", 0, half, props, || NOW).expect("legal"), None);
+}
+
+#[test]
+fn timer_properties_follow_java_5_rules() {
+    let l = levels("1s 5s 10s 2h");
+    let park_with = |props: &str| park(&l, "T", 0, SysFlag::default(), props, || NOW);
+    let sec = park_with("TIMER_DELAY_SEC\u{1}7\u{2}").expect("legal");
+    assert_eq!(sec.expect("parked").level, 3);
+    let at = format!("TIMER_DELIVER_MS\u{1}{}\u{2}", NOW + 4_000);
+    assert_eq!(park_with(&at).expect("legal").expect("parked").level, 2);
+    let ms = park_with("TIMER_DELAY_MS\u{1}500\u{2}").expect("legal");
+    let parked = ms.expect("parked");
+    assert_eq!(parked.level, 1);
+    assert!(!parked.properties.contains("TIMER_DELAY_MS"));
+    let past = format!("TIMER_DELIVER_MS\u{1}{}\u{2}", NOW - 1);
+    assert_eq!(park_with(&past).expect("legal"), None);
+    let beyond = park_with("TIMER_DELAY_SEC\u{1}259201\u{2}").expect_err("too far");
+    assert_eq!(beyond.response_code(), response_code::MESSAGE_ILLEGAL);
+    let junk = park_with("TIMER_DELAY_SEC\u{1}soon\u{2}").expect_err("unreadable");
+    assert_eq!(junk.response_code(), response_code::MESSAGE_ILLEGAL);
+    // A level wins over the timer, whose properties go.
+    let both = park_with("DELAY\u{1}1\u{2}TIMER_DELAY_SEC\u{1}999999\u{2}").expect("legal");
+    let both = both.expect("parked");
+    assert_eq!(both.level, 1);
+    assert!(!both.properties.contains("TIMER"));
+}
+
+#[test]
+fn due_time_is_store_time_plus_the_level_delay() {
+    let ten = Duration::from_secs(10);
+    assert_eq!(due_ms(NOW, ten, NOW), NOW + 10_000);
+    assert_eq!(due_ms(NOW - 60_000, ten, NOW), NOW - 50_000);
+    // Stored "in the future": the clock went back; deliver now rather than hold the queue.
+    assert_eq!(due_ms(NOW + 3_600_000, ten, NOW), NOW);
+    assert_eq!(due_ms(NOW + 5_000, ten, NOW), NOW);
+}
+
+#[test]
+fn delivery_restores_the_real_queue_without_scheduling_keys() {
+    let props = "TAGS\u{1}a\u{2}WAIT\u{1}true\u{2}DELAY\u{1}2\u{2}TIMER_DELAY_SEC\u{1}3\u{2}\
+                 REAL_TOPIC\u{1}%RETRY%g\u{2}REAL_QID\u{1}0\u{2}UNIQ_KEY\u{1}U\u{2}";
+    let (topic, queue, kept) = delivery(props).expect("deliverable");
+    assert_eq!((topic, queue), ("%RETRY%g", 0));
+    assert_eq!(
+        kept,
+        "TAGS\u{1}a\u{2}REAL_TOPIC\u{1}%RETRY%g\u{2}REAL_QID\u{1}0\u{2}UNIQ_KEY\u{1}U\u{2}\
+         WAIT\u{1}false\u{2}"
+    );
+    assert_eq!(delivery("DELAY\u{1}1\u{2}"), None);
+    assert_eq!(delivery("REAL_TOPIC\u{1}T\u{2}REAL_QID\u{1}x\u{2}"), None);
+}

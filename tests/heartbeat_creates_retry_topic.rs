@@ -1,0 +1,34 @@
+//! A consumer group's first HEART_BEAT gives it its `%RETRY%` topic (one read-write queue),
+//! routed by the NameServer, as a Java broker does: the group's retry subscription then has
+//! a route before anything is retried.
+
+mod common;
+
+use common::{code_of, json_frame, read_frame, wait_route, write_all, Broker};
+
+#[test]
+fn a_consumer_heartbeat_creates_and_routes_its_retry_topic() {
+    let broker = Broker::start(2, &[]);
+    let mut conn = broker.connect(1);
+    let body = r#"{"clientID":"127.0.0.1@1","consumerDataSet":[{"groupName":"hb_group","consumeType":"CONSUME_PASSIVELY","messageModel":"CLUSTERING","consumeFromWhere":"CONSUME_FROM_LAST_OFFSET","subscriptionDataSet":[{"topic":"orders","subString":"*"},{"topic":"%RETRY%hb_group","subString":"*"}]}],"producerDataSet":[]}"#;
+    let header =
+        r#"{"code":34,"language":"JAVA","version":479,"opaque":3,"flag":0,"extFields":{}}"#;
+    write_all(&mut conn, &json_frame(header, body.as_bytes()));
+    let response = loop {
+        let frame = read_frame(&mut conn).expect("a frame").json();
+        // Skip NOTIFY_CONSUMER_IDS_CHANGED, which the broker may push first.
+        if frame["flag"].as_i64().unwrap_or(0) & 1 == 1 {
+            break frame;
+        }
+    };
+    assert_eq!(code_of(&response), 0, "{response}");
+
+    // Every shard is a broker of its own and hosts the topic.
+    let route = wait_route(broker.namesrv_addr(), "%RETRY%hb_group", 2);
+    for queues in route["queueDatas"].as_array().expect("queue datas") {
+        assert_eq!(
+            (&queues["readQueueNums"], &queues["perm"]),
+            (&1.into(), &6.into())
+        );
+    }
+}
