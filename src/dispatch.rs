@@ -20,7 +20,7 @@ use crate::broker::send_rules::{
 use crate::broker::topic_view::ShardTopics;
 use crate::broker::topics;
 use crate::broker::{
-    admin, query, queue_offsets, queue_stats, send_back, BrokerContext, BrokerError,
+    admin, query, queue_locks, queue_offsets, queue_stats, send_back, BrokerContext, BrokerError,
 };
 use crate::net::{Peer, Reply, Service};
 use crate::storage::QueueId;
@@ -223,6 +223,10 @@ impl Service for Dispatcher {
             }
             request_code::GET_CONSUME_STATS => later_with(ctx, request, queue_stats::consume_stats),
             request_code::GET_BROKER_RUNTIME_INFO => later_with(ctx, request, admin::runtime_info),
+            request_code::LOCK_BATCH_MQ => now(&request, queue_locks::lock_batch(ctx, &request)),
+            request_code::UNLOCK_BATCH_MQ => {
+                now(&request, queue_locks::unlock_batch(ctx, &request))
+            }
             request_code::CONSUMER_SEND_MSG_BACK => {
                 later_with(ctx, request, send_back::consumer_send_msg_back)
             }

@@ -118,6 +118,11 @@ pub const CONSUMER_OFFSET_ENTRIES_MAX: usize = 4 * 1024 * 1024;
 
 const _: () = assert!(BROKER_GROUP_SUBSCRIPTIONS_MAX <= CONSUMER_OFFSET_ENTRIES_MAX);
 
+/// Queue leases (LOCK_BATCH_MQ) one shard holds, one per (consumer group, queue). A lock
+/// beyond it is not granted once expired leases are gone: the client retries at its next
+/// rebalance, and orderly consumers hold a handful of queues each.
+pub const BROKER_QUEUE_LOCKS_MAX: usize = 256 * 1024;
+
 /// Most topics one broker process holds. Every shard keeps a copy of the table and a change
 /// copies it whole, so it is bounded like any other table.
 pub const BROKER_TOPICS_MAX: usize = 64 * 1024;

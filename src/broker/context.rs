@@ -12,6 +12,7 @@ use std::time::Instant;
 use super::clients::ClientRegistry;
 use super::delay::DelayLevels;
 use super::offsets::ConsumerOffsets;
+use super::queue_locks::QueueLocks;
 use super::register;
 use super::schedule::{DelayOffsetTable, Schedule};
 use super::stats::ShardStats;
@@ -57,6 +58,8 @@ pub struct BrokerContext {
     pub stats: Rc<ShardStats>,
     /// Delivers this shard's delayed messages.
     pub schedule: Rc<Schedule>,
+    /// Orderly consumers' leases on this shard's queues.
+    pub queue_locks: QueueLocks,
     /// Origin of [`BrokerContext::monotonic_ms`].
     epoch: Instant,
 }
@@ -153,6 +156,7 @@ impl BrokerContext {
             offsets: Rc::new(offsets),
             stats: Rc::new(ShardStats::new()),
             schedule: Rc::new(schedule),
+            queue_locks: QueueLocks::default(),
             epoch: Instant::now(),
         }))
     }

@@ -39,6 +39,7 @@
 //! - [`stats`]: the messages a shard stores and hands out, and their rates.
 //! - [`delay`], [`schedule`]: delay levels, parking in `SCHEDULE_TOPIC_XXXX`, and the
 //!   per-shard service that delivers parked messages when due (`delayOffset.json`).
+//! - [`queue_locks`]: LOCK_BATCH_MQ, UNLOCK_BATCH_MQ, orderly consumers' queue leases.
 //! - [`send_back`]: CONSUMER_SEND_MSG_BACK into the group's retry or dead-letter topic.
 //! - [`error`]: [`BrokerError`] and its response codes.
 //!
@@ -65,6 +66,7 @@ pub mod pull;
 #[cfg(test)]
 mod pull_tests;
 pub mod query;
+pub mod queue_locks;
 pub mod queue_offsets;
 pub mod queue_stats;
 pub mod register;
