@@ -4,23 +4,14 @@
 
 mod common;
 
-use common::{code_of, json_frame, read_frame, wait_route, write_all, Broker};
+use common::{code_of, heart_beat, wait_route, Broker};
 
 #[test]
 fn a_consumer_heartbeat_creates_and_routes_its_retry_topic() {
     let broker = Broker::start(2, &[]);
     let mut conn = broker.connect(1);
     let body = r#"{"clientID":"127.0.0.1@1","consumerDataSet":[{"groupName":"hb_group","consumeType":"CONSUME_PASSIVELY","messageModel":"CLUSTERING","consumeFromWhere":"CONSUME_FROM_LAST_OFFSET","subscriptionDataSet":[{"topic":"orders","subString":"*"},{"topic":"%RETRY%hb_group","subString":"*"}]}],"producerDataSet":[]}"#;
-    let header =
-        r#"{"code":34,"language":"JAVA","version":479,"opaque":3,"flag":0,"extFields":{}}"#;
-    write_all(&mut conn, &json_frame(header, body.as_bytes()));
-    let response = loop {
-        let frame = read_frame(&mut conn).expect("a frame").json();
-        // Skip NOTIFY_CONSUMER_IDS_CHANGED, which the broker may push first.
-        if frame["flag"].as_i64().unwrap_or(0) & 1 == 1 {
-            break frame;
-        }
-    };
+    let response = heart_beat(&mut conn, body);
     assert_eq!(code_of(&response), 0, "{response}");
 
     // Every shard is a broker of its own and hosts the topic.

@@ -616,3 +616,17 @@ pub fn pull_until_found(
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Sends a HEART_BEAT with `body` and returns its response, skipping the
+/// NOTIFY_CONSUMER_IDS_CHANGED the broker may push first.
+pub fn heart_beat(stream: &mut TcpStream, body: &str) -> serde_json::Value {
+    let header =
+        r#"{"code":34,"language":"JAVA","version":479,"opaque":3,"flag":0,"extFields":{}}"#;
+    write_all(stream, &json_frame(header, body.as_bytes()));
+    loop {
+        let frame = read_frame(stream).expect("a frame").json();
+        if frame["flag"].as_i64().unwrap_or(0) & 1 == 1 {
+            return frame;
+        }
+    }
+}
