@@ -61,26 +61,24 @@ impl Dispatcher {
         self.data.shutdown();
     }
 
-    /// HEART_BEAT. Like Java, it first gives each consumer group its retry topic if this
-    /// shard lacks it, so the group's `%RETRY%` subscription is routed before the first
-    /// failed message is sent back; the answer waits for that.
+    /// HEART_BEAT. Like Java, it first gives each consumer group its subscription config
+    /// (when unknown and auto-creation allows) and its retry topic, so the group's `%RETRY%`
+    /// subscription is routed before the first failed message is sent back; the answer
+    /// waits for that. A group that is neither known nor creatable is still registered,
+    /// as Java does, but gets no config and no retry topic.
     fn heart_beat(&self, peer: &Rc<Peer>, request: &RemotingCommand) -> Reply {
         let ctx = &self.ctx;
-        let mut missing: Vec<String> = Vec::new();
+        let mut missing = GroupsToCreate::default();
         let now = ctx.monotonic_ms();
         let response = ctx.clients.heart_beat_with(peer, request, now, |consumer| {
-            let topic = retry_topic_of(&consumer.group_name);
-            let creatable = topics::valid_topic_name(&topic) && ctx.topics.meta(&topic).is_none();
-            if creatable && !missing.contains(&topic) {
-                missing.push(topic);
-            }
+            missing.note(ctx, &consumer.group_name);
         });
         if missing.is_empty() {
             return Reply::Now(Some(response));
         }
         let ctx = ctx.clone();
         Reply::Later(Box::pin(async move {
-            send_back::create_retry_topics(&ctx, &missing).await;
+            missing.create(&ctx).await;
             Some(response)
         }))
     }
@@ -103,6 +101,45 @@ impl Dispatcher {
                 Reply::Later(response) => response.await,
             }
         }))
+    }
+}
+
+/// What a heartbeat's consumer groups lack on this shard: their configs, their retry topics.
+#[derive(Default)]
+struct GroupsToCreate {
+    groups: Vec<String>,
+    retry_topics: Vec<String>,
+}
+
+impl GroupsToCreate {
+    fn note(&mut self, ctx: &BrokerContext, group: &str) {
+        let known = ctx.groups.get(group).is_some();
+        if !known && !ctx.groups.may_auto_create(group) {
+            return;
+        }
+        if !known && !self.groups.iter().any(|g| g == group) {
+            self.groups.push(group.to_owned());
+        }
+        let topic = retry_topic_of(group);
+        let creatable = topics::valid_topic_name(&topic) && ctx.topics.meta(&topic).is_none();
+        if creatable && !self.retry_topics.contains(&topic) {
+            self.retry_topics.push(topic);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.groups.is_empty() && self.retry_topics.is_empty()
+    }
+
+    /// Failures are only logged: the heartbeat is answered anyway, and the next one (or
+    /// the group's first send-back) tries again.
+    async fn create(&self, ctx: &BrokerContext) {
+        for group in &self.groups {
+            if let Err(error) = ctx.groups.find_or_create(group).await {
+                tracing::warn!(group, %error, "subscription group not created at heartbeat");
+            }
+        }
+        send_back::create_retry_topics(ctx, &self.retry_topics).await;
     }
 }
 
@@ -218,6 +255,13 @@ impl Service for Dispatcher {
             request_code::GET_ALL_TOPIC_CONFIG => {
                 now(&request, admin::all_topic_config(ctx, &request))
             }
+            request_code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => {
+                later_with(ctx, request, admin::update_group)
+            }
+            request_code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => {
+                now(&request, admin::all_group_config(ctx, &request))
+            }
+            request_code::DELETE_SUBSCRIPTIONGROUP => later_with(ctx, request, admin::delete_group),
             request_code::GET_TOPIC_STATS_INFO => {
                 later_with(ctx, request, queue_stats::topic_stats)
             }

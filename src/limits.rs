@@ -127,6 +127,13 @@ pub const BROKER_QUEUE_LOCKS_MAX: usize = 256 * 1024;
 /// copies it whole, so it is bounded like any other table.
 pub const BROKER_TOPICS_MAX: usize = 64 * 1024;
 
+/// Most subscription groups one broker process holds. Every shard keeps a copy of the
+/// table and a change copies it whole; a heartbeat or an admin request that would add a
+/// group beyond it is refused (Java sets no bound).
+pub const BROKER_SUBSCRIPTION_GROUPS_MAX: usize = 64 * 1024;
+
+const _: () = assert!(BROKER_SUBSCRIPTION_GROUPS_MAX <= BROKER_CLIENT_GROUPS_MAX);
+
 /// Pulls one shard holds parked for long polling; a pull beyond it is answered at once with
 /// PULL_NOT_FOUND (the client pulls again), so consumers cannot grow the table without bound.
 pub const PULL_PARKED_MAX: usize = 64 * 1024;

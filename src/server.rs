@@ -18,6 +18,7 @@ use std::rc::Rc;
 
 use std::path::PathBuf;
 
+use crate::broker::groups::{self, GroupTable};
 use crate::broker::offsets::{ConsumerOffsets, OffsetFileError};
 use crate::broker::topics::{self, TopicTable};
 use crate::broker::{context, schedule, BrokerContext, BrokerShard, ShardMsg};
@@ -123,8 +124,13 @@ pub fn run_broker(config: BrokerConfig) -> Result<(), ServerError> {
     let table = topics::load(&file)
         .map_err(|error| ServerError::Store { path: file, error })?
         .with_system_topics(&config, topics::now_ms());
+    let file = groups::groups_file(&root);
+    let groups = groups::load(&file)
+        .map_err(|error| ServerError::Store { path: file, error })?
+        .with_system_groups(topics::now_ms());
+    let tables = (table, groups);
     let result = shards::launch(runtime, move |shard: BrokerShard| {
-        run_shard(shard, config.clone(), table.clone())
+        run_shard(shard, config.clone(), tables.clone())
     });
     result
         .map(drop)
@@ -134,7 +140,7 @@ pub fn run_broker(config: BrokerConfig) -> Result<(), ServerError> {
 async fn run_shard(
     shard: BrokerShard,
     config: BrokerConfig,
-    table: TopicTable,
+    tables: (TopicTable, GroupTable),
 ) -> Result<(), ServerError> {
     let index = shard.id().index();
     let ports = shard_ports(config.listen_port, index).ok_or(ServerError::Ports {
@@ -170,7 +176,7 @@ async fn run_shard(
         shard.clone(),
         config.clone(),
         ports,
-        table,
+        tables,
         store.clone(),
         offsets,
         &delay_offsets,

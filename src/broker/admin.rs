@@ -1,7 +1,7 @@
 //! Administration requests (REMOTING.md §2.8) as mqadmin sends them: create, delete and list
-//! topics, and the broker's runtime info.
+//! topics and subscription groups, and the broker's runtime info.
 //!
-//! Topic requests are answered on whichever shard's port was asked; changes go to the owner
+//! Topic and group requests are answered on whichever shard's port was asked; changes go to the owner
 //! shard and return once every shard has them (see [`super::topic_owner`]). The runtime info
 //! is the asked shard's own: each shard is a broker of its own in the cluster, and mqadmin
 //! asks every broker address for its figures.
@@ -12,14 +12,17 @@ use std::rc::Rc;
 use bytes::Bytes;
 use serde::Serialize;
 
+use super::groups;
 use super::stats::ShardStats;
 use super::topics;
-use super::{BrokerContext, BrokerError};
+use super::{BrokerContext, BrokerError, ShardMsg};
 use crate::namesrv::body;
 use crate::namesrv::{DataVersion, KvTable, TopicConfig};
 use crate::storage::store::Store;
 use crate::wire::codes::{response_code, VERSION_CURRENT};
-use crate::wire::headers::{CreateTopicRequestHeader, DeleteTopicRequestHeader};
+use crate::wire::headers::{
+    CreateTopicRequestHeader, DeleteSubscriptionGroupRequestHeader, DeleteTopicRequestHeader,
+};
 use crate::wire::RemotingCommand;
 
 /// Most queues UPDATE_AND_CREATE_TOPIC accepts per broker (Java has no cap; an absurd count
@@ -109,6 +112,42 @@ pub fn all_topic_config(ctx: &BrokerContext, request: &RemotingCommand) -> Handl
     let mut response = success(request);
     response.body = Bytes::from(body::encode(&all));
     Ok(response)
+}
+
+/// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200): create or replace a group from its
+/// `SubscriptionGroupConfig` body.
+pub async fn update_group(ctx: Rc<BrokerContext>, request: RemotingCommand) -> Handled {
+    if request.body.is_empty() {
+        let why = "UPDATE_AND_CREATE_SUBSCRIPTIONGROUP needs a SubscriptionGroupConfig body";
+        return Err(BrokerError::InvalidParameter(why.to_owned()));
+    }
+    let config = groups::decode_config(&request.body)?;
+    ctx.groups.update(config).await?;
+    Ok(success(&request))
+}
+
+/// GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201): every group, as `subscriptionGroup.json` holds
+/// them.
+pub fn all_group_config(ctx: &BrokerContext, request: &RemotingCommand) -> Handled {
+    let mut response = success(request);
+    response.body = Bytes::from(body::encode(&ctx.groups.table().wrapper()));
+    Ok(response)
+}
+
+/// DELETE_SUBSCRIPTIONGROUP (207). With `cleanOffset` the group's consumer offsets go too,
+/// on every shard (each keeps its own queues' offsets).
+pub async fn delete_group(ctx: Rc<BrokerContext>, request: RemotingCommand) -> Handled {
+    let header: DeleteSubscriptionGroupRequestHeader = request.decode_header()?;
+    ctx.groups.delete(&header.group_name).await?;
+    if header.clean_offset == Some(true) {
+        let msg = ShardMsg::DeleteGroupOffsets(header.group_name.clone());
+        for (shard, reply) in ctx.shard.gather(msg).await {
+            if let Err(err) = reply {
+                tracing::warn!(%shard, %err, "a shard kept the deleted group's offsets");
+            }
+        }
+    }
+    Ok(success(&request))
 }
 
 /// GET_BROKER_RUNTIME_INFO (28): the KVTable `mqadmin brokerStatus` prints and

@@ -11,6 +11,8 @@ use std::time::Instant;
 
 use super::clients::ClientRegistry;
 use super::delay::DelayLevels;
+use super::group_owner::Groups;
+use super::groups::{self, GroupTable};
 use super::offsets::ConsumerOffsets;
 use super::queue_locks::QueueLocks;
 use super::register;
@@ -44,6 +46,7 @@ pub struct BrokerContext {
     pub shard: BrokerShard,
     pub identity: ShardIdentity,
     pub topics: Topics,
+    pub groups: Groups,
     /// Connections to the NameServers, for registration.
     pub namesrv: Rc<Pool>,
     /// When this broker started, ms since the epoch (GET_BROKER_RUNTIME_INFO).
@@ -115,13 +118,13 @@ fn shard_config_file(config: &BrokerConfig, shard: usize, name: &str) -> PathBuf
 }
 
 impl BrokerContext {
-    /// Builds shard `shard`'s context; `initial` is the topic table loaded before start-up,
+    /// Builds shard `shard`'s context; `initial` holds the tables loaded before start-up,
     /// the same on every shard, `delay_offsets` the shard's delay cursors.
     pub fn new(
         shard: BrokerShard,
         config: Rc<BrokerConfig>,
         ports: ShardPorts,
-        initial: TopicTable,
+        initial: (TopicTable, GroupTable),
         store: Rc<Store>,
         offsets: ConsumerOffsets,
         delay_offsets: &DelayOffsetTable,
@@ -141,7 +144,14 @@ impl BrokerContext {
         };
         let own: BTreeMap<_, _> = topics::shard_topics(&config, index);
         let file = topics::topics_file(&config.store_path_root_dir);
-        let topics = Topics::new(&shard, initial, own, file)?;
+        let (initial_topics, initial_groups) = initial;
+        let topics = Topics::new(&shard, initial_topics, own, file)?;
+        let groups = Groups::new(
+            &shard,
+            initial_groups,
+            groups::groups_file(&config.store_path_root_dir),
+            config.auto_create_subscription_group,
+        )?;
         let levels = DelayLevels::new(config.message_delay_level.clone());
         let schedule = Schedule::new(store.clone(), levels, delay_offsets);
         Ok(Rc::new(BrokerContext {
@@ -149,6 +159,7 @@ impl BrokerContext {
             shard,
             identity,
             topics,
+            groups,
             namesrv: Rc::new(Pool::new(ClientOptions::default())),
             boot_ms: topics::now_ms(),
             store,
@@ -181,10 +192,19 @@ impl BrokerContext {
 
     async fn handle_mesh(self: Rc<Self>, msg: ShardMsg) -> ShardReply {
         match msg {
-            ShardMsg::Topic(change) => ShardReply::Topic(self.topics.apply_on_owner(change).await),
+            ShardMsg::Topic(change) => {
+                ShardReply::Changed(self.topics.apply_on_owner(change).await)
+            }
             ShardMsg::TopicsChanged { version } => {
                 self.topics.wait_version(version).await;
                 self.register_all(register::CHANGE_WAIT_MAX).await;
+                ShardReply::Done
+            }
+            ShardMsg::Group(change) => {
+                ShardReply::Changed(self.groups.apply_on_owner(change).await)
+            }
+            ShardMsg::DeleteGroupOffsets(group) => {
+                self.offsets.delete_group(&group);
                 ShardReply::Done
             }
             ShardMsg::Ready => ShardReply::Done,

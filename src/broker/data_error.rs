@@ -43,6 +43,10 @@ pub enum DataError {
         group: String,
         topic: String,
     },
+    /// A consumer group the broker neither knows nor may create.
+    SubscriptionGroupNotExist {
+        group: String,
+    },
     SubscriptionNotLatest {
         group: String,
         topic: String,
@@ -65,6 +69,7 @@ impl DataError {
             DataError::MessageIllegal { .. } => MESSAGE_ILLEGAL,
             DataError::SubscriptionParse { .. } => SUBSCRIPTION_PARSE_FAILED,
             DataError::SubscriptionNotExist { .. } => SUBSCRIPTION_NOT_EXIST,
+            DataError::SubscriptionGroupNotExist { .. } => SUBSCRIPTION_GROUP_NOT_EXIST,
             DataError::SubscriptionNotLatest { .. } => SUBSCRIPTION_NOT_LATEST,
             DataError::Store(e) => match e {
                 // Producers retry both on another broker.
@@ -110,6 +115,12 @@ impl fmt::Display for DataError {
             DataError::SubscriptionParse { expression } => {
                 write!(f, "parse the consumer's subscription[{expression}] failed")
             }
+            // Java's remark, which tools print.
+            DataError::SubscriptionGroupNotExist { group } => write!(
+                f,
+                "subscription group [{group}] does not exist, \nSee \
+                 https://rocketmq.apache.org/docs/bestPractice/06FAQ for further details."
+            ),
             DataError::SubscriptionNotExist { group, topic } => write!(
                 f,
                 "the consumer's subscription not exist, group: {group} topic: {topic}"

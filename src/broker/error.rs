@@ -23,7 +23,11 @@ pub enum BrokerError {
     TopicNotExist(String),
     /// The topic table is at [`crate::limits::BROKER_TOPICS_MAX`].
     TooManyTopics,
-    /// `topics.json` could not be written; nothing changed.
+    /// The subscription-group table is at
+    /// [`crate::limits::BROKER_SUBSCRIPTION_GROUPS_MAX`].
+    TooManyGroups,
+    /// A config file (`topics.json`, `subscriptionGroup.json`) could not be written;
+    /// nothing changed.
     Persist(String),
     /// The owner shard could not be asked (it has stopped: the broker is shutting down).
     Mesh(String),
@@ -52,6 +56,7 @@ impl BrokerError {
             | BrokerError::SystemTopic(_) => response_code::INVALID_PARAMETER,
             BrokerError::TopicNotExist(_) => response_code::TOPIC_NOT_EXIST,
             BrokerError::TooManyTopics
+            | BrokerError::TooManyGroups
             | BrokerError::Persist(_)
             | BrokerError::Store(_)
             | BrokerError::MessageNotFound { .. }
@@ -88,7 +93,12 @@ impl fmt::Display for BrokerError {
                 "the broker already holds {} topics",
                 crate::limits::BROKER_TOPICS_MAX
             ),
-            BrokerError::Persist(why) => write!(f, "cannot persist the topic table: {why}"),
+            BrokerError::TooManyGroups => write!(
+                f,
+                "the broker already holds {} subscription groups",
+                crate::limits::BROKER_SUBSCRIPTION_GROUPS_MAX
+            ),
+            BrokerError::Persist(why) => write!(f, "cannot persist a config table: {why}"),
             BrokerError::Mesh(why) => write!(f, "broker shard unavailable: {why}"),
             BrokerError::Store(why) => write!(f, "store read failed: {why}"),
             // Java's remark, word for word: tools print it.

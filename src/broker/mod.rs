@@ -18,7 +18,8 @@
 //!
 //! The topic table is shared by all shards and owned by shard 0
 //! ([`topic_owner`]), persisted in `<storePathRootDir>/config/topics.json` (one file per
-//! process, as the table is one per process). Registration with the NameServers is per
+//! process, as the table is one per process); the subscription-group table likewise
+//! ([`group_owner`], `subscriptionGroup.json`), both through [`owned_table`]. Registration with the NameServers is per
 //! shard ([`register`]). A shard's own topic (its broker-name topic) is not shared.
 //!
 //! # Files
@@ -26,9 +27,14 @@
 //! - [`context`]: [`BrokerContext`], what every handler of a shard gets.
 //! - [`topics`]: the table, names, system topics, auto-creation, `topics.json`.
 //! - [`topic_owner`]: [`Topics`], the per-shard copy and the owner's changes.
+//! - [`groups`]: subscription-group configs, auto-creation, `subscriptionGroup.json`;
+//!   [`group_owner`]: [`group_owner::Groups`], the per-shard copy and the owner's changes.
+//! - [`owned_table`], [`config_file`]: what both tables share: the owner shard, the
+//!   replication, the atomic file write.
+//! - [`lenient`]: fastjson's leniency for the JSON bodies shardmq reads.
 //! - [`register`]: REGISTER_BROKER / UNREGISTER_BROKER with every NameServer.
 //! - [`admin`]: UPDATE_AND_CREATE_TOPIC, DELETE_TOPIC_IN_BROKER, GET_ALL_TOPIC_CONFIG,
-//!   GET_BROKER_RUNTIME_INFO.
+//!   GET_BROKER_RUNTIME_INFO, and the subscription-group requests 200, 201, 207.
 //! - [`clients`]: producers and consumer groups from HEART_BEAT, NOTIFY_CONSUMER_IDS_CHANGED.
 //! - [`offsets`]: committed consumer offsets and their `consumerOffset.json`.
 //! - [`queue_offsets`]: GET_MAX_OFFSET, GET_MIN_OFFSET, SEARCH_OFFSET_BY_TIMESTAMP,
@@ -51,6 +57,7 @@
 
 pub mod admin;
 pub mod clients;
+pub mod config_file;
 pub mod context;
 pub mod data_error;
 pub mod data_path;
@@ -58,10 +65,14 @@ pub mod data_path;
 mod data_test_support;
 pub mod delay;
 pub mod error;
+pub mod group_owner;
+pub mod groups;
 pub mod heartbeat_body;
+pub mod lenient;
 pub mod long_poll;
 pub mod mq_table;
 pub mod offsets;
+pub mod owned_table;
 pub mod pull;
 #[cfg(test)]
 mod pull_tests;
@@ -86,6 +97,7 @@ pub use error::BrokerError;
 pub use topic_owner::{Topics, TOPICS_OWNER};
 
 use crate::namesrv::TopicConfig;
+use groups::SubscriptionGroupConfig;
 
 /// The shard handle of a broker process.
 pub type BrokerShard = shards::Shard<ShardMsg, ShardReply>;
@@ -93,11 +105,16 @@ pub type BrokerShard = shards::Shard<ShardMsg, ShardReply>;
 /// A message between the shards of a broker process.
 #[derive(Debug, Clone)]
 pub enum ShardMsg {
-    /// To the topic owner: apply a change. Reply [`ShardReply::Topic`].
+    /// To the topic owner: apply a change. Reply [`ShardReply::Changed`].
     Topic(TopicChange),
     /// From the topic owner: reply once your copy holds `version` and you have re-registered
     /// with the NameServers. Reply [`ShardReply::Done`].
     TopicsChanged { version: u64 },
+    /// To the subscription-group owner: apply a change. Reply [`ShardReply::Changed`].
+    Group(GroupChange),
+    /// From the shard that deleted a group with `cleanOffset`: drop the group's consumer
+    /// offsets. Reply [`ShardReply::Done`].
+    DeleteGroupOffsets(String),
     /// To shard 0: reply once you serve the mesh (your listeners, and the embedded
     /// NameServer, are bound by then). Reply [`ShardReply::Done`].
     Ready,
@@ -113,10 +130,18 @@ pub enum TopicChange {
     Delete(String),
 }
 
+/// A change of the subscription-group table.
+#[derive(Debug, Clone)]
+pub enum GroupChange {
+    Update(SubscriptionGroupConfig),
+    CreateIfAbsent(SubscriptionGroupConfig),
+    Delete(String),
+}
+
 /// The answer to a [`ShardMsg`].
 #[derive(Debug)]
 pub enum ShardReply {
     /// The table version that holds the change.
-    Topic(Result<u64, BrokerError>),
+    Changed(Result<u64, BrokerError>),
     Done,
 }

@@ -187,14 +187,15 @@ impl PullHandler {
         self.read(plan).await
     }
 
-    /// Checks the request in Java's order: topic exists and is readable, queue in range,
-    /// subscription known.
+    /// Checks the request in Java's order: broker readable, group exists and may consume,
+    /// topic exists and is readable, queue in range, subscription known.
     fn plan(&self, request: &RemotingCommand) -> Result<Plan, DataError> {
         let header: PullMessageRequestHeader = request.decode_header()?;
         if self.topics.broker_perm() & perm::READ == 0 {
             let remark = "the broker pulling message is forbidden".to_owned();
             return Err(DataError::NoPermission { remark });
         }
+        self.topics.check_consumer_group(&header.consumer_group)?;
         let Some(info) = self.topics.topic(&header.topic) else {
             return Err(DataError::TopicNotExist {
                 topic: header.topic,

@@ -9,16 +9,17 @@
 //! Runs on the shard that stored the message (the client sends it to the broker the message
 //! came from, and the physical offset is that shard's). The retry and dead-letter topics are
 //! created on first use through the topic owner, which registers them with the NameServers
-//! before this answers, so consumers find their route. Groups are not configured here:
-//! Java's default `autoCreateSubscriptionGroup` accepts every well-formed group name, with
-//! `retryQueueNums` 1 and `retryMaxTimes` 16.
+//! before this answers, so consumers find their route. The group's config decides as in
+//! Java: an unknown group is created when auto-creation allows (else
+//! SUBSCRIPTION_GROUP_NOT_EXIST), a group with no retry queues drops the message, and its
+//! `retryMaxTimes` is the redelivery limit of clients too old to send their own.
 
 use std::rc::Rc;
 
 use super::delay;
 use super::schedule::put_copy;
-use super::send_rules::{dlq_topic_of, retry_topic_of, RETRY_MAX_TIMES_DEFAULT};
-use super::topics::{self, group_topic_config, TopicMeta};
+use super::send_rules::{dlq_topic_of, retry_topic_of};
+use super::topics::{group_topic_config, TopicMeta};
 use super::{BrokerContext, BrokerError};
 use crate::limits::RECORD_SIZE_MAX;
 use crate::storage::log_buffer::LogBytes;
@@ -72,11 +73,15 @@ impl Target {
 }
 
 /// The redelivery limit in force: the client's, when its version sends one, else the
-/// group's default.
-pub fn max_reconsume_times(header: &ConsumerSendMsgBackRequestHeader, version: i32) -> i32 {
+/// group's `retryMaxTimes`.
+pub fn max_reconsume_times(
+    header: &ConsumerSendMsgBackRequestHeader,
+    version: i32,
+    group_max: i32,
+) -> i32 {
     match header.max_reconsume_times {
         Some(max) if version >= VERSION_WITH_MAX_RECONSUME_TIMES => max,
-        _ => RETRY_MAX_TIMES_DEFAULT,
+        _ => group_max,
     }
 }
 
@@ -86,13 +91,16 @@ pub async fn consumer_send_msg_back(
     request: RemotingCommand,
 ) -> Result<RemotingCommand, BrokerError> {
     let header: ConsumerSendMsgBackRequestHeader = request.decode_header()?;
-    if topics::validate_topic(&header.group).is_err() {
-        return Err(BrokerError::SubscriptionGroupNotExist(header.group));
+    let group = ctx.groups.find_or_create(&header.group).await?;
+    let success = RemotingCommand::response_to(&request, response_code::SUCCESS, None);
+    if group.retry_queue_nums <= 0 {
+        // Java's answer for a group configured without retries: the message is dropped.
+        return Ok(success);
     }
     let original = stored_record(&ctx.store, header.offset).await?;
     let view =
         RecordView::parse(&original).map_err(|_| BrokerError::SendBackNotFound(header.offset))?;
-    let max = max_reconsume_times(&header, request.version);
+    let max = max_reconsume_times(&header, request.version, group.retry_max_times);
     let target = Target::of(header.delay_level, view.reconsume_times(), max);
     // Java creates the retry topic whatever the target: consumers subscribe to it.
     writable_group_topic(&ctx, retry_topic_of(&header.group)).await?;
@@ -115,11 +123,7 @@ pub async fn consumer_send_msg_back(
         ..view.fields()
     };
     store_resent(&ctx, fields).await?;
-    Ok(RemotingCommand::response_to(
-        &request,
-        response_code::SUCCESS,
-        None,
-    ))
+    Ok(success)
 }
 
 /// Gives consumer groups their retry topics, as Java does when a group's consumer first

@@ -38,10 +38,11 @@ fn the_client_limit_counts_from_version_3_4_9() {
         max_reconsume_times: Some(2),
         ..Default::default()
     };
-    assert_eq!(max_reconsume_times(&header, 479), 2);
-    assert_eq!(max_reconsume_times(&header, 120), 16);
+    assert_eq!(max_reconsume_times(&header, 479, 16), 2);
+    assert_eq!(max_reconsume_times(&header, 120, 16), 16);
+    assert_eq!(max_reconsume_times(&header, 120, 3), 3);
     let without = ConsumerSendMsgBackRequestHeader::default();
-    assert_eq!(max_reconsume_times(&without, 479), 16);
+    assert_eq!(max_reconsume_times(&without, 479, 5), 5);
 }
 
 #[test]

@@ -13,36 +13,21 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use glommio::sync::Semaphore;
-use shards::{Replicated, ShardId};
-
+use super::owned_table::{OwnedTable, TABLES_OWNER};
 use super::topics::{self, TopicMeta, TopicTable};
-use super::{BrokerError, BrokerShard, ShardMsg, ShardReply, TopicChange};
+use super::{BrokerError, BrokerShard, ShardMsg, TopicChange};
 use crate::namesrv::TopicConfig;
 
 /// Index of the shard that owns the topic table.
-pub const TOPICS_OWNER: usize = 0;
-
-fn owner_id() -> ShardId {
-    ShardId::new(TOPICS_OWNER)
-}
+pub const TOPICS_OWNER: usize = TABLES_OWNER;
 
 /// This shard's copy of the topic table, plus its own topics.
 #[derive(Debug)]
 pub struct Topics {
-    table: Replicated<TopicTable>,
+    table: OwnedTable<TopicTable>,
     /// Topics of this shard alone (its broker-name topic); never replicated.
     own: BTreeMap<String, TopicConfig>,
     shard: BrokerShard,
-    /// `Some` on the owner only.
-    owner: Option<Owner>,
-}
-
-#[derive(Debug)]
-struct Owner {
-    file: PathBuf,
-    /// One change at a time, file write included.
-    serial: Semaphore,
 }
 
 impl Topics {
@@ -54,16 +39,10 @@ impl Topics {
         own: BTreeMap<String, TopicConfig>,
         file: PathBuf,
     ) -> Result<Self, shards::ReplicaError> {
-        let table = Replicated::new(shard, "topics", owner_id(), initial)?;
-        let owner = (shard.id() == owner_id()).then(|| Owner {
-            file,
-            serial: Semaphore::new(1),
-        });
         Ok(Topics {
-            table,
+            table: OwnedTable::new(shard, "topics", initial, file)?,
             own,
             shard: shard.clone(),
-            owner,
         })
     }
 
@@ -149,62 +128,30 @@ impl Topics {
     }
 
     async fn change(&self, change: TopicChange) -> Result<(), BrokerError> {
-        let reply = self
-            .shard
-            .request(owner_id(), ShardMsg::Topic(change))
+        // The owner confirmed every shard, but a shard whose confirmation failed is logged,
+        // not fatal; the asking shard holds the change before it answers.
+        self.table
+            .ask_owner(ShardMsg::Topic(change))
             .await
-            .map_err(|err| BrokerError::Mesh(err.to_string()))?;
-        match reply {
-            ShardReply::Topic(Ok(version)) => {
-                // The owner confirmed every shard, but a shard whose confirmation failed is
-                // logged, not fatal; the asking shard must hold the change before it answers.
-                self.wait_version(version).await;
-                Ok(())
-            }
-            ShardReply::Topic(Err(err)) => Err(err),
-            other => Err(BrokerError::Mesh(format!("unexpected reply {other:?}"))),
-        }
+            .map(drop)
     }
 
     /// On the owner: applies `change`, persists, publishes; returns the version that holds
     /// it (the current one when nothing changed). Every shard has it on return.
     pub(super) async fn apply_on_owner(&self, change: TopicChange) -> Result<u64, BrokerError> {
-        let Some(owner) = &self.owner else {
-            return Err(BrokerError::Mesh(format!(
-                "{} does not own the topic table",
-                self.shard.id()
-            )));
-        };
-        let _permit = owner
-            .serial
-            .acquire_permit(1)
-            .await
-            .map_err(|err| BrokerError::Mesh(err.to_string()))?;
-        let mut table = (*self.table.get()).clone();
         let now = topics::now_ms();
-        let changed = match change {
-            TopicChange::Create(config) => table.upsert(config, now)?,
+        let apply = |table: &mut TopicTable| match change {
+            TopicChange::Create(config) => table.upsert(config, now),
             TopicChange::CreateIfAbsent(config) if table.get(&config.topic_name).is_none() => {
-                table.upsert(config, now)?
+                table.upsert(config, now)
             }
-            TopicChange::CreateIfAbsent(_) => false,
-            TopicChange::Delete(topic) => table.remove(&topic, now),
+            TopicChange::CreateIfAbsent(_) => Ok(false),
+            TopicChange::Delete(topic) => Ok(table.remove(&topic, now)),
         };
-        if !changed {
-            return Ok(self.version());
+        let (version, changed) = self.table.apply_on_owner(apply, topics::save).await?;
+        if changed {
+            self.confirm_everywhere(version).await;
         }
-        let file = owner.file.clone();
-        let snapshot = table.clone();
-        glommio::executor()
-            .spawn_blocking(move || topics::save(&file, &snapshot))
-            .await
-            .map_err(|err| BrokerError::Persist(format!("{}: {err}", owner.file.display())))?;
-        let version = self
-            .table
-            .publish(table)
-            .await
-            .map_err(|err| BrokerError::Mesh(err.to_string()))?;
-        self.confirm_everywhere(version).await;
         Ok(version)
     }
 

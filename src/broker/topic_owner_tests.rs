@@ -54,7 +54,7 @@ fn a_change_from_any_shard_reaches_every_shard_and_the_file() {
                 shard.clone(),
                 config,
                 ports,
-                table,
+                (table, Default::default()),
                 store,
                 offsets,
                 &Default::default(),

@@ -4,6 +4,8 @@
 //!
 //! Lives on every shard; each shard is its own logical broker with its own table.
 
+use super::data_error::DataError;
+
 /// Permission bits of a topic or of the broker (REMOTING.md §5.1).
 pub mod perm {
     pub const PRIORITY: u32 = 8;
@@ -46,6 +48,12 @@ pub trait TopicView {
     /// (auto-creation disabled, table full); an existing topic is returned unchanged.
     fn create_topic(&self, name: &str, info: TopicInfo) -> Option<TopicInfo>;
 
+    /// Whether consumer `group` may pull: it exists (or may be created on first use) and
+    /// its `consumeEnable` is on.
+    fn check_consumer_group(&self, _group: &str) -> Result<(), DataError> {
+        Ok(())
+    }
+
     /// `brokerPermission`: an admin may take write (or read) away from the whole broker.
     fn broker_perm(&self) -> u32 {
         perm::READ | perm::WRITE
@@ -67,6 +75,23 @@ impl TopicView for ShardTopics {
             write_queue_nums: u32::try_from(meta.write_queue_nums).unwrap_or(0),
             perm: u32::try_from(meta.perm).unwrap_or(0),
         })
+    }
+
+    /// Java's pull rule. An unknown group that auto-creation allows is served with the
+    /// default config without creating it here: creating waits for the owner shard, and the
+    /// group's heartbeat, which comes first, creates it.
+    fn check_consumer_group(&self, group: &str) -> Result<(), DataError> {
+        let groups = &self.0.groups;
+        match groups.table().get(group) {
+            Some(config) if !config.consume_enable => Err(DataError::NoPermission {
+                remark: format!("subscription group no permission, {group}"),
+            }),
+            Some(_) => Ok(()),
+            None if groups.may_auto_create(group) => Ok(()),
+            None => Err(DataError::SubscriptionGroupNotExist {
+                group: group.to_owned(),
+            }),
+        }
     }
 
     fn create_topic(&self, name: &str, _info: TopicInfo) -> Option<TopicInfo> {

@@ -7,7 +7,6 @@
 //! [`DataVersion`], which is how a NameServer knows a registration carries news.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::config::BrokerConfig;
@@ -15,7 +14,7 @@ use crate::limits;
 use crate::namesrv::body::{self, perm, AUTO_CREATE_TOPIC_KEY_TOPIC};
 use crate::namesrv::{DataVersion, TopicConfig, TopicConfigSerializeWrapper};
 
-use super::BrokerError;
+use super::{config_file, BrokerError};
 
 pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
 pub const TRANS_HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
@@ -66,11 +65,15 @@ pub fn validate_topic(name: &str) -> Result<(), BrokerError> {
     if name.len() > max {
         return invalid("the name is too long");
     }
-    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '%' | '|' | '_' | '-');
-    if !name.chars().all(allowed) {
+    if !name.chars().all(valid_name_char) {
         return invalid("only characters [%|a-zA-Z0-9_-] are allowed");
     }
     Ok(())
+}
+
+/// Whether `c` may appear in a topic or group name (`[%|a-zA-Z0-9_-]`).
+pub fn valid_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '%' | '|' | '_' | '-')
 }
 
 /// Whether producers are refused sends to `topic` (NO_PERMISSION).
@@ -283,8 +286,7 @@ impl TopicTable {
     }
 
     fn bump(&mut self, now_ms: i64) {
-        self.data_version.counter += 1;
-        self.data_version.timestamp = now_ms;
+        self.data_version.advance(now_ms);
     }
 }
 
@@ -297,16 +299,14 @@ pub fn now_ms() -> i64 {
 
 /// `<storePathRootDir>/config/topics.json`: process-wide, like the table.
 pub fn topics_file(store_root: &Path) -> PathBuf {
-    store_root.join("config").join("topics.json")
+    config_file::path(store_root, "topics.json")
 }
 
 /// Reads `path`; a missing file is an empty table. Blocking. Also reads Java's own
 /// `topics.json` (unquoted numeric keys are accepted).
 pub fn load(path: &Path) -> Result<TopicTable, String> {
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(TopicTable::default()),
-        Err(err) => return Err(format!("cannot read {}: {err}", path.display())),
+    let Some(bytes) = config_file::read_optional(path)? else {
+        return Ok(TopicTable::default());
     };
     let wrapper: TopicConfigSerializeWrapper =
         body::decode(&bytes, "topics.json").map_err(|err| format!("{}: {err}", path.display()))?;
@@ -316,18 +316,9 @@ pub fn load(path: &Path) -> Result<TopicTable, String> {
     })
 }
 
-/// Writes `table` to `path` atomically: a temp file beside it, fsync, rename, fsync of the
-/// directory. A crash leaves the old file or the new one, never half of one. Blocking.
+/// Writes `table` to `path` atomically (see [`config_file::write_atomic`]). Blocking.
 pub fn save(path: &Path, table: &TopicTable) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let temp = path.with_extension("json.tmp");
-    let mut file = std::fs::File::create(&temp)?;
-    file.write_all(&body::encode(&table.wrapper(&BTreeMap::new())))?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&temp, path)?;
-    std::fs::File::open(dir)?.sync_all()
+    config_file::write_atomic(path, &body::encode(&table.wrapper(&BTreeMap::new())))
 }
 
 #[cfg(test)]

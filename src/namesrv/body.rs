@@ -111,6 +111,14 @@ pub struct DataVersion {
     pub timestamp: i64,
 }
 
+impl DataVersion {
+    /// The next version of a table changed at `now_ms` (Java `DataVersion.nextVersion`).
+    pub fn advance(&mut self, now_ms: i64) {
+        self.counter += 1;
+        self.timestamp = now_ms;
+    }
+}
+
 /// One topic as a broker configures it (Java `TopicConfig`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]

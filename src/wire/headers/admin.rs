@@ -29,6 +29,15 @@ command_header! {
 }
 
 command_header! {
+    /// DELETE_SUBSCRIPTIONGROUP (207) request.
+    pub struct DeleteSubscriptionGroupRequestHeader {
+        req group_name: String = "groupName",
+        /// Also drop the group's consumer offsets.
+        opt clean_offset: bool = "cleanOffset",
+    }
+}
+
+command_header! {
     /// GET_TOPIC_STATS_INFO (202) request.
     pub struct GetTopicStatsInfoRequestHeader {
         req topic: String = "topic",
@@ -85,6 +94,7 @@ mod tests {
     fn every_header_round_trips() {
         assert_round_trip(&CreateTopicRequestHeader::sample());
         assert_round_trip(&DeleteTopicRequestHeader::sample());
+        assert_round_trip(&DeleteSubscriptionGroupRequestHeader::sample());
         assert_round_trip(&GetTopicStatsInfoRequestHeader::sample());
         assert_round_trip(&GetConsumeStatsRequestHeader::sample());
         assert_round_trip(&GetConsumerConnectionListRequestHeader::sample());
