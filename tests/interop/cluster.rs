@@ -14,14 +14,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::report::expected_bodies;
 use super::{Client, Report, Role};
 use crate::common::{free_port, free_port_block, json_frame, read_frame};
-
-/// The broker flag that starts the embedded NameServer on a port, once the broker has one.
-/// Until then (`None`) clients are pointed at the broker's own main port, where route lookups
-/// are answered like any request the broker does not serve. `SHARDMQ_INTEROP_NAMESRV_PORT_FLAG`
-/// overrides it without a rebuild.
-const NAMESRV_PORT_FLAG: Option<&str> = Some("--namesrv-listen-port");
 
 /// The broker flag that chooses the store directory.
 const STORE_PATH_FLAG: &str = "--store-path";
@@ -37,7 +32,8 @@ const CLIENT_GRACE: Duration = Duration::from_secs(30);
 pub struct Cluster {
     child: Option<Child>,
     pub listen_port: u16,
-    namesrv_port: Option<u16>,
+    /// The port of the broker's embedded NameServer.
+    namesrv_port: u16,
     store: Option<PathBuf>,
     log: PathBuf,
 }
@@ -62,11 +58,10 @@ impl Cluster {
     }
 
     fn launch(store: Option<PathBuf>) -> Cluster {
-        let namesrv_flag = namesrv_port_flag();
         let mut cluster = Cluster {
             child: None,
             listen_port: free_port_block(1),
-            namesrv_port: namesrv_flag.as_ref().map(|_| free_port()),
+            namesrv_port: free_port(),
             store,
             log: log_path("broker"),
         };
@@ -78,10 +73,8 @@ impl Cluster {
         let mut command = Command::new(env!("CARGO_BIN_EXE_shardmq"));
         command
             .args(["broker", "--listen-addr", "127.0.0.1", "--shards", "1"])
-            .args(["--listen-port", &self.listen_port.to_string()]);
-        if let (Some(flag), Some(port)) = (namesrv_port_flag(), self.namesrv_port) {
-            command.args([flag, port.to_string()]);
-        }
+            .args(["--listen-port", &self.listen_port.to_string()])
+            .args(["--namesrv-listen-port", &self.namesrv_port.to_string()]);
         if let Some(store) = &self.store {
             command.arg(STORE_PATH_FLAG).arg(store);
         }
@@ -103,9 +96,7 @@ impl Cluster {
             .spawn()
             .expect("start shardmq");
         self.child = Some(child);
-        let mut ports = vec![self.listen_port];
-        ports.extend(self.namesrv_port);
-        for port in ports {
+        for port in [self.listen_port, self.namesrv_port] {
             self.wait_listening(port);
         }
     }
@@ -132,10 +123,7 @@ impl Cluster {
 
     /// The NameServer address every client is given.
     pub fn namesrv(&self) -> String {
-        format!(
-            "127.0.0.1:{}",
-            self.namesrv_port.unwrap_or(self.listen_port)
-        )
+        format!("127.0.0.1:{}", self.namesrv_port)
     }
 
     /// Kills the broker with SIGKILL (no shutdown work at all) and starts it again on the same
@@ -191,8 +179,7 @@ impl Cluster {
             "code": GET_ROUTEINFO_BY_TOPIC, "language": "JAVA", "version": 453, "opaque": 2,
             "flag": 0, "serializeTypeCurrentRPC": "JSON", "extFields": { "topic": topic },
         });
-        let port = self.namesrv_port.unwrap_or(self.listen_port);
-        let (response, body) = request_with_body(port, &header);
+        let (response, body) = request_with_body(self.namesrv_port, &header);
         if response["code"] == SUCCESS {
             Ok(serde_json::from_slice(&body).unwrap_or(Value::Null))
         } else {
@@ -247,6 +234,31 @@ impl Cluster {
         Running::spawn(client, Role::Consumer, args, label, consume.seconds)
     }
 
+    /// Runs a push consumer of the new group `group` from the first offset until it has
+    /// `count` messages (at most `seconds`), asserts it received exactly the bodies `body-0`
+    /// to `body-<count-1>`, and returns its report for further checks.
+    pub fn receive_all_from_first(
+        &self,
+        client: Client,
+        topic: &str,
+        group: &str,
+        count: usize,
+        seconds: u64,
+    ) -> Report {
+        let settings = Consume::new(topic, group)
+            .starting_at_first()
+            .until(count, seconds);
+        let received = self.consume(client, &settings).finish();
+        received.assert_ok();
+        assert_eq!(
+            received.bodies(),
+            expected_bodies("body-", 0..count),
+            "{}",
+            received.label
+        );
+        received
+    }
+
     fn common_args(&self, topic: &str, group: &str, count: usize) -> Vec<String> {
         vec![
             "--namesrv".into(),
@@ -288,14 +300,6 @@ impl Drop for Cluster {
         }
     }
 }
-
-fn namesrv_port_flag() -> Option<String> {
-    match std::env::var("SHARDMQ_INTEROP_NAMESRV_PORT_FLAG") {
-        Ok(flag) if !flag.is_empty() => Some(flag),
-        _ => NAMESRV_PORT_FLAG.map(str::to_string),
-    }
-}
-
 
 fn log_path(what: &str) -> PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};
