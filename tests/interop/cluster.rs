@@ -13,6 +13,7 @@ use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use shardmq::wire::record::{RecordView, SysFlag};
 
 use super::report::expected_bodies;
 use super::{Client, Report, Role};
@@ -22,8 +23,11 @@ use crate::common::{free_port, free_port_block, json_frame, read_frame};
 const STORE_PATH_FLAG: &str = "--store-path";
 
 const SUCCESS: i64 = 0;
+const PULL_MESSAGE: i64 = 11;
 const UPDATE_AND_CREATE_TOPIC: i64 = 17;
 const GET_ROUTEINFO_BY_TOPIC: i64 = 105;
+/// PULL_MESSAGE's sysFlag bit: the request carries its subscription.
+const PULL_WITH_SUBSCRIPTION: i64 = 4;
 
 /// Extra time a client gets past its own `--seconds` bound before the harness kills it.
 const CLIENT_GRACE: Duration = Duration::from_secs(30);
@@ -187,6 +191,51 @@ impl Cluster {
         }
     }
 
+    /// Every record stored in `topic`'s queues `0..queues`, as PULL_MESSAGE returns them to a
+    /// client: what the broker keeps of each message, before any client decodes it.
+    pub fn stored_records(&self, topic: &str, queues: u32) -> Vec<StoredRecord> {
+        let mut records = Vec::new();
+        for queue in 0..queues {
+            let mut offset = 0;
+            loop {
+                let header = serde_json::json!({
+                    "code": PULL_MESSAGE, "language": "JAVA", "version": 453, "opaque": 3,
+                    "flag": 0, "serializeTypeCurrentRPC": "JSON",
+                    "extFields": {
+                        "consumerGroup": "interop_raw_reader", "topic": topic,
+                        "queueId": queue.to_string(), "queueOffset": offset.to_string(),
+                        "maxMsgNums": "32", "sysFlag": PULL_WITH_SUBSCRIPTION.to_string(),
+                        "commitOffset": "0", "suspendTimeoutMillis": "0", "subscription": "*",
+                        "subVersion": "0", "expressionType": "TAG",
+                    },
+                });
+                let (response, body) = request_with_body(self.listen_port, &header);
+                if response["code"] != SUCCESS {
+                    break;
+                }
+                let mut rest = body.as_slice();
+                while let Some(size) = rest.get(..4) {
+                    let size = u32::from_be_bytes([size[0], size[1], size[2], size[3]]) as usize;
+                    let (record, tail) = rest.split_at(size.min(rest.len()));
+                    let view = RecordView::parse(record)
+                        .unwrap_or_else(|e| panic!("a record pulled from {topic}: {e}"));
+                    records.push(StoredRecord {
+                        keys: view.keys().map(str::to_string),
+                        compressed: view.sysflag().0 & SysFlag::COMPRESSED != 0,
+                        body_len: view.body().len(),
+                    });
+                    rest = tail;
+                }
+                let next = response["extFields"]["nextBeginOffset"].as_str();
+                match next.and_then(|n| n.parse().ok()) {
+                    Some(next) if next > offset => offset = next,
+                    _ => break,
+                }
+            }
+        }
+        records
+    }
+
     /// Runs a producer to its end.
     pub fn produce(&self, client: Client, produce: &Produce) -> Report {
         let mut args = self.common_args(&produce.topic, &produce.group, produce.count);
@@ -200,6 +249,9 @@ impl Cluster {
         ]);
         if client != Client::Node {
             args.extend(["--batch-size".into(), produce.batch_size.to_string()]);
+        }
+        if !produce.body_sizes.is_empty() {
+            args.extend(["--body-sizes".into(), produce.body_sizes.clone()]);
         }
         let label = format!(
             "{} producer ({}) on {}",
@@ -327,8 +379,18 @@ fn request_with_body(port: u16, header: &Value) -> (Value, Vec<u8>) {
     (frame.json(), frame.body)
 }
 
-/// What a producer run sends: message `i` has key `key-i`, body `body-i` and the `i mod n`-th
-/// of the comma-separated `tags` (an empty item: no tag).
+/// One record as the broker stores it and serves it to a pull.
+#[derive(Debug, Clone)]
+pub struct StoredRecord {
+    pub keys: Option<String>,
+    /// SYSFLAG's COMPRESSED bit: the body is compressed as the producer sent it.
+    pub compressed: bool,
+    pub body_len: usize,
+}
+
+/// What a producer run sends: message `i` has key `key-i`, body `body-i` (padded to the
+/// `i mod n`-th of `body_sizes`, see [`padded_body`](super::report::padded_body)) and the
+/// `i mod n`-th of the comma-separated `tags` (an empty item: no tag).
 #[derive(Debug, Clone)]
 pub struct Produce {
     pub topic: String,
@@ -338,6 +400,8 @@ pub struct Produce {
     pub mode: &'static str,
     pub tags: String,
     pub batch_size: usize,
+    /// Comma-separated body sizes in bytes; empty: every body is just `body-i`.
+    pub body_sizes: String,
     pub seconds: u64,
 }
 
@@ -350,6 +414,7 @@ impl Produce {
             mode: "sync",
             tags: "TagA".into(),
             batch_size: 10,
+            body_sizes: String::new(),
             seconds: 60,
         }
     }
@@ -366,6 +431,12 @@ impl Produce {
 
     pub fn batch_size(mut self, batch_size: usize) -> Produce {
         self.batch_size = batch_size;
+        self
+    }
+
+    pub fn body_sizes(mut self, sizes: &[usize]) -> Produce {
+        let sizes: Vec<String> = sizes.iter().map(usize::to_string).collect();
+        self.body_sizes = sizes.join(",");
         self
     }
 }

@@ -44,6 +44,10 @@ pub struct ProduceArgs {
     key_prefix: String,
     #[arg(long, default_value = "body-")]
     body_prefix: String,
+    /// Body sizes in bytes given to messages in turn, comma-separated: the body's text, then
+    /// `0123456789abcdefghijklmnopqrstuvwxyz` repeated and cut to the size; 0 leaves the text.
+    #[arg(long, value_delimiter = ',', default_value = "0")]
+    body_sizes: Vec<usize>,
     #[arg(long, default_value_t = 10)]
     batch_size: usize,
     /// Timeout of one send call.
@@ -61,11 +65,26 @@ impl ProduceArgs {
         let mut builder = Message::builder()
             .topic(self.topic.as_str())
             .key(format!("{}{index}", self.key_prefix))
-            .body_slice(format!("{}{index}", self.body_prefix).as_bytes());
+            .body_slice(self.body(index).as_bytes());
         if !tag.is_empty() {
             builder = builder.tags(tag);
         }
         builder.build_unchecked()
+    }
+
+    fn body(&self, index: usize) -> String {
+        const FILLER: &str = "0123456789abcdefghijklmnopqrstuvwxyz";
+        let mut body = format!("{}{index}", self.body_prefix);
+        let size = self
+            .body_sizes
+            .get(index % self.body_sizes.len().max(1))
+            .copied()
+            .unwrap_or(0);
+        while body.len() < size {
+            let missing = size - body.len();
+            body.push_str(&FILLER[..missing.min(FILLER.len())]);
+        }
+        body
     }
 }
 
