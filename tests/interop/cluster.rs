@@ -13,22 +13,21 @@ use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use shardmq::wire::record::{RecordView, SysFlag};
 
+use super::report::expected_bodies;
 use super::{Client, Report, Role};
 use crate::common::{free_port, free_port_block, json_frame, read_frame};
-
-/// The broker flag that starts the embedded NameServer on a port, once the broker has one.
-/// Until then (`None`) clients are pointed at the broker's own main port, where route lookups
-/// are answered like any request the broker does not serve. `SHARDMQ_INTEROP_NAMESRV_PORT_FLAG`
-/// overrides it without a rebuild.
-const NAMESRV_PORT_FLAG: Option<&str> = Some("--namesrv-listen-port");
 
 /// The broker flag that chooses the store directory.
 const STORE_PATH_FLAG: &str = "--store-path";
 
 const SUCCESS: i64 = 0;
+const PULL_MESSAGE: i64 = 11;
 const UPDATE_AND_CREATE_TOPIC: i64 = 17;
 const GET_ROUTEINFO_BY_TOPIC: i64 = 105;
+/// PULL_MESSAGE's sysFlag bit: the request carries its subscription.
+const PULL_WITH_SUBSCRIPTION: i64 = 4;
 
 /// Extra time a client gets past its own `--seconds` bound before the harness kills it.
 const CLIENT_GRACE: Duration = Duration::from_secs(30);
@@ -37,7 +36,8 @@ const CLIENT_GRACE: Duration = Duration::from_secs(30);
 pub struct Cluster {
     child: Option<Child>,
     pub listen_port: u16,
-    namesrv_port: Option<u16>,
+    /// The port of the broker's embedded NameServer.
+    namesrv_port: u16,
     store: Option<PathBuf>,
     log: PathBuf,
 }
@@ -62,11 +62,10 @@ impl Cluster {
     }
 
     fn launch(store: Option<PathBuf>) -> Cluster {
-        let namesrv_flag = namesrv_port_flag();
         let mut cluster = Cluster {
             child: None,
             listen_port: free_port_block(1),
-            namesrv_port: namesrv_flag.as_ref().map(|_| free_port()),
+            namesrv_port: free_port(),
             store,
             log: log_path("broker"),
         };
@@ -78,10 +77,8 @@ impl Cluster {
         let mut command = Command::new(env!("CARGO_BIN_EXE_shardmq"));
         command
             .args(["broker", "--listen-addr", "127.0.0.1", "--shards", "1"])
-            .args(["--listen-port", &self.listen_port.to_string()]);
-        if let (Some(flag), Some(port)) = (namesrv_port_flag(), self.namesrv_port) {
-            command.args([flag, port.to_string()]);
-        }
+            .args(["--listen-port", &self.listen_port.to_string()])
+            .args(["--namesrv-listen-port", &self.namesrv_port.to_string()]);
         if let Some(store) = &self.store {
             command.arg(STORE_PATH_FLAG).arg(store);
         }
@@ -103,9 +100,7 @@ impl Cluster {
             .spawn()
             .expect("start shardmq");
         self.child = Some(child);
-        let mut ports = vec![self.listen_port];
-        ports.extend(self.namesrv_port);
-        for port in ports {
+        for port in [self.listen_port, self.namesrv_port] {
             self.wait_listening(port);
         }
     }
@@ -132,10 +127,7 @@ impl Cluster {
 
     /// The NameServer address every client is given.
     pub fn namesrv(&self) -> String {
-        format!(
-            "127.0.0.1:{}",
-            self.namesrv_port.unwrap_or(self.listen_port)
-        )
+        format!("127.0.0.1:{}", self.namesrv_port)
     }
 
     /// Kills the broker with SIGKILL (no shutdown work at all) and starts it again on the same
@@ -191,13 +183,57 @@ impl Cluster {
             "code": GET_ROUTEINFO_BY_TOPIC, "language": "JAVA", "version": 453, "opaque": 2,
             "flag": 0, "serializeTypeCurrentRPC": "JSON", "extFields": { "topic": topic },
         });
-        let port = self.namesrv_port.unwrap_or(self.listen_port);
-        let (response, body) = request_with_body(port, &header);
+        let (response, body) = request_with_body(self.namesrv_port, &header);
         if response["code"] == SUCCESS {
             Ok(serde_json::from_slice(&body).unwrap_or(Value::Null))
         } else {
             Err(response)
         }
+    }
+
+    /// Every record stored in `topic`'s queues `0..queues`, as PULL_MESSAGE returns them to a
+    /// client: what the broker keeps of each message, before any client decodes it.
+    pub fn stored_records(&self, topic: &str, queues: u32) -> Vec<StoredRecord> {
+        let mut records = Vec::new();
+        for queue in 0..queues {
+            let mut offset = 0;
+            loop {
+                let header = serde_json::json!({
+                    "code": PULL_MESSAGE, "language": "JAVA", "version": 453, "opaque": 3,
+                    "flag": 0, "serializeTypeCurrentRPC": "JSON",
+                    "extFields": {
+                        "consumerGroup": "interop_raw_reader", "topic": topic,
+                        "queueId": queue.to_string(), "queueOffset": offset.to_string(),
+                        "maxMsgNums": "32", "sysFlag": PULL_WITH_SUBSCRIPTION.to_string(),
+                        "commitOffset": "0", "suspendTimeoutMillis": "0", "subscription": "*",
+                        "subVersion": "0", "expressionType": "TAG",
+                    },
+                });
+                let (response, body) = request_with_body(self.listen_port, &header);
+                if response["code"] != SUCCESS {
+                    break;
+                }
+                let mut rest = body.as_slice();
+                while let Some(size) = rest.get(..4) {
+                    let size = u32::from_be_bytes([size[0], size[1], size[2], size[3]]) as usize;
+                    let (record, tail) = rest.split_at(size.min(rest.len()));
+                    let view = RecordView::parse(record)
+                        .unwrap_or_else(|e| panic!("a record pulled from {topic}: {e}"));
+                    records.push(StoredRecord {
+                        keys: view.keys().map(str::to_string),
+                        compressed: view.sysflag().0 & SysFlag::COMPRESSED != 0,
+                        body_len: view.body().len(),
+                    });
+                    rest = tail;
+                }
+                let next = response["extFields"]["nextBeginOffset"].as_str();
+                match next.and_then(|n| n.parse().ok()) {
+                    Some(next) if next > offset => offset = next,
+                    _ => break,
+                }
+            }
+        }
+        records
     }
 
     /// Runs a producer to its end.
@@ -213,6 +249,9 @@ impl Cluster {
         ]);
         if client != Client::Node {
             args.extend(["--batch-size".into(), produce.batch_size.to_string()]);
+        }
+        if !produce.body_sizes.is_empty() {
+            args.extend(["--body-sizes".into(), produce.body_sizes.clone()]);
         }
         let label = format!(
             "{} producer ({}) on {}",
@@ -245,6 +284,31 @@ impl Cluster {
             consume.topic
         );
         Running::spawn(client, Role::Consumer, args, label, consume.seconds)
+    }
+
+    /// Runs a push consumer of the new group `group` from the first offset until it has
+    /// `count` messages (at most `seconds`), asserts it received exactly the bodies `body-0`
+    /// to `body-<count-1>`, and returns its report for further checks.
+    pub fn receive_all_from_first(
+        &self,
+        client: Client,
+        topic: &str,
+        group: &str,
+        count: usize,
+        seconds: u64,
+    ) -> Report {
+        let settings = Consume::new(topic, group)
+            .starting_at_first()
+            .until(count, seconds);
+        let received = self.consume(client, &settings).finish();
+        received.assert_ok();
+        assert_eq!(
+            received.bodies(),
+            expected_bodies("body-", 0..count),
+            "{}",
+            received.label
+        );
+        received
     }
 
     fn common_args(&self, topic: &str, group: &str, count: usize) -> Vec<String> {
@@ -289,14 +353,6 @@ impl Drop for Cluster {
     }
 }
 
-fn namesrv_port_flag() -> Option<String> {
-    match std::env::var("SHARDMQ_INTEROP_NAMESRV_PORT_FLAG") {
-        Ok(flag) if !flag.is_empty() => Some(flag),
-        _ => NAMESRV_PORT_FLAG.map(str::to_string),
-    }
-}
-
-
 fn log_path(what: &str) -> PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -323,8 +379,18 @@ fn request_with_body(port: u16, header: &Value) -> (Value, Vec<u8>) {
     (frame.json(), frame.body)
 }
 
-/// What a producer run sends: message `i` has key `key-i`, body `body-i` and the `i mod n`-th
-/// of the comma-separated `tags` (an empty item: no tag).
+/// One record as the broker stores it and serves it to a pull.
+#[derive(Debug, Clone)]
+pub struct StoredRecord {
+    pub keys: Option<String>,
+    /// SYSFLAG's COMPRESSED bit: the body is compressed as the producer sent it.
+    pub compressed: bool,
+    pub body_len: usize,
+}
+
+/// What a producer run sends: message `i` has key `key-i`, body `body-i` (padded to the
+/// `i mod n`-th of `body_sizes`, see [`padded_body`](super::report::padded_body)) and the
+/// `i mod n`-th of the comma-separated `tags` (an empty item: no tag).
 #[derive(Debug, Clone)]
 pub struct Produce {
     pub topic: String,
@@ -334,6 +400,8 @@ pub struct Produce {
     pub mode: &'static str,
     pub tags: String,
     pub batch_size: usize,
+    /// Comma-separated body sizes in bytes; empty: every body is just `body-i`.
+    pub body_sizes: String,
     pub seconds: u64,
 }
 
@@ -346,6 +414,7 @@ impl Produce {
             mode: "sync",
             tags: "TagA".into(),
             batch_size: 10,
+            body_sizes: String::new(),
             seconds: 60,
         }
     }
@@ -362,6 +431,12 @@ impl Produce {
 
     pub fn batch_size(mut self, batch_size: usize) -> Produce {
         self.batch_size = batch_size;
+        self
+    }
+
+    pub fn body_sizes(mut self, sizes: &[usize]) -> Produce {
+        let sizes: Vec<String> = sizes.iter().map(usize::to_string).collect();
+        self.body_sizes = sizes.join(",");
         self
     }
 }

@@ -6,9 +6,9 @@
 //! `started`, `sent`, `received`, `error`, and a final `done`. A test starts clients with
 //! [`Cluster::produce`] / [`Cluster::consume`] and asserts on what their users would observe.
 //!
-//! A client that is not installed (`scripts/install-test-clients.sh`, or the Rust driver not
-//! built) makes the test return early with a `SKIPPED` line on the terminal, unless
-//! `SHARDMQ_INTEROP_REQUIRED=1`, which turns every missing client into a failure.
+//! A client that is not installed fails its tests, naming what to run: `scripts/test.sh`
+//! installs the Node and Python clients (`scripts/install-test-clients.sh`) and builds the
+//! Rust driver before it runs them. A skipped client would look like a passing one.
 
 #![allow(dead_code)] // each test file uses a different part
 
@@ -18,7 +18,6 @@ pub mod report;
 pub use cluster::Cluster;
 pub use report::Report;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -87,12 +86,10 @@ impl Client {
         }
     }
 
-    /// Whether this client is present; prints the reason and returns false when it is not and
-    /// missing clients are allowed, panics when `SHARDMQ_INTEROP_REQUIRED=1`.
-    pub fn available(self) -> bool {
-        match self.command(Role::Producer) {
-            Ok(_) => true,
-            Err(reason) => skip(self, &reason),
+    /// Panics, saying how to install it, unless this client is present.
+    pub fn require(self) {
+        if let Err(reason) = self.command(Role::Producer) {
+            panic!("the {} client is missing: {reason}", self.name());
         }
     }
 }
@@ -116,8 +113,8 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The Rust driver: `SHARDMQ_INTEROP_RUST_CLIENT` (set by `tests/interop/run.sh`), else next to
-/// this test's own binaries (`target/<profile>/`), where a workspace build would put it.
+/// The Rust driver: `SHARDMQ_INTEROP_RUST_CLIENT` when set, else next to this test's own
+/// binaries (`target/<profile>/`), where `scripts/test.sh` builds it (`--target-dir`).
 fn rust_driver() -> Result<PathBuf, String> {
     let name = "shardmq-interop-rust";
     if let Some(path) = std::env::var_os("SHARDMQ_INTEROP_RUST_CLIENT") {
@@ -134,31 +131,12 @@ fn rust_driver() -> Result<PathBuf, String> {
         Ok(driver)
     } else {
         Err(format!(
-            "{} is not built: run cargo build -p {name} (or cargo test --workspace)",
-            driver.display()
+            "{} is not built: run scripts/test.sh, or cargo build --locked \
+             --manifest-path tests/rust-client/Cargo.toml --target-dir {}",
+            driver.display(),
+            profile_dir.parent().unwrap_or(profile_dir).display()
         ))
     }
-}
-
-/// Reports a skipped test on the terminal itself: libtest captures `println!`/`eprintln!` of
-/// passing tests, and a skip must never look like a silent pass.
-fn skip(client: Client, reason: &str) -> bool {
-    if std::env::var("SHARDMQ_INTEROP_REQUIRED").as_deref() == Ok("1") {
-        panic!(
-            "{} client required (SHARDMQ_INTEROP_REQUIRED=1) but missing: {reason}",
-            client.name()
-        );
-    }
-    let test = std::thread::current()
-        .name()
-        .unwrap_or("interop test")
-        .to_string();
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED {test} ({} client): {reason}",
-        client.name()
-    );
-    false
 }
 
 /// A name no other test run uses, so topics and groups never collide between tests.

@@ -176,6 +176,18 @@ fn received(value: &Value) -> Received {
     }
 }
 
+/// The body the drivers send for `text` and a `--body-sizes` item: the text, then the filler
+/// `0123456789abcdefghijklmnopqrstuvwxyz` repeated and cut to `size` bytes; 0 (or a size
+/// the text already reaches) leaves the text alone.
+pub fn padded_body(text: &str, size: usize) -> String {
+    const FILLER: &str = "0123456789abcdefghijklmnopqrstuvwxyz";
+    let fill = size.saturating_sub(text.len());
+    let mut body = String::with_capacity(text.len() + fill);
+    body.push_str(text);
+    body.extend(FILLER.chars().cycle().take(fill));
+    body
+}
+
 /// Bodies `<prefix>0 .. <prefix>(count-1)`, sorted like [`Report::bodies`].
 pub fn expected_bodies(prefix: &str, indexes: impl IntoIterator<Item = usize>) -> Vec<String> {
     let mut bodies: Vec<String> = indexes

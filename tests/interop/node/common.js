@@ -26,6 +26,16 @@ function options(extra) {
   return values;
 }
 
+// Message bodies of a given size (--body-sizes): the body's text, then FILLER repeated and cut
+// to the size; a size of 0 leaves the text alone. The same rule in every driver and the tests.
+const FILLER = '0123456789abcdefghijklmnopqrstuvwxyz';
+
+function paddedBody(text, size) {
+  if (!size || size <= text.length) return text;
+  const fill = FILLER.repeat(Math.ceil((size - text.length) / FILLER.length));
+  return text + fill.slice(0, size - text.length);
+}
+
 function line(event, fields) {
   process.stdout.write(JSON.stringify({ event, ...fields }) + '\n');
 }
@@ -61,8 +71,14 @@ function clientOptions(values, role) {
   };
 }
 
+// Ends the process once stdout has taken every line: writes to a pipe are asynchronous, and
+// process.exit() alone drops what a long line (a 4 MiB body) left queued.
+function exit(code) {
+  process.stdout.write('', () => process.exit(code));
+}
+
 function errorText(err) {
   return err && err.stack ? String(err.message) : String(err);
 }
 
-module.exports = { options, line, clientOptions, errorText };
+module.exports = { options, line, clientOptions, errorText, exit, paddedBody };

@@ -5,7 +5,7 @@
 //        [--model clustering|broadcasting] [--from last|first] [--count 10] [--seconds 30]
 
 const { Consumer } = require('ali-ons');
-const { options, line, clientOptions, errorText } = require('./common');
+const { options, line, clientOptions, errorText, exit } = require('./common');
 
 async function main() {
   const args = options({
@@ -32,7 +32,7 @@ async function main() {
       line('error', { stage: 'close', index: null, error: errorText(err) });
     }
     line('done', { ok, received });
-    process.exit(ok ? 0 : 1);
+    exit(ok ? 0 : 1);
   };
   // A timed run succeeds; a run that asked for a count fails when it did not get it.
   const timer = setTimeout(() => finish(count === 0), Number(args.seconds) * 1000);
@@ -64,5 +64,5 @@ async function main() {
 main().catch(err => {
   line('error', { stage: 'start', index: null, error: errorText(err) });
   line('done', { ok: false, received: 0 });
-  process.exit(1);
+  exit(1);
 });

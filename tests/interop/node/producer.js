@@ -3,14 +3,19 @@
 // --mode sync awaits each send; --mode async starts every send at once and awaits them all
 // (ali-ons has no callback, oneway or batch send).
 // Usage: node producer.js --namesrv 127.0.0.1:9876 --topic T --group pg --count 10 --tags TagA,TagB
+//        [--body-sizes 4095,5120]
 
 const { Producer, Message } = require('ali-ons');
-const { options, line, clientOptions, errorText } = require('./common');
+const { options, line, clientOptions, errorText, exit, paddedBody } = require('./common');
 
 async function main() {
-  const args = options({ mode: { type: 'string', default: 'sync' } });
+  const args = options({
+    mode: { type: 'string', default: 'sync' },
+    'body-sizes': { type: 'string', default: '0' },
+  });
   const count = Number(args.count || 1);
   const tags = args.tags.split(',');
+  const sizes = args['body-sizes'].split(',').map(Number);
   const producer = new Producer({
     ...clientOptions(args, 'producer'),
     producerGroup: args.group || 'interop_pg',
@@ -20,7 +25,7 @@ async function main() {
   const timer = setTimeout(() => {
     line('error', { stage: 'send', index: null, error: 'run time limit reached' });
     line('done', { ok: false, sent, failed: count - sent });
-    process.exit(1);
+    exit(1);
   }, Number(args.seconds) * 1000);
 
   await producer.ready();
@@ -28,7 +33,7 @@ async function main() {
 
   const sendOne = async index => {
     const tag = tags[index % tags.length];
-    const body = `${args['body-prefix']}${index}`;
+    const body = paddedBody(`${args['body-prefix']}${index}`, sizes[index % sizes.length]);
     const msg = tag ? new Message(args.topic, tag, body) : new Message(args.topic, body);
     msg.keys = [ `${args['key-prefix']}${index}` ];
     try {
@@ -66,11 +71,11 @@ async function main() {
   await producer.close();
   const ok = failed === 0 && sent === count;
   line('done', { ok, sent, failed });
-  process.exit(ok ? 0 : 1);
+  exit(ok ? 0 : 1);
 }
 
 main().catch(err => {
   line('error', { stage: 'start', index: null, error: errorText(err) });
   line('done', { ok: false, sent: 0, failed: null });
-  process.exit(1);
+  exit(1);
 });

@@ -24,6 +24,18 @@ def parser(description):
     return p
 
 
+# Message bodies of a given size (--body-sizes): the body's text, then FILLER repeated and cut
+# to the size; a size of 0 leaves the text alone. The same rule in every driver and the tests.
+FILLER = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def padded_body(text, size):
+    if size <= len(text):
+        return text
+    fill = FILLER * (-(-(size - len(text)) // len(FILLER)))
+    return text + fill[: size - len(text)]
+
+
 def line(event, **fields):
     # The native client calls back from its own threads: one line at a time.
     with _lock:

@@ -15,7 +15,7 @@ use crate::output;
 pub enum Mode {
     /// `send_with_timeout`, one after another.
     Sync,
-    /// `send_with_callback_timeout` for every message, then wait for all callbacks.
+    /// `send_with_callback_timeout` for every message, at most 128 awaiting their callbacks.
     Async,
     /// `send_oneway`: no result comes back.
     Oneway,
@@ -44,6 +44,10 @@ pub struct ProduceArgs {
     key_prefix: String,
     #[arg(long, default_value = "body-")]
     body_prefix: String,
+    /// Body sizes in bytes given to messages in turn, comma-separated: the body's text, then
+    /// `0123456789abcdefghijklmnopqrstuvwxyz` repeated and cut to the size; 0 leaves the text.
+    #[arg(long, value_delimiter = ',', default_value = "0")]
+    body_sizes: Vec<usize>,
     #[arg(long, default_value_t = 10)]
     batch_size: usize,
     /// Timeout of one send call.
@@ -61,11 +65,26 @@ impl ProduceArgs {
         let mut builder = Message::builder()
             .topic(self.topic.as_str())
             .key(format!("{}{index}", self.key_prefix))
-            .body_slice(format!("{}{index}", self.body_prefix).as_bytes());
+            .body_slice(self.body(index).as_bytes());
         if !tag.is_empty() {
             builder = builder.tags(tag);
         }
         builder.build_unchecked()
+    }
+
+    fn body(&self, index: usize) -> String {
+        const FILLER: &str = "0123456789abcdefghijklmnopqrstuvwxyz";
+        let mut body = format!("{}{index}", self.body_prefix);
+        let size = self
+            .body_sizes
+            .get(index % self.body_sizes.len().max(1))
+            .copied()
+            .unwrap_or(0);
+        while body.len() < size {
+            let missing = size - body.len();
+            body.push_str(&FILLER[..missing.min(FILLER.len())]);
+        }
+        body
     }
 }
 
@@ -144,16 +163,45 @@ async fn send_sync(
     (args.count, 0)
 }
 
-/// Starts every send, then collects the callbacks until all arrived or the deadline passed.
+/// At most this many async sends wait for their callbacks at once. rocketmq-client-rust
+/// 1.0.0 keeps at most 512 requests pending per client (rocketmq-transport's
+/// `TransportClient`) and fails a request past that with
+/// `transport.admission.queue_saturated` at once instead of waiting, so an application
+/// sending asynchronously bounds its own in-flight sends, as this driver does.
+const ASYNC_IN_FLIGHT_MAX: usize = 128;
+
+type Callback = (usize, Result<Value, String>);
+
+/// Starts the sends with at most [`ASYNC_IN_FLIGHT_MAX`] awaiting their callbacks, and
+/// collects every callback until all arrived or the deadline passed.
+///
+/// The first send goes alone: until one send has its topic's route, the client looks the
+/// route up again for every send it is given, and a burst of lookups at the NameServer
+/// connection saturates it as well.
 async fn send_async(
     producer: &DefaultMQProducer,
     args: &ProduceArgs,
     deadline: Instant,
 ) -> (usize, usize) {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Result<Value, String>)>();
-    let mut started = 0;
-    let mut failed = 0;
-    for index in 0..args.count {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Callback>();
+    let mut tally = Tally::default();
+    let mut in_flight = 0;
+    let mut next = 0;
+    while next < args.count {
+        let window = if tally.answered() == 0 {
+            1
+        } else {
+            ASYNC_IN_FLIGHT_MAX
+        };
+        if in_flight == window {
+            if !tally.wait_callback(&mut rx, deadline).await {
+                break;
+            }
+            in_flight -= 1;
+            continue;
+        }
+        let index = next;
+        next += 1;
         let tx = tx.clone();
         let callback = move |result: Option<&SendResult>, error: Option<&ClientError>| {
             let outcome = match (result, error) {
@@ -167,36 +215,56 @@ async fn send_async(
             .send_with_callback_timeout(args.message(index), callback, args.send_timeout_ms)
             .await
         {
-            Ok(()) => started += 1,
+            Ok(()) => in_flight += 1,
             Err(error) => {
                 output::error("send", Some(index), &output::describe(&error));
-                failed += 1;
+                tally.failed += 1;
             }
         }
     }
     drop(tx);
-    let mut sent = 0;
-    let mut answered = 0;
-    while answered < started {
-        let received = tokio::time::timeout_at(deadline.into(), rx.recv()).await;
-        match received {
+    while in_flight > 0 && tally.wait_callback(&mut rx, deadline).await {
+        in_flight -= 1;
+    }
+    if in_flight > 0 || next < args.count {
+        output::error("callback", None, "callbacks missing at the run time limit");
+        tally.failed += in_flight + (args.count - next);
+    }
+    (tally.sent, tally.failed)
+}
+
+/// Async sends answered so far.
+#[derive(Debug, Default)]
+struct Tally {
+    sent: usize,
+    failed: usize,
+}
+
+impl Tally {
+    fn answered(&self) -> usize {
+        self.sent + self.failed
+    }
+
+    /// Reports the next callback; false when none came before the deadline.
+    async fn wait_callback(
+        &mut self,
+        rx: &mut tokio::sync::mpsc::UnboundedReceiver<Callback>,
+        deadline: Instant,
+    ) -> bool {
+        match tokio::time::timeout_at(deadline.into(), rx.recv()).await {
             Ok(Some((index, Ok(fields)))) => {
                 sent_line(index, fields);
-                sent += 1;
+                self.sent += 1;
+                true
             }
             Ok(Some((index, Err(error)))) => {
                 output::error("callback", Some(index), &error);
-                failed += 1;
+                self.failed += 1;
+                true
             }
-            Ok(None) | Err(_) => break,
+            Ok(None) | Err(_) => false,
         }
-        answered += 1;
     }
-    if answered < started {
-        output::error("callback", None, "callbacks missing at the run time limit");
-        failed += started - answered;
-    }
-    (sent, failed)
 }
 
 /// Oneway sends have no result: a `sent` line only says the client accepted the message.

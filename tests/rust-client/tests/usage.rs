@@ -1,6 +1,6 @@
-//! The driver starts and describes the options the interop harness passes. Beyond checking
-//! the command line, this test makes `cargo test --workspace` build the driver binary itself,
-//! which the root package's interop tests then find next to their own executables.
+//! The driver starts and describes the options the interop harness passes, and fails with a
+//! report rather than a hang when nothing answers. `scripts/test.sh` runs these before the
+//! interop tests, which use the binary this build leaves in the shared target directory.
 
 use std::process::Command;
 

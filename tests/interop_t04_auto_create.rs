@@ -10,9 +10,7 @@ use interop::cluster::{Consume, Produce};
 use interop::{unique, Client, Cluster};
 
 fn auto_create(client: Client) {
-    if !client.available() {
-        return;
-    }
+    client.require();
     let cluster = Cluster::start();
     let topic = unique("T_auto", client);
     assert!(

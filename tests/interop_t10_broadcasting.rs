@@ -12,9 +12,7 @@ use interop::{unique, Client, Cluster};
 const MESSAGES: usize = 20;
 
 fn broadcasting(client: Client) {
-    if !client.available() {
-        return;
-    }
+    client.require();
     let cluster = Cluster::start();
     let topic = unique("T10", client);
     let group = unique("cg_bc", client);

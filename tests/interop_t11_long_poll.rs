@@ -12,9 +12,7 @@ use interop::cluster::{Consume, Produce};
 use interop::{unique, Client, Cluster};
 
 fn long_poll(client: Client) {
-    if !client.available() {
-        return;
-    }
+    client.require();
     let cluster = Cluster::start();
     let topic = unique("T11", client);
     cluster.create_topic(&topic, 4);

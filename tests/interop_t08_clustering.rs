@@ -16,9 +16,7 @@ const FIRST: usize = 200;
 const SECOND: usize = 100;
 
 fn clustering(client: Client) {
-    if !client.available() {
-        return;
-    }
+    client.require();
     let cluster = Cluster::start();
     let topic = unique("T8", client);
     let group = unique("cg1", client);

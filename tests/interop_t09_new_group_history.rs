@@ -12,9 +12,7 @@ use interop::{unique, Client, Cluster};
 const MESSAGES: usize = 10;
 
 fn new_group_sees_history(client: Client) {
-    if !client.available() {
-        return;
-    }
+    client.require();
     let cluster = Cluster::start();
     let topic = unique("T9", client);
     cluster.create_topic(&topic, 4);

@@ -9,9 +9,7 @@ use interop::cluster::{Consume, Produce};
 use interop::{unique, Client, Cluster};
 
 fn tag_filter(client: Client) {
-    if !client.available() {
-        return;
-    }
+    client.require();
     let cluster = Cluster::start();
     let topic = unique("T7", client);
     cluster.create_topic(&topic, 4);
