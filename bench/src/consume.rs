@@ -52,14 +52,11 @@ pub fn run(args: &ConsumeArgs) -> Result<Report, BenchError> {
 /// [`run`], telling `ready` once every queue's start offset is known (so `e2e` starts the
 /// producer only then, and a tail start misses nothing).
 pub fn run_with(args: &ConsumeArgs, ready: Option<mpsc::Sender<()>>) -> Result<Report, BenchError> {
-    let brokers = match &args.broker {
-        Some(broker) => route::fixed(broker, args.queues)?,
-        None => route::read_queues(&route::discover(&args.namesrv, &args.topic, args.timeout)?)?,
-    };
+    let brokers = route::readable(&args.target)?;
     let measure_from = Instant::now() + args.warmup;
     let plan = Plan {
         brokers,
-        serialize_type: args.header.serialize_type(),
+        serialize_type: args.target.header.serialize_type(),
         measure_from,
         end: measure_from + args.duration,
         args: args.clone(),
@@ -100,8 +97,8 @@ async fn consume_main(
 ) -> Result<Stats, BenchError> {
     let plan = Rc::new(plan);
     let options = ClientOptions {
-        connect_timeout: plan.args.timeout,
-        request_timeout: plan.args.timeout,
+        connect_timeout: plan.args.target.timeout,
+        request_timeout: plan.args.target.timeout,
         ..ClientOptions::default()
     };
     let stats = Rc::new(RefCell::new(Stats::default()));
@@ -160,7 +157,7 @@ async fn start_offset(
     }
     let mut request = request(plan, request_code::GET_MAX_OFFSET);
     request.set_header(&GetMaxOffsetRequestHeader {
-        topic: plan.args.topic.clone(),
+        topic: plan.args.target.topic.clone(),
         queue_id,
         ..GetMaxOffsetRequestHeader::default()
     });
@@ -198,7 +195,7 @@ impl Puller {
             let mut command = request(plan, request_code::PULL_MESSAGE);
             command.set_header(&PullMessageRequestHeader {
                 consumer_group: plan.args.consumer.consumer_group.clone(),
-                topic: plan.args.topic.clone(),
+                topic: plan.args.target.topic.clone(),
                 queue_id: self.queue_id,
                 queue_offset: offset,
                 max_msg_nums: plan.args.consumer.pull_batch,
@@ -213,7 +210,7 @@ impl Puller {
             });
             let response = self
                 .connection
-                .request(command, suspend + plan.args.timeout)
+                .request(command, suspend + plan.args.target.timeout)
                 .await;
             match self.received(response) {
                 Some(next) => offset = next,

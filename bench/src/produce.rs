@@ -49,10 +49,7 @@ type ThreadResult = Result<(Stats, Instant), BenchError>;
 /// Runs the load described by `args` and reports on it.
 pub fn run(args: &ProduceArgs) -> Result<Report, BenchError> {
     args.check()?;
-    let brokers = match &args.broker {
-        Some(broker) => route::fixed(broker, args.queues)?,
-        None => route::write_queues(&route::discover(&args.namesrv, &args.topic, args.timeout)?)?,
-    };
+    let brokers = route::writable(&args.target)?;
     let senders_per_thread =
         brokers.len() * args.connections * if args.oneway { 1 } else { args.window };
     let senders = (senders_per_thread * args.threads) as f64;
@@ -62,18 +59,18 @@ pub fn run(args: &ProduceArgs) -> Result<Report, BenchError> {
         brokers,
         shape: MessageShape {
             group: args.group.clone(),
-            topic: args.topic.clone(),
+            topic: args.target.topic.clone(),
             size: args.size,
             batch: args.batch,
             tag: args.tag.clone(),
             keys: args.keys,
-            serialize_type: args.header.serialize_type(),
+            serialize_type: args.target.header.serialize_type(),
             born_property: args.born_property,
         },
         connections: args.connections,
         window: args.window,
         oneway: args.oneway,
-        timeout: args.timeout,
+        timeout: args.target.timeout,
         interval: args
             .rate
             .map(|rate| Duration::from_secs_f64(senders * args.batch as f64 / rate as f64)),
