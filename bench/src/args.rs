@@ -175,8 +175,13 @@ pub struct ConsumeArgs {
     pub from: StartFrom,
     #[command(flatten)]
     pub consumer: ConsumerOptions,
+    /// How long to pull, after the warm-up; with `--messages`, the most it may take.
     #[arg(long, value_parser = parse_duration, default_value = "10s")]
     pub duration: Duration,
+    /// Stop once this many messages were received; the rate is then over the time they
+    /// took (a catch-up read: `--from first --warmup 0 --messages N`).
+    #[arg(long)]
+    pub messages: Option<u64>,
     #[arg(long, value_parser = parse_duration, default_value = "1s")]
     pub warmup: Duration,
     #[arg(long)]
@@ -193,10 +198,24 @@ impl ConsumeArgs {
             "pull_batch": self.consumer.pull_batch,
             "suspend_sec": self.consumer.suspend.as_secs_f64(),
             "duration_sec": self.duration.as_secs_f64(),
+            "messages": self.messages,
             "warmup_sec": self.warmup.as_secs_f64(),
         });
         self.target.add_params(&mut params);
         params
+    }
+
+    pub fn check(&self) -> Result<(), BenchError> {
+        self.target.check()?;
+        if self.consumer.consumers == 0 || self.consumer.pull_batch <= 0 {
+            return Err(BenchError::Config(
+                "--consumers and --pull-batch must be at least 1".into(),
+            ));
+        }
+        if self.messages == Some(0) {
+            return Err(BenchError::Config("--messages must be positive".into()));
+        }
+        Ok(())
     }
 }
 
@@ -221,6 +240,7 @@ impl E2eArgs {
             from: StartFrom::Tail,
             consumer: self.consumer.clone(),
             duration: p.duration + self.drain,
+            messages: None,
             warmup: p.warmup,
             json: None,
         }

@@ -24,7 +24,7 @@ use shardmq::wire::record::{PhysicalOffset, QueueOffset, RecordFields, RecordVer
 use shardmq::wire::RemotingCommand;
 use shardmq_bench::args::{Cli, Command};
 use shardmq_bench::report::Report;
-use shardmq_bench::{e2e, produce};
+use shardmq_bench::{consume, e2e, produce};
 
 #[derive(Default)]
 struct Counts {
@@ -180,9 +180,13 @@ fn record(header: &SendMessageRequestHeader, body: &[u8], offset: usize) -> Byte
     out.freeze()
 }
 
-/// Runs `line` against a fresh sink and returns the report with the sink's counts; `SINK` in
-/// `line` stands for the sink's address.
-fn against_sink<R>(store: bool, line: &[&str], run: impl FnOnce(Command) -> R) -> (R, Arc<Counts>) {
+/// Runs `line` against a fresh sink and returns the result with the sink's counts; `SINK` in
+/// `line` stands for the sink's address, which `run` is given too.
+fn against_sink<R>(
+    store: bool,
+    line: &[&str],
+    run: impl FnOnce(Command, &str) -> R,
+) -> (R, Arc<Counts>) {
     let counts = Arc::new(Counts::default());
     let stop = Arc::new(AtomicBool::new(false));
     let (addr_tx, addr_rx) = mpsc::channel::<SocketAddr>();
@@ -216,14 +220,14 @@ fn against_sink<R>(store: bool, line: &[&str], run: impl FnOnce(Command) -> R) -
         .chain(line)
         .chain(["--warmup", "0"])
         .collect();
-    let result = run(Cli::parse_from(argv).command);
+    let result = run(Cli::parse_from(argv).command, &addr);
     stop.store(true, Ordering::Relaxed);
     sink.join().expect("sink");
     (result, counts)
 }
 
 fn produce(line: &[&str]) -> (Report, Arc<Counts>) {
-    against_sink(false, line, |command| match command {
+    against_sink(false, line, |command, _| match command {
         Command::Produce(args) => produce::run(&args).expect("run"),
         other => panic!("not produce: {other:?}"),
     })
@@ -296,7 +300,7 @@ fn e2e_receives_what_was_sent() {
         "--consumers",
         "2",
     ];
-    let (report, sink) = against_sink(true, &line, |command| match command {
+    let (report, sink) = against_sink(true, &line, |command, _| match command {
         Command::E2e(args) => e2e::run(&args).expect("run"),
         other => panic!("not e2e: {other:?}"),
     });
@@ -343,4 +347,49 @@ fn a_rate_paces_the_senders() {
         (1600.0..=2400.0).contains(&rate),
         "{rate} msgs/s for a target of 2000"
     );
+}
+
+#[test]
+fn a_catch_up_read_stops_at_its_message_count() {
+    let line = [
+        "consume",
+        "--broker",
+        "SINK",
+        "--queues",
+        "2",
+        "--from",
+        "first",
+        "--messages",
+        "500",
+        "--duration",
+        "10s",
+    ];
+    let (report, _) = against_sink(true, &line, |command, addr| {
+        let fill = [
+            "shardmq-bench",
+            "produce",
+            "--broker",
+            addr,
+            "--queues",
+            "2",
+            "--messages",
+            "600",
+            "--warmup",
+            "0",
+        ];
+        let Command::Produce(fill) = Cli::parse_from(fill).command else {
+            panic!("not produce");
+        };
+        assert_eq!(produce::run(&fill).expect("fill").messages, 600);
+        match command {
+            Command::Consume(args) => consume::run(&args).expect("run"),
+            other => panic!("not consume: {other:?}"),
+        }
+    });
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    // Pulls of 32 may overshoot the count by less than one pull per queue.
+    assert!((500..600).contains(&report.messages), "{}", report.messages);
+    assert!(report.elapsed_sec < 5.0, "{} s", report.elapsed_sec);
+    let expected = report.messages as f64 / report.elapsed_sec;
+    assert!((report.msgs_per_sec - expected).abs() < 1.0);
 }
