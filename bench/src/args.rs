@@ -33,6 +33,9 @@ pub enum Command {
     Consume(ConsumeArgs),
     /// Produce and consume at once; latency is from send to receipt.
     E2e(E2eArgs),
+    /// Create the topic on every broker master (or on `--broker`) and wait until the
+    /// NameServer routes it.
+    Topic(TopicArgs),
 }
 
 /// How request headers are serialized (REMOTING.md §1.2).
@@ -69,7 +72,8 @@ pub struct Target {
     /// Talk straight to this broker, skipping the NameServer.
     #[arg(long)]
     pub broker: Option<String>,
-    /// Queues of the topic on `--broker`.
+    /// Queues of the topic on each broker: the ones used on `--broker`, the ones `topic`
+    /// creates.
     #[arg(long, default_value_t = 8)]
     pub queues: u32,
     #[arg(long, default_value = "BenchTopic")]
@@ -245,6 +249,16 @@ impl E2eArgs {
             json: None,
         }
     }
+}
+
+/// Creating the topic before a run, as `mqadmin updateTopic -c CLUSTER` does.
+#[derive(Debug, Clone, Args)]
+pub struct TopicArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// How long to wait for the NameServer to route the new queues.
+    #[arg(long, value_parser = parse_duration, default_value = "30s")]
+    pub wait: Duration,
 }
 
 impl ProduceArgs {
