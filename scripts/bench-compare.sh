@@ -408,13 +408,14 @@ create_topic() { # topic, total queues
 
 # ---- scenarios ------------------------------------------------------------------------
 
-# Every produce run: 2 connections × 64 requests in flight in all, whatever the masters.
-produce() { # json, extra arguments...
-    local json=$1
-    shift
+# A produce run with CONNECTIONS in all, split over the masters (2 × 64 in flight unless
+# the arguments set --window).
+produce() { # json, connections, extra arguments...
+    local json=$1 connections=$2
+    shift 2
     bench 900 produce --namesrv "$namesrv" --topic BenchTopic --header "$header" \
         --duration "$duration" --warmup "$warmup" --json "$json" \
-        --connections "$(((2 + masters - 1) / masters))" "$@"
+        --connections "$(((connections + masters - 1) / masters))" "$@"
 }
 
 # Runs scenario $scenario against $broker; the report goes to $1.
@@ -430,19 +431,19 @@ run_scenario() { # json
     "start_$broker" "$flush" "$store" || return 1
     create_topic BenchTopic "$queues" || return 1
     case $scenario in
-    produce-1k | produce-sync | queues-1000) produce "$json" --size 1024 ;;
-    produce-100b) produce "$json" --size 100 ;;
-    produce-16k) produce "$json" --size 16384 ;;
+    produce-1k | produce-sync | queues-1000) produce "$json" 2 --size 1024 ;;
+    produce-100b) produce "$json" 2 --size 100 ;;
+    produce-16k) produce "$json" 2 --size 16384 ;;
     produce-1k-half)
         local max
         max=$(jq -r '.msgs_per_sec // empty' "$out/$broker-produce-1k.json" 2>/dev/null) ||
             true
         [ -n "$max" ] || { echo "needs produce-1k's rate, which is missing" >&2 && return 1; }
-        produce "$json" --size 1024 --rate "$(awk -v max="$max" 'BEGIN { printf "%.0f", max / 2 }')"
+        produce "$json" 2 --size 1024 \
+            --rate "$(awk -v max="$max" 'BEGIN { printf "%.0f", max / 2 }')"
         ;;
     connections-200)
-        produce "$json" --size 1024 --connections "$(((200 + masters - 1) / masters))" \
-            --window 4
+        produce "$json" 200 --size 1024 --window 4
         ;;
     consume)
         local messages=$((consume_bytes / 1024))
@@ -485,8 +486,9 @@ for scenario in $scenarios; do
         echo "== $scenario on $broker" >&2
         json=$out/$broker-$scenario.json
         if ! run_scenario "$json" >"$out/$broker-$scenario.txt" 2>"$work/error"; then
-            # The reason is the last line the harness or a start-up check printed.
-            { grep -v '^\s*$' "$work/error" | tail -n 1 || echo "failed"; } \
+            # The reason: the harness's or clap's error line, else the last line printed.
+            { grep -m1 -E '^(error|shardmq-bench:|shardmq:|the reference)' "$work/error" ||
+                grep -v '^\s*$' "$work/error" | tail -n 1 || echo "failed"; } \
                 >"$out/$broker-$scenario.err"
             rm -f "$json"
             echo "   failed: $(cat "$out/$broker-$scenario.err")" >&2
