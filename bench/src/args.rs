@@ -33,6 +33,9 @@ pub enum Command {
     Consume(ConsumeArgs),
     /// Produce and consume at once; latency is from send to receipt.
     E2e(E2eArgs),
+    /// Create the topic on every broker master (or on `--broker`) and wait until the
+    /// NameServer routes it.
+    Topic(TopicArgs),
 }
 
 /// How request headers are serialized (REMOTING.md §1.2).
@@ -60,19 +63,52 @@ pub enum StartFrom {
     First,
 }
 
+/// Where the load goes and how requests are written: the options every subcommand shares.
 #[derive(Debug, Clone, Args)]
-pub struct ProduceArgs {
+pub struct Target {
     /// NameServer to look the topic's route up on.
     #[arg(long, default_value = "127.0.0.1:9876")]
     pub namesrv: String,
-    /// Send straight to this broker, skipping the NameServer.
+    /// Talk straight to this broker, skipping the NameServer.
     #[arg(long)]
     pub broker: Option<String>,
-    /// Write queues of the topic on `--broker`.
+    /// Queues of the topic on each broker: the ones used on `--broker`, the ones `topic`
+    /// creates.
     #[arg(long, default_value_t = 8)]
     pub queues: u32,
     #[arg(long, default_value = "BenchTopic")]
     pub topic: String,
+    /// Time a request may wait for its response.
+    #[arg(long, value_parser = parse_duration, default_value = "3s")]
+    pub timeout: Duration,
+    #[arg(long, value_enum, default_value_t = HeaderFormat::Rocketmq)]
+    pub header: HeaderFormat,
+}
+
+impl Target {
+    /// Adds the target's values to a report's `params`.
+    fn add_params(&self, params: &mut Value) {
+        let by_broker = self.broker.is_some();
+        params["namesrv"] = json!((!by_broker).then_some(&self.namesrv));
+        params["broker"] = json!(self.broker);
+        params["queues"] = json!(by_broker.then_some(self.queues));
+        params["topic"] = json!(self.topic);
+        params["timeout_sec"] = json!(self.timeout.as_secs_f64());
+        params["header"] = json!(format!("{:?}", self.header).to_lowercase());
+    }
+
+    fn check(&self) -> Result<(), BenchError> {
+        if self.queues == 0 {
+            return Err(BenchError::Config("--queues must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ProduceArgs {
+    #[command(flatten)]
+    pub target: Target,
     #[arg(long, default_value = "bench_producer")]
     pub group: String,
     /// Message body size in bytes.
@@ -111,11 +147,6 @@ pub struct ProduceArgs {
     /// Time at the start whose traffic is left out of every figure.
     #[arg(long, value_parser = parse_duration, default_value = "1s")]
     pub warmup: Duration,
-    /// Time a request may wait for its response.
-    #[arg(long, value_parser = parse_duration, default_value = "3s")]
-    pub timeout: Duration,
-    #[arg(long, value_enum, default_value_t = HeaderFormat::Rocketmq)]
-    pub header: HeaderFormat,
     /// Write the report as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -142,49 +173,53 @@ pub struct ConsumerOptions {
 
 #[derive(Debug, Clone, Args)]
 pub struct ConsumeArgs {
-    #[arg(long, default_value = "127.0.0.1:9876")]
-    pub namesrv: String,
-    /// Pull straight from this broker, skipping the NameServer.
-    #[arg(long)]
-    pub broker: Option<String>,
-    /// Read queues of the topic on `--broker`.
-    #[arg(long, default_value_t = 8)]
-    pub queues: u32,
-    #[arg(long, default_value = "BenchTopic")]
-    pub topic: String,
+    #[command(flatten)]
+    pub target: Target,
     #[arg(long, value_enum, default_value_t = StartFrom::Tail)]
     pub from: StartFrom,
     #[command(flatten)]
     pub consumer: ConsumerOptions,
+    /// How long to pull, after the warm-up; with `--messages`, the most it may take.
     #[arg(long, value_parser = parse_duration, default_value = "10s")]
     pub duration: Duration,
+    /// Stop once this many messages were received; the rate is then over the time they
+    /// took (a catch-up read: `--from first --warmup 0 --messages N`).
+    #[arg(long)]
+    pub messages: Option<u64>,
     #[arg(long, value_parser = parse_duration, default_value = "1s")]
     pub warmup: Duration,
-    #[arg(long, value_parser = parse_duration, default_value = "3s")]
-    pub timeout: Duration,
-    #[arg(long, value_enum, default_value_t = HeaderFormat::Rocketmq)]
-    pub header: HeaderFormat,
     #[arg(long)]
     pub json: Option<PathBuf>,
 }
 
 impl ConsumeArgs {
     pub fn params(&self) -> Value {
-        json!({
+        let mut params = json!({
             "command": "consume",
-            "namesrv": if self.broker.is_some() { None } else { Some(&self.namesrv) },
-            "broker": self.broker,
-            "queues": self.broker.as_ref().map(|_| self.queues),
-            "topic": self.topic,
             "from": format!("{:?}", self.from).to_lowercase(),
             "consumers": self.consumer.consumers,
             "group": self.consumer.consumer_group,
             "pull_batch": self.consumer.pull_batch,
             "suspend_sec": self.consumer.suspend.as_secs_f64(),
             "duration_sec": self.duration.as_secs_f64(),
+            "messages": self.messages,
             "warmup_sec": self.warmup.as_secs_f64(),
-            "header": format!("{:?}", self.header).to_lowercase(),
-        })
+        });
+        self.target.add_params(&mut params);
+        params
+    }
+
+    pub fn check(&self) -> Result<(), BenchError> {
+        self.target.check()?;
+        if self.consumer.consumers == 0 || self.consumer.pull_batch <= 0 {
+            return Err(BenchError::Config(
+                "--consumers and --pull-batch must be at least 1".into(),
+            ));
+        }
+        if self.messages == Some(0) {
+            return Err(BenchError::Config("--messages must be positive".into()));
+        }
+        Ok(())
     }
 }
 
@@ -205,30 +240,32 @@ impl E2eArgs {
     pub fn consume_args(&self) -> ConsumeArgs {
         let p = &self.produce;
         ConsumeArgs {
-            namesrv: p.namesrv.clone(),
-            broker: p.broker.clone(),
-            queues: p.queues,
-            topic: p.topic.clone(),
+            target: p.target.clone(),
             from: StartFrom::Tail,
             consumer: self.consumer.clone(),
             duration: p.duration + self.drain,
+            messages: None,
             warmup: p.warmup,
-            timeout: p.timeout,
-            header: p.header,
             json: None,
         }
     }
 }
 
+/// Creating the topic before a run, as `mqadmin updateTopic -c CLUSTER` does.
+#[derive(Debug, Clone, Args)]
+pub struct TopicArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// How long to wait for the NameServer to route the new queues.
+    #[arg(long, value_parser = parse_duration, default_value = "30s")]
+    pub wait: Duration,
+}
+
 impl ProduceArgs {
     /// The values a report must carry to be compared with another.
     pub fn params(&self) -> Value {
-        json!({
+        let mut params = json!({
             "command": "produce",
-            "namesrv": if self.broker.is_some() { None } else { Some(&self.namesrv) },
-            "broker": self.broker,
-            "queues": self.broker.as_ref().map(|_| self.queues),
-            "topic": self.topic,
             "size": self.size,
             "threads": self.threads,
             "connections": self.connections,
@@ -241,13 +278,14 @@ impl ProduceArgs {
             "duration_sec": self.duration.as_secs_f64(),
             "messages": self.messages,
             "warmup_sec": self.warmup.as_secs_f64(),
-            "timeout_sec": self.timeout.as_secs_f64(),
-            "header": format!("{:?}", self.header).to_lowercase(),
-        })
+        });
+        self.target.add_params(&mut params);
+        params
     }
 
     /// Rejects combinations that parse but make no run.
     pub fn check(&self) -> Result<(), BenchError> {
+        self.target.check()?;
         let positive = [
             ("--threads", self.threads),
             ("--connections", self.connections),
@@ -256,9 +294,6 @@ impl ProduceArgs {
         ];
         if let Some((name, _)) = positive.iter().find(|(_, value)| *value == 0) {
             return Err(BenchError::Config(format!("{name} must be at least 1")));
-        }
-        if self.broker.is_some() && self.queues == 0 {
-            return Err(BenchError::Config("--queues must be at least 1".into()));
         }
         if self.rate == Some(0) || self.messages == Some(0) {
             return Err(BenchError::Config(
@@ -322,8 +357,8 @@ mod tests {
         assert_eq!(args.duration, Duration::from_secs(10));
         assert_eq!(args.warmup, Duration::from_secs(1));
         assert_eq!((args.connections, args.window, args.batch), (2, 64, 1));
-        assert!(!args.oneway && args.rate.is_none() && args.broker.is_none());
-        assert_eq!(args.header, HeaderFormat::Rocketmq);
+        assert!(!args.oneway && args.rate.is_none() && args.target.broker.is_none());
+        assert_eq!(args.target.header, HeaderFormat::Rocketmq);
         args.check().expect("valid");
     }
 
@@ -355,11 +390,14 @@ mod tests {
             "--header",
             "json",
         ]);
-        assert_eq!(args.broker.as_deref(), Some("127.0.0.1:30911"));
+        assert_eq!(args.target.broker.as_deref(), Some("127.0.0.1:30911"));
         assert_eq!(args.duration, Duration::from_millis(500));
         assert_eq!(args.warmup, Duration::ZERO);
-        assert_eq!((args.queues, args.batch, args.rate), (4, 16, Some(1000)));
-        assert_eq!(args.header, HeaderFormat::Json);
+        assert_eq!(
+            (args.target.queues, args.batch, args.rate),
+            (4, 16, Some(1000))
+        );
+        assert_eq!(args.target.header, HeaderFormat::Json);
         assert_eq!(args.params()["batch"], 16);
         assert_eq!(args.params()["namesrv"], Value::Null);
     }
@@ -378,6 +416,13 @@ mod tests {
             panic!("not consume");
         };
         assert_eq!((args.from, args.consumer.consumers), (StartFrom::First, 3));
+        // The target options are one set, reported the same way by every subcommand.
+        let params = args.params();
+        assert_eq!(
+            (&params["topic"], &params["header"]),
+            (&json!("BenchTopic"), &json!("rocketmq"))
+        );
+        assert_eq!(params["namesrv"], "127.0.0.1:9876");
         assert_eq!(args.consumer.suspend, Duration::from_secs(1));
         let argv = [
             "shardmq-bench",
@@ -393,7 +438,7 @@ mod tests {
         let consume = args.consume_args();
         assert_eq!(consume.duration, Duration::from_secs(5));
         assert_eq!(consume.from, StartFrom::Tail);
-        assert_eq!(consume.broker.as_deref(), Some("h:1"));
+        assert_eq!(consume.target.broker.as_deref(), Some("h:1"));
     }
 
     #[test]

@@ -4,10 +4,13 @@
 //! The subscription travels in the pull header (SUBSCRIPTION flag, `*`), so no heartbeat is
 //! needed. Offsets are not committed: the run measures delivery, not bookkeeping.
 //!
+//! A run ends after its duration or, with `--messages N`, once N messages were received
+//! after the warm-up; its rates are then over the time those took (a catch-up read).
+//!
 //! Latency is born to receipt, per message: from the `BENCH_BORN_US` property the producer
 //! writes in `e2e`, else from the record's born timestamp (millisecond resolution).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io::IsTerminal;
 use std::rc::Rc;
 use std::sync::{mpsc, Arc};
@@ -42,6 +45,26 @@ struct Plan {
     serialize_type: SerializeType,
     measure_from: Instant,
     end: Instant,
+    /// Messages received after the warm-up, for `--messages`.
+    received: Cell<u64>,
+    /// When `--messages` were all received.
+    finished: Cell<Option<Instant>>,
+}
+
+impl Plan {
+    fn running(&self) -> bool {
+        self.finished.get().is_none() && Instant::now() < self.end
+    }
+
+    /// Counts `messages` measured ones; marks the run finished once `--messages` arrived.
+    fn count(&self, messages: u64) {
+        let received = self.received.get() + messages;
+        self.received.set(received);
+        let wanted = self.args.messages;
+        if wanted.is_some_and(|wanted| received >= wanted) && self.finished.get().is_none() {
+            self.finished.set(Some(Instant::now()));
+        }
+    }
 }
 
 /// Runs the consumers described by `args`.
@@ -52,17 +75,17 @@ pub fn run(args: &ConsumeArgs) -> Result<Report, BenchError> {
 /// [`run`], telling `ready` once every queue's start offset is known (so `e2e` starts the
 /// producer only then, and a tail start misses nothing).
 pub fn run_with(args: &ConsumeArgs, ready: Option<mpsc::Sender<()>>) -> Result<Report, BenchError> {
-    let brokers = match &args.broker {
-        Some(broker) => route::fixed(broker, args.queues)?,
-        None => route::read_queues(&route::discover(&args.namesrv, &args.topic, args.timeout)?)?,
-    };
+    args.check()?;
+    let brokers = route::readable(&args.target)?;
     let measure_from = Instant::now() + args.warmup;
     let plan = Plan {
         brokers,
-        serialize_type: args.header.serialize_type(),
+        serialize_type: args.target.header.serialize_type(),
         measure_from,
         end: measure_from + args.duration,
         args: args.clone(),
+        received: Cell::new(0),
+        finished: Cell::new(None),
     };
     // In e2e the producer draws the line; two would overwrite each other.
     let mut line = ProgressLine::new(ready.is_none() && std::io::stderr().is_terminal());
@@ -75,7 +98,7 @@ pub fn run_with(args: &ConsumeArgs, ready: Option<mpsc::Sender<()>>) -> Result<R
             let _ = done_tx.send(consume_main(plan, ready, counters).await);
         })
         .map_err(|error| BenchError::Executor(error.to_string()))?;
-    let stats = loop {
+    let outcome = loop {
         match done_rx.recv_timeout(Duration::from_secs(1)) {
             Ok(result) => break result,
             Err(mpsc::RecvTimeoutError::Timeout) => line.show(std::slice::from_ref(&progress)),
@@ -90,18 +113,25 @@ pub fn run_with(args: &ConsumeArgs, ready: Option<mpsc::Sender<()>>) -> Result<R
     executor
         .join()
         .map_err(|error| BenchError::Executor(error.to_string()))?;
-    Ok(Report::new(&stats?, args.duration, args.params()))
+    let (stats, finished) = outcome?;
+    let elapsed = finished.map_or(args.duration, |at| {
+        at.saturating_duration_since(measure_from)
+    });
+    Ok(Report::new(&stats, elapsed, args.params()))
 }
+
+/// What the consumer executor hands back: its counts and when `--messages` were in.
+type Outcome = Result<(Stats, Option<Instant>), BenchError>;
 
 async fn consume_main(
     plan: Plan,
     ready: Option<mpsc::Sender<()>>,
     progress: Arc<Progress>,
-) -> Result<Stats, BenchError> {
+) -> Outcome {
     let plan = Rc::new(plan);
     let options = ClientOptions {
-        connect_timeout: plan.args.timeout,
-        request_timeout: plan.args.timeout,
+        connect_timeout: plan.args.target.timeout,
+        request_timeout: plan.args.target.timeout,
         ..ClientOptions::default()
     };
     let stats = Rc::new(RefCell::new(Stats::default()));
@@ -146,7 +176,7 @@ async fn consume_main(
         task.await;
     }
     let stats = stats.borrow().clone();
-    Ok(stats)
+    Ok((stats, plan.finished.get()))
 }
 
 /// Where a queue's pulls begin: 0 (the broker moves it up to its first offset) or the tail.
@@ -160,7 +190,7 @@ async fn start_offset(
     }
     let mut request = request(plan, request_code::GET_MAX_OFFSET);
     request.set_header(&GetMaxOffsetRequestHeader {
-        topic: plan.args.topic.clone(),
+        topic: plan.args.target.topic.clone(),
         queue_id,
         ..GetMaxOffsetRequestHeader::default()
     });
@@ -194,11 +224,11 @@ impl Puller {
     async fn run(self, mut offset: i64) {
         let plan = &*self.plan;
         let suspend = plan.args.consumer.suspend;
-        while Instant::now() < plan.end {
+        while plan.running() {
             let mut command = request(plan, request_code::PULL_MESSAGE);
             command.set_header(&PullMessageRequestHeader {
                 consumer_group: plan.args.consumer.consumer_group.clone(),
-                topic: plan.args.topic.clone(),
+                topic: plan.args.target.topic.clone(),
                 queue_id: self.queue_id,
                 queue_offset: offset,
                 max_msg_nums: plan.args.consumer.pull_batch,
@@ -213,7 +243,7 @@ impl Puller {
             });
             let response = self
                 .connection
-                .request(command, suspend + plan.args.timeout)
+                .request(command, suspend + plan.args.target.timeout)
                 .await;
             match self.received(response) {
                 Some(next) => offset = next,
@@ -243,6 +273,7 @@ impl Puller {
                 self.progress.add(1, messages, 0);
                 if measured {
                     stats.record_success(messages, bytes);
+                    self.plan.count(messages);
                 }
                 Some(header.next_begin_offset)
             }

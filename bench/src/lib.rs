@@ -6,6 +6,7 @@
 //! - [`route`] — where a topic's write queues live (NameServer lookup or `--broker`);
 //! - [`produce`] — the producer load: executor threads, connections, sender tasks;
 //! - [`consume`] — long-polling pull consumers of one group; [`e2e`] runs both at once;
+//! - [`topic`] — creates the topic on every broker master before a run;
 //! - [`message`] — builds each send request from a template, without per-message work
 //!   beyond what changes (queue id, born timestamp, UNIQ_KEY, KEYS);
 //! - [`stats`] — per-thread counters and latency histograms, merged at the end;
@@ -25,5 +26,6 @@ pub mod progress;
 pub mod report;
 pub mod route;
 pub mod stats;
+pub mod topic;
 
 pub use error::BenchError;

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use shardmq_bench::args::{Cli, Command};
-use shardmq_bench::{consume, e2e, produce, BenchError};
+use shardmq_bench::{consume, e2e, produce, topic, BenchError};
 
 fn main() {
     let cli = Cli::parse();
@@ -42,6 +42,16 @@ fn run(cli: Cli) -> Result<(), BenchError> {
                     .map_err(|error| BenchError::Io(std::io::Error::other(error)))?;
                 std::fs::write(path, text + "\n")?;
             }
+            Ok(())
+        }
+        Command::Topic(args) => {
+            let masters = topic::run(&args)?;
+            println!(
+                "topic {} with {} queues on {} broker(s)",
+                args.target.topic,
+                args.target.queues,
+                masters.len()
+            );
             Ok(())
         }
     }

@@ -36,6 +36,11 @@ struct Plan {
     timeout: Duration,
     /// Between two requests of one sender, when a rate is set.
     interval: Option<Duration>,
+    /// Sender tasks over all threads; paced senders spread their first requests over one
+    /// interval, so the load arrives evenly rather than in bursts of every sender at once.
+    senders: usize,
+    /// When the run started: the pacing schedule counts from here.
+    start: Instant,
     /// Messages per thread, when the run is bounded by a count.
     budget: Option<u64>,
     measure_from: Instant,
@@ -49,10 +54,7 @@ type ThreadResult = Result<(Stats, Instant), BenchError>;
 /// Runs the load described by `args` and reports on it.
 pub fn run(args: &ProduceArgs) -> Result<Report, BenchError> {
     args.check()?;
-    let brokers = match &args.broker {
-        Some(broker) => route::fixed(broker, args.queues)?,
-        None => route::write_queues(&route::discover(&args.namesrv, &args.topic, args.timeout)?)?,
-    };
+    let brokers = route::writable(&args.target)?;
     let senders_per_thread =
         brokers.len() * args.connections * if args.oneway { 1 } else { args.window };
     let senders = (senders_per_thread * args.threads) as f64;
@@ -62,21 +64,23 @@ pub fn run(args: &ProduceArgs) -> Result<Report, BenchError> {
         brokers,
         shape: MessageShape {
             group: args.group.clone(),
-            topic: args.topic.clone(),
+            topic: args.target.topic.clone(),
             size: args.size,
             batch: args.batch,
             tag: args.tag.clone(),
             keys: args.keys,
-            serialize_type: args.header.serialize_type(),
+            serialize_type: args.target.header.serialize_type(),
             born_property: args.born_property,
         },
         connections: args.connections,
         window: args.window,
         oneway: args.oneway,
-        timeout: args.timeout,
+        timeout: args.target.timeout,
         interval: args
             .rate
             .map(|rate| Duration::from_secs_f64(senders * args.batch as f64 / rate as f64)),
+        senders: senders_per_thread * args.threads,
+        start,
         budget: args.messages.map(|n| n.div_ceil(args.threads as u64)),
         measure_from,
         end: args
@@ -171,6 +175,7 @@ async fn thread_main(plan: Arc<Plan>, index: usize, progress: Arc<Progress>) -> 
         last: Cell::new(Instant::now()),
     });
     let per_connection = if plan.oneway { 1 } else { plan.window };
+    let per_thread = plan.brokers.len() * plan.connections * per_connection;
     let mut tasks = Vec::new();
     for broker in &plan.brokers {
         let queues: Rc<[i32]> = broker.queue_ids.clone().into();
@@ -188,6 +193,7 @@ async fn thread_main(plan: Arc<Plan>, index: usize, progress: Arc<Progress>) -> 
                     queues: queues.clone(),
                     cursor: cursor.clone(),
                     id: (index * 1_000_000 + tasks.len()) as u32,
+                    phase: index * per_thread + tasks.len(),
                 };
                 let name = broker.broker_name.clone();
                 tasks.push(glommio::spawn_local(async move { sender.run(name).await }));
@@ -208,16 +214,15 @@ struct Sender {
     queues: Rc<[i32]>,
     cursor: Rc<Cell<usize>>,
     id: u32,
+    /// This sender's place among all senders, for its first paced slot.
+    phase: usize,
 }
 
 impl Sender {
     async fn run(self, broker_name: Option<String>) {
         let plan = &self.shared.plan;
         let mut template = Template::new(&plan.shape, broker_name.as_deref(), self.id, now_ms());
-        let mut pacer = Pacer {
-            interval: plan.interval,
-            slot: Instant::now(),
-        };
+        let mut pacer = Pacer::new(plan.interval, plan.start, self.phase, plan.senders);
         loop {
             if plan.end.is_some_and(|end| Instant::now() >= end) || !self.take(template.batch()) {
                 return;
@@ -305,6 +310,19 @@ struct Pacer {
 }
 
 impl Pacer {
+    /// The pacer of sender `phase` of `senders`: its first slot is `phase / senders` of an
+    /// interval after `start`, so that together the senders send one request every
+    /// `interval / senders`.
+    fn new(interval: Option<Duration>, start: Instant, phase: usize, senders: usize) -> Pacer {
+        let offset = interval.map_or(Duration::ZERO, |interval| {
+            interval.mul_f64(phase as f64 / senders.max(1) as f64)
+        });
+        Pacer {
+            interval,
+            slot: start + offset,
+        }
+    }
+
     /// Waits for the next slot and returns when the request was due. Paced, latency counts
     /// from then, so a slow broker that holds the senders back shows in the latency, not
     /// only in a lower rate.
@@ -320,5 +338,23 @@ impl Pacer {
         let due = self.slot;
         self.slot += interval;
         Some(due)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paced_senders_spread_over_one_interval() {
+        let start = Instant::now();
+        let interval = Duration::from_millis(100);
+        let firsts: Vec<Duration> = (0..4)
+            .map(|phase| Pacer::new(Some(interval), start, phase, 4).slot - start)
+            .collect();
+        let millis: Vec<u128> = firsts.iter().map(Duration::as_millis).collect();
+        assert_eq!(millis, [0, 25, 50, 75]);
+        let unpaced = Pacer::new(None, start, 3, 4);
+        assert_eq!(unpaced.slot, start);
     }
 }

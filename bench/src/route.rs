@@ -14,7 +14,7 @@ use shardmq::wire::codes::request_code;
 use shardmq::wire::headers::namesrv::GetRouteInfoRequestHeader;
 use shardmq::wire::{ExtFields, RemotingCommand};
 
-use crate::args::resolve;
+use crate::args::{resolve, Target};
 use crate::BenchError;
 
 /// The write queues one broker master hosts.
@@ -24,6 +24,22 @@ pub struct BrokerQueues {
     pub broker_name: Option<String>,
     pub addr: SocketAddr,
     pub queue_ids: Vec<i32>,
+}
+
+/// Where producers send: `--broker`'s fixed queues, or the writable queues of the route.
+pub fn writable(target: &Target) -> Result<Vec<BrokerQueues>, BenchError> {
+    match &target.broker {
+        Some(broker) => fixed(broker, target.queues),
+        None => write_queues(&discover(&target.namesrv, &target.topic, target.timeout)?),
+    }
+}
+
+/// Where consumers pull: `--broker`'s fixed queues, or the readable queues of the route.
+pub fn readable(target: &Target) -> Result<Vec<BrokerQueues>, BenchError> {
+    match &target.broker {
+        Some(broker) => fixed(broker, target.queues),
+        None => read_queues(&discover(&target.namesrv, &target.topic, target.timeout)?),
+    }
 }
 
 /// The queues of `--broker HOST:PORT --queues N`.

@@ -17,6 +17,7 @@ use glommio::LocalExecutorBuilder;
 use shardmq::net::{bind, Peer, Reply, Server, Service};
 use shardmq::wire::batch;
 use shardmq::wire::codes::{request_code, response_code};
+use shardmq::wire::headers::admin::CreateTopicRequestHeader;
 use shardmq::wire::headers::offset::{GetMaxOffsetRequestHeader, OffsetResponseHeader};
 use shardmq::wire::headers::pull::{PullMessageRequestHeader, PullMessageResponseHeader};
 use shardmq::wire::headers::send::{SendMessageRequestHeader, SendMessageResponseHeader};
@@ -24,7 +25,7 @@ use shardmq::wire::record::{PhysicalOffset, QueueOffset, RecordFields, RecordVer
 use shardmq::wire::RemotingCommand;
 use shardmq_bench::args::{Cli, Command};
 use shardmq_bench::report::Report;
-use shardmq_bench::{e2e, produce};
+use shardmq_bench::{consume, e2e, produce, topic, BenchError};
 
 #[derive(Default)]
 struct Counts {
@@ -33,6 +34,8 @@ struct Counts {
     bad: AtomicU64,
     /// Sends that named the broker they were routed to.
     named: AtomicU64,
+    /// UPDATE_AND_CREATE_TOPIC requests.
+    created: AtomicU64,
 }
 
 struct Sink {
@@ -50,6 +53,17 @@ impl Service for Sink {
                 let mut response = RemotingCommand::response_to(&request, 0, None);
                 response.body = route(self.addr).into();
                 Reply::Now(Some(response))
+            }
+            request_code::GET_BROKER_CLUSTER_INFO => {
+                let mut response = RemotingCommand::response_to(&request, 0, None);
+                response.body = cluster(self.addr).into();
+                Reply::Now(Some(response))
+            }
+            request_code::UPDATE_AND_CREATE_TOPIC => {
+                let header: CreateTopicRequestHeader = request.decode_header().expect("header");
+                assert_eq!(header.read_queue_nums, header.write_queue_nums);
+                self.counts.created.fetch_add(1, Ordering::Relaxed);
+                Reply::Now(Some(RemotingCommand::response_to(&request, 0, None)))
             }
             request_code::GET_MAX_OFFSET => {
                 let header: GetMaxOffsetRequestHeader = request.decode_header().expect("header");
@@ -155,6 +169,18 @@ fn route(addr: SocketAddr) -> String {
     )
 }
 
+/// The cluster info of the route's two broker names.
+fn cluster(addr: SocketAddr) -> String {
+    let broker = |name: &str| {
+        format!(r#""{name}":{{"brokerAddrs":{{0:"{addr}"}},"brokerName":"{name}","cluster":"c"}}"#)
+    };
+    format!(
+        r#"{{"brokerAddrTable":{{{},{}}},"clusterAddrTable":{{"c":["broker-a","broker-b"]}}}}"#,
+        broker("broker-a"),
+        broker("broker-b")
+    )
+}
+
 /// A stored record of one sent message.
 fn record(header: &SendMessageRequestHeader, body: &[u8], offset: usize) -> Bytes {
     let host: SocketAddr = "127.0.0.1:1".parse().expect("addr");
@@ -180,9 +206,13 @@ fn record(header: &SendMessageRequestHeader, body: &[u8], offset: usize) -> Byte
     out.freeze()
 }
 
-/// Runs `line` against a fresh sink and returns the report with the sink's counts; `SINK` in
-/// `line` stands for the sink's address.
-fn against_sink<R>(store: bool, line: &[&str], run: impl FnOnce(Command) -> R) -> (R, Arc<Counts>) {
+/// Runs `line` against a fresh sink and returns the result with the sink's counts; `SINK` in
+/// `line` stands for the sink's address, which `run` is given too.
+fn against_sink<R>(
+    store: bool,
+    line: &[&str],
+    run: impl FnOnce(Command, &str) -> R,
+) -> (R, Arc<Counts>) {
     let counts = Arc::new(Counts::default());
     let stop = Arc::new(AtomicBool::new(false));
     let (addr_tx, addr_rx) = mpsc::channel::<SocketAddr>();
@@ -211,19 +241,25 @@ fn against_sink<R>(store: bool, line: &[&str], run: impl FnOnce(Command) -> R) -
     let line = line
         .iter()
         .map(|word| if *word == "SINK" { addr.as_str() } else { word });
+    // Runs measure from the start; `topic` has no warm-up.
+    let warmup: &[&str] = if line.clone().next() == Some("topic") {
+        &[]
+    } else {
+        &["--warmup", "0"]
+    };
     let argv: Vec<&str> = ["shardmq-bench"]
         .into_iter()
         .chain(line)
-        .chain(["--warmup", "0"])
+        .chain(warmup.iter().copied())
         .collect();
-    let result = run(Cli::parse_from(argv).command);
+    let result = run(Cli::parse_from(argv).command, &addr);
     stop.store(true, Ordering::Relaxed);
     sink.join().expect("sink");
     (result, counts)
 }
 
 fn produce(line: &[&str]) -> (Report, Arc<Counts>) {
-    against_sink(false, line, |command| match command {
+    against_sink(false, line, |command, _| match command {
         Command::Produce(args) => produce::run(&args).expect("run"),
         other => panic!("not produce: {other:?}"),
     })
@@ -296,7 +332,7 @@ fn e2e_receives_what_was_sent() {
         "--consumers",
         "2",
     ];
-    let (report, sink) = against_sink(true, &line, |command| match command {
+    let (report, sink) = against_sink(true, &line, |command, _| match command {
         Command::E2e(args) => e2e::run(&args).expect("run"),
         other => panic!("not e2e: {other:?}"),
     });
@@ -343,4 +379,88 @@ fn a_rate_paces_the_senders() {
         (1600.0..=2400.0).contains(&rate),
         "{rate} msgs/s for a target of 2000"
     );
+}
+
+#[test]
+fn the_topic_is_created_on_every_master_and_routed() {
+    let line = [
+        "topic",
+        "--namesrv",
+        "SINK",
+        "--queues",
+        "3",
+        "--wait",
+        "2s",
+    ];
+    let (masters, sink) = against_sink(false, &line, |command, _| match command {
+        Command::Topic(args) => topic::run(&args).expect("run"),
+        other => panic!("not topic: {other:?}"),
+    });
+    // Both broker names of the cluster info share the sink's address.
+    assert_eq!(masters.len(), 2);
+    assert_eq!(sink.created.load(Ordering::Relaxed), 2);
+}
+
+#[test]
+fn creating_a_topic_waits_for_its_route_and_gives_up() {
+    // The sink's route has 3 queues on broker-a, never 5.
+    let line = [
+        "topic",
+        "--namesrv",
+        "SINK",
+        "--queues",
+        "5",
+        "--wait",
+        "300ms",
+    ];
+    let (result, _) = against_sink(false, &line, |command, _| match command {
+        Command::Topic(args) => topic::run(&args),
+        other => panic!("not topic: {other:?}"),
+    });
+    assert!(matches!(result, Err(BenchError::Config(_))), "{result:?}");
+}
+
+#[test]
+fn a_catch_up_read_stops_at_its_message_count() {
+    let line = [
+        "consume",
+        "--broker",
+        "SINK",
+        "--queues",
+        "2",
+        "--from",
+        "first",
+        "--messages",
+        "500",
+        "--duration",
+        "10s",
+    ];
+    let (report, _) = against_sink(true, &line, |command, addr| {
+        let fill = [
+            "shardmq-bench",
+            "produce",
+            "--broker",
+            addr,
+            "--queues",
+            "2",
+            "--messages",
+            "600",
+            "--warmup",
+            "0",
+        ];
+        let Command::Produce(fill) = Cli::parse_from(fill).command else {
+            panic!("not produce");
+        };
+        assert_eq!(produce::run(&fill).expect("fill").messages, 600);
+        match command {
+            Command::Consume(args) => consume::run(&args).expect("run"),
+            other => panic!("not consume: {other:?}"),
+        }
+    });
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    // Pulls of 32 may overshoot the count by less than one pull per queue.
+    assert!((500..600).contains(&report.messages), "{}", report.messages);
+    assert!(report.elapsed_sec < 5.0, "{} s", report.elapsed_sec);
+    let expected = report.messages as f64 / report.elapsed_sec;
+    assert!((report.msgs_per_sec - expected).abs() < 1.0);
 }
