@@ -307,10 +307,11 @@ impl BrokerConfig {
         let result = match key {
             // An empty value keeps the default, as Java's `isBlank` check does.
             "storePathRootDir" if value.is_empty() => Ok(()),
-            "storePathRootDir" => {
-                self.store_path_root_dir = PathBuf::from(value);
-                Ok(())
-            }
+            // Relative to the working directory at start-up, made absolute at once: the store
+            // syncs parent directories, and a relative path's last parent is "".
+            "storePathRootDir" => std::path::absolute(value)
+                .map(|path| self.store_path_root_dir = path)
+                .map_err(|e| format!("cannot resolve the path: {e}")),
             "mappedFileSizeCommitLog" | "mapedFileSizeCommitLog" => {
                 need(number(value, 4096..=i64::MAX), "expected bytes ≥ 4096")
                     .map(|v| self.mapped_file_size_commit_log = v)

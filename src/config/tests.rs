@@ -141,3 +141,13 @@ fn shard_broker_names_are_suffixed() {
     assert_eq!(config.shard_broker_name(0), "broker-a-0");
     assert_eq!(config.shard_broker_name(3), "broker-a-3");
 }
+
+#[test]
+fn a_relative_store_path_is_made_absolute() {
+    let mut config = BrokerConfig::default();
+    config
+        .set("storePathRootDir", "data/store", "-o")
+        .expect("path");
+    let expected = std::env::current_dir().expect("cwd").join("data/store");
+    assert_eq!(config.store_path_root_dir, expected);
+}
