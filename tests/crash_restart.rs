@@ -1,5 +1,5 @@
-//! The broker killed with SIGKILL and started again on the same store: acknowledged messages
-//! are all there, in queue order, with their bodies.
+//! The broker stopped (SIGTERM) or killed with SIGKILL and started again on the same store:
+//! acknowledged messages are all there, once each, in queue order, with their bodies.
 //!
 //! - ASYNC_FLUSH (the default): a send is acknowledged before its bytes reach the disk, but
 //!   the log writer hands them to the disk at once (it does not wait for the flush interval
@@ -64,8 +64,9 @@ fn pull_all(conn: &mut TcpStream, topic: &str) -> u64 {
     }
 }
 
-/// Starts a broker again on `store` and waits until recovery has filed `at_least` messages
-/// of `topic` (recovery runs before the port opens, so one look is enough).
+/// Starts a broker again on `store`; returns it with the max offset and the number of
+/// messages pulled from queue 0 of `topic`. Recovery runs before the port opens, so one
+/// look is enough.
 fn restart_and_count(
     store: (
         std::path::PathBuf,
@@ -80,6 +81,20 @@ fn restart_and_count(
     let pulled = pull_all(&mut conn, topic);
     drop(conn);
     (broker, max, pulled)
+}
+
+#[test]
+fn a_graceful_restart_keeps_every_message_exactly_once() {
+    let broker = Broker::start(1, &[]);
+    let mut conn = broker.connect(0);
+    assert_eq!(code_of(&create_topic(&mut conn, "restart", 1)), 0);
+    send_all(&mut conn, "restart", 0, 100);
+    drop(conn);
+    let store = broker.store_dir();
+    assert_eq!(broker.stop(), Some(0));
+
+    let (_broker, max, pulled) = restart_and_count(store, &[], "restart");
+    assert_eq!((max, pulled), (100, 100));
 }
 
 #[test]
