@@ -17,10 +17,9 @@ use super::error::{StoreError, StoreResult};
 use super::io::join_all;
 use super::offsets::segment_name;
 
-/// What one round should do beyond writing sealed blocks.
+/// What one round does beyond writing every appended byte (the open block's tail included).
 #[derive(Debug, Clone, Copy)]
 struct Round {
-    partial: bool,
     sync: bool,
 }
 
@@ -70,19 +69,13 @@ fn due(shared: &Shared, tick: bool) -> Option<Round> {
     let st = shared.state.borrow();
     let end = st.buffer.end();
     if st.sync_wanted > st.flushed {
-        return Some(Round {
-            partial: true,
-            sync: true,
-        });
+        return Some(Round { sync: true });
     }
     if tick && end > st.flushed {
         let enough = end - st.flushed >= shared.config.flush_least_bytes;
         let thorough = Duration::from_millis(shared.config.flush_thorough_interval_ms);
         if enough || st.last_sync.elapsed() >= thorough {
-            return Some(Round {
-                partial: true,
-                sync: true,
-            });
+            return Some(Round { sync: true });
         }
     }
     let next = shared.segment_start(end) + shared.config.segment_size;
@@ -92,10 +85,7 @@ fn due(shared: &Shared, tick: bool) -> Option<Round> {
     // sync waits for the interval, but a process crash must not lose what was acknowledged.
     // Under load the rounds run back to back and each carries everything appended meanwhile.
     if st.buffer.unwritten() > 0 || missing {
-        return Some(Round {
-            partial: true,
-            sync: false,
-        });
+        return Some(Round { sync: false });
     }
     None
 }
@@ -103,7 +93,7 @@ fn due(shared: &Shared, tick: bool) -> Option<Round> {
 async fn one_round(shared: &Shared, round: Round) -> StoreResult<()> {
     ensure_segments(shared).await?;
     let max = shared.config.writes_in_flight_max;
-    let jobs = shared.state.borrow().buffer.take_writes(round.partial, max);
+    let jobs = shared.state.borrow().buffer.take_writes(true, max);
     let mut writes = Vec::with_capacity(jobs.len());
     for job in &jobs {
         let seg = shared.segment_start(job.pos);

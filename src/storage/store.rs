@@ -182,6 +182,12 @@ impl Store {
         Ok(())
     }
 
+    /// Every queue, taken out of the map so the caller may await between them.
+    fn all_queues(&self) -> Vec<Rc<Queue>> {
+        let queues = self.queues.borrow();
+        queues.values().flat_map(|m| m.values().cloned()).collect()
+    }
+
     pub(super) fn queue(&self, topic: &str, queue_id: QueueId) -> Option<Rc<Queue>> {
         self.queues.borrow().get(topic)?.get(&queue_id).cloned()
     }
@@ -379,13 +385,7 @@ impl Store {
                 ..previous
             })
             .await?;
-        let queues: Vec<Rc<Queue>> = self
-            .queues
-            .borrow()
-            .values()
-            .flat_map(|m| m.values().cloned())
-            .collect();
-        for q in queues {
+        for q in self.all_queues() {
             q.cq.flush_below(PhysicalOffset(reput)).await?;
         }
         let cp = Checkpoint {
@@ -469,13 +469,7 @@ impl Store {
     /// Moves every ConsumeQueue's min offset to the log's oldest stored record.
     pub(super) async fn queues_follow_log(&self) -> StoreResult<()> {
         let log_min = self.log.min_offset();
-        let queues: Vec<Rc<Queue>> = self
-            .queues
-            .borrow()
-            .values()
-            .flat_map(|m| m.values().cloned())
-            .collect();
-        for q in queues {
+        for q in self.all_queues() {
             q.cq.delete_before(log_min).await?;
         }
         Ok(())
