@@ -27,7 +27,7 @@ use shardmq::storage::config::{FlushPolicy, LogConfig, StoreConfig};
 use shardmq::storage::io::{alloc_block, Disk};
 use shardmq::storage::record::encode;
 use shardmq::storage::store::{system_clock, Store};
-use shardmq::storage::{QueueId, StoreError};
+use shardmq::storage::QueueId;
 
 const TOPIC: &str = "BenchTopic";
 const QUEUES: u32 = 8;
@@ -56,17 +56,6 @@ fn config(root: &Path, flush: FlushPolicy) -> StoreConfig {
 /// A 1 KiB record (header, topic, TAGS and body) for queue `q`.
 fn record(q: u32) -> Vec<u8> {
     encode(TOPIC, QueueId(q), &[0x5A; 1024 - 103], Some("TagA"))
-}
-
-/// Puts `rec`, waiting for room while the log buffer is full.
-async fn put(store: &Store, queue: QueueId, rec: &mut [u8]) -> shardmq::storage::store::PutResult {
-    loop {
-        match store.put(TOPIC, queue, rec) {
-            Ok(p) => return p,
-            Err(StoreError::Busy) => store.writable(rec.len() as u64).await.expect("writable"),
-            Err(e) => panic!("put failed: {e}"),
-        }
-    }
 }
 
 fn micros(h: &Histogram<u64>, q: f64) -> u64 {
@@ -109,7 +98,10 @@ async fn async_appends_then_recovery(root: &Path, records: u64) {
     let started = Instant::now();
     for i in 0..records {
         let queue = QueueId((i % u64::from(QUEUES)) as u32);
-        put(&store, queue, &mut templates[queue.0 as usize]).await;
+        store
+            .put_waiting(TOPIC, queue, &mut templates[queue.0 as usize])
+            .await
+            .expect("put");
         if i % 65_536 == 0 {
             store.reput().await.expect("reput");
         }
@@ -159,8 +151,10 @@ async fn sync_appenders(root: &Path, records: u64) {
                 while left.get() > 0 {
                     left.set(left.get() - 1);
                     let t = Instant::now();
-                    put(&store, queue, &mut rec)
+                    store
+                        .put_waiting(TOPIC, queue, &mut rec)
                         .await
+                        .expect("put")
                         .durable
                         .await
                         .expect("durable");
@@ -196,7 +190,10 @@ async fn memory(root: &Path) {
     .await
     .expect("open");
     // The first put allocates the log's first block; keep it out of the figure.
-    put(&store, QueueId(0), &mut record(0)).await;
+    store
+        .put_waiting(TOPIC, QueueId(0), &mut record(0))
+        .await
+        .expect("put");
     let before = counting_alloc::live_bytes();
     const IDLE: u32 = 1000;
     for q in 0..IDLE {
