@@ -94,6 +94,19 @@ impl LanguageCode {
 pub struct ExtFields {
     text: String,
     spans: Vec<Span>,
+    /// One bit per [`key_bit`] of the keys present: a key whose bit is clear is absent, so
+    /// most inserts (and lookups of absent keys) skip the scan.
+    key_bits: u64,
+}
+
+/// A key's bit in [`ExtFields::key_bits`], from its length and end bytes: distinct for the
+/// one-letter keys of SEND_MESSAGE_V2 and mostly distinct for Java's field names.
+fn key_bit(key: &str) -> u64 {
+    let bytes = key.as_bytes();
+    let first = bytes.first().copied().unwrap_or(0);
+    let last = bytes.last().copied().unwrap_or(0);
+    let mix = usize::from(first) + 3 * usize::from(last) + 7 * bytes.len();
+    1 << (mix % 64)
 }
 
 /// Where one entry's key and value sit in `ExtFields::text`. Only whole `&str`s are ever
@@ -121,10 +134,14 @@ impl ExtFields {
         ExtFields {
             text: String::with_capacity(text_bytes),
             spans: Vec::with_capacity(entries),
+            key_bits: 0,
         }
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
+        if self.key_bits & key_bit(key) == 0 {
+            return None;
+        }
         let span = self
             .spans
             .iter()
@@ -147,10 +164,15 @@ impl ExtFields {
             self.spans.reserve(8);
             self.text.reserve(192);
         }
-        let existing = self
-            .spans
-            .iter()
-            .position(|span| short_eq(self.key(span), key));
+        let bit = key_bit(key);
+        let existing = if self.key_bits & bit == 0 {
+            None
+        } else {
+            self.spans
+                .iter()
+                .position(|span| short_eq(self.key(span), key))
+        };
+        self.key_bits |= bit;
         let (key_start, key_end) = match existing.and_then(|index| self.spans.get(index)) {
             Some(span) => (span.key_start, span.key_end),
             None => {
@@ -179,6 +201,11 @@ impl ExtFields {
         let text = &self.text;
         self.spans
             .retain(|span| text.get(span.key_start..span.key_end) != Some(key));
+        // Other keys may share the removed key's bit: recompute from what is left.
+        self.key_bits = self
+            .spans
+            .iter()
+            .fold(0, |bits, span| bits | key_bit(self.key(span)));
         self.spans.len() != before
     }
 

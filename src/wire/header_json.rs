@@ -23,6 +23,14 @@ use crate::limits;
 
 /// Reads a JSON header into a command with an empty body.
 pub fn decode(header: &[u8]) -> Result<RemotingCommand, WireError> {
+    match super::header_json_fast::decode(header) {
+        Some(command) => Ok(command),
+        None => decode_full(header),
+    }
+}
+
+/// [`decode`] through serde, for every header the fast path declines.
+pub(super) fn decode_full(header: &[u8]) -> Result<RemotingCommand, WireError> {
     let mut deserializer = serde_json::Deserializer::from_slice(header);
     HeaderVisitor {
         header_len: header.len(),
@@ -129,7 +137,7 @@ fn put_str(out: &mut BytesMut, text: &str) {
 
 /// Whether any of eight bytes is below 0x20, a quote or a backslash: the classic "has a zero
 /// byte" bit trick applied to the word, to the word xor '"' and to the word xor '\\'.
-fn word_needs_escape(word: u64) -> bool {
+pub(super) fn word_needs_escape(word: u64) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let below_space = word.wrapping_sub(ONES * 0x20) & !word;

@@ -7,7 +7,6 @@
 //!   builds one the Java way only for messages it creates itself or that arrive without one,
 //!   and otherwise treats it as an opaque string.
 
-use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::record::PhysicalOffset;
@@ -196,9 +195,10 @@ fn write_ip(out: &mut String, ip: IpAddr) {
 }
 
 fn write_hex(out: &mut String, bytes: &[u8]) {
-    for byte in bytes {
-        // Writing to a String cannot fail.
-        let _ = write!(out, "{byte:02X}");
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    for &byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
     }
 }
 

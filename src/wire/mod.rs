@@ -11,6 +11,7 @@ pub mod error;
 pub mod frame;
 pub mod header_binary;
 pub mod header_json;
+mod header_json_fast;
 pub mod headers;
 
 pub mod batch;

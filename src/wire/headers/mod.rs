@@ -112,7 +112,15 @@ pub fn parse_bool(text: &str) -> bool {
 
 /// A field the header cannot do without.
 pub fn required<T: FieldValue>(fields: &ExtFields, key: &'static str) -> Result<T, HeaderError> {
-    let text = fields.get(key).ok_or(HeaderError::Missing { field: key })?;
+    required_text(key, fields.get(key))
+}
+
+/// [`required`], for a field's text already looked up.
+pub fn required_text<T: FieldValue>(
+    key: &'static str,
+    text: Option<&str>,
+) -> Result<T, HeaderError> {
+    let text = text.ok_or(HeaderError::Missing { field: key })?;
     T::parse(text).ok_or_else(|| malformed::<T>(key, text))
 }
 
@@ -122,7 +130,15 @@ pub fn optional<T: FieldValue>(
     fields: &ExtFields,
     key: &'static str,
 ) -> Result<Option<T>, HeaderError> {
-    match fields.get(key) {
+    optional_text(key, fields.get(key))
+}
+
+/// [`optional`], for a field's text already looked up.
+pub fn optional_text<T: FieldValue>(
+    key: &'static str,
+    text: Option<&str>,
+) -> Result<Option<T>, HeaderError> {
+    match text {
         None => Ok(None),
         Some(text) => match T::parse(text) {
             Some(value) => Ok(Some(value)),
