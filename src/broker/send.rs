@@ -218,7 +218,16 @@ impl SendHandler {
         let mut header = SendMessageRequestHeader::decode_for(request.code, &request.ext_fields)?;
         let batch = request.code == request_code::SEND_BATCH_MESSAGE || header.batch == Some(true);
         check_topic(&header.topic, batch)?;
-        self.check_not_half_message(&header)?;
+        // The keys a send looks at, read in one pass before a dead-letter redirect rewrites
+        // the properties (it keeps these three).
+        let [wait, tran_msg, uniq_key] = properties::get_each(
+            header.properties.as_deref().unwrap_or(""),
+            [keys::WAIT, keys::TRAN_MSG, keys::UNIQ_KEY],
+        );
+        let wait = wait != Some("false");
+        let tran_msg = tran_msg.is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let uniq_key = uniq_key.map(str::to_owned);
+        self.check_not_half_message(&header, tran_msg)?;
         let info = match dead_letter_topic(&header) {
             Some(dlq) => self.redirect_to_dlq(&mut header, dlq)?,
             None => self.topic_for_send(&header)?,
@@ -232,7 +241,6 @@ impl SendHandler {
             born_host,
             properties,
         };
-        let wait = properties::get(properties, keys::WAIT) != Some("false");
         let (header, durable) = if batch {
             if delay::delay_level(properties).is_some() {
                 // Java's store refuses delayed batches; clients never send one.
@@ -245,7 +253,9 @@ impl SendHandler {
             let levels = &self.config.delay_levels;
             let now = || self.store.now_ms();
             let parked = delay::park(levels, &header.topic, queue_id, sysflag, properties, now)?;
-            self.put_one(&msg, &request.body, parked.as_ref())?
+            let (mut header, durable) = self.put_one(&msg, &request.body, parked.as_ref())?;
+            header.transaction_id = uniq_key;
+            (header, durable)
         };
         Ok(Sent {
             header,
@@ -257,14 +267,15 @@ impl SendHandler {
     /// Refuses transactional half messages, as a Java broker with `rejectTransactionMessage`
     /// does: they belong in the half topic (not served here yet), and a half record in an
     /// ordinary queue would hold a queue offset that reput never files.
-    fn check_not_half_message(&self, h: &SendMessageRequestHeader) -> Result<(), DataError> {
+    /// `tran_msg`: the properties say `TRAN_MSG=true`.
+    fn check_not_half_message(
+        &self,
+        h: &SendMessageRequestHeader,
+        tran_msg: bool,
+    ) -> Result<(), DataError> {
         let kind = SysFlag(h.sys_flag as u32).transaction();
-        let tran_msg = h
-            .properties
-            .as_deref()
-            .and_then(|p| properties::get(p, keys::TRAN_MSG));
-        let half = matches!(kind, TransactionType::Prepared | TransactionType::Rollback)
-            || tran_msg.is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let half =
+            matches!(kind, TransactionType::Prepared | TransactionType::Rollback) || tran_msg;
         if half {
             let remark = format!(
                 "the broker[{}] sending transaction message is forbidden",
@@ -419,9 +430,7 @@ impl SendHandler {
         let put = self.put_record(&fields)?;
         let mut id = String::with_capacity(MESSAGE_ID_LEN_V6);
         write_offset_message_id(&mut id, self.config.store_host, put.offset);
-        let mut header = msg.response(id, put.queue_offset);
-        header.transaction_id = properties::get(msg.properties, keys::UNIQ_KEY).map(str::to_owned);
-        Ok((header, put.durable))
+        Ok((msg.response(id, put.queue_offset), put.durable))
     }
 
     /// Stores every entry of a batch as its own record. The body and the log's room are

@@ -60,43 +60,65 @@ pub mod keys {
 /// Iterates the pairs of a properties string in order, as Java's parser accepts them.
 /// Duplicates are all yielded; use [`get`] for Java's "later wins" lookup.
 pub fn iter(properties: &str) -> Pairs<'_> {
-    Pairs {
-        rest: properties.split(PROPERTY_SEPARATOR),
-    }
+    Pairs { rest: properties }
 }
 
 /// The value of `key`, the last one when the key repeats (Java fills a map in order).
 pub fn get<'a>(properties: &'a str, key: &str) -> Option<&'a str> {
-    iter(properties)
-        .filter(|(k, _)| *k == key)
-        .last()
-        .map(|(_, v)| v)
+    let [value] = get_each(properties, [key]);
+    value
+}
+
+/// The values of several keys in one pass, each as [`get`] gives it.
+pub fn get_each<'a, const N: usize>(properties: &'a str, keys: [&str; N]) -> [Option<&'a str>; N] {
+    let mut values = [None; N];
+    for (key, value) in iter(properties) {
+        for (wanted, slot) in keys.iter().zip(values.iter_mut()) {
+            if key == *wanted {
+                *slot = Some(value);
+            }
+        }
+    }
+    values
 }
 
 /// Iterator returned by [`iter`].
 #[derive(Debug, Clone)]
 pub struct Pairs<'a> {
-    rest: std::str::Split<'a, char>,
+    /// What follows the segments already read.
+    rest: &'a str,
 }
 
 impl<'a> Iterator for Pairs<'a> {
     type Item = (&'a str, &'a str);
 
+    /// Splits with byte loops: the separators are ASCII and segments are a few bytes long,
+    /// too short for a searcher to pay off.
     fn next(&mut self) -> Option<Self::Item> {
-        for segment in self.rest.by_ref() {
+        while !self.rest.is_empty() {
+            let (segment, rest) = split_at_byte(self.rest, PROPERTY_SEPARATOR as u8);
+            self.rest = rest;
             // Java skips segments under 3 characters and those without a non-empty key and
             // value; counting UTF-16 units is not needed since a valid pair always has 3
             // units and 3 bytes at least.
             if segment.len() < 3 {
                 continue;
             }
-            if let Some((key, value)) = segment.split_once(NAME_VALUE_SEPARATOR) {
-                if !key.is_empty() && !value.is_empty() {
-                    return Some((key, value));
-                }
+            let (key, value) = split_at_byte(segment, NAME_VALUE_SEPARATOR as u8);
+            if !key.is_empty() && !value.is_empty() {
+                return Some((key, value));
             }
         }
         None
+    }
+}
+
+/// The text before the first `separator` (an ASCII byte, so both halves are whole `str`s) and
+/// the text after it; all of `text` and "" without one.
+fn split_at_byte(text: &str, separator: u8) -> (&str, &str) {
+    match text.bytes().position(|b| b == separator) {
+        Some(at) => (&text[..at], &text[at + 1..]),
+        None => (text, ""),
     }
 }
 
