@@ -29,6 +29,9 @@ pub struct LogConfig {
     pub unwritten_bytes_max: u64,
     /// Written blocks kept in memory for reads of the newest data.
     pub tail_cache_bytes: usize,
+    /// Blocks read back from disk and kept for catch-up readers (see `read_cache`); 0 turns
+    /// the cache off.
+    pub read_cache_bytes: usize,
     /// O_DIRECT writes issued at once by the writer.
     pub writes_in_flight_max: usize,
     /// `flushDiskType`.
@@ -48,6 +51,7 @@ impl Default for LogConfig {
             block_size: 1 << 20,
             unwritten_bytes_max: 64 << 20,
             tail_cache_bytes: 64 << 20,
+            read_cache_bytes: 64 << 20,
             writes_in_flight_max: 4,
             flush: FlushPolicy::Async,
             flush_interval_ms: 500,
@@ -82,6 +86,7 @@ impl LogConfig {
             block_size: 8192,
             unwritten_bytes_max: 256 * 1024,
             tail_cache_bytes: 32 * 1024,
+            read_cache_bytes: 64 * 1024,
             flush,
             ..LogConfig::default()
         }

@@ -19,11 +19,15 @@ use std::path::PathBuf;
 use std::rc::Rc;
 
 use super::error::{StoreError, StoreResult};
-use super::io::{align_down, align_up, alloc_block, Disk, SegmentFile, IO_ALIGN};
+use super::io::{align_down, align_up, alloc_block, Disk, ReadBuf, SegmentFile, IO_ALIGN};
 use super::offsets::{parse_segment_name, segment_name, PhysicalOffset, QueueOffset};
 
 /// Bytes per entry.
 pub const CQ_ENTRY_SIZE: u64 = 20;
+
+/// Bytes of entries read from disk at once, past those a pull asks for: 1,024 entries, the
+/// next 30 or so pulls of a reader catching up, instead of one small read per pull.
+const CQ_READ_AHEAD: u64 = 1024 * CQ_ENTRY_SIZE;
 
 /// One ConsumeQueue entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +69,9 @@ struct CqState {
     tail: Vec<u8>,
     /// Physical offset of the newest entry, for the ordering assertion.
     last_physical: Option<u64>,
+    /// The last entries read from disk and those after them ([`CQ_READ_AHEAD`]), by byte
+    /// position: a catch-up reader's next pulls find their entries here.
+    read_ahead: Option<(u64, ReadBuf)>,
 }
 
 /// One queue's index.
@@ -103,6 +110,7 @@ impl ConsumeQueue {
             tail_at: 0,
             tail: Vec::new(),
             last_physical: None,
+            read_ahead: None,
         };
         let cq = ConsumeQueue {
             disk,
@@ -125,6 +133,7 @@ impl ConsumeQueue {
             tail_at: 0,
             tail: Vec::new(),
             last_physical: None,
+            read_ahead: None,
         };
         let segment_bytes = entries_per_segment * CQ_ENTRY_SIZE;
         ConsumeQueue {
@@ -305,7 +314,9 @@ impl ConsumeQueue {
                 size: max_count,
             })?;
             let len = ((stop - i) * CQ_ENTRY_SIZE) as usize;
-            let bytes = file.read_at(at - seg, len).await?;
+            let flushed_end =
+                (seg + self.segment_bytes).min(tail_at.div_ceil(CQ_ENTRY_SIZE) * CQ_ENTRY_SIZE);
+            let bytes = self.read_flushed(&file, seg, at, len, flushed_end).await?;
             if bytes.len() < len {
                 return Err(StoreError::Corrupt {
                     what: "consume queue",
@@ -316,6 +327,32 @@ impl ConsumeQueue {
             i = stop;
         }
         Ok(out)
+    }
+
+    /// `len` bytes of flushed entries at byte `at` of the queue, in segment `seg` (`file`):
+    /// from the read-ahead buffer, or read with up to [`CQ_READ_AHEAD`] bytes more, short
+    /// of `flushed_end` (flushed entries never change, so the buffer never goes stale).
+    async fn read_flushed(
+        &self,
+        file: &SegmentFile,
+        seg: u64,
+        at: u64,
+        len: usize,
+        flushed_end: u64,
+    ) -> StoreResult<ReadBuf> {
+        let end = at + len as u64;
+        if let Some((start, buf)) = &self.state.borrow().read_ahead {
+            if at >= *start && end <= start + buf.len() as u64 {
+                return Ok(buf.slice((at - start) as usize, len));
+            }
+        }
+        let ahead = end.max((at + CQ_READ_AHEAD).min(flushed_end));
+        let bytes = file.read_at(at - seg, (ahead - at) as usize).await?;
+        if bytes.len() < len {
+            return Ok(bytes);
+        }
+        self.state.borrow_mut().read_ahead = Some((at, bytes.slice(0, bytes.len())));
+        Ok(bytes.slice(0, len))
     }
 
     /// The entry at `at`, if stored.
@@ -431,7 +468,10 @@ impl ConsumeQueue {
     /// also holds one open file descriptor).
     pub fn heap_bytes(&self) -> usize {
         let st = self.state.borrow();
-        st.tail.capacity() + st.segments.len() * std::mem::size_of::<(u64, SegmentFile)>()
+        let read_ahead = st.read_ahead.as_ref().map_or(0, |(_, buf)| buf.len());
+        st.tail.capacity()
+            + st.segments.len() * std::mem::size_of::<(u64, SegmentFile)>()
+            + read_ahead
     }
 }
 
@@ -471,7 +511,17 @@ mod tests {
             cq.entries(QueueOffset(1000), 100).await.unwrap()[5],
             entry(1005)
         );
+        // Read from disk with the flushed entries after them (up to 1401), then from the
+        // read-ahead buffer, which never holds an entry past what was flushed when it was read.
+        assert_eq!(
+            cq.entries(QueueOffset(1390), 20).await.unwrap(),
+            (1390..1410).map(entry).collect::<Vec<_>>()
+        );
         cq.flush().await.unwrap();
+        assert_eq!(
+            cq.entries(QueueOffset(1395), 20).await.unwrap(),
+            (1395..1415).map(entry).collect::<Vec<_>>()
+        );
         assert_eq!(
             cq.entry(QueueOffset(1499)).await.unwrap(),
             Some(entry(1499))

@@ -7,6 +7,7 @@
 //! | [`store`] | the broker's entry point: open (recovery), put, reput, checkpoint, maintenance |
 //! | [`pull`] | reads by offset, pulls of a queue range, search by store time |
 //! | [`commit_log`], [`log_buffer`], `log_writer` | segments, the aligned in-memory tail, O_DIRECT writes, flush policy |
+//! | `read_cache` | whole blocks read back from disk for catch-up pulls, with read-ahead |
 //! | [`consume_queue`] | per-queue 20-byte entries, min/max, lookups |
 //! | [`checkpoint`], [`recovery`] | the safe restart point; scanning, cutting and wiping the torn tail |
 //! | [`retention`] | deleting expired segments; queues following the log start |
@@ -35,6 +36,7 @@ pub mod log_buffer;
 mod log_writer;
 pub mod offsets;
 pub mod pull;
+mod read_cache;
 pub mod record;
 pub mod recovery;
 pub mod retention;
