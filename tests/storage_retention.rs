@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 
 use shardmq::storage::config::{FlushPolicy, LogConfig, StoreConfig};
+use shardmq::storage::index::Geometry;
 use shardmq::storage::io::{Disk, Faults, MemDisk};
 use shardmq::storage::record::encode;
 use shardmq::storage::retention::{RetentionConfig, Sweep};
@@ -20,6 +21,7 @@ fn config() -> StoreConfig {
         shard: 0,
         log,
         cq_entries_per_segment: 1024,
+        index: Geometry::SMALL,
     }
 }
 
