@@ -100,8 +100,14 @@ pub struct Index {
 
 impl Index {
     /// Opens the index in `dir`, recovering it to its last durable state (see the module
-    /// docs). Files must have the geometry they were created with.
-    pub async fn open(disk: Disk, dir: PathBuf, geo: Geometry) -> StoreResult<Index> {
+    /// docs). Files must have the geometry they were created with. `log_end` is where the
+    /// recovered log ends: records from there on are new, whatever the state says.
+    pub async fn open(
+        disk: Disk,
+        dir: PathBuf,
+        geo: Geometry,
+        log_end: PhysicalOffset,
+    ) -> StoreResult<Index> {
         geo.validate();
         disk.create_dir_all(&dir).await?;
         disk.sync_dir(&dir).await?;
@@ -176,7 +182,9 @@ impl Index {
             inner: RefCell::new(Inner {
                 files,
                 durable: state,
-                skip_below: state.covered,
+                // The state covers only synced log bytes, so this is `covered` unless the
+                // log lost synced records to damage.
+                skip_below: state.covered.min(log_end.0),
                 pending: Vec::new(),
             }),
             flushing: Cell::new(false),

@@ -123,7 +123,7 @@ impl Store {
             &rec.tail,
         )
         .await?;
-        let index = Index::open(disk.clone(), dir.join("index"), config.index).await?;
+        let index = Index::open(disk.clone(), dir.join("index"), config.index, log.end()).await?;
         let store = Store {
             config,
             disk,
