@@ -142,6 +142,10 @@ pub struct BrokerConfig {
     pub store_path_root_dir: PathBuf,
     pub mapped_file_size_commit_log: u64,
     pub mapped_file_size_consume_queue: u64,
+    /// Hash slots of each IndexFile.
+    pub max_hash_slot_num: u32,
+    /// Entries of each IndexFile.
+    pub max_index_num: u32,
     pub flush_disk_type: FlushDiskType,
     pub flush_interval_commit_log: Duration,
     pub flush_commit_log_least_pages: u32,
@@ -182,6 +186,8 @@ impl Default for BrokerConfig {
             store_path_root_dir: default_store_path(),
             mapped_file_size_commit_log: 1 << 30,
             mapped_file_size_consume_queue: 300_000 * 20,
+            max_hash_slot_num: 5_000_000,
+            max_index_num: 20_000_000,
             flush_disk_type: FlushDiskType::AsyncFlush,
             flush_interval_commit_log: Duration::from_millis(500),
             flush_commit_log_least_pages: 4,
@@ -320,6 +326,10 @@ impl BrokerConfig {
                 need(number(value, 20..=i64::MAX), "expected bytes ≥ 20")
                     .map(|v| self.mapped_file_size_consume_queue = v)
             }
+            "maxHashSlotNum" => need(number(value, 1..=i64::from(i32::MAX)), "expected ≥ 1")
+                .map(|v| self.max_hash_slot_num = v),
+            "maxIndexNum" => need(number(value, 2..=i64::from(i32::MAX)), "expected ≥ 2")
+                .map(|v| self.max_index_num = v),
             "flushDiskType" => need(
                 parse_flush_disk_type(value),
                 "expected ASYNC_FLUSH or SYNC_FLUSH",

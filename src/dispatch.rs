@@ -247,6 +247,7 @@ impl Service for Dispatcher {
                 later_with(ctx, request, queue_offsets::earliest_store_time)
             }
             request_code::VIEW_MESSAGE_BY_ID => later_with(ctx, request, query::view_message_by_id),
+            request_code::QUERY_MESSAGE => later_with(ctx, request, query::query_message),
             request_code::UPDATE_CONSUMER_OFFSET => {
                 Reply::Now(ctx.offsets.update_consumer_offset(&request))
             }

@@ -149,3 +149,21 @@ pub const PULL_MESSAGES_MAX: usize = 32;
 pub const PULL_BYTES_MAX: usize = 256 * 1024;
 
 const _: () = assert!(PULL_BYTES_MAX + RECORD_SIZE_MAX + HEADER_SIZE_MAX < FRAME_LENGTH_FIELD_MAX);
+
+/// Messages one QUERY_MESSAGE answer holds (Java `maxMsgsNumBatch`), whatever `maxNum` asks.
+pub const QUERY_MESSAGES_MAX: usize = 64;
+
+/// Messages a unique-key QUERY_MESSAGE asks for, whatever its `maxNum` (Java
+/// `defaultQueryMaxNum`): room for messages whose keys share the unique key's hash.
+pub const QUERY_UNIQUE_KEY_MESSAGES: usize = 32;
+
+/// Bytes of records one QUERY_MESSAGE answer holds past its first record, which is always
+/// returned whole. Java sets no bound, but its clients refuse frames over 16 MiB.
+pub const QUERY_BYTES_MAX: usize = 8 * 1024 * 1024;
+
+/// Index entries one key lookup examines at most: entries of other keys sharing a hash slot
+/// and entries outside the time range cost a read each, so a lookup ends somewhere.
+pub const INDEX_LOOKUP_ENTRIES_MAX: usize = 100_000;
+
+const _: () = assert!(QUERY_UNIQUE_KEY_MESSAGES <= QUERY_MESSAGES_MAX);
+const _: () = assert!(QUERY_BYTES_MAX + RECORD_SIZE_MAX + HEADER_SIZE_MAX < FRAME_LENGTH_FIELD_MAX);

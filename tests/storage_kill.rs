@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use shardmq::storage::config::{FlushPolicy, LogConfig, StoreConfig};
+use shardmq::storage::index::Geometry;
 use shardmq::storage::io::Disk;
 use shardmq::storage::record::encode;
 use shardmq::storage::store::{system_clock, Store};
@@ -26,6 +27,7 @@ fn config(root: PathBuf) -> StoreConfig {
         shard: 0,
         log,
         cq_entries_per_segment: 1024,
+        index: Geometry::SMALL,
     }
 }
 

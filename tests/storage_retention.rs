@@ -1,14 +1,16 @@
 //! Retention over the memory disk: expired segments go oldest first, the active ones stay,
-//! ConsumeQueue min offsets follow the log, reads below the new start answer OutOfRange,
-//! and a reopen keeps both the new start and the next queue offset.
+//! ConsumeQueue min offsets follow the log, index files wholly below the new start go too,
+//! reads below the new start answer OutOfRange, and a reopen keeps both the new start and
+//! the next queue offset.
 
 use std::cell::Cell;
 use std::path::PathBuf;
 use std::rc::Rc;
 
 use shardmq::storage::config::{FlushPolicy, LogConfig, StoreConfig};
+use shardmq::storage::index::Geometry;
 use shardmq::storage::io::{Disk, Faults, MemDisk};
-use shardmq::storage::record::encode;
+use shardmq::storage::record::{encode, encode_with_properties};
 use shardmq::storage::retention::{RetentionConfig, Sweep};
 use shardmq::storage::store::Store;
 use shardmq::storage::{QueueId, QueueOffset, StoreError};
@@ -20,6 +22,7 @@ fn config() -> StoreConfig {
         shard: 0,
         log,
         cq_entries_per_segment: 1024,
+        index: Geometry::SMALL,
     }
 }
 
@@ -155,6 +158,65 @@ fn scheduled_pass_deletes_under_disk_pressure_at_any_hour() {
             store.queue_range("T", QueueId(0)).0 > QueueOffset(0),
             "queues follow"
         );
+    });
+    ex.expect("executor").join().expect("test body");
+}
+
+#[test]
+fn index_files_below_the_new_log_start_go_with_the_segments() {
+    let ex = glommio::LocalExecutorBuilder::default().spawn(|| async {
+        let disk = Disk::Mem(MemDisk::new(3, Faults::default()));
+        let now = Rc::new(Cell::new(0i64));
+        let clock = Rc::clone(&now);
+        let store = Store::open(disk.clone(), config(), Box::new(move || clock.get())).await;
+        let store = store.expect("open");
+        // 400 keyed records, one per simulated minute: 800 keys fill a dozen small files.
+        for i in 0..400i64 {
+            now.set(i * 60_000);
+            let props = format!("UNIQ_KEY\u{1}U{i}\u{2}KEYS\u{1}shared\u{2}");
+            let mut rec = encode_with_properties("T", QueueId(0), &[7u8; 1000], &props);
+            let put = store.put("T", QueueId(0), &mut rec).expect("put");
+            put.durable.await.expect("stored");
+        }
+        store.reput().await.expect("reput");
+        store.checkpoint().await.expect("checkpoint");
+        let files = store.index().file_names();
+        let cfg = RetentionConfig {
+            file_reserved_hours: 3,
+            ..RetentionConfig::default()
+        };
+        let gone = store.retain(&cfg, Sweep::Expired, 400 * 60_000).await;
+        assert!(gone.expect("pass") > 0);
+        let left = store.index().file_names();
+        assert!(
+            left.len() < files.len(),
+            "{} of {} left",
+            left.len(),
+            files.len()
+        );
+        assert_eq!(
+            left[..],
+            files[files.len() - left.len()..],
+            "the oldest went"
+        );
+        let on_disk = disk.list_dir(&PathBuf::from("/r/shard-0/index")).await;
+        assert_eq!(
+            on_disk.expect("listed").len(),
+            left.len() + 1,
+            "and the state page"
+        );
+        let found = |key: &'static str| {
+            let store = &store;
+            async move {
+                store
+                    .query_by_key("T", key, 64, 0, i64::MAX)
+                    .await
+                    .expect("query")
+            }
+        };
+        assert!(found("U0").await.records.is_empty());
+        assert_eq!(found("U399").await.records.len(), 1);
+        assert!(!found("shared").await.records.is_empty());
     });
     ex.expect("executor").join().expect("test body");
 }

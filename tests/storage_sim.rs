@@ -11,6 +11,7 @@ use std::rc::Rc;
 
 use shardmq::storage::commit_log::Durable;
 use shardmq::storage::config::{FlushPolicy, LogConfig, StoreConfig};
+use shardmq::storage::index::Geometry;
 use shardmq::storage::io::mem::SeedGuard;
 use shardmq::storage::io::{Disk, Faults, MemDisk, SimRng};
 use shardmq::storage::record::{encode, scan, Scanned};
@@ -46,6 +47,7 @@ fn config(policy: FlushPolicy) -> StoreConfig {
         shard: 0,
         log,
         cq_entries_per_segment: 1024,
+        index: Geometry::SMALL,
     }
 }
 

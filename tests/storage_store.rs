@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 
 use shardmq::storage::config::{FlushPolicy, LogConfig, StoreConfig};
+use shardmq::storage::index::Geometry;
 use shardmq::storage::io::{Disk, Faults, MemDisk};
 use shardmq::storage::record::encode;
 use shardmq::storage::retention::{RetentionConfig, Sweep};
@@ -23,6 +24,7 @@ fn config(root: PathBuf, flush: FlushPolicy) -> StoreConfig {
         shard: 1,
         log,
         cq_entries_per_segment: 1024,
+        index: Geometry::SMALL,
     }
 }
 

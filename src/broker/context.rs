@@ -24,6 +24,7 @@ use crate::client::{ClientOptions, Pool};
 use crate::config::{BrokerConfig, FlushDiskType};
 use crate::server::ShardPorts;
 use crate::storage::config::{FlushPolicy, StoreConfig};
+use crate::storage::index::Geometry;
 use crate::storage::retention::RetentionConfig;
 use crate::storage::store::Store;
 
@@ -81,6 +82,10 @@ pub fn store_config(config: &BrokerConfig, shard: usize) -> StoreConfig {
     // default 300 000 entries becomes 299 008.
     let entries = config.mapped_file_size_consume_queue / 20;
     store.cq_entries_per_segment = (entries - entries % 1024).max(1024);
+    store.index = Geometry {
+        slots: config.max_hash_slot_num,
+        entries: config.max_index_num,
+    };
     store
 }
 
@@ -232,6 +237,7 @@ mod tests {
         assert_eq!(store.log.flush, FlushPolicy::Sync);
         assert_eq!(store.cq_entries_per_segment % 1024, 0);
         assert!(store.shard_dir().ends_with("shard-1"));
+        assert_eq!(store.index, Geometry::JAVA);
         config.mapped_file_size_consume_queue = 20;
         assert_eq!(store_config(&config, 0).cq_entries_per_segment, 1024);
     }

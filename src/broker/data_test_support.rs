@@ -22,6 +22,7 @@ use super::stats::Traffic;
 use super::topic_view::{perm, TopicInfo, TopicView};
 use crate::net::Reply;
 use crate::storage::config::{FlushPolicy, LogConfig, StoreConfig};
+use crate::storage::index::Geometry;
 use crate::storage::io::mem::{Faults, MemDisk};
 use crate::storage::io::Disk;
 use crate::storage::store::Store;
@@ -144,6 +145,7 @@ pub async fn fixture(flush: FlushPolicy, parked_max: usize) -> Fixture {
         shard: 0,
         log: LogConfig::small(flush),
         cq_entries_per_segment: 1024,
+        index: Geometry::SMALL,
     };
     let now = Rc::new(Cell::new(1_700_000_000_000i64));
     let ticks = now.clone();

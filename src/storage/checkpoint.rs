@@ -26,6 +26,8 @@ pub struct Checkpoint {
     pub physic_msg_timestamp: i64,
     /// Same, for the ConsumeQueues.
     pub logics_msg_timestamp: i64,
+    /// Same, for the IndexFiles (whose own state page says precisely what they hold).
+    pub index_msg_timestamp: i64,
     /// Recovery scans and re-dispatches the log from here.
     pub reput: PhysicalOffset,
     /// The log's synced end when the checkpoint was taken (for information and tests).
@@ -85,7 +87,7 @@ fn encode(cp: &Checkpoint, seq: u64, page: &mut [u8]) {
     let fields: [u64; 9] = [
         cp.physic_msg_timestamp as u64,
         cp.logics_msg_timestamp as u64,
-        0, // index message timestamp: no index yet
+        cp.index_msg_timestamp as u64,
         0, // master flushed offset
         0, // confirm offset
         cp.reput.0,
@@ -114,6 +116,7 @@ fn decode(page: &[u8]) -> Option<(u64, Checkpoint)> {
     let cp = Checkpoint {
         physic_msg_timestamp: u64_at(0) as i64,
         logics_msg_timestamp: u64_at(1) as i64,
+        index_msg_timestamp: u64_at(2) as i64,
         reput: PhysicalOffset(u64_at(5)),
         log_flushed: PhysicalOffset(u64_at(6)),
         queues_dirty: u64_at(8) != 0,

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use super::index::Geometry;
 use super::io::IO_ALIGN;
 
 /// When an append counts as stored (RocketMQ `flushDiskType`).
@@ -102,6 +103,8 @@ pub struct StoreConfig {
     pub log: LogConfig,
     /// `mappedFileSizeConsumeQueue` / 20: entries per ConsumeQueue segment.
     pub cq_entries_per_segment: u64,
+    /// `maxHashSlotNum` and `maxIndexNum`: the shape of every IndexFile.
+    pub index: Geometry,
 }
 
 impl StoreConfig {
@@ -112,6 +115,7 @@ impl StoreConfig {
             shard,
             log: LogConfig::default(),
             cq_entries_per_segment: 300_032,
+            index: Geometry::JAVA,
         }
     }
 

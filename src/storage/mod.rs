@@ -1,21 +1,24 @@
-//! The per-shard store: the single writer of a shard's CommitLog, ConsumeQueues, checkpoint
-//! and recovery. Everything here lives on one shard (`Rc`/`RefCell`, no locks) and reaches the
-//! device only through [`io`], so crash tests can swap the disk for a fault-injecting one.
+//! The per-shard store: the single writer of a shard's CommitLog, ConsumeQueues, IndexFiles,
+//! checkpoint and recovery. Everything here lives on one shard (`Rc`/`RefCell`, no locks) and
+//! reaches the device only through [`io`], so crash tests can swap the disk for a
+//! fault-injecting one.
 //!
 //! | file | owns |
 //! | --- | --- |
 //! | [`store`] | the broker's entry point: open (recovery), put, reput, checkpoint, maintenance |
-//! | [`pull`] | reads by offset, pulls of a queue range, search by store time |
+//! | [`pull`] | reads by offset, pulls of a queue range, search by store time, query by key |
 //! | [`commit_log`], [`log_buffer`], `log_writer` | segments, the aligned in-memory tail, O_DIRECT writes, flush policy |
 //! | `read_cache` | whole blocks read back from disk for catch-up pulls, with read-ahead |
 //! | [`consume_queue`] | per-queue 20-byte entries, min/max, lookups |
+//! | [`index`] | the IndexFiles: hash index of keys and unique keys, their crash protocol, lookups |
 //! | [`checkpoint`], [`recovery`] | the safe restart point; scanning, cutting and wiping the torn tail |
 //! | [`retention`] | deleting expired segments; queues following the log start |
 //! | [`record`] | the store's only door to the record codec in [`crate::wire::record`] |
 //! | [`io`] | [`io::Disk`] / [`io::SegmentFile`]: glommio DMA files or the fault-injecting memory disk |
 //!
 //! On disk, under `storePathRootDir/shard-<k>/`: `commitlog/<20-digit start offset>`,
-//! `consumequeue/<topic>/<queueId>/<20-digit start byte>`, `checkpoint`.
+//! `consumequeue/<topic>/<queueId>/<20-digit start byte>`, `index/<yyyyMMddHHmmssSSS>` and
+//! `index/state`, `checkpoint`.
 //!
 //! Calling rules: one [`store::Store`] per shard, opened once at start-up (it recovers);
 //! appends never wait on the disk (they answer `Busy` when the buffer is full, and
@@ -31,6 +34,7 @@ mod commit_log_tests;
 pub mod config;
 pub mod consume_queue;
 pub mod error;
+pub mod index;
 pub mod io;
 pub mod log_buffer;
 mod log_writer;

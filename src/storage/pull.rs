@@ -1,14 +1,18 @@
 //! The read side of a shard's store: reads by physical offset, pulls of a queue range with
-//! count, byte and tag limits, search by store time, and the record or store time at an
-//! offset a client names. Records come back as [`LogBytes`]: windows on the in-memory tail
-//! or DMA read buffers, never re-encoded.
+//! count, byte and tag limits, search by store time, the record or store time at an offset a
+//! client names, and queries by key. Records come back as [`LogBytes`]: windows on the
+//! in-memory tail or DMA read buffers, never re-encoded.
+
+use std::collections::HashSet;
 
 use super::consume_queue::CqEntry;
 use super::error::{StoreError, StoreResult};
 use super::log_buffer::LogBytes;
 use super::offsets::{PhysicalOffset, QueueId, QueueOffset};
-use super::record::{self, scan, Scanned, BLANK_HEADER, STORE_TIMESTAMP_PREFIX};
+use super::record::{self, consumable, scan, scan_verified, Scanned};
+use super::record::{BLANK_HEADER, STORE_TIMESTAMP_PREFIX};
 use super::store::Store;
+use crate::limits::{QUERY_BYTES_MAX, QUERY_MESSAGES_MAX};
 
 /// The answer to a pull: records in queue order and where the next pull starts.
 #[derive(Debug)]
@@ -18,6 +22,18 @@ pub struct GetResult {
     pub next: QueueOffset,
     pub min: QueueOffset,
     pub max: QueueOffset,
+}
+
+/// What a query by key found.
+#[derive(Debug)]
+pub struct KeyQuery {
+    /// The matching records, in log order.
+    pub records: Vec<LogBytes>,
+    /// Store time of the newest entry of the newest index file (Java's
+    /// `indexLastUpdateTimestamp`), 0 without an index file.
+    pub index_last_update_timestamp: i64,
+    /// Its log offset (Java's `indexLastUpdatePhyoffset`).
+    pub index_last_update_offset: PhysicalOffset,
 }
 
 impl Store {
@@ -197,6 +213,72 @@ impl Store {
             Some(last) => self.store_time_at(topic, queue_id, QueueOffset(last)).await,
             None => Ok(None),
         }
+    }
+
+    /// The records of `topic` whose `KEYS` hold `key` or whose `UNIQ_KEY` is `key`, filed in
+    /// the index with a store time within `[begin_ms, end_ms]` (to the second, as Java's
+    /// index keeps it): the newest `max_num` of them (at most
+    /// [`QUERY_MESSAGES_MAX`], and [`QUERY_BYTES_MAX`] bytes past the first), answered in log
+    /// order as Java does. Every candidate the index names is read and checked, so a hash
+    /// collision or an entry a crash left behind never answers.
+    pub async fn query_by_key(
+        &self,
+        topic: &str,
+        key: &str,
+        max_num: usize,
+        begin_ms: i64,
+        end_ms: i64,
+    ) -> StoreResult<KeyQuery> {
+        let max = max_num.min(QUERY_MESSAGES_MAX);
+        let (timestamp, offset) = self.index().last_update();
+        let mut found: Vec<(PhysicalOffset, LogBytes)> = Vec::new();
+        let (mut seen, mut bytes) = (HashSet::new(), 0);
+        let mut lookup = self.index().lookup(topic, key, begin_ms, end_ms);
+        while found.len() < max {
+            let Some(at) = lookup.next().await? else {
+                break;
+            };
+            // A record re-filed after a restart, or whose keys repeat, is named twice.
+            if !seen.insert(at) {
+                continue;
+            }
+            let Some(record) = self.keyed_record(at, topic, key).await? else {
+                continue;
+            };
+            if !found.is_empty() && bytes + record.len() > QUERY_BYTES_MAX {
+                break;
+            }
+            bytes += record.len();
+            found.push((at, record));
+        }
+        found.sort_by_key(|(at, _)| *at);
+        Ok(KeyQuery {
+            records: found.into_iter().map(|(_, record)| record).collect(),
+            index_last_update_timestamp: timestamp,
+            index_last_update_offset: offset,
+        })
+    }
+
+    /// The record at `offset` if one starts there, is consumable, belongs to `topic` and has
+    /// `key` among its keys or as its unique key.
+    async fn keyed_record(
+        &self,
+        offset: PhysicalOffset,
+        topic: &str,
+        key: &str,
+    ) -> StoreResult<Option<LogBytes>> {
+        let Some(bytes) = self.record_at(offset).await? else {
+            return Ok(None);
+        };
+        let Scanned::Record(meta) = scan_verified(&bytes) else {
+            return Ok(None);
+        };
+        let keyed = meta.uniq_key == Some(key)
+            || meta
+                .keys
+                .is_some_and(|keys| keys.split(' ').any(|k| k == key));
+        let hit = keyed && meta.topic == topic && consumable(&meta);
+        Ok(hit.then_some(bytes))
     }
 
     /// [`Store::read`], with bytes the log does not hold (deleted, not yet written, across

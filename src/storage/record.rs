@@ -99,6 +99,12 @@ pub fn encode(topic: &str, queue_id: QueueId, body: &[u8], tags: Option<&str>) -
     let props = tags
         .map(|t| format!("TAGS\u{1}{t}\u{2}"))
         .unwrap_or_default();
+    encode_with_properties(topic, queue_id, body, &props)
+}
+
+/// [`encode`] with a whole properties string (REMOTING.md §3.3), e.g. with `KEYS` and
+/// `UNIQ_KEY`.
+pub fn encode_with_properties(topic: &str, queue_id: QueueId, body: &[u8], props: &str) -> Vec<u8> {
     let host = SocketAddr::from((Ipv4Addr::LOCALHOST, 10911));
     let fields = RecordFields {
         version: RecordVersion::for_topic(topic),
@@ -115,7 +121,7 @@ pub fn encode(topic: &str, queue_id: QueueId, body: &[u8], tags: Option<&str>) -
         prepared_transaction_offset: PhysicalOffset(0),
         body,
         topic,
-        properties: &props,
+        properties: props,
     };
     let len = fields
         .encoded_len()

@@ -1,6 +1,7 @@
 //! Retention: whole CommitLog segments are deleted oldest first once expired
 //! (`fileReservedTime`), at the hours of `deleteWhen` or at any hour under disk pressure
-//! (`diskMaxUsedSpaceRatio`), and the ConsumeQueues' min offsets follow the log's new start.
+//! (`diskMaxUsedSpaceRatio`); the ConsumeQueues' min offsets follow the log's new start, and
+//! IndexFiles whose every entry points below it are deleted.
 //!
 //! A segment is expired when the first record of the segment after it was stored before the
 //! cut-off: every record of the older segment is older still. The segment being written, the
@@ -103,6 +104,7 @@ impl Store {
         }
         if deleted > 0 {
             self.queues_follow_log().await?;
+            self.index().delete_before(self.log().min_offset()).await?;
         }
         Ok(deleted)
     }
@@ -159,18 +161,25 @@ impl Store {
 /// The hour of day (0–23) of `now_ms` in the machine's time zone, which is how RocketMQ
 /// reads `deleteWhen`.
 pub fn local_hour(now_ms: i64) -> u32 {
+    match local_time(now_ms) {
+        Some(tm) => tm.tm_hour.clamp(0, 23) as u32,
+        None => (now_ms.div_euclid(3_600_000).rem_euclid(24)) as u32, // UTC as a fallback
+    }
+}
+
+/// `now_ms` broken down in the machine's time zone; `None` if the C library cannot.
+pub(super) fn local_time(now_ms: i64) -> Option<libc::tm> {
     let secs = now_ms.div_euclid(1000) as libc::time_t;
     let mut tm = std::mem::MaybeUninit::<libc::tm>::uninit();
     // SAFETY: both pointers are valid for the call; localtime_r is the thread-safe variant
     // and `tm` is read only when it reports success.
     #[allow(unsafe_code)]
-    let tm = unsafe {
+    unsafe {
         if libc::localtime_r(&secs, tm.as_mut_ptr()).is_null() {
-            return (now_ms.div_euclid(3_600_000).rem_euclid(24)) as u32; // UTC as a fallback
+            return None;
         }
-        tm.assume_init()
-    };
-    tm.tm_hour.clamp(0, 23) as u32
+        Some(tm.assume_init())
+    }
 }
 
 #[cfg(test)]

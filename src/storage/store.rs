@@ -18,6 +18,7 @@ use super::commit_log::{CommitLog, Durable};
 use super::config::StoreConfig;
 use super::consume_queue::{ConsumeQueue, CqEntry};
 use super::error::{StoreError, StoreResult};
+use super::index::Index;
 use super::io::Disk;
 use super::log_buffer::LogBytes;
 use super::offsets::{PhysicalOffset, QueueId, QueueOffset};
@@ -59,6 +60,8 @@ pub struct Store {
     disk: Disk,
     pub(super) log: CommitLog,
     queues: RefCell<HashMap<String, HashMap<QueueId, Rc<Queue>>>>,
+    /// The keys of every dispatched record, for queries by key.
+    index: Index,
     /// The log is dispatched into the ConsumeQueues below this offset.
     reput_from: Cell<u64>,
     /// Store time of the newest dispatched record.
@@ -120,11 +123,13 @@ impl Store {
             &rec.tail,
         )
         .await?;
+        let index = Index::open(disk.clone(), dir.join("index"), config.index, log.end()).await?;
         let store = Store {
             config,
             disk,
             log,
             queues: RefCell::new(HashMap::new()),
+            index,
             reput_from: Cell::new(start),
             reput_timestamp: Cell::new(cp.map_or(0, |cp| cp.logics_msg_timestamp)),
             // Recovery cut the queues below `start` and re-dispatches the rest, which is the
@@ -347,6 +352,7 @@ impl Store {
             };
             q.cq.push(meta.queue_offset, entry)?;
             q.next.set(q.next.get().max(meta.queue_offset.0 + 1));
+            self.index.add(&meta);
             if let Some(listener) = &*self.dispatch_listener.borrow() {
                 listener(
                     meta.topic,
@@ -388,9 +394,11 @@ impl Store {
         for q in self.all_queues() {
             q.cq.flush_below(PhysicalOffset(reput)).await?;
         }
+        self.index.flush(PhysicalOffset(reput)).await?;
         let cp = Checkpoint {
             physic_msg_timestamp: timestamp,
             logics_msg_timestamp: timestamp,
+            index_msg_timestamp: timestamp,
             reput: PhysicalOffset(reput),
             log_flushed: self.log.flushed(),
             queues_dirty: false,
@@ -473,6 +481,11 @@ impl Store {
             q.cq.delete_before(log_min).await?;
         }
         Ok(())
+    }
+
+    /// The index of message keys.
+    pub fn index(&self) -> &Index {
+        &self.index
     }
 
     /// The CommitLog, for offsets and flush state.

@@ -50,9 +50,10 @@ impl Broker {
             .args(["--namesrv-listen-port", &namesrv_port.to_string()])
             .arg("--store-path")
             .arg(&store)
-            // Small segments: dozens of brokers start in a test run, each preallocating one
-            // segment per shard.
+            // Small segments and index files: dozens of brokers start in a test run, each
+            // preallocating one segment and one index file per shard.
             .args(["-o", "mappedFileSizeCommitLog=4194304"])
+            .args(["-o", "maxHashSlotNum=4096", "-o", "maxIndexNum=16384"])
             .args(extra)
             .env(
                 "RUST_LOG",
