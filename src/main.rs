@@ -43,6 +43,9 @@ struct BrokerArgs {
     /// Number of shards (one pinned core each). Default: the cores this process may use.
     #[arg(long)]
     shards: Option<usize>,
+    /// Microseconds an idle shard polls before it sleeps (`spinBeforeParkMicros`, default 50).
+    #[arg(long)]
+    spin_before_park_us: Option<u64>,
     /// NameServers, `host:port;host:port`.
     #[arg(long)]
     namesrv_addr: Option<String>,
@@ -118,6 +121,10 @@ fn broker_config(args: BrokerArgs) -> Result<BrokerConfig, ConfigError> {
     flag("listenAddr", args.listen_addr.map(|a| a.to_string()));
     flag("listenPort", args.listen_port.map(|p| p.to_string()));
     flag("shards", args.shards.map(|n| n.to_string()));
+    flag(
+        "spinBeforeParkMicros",
+        args.spin_before_park_us.map(|n| n.to_string()),
+    );
     flag("namesrvAddr", args.namesrv_addr);
     flag(
         "storePathRootDir",

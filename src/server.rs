@@ -103,6 +103,7 @@ impl std::error::Error for ServerError {}
 pub fn run_broker(config: BrokerConfig) -> Result<(), ServerError> {
     let mut runtime = shards::Config {
         name: "shardmq".into(),
+        spin_before_park: Some(config.spin_before_park).filter(|spin| !spin.is_zero()),
         ..shards::Config::default()
     };
     if let Some(shards) = config.shards {

@@ -89,6 +89,7 @@ fn invalid_values_name_key_and_value() {
         ("messageDelayLevel", "1s 5x"),
         ("brokerName", "bad name"),
         ("namesrvAddr", "nohost-invalid.invalid:x"),
+        ("spinBeforeParkMicros", "-1"),
     ] {
         let err = config.set(key, value, "-o").expect_err(key);
         let text = err.to_string();
@@ -157,4 +158,14 @@ fn a_relative_store_path_is_made_absolute() {
         .expect("path");
     let expected = std::env::current_dir().expect("cwd").join("data/store");
     assert_eq!(config.store_path_root_dir, expected);
+}
+
+#[test]
+fn spin_before_park_is_microseconds() {
+    let mut config = BrokerConfig::default();
+    assert_eq!(config.spin_before_park, shards::SPIN_BEFORE_PARK_DEFAULT);
+    config
+        .set("spinBeforeParkMicros", "1000", "-o")
+        .expect("valid");
+    assert_eq!(config.spin_before_park, Duration::from_millis(1));
 }
