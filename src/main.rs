@@ -23,7 +23,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run a broker (and, unless told otherwise, a NameServer beside it).
-    Broker(BrokerArgs),
+    Broker(Box<BrokerArgs>),
     /// Run a standalone NameServer.
     Namesrv(NamesrvArgs),
 }
@@ -90,7 +90,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result: Result<(), Box<dyn std::error::Error>> = match cli.command {
-        Command::Broker(args) => broker_config(args)
+        Command::Broker(args) => broker_config(*args)
             .map_err(Into::into)
             .and_then(|config| run_broker(config).map_err(Into::into)),
         Command::Namesrv(args) => {
