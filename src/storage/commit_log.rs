@@ -626,6 +626,8 @@ impl CommitLog {
             (start, file.clone())
         };
         self.shared.disk.remove(&file.path()).await?;
+        // Otherwise a power cut could bring the deleted segment back, to be deleted again.
+        self.shared.disk.sync_dir(&self.shared.dir).await?;
         self.shared.state.borrow_mut().segments.remove(&start);
         self.read_cache
             .forget(start, start + self.shared.config.segment_size);
