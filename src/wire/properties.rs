@@ -205,7 +205,13 @@ fn has_separator(text: &str) -> bool {
 /// Java `String.hashCode()`: `h = 31 * h + unit` over the UTF-16 code units, wrapping. It is
 /// the consume-queue tag code of the TAGS property and the hash of index keys.
 pub fn java_hash(text: &str) -> i32 {
-    text.encode_utf16().fold(0i32, |h, unit| {
+    java_hash_on(0, text)
+}
+
+/// The [`java_hash`] of a string made of text that hashed to `hash`, then `more`: hashes a
+/// concatenation without building it.
+pub fn java_hash_on(hash: i32, more: &str) -> i32 {
+    more.encode_utf16().fold(hash, |h, unit| {
         h.wrapping_mul(31).wrapping_add(i32::from(unit))
     })
 }
@@ -217,6 +223,10 @@ mod tests {
     #[test]
     fn java_hash_matches_java() {
         assert_eq!(java_hash(""), 0);
+        assert_eq!(
+            java_hash_on(java_hash("Topic#"), "key é"),
+            java_hash("Topic#key é")
+        );
         assert_eq!(java_hash("TagA"), 2_598_919);
         assert_eq!(java_hash("a"), 97);
         assert_eq!(java_hash("hello"), 99_162_322);

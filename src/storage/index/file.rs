@@ -20,7 +20,7 @@ use glommio::io::DmaBuffer;
 
 use crate::storage::error::{StoreError, StoreResult};
 use crate::storage::io::{align_down, align_up, alloc_block, SegmentFile, IO_ALIGN};
-use crate::wire::properties::java_hash;
+use crate::wire::properties::{java_hash, java_hash_on};
 
 /// Bytes of the header.
 pub const HEADER_SIZE: u64 = 40;
@@ -95,7 +95,7 @@ impl Geometry {
 /// The key hash Java indexes `"<topic>#<key>"` under: `|String.hashCode()|`, with
 /// `Integer.MIN_VALUE` (whose absolute value is itself) as 0.
 pub fn key_hash(topic: &str, key: &str) -> i32 {
-    java_hash(&format!("{topic}#{key}"))
+    java_hash_on(java_hash_on(java_hash(topic), "#"), key)
         .checked_abs()
         .unwrap_or(0)
 }
