@@ -93,7 +93,6 @@ pub fn run_with(args: &ConsumeArgs, ready: Option<mpsc::Sender<()>>) -> Result<R
     let counters = progress.clone();
     let (done_tx, done_rx) = mpsc::channel();
     let executor = LocalExecutorBuilder::new(Placement::Unbound)
-        .spin_before_park(crate::SPIN_BEFORE_PARK)
         .name("bench-consume")
         .spawn(move || async move {
             let _ = done_tx.send(consume_main(plan, ready, counters).await);

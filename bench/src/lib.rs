@@ -29,9 +29,3 @@ pub mod stats;
 pub mod topic;
 
 pub use error::BenchError;
-
-/// How long a load executor keeps polling after it runs out of work before it sleeps. A
-/// sleeping thread of a virtual machine takes tens to hundreds of microseconds to wake (its
-/// CPU halts and the host must run it again), and paced senders wake every 100 µs, so
-/// without spinning the harness's own wake-ups land in the latency it measures.
-pub const SPIN_BEFORE_PARK: std::time::Duration = std::time::Duration::from_millis(1);

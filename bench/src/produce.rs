@@ -114,7 +114,6 @@ fn run_threads(plan: &Arc<Plan>, threads: usize) -> Result<(Stats, Instant, u64)
         let (plan, done, counters) = (plan.clone(), done_tx.clone(), Arc::new(Progress::default()));
         progress.push(counters.clone());
         let handle = LocalExecutorBuilder::new(Placement::Unbound)
-            .spin_before_park(crate::SPIN_BEFORE_PARK)
             .name(&format!("bench-{index}"))
             .spawn(move || async move {
                 let _ = done.send(thread_main(plan, index, counters).await);
