@@ -21,41 +21,11 @@ use super::offsets::segment_name;
 #[derive(Debug, Clone, Copy)]
 struct Round {
     sync: bool,
-    /// Someone waits for it (a sync, a full block, a missing segment); otherwise it only
-    /// carries the newest appends to the disk and may wait for [`ROUND_SPACING`].
-    urgent: bool,
 }
 
-/// The least time from the start of one round to the start of the next when that one is not
-/// urgent, unless [`ROUND_BYTES`] are waiting by then. At a steady moderate rate, writing
-/// every few appends on their own costs an I/O worker wake-up and a device notification
-/// apiece (10,000 writes/s at 140k msgs/s, a third of the shard's core); spaced, the same
-/// bytes go in a tenth of the writes, and a process crash can lose at most about this much
-/// more of what was acknowledged under ASYNC_FLUSH.
-const ROUND_SPACING: Duration = Duration::from_millis(1);
-/// Unwritten bytes that start a round at once: enough for one write to be worth it.
-const ROUND_BYTES: u64 = 256 << 10;
-
 pub(super) async fn run(shared: Rc<Shared>) {
-    let mut last_start: Option<Instant> = None;
     loop {
         let round = next_round(&shared).await;
-        if let Some(wait) = last_start
-            .filter(|_| !round.urgent)
-            .and_then(|at| ROUND_SPACING.checked_sub(at.elapsed()))
-        {
-            let enough = std::future::poll_fn(|cx| {
-                let st = shared.state.borrow();
-                if st.buffer.unwritten() >= ROUND_BYTES || st.sync_wanted > st.flushed {
-                    return Poll::Ready(());
-                }
-                drop(st);
-                *shared.writer_waker.borrow_mut() = Some(cx.waker().clone());
-                Poll::Pending
-            });
-            futures_lite::future::or(enough, glommio::timer::sleep(wait)).await;
-        }
-        last_start = Some(Instant::now());
         if let Err(e) = one_round(&shared, round).await {
             let mut st = shared.state.borrow_mut();
             st.failed = Some(e);
@@ -99,19 +69,13 @@ fn due(shared: &Shared, tick: bool) -> Option<Round> {
     let st = shared.state.borrow();
     let end = st.buffer.end();
     if st.sync_wanted > st.flushed {
-        return Some(Round {
-            sync: true,
-            urgent: true,
-        });
+        return Some(Round { sync: true });
     }
     if tick && end > st.flushed {
         let enough = end - st.flushed >= shared.config.flush_least_bytes;
         let thorough = Duration::from_millis(shared.config.flush_thorough_interval_ms);
         if enough || st.last_sync.elapsed() >= thorough {
-            return Some(Round {
-                sync: true,
-                urgent: false,
-            });
+            return Some(Round { sync: true });
         }
     }
     let next = shared.segment_start(end) + shared.config.segment_size;
@@ -121,11 +85,7 @@ fn due(shared: &Shared, tick: bool) -> Option<Round> {
     // sync waits for the interval, but a process crash must not lose what was acknowledged.
     // Under load the rounds run back to back and each carries everything appended meanwhile.
     if st.buffer.unwritten() > 0 || missing {
-        let full_block = st.buffer.unwritten() >= shared.config.block_size as u64;
-        return Some(Round {
-            sync: false,
-            urgent: full_block || missing,
-        });
+        return Some(Round { sync: false });
     }
     None
 }
