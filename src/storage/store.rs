@@ -425,11 +425,22 @@ impl Store {
     ) -> StoreResult<()> {
         let mut closing = std::pin::pin!(closing);
         let mut last = std::time::Instant::now();
+        // A checkpoint syncs files and takes milliseconds: it runs as a task of its own so
+        // reput goes on meanwhile and parked pulls keep being woken (ConsumeQueues and the
+        // index take entries while they flush).
+        let mut checkpoint: Option<glommio::Task<StoreResult<()>>> = None;
         loop {
             self.reput_wanted.set(false);
             self.reput().await?;
-            if last.elapsed() >= checkpoint_interval {
-                self.checkpoint().await?;
+            if let Some(task) = checkpoint.as_mut() {
+                if let Some(result) = futures_lite::future::poll_once(task).await {
+                    checkpoint = None;
+                    result?;
+                }
+            }
+            if checkpoint.is_none() && last.elapsed() >= checkpoint_interval {
+                let store = Rc::clone(&self);
+                checkpoint = Some(glommio::spawn_local(async move { store.checkpoint().await }));
                 last = std::time::Instant::now();
             }
             let put = std::future::poll_fn(|cx| {
@@ -449,7 +460,10 @@ impl Store {
                 false
             };
             if !futures_lite::future::or(stop, woken).await {
-                return Ok(());
+                return match checkpoint {
+                    Some(task) => task.await,
+                    None => Ok(()),
+                };
             }
         }
     }
