@@ -436,12 +436,16 @@ impl Store {
                 if let Some(result) = futures_lite::future::poll_once(task).await {
                     checkpoint = None;
                     result?;
+                    // The interval counts from the end: a checkpoint of many queues can take
+                    // longer than the interval, and must not follow on its own heels.
+                    last = std::time::Instant::now();
                 }
             }
             if checkpoint.is_none() && last.elapsed() >= checkpoint_interval {
                 let store = Rc::clone(&self);
-                checkpoint = Some(glommio::spawn_local(async move { store.checkpoint().await }));
-                last = std::time::Instant::now();
+                checkpoint = Some(glommio::spawn_local(
+                    async move { store.checkpoint().await },
+                ));
             }
             let put = std::future::poll_fn(|cx| {
                 if self.reput_wanted.get() {
@@ -450,7 +454,11 @@ impl Store {
                 *self.maintenance_waker.borrow_mut() = Some(cx.waker().clone());
                 std::task::Poll::Pending
             });
-            let due = checkpoint_interval.saturating_sub(last.elapsed());
+            // While a checkpoint runs, look at it again after the next put or an interval.
+            let due = match checkpoint {
+                Some(_) => checkpoint_interval,
+                None => checkpoint_interval.saturating_sub(last.elapsed()),
+            };
             let woken = async {
                 futures_lite::future::or(put, glommio::timer::sleep(due)).await;
                 true
