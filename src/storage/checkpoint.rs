@@ -37,19 +37,23 @@ pub struct Checkpoint {
     pub queues_dirty: bool,
 }
 
-/// The checkpoint file, open for rewriting.
+/// A file of two one-page slots written alternately, each page carrying a sequence number
+/// and a CRC of its own: the valid page with the higher sequence wins, so a torn write loses
+/// the newest page, never the file. The checkpoint and the index's state page are kept so.
 #[derive(Debug)]
-pub struct CheckpointFile {
+pub(super) struct SlotPages {
     file: SegmentFile,
     seq: Cell<u64>,
 }
 
-impl CheckpointFile {
-    /// Opens (or creates) the file and reads the newest valid checkpoint, if any.
-    pub async fn open(
+impl SlotPages {
+    /// Opens (or creates) the file and returns the newest page `decode` accepts; `decode`
+    /// gives a page's sequence number with its contents.
+    pub(super) async fn open<T>(
         disk: &Disk,
         path: PathBuf,
-    ) -> StoreResult<(CheckpointFile, Option<Checkpoint>)> {
+        decode: impl Fn(&[u8]) -> Option<(u64, T)>,
+    ) -> StoreResult<(SlotPages, Option<T>)> {
         let file = disk.open(&path, true).await?;
         file.pre_allocate(2 * IO_ALIGN as u64).await?;
         if let Some(dir) = path.parent() {
@@ -60,26 +64,45 @@ impl CheckpointFile {
             .chunks(IO_ALIGN)
             .filter_map(decode)
             .max_by_key(|(seq, _)| *seq);
-        let seq = best.map_or(0, |(seq, _)| seq);
-        Ok((
-            CheckpointFile {
-                file,
-                seq: Cell::new(seq),
-            },
-            best.map(|(_, cp)| cp),
-        ))
+        let seq = best.as_ref().map_or(0, |(seq, _)| *seq);
+        let pages = SlotPages {
+            file,
+            seq: Cell::new(seq),
+        };
+        Ok((pages, best.map(|(_, page)| page)))
     }
 
-    /// Writes `cp` into the older slot and syncs it.
-    pub async fn write(&self, cp: &Checkpoint) -> StoreResult<()> {
+    /// Writes the page `encode` fills, given the next sequence number, into the older slot
+    /// and syncs it.
+    pub(super) async fn write(&self, encode: impl FnOnce(u64, &mut [u8])) -> StoreResult<()> {
         let seq = self.seq.get() + 1;
         let mut page = alloc_block(IO_ALIGN);
-        encode(cp, seq, page.as_bytes_mut());
+        encode(seq, page.as_bytes_mut());
         let slot = (seq % 2) * IO_ALIGN as u64;
         self.file.write_at(Rc::new(page), slot).await?;
         self.file.fdatasync().await?;
         self.seq.set(seq);
         Ok(())
+    }
+}
+
+/// The checkpoint file, open for rewriting.
+#[derive(Debug)]
+pub struct CheckpointFile(SlotPages);
+
+impl CheckpointFile {
+    /// Opens (or creates) the file and reads the newest valid checkpoint, if any.
+    pub async fn open(
+        disk: &Disk,
+        path: PathBuf,
+    ) -> StoreResult<(CheckpointFile, Option<Checkpoint>)> {
+        let (pages, cp) = SlotPages::open(disk, path, decode).await?;
+        Ok((CheckpointFile(pages), cp))
+    }
+
+    /// Writes `cp` into the older slot and syncs it.
+    pub async fn write(&self, cp: &Checkpoint) -> StoreResult<()> {
+        self.0.write(|seq, page| encode(cp, seq, page)).await
     }
 }
 

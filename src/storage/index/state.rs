@@ -2,13 +2,12 @@
 //! checkpoint in two slots, the valid one with the higher sequence number winning, so a torn
 //! write loses one state, never the index.
 
-use std::cell::Cell;
 use std::path::PathBuf;
-use std::rc::Rc;
 
 use super::file::{Geometry, Header};
+use crate::storage::checkpoint::SlotPages;
 use crate::storage::error::StoreResult;
-use crate::storage::io::{alloc_block, Disk, SegmentFile, IO_ALIGN};
+use crate::storage::io::Disk;
 
 /// What the state page records (see [`super`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -32,58 +31,34 @@ const STATE_BODY: usize = 84;
 /// The state page file: two slots written alternately, the valid one with the higher
 /// sequence number wins, as in the store's checkpoint.
 #[derive(Debug)]
-pub(super) struct StateFile {
-    file: SegmentFile,
-    seq: Cell<u64>,
-}
+pub(super) struct StateFile(SlotPages);
 
 impl StateFile {
     pub(super) async fn open(
         disk: &Disk,
         path: PathBuf,
     ) -> StoreResult<(StateFile, Option<IndexState>)> {
-        let file = disk.open(&path, true).await?;
-        file.pre_allocate(2 * IO_ALIGN as u64).await?;
-        if let Some(dir) = path.parent() {
-            disk.sync_dir(dir).await?;
-        }
-        let bytes = file.read_at(0, 2 * IO_ALIGN).await?;
-        let best = bytes
-            .chunks(IO_ALIGN)
-            .filter_map(decode_state)
-            .max_by_key(|(seq, _)| *seq);
-        let seq = best.map_or(0, |(seq, _)| seq);
-        let state = best.map(|(_, s)| s);
-        Ok((
-            StateFile {
-                file,
-                seq: Cell::new(seq),
-            },
-            state,
-        ))
+        let (pages, state) = SlotPages::open(disk, path, decode_state).await?;
+        Ok((StateFile(pages), state))
     }
 
     pub(super) async fn write(&self, state: &IndexState) -> StoreResult<()> {
-        let seq = self.seq.get() + 1;
-        let mut page = alloc_block(IO_ALIGN);
-        let b = page.as_bytes_mut();
-        b[..8].copy_from_slice(&state.file.to_be_bytes());
-        b[8..48].copy_from_slice(&state.header.encode());
-        b[48..56].copy_from_slice(&state.covered.to_be_bytes());
-        b[56..60].copy_from_slice(&state.slots_dirty_to.to_be_bytes());
-        let geo = state.geo.expect("a written state has a geometry");
-        b[60..64].copy_from_slice(&geo.slots.to_be_bytes());
-        b[64..68].copy_from_slice(&geo.entries.to_be_bytes());
-        b[68..76].copy_from_slice(&seq.to_be_bytes());
-        b[76..80].copy_from_slice(&STATE_MAGIC.to_be_bytes());
-        let crc = crc32fast::hash(&b[..80]);
-        b[80..STATE_BODY].copy_from_slice(&crc.to_be_bytes());
-        let slot = (seq % 2) * IO_ALIGN as u64;
-        self.file.write_at(Rc::new(page), slot).await?;
-        self.file.fdatasync().await?;
-        self.seq.set(seq);
-        Ok(())
+        self.0.write(|seq, b| encode_state(state, seq, b)).await
     }
+}
+
+fn encode_state(state: &IndexState, seq: u64, b: &mut [u8]) {
+    b[..8].copy_from_slice(&state.file.to_be_bytes());
+    b[8..48].copy_from_slice(&state.header.encode());
+    b[48..56].copy_from_slice(&state.covered.to_be_bytes());
+    b[56..60].copy_from_slice(&state.slots_dirty_to.to_be_bytes());
+    let geo = state.geo.expect("a written state has a geometry");
+    b[60..64].copy_from_slice(&geo.slots.to_be_bytes());
+    b[64..68].copy_from_slice(&geo.entries.to_be_bytes());
+    b[68..76].copy_from_slice(&seq.to_be_bytes());
+    b[76..80].copy_from_slice(&STATE_MAGIC.to_be_bytes());
+    let crc = crc32fast::hash(&b[..80]);
+    b[80..STATE_BODY].copy_from_slice(&crc.to_be_bytes());
 }
 
 fn decode_state(b: &[u8]) -> Option<(u64, IndexState)> {
