@@ -218,7 +218,13 @@ impl<'a> Scanner<'a> {
             end += 1;
         }
         let leading_zero = bytes.get(digits) == Some(&b'0') && end > digits + 1;
-        if end == digits || leading_zero || matches!(bytes.get(end), Some(b'.' | b'e' | b'E')) {
+        // serde_json reads -0 as the float -0.0: that is the full decoder's to read.
+        let minus_zero = digits > start && end == digits + 1 && bytes.get(digits) == Some(&b'0');
+        if end == digits
+            || leading_zero
+            || minus_zero
+            || matches!(bytes.get(end), Some(b'.' | b'e' | b'E'))
+        {
             return None;
         }
         self.at = end;
@@ -339,6 +345,7 @@ mod tests {
             r#"{"code":1,"language":-1}"#,
             r#"{"code":1,"remark":"\ud800"}"#,
             r#"{"code":01}"#,
+            r#"{"code":1,"extFields":{"z":-0}}"#,
             r#"{"code":1.0}"#,
             r#"{"opaque":1}"#,
             r#"{"code":1} x"#,
