@@ -170,17 +170,7 @@ impl<'de> Visitor<'de> for HeaderVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RemotingCommand, A::Error> {
         let mut code = None;
-        let mut command = RemotingCommand {
-            code: 0,
-            language: LanguageCode::JAVA,
-            version: 0,
-            opaque: 0,
-            flag: 0,
-            remark: None,
-            ext_fields: ExtFields::new(),
-            serialize_type: SerializeType::Json,
-            body: Default::default(),
-        };
+        let mut command = unset();
         while let Some(key) = map.next_key::<Key>()? {
             match key {
                 Key::Code => code = map.next_value::<LenientInt>()?.0,
@@ -206,6 +196,22 @@ impl<'de> Visitor<'de> for HeaderVisitor {
         }
         command.code = code.ok_or_else(|| de::Error::missing_field("code"))?;
         Ok(command)
+    }
+}
+
+/// A decoded JSON header before its keys are read: what a header that leaves a key out
+/// means (Java's defaults, language JAVA), with no body.
+pub(super) fn unset() -> RemotingCommand {
+    RemotingCommand {
+        code: 0,
+        language: LanguageCode::JAVA,
+        version: 0,
+        opaque: 0,
+        flag: 0,
+        remark: None,
+        ext_fields: ExtFields::new(),
+        serialize_type: SerializeType::Json,
+        body: Default::default(),
     }
 }
 

@@ -10,7 +10,7 @@
 
 use super::codes::language;
 use super::header_json::{decimal, word_needs_escape};
-use super::{ExtFields, LanguageCode, RemotingCommand, SerializeType};
+use super::{ExtFields, LanguageCode, RemotingCommand};
 use crate::limits;
 
 /// Decodes `header` when it has the common shape; `None` sends the caller to the full decoder.
@@ -19,17 +19,7 @@ pub(super) fn decode(header: &[u8]) -> Option<RemotingCommand> {
     let text = std::str::from_utf8(header).ok()?;
     let mut scan = Scanner { text, at: 0 };
     let mut code = None;
-    let mut command = RemotingCommand {
-        code: 0,
-        language: LanguageCode::JAVA,
-        version: 0,
-        opaque: 0,
-        flag: 0,
-        remark: None,
-        ext_fields: ExtFields::new(),
-        serialize_type: SerializeType::Json,
-        body: Default::default(),
-    };
+    let mut command = super::header_json::unset();
     scan.expect(b'{')?;
     if !scan.eat(b'}') {
         loop {
