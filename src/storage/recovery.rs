@@ -101,15 +101,13 @@ async fn scan_from(
             let here = pos + at as u64;
             let rest = &buf[at..];
             // A record that runs past this read but not past the segment: read on from it.
-            if let Some(size) = rest
+            // So does a size field cut by the read's end (a record has at least its 4 bytes).
+            let size = rest
                 .get(..4)
-                .map(|b| u32::from_be_bytes(b.try_into().expect("4")))
-            {
-                let size = u64::from(size);
-                if size > rest.len() as u64 && size <= seg_end - here && buf.len() as u64 == asked {
-                    want = want.max(size);
-                    break here;
-                }
+                .map_or(4, |b| u32::from_be_bytes(b.try_into().expect("4")).into());
+            if size > rest.len() as u64 && size <= seg_end - here && buf.len() as u64 == asked {
+                want = want.max(size);
+                break here;
             }
             match scan(rest) {
                 Scanned::Record(meta) if meta.physical_offset.0 == here => {
@@ -145,4 +143,75 @@ async fn cut(
         file.discard(from, segment_size - from).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+    use std::rc::Rc;
+
+    use super::*;
+    use crate::storage::io::{align_down, alloc_block, MemDisk};
+    use crate::storage::offsets::segment_name;
+    use crate::storage::record::{encode, patch};
+    use crate::storage::{run_local, PhysicalOffset, QueueId, QueueOffset};
+
+    /// A record of exactly `size` bytes stamped for log offset `at`.
+    fn record(size: usize, at: u64) -> Vec<u8> {
+        let overhead = encode("T", QueueId(0), b"", None).len();
+        let mut rec = encode("T", QueueId(0), &vec![7; size - overhead], None);
+        patch(&mut rec, QueueOffset(0), PhysicalOffset(at), 1);
+        rec
+    }
+
+    /// Records of the given sizes back to back from log offset `from`, and where they end.
+    fn records(from: u64, sizes: &[usize]) -> (Vec<u8>, u64) {
+        let mut image = Vec::new();
+        for &size in sizes {
+            image.extend(record(size, from + image.len() as u64));
+        }
+        let end = from + image.len() as u64;
+        (image, end)
+    }
+
+    /// Writes `image` at log offset `at` of the segment starting at `seg`, creating it.
+    async fn store(disk: &Disk, dir: &Path, segment_size: u64, seg: u64, at: u64, image: &[u8]) {
+        let file = disk.open(&dir.join(segment_name(seg)), true).await.unwrap();
+        file.pre_allocate(segment_size).await.unwrap();
+        let first = align_down(at - seg);
+        let mut buf = alloc_block(align_up(at - seg + image.len() as u64 - first) as usize);
+        let old = file
+            .read_at(first, (at - seg - first) as usize)
+            .await
+            .unwrap();
+        buf.as_bytes_mut()[..old.len()].copy_from_slice(&old);
+        let from = (at - seg - first) as usize;
+        buf.as_bytes_mut()[from..from + image.len()].copy_from_slice(image);
+        file.write_at(Rc::new(buf), first).await.unwrap();
+    }
+
+    fn mem() -> (Disk, PathBuf) {
+        (
+            Disk::Mem(MemDisk::new(1, Default::default())),
+            PathBuf::from("/log"),
+        )
+    }
+
+    #[test]
+    fn a_size_field_split_by_a_read_is_read_on() {
+        run_local(|| async {
+            let (disk, dir) = mem();
+            disk.create_dir_all(&dir).await.unwrap();
+            let segment_size = 2 * SCAN_CHUNK;
+            // The third record starts two bytes before the first read's end.
+            let first = (SCAN_CHUNK as usize - 2) / 2;
+            let sizes = [first, SCAN_CHUNK as usize - 2 - first, 3000, 500];
+            let (image, end) = records(0, &sizes);
+            store(&disk, &dir, segment_size, 0, 0, &image).await;
+            let log = recover_log(&disk, &dir, segment_size, 8192, 0)
+                .await
+                .unwrap();
+            assert_eq!(log.end, end);
+        });
+    }
 }
