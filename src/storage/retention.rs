@@ -102,7 +102,7 @@ impl Store {
             deleted += 1;
         }
         if deleted > 0 {
-            self.queues_follow_log().await?;
+            self.queues_follow_log(self.log().min_offset()).await?;
         }
         Ok(deleted)
     }
