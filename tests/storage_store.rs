@@ -103,6 +103,7 @@ async fn pulls_search_and_reopen(disk: Disk, root: PathBuf) {
     let store = Store::open(disk, config(root, FlushPolicy::Sync), ticking())
         .await
         .expect("reopen");
+    assert_eq!(store.reput_offset(), store.log().end(), "all dispatched");
     assert_eq!(
         store.queue_range("Orders", QueueId(2)),
         (QueueOffset(0), QueueOffset(300))
@@ -169,6 +170,7 @@ fn corrupt_byte_mid_segment_cuts_the_log_there() {
             *victim,
             "log ends before the corrupt record"
         );
+        assert_eq!(store.reput_offset(), *victim, "all dispatched");
         assert_eq!(
             store.queue_range("Orders", QueueId(2)),
             (QueueOffset(0), QueueOffset(40))

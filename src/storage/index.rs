@@ -100,14 +100,8 @@ pub struct Index {
 
 impl Index {
     /// Opens the index in `dir`, recovering it to its last durable state (see the module
-    /// docs). Files must have the geometry they were created with. `log_end` is where the
-    /// recovered log ends: records from there on are new, whatever the state says.
-    pub async fn open(
-        disk: Disk,
-        dir: PathBuf,
-        geo: Geometry,
-        log_end: PhysicalOffset,
-    ) -> StoreResult<Index> {
+    /// docs). Files must have the geometry they were created with.
+    pub async fn open(disk: Disk, dir: PathBuf, geo: Geometry) -> StoreResult<Index> {
         geo.validate();
         disk.create_dir_all(&dir).await?;
         disk.sync_dir(&dir).await?;
@@ -182,9 +176,7 @@ impl Index {
             inner: RefCell::new(Inner {
                 files,
                 durable: state,
-                // The state covers only synced log bytes, so this is `covered` unless the
-                // log lost synced records to damage.
-                skip_below: state.covered.min(log_end.0),
+                skip_below: state.covered,
                 pending: Vec::new(),
             }),
             flushing: Cell::new(false),
@@ -267,6 +259,14 @@ impl Index {
             end = start;
         }
         Ok(())
+    }
+
+    /// Says where the recovered log ends: records appended from there on are new, whatever
+    /// the state covers. The state covers only synced log bytes, so this changes nothing
+    /// unless damage cut synced records off the log.
+    pub fn log_recovered(&self, end: PhysicalOffset) {
+        let mut inner = self.inner.borrow_mut();
+        inner.skip_below = inner.skip_below.min(end.0);
     }
 
     /// Files the keys of a record reput dispatches. Never waits: the newest file's slots are

@@ -39,7 +39,7 @@ pub struct KeyQuery {
 impl Store {
     /// Reads `size` bytes of the log at `offset` (one record, or a run of them in a segment).
     pub async fn read(&self, offset: PhysicalOffset, size: usize) -> StoreResult<LogBytes> {
-        self.log.read(offset, size).await
+        self.log().read(offset, size).await
     }
 
     /// Up to `max_count` records of (topic, queue) from `from`, at most `max_bytes` in all
@@ -73,7 +73,7 @@ impl Store {
             result.next = if from < min { min } else { max };
             return Ok(result);
         }
-        let log_min = self.log.min_offset();
+        let log_min = self.log().min_offset();
         let (mut bytes, mut at) = (0usize, from.0);
         // Filtered entries cost a look but no read; scan a bounded window beyond max_count.
         let entries =
@@ -94,7 +94,7 @@ impl Store {
             }
             at += 1;
         }
-        result.records = self.log.read_many(&wanted).await?;
+        result.records = self.log().read_many(&wanted).await?;
         result.next = QueueOffset(at);
         Ok(result)
     }
@@ -292,7 +292,7 @@ impl Store {
         if offset.0 > i64::MAX as u64 {
             return Ok(None);
         }
-        match self.log.read(offset, size).await {
+        match self.log().read(offset, size).await {
             Ok(bytes) => Ok(Some(bytes)),
             Err(StoreError::OutOfRange { .. }) => Ok(None),
             Err(e) => Err(e),

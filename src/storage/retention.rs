@@ -103,8 +103,9 @@ impl Store {
             deleted += 1;
         }
         if deleted > 0 {
-            self.queues_follow_log().await?;
-            self.index().delete_before(self.log().min_offset()).await?;
+            let log_min = self.log().min_offset();
+            self.queues_follow_log(log_min).await?;
+            self.index().delete_before(log_min).await?;
         }
         Ok(deleted)
     }

@@ -7,7 +7,7 @@
 //! ConsumeQueue of a queue always holds dense offsets that agree with the log. Reput,
 //! checkpoint and maintenance each run one at a time.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -23,7 +23,7 @@ use super::io::Disk;
 use super::log_buffer::LogBytes;
 use super::offsets::{PhysicalOffset, QueueId, QueueOffset};
 use super::record::{self, consumable, scan_verified, tags_code, Scanned, MAGIC_BLANK};
-use super::recovery::recover_log;
+use super::recovery::{recover_log, LogFiles};
 
 /// Milliseconds since the Unix epoch; injectable so tests control store timestamps.
 pub type Clock = Box<dyn Fn() -> i64>;
@@ -58,7 +58,8 @@ pub struct PutResult {
 pub struct Store {
     config: StoreConfig,
     disk: Disk,
-    pub(super) log: CommitLog,
+    /// Started by `open` once recovery has found the log's end (see [`Store::log`]).
+    log: OnceCell<CommitLog>,
     queues: RefCell<HashMap<String, HashMap<QueueId, Rc<Queue>>>>,
     /// The keys of every dispatched record, for queries by key.
     index: Index,
@@ -111,35 +112,20 @@ impl Store {
         }
         let (checkpoint, cp) = CheckpointFile::open(&disk, dir.join("checkpoint")).await?;
         let from = cp.map_or(0, |cp| cp.reput.0);
-        let lc = &config.log;
-        let rec = recover_log(&disk, &log_dir, lc.segment_size, lc.block_size, from).await?;
-        let (start, end) = (rec.start, rec.end);
-        let log = CommitLog::start(
-            disk.clone(),
-            log_dir,
-            lc.clone(),
-            rec.segments,
-            end,
-            &rec.tail,
-        )
-        .await?;
-        let index = Index::open(disk.clone(), dir.join("index"), config.index, log.end()).await?;
+        let lc = config.log.clone();
+        let files = LogFiles::open(&disk, &log_dir, lc.segment_size, from).await?;
+        let start = files.start;
+        // Open before the scan, which files each record it verifies.
+        let index = Index::open(disk.clone(), dir.join("index"), config.index).await?;
         let store = Store {
             config,
-            disk,
-            log,
+            disk: disk.clone(),
+            log: OnceCell::new(),
             queues: RefCell::new(HashMap::new()),
             index,
             reput_from: Cell::new(start),
             reput_timestamp: Cell::new(cp.map_or(0, |cp| cp.logics_msg_timestamp)),
-            // Recovery cut the queues below `start` and re-dispatches the rest, which is the
-            // state a finished checkpoint at `start` describes.
-            last_checkpoint: Cell::new(Checkpoint {
-                reput: PhysicalOffset(start),
-                log_flushed: PhysicalOffset(end),
-                queues_dirty: false,
-                ..cp.unwrap_or_default()
-            }),
+            last_checkpoint: Cell::new(cp.unwrap_or_default()),
             reputting: Cell::new(false),
             reput_wanted: Cell::new(false),
             maintenance_waker: RefCell::new(None),
@@ -151,7 +137,27 @@ impl Store {
         // Without a finished checkpoint the queue files may hold anything past the restart.
         let wipe = cp.map_or(true, |cp| cp.queues_dirty);
         store.open_queues(PhysicalOffset(start), wipe).await?;
-        store.queues_follow_log().await?;
+        // Before anything is filed: a queue whose entries all expired keeps the file of its
+        // newest one, which tells its next offset after a restart.
+        store
+            .queues_follow_log(PhysicalOffset(files.min_offset()))
+            .await?;
+        // The scan hands over each record it verifies, in log order: filing it then reads
+        // the log once, and reput resumes where the scan ended.
+        let dispatch = |pos, rec: &[u8]| store.dispatch(pos, rec);
+        let rec = recover_log(&disk, files, lc.segment_size, lc.block_size, dispatch).await?;
+        let end = rec.end;
+        let log = CommitLog::start(disk, log_dir, lc, rec.segments, end, &rec.tail).await?;
+        store.log.set(log).expect("the log starts once");
+        store.index.log_recovered(PhysicalOffset(end));
+        // Recovery cut the queues below `start` and dispatched the rest, which is the state
+        // a finished checkpoint at `start` describes.
+        store.last_checkpoint.set(Checkpoint {
+            reput: PhysicalOffset(start),
+            log_flushed: PhysicalOffset(end),
+            queues_dirty: false,
+            ..cp.unwrap_or_default()
+        });
         store.reput().await?;
         Ok(store)
     }
@@ -227,7 +233,7 @@ impl Store {
         let queue_offset = QueueOffset(q.next.get());
         let now = (self.clock)();
         let appended = self
-            .log
+            .log()
             .append(record, |rec, at| record::patch(rec, queue_offset, at, now))?;
         q.next.set(queue_offset.0 + 1);
         if !self.reput_wanted.replace(true) {
@@ -262,7 +268,7 @@ impl Store {
 
     /// Waits until a put of `size` bytes would not answer Busy.
     pub async fn writable(&self, size: u64) -> StoreResult<()> {
-        self.log.writable(size).await
+        self.log().writable(size).await
     }
 
     /// Dispatches every record appended since the last reput into its ConsumeQueue. Returns
@@ -285,7 +291,7 @@ impl Store {
         let mut count = 0;
         loop {
             let pos = self.reput_from.get();
-            let end = self.log.end().0;
+            let end = self.log().end().0;
             if pos >= end {
                 return Ok(count);
             }
@@ -294,7 +300,7 @@ impl Store {
             // The bytes after a segment's filler are never in the tail: a window reaching
             // into them fails, and the record-by-record path below takes over.
             let len = (window_end - pos) as usize;
-            let window = match self.log.read(PhysicalOffset(pos), len).await {
+            let window = match self.log().read(PhysicalOffset(pos), len).await {
                 Ok(w) => w,
                 Err(StoreError::OutOfRange { .. }) => LogBytes::Owned(Vec::new()),
                 Err(e) => return Err(e),
@@ -315,13 +321,13 @@ impl Store {
             }
             if self.reput_from.get() == pos && at == 0 {
                 // The record at `pos` runs past the window: read it whole.
-                let head = self.log.read(PhysicalOffset(pos), 8).await?;
+                let head = self.log().read(PhysicalOffset(pos), 8).await?;
                 let size = u32::from_be_bytes(head[..4].try_into().expect("4")) as usize;
                 if u32::from_be_bytes(head[4..].try_into().expect("4")) == MAGIC_BLANK {
                     self.reput_from.set(seg_end);
                     continue;
                 }
-                let rec = self.log.read(PhysicalOffset(pos), size).await?;
+                let rec = self.log().read(PhysicalOffset(pos), size).await?;
                 self.dispatch(pos, &rec)?;
                 count += 1;
             }
@@ -381,7 +387,7 @@ impl Store {
     async fn checkpoint_inner(&self) -> StoreResult<()> {
         let reput = self.reput_from.get();
         let timestamp = self.reput_timestamp.get();
-        self.log.flush().await?;
+        self.log().flush().await?;
         // Say first that queue files are about to change: a crash before the final write
         // leaves entries past the previous checkpoint's reput, which recovery must wipe.
         let previous = self.last_checkpoint.get();
@@ -400,7 +406,7 @@ impl Store {
             logics_msg_timestamp: timestamp,
             index_msg_timestamp: timestamp,
             reput: PhysicalOffset(reput),
-            log_flushed: self.log.flushed(),
+            log_flushed: self.log().flushed(),
             queues_dirty: false,
         };
         self.checkpoint.write(&cp).await?;
@@ -496,9 +502,8 @@ impl Store {
         &self.config
     }
 
-    /// Moves every ConsumeQueue's min offset to the log's oldest stored record.
-    pub(super) async fn queues_follow_log(&self) -> StoreResult<()> {
-        let log_min = self.log.min_offset();
+    /// Moves every ConsumeQueue's min offset to `log_min`, the log's oldest stored record.
+    pub(super) async fn queues_follow_log(&self, log_min: PhysicalOffset) -> StoreResult<()> {
         for q in self.all_queues() {
             q.cq.delete_before(log_min).await?;
         }
@@ -512,7 +517,8 @@ impl Store {
 
     /// The CommitLog, for offsets and flush state.
     pub fn log(&self) -> &CommitLog {
-        &self.log
+        // Only `open` runs before the log starts, and it files records without it.
+        self.log.get().expect("Store::open starts the log")
     }
 
     /// The log offset below which every record is dispatched.
@@ -523,7 +529,8 @@ impl Store {
     /// Stores everything, dispatches it and writes a final checkpoint.
     pub async fn close(self) -> StoreResult<()> {
         self.shutdown().await?;
-        self.log.close().await
+        let log = self.log.into_inner().expect("Store::open starts the log");
+        log.close().await
     }
 
     /// Dispatches and checkpoints everything appended so far, for a clean stop of a store

@@ -11,9 +11,6 @@ use crate::storage::{run_local, test_dir, QueueId, QueueOffset};
 
 const T0: i64 = 1_700_000_000_000;
 
-/// The log end the tests open with: past every offset they file.
-const END: PhysicalOffset = PhysicalOffset(u64::MAX);
-
 fn geo(slots: u32, entries: u32) -> Geometry {
     Geometry { slots, entries }
 }
@@ -48,7 +45,7 @@ async fn all(index: &Index, topic: &str, key: &str) -> Vec<u64> {
 }
 
 async fn open(disk: &Disk, g: Geometry) -> Index {
-    Index::open(disk.clone(), PathBuf::from("/s/index"), g, END)
+    Index::open(disk.clone(), PathBuf::from("/s/index"), g)
         .await
         .expect("index opens")
 }
@@ -194,19 +191,14 @@ fn a_reopened_index_skips_what_it_covers_and_goes_on() {
         index.flush(PhysicalOffset(60)).await.unwrap();
         drop(index);
         // Had the log lost records the state covers, what is appended there is filed.
-        let index = Index::open(
-            disk.clone(),
-            PathBuf::from("/s/index"),
-            geo(16, 1000),
-            PhysicalOffset(40),
-        );
-        let index = index.await.unwrap();
+        let index = open(&disk, geo(16, 1000)).await;
+        index.log_recovered(PhysicalOffset(40));
         add(&index, "T", 40, T0, "V4", "k");
         assert_eq!(all(&index, "T", "V4").await, [40]);
         drop(index);
         // A geometry change is refused, naming the settings.
         for other in [geo(32, 1000), geo(16, 1001)] {
-            let reopened = Index::open(disk.clone(), PathBuf::from("/s/index"), other, END).await;
+            let reopened = Index::open(disk.clone(), PathBuf::from("/s/index"), other).await;
             let Err(err) = reopened else {
                 panic!("{other:?} opened files of {:?}", geo(16, 1000))
             };
@@ -309,7 +301,7 @@ fn dma_index_survives_reopen() {
     let d = dir.join("index");
     run_local(move || async move {
         let g = geo(1000, 3000);
-        let index = Index::open(Disk::Dma, d.clone(), g, END).await.unwrap();
+        let index = Index::open(Disk::Dma, d.clone(), g).await.unwrap();
         for i in 0..5000u64 {
             let keys = format!("k{}", i % 7);
             add(&index, "T", i * 10, T0 + i as i64, &format!("U{i}"), &keys);
@@ -319,7 +311,7 @@ fn dma_index_survives_reopen() {
         }
         index.flush(PhysicalOffset(50_000)).await.unwrap();
         drop(index);
-        let index = Index::open(Disk::Dma, d, g, END).await.unwrap();
+        let index = Index::open(Disk::Dma, d, g).await.unwrap();
         assert_eq!(index.file_names().len(), 4);
         for i in [0u64, 1499, 1500, 2999, 4999] {
             assert_eq!(all(&index, "T", &format!("U{i}")).await, [i * 10]);
