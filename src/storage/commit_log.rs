@@ -12,7 +12,7 @@
 //! segment instead); an append never targets a segment whose file does not exist yet.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -57,8 +57,6 @@ pub(super) struct Shared {
 pub(super) struct LogState {
     pub buffer: LogBuffer,
     pub segments: BTreeMap<u64, SegmentFile>,
-    /// Segments written since their last sync.
-    pub dirty: BTreeSet<u64>,
     pub flushed: u64,
     /// The end some caller waits to see synced.
     pub sync_wanted: u64,
@@ -170,7 +168,6 @@ impl CommitLog {
         let state = LogState {
             buffer,
             segments,
-            dirty: BTreeSet::new(),
             flushed: end,
             sync_wanted: end,
             failed: None,
@@ -264,8 +261,8 @@ impl CommitLog {
             }
         };
         drop(st);
-        // Every append has work for the writer (see `log_writer::due`); a writer in the
-        // middle of a round picks it up in the next one.
+        // An idle writer writes every append at once; a busy one takes it with the next
+        // completion (see `log_writer`).
         sh.wake_writer();
         Ok(Appended {
             offset,

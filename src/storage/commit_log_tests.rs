@@ -241,3 +241,38 @@ fn async_interval_sync_happens_under_steady_traffic() {
         assert!(log.flushed().0 > 0, "no interval sync while traffic flowed");
     });
 }
+
+#[test]
+fn the_writer_keeps_writes_in_flight_and_writes_an_idle_tail_at_once() {
+    run_local(|| async {
+        let mem = MemDisk::new(1, Faults::default());
+        let config = LogConfig {
+            writes_in_flight_max: 4,
+            flush_interval_ms: 3_600_000,
+            ..LogConfig::small(FlushPolicy::Async)
+        };
+        let log = fresh(Disk::Mem(mem.clone()), "/w".into(), config).await;
+        // 24 KiB per pass, three blocks: the writer has full blocks to write all along.
+        for n in 0..100 {
+            for _ in 0..3 {
+                let mut rec = encode("T", QueueId(0), &[n as u8; 7000], None);
+                let a = loop {
+                    match log.append(&mut rec, stamp) {
+                        Err(StoreError::Busy) => log.writable(rec.len() as u64).await.unwrap(),
+                        other => break other.unwrap(),
+                    }
+                };
+                a.durable.await.unwrap();
+            }
+            futures_lite::future::yield_now().await;
+        }
+        assert_eq!(mem.writes_in_flight_max(), 4, "writes in flight at once");
+        // An idle log writes what was acknowledged without waiting for a sync, so a
+        // process crash does not lose it.
+        let mut rec = encode("T", QueueId(0), &[1; 100], None);
+        log.append(&mut rec, stamp).unwrap().durable.await.unwrap();
+        glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
+        assert_eq!(log.written(), log.end());
+        assert!(log.flushed() < log.end(), "no sync was due");
+    });
+}

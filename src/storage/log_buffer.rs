@@ -148,22 +148,27 @@ impl LogBuffer {
         self.blocks.back_mut().expect("just ensured a block")
     }
 
-    /// Writes for every unwritten byte, at most `max` of them; the open block's partial tail
-    /// only with `partial`. Full blocks go out as they are (no copy); a block partly written
-    /// before goes out from the page holding `written`, copied, so no byte is written twice
-    /// more than needed.
-    pub fn take_writes(&self, partial: bool, max: usize) -> Vec<WriteJob> {
+    /// Writes for the bytes from `from` (at or past `written`; bytes before it are written or
+    /// being written) to the end, at most `max` of them; the open block's partial tail only
+    /// with `partial`. Full blocks go out as they are (no copy); a block partly written before
+    /// goes out from the page holding `from`, copied, so no byte is written twice more than
+    /// needed.
+    pub fn take_writes(&self, from: u64, partial: bool, max: usize) -> Vec<WriteJob> {
+        let from_pos = from.max(self.written);
         let mut jobs = Vec::new();
         let last = self.blocks.len().saturating_sub(1);
-        for (i, b) in self.blocks.iter().enumerate() {
+        let first = self
+            .blocks
+            .partition_point(|b| b.start + b.len as u64 <= from_pos);
+        for (i, b) in self.blocks.iter().enumerate().skip(first) {
             let data_end = b.start + b.len as u64;
-            if data_end <= self.written || b.len == 0 || jobs.len() == max {
+            if b.len == 0 {
                 continue;
             }
-            if i == last && b.len < self.block_size && !partial {
+            if jobs.len() == max || (i == last && b.len < self.block_size && !partial) {
                 break;
             }
-            let from = align_down(self.written.max(b.start) - b.start) as usize;
+            let from = align_down(from_pos.max(b.start) - b.start) as usize;
             let to = (align_up(b.len as u64) as usize).min(self.block_size);
             // Bytes past `len` may be a recycled block's old data: only full blocks go out as
             // they are; a partial one is copied up to `len` into zeros.
@@ -274,17 +279,17 @@ mod tests {
         let mut lb = LogBuffer::new(8192, 1 << 20, 0, &[]);
         lb.append(&[1; 5000]);
         assert!(
-            lb.take_writes(false, 8).is_empty(),
+            lb.take_writes(0, false, 8).is_empty(),
             "open partial block waits"
         );
-        let jobs = lb.take_writes(true, 8);
+        let jobs = lb.take_writes(0, true, 8);
         assert_eq!(
             (jobs.len(), jobs[0].pos, jobs[0].buf.len(), jobs[0].end),
             (1, 0, 8192, 5000)
         );
         lb.mark_written(5000);
         lb.append(&[2; 5000]);
-        let jobs = lb.take_writes(false, 8);
+        let jobs = lb.take_writes(0, false, 8);
         // The first block is full now; its first page was written, so only the rest goes out.
         assert_eq!(
             (jobs.len(), jobs[0].pos, jobs[0].buf.len(), jobs[0].end),
@@ -292,7 +297,7 @@ mod tests {
         );
         assert_eq!(&jobs[0].buf.as_bytes()[5000 - 4096..5001 - 4096], &[2]);
         lb.mark_written(8192);
-        let jobs = lb.take_writes(true, 8);
+        let jobs = lb.take_writes(0, true, 8);
         assert_eq!((jobs.len(), jobs[0].pos, jobs[0].end), (1, 8192, 10000));
     }
 
@@ -327,7 +332,7 @@ mod tests {
         lb.skip_to(16384);
         lb.append(&[2; 100]);
         assert_eq!(lb.unwritten(), 16384 + 100);
-        let jobs = lb.take_writes(true, 8);
+        let jobs = lb.take_writes(0, true, 8);
         assert_eq!(
             jobs.iter().map(|j| (j.pos, j.end)).collect::<Vec<_>>(),
             [(0, 100), (16384, 16484)]
@@ -340,7 +345,7 @@ mod tests {
     fn restarts_from_a_recovered_partial_block() {
         let mut lb = LogBuffer::new(8192, 1 << 20, 8192 + 100, &[9; 100]);
         lb.append(&[8; 10]);
-        let jobs = lb.take_writes(true, 8);
+        let jobs = lb.take_writes(0, true, 8);
         assert_eq!((jobs[0].pos, jobs[0].end), (8192, 8192 + 110));
         assert_eq!(&jobs[0].buf.as_bytes()[98..102], &[9, 9, 8, 8]);
     }

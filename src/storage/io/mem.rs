@@ -87,6 +87,9 @@ struct State {
     /// Bumped by a crash; handles from an older epoch fail every operation.
     epoch: u64,
     syncs: u64,
+    /// Writes started and not yet finished, and the most there ever were at once.
+    writes_in_flight: u64,
+    writes_in_flight_max: u64,
 }
 
 /// The in-memory disk; clones share the same files.
@@ -118,6 +121,8 @@ impl MemDisk {
             faults,
             epoch: 0,
             syncs: 0,
+            writes_in_flight: 0,
+            writes_in_flight_max: 0,
         })))
     }
 
@@ -161,6 +166,11 @@ impl MemDisk {
     /// Successful syncs so far (group commit shows as few syncs for many appends).
     pub fn syncs(&self) -> u64 {
         self.0.borrow().syncs
+    }
+
+    /// The most writes that were ever in flight at once.
+    pub fn writes_in_flight_max(&self) -> u64 {
+        self.0.borrow().writes_in_flight_max
     }
 
     /// Used share of the capacity, in percent; 0 without a capacity.
@@ -288,8 +298,18 @@ impl MemFile {
     }
 
     pub(super) async fn write_at(&self, buf: &[u8], pos: u64) -> StoreResult<()> {
-        // Let other tasks run, so several writes are really in flight at once.
-        futures_lite::future::yield_now().await;
+        // Let other tasks run, so several writes are really in flight at once, and finish
+        // them out of order as a device may.
+        let turns = {
+            let mut st = self.disk.0.borrow_mut();
+            st.writes_in_flight += 1;
+            st.writes_in_flight_max = st.writes_in_flight_max.max(st.writes_in_flight);
+            1 + st.rng.below(3)
+        };
+        for _ in 0..turns {
+            futures_lite::future::yield_now().await;
+        }
+        self.disk.0.borrow_mut().writes_in_flight -= 1;
         self.check()?;
         let len = self.data.borrow().volatile.len() as u64;
         let end = pos + buf.len() as u64;
