@@ -146,6 +146,8 @@ pub struct BrokerConfig {
     pub max_hash_slot_num: u32,
     /// Entries of each IndexFile.
     pub max_index_num: u32,
+    /// `messageIndexEnable`: whether reput files the keys of new messages in the IndexFile.
+    pub message_index_enable: bool,
     pub flush_disk_type: FlushDiskType,
     pub flush_interval_commit_log: Duration,
     pub flush_commit_log_least_pages: u32,
@@ -192,6 +194,7 @@ impl Default for BrokerConfig {
             mapped_file_size_consume_queue: 300_000 * 20,
             max_hash_slot_num: 5_000_000,
             max_index_num: 20_000_000,
+            message_index_enable: true,
             flush_disk_type: FlushDiskType::AsyncFlush,
             flush_interval_commit_log: Duration::from_millis(500),
             flush_commit_log_least_pages: 4,
@@ -340,6 +343,9 @@ impl BrokerConfig {
                 .map(|v| self.max_hash_slot_num = v),
             "maxIndexNum" => need(number(value, 2..=i64::from(i32::MAX)), "expected ≥ 2")
                 .map(|v| self.max_index_num = v),
+            "messageIndexEnable" => {
+                need(boolean(value), BOOL_RULE).map(|v| self.message_index_enable = v)
+            }
             "flushDiskType" => need(
                 parse_flush_disk_type(value),
                 "expected ASYNC_FLUSH or SYNC_FLUSH",

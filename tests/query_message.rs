@@ -1,7 +1,7 @@
 //! QUERY_MESSAGE: messages sent with KEYS and UNIQ_KEY are found by key and by unique key on
 //! the shard that stored them (newest `maxNum`, in log order, within the time range), a miss
 //! is QUERY_NOT_FOUND, a bad header a clear error, and the index answers the same after a
-//! graceful restart and after a kill.
+//! graceful restart and after a kill. With `messageIndexEnable=false` new keys are not filed.
 
 mod common;
 
@@ -217,6 +217,34 @@ fn the_index_answers_the_same_after_a_restart_and_after_a_kill() {
     let broker = Broker::start_in(1, &[], store, dir);
     let mut conn = broker.connect(0);
     assert_answers_after_late(&mut conn);
+}
+
+#[test]
+fn with_message_index_disabled_new_keys_are_not_filed() {
+    let broker = Broker::start(1, &["-o", "messageIndexEnable=false"]);
+    let mut conn = broker.connect(0);
+    send(&mut conn, TOPIC, "unfiled", "UNIQ-OFF", "off-key");
+    // Dispatched: reput files a record's keys right after its ConsumeQueue entry.
+    let body = pull_until_found(&mut conn, TOPIC, 0, 0, Duration::from_secs(10));
+    assert_eq!(decode_record(&body).body, b"unfiled");
+    let assert_unfiled = |conn: &mut TcpStream| {
+        for (key, unique) in [("off-key", false), ("UNIQ-OFF", true)] {
+            let (header, records) = query(conn, TOPIC, key, 64, ALL_TIME, unique);
+            assert_eq!(code_of(&header), QUERY_NOT_FOUND, "{key}: {header}");
+            assert!(records.is_empty());
+        }
+    };
+    assert_unfiled(&mut conn);
+    drop(conn);
+
+    // Turned on again, the index files what arrives from then on, as Java's does.
+    let (store, dir) = broker.store_dir();
+    assert_eq!(broker.stop(), Some(0));
+    let broker = Broker::start_in(1, &[], store, dir);
+    let mut conn = broker.connect(0);
+    send(&mut conn, TOPIC, "filed", "UNIQ-ON", "on-key");
+    assert_eq!(bodies(&wait_found(&mut conn, "on-key", 1).1), ["filed"]);
+    assert_unfiled(&mut conn);
 }
 
 fn assert_answers_after_late(conn: &mut TcpStream) {

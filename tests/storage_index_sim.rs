@@ -56,6 +56,7 @@ fn config(policy: FlushPolicy, index: Geometry) -> StoreConfig {
         log,
         cq_entries_per_segment: 1024,
         index,
+        message_index: true,
     }
 }
 

@@ -28,6 +28,7 @@ fn config(root: PathBuf) -> StoreConfig {
         log,
         cq_entries_per_segment: 1024,
         index: Geometry::SMALL,
+        message_index: true,
     }
 }
 

@@ -23,6 +23,7 @@ fn config() -> StoreConfig {
         log,
         cq_entries_per_segment: 1024,
         index: Geometry::SMALL,
+        message_index: true,
     }
 }
 

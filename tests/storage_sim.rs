@@ -48,6 +48,7 @@ fn config(policy: FlushPolicy) -> StoreConfig {
         log,
         cq_entries_per_segment: 1024,
         index: Geometry::SMALL,
+        message_index: true,
     }
 }
 

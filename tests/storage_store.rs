@@ -25,6 +25,7 @@ fn config(root: PathBuf, flush: FlushPolicy) -> StoreConfig {
         log,
         cq_entries_per_segment: 1024,
         index: Geometry::SMALL,
+        message_index: true,
     }
 }
 

@@ -86,6 +86,7 @@ pub fn store_config(config: &BrokerConfig, shard: usize) -> StoreConfig {
         slots: config.max_hash_slot_num,
         entries: config.max_index_num,
     };
+    store.message_index = config.message_index_enable;
     store
 }
 

@@ -146,6 +146,7 @@ pub async fn fixture(flush: FlushPolicy, parked_max: usize) -> Fixture {
         log: LogConfig::small(flush),
         cq_entries_per_segment: 1024,
         index: Geometry::SMALL,
+        message_index: true,
     };
     let now = Rc::new(Cell::new(1_700_000_000_000i64));
     let ticks = now.clone();

@@ -41,7 +41,6 @@ pub const IGNORED_KEYS: &[&str] = &[
     "abortFile",
     "checkCRCOnRecover",
     "cleanFileForciblyEnable",
-    "messageIndexEnable",
     "flushConsumerOffsetInterval",
     "fetchNamesrvAddrByAddressServer",
     "rejectTransactionMessage",

@@ -17,6 +17,7 @@ fn defaults_are_java_defaults() {
     assert_eq!(config.mapped_file_size_consume_queue, 6_000_000);
     assert_eq!(config.max_hash_slot_num, 5_000_000);
     assert_eq!(config.max_index_num, 20_000_000);
+    assert!(config.message_index_enable);
     assert_eq!(config.default_topic_queue_nums, 8);
     assert_eq!(config.max_message_size, 4 << 20);
     assert_eq!(config.delete_when, vec![4]);
@@ -37,7 +38,7 @@ fn a_java_broker_conf_applies_and_ignores_what_has_no_meaning() {
          flushDiskType=SYNC_FLUSH\nnamesrvAddr=127.0.0.1:9876;127.0.0.2:9877\n\
          sendMessageThreadPoolNums=128\nbrokerIP2=10.0.0.9\naclEnable=false\n\
          mapedFileSizeCommitLog=1048576\nflushDelayOffsetInterval=2500\n\
-         maxHashSlotNum=1000\nmaxIndexNum=4000\n",
+         maxHashSlotNum=1000\nmaxIndexNum=4000\nmessageIndexEnable=false\n",
     );
     let mut config = BrokerConfig::default();
     let ignored = config.apply_file(conf.path()).expect("applies");
@@ -55,6 +56,7 @@ fn a_java_broker_conf_applies_and_ignores_what_has_no_meaning() {
         (config.max_hash_slot_num, config.max_index_num),
         (1000, 4000)
     );
+    assert!(!config.message_index_enable);
     assert_eq!(config.namesrv_addr.len(), 2);
     assert_eq!(
         config.flush_delay_offset_interval,

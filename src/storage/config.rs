@@ -105,6 +105,9 @@ pub struct StoreConfig {
     pub cq_entries_per_segment: u64,
     /// `maxHashSlotNum` and `maxIndexNum`: the shape of every IndexFile.
     pub index: Geometry,
+    /// `messageIndexEnable`: file the keys of new records in the index. Off, queries still
+    /// search the index files already written.
+    pub message_index: bool,
 }
 
 impl StoreConfig {
@@ -116,6 +119,7 @@ impl StoreConfig {
             log: LogConfig::default(),
             cq_entries_per_segment: 300_032,
             index: Geometry::JAVA,
+            message_index: true,
         }
     }
 

@@ -358,7 +358,9 @@ impl Store {
             };
             q.cq.push(meta.queue_offset, entry)?;
             q.next.set(q.next.get().max(meta.queue_offset.0 + 1));
-            self.index.add(&meta);
+            if self.config.message_index {
+                self.index.add(&meta);
+            }
             if let Some(listener) = &*self.dispatch_listener.borrow() {
                 listener(
                     meta.topic,
