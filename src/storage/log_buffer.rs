@@ -150,39 +150,37 @@ impl LogBuffer {
 
     /// Writes for the bytes from `from` (at or past `written`; bytes before it are written or
     /// being written) to the end, at most `max` of them; the open block's partial tail only
-    /// with `partial`. Full blocks go out as they are (no copy); a block partly written before
-    /// goes out from the page holding `from`, copied, so no byte is written twice more than
-    /// needed.
+    /// with `partial`. A full block goes out as it is (no copy); any other starts at the page
+    /// holding `from` and is copied, so only that page of it is written again.
     pub fn take_writes(&self, from: u64, partial: bool, max: usize) -> Vec<WriteJob> {
-        let from_pos = from.max(self.written);
+        let from = from.max(self.written);
         let mut jobs = Vec::new();
         let last = self.blocks.len().saturating_sub(1);
         let first = self
             .blocks
-            .partition_point(|b| b.start + b.len as u64 <= from_pos);
+            .partition_point(|b| b.start + b.len as u64 <= from);
         for (i, b) in self.blocks.iter().enumerate().skip(first) {
-            let data_end = b.start + b.len as u64;
             if b.len == 0 {
                 continue;
             }
             if jobs.len() == max || (i == last && b.len < self.block_size && !partial) {
                 break;
             }
-            let from = align_down(from_pos.max(b.start) - b.start) as usize;
+            let at = align_down(from.max(b.start) - b.start) as usize;
             let to = (align_up(b.len as u64) as usize).min(self.block_size);
             // Bytes past `len` may be a recycled block's old data: only full blocks go out as
             // they are; a partial one is copied up to `len` into zeros.
-            let buf = if b.len == self.block_size && from == 0 {
+            let buf = if b.len == self.block_size && at == 0 {
                 Rc::clone(&b.buf)
             } else {
-                let mut copy = alloc_block(to - from);
-                copy.as_bytes_mut()[..b.len - from].copy_from_slice(&b.buf.as_bytes()[from..b.len]);
+                let mut copy = alloc_block(to - at);
+                copy.as_bytes_mut()[..b.len - at].copy_from_slice(&b.buf.as_bytes()[at..b.len]);
                 Rc::new(copy)
             };
             jobs.push(WriteJob {
-                pos: b.start + from as u64,
+                pos: b.start + at as u64,
                 buf,
-                end: data_end,
+                end: b.start + b.len as u64,
             });
         }
         jobs
