@@ -150,8 +150,9 @@ impl LogBuffer {
 
     /// Writes for the bytes from `from` (at or past `written`; bytes before it are written or
     /// being written) to the end, at most `max` of them; the open block's partial tail only
-    /// with `partial`. A full block goes out as it is (no copy); any other starts at the page
-    /// holding `from` and is copied, so only that page of it is written again.
+    /// with `partial`. A full block none of which was written goes out as it is (no copy);
+    /// any other starts at the page holding `from` and is copied, so of the bytes written
+    /// before only that page is written again.
     pub fn take_writes(&self, from: u64, partial: bool, max: usize) -> Vec<WriteJob> {
         let from = from.max(self.written);
         let mut jobs = Vec::new();
