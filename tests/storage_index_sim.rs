@@ -51,12 +51,10 @@ fn config(policy: FlushPolicy, index: Geometry) -> StoreConfig {
         ..LogConfig::default()
     };
     StoreConfig {
-        root: PathBuf::from("/sim"),
-        shard: 0,
         log,
         cq_entries_per_segment: 1024,
         index,
-        message_index: true,
+        ..StoreConfig::new(PathBuf::from("/sim"), 0)
     }
 }
 

@@ -23,12 +23,10 @@ fn config(root: PathBuf) -> StoreConfig {
         ..LogConfig::default()
     };
     StoreConfig {
-        root,
-        shard: 0,
         log,
         cq_entries_per_segment: 1024,
         index: Geometry::SMALL,
-        message_index: true,
+        ..StoreConfig::new(root, 0)
     }
 }
 

@@ -18,12 +18,10 @@ use shardmq::storage::{QueueId, QueueOffset, StoreError};
 fn config() -> StoreConfig {
     let log = LogConfig::small(FlushPolicy::Sync);
     StoreConfig {
-        root: PathBuf::from("/r"),
-        shard: 0,
         log,
         cq_entries_per_segment: 1024,
         index: Geometry::SMALL,
-        message_index: true,
+        ..StoreConfig::new(PathBuf::from("/r"), 0)
     }
 }
 

@@ -20,12 +20,10 @@ fn config(root: PathBuf, flush: FlushPolicy) -> StoreConfig {
     let mut log = LogConfig::small(flush);
     log.tail_cache_bytes = 16 * 1024;
     StoreConfig {
-        root,
-        shard: 1,
         log,
         cq_entries_per_segment: 1024,
         index: Geometry::SMALL,
-        message_index: true,
+        ..StoreConfig::new(root, 1)
     }
 }
 

@@ -141,12 +141,10 @@ pub async fn fixture(flush: FlushPolicy, parked_max: usize) -> Fixture {
     let mem = MemDisk::new(1, Faults::default());
     let disk = Disk::Mem(mem.clone());
     let config = StoreConfig {
-        root: PathBuf::from("/data"),
-        shard: 0,
         log: LogConfig::small(flush),
         cq_entries_per_segment: 1024,
         index: Geometry::SMALL,
-        message_index: true,
+        ..StoreConfig::new(PathBuf::from("/data"), 0)
     };
     let now = Rc::new(Cell::new(1_700_000_000_000i64));
     let ticks = now.clone();
