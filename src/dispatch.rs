@@ -12,15 +12,16 @@
 use std::future::Future;
 use std::rc::Rc;
 
-use crate::broker::data_path::DataPath;
-use crate::broker::send::SendConfig;
-use crate::broker::send_rules::{
+use crate::broker::data::path::DataPath;
+use crate::broker::data::send::SendConfig;
+use crate::broker::data::send_rules::{
     dead_letter_topic, retry_topic_of, DLQ_TOPIC_PREFIX, RETRY_TOPIC_PREFIX,
 };
-use crate::broker::topic_view::ShardTopics;
-use crate::broker::topics;
+use crate::broker::data::topic_view::ShardTopics;
+use crate::broker::metadata::topics;
 use crate::broker::{
-    admin, query, queue_locks, queue_offsets, queue_stats, send_back, BrokerContext, BrokerError,
+    admin::queue_stats, admin::requests, clients::queue_locks, data::query, data::queue_offsets,
+    scheduled::send_back, BrokerContext, BrokerError,
 };
 use crate::net::{Peer, Reply, Service};
 use crate::storage::QueueId;
@@ -251,23 +252,31 @@ impl Service for Dispatcher {
             request_code::UPDATE_CONSUMER_OFFSET => {
                 Reply::Now(ctx.offsets.update_consumer_offset(&request))
             }
-            request_code::UPDATE_AND_CREATE_TOPIC => later_with(ctx, request, admin::create_topic),
-            request_code::DELETE_TOPIC_IN_BROKER => later_with(ctx, request, admin::delete_topic),
+            request_code::UPDATE_AND_CREATE_TOPIC => {
+                later_with(ctx, request, requests::create_topic)
+            }
+            request_code::DELETE_TOPIC_IN_BROKER => {
+                later_with(ctx, request, requests::delete_topic)
+            }
             request_code::GET_ALL_TOPIC_CONFIG => {
-                now(&request, admin::all_topic_config(ctx, &request))
+                now(&request, requests::all_topic_config(ctx, &request))
             }
             request_code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => {
-                later_with(ctx, request, admin::update_group)
+                later_with(ctx, request, requests::update_group)
             }
             request_code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => {
-                now(&request, admin::all_group_config(ctx, &request))
+                now(&request, requests::all_group_config(ctx, &request))
             }
-            request_code::DELETE_SUBSCRIPTIONGROUP => later_with(ctx, request, admin::delete_group),
+            request_code::DELETE_SUBSCRIPTIONGROUP => {
+                later_with(ctx, request, requests::delete_group)
+            }
             request_code::GET_TOPIC_STATS_INFO => {
                 later_with(ctx, request, queue_stats::topic_stats)
             }
             request_code::GET_CONSUME_STATS => later_with(ctx, request, queue_stats::consume_stats),
-            request_code::GET_BROKER_RUNTIME_INFO => later_with(ctx, request, admin::runtime_info),
+            request_code::GET_BROKER_RUNTIME_INFO => {
+                later_with(ctx, request, requests::runtime_info)
+            }
             request_code::LOCK_BATCH_MQ => now(&request, queue_locks::lock_batch(ctx, &request)),
             request_code::UNLOCK_BATCH_MQ => {
                 now(&request, queue_locks::unlock_batch(ctx, &request))

@@ -18,10 +18,10 @@ use std::rc::Rc;
 
 use std::path::PathBuf;
 
-use crate::broker::groups::{self, GroupTable};
-use crate::broker::offsets::{ConsumerOffsets, OffsetFileError};
-use crate::broker::topics::{self, TopicTable};
-use crate::broker::{context, schedule, BrokerContext, BrokerShard, ShardMsg};
+use crate::broker::clients::offsets::{ConsumerOffsets, OffsetFileError};
+use crate::broker::metadata::groups::{self, GroupTable};
+use crate::broker::metadata::topics::{self, TopicTable};
+use crate::broker::{context, scheduled::schedule, BrokerContext, BrokerShard, ShardMsg};
 use crate::config::BrokerConfig;
 use crate::dispatch::Dispatcher;
 use crate::namesrv::NameServer;

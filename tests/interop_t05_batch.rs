@@ -6,7 +6,7 @@
 //! The C++ client (PyPI `rocketmq`) reports an empty id for a batch with any broker: its send
 //! result's id is the UNIQ_KEY of the message it sent, and it gives a batch's entries their
 //! own UNIQ_KEYs but the batch itself none; its C API passes on no offset ids. The broker's
-//! answer (10 comma-joined offset ids) is checked in `src/broker/send_tests.rs`.
+//! answer (10 comma-joined offset ids) is checked in `src/broker/data/send_tests.rs`.
 
 mod common;
 mod interop;

@@ -9,7 +9,7 @@
 //! (its `maxMessageSize` option is never read): it compresses the body and the broker, which
 //! limits what it stores, takes the few KiB that arrive. The bodies are the drivers' padded
 //! text, which compresses well; the broker's refusal of a body over 4 MiB is tested in
-//! `src/broker/send_tests.rs`.
+//! `src/broker/data/send_tests.rs`.
 
 mod common;
 mod interop;

@@ -1,5 +1,5 @@
-//! RocketMQ broker semantics, one file per request family; no sockets, no files on the
-//! request path.
+//! RocketMQ broker semantics, grouped by request family, one folder each; no sockets, no
+//! files on the request path.
 //!
 //! # Each shard is a logical broker
 //!
@@ -17,37 +17,25 @@
 //! # Control plane
 //!
 //! The topic table is shared by all shards and owned by shard 0
-//! ([`topic_owner`]), persisted in `<storePathRootDir>/config/topics.json` (one file per
-//! process, as the table is one per process); the subscription-group table likewise
-//! ([`group_owner`], `subscriptionGroup.json`), both through [`owned_table`]. Registration with the NameServers is per
-//! shard ([`register`]). A shard's own topic (its broker-name topic) is not shared.
+//! ([`metadata::topic_owner`]), persisted in `<storePathRootDir>/config/topics.json` (one
+//! file per process, as the table is one per process); the subscription-group table
+//! likewise ([`metadata::group_owner`], `subscriptionGroup.json`). Registration with the
+//! NameServers is per shard ([`metadata::register`]). A shard's own topic (its broker-name
+//! topic) is not shared.
 //!
-//! # Files
+//! # Where things live
 //!
-//! - [`context`]: [`BrokerContext`], what every handler of a shard gets.
-//! - [`topics`]: the table, names, system topics, auto-creation, `topics.json`.
-//! - [`topic_owner`]: [`Topics`], the per-shard copy and the owner's changes.
-//! - [`groups`]: subscription-group configs, auto-creation, `subscriptionGroup.json`;
-//!   [`group_owner`]: [`group_owner::Groups`], the per-shard copy and the owner's changes.
-//! - [`owned_table`], [`config_file`]: what both tables share: the owner shard, the
-//!   replication, the atomic file write.
-//! - [`lenient`]: fastjson's leniency for the JSON bodies shardmq reads.
-//! - [`register`]: REGISTER_BROKER / UNREGISTER_BROKER with every NameServer.
-//! - [`admin`]: UPDATE_AND_CREATE_TOPIC, DELETE_TOPIC_IN_BROKER, GET_ALL_TOPIC_CONFIG,
-//!   GET_BROKER_RUNTIME_INFO, and the subscription-group requests 200, 201, 207.
-//! - [`clients`]: producers and consumer groups from HEART_BEAT, NOTIFY_CONSUMER_IDS_CHANGED.
-//! - [`offsets`]: committed consumer offsets and their `consumerOffset.json`.
-//! - [`queue_offsets`]: GET_MAX_OFFSET, GET_MIN_OFFSET, SEARCH_OFFSET_BY_TIMESTAMP,
-//!   GET_EARLIEST_MSG_STORETIME.
-//! - [`query`]: VIEW_MESSAGE_BY_ID, a stored record by its CommitLog offset.
-//! - [`queue_stats`]: GET_TOPIC_STATS_INFO, GET_CONSUME_STATS; [`mq_table`] their bodies'
-//!   MessageQueue-keyed tables.
-//! - [`stats`]: the messages a shard stores and hands out, and their rates.
-//! - [`delay`], [`schedule`]: delay levels, parking in `SCHEDULE_TOPIC_XXXX`, and the
-//!   per-shard service that delivers parked messages when due (`delayOffset.json`).
-//! - [`queue_locks`]: LOCK_BATCH_MQ, UNLOCK_BATCH_MQ, orderly consumers' queue leases.
-//! - [`send_back`]: CONSUMER_SEND_MSG_BACK into the group's retry or dead-letter topic.
-//! - [`error`]: [`BrokerError`] and its response codes.
+//! | folder | owns |
+//! | --- | --- |
+//! | [`data`] | SEND, PULL and long polling; queue offsets and times; lookups of stored messages |
+//! | [`clients`] | producers and consumers from HEART_BEAT; consumer offsets; orderly queue locks |
+//! | [`metadata`] | the topic and subscription-group tables, their owner shard and files; NameServer registration |
+//! | [`admin`] | mqadmin's topic, group and runtime-info requests; topic and consume statistics |
+//! | [`scheduled`] | delayed messages and their delivery; messages consumers hand back (retry, DLQ) |
+//!
+//! Beside them, [`context`] holds [`BrokerContext`], what every handler of a shard gets, and
+//! [`error`] holds [`BrokerError`]. A new request family gets a file in the folder whose
+//! concern it shares, or a folder of its own.
 //!
 //! # Messages between shards
 //!
@@ -57,47 +45,18 @@
 
 pub mod admin;
 pub mod clients;
-pub mod config_file;
 pub mod context;
-pub mod data_error;
-pub mod data_path;
-#[cfg(test)]
-mod data_test_support;
-pub mod delay;
+pub mod data;
 pub mod error;
-pub mod group_owner;
-pub mod groups;
-pub mod heartbeat_body;
-pub mod lenient;
-pub mod long_poll;
-pub mod mq_table;
-pub mod offsets;
-pub mod owned_table;
-pub mod pull;
-#[cfg(test)]
-mod pull_tests;
-pub mod query;
-pub mod queue_locks;
-pub mod queue_offsets;
-pub mod queue_stats;
-pub mod register;
-pub mod schedule;
-pub mod send;
-pub mod send_back;
-pub mod send_rules;
-#[cfg(test)]
-mod send_tests;
-pub mod stats;
-pub mod topic_owner;
-pub mod topic_view;
-pub mod topics;
+pub mod metadata;
+pub mod scheduled;
 
 pub use context::{BrokerContext, ShardIdentity};
 pub use error::BrokerError;
-pub use topic_owner::{Topics, TOPICS_OWNER};
+pub use metadata::topic_owner::{Topics, TOPICS_OWNER};
 
 use crate::namesrv::TopicConfig;
-use groups::SubscriptionGroupConfig;
+use metadata::groups::SubscriptionGroupConfig;
 
 /// The shard handle of a broker process.
 pub type BrokerShard = shards::Shard<ShardMsg, ShardReply>;

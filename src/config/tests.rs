@@ -142,7 +142,7 @@ fn host_names_are_valid_broker_names() {
     config
         .set("brokerName", "host-1.example.com", "-o")
         .expect("a host name");
-    assert!(crate::broker::topics::shard_topics(&config, 0).is_empty());
+    assert!(crate::broker::metadata::topics::shard_topics(&config, 0).is_empty());
 }
 
 #[test]

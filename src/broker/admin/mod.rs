@@ -1,0 +1,14 @@
+//! Administration and statistics: what mqadmin and dashboards ask a broker. Requests that
+//! change a table are forwarded to its owner shard; statistics are gathered from this
+//! shard's store and counters.
+//!
+//! - [`requests`]: UPDATE_AND_CREATE_TOPIC, DELETE_TOPIC_IN_BROKER, GET_ALL_TOPIC_CONFIG,
+//!   the subscription-group requests, GET_BROKER_RUNTIME_INFO.
+//! - [`queue_stats`]: GET_TOPIC_STATS_INFO, GET_CONSUME_STATS; [`mq_table`] their bodies'
+//!   MessageQueue-keyed tables.
+//! - [`stats`]: the messages a shard stores and hands out, and their rates.
+
+pub mod mq_table;
+pub mod queue_stats;
+pub mod requests;
+pub mod stats;

@@ -1,0 +1,305 @@
+//! Administration requests (REMOTING.md §2.8) as mqadmin sends them: create, delete and list
+//! topics and subscription groups, and the broker's runtime info.
+//!
+//! Topic and group requests are answered on whichever shard's port was asked; changes go to the owner
+//! shard and return once every shard has them (see [`crate::broker::metadata::topic_owner`]). The runtime info
+//! is the asked shard's own: each shard is a broker of its own in the cluster, and mqadmin
+//! asks every broker address for its figures.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::broker::admin::stats::ShardStats;
+use crate::broker::metadata::groups;
+use crate::broker::metadata::topics;
+use crate::broker::{BrokerContext, BrokerError, ShardMsg};
+use crate::namesrv::body;
+use crate::namesrv::{DataVersion, KvTable, TopicConfig};
+use crate::storage::store::Store;
+use crate::wire::codes::{response_code, VERSION_CURRENT};
+use crate::wire::headers::{
+    CreateTopicRequestHeader, DeleteSubscriptionGroupRequestHeader, DeleteTopicRequestHeader,
+};
+use crate::wire::RemotingCommand;
+
+/// Most queues UPDATE_AND_CREATE_TOPIC accepts per broker (Java has no cap; an absurd count
+/// would allocate consume queues by the million).
+pub const TOPIC_QUEUES_MAX: i32 = 1024;
+
+/// The `brokerVersionDesc` shardmq reports: the protocol level it answers like.
+pub const VERSION_DESC: &str = "V5_3_3";
+
+type Handled = Result<RemotingCommand, BrokerError>;
+
+/// UPDATE_AND_CREATE_TOPIC (17): create or replace a topic, idempotently.
+pub async fn create_topic(ctx: Rc<BrokerContext>, request: RemotingCommand) -> Handled {
+    let header: CreateTopicRequestHeader = request.decode_header()?;
+    topics::validate_topic(&header.topic)?;
+    if topics::is_system_topic(&header.topic) {
+        return Err(BrokerError::SystemTopic(header.topic));
+    }
+    for (field, n) in [
+        ("readQueueNums", header.read_queue_nums),
+        ("writeQueueNums", header.write_queue_nums),
+    ] {
+        if !(1..=TOPIC_QUEUES_MAX).contains(&n) {
+            return Err(BrokerError::InvalidParameter(format!(
+                "{field} {n} is outside 1..={TOPIC_QUEUES_MAX}"
+            )));
+        }
+    }
+    if !matches!(
+        header.topic_filter_type.as_str(),
+        "SINGLE_TAG" | "MULTI_TAG"
+    ) {
+        return Err(BrokerError::InvalidParameter(format!(
+            "topicFilterType {} is neither SINGLE_TAG nor MULTI_TAG",
+            header.topic_filter_type
+        )));
+    }
+    let config = TopicConfig {
+        attributes: parse_attributes(header.attributes.as_deref().unwrap_or("")),
+        order: header.order,
+        perm: header.perm,
+        read_queue_nums: header.read_queue_nums,
+        topic_filter_type: header.topic_filter_type,
+        topic_name: header.topic,
+        topic_sys_flag: header.topic_sys_flag.unwrap_or(0),
+        write_queue_nums: header.write_queue_nums,
+    };
+    ctx.topics.create(config).await?;
+    Ok(success(&request))
+}
+
+/// DELETE_TOPIC_IN_BROKER (215). The topic's consume queues and offsets belong to the store
+/// and offset families, which drop them when the topic leaves the table.
+pub async fn delete_topic(ctx: Rc<BrokerContext>, request: RemotingCommand) -> Handled {
+    let header: DeleteTopicRequestHeader = request.decode_header()?;
+    if topics::is_system_topic(&header.topic) {
+        return Err(BrokerError::SystemTopic(header.topic));
+    }
+    ctx.topics.delete(&header.topic).await?;
+    Ok(success(&request))
+}
+
+/// 5.x `TopicConfigAndMappingSerializeWrapper`; 4.9 readers ignore the mapping fields.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AllTopicConfig {
+    data_version: DataVersion,
+    mapping_data_version: DataVersion,
+    topic_config_table: BTreeMap<String, TopicConfig>,
+    topic_queue_mapping_detail_map: BTreeMap<String, serde_json::Value>,
+    topic_queue_mapping_info_map: BTreeMap<String, serde_json::Value>,
+}
+
+/// GET_ALL_TOPIC_CONFIG (21): this shard's topics (the shared table and its own topic).
+pub fn all_topic_config(ctx: &BrokerContext, request: &RemotingCommand) -> Handled {
+    let wrapper = ctx.topics.table().wrapper(ctx.topics.own());
+    let all = AllTopicConfig {
+        mapping_data_version: DataVersion {
+            timestamp: wrapper.data_version.timestamp,
+            ..DataVersion::default()
+        },
+        data_version: wrapper.data_version,
+        topic_config_table: wrapper.topic_config_table,
+        topic_queue_mapping_detail_map: BTreeMap::new(),
+        topic_queue_mapping_info_map: BTreeMap::new(),
+    };
+    let mut response = success(request);
+    response.body = Bytes::from(body::encode(&all));
+    Ok(response)
+}
+
+/// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200): create or replace a group from its
+/// `SubscriptionGroupConfig` body.
+pub async fn update_group(ctx: Rc<BrokerContext>, request: RemotingCommand) -> Handled {
+    if request.body.is_empty() {
+        let why = "UPDATE_AND_CREATE_SUBSCRIPTIONGROUP needs a SubscriptionGroupConfig body";
+        return Err(BrokerError::InvalidParameter(why.to_owned()));
+    }
+    let config = groups::decode_config(&request.body)?;
+    ctx.groups.update(config).await?;
+    Ok(success(&request))
+}
+
+/// GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201): every group, as `subscriptionGroup.json` holds
+/// them.
+pub fn all_group_config(ctx: &BrokerContext, request: &RemotingCommand) -> Handled {
+    let mut response = success(request);
+    response.body = Bytes::from(body::encode(&ctx.groups.table().wrapper()));
+    Ok(response)
+}
+
+/// DELETE_SUBSCRIPTIONGROUP (207). With `cleanOffset` the group's consumer offsets go too,
+/// on every shard (each keeps its own queues' offsets).
+pub async fn delete_group(ctx: Rc<BrokerContext>, request: RemotingCommand) -> Handled {
+    let header: DeleteSubscriptionGroupRequestHeader = request.decode_header()?;
+    ctx.groups.delete(&header.group_name).await?;
+    if header.clean_offset == Some(true) {
+        let msg = ShardMsg::DeleteGroupOffsets(header.group_name.clone());
+        for (shard, reply) in ctx.shard.gather(msg).await {
+            if let Err(err) = reply {
+                tracing::warn!(%shard, %err, "a shard kept the deleted group's offsets");
+            }
+        }
+    }
+    Ok(success(&request))
+}
+
+/// GET_BROKER_RUNTIME_INFO (28): the KVTable `mqadmin brokerStatus` prints and
+/// `clusterList` parses, for this shard's broker: its traffic and rates, its CommitLog, and
+/// the keys of Java's request thread pools and timer wheel, 0 because requests here never
+/// queue for a pool and there is no timer wheel. Every value Java tools parse as a number
+/// is one.
+pub async fn runtime_info(ctx: Rc<BrokerContext>, request: RemotingCommand) -> Handled {
+    let mut table = RuntimeTable::default();
+    table.put("brokerVersionDesc", VERSION_DESC);
+    table.put("brokerVersion", VERSION_CURRENT);
+    table.put("brokerActive", true);
+    table.put("bootTimestamp", ctx.boot_ms);
+    table.put("runtime", uptime_text(topics::now_ms() - ctx.boot_ms));
+    table.put("shards", ctx.shard.count());
+    traffic_info(&mut table, &ctx.stats);
+    store_info(&mut table, &ctx.store).await?;
+    for key in IDLE_COUNTERS {
+        table.put(key, 0);
+    }
+    for key in ["timerEnqueueTps", "timerDequeueTps"] {
+        table.put(key, "0.0");
+    }
+    let mut response = success(&request);
+    response.body = Bytes::from(body::encode(&KvTable { table: table.0 }));
+    Ok(response)
+}
+
+/// The runtime KVTable being filled; every value is text, as in Java's.
+#[derive(Default)]
+struct RuntimeTable(BTreeMap<String, String>);
+
+impl RuntimeTable {
+    fn put(&mut self, key: &str, value: impl ToString) {
+        self.0.insert(key.to_owned(), value.to_string());
+    }
+}
+
+/// Messages in and out: rates over 10 s, 1 min and 10 min, and totals since the shard
+/// started and at the last two midnights.
+fn traffic_info(table: &mut RuntimeTable, stats: &ShardStats) {
+    table.put("putTps", stats.put_tps());
+    let get_tps = stats.get_tps();
+    // 4.9 tools read Java 4.9's misspelling, 5.x tools the corrected key.
+    table.put("getTransferedTps", &get_tps);
+    table.put("getTransferredTps", get_tps);
+    let (now, days) = (stats.traffic.totals(), stats.days());
+    table.put("msgPutTotalTodayNow", now.stored);
+    table.put("msgPutTotalTodayMorning", days.today_morning.stored);
+    table.put("msgPutTotalYesterdayMorning", days.yesterday_morning.stored);
+    table.put("msgGetTotalTodayNow", now.pulled);
+    table.put("msgGetTotalTodayMorning", days.today_morning.pulled);
+    table.put("msgGetTotalYesterdayMorning", days.yesterday_morning.pulled);
+}
+
+/// The CommitLog's extent, what is not yet flushed or dispatched, the disk's use, and when
+/// its oldest message was stored (-1 for an empty log, as Java).
+async fn store_info(table: &mut RuntimeTable, store: &Store) -> Result<(), BrokerError> {
+    let log = store.log();
+    let (min, end) = (log.min_offset(), log.end());
+    table.put("commitLogMinOffset", min.0);
+    table.put("commitLogMaxOffset", end.0);
+    table.put("dispatchBehindBytes", end.0 - store.reput_offset().0);
+    let unflushed = end.0.saturating_sub(log.flushed().0);
+    table.put("remainHowManyDataToFlush", human_bytes(unflushed));
+    let used = store.disk().used_percent(&store.config().shard_dir());
+    // Java reports -1 for a store path it cannot measure.
+    let ratio = used.map_or(-1.0, |percent| f64::from(percent) / 100.0);
+    table.put("commitLogDiskRatio", format!("{ratio:?}"));
+    let earliest = store.store_time(min).await?;
+    table.put("earliestMessageTimeStamp", earliest.unwrap_or(-1));
+    Ok(())
+}
+
+/// Java's thread-pool and page-cache keys, and the 5.x timer wheel's backlog.
+const IDLE_COUNTERS: &[&str] = &[
+    "sendThreadPoolQueueSize",
+    "pullThreadPoolQueueSize",
+    "sendThreadPoolQueueHeadWaitTimeMills",
+    "pullThreadPoolQueueHeadWaitTimeMills",
+    "pageCacheLockTimeMills",
+    "timerReadBehind",
+    "timerOffsetBehind",
+    "timerCongestNum",
+];
+
+/// Java's `MixAll.humanReadableByteCount(bytes, false)`: `"512 B"`, `"1.5 KiB"`.
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut scaled = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while scaled >= 1024.0 && unit + 1 < UNITS.len() {
+        scaled /= 1024.0;
+        unit += 1;
+    }
+    format!("{scaled:.1} {}", UNITS[unit])
+}
+
+/// Java's `runtime` text for how long the broker has run.
+fn uptime_text(ms: i64) -> String {
+    let seconds = ms.max(0) / 1000;
+    let (days, hours) = (seconds / 86_400, seconds % 86_400 / 3600);
+    let (minutes, seconds) = (seconds % 3600 / 60, seconds % 60);
+    format!("[ {days} days, {hours} hours, {minutes} minutes, {seconds} seconds ]")
+}
+
+/// 5.x attributes as mqadmin sends them: `+key=value,+key2=value2` (a `-key` removes, which
+/// on a full replacement means leaving it out).
+fn parse_attributes(text: &str) -> BTreeMap<String, String> {
+    text.split(',')
+        .filter_map(|item| item.trim().strip_prefix('+'))
+        .filter_map(|item| item.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+fn success(request: &RemotingCommand) -> RemotingCommand {
+    RemotingCommand::response_to(request, response_code::SUCCESS, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_counts_read_as_java_prints_them() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1024), "1.0 KiB");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(5 << 20), "5.0 MiB");
+        assert_eq!(human_bytes(3 << 30), "3.0 GiB");
+        assert_eq!(human_bytes(u64::MAX), "16.0 EiB");
+    }
+
+    #[test]
+    fn uptime_reads_in_days_hours_minutes_seconds() {
+        assert_eq!(uptime_text(0), "[ 0 days, 0 hours, 0 minutes, 0 seconds ]");
+        let ms = ((2 * 24 + 3) * 3600 + 4 * 60 + 5) * 1000 + 999;
+        assert_eq!(uptime_text(ms), "[ 2 days, 3 hours, 4 minutes, 5 seconds ]");
+        assert_eq!(uptime_text(-5), "[ 0 days, 0 hours, 0 minutes, 0 seconds ]");
+    }
+
+    #[test]
+    fn attributes_parse_the_plus_form() {
+        let parsed = parse_attributes("+message.type=NORMAL, -gone ,+a=b=c");
+        assert_eq!(parsed.len(), 2);
+        assert_eq!(parsed["message.type"], "NORMAL");
+        assert_eq!(parsed["a"], "b=c");
+        assert!(parse_attributes("").is_empty());
+    }
+}

@@ -1,0 +1,13 @@
+//! The clients of one shard and what they hold: producers and consumers registered by
+//! HEART_BEAT, the consumer groups' committed offsets, and orderly consumers' queue locks.
+//! All of it is per shard: a client's connection to shard k is known to shard k only.
+//!
+//! - [`registry`]: HEART_BEAT, UNREGISTER_CLIENT, CHECK_CLIENT_CONFIG, the consumer and
+//!   producer lists, NOTIFY_CONSUMER_IDS_CHANGED; [`heartbeat_body`] its JSON bodies.
+//! - [`offsets`]: QUERY_CONSUMER_OFFSET, UPDATE_CONSUMER_OFFSET and `consumerOffset.json`.
+//! - [`queue_locks`]: LOCK_BATCH_MQ, UNLOCK_BATCH_MQ.
+
+pub mod heartbeat_body;
+pub mod offsets;
+pub mod queue_locks;
+pub mod registry;

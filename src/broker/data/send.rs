@@ -1,0 +1,556 @@
+//! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310) and SEND_BATCH_MESSAGE (320) (REMOTING.md §2.4,
+//! §5.1–§5.2): validate the send, find or auto-create its topic, pick the queue, turn each
+//! message into a CommitLog record and append it to the shard's store.
+//!
+//! One [`SendHandler`] per shard, writing only to that shard's store. Records are encoded
+//! into one reusable buffer and copied into the log by `Store::put`, so a send allocates
+//! only its response. Puts of one send never await in between, so a batch's messages get
+//! consecutive queue offsets in one queue.
+//!
+//! A message with a DELAY level (or a 5.x timer property) is stored in the schedule topic
+//! instead and delivered later by the shard's delay service ([`crate::broker::scheduled::delay`]).
+//!
+//! Answers: under ASYNC_FLUSH at once; under SYNC_FLUSH (and `WAIT` not `false`) after the
+//! record is durable, or FLUSH_DISK_TIMEOUT once the sync flush timeout passes. Oneway
+//! sends are stored and never answered. Pulls see a message once the store's reput files it
+//! (the put wakes the shard's maintenance task, and reput wakes parked pulls).
+
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Duration;
+
+use crate::broker::admin::stats::Traffic;
+use crate::broker::data::error::DataError;
+use crate::broker::data::long_poll::{glommio_sleep, Sleep};
+use crate::broker::data::send_rules::{check_topic, dead_letter_topic, RETRY_TOPIC_PREFIX};
+use crate::broker::data::topic_view::{perm, TopicInfo, TopicView};
+use crate::broker::scheduled::delay::{self, DelayLevels, Parked};
+use crate::limits::{MESSAGE_BODY_SIZE_MAX, PROPERTIES_SIZE_MAX};
+use crate::net::Reply;
+use crate::storage::commit_log::Durable;
+use crate::storage::config::FlushPolicy;
+use crate::storage::store::{PutResult, Store};
+use crate::storage::{QueueId, StoreError};
+use crate::wire::codes::{request_code, response_code};
+use crate::wire::headers::{SendMessageRequestHeader, SendMessageResponseHeader};
+use crate::wire::message_id::{write_offset_message_id, MESSAGE_ID_LEN_V6};
+use crate::wire::properties::{self, keys};
+use crate::wire::record::{
+    PhysicalOffset, QueueOffset, RecordFields, RecordVersion, SysFlag, TransactionType,
+};
+use crate::wire::{batch, RemotingCommand, WireError};
+
+/// Longest a send waits for room in a full log buffer before SYSTEM_BUSY (Java's
+/// `osPageCacheBusyTimeOutMills`).
+pub const BUSY_WAIT_MAX: Duration = Duration::from_secs(1);
+
+/// The scratch buffer is kept between sends up to this size; a larger one (a multi-MiB
+/// message) is given back so one big send does not pin memory for good.
+const SCRATCH_KEEP_BYTES: usize = 1 << 20;
+
+/// Per-shard send settings.
+#[derive(Debug, Clone)]
+pub struct SendConfig {
+    /// The shard's advertised address (`brokerIP1`:port): STOREHOST of its records and the
+    /// address inside offset message ids, so it must be what clients reach.
+    pub store_host: SocketAddr,
+    /// `maxMessageSize`: largest body (for a batch, the whole request body).
+    pub body_size_max: usize,
+    /// `syncFlushTimeout`: how long a SYNC_FLUSH send waits before FLUSH_DISK_TIMEOUT.
+    pub sync_flush_timeout: Duration,
+    /// `messageDelayLevel`: where messages with a DELAY level are parked.
+    pub delay_levels: DelayLevels,
+}
+
+impl SendConfig {
+    /// Java's defaults for a shard advertised at `store_host`.
+    pub fn new(store_host: SocketAddr) -> Self {
+        SendConfig {
+            store_host,
+            body_size_max: MESSAGE_BODY_SIZE_MAX,
+            sync_flush_timeout: Duration::from_secs(5),
+            delay_levels: DelayLevels::default(),
+        }
+    }
+}
+
+/// A stored send, waiting to be answered.
+struct Sent {
+    header: SendMessageResponseHeader,
+    durable: Durable,
+    /// The producer asked to wait for the flush (`WAIT` property, default true).
+    wait: bool,
+}
+
+/// The send handler of one shard.
+pub struct SendHandler {
+    store: Rc<Store>,
+    topics: Rc<dyn TopicView>,
+    traffic: Rc<Traffic>,
+    config: SendConfig,
+    sleep: Sleep,
+    scratch: RefCell<Vec<u8>>,
+    /// Round-robin start for sends that leave the queue to the broker.
+    next_queue: Cell<u32>,
+}
+
+impl std::fmt::Debug for SendHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SendHandler")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SendHandler {
+    /// The handler; every record it stores is counted in `traffic`.
+    pub fn new(
+        store: Rc<Store>,
+        topics: Rc<dyn TopicView>,
+        traffic: Rc<Traffic>,
+        config: SendConfig,
+    ) -> Self {
+        Self::with_sleep(store, topics, traffic, config, glommio_sleep())
+    }
+
+    /// [`SendHandler::new`] with the timer the flush timeout uses.
+    pub fn with_sleep(
+        store: Rc<Store>,
+        topics: Rc<dyn TopicView>,
+        traffic: Rc<Traffic>,
+        config: SendConfig,
+        sleep: Sleep,
+    ) -> Self {
+        SendHandler {
+            store,
+            topics,
+            traffic,
+            config,
+            sleep,
+            scratch: RefCell::new(Vec::new()),
+            next_queue: Cell::new(0),
+        }
+    }
+
+    /// Handles a SEND_MESSAGE, SEND_MESSAGE_V2 or SEND_BATCH_MESSAGE from `born_host` (the
+    /// producer's address as this connection sees it).
+    ///
+    /// When the log buffer is full (the disk is behind), the send waits for room for up to
+    /// [`BUSY_WAIT_MAX`] before it is refused with SYSTEM_BUSY, as Java's broker holds a put
+    /// while its page cache is busy: a burst slows producers down instead of failing them.
+    pub fn handle(self: &Rc<Self>, born_host: SocketAddr, request: &RemotingCommand) -> Reply {
+        match self.send(born_host, request) {
+            Err(DataError::Store(StoreError::Busy)) => self.send_when_room(born_host, request),
+            sent => self.answer(request, sent),
+        }
+    }
+
+    fn answer(&self, request: &RemotingCommand, sent: Result<Sent, DataError>) -> Reply {
+        match sent {
+            Ok(sent) => self.reply(request, sent),
+            Err(e) if request.is_oneway() => {
+                tracing::debug!(error = %e, "oneway send refused");
+                Reply::Now(None)
+            }
+            Err(e) => Reply::Now(Some(e.response_to(request))),
+        }
+    }
+
+    fn send_when_room(self: &Rc<Self>, born_host: SocketAddr, request: &RemotingCommand) -> Reply {
+        let (this, request) = (Rc::clone(self), request.clone());
+        // Room for the body and the largest properties is room for the record.
+        let size = (request.body.len() + PROPERTIES_SIZE_MAX) as u64;
+        let timeout = (self.sleep)(BUSY_WAIT_MAX);
+        Reply::Later(Box::pin(async move {
+            let room = async { this.store.writable(size).await.is_ok() };
+            let expired = async {
+                timeout.await;
+                false
+            };
+            let sent = if futures_lite::future::or(room, expired).await {
+                this.send(born_host, &request)
+            } else {
+                Err(DataError::Store(StoreError::Busy))
+            };
+            match this.answer(&request, sent) {
+                Reply::Now(response) => response,
+                Reply::Later(response) => response.await,
+            }
+        }))
+    }
+
+    fn reply(&self, request: &RemotingCommand, sent: Sent) -> Reply {
+        if request.is_oneway() {
+            drop(sent.durable);
+            return Reply::Now(None);
+        }
+        let mut response = RemotingCommand::response_to(request, response_code::SUCCESS, None);
+        response.set_header(&sent.header);
+        if self.store.config().log.flush != FlushPolicy::Sync || !sent.wait {
+            drop(sent.durable);
+            return Reply::Now(Some(response));
+        }
+        let timeout = (self.sleep)(self.config.sync_flush_timeout);
+        Reply::Later(Box::pin(async move {
+            let durable = async { Some(sent.durable.await) };
+            let expired = async {
+                timeout.await;
+                None
+            };
+            match futures_lite::future::or(durable, expired).await {
+                Some(Ok(())) => {}
+                // Stored, not yet durable: the client reports FLUSH_DISK_TIMEOUT, no retry.
+                None => response.code = response_code::FLUSH_DISK_TIMEOUT,
+                Some(Err(e)) => {
+                    let e = DataError::Store(e);
+                    response.code = e.response_code();
+                    response.remark = Some(e.to_string());
+                    response.ext_fields = Default::default();
+                }
+            }
+            Some(response)
+        }))
+    }
+
+    fn send(&self, born_host: SocketAddr, request: &RemotingCommand) -> Result<Sent, DataError> {
+        let mut header = SendMessageRequestHeader::decode_for(request.code, &request.ext_fields)?;
+        let batch = request.code == request_code::SEND_BATCH_MESSAGE || header.batch == Some(true);
+        check_topic(&header.topic, batch)?;
+        // The keys a send looks at, read in one pass before a dead-letter redirect rewrites
+        // the properties (it keeps these three).
+        let [wait, tran_msg, uniq_key] = properties::get_each(
+            header.properties.as_deref().unwrap_or(""),
+            [keys::WAIT, keys::TRAN_MSG, keys::UNIQ_KEY],
+        );
+        let wait = wait != Some("false");
+        let tran_msg = tran_msg.is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let uniq_key = uniq_key.map(str::to_owned);
+        self.check_not_half_message(&header, tran_msg)?;
+        let info = match dead_letter_topic(&header) {
+            Some(dlq) => self.redirect_to_dlq(&mut header, dlq)?,
+            None => self.topic_for_send(&header)?,
+        };
+        let queue_id = self.pick_queue(&header, &info)?;
+        let properties = header.properties.as_deref().unwrap_or("");
+        self.check_sizes(properties, &request.body)?;
+        let msg = Message {
+            header: &header,
+            queue_id,
+            born_host,
+            properties,
+        };
+        let (header, durable) = if batch {
+            if delay::delay_level(properties).is_some() {
+                // Java's store refuses delayed batches; clients never send one.
+                let why = "batch messages cannot be delayed".to_owned();
+                return Err(DataError::MessageIllegal { why });
+            }
+            self.put_batch(&msg, &request.body)?
+        } else {
+            let sysflag = SysFlag(header.sys_flag as u32);
+            let levels = &self.config.delay_levels;
+            let now = || self.store.now_ms();
+            let parked = delay::park(levels, &header.topic, queue_id, sysflag, properties, now)?;
+            let (mut header, durable) = self.put_one(&msg, &request.body, parked.as_ref())?;
+            header.transaction_id = uniq_key;
+            (header, durable)
+        };
+        Ok(Sent {
+            header,
+            durable,
+            wait,
+        })
+    }
+
+    /// Refuses transactional half messages, as a Java broker with `rejectTransactionMessage`
+    /// does: they belong in the half topic (not served here yet), and a half record in an
+    /// ordinary queue would hold a queue offset that reput never files.
+    /// `tran_msg`: the properties say `TRAN_MSG=true`.
+    fn check_not_half_message(
+        &self,
+        h: &SendMessageRequestHeader,
+        tran_msg: bool,
+    ) -> Result<(), DataError> {
+        let kind = SysFlag(h.sys_flag as u32).transaction();
+        let half =
+            matches!(kind, TransactionType::Prepared | TransactionType::Rollback) || tran_msg;
+        if half {
+            let remark = format!(
+                "the broker[{}] sending transaction message is forbidden",
+                self.config.store_host
+            );
+            return Err(DataError::NoPermission { remark });
+        }
+        Ok(())
+    }
+
+    /// The topic's config, auto-creating it from the send's template topic when unknown.
+    fn topic_for_send(&self, h: &SendMessageRequestHeader) -> Result<TopicInfo, DataError> {
+        if self.topics.broker_perm() & perm::WRITE == 0 {
+            let remark = format!(
+                "the broker[{}] sending message is forbidden",
+                self.config.store_host
+            );
+            return Err(DataError::NoPermission { remark });
+        }
+        let info = match self.topics.topic(&h.topic) {
+            Some(info) => info,
+            None => self.auto_create(h)?,
+        };
+        if !info.writable() {
+            let remark = format!("the topic[{}] sending message is forbidden", h.topic);
+            return Err(DataError::NoPermission { remark });
+        }
+        Ok(info)
+    }
+
+    /// Points the send at the group's dead-letter topic (one read-write queue, created on
+    /// first use) and drops its delay level: a dead letter is stored, never rescheduled.
+    fn redirect_to_dlq(
+        &self,
+        h: &mut SendMessageRequestHeader,
+        dlq: String,
+    ) -> Result<TopicInfo, DataError> {
+        let info = self.topics.topic(&dlq).or_else(|| {
+            let info = TopicInfo {
+                read_queue_nums: 1,
+                write_queue_nums: 1,
+                perm: perm::READ | perm::WRITE,
+            };
+            self.topics.create_topic(&dlq, info)
+        });
+        h.topic = dlq;
+        h.queue_id = 0;
+        if let Some(props) = h.properties.as_deref() {
+            if properties::get(props, keys::DELAY).is_some() {
+                let mut kept = properties::Builder::new();
+                kept.extend_from(props, |k| k != keys::DELAY)
+                    .map_err(illegal)?;
+                h.properties = Some(kept.finish());
+            }
+        }
+        let info = info.ok_or_else(|| DataError::TopicNotExist {
+            topic: h.topic.clone(),
+        })?;
+        if !info.writable() {
+            let remark = format!("the topic[{}] sending message is forbidden", h.topic);
+            return Err(DataError::NoPermission { remark });
+        }
+        Ok(info)
+    }
+
+    /// Java's auto-creation (REMOTING.md §2.4.1 step 3): from a template with the INHERIT
+    /// bit, `min(requested, template write queues)` queues, the template's perm without
+    /// INHERIT; a retry topic falls back to one read-write queue.
+    fn auto_create(&self, h: &SendMessageRequestHeader) -> Result<TopicInfo, DataError> {
+        let template = self.topics.topic(&h.default_topic);
+        let created = match template {
+            Some(t) if t.perm & perm::INHERIT != 0 => {
+                let wanted = u32::try_from(h.default_topic_queue_nums)
+                    .unwrap_or(0)
+                    .max(1);
+                let queues = wanted.min(t.write_queue_nums);
+                let info = TopicInfo {
+                    read_queue_nums: queues,
+                    write_queue_nums: queues,
+                    perm: t.perm & !perm::INHERIT,
+                };
+                self.topics.create_topic(&h.topic, info)
+            }
+            _ => None,
+        };
+        let created = created.or_else(|| {
+            h.topic.starts_with(RETRY_TOPIC_PREFIX).then(|| {
+                let info = TopicInfo {
+                    read_queue_nums: 1,
+                    write_queue_nums: 1,
+                    perm: perm::READ | perm::WRITE,
+                };
+                self.topics.create_topic(&h.topic, info)
+            })?
+        });
+        created.ok_or_else(|| DataError::TopicNotExist {
+            topic: h.topic.clone(),
+        })
+    }
+
+    /// The queue to write: the requested one, or round-robin over the writable queues when
+    /// the producer left the choice to the broker (negative queue id).
+    fn pick_queue(&self, h: &SendMessageRequestHeader, info: &TopicInfo) -> Result<u32, DataError> {
+        let invalid = || DataError::InvalidQueueId {
+            topic: h.topic.clone(),
+            queue_id: h.queue_id,
+            max: info.queue_nums_max(),
+        };
+        match u32::try_from(h.queue_id) {
+            Ok(q) if q < info.queue_nums_max() => Ok(q),
+            Ok(_) => Err(invalid()),
+            Err(_) if info.write_queue_nums == 0 => Err(invalid()),
+            Err(_) => {
+                let n = self.next_queue.get();
+                self.next_queue.set(n.wrapping_add(1));
+                Ok(n % info.write_queue_nums)
+            }
+        }
+    }
+
+    fn check_sizes(&self, properties: &str, body: &[u8]) -> Result<(), DataError> {
+        if body.len() > self.config.body_size_max {
+            let why = format!(
+                "message body size {} exceeds the maximum of {} bytes",
+                body.len(),
+                self.config.body_size_max
+            );
+            return Err(DataError::MessageIllegal { why });
+        }
+        if properties.len() > PROPERTIES_SIZE_MAX {
+            let why = format!(
+                "message properties length {} exceeds the maximum of {PROPERTIES_SIZE_MAX} bytes",
+                properties.len()
+            );
+            return Err(DataError::MessageIllegal { why });
+        }
+        Ok(())
+    }
+
+    /// Stores one message, in the schedule topic when it is `parked`; the answer names the
+    /// queue the message will be delivered to, with its schedule queue offset.
+    fn put_one(
+        &self,
+        msg: &Message<'_>,
+        body: &[u8],
+        parked: Option<&Parked>,
+    ) -> Result<(SendMessageResponseHeader, Durable), DataError> {
+        let mut fields = msg.fields(&self.config, msg.header.flag, body, msg.properties);
+        if let Some(parked) = parked {
+            parked.apply(&mut fields);
+        }
+        let put = self.put_record(&fields)?;
+        let mut id = String::with_capacity(MESSAGE_ID_LEN_V6);
+        write_offset_message_id(&mut id, self.config.store_host, put.offset);
+        Ok((msg.response(id, put.queue_offset), put.durable))
+    }
+
+    /// Stores every entry of a batch as its own record. The body and the log's room are
+    /// checked whole first, so a malformed entry or a full log buffer stores nothing.
+    fn put_batch(
+        &self,
+        msg: &Message<'_>,
+        body: &[u8],
+    ) -> Result<(SendMessageResponseHeader, Durable), DataError> {
+        let entries = batch::decode(body).map_err(illegal)?;
+        let mut prepared = Vec::with_capacity(entries.len());
+        let mut total = 0u64;
+        for entry in &entries {
+            let props = entry_properties(entry.properties, msg.properties)?;
+            total += msg
+                .fields(&self.config, entry.flag, entry.body, &props)
+                .encoded_len()
+                .map_err(illegal)? as u64;
+            prepared.push(props);
+        }
+        // All or nothing: a batch refused half-way would be retried whole and duplicate
+        // the half that was stored.
+        self.store.log().check_room(total)?;
+        let mut ids = String::with_capacity(entries.len() * (MESSAGE_ID_LEN_V6 + 1));
+        let mut first = None;
+        let mut last = None;
+        for (entry, props) in entries.iter().zip(&prepared) {
+            let put = self.put_record(&msg.fields(&self.config, entry.flag, entry.body, props))?;
+            if !ids.is_empty() {
+                ids.push(',');
+            }
+            write_offset_message_id(&mut ids, self.config.store_host, put.offset);
+            first.get_or_insert(put.queue_offset);
+            last = Some(put.durable);
+        }
+        // decode refuses an empty batch, so both are set.
+        let (Some(first), Some(durable)) = (first, last) else {
+            return Err(illegal(WireError::Invalid("empty batch".into())));
+        };
+        Ok((msg.response(ids, first), durable))
+    }
+
+    /// Encodes `fields` into the shard's scratch buffer and appends it.
+    fn put_record(&self, fields: &RecordFields<'_>) -> Result<PutResult, DataError> {
+        let len = fields.encoded_len().map_err(illegal)?;
+        let mut scratch = self.scratch.borrow_mut();
+        if scratch.len() < len {
+            scratch.resize(len, 0);
+        }
+        let record = &mut scratch[..len];
+        fields.encode_into(record).map_err(illegal)?;
+        let put = self
+            .store
+            .put(fields.topic, QueueId(fields.queue_id), record);
+        if scratch.capacity() > SCRATCH_KEEP_BYTES {
+            *scratch = Vec::new();
+        }
+        let put = put?;
+        self.traffic.add_stored(1);
+        Ok(put)
+    }
+}
+
+/// What every record of one send shares.
+struct Message<'a> {
+    header: &'a SendMessageRequestHeader,
+    queue_id: u32,
+    born_host: SocketAddr,
+    properties: &'a str,
+}
+
+impl<'a> Message<'a> {
+    fn fields<'b>(
+        &'b self,
+        config: &SendConfig,
+        flag: i32,
+        body: &'b [u8],
+        properties: &'b str,
+    ) -> RecordFields<'b> {
+        let h = self.header;
+        // Inner-batch bits describe a store layout this broker does not write.
+        let sysflag =
+            SysFlag(h.sys_flag as u32).without(SysFlag::NEED_UNWRAP | SysFlag::INNER_BATCH);
+        RecordFields {
+            version: RecordVersion::for_topic(&h.topic),
+            queue_id: self.queue_id,
+            flag,
+            queue_offset: QueueOffset(0),
+            physical_offset: PhysicalOffset(0),
+            sysflag,
+            born_timestamp_ms: h.born_timestamp,
+            born_host: self.born_host,
+            store_timestamp_ms: 0,
+            store_host: config.store_host,
+            reconsume_times: h.reconsume_times.unwrap_or(0),
+            prepared_transaction_offset: PhysicalOffset(0),
+            body,
+            topic: &h.topic,
+            properties,
+        }
+    }
+
+    fn response(&self, msg_id: String, queue_offset: QueueOffset) -> SendMessageResponseHeader {
+        // Queue ids are below the topic's queue count and offsets below i64::MAX.
+        SendMessageResponseHeader::new(msg_id, self.queue_id as i32, queue_offset.0 as i64)
+    }
+}
+
+/// A batch entry's properties: its own, plus the wrapper's keys it lacks (never the
+/// wrapper's UNIQ_KEY over its own). Borrowed when there is nothing to merge.
+fn entry_properties<'a>(own: &'a str, wrapper: &str) -> Result<Cow<'a, str>, DataError> {
+    let missing = properties::iter(wrapper).any(|(k, _)| properties::get(own, k).is_none());
+    if !missing {
+        return Ok(Cow::Borrowed(own));
+    }
+    Ok(Cow::Owned(
+        properties::merge_missing(own, wrapper).map_err(illegal)?,
+    ))
+}
+
+fn illegal(e: WireError) -> DataError {
+    DataError::MessageIllegal { why: e.to_string() }
+}

@@ -1,0 +1,22 @@
+//! The control plane: the topic and subscription-group tables, which one owner shard
+//! changes and persists while every shard reads its own copy, their JSON files, and the
+//! registration of each shard's logical broker with the NameServers.
+//!
+//! - [`topics`]: the topic table's rules (names, system topics, auto-creation) and
+//!   `topics.json`; [`topic_owner`]: [`topic_owner::Topics`], the per-shard copy and the
+//!   owner's changes.
+//! - [`groups`]: subscription-group configs and `subscriptionGroup.json`;
+//!   [`group_owner`]: the per-shard copy and the owner's changes.
+//! - [`owned_table`], [`config_file`]: what both tables share: the owner shard, the
+//!   broadcast of changes, the atomic file write.
+//! - [`lenient`]: fastjson's leniency for the JSON bodies shardmq reads.
+//! - [`register`]: REGISTER_BROKER and UNREGISTER_BROKER with every NameServer.
+
+pub mod config_file;
+pub mod group_owner;
+pub mod groups;
+pub mod lenient;
+pub mod owned_table;
+pub mod register;
+pub mod topic_owner;
+pub mod topics;

@@ -1,0 +1,173 @@
+//! Every shard's view of the topic table, and the owner shard's authority over it.
+//!
+//! Shard 0 ([`TOPICS_OWNER`]) owns the table: it alone changes it, writes `topics.json`, and
+//! publishes each new version to every shard's copy ([`shards::Replicated`]). Reads are
+//! local and never wait. A change asked on any shard travels to the owner over the mesh
+//! ([`ShardMsg::Topic`]); the owner applies it under a one-permit semaphore (so changes and
+//! file writes happen in order), persists, publishes, and then asks every shard to confirm
+//! it holds the new version and has re-registered with the NameServers
+//! ([`ShardMsg::TopicsChanged`]). So when `create` returns, every shard serves the topic
+//! and every reachable NameServer routes it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use crate::broker::metadata::owned_table::{OwnedTable, TABLES_OWNER};
+use crate::broker::metadata::topics::{self, TopicMeta, TopicTable};
+use crate::broker::{BrokerError, BrokerShard, ShardMsg, TopicChange};
+use crate::namesrv::TopicConfig;
+
+/// Index of the shard that owns the topic table.
+pub const TOPICS_OWNER: usize = TABLES_OWNER;
+
+/// This shard's copy of the topic table, plus its own topics.
+#[derive(Debug)]
+pub struct Topics {
+    table: OwnedTable<TopicTable>,
+    /// Topics of this shard alone (its broker-name topic); never replicated.
+    own: BTreeMap<String, TopicConfig>,
+    shard: BrokerShard,
+}
+
+impl Topics {
+    /// Creates this shard's copy; every shard passes the same `initial` table (loaded before
+    /// the shards start).
+    pub fn new(
+        shard: &BrokerShard,
+        initial: TopicTable,
+        own: BTreeMap<String, TopicConfig>,
+        file: PathBuf,
+    ) -> Result<Self, shards::ReplicaError> {
+        Ok(Topics {
+            table: OwnedTable::new(shard, "topics", initial, file)?,
+            own,
+            shard: shard.clone(),
+        })
+    }
+
+    /// What the data path needs of `topic` on this shard; no allocation, never waits.
+    pub fn meta(&self, topic: &str) -> Option<TopicMeta> {
+        match self.own.get(topic) {
+            Some(config) => Some(TopicMeta::of(config)),
+            None => self.table.get().get(topic).map(TopicMeta::of),
+        }
+    }
+
+    /// The config of `topic` on this shard (a copy; the data path uses [`Topics::meta`]).
+    pub fn get(&self, topic: &str) -> Option<TopicConfig> {
+        self.own
+            .get(topic)
+            .cloned()
+            .or_else(|| self.table.get().get(topic).cloned())
+    }
+
+    /// The shared table as this shard holds it now.
+    pub fn table(&self) -> Rc<TopicTable> {
+        self.table.get()
+    }
+
+    /// This shard's own topics (see [`topics::shard_topics`]).
+    pub fn own(&self) -> &BTreeMap<String, TopicConfig> {
+        &self.own
+    }
+
+    /// Version of the local copy (one per published change).
+    pub fn version(&self) -> u64 {
+        self.table.version()
+    }
+
+    /// Resolves once the local copy has reached `version`.
+    pub async fn wait_version(&self, version: u64) {
+        self.table.wait_version(version).await;
+    }
+
+    /// Creates or replaces a topic (UPDATE_AND_CREATE_TOPIC); returns when every shard has it.
+    pub async fn create(&self, config: TopicConfig) -> Result<(), BrokerError> {
+        topics::validate_topic(&config.topic_name)?;
+        self.change(TopicChange::Create(config)).await
+    }
+
+    /// Deletes a topic; returns when no shard has it any more. Unknown topics are fine.
+    pub async fn delete(&self, topic: &str) -> Result<(), BrokerError> {
+        self.change(TopicChange::Delete(topic.to_owned())).await
+    }
+
+    /// The meta of `topic`, creating it from `default_topic` when unknown (a send with
+    /// `defaultTopic=TBW102`): `min(requested_queues, template write queues)` queues, the
+    /// template's perm without INHERIT. TOPIC_NOT_EXIST when the template is missing or
+    /// cannot be inherited from. A known topic costs one local lookup.
+    pub async fn get_or_auto_create(
+        &self,
+        topic: &str,
+        default_topic: &str,
+        requested_queues: i32,
+    ) -> Result<TopicMeta, BrokerError> {
+        if let Some(meta) = self.meta(topic) {
+            return Ok(meta);
+        }
+        topics::validate_topic(topic)?;
+        let template = self
+            .get(default_topic)
+            .ok_or_else(|| BrokerError::TopicNotExist(topic.to_owned()))?;
+        let config = topics::derive_from_template(topic, &template, requested_queues)?;
+        let created = self.create_if_absent(config).await?;
+        Ok(TopicMeta::of(&created))
+    }
+
+    /// Creates `config` unless its topic exists (a retry or DLQ topic on first use); returns
+    /// the config in force.
+    pub async fn create_if_absent(&self, config: TopicConfig) -> Result<TopicConfig, BrokerError> {
+        let topic = config.topic_name.clone();
+        topics::validate_topic(&topic)?;
+        if let Some(existing) = self.get(&topic) {
+            return Ok(existing);
+        }
+        self.change(TopicChange::CreateIfAbsent(config)).await?;
+        self.get(&topic).ok_or(BrokerError::TopicNotExist(topic))
+    }
+
+    async fn change(&self, change: TopicChange) -> Result<(), BrokerError> {
+        // The owner confirmed every shard, but a shard whose confirmation failed is logged,
+        // not fatal; the asking shard holds the change before it answers.
+        self.table
+            .ask_owner(ShardMsg::Topic(change))
+            .await
+            .map(drop)
+    }
+
+    /// On the owner: applies `change`, persists, publishes; returns the version that holds
+    /// it (the current one when nothing changed). Every shard has it on return.
+    pub(in crate::broker) async fn apply_on_owner(
+        &self,
+        change: TopicChange,
+    ) -> Result<u64, BrokerError> {
+        let now = topics::now_ms();
+        let apply = |table: &mut TopicTable| match change {
+            TopicChange::Create(config) => table.upsert(config, now),
+            TopicChange::CreateIfAbsent(config) if table.get(&config.topic_name).is_none() => {
+                table.upsert(config, now)
+            }
+            TopicChange::CreateIfAbsent(_) => Ok(false),
+            TopicChange::Delete(topic) => Ok(table.remove(&topic, now)),
+        };
+        let (version, changed) = self.table.apply_on_owner(apply, topics::save).await?;
+        if changed {
+            self.confirm_everywhere(version).await;
+        }
+        Ok(version)
+    }
+
+    /// Waits until every shard holds `version` and has re-registered with the NameServers.
+    async fn confirm_everywhere(&self, version: u64) {
+        for (shard, reply) in self.shard.gather(ShardMsg::TopicsChanged { version }).await {
+            if let Err(err) = reply {
+                tracing::warn!(%shard, %err, "shard did not confirm the topic table");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "topic_owner_tests.rs"]
+mod tests;

@@ -1,0 +1,96 @@
+use std::rc::Rc;
+
+use super::*;
+use crate::broker::clients::offsets::ConsumerOffsets;
+use crate::broker::metadata::topics::{topic_config, TopicTable};
+use crate::broker::BrokerContext;
+use crate::config::BrokerConfig;
+use crate::server::shard_ports;
+use crate::storage::config::StoreConfig;
+use crate::storage::io::{Disk, Faults, MemDisk};
+use crate::storage::store::{system_clock, Store};
+
+fn runtime(shards: usize) -> shards::Config {
+    shards::Config {
+        shards,
+        spin_before_park: None,
+        io_memory_bytes: 64 << 10,
+        ring_depth: 32,
+        mailbox_capacity: 64,
+        handle_signals: false,
+        ..shards::Config::default()
+    }
+}
+
+/// What a shard saw: (orders, auto-created, refused auto-create).
+type Seen = (
+    Option<TopicConfig>,
+    Option<TopicConfig>,
+    Option<BrokerError>,
+);
+
+#[test]
+fn a_change_from_any_shard_reaches_every_shard_and_the_file() {
+    let store = tempfile::tempdir().expect("temp dir");
+    let mut config = BrokerConfig {
+        store_path_root_dir: store.path().to_owned(),
+        embedded_namesrv: false,
+        ..BrokerConfig::default()
+    };
+    config.finish().expect("config");
+    let table = TopicTable::default().with_system_topics(&config, 1);
+    let outputs = shards::launch(runtime(2), move |shard: BrokerShard| {
+        let config = Rc::new(config.clone());
+        let table = table.clone();
+        async move {
+            let index = shard.id().index();
+            let ports = shard_ports(30000, index).expect("ports");
+            let disk = Disk::Mem(MemDisk::new(index as u64, Faults::default()));
+            let store_config = StoreConfig::new("/store".into(), index as u32);
+            let store = Store::open(disk, store_config, system_clock()).await;
+            let store = Rc::new(store.expect("store"));
+            let offsets = ConsumerOffsets::new();
+            let ctx = BrokerContext::new(
+                shard.clone(),
+                config,
+                ports,
+                (table, Default::default()),
+                store,
+                offsets,
+                &Default::default(),
+            )
+            .expect("ctx");
+            ctx.serve_mesh();
+            let mut refused = None;
+            if index == 1 {
+                ctx.topics
+                    .create(topic_config("orders", 4, 6))
+                    .await
+                    .expect("created");
+                let auto = ctx.topics.get_or_auto_create("auto", "TBW102", 4).await;
+                assert_eq!(auto.expect("auto-created").write_queue_nums, 4);
+                refused = ctx.topics.get_or_auto_create("x", "orders", 4).await.err();
+                shard.shutdown_handle().trigger();
+            }
+            shard.closing().await;
+            let seen: Seen = (ctx.topics.get("orders"), ctx.topics.get("auto"), refused);
+            Ok::<_, BrokerError>(seen)
+        }
+    })
+    .expect("launch");
+    for (shard, (orders, auto, _)) in outputs.iter().enumerate() {
+        assert_eq!(
+            orders.as_ref().map(|t| t.read_queue_nums),
+            Some(4),
+            "shard {shard}"
+        );
+        assert_eq!(
+            auto.as_ref().map(|t| t.perm),
+            Some(6),
+            "shard {shard}: no INHERIT"
+        );
+    }
+    assert_eq!(outputs[1].2, Some(BrokerError::TopicNotExist("x".into())));
+    let saved = topics::load(&topics::topics_file(store.path())).expect("file");
+    assert!(saved.get("orders").is_some() && saved.get("auto").is_some());
+}

@@ -1,0 +1,326 @@
+//! The topic table and its rules (REMOTING.md §5.1): names, system topics, the
+//! auto-creation rule, and the `topics.json` file.
+//!
+//! Pure values and functions: no shard, no async. [`TopicTable`] is what the owner shard
+//! changes and every shard holds a copy of (see [`crate::broker::metadata::topic_owner`]); the file functions
+//! are blocking and run off the reactor. Invariant: every change bumps the table's
+//! [`DataVersion`], which is how a NameServer knows a registration carries news.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::config::BrokerConfig;
+use crate::limits;
+use crate::namesrv::body::{self, perm, AUTO_CREATE_TOPIC_KEY_TOPIC};
+use crate::namesrv::{DataVersion, TopicConfig, TopicConfigSerializeWrapper};
+
+use crate::broker::{metadata::config_file, BrokerError};
+
+pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
+pub const TRANS_HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
+pub const TRANS_OP_HALF_TOPIC: &str = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
+pub const TRANS_CHECK_MAX_TIME_TOPIC: &str = "TRANS_CHECK_MAX_TIME_TOPIC";
+pub const SELF_TEST_TOPIC: &str = "SELF_TEST_TOPIC";
+pub const OFFSET_MOVED_EVENT: &str = "OFFSET_MOVED_EVENT";
+pub const RETRY_PREFIX: &str = "%RETRY%";
+pub const DLQ_PREFIX: &str = "%DLQ%";
+/// 5.x: every topic with this prefix belongs to the broker.
+pub const SYSTEM_PREFIX: &str = "rmq_sys_";
+
+/// Topics producers may not send to (NO_PERMISSION), REMOTING.md §2.4.1 step 2.
+const SEND_FORBIDDEN: &[&str] = &[
+    SCHEDULE_TOPIC,
+    TRANS_HALF_TOPIC,
+    TRANS_OP_HALF_TOPIC,
+    TRANS_CHECK_MAX_TIME_TOPIC,
+    SELF_TEST_TOPIC,
+    OFFSET_MOVED_EVENT,
+];
+
+/// Longest retry or DLQ topic name.
+const RETRY_TOPIC_NAME_MAX: usize = 255;
+
+/// Whether `name` uses only `[%|a-zA-Z0-9_-]` and fits the length its kind allows.
+pub fn valid_topic_name(name: &str) -> bool {
+    validate_topic(name).is_ok()
+}
+
+/// §5.1's name rules, with the reason a name breaks them.
+pub fn validate_topic(name: &str) -> Result<(), BrokerError> {
+    let invalid = |why| {
+        Err(BrokerError::InvalidTopic {
+            topic: name.chars().take(limits::TOPIC_NAME_MAX).collect(),
+            why,
+        })
+    };
+    if name.is_empty() {
+        return invalid("the name is empty");
+    }
+    let is_retry = name.starts_with(RETRY_PREFIX) || name.starts_with(DLQ_PREFIX);
+    let max = if is_retry {
+        RETRY_TOPIC_NAME_MAX
+    } else {
+        limits::TOPIC_NAME_MAX
+    };
+    if name.len() > max {
+        return invalid("the name is too long");
+    }
+    if !name.chars().all(valid_name_char) {
+        return invalid("only characters [%|a-zA-Z0-9_-] are allowed");
+    }
+    Ok(())
+}
+
+/// Whether `c` may appear in a topic or group name (`[%|a-zA-Z0-9_-]`).
+pub fn valid_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '%' | '|' | '_' | '-')
+}
+
+/// Whether producers are refused sends to `topic` (NO_PERMISSION).
+pub fn is_send_forbidden(topic: &str) -> bool {
+    SEND_FORBIDDEN.contains(&topic)
+}
+
+/// Whether `topic` is the broker's own, which UPDATE_AND_CREATE_TOPIC may not overwrite
+/// (5.x `validateSystemTopicWhenUpdateTopic`, on by default).
+pub fn is_system_topic(topic: &str) -> bool {
+    is_send_forbidden(topic)
+        || topic == AUTO_CREATE_TOPIC_KEY_TOPIC
+        || topic.starts_with(SYSTEM_PREFIX)
+}
+
+/// A topic config with Java's field order and `SINGLE_TAG` filter.
+pub fn topic_config(name: &str, queues: i32, perm: i32) -> TopicConfig {
+    TopicConfig {
+        topic_name: name.to_owned(),
+        read_queue_nums: queues,
+        write_queue_nums: queues,
+        perm,
+        ..TopicConfig::default()
+    }
+}
+
+/// A consumer group's retry or dead-letter topic as Java creates it on first use: one
+/// read-write queue (`retryQueueNums`, `DLQ_NUMS_PER_GROUP`).
+pub fn group_topic_config(name: &str) -> TopicConfig {
+    topic_config(name, 1, perm::READ | perm::WRITE)
+}
+
+/// The config of `topic` auto-created from `template` (REMOTING.md §2.4.1 step 3):
+/// `min(requested, template write queues)` queues, the template's perm without INHERIT.
+/// A template without the INHERIT bit cannot create anything.
+pub fn derive_from_template(
+    topic: &str,
+    template: &TopicConfig,
+    requested_queues: i32,
+) -> Result<TopicConfig, BrokerError> {
+    if template.perm & perm::INHERIT == 0 {
+        return Err(BrokerError::TopicNotExist(topic.to_owned()));
+    }
+    // A client asking for 0 (or less) still needs one queue to send to.
+    let queues = requested_queues.min(template.write_queue_nums).max(1);
+    Ok(TopicConfig {
+        topic_filter_type: template.topic_filter_type.clone(),
+        ..topic_config(topic, queues, template.perm & !perm::INHERIT)
+    })
+}
+
+/// The system topics every shard shares, as Java's `TopicConfigManager` creates them at
+/// start. `BenchmarkTest` (1024 queues, for Java's benchmark tool) is left out: every shard
+/// would route it, and nothing else uses it. Per-shard topics (the broker-name topic) come
+/// from [`shard_topics`].
+pub fn system_topics(config: &BrokerConfig) -> Vec<TopicConfig> {
+    let rw = perm::READ | perm::WRITE;
+    let all = rw | perm::INHERIT;
+    let cluster_perm = if config.cluster_topic_enable {
+        all
+    } else {
+        perm::INHERIT
+    };
+    let mut topics = vec![
+        topic_config(SELF_TEST_TOPIC, 1, rw),
+        topic_config(OFFSET_MOVED_EVENT, 1, rw),
+        topic_config(SCHEDULE_TOPIC, 18, rw),
+        topic_config(TRANS_HALF_TOPIC, 1, rw),
+        topic_config(TRANS_OP_HALF_TOPIC, 1, rw),
+        topic_config(&config.broker_cluster_name, 16, cluster_perm),
+        topic_config(
+            &format!("{}_REPLY_TOPIC", config.broker_cluster_name),
+            1,
+            rw,
+        ),
+    ];
+    if config.auto_create_topic_enable {
+        let queues = config.default_topic_queue_nums;
+        topics.push(topic_config(AUTO_CREATE_TOPIC_KEY_TOPIC, queues, all));
+    }
+    topics
+}
+
+/// Topics of shard `shard` alone: its broker-name topic, which lets a client address
+/// exactly that logical broker.
+pub fn shard_topics(config: &BrokerConfig, shard: usize) -> BTreeMap<String, TopicConfig> {
+    let perm = if config.broker_topic_enable {
+        perm::READ | perm::WRITE | perm::INHERIT
+    } else {
+        perm::INHERIT
+    };
+    let name = config.shard_broker_name(shard);
+    if !valid_topic_name(&name) {
+        return BTreeMap::new();
+    }
+    BTreeMap::from([(name.clone(), topic_config(&name, 1, perm))])
+}
+
+/// What the data path needs of a topic, without the allocations of a [`TopicConfig`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopicMeta {
+    pub read_queue_nums: i32,
+    pub write_queue_nums: i32,
+    pub perm: i32,
+    pub topic_sys_flag: i32,
+    pub order: bool,
+    /// `topicFilterType` is `MULTI_TAG`: sends OR the MULTI_TAGS bit into the sysflag.
+    pub multi_tag: bool,
+}
+
+impl TopicMeta {
+    pub fn of(config: &TopicConfig) -> Self {
+        TopicMeta {
+            read_queue_nums: config.read_queue_nums,
+            write_queue_nums: config.write_queue_nums,
+            perm: config.perm,
+            topic_sys_flag: config.topic_sys_flag,
+            order: config.order,
+            multi_tag: config.topic_filter_type == "MULTI_TAG",
+        }
+    }
+
+    pub fn readable(&self) -> bool {
+        self.perm & perm::READ != 0
+    }
+
+    pub fn writable(&self) -> bool {
+        self.perm & perm::WRITE != 0
+    }
+
+    /// Queue ids `0..max(read, write)` exist (REMOTING.md §2.4.1 step 4).
+    pub fn queue_count(&self) -> i32 {
+        self.read_queue_nums.max(self.write_queue_nums)
+    }
+}
+
+/// The topic configs of a broker and their version.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TopicTable {
+    pub data_version: DataVersion,
+    pub topics: BTreeMap<String, TopicConfig>,
+}
+
+impl TopicTable {
+    pub fn get(&self, topic: &str) -> Option<&TopicConfig> {
+        self.topics.get(topic)
+    }
+
+    pub fn len(&self) -> usize {
+        self.topics.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.topics.is_empty()
+    }
+
+    /// Creates or replaces `config`; `false` when the table already held exactly it.
+    pub fn upsert(&mut self, config: TopicConfig, now_ms: i64) -> Result<bool, BrokerError> {
+        if self.topics.get(&config.topic_name) == Some(&config) {
+            return Ok(false);
+        }
+        if !self.topics.contains_key(&config.topic_name) && self.len() >= limits::BROKER_TOPICS_MAX
+        {
+            return Err(BrokerError::TooManyTopics);
+        }
+        self.topics.insert(config.topic_name.clone(), config);
+        self.bump(now_ms);
+        Ok(true)
+    }
+
+    /// Removes `topic`; `false` when it was not there.
+    pub fn remove(&mut self, topic: &str, now_ms: i64) -> bool {
+        let removed = self.topics.remove(topic).is_some();
+        if removed {
+            self.bump(now_ms);
+        }
+        removed
+    }
+
+    /// Puts the system topics in (the file's version of a topic wins, except `TBW102`,
+    /// whose queues follow `defaultTopicQueueNums` and which goes when auto-creation is off).
+    pub fn with_system_topics(mut self, config: &BrokerConfig, now_ms: i64) -> Self {
+        let before = self.topics.clone();
+        if !config.auto_create_topic_enable {
+            self.topics.remove(AUTO_CREATE_TOPIC_KEY_TOPIC);
+        }
+        for topic in system_topics(config) {
+            if topic.topic_name == AUTO_CREATE_TOPIC_KEY_TOPIC {
+                self.topics.insert(topic.topic_name.clone(), topic);
+            } else {
+                self.topics.entry(topic.topic_name.clone()).or_insert(topic);
+            }
+        }
+        if self.topics != before {
+            self.bump(now_ms);
+        }
+        self
+    }
+
+    /// The table as Java writes it in `topics.json` and REGISTER_BROKER bodies, with `extra`
+    /// (a shard's own topics) added.
+    pub fn wrapper(&self, extra: &BTreeMap<String, TopicConfig>) -> TopicConfigSerializeWrapper {
+        let mut topic_config_table = self.topics.clone();
+        topic_config_table.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+        TopicConfigSerializeWrapper {
+            data_version: self.data_version.clone(),
+            topic_config_table,
+            topic_queue_mapping_info_map: BTreeMap::new(),
+        }
+    }
+
+    fn bump(&mut self, now_ms: i64) {
+        self.data_version.advance(now_ms);
+    }
+}
+
+/// Milliseconds since the epoch, for data versions.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// `<storePathRootDir>/config/topics.json`: process-wide, like the table.
+pub fn topics_file(store_root: &Path) -> PathBuf {
+    config_file::path(store_root, "topics.json")
+}
+
+/// Reads `path`; a missing file is an empty table. Blocking. Also reads Java's own
+/// `topics.json` (unquoted numeric keys are accepted).
+pub fn load(path: &Path) -> Result<TopicTable, String> {
+    let Some(bytes) = config_file::read_optional(path)? else {
+        return Ok(TopicTable::default());
+    };
+    let wrapper: TopicConfigSerializeWrapper =
+        body::decode(&bytes, "topics.json").map_err(|err| format!("{}: {err}", path.display()))?;
+    Ok(TopicTable {
+        data_version: wrapper.data_version,
+        topics: wrapper.topic_config_table,
+    })
+}
+
+/// Writes `table` to `path` atomically (see [`config_file::write_atomic`]). Blocking.
+pub fn save(path: &Path, table: &TopicTable) -> std::io::Result<()> {
+    config_file::write_atomic(path, &body::encode(&table.wrapper(&BTreeMap::new())))
+}
+
+#[cfg(test)]
+#[path = "topics_tests.rs"]
+mod tests;

@@ -1,0 +1,377 @@
+//! The delay service of one shard (REMOTING.md §5.6): delivers the messages parked in
+//! `SCHEDULE_TOPIC_XXXX` when they are due, and keeps how far each level got in
+//! `<shard dir>/config/delayOffset.json`.
+//!
+//! Each level has one schedule queue, filled in store-time order with one delay, so its
+//! messages fall due in queue order and one cursor per level (the queue offset of the next
+//! undelivered message) is all the state there is. Delivering re-stores the message in its
+//! real topic and queue ([`delay::delivery`]), then moves the cursor past it.
+//!
+//! The service parks until the earliest due time of any level's next message, or until
+//! reput files a new schedule entry ([`Schedule::arrived`], called from the store's dispatch
+//! listener): it never polls.
+//!
+//! # Persistence and the at-least-once window
+//!
+//! Cursors are written every `flushDelayOffsetInterval` (10 s) when they moved, and at
+//! shutdown after the last delivery, in Java's file shape (`{"offsetTable":{"1":5}}`; fastjson's
+//! unquoted keys are read too), atomically (temp file, fsync, rename, directory fsync; the
+//! previous file stays as `.bak`) on glommio's blocking pool. Before a write the service flushes the CommitLog, so the file
+//! never claims a delivery whose re-stored copy could still be lost. A graceful stop
+//! therefore neither loses nor repeats a delivery; a crash repeats at most the deliveries
+//! of the last interval (their cursors were not written yet) and loses none.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::pin;
+use std::rc::Rc;
+use std::task::{Poll, Waker};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::broker::clients::offsets::write_atomically;
+use crate::broker::data::error::DataError;
+use crate::broker::metadata::topics::SCHEDULE_TOPIC;
+use crate::broker::scheduled::delay::{self, DelayLevels};
+use crate::namesrv::body::quote_numeric_keys;
+use crate::storage::store::{PutResult, Store};
+use crate::storage::{QueueId, QueueOffset, StoreError};
+use crate::wire::record::{PhysicalOffset, RecordFields, RecordVersion, RecordView};
+
+/// Java's `flushDelayOffsetInterval`.
+pub const PERSIST_INTERVAL: Duration = Duration::from_secs(10);
+
+/// How long the service waits before trying a failed delivery again.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Level → next schedule-queue offset to deliver, as `delayOffset.json` keeps it.
+pub type DelayOffsetTable = BTreeMap<u32, u64>;
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DelayOffsetFile {
+    #[serde(default)]
+    offset_table: DelayOffsetTable,
+}
+
+/// Reads the cursors at start-up (blocking; the reactor serves nothing yet). A missing file
+/// means nothing was delivered yet; an unreadable one stops the broker, which would
+/// otherwise deliver every parked message again.
+pub fn load(path: &Path) -> Result<DelayOffsetTable, String> {
+    match std::fs::read(path) {
+        Ok(text) => decode(&text).map_err(|why| {
+            format!(
+                "{} is unreadable ({why}); move it away to deliver every parked message again",
+                path.display()
+            )
+        }),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(DelayOffsetTable::new()),
+        Err(err) => Err(format!("{}: {err}", path.display())),
+    }
+}
+
+/// Parses a `delayOffset.json`, ours or Java's.
+pub fn decode(text: &[u8]) -> Result<DelayOffsetTable, String> {
+    let file: DelayOffsetFile =
+        serde_json::from_slice(&quote_numeric_keys(text)).map_err(|err| err.to_string())?;
+    Ok(file.offset_table)
+}
+
+/// The file's content: compact standard JSON.
+pub fn encode(table: &DelayOffsetTable) -> Vec<u8> {
+    let file = DelayOffsetFile {
+        offset_table: table.clone(),
+    };
+    // Only integers: serialization cannot fail.
+    serde_json::to_vec(&file).unwrap_or_else(|err| panic!("delay offsets encode: {err}"))
+}
+
+/// Encodes `fields` and appends the record, waiting for room in the log rather than
+/// refusing: for messages the broker itself moves (deliveries, retries, dead letters).
+pub async fn put_copy(store: &Store, fields: &RecordFields<'_>) -> Result<PutResult, DataError> {
+    let illegal = |e: crate::wire::WireError| DataError::MessageIllegal { why: e.to_string() };
+    let mut record = vec![0u8; fields.encoded_len().map_err(illegal)?];
+    fields.encode_into(&mut record).map_err(illegal)?;
+    let queue_id = QueueId(fields.queue_id);
+    Ok(store
+        .put_waiting(fields.topic, queue_id, &mut record)
+        .await?)
+}
+
+/// One level's next message, once read: the cursor it was read at and when it is due.
+#[derive(Debug, Clone, Copy)]
+struct Head {
+    cursor: u64,
+    due_ms: i64,
+}
+
+/// What a look at one level found.
+enum Step {
+    /// The message at the cursor was delivered (or skipped); look again.
+    Moved,
+    /// Nothing due: the next message is due then (`None`: the queue is empty).
+    Wait(Option<i64>),
+}
+
+/// The delay service of one shard.
+pub struct Schedule {
+    store: Rc<Store>,
+    levels: DelayLevels,
+    /// Index `level − 1`.
+    cursors: RefCell<Vec<u64>>,
+    heads: RefCell<Vec<Option<Head>>>,
+    arrived: Cell<bool>,
+    waker: RefCell<Option<Waker>>,
+    /// Bumped when a cursor moves; `persisted` is the version the file holds.
+    version: Cell<u64>,
+    persisted: Cell<u64>,
+}
+
+impl std::fmt::Debug for Schedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Schedule")
+            .field("levels", &self.levels)
+            .field("cursors", &self.cursors)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Schedule {
+    /// The service of `store` with the cursors of a loaded file (levels missing from it
+    /// start at the beginning of their queue).
+    pub fn new(store: Rc<Store>, levels: DelayLevels, table: &DelayOffsetTable) -> Schedule {
+        let count = levels.max_level() as usize;
+        let cursors = (1..=levels.max_level())
+            .map(|level| table.get(&level).copied().unwrap_or(0))
+            .collect();
+        Schedule {
+            store,
+            levels,
+            cursors: RefCell::new(cursors),
+            heads: RefCell::new(vec![None; count]),
+            arrived: Cell::new(false),
+            waker: RefCell::new(None),
+            version: Cell::new(0),
+            persisted: Cell::new(0),
+        }
+    }
+
+    pub fn levels(&self) -> &DelayLevels {
+        &self.levels
+    }
+
+    /// The cursors as the file keeps them.
+    pub fn table(&self) -> DelayOffsetTable {
+        let cursors = self.cursors.borrow();
+        (1..).zip(cursors.iter().copied()).collect()
+    }
+
+    /// Reput filed a schedule entry: look again. Only notes it, so it is safe inside reput.
+    pub fn arrived(&self) {
+        self.arrived.set(true);
+        if let Some(waker) = self.waker.borrow_mut().take() {
+            waker.wake();
+        }
+    }
+
+    /// Delivers every message that is due now; returns when the next one is due (`None`:
+    /// nothing is parked). A level whose delivery fails is tried again after
+    /// [`RETRY_AFTER`]; the others go on.
+    pub async fn deliver_due(&self) -> Option<i64> {
+        let mut next: Option<i64> = None;
+        for level in 1..=self.levels.max_level() {
+            let due = loop {
+                match self.step(level).await {
+                    Ok(Step::Moved) => glommio::yield_if_needed().await,
+                    Ok(Step::Wait(due)) => break due,
+                    Err(error) => {
+                        tracing::error!(level, %error, "delayed message not delivered; retrying");
+                        break Some(self.store.now_ms() + RETRY_AFTER.as_millis() as i64);
+                    }
+                }
+            };
+            next = match (next, due) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        next
+    }
+
+    /// Looks at `level`'s next message and delivers it if it is due.
+    async fn step(&self, level: u32) -> Result<Step, DataError> {
+        let index = (level - 1) as usize;
+        let queue = QueueId(delay::queue_of(level));
+        let cursor = self.cursor_in_range(index, queue);
+        let cached = self.heads.borrow()[index].filter(|h| h.cursor == cursor);
+        let now = self.store.now_ms();
+        if let Some(head) = cached.filter(|h| h.due_ms > now) {
+            return Ok(Step::Wait(Some(head.due_ms)));
+        }
+        let entry = self
+            .store
+            .entry(SCHEDULE_TOPIC, queue, QueueOffset(cursor))
+            .await?;
+        let Some(entry) = entry else {
+            return Ok(Step::Wait(None));
+        };
+        let bytes = match self
+            .store
+            .read(entry.physical_offset, entry.size as usize)
+            .await
+        {
+            Ok(bytes) => bytes,
+            // Retention deleted the record under the entry: nothing left to deliver.
+            Err(StoreError::OutOfRange { .. }) => return Ok(self.advance(index, cursor)),
+            Err(e) => return Err(e.into()),
+        };
+        let offset = entry.physical_offset.0;
+        let view = match RecordView::parse(&bytes) {
+            Ok(view) => view,
+            Err(e) => return Ok(self.drop_undeliverable(index, cursor, offset, &e)),
+        };
+        let delay = self.levels.delay(level).unwrap_or_default();
+        let due_ms = delay::due_ms(view.store_timestamp_ms(), delay, now);
+        if due_ms > now {
+            self.heads.borrow_mut()[index] = Some(Head { cursor, due_ms });
+            return Ok(Step::Wait(Some(due_ms)));
+        }
+        match self.deliver(&view).await {
+            // The message itself is at fault: trying again would hold the level forever.
+            Err(e @ DataError::MessageIllegal { .. }) => {
+                Ok(self.drop_undeliverable(index, cursor, offset, &e))
+            }
+            other => other.map(|()| self.advance(index, cursor)),
+        }
+    }
+
+    /// Skips a parked message that can never be delivered, as Java skips one it cannot
+    /// read, so the messages behind it are not held up.
+    fn drop_undeliverable(
+        &self,
+        index: usize,
+        cursor: u64,
+        offset: u64,
+        why: &dyn std::fmt::Display,
+    ) -> Step {
+        tracing::error!(offset, %why, "delayed message cannot be delivered; dropped");
+        self.advance(index, cursor)
+    }
+
+    /// The cursor of level `index`, moved into its queue's range (retention may have
+    /// deleted entries under it; a file from another store may point past the end).
+    fn cursor_in_range(&self, index: usize, queue: QueueId) -> u64 {
+        let (min, max) = self.store.queue_range(SCHEDULE_TOPIC, queue);
+        let mut cursors = self.cursors.borrow_mut();
+        let cursor = cursors[index].clamp(min.0, max.0.max(min.0));
+        if cursor != cursors[index] {
+            cursors[index] = cursor;
+            self.version.set(self.version.get() + 1);
+        }
+        cursor
+    }
+
+    fn advance(&self, index: usize, cursor: u64) -> Step {
+        self.cursors.borrow_mut()[index] = cursor + 1;
+        self.version.set(self.version.get() + 1);
+        Step::Moved
+    }
+
+    /// Re-stores a due message in its real topic and queue.
+    async fn deliver(&self, parked: &RecordView<'_>) -> Result<(), DataError> {
+        let Some((topic, queue_id, properties)) = delay::delivery(parked.properties()) else {
+            let why = "no readable REAL_TOPIC and REAL_QID".to_owned();
+            return Err(DataError::MessageIllegal { why });
+        };
+        let fields = RecordFields {
+            version: RecordVersion::for_topic(topic),
+            queue_id,
+            queue_offset: QueueOffset(0),
+            physical_offset: PhysicalOffset(0),
+            store_timestamp_ms: 0,
+            topic,
+            properties: &properties,
+            ..parked.fields()
+        };
+        put_copy(&self.store, &fields).await.map(drop)
+    }
+
+    /// Writes the cursors if they moved: first makes every delivery so far durable, so the
+    /// file never runs ahead of the log. One write at a time: only [`Schedule::run`] calls it.
+    pub async fn persist(&self, path: &Path) -> Result<(), String> {
+        if self.version.get() == self.persisted.get() {
+            return Ok(());
+        }
+        let version = self.version.get();
+        let bytes = encode(&self.table());
+        self.store
+            .log()
+            .flush()
+            .await
+            .map_err(|e| format!("commit log flush before {}: {e}", path.display()))?;
+        let target = path.to_owned();
+        glommio::executor()
+            .spawn_blocking(move || write_atomically(&target, &bytes))
+            .await
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        self.persisted.set(version);
+        Ok(())
+    }
+
+    /// Delivers due messages until `closing` completes, writing the cursors every
+    /// `interval` and a last time at the end; returns that last write's outcome.
+    pub async fn run(
+        self: Rc<Self>,
+        path: PathBuf,
+        interval: Duration,
+        closing: impl Future<Output = ()>,
+    ) -> Result<(), String> {
+        let mut closing = pin!(closing);
+        let mut written = Instant::now();
+        loop {
+            self.arrived.set(false);
+            let next_due = self.deliver_due().await;
+            if written.elapsed() >= interval {
+                if let Err(error) = self.persist(&path).await {
+                    tracing::error!(%error, "delay offsets not persisted; retrying");
+                }
+                written = Instant::now();
+            }
+            let mut wait = interval.saturating_sub(written.elapsed());
+            if let Some(due) = next_due {
+                let until = due.saturating_sub(self.store.now_ms()).max(0) as u64;
+                wait = wait.min(Duration::from_millis(until));
+            }
+            let woken = async {
+                futures_lite::future::or(self.new_arrival(), glommio::timer::sleep(wait)).await;
+                true
+            };
+            let stop = async {
+                closing.as_mut().await;
+                false
+            };
+            if !futures_lite::future::or(stop, woken).await {
+                break;
+            }
+        }
+        self.persist(&path).await
+    }
+
+    /// Resolves once [`Schedule::arrived`] has been called since the flag was cleared.
+    fn new_arrival(&self) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(|cx| {
+            if self.arrived.get() {
+                return Poll::Ready(());
+            }
+            *self.waker.borrow_mut() = Some(cx.waker().clone());
+            Poll::Pending
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "schedule_tests.rs"]
+mod tests;
