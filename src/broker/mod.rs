@@ -48,6 +48,7 @@ pub mod clients;
 pub mod context;
 pub mod data;
 pub mod error;
+pub mod handler;
 pub mod metadata;
 pub mod scheduled;
 

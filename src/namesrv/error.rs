@@ -1,12 +1,12 @@
-//! Why a NameServer request failed, and the one place that turns it into a RocketMQ
-//! response code and remark.
+//! Why a NameServer request failed, and the RocketMQ response code and remark each reason
+//! gets ([`Refusal`]).
 
 use std::fmt;
 
 use super::body::BodyError;
 use crate::limits;
 use crate::wire::codes::response_code;
-use crate::wire::HeaderError;
+use crate::wire::{HeaderError, Refusal};
 
 /// A NameServer request that cannot be served as asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,11 +32,11 @@ pub enum NamesrvError {
     TooManyKvEntries,
 }
 
-impl NamesrvError {
+impl Refusal for NamesrvError {
     /// The response code Java's NameServer answers with. Java turns a header or body it
     /// cannot read into an exception, which its remoting layer answers with SYSTEM_ERROR;
     /// the remark says what to fix.
-    pub fn response_code(&self) -> i32 {
+    fn response_code(&self) -> i32 {
         match self {
             NamesrvError::Header(_)
             | NamesrvError::Body(_)
@@ -49,6 +49,14 @@ impl NamesrvError {
             | NamesrvError::TooManyTopics
             | NamesrvError::TooManyKvEntries => response_code::SYSTEM_ERROR,
         }
+    }
+
+    /// A route or KV entry that is not there is a client's everyday lookup.
+    fn is_routine(&self) -> bool {
+        matches!(
+            self,
+            NamesrvError::TopicNotExist(_) | NamesrvError::KvNotFound { .. }
+        )
     }
 }
 

@@ -15,9 +15,8 @@ use super::body::{self, body_crc32, DataVersion, KvTable, RegisterBrokerBody, To
 use super::error::NamesrvError;
 use super::kv::KvConfig;
 use super::route::{Registration, RouteTable};
-use crate::dispatch::not_supported;
 use crate::net::{Peer, Reply, Service};
-use crate::wire::codes::{request_code, response_code};
+use crate::wire::codes::request_code;
 use crate::wire::headers::*;
 use crate::wire::RemotingCommand;
 
@@ -125,9 +124,9 @@ impl NameServer {
             request_code::GET_KV_CONFIG => self.get_kv(request),
             request_code::DELETE_KV_CONFIG => self.delete_kv(request),
             request_code::GET_KVLIST_BY_NAMESPACE => self.kv_list(request),
-            code => Ok(not_supported(request, code)),
+            _ => Ok(RemotingCommand::not_supported(request)),
         };
-        result.unwrap_or_else(|err| error_response(request, &err))
+        result.unwrap_or_else(|err| RemotingCommand::refusal(request, &err))
     }
 
     fn route_info(&self, request: &RemotingCommand) -> Handled {
@@ -177,7 +176,7 @@ impl NameServer {
             topics: registered.topic_config_serialize_wrapper,
         };
         let result = self.routes.borrow_mut().register(registration, now_ms)?;
-        let mut response = success(request);
+        let mut response = RemotingCommand::success(request);
         response.set_header(&RegisterBrokerResponseHeader {
             ha_server_addr: result.ha_server_addr,
             master_addr: result.master_addr,
@@ -197,14 +196,14 @@ impl NameServer {
         self.routes
             .borrow_mut()
             .unregister(&header.broker_name, &header.broker_addr);
-        Ok(success(request))
+        Ok(RemotingCommand::success(request))
     }
 
     fn broker_heartbeat(&self, request: &RemotingCommand, now_ms: u64) -> Handled {
         let header: BrokerHeartbeatRequestHeader = request.decode_header()?;
         // An unknown broker learns nothing from an error here; it registers on its next round.
         self.routes.borrow_mut().touch(&header.broker_addr, now_ms);
-        Ok(success(request))
+        Ok(RemotingCommand::success(request))
     }
 
     /// Answers whether a registration would change anything; an unchanged broker counts
@@ -217,7 +216,7 @@ impl NameServer {
         if !changed {
             routes.touch(&header.broker_addr, now_ms);
         }
-        let mut response = success(request);
+        let mut response = RemotingCommand::success(request);
         if let Some(live) = routes.live(&header.broker_addr) {
             response.body = Bytes::from(body::encode(&live.data_version));
         }
@@ -238,7 +237,7 @@ impl NameServer {
         self.routes
             .borrow_mut()
             .delete_topic(&header.topic, header.cluster_name.as_deref());
-        Ok(success(request))
+        Ok(RemotingCommand::success(request))
     }
 
     fn set_write_perm(&self, request: &RemotingCommand, writable: bool) -> Handled {
@@ -248,7 +247,7 @@ impl NameServer {
             .borrow_mut()
             .set_write_perm(&header.broker_name, writable);
         let count = i32::try_from(changed).unwrap_or(i32::MAX);
-        let mut response = success(request);
+        let mut response = RemotingCommand::success(request);
         if writable {
             response.set_header(&AddWritePermOfBrokerResponseHeader {
                 add_topic_count: count,
@@ -272,7 +271,7 @@ impl NameServer {
         self.routes
             .borrow_mut()
             .register_topic(&header.topic, route.queue_datas)?;
-        Ok(success(request))
+        Ok(RemotingCommand::success(request))
     }
 
     fn put_kv(&self, request: &RemotingCommand) -> Handled {
@@ -280,7 +279,7 @@ impl NameServer {
         self.kv
             .borrow_mut()
             .put(&header.namespace, &header.key, &header.value)?;
-        Ok(success(request))
+        Ok(RemotingCommand::success(request))
     }
 
     fn get_kv(&self, request: &RemotingCommand) -> Handled {
@@ -292,7 +291,7 @@ impl NameServer {
                     namespace: header.namespace.clone(),
                     key: Some(header.key.clone()),
                 })?;
-        let mut response = success(request);
+        let mut response = RemotingCommand::success(request);
         response.set_header(&GetKvConfigResponseHeader {
             value: Some(value.to_owned()),
         });
@@ -302,7 +301,7 @@ impl NameServer {
     fn delete_kv(&self, request: &RemotingCommand) -> Handled {
         let header: KvConfigKeyRequestHeader = request.decode_header()?;
         self.kv.borrow_mut().delete(&header.namespace, &header.key);
-        Ok(success(request))
+        Ok(RemotingCommand::success(request))
     }
 
     fn kv_list(&self, request: &RemotingCommand) -> Handled {
@@ -347,24 +346,10 @@ impl Service for NameServer {
     }
 }
 
-fn success(request: &RemotingCommand) -> RemotingCommand {
-    RemotingCommand::response_to(request, response_code::SUCCESS, None)
-}
-
 fn json_response<T: serde::Serialize>(request: &RemotingCommand, value: &T) -> RemotingCommand {
-    let mut response = success(request);
+    let mut response = RemotingCommand::success(request);
     response.body = Bytes::from(body::encode(value));
     response
-}
-
-fn error_response(request: &RemotingCommand, err: &NamesrvError) -> RemotingCommand {
-    if !matches!(
-        err,
-        NamesrvError::TopicNotExist(_) | NamesrvError::KvNotFound { .. }
-    ) {
-        tracing::warn!(code = request.code, error = %err, "name server request refused");
-    }
-    RemotingCommand::response_to(request, err.response_code(), Some(err.to_string()))
 }
 
 #[cfg(test)]

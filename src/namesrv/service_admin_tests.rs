@@ -3,6 +3,7 @@
 
 use super::tests::*;
 use super::*;
+use crate::wire::codes::response_code;
 
 #[test]
 fn kv_config_answers_query_not_found_then_the_value() {

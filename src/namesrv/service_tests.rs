@@ -1,5 +1,6 @@
 use super::*;
 use crate::namesrv::body::{ClusterInfo, QueueData, TopicList};
+use crate::wire::codes::response_code;
 use crate::wire::ExtFields;
 
 pub(super) const A0: &str = "10.0.0.1:10911";

@@ -18,6 +18,8 @@ pub mod batch;
 pub mod message_id;
 pub mod properties;
 pub mod record;
+pub mod refusal;
 
 pub use command::{ExtFields, LanguageCode, RemotingCommand, SerializeType};
 pub use error::{HeaderError, WireError};
+pub use refusal::Refusal;

@@ -18,14 +18,12 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use crate::broker::admin::mq_table::MqTable;
+use crate::broker::handler::Handled;
 use crate::broker::{BrokerContext, BrokerError};
 use crate::limits::STATS_QUEUES_MAX;
 use crate::storage::{QueueId, QueueOffset};
-use crate::wire::codes::response_code;
 use crate::wire::headers::{GetConsumeStatsRequestHeader, GetTopicStatsInfoRequestHeader};
 use crate::wire::RemotingCommand;
-
-type Handled = Result<RemotingCommand, BrokerError>;
 
 /// Java `TopicOffset`.
 #[derive(Serialize)]
@@ -179,7 +177,7 @@ fn as_long(offset: QueueOffset) -> i64 {
 }
 
 fn with_body(request: &RemotingCommand, body: String) -> RemotingCommand {
-    let mut response = RemotingCommand::response_to(request, response_code::SUCCESS, None);
+    let mut response = RemotingCommand::success(request);
     response.body = Bytes::from(body);
     response
 }

@@ -13,13 +13,14 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use crate::broker::admin::stats::ShardStats;
+use crate::broker::handler::Handled;
 use crate::broker::metadata::groups;
 use crate::broker::metadata::topics;
 use crate::broker::{BrokerContext, BrokerError, ShardMsg};
 use crate::namesrv::body;
 use crate::namesrv::{DataVersion, KvTable, TopicConfig};
 use crate::storage::store::Store;
-use crate::wire::codes::{response_code, VERSION_CURRENT};
+use crate::wire::codes::VERSION_CURRENT;
 use crate::wire::headers::{
     CreateTopicRequestHeader, DeleteSubscriptionGroupRequestHeader, DeleteTopicRequestHeader,
 };
@@ -31,8 +32,6 @@ pub const TOPIC_QUEUES_MAX: i32 = 1024;
 
 /// The `brokerVersionDesc` shardmq reports: the protocol level it answers like.
 pub const VERSION_DESC: &str = "V5_3_3";
-
-type Handled = Result<RemotingCommand, BrokerError>;
 
 /// UPDATE_AND_CREATE_TOPIC (17): create or replace a topic, idempotently.
 pub async fn create_topic(ctx: Rc<BrokerContext>, request: RemotingCommand) -> Handled {
@@ -268,7 +267,7 @@ fn parse_attributes(text: &str) -> BTreeMap<String, String> {
 }
 
 fn success(request: &RemotingCommand) -> RemotingCommand {
-    RemotingCommand::response_to(request, response_code::SUCCESS, None)
+    RemotingCommand::success(request)
 }
 
 #[cfg(test)]

@@ -33,80 +33,21 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::broker::handler::Handled;
+use crate::broker::BrokerError;
 use crate::limits;
 use crate::namesrv::body::quote_numeric_keys;
-use crate::wire::codes::response_code;
 use crate::wire::headers::*;
-use crate::wire::{HeaderError, RemotingCommand};
+use crate::wire::RemotingCommand;
 
 /// How often a changed table is written (Java `flushConsumerOffsetInterval`).
 pub const PERSIST_INTERVAL: Duration = Duration::from_secs(5);
-
-/// Java's remark for a group with no stored offset, which some tools print.
-const NOT_FOUND_REMARK: &str = "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first";
 
 /// (topic, group): the file's `topic@group` key, split.
 type GroupTopic = (String, String);
 
 /// Queue id → next offset to consume.
 pub type QueueOffsets = BTreeMap<i32, i64>;
-
-/// An offset request that cannot be served as asked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OffsetError {
-    Header(HeaderError),
-    /// No stored offset, and the queue cannot be said to start at 0.
-    NotFound,
-    /// A negative queue id, or a topic or group that could not be written to the file.
-    InvalidKey {
-        topic: String,
-        group: String,
-        queue_id: i32,
-    },
-    TooManyEntries,
-}
-
-impl OffsetError {
-    /// Java answers an unreadable header with SYSTEM_ERROR from its remoting layer.
-    pub fn response_code(&self) -> i32 {
-        match self {
-            OffsetError::Header(_) | OffsetError::TooManyEntries => response_code::SYSTEM_ERROR,
-            OffsetError::NotFound => response_code::QUERY_NOT_FOUND,
-            OffsetError::InvalidKey { .. } => response_code::INVALID_PARAMETER,
-        }
-    }
-}
-
-impl fmt::Display for OffsetError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            OffsetError::Header(err) => err.fmt(f),
-            OffsetError::NotFound => f.write_str(NOT_FOUND_REMARK),
-            OffsetError::InvalidKey {
-                topic,
-                group,
-                queue_id,
-            } => write!(
-                f,
-                "no offset can be kept for group {group:?}, topic {topic:?}, queue {queue_id}: \
-                 names must be non-empty without '@' and queue ids not negative"
-            ),
-            OffsetError::TooManyEntries => write!(
-                f,
-                "this broker already stores {} consumer offsets",
-                limits::CONSUMER_OFFSET_ENTRIES_MAX
-            ),
-        }
-    }
-}
-
-impl std::error::Error for OffsetError {}
-
-impl From<HeaderError> for OffsetError {
-    fn from(err: HeaderError) -> Self {
-        OffsetError::Header(err)
-    }
-}
 
 /// Why the offsets file could not be read or written. Reading errors stop the broker.
 #[derive(Debug)]
@@ -234,7 +175,7 @@ impl ConsumerOffsets {
         topic: &str,
         queue_id: i32,
         offset: i64,
-    ) -> Result<(), OffsetError> {
+    ) -> Result<(), BrokerError> {
         let key = (group_topic(group, topic), queue_id);
         if self.pending_resets.borrow().contains_key(&key) {
             return Ok(());
@@ -250,7 +191,7 @@ impl ConsumerOffsets {
         topic: &str,
         queue_id: i32,
         offset: i64,
-    ) -> Result<(), OffsetError> {
+    ) -> Result<(), BrokerError> {
         self.store(group, topic, queue_id, offset)?;
         let key = (group_topic(group, topic), queue_id);
         self.pending_resets.borrow_mut().insert(key, offset);
@@ -269,10 +210,10 @@ impl ConsumerOffsets {
         topic: &str,
         queue_id: i32,
         offset: i64,
-    ) -> Result<(), OffsetError> {
+    ) -> Result<(), BrokerError> {
         let invalid = |name: &str| name.is_empty() || name.contains('@');
         if invalid(group) || invalid(topic) || queue_id < 0 {
-            return Err(OffsetError::InvalidKey {
+            return Err(BrokerError::InvalidOffsetKey {
                 topic: topic.to_owned(),
                 group: group.to_owned(),
                 queue_id,
@@ -283,7 +224,7 @@ impl ConsumerOffsets {
         let known = table.get(&key).is_some_and(|q| q.contains_key(&queue_id));
         if !known {
             if self.entries.get() >= limits::CONSUMER_OFFSET_ENTRIES_MAX {
-                return Err(OffsetError::TooManyEntries);
+                return Err(BrokerError::TooManyOffsets);
             }
             self.entries.set(self.entries.get() + 1);
         }
@@ -348,38 +289,27 @@ impl ConsumerOffsets {
         &self,
         request: &RemotingCommand,
         min_offset: impl Fn(&str, i32) -> Option<u64>,
-    ) -> RemotingCommand {
-        let result = request
-            .decode_header::<QueryConsumerOffsetRequestHeader>()
-            .map_err(OffsetError::from)
-            .and_then(|header| {
-                let stored = self.offset(&header.consumer_group, &header.topic, header.queue_id);
-                // 4.x clients do not send the flag; Java reads its absence as true.
-                let zero_if_absent = header.set_zero_if_not_found != Some(false);
-                let young = || min_offset(&header.topic, header.queue_id) == Some(0);
-                match stored {
-                    Some(offset) => Ok(offset),
-                    None if zero_if_absent && young() => Ok(0),
-                    None => Err(OffsetError::NotFound),
-                }
-            })
-            .map(|offset| {
-                let mut response = success(request);
-                response.set_header(&OffsetResponseHeader { offset });
-                response
-            });
-        respond(request, result)
+    ) -> Handled {
+        let header: QueryConsumerOffsetRequestHeader = request.decode_header()?;
+        let stored = self.offset(&header.consumer_group, &header.topic, header.queue_id);
+        // 4.x clients do not send the flag; Java reads its absence as true.
+        let zero_if_absent = header.set_zero_if_not_found != Some(false);
+        let young = || min_offset(&header.topic, header.queue_id) == Some(0);
+        let offset = match stored {
+            Some(offset) => offset,
+            None if zero_if_absent && young() => 0,
+            None => return Err(BrokerError::OffsetNotFound),
+        };
+        let mut response = RemotingCommand::success(request);
+        response.set_header(&OffsetResponseHeader { offset });
+        Ok(response)
     }
 
-    /// UPDATE_CONSUMER_OFFSET (15): stores the commit; answers only a two-way request.
-    pub fn update_consumer_offset(&self, request: &RemotingCommand) -> Option<RemotingCommand> {
-        let result = request
-            .decode_header::<UpdateConsumerOffsetRequestHeader>()
-            .map_err(OffsetError::from)
-            .and_then(|h| self.commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset))
-            .map(|()| success(request));
-        let response = respond(request, result);
-        (!request.is_oneway()).then_some(response)
+    /// UPDATE_CONSUMER_OFFSET (15): stores the commit.
+    pub fn update_consumer_offset(&self, request: &RemotingCommand) -> Handled {
+        let h: UpdateConsumerOffsetRequestHeader = request.decode_header()?;
+        self.commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset)?;
+        Ok(RemotingCommand::success(request))
     }
 
     /// Writes the table to `path` if it changed, on the blocking pool. One write at a time:
@@ -470,23 +400,6 @@ pub(in crate::broker) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Resu
     }
     fs::rename(&tmp, path)?;
     File::open(&dir)?.sync_all()
-}
-
-fn success(request: &RemotingCommand) -> RemotingCommand {
-    RemotingCommand::response_to(request, response_code::SUCCESS, None)
-}
-
-/// The one place an [`OffsetError`] becomes a response.
-fn respond(
-    request: &RemotingCommand,
-    result: Result<RemotingCommand, OffsetError>,
-) -> RemotingCommand {
-    result.unwrap_or_else(|err| {
-        if err != OffsetError::NotFound {
-            tracing::warn!(code = request.code, error = %err, "offset request refused");
-        }
-        RemotingCommand::response_to(request, err.response_code(), Some(err.to_string()))
-    })
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use bytes::Bytes;
 
 use super::*;
+use crate::broker::handler::answered;
+use crate::wire::codes::response_code;
 use crate::wire::command::FLAG_ONEWAY;
 use crate::wire::ExtFields;
 
@@ -15,10 +17,15 @@ fn request(code: i32, fields: &[(&str, &str)]) -> RemotingCommand {
     request
 }
 
+/// The response to a request made by [`request`].
+fn answer(handled: Handled) -> RemotingCommand {
+    answered(&request(0, &[]), handled)
+}
+
 fn query(offsets: &ConsumerOffsets, extra: &[(&str, &str)], min: Option<u64>) -> RemotingCommand {
     let mut fields = vec![("consumerGroup", "g"), ("topic", "T"), ("queueId", "1")];
     fields.extend_from_slice(extra);
-    offsets.query_consumer_offset(&request(14, &fields), |_, _| min)
+    answer(offsets.query_consumer_offset(&request(14, &fields), |_, _| min))
 }
 
 fn update(
@@ -37,7 +44,9 @@ fn update(
     if oneway {
         request.flag |= FLAG_ONEWAY;
     }
-    offsets.update_consumer_offset(&request)
+    let response = answer(offsets.update_consumer_offset(&request));
+    // The connection drops a oneway request's response.
+    (!request.is_oneway()).then_some(response)
 }
 
 fn offset_of(response: &RemotingCommand) -> i64 {
@@ -57,7 +66,10 @@ fn unknown_group_is_not_found_unless_the_queue_starts_at_zero() {
     let response = query(&offsets, &[], None);
     assert_eq!(response.code, response_code::QUERY_NOT_FOUND);
     assert_eq!(response.opaque, 3);
-    assert_eq!(response.remark.as_deref(), Some(NOT_FOUND_REMARK));
+    assert_eq!(
+        response.remark.as_deref(),
+        Some(BrokerError::OffsetNotFound.to_string().as_str())
+    );
     assert_eq!(
         query(&offsets, &[], Some(7)).code,
         response_code::QUERY_NOT_FOUND
@@ -103,11 +115,12 @@ fn bad_updates_are_refused_with_the_reason() {
         update(&offsets, "x", "5", true).is_none(),
         "oneway stays silent"
     );
-    let response = offsets.query_consumer_offset(&request(14, &[("topic", "T")]), |_, _| None);
+    let response =
+        answer(offsets.query_consumer_offset(&request(14, &[("topic", "T")]), |_, _| None));
     assert_eq!(response.code, response_code::SYSTEM_ERROR);
     assert_eq!(
         offsets.commit("a@b", "T", 0, 1),
-        Err(OffsetError::InvalidKey {
+        Err(BrokerError::InvalidOffsetKey {
             topic: "T".into(),
             group: "a@b".into(),
             queue_id: 0,

@@ -20,7 +20,6 @@ use serde::{Deserialize, Serialize};
 use crate::broker::context::BrokerContext;
 use crate::broker::error::BrokerError;
 use crate::limits::BROKER_QUEUE_LOCKS_MAX;
-use crate::wire::codes::response_code;
 use crate::wire::RemotingCommand;
 
 /// How long a lease lasts without renewal (Java's `rocketmq.broker.rebalance.lockMaxLiveTime`).
@@ -140,7 +139,7 @@ pub fn lock_batch(
     let held = ctx
         .queue_locks
         .lock(&body.consumer_group, &body.client_id, body.mq_set, now);
-    let mut response = RemotingCommand::response_to(request, response_code::SUCCESS, None);
+    let mut response = RemotingCommand::success(request);
     let json = serde_json::to_vec(&LockBatchResponseBody {
         lock_ok_mq_set: &held,
     })
@@ -157,11 +156,7 @@ pub fn unlock_batch(
     let body = batch_body(request)?;
     ctx.queue_locks
         .unlock(&body.consumer_group, &body.client_id, body.mq_set);
-    Ok(RemotingCommand::response_to(
-        request,
-        response_code::SUCCESS,
-        None,
-    ))
+    Ok(RemotingCommand::success(request))
 }
 
 #[cfg(test)]

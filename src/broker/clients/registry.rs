@@ -4,8 +4,8 @@
 //!
 //! Every shard is its own logical broker, so every shard keeps its own registry, fed by the
 //! heartbeats that arrive on its port; nothing here crosses shards. The registry keys
-//! connections on a [`ClientChannel`] (implemented by [`Peer`]) so tests can stand in for
-//! real connections.
+//! connections on a [`ClientChannel`] (implemented by the connection's `Peer`, see
+//! [`crate::dispatch`]) so tests can stand in for real connections.
 //!
 //! Invariants:
 //! - a group in the tables has at least one channel: the last channel leaving removes the
@@ -31,13 +31,14 @@ use bytes::Bytes;
 
 pub use crate::broker::clients::heartbeat_body::Subscription;
 use crate::broker::clients::heartbeat_body::*;
+use crate::broker::handler::Handled;
+use crate::broker::BrokerError;
 use crate::limits;
-use crate::namesrv::body::{self, BodyError};
-use crate::net::Peer;
-use crate::wire::codes::{request_code, response_code};
+use crate::namesrv::body;
+use crate::wire::codes::request_code;
 use crate::wire::command::FLAG_ONEWAY;
 use crate::wire::headers::*;
-use crate::wire::{ExtFields, HeaderError, LanguageCode, RemotingCommand};
+use crate::wire::{ExtFields, LanguageCode, RemotingCommand};
 
 /// A channel silent this long is dropped (Java `channelExpiredTimeout`).
 pub const CHANNEL_EXPIRY_MS: u64 = 120_000;
@@ -45,7 +46,8 @@ pub const CHANNEL_EXPIRY_MS: u64 = 120_000;
 /// How often [`ClientRegistry::run_expiry`] looks for silent channels (Java's 10 s).
 pub const EXPIRY_SCAN_INTERVAL: Duration = Duration::from_secs(10);
 
-/// A connection as the registry needs it; [`Peer`] in the broker, a recorder in tests.
+/// A connection as the registry needs it; the connection's `Peer` in the broker, a
+/// recorder in tests.
 pub trait ClientChannel: fmt::Debug {
     /// Unique among the shard's live connections.
     fn id(&self) -> u64;
@@ -53,101 +55,6 @@ pub trait ClientChannel: fmt::Debug {
     /// Queues a broker-initiated frame; false once the connection is closed.
     fn send(&self, command: &RemotingCommand) -> bool;
     fn next_opaque(&self) -> i32;
-}
-
-impl ClientChannel for Peer {
-    fn id(&self) -> u64 {
-        Peer::id(self)
-    }
-    fn remote_addr(&self) -> SocketAddr {
-        Peer::remote_addr(self)
-    }
-    fn send(&self, command: &RemotingCommand) -> bool {
-        Peer::send(self, command)
-    }
-    fn next_opaque(&self) -> i32 {
-        Peer::next_opaque(self)
-    }
-}
-
-/// A client-registration request that cannot be served as asked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClientError {
-    Header(HeaderError),
-    Body(BodyError),
-    MissingBody {
-        what: &'static str,
-    },
-    /// GET_CONSUMER_LIST_BY_GROUP for a group without live consumers.
-    NoConsumer {
-        group: String,
-    },
-    /// GET_CONSUMER/PRODUCER_CONNECTION_LIST for a group without live connections.
-    NotOnline {
-        group: String,
-    },
-    /// CHECK_CLIENT_CONFIG with a filter language other than TAG.
-    UnsupportedFilter {
-        expression_type: String,
-    },
-    TooManyGroups,
-    TooManySubscriptions {
-        group: String,
-    },
-}
-
-impl ClientError {
-    /// The response code Java's broker answers with; unreadable input is an exception there,
-    /// which its remoting layer turns into SYSTEM_ERROR.
-    pub fn response_code(&self) -> i32 {
-        match self {
-            ClientError::NotOnline { .. } => response_code::CONSUMER_NOT_ONLINE,
-            _ => response_code::SYSTEM_ERROR,
-        }
-    }
-}
-
-impl fmt::Display for ClientError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ClientError::Header(err) => err.fmt(f),
-            ClientError::Body(err) => err.fmt(f),
-            ClientError::MissingBody { what } => write!(f, "the {what} is missing"),
-            // REMOTING.md §2.5.4's remark.
-            ClientError::NoConsumer { group } => write!(f, "no consumer for this group, {group}"),
-            ClientError::NotOnline { group } => {
-                write!(f, "the group {group} has no live connection on this broker")
-            }
-            ClientError::UnsupportedFilter { expression_type } => write!(
-                f,
-                "this broker filters by TAG only; {expression_type} subscriptions are not supported"
-            ),
-            ClientError::TooManyGroups => write!(
-                f,
-                "this broker already tracks {} client groups",
-                limits::BROKER_CLIENT_GROUPS_MAX
-            ),
-            ClientError::TooManySubscriptions { group } => write!(
-                f,
-                "consumer group {group} lists more than {} subscriptions",
-                limits::BROKER_GROUP_SUBSCRIPTIONS_MAX
-            ),
-        }
-    }
-}
-
-impl std::error::Error for ClientError {}
-
-impl From<HeaderError> for ClientError {
-    fn from(err: HeaderError) -> Self {
-        ClientError::Header(err)
-    }
-}
-
-impl From<BodyError> for ClientError {
-    fn from(err: BodyError) -> Self {
-        ClientError::Body(err)
-    }
 }
 
 /// One connection's registration in a group.
@@ -214,13 +121,13 @@ fn upsert(channels: &mut Channels, info: ChannelInfo) -> bool {
 
 impl Tables {
     /// Refuses a heartbeat that would break a limit, before any of it is applied.
-    fn check_room(&self, data: &HeartbeatData) -> Result<(), ClientError> {
+    fn check_room(&self, data: &HeartbeatData) -> Result<(), BrokerError> {
         if let Some(consumer) = data
             .consumer_data_set
             .iter()
             .find(|c| c.subscription_data_set.len() > limits::BROKER_GROUP_SUBSCRIPTIONS_MAX)
         {
-            return Err(ClientError::TooManySubscriptions {
+            return Err(BrokerError::TooManySubscriptions {
                 group: consumer.group_name.clone(),
             });
         }
@@ -236,7 +143,7 @@ impl Tables {
             .count();
         let total = self.producers.len() + self.consumers.len() + new_producers + new_consumers;
         match total > limits::BROKER_CLIENT_GROUPS_MAX {
-            true => Err(ClientError::TooManyGroups),
+            true => Err(BrokerError::TooManyClientGroups),
             false => Ok(()),
         }
     }
@@ -317,8 +224,6 @@ impl Tables {
     }
 }
 
-type Handled = Result<RemotingCommand, ClientError>;
-
 /// Producer and consumer groups of one shard. Methods take `&self`: the tables sit in a
 /// `RefCell` that is never borrowed across an await or while a frame is sent.
 #[derive(Debug, Default)]
@@ -339,26 +244,15 @@ impl ClientRegistry {
         channel: &Rc<C>,
         request: &RemotingCommand,
         now_ms: u64,
-    ) -> RemotingCommand {
+    ) -> Handled {
+        let channel: Rc<dyn ClientChannel> = channel.clone();
         self.heart_beat_with(channel, request, now_ms, |_| {})
     }
 
     /// [`ClientRegistry::heart_beat`] that first shows the caller each consumer group of a
     /// readable heartbeat, so the broker can create the group's subscription config and its
     /// `%RETRY%` topic as Java does before it registers the group.
-    pub fn heart_beat_with<C: ClientChannel + 'static>(
-        &self,
-        channel: &Rc<C>,
-        request: &RemotingCommand,
-        now_ms: u64,
-        on_consumer_group: impl FnMut(&ConsumerData),
-    ) -> RemotingCommand {
-        let channel: Rc<dyn ClientChannel> = channel.clone();
-        let result = self.try_heart_beat(channel, request, now_ms, on_consumer_group);
-        respond(request, result)
-    }
-
-    fn try_heart_beat(
+    pub fn heart_beat_with(
         &self,
         channel: Rc<dyn ClientChannel>,
         request: &RemotingCommand,
@@ -382,117 +276,88 @@ impl ClientRegistry {
         };
         let changed = self.tables.borrow_mut().register(&data, &info);
         self.notify(&changed);
-        Ok(success(request))
+        Ok(RemotingCommand::success(request))
     }
 
     /// UNREGISTER_CLIENT (35): removes the channel from the named groups and tells the rest
     /// of a consumer group.
-    pub fn unregister_client<C: ClientChannel>(
+    pub fn unregister_client<C: ClientChannel + ?Sized>(
         &self,
         channel: &Rc<C>,
         request: &RemotingCommand,
-    ) -> RemotingCommand {
-        let result = request
-            .decode_header::<UnregisterClientRequestHeader>()
-            .map_err(ClientError::from)
-            .map(|header| {
-                let notify = self.tables.borrow_mut().unregister(channel.id(), &header);
-                if let (true, Some(group)) = (notify, header.consumer_group) {
-                    self.notify(&[group]);
-                }
-                success(request)
-            });
-        respond(request, result)
+    ) -> Handled {
+        let header: UnregisterClientRequestHeader = request.decode_header()?;
+        let notify = self.tables.borrow_mut().unregister(channel.id(), &header);
+        if let (true, Some(group)) = (notify, header.consumer_group) {
+            self.notify(&[group]);
+        }
+        Ok(RemotingCommand::success(request))
     }
 
     /// CHECK_CLIENT_CONFIG (46): TAG subscriptions pass; other filter languages are refused,
     /// as a Java broker with `enablePropertyFilter=false` does, so the consumer's start fails
     /// with the remark instead of its pulls failing later.
-    pub fn check_client_config(&self, request: &RemotingCommand) -> RemotingCommand {
-        let result = decode_body::<CheckClientRequestBody>(request, "CHECK_CLIENT_CONFIG body")
-            .and_then(
-                |body| match body.subscription_data.map(|s| s.expression_type) {
-                    None | Some(ExpressionType::Tag) => Ok(success(request)),
-                    Some(other) => Err(ClientError::UnsupportedFilter {
-                        expression_type: other.name().to_owned(),
-                    }),
-                },
-            );
-        respond(request, result)
+    pub fn check_client_config(&self, request: &RemotingCommand) -> Handled {
+        let body: CheckClientRequestBody = decode_body(request, "CHECK_CLIENT_CONFIG body")?;
+        match body.subscription_data.map(|s| s.expression_type) {
+            None | Some(ExpressionType::Tag) => Ok(RemotingCommand::success(request)),
+            Some(other) => Err(BrokerError::FilterNotSupported {
+                expression_type: other.name().to_owned(),
+            }),
+        }
     }
 
     /// GET_CONSUMER_LIST_BY_GROUP (38): the client ids of the group's live channels.
-    pub fn consumer_list_by_group(&self, request: &RemotingCommand) -> RemotingCommand {
-        let result = request
-            .decode_header::<GetConsumerListByGroupRequestHeader>()
-            .map_err(ClientError::from)
-            .and_then(|header| {
-                let ids = self.consumer_ids(&header.consumer_group);
-                if ids.is_empty() {
-                    return Err(ClientError::NoConsumer {
-                        group: header.consumer_group,
-                    });
-                }
-                let list = ConsumerListByGroup {
-                    consumer_id_list: ids,
-                };
-                Ok(json_response(request, &list))
-            });
-        respond(request, result)
+    pub fn consumer_list_by_group(&self, request: &RemotingCommand) -> Handled {
+        let header: GetConsumerListByGroupRequestHeader = request.decode_header()?;
+        let ids = self.consumer_ids(&header.consumer_group);
+        if ids.is_empty() {
+            return Err(BrokerError::NoConsumer(header.consumer_group));
+        }
+        let list = ConsumerListByGroup {
+            consumer_id_list: ids,
+        };
+        Ok(json_response(request, &list))
     }
 
     /// GET_CONSUMER_CONNECTION_LIST (203): the group's connections and subscriptions.
-    pub fn consumer_connection_list(&self, request: &RemotingCommand) -> RemotingCommand {
-        let result =
-            request
-                .decode_header::<GetConsumerConnectionListRequestHeader>()
-                .map_err(ClientError::from)
-                .and_then(|header| {
-                    let tables = self.tables.borrow();
-                    let group = tables.consumers.get(&header.consumer_group).ok_or(
-                        ClientError::NotOnline {
-                            group: header.consumer_group.clone(),
-                        },
-                    )?;
-                    let body = ConsumerConnection {
-                        connection_set: group
-                            .channels
-                            .values()
-                            .map(ChannelInfo::connection)
-                            .collect(),
-                        consume_from_where: group.consume_from_where,
-                        consume_type: group.consume_type,
-                        message_model: group.message_model,
-                        subscription_table: group
-                            .subscriptions
-                            .iter()
-                            .map(|(topic, sub)| (topic.clone(), sub.to_data()))
-                            .collect(),
-                    };
-                    Ok(json_response(request, &body))
-                });
-        respond(request, result)
+    pub fn consumer_connection_list(&self, request: &RemotingCommand) -> Handled {
+        let header: GetConsumerConnectionListRequestHeader = request.decode_header()?;
+        let tables = self.tables.borrow();
+        let group = tables
+            .consumers
+            .get(&header.consumer_group)
+            .ok_or(BrokerError::NotOnline(header.consumer_group))?;
+        let body = ConsumerConnection {
+            connection_set: group
+                .channels
+                .values()
+                .map(ChannelInfo::connection)
+                .collect(),
+            consume_from_where: group.consume_from_where,
+            consume_type: group.consume_type,
+            message_model: group.message_model,
+            subscription_table: group
+                .subscriptions
+                .iter()
+                .map(|(topic, sub)| (topic.clone(), sub.to_data()))
+                .collect(),
+        };
+        Ok(json_response(request, &body))
     }
 
     /// GET_PRODUCER_CONNECTION_LIST (204): the producer group's connections.
-    pub fn producer_connection_list(&self, request: &RemotingCommand) -> RemotingCommand {
-        let result =
-            request
-                .decode_header::<GetProducerConnectionListRequestHeader>()
-                .map_err(ClientError::from)
-                .and_then(|header| {
-                    let tables = self.tables.borrow();
-                    let channels = tables.producers.get(&header.producer_group).ok_or(
-                        ClientError::NotOnline {
-                            group: header.producer_group.clone(),
-                        },
-                    )?;
-                    let body = ProducerConnection {
-                        connection_set: channels.values().map(ChannelInfo::connection).collect(),
-                    };
-                    Ok(json_response(request, &body))
-                });
-        respond(request, result)
+    pub fn producer_connection_list(&self, request: &RemotingCommand) -> Handled {
+        let header: GetProducerConnectionListRequestHeader = request.decode_header()?;
+        let tables = self.tables.borrow();
+        let channels = tables
+            .producers
+            .get(&header.producer_group)
+            .ok_or(BrokerError::NotOnline(header.producer_group))?;
+        let body = ProducerConnection {
+            connection_set: channels.values().map(ChannelInfo::connection).collect(),
+        };
+        Ok(json_response(request, &body))
     }
 
     /// The connection closed: drop it from every group and tell the groups it left.
@@ -619,34 +484,17 @@ impl ClientRegistry {
 fn decode_body<T: serde::de::DeserializeOwned>(
     request: &RemotingCommand,
     what: &'static str,
-) -> Result<T, ClientError> {
+) -> Result<T, BrokerError> {
     if request.body.is_empty() {
-        return Err(ClientError::MissingBody { what });
+        return Err(BrokerError::MissingBody { what });
     }
     Ok(body::decode(&request.body, what)?)
 }
 
-fn success(request: &RemotingCommand) -> RemotingCommand {
-    RemotingCommand::response_to(request, response_code::SUCCESS, None)
-}
-
 fn json_response<T: serde::Serialize>(request: &RemotingCommand, value: &T) -> RemotingCommand {
-    let mut response = success(request);
+    let mut response = RemotingCommand::success(request);
     response.body = Bytes::from(body::encode(value));
     response
-}
-
-/// The one place a [`ClientError`] becomes a response.
-fn respond(request: &RemotingCommand, result: Handled) -> RemotingCommand {
-    result.unwrap_or_else(|err| {
-        if !matches!(
-            err,
-            ClientError::NoConsumer { .. } | ClientError::NotOnline { .. }
-        ) {
-            tracing::warn!(code = request.code, error = %err, "client request refused");
-        }
-        RemotingCommand::response_to(request, err.response_code(), Some(err.to_string()))
-    })
 }
 
 #[cfg(test)]

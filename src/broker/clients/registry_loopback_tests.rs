@@ -5,9 +5,10 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::*;
-use crate::dispatch::not_supported;
+use crate::broker::handler::answered;
 use crate::net::testing::{serve_on_loopback, BlockingClient};
-use crate::net::{Reply, Service};
+use crate::net::{Peer, Reply, Service};
+use crate::wire::codes::response_code;
 
 /// The slice of a broker's dispatcher that reaches the registry.
 #[derive(Debug)]
@@ -20,12 +21,16 @@ impl Service for Broker {
     fn call(&self, peer: &Rc<Peer>, request: RemotingCommand) -> Reply {
         let now_ms = self.epoch.elapsed().as_millis() as u64;
         let response = match request.code {
-            request_code::HEART_BEAT => self.clients.heart_beat(peer, &request, now_ms),
-            request_code::UNREGISTER_CLIENT => self.clients.unregister_client(peer, &request),
-            request_code::GET_CONSUMER_LIST_BY_GROUP => {
-                self.clients.consumer_list_by_group(&request)
+            request_code::HEART_BEAT => {
+                answered(&request, self.clients.heart_beat(peer, &request, now_ms))
             }
-            code => not_supported(&request, code),
+            request_code::UNREGISTER_CLIENT => {
+                answered(&request, self.clients.unregister_client(peer, &request))
+            }
+            request_code::GET_CONSUMER_LIST_BY_GROUP => {
+                answered(&request, self.clients.consumer_list_by_group(&request))
+            }
+            _ => RemotingCommand::not_supported(&request),
         };
         Reply::Now(Some(response))
     }

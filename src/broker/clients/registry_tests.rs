@@ -3,6 +3,8 @@
 use std::cell::{Cell, RefCell};
 
 use super::*;
+use crate::broker::handler::answered;
+use crate::wire::codes::response_code;
 use crate::wire::command::FLAG_RESPONSE;
 
 /// A connection that records what the broker sends it.
@@ -63,6 +65,11 @@ fn request(code: i32, fields: &[(&str, &str)], body: &str) -> RemotingCommand {
     request
 }
 
+/// The response to a request made by [`request`].
+fn answer(handled: Handled) -> RemotingCommand {
+    answered(&request(0, &[], ""), handled)
+}
+
 fn consumer_body(client: &str, group: &str, topics: &[(&str, &str)], version: i64) -> String {
     let subs: Vec<String> = topics
         .iter()
@@ -77,7 +84,7 @@ fn consumer_body(client: &str, group: &str, topics: &[(&str, &str)], version: i6
 }
 
 fn heart_beat(registry: &ClientRegistry, channel: &Rc<Recorder>, body: &str, now_ms: u64) {
-    let response = registry.heart_beat(channel, &request(34, &[], body), now_ms);
+    let response = answer(registry.heart_beat(channel, &request(34, &[], body), now_ms));
     assert_eq!(
         response.code,
         response_code::SUCCESS,
@@ -94,7 +101,7 @@ fn join(registry: &ClientRegistry, channel: &Rc<Recorder>, client: &str, now_ms:
 }
 
 fn list(registry: &ClientRegistry, group: &str) -> RemotingCommand {
-    registry.consumer_list_by_group(&request(38, &[("consumerGroup", group)], ""))
+    answer(registry.consumer_list_by_group(&request(38, &[("consumerGroup", group)], "")))
 }
 
 #[test]
@@ -141,7 +148,7 @@ fn leaving_unregistering_and_disconnecting_notify_the_rest() {
         channel.sent.take();
     }
     let fields = [("clientID", "c-c"), ("consumerGroup", "cg")];
-    let response = registry.unregister_client(&c, &request(35, &fields, ""));
+    let response = answer(registry.unregister_client(&c, &request(35, &fields, "")));
     assert_eq!(response.code, response_code::SUCCESS);
     assert_eq!(
         (a.notified(), b.notified()),
@@ -154,7 +161,7 @@ fn leaving_unregistering_and_disconnecting_notify_the_rest() {
         ("clientID", "c-b"),
         ("producerGroup", "CLIENT_INNER_PRODUCER"),
     ];
-    registry.unregister_client(&b, &request(35, &fields, ""));
+    answer(registry.unregister_client(&b, &request(35, &fields, "")));
     // a and c are still producers: c only left its consumer group.
     assert_eq!(registry.producer_channels("CLIENT_INNER_PRODUCER").len(), 2);
     assert!(
@@ -253,7 +260,7 @@ fn lenient_cpp_heartbeat_registers_and_computes_tag_codes() {
     request.language = LanguageCode::from_name("CPP");
     request.version = 63;
     assert_eq!(
-        registry.heart_beat(&a, &request, 0).code,
+        answer(registry.heart_beat(&a, &request, 0)).code,
         response_code::SUCCESS
     );
     let sub = registry.subscription("g", "T").expect("registered");
@@ -264,7 +271,8 @@ fn lenient_cpp_heartbeat_registers_and_computes_tag_codes() {
     assert_eq!(sub.sub_version, 17);
 
     let fields = [("consumerGroup", "g")];
-    let response = registry.consumer_connection_list(&super::tests::request(203, &fields, ""));
+    let response =
+        answer(registry.consumer_connection_list(&super::tests::request(203, &fields, "")));
     assert_eq!(response.code, response_code::SUCCESS);
     let text = String::from_utf8(response.body.to_vec()).expect("utf-8");
     assert!(text.starts_with(r#"{"connectionSet":[{"clientAddr":"127.0.0.1:40001","clientId":"10.1.1.1@9#cpp","language":"CPP","version":63}],"consumeFromWhere":"CONSUME_FROM_FIRST_OFFSET""#), "{text}");
@@ -280,7 +288,7 @@ fn unreadable_heartbeats_are_refused() {
         "not json",
         r#"{"consumerDataSet":[{"consumeType":"SOMETIMES"}]}"#,
     ] {
-        let response = registry.heart_beat(&a, &request(34, &[], body), 0);
+        let response = answer(registry.heart_beat(&a, &request(34, &[], body), 0));
         assert_eq!(response.code, response_code::SYSTEM_ERROR, "{body}");
         assert!(response.remark.expect("remark").contains("HEART_BEAT body"));
     }
@@ -291,7 +299,7 @@ fn unreadable_heartbeats_are_refused() {
         r#"{{"consumerDataSet":[{{"groupName":"big","subscriptionDataSet":[{}]}}]}}"#,
         subs.join(",")
     );
-    let response = registry.heart_beat(&a, &request(34, &[], &body), 0);
+    let response = answer(registry.heart_beat(&a, &request(34, &[], &body), 0));
     assert_eq!(response.code, response_code::SYSTEM_ERROR);
     assert!(registry.consumer_ids("big").is_empty(), "nothing applied");
 }
@@ -299,11 +307,13 @@ fn unreadable_heartbeats_are_refused() {
 #[test]
 fn connection_lists_answer_not_online_for_unknown_groups() {
     let registry = ClientRegistry::new();
-    let response = registry.consumer_connection_list(&request(203, &[("consumerGroup", "x")], ""));
+    let response =
+        answer(registry.consumer_connection_list(&request(203, &[("consumerGroup", "x")], "")));
     assert_eq!(response.code, response_code::CONSUMER_NOT_ONLINE);
-    let response = registry.producer_connection_list(&request(204, &[("producerGroup", "x")], ""));
+    let response =
+        answer(registry.producer_connection_list(&request(204, &[("producerGroup", "x")], "")));
     assert_eq!(response.code, response_code::CONSUMER_NOT_ONLINE);
-    let response = registry.consumer_connection_list(&request(203, &[], ""));
+    let response = answer(registry.consumer_connection_list(&request(203, &[], "")));
     assert_eq!(response.code, response_code::SYSTEM_ERROR);
     assert!(response.remark.expect("remark").contains("consumerGroup"));
 
@@ -314,7 +324,8 @@ fn connection_lists_answer_not_online_for_unknown_groups() {
         r#"{"clientID":"p1","producerDataSet":[{"groupName":"pg"}]}"#,
         0,
     );
-    let response = registry.producer_connection_list(&request(204, &[("producerGroup", "pg")], ""));
+    let response =
+        answer(registry.producer_connection_list(&request(204, &[("producerGroup", "pg")], "")));
     assert_eq!(
         &response.body[..],
         br#"{"connectionSet":[{"clientAddr":"127.0.0.1:40005","clientId":"p1","language":"JAVA","version":479}]}"#
@@ -326,14 +337,14 @@ fn check_client_config_accepts_tags_and_refuses_sql92() {
     let registry = ClientRegistry::new();
     let tag = r#"{"clientId":"c","group":"g","subscriptionData":{"topic":"T","subString":"a","expressionType":"TAG"}}"#;
     assert_eq!(
-        registry.check_client_config(&request(46, &[], tag)).code,
+        answer(registry.check_client_config(&request(46, &[], tag))).code,
         response_code::SUCCESS
     );
     let sql = r#"{"clientId":"c","group":"g","subscriptionData":{"topic":"T","subString":"a > 1","expressionType":"SQL92"}}"#;
-    let response = registry.check_client_config(&request(46, &[], sql));
+    let response = answer(registry.check_client_config(&request(46, &[], sql)));
     assert_eq!(response.code, response_code::SYSTEM_ERROR);
     assert!(response.remark.expect("remark").contains("SQL92"));
-    let response = registry.check_client_config(&request(46, &[], ""));
+    let response = answer(registry.check_client_config(&request(46, &[], "")));
     assert_eq!(response.code, response_code::SYSTEM_ERROR);
 }
 
@@ -343,13 +354,16 @@ fn the_caller_sees_each_consumer_group_before_it_registers() {
     let a = Recorder::new(1);
     let body = consumer_body("c-a", "cg", &[("T", "*")], 1);
     let mut seen = Vec::new();
-    let response = registry.heart_beat_with(&a, &request(34, &[], &body), 0, |consumer| {
-        assert!(registry.consumer_ids(&consumer.group_name).is_empty());
-        seen.push(format!("%RETRY%{}", consumer.group_name));
-    });
+    let response =
+        answer(
+            registry.heart_beat_with(a.clone(), &request(34, &[], &body), 0, |consumer| {
+                assert!(registry.consumer_ids(&consumer.group_name).is_empty());
+                seen.push(format!("%RETRY%{}", consumer.group_name));
+            }),
+        );
     assert_eq!(response.code, response_code::SUCCESS);
     assert_eq!(seen, ["%RETRY%cg"]);
     let mut unread = false;
-    registry.heart_beat_with(&a, &request(34, &[], "{"), 0, |_| unread = true);
+    answer(registry.heart_beat_with(a.clone(), &request(34, &[], "{"), 0, |_| unread = true));
     assert!(!unread, "an unreadable heartbeat creates nothing");
 }

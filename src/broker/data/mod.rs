@@ -10,9 +10,7 @@
 //!   GET_EARLIEST_MSG_STORETIME.
 //! - [`query`]: VIEW_MESSAGE_BY_ID and QUERY_MESSAGE.
 //! - [`topic_view`]: what sends and pulls need of the topic table, as a small trait.
-//! - [`error`]: why a send or pull was refused.
 
-pub mod error;
 pub mod long_poll;
 pub mod path;
 pub mod pull;

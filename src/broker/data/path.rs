@@ -1,12 +1,11 @@
 //! The data path of one shard in one piece: the SEND and PULL handlers and the long-poll
-//! table they share, wired to the shard's store. The dispatcher builds one per shard and
-//! hands it the data request codes.
+//! table they share, wired to the shard's store, and the [`send`] and [`pull`] request
+//! handlers. The dispatcher builds one per shard.
 //!
 //! Owners: the shard keeps the store's maintenance task running (reput is what makes a sent
 //! message pullable and wakes parked pulls) and calls [`DataPath::shutdown`] when it stops,
 //! so parked pulls are answered before their connections close.
 
-use std::net::SocketAddr;
 use std::rc::Rc;
 
 use crate::broker::admin::stats::Traffic;
@@ -14,13 +13,16 @@ use crate::broker::clients::offsets::ConsumerOffsets;
 use crate::broker::data::long_poll::{glommio_sleep, LongPoll};
 use crate::broker::data::pull::{PullHandler, SubscriptionView};
 use crate::broker::data::send::{SendConfig, SendHandler};
+use crate::broker::data::send_rules::{dead_letter_topic, DLQ_TOPIC_PREFIX, RETRY_TOPIC_PREFIX};
 use crate::broker::data::topic_view::TopicView;
+use crate::broker::handler::{Handling, Request, ShardBroker};
+use crate::broker::metadata::topics;
 use crate::broker::metadata::topics::SCHEDULE_TOPIC;
 use crate::broker::scheduled::schedule::Schedule;
+use crate::broker::{BrokerContext, BrokerError};
 use crate::limits::PULL_PARKED_MAX;
-use crate::net::Reply;
 use crate::storage::store::Store;
-use crate::wire::codes::request_code;
+use crate::wire::headers::SendMessageRequestHeader;
 use crate::wire::RemotingCommand;
 
 /// SEND and PULL for one shard.
@@ -77,35 +79,79 @@ impl DataPath {
         }
     }
 
-    /// Whether `code` is one of the requests [`DataPath::handle`] serves.
-    pub fn serves(code: i32) -> bool {
-        matches!(
-            code,
-            request_code::SEND_MESSAGE
-                | request_code::SEND_MESSAGE_V2
-                | request_code::SEND_BATCH_MESSAGE
-                | request_code::PULL_MESSAGE
-                | request_code::LITE_PULL_MESSAGE
-        )
-    }
-
-    /// Handles a data request from a client at `peer_addr`; `None` for any other code.
-    pub fn handle(&self, peer_addr: SocketAddr, request: RemotingCommand) -> Option<Reply> {
-        match request.code {
-            request_code::SEND_MESSAGE
-            | request_code::SEND_MESSAGE_V2
-            | request_code::SEND_BATCH_MESSAGE => Some(self.send.handle(peer_addr, &request)),
-            request_code::PULL_MESSAGE | request_code::LITE_PULL_MESSAGE => {
-                Some(self.pull.handle(request))
-            }
-            _ => None,
-        }
-    }
-
     /// Answers every parked pull and parks no more.
     pub fn shutdown(&self) {
         self.long_poll.shutdown();
     }
+}
+
+/// SEND_MESSAGE, SEND_MESSAGE_V2, SEND_BATCH_MESSAGE. A send to a topic this shard does
+/// not know yet first creates it (auto-creation from its template, or a retry or
+/// dead-letter topic), which waits for the owner shard.
+pub fn send(broker: &ShardBroker, request: Request) -> Handling {
+    let born_host = request.client_addr();
+    let command = request.command;
+    let Some(creation) = topic_to_create(&broker.ctx, &command) else {
+        return broker.data.send.handle(born_host, &command);
+    };
+    let (ctx, send) = (broker.ctx.clone(), broker.data.send.clone());
+    Handling::later(async move {
+        creation.run(&ctx).await?;
+        send.handle(born_host, &command).result().await
+    })
+}
+
+/// PULL_MESSAGE, LITE_PULL_MESSAGE.
+pub fn pull(broker: &ShardBroker, request: Request) -> Handling {
+    broker.data.pull.handle(request.command)
+}
+
+/// A topic a send needs that the shard does not have.
+struct TopicCreation {
+    topic: String,
+    default_topic: String,
+    queues: i32,
+}
+
+impl TopicCreation {
+    async fn run(&self, ctx: &BrokerContext) -> Result<(), BrokerError> {
+        if self.topic.starts_with(RETRY_TOPIC_PREFIX) || self.topic.starts_with(DLQ_TOPIC_PREFIX) {
+            let config = topics::group_topic_config(&self.topic);
+            ctx.topics.create_if_absent(config).await.map(drop)
+        } else {
+            let topics = &ctx.topics;
+            topics
+                .get_or_auto_create(&self.topic, &self.default_topic, self.queues)
+                .await
+                .map(drop)
+        }
+    }
+}
+
+/// The topic of a send that this shard does not know; `None` for known topics and for
+/// headers the send handler will refuse itself.
+fn topic_to_create(ctx: &BrokerContext, request: &RemotingCommand) -> Option<TopicCreation> {
+    // The common case, a known topic, costs one field lookup; the send handler decodes the
+    // whole header itself. V2 and batch sends name the topic `b`, SEND_MESSAGE `topic`
+    // (the codec accepts either set of names for any send code).
+    let fields = &request.ext_fields;
+    // A send to a retry topic may be redirected to the group's dead-letter topic, which
+    // only the whole header tells.
+    let named = fields.get("b").or_else(|| fields.get("topic"));
+    let plain = |topic: &str| !topic.starts_with(RETRY_TOPIC_PREFIX);
+    if named.is_some_and(|topic| plain(topic) && ctx.topics.meta(topic).is_some()) {
+        return None;
+    }
+    let header = SendMessageRequestHeader::decode_for(request.code, fields).ok()?;
+    let topic = dead_letter_topic(&header).unwrap_or_else(|| header.topic.clone());
+    if ctx.topics.meta(&topic).is_some() {
+        return None;
+    }
+    Some(TopicCreation {
+        topic,
+        default_topic: header.default_topic,
+        queues: header.default_topic_queue_nums,
+    })
 }
 
 #[cfg(test)]
@@ -118,7 +164,7 @@ mod tests {
     use crate::wire::headers::pull_sys_flag;
 
     #[test]
-    fn routes_data_codes_and_wakes_parked_pulls_through_the_store() {
+    fn wakes_parked_pulls_through_the_store() {
         run_local(|| async {
             let f = fixture(FlushPolicy::Async, 16).await;
             let config = SendConfig::new(STORE_HOST.parse().expect("addr"));
@@ -133,32 +179,23 @@ mod tests {
                 config,
                 schedule,
             );
-            assert!(path
-                .handle(producer(), pull_request(&pull_header("T", 0, 0, 0)))
-                .is_some());
-            let mut other = pull_request(&pull_header("T", 0, 0, 0));
-            other.code = 14;
-            assert!(!DataPath::serves(14) && path.handle(producer(), other).is_none());
             let h = pull_header(
                 "T",
                 0,
                 0,
                 pull_sys_flag::SUSPEND | pull_sys_flag::SUBSCRIPTION,
             );
-            let Some(Reply::Later(parked)) = path.handle(producer(), pull_request(&h)) else {
+            let Handling::Later(parked) = path.pull.handle(pull_request(&h)) else {
                 panic!("pulls answer later");
             };
             let parked = glommio::spawn_local(parked);
             glommio::executor().yield_task_queue_now().await;
             assert_eq!(path.long_poll.parked(), 1);
             let send = send_request(320, &send_header("T", 0, ""), &[]);
-            let refused = answer(path.handle(producer(), send).expect("served")).await;
-            assert_eq!(
-                refused.expect("answered").code,
-                response_code::MESSAGE_ILLEGAL
-            );
+            let refused = answer(&send, path.send.handle(producer(), &send)).await;
+            assert_eq!(refused.code, response_code::MESSAGE_ILLEGAL);
             let send = send_request(310, &send_header("T", 0, ""), b"x");
-            answer(path.handle(producer(), send).expect("served")).await;
+            answer(&send, path.send.handle(producer(), &send)).await;
             f.store.reput().await.expect("reput");
             let response = parked.await.expect("answered");
             assert_eq!(response.code, response_code::SUCCESS);

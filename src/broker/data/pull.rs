@@ -21,11 +21,11 @@ use crate::broker::admin::stats::Traffic;
 use crate::broker::clients::heartbeat_body::{ExpressionType, SubscriptionData};
 use crate::broker::clients::offsets::ConsumerOffsets;
 use crate::broker::clients::registry::{ClientRegistry, Subscription};
-use crate::broker::data::error::DataError;
 use crate::broker::data::long_poll::LongPoll;
 use crate::broker::data::topic_view::{perm, TopicView};
+use crate::broker::handler::Handling;
+use crate::broker::BrokerError;
 use crate::limits::{PULL_BYTES_MAX, PULL_MESSAGES_MAX, PULL_SUSPEND_MS_MAX};
-use crate::net::Reply;
 use crate::storage::store::Store;
 use crate::storage::{QueueId, QueueOffset};
 use crate::wire::codes::response_code;
@@ -130,24 +130,21 @@ impl PullHandler {
 
     /// Handles a PULL_MESSAGE or LITE_PULL_MESSAGE. Refusals answer at once; reads answer
     /// later (the store may read the disk, and a pull may be parked).
-    pub fn handle(self: &Rc<Self>, request: RemotingCommand) -> Reply {
+    pub fn handle(self: &Rc<Self>, request: RemotingCommand) -> Handling {
         let plan = match self.plan(&request) {
             Ok(plan) => plan,
-            Err(e) => return Reply::Now(Some(e.response_to(&request))),
+            Err(e) => return Handling::Now(Err(e)),
         };
         let this = Rc::clone(self);
-        Reply::Later(Box::pin(async move {
-            let outcome = match this.pull(&plan).await {
-                Ok(outcome) => outcome,
-                Err(e) => return Some(e.response_to(&request)),
-            };
-            Some(respond(&request, outcome))
-        }))
+        Handling::later(async move {
+            let outcome = this.pull(&plan).await?;
+            Ok(respond(&request, outcome))
+        })
     }
 
     /// The first read, the commit the pull carries, and the wait and second read when it
     /// found nothing and may be suspended.
-    async fn pull(&self, plan: &Plan) -> Result<Outcome, DataError> {
+    async fn pull(&self, plan: &Plan) -> Result<Outcome, BrokerError> {
         let h = &plan.header;
         if h.sys_flag & pull_sys_flag::COMMIT_OFFSET != 0 {
             let committed =
@@ -189,26 +186,24 @@ impl PullHandler {
 
     /// Checks the request in Java's order: broker readable, group exists and may consume,
     /// topic exists and is readable, queue in range, subscription known.
-    fn plan(&self, request: &RemotingCommand) -> Result<Plan, DataError> {
+    fn plan(&self, request: &RemotingCommand) -> Result<Plan, BrokerError> {
         let header: PullMessageRequestHeader = request.decode_header()?;
         if self.topics.broker_perm() & perm::READ == 0 {
             let remark = "the broker pulling message is forbidden".to_owned();
-            return Err(DataError::NoPermission { remark });
+            return Err(BrokerError::NoPermission(remark));
         }
         self.topics.check_consumer_group(&header.consumer_group)?;
         let Some(info) = self.topics.topic(&header.topic) else {
-            return Err(DataError::TopicNotExist {
-                topic: header.topic,
-            });
+            return Err(BrokerError::TopicNotExist(header.topic));
         };
         if !info.readable() {
             let remark = format!("the topic[{}] pulling message is forbidden", header.topic);
-            return Err(DataError::NoPermission { remark });
+            return Err(BrokerError::NoPermission(remark));
         }
         let queue_id = match u32::try_from(header.queue_id) {
             Ok(q) if q < info.read_queue_nums => q,
             _ => {
-                return Err(DataError::InvalidQueueId {
+                return Err(BrokerError::InvalidQueueId {
                     topic: header.topic,
                     queue_id: header.queue_id,
                     max: info.read_queue_nums,
@@ -225,7 +220,7 @@ impl PullHandler {
 
     /// The subscription to filter with: the request's own expression when it carries one,
     /// else the one the group's heartbeat registered.
-    fn filter(&self, h: &PullMessageRequestHeader) -> Result<Option<Filter>, DataError> {
+    fn filter(&self, h: &PullMessageRequestHeader) -> Result<Option<Filter>, BrokerError> {
         if h.sys_flag & pull_sys_flag::CLASS_FILTER != 0 {
             return Ok(None);
         }
@@ -248,13 +243,13 @@ impl PullHandler {
             }
         } else {
             let Some(s) = registered() else {
-                return Err(DataError::SubscriptionNotExist {
+                return Err(BrokerError::SubscriptionNotExist {
                     group: h.consumer_group.clone(),
                     topic: h.topic.clone(),
                 });
             };
             if s.sub_version < h.sub_version {
-                return Err(DataError::SubscriptionNotLatest {
+                return Err(BrokerError::SubscriptionNotLatest {
                     group: h.consumer_group.clone(),
                     topic: h.topic.clone(),
                 });
@@ -262,7 +257,7 @@ impl PullHandler {
             s
         };
         if subscription.expression_type != ExpressionType::Tag {
-            return Err(DataError::FilterNotSupported {
+            return Err(BrokerError::FilterNotSupported {
                 expression_type: subscription.expression_type.name().to_owned(),
             });
         }
@@ -270,7 +265,7 @@ impl PullHandler {
     }
 
     /// One read of the queue, classified as Java's store classifies it.
-    async fn read(&self, plan: &Plan) -> Result<Outcome, DataError> {
+    async fn read(&self, plan: &Plan) -> Result<Outcome, BrokerError> {
         let h = &plan.header;
         let from = offset_of(h);
         let count = usize::try_from(h.max_msg_nums)

@@ -2,7 +2,7 @@
 //! disk and a hand-fired timer.
 
 use crate::broker::data::test_support::*;
-use crate::net::Reply;
+use crate::broker::handler::Handling;
 use crate::storage::config::FlushPolicy;
 use crate::storage::run_local;
 use crate::wire::codes::response_code;
@@ -146,7 +146,7 @@ fn commit_offset_flag_stores_the_consumer_offset() {
     });
 }
 
-fn parked_pull(f: &Fixture) -> Reply {
+fn parked_pull(f: &Fixture) -> Handling {
     let h = pull_header(
         "T",
         0,
@@ -160,7 +160,7 @@ fn parked_pull(f: &Fixture) -> Reply {
 fn parked_pull_is_answered_when_a_message_arrives() {
     run_local(|| async {
         let f = fixture(FlushPolicy::Async, 16).await;
-        let Reply::Later(later) = parked_pull(&f) else {
+        let Handling::Later(later) = parked_pull(&f) else {
             panic!("pulls answer later")
         };
         let task = glommio::spawn_local(later);
@@ -180,7 +180,7 @@ fn parked_pull_is_answered_when_a_message_arrives() {
 fn parked_pull_is_answered_at_its_deadline() {
     run_local(|| async {
         let f = fixture(FlushPolicy::Async, 16).await;
-        let Reply::Later(later) = parked_pull(&f) else {
+        let Handling::Later(later) = parked_pull(&f) else {
             panic!("pulls answer later")
         };
         let task = glommio::spawn_local(later);
@@ -200,14 +200,14 @@ fn pulls_beyond_the_parked_limit_are_answered_at_once() {
         let f = fixture(FlushPolicy::Async, 2).await;
         let mut tasks = Vec::new();
         for _ in 0..2 {
-            let Reply::Later(later) = parked_pull(&f) else {
+            let Handling::Later(later) = parked_pull(&f) else {
                 panic!("pulls answer later")
             };
             tasks.push(glommio::spawn_local(later));
         }
         glommio::executor().yield_task_queue_now().await;
         assert_eq!(f.long_poll.parked(), 2);
-        let Reply::Later(third) = parked_pull(&f) else {
+        let Handling::Later(third) = parked_pull(&f) else {
             panic!("pulls answer later")
         };
         let response = third.await.expect("answered");

@@ -37,7 +37,7 @@ pub async fn view_message_by_id(
     };
     let record = ctx.store.record_at(PhysicalOffset(offset)).await?;
     let record = record.ok_or(not_found)?;
-    let mut response = RemotingCommand::response_to(&request, response_code::SUCCESS, None);
+    let mut response = RemotingCommand::success(&request);
     response.body = Bytes::copy_from_slice(&record);
     Ok(response)
 }
@@ -75,7 +75,7 @@ pub async fn query_message(
         for record in &found.records {
             body.extend_from_slice(record);
         }
-        let mut ok = RemotingCommand::response_to(&request, response_code::SUCCESS, None);
+        let mut ok = RemotingCommand::success(&request);
         ok.body = Bytes::from(body);
         ok
     };

@@ -11,7 +11,6 @@ use std::rc::Rc;
 
 use crate::broker::{BrokerContext, BrokerError};
 use crate::storage::QueueId;
-use crate::wire::codes::response_code;
 use crate::wire::headers::{
     GetEarliestMsgStoretimeRequestHeader, GetEarliestMsgStoretimeResponseHeader,
     GetMaxOffsetRequestHeader, GetMinOffsetRequestHeader, OffsetResponseHeader,
@@ -66,7 +65,7 @@ pub async fn earliest_store_time(
     let queue = queue_id(header.queue_id)?;
     let (min, _) = ctx.store.queue_range(&header.topic, queue);
     let stored = ctx.store.store_time_at(&header.topic, queue, min).await?;
-    let mut response = RemotingCommand::response_to(&request, response_code::SUCCESS, None);
+    let mut response = RemotingCommand::success(&request);
     response.set_header(&GetEarliestMsgStoretimeResponseHeader {
         timestamp: stored.unwrap_or(-1),
     });
@@ -80,7 +79,7 @@ pub(in crate::broker) fn queue_id(queue_id: i32) -> Result<QueueId, BrokerError>
 }
 
 fn offset_response(request: &RemotingCommand, offset: u64) -> RemotingCommand {
-    let mut response = RemotingCommand::response_to(request, response_code::SUCCESS, None);
+    let mut response = RemotingCommand::success(request);
     // Offsets are below 2^63: the store refuses larger ones.
     response.set_header(&OffsetResponseHeader {
         offset: offset as i64,

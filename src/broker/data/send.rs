@@ -12,7 +12,7 @@
 //!
 //! Answers: under ASYNC_FLUSH at once; under SYNC_FLUSH (and `WAIT` not `false`) after the
 //! record is durable, or FLUSH_DISK_TIMEOUT once the sync flush timeout passes. Oneway
-//! sends are stored and never answered. Pulls see a message once the store's reput files it
+//! sends are stored without waiting for the disk (their answer is never sent). Pulls see a message once the store's reput files it
 //! (the put wakes the shard's maintenance task, and reput wakes parked pulls).
 
 use std::borrow::Cow;
@@ -22,17 +22,17 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::broker::admin::stats::Traffic;
-use crate::broker::data::error::DataError;
 use crate::broker::data::long_poll::{glommio_sleep, Sleep};
 use crate::broker::data::send_rules::{check_topic, dead_letter_topic, RETRY_TOPIC_PREFIX};
 use crate::broker::data::topic_view::{perm, TopicInfo, TopicView};
+use crate::broker::handler::Handling;
 use crate::broker::scheduled::delay::{self, DelayLevels, Parked};
+use crate::broker::BrokerError;
 use crate::limits::{MESSAGE_BODY_SIZE_MAX, PROPERTIES_SIZE_MAX};
-use crate::net::Reply;
 use crate::storage::commit_log::Durable;
 use crate::storage::config::FlushPolicy;
 use crate::storage::store::{PutResult, Store};
-use crate::storage::{QueueId, StoreError};
+use crate::storage::QueueId;
 use crate::wire::codes::{request_code, response_code};
 use crate::wire::headers::{SendMessageRequestHeader, SendMessageResponseHeader};
 use crate::wire::message_id::{write_offset_message_id, MESSAGE_ID_LEN_V6};
@@ -140,60 +140,47 @@ impl SendHandler {
     /// When the log buffer is full (the disk is behind), the send waits for room for up to
     /// [`BUSY_WAIT_MAX`] before it is refused with SYSTEM_BUSY, as Java's broker holds a put
     /// while its page cache is busy: a burst slows producers down instead of failing them.
-    pub fn handle(self: &Rc<Self>, born_host: SocketAddr, request: &RemotingCommand) -> Reply {
+    pub fn handle(self: &Rc<Self>, born_host: SocketAddr, request: &RemotingCommand) -> Handling {
         match self.send(born_host, request) {
-            Err(DataError::Store(StoreError::Busy)) => self.send_when_room(born_host, request),
-            sent => self.answer(request, sent),
-        }
-    }
-
-    fn answer(&self, request: &RemotingCommand, sent: Result<Sent, DataError>) -> Reply {
-        match sent {
+            Err(BrokerError::StoreBusy) => self.send_when_room(born_host, request),
             Ok(sent) => self.reply(request, sent),
-            Err(e) if request.is_oneway() => {
-                tracing::debug!(error = %e, "oneway send refused");
-                Reply::Now(None)
-            }
-            Err(e) => Reply::Now(Some(e.response_to(request))),
+            Err(e) => Handling::Now(Err(e)),
         }
     }
 
-    fn send_when_room(self: &Rc<Self>, born_host: SocketAddr, request: &RemotingCommand) -> Reply {
+    fn send_when_room(
+        self: &Rc<Self>,
+        born_host: SocketAddr,
+        request: &RemotingCommand,
+    ) -> Handling {
         let (this, request) = (Rc::clone(self), request.clone());
         // Room for the body and the largest properties is room for the record.
         let size = (request.body.len() + PROPERTIES_SIZE_MAX) as u64;
         let timeout = (self.sleep)(BUSY_WAIT_MAX);
-        Reply::Later(Box::pin(async move {
+        Handling::later(async move {
             let room = async { this.store.writable(size).await.is_ok() };
             let expired = async {
                 timeout.await;
                 false
             };
-            let sent = if futures_lite::future::or(room, expired).await {
-                this.send(born_host, &request)
-            } else {
-                Err(DataError::Store(StoreError::Busy))
-            };
-            match this.answer(&request, sent) {
-                Reply::Now(response) => response,
-                Reply::Later(response) => response.await,
+            if !futures_lite::future::or(room, expired).await {
+                return Err(BrokerError::StoreBusy);
             }
-        }))
+            let sent = this.send(born_host, &request)?;
+            this.reply(&request, sent).result().await
+        })
     }
 
-    fn reply(&self, request: &RemotingCommand, sent: Sent) -> Reply {
-        if request.is_oneway() {
-            drop(sent.durable);
-            return Reply::Now(None);
-        }
-        let mut response = RemotingCommand::response_to(request, response_code::SUCCESS, None);
+    fn reply(&self, request: &RemotingCommand, sent: Sent) -> Handling {
+        let mut response = RemotingCommand::success(request);
         response.set_header(&sent.header);
-        if self.store.config().log.flush != FlushPolicy::Sync || !sent.wait {
+        let waits = sent.wait && !request.is_oneway();
+        if self.store.config().log.flush != FlushPolicy::Sync || !waits {
             drop(sent.durable);
-            return Reply::Now(Some(response));
+            return Handling::Now(Ok(response));
         }
         let timeout = (self.sleep)(self.config.sync_flush_timeout);
-        Reply::Later(Box::pin(async move {
+        Handling::later(async move {
             let durable = async { Some(sent.durable.await) };
             let expired = async {
                 timeout.await;
@@ -203,18 +190,13 @@ impl SendHandler {
                 Some(Ok(())) => {}
                 // Stored, not yet durable: the client reports FLUSH_DISK_TIMEOUT, no retry.
                 None => response.code = response_code::FLUSH_DISK_TIMEOUT,
-                Some(Err(e)) => {
-                    let e = DataError::Store(e);
-                    response.code = e.response_code();
-                    response.remark = Some(e.to_string());
-                    response.ext_fields = Default::default();
-                }
+                Some(Err(e)) => return Err(e.into()),
             }
-            Some(response)
-        }))
+            Ok(response)
+        })
     }
 
-    fn send(&self, born_host: SocketAddr, request: &RemotingCommand) -> Result<Sent, DataError> {
+    fn send(&self, born_host: SocketAddr, request: &RemotingCommand) -> Result<Sent, BrokerError> {
         let mut header = SendMessageRequestHeader::decode_for(request.code, &request.ext_fields)?;
         let batch = request.code == request_code::SEND_BATCH_MESSAGE || header.batch == Some(true);
         check_topic(&header.topic, batch)?;
@@ -245,7 +227,7 @@ impl SendHandler {
             if delay::delay_level(properties).is_some() {
                 // Java's store refuses delayed batches; clients never send one.
                 let why = "batch messages cannot be delayed".to_owned();
-                return Err(DataError::MessageIllegal { why });
+                return Err(BrokerError::MessageIllegal(why));
             }
             self.put_batch(&msg, &request.body)?
         } else {
@@ -272,7 +254,7 @@ impl SendHandler {
         &self,
         h: &SendMessageRequestHeader,
         tran_msg: bool,
-    ) -> Result<(), DataError> {
+    ) -> Result<(), BrokerError> {
         let kind = SysFlag(h.sys_flag as u32).transaction();
         let half =
             matches!(kind, TransactionType::Prepared | TransactionType::Rollback) || tran_msg;
@@ -281,19 +263,19 @@ impl SendHandler {
                 "the broker[{}] sending transaction message is forbidden",
                 self.config.store_host
             );
-            return Err(DataError::NoPermission { remark });
+            return Err(BrokerError::NoPermission(remark));
         }
         Ok(())
     }
 
     /// The topic's config, auto-creating it from the send's template topic when unknown.
-    fn topic_for_send(&self, h: &SendMessageRequestHeader) -> Result<TopicInfo, DataError> {
+    fn topic_for_send(&self, h: &SendMessageRequestHeader) -> Result<TopicInfo, BrokerError> {
         if self.topics.broker_perm() & perm::WRITE == 0 {
             let remark = format!(
                 "the broker[{}] sending message is forbidden",
                 self.config.store_host
             );
-            return Err(DataError::NoPermission { remark });
+            return Err(BrokerError::NoPermission(remark));
         }
         let info = match self.topics.topic(&h.topic) {
             Some(info) => info,
@@ -301,7 +283,7 @@ impl SendHandler {
         };
         if !info.writable() {
             let remark = format!("the topic[{}] sending message is forbidden", h.topic);
-            return Err(DataError::NoPermission { remark });
+            return Err(BrokerError::NoPermission(remark));
         }
         Ok(info)
     }
@@ -312,7 +294,7 @@ impl SendHandler {
         &self,
         h: &mut SendMessageRequestHeader,
         dlq: String,
-    ) -> Result<TopicInfo, DataError> {
+    ) -> Result<TopicInfo, BrokerError> {
         let info = self.topics.topic(&dlq).or_else(|| {
             let info = TopicInfo {
                 read_queue_nums: 1,
@@ -331,12 +313,10 @@ impl SendHandler {
                 h.properties = Some(kept.finish());
             }
         }
-        let info = info.ok_or_else(|| DataError::TopicNotExist {
-            topic: h.topic.clone(),
-        })?;
+        let info = info.ok_or_else(|| BrokerError::TopicNotExist(h.topic.clone()))?;
         if !info.writable() {
             let remark = format!("the topic[{}] sending message is forbidden", h.topic);
-            return Err(DataError::NoPermission { remark });
+            return Err(BrokerError::NoPermission(remark));
         }
         Ok(info)
     }
@@ -344,7 +324,7 @@ impl SendHandler {
     /// Java's auto-creation (REMOTING.md §2.4.1 step 3): from a template with the INHERIT
     /// bit, `min(requested, template write queues)` queues, the template's perm without
     /// INHERIT; a retry topic falls back to one read-write queue.
-    fn auto_create(&self, h: &SendMessageRequestHeader) -> Result<TopicInfo, DataError> {
+    fn auto_create(&self, h: &SendMessageRequestHeader) -> Result<TopicInfo, BrokerError> {
         let template = self.topics.topic(&h.default_topic);
         let created = match template {
             Some(t) if t.perm & perm::INHERIT != 0 => {
@@ -371,15 +351,17 @@ impl SendHandler {
                 self.topics.create_topic(&h.topic, info)
             })?
         });
-        created.ok_or_else(|| DataError::TopicNotExist {
-            topic: h.topic.clone(),
-        })
+        created.ok_or_else(|| BrokerError::TopicNotExist(h.topic.clone()))
     }
 
     /// The queue to write: the requested one, or round-robin over the writable queues when
     /// the producer left the choice to the broker (negative queue id).
-    fn pick_queue(&self, h: &SendMessageRequestHeader, info: &TopicInfo) -> Result<u32, DataError> {
-        let invalid = || DataError::InvalidQueueId {
+    fn pick_queue(
+        &self,
+        h: &SendMessageRequestHeader,
+        info: &TopicInfo,
+    ) -> Result<u32, BrokerError> {
+        let invalid = || BrokerError::InvalidQueueId {
             topic: h.topic.clone(),
             queue_id: h.queue_id,
             max: info.queue_nums_max(),
@@ -396,21 +378,21 @@ impl SendHandler {
         }
     }
 
-    fn check_sizes(&self, properties: &str, body: &[u8]) -> Result<(), DataError> {
+    fn check_sizes(&self, properties: &str, body: &[u8]) -> Result<(), BrokerError> {
         if body.len() > self.config.body_size_max {
             let why = format!(
                 "message body size {} exceeds the maximum of {} bytes",
                 body.len(),
                 self.config.body_size_max
             );
-            return Err(DataError::MessageIllegal { why });
+            return Err(BrokerError::MessageIllegal(why));
         }
         if properties.len() > PROPERTIES_SIZE_MAX {
             let why = format!(
                 "message properties length {} exceeds the maximum of {PROPERTIES_SIZE_MAX} bytes",
                 properties.len()
             );
-            return Err(DataError::MessageIllegal { why });
+            return Err(BrokerError::MessageIllegal(why));
         }
         Ok(())
     }
@@ -422,7 +404,7 @@ impl SendHandler {
         msg: &Message<'_>,
         body: &[u8],
         parked: Option<&Parked>,
-    ) -> Result<(SendMessageResponseHeader, Durable), DataError> {
+    ) -> Result<(SendMessageResponseHeader, Durable), BrokerError> {
         let mut fields = msg.fields(&self.config, msg.header.flag, body, msg.properties);
         if let Some(parked) = parked {
             parked.apply(&mut fields);
@@ -439,7 +421,7 @@ impl SendHandler {
         &self,
         msg: &Message<'_>,
         body: &[u8],
-    ) -> Result<(SendMessageResponseHeader, Durable), DataError> {
+    ) -> Result<(SendMessageResponseHeader, Durable), BrokerError> {
         let entries = batch::decode(body).map_err(illegal)?;
         let mut prepared = Vec::with_capacity(entries.len());
         let mut total = 0u64;
@@ -474,7 +456,7 @@ impl SendHandler {
     }
 
     /// Encodes `fields` into the shard's scratch buffer and appends it.
-    fn put_record(&self, fields: &RecordFields<'_>) -> Result<PutResult, DataError> {
+    fn put_record(&self, fields: &RecordFields<'_>) -> Result<PutResult, BrokerError> {
         let len = fields.encoded_len().map_err(illegal)?;
         let mut scratch = self.scratch.borrow_mut();
         if scratch.len() < len {
@@ -541,7 +523,7 @@ impl<'a> Message<'a> {
 
 /// A batch entry's properties: its own, plus the wrapper's keys it lacks (never the
 /// wrapper's UNIQ_KEY over its own). Borrowed when there is nothing to merge.
-fn entry_properties<'a>(own: &'a str, wrapper: &str) -> Result<Cow<'a, str>, DataError> {
+fn entry_properties<'a>(own: &'a str, wrapper: &str) -> Result<Cow<'a, str>, BrokerError> {
     let missing = properties::iter(wrapper).any(|(k, _)| properties::get(own, k).is_none());
     if !missing {
         return Ok(Cow::Borrowed(own));
@@ -551,6 +533,6 @@ fn entry_properties<'a>(own: &'a str, wrapper: &str) -> Result<Cow<'a, str>, Dat
     ))
 }
 
-fn illegal(e: WireError) -> DataError {
-    DataError::MessageIllegal { why: e.to_string() }
+fn illegal(e: WireError) -> BrokerError {
+    BrokerError::MessageIllegal(e.to_string())
 }

@@ -2,7 +2,7 @@
 //! may write, and when a message sent back to a retry topic goes to the group's dead-letter
 //! topic instead. Pure functions of the request; the send handler applies them.
 
-use crate::broker::data::error::DataError;
+use crate::broker::BrokerError;
 use crate::limits::TOPIC_NAME_MAX;
 use crate::wire::headers::SendMessageRequestHeader;
 
@@ -25,8 +25,8 @@ const NOT_ALLOWED_SEND_TOPICS: [&str; 6] = [
 
 /// Java's topic rules for a send: `[%|a-zA-Z0-9_-]`, at most 127 bytes (255 for retry and
 /// DLQ topics), not a broker-only system topic, and no batch into a retry topic.
-pub fn check_topic(topic: &str, batch: bool) -> Result<(), DataError> {
-    let invalid = |why| DataError::InvalidTopic {
+pub fn check_topic(topic: &str, batch: bool) -> Result<(), BrokerError> {
+    let invalid = |why| BrokerError::InvalidTopic {
         topic: topic.to_owned(),
         why,
     };
@@ -45,16 +45,14 @@ pub fn check_topic(topic: &str, batch: bool) -> Result<(), DataError> {
     };
     if topic.len() > max {
         let why = format!("topic length {} exceeds the maximum of {max}", topic.len());
-        return Err(DataError::MessageIllegal { why });
+        return Err(BrokerError::MessageIllegal(why));
     }
     if NOT_ALLOWED_SEND_TOPICS.contains(&topic) {
-        return Err(DataError::ForbiddenTopic {
-            topic: topic.to_owned(),
-        });
+        return Err(BrokerError::ForbiddenTopic(topic.to_owned()));
     }
     if batch && topic.starts_with(RETRY_TOPIC_PREFIX) {
         let why = "batch messages cannot be sent to a retry topic".to_owned();
-        return Err(DataError::MessageIllegal { why });
+        return Err(BrokerError::MessageIllegal(why));
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! SEND handler tests, each on a fresh glommio executor with the in-memory disk.
 
 use crate::broker::data::test_support::*;
-use crate::net::Reply;
+use crate::broker::handler::Handling;
 use crate::storage::config::FlushPolicy;
 use crate::storage::{run_local, QueueId};
 use crate::wire::batch::{encode_entry, BatchEntry};
@@ -220,12 +220,14 @@ fn system_topics_and_bad_names_are_refused() {
 }
 
 #[test]
-fn oneway_send_is_stored_and_not_answered() {
+fn oneway_send_is_stored_without_waiting_for_the_disk() {
     run_local(|| async {
-        let f = fixture(FlushPolicy::Async, 16).await;
+        let f = fixture(FlushPolicy::Sync, 16).await;
         let mut request = send_request(10, &send_header("T", 3, ""), b"x");
         request.flag |= crate::wire::command::FLAG_ONEWAY;
-        assert!(answer(f.send.handle(producer(), &request)).await.is_none());
+        let handling = f.send.handle(producer(), &request);
+        assert!(matches!(handling, Handling::Now(Ok(_))), "{handling:?}");
+        f.store.reput().await.expect("reput");
         assert_eq!(f.store.queue_range("T", QueueId(3)).1 .0, 1);
     });
 }
@@ -235,7 +237,7 @@ fn sync_flush_send_answers_once_the_record_is_durable() {
     run_local(|| async {
         let f = fixture(FlushPolicy::Sync, 16).await;
         let request = send_request(10, &send_header("T", 0, ""), b"durable");
-        let Reply::Later(later) = f.send.handle(producer(), &request) else {
+        let Handling::Later(later) = f.send.handle(producer(), &request) else {
             panic!("a SYNC_FLUSH send waits for the flush");
         };
         let end = f.store.log().end();
@@ -285,7 +287,7 @@ fn sync_flush_send_past_its_timeout_answers_flush_disk_timeout() {
     run_local(|| async {
         let f = fixture(FlushPolicy::Sync, 16).await;
         let request = send_request(10, &send_header("T", 0, ""), b"slow");
-        let Reply::Later(later) = f.send.handle(producer(), &request) else {
+        let Handling::Later(later) = f.send.handle(producer(), &request) else {
             panic!("a SYNC_FLUSH send waits for the flush");
         };
         // The writer has not run yet, so the timeout wins the race.
@@ -306,13 +308,9 @@ fn sync_flush_send_whose_sync_fails_is_a_system_error() {
             ..Default::default()
         });
         let request = send_request(10, &send_header("T", 0, ""), b"lost");
-        let response = answer(f.send.handle(producer(), &request))
-            .await
-            .expect("answered");
+        let response = answer(&request, f.send.handle(producer(), &request)).await;
         assert_eq!(response.code, response_code::SYSTEM_ERROR);
-        let again = answer(f.send.handle(producer(), &request))
-            .await
-            .expect("answered");
+        let again = answer(&request, f.send.handle(producer(), &request)).await;
         assert_eq!(
             again.code,
             response_code::SYSTEM_ERROR,
@@ -355,7 +353,7 @@ fn a_send_that_finds_the_log_buffer_full_waits_for_room() {
         }
         let body = vec![2u8; 1024];
         let request = send_request(310, &send_header("T", 0, ""), &body);
-        let Reply::Later(later) = f.send.handle(producer(), &request) else {
+        let Handling::Later(later) = f.send.handle(producer(), &request) else {
             panic!("a send into a full buffer waits");
         };
         let response = later.await.expect("answered");

@@ -20,7 +20,7 @@ use crate::broker::data::long_poll::{LongPoll, Sleep};
 use crate::broker::data::pull::{PullHandler, SubscriptionView};
 use crate::broker::data::send::{SendConfig, SendHandler};
 use crate::broker::data::topic_view::{perm, TopicInfo, TopicView};
-use crate::net::Reply;
+use crate::broker::handler::{answered, Handling};
 use crate::storage::config::{FlushPolicy, LogConfig, StoreConfig};
 use crate::storage::index::Geometry;
 use crate::storage::io::mem::{Faults, MemDisk};
@@ -194,15 +194,14 @@ pub async fn fixture(flush: FlushPolicy, parked_max: usize) -> Fixture {
 impl Fixture {
     /// Sends and files the message in its ConsumeQueue, as the shard's maintenance would.
     pub async fn send(&self, request: &RemotingCommand) -> RemotingCommand {
-        let response = answer(self.send.handle(producer(), request)).await;
+        let response = answer(request, self.send.handle(producer(), request)).await;
         self.store.reput().await.expect("reput");
-        response.expect("a two-way send is answered")
+        response
     }
 
     pub async fn pull(&self, request: RemotingCommand) -> RemotingCommand {
-        answer(self.pull.handle(request))
-            .await
-            .expect("a pull is answered")
+        let origin = request.clone();
+        answer(&origin, self.pull.handle(request)).await
     }
 }
 
@@ -210,11 +209,9 @@ pub fn producer() -> SocketAddr {
     PRODUCER.parse().expect("addr")
 }
 
-pub async fn answer(reply: Reply) -> Option<RemotingCommand> {
-    match reply {
-        Reply::Now(response) => response,
-        Reply::Later(future) => future.await,
-    }
+/// The response the dispatcher sends for `request` once `handling` completes.
+pub async fn answer(request: &RemotingCommand, handling: Handling) -> RemotingCommand {
+    answered(request, handling.result().await)
 }
 
 pub fn send_header(topic: &str, queue_id: i32, properties: &str) -> SendMessageRequestHeader {

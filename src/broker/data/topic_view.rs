@@ -4,7 +4,7 @@
 //!
 //! Lives on every shard; each shard is its own logical broker with its own table.
 
-use crate::broker::data::error::DataError;
+use crate::broker::BrokerError;
 
 /// Permission bits of a topic or of the broker (REMOTING.md §5.1).
 pub mod perm {
@@ -50,7 +50,7 @@ pub trait TopicView {
 
     /// Whether consumer `group` may pull: it exists (or may be created on first use) and
     /// its `consumeEnable` is on.
-    fn check_consumer_group(&self, _group: &str) -> Result<(), DataError> {
+    fn check_consumer_group(&self, _group: &str) -> Result<(), BrokerError> {
         Ok(())
     }
 
@@ -80,17 +80,15 @@ impl TopicView for ShardTopics {
     /// Java's pull rule. An unknown group that auto-creation allows is served with the
     /// default config without creating it here: creating waits for the owner shard, and the
     /// group's heartbeat, which comes first, creates it.
-    fn check_consumer_group(&self, group: &str) -> Result<(), DataError> {
+    fn check_consumer_group(&self, group: &str) -> Result<(), BrokerError> {
         let groups = &self.0.groups;
         match groups.table().get(group) {
-            Some(config) if !config.consume_enable => Err(DataError::NoPermission {
-                remark: format!("subscription group no permission, {group}"),
-            }),
+            Some(config) if !config.consume_enable => Err(BrokerError::NoPermission(format!(
+                "subscription group no permission, {group}"
+            ))),
             Some(_) => Ok(()),
             None if groups.may_auto_create(group) => Ok(()),
-            None => Err(DataError::SubscriptionGroupNotExist {
-                group: group.to_owned(),
-            }),
+            None => Err(BrokerError::SubscriptionGroupNotExist(group.to_owned())),
         }
     }
 

@@ -1,4 +1,5 @@
 use super::*;
+use crate::wire::Refusal;
 
 #[test]
 fn a_new_group_has_javas_defaults_and_shape() {

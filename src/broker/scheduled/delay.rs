@@ -17,8 +17,8 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::broker::data::error::DataError;
 use crate::broker::metadata::topics::SCHEDULE_TOPIC;
+use crate::broker::BrokerError;
 use crate::wire::properties::{self, keys};
 use crate::wire::record::{RecordFields, RecordVersion, SysFlag, TransactionType};
 
@@ -113,7 +113,7 @@ pub fn park(
     sysflag: SysFlag,
     props: &str,
     now_ms: impl FnOnce() -> i64,
-) -> Result<Option<Parked>, DataError> {
+) -> Result<Option<Parked>, BrokerError> {
     let delayable = matches!(
         sysflag.transaction(),
         TransactionType::NotType | TransactionType::Commit
@@ -135,7 +135,7 @@ pub fn park(
         .and_then(|b| b.push(keys::DELAY, &level.to_string()))
         .and_then(|b| b.push(keys::REAL_TOPIC, topic))
         .and_then(|b| b.push(keys::REAL_QID, &queue_id.to_string()))
-        .map_err(|e| DataError::MessageIllegal { why: e.to_string() })?;
+        .map_err(|e| BrokerError::MessageIllegal(e.to_string()))?;
     Ok(Some(Parked {
         level,
         properties: parked.finish(),
@@ -148,7 +148,7 @@ fn requested_level(
     levels: &DelayLevels,
     props: &str,
     now_ms: i64,
-) -> Result<Option<u32>, DataError> {
+) -> Result<Option<u32>, BrokerError> {
     if let Some(level) = delay_level(props) {
         return Ok(levels.clamp(level));
     }
@@ -168,11 +168,13 @@ pub fn delay_level(props: &str) -> Option<i64> {
 }
 
 /// The delay a 5.x timer property asks for; `None` without one or for a time already past.
-fn timer_delay(props: &str, now_ms: i64) -> Result<Option<Duration>, DataError> {
-    let illegal = |key: &str, value: &str| DataError::MessageIllegal {
-        why: format!("timer property {key}={value} is not a number of milliseconds or seconds"),
+fn timer_delay(props: &str, now_ms: i64) -> Result<Option<Duration>, BrokerError> {
+    let illegal = |key: &str, value: &str| {
+        BrokerError::MessageIllegal(format!(
+            "timer property {key}={value} is not a number of milliseconds or seconds"
+        ))
     };
-    let number = |key: &str| -> Result<Option<i64>, DataError> {
+    let number = |key: &str| -> Result<Option<i64>, BrokerError> {
         properties::get(props, key)
             .map(|v| v.trim().parse::<i64>().map_err(|_| illegal(key, v)))
             .transpose()
@@ -197,7 +199,7 @@ fn timer_delay(props: &str, now_ms: i64) -> Result<Option<Duration>, DataError> 
             ahead.as_secs(),
             TIMER_DELAY_MAX.as_secs()
         );
-        return Err(DataError::MessageIllegal { why });
+        return Err(BrokerError::MessageIllegal(why));
     }
     Ok(Some(ahead))
 }

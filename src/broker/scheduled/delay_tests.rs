@@ -3,6 +3,7 @@
 use super::*;
 use crate::config::parse_delay_levels;
 use crate::wire::codes::response_code;
+use crate::wire::Refusal;
 
 fn levels(text: &str) -> DelayLevels {
     DelayLevels::new(parse_delay_levels(text).expect("levels"))

@@ -33,9 +33,9 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::broker::clients::offsets::write_atomically;
-use crate::broker::data::error::DataError;
 use crate::broker::metadata::topics::SCHEDULE_TOPIC;
 use crate::broker::scheduled::delay::{self, DelayLevels};
+use crate::broker::BrokerError;
 use crate::namesrv::body::quote_numeric_keys;
 use crate::storage::store::{PutResult, Store};
 use crate::storage::{QueueId, QueueOffset, StoreError};
@@ -91,8 +91,8 @@ pub fn encode(table: &DelayOffsetTable) -> Vec<u8> {
 
 /// Encodes `fields` and appends the record, waiting for room in the log rather than
 /// refusing: for messages the broker itself moves (deliveries, retries, dead letters).
-pub async fn put_copy(store: &Store, fields: &RecordFields<'_>) -> Result<PutResult, DataError> {
-    let illegal = |e: crate::wire::WireError| DataError::MessageIllegal { why: e.to_string() };
+pub async fn put_copy(store: &Store, fields: &RecordFields<'_>) -> Result<PutResult, BrokerError> {
+    let illegal = |e: crate::wire::WireError| BrokerError::MessageIllegal(e.to_string());
     let mut record = vec![0u8; fields.encoded_len().map_err(illegal)?];
     fields.encode_into(&mut record).map_err(illegal)?;
     let queue_id = QueueId(fields.queue_id);
@@ -202,7 +202,7 @@ impl Schedule {
     }
 
     /// Looks at `level`'s next message and delivers it if it is due.
-    async fn step(&self, level: u32) -> Result<Step, DataError> {
+    async fn step(&self, level: u32) -> Result<Step, BrokerError> {
         let index = (level - 1) as usize;
         let queue = QueueId(delay::queue_of(level));
         let cursor = self.cursor_in_range(index, queue);
@@ -241,7 +241,7 @@ impl Schedule {
         }
         match self.deliver(&view).await {
             // The message itself is at fault: trying again would hold the level forever.
-            Err(e @ DataError::MessageIllegal { .. }) => {
+            Err(e @ BrokerError::MessageIllegal { .. }) => {
                 Ok(self.drop_undeliverable(index, cursor, offset, &e))
             }
             other => other.map(|()| self.advance(index, cursor)),
@@ -281,10 +281,10 @@ impl Schedule {
     }
 
     /// Re-stores a due message in its real topic and queue.
-    async fn deliver(&self, parked: &RecordView<'_>) -> Result<(), DataError> {
+    async fn deliver(&self, parked: &RecordView<'_>) -> Result<(), BrokerError> {
         let Some((topic, queue_id, properties)) = delay::delivery(parked.properties()) else {
             let why = "no readable REAL_TOPIC and REAL_QID".to_owned();
-            return Err(DataError::MessageIllegal { why });
+            return Err(BrokerError::MessageIllegal(why));
         };
         let fields = RecordFields {
             version: RecordVersion::for_topic(topic),

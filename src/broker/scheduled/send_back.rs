@@ -24,7 +24,6 @@ use crate::broker::{BrokerContext, BrokerError};
 use crate::limits::RECORD_SIZE_MAX;
 use crate::storage::log_buffer::LogBytes;
 use crate::storage::store::Store;
-use crate::wire::codes::response_code;
 use crate::wire::headers::ConsumerSendMsgBackRequestHeader;
 use crate::wire::message_id::{write_offset_message_id, MESSAGE_ID_LEN_V6};
 use crate::wire::properties::{self, keys};
@@ -92,7 +91,7 @@ pub async fn consumer_send_msg_back(
 ) -> Result<RemotingCommand, BrokerError> {
     let header: ConsumerSendMsgBackRequestHeader = request.decode_header()?;
     let group = ctx.groups.find_or_create(&header.group).await?;
-    let success = RemotingCommand::response_to(&request, response_code::SUCCESS, None);
+    let success = RemotingCommand::success(&request);
     if group.retry_queue_nums <= 0 {
         // Java's answer for a group configured without retries: the message is dropped.
         return Ok(success);
@@ -155,7 +154,7 @@ async fn store_resent(
     ctx: &BrokerContext,
     mut fields: RecordFields<'_>,
 ) -> Result<(), BrokerError> {
-    let failed = |e: crate::broker::data::error::DataError| BrokerError::PutFailed(e.to_string());
+    let failed = |e: crate::broker::BrokerError| BrokerError::PutFailed(e.to_string());
     let parked = delay::park(
         ctx.schedule.levels(),
         fields.topic,

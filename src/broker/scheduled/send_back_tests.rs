@@ -5,8 +5,10 @@ use super::*;
 use crate::broker::data::test_support::*;
 use crate::storage::config::FlushPolicy;
 use crate::storage::run_local;
+use crate::wire::codes::response_code;
 use crate::wire::headers::SendMessageResponseHeader;
 use crate::wire::message_id::decode_offset_message_id;
+use crate::wire::Refusal;
 
 /// Sends a message to `T` and reads it back by the physical offset of its offset id;
 /// returns the record and that id.
