@@ -30,6 +30,7 @@ cargo fmt --all -- --check
 cargo fmt "${driver[@]}" --all -- --check
 
 step "lints"
+scripts/check-layers.sh
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy "${driver[@]}" --target-dir "$target_dir" --all-targets --locked -- -D warnings
 

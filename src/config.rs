@@ -19,6 +19,7 @@
 //!   on other hosts.
 
 mod keys;
+pub mod ports;
 mod properties;
 #[cfg(test)]
 mod tests;
@@ -31,6 +32,7 @@ use std::time::Duration;
 
 pub use keys::IGNORED_KEYS;
 use keys::REFUSED_WHEN_TRUE;
+pub use ports::{shard_ports, ShardPorts};
 pub use properties::{Entry, PropertiesError};
 pub use values::parse_delay_levels;
 use values::*;

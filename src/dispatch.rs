@@ -1,14 +1,14 @@
 //! Request code → handler, through one table, and the one place a broker handler's result
 //! becomes its response.
 //!
-//! Every shard holds one [`Dispatcher`] with its shard's [`ShardBroker`]. [`handler`] names
+//! Every shard holds one [`Dispatcher`] with its shard's [`ShardBroker`]. `handler` names
 //! the function that serves each request code (the contract is in
 //! [`crate::broker::handler`]); codes it does not list get Java's REQUEST_CODE_NOT_SUPPORTED
 //! answer. A [`BrokerError`] becomes its response through
 //! [`RemotingCommand::refusal`]; a oneway request's result is only logged when it failed,
 //! since nothing is sent back.
 //!
-//! Adding a request code is one line in [`handler`].
+//! Adding a request code is one line in `handler`.
 
 use std::rc::Rc;
 

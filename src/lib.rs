@@ -2,26 +2,31 @@
 //!
 //! # Layer map
 //!
-//! A request travels down these layers and its response back up; a layer only calls the
-//! one below it.
+//! A request arrives in [`net`], is decoded by [`wire`], routed by [`dispatch`] to a handler
+//! of [`broker`], which reads and writes [`storage`]; the response goes back the same way.
+//! Dependencies run one way, from the top of this table down: a module may use the ones in
+//! the rows below it, never those above. `scripts/check-layers.sh` (run by the test
+//! command) fails on an edge against it; test code may reach anywhere.
 //!
-//! | layer | owns | never does |
+//! | module | owns | may use |
 //! | --- | --- | --- |
-//! | [`net`] | sockets: accept, read buffer, bounded write queue, backpressure | interpret a frame |
-//! | [`wire`] | bytes ⇄ frames, `RemotingCommand`, typed headers, the record format | I/O, async |
-//! | [`dispatch`] | request code → handler, admission, this shard or a mailbox | touch a socket |
-//! | [`broker`] | RocketMQ broker semantics per request family; the per-shard [`broker::BrokerContext`] | touch a socket |
-//! | [`namesrv`] | the NameServer: route table, broker registration and expiry, its JSON bodies | touch a socket |
-//! | [`storage`] | one shard's store: CommitLog, ConsumeQueue, flush, checkpoint, recovery, retention | touch a socket |
+//! | [`server`] | start-up and shutdown of the shards, their listeners and tasks | everything below |
+//! | [`dispatch`] | request code → handler, the one place an error becomes a response | broker, net, storage, config, wire, limits |
+//! | [`broker`] | RocketMQ broker semantics per request family; [`broker::BrokerContext`] | storage, client, config, wire, limits |
+//! | [`namesrv`] | the NameServer: route table, registration and expiry | net, config, wire, limits |
+//! | [`client`] | connections outward (NameServer registration, admin, load) | net, config, wire, limits |
+//! | [`net`] | sockets: accept, read buffer, bounded write queue, backpressure | wire, limits |
+//! | [`storage`] | one shard's store: CommitLog, ConsumeQueue, IndexFile, flush, recovery, retention | wire, limits |
+//! | [`config`] | the process's settings (RocketMQ's `broker.conf` keys) and the port scheme | wire, limits |
+//! | [`wire`] | bytes ⇄ frames, `RemotingCommand`, typed headers, JSON bodies, permission bits, the record format, [`wire::Refusal`] | limits |
+//! | [`limits`] | a bound on every length and queue | nothing |
 //!
-//! Beside the layers, [`client`] opens connections outward (NameServer registration, admin,
-//! load generation) and speaks the same [`wire`] codec over its own sockets.
-//!
-//! Limits on every length and queue live in [`limits`]; the process's settings (RocketMQ's
-//! `broker.conf` keys) in [`config`]; start-up and shutdown of the shards in [`server`].
+//! [`net`] knows no handler: it calls a [`net::Service`], which [`dispatch`] (and the
+//! NameServer) implement. The wire layer is pure: no I/O, no async.
 //!
 //! Every shard (one pinned glommio executor from the `shards` crate) runs its own copy of each
-//! layer; shard state is `Rc`/`RefCell` and crosses shards only as messages.
+//! layer; shard state is `Rc`/`RefCell` and crosses shards only as messages. The protocol,
+//! storage, topology and operations are described in `docs/`.
 
 pub mod broker;
 pub mod client;

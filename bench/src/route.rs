@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use glommio::{LocalExecutorBuilder, Placement};
 use shardmq::client::Connection;
-use shardmq::namesrv::body::{self, perm, QueueData, TopicRouteData};
+use shardmq::wire::body::{self, perm, QueueData, TopicRouteData};
 use shardmq::wire::codes::request_code;
 use shardmq::wire::headers::namesrv::GetRouteInfoRequestHeader;
 use shardmq::wire::{ExtFields, RemotingCommand};

@@ -9,8 +9,8 @@
 use std::fmt;
 
 use crate::limits;
-use crate::namesrv::body::BodyError;
 use crate::storage::StoreError;
+use crate::wire::body::BodyError;
 use crate::wire::codes::response_code;
 use crate::wire::{HeaderError, Refusal};
 

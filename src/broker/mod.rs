@@ -56,7 +56,7 @@ pub use context::{BrokerContext, ShardIdentity};
 pub use error::BrokerError;
 pub use metadata::topic_owner::{Topics, TOPICS_OWNER};
 
-use crate::namesrv::TopicConfig;
+use crate::wire::body::TopicConfig;
 use metadata::groups::SubscriptionGroupConfig;
 
 /// The shard handle of a broker process.

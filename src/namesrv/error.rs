@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use super::body::BodyError;
 use crate::limits;
+use crate::wire::body::BodyError;
 use crate::wire::codes::response_code;
 use crate::wire::{HeaderError, Refusal};
 

@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use super::body::KvTable;
 use super::error::NamesrvError;
 use crate::limits;
+use crate::wire::body::KvTable;
 
 #[derive(Debug, Default)]
 pub struct KvConfig {

@@ -8,7 +8,8 @@
 //! registers with it over loopback.
 //!
 //! - [`route`]: the route table, pure state with time passed in.
-//! - [`body`]: the JSON bodies, shared with the broker side that sends REGISTER_BROKER.
+//! - [`crate::wire::body`] (not here): the JSON bodies, shared with the broker side that
+//!   sends REGISTER_BROKER.
 //! - [`service`]: the request handlers and the [`Service`](crate::net::Service) adapter,
 //!   plus the expiry task.
 //! - [`kv`]: the KV config (`ORDER_TOPIC_CONFIG` and whatever admins put there).
@@ -16,7 +17,7 @@
 //!
 //! A broker registering itself builds a [`RegisterBrokerBody`] (its topics in a
 //! [`TopicConfigSerializeWrapper`] with a [`DataVersion`] it bumps on every topic change),
-//! encodes it with [`body::encode`], and may set `bodyCrc32` from [`body::body_crc32`].
+//! encodes it with [`encode`], and may set `bodyCrc32` from [`body_crc32`].
 //!
 //! Behaviour worth knowing:
 //! - A broker expires 120 s after its last registration (or its `heartbeatTimeoutMillis`),
@@ -26,8 +27,8 @@
 //!   5.x brokers need it off). With a new data version every listed topic is rewritten,
 //!   otherwise only those the broker does not host yet. Slaves' registrations carry no
 //!   queue data.
-//! - `TBW102` ([`body::AUTO_CREATE_TOPIC_KEY_TOPIC`]) is an ordinary topic here: a broker
-//!   with `autoCreateTopicEnable` lists it (perm 7, 8 queues) in its registration, and the
+//! - `TBW102` ([`AUTO_CREATE_TOPIC_KEY_TOPIC`]) is an ordinary topic here: a broker with
+//!   `autoCreateTopicEnable` lists it (perm 7, 8 queues) in its registration, and the
 //!   route lookup a producer makes after TOPIC_NOT_EXIST finds it like any other. When the
 //!   broker then creates the real topic it publishes it at once with
 //!   REGISTER_TOPIC_IN_NAMESRV (217), so the producer's next lookup succeeds.
@@ -35,17 +36,19 @@
 //!   off by default) are refused with a remark saying so; plain JSON bodies are read in
 //!   both fastjson's unquoted-key form and standard JSON.
 //! - The KV config lives in memory only.
+//!
+//! [`RegisterBrokerBody`]: crate::wire::body::RegisterBrokerBody
+//! [`TopicConfigSerializeWrapper`]: crate::wire::body::TopicConfigSerializeWrapper
+//! [`DataVersion`]: crate::wire::body::DataVersion
+//! [`encode`]: crate::wire::body::encode
+//! [`body_crc32`]: crate::wire::body::body_crc32
+//! [`AUTO_CREATE_TOPIC_KEY_TOPIC`]: crate::wire::body::AUTO_CREATE_TOPIC_KEY_TOPIC
 
-pub mod body;
 pub mod error;
 pub mod kv;
 pub mod route;
 pub mod service;
 
-pub use body::{
-    body_crc32, BrokerData, ClusterInfo, DataVersion, KvTable, QueueData, RegisterBrokerBody,
-    TopicConfig, TopicConfigSerializeWrapper, TopicList, TopicRouteData,
-};
 pub use error::NamesrvError;
 pub use kv::KvConfig;
 pub use route::{Registered, Registration, RouteTable};

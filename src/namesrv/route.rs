@@ -13,9 +13,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::body::{perm, DataVersion, QueueData, TopicConfigSerializeWrapper};
 use super::error::NamesrvError;
 use crate::limits;
+use crate::wire::body::{perm, DataVersion, QueueData, TopicConfigSerializeWrapper};
 
 /// The broker id of a master.
 pub const MASTER_ID: i64 = 0;

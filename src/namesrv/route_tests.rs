@@ -1,5 +1,5 @@
 use super::*;
-use crate::namesrv::body::TopicConfig;
+use crate::wire::body::TopicConfig;
 
 const A0: &str = "10.0.0.1:10911";
 const A1: &str = "10.0.0.2:10911";

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use super::{LiveBroker, RouteTable};
-use crate::namesrv::body::{BrokerData, ClusterInfo, DataVersion, TopicList, TopicRouteData};
+use crate::wire::body::{BrokerData, ClusterInfo, DataVersion, TopicList, TopicRouteData};
 
 impl RouteTable {
     /// The route clients get for `topic`; None when no live broker hosts it.

@@ -11,11 +11,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::body::{self, body_crc32, DataVersion, KvTable, RegisterBrokerBody, TopicRouteData};
 use super::error::NamesrvError;
 use super::kv::KvConfig;
 use super::route::{Registration, RouteTable};
 use crate::net::{Peer, Reply, Service};
+use crate::wire::body::{
+    self, body_crc32, DataVersion, KvTable, RegisterBrokerBody, TopicRouteData,
+};
 use crate::wire::codes::request_code;
 use crate::wire::headers::*;
 use crate::wire::RemotingCommand;

@@ -1,5 +1,5 @@
 use super::*;
-use crate::namesrv::body::{ClusterInfo, QueueData, TopicList};
+use crate::wire::body::{ClusterInfo, QueueData, TopicList};
 use crate::wire::codes::response_code;
 use crate::wire::ExtFields;
 

@@ -15,6 +15,7 @@ mod header_json_fast;
 pub mod headers;
 
 pub mod batch;
+pub mod body;
 pub mod message_id;
 pub mod properties;
 pub mod record;

@@ -17,9 +17,9 @@ use crate::broker::handler::Handled;
 use crate::broker::metadata::groups;
 use crate::broker::metadata::topics;
 use crate::broker::{BrokerContext, BrokerError, ShardMsg};
-use crate::namesrv::body;
-use crate::namesrv::{DataVersion, KvTable, TopicConfig};
 use crate::storage::store::Store;
+use crate::wire::body;
+use crate::wire::body::{DataVersion, KvTable, TopicConfig};
 use crate::wire::codes::VERSION_CURRENT;
 use crate::wire::headers::{
     CreateTopicRequestHeader, DeleteSubscriptionGroupRequestHeader, DeleteTopicRequestHeader,

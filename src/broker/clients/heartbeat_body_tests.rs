@@ -1,7 +1,7 @@
 //! Golden bodies in the shapes the clients of CLIENTS.md send, written from the spec.
 
 use super::*;
-use crate::namesrv::body::{decode, encode};
+use crate::wire::body::{decode, encode};
 
 fn heartbeat(text: &str) -> HeartbeatData {
     decode(text.as_bytes(), "HEART_BEAT body").expect("parses")

@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use crate::broker::handler::Handled;
 use crate::broker::BrokerError;
 use crate::limits;
-use crate::namesrv::body::quote_numeric_keys;
+use crate::wire::body::quote_numeric_keys;
 use crate::wire::headers::*;
 use crate::wire::RemotingCommand;
 

@@ -34,7 +34,7 @@ use crate::broker::clients::heartbeat_body::*;
 use crate::broker::handler::Handled;
 use crate::broker::BrokerError;
 use crate::limits;
-use crate::namesrv::body;
+use crate::wire::body;
 use crate::wire::codes::request_code;
 use crate::wire::command::FLAG_ONEWAY;
 use crate::wire::headers::*;

@@ -19,13 +19,14 @@ use crate::broker::clients::registry::Subscription;
 use crate::broker::data::long_poll::{LongPoll, Sleep};
 use crate::broker::data::pull::{PullHandler, SubscriptionView};
 use crate::broker::data::send::{SendConfig, SendHandler};
-use crate::broker::data::topic_view::{perm, TopicInfo, TopicView};
+use crate::broker::data::topic_view::{TopicInfo, TopicView};
 use crate::broker::handler::{answered, Handling};
 use crate::storage::config::{FlushPolicy, LogConfig, StoreConfig};
 use crate::storage::index::Geometry;
 use crate::storage::io::mem::{Faults, MemDisk};
 use crate::storage::io::Disk;
 use crate::storage::store::Store;
+use crate::wire::body::perm;
 use crate::wire::headers::{CommandHeader, PullMessageRequestHeader, SendMessageRequestHeader};
 use crate::wire::{ExtFields, RemotingCommand};
 
@@ -35,11 +36,11 @@ pub const PRODUCER: &str = "10.1.2.3:45678";
 #[derive(Debug, Default)]
 pub struct Topics {
     pub table: RefCell<HashMap<String, TopicInfo>>,
-    pub broker_perm: Cell<Option<u32>>,
+    pub broker_perm: Cell<Option<i32>>,
 }
 
 impl Topics {
-    pub fn add(&self, name: &str, queues: u32, perm: u32) {
+    pub fn add(&self, name: &str, queues: u32, perm: i32) {
         let info = TopicInfo {
             read_queue_nums: queues,
             write_queue_nums: queues,
@@ -64,7 +65,7 @@ impl TopicView for Topics {
         )
     }
 
-    fn broker_perm(&self) -> u32 {
+    fn broker_perm(&self) -> i32 {
         self.broker_perm.get().unwrap_or(perm::READ | perm::WRITE)
     }
 }

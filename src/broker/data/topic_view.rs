@@ -5,22 +5,14 @@
 //! Lives on every shard; each shard is its own logical broker with its own table.
 
 use crate::broker::BrokerError;
-
-/// Permission bits of a topic or of the broker (REMOTING.md §5.1).
-pub mod perm {
-    pub const PRIORITY: u32 = 8;
-    pub const READ: u32 = 4;
-    pub const WRITE: u32 = 2;
-    /// The topic may serve as an auto-creation template (`TBW102`).
-    pub const INHERIT: u32 = 1;
-}
+use crate::wire::body::perm;
 
 /// The parts of a topic's config the data path reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TopicInfo {
     pub read_queue_nums: u32,
     pub write_queue_nums: u32,
-    pub perm: u32,
+    pub perm: i32,
 }
 
 impl TopicInfo {
@@ -55,7 +47,7 @@ pub trait TopicView {
     }
 
     /// `brokerPermission`: an admin may take write (or read) away from the whole broker.
-    fn broker_perm(&self) -> u32 {
+    fn broker_perm(&self) -> i32 {
         perm::READ | perm::WRITE
     }
 }
@@ -73,7 +65,7 @@ impl TopicView for ShardTopics {
         Some(TopicInfo {
             read_queue_nums: u32::try_from(meta.read_queue_nums).unwrap_or(0),
             write_queue_nums: u32::try_from(meta.write_queue_nums).unwrap_or(0),
-            perm: u32::try_from(meta.perm).unwrap_or(0),
+            perm: meta.perm,
         })
     }
 

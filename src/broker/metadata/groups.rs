@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use crate::broker::metadata::lenient::{nullable, LenientBool, LenientInt};
 use crate::broker::{metadata::config_file, metadata::topics, BrokerError};
 use crate::limits;
-use crate::namesrv::body;
-use crate::namesrv::DataVersion;
+use crate::wire::body;
+use crate::wire::body::DataVersion;
 
 /// Groups Java's broker creates at start (`SubscriptionGroupManager.init`).
 const SYSTEM_GROUPS: &[&str] = &[

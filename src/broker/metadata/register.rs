@@ -17,8 +17,8 @@ use bytes::Bytes;
 
 use crate::broker::BrokerContext;
 use crate::client::ClientError;
-use crate::namesrv::body::{self, body_crc32};
-use crate::namesrv::RegisterBrokerBody;
+use crate::wire::body::RegisterBrokerBody;
+use crate::wire::body::{self, body_crc32};
 use crate::wire::codes::request_code;
 use crate::wire::headers::{RegisterBrokerRequestHeader, UnregisterBrokerRequestHeader};
 use crate::wire::{ExtFields, RemotingCommand};

@@ -16,7 +16,7 @@ use std::rc::Rc;
 use crate::broker::metadata::owned_table::{OwnedTable, TABLES_OWNER};
 use crate::broker::metadata::topics::{self, TopicMeta, TopicTable};
 use crate::broker::{BrokerError, BrokerShard, ShardMsg, TopicChange};
-use crate::namesrv::TopicConfig;
+use crate::wire::body::TopicConfig;
 
 /// Index of the shard that owns the topic table.
 pub const TOPICS_OWNER: usize = TABLES_OWNER;

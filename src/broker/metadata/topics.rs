@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use crate::config::BrokerConfig;
 use crate::limits;
-use crate::namesrv::body::{self, perm, AUTO_CREATE_TOPIC_KEY_TOPIC};
-use crate::namesrv::{DataVersion, TopicConfig, TopicConfigSerializeWrapper};
+use crate::wire::body::{self, perm, AUTO_CREATE_TOPIC_KEY_TOPIC};
+use crate::wire::body::{DataVersion, TopicConfig, TopicConfigSerializeWrapper};
 
 use crate::broker::{metadata::config_file, BrokerError};
 

@@ -36,9 +36,9 @@ use crate::broker::clients::offsets::write_atomically;
 use crate::broker::metadata::topics::SCHEDULE_TOPIC;
 use crate::broker::scheduled::delay::{self, DelayLevels};
 use crate::broker::BrokerError;
-use crate::namesrv::body::quote_numeric_keys;
 use crate::storage::store::{PutResult, Store};
 use crate::storage::{QueueId, QueueOffset, StoreError};
+use crate::wire::body::quote_numeric_keys;
 use crate::wire::record::{PhysicalOffset, RecordFields, RecordVersion, RecordView};
 
 /// Java's `flushDelayOffsetInterval`.
@@ -179,7 +179,7 @@ impl Schedule {
 
     /// Delivers every message that is due now; returns when the next one is due (`None`:
     /// nothing is parked). A level whose delivery fails is tried again after
-    /// [`RETRY_AFTER`]; the others go on.
+    /// `RETRY_AFTER`; the others go on.
     pub async fn deliver_due(&self) -> Option<i64> {
         let mut next: Option<i64> = None;
         for level in 1..=self.levels.max_level() {

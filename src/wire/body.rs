@@ -1,8 +1,10 @@
-//! JSON bodies of the NameServer protocol (REMOTING.md §1.9, §2.9): what a client reads from a
-//! route lookup or a cluster listing, and what a broker sends in REGISTER_BROKER.
+//! The JSON bodies more than one layer reads (REMOTING.md §1.9, §2.9): what a client reads
+//! from a route lookup or a cluster listing, what a broker sends in REGISTER_BROKER, a
+//! topic's config and permission bits, the KV table; and the JSON codec every body goes
+//! through.
 //!
-//! Both sides use these types: the NameServer parses registrations and writes routes, the
-//! broker writes registrations. Fields are declared in alphabetical order because fastjson
+//! Every side uses these types: the NameServer parses registrations and writes routes, the
+//! broker writes registrations and keeps its topic table in [`TopicConfig`]s. Fields are declared in alphabetical order because fastjson
 //! sorts keys and some clients (Go) split the text rather than parse it; maps are `BTreeMap`
 //! for the same reason. Output is always compact, standard JSON (quoted numeric keys), which
 //! every client in CLIENTS.md accepts. Input may be fastjson's non-standard form with
