@@ -527,10 +527,11 @@ async fn write_head_runs(
 fn next_name(last: Option<u64>, ms: i64) -> u64 {
     let ms = ms.max(0);
     let name = match local_time(ms) {
-        Some(tm) => {
-            let date = (tm.tm_year as i64 + 1900) * 10_000 + (tm.tm_mon as i64 + 1) * 100;
-            let day = date + tm.tm_mday as i64;
-            let time = tm.tm_hour as i64 * 10_000 + tm.tm_min as i64 * 100 + tm.tm_sec as i64;
+        Some(at) => {
+            let day = i64::from(at.year()) * 10_000 + i64::from(at.month()) * 100;
+            let day = day + i64::from(at.day());
+            let time = i64::from(at.hour()) * 10_000 + i64::from(at.minute()) * 100;
+            let time = time + i64::from(at.second());
             ((day * 1_000_000 + time) * 1000 + ms % 1000) as u64
         }
         None => ms as u64,
