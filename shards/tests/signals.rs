@@ -61,10 +61,16 @@ fn sigterm_after_the_launch_ends_the_process() {
         thread::sleep(Duration::from_secs(10));
         return;
     }
-    let status = Command::new(std::env::current_exe().expect("test binary"))
+    let out = Command::new(std::env::current_exe().expect("test binary"))
         .args(["--exact", "sigterm_after_the_launch_ends_the_process"])
         .env(CHILD, "1")
-        .status()
+        .output()
         .expect("run the child");
-    assert_eq!(status.signal(), Some(15), "killed by SIGTERM: {status}");
+    assert_eq!(
+        out.status.signal(),
+        Some(15),
+        "killed by SIGTERM: {}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

@@ -222,15 +222,20 @@ mod tests {
         if std::env::var_os(TZ_CHILD).is_some() {
             return;
         }
-        let status = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
             .args([
                 "--exact",
                 "storage::retention::tests::local_hour_follows_tz_as_date_does",
             ])
             .env(TZ_CHILD, "1")
             .env("TZ", "Asia/Kolkata")
-            .status()
+            .output()
             .expect("run the child");
-        assert!(status.success(), "{status}");
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
 }
