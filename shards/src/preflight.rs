@@ -4,9 +4,13 @@
 //! behind [`preflight`]. Runs on the launching thread before any executor exists, so a
 //! misconfigured host fails with one actionable message instead of a panic in a shard thread.
 
-#![allow(unsafe_code)]
-
 use std::{fmt, fs, io};
+
+use rustix::{
+    io::Errno,
+    io_uring::{io_uring_params, io_uring_setup},
+    process::{getrlimit, Resource},
+};
 
 use crate::{config::Config, ShardId};
 
@@ -123,10 +127,7 @@ fn check_memlock(config: &Config) -> Result<(), StartError> {
     if has_cap_ipc_lock() {
         return Ok(());
     }
-    let limit_bytes = memlock_limit().map_err(|_| StartError::MemlockTooLow {
-        limit_bytes: 0,
-        needed_bytes: memlock_required(config),
-    })?;
+    let limit_bytes = memlock_limit();
     let needed_bytes = memlock_required(config);
     if limit_bytes < needed_bytes {
         return Err(StartError::MemlockTooLow {
@@ -138,21 +139,8 @@ fn check_memlock(config: &Config) -> Result<(), StartError> {
 }
 
 /// The soft RLIMIT_MEMLOCK in bytes (`u64::MAX` when unlimited).
-fn memlock_limit() -> io::Result<u64> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes one `rlimit` through a valid, exclusive pointer.
-    let rc = unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(if limit.rlim_cur == libc::RLIM_INFINITY {
-        u64::MAX
-    } else {
-        limit.rlim_cur
-    })
+fn memlock_limit() -> u64 {
+    getrlimit(Resource::Memlock).current.unwrap_or(u64::MAX)
 }
 
 /// Whether CAP_IPC_LOCK is effective, which lifts the locked-memory limit for io_uring.
@@ -169,27 +157,27 @@ fn has_cap_ipc_lock() -> bool {
 
 /// Creates and closes a tiny io_uring to learn whether the kernel lets us use one.
 fn probe_io_uring() -> Result<(), StartError> {
-    // io_uring_params is 120 bytes of integers; zeroed means "no flags, kernel fills the rest".
-    let mut params = [0u64; 15];
-    // SAFETY: io_uring_setup reads and writes the 120-byte params block we own for the
-    // duration of the call; on success it returns a new fd that we close right away.
-    let fd = unsafe { libc::syscall(libc::SYS_io_uring_setup, 4u32, params.as_mut_ptr()) };
-    if fd < 0 {
-        let errno = io::Error::last_os_error().raw_os_error().unwrap_or(0);
-        let hint = match errno {
-            libc::ENOSYS => "the kernel has no io_uring (Linux 5.8 or newer is needed)",
-            libc::EPERM | libc::EACCES => {
-                "io_uring is disabled (sysctl kernel.io_uring_disabled) or blocked by a seccomp \
-                 profile (containers: allow io_uring_setup/enter/register)"
-            }
-            libc::ENOMEM => "not enough locked memory for a ring; raise `ulimit -l`",
-            _ => "the kernel refused io_uring_setup",
-        };
-        return Err(StartError::IoUringUnavailable { errno, hint });
-    }
-    // SAFETY: `fd` is the descriptor io_uring_setup just returned to us and nobody else uses.
-    unsafe { libc::close(fd as libc::c_int) };
-    Ok(())
+    let mut params = io_uring_params::default();
+    // SAFETY: io_uring_setup's one precondition is an open `wq_fd` when the ATTACH_WQ flag is
+    // set; default params set no flags. The ring's descriptor is owned and closed on drop.
+    #[allow(unsafe_code)]
+    let ring = unsafe { io_uring_setup(4, &mut params) };
+    let Err(errno) = ring else {
+        return Ok(());
+    };
+    let hint = match errno {
+        Errno::NOSYS => "the kernel has no io_uring (Linux 5.8 or newer is needed)",
+        Errno::PERM | Errno::ACCESS => {
+            "io_uring is disabled (sysctl kernel.io_uring_disabled) or blocked by a seccomp \
+             profile (containers: allow io_uring_setup/enter/register)"
+        }
+        Errno::NOMEM => "not enough locked memory for a ring; raise `ulimit -l`",
+        _ => "the kernel refused io_uring_setup",
+    };
+    Err(StartError::IoUringUnavailable {
+        errno: errno.raw_os_error(),
+        hint,
+    })
 }
 
 /// CPUs this process may run on, in ascending order (from sched_getaffinity).

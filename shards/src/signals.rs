@@ -1,38 +1,41 @@
-//! SIGINT/SIGTERM → graceful shutdown, through a self-pipe.
+//! SIGINT/SIGTERM → graceful shutdown, through signal-hook.
 //!
-//! The handler only writes the signal number to a pipe (async-signal-safe); a plain thread
-//! reads the pipe and fires the [`ShutdownHandle`]. Handlers are process-wide, so whichever
-//! thread the kernel picks works, and nothing needs signal masks. Invariants: at most one
-//! launch owns the handlers at a time; the pipe is created once and never closed, so a handler
-//! racing with uninstall can never write into a reused descriptor; a second signal while
-//! shutdown is under way exits the process at once (the operator's escape hatch).
-
-#![allow(unsafe_code)]
+//! signal-hook's handler only records the signal and wakes a pipe (async-signal-safe); a plain
+//! thread takes the recorded signals and fires the [`ShutdownHandle`]. Handlers are
+//! process-wide, so whichever thread the kernel picks works, and nothing needs signal masks.
+//! Invariants: at most one launch owns the handlers at a time; a second signal while shutdown
+//! is under way exits the process at once (the operator's escape hatch); while no launch owns
+//! them, the signals do what they did before the first launch and end the process.
 
 use std::{
     io,
-    os::fd::RawFd,
     sync::{
-        atomic::{AtomicBool, AtomicI32, Ordering},
-        OnceLock,
+        atomic::{AtomicBool, Ordering},
+        Arc, OnceLock,
     },
     thread,
 };
 
+use signal_hook::{
+    consts::{SIGINT, SIGTERM},
+    flag,
+    iterator::{Handle, Signals},
+};
+
 use crate::shutdown::{Reason, ShutdownHandle};
 
-const SIGNALS: [libc::c_int; 2] = [libc::SIGINT, libc::SIGTERM];
-/// Written by `Drop` to end the reader thread; no signal has number 0.
-const STOP: u8 = 0;
+const SIGNALS: [i32; 2] = [SIGINT, SIGTERM];
 
-static PIPE: OnceLock<(RawFd, RawFd)> = OnceLock::new();
-static WRITE_FD: AtomicI32 = AtomicI32::new(-1);
 static OWNED: AtomicBool = AtomicBool::new(false);
+/// signal-hook never takes its handler out again, and a handler with no actions left would
+/// swallow the signal; this flag makes it act as the default action (ending the process)
+/// whenever no launch owns the signals.
+static UNOWNED: OnceLock<Arc<AtomicBool>> = OnceLock::new();
 
-/// Installed handlers; restores the previous ones when dropped.
+/// Installed handlers; gives the signals back their default action when dropped.
 #[derive(Debug)]
 pub(crate) struct SignalGuard {
-    previous: Vec<(libc::c_int, libc::sigaction)>,
+    handle: Handle,
     reader: Option<thread::JoinHandle<()>>,
 }
 
@@ -50,97 +53,57 @@ pub(crate) fn install(shutdown: ShutdownHandle) -> io::Result<Option<SignalGuard
 }
 
 fn install_owned(shutdown: ShutdownHandle) -> io::Result<SignalGuard> {
-    let (read_fd, write_fd) = pipe()?;
-    let reader = thread::Builder::new()
+    let unowned = default_when_unowned()?;
+    let mut signals = Signals::new(SIGNALS)?;
+    let handle = signals.handle();
+    unowned.store(false, Ordering::SeqCst);
+    let spawned = thread::Builder::new()
         .name("shard-signals".to_owned())
-        .spawn(move || read_signals(read_fd, &shutdown))?;
-    WRITE_FD.store(write_fd, Ordering::Release);
-    let mut guard = SignalGuard {
-        previous: Vec::new(),
-        reader: Some(reader),
-    };
+        .spawn(move || {
+            for signal in signals.forever() {
+                on_signal(signal, &shutdown);
+            }
+        });
+    match spawned {
+        Ok(reader) => Ok(SignalGuard {
+            handle,
+            reader: Some(reader),
+        }),
+        Err(err) => {
+            unowned.store(true, Ordering::SeqCst);
+            Err(err)
+        }
+    }
+}
+
+/// Registers, once per process, the default action that runs while [`UNOWNED`] is set.
+fn default_when_unowned() -> io::Result<&'static Arc<AtomicBool>> {
+    if let Some(unowned) = UNOWNED.get() {
+        return Ok(unowned);
+    }
+    let unowned = Arc::new(AtomicBool::new(true));
     for signal in SIGNALS {
-        guard.previous.push((signal, set_handler(signal)?));
+        flag::register_conditional_default(signal, Arc::clone(&unowned))?;
     }
-    Ok(guard)
+    Ok(UNOWNED.get_or_init(|| unowned))
 }
 
-fn pipe() -> io::Result<(RawFd, RawFd)> {
-    if let Some(fds) = PIPE.get() {
-        return Ok(*fds);
+fn on_signal(signal: i32, shutdown: &ShutdownHandle) {
+    if shutdown.is_triggered() {
+        tracing::warn!(signal, "second signal during shutdown: exiting now");
+        std::process::exit(128 + signal);
     }
-    let mut fds = [0 as libc::c_int; 2];
-    // SAFETY: pipe2 writes two descriptors into the array we own.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // The handler must never block, even if nobody drains the pipe.
-    // SAFETY: fcntl on a descriptor we just created.
-    if unsafe { libc::fcntl(fds[1], libc::F_SETFL, libc::O_NONBLOCK) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(*PIPE.get_or_init(|| (fds[0], fds[1])))
-}
-
-fn set_handler(signal: libc::c_int) -> io::Result<libc::sigaction> {
-    // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" value that we then fill.
-    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
-    action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-    action.sa_flags = libc::SA_RESTART;
-    // SAFETY: both pointers refer to live sigaction values owned by this frame.
-    let mut previous: libc::sigaction = unsafe { std::mem::zeroed() };
-    if unsafe { libc::sigaction(signal, &action, &mut previous) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(previous)
-}
-
-extern "C" fn on_signal(signal: libc::c_int) {
-    // SAFETY: __errno_location returns this thread's errno slot; saving and restoring it
-    // keeps the interrupted code's errno intact. write(2) is async-signal-safe and the
-    // descriptor is the never-closed, non-blocking pipe.
-    unsafe {
-        let errno = *libc::__errno_location();
-        let fd = WRITE_FD.load(Ordering::Acquire);
-        if fd >= 0 {
-            let byte = signal as u8;
-            libc::write(fd, (&byte as *const u8).cast(), 1);
-        }
-        *libc::__errno_location() = errno;
-    }
-}
-
-fn read_signals(read_fd: RawFd, shutdown: &ShutdownHandle) {
-    loop {
-        let mut byte = 0u8;
-        // SAFETY: reads one byte into a local buffer from the pipe this module owns.
-        let n = unsafe { libc::read(read_fd, (&mut byte as *mut u8).cast(), 1) };
-        if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-            continue;
-        }
-        if n <= 0 || byte == STOP {
-            return;
-        }
-        let signal = i32::from(byte);
-        if shutdown.is_triggered() {
-            tracing::warn!(signal, "second signal during shutdown: exiting now");
-            std::process::exit(128 + signal);
-        }
-        shutdown.fire(Reason::Signal(signal));
-    }
+    shutdown.fire(Reason::Signal(signal));
 }
 
 impl Drop for SignalGuard {
     fn drop(&mut self) {
-        for (signal, previous) in self.previous.drain(..) {
-            // SAFETY: restores the action saved by `set_handler` for the same signal.
-            unsafe { libc::sigaction(signal, &previous, std::ptr::null_mut()) };
+        // The default action comes back before the reader stops, as restoring the previous
+        // handlers did, so no signal falls between the two and goes unanswered.
+        if let Some(unowned) = UNOWNED.get() {
+            unowned.store(true, Ordering::SeqCst);
         }
-        WRITE_FD.store(-1, Ordering::Release);
-        if let Some((_, write_fd)) = PIPE.get() {
-            // SAFETY: one byte from a local into the never-closed pipe.
-            unsafe { libc::write(*write_fd, (&STOP as *const u8).cast(), 1) };
-        }
+        self.handle.close();
         if let Some(reader) = self.reader.take() {
             if reader.join().is_err() {
                 tracing::error!("signal reader thread panicked");

@@ -2,9 +2,12 @@
 
 mod common;
 
-use std::{process::Command, time::Duration};
+use std::{os::unix::process::ExitStatusExt, process::Command, thread, time::Duration};
 
-use shards::{launch, Config, GateClosed, Shard, ShardId};
+use shards::{launch, Config, GateClosed, Launcher, Shard, ShardId};
+
+/// Set in the child process that [`sigterm_after_the_launch_ends_the_process`] starts.
+const CHILD: &str = "SHARDS_SIGNALS_TEST_CHILD";
 
 #[test]
 fn sigterm_shuts_every_shard_down_gracefully() {
@@ -35,4 +38,39 @@ fn sigterm_shuts_every_shard_down_gracefully() {
     })
     .expect("launch");
     assert_eq!(outputs, vec![true, true]);
+}
+
+/// Once a launch has returned, SIGTERM ends the process as it did before the launch: the
+/// handler left installed must not swallow it. Run in a child process, which it kills.
+#[test]
+fn sigterm_after_the_launch_ends_the_process() {
+    if std::env::var_os(CHILD).is_some() {
+        let launcher = Launcher::new(Config {
+            handle_signals: true,
+            ..common::config(1)
+        });
+        launcher.shutdown_handle().trigger();
+        launcher
+            .run(|_: Shard<()>| async { Ok::<_, GateClosed>(()) })
+            .expect("launch");
+        let status = Command::new("kill")
+            .args(["-TERM", &std::process::id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+        thread::sleep(Duration::from_secs(10));
+        return;
+    }
+    let out = Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--exact", "sigterm_after_the_launch_ends_the_process"])
+        .env(CHILD, "1")
+        .output()
+        .expect("run the child");
+    assert_eq!(
+        out.status.signal(),
+        Some(15),
+        "killed by SIGTERM: {}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

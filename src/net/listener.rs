@@ -29,6 +29,7 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     socket.set_nodelay(true)?;
     socket.bind(&addr.into())?;
     socket.listen(limits::LISTEN_BACKLOG)?;
+    // glommio's own bind always sets SO_REUSEPORT and it takes a socket only as a raw fd.
     let fd = socket.into_raw_fd();
     // SAFETY: `fd` was just released by `into_raw_fd` from a bound, listening TCP socket;
     // nothing else owns it, so the listener becomes its only owner and closes it on drop.

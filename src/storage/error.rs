@@ -6,6 +6,8 @@ use std::fmt;
 use std::io;
 use std::rc::Rc;
 
+use rustix::io::Errno;
+
 /// Why a storage operation did not happen.
 #[derive(Debug, Clone)]
 pub enum StoreError {
@@ -34,7 +36,7 @@ impl StoreError {
     /// Wraps an I/O error, turning "no space" into [`StoreError::DiskFull`] so callers can
     /// answer with a clear code.
     pub fn io(op: &'static str, source: io::Error) -> Self {
-        if source.raw_os_error() == Some(libc::ENOSPC) {
+        if source.raw_os_error() == Some(Errno::NOSPC.raw_os_error()) {
             return StoreError::DiskFull;
         }
         StoreError::Io {

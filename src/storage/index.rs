@@ -29,7 +29,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use glommio::io::DmaBuffer;
@@ -110,63 +110,8 @@ impl Index {
         }
         let (state_file, state) = StateFile::open(&disk, dir.join(STATE_FILE)).await?;
         let state = state.unwrap_or_default();
-        if state.geo.is_some_and(|g| g != geo) {
-            let detail = format!(
-                "{} was written with maxHashSlotNum {} and maxIndexNum {}, not {} and {}: \
-                 index files keep the geometry they were created with",
-                dir.display(),
-                state.geo.map_or(0, |g| g.slots),
-                state.geo.map_or(0, |g| g.entries),
-                geo.slots,
-                geo.entries
-            );
-            return Err(StoreError::Corrupt {
-                what: "index",
-                detail,
-            });
-        }
-        let mut files = BTreeMap::new();
-        let mut named = None;
-        for name in disk
-            .list_dir(&dir)
-            .await?
-            .iter()
-            .filter_map(|n| parse_name(n))
-        {
-            let path = dir.join(file_name(name));
-            if name > state.file {
-                // Created after the last state: its contents were never made durable.
-                disk.remove(&path).await?;
-                continue;
-            }
-            let file = disk.open(&path, false).await?;
-            let size = file.size().await?;
-            if size != align_up(geo.file_size()) {
-                let detail = format!(
-                    "{} has {size} bytes, not the {} of its maxHashSlotNum and maxIndexNum",
-                    path.display(),
-                    align_up(geo.file_size()),
-                );
-                return Err(StoreError::Corrupt {
-                    what: "index file",
-                    detail,
-                });
-            }
-            if name == state.file {
-                named = Some(file);
-                continue;
-            }
-            let header = Header::decode(&file.read_at(0, HEADER_SIZE as usize).await?);
-            let file = Some(file);
-            files.insert(
-                name,
-                IndexFile {
-                    header,
-                    file,
-                    writing: None,
-                },
-            );
-        }
+        check_geometry(&dir, state.geo, geo)?;
+        let (files, named) = open_files(&disk, &dir, geo, state.file).await?;
         disk.sync_dir(&dir).await?;
         let index = Index {
             disk,
@@ -355,23 +300,35 @@ impl Index {
         result
     }
 
+    /// The flush in the module docs' four steps, each over the files that changed.
     async fn flush_inner(&self, covered: PhysicalOffset) -> StoreResult<()> {
-        let changed: Vec<u64> = {
-            let inner = self.inner.borrow();
-            let files = inner.files.iter();
-            files
-                .filter(|(_, f)| {
-                    f.writing
-                        .as_ref()
-                        .is_some_and(|w| w.changed(f.header.count))
-                })
-                .map(|(name, _)| *name)
-                .collect()
-        };
+        let changed = self.changed_files();
         if changed.is_empty() {
             return Ok(());
         }
-        for &name in &changed {
+        self.write_entries(&changed).await?;
+        self.mark_slots_dirty().await?;
+        self.write_heads(&changed).await?;
+        self.record_flushed(changed, covered).await
+    }
+
+    /// The files holding entries not yet written.
+    fn changed_files(&self) -> Vec<u64> {
+        let inner = self.inner.borrow();
+        let files = inner.files.iter();
+        files
+            .filter(|(_, f)| {
+                f.writing
+                    .as_ref()
+                    .is_some_and(|w| w.changed(f.header.count))
+            })
+            .map(|(name, _)| *name)
+            .collect()
+    }
+
+    /// Step 1: writes and syncs the new entries of every changed file.
+    async fn write_entries(&self, changed: &[u64]) -> StoreResult<()> {
+        for &name in changed {
             let file = self.file_of(name).await?;
             let writes = {
                 let inner = self.inner.borrow();
@@ -386,6 +343,12 @@ impl Index {
             }
             file.fdatasync().await?;
         }
+        Ok(())
+    }
+
+    /// Step 2: if the file the state names got entries, records that its slots may now
+    /// reference entries up to its count.
+    async fn mark_slots_dirty(&self) -> StoreResult<()> {
         let mark = {
             let inner = self.inner.borrow();
             let d = inner.durable;
@@ -401,7 +364,12 @@ impl Index {
             self.state_file.write(&mark).await?;
             self.inner.borrow_mut().durable = mark;
         }
-        for &name in &changed {
+        Ok(())
+    }
+
+    /// Step 3: writes and syncs the changed header and slot pages.
+    async fn write_heads(&self, changed: &[u64]) -> StoreResult<()> {
+        for &name in changed {
             let file = self.file_of(name).await?;
             let run = |page| {
                 let inner = self.inner.borrow();
@@ -413,6 +381,11 @@ impl Index {
                 f.writing.as_mut().expect("changed").head_written();
             }
         }
+        Ok(())
+    }
+
+    /// Step 4: writes the new state, then lets go of the in-memory part of files now full.
+    async fn record_flushed(&self, changed: Vec<u64>, covered: PhysicalOffset) -> StoreResult<()> {
         let state = {
             let inner = self.inner.borrow();
             let (&file, newest) = inner.files.last_key_value().expect("changed files");
@@ -521,16 +494,90 @@ async fn write_head_runs(
     Ok(wrote)
 }
 
+/// Fails unless the state was written with `geo` (or with none, being new).
+fn check_geometry(dir: &Path, written: Option<Geometry>, geo: Geometry) -> StoreResult<()> {
+    let Some(written) = written.filter(|&w| w != geo) else {
+        return Ok(());
+    };
+    let detail = format!(
+        "{} was written with maxHashSlotNum {} and maxIndexNum {}, not {} and {}: \
+         index files keep the geometry they were created with",
+        dir.display(),
+        written.slots,
+        written.entries,
+        geo.slots,
+        geo.entries
+    );
+    Err(StoreError::Corrupt {
+        what: "index",
+        detail,
+    })
+}
+
+/// Opens the files in `dir` up to `newest`, the one the state names, checking each has the
+/// size of `geo`; deletes those after it, whose contents were never made durable. Returns
+/// the older files with their headers, and `newest` apart: its header comes from the state.
+async fn open_files(
+    disk: &Disk,
+    dir: &Path,
+    geo: Geometry,
+    newest: u64,
+) -> StoreResult<(BTreeMap<u64, IndexFile>, Option<SegmentFile>)> {
+    let mut files = BTreeMap::new();
+    let mut named = None;
+    for name in disk
+        .list_dir(dir)
+        .await?
+        .iter()
+        .filter_map(|n| parse_name(n))
+    {
+        let path = dir.join(file_name(name));
+        if name > newest {
+            disk.remove(&path).await?;
+            continue;
+        }
+        let file = disk.open(&path, false).await?;
+        let size = file.size().await?;
+        if size != align_up(geo.file_size()) {
+            let detail = format!(
+                "{} has {size} bytes, not the {} of its maxHashSlotNum and maxIndexNum",
+                path.display(),
+                align_up(geo.file_size()),
+            );
+            return Err(StoreError::Corrupt {
+                what: "index file",
+                detail,
+            });
+        }
+        if name == newest {
+            named = Some(file);
+            continue;
+        }
+        let header = Header::decode(&file.read_at(0, HEADER_SIZE as usize).await?);
+        let file = Some(file);
+        files.insert(
+            name,
+            IndexFile {
+                header,
+                file,
+                writing: None,
+            },
+        );
+    }
+    Ok((files, named))
+}
+
 /// The name of a file created at `ms` after the newest, `last`: local time as
 /// `yyyyMMddHHmmssSSS` (Java's `timeMillisToHumanString`), moved past `last` if the clock
 /// gives the same or an earlier one, so names always sort in creation order.
 fn next_name(last: Option<u64>, ms: i64) -> u64 {
     let ms = ms.max(0);
     let name = match local_time(ms) {
-        Some(tm) => {
-            let date = (tm.tm_year as i64 + 1900) * 10_000 + (tm.tm_mon as i64 + 1) * 100;
-            let day = date + tm.tm_mday as i64;
-            let time = tm.tm_hour as i64 * 10_000 + tm.tm_min as i64 * 100 + tm.tm_sec as i64;
+        Some(at) => {
+            let day = i64::from(at.year()) * 10_000 + i64::from(at.month()) * 100;
+            let day = day + i64::from(at.day());
+            let time = i64::from(at.hour()) * 10_000 + i64::from(at.minute()) * 100;
+            let time = time + i64::from(at.second());
             ((day * 1_000_000 + time) * 1000 + ms % 1000) as u64
         }
         None => ms as u64,

@@ -8,6 +8,8 @@
 //! one after it, and anything not yet written or covered by the last checkpoint (recovery
 //! restarts from there) are never deleted.
 
+use jiff::{civil::DateTime, tz::TimeZone, Timestamp};
+
 use super::error::StoreResult;
 use super::offsets::PhysicalOffset;
 use super::record::{scan, Scanned, MAGIC_BLANK};
@@ -163,24 +165,16 @@ impl Store {
 /// reads `deleteWhen`.
 pub fn local_hour(now_ms: i64) -> u32 {
     match local_time(now_ms) {
-        Some(tm) => tm.tm_hour.clamp(0, 23) as u32,
+        Some(time) => u32::from(time.hour().unsigned_abs()),
         None => (now_ms.div_euclid(3_600_000).rem_euclid(24)) as u32, // UTC as a fallback
     }
 }
 
-/// `now_ms` broken down in the machine's time zone; `None` if the C library cannot.
-pub(super) fn local_time(now_ms: i64) -> Option<libc::tm> {
-    let secs = now_ms.div_euclid(1000) as libc::time_t;
-    let mut tm = std::mem::MaybeUninit::<libc::tm>::uninit();
-    // SAFETY: both pointers are valid for the call; localtime_r is the thread-safe variant
-    // and `tm` is read only when it reports success.
-    #[allow(unsafe_code)]
-    unsafe {
-        if libc::localtime_r(&secs, tm.as_mut_ptr()).is_null() {
-            return None;
-        }
-        Some(tm.assume_init())
-    }
+/// `now_ms` as a date and time in the machine's time zone (`TZ`, else /etc/localtime, else
+/// UTC); `None` beyond the years ±9999.
+pub(super) fn local_time(now_ms: i64) -> Option<DateTime> {
+    let at = Timestamp::from_millisecond(now_ms).ok()?;
+    Some(TimeZone::system().to_datetime(at))
 }
 
 #[cfg(test)]
@@ -205,5 +199,43 @@ mod tests {
         for h in 0..48i64 {
             assert!(local_hour(h * 3_600_000 + 1234) < 24);
         }
+    }
+
+    /// Set in the child that [`local_hour_follows_tz_as_date_does`] starts with a `TZ`.
+    const TZ_CHILD: &str = "SHARDMQ_TZ_TEST_CHILD";
+
+    /// The hour agrees with date(1), which reads the zone through the C library, both in
+    /// this process's zone and in a child given a zone half an hour off UTC.
+    #[test]
+    fn local_hour_follows_tz_as_date_does() {
+        for secs in [1_700_000_000i64, 1_700_001_800, 1_719_800_000] {
+            let out = std::process::Command::new("date")
+                .args(["-d", &format!("@{secs}"), "+%H"])
+                .output()
+                .expect("run date");
+            let hour: u32 = String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse()
+                .expect("hour");
+            assert_eq!(local_hour(secs * 1000), hour, "at {secs}");
+        }
+        if std::env::var_os(TZ_CHILD).is_some() {
+            return;
+        }
+        let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                "--exact",
+                "storage::retention::tests::local_hour_follows_tz_as_date_does",
+            ])
+            .env(TZ_CHILD, "1")
+            .env("TZ", "Asia/Kolkata")
+            .output()
+            .expect("run the child");
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
 }

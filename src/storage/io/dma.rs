@@ -11,6 +11,7 @@ use std::path::Path;
 use std::rc::Rc;
 
 use glommio::io::{DmaBuffer, DmaFile, OpenOptions, ReadResult};
+use rustix::io::Errno;
 
 use crate::storage::error::{StoreError, StoreResult};
 
@@ -68,7 +69,7 @@ pub(super) async fn write_at(f: &DmaFile, buf: Rc<DmaBuffer>, pos: u64) -> Store
         .map_err(|e| StoreError::io("writing a block", e.into()))?;
     if wrote != want {
         // O_DIRECT writes are all-or-nothing per block except when the device is full.
-        let short = io::Error::from_raw_os_error(libc::ENOSPC);
+        let short = io::Error::from(Errno::NOSPC);
         return Err(StoreError::io("writing a block", short));
     }
     Ok(())
@@ -156,22 +157,8 @@ fn list(dir: &Path, keep: impl Fn(&fs::FileType) -> bool) -> StoreResult<Vec<Str
 /// Used share of the file system holding `path`, in percent, as `df` counts it: blocks in
 /// use over blocks in use plus those available to unprivileged users.
 pub(super) fn used_percent(path: &Path) -> StoreResult<u32> {
-    use std::os::unix::ffi::OsStrExt;
-    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| StoreError::io("measuring disk use", io::ErrorKind::InvalidInput.into()))?;
-    let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
-    // SAFETY: `c_path` is a NUL-terminated string that outlives the call, and `stat` points
-    // to writable memory of the size statvfs fills; it is read only after success.
-    #[allow(unsafe_code)]
-    let stat = unsafe {
-        if libc::statvfs(c_path.as_ptr(), stat.as_mut_ptr()) != 0 {
-            return Err(StoreError::io(
-                "measuring disk use",
-                io::Error::last_os_error(),
-            ));
-        }
-        stat.assume_init()
-    };
+    let stat = rustix::fs::statvfs(path)
+        .map_err(|errno| StoreError::io("measuring disk use", errno.into()))?;
     let used = stat.f_blocks.saturating_sub(stat.f_bfree) as u128;
     let usable = used + stat.f_bavail as u128;
     Ok(if usable == 0 {
