@@ -34,6 +34,10 @@ scripts/check-layers.sh
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy "${driver[@]}" --target-dir "$target_dir" --all-targets --locked -- -D warnings
 
+step "docs"
+# The API docs build without a warning: a broken intra-doc link is a broken reference.
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
 step "interop clients"
 scripts/install-test-clients.sh
 

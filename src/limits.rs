@@ -44,7 +44,7 @@ const _: () = assert!(MESSAGE_BODY_SIZE_MAX + HEADER_SIZE_MAX < FRAME_LENGTH_FIE
 const _: () = assert!(CONNECTION_WRITE_QUEUE_BYTES_MAX >= FRAME_SIZE_MAX);
 
 /// Largest topic in a stored record, in UTF-8 bytes. Retry and DLQ topics may reach 255
-/// characters (REMOTING.md §2.4.1) and valid topic characters are ASCII, so 255 bytes holds
+/// characters (docs/protocol.md §2.4.1) and valid topic characters are ASCII, so 255 bytes holds
 /// every topic the broker accepts; the v2 record format alone would allow 32767.
 pub const RECORD_TOPIC_SIZE_MAX: usize = 255;
 

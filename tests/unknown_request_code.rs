@@ -99,7 +99,7 @@ fn many_pipelined_requests_are_all_answered() {
 }
 
 /// A ROCKETMQ-serialized request with no remark and no ext fields, laid out by hand
-/// (REMOTING.md §1.4).
+/// (docs/protocol.md §1.4).
 fn binary_frame(code: i16, opaque: i32, flag: i32) -> Vec<u8> {
     let mut header = Vec::new();
     header.extend_from_slice(&code.to_be_bytes());

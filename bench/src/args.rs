@@ -38,7 +38,7 @@ pub enum Command {
     Topic(TopicArgs),
 }
 
-/// How request headers are serialized (REMOTING.md §1.2).
+/// How request headers are serialized (docs/protocol.md §1.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum HeaderFormat {
     Json,

@@ -1,4 +1,4 @@
-//! Pull consumers (REMOTING.md §2.5.1): `consumers` members of one group share the topic's
+//! Pull consumers (docs/protocol.md §2.5.1): `consumers` members of one group share the topic's
 //! readable queues (queue k of the route goes to member k mod N), each with its own
 //! connection to every broker, and keep one long-polling PULL_MESSAGE outstanding per queue.
 //! The subscription travels in the pull header (SUBSCRIPTION flag, `*`), so no heartbeat is

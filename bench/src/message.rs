@@ -16,7 +16,7 @@ use shardmq::wire::headers::send::SendMessageRequestHeader;
 use shardmq::wire::message_id::UniqKeyGenerator;
 use shardmq::wire::{ExtFields, RemotingCommand, SerializeType};
 
-/// The send header's one-letter keys that change per message (REMOTING.md §2.4).
+/// The send header's one-letter keys that change per message (docs/protocol.md §2.4).
 const KEY_QUEUE_ID: &str = "e";
 const KEY_BORN_TIMESTAMP: &str = "g";
 const KEY_PROPERTIES: &str = "i";
@@ -178,7 +178,7 @@ impl Template {
         self.batch_body.split().freeze()
     }
 
-    /// TAGS, KEYS and UNIQ_KEY as Java writes them (REMOTING.md §3.3).
+    /// TAGS, KEYS and UNIQ_KEY as Java writes them (docs/protocol.md §3.3).
     fn write_properties(&mut self, out: &mut String, now_ms: i64) {
         self.counter += 1;
         if let Some(tag) = &self.tag {

@@ -1,5 +1,5 @@
 //! Where the topic's write queues live, as a producer learns it: GET_ROUTEINFO_BY_TOPIC
-//! (REMOTING.md §2.9.1) on the NameServer, then each writable queue goes to the master
+//! (docs/protocol.md §2.9.1) on the NameServer, then each writable queue goes to the master
 //! (broker id 0) of the broker name that hosts it. `--broker` skips the lookup with a fixed
 //! set of queues on one address.
 

@@ -1,6 +1,6 @@
 //! `topic`: creates the benchmark topic the way `mqadmin updateTopic -c CLUSTER` does, so a
 //! run meets the same queues on any RocketMQ broker whatever its auto-creation settings.
-//! UPDATE_AND_CREATE_TOPIC (REMOTING.md §2.8) goes to every broker master the NameServer's
+//! UPDATE_AND_CREATE_TOPIC (docs/protocol.md §2.8) goes to every broker master the NameServer's
 //! cluster info lists (GET_BROKER_CLUSTER_INFO), or to `--broker` alone; then, with a
 //! NameServer, the command waits until the topic's route lists each of those masters with
 //! all its queues, because a broker registers a new topic with the NameServer on its own

@@ -1,4 +1,4 @@
-//! The NameServer's KV config (REMOTING.md §2.9.5): namespace → key → value, held in memory.
+//! The NameServer's KV config (docs/protocol.md §2.9.5): namespace → key → value, held in memory.
 //!
 //! Clients read the `ORDER_TOPIC_CONFIG` namespace; registering brokers get it back. The
 //! total number of entries is bounded by [`limits::NAMESRV_KV_ENTRIES_MAX`].

@@ -1,4 +1,4 @@
-//! The NameServer (REMOTING.md §2.9, §5.10): which brokers exist, which topics they host,
+//! The NameServer (docs/protocol.md §2.9, §5.10): which brokers exist, which topics they host,
 //! and the routes clients ask for.
 //!
 //! One shard owns the NameServer (the one listening on its port, 9876 by default) and its

@@ -2,7 +2,7 @@
 //! record boundary below which the log is synced and every record is in a synced
 //! ConsumeQueue, so recovery scans and re-dispatches only what lies past it.
 //!
-//! The page keeps RocketMQ's first fields (REMOTING.md §4.5: physic, logics and index message
+//! The page keeps RocketMQ's first fields (docs/protocol.md §4.5: physic, logics and index message
 //! timestamps, master flushed and confirm offsets) and adds shardmq's own after them, with a
 //! sequence number and a CRC. Two slots (pages 0 and 1) are written alternately and the valid
 //! one with the higher sequence wins, so a torn checkpoint write loses one checkpoint, never

@@ -406,9 +406,9 @@ impl CommitLog {
 
     /// Reads several ranges, in increasing offset order (a queue's records). Ranges in memory
     /// come from the tail. On disk, a block that holds two or more of the ranges, or is
-    /// already cached, is read whole into the [`ReadCache`] (with the next blocks read
+    /// already cached, is read whole into the read cache (with the next blocks read
     /// ahead), so readers of neighbouring queues share it; other ranges within
-    /// [`MERGE_GAP_MAX`] of each other share one DMA read of at most [`MERGED_READ_MAX`]
+    /// `MERGE_GAP_MAX` of each other share one DMA read of at most `MERGED_READ_MAX`
     /// bytes. Every read is in flight at once. Fails as [`CommitLog::read`] fails for any of
     /// the ranges.
     pub async fn read_many(

@@ -1,12 +1,12 @@
 //! A ConsumeQueue: the index of one (topic, queueId) into the CommitLog. Entry *n* is the
 //! 20-byte `physical offset (i64) | size (i32) | tags code (i64)` of the queue's *n*-th record,
 //! at byte `n × 20` of the queue's byte space, split into segment files named by their first
-//! byte (REMOTING.md §4.3). Entries per segment are a multiple of 1024 so every segment starts
+//! byte (docs/protocol.md §4.3). Entries per segment are a multiple of 1024 so every segment starts
 //! on a page and O_DIRECT writes never straddle two files.
 //!
 //! Built only by reput from the log, so the log stays the single truth: entries are pushed in
 //! memory (dense queue offsets, increasing physical offsets, asserted) and written and synced by
-//! [`ConsumeQueue::flush`]; the unflushed tail stays in memory, starting at the page that holds
+//! [`ConsumeQueue::flush_below`]; the unflushed tail stays in memory, starting at the page that holds
 //! the first unflushed entry so that page is rewritten whole. Recovery cuts every entry that
 //! points at or past the log offset reput restarts from.
 //!

@@ -1,5 +1,5 @@
 //! A shard's IndexFiles: the hash index of message keys that QUERY_MESSAGE searches
-//! (REMOTING.md §2.7.7, §4.4). Reput files every consumable record under `topic#UNIQ_KEY` and
+//! (docs/protocol.md §2.7.7, §4.4). Reput files every consumable record under `topic#UNIQ_KEY` and
 //! `topic#key` for each space-separated key of `KEYS`, in RocketMQ's file layout
 //! ([`mod@file`]) under `shard-<k>/index/<yyyyMMddHHmmssSSS>`, a new file whenever
 //! the newest is full. The log stays the single truth: lookups only name candidate offsets,

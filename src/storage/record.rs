@@ -60,7 +60,7 @@ fn scan_with<'a>(
 }
 
 /// Whether reput puts the record in a ConsumeQueue: half (prepared) and rollback records are
-/// never consumable (REMOTING.md §3.2).
+/// never consumable (docs/protocol.md §3.2).
 pub fn consumable(meta: &RecordMeta<'_>) -> bool {
     !matches!(
         meta.sysflag.transaction(),
@@ -102,7 +102,7 @@ pub fn encode(topic: &str, queue_id: QueueId, body: &[u8], tags: Option<&str>) -
     encode_with_properties(topic, queue_id, body, &props)
 }
 
-/// [`encode`] with a whole properties string (REMOTING.md §3.3), e.g. with `KEYS` and
+/// [`encode`] with a whole properties string (docs/protocol.md §3.3), e.g. with `KEYS` and
 /// `UNIQ_KEY`.
 pub fn encode_with_properties(topic: &str, queue_id: QueueId, body: &[u8], props: &str) -> Vec<u8> {
     let host = SocketAddr::from((Ipv4Addr::LOCALHOST, 10911));

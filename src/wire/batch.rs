@@ -1,4 +1,4 @@
-//! The body of SEND_BATCH_MESSAGE (REMOTING.md §2.4.2, §3.6): messages back to back, each
+//! The body of SEND_BATCH_MESSAGE (docs/protocol.md §2.4.2, §3.6): messages back to back, each
 //! `TOTALSIZE i32 | MAGIC i32 | BODYCRC i32 | FLAG i32 | BODYLEN i32 | BODY | PROPLEN i16 |
 //! PROPERTIES`. The broker turns every entry into an ordinary record.
 //!

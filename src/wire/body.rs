@@ -1,14 +1,15 @@
-//! The JSON bodies more than one layer reads (REMOTING.md §1.9, §2.9): what a client reads
+//! The JSON bodies more than one layer reads (docs/protocol.md §1.9, §2.9): what a client reads
 //! from a route lookup or a cluster listing, what a broker sends in REGISTER_BROKER, a
 //! topic's config and permission bits, the KV table; and the JSON codec every body goes
 //! through.
 //!
 //! Every side uses these types: the NameServer parses registrations and writes routes, the
-//! broker writes registrations and keeps its topic table in [`TopicConfig`]s. Fields are declared in alphabetical order because fastjson
-//! sorts keys and some clients (Go) split the text rather than parse it; maps are `BTreeMap`
-//! for the same reason. Output is always compact, standard JSON (quoted numeric keys), which
-//! every client in CLIENTS.md accepts. Input may be fastjson's non-standard form with
-//! unquoted numeric keys (`{0:"10.0.0.1:10911"}`): [`decode`] quotes them before parsing.
+//! broker writes registrations and keeps its topic table in [`TopicConfig`]s. Fields are declared
+//! in alphabetical order because fastjson sorts keys and some clients (Go) split the text rather
+//! than parse it; maps are `BTreeMap` for the same reason. Output is always compact, standard JSON
+//! (quoted numeric keys), which every client in docs/clients.md accepts. Input may be fastjson's
+//! non-standard form with unquoted numeric keys (`{0:"10.0.0.1:10911"}`): [`decode`] quotes them
+//! before parsing.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,7 +17,7 @@ use std::fmt;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-/// Topic permission bits (REMOTING.md §5.1).
+/// Topic permission bits (docs/protocol.md §5.1).
 pub mod perm {
     pub const PRIORITY: i32 = 8;
     pub const READ: i32 = 4;

@@ -1,4 +1,4 @@
-//! Numeric codes of the remoting protocol (REMOTING.md §1.5, §2.1, §2.2): request codes,
+//! Numeric codes of the remoting protocol (docs/protocol.md §1.5, §2.1, §2.2): request codes,
 //! response codes and the sender-language byte, each with a `name()` for logs.
 //!
 //! Codes are plain `i32` (`u8` for languages) constants rather than enums because the wire
@@ -24,7 +24,7 @@ macro_rules! code_table {
 }
 
 code_table! {
-    /// Request codes (REMOTING.md §2.2). Numbers are the same in 4.9 and 5.x.
+    /// Request codes (docs/protocol.md §2.2). Numbers are the same in 4.9 and 5.x.
     request_code: i32 {
         SEND_MESSAGE = 10,
         PULL_MESSAGE = 11,
@@ -111,7 +111,7 @@ code_table! {
 }
 
 code_table! {
-    /// Response codes (REMOTING.md §2.1). 209–211 meant ACL failures in 4.9 and POP/broker
+    /// Response codes (docs/protocol.md §2.1). 209–211 meant ACL failures in 4.9 and POP/broker
     /// errors in 5.x; the broker never emits them.
     response_code: i32 {
         SUCCESS = 0,
@@ -161,7 +161,7 @@ code_table! {
 }
 
 code_table! {
-    /// Sender-language bytes of the ROCKETMQ binary header (REMOTING.md §1.5). A JSON header
+    /// Sender-language bytes of the ROCKETMQ binary header (docs/protocol.md §1.5). A JSON header
     /// carries the same languages by name. RUST and NODE_JS exist only in 5.x enums, which is
     /// why responses always say JAVA.
     language: u8 {
@@ -187,7 +187,7 @@ pub fn language_from_name(name: &str) -> Option<u8> {
     (0..=language::NODE_JS).find(|&code| language::name(code) == Some(name))
 }
 
-/// `version` this broker puts on every command it sends: `V5_3_3` (REMOTING.md §1.6).
+/// `version` this broker puts on every command it sends: `V5_3_3` (docs/protocol.md §1.6).
 pub const VERSION_CURRENT: i32 = 479;
 
 #[cfg(test)]

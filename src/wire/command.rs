@@ -1,4 +1,4 @@
-//! `RemotingCommand`: one request or response of the remoting protocol (REMOTING.md §1), in
+//! `RemotingCommand`: one request or response of the remoting protocol (docs/protocol.md §1), in
 //! the form both header serializations decode to.
 //!
 //! A command owns its header fields and shares its body: a decoded body is a slice of the read
@@ -22,12 +22,12 @@ use super::headers::CommandHeader;
 use super::{header_binary, header_json, WireError};
 use crate::limits;
 
-/// Flag bit 0: the command is a response (REMOTING.md §1.5).
+/// Flag bit 0: the command is a response (docs/protocol.md §1.5).
 pub const FLAG_RESPONSE: i32 = 0x1;
 /// Flag bit 1: the request expects no response; answering it confuses the client.
 pub const FLAG_ONEWAY: i32 = 0x2;
 
-/// How a header is serialized; a response uses its request's type (REMOTING.md §1.2).
+/// How a header is serialized; a response uses its request's type (docs/protocol.md §1.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SerializeType {
     Json = 0,
@@ -46,8 +46,8 @@ impl SerializeType {
     }
 }
 
-/// The sender's language. Any string is accepted on decode (CLIENTS.md); the ones with a
-/// binary code (REMOTING.md §1.5) round-trip through the ROCKETMQ header.
+/// The sender's language. Any string is accepted on decode (docs/clients.md); the ones with a
+/// binary code (docs/protocol.md §1.5) round-trip through the ROCKETMQ header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LanguageCode {
     Known(u8),
@@ -300,7 +300,7 @@ impl RemotingCommand {
     }
 
     /// The response to `request`: same opaque and serialization (ali-ons cannot read a binary
-    /// header, CLIENTS.md item 8), no ext fields and no body yet.
+    /// header, docs/clients.md item 8), no ext fields and no body yet.
     pub fn response_to(request: &RemotingCommand, code: i32, remark: Option<String>) -> Self {
         RemotingCommand {
             code,

@@ -1,4 +1,4 @@
-//! Frames (REMOTING.md §1.2): `u32 L | u8 serType | u24 headerLen | header | body`, where `L`
+//! Frames (docs/protocol.md §1.2): `u32 L | u8 serType | u24 headerLen | header | body`, where `L`
 //! counts everything after itself.
 //!
 //! The frame's first eight bytes are checked as soon as they arrive, so a peer announcing a

@@ -1,4 +1,4 @@
-//! The ROCKETMQ binary header (serType 1, REMOTING.md §1.4):
+//! The ROCKETMQ binary header (serType 1, docs/protocol.md §1.4):
 //!
 //! ```text
 //! i16 code | u8 language | i16 version | i32 opaque | i32 flag
@@ -205,7 +205,7 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
 
-    /// A header laid out byte by byte from REMOTING.md §1.4: PULL_MESSAGE from a Go client
+    /// A header laid out byte by byte from docs/protocol.md §1.4: PULL_MESSAGE from a Go client
     /// (language 9, version 317), opaque 5, remark "hi", one ext field topic=T.
     const GOLDEN: &[u8] = &[
         0, 11, // code

@@ -1,6 +1,6 @@
-//! The JSON header (serType 0, REMOTING.md §1.3).
+//! The JSON header (serType 0, docs/protocol.md §1.3).
 //!
-//! Decoding is as lenient as the Java broker, because real clients rely on it (CLIENTS.md):
+//! Decoding is as lenient as the Java broker, because real clients rely on it (docs/clients.md):
 //! keys in any order, unknown keys ignored, `serializeTypeCurrentRPC` optional, `language` as
 //! any string or an integer, ext-field values as strings, numbers or booleans (kept as the text
 //! Java's `toString()` gives), `null` meaning absent. Only a missing `code` or malformed JSON
@@ -493,10 +493,10 @@ impl<'de> Visitor<'de> for TextSeed<'_> {
 mod tests {
     use super::*;
 
-    /// A GET_ROUTEINFO_BY_TOPIC request from a 5.3.3 Java client (REMOTING.md §1.3).
+    /// A GET_ROUTEINFO_BY_TOPIC request from a 5.3.3 Java client (docs/protocol.md §1.3).
     const JAVA_REQUEST: &str = r#"{"code":105,"extFields":{"topic":"TopicTest"},"flag":0,"language":"JAVA","opaque":7,"serializeTypeCurrentRPC":"JSON","version":479}"#;
 
-    /// A send response from a Java broker (REMOTING.md §1.3).
+    /// A send response from a Java broker (docs/protocol.md §1.3).
     const JAVA_RESPONSE: &str = r#"{"code":0,"extFields":{"msgId":"C0A8000100002A9F0000000000000000","queueId":"2","queueOffset":"0","MSG_REGION":"DefaultRegion","TRACE_ON":"true","transactionId":"0A000005108A18B4AAC2178D3E5A0000"},"flag":1,"language":"JAVA","opaque":7,"serializeTypeCurrentRPC":"JSON","version":479}"#;
 
     fn parse(json: &str) -> RemotingCommand {

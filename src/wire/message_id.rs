@@ -1,4 +1,4 @@
-//! Message ids (REMOTING.md §3.5).
+//! Message ids (docs/protocol.md §3.5).
 //!
 //! * The *offset message id* names a stored record by broker address and CommitLog offset;
 //!   the broker returns it in send responses and clients hand it back to VIEW_MESSAGE_BY_ID

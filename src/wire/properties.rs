@@ -1,5 +1,6 @@
-//! The properties string of a message (REMOTING.md §3.3): `key 0x01 value 0x02` pairs, the
-//! well-known keys (§3.4) and the Java string hash used for tag codes and index keys (§0).
+//! The properties string of a message (docs/protocol.md §3.3): `key 0x01 value 0x02` pairs, the
+//! well-known keys (docs/protocol.md §3.4) and the Java string hash used for tag codes and index
+//! keys (§0).
 //!
 //! Parsing borrows from the input and never allocates; building writes one `String`. The
 //! same string travels in send headers and in stored records, so both directions follow
@@ -190,7 +191,8 @@ impl Builder {
 /// The properties a batch entry is stored with: its own pairs, then each pair of the batch
 /// wrapper (send header `i`) whose key the entry does not set. Java up to 5.3.3 appended the
 /// wrapper's pairs unconditionally, so the wrapper's UNIQ_KEY overrode every entry's and
-/// all messages of a batch shared one id (REMOTING.md §2.4.2); an entry's keys always win here.
+/// all messages of a batch shared one id (docs/protocol.md §2.4.2); an entry's keys always win
+/// here.
 pub fn merge_missing(own: &str, wrapper: &str) -> Result<String, WireError> {
     let mut merged = Builder::new();
     merged.extend_from(own, |_| true)?;

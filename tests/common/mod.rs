@@ -325,7 +325,7 @@ pub const SYSTEM_ERROR: i64 = 1;
 pub const TOPIC_NOT_EXIST: i64 = 17;
 pub const INVALID_PARAMETER: i64 = 29;
 
-/// A message properties string: `name 0x01 value 0x02` per pair (REMOTING.md §3.3).
+/// A message properties string: `name 0x01 value 0x02` per pair (docs/protocol.md §3.3).
 pub fn properties(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
@@ -388,7 +388,7 @@ pub fn now_ms() -> i64 {
     now.expect("clock after 1970").as_millis() as i64
 }
 
-/// The fields of a stored record (REMOTING.md §3.1) a test compares; IPv4 hosts only.
+/// The fields of a stored record (docs/protocol.md §3.1) a test compares; IPv4 hosts only.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Record {
     pub queue_id: i32,
@@ -429,7 +429,7 @@ pub fn decode_record(bytes: &[u8]) -> Record {
     }
 }
 
-/// Decodes an offset message id (REMOTING.md §3.5, IPv4): the store host and the offset.
+/// Decodes an offset message id (docs/protocol.md §3.5, IPv4): the store host and the offset.
 pub fn decode_offset_message_id(id: &str) -> (SocketAddr, i64) {
     assert_eq!(id.len(), 32, "an IPv4 offset message id: {id}");
     let bytes: Vec<u8> = (0..16)
@@ -504,7 +504,7 @@ pub fn int(value: &serde_json::Value, key: &str) -> i64 {
 }
 
 /// A stats body whose `offsetTable` is keyed by MessageQueue objects, fastjson's non-JSON
-/// form (REMOTING.md §1.9.5): its other fields, and the table's (key, value) pairs in order.
+/// form (docs/protocol.md §1.9.5): its other fields, and the table's (key, value) pairs in order.
 pub fn parse_stats_body(
     body: &[u8],
 ) -> (

@@ -1,4 +1,4 @@
-//! fastjson's form of a `Map<MessageQueue, V>` (REMOTING.md §1.9.5), the `offsetTable` of
+//! fastjson's form of a `Map<MessageQueue, V>` (docs/protocol.md §1.9.5), the `offsetTable` of
 //! TopicStatsTable, ConsumeStats and ResetOffsetBody: each key is the MessageQueue object
 //! itself, `{{"brokerName":"b","queueId":0,"topic":"T"}:{…},…}`. That is not JSON, so
 //! serde cannot write it; this writes it by hand, compact, keys in fastjson's sorted order,

@@ -1,4 +1,4 @@
-//! GET_TOPIC_STATS_INFO (202) and GET_CONSUME_STATS (208) (REMOTING.md §2.8.5–§2.8.6): the
+//! GET_TOPIC_STATS_INFO (202) and GET_CONSUME_STATS (208) (docs/protocol.md §2.8.5–§2.8.6): the
 //! offsets of a topic's queues, and a consumer group's progress against them, as `mqadmin
 //! topicStatus` and `consumerProgress` print them and `examineTopicStats` /
 //! `examineConsumeStats` parse them.

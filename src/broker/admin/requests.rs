@@ -1,10 +1,10 @@
-//! Administration requests (REMOTING.md §2.8) as mqadmin sends them: create, delete and list
+//! Administration requests (docs/protocol.md §2.8) as mqadmin sends them: create, delete and list
 //! topics and subscription groups, and the broker's runtime info.
 //!
-//! Topic and group requests are answered on whichever shard's port was asked; changes go to the owner
-//! shard and return once every shard has them (see [`crate::broker::metadata::topic_owner`]). The runtime info
-//! is the asked shard's own: each shard is a broker of its own in the cluster, and mqadmin
-//! asks every broker address for its figures.
+//! Topic and group requests are answered on whichever shard's port was asked; changes go to the
+//! owner shard and return once every shard has them (see [`crate::broker::metadata::topic_owner`]).
+//! The runtime info is the asked shard's own: each shard is a broker of its own in the cluster, and
+//! mqadmin asks every broker address for its figures.
 
 use std::collections::BTreeMap;
 use std::rc::Rc;

@@ -1,11 +1,11 @@
-//! JSON bodies of client registration (REMOTING.md §2.3, §2.5.4, §2.8.7): the HEART_BEAT
+//! JSON bodies of client registration (docs/protocol.md §2.3, §2.5.4, §2.8.7): the HEART_BEAT
 //! body a client sends, the CHECK_CLIENT_CONFIG body, and what GET_CONSUMER_LIST_BY_GROUP
 //! and GET_CONSUMER_CONNECTION_LIST / GET_PRODUCER_CONNECTION_LIST answer.
 //!
 //! Pure types with no state; any shard parses and writes them. [`Subscription`] is a
 //! heartbeat's subscription made ready for filtering (tags split, codes computed).
 //!
-//! Reading is as lenient as fastjson, because real clients rely on it (CLIENTS.md item 4):
+//! Reading is as lenient as fastjson, because real clients rely on it (docs/clients.md item 4):
 //! every field may be missing or `null` (it reads as the Java default), enums are names in any
 //! case or ordinals, numbers may arrive as strings, booleans as `"0"`/`"1"`, and unknown keys
 //! (5.x `heartbeatFingerprint`, `withoutSub` handled below) are ignored. Writing follows
@@ -330,7 +330,7 @@ impl Subscription {
         self.expression_type == ExpressionType::Tag && is_all(&self.expression)
     }
 
-    /// The broker's coarse tag filter (REMOTING.md §5.3): a consume-queue entry with tag code
+    /// The broker's coarse tag filter (docs/protocol.md §5.3): a consume-queue entry with tag code
     /// `code` may match. Only meaningful for TAG subscriptions.
     pub fn matches_tag_code(&self, code: i64) -> bool {
         // Consume-queue entries keep the code as a long; a tag's code is its i32 hash.

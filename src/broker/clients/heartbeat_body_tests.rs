@@ -1,4 +1,4 @@
-//! Golden bodies in the shapes the clients of CLIENTS.md send, written from the spec.
+//! Golden bodies in the shapes the clients of docs/clients.md send, written from the spec.
 
 use super::*;
 use crate::wire::body::{decode, encode};
@@ -7,7 +7,7 @@ fn heartbeat(text: &str) -> HeartbeatData {
     decode(text.as_bytes(), "HEART_BEAT body").expect("parses")
 }
 
-/// REMOTING.md §2.3.1's example: fastjson output of a Java push consumer.
+/// docs/protocol.md §2.3.1's example: fastjson output of a Java push consumer.
 const JAVA_BODY: &str = r#"{"clientID":"10.0.0.5@4242#81234567890","consumerDataSet":[{"consumeFromWhere":"CONSUME_FROM_LAST_OFFSET","consumeType":"CONSUME_PASSIVELY","groupName":"cg1","messageModel":"CLUSTERING","subscriptionDataSet":[{"classFilterMode":false,"codeSet":[2598919,2598920],"expressionType":"TAG","subString":"TagA || TagB","subVersion":1700000000000,"tagsSet":["TagA","TagB"],"topic":"T1"},{"classFilterMode":false,"codeSet":[],"expressionType":"TAG","subString":"*","subVersion":1700000000001,"tagsSet":[],"topic":"%RETRY%cg1"}],"unitMode":false}],"heartbeatFingerprint":0,"producerDataSet":[{"groupName":"CLIENT_INNER_PRODUCER"}],"withoutSub":false}"#;
 
 #[test]

@@ -1,4 +1,4 @@
-//! Consumer offsets of one shard (REMOTING.md §2.5.2–§2.5.3, §5.5): the next offset each
+//! Consumer offsets of one shard (docs/protocol.md §2.5.2–§2.5.3, §5.5): the next offset each
 //! consumer group will consume, per (group, topic, queue), and their file.
 //!
 //! Each shard is its own logical broker and owns the offsets of the queues it hosts, so the
@@ -281,7 +281,7 @@ impl ConsumerOffsets {
     }
 
     /// QUERY_CONSUMER_OFFSET (14). Without a stored offset the answer is 0 when the queue
-    /// still starts at 0 (REMOTING.md §2.5.2's simplification of Java's "still in memory"
+    /// still starts at 0 (docs/protocol.md §2.5.2's simplification of Java's "still in memory"
     /// rule, so a new group also gets what was sent just before it started), else
     /// QUERY_NOT_FOUND. `min_offset(topic, queue_id)` is the store's minimum offset of the
     /// queue, `None` for a queue it does not have.

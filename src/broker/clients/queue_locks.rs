@@ -1,4 +1,4 @@
-//! LOCK_BATCH_MQ (41) and UNLOCK_BATCH_MQ (42) (REMOTING.md §2.5.7, §5.9): the leases orderly
+//! LOCK_BATCH_MQ (41) and UNLOCK_BATCH_MQ (42) (docs/protocol.md §2.5.7, §5.9): the leases orderly
 //! push consumers take on queues, so that one client at a time consumes a queue in order.
 //!
 //! A lock is granted when the queue is free, already held by the asking client (a renewal),

@@ -1,4 +1,4 @@
-//! The client registry of one shard (REMOTING.md §2.3, §2.5.4–§2.5.5, §2.8.7, §5.4): which
+//! The client registry of one shard (docs/protocol.md §2.3, §2.5.4–§2.5.5, §2.8.7, §5.4): which
 //! connections belong to which producer and consumer groups, and what each consumer group
 //! subscribes to.
 //!

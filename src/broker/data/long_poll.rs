@@ -1,4 +1,4 @@
-//! Long polling (REMOTING.md §2.5.1): pulls that found nothing new wait here, keyed by
+//! Long polling (docs/protocol.md §2.5.1): pulls that found nothing new wait here, keyed by
 //! (topic, queue), until a matching message for that queue becomes readable, their suspend
 //! deadline passes, or the shard shuts down. The pull handler then runs the read once more
 //! and answers with the original opaque.

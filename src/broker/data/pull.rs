@@ -1,4 +1,4 @@
-//! PULL_MESSAGE (11) and LITE_PULL_MESSAGE (361) (REMOTING.md §2.5.1, §5.3): check the topic,
+//! PULL_MESSAGE (11) and LITE_PULL_MESSAGE (361) (docs/protocol.md §2.5.1, §5.3): check the topic,
 //! queue and subscription, read the queue from the shard's store, filter by tag, and answer
 //! FOUND with the stored records verbatim, or PULL_NOT_FOUND / PULL_RETRY_IMMEDIATELY /
 //! PULL_OFFSET_MOVED with the offset the client must use next.

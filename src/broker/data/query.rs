@@ -1,4 +1,4 @@
-//! Message lookups (REMOTING.md §2.7.6, §2.7.7): VIEW_MESSAGE_BY_ID, the record at a CommitLog
+//! Message lookups (docs/protocol.md §2.7.6, §2.7.7): VIEW_MESSAGE_BY_ID, the record at a CommitLog
 //! offset, which clients decode from an offset message id (`mqadmin queryMsgById`, Java's
 //! `viewMessage`), and QUERY_MESSAGE, the records filed in the index under a key or a unique
 //! key (`mqadmin queryMsgByKey` / `queryMsgByUniqueKey`).

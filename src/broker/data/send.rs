@@ -1,6 +1,6 @@
-//! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310) and SEND_BATCH_MESSAGE (320) (REMOTING.md §2.4,
-//! §5.1–§5.2): validate the send, find or auto-create its topic, pick the queue, turn each
-//! message into a CommitLog record and append it to the shard's store.
+//! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310) and SEND_BATCH_MESSAGE (320) (docs/protocol.md
+//! §2.4, §5.1–§5.2): validate the send, find or auto-create its topic, pick the queue, turn
+//! each message into a CommitLog record and append it to the shard's store.
 //!
 //! One [`SendHandler`] per shard, writing only to that shard's store. Records are encoded
 //! into one reusable buffer and copied into the log by `Store::put`, so a send allocates
@@ -12,8 +12,9 @@
 //!
 //! Answers: under ASYNC_FLUSH at once; under SYNC_FLUSH (and `WAIT` not `false`) after the
 //! record is durable, or FLUSH_DISK_TIMEOUT once the sync flush timeout passes. Oneway
-//! sends are stored without waiting for the disk (their answer is never sent). Pulls see a message once the store's reput files it
-//! (the put wakes the shard's maintenance task, and reput wakes parked pulls).
+//! sends are stored without waiting for the disk (their answer is never sent). Pulls see a message
+//! once the store's reput files it (the put wakes the shard's maintenance task, and reput wakes
+//! parked pulls).
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
@@ -322,7 +323,7 @@ impl SendHandler {
         Ok(info)
     }
 
-    /// Java's auto-creation (REMOTING.md §2.4.1 step 3): from a template with the INHERIT
+    /// Java's auto-creation (docs/protocol.md §2.4.1 step 3): from a template with the INHERIT
     /// bit, `min(requested, template write queues)` queues, the template's perm without
     /// INHERIT; a retry topic falls back to one read-write queue.
     fn auto_create(&self, h: &SendMessageRequestHeader) -> Result<TopicInfo, BrokerError> {

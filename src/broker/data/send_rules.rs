@@ -1,4 +1,4 @@
-//! The topic rules of a send (REMOTING.md §2.4.1 steps 2, 5 and 6): which names a producer
+//! The topic rules of a send (docs/protocol.md §2.4.1 steps 2, 5 and 6): which names a producer
 //! may write, and when a message sent back to a retry topic goes to the group's dead-letter
 //! topic instead. Pure functions of the request; the send handler applies them.
 

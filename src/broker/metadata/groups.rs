@@ -1,10 +1,10 @@
-//! The subscription-group table (REMOTING.md §2.8.8): each consumer group's config as
+//! The subscription-group table (docs/protocol.md §2.8.8): each consumer group's config as
 //! Java's `SubscriptionGroupManager` keeps it, the auto-creation rule, and the
 //! `subscriptionGroup.json` file.
 //!
 //! Pure values and functions: no shard, no async. [`GroupTable`] is what the owner shard
-//! changes and every shard holds a copy of (see [`crate::broker::metadata::group_owner`]); the file functions
-//! are blocking and run off the reactor. Invariant: every change bumps the table's
+//! changes and every shard holds a copy of (see [`crate::broker::metadata::group_owner`]); the file
+//! functions are blocking and run off the reactor. Invariant: every change bumps the table's
 //! [`DataVersion`].
 
 use std::collections::BTreeMap;

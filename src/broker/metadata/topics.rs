@@ -1,9 +1,9 @@
-//! The topic table and its rules (REMOTING.md §5.1): names, system topics, the
+//! The topic table and its rules (docs/protocol.md §5.1): names, system topics, the
 //! auto-creation rule, and the `topics.json` file.
 //!
 //! Pure values and functions: no shard, no async. [`TopicTable`] is what the owner shard
-//! changes and every shard holds a copy of (see [`crate::broker::metadata::topic_owner`]); the file functions
-//! are blocking and run off the reactor. Invariant: every change bumps the table's
+//! changes and every shard holds a copy of (see [`crate::broker::metadata::topic_owner`]); the file
+//! functions are blocking and run off the reactor. Invariant: every change bumps the table's
 //! [`DataVersion`], which is how a NameServer knows a registration carries news.
 
 use std::collections::BTreeMap;
@@ -27,7 +27,7 @@ pub const DLQ_PREFIX: &str = "%DLQ%";
 /// 5.x: every topic with this prefix belongs to the broker.
 pub const SYSTEM_PREFIX: &str = "rmq_sys_";
 
-/// Topics producers may not send to (NO_PERMISSION), REMOTING.md §2.4.1 step 2.
+/// Topics producers may not send to (NO_PERMISSION), docs/protocol.md §2.4.1 step 2.
 const SEND_FORBIDDEN: &[&str] = &[
     SCHEDULE_TOPIC,
     TRANS_HALF_TOPIC,
@@ -45,7 +45,7 @@ pub fn valid_topic_name(name: &str) -> bool {
     validate_topic(name).is_ok()
 }
 
-/// §5.1's name rules, with the reason a name breaks them.
+/// docs/protocol.md §5.1's name rules, with the reason a name breaks them.
 pub fn validate_topic(name: &str) -> Result<(), BrokerError> {
     let invalid = |why| {
         Err(BrokerError::InvalidTopic {
@@ -106,7 +106,7 @@ pub fn group_topic_config(name: &str) -> TopicConfig {
     topic_config(name, 1, perm::READ | perm::WRITE)
 }
 
-/// The config of `topic` auto-created from `template` (REMOTING.md §2.4.1 step 3):
+/// The config of `topic` auto-created from `template` (docs/protocol.md §2.4.1 step 3):
 /// `min(requested, template write queues)` queues, the template's perm without INHERIT.
 /// A template without the INHERIT bit cannot create anything.
 pub fn derive_from_template(
@@ -204,7 +204,7 @@ impl TopicMeta {
         self.perm & perm::WRITE != 0
     }
 
-    /// Queue ids `0..max(read, write)` exist (REMOTING.md §2.4.1 step 4).
+    /// Queue ids `0..max(read, write)` exist (docs/protocol.md §2.4.1 step 4).
     pub fn queue_count(&self) -> i32 {
         self.read_queue_nums.max(self.write_queue_nums)
     }

@@ -1,7 +1,8 @@
-//! Delayed messages (REMOTING.md §5.6): the delay levels, which messages are parked in
+//! Delayed messages (docs/protocol.md §5.6): the delay levels, which messages are parked in
 //! `SCHEDULE_TOPIC_XXXX` and how, when a parked message is due, and what it looks like once
 //! delivered. Pure functions of a message's properties and the clock; the send path and
-//! CONSUMER_SEND_MSG_BACK park messages with them, [`crate::broker::scheduled::schedule`] delivers them.
+//! CONSUMER_SEND_MSG_BACK park messages with them, [`crate::broker::scheduled::schedule`] delivers
+//! them.
 //!
 //! A message whose `DELAY` property is a level above 0 is stored in the schedule topic's
 //! queue `level − 1` (levels above the last are clamped to it), with `REAL_TOPIC` and

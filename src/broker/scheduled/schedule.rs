@@ -1,4 +1,4 @@
-//! The delay service of one shard (REMOTING.md §5.6): delivers the messages parked in
+//! The delay service of one shard (docs/protocol.md §5.6): delivers the messages parked in
 //! `SCHEDULE_TOPIC_XXXX` when they are due, and keeps how far each level got in
 //! `<shard dir>/config/delayOffset.json`.
 //!
@@ -16,10 +16,10 @@
 //! Cursors are written every `flushDelayOffsetInterval` (10 s) when they moved, and at
 //! shutdown after the last delivery, in Java's file shape (`{"offsetTable":{"1":5}}`; fastjson's
 //! unquoted keys are read too), atomically (temp file, fsync, rename, directory fsync; the
-//! previous file stays as `.bak`) on glommio's blocking pool. Before a write the service flushes the CommitLog, so the file
-//! never claims a delivery whose re-stored copy could still be lost. A graceful stop
-//! therefore neither loses nor repeats a delivery; a crash repeats at most the deliveries
-//! of the last interval (their cursors were not written yet) and loses none.
+//! previous file stays as `.bak`) on glommio's blocking pool. Before a write the service flushes
+//! the CommitLog, so the file never claims a delivery whose re-stored copy could still be lost. A
+//! graceful stop therefore neither loses nor repeats a delivery; a crash repeats at most the
+//! deliveries of the last interval (their cursors were not written yet) and loses none.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;

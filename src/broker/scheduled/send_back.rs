@@ -1,4 +1,4 @@
-//! CONSUMER_SEND_MSG_BACK (36) (REMOTING.md §2.5.6, §5.7): a push consumer failed to consume
+//! CONSUMER_SEND_MSG_BACK (36) (docs/protocol.md §2.5.6, §5.7): a push consumer failed to consume
 //! a message and hands it back. The broker re-stores it in the group's retry topic, to be
 //! delivered again after a delay level, or in the group's dead-letter topic once it was
 //! redelivered as often as allowed.

@@ -1,4 +1,4 @@
-//! One IndexFile (REMOTING.md §4.4): RocketMQ's byte layout, and the in-memory state of a file
+//! One IndexFile (docs/protocol.md §4.4): RocketMQ's byte layout, and the in-memory state of a file
 //! while it is being written.
 //!
 //! Layout, big-endian like Java's: a 40-byte header (`beginTimestamp`, `endTimestamp`,

@@ -1,4 +1,4 @@
-//! Administration requests to the broker (REMOTING.md §2.8), as mqadmin sends them.
+//! Administration requests to the broker (docs/protocol.md §2.8), as mqadmin sends them.
 
 use super::command_header;
 
@@ -9,7 +9,7 @@ command_header! {
         req default_topic: String = "defaultTopic",
         req read_queue_nums: i32 = "readQueueNums",
         req write_queue_nums: i32 = "writeQueueNums",
-        /// Permission bits (REMOTING.md §5.1).
+        /// Permission bits (docs/protocol.md §5.1).
         req perm: i32 = "perm",
         /// `SINGLE_TAG` or `MULTI_TAG`.
         req topic_filter_type: String = "topicFilterType",

@@ -1,4 +1,4 @@
-//! Client registration and group membership (REMOTING.md §2.3, §2.5.4–§2.5.5). HEART_BEAT
+//! Client registration and group membership (docs/protocol.md §2.3, §2.5.4–§2.5.5). HEART_BEAT
 //! (34) and CHECK_CLIENT_CONFIG (46) carry their data in JSON bodies, not headers.
 
 use super::command_header;

@@ -1,8 +1,8 @@
-//! Typed request and response headers (REMOTING.md §1.7, §2.3–§2.9): the Java "custom header"
+//! Typed request and response headers (docs/protocol.md §1.7, §2.3–§2.9): the Java "custom header"
 //! classes, read from and written to a command's ext fields.
 //!
 //! Reading follows Java: integers are decimal (`Integer.parseInt`), booleans are `true` in any
-//! case or, for the C++ client, `"1"` (CLIENTS.md item 3), anything else false; a required
+//! case or, for the C++ client, `"1"` (docs/clients.md item 3), anything else false; a required
 //! field that is missing or a number that does not parse is a [`HeaderError`] naming the
 //! field. Unknown keys (ACL signatures, namespace hooks, 5.x base fields) are ignored.
 //! Writing always emits every required field: Java clients dereference them unchecked.

@@ -1,4 +1,4 @@
-//! NameServer requests (REMOTING.md §2.9): route lookup, broker (un)registration, topics and
+//! NameServer requests (docs/protocol.md §2.9): route lookup, broker (un)registration, topics and
 //! the KV config.
 
 use super::command_header;
@@ -25,7 +25,7 @@ command_header! {
         /// 5.x; 120 000 when absent.
         opt heartbeat_timeout_millis: i64 = "heartbeatTimeoutMillis",
         opt enable_acting_master: bool = "enableActingMaster",
-        /// The body is a zlib stream (REMOTING.md §2.9.2).
+        /// The body is a zlib stream (docs/protocol.md §2.9.2).
         def compressed: bool = "compressed",
         /// CRC of the body; 0 means unchecked.
         def body_crc32: i32 = "bodyCrc32",

@@ -1,4 +1,4 @@
-//! Offsets and lookups (REMOTING.md §2.5.2–§2.5.3, §2.7): consumer offsets, queue offset
+//! Offsets and lookups (docs/protocol.md §2.5.2–§2.5.3, §2.7): consumer offsets, queue offset
 //! bounds, time search, message lookups by offset and by key.
 
 use super::{command_header, FieldValue};

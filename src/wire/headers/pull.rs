@@ -1,9 +1,9 @@
-//! Consuming (REMOTING.md §2.5.1): PULL_MESSAGE (11) and LITE_PULL_MESSAGE (361) share one
+//! Consuming (docs/protocol.md §2.5.1): PULL_MESSAGE (11) and LITE_PULL_MESSAGE (361) share one
 //! request header and one response header.
 
 use super::command_header;
 
-/// Pull sysFlag bits (REMOTING.md §2.5.1).
+/// Pull sysFlag bits (docs/protocol.md §2.5.1).
 pub mod pull_sys_flag {
     /// Store `commitOffset` as the group's consumed offset.
     pub const COMMIT_OFFSET: i32 = 0x01;

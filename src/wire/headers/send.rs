@@ -1,4 +1,4 @@
-//! Producing (REMOTING.md §2.4, §2.5.6, §2.6): SEND_MESSAGE (10), SEND_MESSAGE_V2 (310),
+//! Producing (docs/protocol.md §2.4, §2.5.6, §2.6): SEND_MESSAGE (10), SEND_MESSAGE_V2 (310),
 //! SEND_BATCH_MESSAGE (320), the send response, CONSUMER_SEND_MSG_BACK (36), END_TRANSACTION
 //! (37) and CHECK_TRANSACTION_STATE (39).
 
@@ -23,7 +23,7 @@ pub struct SendMessageRequestHeader {
     pub sys_flag: i32,
     pub born_timestamp: i64,
     pub flag: i32,
-    /// The properties string (REMOTING.md §3.3), still encoded.
+    /// The properties string (docs/protocol.md §3.3), still encoded.
     pub properties: Option<String>,
     pub reconsume_times: Option<i32>,
     pub unit_mode: Option<bool>,

@@ -37,7 +37,7 @@ pub struct RecordMeta<'a> {
     /// The whole properties string, for keys reput needs beyond these (DELAY, REAL_TOPIC…).
     pub properties: &'a str,
     pub tags: Option<&'a str>,
-    /// Java hash of TAGS, 0 without tags: the consume-queue tag code (REMOTING.md §4.3).
+    /// Java hash of TAGS, 0 without tags: the consume-queue tag code (docs/protocol.md §4.3).
     pub tags_hash: i32,
     /// Space-separated business keys, each indexed as `topic#key`.
     pub keys: Option<&'a str>,

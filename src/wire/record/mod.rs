@@ -1,4 +1,4 @@
-//! The message record (REMOTING.md §3.1): the unit of the CommitLog and the body of pull,
+//! The message record (docs/protocol.md §3.1): the unit of the CommitLog and the body of pull,
 //! view, query and transaction-check responses, which return stored records verbatim.
 //!
 //! * [`RecordFields::encode`] writes a record straight into the caller's buffer; the store
@@ -43,7 +43,7 @@ pub use view::RecordView;
 pub const MAGIC_V1: u32 = 0xDAA3_20A7;
 /// Magic code of a v2 record: the topic length is an i16.
 pub const MAGIC_V2: u32 = 0xDAA3_20AB;
-/// Magic code of the filler that ends a CommitLog segment (REMOTING.md §4.2).
+/// Magic code of the filler that ends a CommitLog segment (docs/protocol.md §4.2).
 pub const MAGIC_BLANK: u32 = 0xCBD4_3194;
 
 /// Size of the smallest record: v1, IPv4 hosts, empty body, topic and properties.
@@ -139,7 +139,7 @@ mod pos {
     }
 }
 
-/// The masked CRC-32 (IEEE, as `java.util.zip.CRC32`) stored in BODYCRC (REMOTING.md §3.8).
+/// The masked CRC-32 (IEEE, as `java.util.zip.CRC32`) stored in BODYCRC (docs/protocol.md §3.8).
 pub fn body_crc(body: &[u8]) -> u32 {
     crc32fast::hash(body) & 0x7FFF_FFFF
 }

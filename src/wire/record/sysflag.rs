@@ -1,8 +1,8 @@
-//! The SYSFLAG word of a record and of a send header (REMOTING.md §3.2).
+//! The SYSFLAG word of a record and of a send header (docs/protocol.md §3.2).
 //!
-//! Compression (§3.7): producers compress bodies and consumers decompress them; the broker
-//! stores, CRCs and returns the body exactly as sent, and tag filtering never looks inside
-//! it. So this module only names the bits and there is deliberately no decompressor here;
+//! Compression (docs/protocol.md §3.7): producers compress bodies and consumers decompress them;
+//! the broker stores, CRCs and returns the body exactly as sent, and tag filtering never looks
+//! inside it. So this module only names the bits and there is deliberately no decompressor here;
 //! add one only when a broker feature has to read a body.
 
 /// A message's system flags. Unknown bits are kept as they are, since clients read them back.
@@ -98,7 +98,7 @@ impl SysFlag {
     }
 
     /// Whether the consume queue gets an entry: half and rolled-back messages are never
-    /// consumable (§3.2).
+    /// consumable (docs/protocol.md §3.2).
     pub fn is_dispatched(self) -> bool {
         matches!(
             self.transaction(),
