@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use crate::broker::metadata::topics::InvalidTopicName;
 use crate::wire::codes::response_code;
 use crate::wire::HeaderError;
 
@@ -16,7 +17,7 @@ pub enum BrokerError {
     /// A request field outside what the broker accepts.
     InvalidParameter(String),
     /// A topic name that breaks §5.1's rules.
-    InvalidTopic { topic: String, why: &'static str },
+    InvalidTopic(InvalidTopicName),
     /// A name reserved for the broker's own system topics.
     SystemTopic(String),
     /// An unknown topic that could not be created from its template.
@@ -52,7 +53,7 @@ impl BrokerError {
             // Java answers an unreadable header from its exception handler.
             BrokerError::BadHeader(_) => response_code::SYSTEM_ERROR,
             BrokerError::InvalidParameter(_)
-            | BrokerError::InvalidTopic { .. }
+            | BrokerError::InvalidTopic(_)
             | BrokerError::SystemTopic(_) => response_code::INVALID_PARAMETER,
             BrokerError::TopicNotExist(_) => response_code::TOPIC_NOT_EXIST,
             BrokerError::TooManyTopics
@@ -76,9 +77,7 @@ impl fmt::Display for BrokerError {
         match self {
             BrokerError::BadHeader(why) => f.write_str(why),
             BrokerError::InvalidParameter(why) => f.write_str(why),
-            BrokerError::InvalidTopic { topic, why } => {
-                write!(f, "The specified topic[{topic}] is invalid: {why}")
-            }
+            BrokerError::InvalidTopic(invalid) => invalid.fmt(f),
             BrokerError::SystemTopic(topic) => {
                 write!(
                     f,
@@ -123,6 +122,12 @@ impl std::error::Error for BrokerError {}
 impl From<crate::storage::StoreError> for BrokerError {
     fn from(err: crate::storage::StoreError) -> Self {
         BrokerError::Store(err.to_string())
+    }
+}
+
+impl From<InvalidTopicName> for BrokerError {
+    fn from(err: InvalidTopicName) -> Self {
+        BrokerError::InvalidTopic(err)
     }
 }
 

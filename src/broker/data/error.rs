@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use crate::broker::metadata::topics::InvalidTopicName;
 use crate::storage::StoreError;
 use crate::wire::codes::response_code;
 use crate::wire::{HeaderError, RemotingCommand};
@@ -13,10 +14,7 @@ use crate::wire::{HeaderError, RemotingCommand};
 pub enum DataError {
     Header(HeaderError),
     /// Characters or length outside Java's topic rules.
-    InvalidTopic {
-        topic: String,
-        why: &'static str,
-    },
+    InvalidTopic(InvalidTopicName),
     /// A system topic clients may not send to.
     ForbiddenTopic {
         topic: String,
@@ -63,7 +61,7 @@ impl DataError {
         use response_code::*;
         match self {
             DataError::Header(_) | DataError::FilterNotSupported { .. } => SYSTEM_ERROR,
-            DataError::InvalidTopic { .. } | DataError::InvalidQueueId { .. } => INVALID_PARAMETER,
+            DataError::InvalidTopic(_) | DataError::InvalidQueueId { .. } => INVALID_PARAMETER,
             DataError::ForbiddenTopic { .. } | DataError::NoPermission { .. } => NO_PERMISSION,
             DataError::TopicNotExist { .. } => TOPIC_NOT_EXIST,
             DataError::MessageIllegal { .. } => MESSAGE_ILLEGAL,
@@ -91,9 +89,7 @@ impl fmt::Display for DataError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DataError::Header(e) => write!(f, "bad request header: {e}"),
-            DataError::InvalidTopic { topic, why } => {
-                write!(f, "the specified topic[{topic}] is invalid: {why}")
-            }
+            DataError::InvalidTopic(invalid) => invalid.fmt(f),
             DataError::ForbiddenTopic { topic } => {
                 write!(f, "Sending message to topic[{topic}] is forbidden.")
             }
@@ -159,6 +155,12 @@ fn store_remark(e: &StoreError, f: &mut fmt::Formatter<'_>) -> fmt::Result {
 impl From<HeaderError> for DataError {
     fn from(e: HeaderError) -> Self {
         DataError::Header(e)
+    }
+}
+
+impl From<InvalidTopicName> for DataError {
+    fn from(e: InvalidTopicName) -> Self {
+        DataError::InvalidTopic(e)
     }
 }
 

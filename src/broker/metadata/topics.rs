@@ -7,6 +7,7 @@
 //! [`DataVersion`], which is how a NameServer knows a registration carries news.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::config::BrokerConfig;
@@ -37,36 +38,67 @@ const SEND_FORBIDDEN: &[&str] = &[
     OFFSET_MOVED_EVENT,
 ];
 
-/// Longest retry or DLQ topic name.
+/// Longest retry or DLQ topic name: the group name makes them longer than ordinary topics.
 const RETRY_TOPIC_NAME_MAX: usize = 255;
+
+/// A topic name that breaks §5.1's rules. It displays as Java's remark
+/// (`TopicValidator.validateTopic`), which the send path and UPDATE_AND_CREATE_TOPIC both
+/// answer with INVALID_PARAMETER.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvalidTopicName {
+    Blank,
+    IllegalCharacters(String),
+    TooLong(String),
+    RetryTooLong(String),
+}
+
+impl fmt::Display for InvalidTopicName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InvalidTopicName::Blank => f.write_str("The specified topic is blank."),
+            InvalidTopicName::IllegalCharacters(topic) => write!(
+                f,
+                "The specified topic: {topic}, contains illegal characters, \
+                 allowing only ^[%|a-zA-Z0-9_-]+$"
+            ),
+            InvalidTopicName::TooLong(topic) => write!(
+                f,
+                "The specified topic: {topic}, is longer than topic max length: {}",
+                limits::TOPIC_NAME_MAX
+            ),
+            InvalidTopicName::RetryTooLong(topic) => write!(
+                f,
+                "The specified topic is DLQ or Retry topic: {topic}, \
+                 and it's longer than topic max length: {RETRY_TOPIC_NAME_MAX}"
+            ),
+        }
+    }
+}
 
 /// Whether `name` uses only `[%|a-zA-Z0-9_-]` and fits the length its kind allows.
 pub fn valid_topic_name(name: &str) -> bool {
     validate_topic(name).is_ok()
 }
 
-/// §5.1's name rules, with the reason a name breaks them.
-pub fn validate_topic(name: &str) -> Result<(), BrokerError> {
-    let invalid = |why| {
-        Err(BrokerError::InvalidTopic {
-            topic: name.chars().take(limits::TOPIC_NAME_MAX).collect(),
-            why,
-        })
-    };
-    if name.is_empty() {
-        return invalid("the name is empty");
-    }
-    let is_retry = name.starts_with(RETRY_PREFIX) || name.starts_with(DLQ_PREFIX);
-    let max = if is_retry {
-        RETRY_TOPIC_NAME_MAX
-    } else {
-        limits::TOPIC_NAME_MAX
-    };
-    if name.len() > max {
-        return invalid("the name is too long");
+/// §5.1's name rules, checked in Java's order: not blank, only `[%|a-zA-Z0-9_-]`, at most
+/// 127 bytes (255 for retry and DLQ topics). Sends and topic creation both ask this.
+pub fn validate_topic(name: &str) -> Result<(), InvalidTopicName> {
+    // The name goes into the remark. A request header may carry a name of many kilobytes,
+    // which JSON escaping could grow past the response header's limit; 1024 characters show
+    // any name a client could mean.
+    let shown = || name.chars().take(1024).collect();
+    if name.trim().is_empty() {
+        return Err(InvalidTopicName::Blank);
     }
     if !name.chars().all(valid_name_char) {
-        return invalid("only characters [%|a-zA-Z0-9_-] are allowed");
+        return Err(InvalidTopicName::IllegalCharacters(shown()));
+    }
+    if name.starts_with(RETRY_PREFIX) || name.starts_with(DLQ_PREFIX) {
+        if name.len() > RETRY_TOPIC_NAME_MAX {
+            return Err(InvalidTopicName::RetryTooLong(shown()));
+        }
+    } else if name.len() > limits::TOPIC_NAME_MAX {
+        return Err(InvalidTopicName::TooLong(shown()));
     }
     Ok(())
 }

@@ -13,6 +13,33 @@ fn names_follow_the_character_and_length_rules() {
 }
 
 #[test]
+fn refused_names_carry_javas_remarks() {
+    let remark = |name: &str| validate_topic(name).expect_err(name).to_string();
+    assert_eq!(remark(""), "The specified topic is blank.");
+    assert_eq!(remark("  "), "The specified topic is blank.");
+    assert_eq!(
+        remark("dot.ted"),
+        "The specified topic: dot.ted, contains illegal characters, allowing only \
+         ^[%|a-zA-Z0-9_-]+$"
+    );
+    let long = "t".repeat(128);
+    assert_eq!(
+        remark(&long),
+        format!("The specified topic: {long}, is longer than topic max length: 127")
+    );
+    let retry = format!("%RETRY%{}", "g".repeat(249));
+    assert_eq!(
+        remark(&retry),
+        format!(
+            "The specified topic is DLQ or Retry topic: {retry}, and it's longer than topic \
+             max length: 255"
+        )
+    );
+    let code = BrokerError::from(validate_topic("").expect_err("blank")).response_code();
+    assert_eq!(code, crate::wire::codes::response_code::INVALID_PARAMETER);
+}
+
+#[test]
 fn system_topics_are_recognised() {
     assert!(is_system_topic("TBW102"));
     assert!(is_system_topic("SCHEDULE_TOPIC_XXXX"));
