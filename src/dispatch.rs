@@ -14,9 +14,7 @@ use std::rc::Rc;
 
 use crate::broker::data::path::DataPath;
 use crate::broker::data::send::SendConfig;
-use crate::broker::data::send_rules::{
-    dead_letter_topic, retry_topic_of, DLQ_TOPIC_PREFIX, RETRY_TOPIC_PREFIX,
-};
+use crate::broker::data::send_rules::{dead_letter_topic, retry_topic_of};
 use crate::broker::data::topic_view::ShardTopics;
 use crate::broker::metadata::topics;
 use crate::broker::{
@@ -27,6 +25,7 @@ use crate::net::{Peer, Reply, Service};
 use crate::storage::QueueId;
 use crate::wire::codes::{request_code, response_code};
 use crate::wire::headers::SendMessageRequestHeader;
+use crate::wire::topics::{DLQ_TOPIC_PREFIX, RETRY_TOPIC_PREFIX};
 use crate::wire::RemotingCommand;
 
 /// The broker's request router for one shard.

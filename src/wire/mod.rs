@@ -18,6 +18,7 @@ pub mod batch;
 pub mod message_id;
 pub mod properties;
 pub mod record;
+pub mod topics;
 
 pub use command::{ExtFields, LanguageCode, RemotingCommand, SerializeType};
 pub use error::{HeaderError, WireError};

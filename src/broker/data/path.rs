@@ -15,12 +15,12 @@ use crate::broker::data::long_poll::{glommio_sleep, LongPoll};
 use crate::broker::data::pull::{PullHandler, SubscriptionView};
 use crate::broker::data::send::{SendConfig, SendHandler};
 use crate::broker::data::topic_view::TopicView;
-use crate::broker::metadata::topics::SCHEDULE_TOPIC;
 use crate::broker::scheduled::schedule::Schedule;
 use crate::limits::PULL_PARKED_MAX;
 use crate::net::Reply;
 use crate::storage::store::Store;
 use crate::wire::codes::request_code;
+use crate::wire::topics::SCHEDULE_TOPIC;
 use crate::wire::RemotingCommand;
 
 /// SEND and PULL for one shard.

@@ -5,11 +5,7 @@
 use crate::broker::data::error::DataError;
 use crate::broker::metadata::topics;
 use crate::wire::headers::SendMessageRequestHeader;
-
-/// Prefix of a consumer group's retry topic.
-pub const RETRY_TOPIC_PREFIX: &str = "%RETRY%";
-/// Prefix of a consumer group's dead-letter topic.
-pub const DLQ_TOPIC_PREFIX: &str = "%DLQ%";
+use crate::wire::topics::{DLQ_TOPIC_PREFIX, RETRY_TOPIC_PREFIX};
 
 /// Java's topic rules for a send (`msgCheck`): a valid name ([`topics::validate_topic`],
 /// INVALID_PARAMETER), not a broker-only system topic (NO_PERMISSION), and no batch into a

@@ -12,21 +12,15 @@ use std::path::{Path, PathBuf};
 
 use crate::config::BrokerConfig;
 use crate::limits;
-use crate::namesrv::body::{self, perm, AUTO_CREATE_TOPIC_KEY_TOPIC};
+use crate::namesrv::body::{self, perm};
 use crate::namesrv::{DataVersion, TopicConfig, TopicConfigSerializeWrapper};
+use crate::wire::topics::{
+    AUTO_CREATE_TOPIC_KEY_TOPIC, DLQ_TOPIC_PREFIX, OFFSET_MOVED_EVENT, RETRY_TOPIC_PREFIX,
+    SCHEDULE_TOPIC, SELF_TEST_TOPIC, SYSTEM_TOPIC_PREFIX, TRANS_CHECK_MAX_TIME_TOPIC,
+    TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC,
+};
 
 use crate::broker::{metadata::config_file, BrokerError};
-
-pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
-pub const TRANS_HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
-pub const TRANS_OP_HALF_TOPIC: &str = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
-pub const TRANS_CHECK_MAX_TIME_TOPIC: &str = "TRANS_CHECK_MAX_TIME_TOPIC";
-pub const SELF_TEST_TOPIC: &str = "SELF_TEST_TOPIC";
-pub const OFFSET_MOVED_EVENT: &str = "OFFSET_MOVED_EVENT";
-pub const RETRY_PREFIX: &str = "%RETRY%";
-pub const DLQ_PREFIX: &str = "%DLQ%";
-/// 5.x: every topic with this prefix belongs to the broker.
-pub const SYSTEM_PREFIX: &str = "rmq_sys_";
 
 /// Topics producers may not send to (NO_PERMISSION), REMOTING.md §2.4.1 step 2.
 const SEND_FORBIDDEN: &[&str] = &[
@@ -93,7 +87,7 @@ pub fn validate_topic(name: &str) -> Result<(), InvalidTopicName> {
     if !name.chars().all(valid_name_char) {
         return Err(InvalidTopicName::IllegalCharacters(shown()));
     }
-    if name.starts_with(RETRY_PREFIX) || name.starts_with(DLQ_PREFIX) {
+    if name.starts_with(RETRY_TOPIC_PREFIX) || name.starts_with(DLQ_TOPIC_PREFIX) {
         if name.len() > RETRY_TOPIC_NAME_MAX {
             return Err(InvalidTopicName::RetryTooLong(shown()));
         }
@@ -118,7 +112,7 @@ pub fn is_send_forbidden(topic: &str) -> bool {
 pub fn is_system_topic(topic: &str) -> bool {
     is_send_forbidden(topic)
         || topic == AUTO_CREATE_TOPIC_KEY_TOPIC
-        || topic.starts_with(SYSTEM_PREFIX)
+        || topic.starts_with(SYSTEM_TOPIC_PREFIX)
 }
 
 /// A topic config with Java's field order and `SINGLE_TAG` filter.

@@ -34,12 +34,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::broker::clients::offsets::write_atomically;
 use crate::broker::data::error::DataError;
-use crate::broker::metadata::topics::SCHEDULE_TOPIC;
 use crate::broker::scheduled::delay::{self, DelayLevels};
 use crate::namesrv::body::quote_numeric_keys;
 use crate::storage::store::{PutResult, Store};
 use crate::storage::{QueueId, QueueOffset, StoreError};
 use crate::wire::record::{PhysicalOffset, RecordFields, RecordVersion, RecordView};
+use crate::wire::topics::SCHEDULE_TOPIC;
 
 /// Java's `flushDelayOffsetInterval`.
 pub const PERSIST_INTERVAL: Duration = Duration::from_secs(10);
