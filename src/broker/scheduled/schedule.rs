@@ -32,8 +32,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::broker::clients::offsets::write_atomically;
 use crate::broker::data::error::DataError;
+use crate::broker::metadata::config_file::write_atomic;
 use crate::broker::scheduled::delay::{self, DelayLevels};
 use crate::namesrv::body::quote_numeric_keys;
 use crate::storage::store::{PutResult, Store};
@@ -314,7 +314,7 @@ impl Schedule {
             .map_err(|e| format!("commit log flush before {}: {e}", path.display()))?;
         let target = path.to_owned();
         glommio::executor()
-            .spawn_blocking(move || write_atomically(&target, &bytes))
+            .spawn_blocking(move || write_atomic(&target, &bytes))
             .await
             .map_err(|e| format!("{}: {e}", path.display()))?;
         self.persisted.set(version);
