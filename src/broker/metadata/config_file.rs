@@ -66,8 +66,7 @@ mod tests {
 
     #[test]
     fn a_rewrite_keeps_the_previous_content_as_the_backup() {
-        let dir = std::env::temp_dir().join(format!("shardmq-config-file-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
+        let dir = crate::storage::test_dir("config-file");
         let file = path(&dir, "topics.json");
         write_atomic(&file, b"first").expect("written");
         assert!(!sibling(&file, ".bak").exists(), "nothing to back up yet");
