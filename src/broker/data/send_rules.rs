@@ -3,6 +3,7 @@
 //! topic instead. Pure functions of the request; the send handler applies them.
 
 use crate::broker::data::error::DataError;
+use crate::broker::metadata::groups::RETRY_MAX_TIMES_DEFAULT;
 use crate::broker::metadata::topics;
 use crate::wire::headers::SendMessageRequestHeader;
 use crate::wire::topics::{DLQ_TOPIC_PREFIX, RETRY_TOPIC_PREFIX};
@@ -23,9 +24,6 @@ pub fn check_topic(topic: &str, batch: bool) -> Result<(), DataError> {
     }
     Ok(())
 }
-
-/// Java 5.x's default `retryMaxTimes` of a consumer group.
-pub const RETRY_MAX_TIMES_DEFAULT: i32 = 16;
 
 /// The dead-letter topic a send to `%RETRY%<group>` must go to instead: when the message
 /// was already redelivered more often than allowed (`reconsumeTimes > maxReconsumeTimes`,
