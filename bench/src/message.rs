@@ -14,14 +14,13 @@ use shardmq::wire::batch::{encode_entry, BatchEntry};
 use shardmq::wire::codes::request_code;
 use shardmq::wire::headers::send::SendMessageRequestHeader;
 use shardmq::wire::message_id::UniqKeyGenerator;
+use shardmq::wire::topics::AUTO_CREATE_TOPIC_KEY_TOPIC;
 use shardmq::wire::{ExtFields, RemotingCommand, SerializeType};
 
 /// The send header's one-letter keys that change per message (docs/protocol.md §2.4).
 const KEY_QUEUE_ID: &str = "e";
 const KEY_BORN_TIMESTAMP: &str = "g";
 const KEY_PROPERTIES: &str = "i";
-/// Java's default; what the broker uses to create the topic when auto-creation is on.
-const DEFAULT_TOPIC: &str = "TBW102";
 const DEFAULT_TOPIC_QUEUE_NUMS: i32 = 4;
 /// Hex digits of a UNIQ_KEY after its fixed prefix: milliseconds since the month's start
 /// (8) and a counter (4).
@@ -87,7 +86,7 @@ impl Template {
         let header = SendMessageRequestHeader {
             producer_group: shape.group.clone(),
             topic: shape.topic.clone(),
-            default_topic: DEFAULT_TOPIC.to_owned(),
+            default_topic: AUTO_CREATE_TOPIC_KEY_TOPIC.to_owned(),
             default_topic_queue_nums: DEFAULT_TOPIC_QUEUE_NUMS,
             reconsume_times: Some(0),
             unit_mode: Some(false),

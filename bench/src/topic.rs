@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use glommio::{LocalExecutorBuilder, Placement};
 use shardmq::client::{ClientOptions, Connection};
-use shardmq::wire::body::{self, perm, ClusterInfo, TopicRouteData, AUTO_CREATE_TOPIC_KEY_TOPIC};
+use shardmq::wire::body::{self, perm, ClusterInfo, TopicRouteData};
 use shardmq::wire::codes::request_code;
 use shardmq::wire::headers::admin::CreateTopicRequestHeader;
+use shardmq::wire::topics::AUTO_CREATE_TOPIC_KEY_TOPIC;
 use shardmq::wire::{ExtFields, RemotingCommand, SerializeType};
 
 use crate::args::{resolve, Target, TopicArgs};

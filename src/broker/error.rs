@@ -8,6 +8,7 @@
 
 use std::fmt;
 
+use crate::broker::metadata::topics::InvalidTopicName;
 use crate::limits;
 use crate::storage::StoreError;
 use crate::wire::body::BodyError;
@@ -34,7 +35,7 @@ pub enum BrokerError {
     /// A request field outside what the broker accepts.
     InvalidParameter(String),
     /// A topic name that breaks docs/protocol.md §5.1's rules.
-    InvalidTopic { topic: String, why: &'static str },
+    InvalidTopic(InvalidTopicName),
     /// A queue id the topic does not have.
     InvalidQueueId {
         topic: String,
@@ -123,7 +124,7 @@ impl Refusal for BrokerError {
                 SYSTEM_ERROR
             }
             BrokerError::InvalidParameter(_)
-            | BrokerError::InvalidTopic { .. }
+            | BrokerError::InvalidTopic(_)
             | BrokerError::InvalidQueueId { .. }
             | BrokerError::SystemTopic(_)
             | BrokerError::InvalidOffsetKey { .. } => INVALID_PARAMETER,
@@ -177,9 +178,7 @@ impl fmt::Display for BrokerError {
             BrokerError::InvalidParameter(why) | BrokerError::MessageIllegal(why) => {
                 f.write_str(why)
             }
-            BrokerError::InvalidTopic { topic, why } => {
-                write!(f, "The specified topic[{topic}] is invalid: {why}")
-            }
+            BrokerError::InvalidTopic(invalid) => invalid.fmt(f),
             BrokerError::InvalidQueueId {
                 topic,
                 queue_id,
@@ -297,6 +296,12 @@ impl From<StoreError> for BrokerError {
             StoreError::RecordTooLarge { size, max } => BrokerError::RecordTooLarge { size, max },
             other => BrokerError::Store(other.to_string()),
         }
+    }
+}
+
+impl From<InvalidTopicName> for BrokerError {
+    fn from(err: InvalidTopicName) -> Self {
+        BrokerError::InvalidTopic(err)
     }
 }
 

@@ -10,17 +10,16 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
-use bytes::BytesMut;
 use glommio::net::TcpStream;
 use glommio::Task;
 
 use super::pending::Pending;
 use super::{success, ClientError, ClientOptions, CloseReason, InboundHandler};
 use crate::limits;
-use crate::net::{read_some, write_all, Latch, Outbox};
+use crate::net::{write_all, FrameReader, Latch, Outbox, Read};
 use crate::wire::codes::response_code;
 use crate::wire::command::{FLAG_ONEWAY, FLAG_RESPONSE};
-use crate::wire::{frame, RemotingCommand};
+use crate::wire::RemotingCommand;
 
 /// The smallest read; see [`next_read_size`].
 const READ_BYTES_MIN: usize = 4 * 1024;
@@ -253,38 +252,19 @@ async fn read_loop(shared: Rc<Shared>, stream: Rc<RefCell<TcpStream>>) {
 }
 
 async fn read_frames(shared: &Shared, stream: &RefCell<TcpStream>) -> CloseReason {
-    let mut buf = BytesMut::with_capacity(limits::CLIENT_READ_BUFFER_BYTES);
+    let mut reader = FrameReader::with_capacity(limits::CLIENT_READ_BUFFER_BYTES);
     let mut read_size = READ_BYTES_MIN;
     loop {
         // Every complete frame is handled before the next read, so the waiters of one read's
         // responses are all woken in one pass and run together.
-        loop {
-            match frame::decode(&mut buf) {
-                Ok(Some(command)) => shared.received(command),
-                Ok(None) => break,
-                Err(error) => return CloseReason::Untrusted(error),
-            }
+        if let Err(error) = reader.drain(|command| shared.received(command)) {
+            return CloseReason::Untrusted(error);
         }
-        let want = match frame::frame_length(&buf) {
-            Ok(Some(total)) => total.saturating_sub(buf.len()).max(read_size),
-            Ok(None) => read_size,
-            Err(error) => return CloseReason::Untrusted(error),
-        };
-        let start = buf.len();
-        buf.resize(start + want, 0);
-        let read = async { Some(read_some(stream, &mut buf[start..]).await) };
-        let stop = async {
-            shared.closing.wait().await;
-            None
-        };
-        match futures_lite::future::or(read, stop).await {
-            Some(Ok(0)) => return CloseReason::PeerClosed,
-            Some(Ok(n)) => {
-                buf.truncate(start + n);
-                read_size = next_read_size(n, want);
-            }
-            Some(Err(error)) => return CloseReason::Io(error.kind()),
-            None => return shared.pending.close_reason().unwrap_or(CloseReason::Local),
+        match reader.read(stream, read_size, &shared.closing).await {
+            Read::Bytes { n, asked } => read_size = next_read_size(n, asked),
+            Read::Closed => return CloseReason::PeerClosed,
+            Read::Failed(error) => return CloseReason::Io(error.kind()),
+            Read::Stopped => return shared.pending.close_reason().unwrap_or(CloseReason::Local),
         }
     }
 }

@@ -27,10 +27,10 @@
 //!   5.x brokers need it off). With a new data version every listed topic is rewritten,
 //!   otherwise only those the broker does not host yet. Slaves' registrations carry no
 //!   queue data.
-//! - `TBW102` ([`AUTO_CREATE_TOPIC_KEY_TOPIC`]) is an ordinary topic here: a broker with
-//!   `autoCreateTopicEnable` lists it (perm 7, 8 queues) in its registration, and the
-//!   route lookup a producer makes after TOPIC_NOT_EXIST finds it like any other. When the
-//!   broker then creates the real topic it publishes it at once with
+//! - `TBW102` ([`crate::wire::topics::AUTO_CREATE_TOPIC_KEY_TOPIC`]) is an ordinary topic
+//!   here: a broker with `autoCreateTopicEnable` lists it (perm 7, 8 queues) in its
+//!   registration, and the route lookup a producer makes after TOPIC_NOT_EXIST finds it like
+//!   any other. When the broker then creates the real topic it publishes it at once with
 //!   REGISTER_TOPIC_IN_NAMESRV (217), so the producer's next lookup succeeds.
 //! - Compressed REGISTER_BROKER bodies (`compressed=true`, Java's `compressedRegister`,
 //!   off by default) are refused with a remark saying so; plain JSON bodies are read in
@@ -42,7 +42,6 @@
 //! [`DataVersion`]: crate::wire::body::DataVersion
 //! [`encode`]: crate::wire::body::encode
 //! [`body_crc32`]: crate::wire::body::body_crc32
-//! [`AUTO_CREATE_TOPIC_KEY_TOPIC`]: crate::wire::body::AUTO_CREATE_TOPIC_KEY_TOPIC
 
 pub mod error;
 pub mod kv;

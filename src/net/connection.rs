@@ -15,13 +15,12 @@ use std::rc::Rc;
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
-use bytes::BytesMut;
-use futures_lite::io::{AsyncRead, AsyncWrite};
+use futures_lite::io::AsyncWrite;
 use glommio::net::TcpStream;
 
-use super::{Latch, Outbox, Reply, Service};
+use super::{FrameReader, Latch, Outbox, Read, Reply, Service};
 use crate::limits;
-use crate::wire::{frame, RemotingCommand, WireError};
+use crate::wire::{RemotingCommand, WireError};
 
 /// How long a shutting-down connection may take to finish its requests and write them.
 pub const SHUTDOWN_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -163,14 +162,10 @@ async fn read_loop<S: Service>(
     in_flight: &Rc<InFlight>,
     stopping: &Latch,
 ) -> End {
-    let mut buf = BytesMut::with_capacity(limits::CONNECTION_READ_BUFFER_BYTES);
+    let mut reader = FrameReader::with_capacity(limits::CONNECTION_READ_BUFFER_BYTES);
     loop {
-        loop {
-            match frame::decode(&mut buf) {
-                Ok(Some(command)) => handle(command, peer, service, in_flight),
-                Ok(None) => break,
-                Err(error) => return End::Untrusted(error),
-            }
+        if let Err(error) = reader.drain(|command| handle(command, peer, service, in_flight)) {
+            return End::Untrusted(error);
         }
         let admitted = async {
             peer.outbox
@@ -192,31 +187,12 @@ async fn read_loop<S: Service>(
                 End::Gone
             };
         }
-
-        let want = match frame::frame_length(&buf) {
-            Ok(Some(total)) => total
-                .saturating_sub(buf.len())
-                .max(limits::CONNECTION_READ_BUFFER_BYTES),
-            Ok(None) => limits::CONNECTION_READ_BUFFER_BYTES,
-            Err(error) => return End::Untrusted(error),
-        };
-        let start = buf.len();
-        buf.resize(start + want, 0);
-        let read = async { Some(read_some(stream, &mut buf[start..]).await) };
-        let stop = async {
-            stopping.wait().await;
-            None
-        };
-        let outcome = futures_lite::future::or(read, stop).await;
-        let n = match outcome {
-            Some(Ok(0)) | Some(Err(_)) => return End::Gone,
-            Some(Ok(n)) => n,
-            None => {
-                buf.truncate(start);
-                return End::Stopping;
-            }
-        };
-        buf.truncate(start + n);
+        let size = limits::CONNECTION_READ_BUFFER_BYTES;
+        match reader.read(stream, size, stopping).await {
+            Read::Bytes { .. } => {}
+            Read::Closed | Read::Failed(_) => return End::Gone,
+            Read::Stopped => return End::Stopping,
+        }
     }
 }
 
@@ -264,12 +240,6 @@ async fn write_loop(stream: Rc<RefCell<TcpStream>>, peer: Rc<Peer>) {
         }
         peer.outbox.written();
     }
-}
-
-pub(crate) async fn read_some(stream: &RefCell<TcpStream>, buf: &mut [u8]) -> io::Result<usize> {
-    // The RefCell is borrowed only inside one poll; the writer borrows it between polls.
-    // glommio keeps separate readiness sources for the two directions.
-    poll_fn(|cx| Pin::new(&mut *stream.borrow_mut()).poll_read(cx, buf)).await
 }
 
 pub(crate) async fn write_all(stream: &RefCell<TcpStream>, mut buf: &[u8]) -> io::Result<()> {

@@ -15,6 +15,7 @@
 //! [`limits::CONNECTION_IN_FLIGHT_MAX`]: crate::limits::CONNECTION_IN_FLIGHT_MAX
 
 mod connection;
+mod frame_reader;
 mod latch;
 mod listener;
 mod outbox;
@@ -25,8 +26,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
+pub(crate) use connection::write_all;
 pub use connection::Peer;
-pub(crate) use connection::{read_some, write_all};
+pub(crate) use frame_reader::{FrameReader, Read};
 pub use latch::Latch;
 pub use listener::{bind, Server};
 pub use outbox::Outbox;

@@ -25,9 +25,6 @@ pub mod perm {
     pub const INHERIT: i32 = 1;
 }
 
-/// The auto-creation template topic a broker publishes when `autoCreateTopicEnable` is on.
-pub const AUTO_CREATE_TOPIC_KEY_TOPIC: &str = "TBW102";
-
 /// The KV namespace whose entries a registering broker gets back (`orderTopicConf` strings).
 pub const NAMESPACE_ORDER_TOPIC_CONFIG: &str = "ORDER_TOPIC_CONFIG";
 

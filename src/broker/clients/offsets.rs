@@ -24,9 +24,9 @@
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::fs::{self, File};
+use std::fs;
 use std::future::Future;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::Duration;
@@ -34,6 +34,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::broker::handler::Handled;
+use crate::broker::metadata::config_file::{sibling, write_atomic};
 use crate::broker::BrokerError;
 use crate::limits;
 use crate::wire::body::quote_numeric_keys;
@@ -322,7 +323,7 @@ impl ConsumerOffsets {
         let bytes = self.encode();
         let target = path.to_owned();
         let written = glommio::executor()
-            .spawn_blocking(move || write_atomically(&target, &bytes))
+            .spawn_blocking(move || write_atomic(&target, &bytes))
             .await;
         written.map_err(|source| OffsetFileError::Io {
             path: path.to_owned(),
@@ -365,41 +366,6 @@ impl ConsumerOffsets {
 /// The table key of a group's offsets on a topic.
 fn group_topic(group: &str, topic: &str) -> GroupTopic {
     (topic.to_owned(), group.to_owned())
-}
-
-/// `path` with `suffix` appended to its file name.
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_owned();
-    name.push(suffix);
-    path.with_file_name(name)
-}
-
-/// Replaces `path` with `bytes` so that a crash at any point leaves either the old or the
-/// new content, keeping the old content as `<path>.bak`. Blocking: run it off the reactor.
-/// Also writes the delay service's cursors ([`crate::broker::scheduled::schedule`]).
-pub(in crate::broker) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&dir)?;
-    let tmp = sibling(path, ".tmp");
-    let mut file = File::create(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    if path.exists() {
-        // A hard link keeps the current file as the backup without a moment in which
-        // `path` is missing; the rename makes the new backup appear whole.
-        let bak_tmp = sibling(path, ".bak.tmp");
-        let _ = fs::remove_file(&bak_tmp);
-        if fs::hard_link(path, &bak_tmp).is_err() {
-            fs::copy(path, &bak_tmp)?;
-        }
-        fs::rename(&bak_tmp, sibling(path, ".bak"))?;
-    }
-    fs::rename(&tmp, path)?;
-    File::open(&dir)?.sync_all()
 }
 
 #[cfg(test)]

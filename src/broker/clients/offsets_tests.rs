@@ -1,11 +1,10 @@
 //! Offset handlers driven directly, and the file written and read back through glommio.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
 use bytes::Bytes;
 
 use super::*;
 use crate::broker::handler::answered;
+use crate::storage::test_dir;
 use crate::wire::codes::response_code;
 use crate::wire::command::FLAG_ONEWAY;
 use crate::wire::ExtFields;
@@ -201,19 +200,9 @@ fn file_format_round_trips_and_reads_fastjson_keys() {
     }
 }
 
-/// A fresh directory under the system's temp dir.
-fn scratch(name: &str) -> PathBuf {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let dir =
-        std::env::temp_dir().join(format!("shardmq-offsets-{}-{name}-{n}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    dir
-}
-
 #[test]
 fn corrupt_file_is_refused_naming_it_and_missing_file_starts_empty() {
-    let dir = scratch("corrupt");
+    let dir = test_dir("offsets-corrupt");
     let path = dir.join("config").join("consumerOffset.json");
     assert!(!ConsumerOffsets::load(&path)
         .expect("missing is empty")
@@ -229,7 +218,7 @@ fn corrupt_file_is_refused_naming_it_and_missing_file_starts_empty() {
 
 #[test]
 fn persistence_writes_periodically_and_at_close_keeping_a_backup() {
-    let dir = scratch("persist");
+    let dir = test_dir("offsets-persist");
     let path = dir.join("config").join("consumerOffset.json");
     let task_path = path.clone();
     glommio::LocalExecutorBuilder::default()

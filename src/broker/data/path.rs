@@ -13,16 +13,16 @@ use crate::broker::clients::offsets::ConsumerOffsets;
 use crate::broker::data::long_poll::{glommio_sleep, LongPoll};
 use crate::broker::data::pull::{PullHandler, SubscriptionView};
 use crate::broker::data::send::{SendConfig, SendHandler};
-use crate::broker::data::send_rules::{dead_letter_topic, DLQ_TOPIC_PREFIX, RETRY_TOPIC_PREFIX};
+use crate::broker::data::send_rules::dead_letter_topic;
 use crate::broker::data::topic_view::TopicView;
 use crate::broker::handler::{Handling, Request, ShardBroker};
 use crate::broker::metadata::topics;
-use crate::broker::metadata::topics::SCHEDULE_TOPIC;
 use crate::broker::scheduled::schedule::Schedule;
 use crate::broker::{BrokerContext, BrokerError};
 use crate::limits::PULL_PARKED_MAX;
 use crate::storage::store::Store;
 use crate::wire::headers::SendMessageRequestHeader;
+use crate::wire::topics::{DLQ_TOPIC_PREFIX, RETRY_TOPIC_PREFIX, SCHEDULE_TOPIC};
 use crate::wire::RemotingCommand;
 
 /// SEND and PULL for one shard.

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use crate::broker::admin::stats::Traffic;
 use crate::broker::data::long_poll::{glommio_sleep, Sleep};
-use crate::broker::data::send_rules::{check_topic, dead_letter_topic, RETRY_TOPIC_PREFIX};
+use crate::broker::data::send_rules::{check_topic, dead_letter_topic};
 use crate::broker::data::topic_view::{TopicInfo, TopicView};
 use crate::broker::handler::Handling;
 use crate::broker::scheduled::delay::{self, DelayLevels, Parked};
@@ -42,6 +42,7 @@ use crate::wire::properties::{self, keys};
 use crate::wire::record::{
     PhysicalOffset, QueueOffset, RecordFields, RecordVersion, SysFlag, TransactionType,
 };
+use crate::wire::topics::RETRY_TOPIC_PREFIX;
 use crate::wire::{batch, RemotingCommand, WireError};
 
 /// Longest a send waits for room in a full log buffer before SYSTEM_BUSY (Java's

@@ -2,52 +2,18 @@
 //! may write, and when a message sent back to a retry topic goes to the group's dead-letter
 //! topic instead. Pure functions of the request; the send handler applies them.
 
+use crate::broker::metadata::groups::RETRY_MAX_TIMES_DEFAULT;
+use crate::broker::metadata::topics;
 use crate::broker::BrokerError;
-use crate::limits::TOPIC_NAME_MAX;
 use crate::wire::headers::SendMessageRequestHeader;
+use crate::wire::topics::{DLQ_TOPIC_PREFIX, RETRY_TOPIC_PREFIX};
 
-/// Prefix of a consumer group's retry topic.
-pub const RETRY_TOPIC_PREFIX: &str = "%RETRY%";
-/// Prefix of a consumer group's dead-letter topic.
-pub const DLQ_TOPIC_PREFIX: &str = "%DLQ%";
-/// Longest retry or DLQ topic (the group name makes them longer than ordinary topics).
-const RETRY_TOPIC_NAME_MAX: usize = 255;
-
-/// System topics only the broker writes (Java `TopicValidator.NOT_ALLOWED_SEND_TOPIC_SET`).
-const NOT_ALLOWED_SEND_TOPICS: [&str; 6] = [
-    "SCHEDULE_TOPIC_XXXX",
-    "RMQ_SYS_TRANS_HALF_TOPIC",
-    "RMQ_SYS_TRANS_OP_HALF_TOPIC",
-    "TRANS_CHECK_MAX_TIME_TOPIC",
-    "SELF_TEST_TOPIC",
-    "OFFSET_MOVED_EVENT",
-];
-
-/// Java's topic rules for a send: `[%|a-zA-Z0-9_-]`, at most 127 bytes (255 for retry and
-/// DLQ topics), not a broker-only system topic, and no batch into a retry topic.
+/// Java's topic rules for a send (`msgCheck`): a valid name ([`topics::validate_topic`],
+/// INVALID_PARAMETER), not a broker-only system topic (NO_PERMISSION), and no batch into a
+/// retry topic (MESSAGE_ILLEGAL).
 pub fn check_topic(topic: &str, batch: bool) -> Result<(), BrokerError> {
-    let invalid = |why| BrokerError::InvalidTopic {
-        topic: topic.to_owned(),
-        why,
-    };
-    if topic.is_empty() {
-        return Err(invalid("the topic is blank"));
-    }
-    let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'%' | b'|' | b'_' | b'-');
-    if !topic.bytes().all(allowed) {
-        return Err(invalid("only the characters %|a-zA-Z0-9_- are allowed"));
-    }
-    let retry = topic.starts_with(RETRY_TOPIC_PREFIX) || topic.starts_with(DLQ_TOPIC_PREFIX);
-    let max = if retry {
-        RETRY_TOPIC_NAME_MAX
-    } else {
-        TOPIC_NAME_MAX
-    };
-    if topic.len() > max {
-        let why = format!("topic length {} exceeds the maximum of {max}", topic.len());
-        return Err(BrokerError::MessageIllegal(why));
-    }
-    if NOT_ALLOWED_SEND_TOPICS.contains(&topic) {
+    topics::validate_topic(topic)?;
+    if topics::is_send_forbidden(topic) {
         return Err(BrokerError::ForbiddenTopic(topic.to_owned()));
     }
     if batch && topic.starts_with(RETRY_TOPIC_PREFIX) {
@@ -56,9 +22,6 @@ pub fn check_topic(topic: &str, batch: bool) -> Result<(), BrokerError> {
     }
     Ok(())
 }
-
-/// Java 5.x's default `retryMaxTimes` of a consumer group.
-pub const RETRY_MAX_TIMES_DEFAULT: i32 = 16;
 
 /// The dead-letter topic a send to `%RETRY%<group>` must go to instead: when the message
 /// was already redelivered more often than allowed (`reconsumeTimes > maxReconsumeTimes`,

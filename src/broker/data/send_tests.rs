@@ -205,9 +205,11 @@ fn unknown_topic_is_created_from_the_template() {
 fn system_topics_and_bad_names_are_refused() {
     run_local(|| async {
         let f = fixture(FlushPolicy::Async, 16).await;
+        let long = "t".repeat(128);
         let cases = [
             ("SCHEDULE_TOPIC_XXXX", 0, response_code::NO_PERMISSION),
             ("bad topic", 0, response_code::INVALID_PARAMETER),
+            (&long, 0, response_code::INVALID_PARAMETER),
             ("T", 4, response_code::INVALID_PARAMETER),
         ];
         for (topic, queue, code) in cases {
@@ -215,6 +217,25 @@ fn system_topics_and_bad_names_are_refused() {
                 .send(&send_request(10, &send_header(topic, queue, ""), b"x"))
                 .await;
             assert_eq!(response.code, code, "{topic} {queue}");
+        }
+        // Java's remarks for names the rules refuse.
+        let remarks = [
+            (
+                "bad topic",
+                "The specified topic: bad topic, contains illegal characters, allowing only \
+                 ^[%|a-zA-Z0-9_-]+$"
+                    .to_owned(),
+            ),
+            (
+                &long,
+                format!("The specified topic: {long}, is longer than topic max length: 127"),
+            ),
+        ];
+        for (topic, remark) in remarks {
+            let response = f
+                .send(&send_request(10, &send_header(topic, 0, ""), b"x"))
+                .await;
+            assert_eq!(response.remark.as_deref(), Some(remark.as_str()));
         }
     });
 }

@@ -61,6 +61,9 @@ pub struct SubscriptionGroupConfig {
     pub which_broker_when_consume_slowly: i64,
 }
 
+/// Java 5.x's default `retryMaxTimes` of a consumer group.
+pub const RETRY_MAX_TIMES_DEFAULT: i32 = 16;
+
 impl SubscriptionGroupConfig {
     /// Java's defaults for group `name`.
     pub fn new(name: &str) -> Self {
@@ -76,7 +79,7 @@ impl SubscriptionGroupConfig {
             group_retry_policy: serde_json::json!({"type": "CUSTOMIZED"}),
             group_sys_flag: 0,
             notify_consumer_ids_changed_enable: true,
-            retry_max_times: 16,
+            retry_max_times: RETRY_MAX_TIMES_DEFAULT,
             retry_queue_nums: 1,
             subscription_data_set: None,
             which_broker_when_consume_slowly: 1,

@@ -8,7 +8,8 @@
 //! - [`groups`]: subscription-group configs and `subscriptionGroup.json`;
 //!   [`group_owner`]: the per-shard copy and the owner's changes.
 //! - [`owned_table`], [`config_file`]: what both tables share: the owner shard, the
-//!   broadcast of changes, the atomic file write.
+//!   broadcast of changes, the atomic file write (which the consumer offsets and the delay
+//!   service's cursors use too).
 //! - [`lenient`]: fastjson's leniency for the JSON bodies shardmq reads.
 //! - [`register`]: REGISTER_BROKER and UNREGISTER_BROKER with every NameServer.
 

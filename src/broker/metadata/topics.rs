@@ -7,27 +7,22 @@
 //! [`DataVersion`], which is how a NameServer knows a registration carries news.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::config::BrokerConfig;
 use crate::limits;
-use crate::wire::body::{self, perm, AUTO_CREATE_TOPIC_KEY_TOPIC};
+use crate::wire::body::{self, perm};
 use crate::wire::body::{DataVersion, TopicConfig, TopicConfigSerializeWrapper};
+use crate::wire::topics::{
+    AUTO_CREATE_TOPIC_KEY_TOPIC, DLQ_TOPIC_PREFIX, OFFSET_MOVED_EVENT, RETRY_TOPIC_PREFIX,
+    SCHEDULE_TOPIC, SELF_TEST_TOPIC, SYSTEM_TOPIC_PREFIX, TRANS_CHECK_MAX_TIME_TOPIC,
+    TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC,
+};
 
 use crate::broker::{metadata::config_file, BrokerError};
 
-pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
-pub const TRANS_HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
-pub const TRANS_OP_HALF_TOPIC: &str = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
-pub const TRANS_CHECK_MAX_TIME_TOPIC: &str = "TRANS_CHECK_MAX_TIME_TOPIC";
-pub const SELF_TEST_TOPIC: &str = "SELF_TEST_TOPIC";
-pub const OFFSET_MOVED_EVENT: &str = "OFFSET_MOVED_EVENT";
-pub const RETRY_PREFIX: &str = "%RETRY%";
-pub const DLQ_PREFIX: &str = "%DLQ%";
-/// 5.x: every topic with this prefix belongs to the broker.
-pub const SYSTEM_PREFIX: &str = "rmq_sys_";
-
-/// Topics producers may not send to (NO_PERMISSION), docs/protocol.md §2.4.1 step 2.
+/// Topics producers may not send to (NO_PERMISSION), REMOTING.md §2.4.1 step 2.
 const SEND_FORBIDDEN: &[&str] = &[
     SCHEDULE_TOPIC,
     TRANS_HALF_TOPIC,
@@ -37,36 +32,67 @@ const SEND_FORBIDDEN: &[&str] = &[
     OFFSET_MOVED_EVENT,
 ];
 
-/// Longest retry or DLQ topic name.
+/// Longest retry or DLQ topic name: the group name makes them longer than ordinary topics.
 const RETRY_TOPIC_NAME_MAX: usize = 255;
+
+/// A topic name that breaks §5.1's rules. It displays as Java's remark
+/// (`TopicValidator.validateTopic`), which the send path and UPDATE_AND_CREATE_TOPIC both
+/// answer with INVALID_PARAMETER.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvalidTopicName {
+    Blank,
+    IllegalCharacters(String),
+    TooLong(String),
+    RetryTooLong(String),
+}
+
+impl fmt::Display for InvalidTopicName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InvalidTopicName::Blank => f.write_str("The specified topic is blank."),
+            InvalidTopicName::IllegalCharacters(topic) => write!(
+                f,
+                "The specified topic: {topic}, contains illegal characters, \
+                 allowing only ^[%|a-zA-Z0-9_-]+$"
+            ),
+            InvalidTopicName::TooLong(topic) => write!(
+                f,
+                "The specified topic: {topic}, is longer than topic max length: {}",
+                limits::TOPIC_NAME_MAX
+            ),
+            InvalidTopicName::RetryTooLong(topic) => write!(
+                f,
+                "The specified topic is DLQ or Retry topic: {topic}, \
+                 and it's longer than topic max length: {RETRY_TOPIC_NAME_MAX}"
+            ),
+        }
+    }
+}
 
 /// Whether `name` uses only `[%|a-zA-Z0-9_-]` and fits the length its kind allows.
 pub fn valid_topic_name(name: &str) -> bool {
     validate_topic(name).is_ok()
 }
 
-/// docs/protocol.md §5.1's name rules, with the reason a name breaks them.
-pub fn validate_topic(name: &str) -> Result<(), BrokerError> {
-    let invalid = |why| {
-        Err(BrokerError::InvalidTopic {
-            topic: name.chars().take(limits::TOPIC_NAME_MAX).collect(),
-            why,
-        })
-    };
-    if name.is_empty() {
-        return invalid("the name is empty");
-    }
-    let is_retry = name.starts_with(RETRY_PREFIX) || name.starts_with(DLQ_PREFIX);
-    let max = if is_retry {
-        RETRY_TOPIC_NAME_MAX
-    } else {
-        limits::TOPIC_NAME_MAX
-    };
-    if name.len() > max {
-        return invalid("the name is too long");
+/// §5.1's name rules, checked in Java's order: not blank, only `[%|a-zA-Z0-9_-]`, at most
+/// 127 bytes (255 for retry and DLQ topics). Sends and topic creation both ask this.
+pub fn validate_topic(name: &str) -> Result<(), InvalidTopicName> {
+    // The name goes into the remark. A request header may carry a name of many kilobytes,
+    // which JSON escaping could grow past the response header's limit; 1024 characters show
+    // any name a client could mean.
+    let shown = || name.chars().take(1024).collect();
+    if name.trim().is_empty() {
+        return Err(InvalidTopicName::Blank);
     }
     if !name.chars().all(valid_name_char) {
-        return invalid("only characters [%|a-zA-Z0-9_-] are allowed");
+        return Err(InvalidTopicName::IllegalCharacters(shown()));
+    }
+    if name.starts_with(RETRY_TOPIC_PREFIX) || name.starts_with(DLQ_TOPIC_PREFIX) {
+        if name.len() > RETRY_TOPIC_NAME_MAX {
+            return Err(InvalidTopicName::RetryTooLong(shown()));
+        }
+    } else if name.len() > limits::TOPIC_NAME_MAX {
+        return Err(InvalidTopicName::TooLong(shown()));
     }
     Ok(())
 }
@@ -86,7 +112,7 @@ pub fn is_send_forbidden(topic: &str) -> bool {
 pub fn is_system_topic(topic: &str) -> bool {
     is_send_forbidden(topic)
         || topic == AUTO_CREATE_TOPIC_KEY_TOPIC
-        || topic.starts_with(SYSTEM_PREFIX)
+        || topic.starts_with(SYSTEM_TOPIC_PREFIX)
 }
 
 /// A topic config with Java's field order and `SINGLE_TAG` filter.

@@ -1,4 +1,5 @@
 use super::*;
+use crate::wire::Refusal;
 
 #[test]
 fn names_follow_the_character_and_length_rules() {
@@ -10,6 +11,33 @@ fn names_follow_the_character_and_length_rules() {
     assert!(!valid_topic_name(&"t".repeat(128)));
     assert!(valid_topic_name(&format!("%RETRY%{}", "g".repeat(248))));
     assert!(!valid_topic_name(&format!("%DLQ%{}", "g".repeat(251))));
+}
+
+#[test]
+fn refused_names_carry_javas_remarks() {
+    let remark = |name: &str| validate_topic(name).expect_err(name).to_string();
+    assert_eq!(remark(""), "The specified topic is blank.");
+    assert_eq!(remark("  "), "The specified topic is blank.");
+    assert_eq!(
+        remark("dot.ted"),
+        "The specified topic: dot.ted, contains illegal characters, allowing only \
+         ^[%|a-zA-Z0-9_-]+$"
+    );
+    let long = "t".repeat(128);
+    assert_eq!(
+        remark(&long),
+        format!("The specified topic: {long}, is longer than topic max length: 127")
+    );
+    let retry = format!("%RETRY%{}", "g".repeat(249));
+    assert_eq!(
+        remark(&retry),
+        format!(
+            "The specified topic is DLQ or Retry topic: {retry}, and it's longer than topic \
+             max length: 255"
+        )
+    );
+    let code = BrokerError::from(validate_topic("").expect_err("blank")).response_code();
+    assert_eq!(code, crate::wire::codes::response_code::INVALID_PARAMETER);
 }
 
 #[test]

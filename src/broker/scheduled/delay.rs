@@ -18,10 +18,10 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::broker::metadata::topics::SCHEDULE_TOPIC;
 use crate::broker::BrokerError;
 use crate::wire::properties::{self, keys};
 use crate::wire::record::{RecordFields, RecordVersion, SysFlag, TransactionType};
+use crate::wire::topics::SCHEDULE_TOPIC;
 
 /// Java 5.x `timerMaxDelaySec`: the furthest a timer message may be scheduled.
 pub const TIMER_DELAY_MAX: Duration = Duration::from_secs(3 * 24 * 3600);

@@ -32,14 +32,14 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::broker::clients::offsets::write_atomically;
-use crate::broker::metadata::topics::SCHEDULE_TOPIC;
+use crate::broker::metadata::config_file::write_atomic;
 use crate::broker::scheduled::delay::{self, DelayLevels};
 use crate::broker::BrokerError;
 use crate::storage::store::{PutResult, Store};
 use crate::storage::{QueueId, QueueOffset, StoreError};
 use crate::wire::body::quote_numeric_keys;
 use crate::wire::record::{PhysicalOffset, RecordFields, RecordVersion, RecordView};
+use crate::wire::topics::SCHEDULE_TOPIC;
 
 /// Java's `flushDelayOffsetInterval`.
 pub const PERSIST_INTERVAL: Duration = Duration::from_secs(10);
@@ -314,7 +314,7 @@ impl Schedule {
             .map_err(|e| format!("commit log flush before {}: {e}", path.display()))?;
         let target = path.to_owned();
         glommio::executor()
-            .spawn_blocking(move || write_atomically(&target, &bytes))
+            .spawn_blocking(move || write_atomic(&target, &bytes))
             .await
             .map_err(|e| format!("{}: {e}", path.display()))?;
         self.persisted.set(version);
