@@ -4,7 +4,7 @@
 //! Every shard holds one [`Dispatcher`] with its shard's [`ShardBroker`]. `handler` names
 //! the function that serves each request code (the contract is in
 //! [`crate::broker::handler`]); codes it does not list get Java's REQUEST_CODE_NOT_SUPPORTED
-//! answer. A [`BrokerError`] becomes its response through
+//! answer. A [`BrokerError`](crate::broker::BrokerError) becomes its response through
 //! [`RemotingCommand::refusal`]; a oneway request's result is only logged when it failed,
 //! since nothing is sent back.
 //!
@@ -22,7 +22,7 @@ use crate::broker::data::topic_view::ShardTopics;
 use crate::broker::data::{query, queue_offsets};
 use crate::broker::handler::{Handled, Handler, Handling, Request, ShardBroker};
 use crate::broker::scheduled::send_back;
-use crate::broker::{BrokerContext, BrokerError};
+use crate::broker::BrokerContext;
 use crate::net::{Peer, Reply, Service};
 use crate::storage::QueueId;
 use crate::wire::codes::request_code::*;
@@ -167,7 +167,7 @@ fn respond(origin: &RemotingCommand, handled: Handled) -> Option<RemotingCommand
             tracing::debug!(request = origin.code, error = %err, "oneway request refused");
             None
         }
-        Err(err) => Some(RemotingCommand::refusal(origin, &err as &BrokerError)),
+        Err(err) => Some(RemotingCommand::refusal(origin, &err)),
     }
 }
 
