@@ -17,6 +17,10 @@
 //! Beside the layers, [`client`] opens connections outward (NameServer registration, admin,
 //! load generation) and speaks the same [`wire`] codec over its own sockets.
 //!
+//! Below every layer, [`clock`] is where time comes from: each shard makes one
+//! [`clock::Clock`] and gives it to its store and its broker context at construction, so
+//! tests can move time by hand.
+//!
 //! Limits on every length and queue live in [`limits`]; the process's settings (RocketMQ's
 //! `broker.conf` keys) in [`config`]; start-up and shutdown of the shards in [`server`].
 //!
@@ -25,6 +29,7 @@
 
 pub mod broker;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod dispatch;
 pub mod limits;

@@ -22,12 +22,13 @@ use crate::broker::clients::offsets::{ConsumerOffsets, OffsetFileError};
 use crate::broker::metadata::groups::{self, GroupTable};
 use crate::broker::metadata::topics::{self, TopicTable};
 use crate::broker::{context, scheduled::schedule, BrokerContext, BrokerShard, ShardMsg};
+use crate::clock::Clock;
 use crate::config::BrokerConfig;
 use crate::dispatch::Dispatcher;
 use crate::namesrv::NameServer;
 use crate::net::{self, Server};
 use crate::storage::io::Disk;
-use crate::storage::store::{system_clock, Store};
+use crate::storage::store::Store;
 use crate::storage::StoreResult;
 
 /// Distance between the main ports of neighbouring shards.
@@ -156,7 +157,7 @@ async fn run_shard(
     let config = Rc::new(config);
     let store_config = context::store_config(&config, index);
     let store_dir = store_config.shard_dir();
-    let store = Store::open(Disk::Dma, store_config, system_clock())
+    let store = Store::open(Disk::Dma, store_config, Clock::system())
         .await
         .map_err(|error| ServerError::Store {
             path: store_dir,

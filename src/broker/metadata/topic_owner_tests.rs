@@ -4,11 +4,12 @@ use super::*;
 use crate::broker::clients::offsets::ConsumerOffsets;
 use crate::broker::metadata::topics::{topic_config, TopicTable};
 use crate::broker::BrokerContext;
+use crate::clock::Clock;
 use crate::config::BrokerConfig;
 use crate::server::shard_ports;
 use crate::storage::config::StoreConfig;
 use crate::storage::io::{Disk, Faults, MemDisk};
-use crate::storage::store::{system_clock, Store};
+use crate::storage::store::Store;
 
 fn runtime(shards: usize) -> shards::Config {
     shards::Config {
@@ -47,7 +48,7 @@ fn a_change_from_any_shard_reaches_every_shard_and_the_file() {
             let ports = shard_ports(30000, index).expect("ports");
             let disk = Disk::Mem(MemDisk::new(index as u64, Faults::default()));
             let store_config = StoreConfig::new("/store".into(), index as u32);
-            let store = Store::open(disk, store_config, system_clock()).await;
+            let store = Store::open(disk, store_config, Clock::system()).await;
             let store = Rc::new(store.expect("store"));
             let offsets = ConsumerOffsets::new();
             let ctx = BrokerContext::new(
