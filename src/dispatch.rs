@@ -70,7 +70,7 @@ impl Dispatcher {
     fn heart_beat(&self, peer: &Rc<Peer>, request: &RemotingCommand) -> Reply {
         let ctx = &self.ctx;
         let mut missing = GroupsToCreate::default();
-        let now = ctx.monotonic_ms();
+        let now = ctx.clock.monotonic_ms();
         let response = ctx.clients.heart_beat_with(peer, request, now, |consumer| {
             missing.note(ctx, &consumer.group_name);
         });

@@ -122,14 +122,16 @@ pub fn run_broker(config: BrokerConfig) -> Result<(), ServerError> {
         path: root.clone(),
         error: error.to_string(),
     })?;
+    // The shards' clocks do not run yet; the tables loaded before them take the system's.
+    let started_ms = Clock::system().wall_ms();
     let file = topics::topics_file(&root);
     let table = topics::load(&file)
         .map_err(|error| ServerError::Store { path: file, error })?
-        .with_system_topics(&config, topics::now_ms());
+        .with_system_topics(&config, started_ms);
     let file = groups::groups_file(&root);
     let groups = groups::load(&file)
         .map_err(|error| ServerError::Store { path: file, error })?
-        .with_system_groups(topics::now_ms());
+        .with_system_groups(started_ms);
     let tables = (table, groups);
     let result = shards::launch(runtime, move |shard: BrokerShard| {
         run_shard(shard, config.clone(), tables.clone())
@@ -248,7 +250,7 @@ fn spawn_shard_tasks(
 ) -> ShardTasks {
     let store = &ctx.store;
     let retention = context::retention_config(&ctx.config);
-    let clock = ctx.clone();
+    let clock = ctx.clock.clone();
     ShardTasks {
         maintenance: shard.spawn_background(
             store

@@ -479,6 +479,11 @@ impl Store {
         self.clock.wall_ms()
     }
 
+    /// The clock the store was opened with.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
     /// Where the store's files live.
     pub fn disk(&self) -> &Disk {
         &self.disk

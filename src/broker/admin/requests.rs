@@ -161,7 +161,7 @@ pub async fn runtime_info(ctx: Rc<BrokerContext>, request: RemotingCommand) -> H
     table.put("brokerVersion", VERSION_CURRENT);
     table.put("brokerActive", true);
     table.put("bootTimestamp", ctx.boot_ms);
-    table.put("runtime", uptime_text(topics::now_ms() - ctx.boot_ms));
+    table.put("runtime", uptime_text(ctx.clock.wall_ms() - ctx.boot_ms));
     table.put("shards", ctx.shard.count());
     traffic_info(&mut table, &ctx.stats);
     store_info(&mut table, &ctx.store).await?;

@@ -290,13 +290,6 @@ impl TopicTable {
     }
 }
 
-/// Milliseconds since the epoch, for data versions.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 /// `<storePathRootDir>/config/topics.json`: process-wide, like the table.
 pub fn topics_file(store_root: &Path) -> PathBuf {
     config_file::path(store_root, "topics.json")
