@@ -275,7 +275,10 @@ impl Service for Dispatcher {
             }
             request_code::GET_CONSUME_STATS => later_with(ctx, request, queue_stats::consume_stats),
             request_code::GET_BROKER_RUNTIME_INFO => {
-                later_with(ctx, request, requests::runtime_info)
+                let parked = self.data.long_poll.parked();
+                later_with(ctx, request, move |ctx, request| {
+                    requests::runtime_info(ctx, request, parked)
+                })
             }
             request_code::LOCK_BATCH_MQ => now(&request, queue_locks::lock_batch(ctx, &request)),
             request_code::UNLOCK_BATCH_MQ => {
