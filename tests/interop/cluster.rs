@@ -17,7 +17,9 @@ use shardmq::wire::record::{RecordView, SysFlag};
 
 use super::report::expected_bodies;
 use super::{Client, Report, Role};
-use crate::common::{free_port, free_port_block, json_frame, read_frame};
+use crate::common::{
+    free_port, free_port_block, json_frame, read_frame, wait_for, wait_until, PATIENCE,
+};
 
 /// The broker flag that chooses the store directory.
 const STORE_PATH_FLAG: &str = "--store-path";
@@ -25,6 +27,8 @@ const STORE_PATH_FLAG: &str = "--store-path";
 const SUCCESS: i64 = 0;
 const PULL_MESSAGE: i64 = 11;
 const UPDATE_AND_CREATE_TOPIC: i64 = 17;
+const GET_BROKER_RUNTIME_INFO: i64 = 28;
+const GET_CONSUMER_LIST_BY_GROUP: i64 = 38;
 const GET_ROUTEINFO_BY_TOPIC: i64 = 105;
 /// PULL_MESSAGE's sysFlag bit: the request carries its subscription.
 const PULL_WITH_SUBSCRIPTION: i64 = 4;
@@ -165,16 +169,46 @@ impl Cluster {
             response["code"], SUCCESS,
             "UPDATE_AND_CREATE_TOPIC {topic} at the broker answered {response}"
         );
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            match self.route(topic) {
-                Ok(_) => return,
-                Err(answer) if Instant::now() > deadline => {
-                    panic!("route of {topic} not served 10 s after creating it: {answer}")
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(100)),
-            }
-        }
+        let what = format!("route of {topic} served after creating it");
+        wait_until(PATIENCE, &what, || self.route(topic).is_ok());
+    }
+
+    /// Waits until the broker lists `count` consumers of `group`: each has sent its first
+    /// heartbeat, and the broker has told the others of it, which makes them rebalance.
+    pub fn wait_consumers(&self, group: &str, count: usize) {
+        let header = serde_json::json!({
+            "code": GET_CONSUMER_LIST_BY_GROUP, "language": "JAVA", "version": 453, "opaque": 3,
+            "flag": 0, "serializeTypeCurrentRPC": "JSON",
+            "extFields": { "consumerGroup": group },
+        });
+        wait_until(PATIENCE, &format!("{count} consumers of {group}"), || {
+            let (response, body) = request_with_body(self.listen_port, &header);
+            let list: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let listed = list["consumerIdList"].as_array().map_or(0, Vec::len);
+            response["code"] == SUCCESS && listed == count
+        });
+    }
+
+    /// Waits until at least `count` pulls are parked at the broker, and returns how many are:
+    /// a consumer parks a pull on a queue once it owns the queue and knows where to read it
+    /// from, so what is sent from then on reaches it. A pull stays parked until a message
+    /// arrives or its suspension (15 s or more) ends, even after its consumer gave the queue
+    /// up, so a count over a few seconds only grows.
+    pub fn wait_parked_pulls(&self, count: usize) -> usize {
+        let header = serde_json::json!({
+            "code": GET_BROKER_RUNTIME_INFO, "language": "JAVA", "version": 453, "opaque": 4,
+            "flag": 0, "serializeTypeCurrentRPC": "JSON", "extFields": {},
+        });
+        wait_for(PATIENCE, &format!("{count} parked pulls"), || {
+            let (response, body) = request_with_body(self.listen_port, &header);
+            assert_eq!(
+                response["code"], SUCCESS,
+                "GET_BROKER_RUNTIME_INFO: {response}"
+            );
+            let info: Value = serde_json::from_slice(&body).expect("a runtime-info body");
+            let parked = info["table"]["parkedPulls"].as_str().expect("parkedPulls");
+            Some(parked.parse().expect("a count")).filter(|&parked| parked >= count)
+        })
     }
 
     /// GET_ROUTEINFO_BY_TOPIC at the NameServer: the route body, or the response header.
