@@ -57,6 +57,8 @@ fn runtime_info_has_the_keys_mqadmin_reads() {
     assert!((0.0..=1.0).contains(&ratio), "{ratio}");
     assert_eq!(table["remainHowManyDataToFlush"], "0 B");
     assert_eq!(table["parkedPulls"], "0");
+    assert_eq!(table["scheduleMessageOffset_1"], "0,0", "cursor,end");
+    assert_eq!(table["scheduleMessageOffset_18"], "0,0", "Java's 18 levels");
     let runtime = table["runtime"].as_str().expect("runtime");
     assert!(runtime.starts_with("[ 0 days, 0 hours, "), "{runtime}");
 }

@@ -153,10 +153,11 @@ pub async fn delete_group(ctx: Rc<BrokerContext>, request: RemotingCommand) -> H
 /// GET_BROKER_RUNTIME_INFO (28): the KVTable `mqadmin brokerStatus` prints and
 /// `clusterList` parses, for this shard's broker: its traffic and rates, its CommitLog, and
 /// the keys of Java's request thread pools and timer wheel, 0 because requests here never
-/// queue for a pool and there is no timer wheel. Every value Java tools parse as a number
-/// is one. `parked_pulls` (the pulls this shard holds until a message arrives) is reported
-/// too, as `parkedPulls`, a key Java's brokers lack, so a test can wait until a pull is
-/// parked instead of sleeping.
+/// queue for a pool and there is no timer wheel, and Java's `scheduleMessageOffset_<level>`
+/// ("cursor,end" of each delay level's schedule queue). Every value Java tools parse as a
+/// number is one. `parked_pulls` (the pulls this shard holds until a message arrives) is
+/// reported too, as `parkedPulls`, a key Java's brokers lack, so a test can wait until a
+/// pull is parked instead of sleeping.
 pub async fn runtime_info(
     ctx: Rc<BrokerContext>,
     request: RemotingCommand,
@@ -171,6 +172,12 @@ pub async fn runtime_info(
     table.put("shards", ctx.shard.count());
     table.put("parkedPulls", parked_pulls);
     traffic_info(&mut table, &ctx.stats);
+    for (level, cursor, end) in ctx.schedule.progress() {
+        table.put(
+            &format!("scheduleMessageOffset_{level}"),
+            format!("{cursor},{end}"),
+        );
+    }
     store_info(&mut table, &ctx.store).await?;
     for key in IDLE_COUNTERS {
         table.put(key, 0);
