@@ -41,7 +41,7 @@ fn a_delayed_message_arrives_after_its_level_without_delay() {
     let (header, _) = pull(&mut conn, "delayed_topic", 0, 0);
     assert_ne!(code_of(&header), PULL_FOUND, "delivered at once: {header}");
 
-    let body = pull_until_found(&mut conn, "delayed_topic", 0, 0, Duration::from_secs(20));
+    let body = pull_until_found(&mut conn, "delayed_topic", 0, 0);
     let got = records(&body);
     assert_eq!(got.len(), 1);
     let record = got[0];
@@ -58,14 +58,14 @@ fn a_restart_while_messages_wait_delivers_each_exactly_once() {
     let mut conn = broker.connect(0);
     send_delayed(&mut conn, "restart_topic", 1, b"first");
     send_delayed(&mut conn, "restart_topic", 2, b"second");
-    pull_until_found(&mut conn, "restart_topic", 0, 0, Duration::from_secs(20));
+    pull_until_found(&mut conn, "restart_topic", 0, 0);
     drop(conn);
     let (store, dir) = broker.store_dir();
     assert_eq!(broker.stop(), Some(0), "graceful stop");
 
     let broker = Broker::start_in(1, &LEVELS, store, dir);
     let mut conn = broker.connect(0);
-    pull_until_found(&mut conn, "restart_topic", 0, 1, Duration::from_secs(20));
+    pull_until_found(&mut conn, "restart_topic", 0, 1);
     // Time for a wrongly repeated delivery of either message to show.
     std::thread::sleep(Duration::from_secs(2));
     let (header, body) = pull(&mut conn, "restart_topic", 0, 0);
@@ -88,7 +88,7 @@ fn a_crash_while_a_message_waits_still_delivers_it() {
 
     let broker = Broker::start_in(1, &LEVELS, store, dir);
     let mut conn = broker.connect(0);
-    let body = pull_until_found(&mut conn, "crash_topic", 0, 0, Duration::from_secs(20));
+    let body = pull_until_found(&mut conn, "crash_topic", 0, 0);
     // At least once: a crash may repeat a delivery, never lose one.
     let got = records(&body);
     assert!(!got.is_empty() && got.iter().all(|r| r.body() == b"survivor"));

@@ -643,17 +643,11 @@ pub fn pull(
     request(stream, PULL_MESSAGE, fields)
 }
 
-/// Pulls (`topic`, `queue`) from `offset` until a message is found or `within` passes;
-/// returns the body of the first answer that found something.
-pub fn pull_until_found(
-    stream: &mut TcpStream,
-    topic: &str,
-    queue: i32,
-    offset: u64,
-    within: Duration,
-) -> Vec<u8> {
+/// Pulls (`topic`, `queue`) from `offset` until a message is found; returns the body of the
+/// first answer that found something.
+pub fn pull_until_found(stream: &mut TcpStream, topic: &str, queue: i32, offset: u64) -> Vec<u8> {
     let what = format!("a message in {topic}/{queue} from {offset}");
-    wait_for(within, &what, || {
+    wait_for(PATIENCE, &what, || {
         let (header, body) = pull(stream, topic, queue, offset);
         (code_of(&header) == PULL_FOUND).then_some(body)
     })
