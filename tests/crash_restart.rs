@@ -16,8 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{
-    code_of, create_topic, offset_field, properties, pull, request, runtime_info, runtime_long,
-    send_v2, try_send_v2, wait_until, Broker, GET_MAX_OFFSET, PATIENCE, PULL_FOUND,
+    code_of, create_topic, offset_field, properties, pull, request, send_v2, try_send_v2,
+    wait_all_written, wait_until, Broker, GET_MAX_OFFSET, PATIENCE, PULL_FOUND,
 };
 use serde_json::json;
 use shardmq::wire::record::RecordView;
@@ -108,10 +108,7 @@ fn async_flush_keeps_acknowledged_messages_across_sigkill() {
     send_all(&mut conn, "crash_async", 0, 50);
     // Written, not synced: a kill of the process leaves what is in the files, and waiting for
     // a sync would hide a writer that holds appends until the flush interval.
-    wait_until(PATIENCE, "every acknowledged byte written", || {
-        let table = runtime_info(&mut conn);
-        runtime_long(&table, "commitLogWrittenOffset") == runtime_long(&table, "commitLogMaxOffset")
-    });
+    wait_all_written(&mut conn);
     let store = broker.store_dir();
     broker.kill();
 

@@ -5,9 +5,10 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{code_of, pull, pull_until_found, send_v2, Broker, PULL_FOUND};
+use common::{
+    code_of, pull, pull_until_found, send_v2, wait_all_written, wait_delays_delivered, Broker,
+    PULL_FOUND,
+};
 use shardmq::wire::record::RecordView;
 
 const UNIQ_KEY: &str = "0A000001000000000000000000000042";
@@ -66,8 +67,8 @@ fn a_restart_while_messages_wait_delivers_each_exactly_once() {
     let broker = Broker::start_in(1, &LEVELS, store, dir);
     let mut conn = broker.connect(0);
     pull_until_found(&mut conn, "restart_topic", 0, 1);
-    // Time for a wrongly repeated delivery of either message to show.
-    std::thread::sleep(Duration::from_secs(2));
+    // A wrong repeat of either message would be delivered and filed by then.
+    wait_delays_delivered(&mut conn);
     let (header, body) = pull(&mut conn, "restart_topic", 0, 0);
     assert_eq!(code_of(&header), PULL_FOUND, "{header}");
     let bodies: Vec<&[u8]> = records(&body).iter().map(|r| r.body()).collect();
@@ -80,8 +81,8 @@ fn a_crash_while_a_message_waits_still_delivers_it() {
     let broker = Broker::start(1, &LEVELS);
     let mut conn = broker.connect(0);
     send_delayed(&mut conn, "crash_topic", 2, b"survivor");
-    // The parked record reaches the disk on its own; give its write a moment.
-    std::thread::sleep(Duration::from_millis(500));
+    // The parked record reaches the disk on its own, without a sync.
+    wait_all_written(&mut conn);
     drop(conn);
     let (store, dir) = broker.store_dir();
     broker.kill();

@@ -436,6 +436,33 @@ pub fn runtime_long(table: &serde_json::Value, key: &str) -> i64 {
     text.parse().unwrap_or_else(|_| panic!("{key}={text}"))
 }
 
+/// Waits until the shard behind `conn` has written every appended byte to its files (not
+/// necessarily synced): what a kill of the process can no longer take back.
+pub fn wait_all_written(conn: &mut TcpStream) {
+    wait_until(PATIENCE, "every appended byte written", || {
+        let table = runtime_info(conn);
+        runtime_long(&table, "commitLogWrittenOffset") == runtime_long(&table, "commitLogMaxOffset")
+    });
+}
+
+/// Waits until the shard behind `conn` has delivered every delayed message it holds and
+/// filed the deliveries, so a pull sees all it will ever get from the delay service.
+pub fn wait_delays_delivered(conn: &mut TcpStream) {
+    wait_until(PATIENCE, "every delayed message delivered", || {
+        let table = runtime_info(conn);
+        let levels = table.as_object().expect("a table").iter();
+        let mut progress = levels.filter(|(key, _)| key.starts_with("scheduleMessageOffset_"));
+        let caught_up = progress.all(|(_, value)| {
+            let (cursor, end) = value
+                .as_str()
+                .and_then(|v| v.split_once(','))
+                .expect("cursor,end");
+            cursor == end
+        });
+        caught_up && runtime_long(&table, "dispatchBehindBytes") == 0
+    });
+}
+
 /// Waits until the shard behind `conn` holds `count` parked pulls.
 pub fn wait_parked_pulls(conn: &mut TcpStream, count: i64) {
     wait_until(PATIENCE, &format!("{count} parked pulls"), || {
