@@ -110,23 +110,15 @@ impl Cluster {
     }
 
     fn wait_listening(&mut self, port: u16) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return;
-            }
+        wait_until(PATIENCE, &format!("broker listening on {port}"), || {
             if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
                 panic!(
                     "broker exited ({status}) before listening on {port}\n{}",
                     self.log_tail()
                 );
             }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!(
-            "broker did not listen on {port} within 20 s\n{}",
-            self.log_tail()
-        );
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
     }
 
     /// The NameServer address every client is given.
@@ -142,12 +134,9 @@ impl Cluster {
             let _ = child.wait();
         }
         // The kernel may hold the ports for a moment after the process is gone.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpListener::bind(("127.0.0.1", self.listen_port)).is_err()
-            && Instant::now() < deadline
-        {
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_until(PATIENCE, "the broker's port free after the kill", || {
+            TcpListener::bind(("127.0.0.1", self.listen_port)).is_ok()
+        });
         self.spawn();
     }
 
@@ -589,23 +578,22 @@ impl Running {
 
     /// Waits for the client's `started` event; panics with its report if it ends first.
     pub fn wait_started(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
+        let what = format!("{} started", self.label);
+        wait_until(PATIENCE, &what, || {
             if self.snapshot().started() {
-                return;
+                return true;
             }
             if let Ok(Some(_)) = self.child.try_wait() {
-                break;
+                let report = self.snapshot();
+                panic!(
+                    "{} ended before it started; errors: {:#?}\n{}",
+                    self.label,
+                    report.errors(),
+                    report.log_tail()
+                );
             }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let report = self.snapshot();
-        panic!(
-            "{} did not start; errors: {:#?}\n{}",
-            self.label,
-            report.errors(),
-            report.log_tail()
-        );
+            false
+        });
     }
 
     /// The events printed so far.
