@@ -3,9 +3,12 @@
 //! client names (any other offset finds nothing and never fails), clean reopen, and recovery
 //! cutting the log at a corrupt byte in the middle of a segment.
 
+mod common;
+
 use std::path::PathBuf;
 use std::rc::Rc;
 
+use common::{wait_until_local, PATIENCE};
 use shardmq::clock::{Clock, ManualClock};
 use shardmq::storage::config::{FlushPolicy, LogConfig, StoreConfig};
 use shardmq::storage::index::Geometry;
@@ -193,34 +196,22 @@ fn maintenance_task_reputs_on_put_and_checkpoints() {
         );
         let mut rec = encode("M", QueueId(0), b"hello", None);
         let p = store.put("M", QueueId(0), &mut rec).expect("put");
-        // The put wakes the task; give a loaded machine up to a second to run it.
-        let mut e = None;
-        for _ in 0..200 {
-            glommio::timer::sleep(std::time::Duration::from_millis(5)).await;
-            e = store
-                .entry("M", QueueId(0), QueueOffset(0))
-                .await
-                .expect("entry");
-            if e.is_some() {
-                break;
-            }
-        }
+        // The put wakes the task, which reputs it; the interval's checkpoint syncs the log.
+        let entry = || store.entry("M", QueueId(0), QueueOffset(0));
+        wait_until_local(PATIENCE, "reput on the put", || async {
+            entry().await.expect("entry").is_some()
+        })
+        .await;
+        let e = entry().await.expect("entry");
         assert_eq!(
             e.map(|e| e.physical_offset),
             Some(p.offset),
             "reput ran on the put"
         );
-        for _ in 0..200 {
-            glommio::timer::sleep(std::time::Duration::from_millis(10)).await;
-            if store.log().flushed() == store.log().end() {
-                break;
-            }
-        }
-        assert_eq!(
-            store.log().flushed(),
-            store.log().end(),
-            "checkpoint synced the log"
-        );
+        wait_until_local(PATIENCE, "checkpoint synced the log", || async {
+            store.log().flushed() == store.log().end()
+        })
+        .await;
         drop(task); // cancels; the executor drops the future on its next turn
         futures_lite::future::yield_now().await;
         let store = Rc::try_unwrap(store).expect("task released the store");

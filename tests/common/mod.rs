@@ -43,6 +43,21 @@ pub fn wait_until(within: Duration, what: &str, mut condition: impl FnMut() -> b
     wait_for(within, what, || condition().then_some(()));
 }
 
+/// [`wait_until`] inside a glommio executor, for a condition that must await: it pauses on
+/// glommio's timer, so the executor's other tasks (the ones the test waits on) run meanwhile.
+pub async fn wait_until_local<F>(within: Duration, what: &str, mut condition: impl FnMut() -> F)
+where
+    F: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + within;
+    let mut pause = Duration::from_millis(5);
+    while !condition().await {
+        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+        glommio::timer::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(200));
+    }
+}
+
 /// A broker process started for one test; stopped (SIGTERM, then SIGKILL) on drop.
 ///
 /// Every broker gets its own store directory (never `$HOME/store`) and its embedded
