@@ -86,8 +86,10 @@ impl Cluster {
         if let Some(store) = &self.store {
             command.arg(STORE_PATH_FLAG).arg(store);
         }
-        // Small segments: every scenario starts its own broker.
+        // Small segments and index files: every scenario starts its own broker, and the
+        // default index file alone is 400 MiB, preallocated.
         command.args(["-o", "mappedFileSizeCommitLog=4194304"]);
+        command.args(["-o", "maxHashSlotNum=4096", "-o", "maxIndexNum=16384"]);
         let log = File::options()
             .create(true)
             .append(true)
