@@ -24,10 +24,11 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
+use shardmq::clock::Clock;
 use shardmq::storage::config::{FlushPolicy, LogConfig, StoreConfig};
 use shardmq::storage::io::{alloc_block, Disk};
 use shardmq::storage::record::encode;
-use shardmq::storage::store::{system_clock, Store};
+use shardmq::storage::store::Store;
 use shardmq::storage::QueueId;
 
 const TOPIC: &str = "BenchTopic";
@@ -107,7 +108,7 @@ async fn fdatasync_latency(dir: &Path) {
 
 async fn async_appends_then_recovery(root: &Path, records: u64) {
     let config = config(root, FlushPolicy::Async);
-    let store = Store::open(Disk::Dma, config.clone(), system_clock())
+    let store = Store::open(Disk::Dma, config.clone(), Clock::system())
         .await
         .expect("open");
     let mut templates: Vec<Vec<u8>> = (0..QUEUES).map(record).collect();
@@ -148,7 +149,7 @@ async fn async_appends_then_recovery(root: &Path, records: u64) {
     // No checkpoint was written: reopening scans, verifies and re-dispatches the whole log.
     drop(store);
     let started = Instant::now();
-    let store = Store::open(Disk::Dma, config, system_clock())
+    let store = Store::open(Disk::Dma, config, Clock::system())
         .await
         .expect("recover");
     let secs = started.elapsed().as_secs_f64();
@@ -165,7 +166,7 @@ async fn async_appends_then_recovery(root: &Path, records: u64) {
 
 async fn sync_appenders(root: &Path, records: u64) {
     let store = Rc::new(
-        Store::open(Disk::Dma, config(root, FlushPolicy::Sync), system_clock())
+        Store::open(Disk::Dma, config(root, FlushPolicy::Sync), Clock::system())
             .await
             .expect("open"),
     );
@@ -215,7 +216,7 @@ async fn memory(root: &Path) {
     let store = Store::open(
         Disk::Dma,
         config(&root.join("queues"), FlushPolicy::Async),
-        system_clock(),
+        Clock::system(),
     )
     .await
     .expect("open");

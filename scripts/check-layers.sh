@@ -9,15 +9,16 @@ cd "$(dirname "$0")/.."
 
 declare -A allowed=(
   [limits]=""
+  [clock]=""
   [wire]="limits"
   [config]="limits wire"
-  [storage]="limits wire"
+  [storage]="clock limits wire"
   [net]="limits wire"
   [client]="limits wire config net"
-  [namesrv]="limits wire config net"
-  [broker]="limits wire config storage client"
-  [dispatch]="limits wire config storage net broker"
-  [server]="limits wire config storage net client namesrv broker dispatch"
+  [namesrv]="clock limits wire config net"
+  [broker]="clock limits wire config storage client"
+  [dispatch]="clock limits wire config storage net broker"
+  [server]="clock limits wire config storage net client namesrv broker dispatch"
 )
 
 status=0

@@ -67,7 +67,7 @@ fn handler(code: i32) -> Option<Handler> {
         DELETE_SUBSCRIPTIONGROUP => |b, r| later(requests::delete_group(ctx(b), r.command)),
         GET_TOPIC_STATS_INFO => |b, r| later(queue_stats::topic_stats(ctx(b), r.command)),
         GET_CONSUME_STATS => |b, r| later(queue_stats::consume_stats(ctx(b), r.command)),
-        GET_BROKER_RUNTIME_INFO => |b, r| later(requests::runtime_info(ctx(b), r.command)),
+        GET_BROKER_RUNTIME_INFO => runtime_info,
         LOCK_BATCH_MQ => |b, r| now(queue_locks::lock_batch(&b.ctx, &r.command)),
         UNLOCK_BATCH_MQ => |b, r| now(queue_locks::unlock_batch(&b.ctx, &r.command)),
         CONSUMER_SEND_MSG_BACK => {
@@ -102,6 +102,12 @@ fn query_consumer_offset(broker: &ShardBroker, request: Request) -> Handling {
     now(ctx
         .offsets
         .query_consumer_offset(&request.command, min_offset))
+}
+
+/// GET_BROKER_RUNTIME_INFO, with the parked pulls of the shard's data path.
+fn runtime_info(broker: &ShardBroker, request: Request) -> Handling {
+    let parked = broker.data.long_poll.parked();
+    later(requests::runtime_info(ctx(broker), request.command, parked))
 }
 
 /// The broker's request router for one shard.

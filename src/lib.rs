@@ -10,19 +10,32 @@
 //!
 //! | module | owns | may use |
 //! | --- | --- | --- |
-//! | [`server`] | start-up and shutdown of the shards, their listeners and tasks | everything below |
-//! | [`dispatch`] | request code → handler, the one place an error becomes a response | broker, net, storage, config, wire, limits |
-//! | [`broker`] | RocketMQ broker semantics per request family; [`broker::BrokerContext`] | storage, client, config, wire, limits |
-//! | [`namesrv`] | the NameServer: route table, registration and expiry | net, config, wire, limits |
-//! | [`client`] | connections outward (NameServer registration, admin, load) | net, config, wire, limits |
+//! | [`server`] | start-up and shutdown of the shards, their listeners and tasks | everything below
+//! |
+//! | [`dispatch`] | request code → handler, the one place an error becomes a response | broker,
+//! net, storage, config, wire, limits, clock |
+//! | [`broker`] | RocketMQ broker semantics per request family; [`broker::BrokerContext`] |
+//! storage, client, config, wire, limits, clock |
+//! | [`namesrv`] | the NameServer: route table, registration and expiry | net, config, wire,
+//! limits, clock |
+//! | [`client`] | connections outward (NameServer registration, admin, load) | net, config, wire,
+//! limits |
 //! | [`net`] | sockets: accept, read buffer, bounded write queue, backpressure | wire, limits |
-//! | [`storage`] | one shard's store: CommitLog, ConsumeQueue, IndexFile, flush, recovery, retention | wire, limits |
-//! | [`config`] | the process's settings (RocketMQ's `broker.conf` keys) and the port scheme | wire, limits |
-//! | [`wire`] | bytes ⇄ frames, `RemotingCommand`, typed headers, JSON bodies, permission bits, the record format, [`wire::Refusal`] | limits |
+//! | [`storage`] | one shard's store: CommitLog, ConsumeQueue, IndexFile, flush, recovery,
+//! retention | wire, limits, clock |
+//! | [`config`] | the process's settings (RocketMQ's `broker.conf` keys) and the port scheme |
+//! wire, limits |
+//! | [`wire`] | bytes ⇄ frames, `RemotingCommand`, typed headers, JSON bodies, permission bits, the
+//! record format, [`wire::Refusal`] | limits |
+//! | [`clock`] | the time a shard reads: the system's, or a test's moved by hand | nothing |
 //! | [`limits`] | a bound on every length and queue | nothing |
 //!
 //! [`net`] knows no handler: it calls a [`net::Service`], which [`dispatch`] (and the
 //! NameServer) implement. The wire layer is pure: no I/O, no async.
+//!
+//! Below every layer, [`clock`] is where time comes from: each shard makes one
+//! [`clock::Clock`] and gives it to its store and its broker context at construction, so
+//! tests can move time by hand.
 //!
 //! Every shard (one pinned glommio executor from the `shards` crate) runs its own copy of each
 //! layer; shard state is `Rc`/`RefCell` and crosses shards only as messages. The protocol,
@@ -30,6 +43,7 @@
 
 pub mod broker;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod dispatch;
 pub mod limits;

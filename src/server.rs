@@ -22,13 +22,14 @@ use crate::broker::clients::offsets::{ConsumerOffsets, OffsetFileError};
 use crate::broker::metadata::groups::{self, GroupTable};
 use crate::broker::metadata::topics::{self, TopicTable};
 use crate::broker::{context, scheduled::schedule, BrokerContext, BrokerShard, ShardMsg};
+use crate::clock::Clock;
 use crate::config::ports::{FAST_PORT_OFFSET, HA_PORT_OFFSET, SHARD_PORT_STRIDE};
 use crate::config::{shard_ports, BrokerConfig};
 use crate::dispatch::Dispatcher;
 use crate::namesrv::NameServer;
 use crate::net::{self, Server};
 use crate::storage::io::Disk;
-use crate::storage::store::{system_clock, Store};
+use crate::storage::store::Store;
 use crate::storage::StoreResult;
 
 /// How often a shard's store checkpoints (RocketMQ flushes its checkpoint about this often).
@@ -91,14 +92,16 @@ pub fn run_broker(config: BrokerConfig) -> Result<(), ServerError> {
         path: root.clone(),
         error: error.to_string(),
     })?;
+    // The shards' clocks do not run yet; the tables loaded before them take the system's.
+    let started_ms = Clock::system().wall_ms();
     let file = topics::topics_file(&root);
     let table = topics::load(&file)
         .map_err(|error| ServerError::Store { path: file, error })?
-        .with_system_topics(&config, topics::now_ms());
+        .with_system_topics(&config, started_ms);
     let file = groups::groups_file(&root);
     let groups = groups::load(&file)
         .map_err(|error| ServerError::Store { path: file, error })?
-        .with_system_groups(topics::now_ms());
+        .with_system_groups(started_ms);
     let tables = (table, groups);
     let result = shards::launch(runtime, move |shard: BrokerShard| {
         run_shard(shard, config.clone(), tables.clone())
@@ -126,7 +129,7 @@ async fn run_shard(
     let config = Rc::new(config);
     let store_config = context::store_config(&config, index);
     let store_dir = store_config.shard_dir();
-    let store = Store::open(Disk::Dma, store_config, system_clock())
+    let store = Store::open(Disk::Dma, store_config, Clock::system())
         .await
         .map_err(|error| ServerError::Store {
             path: store_dir,
@@ -217,7 +220,7 @@ fn spawn_shard_tasks(
 ) -> ShardTasks {
     let store = &ctx.store;
     let retention = context::retention_config(&ctx.config);
-    let clock = ctx.clone();
+    let clock = ctx.clock.clone();
     ShardTasks {
         maintenance: shard.spawn_background(
             store

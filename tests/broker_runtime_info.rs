@@ -1,32 +1,14 @@
 //! GET_BROKER_RUNTIME_INFO answers a KVTable with the keys mqadmin reads, numeric ones
 //! parsable, and the figures follow what the shard stored and handed out: message totals
-//! and rates, the CommitLog's extent and its oldest message.
+//! and rates, the CommitLog's extent and its oldest message, and the parked pulls.
 
 mod common;
 
-use std::net::TcpStream;
-use std::time::{Duration, Instant};
-
-use common::*;
+use common::{runtime_long as long, *};
 use serde_json::{json, Value};
 
-const GET_BROKER_RUNTIME_INFO: i32 = 28;
-const PULL_MESSAGE: i32 = 11;
 const VIEW_MESSAGE_BY_ID: i32 = 33;
 const SUBSCRIPTION_FLAG: i32 = 4;
-
-fn runtime_info(conn: &mut TcpStream) -> Value {
-    let (header, body) = request(conn, GET_BROKER_RUNTIME_INFO, json!({}));
-    assert_eq!(code_of(&header), SUCCESS, "{header}");
-    json_body(&body)["table"].clone()
-}
-
-fn long(table: &Value, key: &str) -> i64 {
-    let text = table[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("no {key} in {table}"));
-    text.parse().unwrap_or_else(|_| panic!("{key}={text}"))
-}
 
 /// The three space-separated rates of a TPS key.
 fn rates(table: &Value, key: &str) -> Vec<f64> {
@@ -50,6 +32,7 @@ fn runtime_info_has_the_keys_mqadmin_reads() {
         "msgPutTotalYesterdayMorning",
         "msgGetTotalTodayNow",
         "commitLogMaxOffset",
+        "commitLogWrittenOffset",
         "commitLogMinOffset",
         "dispatchBehindBytes",
         "sendThreadPoolQueueSize",
@@ -73,6 +56,9 @@ fn runtime_info_has_the_keys_mqadmin_reads() {
         .expect("f64");
     assert!((0.0..=1.0).contains(&ratio), "{ratio}");
     assert_eq!(table["remainHowManyDataToFlush"], "0 B");
+    assert_eq!(table["parkedPulls"], "0");
+    assert_eq!(table["scheduleMessageOffset_1"], "0,0", "cursor,end");
+    assert_eq!(table["scheduleMessageOffset_18"], "0,0", "Java's 18 levels");
     let runtime = table["runtime"].as_str().expect("runtime");
     assert!(runtime.starts_with("[ 0 days, 0 hours, "), "{runtime}");
 }
@@ -113,14 +99,10 @@ fn figures_follow_what_was_stored_and_pulled() {
     );
 
     // Rates come from once-a-second samples: the next one shows the traffic.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let table = loop {
+    let table = wait_for(PATIENCE, "a sample with the traffic", || {
         let table = runtime_info(&mut conn);
-        if rates(&table, "putTps")[0] > 0.0 || Instant::now() > deadline {
-            break table;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+        (rates(&table, "putTps")[0] > 0.0).then_some(table)
+    });
     for key in ["putTps", "getTransferredTps", "getTransferedTps"] {
         let rates = rates(&table, key);
         assert!(

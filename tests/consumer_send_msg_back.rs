@@ -6,7 +6,6 @@
 mod common;
 
 use std::net::TcpStream;
-use std::time::Duration;
 
 use common::{code_of, pull_until_found, request, send_v2, wait_route, Broker};
 use serde_json::{json, Value};
@@ -68,7 +67,7 @@ fn a_message_sent_back_is_retried_after_its_level() {
 
     let route = wait_route(broker.namesrv_addr(), "%RETRY%g", 1);
     assert_eq!(route["queueDatas"][0]["readQueueNums"], 1);
-    let body = pull_until_found(&mut conn, "%RETRY%g", 0, 0, Duration::from_secs(20));
+    let body = pull_until_found(&mut conn, "%RETRY%g", 0, 0);
     let record = the_resent_record(&body);
     assert_eq!(record.topic(), "%RETRY%g");
     assert_eq!(record.property("ORIGIN_MESSAGE_ID"), Some(id.as_str()));
@@ -87,7 +86,7 @@ fn a_message_past_its_retries_goes_to_the_dead_letter_topic_at_once() {
     assert_eq!(route["queueDatas"][0]["perm"], 6);
     assert_eq!(route["queueDatas"][0]["writeQueueNums"], 1);
     // No delay level applies to a dead letter: it is there as soon as it is filed.
-    let body = pull_until_found(&mut conn, "%DLQ%g", 0, 0, Duration::from_secs(5));
+    let body = pull_until_found(&mut conn, "%DLQ%g", 0, 0);
     assert_eq!(the_resent_record(&body).topic(), "%DLQ%g");
 }
 

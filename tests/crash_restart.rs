@@ -3,18 +3,21 @@
 //!
 //! - ASYNC_FLUSH (the default): a send is acknowledged before its bytes reach the disk, but
 //!   the log writer hands them to the disk at once (it does not wait for the flush interval
-//!   to write), so a kill a moment after the acknowledgements loses none of them.
+//!   to write), so a kill once the broker reports them written (`commitLogWrittenOffset`)
+//!   loses none of them, though none is synced yet.
 //! - SYNC_FLUSH: a send is acknowledged only once synced, so a kill in the middle of a stream
 //!   of sends loses none of the acknowledged ones, whenever it lands.
 
 mod common;
 
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::{
-    code_of, create_topic, offset_field, properties, pull, request, send_v2, try_send_v2, Broker,
-    GET_MAX_OFFSET, PULL_FOUND,
+    code_of, create_topic, offset_field, properties, pull, request, send_v2, try_send_v2,
+    wait_all_written, wait_until, Broker, GET_MAX_OFFSET, PATIENCE, PULL_FOUND,
 };
 use serde_json::json;
 use shardmq::wire::record::RecordView;
@@ -103,8 +106,9 @@ fn async_flush_keeps_acknowledged_messages_across_sigkill() {
     let mut conn = broker.connect(0);
     assert_eq!(code_of(&create_topic(&mut conn, "crash_async", 1)), 0);
     send_all(&mut conn, "crash_async", 0, 50);
-    // Far more than one write round; far less than the flush interval or the checkpoint's.
-    std::thread::sleep(Duration::from_millis(100));
+    // Written, not synced: a kill of the process leaves what is in the files, and waiting for
+    // a sync would hide a writer that holds appends until the flush interval.
+    wait_all_written(&mut conn);
     let store = broker.store_dir();
     broker.kill();
 
@@ -127,6 +131,8 @@ fn sync_flush_keeps_every_acknowledged_message_across_sigkill_under_load() {
 
     // A producer sends until the broker dies; it counts what was acknowledged.
     let addr = broker.addr(0);
+    let counted = Arc::new(AtomicU64::new(0));
+    let count = Arc::clone(&counted);
     let producer = std::thread::spawn(move || {
         let mut conn = TcpStream::connect(addr).expect("connect");
         conn.set_read_timeout(Some(Duration::from_secs(10)))
@@ -137,9 +143,13 @@ fn sync_flush_keeps_every_acknowledged_message_across_sigkill_under_load() {
                 Some(response) if code_of(&response) == 0 => acked += 1,
                 _ => return acked,
             }
+            count.store(acked, Ordering::Relaxed);
         }
     });
-    std::thread::sleep(Duration::from_millis(500));
+    // The kill lands in the middle of the stream: after some sends were acknowledged.
+    wait_until(PATIENCE, "100 acknowledged sends", || {
+        counted.load(Ordering::Relaxed) >= 100
+    });
     let store = broker.store_dir();
     broker.kill();
     let acked = producer.join().expect("producer thread");

@@ -5,9 +5,10 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{code_of, pull, pull_until_found, send_v2, Broker, PULL_FOUND};
+use common::{
+    code_of, pull, pull_until_found, send_v2, wait_all_written, wait_delays_delivered, Broker,
+    PULL_FOUND,
+};
 use shardmq::wire::record::RecordView;
 
 const UNIQ_KEY: &str = "0A000001000000000000000000000042";
@@ -41,7 +42,7 @@ fn a_delayed_message_arrives_after_its_level_without_delay() {
     let (header, _) = pull(&mut conn, "delayed_topic", 0, 0);
     assert_ne!(code_of(&header), PULL_FOUND, "delivered at once: {header}");
 
-    let body = pull_until_found(&mut conn, "delayed_topic", 0, 0, Duration::from_secs(20));
+    let body = pull_until_found(&mut conn, "delayed_topic", 0, 0);
     let got = records(&body);
     assert_eq!(got.len(), 1);
     let record = got[0];
@@ -58,16 +59,16 @@ fn a_restart_while_messages_wait_delivers_each_exactly_once() {
     let mut conn = broker.connect(0);
     send_delayed(&mut conn, "restart_topic", 1, b"first");
     send_delayed(&mut conn, "restart_topic", 2, b"second");
-    pull_until_found(&mut conn, "restart_topic", 0, 0, Duration::from_secs(20));
+    pull_until_found(&mut conn, "restart_topic", 0, 0);
     drop(conn);
     let (store, dir) = broker.store_dir();
     assert_eq!(broker.stop(), Some(0), "graceful stop");
 
     let broker = Broker::start_in(1, &LEVELS, store, dir);
     let mut conn = broker.connect(0);
-    pull_until_found(&mut conn, "restart_topic", 0, 1, Duration::from_secs(20));
-    // Time for a wrongly repeated delivery of either message to show.
-    std::thread::sleep(Duration::from_secs(2));
+    pull_until_found(&mut conn, "restart_topic", 0, 1);
+    // A wrong repeat of either message would be delivered and filed by then.
+    wait_delays_delivered(&mut conn);
     let (header, body) = pull(&mut conn, "restart_topic", 0, 0);
     assert_eq!(code_of(&header), PULL_FOUND, "{header}");
     let bodies: Vec<&[u8]> = records(&body).iter().map(|r| r.body()).collect();
@@ -80,15 +81,15 @@ fn a_crash_while_a_message_waits_still_delivers_it() {
     let broker = Broker::start(1, &LEVELS);
     let mut conn = broker.connect(0);
     send_delayed(&mut conn, "crash_topic", 2, b"survivor");
-    // The parked record reaches the disk on its own; give its write a moment.
-    std::thread::sleep(Duration::from_millis(500));
+    // The parked record reaches the disk on its own, without a sync.
+    wait_all_written(&mut conn);
     drop(conn);
     let (store, dir) = broker.store_dir();
     broker.kill();
 
     let broker = Broker::start_in(1, &LEVELS, store, dir);
     let mut conn = broker.connect(0);
-    let body = pull_until_found(&mut conn, "crash_topic", 0, 0, Duration::from_secs(20));
+    let body = pull_until_found(&mut conn, "crash_topic", 0, 0);
     // At least once: a crash may repeat a delivery, never lose one.
     let got = records(&body);
     assert!(!got.is_empty() && got.iter().all(|r| r.body() == b"survivor"));

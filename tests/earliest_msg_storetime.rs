@@ -5,7 +5,6 @@
 mod common;
 
 use std::net::TcpStream;
-use std::time::Duration;
 
 use common::*;
 use serde_json::json;
@@ -38,7 +37,7 @@ fn the_first_message_of_the_queue_sets_the_time() {
         SUCCESS
     );
     let after = now_ms();
-    std::thread::sleep(Duration::from_millis(30));
+    wait_clock_past(after);
     for _ in 0..3 {
         assert_eq!(
             code_of(&send_v2(&mut conn, "early", 0, b"later", "")),

@@ -6,7 +6,8 @@ mod common;
 mod interop;
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+
+use common::{wait_until, PATIENCE};
 
 use interop::cluster::{Consume, Produce, Running};
 use interop::report::expected_bodies;
@@ -22,12 +23,25 @@ fn clustering(client: Client) {
     let group = unique("cg1", client);
     cluster.create_topic(&topic, 4);
 
+    // One consumer first, until it pulls every queue (and the retry queue, for most clients).
     let mut survivor = cluster.consume(client, &Consume::new(&topic, &group).for_seconds(180));
-    let mut victim = cluster.consume(client, &Consume::new(&topic, &group).for_seconds(180));
     survivor.wait_started();
+    let alone = cluster.wait_parked_pulls(4);
+    // Then the second: once the broker lists it, it has told the first, and once two more
+    // pulls are parked, the second pulls its half. The Rust and C++ clients rebalance as soon
+    // as they are told; ali-ons only on its timer, so its consumers report the queues they
+    // hold, and the split must show there. Only then is the split what the messages see.
+    let mut victim = cluster.consume(client, &Consume::new(&topic, &group).for_seconds(180));
     victim.wait_started();
-    // Both consumers must have heartbeated and rebalanced before the split is observable.
-    std::thread::sleep(Duration::from_secs(10));
+    cluster.wait_consumers(&group, 2);
+    cluster.wait_parked_pulls(alone + 2);
+    wait_until(PATIENCE, "the queues split", || {
+        match (survivor.snapshot().queues(), victim.snapshot().queues()) {
+            (Some(a), Some(b)) => a.is_disjoint(&b) && a.len() + b.len() == 4,
+            (None, None) => true,
+            _ => false,
+        }
+    });
 
     let produce = Produce::new(&topic, &unique("pg8", client), FIRST);
     cluster.produce(client, &produce).assert_all_sent(FIRST);
@@ -37,7 +51,7 @@ fn clustering(client: Client) {
             .map(|c| c.snapshot().received().len())
             .sum()
     };
-    wait_until(Duration::from_secs(60), || {
+    wait_until(PATIENCE, "every message received", || {
         total(&[&survivor, &victim]) >= FIRST
     });
     let victim = victim.kill();
@@ -68,7 +82,7 @@ fn clustering(client: Client) {
             .filter(|m| m.tags.as_deref() == Some("TagB"));
         later.filter_map(|m| m.body).collect()
     };
-    wait_until(Duration::from_secs(60), || {
+    wait_until(PATIENCE, "every later message received", || {
         later_bodies(&survivor).len() >= SECOND
     });
     let survivor_bodies = later_bodies(&survivor);
@@ -78,15 +92,6 @@ fn clustering(client: Client) {
         survivor_bodies, expected,
         "survivor received every later message"
     );
-}
-
-/// Polls `done` until it holds; panics after `limit`.
-fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        assert!(Instant::now() < deadline, "not reached within {limit:?}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 #[test]

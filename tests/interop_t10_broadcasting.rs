@@ -3,8 +3,6 @@
 mod common;
 mod interop;
 
-use std::time::Duration;
-
 use interop::cluster::{Consume, Produce};
 use interop::report::expected_bodies;
 use interop::{unique, Client, Cluster};
@@ -25,8 +23,10 @@ fn broadcasting(client: Client) {
     let mut second = cluster.consume(client, &settings);
     first.wait_started();
     second.wait_started();
-    // Each consumer must own all four queues before the messages count as "seen by both".
-    std::thread::sleep(Duration::from_secs(5));
+    // Each consumer must pull all four queues before the messages count as "seen by both":
+    // a broadcasting consumer starting from the last offset reads from where the queue ends
+    // when it first pulls it.
+    cluster.wait_parked_pulls(2 * 4);
 
     let produce = Produce::new(&topic, &unique("pg10", client), MESSAGES);
     cluster.produce(client, &produce).assert_all_sent(MESSAGES);

@@ -6,7 +6,7 @@ mod common;
 mod interop;
 
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use interop::cluster::{Consume, Produce};
 use interop::{unique, Client, Cluster};
@@ -22,8 +22,8 @@ fn long_poll(client: Client) {
         &Consume::new(&topic, &unique("cg11", client)).until(1, 90),
     );
     consumer.wait_started();
-    // Idle past one rebalance, with every queue's pull parked at the broker.
-    std::thread::sleep(Duration::from_secs(8));
+    // Idle until every queue's pull is parked at the broker.
+    cluster.wait_parked_pulls(4);
 
     let sent_at = Instant::now();
     let produce = Produce::new(&topic, &unique("pg11", client), 1);

@@ -6,7 +6,6 @@
 mod common;
 
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::json;
@@ -49,16 +48,11 @@ const ALL_TIME: (i64, i64) = (0, i64::MAX);
 /// Queries until the answer holds `count` records: a send is acknowledged before reput files
 /// its keys.
 fn wait_found(conn: &mut TcpStream, key: &str, count: usize) -> (serde_json::Value, Vec<Record>) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    wait_for(PATIENCE, &format!("{count} records under {key}"), || {
         let (header, records) = query(conn, TOPIC, key, 64, ALL_TIME, false);
-        if records.len() == count || Instant::now() > deadline {
-            assert_eq!(code_of(&header), SUCCESS, "{key}: {header}");
-            assert_eq!(records.len(), count, "{key}");
-            return (header, records);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        assert_eq!(code_of(&header), SUCCESS, "{key}: {header}");
+        (records.len() == count).then_some((header, records))
+    })
 }
 
 fn send(conn: &mut TcpStream, topic: &str, body: &str, uniq: &str, keys: &str) -> i64 {
@@ -225,7 +219,7 @@ fn with_message_index_disabled_new_keys_are_not_filed() {
     let mut conn = broker.connect(0);
     send(&mut conn, TOPIC, "unfiled", "UNIQ-OFF", "off-key");
     // Dispatched: reput files a record's keys right after its ConsumeQueue entry.
-    let body = pull_until_found(&mut conn, TOPIC, 0, 0, Duration::from_secs(10));
+    let body = pull_until_found(&mut conn, TOPIC, 0, 0);
     assert_eq!(decode_record(&body).body, b"unfiled");
     let assert_unfiled = |conn: &mut TcpStream| {
         for (key, unique) in [("off-key", false), ("UNIQ-OFF", true)] {

@@ -3,14 +3,12 @@
 
 mod common;
 
-use std::net::TcpStream;
-use std::time::Duration;
-
 use common::{
-    code_of, create_topic, json_frame, now_ms, offset_field, read_frame, request, wait_max_offset,
-    write_all, Broker, GET_MAX_OFFSET,
+    code_of, create_topic, json_frame, now_ms, offset_field, read_frame, request, wait_clock_past,
+    wait_max_offset, write_all, Broker, GET_MAX_OFFSET,
 };
 use serde_json::json;
+use std::net::TcpStream;
 
 const SEND_MESSAGE: i32 = 10;
 const SEARCH_OFFSET_BY_TIMESTAMP: i32 = 29;
@@ -51,9 +49,8 @@ fn offsets_follow_what_was_stored() {
     for i in 0..3 {
         send(&mut conn, "lookups", 10 + i);
     }
-    std::thread::sleep(Duration::from_millis(20));
-    let between = now_ms();
-    std::thread::sleep(Duration::from_millis(20));
+    let between = wait_clock_past(now_ms());
+    wait_clock_past(between);
     for i in 0..2 {
         send(&mut conn, "lookups", 20 + i);
     }

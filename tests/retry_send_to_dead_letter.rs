@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{code_of, json_frame, pull_until_found, read_frame, wait_route, write_all, Broker};
 use serde_json::json;
 use shardmq::wire::record::RecordView;
@@ -30,7 +28,7 @@ fn a_retry_past_its_maximum_lands_in_a_new_dead_letter_topic() {
 
     let route = wait_route(broker.namesrv_addr(), "%DLQ%dead_group", 1);
     assert_eq!(route["queueDatas"][0]["perm"], 6);
-    let body = pull_until_found(&mut conn, "%DLQ%dead_group", 0, 0, Duration::from_secs(5));
+    let body = pull_until_found(&mut conn, "%DLQ%dead_group", 0, 0);
     let record = RecordView::parse(&body).expect("record");
     assert_eq!(record.body(), b"gave up");
     assert_eq!(record.reconsume_times(), 3);

@@ -1,13 +1,15 @@
 //! A message sent with SEND_MESSAGE_V2 to a topic that does not exist yet is stored (the
 //! topic auto-created from TBW102 and routed), and a PULL_MESSAGE returns it; a pull parked
-//! on an empty queue is answered as soon as a message arrives.
+//! on an empty queue (the broker's runtime info counts it) is answered as soon as a message
+//! arrives.
 
 mod common;
 
 use std::net::TcpStream;
 
 use common::{
-    code_of, json_frame, properties, read_frame, request, send_v2, wait_route, write_all, Broker,
+    code_of, json_frame, properties, read_frame, request, send_v2, wait_for, wait_max_offset,
+    wait_parked_pulls, wait_route, write_all, Broker, PATIENCE,
 };
 use serde_json::json;
 
@@ -55,16 +57,10 @@ fn a_sent_message_is_pulled_back() {
     let route = wait_route(broker.namesrv_addr(), "fresh_topic", 1);
     assert_eq!(route["queueDatas"][0]["writeQueueNums"], 4);
 
-    let mut pulled = None;
-    for _ in 0..100 {
+    let (header, body) = wait_for(PATIENCE, "the messages pullable", || {
         let (header, body) = request(&mut conn, PULL_MESSAGE, pull_fields("fresh_topic", 2, 0, 0));
-        if code_of(&header) == PULL_FOUND {
-            pulled = Some((header, body));
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let (header, body) = pulled.expect("the messages become pullable");
+        (code_of(&header) == PULL_FOUND).then_some((header, body))
+    });
     assert_eq!(header["extFields"]["nextBeginOffset"], "2");
     assert!(contains(&body, b"hello shardmq") && contains(&body, b"second message"));
 }
@@ -74,6 +70,8 @@ fn a_parked_pull_is_answered_when_a_message_arrives() {
     let broker = Broker::start(1, &[]);
     let mut producer = broker.connect(0);
     assert_eq!(code_of(&send(&mut producer, "lp_topic", 0, b"first")), 0);
+    // Filed, so the queue ends at 1: a pull from 1 then finds nothing and parks.
+    wait_max_offset(&mut producer, "lp_topic", 0, 1);
 
     // Pull at offset 1, where nothing is yet: the broker parks it for up to 15 s.
     let mut consumer = broker.connect(0);
@@ -81,9 +79,8 @@ fn a_parked_pull_is_answered_when_a_message_arrives() {
         "code": PULL_MESSAGE, "language": "JAVA", "version": 479, "opaque": 77, "flag": 0,
         "extFields": pull_fields("lp_topic", 0, 1, 15_000)
     });
-    std::thread::sleep(std::time::Duration::from_millis(200)); // the first message is filed
     write_all(&mut consumer, &json_frame(&header.to_string(), b""));
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    wait_parked_pulls(&mut producer, 1);
     assert_eq!(code_of(&send(&mut producer, "lp_topic", 0, b"wake up")), 0);
 
     let response = read_frame(&mut consumer).expect("the parked pull is answered");

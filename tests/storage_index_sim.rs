@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::rc::Rc;
 
+use shardmq::clock::ManualClock;
 use shardmq::storage::commit_log::Durable;
 use shardmq::storage::config::{FlushPolicy, LogConfig, StoreConfig};
 use shardmq::storage::index::Geometry;
@@ -248,7 +249,7 @@ async fn simulate(seed: u64) -> usize {
         let store = Store::open(
             Disk::Mem(mem.clone()),
             config(policy, index),
-            Box::new(move || now),
+            ManualClock::new(now).clock(),
         )
         .await;
         let store = Rc::new(store.unwrap_or_else(|e| panic!("recovery failed: {e}")));

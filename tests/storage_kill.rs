@@ -6,11 +6,12 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use shardmq::clock::Clock;
 use shardmq::storage::config::{FlushPolicy, LogConfig, StoreConfig};
 use shardmq::storage::index::Geometry;
 use shardmq::storage::io::Disk;
 use shardmq::storage::record::encode;
-use shardmq::storage::store::{system_clock, Store};
+use shardmq::storage::store::Store;
 use shardmq::storage::{PhysicalOffset, QueueId, QueueOffset};
 
 const DIR_VAR: &str = "STORAGE_KILL_DIR";
@@ -37,7 +38,7 @@ fn body(queue_offset: u64) -> Vec<u8> {
 /// The child: appends forever, 16 appends in flight, printing `ACK offset queue_offset`.
 fn kill_child(dir: String) {
     let ex = glommio::LocalExecutorBuilder::default().spawn(move || async move {
-        let store = Store::open(Disk::Dma, config(dir.into()), system_clock())
+        let store = Store::open(Disk::Dma, config(dir.into()), Clock::system())
             .await
             .expect("open");
         let mut next = 0u64;
@@ -105,7 +106,7 @@ fn sigkill_keeps_every_acknowledged_record() {
     );
     let r = root.clone();
     let ex = glommio::LocalExecutorBuilder::default().spawn(move || async move {
-        let store = Store::open(Disk::Dma, config(r), system_clock())
+        let store = Store::open(Disk::Dma, config(r), Clock::system())
             .await
             .expect("recovery");
         let (_, max) = store.queue_range("K", QueueId(0));

@@ -3,10 +3,9 @@
 //! reads below the new start answer OutOfRange, and a reopen keeps both the new start and
 //! the next queue offset.
 
-use std::cell::Cell;
 use std::path::PathBuf;
-use std::rc::Rc;
 
+use shardmq::clock::ManualClock;
 use shardmq::storage::config::{FlushPolicy, LogConfig, StoreConfig};
 use shardmq::storage::index::Geometry;
 use shardmq::storage::io::{Disk, Faults, MemDisk};
@@ -29,13 +28,12 @@ fn config() -> StoreConfig {
 fn expired_segments_go_and_queues_follow() {
     let ex = glommio::LocalExecutorBuilder::default().spawn(|| async {
         let disk = Disk::Mem(MemDisk::new(1, Faults::default()));
-        let now = Rc::new(Cell::new(0i64));
-        let clock = Rc::clone(&now);
-        let store = Store::open(disk.clone(), config(), Box::new(move || clock.get())).await;
+        let now = ManualClock::new(0);
+        let store = Store::open(disk.clone(), config(), now.clock()).await;
         let store = store.expect("open");
         // 400 records of ~1 KiB, one per simulated minute: about 7 segments of 64 KiB.
         for i in 0..400i64 {
-            now.set(i * 60_000);
+            now.set_wall_ms(i * 60_000);
             let mut rec = encode("T", QueueId(0), &[7u8; 1000], None);
             store
                 .put("T", QueueId(0), &mut rec)
@@ -100,7 +98,7 @@ fn expired_segments_go_and_queues_follow() {
         );
         store.close().await.expect("close");
 
-        let store = Store::open(disk, config(), Box::new(|| 0))
+        let store = Store::open(disk, config(), ManualClock::new(0).clock())
             .await
             .expect("reopen");
         assert_eq!(store.queue_range("T", QueueId(0)), (min, QueueOffset(400)));
@@ -117,9 +115,13 @@ fn expired_segments_go_and_queues_follow() {
 fn scheduled_pass_deletes_under_disk_pressure_at_any_hour() {
     let ex = glommio::LocalExecutorBuilder::default().spawn(|| async {
         let mem = MemDisk::new(2, Faults::default());
-        let store = Store::open(Disk::Mem(mem.clone()), config(), Box::new(|| 0))
-            .await
-            .expect("open");
+        let store = Store::open(
+            Disk::Mem(mem.clone()),
+            config(),
+            ManualClock::new(0).clock(),
+        )
+        .await
+        .expect("open");
         for _ in 0..400 {
             let mut rec = encode("T", QueueId(0), &[7u8; 1000], None);
             let put = store.put("T", QueueId(0), &mut rec).expect("put");
@@ -165,13 +167,12 @@ fn scheduled_pass_deletes_under_disk_pressure_at_any_hour() {
 fn index_files_below_the_new_log_start_go_with_the_segments() {
     let ex = glommio::LocalExecutorBuilder::default().spawn(|| async {
         let disk = Disk::Mem(MemDisk::new(3, Faults::default()));
-        let now = Rc::new(Cell::new(0i64));
-        let clock = Rc::clone(&now);
-        let store = Store::open(disk.clone(), config(), Box::new(move || clock.get())).await;
+        let now = ManualClock::new(0);
+        let store = Store::open(disk.clone(), config(), now.clock()).await;
         let store = store.expect("open");
         // 400 keyed records, one per simulated minute: 800 keys fill a dozen small files.
         for i in 0..400i64 {
-            now.set(i * 60_000);
+            now.set_wall_ms(i * 60_000);
             let props = format!("UNIQ_KEY\u{1}U{i}\u{2}KEYS\u{1}shared\u{2}");
             let mut rec = encode_with_properties("T", QueueId(0), &[7u8; 1000], &props);
             let put = store.put("T", QueueId(0), &mut rec).expect("put");

@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 use std::rc::Rc;
 
+use shardmq::clock::ManualClock;
 use shardmq::storage::commit_log::Durable;
 use shardmq::storage::config::{FlushPolicy, LogConfig, StoreConfig};
 use shardmq::storage::index::Geometry;
@@ -188,8 +189,7 @@ async fn simulate(seed: u64) -> usize {
     let mut clock_ms = 1_000_000i64;
     for _life in 0..LIVES {
         mem.set_faults(Faults::default());
-        let start = clock_ms;
-        let clock = Box::new(move || start);
+        let clock = ManualClock::new(clock_ms).clock();
         let store = Store::open(Disk::Mem(mem.clone()), config(policy), clock).await;
         let store = Rc::new(store.unwrap_or_else(|e| panic!("recovery failed: {e}")));
         verify(&store, &acked).await;

@@ -3,16 +3,19 @@
 //! client names (any other offset finds nothing and never fails), clean reopen, and recovery
 //! cutting the log at a corrupt byte in the middle of a segment.
 
-use std::cell::Cell;
+mod common;
+
 use std::path::PathBuf;
 use std::rc::Rc;
 
+use common::{wait_until_local, PATIENCE};
+use shardmq::clock::{Clock, ManualClock};
 use shardmq::storage::config::{FlushPolicy, LogConfig, StoreConfig};
 use shardmq::storage::index::Geometry;
 use shardmq::storage::io::{Disk, Faults, MemDisk};
 use shardmq::storage::record::encode;
 use shardmq::storage::retention::{RetentionConfig, Sweep};
-use shardmq::storage::store::{Clock, Store};
+use shardmq::storage::store::Store;
 use shardmq::storage::{PhysicalOffset, QueueId, QueueOffset};
 use shardmq::wire::properties::java_hash;
 
@@ -29,11 +32,7 @@ fn config(root: PathBuf, flush: FlushPolicy) -> StoreConfig {
 
 /// A clock that advances 10 ms per call, starting at 1 000 000.
 fn ticking() -> Clock {
-    let t = Rc::new(std::cell::Cell::new(1_000_000i64));
-    Box::new(move || {
-        t.set(t.get() + 10);
-        t.get()
-    })
+    ManualClock::ticking(1_000_010, 10).clock()
 }
 
 fn run<F, Fut>(f: F)
@@ -197,34 +196,22 @@ fn maintenance_task_reputs_on_put_and_checkpoints() {
         );
         let mut rec = encode("M", QueueId(0), b"hello", None);
         let p = store.put("M", QueueId(0), &mut rec).expect("put");
-        // The put wakes the task; give a loaded machine up to a second to run it.
-        let mut e = None;
-        for _ in 0..200 {
-            glommio::timer::sleep(std::time::Duration::from_millis(5)).await;
-            e = store
-                .entry("M", QueueId(0), QueueOffset(0))
-                .await
-                .expect("entry");
-            if e.is_some() {
-                break;
-            }
-        }
+        // The put wakes the task, which reputs it; the interval's checkpoint syncs the log.
+        let entry = || store.entry("M", QueueId(0), QueueOffset(0));
+        wait_until_local(PATIENCE, "reput on the put", || async {
+            entry().await.expect("entry").is_some()
+        })
+        .await;
+        let e = entry().await.expect("entry");
         assert_eq!(
             e.map(|e| e.physical_offset),
             Some(p.offset),
             "reput ran on the put"
         );
-        for _ in 0..200 {
-            glommio::timer::sleep(std::time::Duration::from_millis(10)).await;
-            if store.log().flushed() == store.log().end() {
-                break;
-            }
-        }
-        assert_eq!(
-            store.log().flushed(),
-            store.log().end(),
-            "checkpoint synced the log"
-        );
+        wait_until_local(PATIENCE, "checkpoint synced the log", || async {
+            store.log().flushed() == store.log().end()
+        })
+        .await;
         drop(task); // cancels; the executor drops the future on its next turn
         futures_lite::future::yield_now().await;
         let store = Rc::try_unwrap(store).expect("task released the store");
@@ -296,10 +283,10 @@ struct Stored {
 }
 
 /// Puts records of growing size, one per simulated second, over several segments.
-async fn fill_timed(store: &Store, clock: &Cell<i64>) -> Vec<Stored> {
+async fn fill_timed(store: &Store, clock: &ManualClock) -> Vec<Stored> {
     let mut stored = Vec::new();
     for i in 0..150usize {
-        clock.set(1_000_000 + 1000 * i as i64);
+        clock.set_wall_ms(1_000_000 + 1000 * i as i64);
         let mut rec = encode("Q", QueueId(0), &vec![i as u8; 100 + i * 7], Some("t"));
         let put = store.put_waiting("Q", QueueId(0), &mut rec).await;
         let put = put.expect("put");
@@ -337,12 +324,10 @@ async fn assert_nothing_at(store: &Store, offset: u64) {
 }
 
 async fn lookups(disk: Disk, root: PathBuf) {
-    let clock = Rc::new(Cell::new(0i64));
-    let time = Rc::clone(&clock);
+    let clock = ManualClock::new(0);
     let open = |disk: Disk| {
-        let time = Rc::clone(&time);
         let config = config(root.clone(), FlushPolicy::Sync);
-        Store::open(disk, config, Box::new(move || time.get()))
+        Store::open(disk, config, clock.clock())
     };
     let store = open(disk.clone()).await.expect("open");
     assert_nothing_at(&store, 0).await;

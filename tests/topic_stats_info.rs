@@ -5,7 +5,6 @@
 mod common;
 
 use std::net::TcpStream;
-use std::time::Duration;
 
 use common::*;
 use serde_json::{json, Value};
@@ -30,14 +29,11 @@ fn stats(conn: &mut TcpStream, topic: &str) -> Vec<(i64, String, i64, i64, i64)>
 
 /// Asks until the newest message of queue 0 is filed (reput runs just after the send).
 fn stats_once_filed(conn: &mut TcpStream, topic: &str) -> Vec<(i64, String, i64, i64, i64)> {
-    for _ in 0..200 {
-        let table = stats(conn, topic);
-        if table[0].4 > 0 {
-            return table;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("queue 0 of {topic} never showed a store time");
+    wait_for(
+        PATIENCE,
+        &format!("a store time in queue 0 of {topic}"),
+        || Some(stats(conn, topic)).filter(|table| table[0].4 > 0),
+    )
 }
 
 fn send_n(conn: &mut TcpStream, topic: &str, queue: i32, n: usize) {
@@ -52,8 +48,7 @@ fn each_shard_lists_its_queues_with_what_was_sent() {
     let (mut shard0, mut shard1) = (broker.connect(0), broker.connect(1));
     assert_eq!(code_of(&create_topic(&mut shard0, "stats", 4)), SUCCESS);
     send_n(&mut shard0, "stats", 0, 2);
-    std::thread::sleep(Duration::from_millis(20));
-    let before_last = now_ms();
+    let before_last = wait_clock_past(now_ms());
     send_n(&mut shard0, "stats", 0, 1);
     let after_last = now_ms();
     send_n(&mut shard0, "stats", 2, 1);

@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::time::Instant;
 
 use super::{BrokerShard, ShardMsg, ShardReply, Topics};
 use crate::broker::admin::stats::ShardStats;
@@ -21,6 +20,7 @@ use crate::broker::metadata::topics::{self, TopicTable};
 use crate::broker::scheduled::delay::DelayLevels;
 use crate::broker::scheduled::schedule::{DelayOffsetTable, Schedule};
 use crate::client::{ClientOptions, Pool};
+use crate::clock::Clock;
 use crate::config::ShardPorts;
 use crate::config::{BrokerConfig, FlushDiskType};
 use crate::storage::config::{FlushPolicy, StoreConfig};
@@ -64,8 +64,9 @@ pub struct BrokerContext {
     pub schedule: Rc<Schedule>,
     /// Orderly consumers' leases on this shard's queues.
     pub queue_locks: QueueLocks,
-    /// Origin of [`BrokerContext::monotonic_ms`].
-    epoch: Instant,
+    /// The store's clock: handlers read the time through it, so what they report and
+    /// expire agrees with the store's timestamps, and a test moves all of it at once.
+    pub clock: Clock,
 }
 
 /// The store settings of shard `shard` from the broker's.
@@ -125,7 +126,8 @@ fn shard_config_file(config: &BrokerConfig, shard: usize, name: &str) -> PathBuf
 
 impl BrokerContext {
     /// Builds shard `shard`'s context; `initial` holds the tables loaded before start-up,
-    /// the same on every shard, `delay_offsets` the shard's delay cursors.
+    /// the same on every shard, `delay_offsets` the shard's delay cursors. The context
+    /// takes the clock `store` was opened with, so a shard has one clock.
     pub fn new(
         shard: BrokerShard,
         config: Rc<BrokerConfig>,
@@ -158,6 +160,7 @@ impl BrokerContext {
             groups::groups_file(&config.store_path_root_dir),
             config.auto_create_subscription_group,
         )?;
+        let clock = store.clock().clone();
         let levels = DelayLevels::new(config.message_delay_level.clone());
         let schedule = Schedule::new(store.clone(), levels, delay_offsets);
         Ok(Rc::new(BrokerContext {
@@ -167,14 +170,14 @@ impl BrokerContext {
             topics,
             groups,
             namesrv: Rc::new(Pool::new(ClientOptions::default())),
-            boot_ms: topics::now_ms(),
+            boot_ms: clock.wall_ms(),
             store,
             clients: Rc::new(ClientRegistry::new()),
             offsets: Rc::new(offsets),
-            stats: Rc::new(ShardStats::new()),
+            stats: Rc::new(ShardStats::new(clock.clone())),
             schedule: Rc::new(schedule),
             queue_locks: QueueLocks::default(),
-            epoch: Instant::now(),
+            clock,
         }))
     }
 
@@ -182,11 +185,6 @@ impl BrokerContext {
     /// offset message ids point at, so it must be what clients reach.
     pub fn store_host(&self) -> std::net::SocketAddr {
         std::net::SocketAddr::new(self.config.broker_ip(), self.identity.ports.main)
-    }
-
-    /// Milliseconds since this shard started, for expiry clocks that must never go back.
-    pub fn monotonic_ms(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
     }
 
     /// Serves this shard's mesh messages. Call once the shard's listeners are bound.
@@ -198,17 +196,21 @@ impl BrokerContext {
 
     async fn handle_mesh(self: Rc<Self>, msg: ShardMsg) -> ShardReply {
         match msg {
-            ShardMsg::Topic(change) => {
-                ShardReply::Changed(self.topics.apply_on_owner(change).await)
-            }
+            ShardMsg::Topic(change) => ShardReply::Changed(
+                self.topics
+                    .apply_on_owner(change, self.clock.wall_ms())
+                    .await,
+            ),
             ShardMsg::TopicsChanged { version } => {
                 self.topics.wait_version(version).await;
                 self.register_all(register::CHANGE_WAIT_MAX).await;
                 ShardReply::Done
             }
-            ShardMsg::Group(change) => {
-                ShardReply::Changed(self.groups.apply_on_owner(change).await)
-            }
+            ShardMsg::Group(change) => ShardReply::Changed(
+                self.groups
+                    .apply_on_owner(change, self.clock.wall_ms())
+                    .await,
+            ),
             ShardMsg::DeleteGroupOffsets(group) => {
                 self.offsets.delete_group(&group);
                 ShardReply::Done

@@ -24,17 +24,7 @@ use super::log_buffer::LogBytes;
 use super::offsets::{PhysicalOffset, QueueId, QueueOffset};
 use super::record::{self, consumable, scan_verified, tags_code, Scanned, MAGIC_BLANK};
 use super::recovery::{recover_log, LogFiles};
-
-/// Milliseconds since the Unix epoch; injectable so tests control store timestamps.
-pub type Clock = Box<dyn Fn() -> i64>;
-
-/// The system clock.
-pub fn system_clock() -> Clock {
-    Box::new(|| {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-        now.map_or(0, |d| d.as_millis() as i64)
-    })
-}
+use crate::clock::Clock;
 
 #[derive(Debug)]
 pub(super) struct Queue {
@@ -231,7 +221,7 @@ impl Store {
             .is_ok_and(|v| v.topic() == topic && v.queue_id() == queue_id.0));
         let q = self.queue_or_create(topic, queue_id);
         let queue_offset = QueueOffset(q.next.get());
-        let now = (self.clock)();
+        let now = self.clock.wall_ms();
         let appended = self
             .log()
             .append(record, |rec, at| record::patch(rec, queue_offset, at, now))?;
@@ -486,7 +476,12 @@ impl Store {
 
     /// The store clock's current time, ms since the epoch.
     pub fn now_ms(&self) -> i64 {
-        (self.clock)()
+        self.clock.wall_ms()
+    }
+
+    /// The clock the store was opened with.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// Where the store's files live.

@@ -1,5 +1,12 @@
 //! Helpers for black-box tests: start the real `shardmq` binary on loopback, speak raw
 //! frames to it, stop it by its PID.
+//!
+//! Tests wait on conditions they can observe (a queue's max offset, a key of
+//! GET_BROKER_RUNTIME_INFO, what a client reported), polled with [`wait_until`] or
+//! [`wait_for`], never for a fixed time: a sleep long enough on an idle machine is too short
+//! on a busy one, and it passes without showing that what it waited for happened. Deadlines
+//! ([`PATIENCE`]) are generous enough for a busy 2-core machine that builds beside the
+//! tests; they only bound how long a failure takes to show.
 
 #![allow(dead_code)] // each test file uses a different part
 
@@ -11,6 +18,45 @@ use std::time::{Duration, Instant};
 
 /// Distance between the main ports of neighbouring shards (see the README's port scheme).
 pub const SHARD_PORT_STRIDE: u16 = 4;
+
+/// How long a test waits for what it expects before it fails.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Polls `condition` until it gives `Some`, and returns that; panics, naming `what` was
+/// awaited, once `within` has passed.
+pub fn wait_for<T>(within: Duration, what: &str, mut condition: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + within;
+    // Short pauses first, since most conditions hold within milliseconds.
+    let mut pause = Duration::from_millis(5);
+    loop {
+        if let Some(found) = condition() {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(200));
+    }
+}
+
+/// [`wait_for`] a condition that holds or not.
+pub fn wait_until(within: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    wait_for(within, what, || condition().then_some(()));
+}
+
+/// [`wait_until`] inside a glommio executor, for a condition that must await: it pauses on
+/// glommio's timer, so the executor's other tasks (the ones the test waits on) run meanwhile.
+pub async fn wait_until_local<F>(within: Duration, what: &str, mut condition: impl FnMut() -> F)
+where
+    F: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + within;
+    let mut pause = Duration::from_millis(5);
+    while !condition().await {
+        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+        glommio::timer::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(200));
+    }
+}
 
 /// A broker process started for one test; stopped (SIGTERM, then SIGKILL) on drop.
 ///
@@ -109,14 +155,9 @@ impl Broker {
     }
 
     pub fn wait_listening(&self, port: u16) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("broker did not listen on port {port} within 20 s");
+        wait_until(PATIENCE, &format!("broker listening on {port}"), || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
     }
 
     /// Sends SIGTERM and waits for the process to exit; returns its exit status code.
@@ -371,21 +412,77 @@ pub fn offset_field(header: &serde_json::Value) -> i64 {
 /// before reput files it in its ConsumeQueue.
 pub fn wait_max_offset(conn: &mut TcpStream, topic: &str, queue: i32, count: i64) {
     let fields = serde_json::json!({"topic": topic, "queueId": queue});
-    for _ in 0..500 {
+    let what = format!("queue {queue} of {topic} holding {count} messages");
+    wait_until(PATIENCE, &what, || {
         let (header, _) = request(conn, GET_MAX_OFFSET, fields.clone());
         assert_eq!(code_of(&header), SUCCESS, "{header}");
-        if offset_field(&header) == count {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("queue {queue} of {topic} never held {count} messages");
+        offset_field(&header) == count
+    });
 }
 
 /// Wall-clock milliseconds since the epoch, as the broker stamps store times.
 pub fn now_ms() -> i64 {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
     now.expect("clock after 1970").as_millis() as i64
+}
+
+/// Waits until the wall clock reads past `ms` and returns its reading: what is stored from
+/// now on has a later store time than what was stored by `ms`.
+pub fn wait_clock_past(ms: i64) -> i64 {
+    wait_for(PATIENCE, &format!("the clock past {ms}"), || {
+        Some(now_ms()).filter(|&now| now > ms)
+    })
+}
+
+pub const GET_BROKER_RUNTIME_INFO: i32 = 28;
+
+/// GET_BROKER_RUNTIME_INFO's table.
+pub fn runtime_info(conn: &mut TcpStream) -> serde_json::Value {
+    let (header, body) = request(conn, GET_BROKER_RUNTIME_INFO, serde_json::json!({}));
+    assert_eq!(code_of(&header), SUCCESS, "{header}");
+    json_body(&body)["table"].clone()
+}
+
+/// The integer value of `key` in a runtime-info table, where every value is text.
+pub fn runtime_long(table: &serde_json::Value, key: &str) -> i64 {
+    let text = table[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {key} in {table}"));
+    text.parse().unwrap_or_else(|_| panic!("{key}={text}"))
+}
+
+/// Waits until the shard behind `conn` has written every appended byte to its files (not
+/// necessarily synced): what a kill of the process can no longer take back.
+pub fn wait_all_written(conn: &mut TcpStream) {
+    wait_until(PATIENCE, "every appended byte written", || {
+        let table = runtime_info(conn);
+        runtime_long(&table, "commitLogWrittenOffset") == runtime_long(&table, "commitLogMaxOffset")
+    });
+}
+
+/// Waits until the shard behind `conn` has delivered every delayed message it holds and
+/// filed the deliveries, so a pull sees all it will ever get from the delay service.
+pub fn wait_delays_delivered(conn: &mut TcpStream) {
+    wait_until(PATIENCE, "every delayed message delivered", || {
+        let table = runtime_info(conn);
+        let levels = table.as_object().expect("a table").iter();
+        let mut progress = levels.filter(|(key, _)| key.starts_with("scheduleMessageOffset_"));
+        let caught_up = progress.all(|(_, value)| {
+            let (cursor, end) = value
+                .as_str()
+                .and_then(|v| v.split_once(','))
+                .expect("cursor,end");
+            cursor == end
+        });
+        caught_up && runtime_long(&table, "dispatchBehindBytes") == 0
+    });
+}
+
+/// Waits until the shard behind `conn` holds `count` parked pulls.
+pub fn wait_parked_pulls(conn: &mut TcpStream, count: i64) {
+    wait_until(PATIENCE, &format!("{count} parked pulls"), || {
+        runtime_long(&runtime_info(conn), "parkedPulls") == count
+    });
 }
 
 /// The fields of a stored record (docs/protocol.md §3.1) a test compares; IPv4 hosts only.
@@ -444,27 +541,20 @@ pub fn decode_offset_message_id(id: &str) -> (SocketAddr, i64) {
 /// Asks the NameServer at `namesrv` for `topic`'s route until it lists `brokers` brokers
 /// (registration is asynchronous at start-up), or 20 s pass; returns the last route.
 pub fn wait_route(namesrv: SocketAddr, topic: &str, brokers: usize) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut last = serde_json::Value::Null;
-    while Instant::now() < deadline {
-        if let Ok(mut conn) = TcpStream::connect(namesrv) {
-            conn.set_read_timeout(Some(Duration::from_secs(10)))
-                .expect("timeout");
-            let (header, body) = request(
-                &mut conn,
-                GET_ROUTEINFO_BY_TOPIC,
-                serde_json::json!({ "topic": topic }),
-            );
-            if code_of(&header) == 0 {
-                last = json_body(&body);
-                if last["brokerDatas"].as_array().map_or(0, Vec::len) == brokers {
-                    return last;
-                }
-            }
+    let what = format!("route of {topic} listing {brokers} brokers");
+    wait_for(PATIENCE, &what, || {
+        let mut conn = TcpStream::connect(namesrv).ok()?;
+        conn.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let fields = serde_json::json!({ "topic": topic });
+        let (header, body) = request(&mut conn, GET_ROUTEINFO_BY_TOPIC, fields);
+        if code_of(&header) != SUCCESS {
+            return None;
         }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("route of {topic} never listed {brokers} brokers; last: {last}");
+        let route = json_body(&body);
+        let listed = route["brokerDatas"].as_array().map_or(0, Vec::len);
+        (listed == brokers).then_some(route)
+    })
 }
 
 /// Creates `topic` with `queues` read and write queues through `stream`, as mqadmin does.
@@ -595,27 +685,14 @@ pub fn pull(
     request(stream, PULL_MESSAGE, fields)
 }
 
-/// Pulls (`topic`, `queue`) from `offset` until a message is found or `within` passes;
-/// returns the body of the first answer that found something.
-pub fn pull_until_found(
-    stream: &mut TcpStream,
-    topic: &str,
-    queue: i32,
-    offset: u64,
-    within: Duration,
-) -> Vec<u8> {
-    let deadline = Instant::now() + within;
-    loop {
+/// Pulls (`topic`, `queue`) from `offset` until a message is found; returns the body of the
+/// first answer that found something.
+pub fn pull_until_found(stream: &mut TcpStream, topic: &str, queue: i32, offset: u64) -> Vec<u8> {
+    let what = format!("a message in {topic}/{queue} from {offset}");
+    wait_for(PATIENCE, &what, || {
         let (header, body) = pull(stream, topic, queue, offset);
-        if code_of(&header) == PULL_FOUND {
-            return body;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "nothing in {topic}/{queue} from {offset} within {within:?}: {header}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        (code_of(&header) == PULL_FOUND).then_some(body)
+    })
 }
 
 /// Sends a HEART_BEAT with `body` and returns its response, skipping the

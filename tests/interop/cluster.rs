@@ -17,7 +17,9 @@ use shardmq::wire::record::{RecordView, SysFlag};
 
 use super::report::expected_bodies;
 use super::{Client, Report, Role};
-use crate::common::{free_port, free_port_block, json_frame, read_frame};
+use crate::common::{
+    free_port, free_port_block, json_frame, read_frame, wait_for, wait_until, PATIENCE,
+};
 
 /// The broker flag that chooses the store directory.
 const STORE_PATH_FLAG: &str = "--store-path";
@@ -25,6 +27,8 @@ const STORE_PATH_FLAG: &str = "--store-path";
 const SUCCESS: i64 = 0;
 const PULL_MESSAGE: i64 = 11;
 const UPDATE_AND_CREATE_TOPIC: i64 = 17;
+const GET_BROKER_RUNTIME_INFO: i64 = 28;
+const GET_CONSUMER_LIST_BY_GROUP: i64 = 38;
 const GET_ROUTEINFO_BY_TOPIC: i64 = 105;
 /// PULL_MESSAGE's sysFlag bit: the request carries its subscription.
 const PULL_WITH_SUBSCRIPTION: i64 = 4;
@@ -82,8 +86,10 @@ impl Cluster {
         if let Some(store) = &self.store {
             command.arg(STORE_PATH_FLAG).arg(store);
         }
-        // Small segments: every scenario starts its own broker.
+        // Small segments and index files: every scenario starts its own broker, and the
+        // default index file alone is 400 MiB, preallocated.
         command.args(["-o", "mappedFileSizeCommitLog=4194304"]);
+        command.args(["-o", "maxHashSlotNum=4096", "-o", "maxIndexNum=16384"]);
         let log = File::options()
             .create(true)
             .append(true)
@@ -106,23 +112,15 @@ impl Cluster {
     }
 
     fn wait_listening(&mut self, port: u16) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return;
-            }
+        wait_until(PATIENCE, &format!("broker listening on {port}"), || {
             if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
                 panic!(
                     "broker exited ({status}) before listening on {port}\n{}",
                     self.log_tail()
                 );
             }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!(
-            "broker did not listen on {port} within 20 s\n{}",
-            self.log_tail()
-        );
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
     }
 
     /// The NameServer address every client is given.
@@ -138,12 +136,9 @@ impl Cluster {
             let _ = child.wait();
         }
         // The kernel may hold the ports for a moment after the process is gone.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpListener::bind(("127.0.0.1", self.listen_port)).is_err()
-            && Instant::now() < deadline
-        {
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_until(PATIENCE, "the broker's port free after the kill", || {
+            TcpListener::bind(("127.0.0.1", self.listen_port)).is_ok()
+        });
         self.spawn();
     }
 
@@ -165,16 +160,46 @@ impl Cluster {
             response["code"], SUCCESS,
             "UPDATE_AND_CREATE_TOPIC {topic} at the broker answered {response}"
         );
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            match self.route(topic) {
-                Ok(_) => return,
-                Err(answer) if Instant::now() > deadline => {
-                    panic!("route of {topic} not served 10 s after creating it: {answer}")
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(100)),
-            }
-        }
+        let what = format!("route of {topic} served after creating it");
+        wait_until(PATIENCE, &what, || self.route(topic).is_ok());
+    }
+
+    /// Waits until the broker lists `count` consumers of `group`: each has sent its first
+    /// heartbeat, and the broker has told the others of it, which makes them rebalance.
+    pub fn wait_consumers(&self, group: &str, count: usize) {
+        let header = serde_json::json!({
+            "code": GET_CONSUMER_LIST_BY_GROUP, "language": "JAVA", "version": 453, "opaque": 3,
+            "flag": 0, "serializeTypeCurrentRPC": "JSON",
+            "extFields": { "consumerGroup": group },
+        });
+        wait_until(PATIENCE, &format!("{count} consumers of {group}"), || {
+            let (response, body) = request_with_body(self.listen_port, &header);
+            let list: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let listed = list["consumerIdList"].as_array().map_or(0, Vec::len);
+            response["code"] == SUCCESS && listed == count
+        });
+    }
+
+    /// Waits until at least `count` pulls are parked at the broker, and returns how many are:
+    /// a consumer parks a pull on a queue once it owns the queue and knows where to read it
+    /// from, so what is sent from then on reaches it. A pull stays parked until a message
+    /// arrives or its suspension (15 s or more) ends, even after its consumer gave the queue
+    /// up, so a count over a few seconds only grows.
+    pub fn wait_parked_pulls(&self, count: usize) -> usize {
+        let header = serde_json::json!({
+            "code": GET_BROKER_RUNTIME_INFO, "language": "JAVA", "version": 453, "opaque": 4,
+            "flag": 0, "serializeTypeCurrentRPC": "JSON", "extFields": {},
+        });
+        wait_for(PATIENCE, &format!("{count} parked pulls"), || {
+            let (response, body) = request_with_body(self.listen_port, &header);
+            assert_eq!(
+                response["code"], SUCCESS,
+                "GET_BROKER_RUNTIME_INFO: {response}"
+            );
+            let info: Value = serde_json::from_slice(&body).expect("a runtime-info body");
+            let parked = info["table"]["parkedPulls"].as_str().expect("parkedPulls");
+            Some(parked.parse().expect("a count")).filter(|&parked| parked >= count)
+        })
     }
 
     /// GET_ROUTEINFO_BY_TOPIC at the NameServer: the route body, or the response header.
@@ -555,23 +580,22 @@ impl Running {
 
     /// Waits for the client's `started` event; panics with its report if it ends first.
     pub fn wait_started(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
+        let what = format!("{} started", self.label);
+        wait_until(PATIENCE, &what, || {
             if self.snapshot().started() {
-                return;
+                return true;
             }
             if let Ok(Some(_)) = self.child.try_wait() {
-                break;
+                let report = self.snapshot();
+                panic!(
+                    "{} ended before it started; errors: {:#?}\n{}",
+                    self.label,
+                    report.errors(),
+                    report.log_tail()
+                );
             }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let report = self.snapshot();
-        panic!(
-            "{} did not start; errors: {:#?}\n{}",
-            self.label,
-            report.errors(),
-            report.log_tail()
-        );
+            false
+        });
     }
 
     /// The events printed so far.

@@ -1,7 +1,7 @@
 //! What a client driver printed: its JSON-lines events, exit status and log, read as the
 //! user-visible facts the scenarios assert on.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use serde_json::Value;
@@ -99,6 +99,14 @@ impl Report {
                 queue_offset: number(value, "queueOffset"),
             })
             .collect()
+    }
+
+    /// The queue ids of the topic the consumer held after its last rebalance, if the client
+    /// reports them (a `queues` event; only the ali-ons driver does).
+    pub fn queues(&self) -> Option<BTreeSet<i64>> {
+        let last = self.of_kind("queues").last()?;
+        let ids = last.get("queueIds").and_then(Value::as_array)?;
+        Some(ids.iter().filter_map(Value::as_i64).collect())
     }
 
     pub fn received(&self) -> Vec<Received> {

@@ -152,17 +152,31 @@ pub async fn delete_group(ctx: Rc<BrokerContext>, request: RemotingCommand) -> H
 /// GET_BROKER_RUNTIME_INFO (28): the KVTable `mqadmin brokerStatus` prints and
 /// `clusterList` parses, for this shard's broker: its traffic and rates, its CommitLog, and
 /// the keys of Java's request thread pools and timer wheel, 0 because requests here never
-/// queue for a pool and there is no timer wheel. Every value Java tools parse as a number
-/// is one.
-pub async fn runtime_info(ctx: Rc<BrokerContext>, request: RemotingCommand) -> Handled {
+/// queue for a pool and there is no timer wheel, and Java's `scheduleMessageOffset_<level>`
+/// ("cursor,end" of each delay level's schedule queue). Every value Java tools parse as a
+/// number is one. `parked_pulls` (the pulls this shard holds until a message arrives) is
+/// reported too, as `parkedPulls`, a key Java's brokers lack, so a test can wait until a
+/// pull is parked instead of sleeping.
+pub async fn runtime_info(
+    ctx: Rc<BrokerContext>,
+    request: RemotingCommand,
+    parked_pulls: usize,
+) -> Handled {
     let mut table = RuntimeTable::default();
     table.put("brokerVersionDesc", VERSION_DESC);
     table.put("brokerVersion", VERSION_CURRENT);
     table.put("brokerActive", true);
     table.put("bootTimestamp", ctx.boot_ms);
-    table.put("runtime", uptime_text(topics::now_ms() - ctx.boot_ms));
+    table.put("runtime", uptime_text(ctx.clock.wall_ms() - ctx.boot_ms));
     table.put("shards", ctx.shard.count());
+    table.put("parkedPulls", parked_pulls);
     traffic_info(&mut table, &ctx.stats);
+    for (level, cursor, end) in ctx.schedule.progress() {
+        table.put(
+            &format!("scheduleMessageOffset_{level}"),
+            format!("{cursor},{end}"),
+        );
+    }
     store_info(&mut table, &ctx.store).await?;
     for key in IDLE_COUNTERS {
         table.put(key, 0);
@@ -202,13 +216,17 @@ fn traffic_info(table: &mut RuntimeTable, stats: &ShardStats) {
     table.put("msgGetTotalYesterdayMorning", days.yesterday_morning.pulled);
 }
 
-/// The CommitLog's extent, what is not yet flushed or dispatched, the disk's use, and when
-/// its oldest message was stored (-1 for an empty log, as Java).
+/// The CommitLog's extent, what is not yet written, flushed or dispatched, the disk's use,
+/// and when its oldest message was stored (-1 for an empty log, as Java). Java has no
+/// `commitLogWrittenOffset`: its appends are in the page cache at once, while here an
+/// ASYNC_FLUSH append reaches the files a moment later, and a process killed before then
+/// loses it, which tests need to see.
 async fn store_info(table: &mut RuntimeTable, store: &Store) -> Result<(), BrokerError> {
     let log = store.log();
     let (min, end) = (log.min_offset(), log.end());
     table.put("commitLogMinOffset", min.0);
     table.put("commitLogMaxOffset", end.0);
+    table.put("commitLogWrittenOffset", log.written().0);
     table.put("dispatchBehindBytes", end.0 - store.reput_offset().0);
     let unflushed = end.0.saturating_sub(log.flushed().0);
     table.put("remainHowManyDataToFlush", human_bytes(unflushed));

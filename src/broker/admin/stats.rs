@@ -14,9 +14,9 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::broker::metadata::topics;
+use crate::clock::Clock;
 use crate::storage::retention::local_hour;
 
 /// How often the counters are sampled (Java samples every second).
@@ -136,35 +136,29 @@ pub struct ShardStats {
     pub traffic: Rc<Traffic>,
     window: RefCell<TpsWindow>,
     days: Cell<Days>,
-    epoch: Instant,
-}
-
-impl Default for ShardStats {
-    fn default() -> Self {
-        ShardStats::new()
-    }
+    clock: Clock,
 }
 
 impl ShardStats {
     /// Starts with one sample of zero counts, so the first rates cover the shard's life.
-    pub fn new() -> Self {
+    pub fn new(clock: Clock) -> Self {
         let mut window = TpsWindow::default();
         window.record(0, Totals::default());
         ShardStats {
             traffic: Rc::new(Traffic::default()),
             window: RefCell::new(window),
             days: Cell::new(Days::default()),
-            epoch: Instant::now(),
+            clock,
         }
     }
 
     /// Samples the counters now.
     pub fn sample(&self) {
         let totals = self.traffic.totals();
-        let at_ms = self.epoch.elapsed().as_millis() as u64;
+        let at_ms = self.clock.monotonic_ms();
         self.window.borrow_mut().record(at_ms, totals);
         let mut days = self.days.get();
-        days.observe(local_hour(topics::now_ms()), totals);
+        days.observe(local_hour(self.clock.wall_ms()), totals);
         self.days.set(days);
     }
 
@@ -288,7 +282,7 @@ mod tests {
 
     #[test]
     fn a_fresh_shard_samples_its_counters() {
-        let stats = ShardStats::new();
+        let stats = ShardStats::new(Clock::system());
         stats.traffic.add_stored(3);
         stats.traffic.add_pulled(2);
         assert_eq!(

@@ -15,7 +15,7 @@ use crate::broker::BrokerContext;
 pub fn heart_beat(broker: &ShardBroker, request: Request) -> Handling {
     let ctx = &broker.ctx;
     let mut missing = GroupsToCreate::default();
-    let now = ctx.monotonic_ms();
+    let now = ctx.clock.monotonic_ms();
     let handled = ctx
         .clients
         .heart_beat_with(request.client, &request.command, now, |consumer| {

@@ -135,7 +135,7 @@ pub fn lock_batch(
     request: &RemotingCommand,
 ) -> Result<RemotingCommand, BrokerError> {
     let body = batch_body(request)?;
-    let now = ctx.monotonic_ms();
+    let now = ctx.clock.monotonic_ms();
     let held = ctx
         .queue_locks
         .lock(&body.consumer_group, &body.client_id, body.mq_set, now);

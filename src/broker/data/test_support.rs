@@ -21,6 +21,7 @@ use crate::broker::data::pull::{PullHandler, SubscriptionView};
 use crate::broker::data::send::{SendConfig, SendHandler};
 use crate::broker::data::topic_view::{TopicInfo, TopicView};
 use crate::broker::handler::{answered, Handling};
+use crate::clock::ManualClock;
 use crate::storage::config::{FlushPolicy, LogConfig, StoreConfig};
 use crate::storage::index::Geometry;
 use crate::storage::io::mem::{Faults, MemDisk};
@@ -126,7 +127,7 @@ impl ManualTimer {
 pub struct Fixture {
     pub mem: MemDisk,
     /// The store clock (ms since the epoch); each reading advances it by 1 ms.
-    pub now: Rc<Cell<i64>>,
+    pub clock: ManualClock,
     pub store: Rc<Store>,
     pub topics: Rc<Topics>,
     pub subscriptions: Rc<Subscriptions>,
@@ -147,10 +148,9 @@ pub async fn fixture(flush: FlushPolicy, parked_max: usize) -> Fixture {
         index: Geometry::SMALL,
         ..StoreConfig::new(PathBuf::from("/data"), 0)
     };
-    let now = Rc::new(Cell::new(1_700_000_000_000i64));
-    let ticks = now.clone();
-    let clock = Box::new(move || ticks.replace(ticks.get() + 1));
-    let store = Rc::new(Store::open(disk, config, clock).await.expect("store opens"));
+    let clock = ManualClock::ticking(1_700_000_000_000, 1);
+    let store = Store::open(disk, config, clock.clock()).await;
+    let store = Rc::new(store.expect("store opens"));
     let topics = Rc::new(Topics::default());
     topics.add("TBW102", 8, perm::READ | perm::WRITE | perm::INHERIT);
     topics.add("T", 4, perm::READ | perm::WRITE);
@@ -179,7 +179,7 @@ pub async fn fixture(flush: FlushPolicy, parked_max: usize) -> Fixture {
     );
     Fixture {
         mem,
-        now,
+        clock,
         store,
         topics,
         subscriptions,

@@ -7,7 +7,6 @@ use std::rc::Rc;
 
 use crate::broker::metadata::groups::{self, GroupTable, SubscriptionGroupConfig};
 use crate::broker::metadata::owned_table::OwnedTable;
-use crate::broker::metadata::topics;
 use crate::broker::{BrokerError, BrokerShard, GroupChange, ShardMsg};
 
 /// This shard's copy of the subscription-group table.
@@ -84,13 +83,13 @@ impl Groups {
             .map(drop)
     }
 
-    /// On the owner: applies `change`, persists, publishes; returns the version that
-    /// holds it.
+    /// On the owner: applies `change` at `now` (ms since the epoch), persists, publishes;
+    /// returns the version that holds it.
     pub(in crate::broker) async fn apply_on_owner(
         &self,
         change: GroupChange,
+        now: i64,
     ) -> Result<u64, BrokerError> {
-        let now = topics::now_ms();
         let apply = |table: &mut GroupTable| match change {
             GroupChange::Update(config) => table.upsert(config, now),
             GroupChange::CreateIfAbsent(config) if table.get(&config.group_name).is_none() => {

@@ -136,13 +136,14 @@ impl Topics {
             .map(drop)
     }
 
-    /// On the owner: applies `change`, persists, publishes; returns the version that holds
-    /// it (the current one when nothing changed). Every shard has it on return.
+    /// On the owner: applies `change` at `now` (ms since the epoch, the new data version's
+    /// timestamp), persists, publishes; returns the version that holds it (the current one
+    /// when nothing changed). Every shard has it on return.
     pub(in crate::broker) async fn apply_on_owner(
         &self,
         change: TopicChange,
+        now: i64,
     ) -> Result<u64, BrokerError> {
-        let now = topics::now_ms();
         let apply = |table: &mut TopicTable| match change {
             TopicChange::Create(config) => table.upsert(config, now),
             TopicChange::CreateIfAbsent(config) if table.get(&config.topic_name).is_none() => {

@@ -4,11 +4,15 @@ use super::*;
 use crate::broker::clients::offsets::ConsumerOffsets;
 use crate::broker::metadata::topics::{topic_config, TopicTable};
 use crate::broker::BrokerContext;
+use crate::clock::ManualClock;
 use crate::config::shard_ports;
 use crate::config::BrokerConfig;
 use crate::storage::config::StoreConfig;
 use crate::storage::io::{Disk, Faults, MemDisk};
-use crate::storage::store::{system_clock, Store};
+use crate::storage::store::Store;
+
+/// Where every shard's clock stands, ms since the epoch; it never moves in these tests.
+const CHANGED_AT: i64 = 1_800_000_000_000;
 
 fn runtime(shards: usize) -> shards::Config {
     shards::Config {
@@ -47,7 +51,7 @@ fn a_change_from_any_shard_reaches_every_shard_and_the_file() {
             let ports = shard_ports(30000, index).expect("ports");
             let disk = Disk::Mem(MemDisk::new(index as u64, Faults::default()));
             let store_config = StoreConfig::new("/store".into(), index as u32);
-            let store = Store::open(disk, store_config, system_clock()).await;
+            let store = Store::open(disk, store_config, ManualClock::new(CHANGED_AT).clock()).await;
             let store = Rc::new(store.expect("store"));
             let offsets = ConsumerOffsets::new();
             let ctx = BrokerContext::new(
@@ -93,4 +97,8 @@ fn a_change_from_any_shard_reaches_every_shard_and_the_file() {
     assert_eq!(outputs[1].2, Some(BrokerError::TopicNotExist("x".into())));
     let saved = topics::load(&topics::topics_file(store.path())).expect("file");
     assert!(saved.get("orders").is_some() && saved.get("auto").is_some());
+    assert_eq!(
+        saved.data_version.timestamp, CHANGED_AT,
+        "the owner versions changes by its shard's clock"
+    );
 }

@@ -22,7 +22,7 @@ use crate::wire::topics::{
 
 use crate::broker::{metadata::config_file, BrokerError};
 
-/// Topics producers may not send to (NO_PERMISSION), REMOTING.md §2.4.1 step 2.
+/// Topics producers may not send to (NO_PERMISSION), docs/protocol.md §2.4.1 step 2.
 const SEND_FORBIDDEN: &[&str] = &[
     SCHEDULE_TOPIC,
     TRANS_HALF_TOPIC,
@@ -35,7 +35,7 @@ const SEND_FORBIDDEN: &[&str] = &[
 /// Longest retry or DLQ topic name: the group name makes them longer than ordinary topics.
 const RETRY_TOPIC_NAME_MAX: usize = 255;
 
-/// A topic name that breaks §5.1's rules. It displays as Java's remark
+/// A topic name that breaks docs/protocol.md §5.1's rules. It displays as Java's remark
 /// (`TopicValidator.validateTopic`), which the send path and UPDATE_AND_CREATE_TOPIC both
 /// answer with INVALID_PARAMETER.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,8 +74,8 @@ pub fn valid_topic_name(name: &str) -> bool {
     validate_topic(name).is_ok()
 }
 
-/// §5.1's name rules, checked in Java's order: not blank, only `[%|a-zA-Z0-9_-]`, at most
-/// 127 bytes (255 for retry and DLQ topics). Sends and topic creation both ask this.
+/// docs/protocol.md §5.1's name rules, checked in Java's order: not blank, only `[%|a-zA-Z0-9_-]`,
+/// at most 127 bytes (255 for retry and DLQ topics). Sends and topic creation both ask this.
 pub fn validate_topic(name: &str) -> Result<(), InvalidTopicName> {
     // The name goes into the remark. A request header may carry a name of many kilobytes,
     // which JSON escaping could grow past the response header's limit; 1024 characters show
@@ -314,13 +314,6 @@ impl TopicTable {
     fn bump(&mut self, now_ms: i64) {
         self.data_version.advance(now_ms);
     }
-}
-
-/// Milliseconds since the epoch, for data versions.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// `<storePathRootDir>/config/topics.json`: process-wide, like the table.

@@ -169,6 +169,19 @@ impl Schedule {
         (1..).zip(cursors.iter().copied()).collect()
     }
 
+    /// Each level with its cursor and the end of its schedule queue: the two are equal once
+    /// the level has delivered everything it holds.
+    pub fn progress(&self) -> Vec<(u32, u64, u64)> {
+        let levels = self.table().into_iter();
+        let end = |level| {
+            let queue = QueueId(delay::queue_of(level));
+            self.store.queue_range(SCHEDULE_TOPIC, queue).1 .0
+        };
+        levels
+            .map(|(level, cursor)| (level, cursor, end(level)))
+            .collect()
+    }
+
     /// Reput filed a schedule entry: look again. Only notes it, so it is safe inside reput.
     pub fn arrived(&self) {
         self.arrived.set(true);

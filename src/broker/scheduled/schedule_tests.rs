@@ -63,10 +63,13 @@ fn a_delayed_send_waits_in_its_level_then_reaches_its_queue() {
         assert_eq!(pending(&f, 1), 1);
 
         let due = schedule.deliver_due().await.expect("a message waits");
-        assert!(due > f.now.get() && due <= f.now.get() + 1_000, "due {due}");
+        assert!(
+            due > f.clock.wall_ms() && due <= f.clock.wall_ms() + 1_000,
+            "due {due}"
+        );
         assert_eq!(f.store.queue_range("T", QueueId(1)).1 .0, 0);
 
-        f.now.set(due);
+        f.clock.set_wall_ms(due);
         assert_eq!(schedule.deliver_due().await, None);
         let got = delivered(&f, 1).await;
         assert_eq!(got.len(), 1);
@@ -92,10 +95,10 @@ fn each_level_keeps_its_own_clock() {
         send_delayed(&f, 0, 2, b"two seconds").await;
         send_delayed(&f, 0, 1, b"one second").await;
         send_delayed(&f, 0, 1, b"one second too").await;
-        f.now.set(f.now.get() + 1_100);
+        f.clock.set_wall_ms(f.clock.wall_ms() + 1_100);
         let next = schedule.deliver_due().await.expect("level 2 still waits");
         assert_eq!(schedule.table(), DelayOffsetTable::from([(1, 2), (2, 0)]));
-        f.now.set(next);
+        f.clock.set_wall_ms(next);
         assert_eq!(schedule.deliver_due().await, None);
         f.store.reput().await.expect("reput");
         let (min, max) = f.store.queue_range("T", QueueId(0));
@@ -114,7 +117,7 @@ fn cursors_resume_where_the_file_says() {
         send_delayed(&f, 0, 1, b"still to deliver").await;
         let table = DelayOffsetTable::from([(1, 1)]);
         let schedule = Schedule::new(f.store.clone(), levels(), &table);
-        f.now.set(f.now.get() + 5_000);
+        f.clock.set_wall_ms(f.clock.wall_ms() + 5_000);
         assert_eq!(schedule.deliver_due().await, None);
         let got = delivered(&f, 0).await;
         assert_eq!(got.len(), 1);
@@ -150,7 +153,7 @@ fn persisting_writes_a_file_that_loads_back() {
         );
         let schedule = Schedule::new(f.store.clone(), levels(), &DelayOffsetTable::new());
         send_delayed(&f, 0, 2, b"x").await;
-        f.now.set(f.now.get() + 2_000);
+        f.clock.set_wall_ms(f.clock.wall_ms() + 2_000);
         schedule.deliver_due().await;
         schedule.persist(&path).await.expect("written");
         let loaded = load(&path).expect("readable");
@@ -173,7 +176,7 @@ fn a_message_that_cannot_be_delivered_does_not_hold_up_its_level() {
             .put(SCHEDULE_TOPIC, QueueId(0), &mut lost)
             .expect("put");
         send_delayed(&f, 0, 1, b"behind it").await;
-        f.now.set(f.now.get() + 1_500);
+        f.clock.set_wall_ms(f.clock.wall_ms() + 1_500);
         assert_eq!(schedule.deliver_due().await, None);
         let got = delivered(&f, 0).await;
         assert_eq!(got.len(), 1);
