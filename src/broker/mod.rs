@@ -5,8 +5,8 @@
 //!
 //! Shard `k` is a broker of its own in the cluster: it listens on its own ports (see
 //! [`crate::server`]) and registers with every NameServer as broker name
-//! `<brokerName>-<k>` ([`crate::config::BrokerConfig::shard_broker_name`]), broker id `brokerId`, address
-//! `brokerIP1:<its main port>`. Every shard hosts the **full queue set of every topic**: a
+//! `<brokerName>-<k>` ([`crate::config::BrokerConfig::shard_broker_name`]), broker id
+//! `brokerId`, address `brokerIP1:<its main port>`. Every shard hosts the **full queue set of every topic**: a
 //! 4-queue topic on a 2-shard process shows clients two `queueDatas` of 4 queues each, 8
 //! queues in all, exactly as two Java brokers of one cluster would. This is the simplest
 //! mapping that stock clients route correctly by themselves: a queue `(brokerName, queueId)`

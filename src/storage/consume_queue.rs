@@ -6,8 +6,8 @@
 //!
 //! Built only by reput from the log, so the log stays the single truth: entries are pushed in
 //! memory (dense queue offsets, increasing physical offsets, asserted) and written and synced by
-//! [`ConsumeQueue::flush_below`]; the unflushed tail stays in memory, starting at the page that holds
-//! the first unflushed entry so that page is rewritten whole. Recovery cuts every entry that
+//! [`ConsumeQueue::flush_below`]; the unflushed tail stays in memory, starting at the page
+//! that holds the first unflushed entry so that page is rewritten whole. Recovery cuts every entry that
 //! points at or past the log offset reput restarts from.
 //!
 //! Lives on one shard. Methods take `&self` and never hold a borrow across an await, so a

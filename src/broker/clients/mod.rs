@@ -2,10 +2,10 @@
 //! HEART_BEAT, the consumer groups' committed offsets, and orderly consumers' queue locks.
 //! All of it is per shard: a client's connection to shard k is known to shard k only.
 //!
-//! - [`heartbeat`]: the HEART_BEAT handler, which first creates what a consumer group
-//!   lacks.
-//! - [`registry`]: HEART_BEAT's registration, UNREGISTER_CLIENT, CHECK_CLIENT_CONFIG, the consumer and
-//!   producer lists, NOTIFY_CONSUMER_IDS_CHANGED; [`heartbeat_body`] its JSON bodies.
+//! - [`heartbeat`]: the HEART_BEAT handler, which first creates what a consumer group lacks.
+//! - [`registry`]: HEART_BEAT's registration, UNREGISTER_CLIENT, CHECK_CLIENT_CONFIG, the
+//!   consumer and producer lists, NOTIFY_CONSUMER_IDS_CHANGED; [`heartbeat_body`] its JSON
+//!   bodies.
 //! - [`offsets`]: QUERY_CONSUMER_OFFSET, UPDATE_CONSUMER_OFFSET and `consumerOffset.json`.
 //! - [`queue_locks`]: LOCK_BATCH_MQ, UNLOCK_BATCH_MQ.
 

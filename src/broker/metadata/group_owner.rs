@@ -1,6 +1,7 @@
 //! Every shard's view of the subscription-group table, and the owner shard's authority
 //! over it: shard 0 alone changes it and writes `subscriptionGroup.json`, every shard
-//! reads its own copy (see [`crate::broker::metadata::owned_table`]). Lookups on the pull path are local.
+//! reads its own copy (see [`crate::broker::metadata::owned_table`]). Lookups on the pull
+//! path are local.
 
 use std::path::PathBuf;
 use std::rc::Rc;

@@ -2,8 +2,8 @@
 //!
 //! Every shard registers itself (REGISTER_BROKER with its topic configs) at start, every
 //! [`REGISTER_PERIOD`], and at once after a topic change (the owner asks, see
-//! [`crate::broker::metadata::topic_owner`]); it unregisters at graceful shutdown. NameServers are asked
-//! concurrently, each over its pooled connection; one that is down fails its own request
+//! [`crate::broker::metadata::topic_owner`]); it unregisters at graceful shutdown.
+//! NameServers are asked concurrently, each over its pooled connection; one that is down fails its own request
 //! (connect or request timeout) and is simply tried again on the next round. No round waits
 //! longer than [`CHANGE_WAIT_MAX`]: late answers finish, and are logged, in the background,
 //! so a silent NameServer slows neither topic changes nor shutdown.
