@@ -117,46 +117,13 @@ async fn run_shard(
     tables: (TopicTable, GroupTable),
 ) -> Result<(), ServerError> {
     let index = shard.id().index();
-    let ports = shard_ports(config.listen_port, index).ok_or(ServerError::Ports {
-        listen_port: config.listen_port,
-        shards: shard.count(),
-    })?;
     // Held until every connection has drained, so the runtime waits for them.
     let pass = shard
         .gate()
         .enter()
         .map_err(|_| ServerError::Runtime("shutting down".into()))?;
     let config = Rc::new(config);
-    let store_config = context::store_config(&config, index);
-    let store_dir = store_config.shard_dir();
-    let store = Store::open(Disk::Dma, store_config, Clock::system())
-        .await
-        .map_err(|error| ServerError::Store {
-            path: store_dir,
-            error: error.to_string(),
-        })?;
-    let store = Rc::new(store);
-    let offsets_path = context::offsets_path(&config, index);
-    let offsets = ConsumerOffsets::load(&offsets_path).map_err(|error| ServerError::Store {
-        path: offsets_path.clone(),
-        error: error.to_string(),
-    })?;
-    let delay_path = context::delay_offsets_path(&config, index);
-    let delay_offsets = schedule::load(&delay_path).map_err(|error| ServerError::Store {
-        path: delay_path.clone(),
-        error,
-    })?;
-    let ctx = BrokerContext::new(
-        shard.clone(),
-        config.clone(),
-        ports,
-        tables,
-        store.clone(),
-        offsets,
-        &delay_offsets,
-    )
-    .map_err(|error| ServerError::Runtime(error.to_string()))?;
-    let background = spawn_shard_tasks(&shard, &ctx, offsets_path, delay_path);
+    let (ctx, background) = open_shard(&shard, &config, tables).await?;
     // The embedded NameServer is bound before shard 0 serves the mesh, and every other shard
     // waits for that, so no first registration meets a closed port.
     let namesrv = if index == 0 && config.embedded_namesrv {
@@ -166,7 +133,7 @@ async fn run_shard(
     };
     let dispatcher = Rc::new(Dispatcher::new(ctx.clone()));
     let server = Server::new(dispatcher.clone());
-    for port in [ports.main, ports.fast] {
+    for port in [ctx.identity.ports.main, ctx.identity.ports.fast] {
         let addr = SocketAddr::new(config.listen_addr, port);
         let listener = net::bind(addr).map_err(|error| ServerError::Bind { addr, error })?;
         shard
@@ -197,9 +164,53 @@ async fn run_shard(
     if let Some(namesrv) = namesrv {
         namesrv.shutdown().await;
     }
-    background.finish(&store).await;
+    background.finish(&ctx.store).await;
     drop(pass);
     Ok(())
+}
+
+/// Opens one shard's state (its store, consumer offsets and delay-level progress) and starts
+/// the background work on it.
+async fn open_shard(
+    shard: &BrokerShard,
+    config: &Rc<BrokerConfig>,
+    tables: (TopicTable, GroupTable),
+) -> Result<(Rc<BrokerContext>, ShardTasks), ServerError> {
+    let index = shard.id().index();
+    let ports = shard_ports(config.listen_port, index).ok_or(ServerError::Ports {
+        listen_port: config.listen_port,
+        shards: shard.count(),
+    })?;
+    let store_config = context::store_config(config, index);
+    let store_dir = store_config.shard_dir();
+    let store = Store::open(Disk::Dma, store_config, Clock::system())
+        .await
+        .map_err(|error| ServerError::Store {
+            path: store_dir,
+            error: error.to_string(),
+        })?;
+    let offsets_path = context::offsets_path(config, index);
+    let offsets = ConsumerOffsets::load(&offsets_path).map_err(|error| ServerError::Store {
+        path: offsets_path.clone(),
+        error: error.to_string(),
+    })?;
+    let delay_path = context::delay_offsets_path(config, index);
+    let delay_offsets = schedule::load(&delay_path).map_err(|error| ServerError::Store {
+        path: delay_path.clone(),
+        error,
+    })?;
+    let ctx = BrokerContext::new(
+        shard.clone(),
+        config.clone(),
+        ports,
+        tables,
+        Rc::new(store),
+        offsets,
+        &delay_offsets,
+    )
+    .map_err(|error| ServerError::Runtime(error.to_string()))?;
+    let background = spawn_shard_tasks(shard, &ctx, offsets_path, delay_path);
+    Ok((ctx, background))
 }
 
 /// The background work of one shard's broker, stopped by shutdown.

@@ -106,15 +106,17 @@ impl NameServer {
             request_code::REGISTER_BROKER => self.register_broker(connection, request, now_ms),
             request_code::UNREGISTER_BROKER => self.unregister_broker(request),
             request_code::BROKER_HEARTBEAT => self.broker_heartbeat(request, now_ms),
-            request_code::GET_BROKER_CLUSTER_INFO => {
-                Ok(json_response(request, &self.routes.borrow().cluster_info()))
-            }
-            request_code::GET_ALL_TOPIC_LIST_FROM_NAMESERVER => {
-                Ok(json_response(request, &self.routes.borrow().topic_list()))
-            }
+            request_code::GET_BROKER_CLUSTER_INFO => Ok(body::json_response(
+                request,
+                &self.routes.borrow().cluster_info(),
+            )),
+            request_code::GET_ALL_TOPIC_LIST_FROM_NAMESERVER => Ok(body::json_response(
+                request,
+                &self.routes.borrow().topic_list(),
+            )),
             request_code::GET_TOPICS_BY_CLUSTER => self.topics_by_cluster(request),
             request_code::QUERY_DATA_VERSION => self.query_data_version(request, now_ms),
-            request_code::GET_SYSTEM_TOPIC_LIST_FROM_NS => Ok(json_response(
+            request_code::GET_SYSTEM_TOPIC_LIST_FROM_NS => Ok(body::json_response(
                 request,
                 &self.routes.borrow().system_topics(),
             )),
@@ -146,7 +148,7 @@ impl NameServer {
                 .get(body::NAMESPACE_ORDER_TOPIC_CONFIG, &header.topic)
                 .map(str::to_owned);
         }
-        Ok(json_response(request, &route))
+        Ok(body::json_response(request, &route))
     }
 
     fn register_broker(&self, connection: u64, request: &RemotingCommand, now_ms: u64) -> Handled {
@@ -231,7 +233,7 @@ impl NameServer {
     fn topics_by_cluster(&self, request: &RemotingCommand) -> Handled {
         let header: GetTopicsByClusterRequestHeader = request.decode_header()?;
         let topics = self.routes.borrow().topics_of_cluster(&header.cluster);
-        Ok(json_response(request, &topics))
+        Ok(body::json_response(request, &topics))
     }
 
     fn delete_topic(&self, request: &RemotingCommand) -> Handled {
@@ -316,7 +318,7 @@ impl NameServer {
                     namespace: header.namespace,
                     key: None,
                 })?;
-        Ok(json_response(request, &table))
+        Ok(body::json_response(request, &table))
     }
 
     /// Expires brokers that stopped registering, every [`EXPIRY_SCAN_INTERVAL`], until
@@ -346,12 +348,6 @@ impl Service for NameServer {
             tracing::info!(broker = %addr, peer = %peer.remote_addr(), "broker expired: connection closed");
         }
     }
-}
-
-fn json_response<T: serde::Serialize>(request: &RemotingCommand, value: &T) -> RemotingCommand {
-    let mut response = RemotingCommand::success(request);
-    response.body = Bytes::from(body::encode(value));
-    response
 }
 
 #[cfg(test)]

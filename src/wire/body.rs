@@ -206,6 +206,16 @@ pub fn decode<T: DeserializeOwned>(body: &[u8], what: &'static str) -> Result<T,
     })
 }
 
+/// A SUCCESS response to `request` whose body is `value` as JSON.
+pub fn json_response<T: Serialize>(
+    request: &super::RemotingCommand,
+    value: &T,
+) -> super::RemotingCommand {
+    let mut response = super::RemotingCommand::success(request);
+    response.body = bytes::Bytes::from(encode(value));
+    response
+}
+
 /// Compact standard JSON.
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     // Serializing these types cannot fail: every map key is a string or an integer.

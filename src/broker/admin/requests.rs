@@ -9,7 +9,6 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use bytes::Bytes;
 use serde::Serialize;
 
 use crate::broker::admin::stats::ShardStats;
@@ -70,7 +69,7 @@ pub async fn create_topic(ctx: Rc<BrokerContext>, request: RemotingCommand) -> H
         write_queue_nums: header.write_queue_nums,
     };
     ctx.topics.create(config).await?;
-    Ok(success(&request))
+    Ok(RemotingCommand::success(&request))
 }
 
 /// DELETE_TOPIC_IN_BROKER (215). The topic's consume queues and offsets belong to the store
@@ -81,7 +80,7 @@ pub async fn delete_topic(ctx: Rc<BrokerContext>, request: RemotingCommand) -> H
         return Err(BrokerError::SystemTopic(header.topic));
     }
     ctx.topics.delete(&header.topic).await?;
-    Ok(success(&request))
+    Ok(RemotingCommand::success(&request))
 }
 
 /// 5.x `TopicConfigAndMappingSerializeWrapper`; 4.9 readers ignore the mapping fields.
@@ -108,9 +107,7 @@ pub fn all_topic_config(ctx: &BrokerContext, request: &RemotingCommand) -> Handl
         topic_queue_mapping_detail_map: BTreeMap::new(),
         topic_queue_mapping_info_map: BTreeMap::new(),
     };
-    let mut response = success(request);
-    response.body = Bytes::from(body::encode(&all));
-    Ok(response)
+    Ok(body::json_response(request, &all))
 }
 
 /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200): create or replace a group from its
@@ -122,15 +119,13 @@ pub async fn update_group(ctx: Rc<BrokerContext>, request: RemotingCommand) -> H
     }
     let config = groups::decode_config(&request.body)?;
     ctx.groups.update(config).await?;
-    Ok(success(&request))
+    Ok(RemotingCommand::success(&request))
 }
 
 /// GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201): every group, as `subscriptionGroup.json` holds
 /// them.
 pub fn all_group_config(ctx: &BrokerContext, request: &RemotingCommand) -> Handled {
-    let mut response = success(request);
-    response.body = Bytes::from(body::encode(&ctx.groups.table().wrapper()));
-    Ok(response)
+    Ok(body::json_response(request, &ctx.groups.table().wrapper()))
 }
 
 /// DELETE_SUBSCRIPTIONGROUP (207). With `cleanOffset` the group's consumer offsets go too,
@@ -146,7 +141,7 @@ pub async fn delete_group(ctx: Rc<BrokerContext>, request: RemotingCommand) -> H
             }
         }
     }
-    Ok(success(&request))
+    Ok(RemotingCommand::success(&request))
 }
 
 /// GET_BROKER_RUNTIME_INFO (28): the KVTable `mqadmin brokerStatus` prints and
@@ -184,9 +179,7 @@ pub async fn runtime_info(
     for key in ["timerEnqueueTps", "timerDequeueTps"] {
         table.put(key, "0.0");
     }
-    let mut response = success(&request);
-    response.body = Bytes::from(body::encode(&KvTable { table: table.0 }));
-    Ok(response)
+    Ok(body::json_response(&request, &KvTable { table: table.0 }))
 }
 
 /// The runtime KVTable being filled; every value is text, as in Java's.
@@ -282,10 +275,6 @@ fn parse_attributes(text: &str) -> BTreeMap<String, String> {
         .filter_map(|item| item.split_once('='))
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect()
-}
-
-fn success(request: &RemotingCommand) -> RemotingCommand {
-    RemotingCommand::success(request)
 }
 
 #[cfg(test)]

@@ -317,7 +317,7 @@ impl ClientRegistry {
         let list = ConsumerListByGroup {
             consumer_id_list: ids,
         };
-        Ok(json_response(request, &list))
+        Ok(body::json_response(request, &list))
     }
 
     /// GET_CONSUMER_CONNECTION_LIST (203): the group's connections and subscriptions.
@@ -343,7 +343,7 @@ impl ClientRegistry {
                 .map(|(topic, sub)| (topic.clone(), sub.to_data()))
                 .collect(),
         };
-        Ok(json_response(request, &body))
+        Ok(body::json_response(request, &body))
     }
 
     /// GET_PRODUCER_CONNECTION_LIST (204): the producer group's connections.
@@ -357,7 +357,7 @@ impl ClientRegistry {
         let body = ProducerConnection {
             connection_set: channels.values().map(ChannelInfo::connection).collect(),
         };
-        Ok(json_response(request, &body))
+        Ok(body::json_response(request, &body))
     }
 
     /// The connection closed: drop it from every group and tell the groups it left.
@@ -489,12 +489,6 @@ fn decode_body<T: serde::de::DeserializeOwned>(
         return Err(BrokerError::MissingBody { what });
     }
     Ok(body::decode(&request.body, what)?)
-}
-
-fn json_response<T: serde::Serialize>(request: &RemotingCommand, value: &T) -> RemotingCommand {
-    let mut response = RemotingCommand::success(request);
-    response.body = Bytes::from(body::encode(value));
-    response
 }
 
 #[cfg(test)]
