@@ -29,6 +29,7 @@ use crate::dispatch::Dispatcher;
 use crate::namesrv::NameServer;
 use crate::net::{self, Server};
 use crate::storage::io::Disk;
+use crate::storage::lock::{LockError, StoreLock};
 use crate::storage::store::Store;
 use crate::storage::StoreResult;
 
@@ -41,9 +42,20 @@ const RETENTION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1
 /// Why the broker or NameServer could not start, or stopped with an error.
 #[derive(Debug)]
 pub enum ServerError {
-    Ports { listen_port: u16, shards: usize },
-    Bind { addr: SocketAddr, error: io::Error },
-    Store { path: PathBuf, error: String },
+    Ports {
+        listen_port: u16,
+        shards: usize,
+    },
+    Bind {
+        addr: SocketAddr,
+        error: io::Error,
+    },
+    Store {
+        path: PathBuf,
+        error: String,
+    },
+    /// Another process holds the store.
+    Locked(LockError),
     Runtime(String),
 }
 
@@ -62,6 +74,7 @@ impl fmt::Display for ServerError {
             ServerError::Store { path, error } => {
                 write!(f, "store directory {}: {error}", path.display())
             }
+            ServerError::Locked(error) => write!(f, "{error}"),
             ServerError::Runtime(why) => f.write_str(why),
         }
     }
@@ -92,6 +105,8 @@ pub fn run_broker(config: BrokerConfig) -> Result<(), ServerError> {
         path: root.clone(),
         error: error.to_string(),
     })?;
+    // Held until the shards have stopped: nothing else may write this store meanwhile.
+    let _lock = StoreLock::acquire(&root).map_err(ServerError::Locked)?;
     // The shards' clocks do not run yet; the tables loaded before them take the system's.
     let started_ms = Clock::system().wall_ms();
     let file = topics::topics_file(&root);

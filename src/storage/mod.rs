@@ -12,13 +12,14 @@
 //! | [`consume_queue`] | per-queue 20-byte entries, min/max, lookups |
 //! | [`index`] | the IndexFiles: hash index of keys and unique keys, their crash protocol, lookups |
 //! | [`checkpoint`], [`recovery`] | the safe restart point; scanning, cutting and wiping the torn tail |
+//! | [`lock`] | `storePathRootDir/lock`: one process per store |
 //! | [`retention`] | deleting expired segments; queues following the log start |
 //! | [`record`] | the store's only door to the record codec in [`crate::wire::record`] |
 //! | [`io`] | [`io::Disk`] / [`io::SegmentFile`]: glommio DMA files or the fault-injecting memory disk |
 //!
 //! On disk, under `storePathRootDir/shard-<k>/`: `commitlog/<20-digit start offset>`,
 //! `consumequeue/<topic>/<queueId>/<20-digit start byte>`, `index/<yyyyMMddHHmmssSSS>` and
-//! `index/state`, `checkpoint`.
+//! `index/state`, `checkpoint`; and `storePathRootDir/lock` ([`lock`]).
 //!
 //! Calling rules: one [`store::Store`] per shard, opened once at start-up (it recovers);
 //! appends never wait on the disk (they answer `Busy` when the buffer is full, and
@@ -36,6 +37,7 @@ pub mod consume_queue;
 pub mod error;
 pub mod index;
 pub mod io;
+pub mod lock;
 pub mod log_buffer;
 mod log_writer;
 pub mod offsets;

@@ -132,6 +132,11 @@ impl Broker {
         (self.store.clone(), self._store_dir.clone())
     }
 
+    /// The broker's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The embedded NameServer's address.
     pub fn namesrv_addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.namesrv_port))
