@@ -10,6 +10,7 @@
 //!
 //! Adding a request code is one line in `handler`.
 
+use std::net::SocketAddr;
 use std::rc::Rc;
 
 use crate::broker::admin::{queue_stats, requests};
@@ -149,11 +150,14 @@ impl Service for Dispatcher {
             return Reply::Now(Some(RemotingCommand::not_supported(&command)));
         };
         let origin = command.without_payload();
+        let from = peer.remote_addr();
         let client: Rc<dyn ClientChannel> = peer.clone();
         match handler(&self.broker, Request { command, client }) {
-            Handling::Now(handled) => Reply::Now(respond(&origin, handled)),
+            Handling::Now(handled) => Reply::Now(respond(from, &origin, handled)),
             Handling::Later(handled) => {
-                Reply::Later(Box::pin(async move { respond(&origin, handled.await) }))
+                Reply::Later(Box::pin(
+                    async move { respond(from, &origin, handled.await) },
+                ))
             }
         }
     }
@@ -166,14 +170,18 @@ impl Service for Dispatcher {
 /// The response to the request `origin` stands for: the handler's, or its error's. A
 /// oneway request is never answered, so its failure is only logged, quietly: a client
 /// that sends oneway chose not to hear about it.
-fn respond(origin: &RemotingCommand, handled: Handled) -> Option<RemotingCommand> {
+fn respond(
+    peer: SocketAddr,
+    origin: &RemotingCommand,
+    handled: Handled,
+) -> Option<RemotingCommand> {
     match handled {
         Ok(response) => Some(response),
         Err(err) if origin.is_oneway() => {
-            tracing::debug!(request = origin.code, error = %err, "oneway request refused");
+            tracing::debug!(%peer, request = origin.code, error = %err, "oneway request refused");
             None
         }
-        Err(err) => Some(RemotingCommand::refusal(origin, &err)),
+        Err(err) => Some(RemotingCommand::refusal_to(peer, origin, &err)),
     }
 }
 

@@ -28,7 +28,11 @@
 //! | [`wire`] | bytes ⇄ frames, `RemotingCommand`, typed headers, JSON bodies, permission bits, the
 //! record format, [`wire::Refusal`] | limits |
 //! | [`clock`] | the time a shard reads: the system's, or a test's moved by hand | nothing |
+//! | [`logging`] | the process's log lines: client text escaped, repeated warnings from a peer
+//! counted | nothing |
 //! | [`limits`] | a bound on every length and queue | nothing |
+//!
+//! Every layer above [`logging`] may also use it.
 //!
 //! [`net`] knows no handler: it calls a [`net::Service`], which [`dispatch`] (and the
 //! NameServer) implement. The wire layer is pure: no I/O, no async.
@@ -47,6 +51,7 @@ pub mod clock;
 pub mod config;
 pub mod dispatch;
 pub mod limits;
+pub mod logging;
 pub mod namesrv;
 pub mod net;
 pub mod server;

@@ -101,7 +101,17 @@ impl NameServer {
         request: &RemotingCommand,
         now_ms: u64,
     ) -> RemotingCommand {
-        let result = match request.code {
+        self.answer(connection, request, now_ms)
+            .unwrap_or_else(|err| RemotingCommand::refusal(request, &err))
+    }
+
+    fn answer(
+        &self,
+        connection: u64,
+        request: &RemotingCommand,
+        now_ms: u64,
+    ) -> Result<RemotingCommand, NamesrvError> {
+        match request.code {
             request_code::GET_ROUTEINFO_BY_TOPIC => self.route_info(request),
             request_code::REGISTER_BROKER => self.register_broker(connection, request, now_ms),
             request_code::UNREGISTER_BROKER => self.unregister_broker(request),
@@ -129,8 +139,7 @@ impl NameServer {
             request_code::DELETE_KV_CONFIG => self.delete_kv(request),
             request_code::GET_KVLIST_BY_NAMESPACE => self.kv_list(request),
             _ => Ok(RemotingCommand::not_supported(request)),
-        };
-        result.unwrap_or_else(|err| RemotingCommand::refusal(request, &err))
+        }
     }
 
     fn route_info(&self, request: &RemotingCommand) -> Handled {
@@ -340,7 +349,10 @@ impl NameServer {
 
 impl Service for NameServer {
     fn call(&self, peer: &Rc<Peer>, request: RemotingCommand) -> Reply {
-        Reply::Now(Some(self.handle(peer.id(), &request, self.now_ms())))
+        let answer = self.answer(peer.id(), &request, self.now_ms());
+        let response = answer
+            .unwrap_or_else(|err| RemotingCommand::refusal_to(peer.remote_addr(), &request, &err));
+        Reply::Now(Some(response))
     }
 
     fn disconnected(&self, peer: &Rc<Peer>) {

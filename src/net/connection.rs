@@ -146,7 +146,9 @@ pub(super) async fn serve<S: Service>(
             futures_lite::future::or(drain, timeout).await;
         }
         End::Untrusted(error) => {
-            tracing::warn!(%remote, %error, "closing connection: untrusted frame");
+            if let Some(suppressed) = crate::logging::peer_warning(remote.ip()) {
+                tracing::warn!(%remote, %error, suppressed, "closing connection: untrusted frame");
+            }
             peer.outbox.close();
         }
         End::Gone => peer.outbox.close(),

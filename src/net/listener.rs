@@ -2,7 +2,7 @@
 
 use std::cell::Cell;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::fd::{FromRawFd, IntoRawFd};
 use std::rc::Rc;
 use std::time::Duration;
@@ -80,10 +80,16 @@ impl<S: Service> Server<S> {
 
     fn start(&self, stream: glommio::net::TcpStream) {
         if self.open.get() >= limits::SHARD_CONNECTIONS_MAX {
-            tracing::warn!(
-                limit = limits::SHARD_CONNECTIONS_MAX,
-                "connection refused: shard at its connection limit"
-            );
+            let peer = stream.peer_addr().ok();
+            let ip = peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip());
+            if let Some(suppressed) = crate::logging::peer_warning(ip) {
+                tracing::warn!(
+                    ?peer,
+                    limit = limits::SHARD_CONNECTIONS_MAX,
+                    suppressed,
+                    "connection refused: shard at its connection limit"
+                );
+            }
             return; // dropping the stream closes it
         }
         let id = self.next_id.get();

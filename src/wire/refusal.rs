@@ -4,9 +4,11 @@
 //! [`crate::namesrv::NamesrvError`]) and says through [`Refusal`] which RocketMQ response
 //! code each error is and whether it is worth a warning. [`RemotingCommand::refusal`]
 //! builds the response: that code, the error's text as the remark (tools print it, so
-//! texts follow Java's where Java's are known), the request's opaque.
+//! texts follow Java's where Java's are known), the request's opaque;
+//! [`RemotingCommand::refusal_to`] also logs a fault, within the peer's share of warnings.
 
 use std::fmt;
+use std::net::SocketAddr;
 
 use super::codes::response_code;
 use super::RemotingCommand;
@@ -45,13 +47,27 @@ impl RemotingCommand {
         RemotingCommand::response_to(request, response_code::SUCCESS, None)
     }
 
-    /// The response to `request` that `refusal` stands for; faults are logged here, once.
+    /// The response to `request` that `refusal` stands for.
     pub fn refusal(request: &RemotingCommand, refusal: &dyn Refusal) -> RemotingCommand {
         let code = refusal.response_code();
-        if !refusal.is_routine() {
-            tracing::warn!(request = request.code, code, error = %refusal, "request refused");
-        }
         RemotingCommand::response_to(request, code, Some(refusal.to_string()))
+    }
+
+    /// [`RemotingCommand::refusal`] for a request from `peer`, with a fault logged here,
+    /// once, within the peer's share of warnings ([`crate::logging::peer_warning`]).
+    pub fn refusal_to(
+        peer: SocketAddr,
+        request: &RemotingCommand,
+        refusal: &dyn Refusal,
+    ) -> RemotingCommand {
+        let response = RemotingCommand::refusal(request, refusal);
+        if !refusal.is_routine() {
+            if let Some(suppressed) = crate::logging::peer_warning(peer.ip()) {
+                tracing::warn!(%peer, request = request.code, code = response.code,
+                    error = %refusal, suppressed, "request refused");
+            }
+        }
+        response
     }
 
     /// Java's answer to a code no processor serves (docs/protocol.md §1.5); every service

@@ -87,6 +87,31 @@ impl Broker {
         store: std::path::PathBuf,
         dir: Option<std::sync::Arc<tempfile::TempDir>>,
     ) -> Broker {
+        Broker::spawn(shards, extra, store, dir, None)
+    }
+
+    /// [`Broker::start`] with the log at `level` written to the file `log`.
+    pub fn start_logged(shards: u16, extra: &[&str], level: &str, log: &std::path::Path) -> Broker {
+        let dir = std::sync::Arc::new(tempfile::tempdir().expect("temp store dir"));
+        let store = dir.path().to_owned();
+        Broker::spawn(shards, extra, store, Some(dir), Some((level, log)))
+    }
+
+    fn spawn(
+        shards: u16,
+        extra: &[&str],
+        store: std::path::PathBuf,
+        dir: Option<std::sync::Arc<tempfile::TempDir>>,
+        log: Option<(&str, &std::path::Path)>,
+    ) -> Broker {
+        let level = match log {
+            Some((level, _)) => level.to_owned(),
+            None => std::env::var("SHARDMQ_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+        };
+        let stderr = match log {
+            Some((_, path)) => Stdio::from(std::fs::File::create(path).expect("log file")),
+            None => Stdio::inherit(),
+        };
         let listen_port = free_port_block(shards);
         let namesrv_port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_shardmq"))
@@ -101,11 +126,9 @@ impl Broker {
             .args(["-o", "mappedFileSizeCommitLog=4194304"])
             .args(["-o", "maxHashSlotNum=4096", "-o", "maxIndexNum=16384"])
             .args(extra)
-            .env(
-                "RUST_LOG",
-                std::env::var("SHARDMQ_TEST_LOG").unwrap_or_else(|_| "warn".into()),
-            )
+            .env("RUST_LOG", level)
             .stdin(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("start shardmq");
         let broker = Broker {
