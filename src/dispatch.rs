@@ -23,7 +23,7 @@ use crate::broker::data::topic_view::ShardTopics;
 use crate::broker::data::{query, queue_offsets};
 use crate::broker::handler::{Handled, Handler, Handling, Request, ShardBroker};
 use crate::broker::scheduled::send_back;
-use crate::broker::BrokerContext;
+use crate::broker::{BrokerContext, BrokerError};
 use crate::net::{Peer, Reply, Service};
 use crate::storage::QueueId;
 use crate::wire::codes::request_code::*;
@@ -45,7 +45,7 @@ fn handler(code: i32) -> Option<Handler> {
             |b, r| now(b.ctx.clients.producer_connection_list(&r.command))
         }
         QUERY_CONSUMER_OFFSET => query_consumer_offset,
-        UPDATE_CONSUMER_OFFSET => |b, r| now(b.ctx.offsets.update_consumer_offset(&r.command)),
+        UPDATE_CONSUMER_OFFSET => update_consumer_offset,
         GET_MAX_OFFSET => |b, r| now(queue_offsets::max_offset(&b.ctx, &r.command)),
         GET_MIN_OFFSET => |b, r| now(queue_offsets::min_offset(&b.ctx, &r.command)),
         SEARCH_OFFSET_BY_TIMESTAMP => {
@@ -103,6 +103,29 @@ fn query_consumer_offset(broker: &ShardBroker, request: Request) -> Handling {
     now(ctx
         .offsets
         .query_consumer_offset(&request.command, min_offset))
+}
+
+/// UPDATE_CONSUMER_OFFSET, for a group this broker knows and a queue this shard hosts.
+fn update_consumer_offset(broker: &ShardBroker, request: Request) -> Handling {
+    let ctx = &broker.ctx;
+    let exists = |group: &str, topic: &str, queue_id: i32| {
+        if ctx.groups.table().get(group).is_none() {
+            return Err(BrokerError::SubscriptionGroupNotExist(group.to_owned()));
+        }
+        let Some(meta) = ctx.topics.meta(topic) else {
+            return Err(BrokerError::TopicNotExist(topic.to_owned()));
+        };
+        let queues = meta.read_queue_nums.max(meta.write_queue_nums);
+        if !(0..queues).contains(&queue_id) {
+            return Err(BrokerError::InvalidQueueId {
+                topic: topic.to_owned(),
+                queue_id,
+                max: u32::try_from(queues).unwrap_or(0),
+            });
+        }
+        Ok(())
+    };
+    now(ctx.offsets.update_consumer_offset(&request.command, exists))
 }
 
 /// GET_BROKER_RUNTIME_INFO, with the parked pulls of the shard's data path.

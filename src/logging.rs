@@ -6,7 +6,9 @@
 //! control would confuse the tools that read the log or the terminal that shows it. The
 //! process's log writer ([`init`]) therefore escapes every control character of an event
 //! (`\n`, `\r`, `\0`, `\xNN`, `\u{NN}`) except the newline that ends it, once, for every
-//! field of every event: no call site can forget to.
+//! field of every event: no call site can forget to. An event longer than
+//! [`EVENT_BYTES_MAX`] (a 30 KB made-up topic name in a remark) is cut there, saying how much
+//! was left out.
 //!
 //! Warnings a peer causes (an untrusted frame, a refused request, a refused connection) go
 //! through [`peer_warning`]: a few per peer address and window are logged, the rest are
@@ -48,17 +50,30 @@ impl<W: Write> Write for EscapingWriter<W> {
     }
 }
 
-/// `event` with every control character escaped, but a final newline kept.
+/// The longest event written whole, in bytes before escaping.
+pub const EVENT_BYTES_MAX: usize = 4096;
+
+/// `event` with every control character escaped, but a final newline kept, and cut at
+/// [`EVENT_BYTES_MAX`].
 pub fn escape_event(event: &[u8]) -> Cow<'_, [u8]> {
-    let (body, end) = match event.split_last() {
+    let (mut body, end) = match event.split_last() {
         Some((b'\n', body)) => (body, &b"\n"[..]),
         _ => (event, &b""[..]),
     };
+    let cut = body.len().saturating_sub(EVENT_BYTES_MAX);
+    if cut > 0 {
+        // Back to a character boundary, so the line stays UTF-8.
+        let mut keep = EVENT_BYTES_MAX;
+        while keep > 0 && (body[keep] & 0xc0) == 0x80 {
+            keep -= 1;
+        }
+        body = &body[..keep];
+    }
     let needs = |i: usize, b: u8| is_c0(b) || is_c1_at(body, i);
-    if !body.iter().enumerate().any(|(i, &b)| needs(i, b)) {
+    if cut == 0 && !body.iter().enumerate().any(|(i, &b)| needs(i, b)) {
         return Cow::Borrowed(event);
     }
-    let mut out = Vec::with_capacity(event.len() + 16);
+    let mut out = Vec::with_capacity(body.len() + 64);
     let mut i = 0;
     while i < body.len() {
         let b = body[i];
@@ -78,6 +93,13 @@ pub fn escape_event(event: &[u8]) -> Cow<'_, [u8]> {
             _ => out.push(b),
         }
         i += 1;
+    }
+    if cut > 0 {
+        let _ = write!(
+            out,
+            " … [{} bytes cut]",
+            event.len() - end.len() - body.len()
+        );
     }
     out.extend_from_slice(end);
     Cow::Owned(out)
@@ -180,6 +202,26 @@ mod tests {
         );
         assert_eq!(escaped("x\0y\r\x1b[31m\x7f\n"), "x\\0y\\r\\x1b[31m\\x7f\n");
         assert_eq!(escaped("c1 \u{85} \u{9b}\n"), "c1 \\u{85} \\u{9b}\n");
+    }
+
+    #[test]
+    fn a_long_event_is_cut_at_a_character_boundary() {
+        let long = format!("WARN topic={}\n", "é".repeat(3000));
+        let line = escaped(&long);
+        assert!(
+            line.ends_with(" bytes cut]\n"),
+            "{}",
+            &line[line.len() - 40..]
+        );
+        let kept = line.split(" … [").next().expect("kept part");
+        assert!(kept.len() <= EVENT_BYTES_MAX);
+        let cut: usize = line
+            .rsplit(" … [")
+            .next()
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .expect("a count");
+        assert_eq!(kept.len() + cut + 1, long.len());
     }
 
     #[test]

@@ -52,6 +52,7 @@ fn progress_matches_what_was_sent_and_committed() {
     let mut conn = broker.connect(0);
     assert_eq!(code_of(&create_topic(&mut conn, "progress", 2)), SUCCESS);
     assert_eq!(code_of(&create_topic(&mut conn, "other", 1)), SUCCESS);
+    create_group(&mut conn, "cg");
     let mut sent_at = Vec::new();
     for _ in 0..5 {
         let before = now_ms();

@@ -585,6 +585,13 @@ pub fn wait_route(namesrv: SocketAddr, topic: &str, brokers: usize) -> serde_jso
     })
 }
 
+/// Creates the subscription group `group` through `stream`, as mqadmin's updateSubGroup does.
+pub fn create_group(stream: &mut TcpStream, group: &str) {
+    let body = serde_json::json!({ "groupName": group }).to_string();
+    let (header, _) = request_with_body(stream, 200, serde_json::json!({}), body.as_bytes());
+    assert_eq!(code_of(&header), SUCCESS, "{header}");
+}
+
 /// Creates `topic` with `queues` read and write queues through `stream`, as mqadmin does.
 pub fn create_topic(stream: &mut TcpStream, topic: &str, queues: i32) -> serde_json::Value {
     let (header, _) = request(

@@ -306,9 +306,17 @@ impl ConsumerOffsets {
         Ok(response)
     }
 
-    /// UPDATE_CONSUMER_OFFSET (15): stores the commit.
-    pub fn update_consumer_offset(&self, request: &RemotingCommand) -> Handled {
+    /// UPDATE_CONSUMER_OFFSET (15): stores the commit once `exists` has accepted its group,
+    /// topic and queue id. Java 5 refuses a group or topic it does not know; the queue id is
+    /// checked too, so every stored offset belongs to a queue that exists and the table
+    /// cannot be grown with made-up names or numbers.
+    pub fn update_consumer_offset(
+        &self,
+        request: &RemotingCommand,
+        exists: impl FnOnce(&str, &str, i32) -> Result<(), BrokerError>,
+    ) -> Handled {
         let h: UpdateConsumerOffsetRequestHeader = request.decode_header()?;
+        exists(&h.consumer_group, &h.topic, h.queue_id)?;
         self.commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset)?;
         Ok(RemotingCommand::success(request))
     }

@@ -43,7 +43,7 @@ fn update(
     if oneway {
         request.flag |= FLAG_ONEWAY;
     }
-    let response = answer(offsets.update_consumer_offset(&request));
+    let response = answer(offsets.update_consumer_offset(&request, |_, _, _| Ok(())));
     // The connection drops a oneway request's response.
     (!request.is_oneway()).then_some(response)
 }
