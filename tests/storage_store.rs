@@ -142,7 +142,7 @@ fn memory_disk_pulls_search_and_reopen() {
 }
 
 #[test]
-fn corrupt_byte_mid_segment_cuts_the_log_there() {
+fn corrupt_byte_mid_segment_costs_only_that_record() {
     run(|| async {
         let mem = MemDisk::new(1, Faults::default());
         let disk = Disk::Mem(mem.clone());
@@ -163,19 +163,26 @@ fn corrupt_byte_mid_segment_cuts_the_log_there() {
         mem.corrupt(&path, victim.0 - seg + rec.len() as u64 - 600); // inside the body
         let store = Store::open(disk, config(root, FlushPolicy::Sync), ticking()).await;
         let store = store.expect("recovery");
-        assert_eq!(
-            store.log().end(),
-            *victim,
-            "log ends before the corrupt record"
-        );
-        assert_eq!(store.reput_offset(), *victim, "all dispatched");
+        let (last, last_rec) = stored.last().expect("records");
+        let end = PhysicalOffset(last.0 + last_rec.len() as u64);
+        assert_eq!(store.log().end(), end, "the records after it are kept");
+        assert_eq!(store.reput_offset(), end, "all dispatched");
+        let damage = store.damage();
+        assert_eq!((damage.log_ranges, damage.log_bytes), (1, rec.len() as u64));
         assert_eq!(
             store.queue_range("Orders", QueueId(2)),
-            (QueueOffset(0), QueueOffset(40))
+            (QueueOffset(0), QueueOffset(300))
         );
+        // Its queue offset is a hole that pulls step over; every other record is served.
+        let got = store.get_messages("Orders", QueueId(2), QueueOffset(38), 4, usize::MAX, None);
+        let got = got.await.expect("pull");
+        let want: Vec<&[u8]> = [38, 39, 41, 42].iter().map(|&i| &stored[i].1[..]).collect();
+        let got_bytes: Vec<&[u8]> = got.records.iter().map(|r| &r[..]).collect();
+        assert_eq!(got_bytes, want);
+        assert_eq!(got.next, QueueOffset(43));
         let mut rec = encode("Orders", QueueId(2), b"new", None);
         let p = store.put("Orders", QueueId(2), &mut rec).expect("put");
-        assert_eq!((p.offset, p.queue_offset), (*victim, QueueOffset(40)));
+        assert_eq!((p.offset, p.queue_offset), (end, QueueOffset(300)));
     });
 }
 

@@ -29,6 +29,11 @@ pub const CQ_ENTRY_SIZE: u64 = 20;
 /// next 30 or so pulls of a reader catching up, instead of one small read per pull.
 const CQ_READ_AHEAD: u64 = 1024 * CQ_ENTRY_SIZE;
 
+/// The most queue offsets one record may skip past lost records: [`ConsumeQueue::push`]
+/// fills the skipped ones with holes (1.25 MiB of entries at most). More than this is a
+/// damaged queue offset field, not lost records.
+pub const CQ_HOLES_MAX: u64 = 1 << 16;
+
 /// One ConsumeQueue entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CqEntry {
@@ -38,6 +43,17 @@ pub struct CqEntry {
 }
 
 impl CqEntry {
+    /// The size that marks a hole: the queue offset of a record recovery could not read
+    /// (docs/storage.md). A hole points at the next record of its queue, so the entries'
+    /// physical offsets stay ordered and a restart's search for the stored range counts it
+    /// as written; readers skip it.
+    pub const HOLE_SIZE: u32 = u32::MAX;
+
+    /// Whether this entry stands for a lost record rather than a stored one.
+    pub fn is_hole(&self) -> bool {
+        self.size == Self::HOLE_SIZE
+    }
+
     fn encode(&self) -> [u8; 20] {
         let mut b = [0u8; 20];
         b[..8].copy_from_slice(&self.physical_offset.0.to_be_bytes());
@@ -250,14 +266,27 @@ impl ConsumeQueue {
         QueueOffset(self.state.borrow().max)
     }
 
-    /// Appends the entry for queue offset `at`, which must be the next one, pointing past the
-    /// previous entry. Reput feeds this from stored records, so a mismatch is corrupt data,
-    /// not a bug.
+    /// Appends the entry for queue offset `at`, pointing past the previous entry. `at` is the
+    /// next offset, or up to [`CQ_HOLES_MAX`] past it when the records between were lost:
+    /// those offsets become holes. Reput feeds this from stored records, so a mismatch is
+    /// corrupt data, not a bug.
     pub fn push(&self, at: QueueOffset, entry: CqEntry) -> StoreResult<()> {
         let mut st = self.state.borrow_mut();
         let ordered = st
             .last_physical
             .map_or(true, |p| p < entry.physical_offset.0);
+        let skipped = at.0.checked_sub(st.max).filter(|&n| n <= CQ_HOLES_MAX);
+        if let (Some(holes), true) = (skipped, ordered) {
+            let hole = CqEntry {
+                size: CqEntry::HOLE_SIZE,
+                tags_code: 0,
+                ..entry
+            };
+            for _ in 0..holes {
+                st.tail.extend_from_slice(&hole.encode());
+            }
+            st.max += holes;
+        }
         if at.0 != st.max || !ordered {
             let detail = format!(
                 "entry {at} at {} after {} entries",
@@ -581,6 +610,39 @@ mod tests {
         run_local(|| async {
             let disk = Disk::Mem(MemDisk::new(1, Faults::default()));
             fill_flush_reopen(disk, PathBuf::from("/cq/T/0")).await;
+        });
+    }
+
+    #[test]
+    fn lost_records_leave_holes_that_survive_a_reopen() {
+        run_local(|| async {
+            let disk = Disk::Mem(MemDisk::new(1, Faults::default()));
+            let dir = PathBuf::from("/cq/T/1");
+            let open = || {
+                let (disk, dir) = (disk.clone(), dir.clone());
+                ConsumeQueue::open(disk, dir, 1024, PhysicalOffset(u64::MAX), false)
+            };
+            let cq = open().await.unwrap();
+            cq.push(QueueOffset(0), entry(0)).unwrap();
+            cq.push(QueueOffset(3), entry(3)).unwrap();
+            let hole = CqEntry {
+                size: CqEntry::HOLE_SIZE,
+                tags_code: 0,
+                ..entry(3)
+            };
+            let want = vec![entry(0), hole, hole, entry(3)];
+            assert_eq!(cq.entries(QueueOffset(0), 10).await.unwrap(), want);
+            assert!(hole.is_hole() && !entry(3).is_hole());
+            // Backwards, or further than lost records can explain: refused, nothing changes.
+            assert!(cq.push(QueueOffset(3), entry(4)).is_err());
+            let far = QueueOffset(4 + CQ_HOLES_MAX + 1);
+            assert!(cq.push(far, entry(5)).is_err());
+            assert_eq!(cq.max_offset(), QueueOffset(4));
+            cq.flush().await.unwrap();
+            drop(cq);
+            let cq = open().await.unwrap();
+            assert_eq!(cq.max_offset(), QueueOffset(4));
+            assert_eq!(cq.entries(QueueOffset(0), 10).await.unwrap(), want);
         });
     }
 

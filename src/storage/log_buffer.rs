@@ -44,6 +44,15 @@ pub enum LogBytes {
     Read(ReadBuf),
 }
 
+impl LogBytes {
+    /// Whether these bytes may have come from the device: everything but a window on the
+    /// in-memory tail, which holds what this process appended. (A copy across two tail
+    /// blocks counts too: checking it costs a CRC, and keeps the rule one line.)
+    pub fn came_from_device(&self) -> bool {
+        !matches!(self, LogBytes::Shared { .. })
+    }
+}
+
 impl Deref for LogBytes {
     type Target = [u8];
 

@@ -9,10 +9,11 @@ use super::consume_queue::CqEntry;
 use super::error::{StoreError, StoreResult};
 use super::log_buffer::LogBytes;
 use super::offsets::{PhysicalOffset, QueueId, QueueOffset};
+use super::record::RECORD_SIZE_MIN;
 use super::record::{self, consumable, scan, scan_verified, Scanned};
 use super::record::{BLANK_HEADER, STORE_TIMESTAMP_PREFIX};
 use super::store::Store;
-use crate::limits::{QUERY_BYTES_MAX, QUERY_MESSAGES_MAX};
+use crate::limits::{QUERY_BYTES_MAX, QUERY_MESSAGES_MAX, RECORD_SIZE_MAX};
 
 /// The answer to a pull: records in queue order and where the next pull starts.
 #[derive(Debug)]
@@ -84,8 +85,13 @@ impl Store {
             if wanted.len() == max_count {
                 break;
             }
-            let keep = tags.map_or(true, |t| t.contains(&e.tags_code));
+            let keep = !e.is_hole() && tags.map_or(true, |t| t.contains(&e.tags_code));
             if keep && e.physical_offset >= log_min {
+                if !(RECORD_SIZE_MIN..=RECORD_SIZE_MAX).contains(&(e.size as usize)) {
+                    self.damaged_record(e.physical_offset.0, &"its ConsumeQueue entry's size");
+                    at += 1;
+                    continue;
+                }
                 if !wanted.is_empty() && bytes + e.size as usize > max_bytes {
                     break;
                 }
@@ -94,9 +100,57 @@ impl Store {
             }
             at += 1;
         }
-        result.records = self.log().read_many(&wanted).await?;
+        result.records = self.read_verified(topic, queue_id, &wanted).await?;
         result.next = QueueOffset(at);
         Ok(result)
+    }
+
+    /// The records of (topic, queue) at `ranges`, each checked to be the record its
+    /// ConsumeQueue entry says (bytes from the device by CRC too); one that is not is left
+    /// out and reported, so damage costs a consumer that record and nothing more.
+    async fn read_verified(
+        &self,
+        topic: &str,
+        queue_id: QueueId,
+        ranges: &[(PhysicalOffset, usize)],
+    ) -> StoreResult<Vec<LogBytes>> {
+        let read = match self.log().read_many(ranges).await {
+            Ok(records) => records.into_iter().map(Ok).collect(),
+            // An entry points outside the stored log: read the ranges one by one to find it.
+            Err(StoreError::OutOfRange { .. }) => {
+                let mut each = Vec::with_capacity(ranges.len());
+                for &(offset, size) in ranges {
+                    each.push(self.log().read(offset, size).await);
+                }
+                each
+            }
+            Err(e) => return Err(e),
+        };
+        let mut records = Vec::with_capacity(ranges.len());
+        for (&(offset, size), bytes) in ranges.iter().zip(read) {
+            let bytes = match bytes {
+                Ok(bytes) => bytes,
+                Err(StoreError::OutOfRange { .. }) => {
+                    self.damaged_record(offset.0, &"its ConsumeQueue entry points past the log");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let scanned = if self.came_from_device(offset, &bytes) {
+                scan(&bytes)
+            } else {
+                scan_verified(&bytes)
+            };
+            let whole = matches!(scanned, Scanned::Record(m)
+                if m.physical_offset == offset && m.total_size as usize == size
+                    && m.topic == topic && m.queue_id == queue_id.0);
+            if whole {
+                records.push(bytes);
+            } else {
+                self.damaged_record(offset.0, &"it does not verify (CRC, size or owner)");
+            }
+        }
+        Ok(records)
     }
 
     /// The oldest and next queue offsets of (topic, queue); zeros for an unknown queue.

@@ -13,7 +13,8 @@ use crate::wire::record::{self as codec, RecordFields, RecordVersion, Scan, SysF
 use crate::wire::WireError;
 
 pub use crate::wire::record::{
-    message_size, store_timestamp, RecordMeta, MAGIC_BLANK, STORE_TIMESTAMP_PREFIX,
+    message_size, physical_offset, store_timestamp, RecordMeta, MAGIC_BLANK, RECORD_SIZE_MIN,
+    STORE_TIMESTAMP_PREFIX,
 };
 
 /// Size of the filler's header; a segment always keeps this much room for it.

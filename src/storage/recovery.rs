@@ -1,7 +1,10 @@
 //! Finding the end of the CommitLog after a stop, clean or not. From the checkpoint's reput
 //! offset (a record boundary with synced bytes below it) the scan verifies each record
-//! (size, magic, body CRC, its own physical offset) and follows segment-end fillers; the
-//! first torn, corrupt or empty position is the end. Each record it accepts goes to the
+//! (size, magic, body CRC, its own physical offset) and follows segment-end fillers. At the
+//! first position that holds no valid record, it tells a torn tail from damage inside the
+//! log: if bytes were written there and a valid record follows later (found by the physical
+//! offset every record carries), the bytes between are a damaged range, reported, and the
+//! scan goes on after it; otherwise the log ends there. Each record it accepts goes to the
 //! caller, which files it in the ConsumeQueues, so a restart reads the log only once.
 //! Everything stored past the end is wiped (the rest of that segment reads as zeros, later
 //! segments are deleted) before appends resume, so a later crash can never make old bytes
@@ -17,7 +20,7 @@ use glommio::Task;
 use super::error::StoreResult;
 use super::io::{align_up, Disk, ReadBuf, SegmentFile};
 use super::offsets::parse_segment_name;
-use super::record::{scan, Scanned};
+use super::record::{physical_offset, scan, Scanned, STORE_TIMESTAMP_PREFIX};
 
 /// Bytes per read of the scan.
 const SCAN_CHUNK: u64 = 1 << 20;
@@ -74,6 +77,8 @@ pub struct RecoveredLog {
     pub end: u64,
     /// The bytes from the start of `end`'s block up to `end`, for the log buffer.
     pub tail: Vec<u8>,
+    /// Damaged ranges `[start, end)` the scan stepped over, valid records after each.
+    pub damaged: Vec<(u64, u64)>,
 }
 
 /// Scans `files` from their start, handing each verified record to `visit` with its offset,
@@ -90,7 +95,18 @@ pub async fn recover_log(
         mut segments,
         start,
     } = files;
-    let end = scan_from(&segments, segment_size, start, SCAN_CHUNK, &mut visit).await?;
+    let mut damaged = Vec::new();
+    let mut pos = start;
+    let end = loop {
+        let stop = scan_from(&segments, segment_size, pos, SCAN_CHUNK, &mut visit).await?;
+        match next_record_after(&segments, segment_size, stop).await? {
+            Some(next) => {
+                damaged.push((stop, next));
+                pos = next;
+            }
+            None => break stop,
+        }
+    };
     cut(disk, &mut segments, segment_size, end).await?;
     // What the scan accepted may have been written but never synced before a process crash
     // (the device cache still holds it); the log counts it as flushed, so sync it now.
@@ -114,7 +130,73 @@ pub async fn recover_log(
         segments,
         end,
         tail,
+        damaged,
     })
+}
+
+/// Where the first valid record after the invalid position `from` starts, in its segment or
+/// a later one; `None` when nothing was written at `from` (the log simply ends there) or no
+/// valid record follows (a torn tail). Only reached when a scan stops, so its cost, at most
+/// one read of the rest of the log, is paid after a crash or damage, never on a clean stop.
+async fn next_record_after(
+    segments: &BTreeMap<u64, SegmentFile>,
+    segment_size: u64,
+    from: u64,
+) -> StoreResult<Option<u64>> {
+    let first = from - from % segment_size;
+    let Some(file) = segments.get(&first) else {
+        return Ok(None);
+    };
+    let head = file.read_at(from - first, 8).await?;
+    if head.iter().all(|&b| b == 0) {
+        return Ok(None);
+    }
+    for (&seg, file) in segments.range(first..) {
+        let file_end = file.size().await?.min(segment_size);
+        let mut at = if seg == first { from - seg + 1 } else { 0 };
+        while at + STORE_TIMESTAMP_PREFIX as u64 <= file_end {
+            let len = SCAN_CHUNK.min(file_end - at) as usize;
+            let buf = file.read_at(at, len).await?;
+            let candidates = buf.len().saturating_sub(STORE_TIMESTAMP_PREFIX - 1);
+            for i in 0..candidates {
+                // Most bytes after a torn tail are zeros, which begin no record.
+                if buf[i..i + 4] == [0; 4] {
+                    continue;
+                }
+                let pos = seg + at + i as u64;
+                let prefix = &buf[i..i + STORE_TIMESTAMP_PREFIX];
+                if physical_offset(prefix) == Some(pos)
+                    && valid_record_at(file, seg, segment_size, pos).await?
+                {
+                    return Ok(Some(pos));
+                }
+            }
+            if buf.len() < len || candidates == 0 {
+                break;
+            }
+            at += candidates as u64;
+        }
+    }
+    Ok(None)
+}
+
+/// Whether a whole record that verifies (CRC included) and claims `pos` starts at `pos`.
+async fn valid_record_at(
+    file: &SegmentFile,
+    seg: u64,
+    segment_size: u64,
+    pos: u64,
+) -> StoreResult<bool> {
+    let head = file.read_at(pos - seg, 4).await?;
+    let Ok(size) = <[u8; 4]>::try_from(&head[..]) else {
+        return Ok(false);
+    };
+    let size = u64::from(u32::from_be_bytes(size));
+    if size > seg + segment_size - pos {
+        return Ok(false);
+    }
+    let bytes = file.read_at(pos - seg, size as usize).await?;
+    Ok(matches!(scan(&bytes), Scanned::Record(m) if m.physical_offset.0 == pos))
 }
 
 /// The first position at or after `pos` that holds no valid record, reading `chunk` bytes
@@ -538,6 +620,82 @@ mod tests {
                 let got = scan_log(&disk, &dir, 0, 4096).await;
                 assert_eq!(got, (stop, offsets[..seen].to_vec()), "file of {len}");
             }
+        });
+    }
+
+    /// Recovers the log in `dir` from 0: its end, the records handed over, the damaged ranges.
+    async fn recover(disk: &Disk, dir: &Path) -> (u64, Vec<u64>, Vec<(u64, u64)>) {
+        let files = LogFiles::open(disk, dir, SEGMENT, 0).await.unwrap();
+        let mut seen = Vec::new();
+        let visit = |pos, _: &[u8]| {
+            seen.push(pos);
+            Ok(())
+        };
+        let log = recover_log(disk, files, SEGMENT, 8192, visit)
+            .await
+            .unwrap();
+        (log.end, seen, log.damaged)
+    }
+
+    #[test]
+    fn a_damaged_record_inside_the_log_costs_only_that_record() {
+        run_local(|| async {
+            let (mut image, offsets) = records(0, &[3000, 3000, 3000, 3000, 3000]);
+            image.extend(blank_header((SEGMENT - 15000) as u32));
+            let (next, next_offsets) = records(SEGMENT, &[2000]);
+            // A flipped byte in a body (the CRC catches it), in the size field, in the
+            // physical offset field: each makes record 2 unreadable, nothing else.
+            for at in [2000, 1, 30] {
+                let (disk, dir) = mem().await;
+                let mut damaged = image.clone();
+                damaged[offsets[2] as usize + at] ^= 0x5a;
+                store(&disk, &dir, 0, &damaged).await;
+                store(&disk, &dir, SEGMENT, &next).await;
+                let (end, seen, ranges) = recover(&disk, &dir).await;
+                let mut kept = offsets.clone();
+                kept.remove(2);
+                kept.extend(&next_offsets);
+                assert_eq!(seen, kept, "byte {at}");
+                assert_eq!(ranges, vec![(offsets[2], offsets[3])], "byte {at}");
+                assert_eq!(end, SEGMENT + 2000, "byte {at}");
+            }
+        });
+    }
+
+    #[test]
+    fn damage_up_to_a_segment_end_resumes_in_the_next_segment() {
+        run_local(|| async {
+            let (disk, dir) = mem().await;
+            let (mut image, offsets) = records(0, &[3000, 3000]);
+            image.extend(blank_header((SEGMENT - 6000) as u32));
+            image[offsets[1] as usize + 2000] ^= 0x5a;
+            store(&disk, &dir, 0, &image).await;
+            let (next, next_offsets) = records(SEGMENT, &[2000, 1000]);
+            store(&disk, &dir, SEGMENT, &next).await;
+            let (end, seen, ranges) = recover(&disk, &dir).await;
+            assert_eq!(seen, [&offsets[..1], &next_offsets[..]].concat());
+            assert_eq!(ranges, vec![(offsets[1], SEGMENT)]);
+            assert_eq!(end, SEGMENT + 3000);
+        });
+    }
+
+    #[test]
+    fn a_torn_tail_is_cut_and_not_reported() {
+        run_local(|| async {
+            let (disk, dir) = mem().await;
+            let (mut image, offsets) = records(0, &[3000, 3000, 3000]);
+            // The last record was being written: its second half never arrived.
+            let torn = offsets[2] as usize + 1500;
+            image[torn..].fill(0);
+            store(&disk, &dir, 0, &image).await;
+            let (end, seen, ranges) = recover(&disk, &dir).await;
+            assert_eq!(
+                (end, seen, ranges),
+                (offsets[2], offsets[..2].to_vec(), vec![])
+            );
+            // The cut wiped the torn bytes: a second recovery finds a clean end.
+            let (end, _, ranges) = recover(&disk, &dir).await;
+            assert_eq!((end, ranges), (offsets[2], vec![]));
         });
     }
 

@@ -22,7 +22,7 @@ use super::index::Index;
 use super::io::Disk;
 use super::log_buffer::LogBytes;
 use super::offsets::{PhysicalOffset, QueueId, QueueOffset};
-use super::record::{self, consumable, scan_verified, tags_code, Scanned, MAGIC_BLANK};
+use super::record::{self, consumable, scan_verified, tags_code, RecordMeta, Scanned, MAGIC_BLANK};
 use super::recovery::{recover_log, LogFiles};
 use crate::clock::Clock;
 
@@ -68,6 +68,23 @@ pub struct Store {
     clock: Clock,
     /// Told of every entry reput files, once the entry is readable (parked pulls wait on it).
     dispatch_listener: RefCell<Option<DispatchListener>>,
+    damage: Cell<Damage>,
+    /// The log's end when the store opened: every byte below it came from the device, even
+    /// the ones recovery loaded into the in-memory tail.
+    opened_end: Cell<u64>,
+}
+
+/// Damaged data the store found and left out since it opened; each find is also logged at
+/// ERROR with its position.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Damage {
+    /// Damaged log ranges recovery stepped over (valid records followed each).
+    pub log_ranges: u64,
+    /// Their bytes.
+    pub log_bytes: u64,
+    /// Records left out of their queue (a damaged queue offset field), or not served
+    /// because what a ConsumeQueue entry pointed at did not verify.
+    pub records: u64,
 }
 
 /// Called with (topic, queue, queue offset, tag code) of each ConsumeQueue entry as reput
@@ -85,8 +102,8 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Opens the shard's store, recovering from whatever state the last run left: the log is
-    /// cut at its first invalid record after the checkpoint and the ConsumeQueues are rebuilt
-    /// from there.
+    /// scanned from the checkpoint, damaged ranges inside it stepped over, its torn tail cut,
+    /// and the ConsumeQueues rebuilt from there ([`super::recovery`]).
     pub async fn open(disk: Disk, config: StoreConfig, clock: Clock) -> StoreResult<Store> {
         let dir = config.shard_dir();
         let log_dir = dir.join("commitlog");
@@ -123,6 +140,8 @@ impl Store {
             checkpoint,
             clock,
             dispatch_listener: RefCell::new(None),
+            damage: Cell::new(Damage::default()),
+            opened_end: Cell::new(0),
         };
         // Without a finished checkpoint the queue files may hold anything past the restart.
         let wipe = cp.map_or(true, |cp| cp.queues_dirty);
@@ -136,7 +155,11 @@ impl Store {
         // the log once, and reput resumes where the scan ended.
         let dispatch = |pos, rec: &[u8]| store.dispatch(pos, rec);
         let rec = recover_log(&disk, files, lc.segment_size, lc.block_size, dispatch).await?;
+        for &(start, end) in &rec.damaged {
+            store.damaged_range(start, end);
+        }
         let end = rec.end;
+        store.opened_end.set(end);
         let log = CommitLog::start(disk, log_dir, lc, rec.segments, end, &rec.tail).await?;
         store.log.set(log).expect("the log starts once");
         store.index.log_recovered(PhysicalOffset(end));
@@ -340,29 +363,78 @@ impl Store {
             }
         };
         if consumable(&meta) {
-            let q = self.queue_or_create(meta.topic, QueueId(meta.queue_id));
-            let entry = CqEntry {
-                physical_offset: PhysicalOffset(pos),
-                size: meta.total_size,
-                tags_code: tags_code(&meta),
-            };
-            q.cq.push(meta.queue_offset, entry)?;
-            q.next.set(q.next.get().max(meta.queue_offset.0 + 1));
-            if self.config.message_index {
-                self.index.add(&meta);
-            }
-            if let Some(listener) = &*self.dispatch_listener.borrow() {
-                listener(
-                    meta.topic,
-                    QueueId(meta.queue_id),
-                    meta.queue_offset,
-                    entry.tags_code,
-                );
-            }
+            self.file(pos, &meta);
         }
         self.reput_timestamp.set(meta.store_timestamp_ms);
         self.reput_from.set(pos + u64::from(meta.total_size));
         Ok(())
+    }
+
+    /// Files the record at `pos` in its ConsumeQueue and the index.
+    fn file(&self, pos: u64, meta: &RecordMeta<'_>) {
+        let q = self.queue_or_create(meta.topic, QueueId(meta.queue_id));
+        let entry = CqEntry {
+            physical_offset: PhysicalOffset(pos),
+            size: meta.total_size,
+            tags_code: tags_code(meta),
+        };
+        if let Err(error) = q.cq.push(meta.queue_offset, entry) {
+            // Only a record recovery read back can get here: its queue offset field (not
+            // covered by the CRC) was damaged. It stays in the log, out of its queue.
+            self.damaged_record(pos, &error);
+            return;
+        }
+        q.next.set(q.next.get().max(meta.queue_offset.0 + 1));
+        if self.config.message_index {
+            self.index.add(meta);
+        }
+        if let Some(listener) = &*self.dispatch_listener.borrow() {
+            listener(
+                meta.topic,
+                QueueId(meta.queue_id),
+                meta.queue_offset,
+                entry.tags_code,
+            );
+        }
+    }
+
+    /// Whether the bytes at `offset`, as `bytes` holds them, were read from the device (and
+    /// so may have rotted there) rather than appended by this process and kept in memory.
+    pub(crate) fn came_from_device(&self, offset: PhysicalOffset, bytes: &LogBytes) -> bool {
+        offset.0 < self.opened_end.get() || bytes.came_from_device()
+    }
+
+    /// What damaged data the store has found and left out.
+    pub fn damage(&self) -> Damage {
+        self.damage.get()
+    }
+
+    fn damaged_range(&self, start: u64, end: u64) {
+        tracing::error!(
+            dir = %self.config.shard_dir().display(),
+            start,
+            end,
+            bytes = end - start,
+            "commit log damaged: the bytes between start and end hold no valid record and were \
+             stepped over; the valid records after them are kept"
+        );
+        let mut damage = self.damage.get();
+        damage.log_ranges += 1;
+        damage.log_bytes += end - start;
+        self.damage.set(damage);
+    }
+
+    /// A record at `pos` that is not served or not filed, and why.
+    pub(crate) fn damaged_record(&self, pos: u64, why: &dyn std::fmt::Display) {
+        tracing::error!(
+            dir = %self.config.shard_dir().display(),
+            offset = pos,
+            %why,
+            "damaged record left out"
+        );
+        let mut damage = self.damage.get();
+        damage.records += 1;
+        self.damage.set(damage);
     }
 
     /// Makes everything dispatched so far recoverable without rescanning it: syncs the log up

@@ -229,6 +229,10 @@ async fn store_info(table: &mut RuntimeTable, store: &Store) -> Result<(), Broke
     table.put("commitLogDiskRatio", format!("{ratio:?}"));
     let earliest = store.store_time(min).await?;
     table.put("earliestMessageTimeStamp", earliest.unwrap_or(-1));
+    let damage = store.damage();
+    table.put("commitLogDamagedRanges", damage.log_ranges);
+    table.put("commitLogDamagedBytes", damage.log_bytes);
+    table.put("damagedRecordsLeftOut", damage.records);
     Ok(())
 }
 

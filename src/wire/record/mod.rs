@@ -35,7 +35,7 @@ mod tests;
 pub use check::{check, check_verified, BlankRecord, RecordMeta, Scan};
 pub use encode::{set_physical_offset, set_queue_offset, set_store_timestamp, RecordFields};
 pub use ids::{PhysicalOffset, QueueOffset};
-pub use prefix::{message_size, store_timestamp, STORE_TIMESTAMP_PREFIX};
+pub use prefix::{message_size, physical_offset, store_timestamp, STORE_TIMESTAMP_PREFIX};
 pub use sysflag::{Compression, SysFlag, TransactionType};
 pub use view::RecordView;
 

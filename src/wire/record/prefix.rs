@@ -34,6 +34,15 @@ pub fn store_timestamp(prefix: &[u8]) -> Option<i64> {
     (timestamp >= 0).then_some(timestamp)
 }
 
+/// PHYSICALOFFSET of the message record that `prefix` begins, which must hold at least
+/// [`STORE_TIMESTAMP_PREFIX`] bytes; `None` when they cannot begin a record. Every record
+/// carries the log offset it was written at, so this is how a reader finds the next record
+/// after damaged bytes.
+pub fn physical_offset(prefix: &[u8]) -> Option<u64> {
+    message_size(prefix)?;
+    Some(u64::from_be_bytes(array(prefix, pos::PHYSICAL_OFFSET)?))
+}
+
 fn array<const N: usize>(bytes: &[u8], at: usize) -> Option<[u8; N]> {
     bytes.get(at..at.checked_add(N)?)?.try_into().ok()
 }
@@ -81,6 +90,7 @@ mod tests {
             assert_eq!(message_size(&rec), Some(rec.len()));
             let prefix = &rec[..STORE_TIMESTAMP_PREFIX];
             assert_eq!(store_timestamp(prefix), Some(1_700_000_000_123), "{born}");
+            assert_eq!(physical_offset(prefix), Some(4096), "{born}");
         }
     }
 
@@ -99,5 +109,6 @@ mod tests {
         assert_eq!(message_size(&huge), None, "size out of range");
         assert_eq!(store_timestamp(&rec[..40]), None, "prefix too short");
         assert_eq!(store_timestamp(&[0u8; STORE_TIMESTAMP_PREFIX]), None);
+        assert_eq!(physical_offset(&[0u8; STORE_TIMESTAMP_PREFIX]), None);
     }
 }
