@@ -9,7 +9,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use super::offsets::{PhysicalOffset, QueueId, QueueOffset};
 use crate::wire::record::TransactionType;
-use crate::wire::record::{self as codec, RecordFields, RecordVersion, Scan, SysFlag};
+use crate::wire::record::{self as codec, RecordFields, RecordVersion, RecordView, Scan, SysFlag};
 use crate::wire::WireError;
 
 pub use crate::wire::record::{
@@ -58,6 +58,19 @@ fn scan_with<'a>(
         Ok(Scan::Blank(_)) => Scanned::Blank,
         Err(WireError::Incomplete { .. } | WireError::Invalid(_)) => Scanned::Invalid,
     }
+}
+
+/// Whether `bytes` are exactly the record of (`topic`, `queue`) written at `offset`: sound
+/// lengths, that position, that owner, and a matching body CRC. What a pull checks before it
+/// serves bytes read from the device; lighter than [`scan`], which also reads the properties.
+pub fn is_record_of(bytes: &[u8], offset: PhysicalOffset, topic: &str, queue: QueueId) -> bool {
+    RecordView::parse(bytes).is_ok_and(|view| {
+        view.total_size() as usize == bytes.len()
+            && view.physical_offset() == offset
+            && view.queue_id() == queue.0
+            && view.topic() == topic
+            && view.body_crc_matches()
+    })
 }
 
 /// Whether reput puts the record in a ConsumeQueue: half (prepared) and rollback records are
