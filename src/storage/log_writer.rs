@@ -256,12 +256,21 @@ pub(super) async fn ensure_segments(shared: &Shared) -> StoreResult<()> {
                 shared.disk.sync_dir(&shared.dir).await?;
                 let mut st = shared.state.borrow_mut();
                 st.segments.insert(start, file);
-                st.disk_full = false;
+                if std::mem::replace(&mut st.disk_full, false) {
+                    tracing::info!(dir = %shared.dir.display(), "disk space is back: appends accepted again");
+                }
             }
             Err(StoreError::DiskFull) => {
                 // A half-created file would look like a segment at the next start; drop it.
                 let _ = shared.disk.remove(&path).await;
-                shared.state.borrow_mut().disk_full = true;
+                if !std::mem::replace(&mut shared.state.borrow_mut().disk_full, true) {
+                    tracing::error!(
+                        dir = %shared.dir.display(),
+                        segment_bytes = shared.config.segment_size,
+                        "disk full: no room for the next CommitLog segment; appends are refused \
+                         until space returns, reads are still served"
+                    );
+                }
                 return Ok(());
             }
             Err(e) => return Err(e),

@@ -11,9 +11,23 @@ use std::path::Path;
 use std::rc::Rc;
 
 use glommio::io::{DmaBuffer, DmaFile, OpenOptions, ReadResult};
+use glommio::GlommioError;
 use rustix::io::Errno;
 
 use crate::storage::error::{StoreError, StoreResult};
+
+/// glommio's own conversion to `io::Error` keeps only the kind of its file errors and drops
+/// the OS error code, and with it "no space": keep the source, so [`StoreError::io`] can tell
+/// a full disk from a failing one.
+fn failed(op: &'static str) -> impl Fn(GlommioError<()>) -> StoreError + Copy {
+    move |error| {
+        let source = match error {
+            GlommioError::EnhancedIoError { source, .. } => source,
+            other => other.into(),
+        };
+        StoreError::io(op, source)
+    }
+}
 
 pub(super) async fn open(path: &Path, create: bool) -> StoreResult<Rc<DmaFile>> {
     probe_device(path).await?;
@@ -23,7 +37,7 @@ pub(super) async fn open(path: &Path, create: bool) -> StoreResult<Rc<DmaFile>> 
         .create(create)
         .dma_open(path)
         .await
-        .map_err(|e| StoreError::io("opening a segment", e.into()))?;
+        .map_err(failed("opening a segment"))?;
     Ok(Rc::new(file))
 }
 
@@ -49,7 +63,7 @@ async fn probe_device(path: &Path) -> StoreResult<()> {
     fs::write(&probe, [0u8; 4096]).map_err(|e| StoreError::io("probing a device", e))?;
     let opened = OpenOptions::new().read(true).dma_open(&probe).await;
     let _ = fs::remove_file(&probe);
-    let file = opened.map_err(|e| StoreError::io("probing a device", e.into()))?;
+    let file = opened.map_err(failed("probing a device"))?;
     let _ = file.close().await;
     PROBED.with(|p| p.borrow_mut().insert(dev));
     Ok(())
@@ -58,7 +72,7 @@ async fn probe_device(path: &Path) -> StoreResult<()> {
 pub(super) async fn pre_allocate(f: &DmaFile, size: u64) -> StoreResult<()> {
     f.pre_allocate(size, false)
         .await
-        .map_err(|e| StoreError::io("preallocating a segment", e.into()))
+        .map_err(failed("preallocating a segment"))
 }
 
 pub(super) async fn write_at(f: &DmaFile, buf: Rc<DmaBuffer>, pos: u64) -> StoreResult<()> {
@@ -66,7 +80,7 @@ pub(super) async fn write_at(f: &DmaFile, buf: Rc<DmaBuffer>, pos: u64) -> Store
     let wrote = f
         .write_rc_at(buf, pos)
         .await
-        .map_err(|e| StoreError::io("writing a block", e.into()))?;
+        .map_err(failed("writing a block"))?;
     if wrote != want {
         // O_DIRECT writes are all-or-nothing per block except when the device is full.
         let short = io::Error::from(Errno::NOSPC);
@@ -76,19 +90,15 @@ pub(super) async fn write_at(f: &DmaFile, buf: Rc<DmaBuffer>, pos: u64) -> Store
 }
 
 pub(super) async fn read_at(f: &DmaFile, pos: u64, size: usize) -> StoreResult<ReadResult> {
-    f.read_at(pos, size)
-        .await
-        .map_err(|e| StoreError::io("reading", e.into()))
+    f.read_at(pos, size).await.map_err(failed("reading"))
 }
 
 pub(super) async fn fdatasync(f: &DmaFile) -> StoreResult<()> {
-    f.fdatasync()
-        .await
-        .map_err(|e| StoreError::io("syncing", e.into()))
+    f.fdatasync().await.map_err(failed("syncing"))
 }
 
 pub(super) async fn discard(f: &DmaFile, pos: u64, len: u64) -> StoreResult<()> {
-    let err = |e: glommio::GlommioError<()>| StoreError::io("discarding a range", e.into());
+    let err = failed("discarding a range");
     f.deallocate(pos, len).await.map_err(err)?;
     // Punching a hole gives the blocks back; take them again so later writes never allocate.
     f.pre_allocate(pos + len, true).await.map_err(err)?;
@@ -96,25 +106,21 @@ pub(super) async fn discard(f: &DmaFile, pos: u64, len: u64) -> StoreResult<()> 
 }
 
 pub(super) async fn truncate(f: &DmaFile, size: u64) -> StoreResult<()> {
-    f.truncate(size)
-        .await
-        .map_err(|e| StoreError::io("truncating", e.into()))
+    f.truncate(size).await.map_err(failed("truncating"))
 }
 
 pub(super) async fn size(f: &DmaFile) -> StoreResult<u64> {
-    f.file_size()
-        .await
-        .map_err(|e| StoreError::io("sizing a file", e.into()))
+    f.file_size().await.map_err(failed("sizing a file"))
 }
 
 pub(super) async fn remove(path: &Path) -> StoreResult<()> {
     glommio::io::remove(path)
         .await
-        .map_err(|e| StoreError::io("deleting a file", e.into()))
+        .map_err(failed("deleting a file"))
 }
 
 pub(super) async fn sync_dir(dir: &Path) -> StoreResult<()> {
-    let err = |e: glommio::GlommioError<()>| StoreError::io("syncing a directory", e.into());
+    let err = failed("syncing a directory");
     let d = glommio::io::Directory::open(dir).await.map_err(err)?;
     d.sync().await.map_err(err)?;
     d.close().await.map_err(err)
