@@ -1,7 +1,7 @@
 //! A shard's store on the real disk (O_DIRECT through glommio) and on the memory disk:
 //! pulls with tag filters and byte limits, search by time, lookups by the physical offset a
 //! client names (any other offset finds nothing and never fails), clean reopen, and recovery
-//! cutting the log at a corrupt byte in the middle of a segment.
+//! stepping over a corrupt byte in the middle of a segment.
 
 mod common;
 

@@ -29,11 +29,6 @@ pub const CQ_ENTRY_SIZE: u64 = 20;
 /// next 30 or so pulls of a reader catching up, instead of one small read per pull.
 const CQ_READ_AHEAD: u64 = 1024 * CQ_ENTRY_SIZE;
 
-/// The most queue offsets one record may skip past lost records: [`ConsumeQueue::push`]
-/// fills the skipped ones with holes (1.25 MiB of entries at most). More than this is a
-/// damaged queue offset field, not lost records.
-pub const CQ_HOLES_MAX: u64 = 1 << 16;
-
 /// One ConsumeQueue entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CqEntry {
@@ -163,7 +158,9 @@ impl ConsumeQueue {
     /// Finds the stored range: `min` from the first segment, `max` by binary search for the
     /// first entry that is empty or points at or past `keep_below`. Entries below the cut were
     /// synced before the checkpoint that named `keep_below`, and everything written after it
-    /// points at or past it, so the valid entries form a prefix and the search is sound. With
+    /// points at or past it, so the valid entries form a prefix and the search is sound, but
+    /// for damage: an invalid entry followed by a valid one is a damaged entry, not the end,
+    /// and the search goes on past it (the entry stays; pulls step over it). With
     /// `wipe` (the last checkpoint did not finish, or there is none), whatever lies past the
     /// cut is wiped from disk so no later crash can bring stale entries back; the cut page is
     /// kept in the tail either way, to be rewritten by the next flush.
@@ -176,20 +173,32 @@ impl ConsumeQueue {
         let valid = |e: CqEntry| e.size > 0 && e.physical_offset < keep_below;
         let mut cut_seg = first;
         for &start in starts.iter().rev() {
-            if start == first || valid(self.read_disk(start / CQ_ENTRY_SIZE).await?) {
+            let at = start / CQ_ENTRY_SIZE;
+            if start == first
+                || valid(self.read_disk(at).await?)
+                || valid(self.read_disk(at + 1).await?)
+            {
                 cut_seg = start;
                 break;
             }
         }
         let base = cut_seg / CQ_ENTRY_SIZE;
-        let (mut lo, mut hi) = (0, eps);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if valid(self.read_disk(base + mid).await?) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
+        let mut lo = 0;
+        loop {
+            let mut hi = eps;
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                if valid(self.read_disk(base + mid).await?) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
             }
+            if lo + 1 < eps && valid(self.read_disk(base + lo + 1).await?) {
+                lo += 1;
+                continue;
+            }
+            break;
         }
         let max = base + lo;
         let dirty_past_cut = wipe;
@@ -266,27 +275,29 @@ impl ConsumeQueue {
         QueueOffset(self.state.borrow().max)
     }
 
-    /// Appends the entry for queue offset `at`, pointing past the previous entry. `at` is the
-    /// next offset, or up to [`CQ_HOLES_MAX`] past it when the records between were lost:
-    /// those offsets become holes. Reput feeds this from stored records, so a mismatch is
-    /// corrupt data, not a bug.
+    /// Fills the offsets up to `at` (exclusive) with holes pointing at `next`, the record
+    /// that follows them: their records were lost in a damaged range of the log.
+    pub fn push_holes(&self, at: QueueOffset, next: PhysicalOffset) {
+        let mut st = self.state.borrow_mut();
+        let hole = CqEntry {
+            physical_offset: next,
+            size: CqEntry::HOLE_SIZE,
+            tags_code: 0,
+        };
+        while st.max < at.0 {
+            st.tail.extend_from_slice(&hole.encode());
+            st.max += 1;
+        }
+    }
+
+    /// Appends the entry for queue offset `at`, which must be the next one, pointing past the
+    /// previous entry. Reput feeds this from stored records, so a mismatch is corrupt data,
+    /// not a bug.
     pub fn push(&self, at: QueueOffset, entry: CqEntry) -> StoreResult<()> {
         let mut st = self.state.borrow_mut();
         let ordered = st
             .last_physical
             .map_or(true, |p| p < entry.physical_offset.0);
-        let skipped = at.0.checked_sub(st.max).filter(|&n| n <= CQ_HOLES_MAX);
-        if let (Some(holes), true) = (skipped, ordered) {
-            let hole = CqEntry {
-                size: CqEntry::HOLE_SIZE,
-                tags_code: 0,
-                ..entry
-            };
-            for _ in 0..holes {
-                st.tail.extend_from_slice(&hole.encode());
-            }
-            st.max += holes;
-        }
         if at.0 != st.max || !ordered {
             let detail = format!(
                 "entry {at} at {} after {} entries",
@@ -624,6 +635,9 @@ mod tests {
             };
             let cq = open().await.unwrap();
             cq.push(QueueOffset(0), entry(0)).unwrap();
+            // Records 1 and 2 were lost; 3 is where 2 would have been, so it is refused.
+            assert!(cq.push(QueueOffset(3), entry(3)).is_err());
+            cq.push_holes(QueueOffset(3), entry(3).physical_offset);
             cq.push(QueueOffset(3), entry(3)).unwrap();
             let hole = CqEntry {
                 size: CqEntry::HOLE_SIZE,
@@ -633,10 +647,8 @@ mod tests {
             let want = vec![entry(0), hole, hole, entry(3)];
             assert_eq!(cq.entries(QueueOffset(0), 10).await.unwrap(), want);
             assert!(hole.is_hole() && !entry(3).is_hole());
-            // Backwards, or further than lost records can explain: refused, nothing changes.
+            // Backwards: refused, nothing changes.
             assert!(cq.push(QueueOffset(3), entry(4)).is_err());
-            let far = QueueOffset(4 + CQ_HOLES_MAX + 1);
-            assert!(cq.push(far, entry(5)).is_err());
             assert_eq!(cq.max_offset(), QueueOffset(4));
             cq.flush().await.unwrap();
             drop(cq);

@@ -77,31 +77,30 @@ pub struct RecoveredLog {
     pub end: u64,
     /// The bytes from the start of `end`'s block up to `end`, for the log buffer.
     pub tail: Vec<u8>,
-    /// Damaged ranges `[start, end)` the scan stepped over, valid records after each.
-    pub damaged: Vec<(u64, u64)>,
 }
 
 /// Scans `files` from their start, handing each verified record to `visit` with its offset,
-/// in log order, and cuts the log at the first position that holds no valid record. An
-/// error from `visit` stops the scan and is returned.
+/// in log order, and each damaged range `[start, end)` it steps over to `stepped_over` before
+/// the records after it; cuts the log at its torn tail. An error from `visit` stops the scan
+/// and is returned.
 pub async fn recover_log(
     disk: &Disk,
     files: LogFiles,
     segment_size: u64,
     block_size: usize,
     mut visit: impl FnMut(u64, &[u8]) -> StoreResult<()>,
+    mut stepped_over: impl FnMut(u64, u64),
 ) -> StoreResult<RecoveredLog> {
     let LogFiles {
         mut segments,
         start,
     } = files;
-    let mut damaged = Vec::new();
     let mut pos = start;
     let end = loop {
         let stop = scan_from(&segments, segment_size, pos, SCAN_CHUNK, &mut visit).await?;
         match next_record_after(&segments, segment_size, stop).await? {
             Some(next) => {
-                damaged.push((stop, next));
+                stepped_over(stop, next);
                 pos = next;
             }
             None => break stop,
@@ -130,7 +129,6 @@ pub async fn recover_log(
         segments,
         end,
         tail,
-        damaged,
     })
 }
 
@@ -537,7 +535,7 @@ mod tests {
                 seen.push(pos);
                 Ok(())
             };
-            let log = recover_log(&disk, files, segment_size, 8192, visit).await;
+            let log = recover_log(&disk, files, segment_size, 8192, visit, |_, _| ()).await;
             assert_eq!(log.unwrap().end, image.len() as u64);
             assert_eq!(seen, offsets);
         });
@@ -626,15 +624,15 @@ mod tests {
     /// Recovers the log in `dir` from 0: its end, the records handed over, the damaged ranges.
     async fn recover(disk: &Disk, dir: &Path) -> (u64, Vec<u64>, Vec<(u64, u64)>) {
         let files = LogFiles::open(disk, dir, SEGMENT, 0).await.unwrap();
-        let mut seen = Vec::new();
+        let (mut seen, mut damaged) = (Vec::new(), Vec::new());
         let visit = |pos, _: &[u8]| {
             seen.push(pos);
             Ok(())
         };
-        let log = recover_log(disk, files, SEGMENT, 8192, visit)
-            .await
-            .unwrap();
-        (log.end, seen, log.damaged)
+        let stepped_over = |start, end| damaged.push((start, end));
+        let log = recover_log(disk, files, SEGMENT, 8192, visit, stepped_over);
+        let end = log.await.unwrap().end;
+        (end, seen, damaged)
     }
 
     #[test]
@@ -710,12 +708,28 @@ mod tests {
                 (files.start, files.min_offset()),
                 (3 * SEGMENT, 3 * SEGMENT)
             );
-            let log = recover_log(&disk, files, SEGMENT, 8192, |_, _| unreachable!()).await;
+            let log = recover_log(
+                &disk,
+                files,
+                SEGMENT,
+                8192,
+                |_, _| unreachable!(),
+                |_, _| (),
+            );
+            let log = log.await;
             assert_eq!(log.unwrap().end, 3 * SEGMENT);
             store(&disk, &dir, 0, &[0; 4096]).await;
             assert_eq!(scan_log(&disk, &dir, 0, 4096).await, (0, vec![]));
             let files = LogFiles::open(&disk, &dir, SEGMENT, 0).await.unwrap();
-            let log = recover_log(&disk, files, SEGMENT, 8192, |_, _| unreachable!()).await;
+            let log = recover_log(
+                &disk,
+                files,
+                SEGMENT,
+                8192,
+                |_, _| unreachable!(),
+                |_, _| (),
+            );
+            let log = log.await;
             let log = log.unwrap();
             assert_eq!((log.end, log.tail.len()), (0, 0));
         });

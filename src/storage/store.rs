@@ -22,7 +22,9 @@ use super::index::Index;
 use super::io::Disk;
 use super::log_buffer::LogBytes;
 use super::offsets::{PhysicalOffset, QueueId, QueueOffset};
-use super::record::{self, consumable, scan_verified, tags_code, RecordMeta, Scanned, MAGIC_BLANK};
+use super::record::{
+    self, consumable, scan_verified, tags_code, RecordMeta, Scanned, MAGIC_BLANK, RECORD_SIZE_MIN,
+};
 use super::recovery::{recover_log, LogFiles};
 use crate::clock::Clock;
 
@@ -72,6 +74,10 @@ pub struct Store {
     /// The log's end when the store opened: every byte below it came from the device, even
     /// the ones recovery loaded into the in-memory tail.
     opened_end: Cell<u64>,
+    /// How many records recovery lost (those the damaged ranges it stepped over could have
+    /// held, and those it left out), less the holes filed for them: a queue offset may skip
+    /// ahead only by what was lost.
+    lost_records: Cell<u64>,
 }
 
 /// Damaged data the store found and left out since it opened; each find is also logged at
@@ -142,6 +148,7 @@ impl Store {
             dispatch_listener: RefCell::new(None),
             damage: Cell::new(Damage::default()),
             opened_end: Cell::new(0),
+            lost_records: Cell::new(0),
         };
         // Without a finished checkpoint the queue files may hold anything past the restart.
         let wipe = cp.map_or(true, |cp| cp.queues_dirty);
@@ -154,10 +161,9 @@ impl Store {
         // The scan hands over each record it verifies, in log order: filing it then reads
         // the log once, and reput resumes where the scan ended.
         let dispatch = |pos, rec: &[u8]| store.dispatch(pos, rec);
-        let rec = recover_log(&disk, files, lc.segment_size, lc.block_size, dispatch).await?;
-        for &(start, end) in &rec.damaged {
-            store.damaged_range(start, end);
-        }
+        let damaged = |start, end| store.damaged_range(start, end);
+        let (seg, block) = (lc.segment_size, lc.block_size);
+        let rec = recover_log(&disk, files, seg, block, dispatch, damaged).await?;
         let end = rec.end;
         store.opened_end.set(end);
         let log = CommitLog::start(disk, log_dir, lc, rec.segments, end, &rec.tail).await?;
@@ -378,10 +384,18 @@ impl Store {
             size: meta.total_size,
             tags_code: tags_code(meta),
         };
+        let missing = meta.queue_offset.0.saturating_sub(q.cq.max_offset().0);
+        if missing > 0 && missing <= self.lost_records.get() {
+            // Records of this queue were lost in the damaged range just stepped over.
+            q.cq.push_holes(meta.queue_offset, entry.physical_offset);
+            self.lost_records.set(self.lost_records.get() - missing);
+        }
         if let Err(error) = q.cq.push(meta.queue_offset, entry) {
-            // Only a record recovery read back can get here: its queue offset field (not
-            // covered by the CRC) was damaged. It stays in the log, out of its queue.
+            // Only a record recovery read back can get here: a field the CRC does not cover
+            // (queue offset, topic) was damaged. It stays in the log, out of its queue, and
+            // the record after it in its real queue may skip its offset.
             self.damaged_record(pos, &error);
+            self.lost_records.set(self.lost_records.get() + 1);
             return;
         }
         q.next.set(q.next.get().max(meta.queue_offset.0 + 1));
@@ -422,6 +436,8 @@ impl Store {
         damage.log_ranges += 1;
         damage.log_bytes += end - start;
         self.damage.set(damage);
+        let could_hold = (end - start).div_ceil(RECORD_SIZE_MIN as u64);
+        self.lost_records.set(self.lost_records.get() + could_hold);
     }
 
     /// A record at `pos` that is not served or not filed, and why.
