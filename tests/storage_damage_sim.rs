@@ -7,6 +7,8 @@
 //!
 //! Replay one seed with `STORAGE_SIM_SEED=<seed>`; run more with `STORAGE_SIM_SEEDS=<n>`.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -149,21 +151,10 @@ fn cq_file(dir: &Path, queue: u32) -> PathBuf {
         .join(format!("{:020}", 0))
 }
 
-fn seeds() -> Vec<u64> {
-    if let Ok(s) = std::env::var("STORAGE_SIM_SEED") {
-        return vec![s.parse().expect("STORAGE_SIM_SEED is a number")];
-    }
-    let n = std::env::var("STORAGE_SIM_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(100);
-    (0..n).collect()
-}
-
 #[test]
 fn damage_costs_only_the_records_it_hits() {
     let ex = glommio::LocalExecutorBuilder::default().spawn(|| async {
-        for seed in seeds() {
+        for seed in common::sim_seeds(100) {
             simulate(seed).await;
         }
     });

@@ -7,6 +7,8 @@
 //!
 //! Replay one seed with `STORAGE_SIM_SEED=<seed>`; run more with `STORAGE_SIM_SEEDS=<n>`.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -262,22 +264,11 @@ async fn simulate(seed: u64) -> usize {
     acked.len()
 }
 
-fn seeds() -> Vec<u64> {
-    if let Ok(s) = std::env::var("STORAGE_SIM_SEED") {
-        return vec![s.parse().expect("STORAGE_SIM_SEED is a number")];
-    }
-    let n = std::env::var("STORAGE_SIM_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(40);
-    (0..n).collect()
-}
-
 #[test]
 fn queries_after_crashes_find_every_acknowledged_record_and_nothing_else() {
     let ex = glommio::LocalExecutorBuilder::default().spawn(|| async {
         let mut acked = 0;
-        for seed in seeds() {
+        for seed in common::sim_seeds(40) {
             acked += simulate(seed).await;
         }
         assert!(acked > 0, "no record was ever acknowledged");

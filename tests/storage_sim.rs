@@ -7,6 +7,8 @@
 //!
 //! Replay one seed with `STORAGE_SIM_SEED=<seed>`; run more with `STORAGE_SIM_SEEDS=<n>`.
 
+mod common;
+
 use std::path::PathBuf;
 use std::rc::Rc;
 
@@ -199,22 +201,11 @@ async fn simulate(seed: u64) -> usize {
     acked.len()
 }
 
-fn seeds() -> Vec<u64> {
-    if let Ok(s) = std::env::var("STORAGE_SIM_SEED") {
-        return vec![s.parse().expect("STORAGE_SIM_SEED is a number")];
-    }
-    let n = std::env::var("STORAGE_SIM_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(60);
-    (0..n).collect()
-}
-
 #[test]
 fn crash_recovery_keeps_every_acknowledged_record() {
     let ex = glommio::LocalExecutorBuilder::default().spawn(|| async {
         let mut acked = 0;
-        for seed in seeds() {
+        for seed in common::sim_seeds(60) {
             acked += simulate(seed).await;
         }
         // Guard against a simulation that checks nothing.

@@ -697,6 +697,12 @@ mod tests {
         });
     }
 
+    /// Recovers a log that holds no record.
+    async fn recover_empty(disk: &Disk, files: LogFiles) -> StoreResult<RecoveredLog> {
+        let visit = |_, _: &[u8]| unreachable!("no record");
+        recover_log(disk, files, SEGMENT, 8192, visit, |_, _| ()).await
+    }
+
     #[test]
     fn an_empty_log_ends_where_the_scan_starts() {
         run_local(|| async {
@@ -708,28 +714,12 @@ mod tests {
                 (files.start, files.min_offset()),
                 (3 * SEGMENT, 3 * SEGMENT)
             );
-            let log = recover_log(
-                &disk,
-                files,
-                SEGMENT,
-                8192,
-                |_, _| unreachable!(),
-                |_, _| (),
-            );
-            let log = log.await;
+            let log = recover_empty(&disk, files).await;
             assert_eq!(log.unwrap().end, 3 * SEGMENT);
             store(&disk, &dir, 0, &[0; 4096]).await;
             assert_eq!(scan_log(&disk, &dir, 0, 4096).await, (0, vec![]));
             let files = LogFiles::open(&disk, &dir, SEGMENT, 0).await.unwrap();
-            let log = recover_log(
-                &disk,
-                files,
-                SEGMENT,
-                8192,
-                |_, _| unreachable!(),
-                |_, _| (),
-            );
-            let log = log.await;
+            let log = recover_empty(&disk, files).await;
             let log = log.unwrap();
             assert_eq!((log.end, log.tail.len()), (0, 0));
         });

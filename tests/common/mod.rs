@@ -743,3 +743,16 @@ pub fn heart_beat(stream: &mut TcpStream, body: &str) -> serde_json::Value {
         }
     }
 }
+
+/// The seeds a seeded simulation runs: `STORAGE_SIM_SEED=<seed>` replays one,
+/// `STORAGE_SIM_SEEDS=<n>` runs the first n, and `default` of them run otherwise.
+pub fn sim_seeds(default: u64) -> Vec<u64> {
+    if let Ok(s) = std::env::var("STORAGE_SIM_SEED") {
+        return vec![s.parse().expect("STORAGE_SIM_SEED is a number")];
+    }
+    let n = std::env::var("STORAGE_SIM_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default);
+    (0..n).collect()
+}
