@@ -2,8 +2,9 @@
 //! through a loop device), sends are refused with SERVICE_NOT_AVAILABLE and a remark that
 //! says the disk is full, everything acknowledged is still served byte for byte, a broker
 //! started on the full disk serves it too, and sends are accepted again once space is freed,
-//! without a restart. After a restart nothing acknowledged is missing and no queue offset was
-//! given twice. Under ASYNC_FLUSH and SYNC_FLUSH.
+//! without a restart, even while new ConsumeQueue files find no room. After a restart nothing
+//! acknowledged is missing and no queue offset was given twice. Under ASYNC_FLUSH and
+//! SYNC_FLUSH.
 //!
 //! Mounting needs root (CI runs as root); without it this test fails and says so.
 
@@ -20,7 +21,7 @@ const SERVICE_NOT_AVAILABLE: i64 = 14;
 /// A small ext4 filesystem mounted on a directory; unmounted on drop.
 struct SmallDisk {
     mount: PathBuf,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl SmallDisk {
@@ -46,7 +47,7 @@ impl SmallDisk {
                 mount.to_str().expect("path"),
             ],
         );
-        SmallDisk { mount, _dir: dir }
+        SmallDisk { mount, dir }
     }
 }
 
@@ -153,7 +154,8 @@ fn fill_then_free(flush: &str) {
     // A broker started on the full disk serves the same, and still refuses sends.
     drop(conn);
     assert_eq!(broker.stop(), Some(0));
-    let broker = Broker::start_in(1, &args, store.clone(), None);
+    let log = disk.dir.path().join("broker.log");
+    let broker = Broker::spawn(1, &args, store.clone(), None, Some(("info", &log)));
     let mut conn = broker.connect(0);
     assert_eq!(consume_all(&mut conn), acked);
     assert_disk_full(&send_v2(&mut conn, TOPIC, 0, &body(acked.len()), ""));
@@ -165,6 +167,21 @@ fn fill_then_free(flush: &str) {
         code_of(&send_v2(&mut conn, TOPIC, 0, &body(resumed), "")) == SUCCESS
     });
     acked.push(resumed);
+
+    // What is left after the new segment is less than three new ConsumeQueue files take:
+    // new queues' files cannot all be created, so a checkpoint fails, and still every message
+    // is filed and served.
+    for topic in ["NewA", "NewB", "NewC"] {
+        let sent = send_v2(&mut conn, topic, 0, b"after the disk filled", "");
+        assert_eq!(code_of(&sent), SUCCESS, "{sent}");
+        pull_until_found(&mut conn, topic, 0, 0);
+    }
+    wait_until(PATIENCE, "a checkpoint that found no room", || {
+        std::fs::read_to_string(&log).is_ok_and(|text| text.contains("checkpoint failed"))
+    });
+    let sent = send_v2(&mut conn, "NewD", 0, b"after a failed checkpoint", "");
+    assert_eq!(code_of(&sent), SUCCESS, "{sent}");
+    pull_until_found(&mut conn, "NewD", 0, 0);
     wait_all_written(&mut conn);
 
     // After a restart nothing acknowledged is missing and no offset was given twice.

@@ -256,13 +256,12 @@ impl ConsumeQueue {
             size: 1,
         })?;
         let b = file.read_at(at - seg, 20).await?;
-        if b.len() < 20 {
-            return Err(StoreError::Corrupt {
-                what: "consume queue",
-                detail: format!("{index}"),
-            });
-        }
-        Ok(CqEntry::decode(&b))
+        // A file cut short (its creation found the disk full and a crash kept it) holds no
+        // entries past its end.
+        Ok(match b.get(..20) {
+            Some(bytes) => CqEntry::decode(bytes),
+            None => CqEntry::decode(&[0; 20]),
+        })
     }
 
     /// The first queue offset still stored.
@@ -458,11 +457,13 @@ impl ConsumeQueue {
             return Ok(f.clone());
         }
         self.disk.create_dir_all(&self.dir).await?;
-        let file = self
-            .disk
-            .open(&self.dir.join(segment_name(seg)), true)
-            .await?;
-        file.pre_allocate(align_up(self.segment_bytes)).await?;
+        let path = self.dir.join(segment_name(seg));
+        let file = self.disk.open(&path, true).await?;
+        if let Err(error) = file.pre_allocate(align_up(self.segment_bytes)).await {
+            // No room (the disk is full): leave no half-made file for the next start.
+            let _ = self.disk.remove(&path).await;
+            return Err(error);
+        }
         // The queue's directories may be new too (`consumequeue/<topic>/<queueId>`): a queue
         // whose files vanish after the checkpoint counted them could not be rebuilt.
         for dir in self.dir.ancestors().take(3) {

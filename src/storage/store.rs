@@ -78,6 +78,8 @@ pub struct Store {
     /// held, and those it left out), less the holes filed for them: a queue offset may skip
     /// ahead only by what was lost.
     lost_records: Cell<u64>,
+    /// The last background checkpoint failed.
+    checkpoint_failing: Cell<bool>,
 }
 
 /// Damaged data the store found and left out since it opened; each find is also logged at
@@ -149,6 +151,7 @@ impl Store {
             damage: Cell::new(Damage::default()),
             opened_end: Cell::new(0),
             lost_records: Cell::new(0),
+            checkpoint_failing: Cell::new(false),
         };
         // Without a finished checkpoint the queue files may hold anything past the restart.
         let wipe = cp.map_or(true, |cp| cp.queues_dirty);
@@ -501,9 +504,13 @@ impl Store {
     }
 
     /// Runs reput whenever puts arrive and a checkpoint every `checkpoint_interval`, until
-    /// `closing` completes (then `Ok`) or an error. Parks while nothing happens, so an idle
+    /// `closing` completes (then `Ok`) or reput fails. Parks while nothing happens, so an idle
     /// shard costs no wake-ups beyond the checkpoint timer. The shard spawns this and owns its
     /// handle; after it returns, [`Store::shutdown`] makes everything durable.
+    ///
+    /// A failed checkpoint (no room for a new ConsumeQueue or index file on a full disk) does
+    /// not stop reput: the last good checkpoint stays valid, the new entries stay in memory,
+    /// and the checkpoint is tried again at the next interval.
     pub async fn run_maintenance(
         self: Rc<Self>,
         checkpoint_interval: Duration,
@@ -521,7 +528,7 @@ impl Store {
             if let Some(task) = checkpoint.as_mut() {
                 if let Some(result) = futures_lite::future::poll_once(task).await {
                     checkpoint = None;
-                    result?;
+                    self.checkpointed(result);
                     // The interval counts from the end: a checkpoint of many queues can take
                     // longer than the interval, and must not follow on its own heels.
                     last = std::time::Instant::now();
@@ -559,6 +566,24 @@ impl Store {
                     None => Ok(()),
                 };
             }
+        }
+    }
+
+    /// Notes how a background checkpoint ended, logging once when checkpoints start failing
+    /// and once when they succeed again.
+    fn checkpointed(&self, result: StoreResult<()>) {
+        let was_failing = self.checkpoint_failing.replace(result.is_err());
+        match result {
+            Err(error) if !was_failing => tracing::error!(
+                dir = %self.config.shard_dir().display(),
+                %error,
+                "checkpoint failed; reput and reads go on, and it is retried every interval"
+            ),
+            Ok(()) if was_failing => tracing::info!(
+                dir = %self.config.shard_dir().display(),
+                "checkpoint written again"
+            ),
+            _ => {}
         }
     }
 

@@ -97,7 +97,8 @@ impl Broker {
         Broker::spawn(shards, extra, store, Some(dir), Some((level, log)))
     }
 
-    fn spawn(
+    /// Starts a broker on `store`; with `log`, its log at that level goes to that file.
+    pub fn spawn(
         shards: u16,
         extra: &[&str],
         store: std::path::PathBuf,
