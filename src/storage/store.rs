@@ -95,6 +95,12 @@ pub struct Damage {
     pub records: u64,
 }
 
+/// Whether `topic` can be a directory name under `consumequeue/`: every name the broker
+/// accepts can, and damaged bytes that read as a path (`..`, `a/b`) cannot.
+fn names_a_directory(topic: &str) -> bool {
+    !topic.is_empty() && topic != "." && topic != ".." && !topic.contains(['/', '\0'])
+}
+
 /// Called with (topic, queue, queue offset, tag code) of each ConsumeQueue entry as reput
 /// files it. It runs inside reput, so it must only note the fact (wake a task), never call
 /// back into the store.
@@ -381,6 +387,12 @@ impl Store {
 
     /// Files the record at `pos` in its ConsumeQueue and the index.
     fn file(&self, pos: u64, meta: &RecordMeta<'_>) {
+        if !names_a_directory(meta.topic) {
+            // Damaged topic bytes (the CRC covers only the body) must not name a path.
+            self.damaged_record(pos, &"its topic cannot name a queue directory");
+            self.lost_records.set(self.lost_records.get() + 1);
+            return;
+        }
         let q = self.queue_or_create(meta.topic, QueueId(meta.queue_id));
         let entry = CqEntry {
             physical_offset: PhysicalOffset(pos),
@@ -648,5 +660,20 @@ impl Store {
     pub async fn shutdown(&self) -> StoreResult<()> {
         self.reput().await?;
         self.checkpoint().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_a_directory;
+
+    #[test]
+    fn only_plain_names_become_queue_directories() {
+        for name in ["TopicA", "%RETRY%g", "%DLQ%g", "a|b", "T-1_2"] {
+            assert!(names_a_directory(name), "{name}");
+        }
+        for name in ["", ".", "..", "../x", "a/b", "a\0b"] {
+            assert!(!names_a_directory(name), "{name:?}");
+        }
     }
 }
