@@ -36,8 +36,9 @@ pub const CONNECTION_WRITE_QUEUE_BYTES_MAX: usize = 32 * 1024 * 1024;
 /// connection stops reading.
 pub const CONNECTION_IN_FLIGHT_MAX: usize = 4096;
 
-/// Initial and steady read buffer of a connection.
-pub const CONNECTION_READ_BUFFER_BYTES: usize = 64 * 1024;
+/// Largest read of a connection. Reads start small and double while they come back full, so
+/// an idle connection holds a few KiB of read buffer and a busy one reads this much at once.
+pub const CONNECTION_READ_BYTES_MAX: usize = 64 * 1024;
 
 const _: () = assert!(HEADER_SIZE_MAX < FRAME_LENGTH_FIELD_MAX);
 const _: () = assert!(MESSAGE_BODY_SIZE_MAX + HEADER_SIZE_MAX < FRAME_LENGTH_FIELD_MAX);
@@ -96,8 +97,8 @@ pub const CLIENT_IN_FLIGHT_MAX: usize = 4096;
 /// new requests and oneways wait: a peer that stops reading stops the callers.
 pub const CLIENT_WRITE_QUEUE_BYTES_MAX: usize = FRAME_SIZE_MAX;
 
-/// Initial and steady read buffer of a client connection.
-pub const CLIENT_READ_BUFFER_BYTES: usize = 64 * 1024;
+/// Largest read of a client connection (reads adapt as [`CONNECTION_READ_BYTES_MAX`]'s do).
+pub const CLIENT_READ_BYTES_MAX: usize = 64 * 1024;
 
 const _: () = assert!(CLIENT_IN_FLIGHT_MAX <= CONNECTION_IN_FLIGHT_MAX);
 const _: () = assert!(CLIENT_IN_FLIGHT_MAX <= i32::MAX as usize);

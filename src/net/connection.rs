@@ -164,7 +164,7 @@ async fn read_loop<S: Service>(
     in_flight: &Rc<InFlight>,
     stopping: &Latch,
 ) -> End {
-    let mut reader = FrameReader::with_capacity(limits::CONNECTION_READ_BUFFER_BYTES);
+    let mut reader = FrameReader::new(limits::CONNECTION_READ_BYTES_MAX);
     loop {
         if let Err(error) = reader.drain(|command| handle(command, peer, service, in_flight)) {
             return End::Untrusted(error);
@@ -189,9 +189,8 @@ async fn read_loop<S: Service>(
                 End::Gone
             };
         }
-        let size = limits::CONNECTION_READ_BUFFER_BYTES;
-        match reader.read(stream, size, stopping).await {
-            Read::Bytes { .. } => {}
+        match reader.read(stream, stopping).await {
+            Read::Bytes => {}
             Read::Closed | Read::Failed(_) => return End::Gone,
             Read::Stopped => return End::Stopping,
         }
