@@ -79,6 +79,14 @@ fn handler(code: i32) -> Option<Handler> {
     Some(handler)
 }
 
+/// Whether the answer to a request code may be large: pulls, and lookups of stored messages.
+fn answers_large(code: i32) -> bool {
+    matches!(
+        code,
+        PULL_MESSAGE | LITE_PULL_MESSAGE | QUERY_MESSAGE | VIEW_MESSAGE_BY_ID
+    )
+}
+
 fn now(handled: Handled) -> Handling {
     Handling::Now(handled)
 }
@@ -183,6 +191,10 @@ impl Service for Dispatcher {
                 ))
             }
         }
+    }
+
+    fn answers_large(&self, request: &RemotingCommand) -> bool {
+        answers_large(request.code)
     }
 
     fn disconnected(&self, peer: &Rc<Peer>) {

@@ -147,7 +147,7 @@ async fn run_shard(
         None
     };
     let dispatcher = Rc::new(Dispatcher::new(ctx.clone()));
-    let server = Server::new(dispatcher.clone());
+    let server = Server::new(dispatcher.clone(), Rc::default());
     for port in [ctx.identity.ports.main, ctx.identity.ports.fast] {
         let addr = SocketAddr::new(config.listen_addr, port);
         let listener = net::bind(addr).map_err(|error| ServerError::Bind { addr, error })?;
@@ -306,7 +306,7 @@ fn start_namesrv<M: Send + 'static, R: Send + 'static>(
 ) -> Result<Rc<Server<NameServer>>, ServerError> {
     let listener = net::bind(addr).map_err(|error| ServerError::Bind { addr, error })?;
     let namesrv = Rc::new(NameServer::new());
-    let server = Server::new(namesrv.clone());
+    let server = Server::new(namesrv.clone(), Rc::default());
     shard
         .spawn_foreground(server.clone().run(listener))
         .detach();
