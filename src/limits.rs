@@ -65,7 +65,8 @@ pub const CONNECTION_READ_BYTES_MAX: usize = 64 * 1024;
 /// queued stop being read; connections with nothing queued are still served, so slow readers
 /// wait and the others do not. Twice one connection's limit: a couple of slow readers fit
 /// before any is paused for the others' sake. Requests taken before the pause still answer,
-/// at most [`CONNECTION_IN_FLIGHT_BEHIND_MAX`] per paused connection.
+/// at most [`CONNECTION_IN_FLIGHT_BEHIND_MAX`] per paused connection. The default of
+/// `maxQueuedResponseBytesPerShard`.
 pub const SHARD_WRITE_QUEUE_BYTES_MAX: usize = 2 * CONNECTION_WRITE_QUEUE_BYTES_MAX;
 
 const _: () = assert!(HEADER_SIZE_MAX < FRAME_LENGTH_FIELD_MAX);
@@ -104,7 +105,8 @@ const _: () = assert!(RECORD_SIZE_MAX <= i32::MAX as usize);
 /// Pending connections the kernel queues per listening socket.
 pub const LISTEN_BACKLOG: i32 = 1024;
 
-/// Connections one shard serves at once; more are closed on accept.
+/// Connections one shard serves at once on its broker ports (main and fast together), and on
+/// the NameServer's port; more are closed on accept. The default of `maxConnectionsPerShard`.
 pub const SHARD_CONNECTIONS_MAX: usize = 16 * 1024;
 
 /// Broker addresses one NameServer tracks; a registration of a new address beyond it is

@@ -146,7 +146,10 @@ async fn run_shard(
     } else {
         None
     };
-    let budget = Rc::new(ShardBudget::default());
+    let budget = Rc::new(ShardBudget::new(
+        config.max_connections_per_shard,
+        config.max_queued_response_bytes_per_shard,
+    ));
     let dispatcher = Rc::new(Dispatcher::new(ctx.clone(), budget.clone()));
     let server = Server::new(dispatcher.clone(), budget);
     for port in [ctx.identity.ports.main, ctx.identity.ports.fast] {
