@@ -4,7 +4,7 @@
 //! Every shard holds one [`Dispatcher`] with its shard's [`ShardBroker`]. `handler` names
 //! the function that serves each request code (the contract is in
 //! [`crate::broker::handler`]); codes it does not list get Java's REQUEST_CODE_NOT_SUPPORTED
-//! answer. A [`BrokerError`](crate::broker::BrokerError) becomes its response through
+//! answer. A [`BrokerError`] becomes its response through
 //! [`RemotingCommand::refusal`]; a oneway request's result is only logged when it failed,
 //! since nothing is sent back.
 //!
