@@ -198,7 +198,7 @@ fn main() {
             addr_tx
                 .send(listener.local_addr().expect("addr"))
                 .expect("send addr");
-            let server = Server::new(Rc::new(Echo));
+            let server = Server::new(Rc::new(Echo), Rc::default());
             let _accept = glommio::spawn_local(server.clone().run(listener));
             while stop_rx.try_recv().is_err() {
                 glommio::timer::sleep(Duration::from_millis(20)).await;

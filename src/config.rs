@@ -1,5 +1,6 @@
 //! The broker's configuration: RocketMQ's `broker.conf` keys with Java's defaults, plus
-//! shardmq's own (`shards`, `listenAddr`, `embeddedNamesrv`, `namesrvListenPort`).
+//! shardmq's own (`shards`, `listenAddr`, `embeddedNamesrv`, `namesrvListenPort`,
+//! `maxConnectionsPerShard`, `maxQueuedResponseBytesPerShard`, …).
 //!
 //! Built once on the main thread before the shards start, then shared read-only (every shard
 //! gets a clone). Sources apply in order — defaults, the file (`-c`), command-line flags and
@@ -29,6 +30,8 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use crate::limits;
 
 pub use keys::IGNORED_KEYS;
 use keys::REFUSED_WHEN_TRUE;
@@ -178,6 +181,12 @@ pub struct BrokerConfig {
     pub spin_before_park: Duration,
     pub embedded_namesrv: bool,
     pub namesrv_listen_port: u16,
+    /// `maxConnectionsPerShard`: connections a shard serves at once on its broker ports;
+    /// more are closed at accept.
+    pub max_connections_per_shard: usize,
+    /// `maxQueuedResponseBytesPerShard`: bytes queued for the peers of a shard's
+    /// connections before those whose peers are behind stop being read.
+    pub max_queued_response_bytes_per_shard: usize,
 }
 
 impl Default for BrokerConfig {
@@ -218,6 +227,8 @@ impl Default for BrokerConfig {
             spin_before_park: shards::SPIN_BEFORE_PARK_DEFAULT,
             embedded_namesrv: true,
             namesrv_listen_port: 9876,
+            max_connections_per_shard: limits::SHARD_CONNECTIONS_MAX,
+            max_queued_response_bytes_per_shard: limits::SHARD_WRITE_QUEUE_BYTES_MAX,
         }
     }
 }
@@ -260,7 +271,8 @@ impl BrokerConfig {
         let outcome = self
             .set_identity(key, value)
             .or_else(|| self.set_store(key, value))
-            .or_else(|| self.set_features(key, value));
+            .or_else(|| self.set_features(key, value))
+            .or_else(|| self.set_connections(key, value));
         let refuse = |why: String| ConfigError::InvalidValue {
             key: key.to_owned(),
             value: value.to_owned(),
@@ -398,6 +410,23 @@ impl BrokerConfig {
                 .map(|v| self.default_topic_queue_nums = v),
             "transactionCheckInterval" => {
                 need(millis(value), MS_RULE).map(|v| self.transaction_check_interval = v)
+            }
+            _ => return None,
+        };
+        Some(result)
+    }
+
+    /// What a shard's connections may hold (shardmq's own keys).
+    fn set_connections(&mut self, key: &str, value: &str) -> Setter {
+        let result = match key {
+            "maxConnectionsPerShard" => need(
+                number(value, 1..=i64::from(u32::MAX)),
+                "expected a count ≥ 1",
+            )
+            .map(|v| self.max_connections_per_shard = v),
+            "maxQueuedResponseBytesPerShard" => {
+                need(number(value, 1..=i64::MAX), "expected bytes ≥ 1")
+                    .map(|v| self.max_queued_response_bytes_per_shard = v)
             }
             _ => return None,
         };

@@ -13,6 +13,7 @@
 use std::net::SocketAddr;
 use std::rc::Rc;
 
+use crate::broker::admin::requests::ShardFigures;
 use crate::broker::admin::{queue_stats, requests};
 use crate::broker::clients::heartbeat;
 use crate::broker::clients::queue_locks;
@@ -21,10 +22,10 @@ use crate::broker::data::path::{self, DataPath};
 use crate::broker::data::send::SendConfig;
 use crate::broker::data::topic_view::ShardTopics;
 use crate::broker::data::{query, queue_offsets};
-use crate::broker::handler::{Handled, Handler, Handling, Request, ShardBroker};
+use crate::broker::handler::{Connections, Handled, Handler, Handling, Request, ShardBroker};
 use crate::broker::scheduled::send_back;
 use crate::broker::{BrokerContext, BrokerError};
-use crate::net::{Peer, Reply, Service};
+use crate::net::{Peer, Reply, Service, ShardBudget};
 use crate::storage::QueueId;
 use crate::wire::codes::request_code::*;
 use crate::wire::RemotingCommand;
@@ -79,6 +80,14 @@ fn handler(code: i32) -> Option<Handler> {
     Some(handler)
 }
 
+/// Whether the answer to a request code may be large: pulls, and lookups of stored messages.
+fn answers_large(code: i32) -> bool {
+    matches!(
+        code,
+        PULL_MESSAGE | LITE_PULL_MESSAGE | QUERY_MESSAGE | VIEW_MESSAGE_BY_ID
+    )
+}
+
 fn now(handled: Handled) -> Handling {
     Handling::Now(handled)
 }
@@ -128,10 +137,19 @@ fn update_consumer_offset(broker: &ShardBroker, request: Request) -> Handling {
     now(ctx.offsets.update_consumer_offset(&request.command, exists))
 }
 
-/// GET_BROKER_RUNTIME_INFO, with the parked pulls of the shard's data path.
+/// GET_BROKER_RUNTIME_INFO, with the parked pulls of the shard's data path and the figures
+/// of its connections.
 fn runtime_info(broker: &ShardBroker, request: Request) -> Handling {
-    let parked = broker.data.long_poll.parked();
-    later(requests::runtime_info(ctx(broker), request.command, parked))
+    let figures = ShardFigures {
+        parked_pulls: broker.data.long_poll.parked(),
+        connections: broker.connections.open(),
+        queued_response_bytes: broker.connections.queued_bytes(),
+    };
+    later(requests::runtime_info(
+        ctx(broker),
+        request.command,
+        figures,
+    ))
 }
 
 /// The broker's request router for one shard.
@@ -141,7 +159,9 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    pub fn new(ctx: Rc<BrokerContext>) -> Self {
+    /// The router of the shard whose broker is `ctx` and whose connections count into
+    /// `budget`.
+    pub fn new(ctx: Rc<BrokerContext>, budget: Rc<ShardBudget>) -> Self {
         let mut send = SendConfig::new(ctx.store_host());
         send.body_size_max = ctx.config.max_message_size;
         send.delay_levels = ctx.schedule.levels().clone();
@@ -156,7 +176,11 @@ impl Dispatcher {
         );
         let data = Rc::new(data);
         Dispatcher {
-            broker: ShardBroker { ctx, data },
+            broker: ShardBroker {
+                ctx,
+                data,
+                connections: budget,
+            },
         }
     }
 
@@ -183,6 +207,10 @@ impl Service for Dispatcher {
                 ))
             }
         }
+    }
+
+    fn answers_large(&self, request: &RemotingCommand) -> bool {
+        answers_large(request.code)
     }
 
     fn disconnected(&self, peer: &Rc<Peer>) {
@@ -221,5 +249,15 @@ impl ClientChannel for Peer {
     }
     fn next_opaque(&self) -> i32 {
         Peer::next_opaque(self)
+    }
+}
+
+/// The shard's connections as its handlers see them.
+impl Connections for ShardBudget {
+    fn open(&self) -> usize {
+        self.connections()
+    }
+    fn queued_bytes(&self) -> usize {
+        ShardBudget::queued_bytes(self)
     }
 }

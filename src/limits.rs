@@ -33,15 +33,46 @@ pub const TOPIC_NAME_MAX: usize = 127;
 pub const CONNECTION_WRITE_QUEUE_BYTES_MAX: usize = 32 * 1024 * 1024;
 
 /// Requests one connection may have in flight (dispatched but not yet answered) before the
-/// connection stops reading.
+/// connection stops reading, while nothing waits in its write queue. Parked long polls count:
+/// a consumer holds one per queue it reads.
 pub const CONNECTION_IN_FLIGHT_MAX: usize = 4096;
 
-/// Initial and steady read buffer of a connection.
-pub const CONNECTION_READ_BUFFER_BYTES: usize = 64 * 1024;
+/// Requests one connection may have in flight while responses wait in its write queue (its
+/// peer is behind). Each answer lands on top of what waits, so this bounds what a peer that
+/// stopped reading piles up past the queue's byte limit: 16 pull answers of
+/// [`PULL_BYTES_MAX`] are 4 MiB, an eighth of the limit. A peer that reads empties its queue
+/// between answers and is held to [`CONNECTION_IN_FLIGHT_MAX`] instead; while its last
+/// answers are written, 16 still keep a pipelining producer's next requests at the store.
+pub const CONNECTION_IN_FLIGHT_BEHIND_MAX: usize = 16;
+
+/// Requests whose answers may be large (pulls, message lookups) one connection takes freely
+/// while none of their answers waits. With this many unanswered, the next one is taken once
+/// one of them is answered or after [`CONNECTION_LARGE_ANSWER_PAUSE`]: a peer that floods
+/// pulls and reads nothing is behind before more than about this many answers (4 MiB of
+/// pulls) are owed, while a consumer's long polls, parked one per queue, still all get in.
+pub const CONNECTION_LARGE_ANSWERS_IN_FLIGHT: usize = 16;
+
+/// See [`CONNECTION_LARGE_ANSWERS_IN_FLIGHT`]: the longest a consumer holding that many
+/// parked pulls waits to have another taken, and about how often a peer flooding pulls gets
+/// one more taken until its first answers are queued (a disk read takes well under this).
+pub const CONNECTION_LARGE_ANSWER_PAUSE: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// Largest read of a connection. Reads start small and double while they come back full, so
+/// an idle connection holds a few KiB of read buffer and a busy one reads this much at once.
+pub const CONNECTION_READ_BYTES_MAX: usize = 64 * 1024;
+
+/// Bytes queued for the peers of all of one shard's connections before those with bytes
+/// queued stop being read; connections with nothing queued are still served, so slow readers
+/// wait and the others do not. Twice one connection's limit: a couple of slow readers fit
+/// before any is paused for the others' sake. Requests taken before the pause still answer,
+/// at most [`CONNECTION_IN_FLIGHT_BEHIND_MAX`] per paused connection. The default of
+/// `maxQueuedResponseBytesPerShard`.
+pub const SHARD_WRITE_QUEUE_BYTES_MAX: usize = 2 * CONNECTION_WRITE_QUEUE_BYTES_MAX;
 
 const _: () = assert!(HEADER_SIZE_MAX < FRAME_LENGTH_FIELD_MAX);
 const _: () = assert!(MESSAGE_BODY_SIZE_MAX + HEADER_SIZE_MAX < FRAME_LENGTH_FIELD_MAX);
 const _: () = assert!(CONNECTION_WRITE_QUEUE_BYTES_MAX >= FRAME_SIZE_MAX);
+const _: () = assert!(CONNECTION_IN_FLIGHT_BEHIND_MAX <= CONNECTION_IN_FLIGHT_MAX);
 
 /// Largest topic in a stored record, in UTF-8 bytes. Retry and DLQ topics may reach 255
 /// characters (docs/protocol.md §2.4.1) and valid topic characters are ASCII, so 255 bytes holds
@@ -74,7 +105,8 @@ const _: () = assert!(RECORD_SIZE_MAX <= i32::MAX as usize);
 /// Pending connections the kernel queues per listening socket.
 pub const LISTEN_BACKLOG: i32 = 1024;
 
-/// Connections one shard serves at once; more are closed on accept.
+/// Connections one shard serves at once on its broker ports (main and fast together), and on
+/// the NameServer's port; more are closed on accept. The default of `maxConnectionsPerShard`.
 pub const SHARD_CONNECTIONS_MAX: usize = 16 * 1024;
 
 /// Broker addresses one NameServer tracks; a registration of a new address beyond it is
@@ -96,8 +128,8 @@ pub const CLIENT_IN_FLIGHT_MAX: usize = 4096;
 /// new requests and oneways wait: a peer that stops reading stops the callers.
 pub const CLIENT_WRITE_QUEUE_BYTES_MAX: usize = FRAME_SIZE_MAX;
 
-/// Initial and steady read buffer of a client connection.
-pub const CLIENT_READ_BUFFER_BYTES: usize = 64 * 1024;
+/// Largest read of a client connection (reads adapt as [`CONNECTION_READ_BYTES_MAX`]'s do).
+pub const CLIENT_READ_BYTES_MAX: usize = 64 * 1024;
 
 const _: () = assert!(CLIENT_IN_FLIGHT_MAX <= CONNECTION_IN_FLIGHT_MAX);
 const _: () = assert!(CLIENT_IN_FLIGHT_MAX <= i32::MAX as usize);

@@ -27,7 +27,7 @@ use crate::config::ports::{FAST_PORT_OFFSET, HA_PORT_OFFSET, SHARD_PORT_STRIDE};
 use crate::config::{shard_ports, BrokerConfig};
 use crate::dispatch::Dispatcher;
 use crate::namesrv::NameServer;
-use crate::net::{self, Server};
+use crate::net::{self, Server, ShardBudget};
 use crate::storage::io::Disk;
 use crate::storage::lock::{LockError, StoreLock};
 use crate::storage::store::Store;
@@ -146,8 +146,12 @@ async fn run_shard(
     } else {
         None
     };
-    let dispatcher = Rc::new(Dispatcher::new(ctx.clone()));
-    let server = Server::new(dispatcher.clone());
+    let budget = Rc::new(ShardBudget::new(
+        config.max_connections_per_shard,
+        config.max_queued_response_bytes_per_shard,
+    ));
+    let dispatcher = Rc::new(Dispatcher::new(ctx.clone(), budget.clone()));
+    let server = Server::new(dispatcher.clone(), budget);
     for port in [ctx.identity.ports.main, ctx.identity.ports.fast] {
         let addr = SocketAddr::new(config.listen_addr, port);
         let listener = net::bind(addr).map_err(|error| ServerError::Bind { addr, error })?;
@@ -306,7 +310,7 @@ fn start_namesrv<M: Send + 'static, R: Send + 'static>(
 ) -> Result<Rc<Server<NameServer>>, ServerError> {
     let listener = net::bind(addr).map_err(|error| ServerError::Bind { addr, error })?;
     let namesrv = Rc::new(NameServer::new());
-    let server = Server::new(namesrv.clone());
+    let server = Server::new(namesrv.clone(), Rc::default());
     shard
         .spawn_foreground(server.clone().run(listener))
         .detach();

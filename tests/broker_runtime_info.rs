@@ -1,6 +1,7 @@
 //! GET_BROKER_RUNTIME_INFO answers a KVTable with the keys mqadmin reads, numeric ones
 //! parsable, and the figures follow what the shard stored and handed out: message totals
-//! and rates, the CommitLog's extent and its oldest message, and the parked pulls.
+//! and rates, the CommitLog's extent and its oldest message, the parked pulls, and the
+//! shard's connections and what is queued for them.
 
 mod common;
 
@@ -57,6 +58,8 @@ fn runtime_info_has_the_keys_mqadmin_reads() {
     assert!((0.0..=1.0).contains(&ratio), "{ratio}");
     assert_eq!(table["remainHowManyDataToFlush"], "0 B");
     assert_eq!(table["parkedPulls"], "0");
+    assert!(long(&table, "connections") >= 1, "this one at least");
+    assert_eq!(long(&table, "queuedResponseBytes"), 0);
     assert_eq!(table["scheduleMessageOffset_1"], "0,0", "cursor,end");
     assert_eq!(table["scheduleMessageOffset_18"], "0,0", "Java's 18 levels");
     let runtime = table["runtime"].as_str().expect("runtime");

@@ -225,11 +225,12 @@ fn against_sink<R>(
                 let addr = listener.local_addr().expect("addr");
                 addr_tx.send(addr).expect("addr");
                 let queues = store.then(RefCell::default);
-                let server = Server::new(Rc::new(Sink {
+                let sink = Sink {
                     counts,
                     addr,
                     queues,
-                }));
+                };
+                let server = Server::new(Rc::new(sink), Rc::default());
                 let _accept = glommio::spawn_local(server.clone().run(listener));
                 while !stop.load(Ordering::Relaxed) {
                     glommio::timer::sleep(Duration::from_millis(10)).await;

@@ -72,11 +72,22 @@ impl std::fmt::Debug for Handling {
     }
 }
 
-/// What the handlers of one shard share: the shard's broker context and its data path.
+/// What the handlers of one shard share: the shard's broker context, its data path and its
+/// connections' figures.
 #[derive(Debug)]
 pub struct ShardBroker {
     pub ctx: Rc<BrokerContext>,
     pub data: Rc<DataPath>,
+    pub connections: Rc<dyn Connections>,
+}
+
+/// The shard's connections as far as handlers report on them (GET_BROKER_RUNTIME_INFO). They
+/// live in a layer the broker does not see; [`crate::dispatch`] implements this over it.
+pub trait Connections: std::fmt::Debug {
+    /// Connections the shard serves now.
+    fn open(&self) -> usize;
+    /// Bytes queued for their peers and not yet written.
+    fn queued_bytes(&self) -> usize;
 }
 
 /// The response the dispatcher sends for `handled`, for tests that call handlers directly.

@@ -21,9 +21,6 @@ use crate::wire::codes::response_code;
 use crate::wire::command::{FLAG_ONEWAY, FLAG_RESPONSE};
 use crate::wire::RemotingCommand;
 
-/// The smallest read; see [`next_read_size`].
-const READ_BYTES_MIN: usize = 4 * 1024;
-
 /// A client connection to one broker or NameServer, used from the shard that opened it.
 #[derive(Debug)]
 pub struct Connection {
@@ -252,32 +249,20 @@ async fn read_loop(shared: Rc<Shared>, stream: Rc<RefCell<TcpStream>>) {
 }
 
 async fn read_frames(shared: &Shared, stream: &RefCell<TcpStream>) -> CloseReason {
-    let mut reader = FrameReader::with_capacity(limits::CLIENT_READ_BUFFER_BYTES);
-    let mut read_size = READ_BYTES_MIN;
+    let mut reader = FrameReader::new(limits::CLIENT_READ_BYTES_MAX);
     loop {
         // Every complete frame is handled before the next read, so the waiters of one read's
         // responses are all woken in one pass and run together.
         if let Err(error) = reader.drain(|command| shared.received(command)) {
             return CloseReason::Untrusted(error);
         }
-        match reader.read(stream, read_size, &shared.closing).await {
-            Read::Bytes { n, asked } => read_size = next_read_size(n, asked),
+        match reader.read(stream, &shared.closing).await {
+            Read::Bytes => {}
             Read::Closed => return CloseReason::PeerClosed,
             Read::Failed(error) => return CloseReason::Io(error.kind()),
             Read::Stopped => return shared.pending.close_reason().unwrap_or(CloseReason::Local),
         }
     }
-}
-
-/// The next read's size: double after a read that filled its region, else twice what came.
-///
-/// Decoded responses keep the read buffer's bytes alive until their callers run, so the
-/// buffer is reused only through its spare capacity; reading small amounts into it while
-/// replies trickle in (one per read at a window of 1) spends that capacity slowly and zeroes
-/// little of it per read, where a full-size read would take a fresh buffer every time.
-fn next_read_size(read: usize, asked: usize) -> usize {
-    let next = if read == asked { asked * 2 } else { read * 2 };
-    next.clamp(READ_BYTES_MIN, limits::CLIENT_READ_BUFFER_BYTES)
 }
 
 async fn write_loop(shared: Rc<Shared>, stream: Rc<RefCell<TcpStream>>) {

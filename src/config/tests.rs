@@ -28,6 +28,30 @@ fn defaults_are_java_defaults() {
     assert_eq!(config.flush_delay_offset_interval, Duration::from_secs(10));
     assert!(config.auto_create_topic_enable && config.embedded_namesrv);
     assert_eq!(config.namesrv_listen_port, 9876);
+    assert_eq!(config.max_connections_per_shard, 16_384);
+    assert_eq!(config.max_queued_response_bytes_per_shard, 64 << 20);
+}
+
+#[test]
+fn a_shards_connections_are_bounded_by_its_own_keys() {
+    let mut config = BrokerConfig::default();
+    config
+        .set("maxConnectionsPerShard", "100", "-o")
+        .expect("a count");
+    config
+        .set("maxQueuedResponseBytesPerShard", " 1048576", "-o")
+        .expect("bytes");
+    assert_eq!(config.max_connections_per_shard, 100);
+    assert_eq!(config.max_queued_response_bytes_per_shard, 1 << 20);
+    for (key, value) in [
+        ("maxConnectionsPerShard", "0"),
+        ("maxConnectionsPerShard", "many"),
+        ("maxQueuedResponseBytesPerShard", "0"),
+        ("maxQueuedResponseBytesPerShard", "-1"),
+    ] {
+        let err = config.set(key, value, "-o").expect_err("refused");
+        assert!(err.to_string().contains(key), "{err}");
+    }
 }
 
 #[test]

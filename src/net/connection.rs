@@ -1,10 +1,13 @@
 //! One connection: a reader loop that decodes frames and hands them to the service, and a
 //! writer task that drains the [`Outbox`].
 //!
-//! The reader stops reading while the outbox holds more than its byte limit or too many
-//! requests are in flight, so memory per connection stays bounded whatever the peer does.
-//! When the shard shuts down, the reader stops, in-flight requests finish and their
-//! responses are written, within [`SHUTDOWN_DRAIN_TIMEOUT`].
+//! The reader hands over one frame at a time, each once the connection may take another
+//! request (see [`admits`]): a peer that does not read its responses stops being read, and
+//! while it is behind only a few of its requests are answered on top of what waits, so
+//! memory per connection stays bounded whatever the peer does, and the shard's slow readers
+//! together stay near its [`ShardBudget`]. When the connection ends, whatever is still queued
+//! is dropped. When the shard shuts down, the reader stops, in-flight requests finish and
+//! their responses are written, within [`SHUTDOWN_DRAIN_TIMEOUT`].
 
 use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
@@ -18,7 +21,7 @@ use std::time::Duration;
 use futures_lite::io::AsyncWrite;
 use glommio::net::TcpStream;
 
-use super::{FrameReader, Latch, Outbox, Read, Reply, Service};
+use super::{FrameReader, Latch, Outbox, Read, Reply, Service, ShardBudget};
 use crate::limits;
 use crate::wire::{RemotingCommand, WireError};
 
@@ -71,28 +74,41 @@ impl Peer {
 #[derive(Debug, Default)]
 struct InFlight {
     count: Cell<usize>,
+    /// Those whose answers may be large ([`Service::answers_large`]).
+    large: Cell<usize>,
     waiter: RefCell<Option<Waker>>,
 }
 
 impl InFlight {
-    fn enter(&self) {
+    fn enter(&self, large: bool) {
         self.count.set(self.count.get() + 1);
+        self.large.set(self.large.get() + usize::from(large));
     }
 
-    fn leave(&self) {
+    fn leave(&self, large: bool) {
         self.count.set(self.count.get() - 1);
+        self.large.set(self.large.get() - usize::from(large));
         if let Some(waker) = self.waiter.borrow_mut().take() {
             waker.wake();
         }
     }
 
-    /// Waits until at most `limit` requests are in flight.
-    async fn at_most(&self, limit: usize) {
+    fn count(&self) -> usize {
+        self.count.get()
+    }
+
+    /// Wakes `waker` when a request leaves.
+    fn wake_on_leave(&self, waker: &Waker) {
+        *self.waiter.borrow_mut() = Some(waker.clone());
+    }
+
+    /// Waits until `done` holds, looking again each time a request leaves.
+    async fn until(&self, done: impl Fn(&InFlight) -> bool) {
         poll_fn(|cx| {
-            if self.count.get() <= limit {
+            if done(self) {
                 return Poll::Ready(());
             }
-            *self.waiter.borrow_mut() = Some(cx.waker().clone());
+            self.wake_on_leave(cx.waker());
             Poll::Pending
         })
         .await
@@ -115,6 +131,7 @@ pub(super) async fn serve<S: Service>(
     id: u64,
     service: Rc<S>,
     stopping: Rc<Latch>,
+    budget: Rc<ShardBudget>,
 ) {
     let (remote, local) = match (stream.peer_addr(), stream.local_addr()) {
         (Ok(remote), Ok(local)) => (remote, local),
@@ -128,17 +145,18 @@ pub(super) async fn serve<S: Service>(
         id,
         remote,
         local,
-        outbox: Outbox::default(),
+        outbox: Outbox::counted_in(budget.clone()),
         next_opaque: Cell::new(0),
     });
     let in_flight = Rc::new(InFlight::default());
     let writer = glommio::spawn_local(write_loop(stream.clone(), peer.clone()));
 
-    let end = read_loop(&stream, &peer, &service, &in_flight, &stopping).await;
+    let end = read_loop(&stream, &peer, &service, &in_flight, &budget, &stopping).await;
+    // Dropping the writer's task cancels it.
     match end {
         End::Stopping => {
             let drain = async {
-                in_flight.at_most(0).await;
+                in_flight.until(|f| f.count() == 0).await;
                 peer.outbox.close();
                 writer.await;
             };
@@ -149,11 +167,11 @@ pub(super) async fn serve<S: Service>(
             if let Some(suppressed) = crate::logging::peer_warning(remote.ip()) {
                 tracing::warn!(%remote, %error, suppressed, "closing connection: untrusted frame");
             }
-            peer.outbox.close();
+            drop(writer);
         }
-        End::Gone => peer.outbox.close(),
+        End::Gone => drop(writer),
     }
-    peer.outbox.close();
+    peer.outbox.discard();
     service.disconnected(&peer);
 }
 
@@ -162,44 +180,101 @@ async fn read_loop<S: Service>(
     peer: &Rc<Peer>,
     service: &Rc<S>,
     in_flight: &Rc<InFlight>,
+    budget: &ShardBudget,
     stopping: &Latch,
 ) -> End {
-    let mut reader = FrameReader::with_capacity(limits::CONNECTION_READ_BUFFER_BYTES);
+    let mut reader = FrameReader::new(limits::CONNECTION_READ_BYTES_MAX);
     loop {
-        if let Err(error) = reader.drain(|command| handle(command, peer, service, in_flight)) {
-            return End::Untrusted(error);
-        }
         let admitted = async {
-            peer.outbox
-                .wait_for_room(limits::CONNECTION_WRITE_QUEUE_BYTES_MAX)
-                .await;
-            in_flight
-                .at_most(limits::CONNECTION_IN_FLIGHT_MAX - 1)
-                .await;
+            admission(peer, in_flight, budget).await;
             true
         };
         let stop = async {
             stopping.wait().await;
             false
         };
-        if !futures_lite::future::or(admitted, stop).await || peer.outbox.is_closed() {
+        let queued = peer.outbox.queued_bytes();
+        let ready = admits(queued, in_flight.count(), budget.is_over())
+            || futures_lite::future::or(admitted, stop).await;
+        if !ready || peer.outbox.is_closed() {
             return if stopping.is_set() {
                 End::Stopping
             } else {
                 End::Gone
             };
         }
-        let size = limits::CONNECTION_READ_BUFFER_BYTES;
-        match reader.read(stream, size, stopping).await {
-            Read::Bytes { .. } => {}
+        match reader.next_frame() {
+            Ok(Some(command)) => {
+                let large = !command.is_response() && service.answers_large(&command);
+                if large {
+                    pace_large(in_flight).await;
+                }
+                handle(command, large, peer, service, in_flight);
+                continue;
+            }
+            Ok(None) => {}
+            Err(error) => return End::Untrusted(error),
+        }
+        match reader.read(stream, stopping).await {
+            Read::Bytes => {}
             Read::Closed | Read::Failed(_) => return End::Gone,
             Read::Stopped => return End::Stopping,
         }
     }
 }
 
+/// Whether a connection may hand the service one more request (or read more), with `queued`
+/// bytes waiting for its peer, `in_flight` requests unanswered, and its shard over budget
+/// or not. A peer with nothing waiting is served up to the in-flight limit whatever the
+/// shard's other connections do. A peer with responses waiting is behind: it is not read
+/// past its connection's byte limit nor while the shard is over budget, and only a few of its
+/// requests may be in flight, since each answer lands on top of what waits.
+fn admits(queued: usize, in_flight: usize, shard_over_budget: bool) -> bool {
+    if queued == 0 {
+        return in_flight < limits::CONNECTION_IN_FLIGHT_MAX;
+    }
+    queued <= limits::CONNECTION_WRITE_QUEUE_BYTES_MAX
+        && !shard_over_budget
+        && in_flight < limits::CONNECTION_IN_FLIGHT_BEHIND_MAX
+}
+
+/// Waits, before a request whose answer may be large is taken, while
+/// [`limits::CONNECTION_LARGE_ANSWERS_IN_FLIGHT`] such requests are unanswered: until one of
+/// them is answered, or [`limits::CONNECTION_LARGE_ANSWER_PAUSE`] has passed. Answers that
+/// are being read (a pull from the disk) land before many more are taken, so a peer that
+/// sends pulls and reads nothing is behind after a few of them; long polls parked by the
+/// dozen, which wait for messages, only slow the next one by the pause.
+async fn pace_large(in_flight: &InFlight) {
+    let large = in_flight.large.get();
+    if large < limits::CONNECTION_LARGE_ANSWERS_IN_FLIGHT {
+        return;
+    }
+    let answered = in_flight.until(|f| f.large.get() < large);
+    let pause = glommio::timer::sleep(limits::CONNECTION_LARGE_ANSWER_PAUSE);
+    futures_lite::future::or(answered, pause).await;
+}
+
+/// Waits until [`admits`] says yes or the outbox closes, woken by what can change the
+/// answer: the writer freeing room, a request answered, the shard falling under budget.
+async fn admission(peer: &Peer, in_flight: &InFlight, budget: &ShardBudget) {
+    poll_fn(|cx| {
+        let queued = peer.outbox.queued_bytes();
+        if peer.outbox.is_closed() || admits(queued, in_flight.count(), budget.is_over()) {
+            return Poll::Ready(());
+        }
+        peer.outbox.wake_on_room(cx.waker());
+        in_flight.wake_on_leave(cx.waker());
+        if budget.is_over() {
+            budget.wake_when_under(peer.id, cx.waker());
+        }
+        Poll::Pending
+    })
+    .await
+}
+
 fn handle<S: Service>(
     command: RemotingCommand,
+    large: bool,
     peer: &Rc<Peer>,
     service: &Rc<S>,
     in_flight: &Rc<InFlight>,
@@ -217,7 +292,7 @@ fn handle<S: Service>(
         Reply::Later(future) => {
             // The task is owned by the connection's in-flight count: shutdown waits for it,
             // and its response is dropped if the connection is gone by then.
-            in_flight.enter();
+            in_flight.enter(large);
             let peer = peer.clone();
             let in_flight = in_flight.clone();
             glommio::spawn_local(async move {
@@ -226,7 +301,7 @@ fn handle<S: Service>(
                         peer.outbox.push(&response);
                     }
                 }
-                in_flight.leave();
+                in_flight.leave(large);
             })
             .detach();
         }
@@ -254,3 +329,7 @@ pub(crate) async fn write_all(stream: &RefCell<TcpStream>, mut buf: &[u8]) -> io
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "connection_tests.rs"]
+mod tests;

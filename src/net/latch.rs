@@ -2,7 +2,8 @@
 //! sees it. Used to tell accept loops and connections that the shard is shutting down.
 //!
 //! A waiter that is dropped before the latch is set removes its waker, so a long-lived latch
-//! does not accumulate the wakers of connections that came and went.
+//! does not accumulate the wakers of connections that came and went, and once most of a crowd
+//! of waiters has gone the map gives back the room they took.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -61,7 +62,13 @@ impl Future for Wait<'_> {
 
 impl Drop for Wait<'_> {
     fn drop(&mut self) {
-        self.latch.waiters.borrow_mut().remove(&self.id);
+        let mut waiters = self.latch.waiters.borrow_mut();
+        waiters.remove(&self.id);
+        // Halving at a quarter full: shrinking costs a copy, done once per halving.
+        if waiters.capacity() > 64 && waiters.len() < waiters.capacity() / 4 {
+            let keep = waiters.len() * 2;
+            waiters.shrink_to(keep);
+        }
     }
 }
 
@@ -71,7 +78,7 @@ mod tests {
     use std::rc::Rc;
 
     #[test]
-    fn dropped_waiters_leave_no_waker_and_set_wakes_the_rest() {
+    fn dropped_waiters_leave_no_waker_nor_room_and_set_wakes_the_rest() {
         glommio::LocalExecutorBuilder::default()
             .spawn(|| async {
                 let latch = Rc::new(Latch::default());
@@ -80,6 +87,15 @@ mod tests {
                     futures_lite::future::poll_once(waiter).await;
                 }
                 assert!(latch.waiters.borrow().is_empty());
+
+                // A crowd of waiters at once, then gone: the map does not keep their room.
+                let mut crowd: Vec<_> = (0..10_000).map(|_| Box::pin(latch.wait())).collect();
+                for waiter in &mut crowd {
+                    futures_lite::future::poll_once(waiter).await;
+                }
+                assert_eq!(latch.waiters.borrow().len(), 10_000);
+                drop(crowd);
+                assert!(latch.waiters.borrow().capacity() <= 64 * 2);
 
                 let waiting = glommio::spawn_local({
                     let latch = latch.clone();

@@ -11,7 +11,7 @@ use glommio::net::TcpListener;
 use glommio::sync::Gate;
 use socket2::{Domain, Protocol, Socket, Type};
 
-use super::{connection, Latch, Service};
+use super::{connection, Latch, Service, ShardBudget};
 use crate::limits;
 
 /// How long the accept loop backs off after an accept error (e.g. out of file descriptors),
@@ -38,23 +38,26 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     Ok(listener)
 }
 
-/// Accepts connections on one shard and tracks them until they end.
+/// Accepts connections on one shard and tracks them until they end. One server may run
+/// several listeners (a broker shard's main and fast ports); their connections share its
+/// [`ShardBudget`].
 #[derive(Debug)]
 pub struct Server<S> {
     service: Rc<S>,
     stopping: Rc<Latch>,
     connections: Gate,
-    open: Rc<Cell<usize>>,
+    budget: Rc<ShardBudget>,
     next_id: Cell<u64>,
 }
 
 impl<S: Service> Server<S> {
-    pub fn new(service: Rc<S>) -> Rc<Self> {
+    /// Serves `service` within `budget`, which the caller may keep to report on.
+    pub fn new(service: Rc<S>, budget: Rc<ShardBudget>) -> Rc<Self> {
         Rc::new(Server {
             service,
             stopping: Rc::new(Latch::default()),
             connections: Gate::new(),
-            open: Rc::new(Cell::new(0)),
+            budget,
             next_id: Cell::new(0),
         })
     }
@@ -79,13 +82,13 @@ impl<S: Service> Server<S> {
     }
 
     fn start(&self, stream: glommio::net::TcpStream) {
-        if self.open.get() >= limits::SHARD_CONNECTIONS_MAX {
+        if !self.budget.admit_connection() {
             let peer = stream.peer_addr().ok();
             let ip = peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip());
             if let Some(suppressed) = crate::logging::peer_warning(ip) {
                 tracing::warn!(
                     ?peer,
-                    limit = limits::SHARD_CONNECTIONS_MAX,
+                    limit = self.budget.connections_max(),
                     suppressed,
                     "connection refused: shard at its connection limit"
                 );
@@ -94,24 +97,30 @@ impl<S: Service> Server<S> {
         }
         let id = self.next_id.get();
         self.next_id.set(id + 1);
-        let open = self.open.clone();
-        open.set(open.get() + 1);
-        let task = connection::serve(stream, id, self.service.clone(), self.stopping.clone());
+        let budget = self.budget.clone();
+        let task = connection::serve(
+            stream,
+            id,
+            self.service.clone(),
+            self.stopping.clone(),
+            budget.clone(),
+        );
         let spawned = self.connections.spawn(async move {
             task.await;
-            open.set(open.get() - 1);
+            budget.connection_ended(id);
         });
         match spawned {
             Ok(task) => {
                 task.detach();
             }
-            Err(_) => self.open.set(self.open.get() - 1), // shutting down: the stream is dropped
+            // Shutting down: the stream is dropped.
+            Err(_) => self.budget.connection_ended(id),
         }
     }
 
     /// Connections currently open on this shard.
     pub fn connection_count(&self) -> usize {
-        self.open.get()
+        self.budget.connections()
     }
 
     /// Stops accepting, lets every connection finish its in-flight requests (bounded by the

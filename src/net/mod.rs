@@ -9,11 +9,20 @@
 //! - a frame that cannot be trusted (bad length, bad serialize type, oversize) closes only
 //!   its own connection;
 //! - a peer that stops reading stops being read: at most [`limits::CONNECTION_WRITE_QUEUE_BYTES_MAX`]
-//!   bytes plus the responses of [`limits::CONNECTION_IN_FLIGHT_MAX`] requests are queued for it.
+//!   bytes are queued for it, plus the responses of the requests it had in flight then. While
+//!   responses wait, only [`limits::CONNECTION_IN_FLIGHT_BEHIND_MAX`] requests are in flight;
+//!   requests with large answers (pulls) are taken a few at a time until their answers come
+//!   ([`limits::CONNECTION_LARGE_ANSWERS_IN_FLIGHT`]);
+//! - the connections of one shard count what they queue into its [`ShardBudget`]: past it,
+//!   those whose peers are behind stop being read, and the others are served as before;
+//! - a connection that ends gives back its queued bytes and its place at once, and an idle
+//!   one holds no read or write buffer.
 //!
 //! [`limits::CONNECTION_WRITE_QUEUE_BYTES_MAX`]: crate::limits::CONNECTION_WRITE_QUEUE_BYTES_MAX
-//! [`limits::CONNECTION_IN_FLIGHT_MAX`]: crate::limits::CONNECTION_IN_FLIGHT_MAX
+//! [`limits::CONNECTION_IN_FLIGHT_BEHIND_MAX`]: crate::limits::CONNECTION_IN_FLIGHT_BEHIND_MAX
+//! [`limits::CONNECTION_LARGE_ANSWERS_IN_FLIGHT`]: crate::limits::CONNECTION_LARGE_ANSWERS_IN_FLIGHT
 
+mod budget;
 mod connection;
 mod frame_reader;
 mod latch;
@@ -26,6 +35,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
+pub use budget::ShardBudget;
 pub(crate) use connection::write_all;
 pub use connection::Peer;
 pub(crate) use frame_reader::{FrameReader, Read};
@@ -62,6 +72,13 @@ pub trait Service: 'static {
     /// A response to a request the broker sent to `peer`.
     fn response(&self, peer: &Rc<Peer>, response: RemotingCommand) {
         tracing::debug!(peer = %peer.remote_addr(), opaque = response.opaque, "response to no pending request");
+    }
+
+    /// Whether the answer to `request` may be large (up to hundreds of KiB: a pull, a
+    /// message lookup). A connection takes only a few such requests at a time while none of
+    /// their answers has come (see [`crate::limits::CONNECTION_LARGE_ANSWERS_IN_FLIGHT`]).
+    fn answers_large(&self, _request: &RemotingCommand) -> bool {
+        false
     }
 
     /// `peer`'s connection has closed; called once, after its last request was handed over.

@@ -2,18 +2,20 @@
 //!
 //! Responses and broker-initiated requests are encoded straight into `pending`; the
 //! connection's writer task swaps the whole buffer out and writes it, so frames finished
-//! close together leave in one `send`. The reader checks [`Outbox::wait_for_room`] before
-//! it reads more requests: a peer that does not read its responses stops being read, and the
-//! queue never grows past the in-flight requests' responses on top of the limit.
+//! close together leave in one `send`. The reader looks at [`Outbox::queued_bytes`] before it
+//! reads more requests, and a server connection's outbox counts its bytes into the shard's
+//! [`ShardBudget`]: a peer that does not read its responses stops being read.
 //!
 //! Lives on the connection's shard only (`Rc`); one writer and one reader wait on it.
 
 use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
+use std::rc::Rc;
 use std::task::{Poll, Waker};
 
 use bytes::{Bytes, BytesMut};
 
+use super::ShardBudget;
 use crate::wire::codes::response_code;
 use crate::wire::{ExtFields, RemotingCommand, WireError};
 
@@ -25,9 +27,20 @@ pub struct Outbox {
     closed: Cell<bool>,
     writer: RefCell<Option<Waker>>,
     reader: RefCell<Option<Waker>>,
+    /// The shard's budget this outbox counts into, and what it counted last.
+    budget: Option<Rc<ShardBudget>>,
+    counted: Cell<usize>,
 }
 
 impl Outbox {
+    /// An outbox whose bytes count into `budget`.
+    pub(super) fn counted_in(budget: Rc<ShardBudget>) -> Outbox {
+        Outbox {
+            budget: Some(budget),
+            ..Outbox::default()
+        }
+    }
+
     /// Queues one frame. Returns false (and drops the frame) once the connection is closed.
     pub fn push(&self, command: &RemotingCommand) -> bool {
         if self.closed.get() {
@@ -49,6 +62,7 @@ impl Outbox {
             }
         }
         drop(pending);
+        self.recount();
         wake(&self.writer);
         true
     }
@@ -61,6 +75,7 @@ impl Outbox {
             return Ok(false);
         }
         command.encode(&mut self.pending.borrow_mut())?;
+        self.recount();
         wake(&self.writer);
         Ok(true)
     }
@@ -91,19 +106,20 @@ impl Outbox {
     /// The writer finished the batch it took: frees its room for the reader.
     pub fn written(&self) {
         self.writing.set(0);
+        let mut pending = self.pending.borrow_mut();
+        if pending.is_empty() {
+            // Nothing waits: the room left over from the last batches goes too, so a
+            // connection whose peer is idle holds no write buffer.
+            *pending = BytesMut::new();
+        }
+        drop(pending);
+        self.recount();
         wake(&self.reader);
     }
 
-    /// Waits until no more than `limit` bytes are queued (or the outbox is closed).
-    pub async fn wait_for_room(&self, limit: usize) {
-        poll_fn(|cx| {
-            if self.closed.get() || self.queued_bytes() <= limit {
-                return Poll::Ready(());
-            }
-            *self.reader.borrow_mut() = Some(cx.waker().clone());
-            Poll::Pending
-        })
-        .await
+    /// Wakes `waker` when the writer frees room or the outbox closes.
+    pub(super) fn wake_on_room(&self, waker: &Waker) {
+        *self.reader.borrow_mut() = Some(waker.clone());
     }
 
     /// No more frames are accepted; the writer drains what is queued and stops.
@@ -113,8 +129,26 @@ impl Outbox {
         wake(&self.reader);
     }
 
+    /// Closes the outbox and drops what it still holds, once its writer has stopped: the
+    /// connection is gone, and its bytes leave the shard's budget with it rather than with
+    /// the last holder of its peer (a request still in flight).
+    pub(super) fn discard(&self) {
+        self.close();
+        *self.pending.borrow_mut() = BytesMut::new();
+        self.writing.set(0);
+        self.recount();
+    }
+
     pub fn is_closed(&self) -> bool {
         self.closed.get()
+    }
+
+    /// Brings the shard's budget in line with what this outbox holds now.
+    fn recount(&self) {
+        if let Some(budget) = &self.budget {
+            let now = self.queued_bytes();
+            budget.requeued(self.counted.replace(now), now);
+        }
     }
 }
 

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 
-use super::{bind, Server, Service};
+use super::{bind, Server, Service, ShardBudget};
+use crate::limits;
 use crate::wire::{frame, RemotingCommand};
 
 /// Serves the service `make` builds (on the executor's thread) on a loopback port and runs
@@ -17,11 +18,26 @@ pub(crate) fn serve_on_loopback<S: Service>(
     make: impl FnOnce() -> S + Send + 'static,
     client: impl FnOnce(SocketAddr) + Send + 'static,
 ) {
+    let limits = (
+        limits::SHARD_CONNECTIONS_MAX,
+        limits::SHARD_WRITE_QUEUE_BYTES_MAX,
+    );
+    serve_within(limits, |_| make(), client);
+}
+
+/// [`serve_on_loopback`] within a [`ShardBudget`] of `(connections, queued bytes)`, which
+/// `make` gets so that the service can report on it.
+pub(crate) fn serve_within<S: Service>(
+    (connections_max, queued_bytes_max): (usize, usize),
+    make: impl FnOnce(Rc<ShardBudget>) -> S + Send + 'static,
+    client: impl FnOnce(SocketAddr) + Send + 'static,
+) {
     glommio::LocalExecutorBuilder::default()
-        .spawn(|| async move {
+        .spawn(move || async move {
             let listener = bind("127.0.0.1:0".parse().expect("address")).expect("bind");
             let addr = listener.local_addr().expect("local address");
-            let server = Server::new(Rc::new(make()));
+            let budget = Rc::new(ShardBudget::new(connections_max, queued_bytes_max));
+            let server = Server::new(Rc::new(make(budget.clone())), budget);
             glommio::spawn_local(server.clone().run(listener)).detach();
             let outcome = glommio::executor()
                 .spawn_blocking(move || {

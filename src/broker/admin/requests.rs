@@ -144,18 +144,30 @@ pub async fn delete_group(ctx: Rc<BrokerContext>, request: RemotingCommand) -> H
     Ok(RemotingCommand::success(&request))
 }
 
+/// What GET_BROKER_RUNTIME_INFO reports beyond the [`BrokerContext`]: figures of the shard's
+/// data path and connections, under keys Java's brokers lack, so a test can wait on them
+/// instead of sleeping.
+#[derive(Debug, Clone, Copy)]
+pub struct ShardFigures {
+    /// Pulls this shard holds until a message arrives (`parkedPulls`).
+    pub parked_pulls: usize,
+    /// Connections open on this shard's ports (`connections`).
+    pub connections: usize,
+    /// Bytes queued for those connections' peers and not yet written
+    /// (`queuedResponseBytes`).
+    pub queued_response_bytes: usize,
+}
+
 /// GET_BROKER_RUNTIME_INFO (28): the KVTable `mqadmin brokerStatus` prints and
 /// `clusterList` parses, for this shard's broker: its traffic and rates, its CommitLog, and
 /// the keys of Java's request thread pools and timer wheel, 0 because requests here never
 /// queue for a pool and there is no timer wheel, and Java's `scheduleMessageOffset_<level>`
 /// ("cursor,end" of each delay level's schedule queue). Every value Java tools parse as a
-/// number is one. `parked_pulls` (the pulls this shard holds until a message arrives) is
-/// reported too, as `parkedPulls`, a key Java's brokers lack, so a test can wait until a
-/// pull is parked instead of sleeping.
+/// number is one. `figures` are reported too.
 pub async fn runtime_info(
     ctx: Rc<BrokerContext>,
     request: RemotingCommand,
-    parked_pulls: usize,
+    figures: ShardFigures,
 ) -> Handled {
     let mut table = RuntimeTable::default();
     table.put("brokerVersionDesc", VERSION_DESC);
@@ -164,7 +176,9 @@ pub async fn runtime_info(
     table.put("bootTimestamp", ctx.boot_ms);
     table.put("runtime", uptime_text(ctx.clock.wall_ms() - ctx.boot_ms));
     table.put("shards", ctx.shard.count());
-    table.put("parkedPulls", parked_pulls);
+    table.put("parkedPulls", figures.parked_pulls);
+    table.put("connections", figures.connections);
+    table.put("queuedResponseBytes", figures.queued_response_bytes);
     traffic_info(&mut table, &ctx.stats);
     for (level, cursor, end) in ctx.schedule.progress() {
         table.put(

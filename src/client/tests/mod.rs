@@ -107,7 +107,7 @@ fn start_server() -> TestServer {
     let listener = bind("127.0.0.1:0".parse().expect("addr")).expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let service = Rc::new(TestService::default());
-    let server = Server::new(service.clone());
+    let server = Server::new(service.clone(), Rc::default());
     let accept = glommio::spawn_local(server.clone().run(listener));
     TestServer {
         server,

@@ -1,0 +1,165 @@
+//! What a connection takes from its peer: the rules of [`admits`], and slow readers on
+//! loopback pausing while the shard's other connections are served.
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+
+use super::*;
+use crate::limits::{
+    CONNECTION_IN_FLIGHT_BEHIND_MAX as BEHIND, CONNECTION_IN_FLIGHT_MAX as MAX,
+    CONNECTION_LARGE_ANSWERS_IN_FLIGHT as LARGE_ANSWERS,
+    CONNECTION_WRITE_QUEUE_BYTES_MAX as QUEUE_MAX,
+};
+use crate::net::testing::{serve_within, BlockingClient};
+
+#[test]
+fn a_peer_with_nothing_waiting_is_served_whatever_the_shard() {
+    for over in [false, true] {
+        assert!(admits(0, 0, over));
+        assert!(admits(0, MAX - 1, over));
+        assert!(!admits(0, MAX, over));
+    }
+}
+
+#[test]
+fn a_peer_behind_gets_a_few_requests_while_the_shard_has_room() {
+    assert!(admits(1, BEHIND - 1, false));
+    assert!(!admits(1, BEHIND, false));
+    assert!(admits(QUEUE_MAX, 0, false));
+    assert!(
+        !admits(QUEUE_MAX + 1, 0, false),
+        "past its own queue's limit"
+    );
+    assert!(!admits(1, 0, true), "paused while the shard is over budget");
+}
+
+/// Answers [`LARGE`] with [`LARGE_BODY`] bytes, later; reports the budget's figures to
+/// [`FIGURES`] as "queued connections" in the remark; answers anything else at once.
+#[derive(Debug)]
+struct Answers {
+    budget: Rc<ShardBudget>,
+}
+
+const LARGE: i32 = 1;
+const FIGURES: i32 = 2;
+const SMALL: i32 = 3;
+const LARGE_BODY: usize = 64 * 1024;
+
+impl Service for Answers {
+    fn call(&self, _peer: &Rc<Peer>, request: RemotingCommand) -> Reply {
+        let mut response = RemotingCommand::response_to(&request, 0, None);
+        match request.code {
+            LARGE => Reply::Later(Box::pin(async move {
+                response.body = Bytes::from(vec![7; LARGE_BODY]);
+                Some(response)
+            })),
+            FIGURES => {
+                let (queued, open) = (self.budget.queued_bytes(), self.budget.connections());
+                response.remark = Some(format!("{queued} {open}"));
+                Reply::Now(Some(response))
+            }
+            _ => Reply::Now(Some(response)),
+        }
+    }
+
+    fn answers_large(&self, request: &RemotingCommand) -> bool {
+        request.code == LARGE
+    }
+}
+
+fn request(code: i32) -> RemotingCommand {
+    RemotingCommand::request(code, Default::default(), Bytes::new())
+}
+
+/// The budget's queued bytes and connections, asked through `client`.
+fn figures(client: &mut BlockingClient) -> [usize; 2] {
+    let (response, _) = client.exchange(request(FIGURES));
+    let remark = response.remark.expect("figures");
+    let numbers: Vec<usize> = remark
+        .split(' ')
+        .map(|n| n.parse().expect("a number"))
+        .collect();
+    numbers.try_into().expect("two figures")
+}
+
+/// Polls `condition` until it holds; fails naming `what` after a generous while.
+fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !condition() {
+        assert!(Instant::now() < deadline, "{what}: not within 30 s");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A connection that sends `count` LARGE requests and reads nothing.
+fn flood(addr: SocketAddr, count: usize) -> TcpStream {
+    let mut bytes = BytesMut::new();
+    for opaque in 0..count {
+        let mut large = request(LARGE);
+        large.opaque = opaque as i32;
+        large.encode(&mut bytes).expect("encodes");
+    }
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    // A few dozen KiB: the kernel takes them even once the server stops reading.
+    stream.write_all(&bytes).expect("write");
+    stream
+}
+
+#[test]
+fn slow_readers_pause_within_the_budget_and_the_others_are_served() {
+    const BUDGET: usize = 1 << 20;
+    const SLOW: usize = 3;
+    serve_within(
+        (16, BUDGET),
+        |budget| Answers { budget },
+        |addr| {
+            let mut good = BlockingClient::connect(addr);
+            let slow: Vec<_> = (0..SLOW).map(|_| flood(addr, 2000)).collect();
+            wait_until("the slow readers fill the budget", || {
+                figures(&mut good)[0] > BUDGET
+            });
+            // A paused connection owes at most the answers of the requests it had in flight.
+            let bound = BUDGET + SLOW * BEHIND * (LARGE_BODY + 1024);
+            for _ in 0..50 {
+                let [queued, open] = figures(&mut good);
+                assert!(queued <= bound, "{queued} bytes queued, bound {bound}");
+                assert_eq!(open, SLOW + 1);
+                let (answer, _) = good.exchange(request(LARGE));
+                assert_eq!(answer.body.len(), LARGE_BODY, "a reader is served");
+                good.exchange(request(SMALL));
+            }
+            drop(slow);
+            wait_until("the slow readers' bytes given back", || {
+                figures(&mut good) == [0, 1]
+            });
+        },
+    );
+}
+
+#[test]
+fn with_many_large_answers_owed_the_next_waits_for_one() {
+    glommio::LocalExecutorBuilder::default()
+        .spawn(|| async {
+            let in_flight = InFlight::default();
+            for _ in 1..LARGE_ANSWERS {
+                in_flight.enter(true);
+            }
+            in_flight.enter(false);
+            let mut pace = Box::pin(pace_large(&in_flight));
+            assert!(futures_lite::future::poll_once(&mut pace).await.is_some());
+
+            // One more owed: the next waits (its pause has only just begun), until one of
+            // them is answered.
+            in_flight.enter(true);
+            let mut pace = Box::pin(pace_large(&in_flight));
+            assert!(futures_lite::future::poll_once(&mut pace).await.is_none());
+            in_flight.leave(true);
+            assert!(futures_lite::future::poll_once(&mut pace).await.is_some());
+        })
+        .expect("executor")
+        .join()
+        .expect("join");
+}
