@@ -185,17 +185,9 @@ async fn read_loop<S: Service>(
 ) -> End {
     let mut reader = FrameReader::new(limits::CONNECTION_READ_BYTES_MAX);
     loop {
-        let admitted = async {
-            admission(peer, in_flight, budget).await;
-            true
-        };
-        let stop = async {
-            stopping.wait().await;
-            false
-        };
         let queued = peer.outbox.queued_bytes();
         let ready = admits(queued, in_flight.count(), budget.is_over())
-            || futures_lite::future::or(admitted, stop).await;
+            || admitted_unless_stopped(peer, in_flight, budget, stopping).await;
         if !ready || peer.outbox.is_closed() {
             return if stopping.is_set() {
                 End::Stopping
@@ -206,8 +198,10 @@ async fn read_loop<S: Service>(
         match reader.next_frame() {
             Ok(Some(command)) => {
                 let large = !command.is_response() && service.answers_large(&command);
-                if large {
-                    pace_large(in_flight).await;
+                if large && in_flight.large.get() >= limits::CONNECTION_LARGE_ANSWERS_IN_FLIGHT {
+                    // Boxed: the wait is rare, and its state would otherwise widen the task of
+                    // every connection, idle ones too (by about 400 bytes).
+                    Box::pin(paced(in_flight)).await;
                 }
                 handle(command, large, peer, service, in_flight);
                 continue;
@@ -238,20 +232,35 @@ fn admits(queued: usize, in_flight: usize, shard_over_budget: bool) -> bool {
         && in_flight < limits::CONNECTION_IN_FLIGHT_BEHIND_MAX
 }
 
-/// Waits, before a request whose answer may be large is taken, while
-/// [`limits::CONNECTION_LARGE_ANSWERS_IN_FLIGHT`] such requests are unanswered: until one of
-/// them is answered, or [`limits::CONNECTION_LARGE_ANSWER_PAUSE`] has passed. Answers that
+/// Waits, before a request whose answer may be large is taken while
+/// [`limits::CONNECTION_LARGE_ANSWERS_IN_FLIGHT`] such requests are unanswered, until one of
+/// them is answered or [`limits::CONNECTION_LARGE_ANSWER_PAUSE`] has passed. Answers that
 /// are being read (a pull from the disk) land before many more are taken, so a peer that
 /// sends pulls and reads nothing is behind after a few of them; long polls parked by the
 /// dozen, which wait for messages, only slow the next one by the pause.
-async fn pace_large(in_flight: &InFlight) {
+async fn paced(in_flight: &InFlight) {
     let large = in_flight.large.get();
-    if large < limits::CONNECTION_LARGE_ANSWERS_IN_FLIGHT {
-        return;
-    }
     let answered = in_flight.until(|f| f.large.get() < large);
     let pause = glommio::timer::sleep(limits::CONNECTION_LARGE_ANSWER_PAUSE);
     futures_lite::future::or(answered, pause).await;
+}
+
+/// [`admission`], or false once the shard is stopping.
+async fn admitted_unless_stopped(
+    peer: &Peer,
+    in_flight: &InFlight,
+    budget: &ShardBudget,
+    stopping: &Latch,
+) -> bool {
+    let admitted = async {
+        admission(peer, in_flight, budget).await;
+        true
+    };
+    let stop = async {
+        stopping.wait().await;
+        false
+    };
+    futures_lite::future::or(admitted, stop).await
 }
 
 /// Waits until [`admits`] says yes or the outbox closes, woken by what can change the

@@ -144,17 +144,12 @@ fn with_many_large_answers_owed_the_next_waits_for_one() {
     glommio::LocalExecutorBuilder::default()
         .spawn(|| async {
             let in_flight = InFlight::default();
-            for _ in 1..LARGE_ANSWERS {
+            for _ in 0..LARGE_ANSWERS {
                 in_flight.enter(true);
             }
-            in_flight.enter(false);
-            let mut pace = Box::pin(pace_large(&in_flight));
-            assert!(futures_lite::future::poll_once(&mut pace).await.is_some());
-
-            // One more owed: the next waits (its pause has only just begun), until one of
-            // them is answered.
-            in_flight.enter(true);
-            let mut pace = Box::pin(pace_large(&in_flight));
+            // Its pause has only just begun: the next request waits, until one of the large
+            // ones is answered.
+            let mut pace = Box::pin(paced(&in_flight));
             assert!(futures_lite::future::poll_once(&mut pace).await.is_none());
             in_flight.leave(true);
             assert!(futures_lite::future::poll_once(&mut pace).await.is_some());
