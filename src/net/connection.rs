@@ -152,13 +152,12 @@ pub(super) async fn serve<S: Service>(
     let writer = glommio::spawn_local(write_loop(stream.clone(), peer.clone()));
 
     let end = read_loop(&stream, &peer, &service, &in_flight, &budget, &stopping).await;
-    // Dropping the writer's task cancels it.
     match end {
         End::Stopping => {
             let drain = async {
                 in_flight.until(|f| f.count() == 0).await;
                 peer.outbox.close();
-                writer.await;
+                peer.outbox.emptied().await;
             };
             let timeout = glommio::timer::sleep(SHUTDOWN_DRAIN_TIMEOUT);
             futures_lite::future::or(drain, timeout).await;
@@ -167,11 +166,13 @@ pub(super) async fn serve<S: Service>(
             if let Some(suppressed) = crate::logging::peer_warning(remote.ip()) {
                 tracing::warn!(%remote, %error, suppressed, "closing connection: untrusted frame");
             }
-            drop(writer);
         }
-        End::Gone => drop(writer),
+        End::Gone => {}
     }
+    // The writer is stopped rather than cancelled: glommio never frees a task cancelled
+    // while it waits, which every connection's writer does.
     peer.outbox.discard();
+    writer.await;
     service.disconnected(&peer);
 }
 
@@ -317,14 +318,24 @@ fn handle<S: Service>(
     }
 }
 
+/// Writes what the outbox queues until it is closed and drained, the socket fails, or the
+/// outbox is discarded, which stops it even in the middle of a write.
 async fn write_loop(stream: Rc<RefCell<TcpStream>>, peer: Rc<Peer>) {
     while let Some(batch) = peer.outbox.take().await {
-        if let Err(error) = write_all(&stream, &batch).await {
-            tracing::debug!(peer = %peer.remote, %error, "write failed");
-            peer.outbox.close();
-            return;
+        let write = async { Some(write_all(&stream, &batch).await) };
+        let discarded = async {
+            peer.outbox.discarded().await;
+            None
+        };
+        match futures_lite::future::or(write, discarded).await {
+            Some(Ok(())) => peer.outbox.written(),
+            Some(Err(error)) => {
+                tracing::debug!(peer = %peer.remote, %error, "write failed");
+                peer.outbox.discard();
+                return;
+            }
+            None => return,
         }
-        peer.outbox.written();
     }
 }
 

@@ -158,3 +158,52 @@ fn with_many_large_answers_owed_the_next_waits_for_one() {
         .join()
         .expect("join");
 }
+
+/// Records every peer it served, to tell how many are still held.
+#[derive(Debug, Default)]
+struct Peers {
+    seen: RefCell<std::collections::BTreeMap<u64, std::rc::Weak<Peer>>>,
+}
+
+impl Service for Peers {
+    fn call(&self, peer: &Rc<Peer>, request: RemotingCommand) -> Reply {
+        let mut seen = self.seen.borrow_mut();
+        seen.insert(peer.id(), Rc::downgrade(peer));
+        let held = seen.values().filter(|peer| peer.strong_count() > 0).count();
+        let mut response = RemotingCommand::response_to(&request, 0, None);
+        response.remark = Some(format!("{held} of {}", seen.len()));
+        Reply::Now(Some(response))
+    }
+
+    fn disconnected(&self, peer: &Rc<Peer>) {
+        self.seen
+            .borrow_mut()
+            .insert(peer.id(), Rc::downgrade(peer));
+    }
+}
+
+#[test]
+fn a_closed_connection_leaves_nothing_held() {
+    serve_within(
+        (16, 1 << 20),
+        |_| Peers::default(),
+        |addr| {
+            let mut watcher = BlockingClient::connect(addr);
+            for _ in 0..3 {
+                let mut gone = BlockingClient::connect(addr);
+                gone.exchange(request(SMALL));
+            }
+            // Connections that say nothing at all.
+            for _ in 0..3 {
+                drop(BlockingClient::connect(addr));
+            }
+            let held = |client: &mut BlockingClient| {
+                let (response, _) = client.exchange(request(SMALL));
+                response.remark.expect("a count")
+            };
+            wait_until("only the watcher's peer held", || {
+                held(&mut watcher) == "1 of 7"
+            });
+        },
+    );
+}

@@ -25,6 +25,8 @@ pub struct Outbox {
     /// Bytes taken by the writer and not yet on the socket.
     writing: Cell<usize>,
     closed: Cell<bool>,
+    /// Set by [`Outbox::discard`]: the writer stops, even in the middle of a batch.
+    discarded: Cell<bool>,
     writer: RefCell<Option<Waker>>,
     reader: RefCell<Option<Waker>>,
     /// The shard's budget this outbox counts into, and what it counted last.
@@ -129,14 +131,41 @@ impl Outbox {
         wake(&self.reader);
     }
 
-    /// Closes the outbox and drops what it still holds, once its writer has stopped: the
-    /// connection is gone, and its bytes leave the shard's budget with it rather than with
-    /// the last holder of its peer (a request still in flight).
+    /// Closes the outbox, drops what it still holds and stops its writer (see
+    /// [`Outbox::discarded`]): the connection is over, and its bytes leave the shard's budget
+    /// with it rather than with the last holder of its peer (a request still in flight).
     pub(super) fn discard(&self) {
-        self.close();
+        self.discarded.set(true);
         *self.pending.borrow_mut() = BytesMut::new();
         self.writing.set(0);
         self.recount();
+        self.close();
+    }
+
+    /// Resolves once the outbox is discarded. The writer waits on it beside its write, so
+    /// that a peer that does not read holds neither the writer nor the socket once the
+    /// connection is over.
+    pub(super) async fn discarded(&self) {
+        poll_fn(|cx| {
+            if self.discarded.get() {
+                return Poll::Ready(());
+            }
+            *self.writer.borrow_mut() = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Waits until everything queued is written, or discarded.
+    pub(super) async fn emptied(&self) {
+        poll_fn(|cx| {
+            if self.queued_bytes() == 0 {
+                return Poll::Ready(());
+            }
+            self.wake_on_room(cx.waker());
+            Poll::Pending
+        })
+        .await
     }
 
     pub fn is_closed(&self) -> bool {
