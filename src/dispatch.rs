@@ -184,6 +184,12 @@ impl Dispatcher {
         }
     }
 
+    /// Serves the shard's mesh messages, sends forwarded by other shards included. Call once
+    /// the shard's listeners are bound.
+    pub fn serve_mesh(&self) {
+        self.broker.ctx.serve_mesh(self.broker.data.send.clone());
+    }
+
     /// Answers every parked pull and parks no more: the first step of a shard's shutdown,
     /// so connections can drain.
     pub fn shutdown(&self) {

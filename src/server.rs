@@ -16,10 +16,11 @@ use std::io;
 use std::net::SocketAddr;
 use std::rc::Rc;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::broker::clients::offsets::{ConsumerOffsets, OffsetFileError};
 use crate::broker::metadata::groups::{self, GroupTable};
+use crate::broker::metadata::layout::{self, StoreLayout};
 use crate::broker::metadata::topics::{self, TopicTable};
 use crate::broker::{context, scheduled::schedule, BrokerContext, BrokerShard, ShardMsg};
 use crate::clock::Clock;
@@ -109,10 +110,7 @@ pub fn run_broker(config: BrokerConfig) -> Result<(), ServerError> {
     let _lock = StoreLock::acquire(&root).map_err(ServerError::Locked)?;
     // The shards' clocks do not run yet; the tables loaded before them take the system's.
     let started_ms = Clock::system().wall_ms();
-    let file = topics::topics_file(&root);
-    let table = topics::load(&file)
-        .map_err(|error| ServerError::Store { path: file, error })?
-        .with_system_topics(&config, started_ms);
+    let table = open_topics(&root, &config, shards, started_ms)?;
     let file = groups::groups_file(&root);
     let groups = groups::load(&file)
         .map_err(|error| ServerError::Store { path: file, error })?
@@ -124,6 +122,36 @@ pub fn run_broker(config: BrokerConfig) -> Result<(), ServerError> {
     result
         .map(drop)
         .map_err(|error| ServerError::Runtime(error.to_string()))
+}
+
+/// The topic table of the store at `root`, which must belong to `shards` shards (see
+/// [`layout`]); records the count once the topics are stored in the placed layout.
+fn open_topics(
+    root: &Path,
+    config: &BrokerConfig,
+    shards: usize,
+    now_ms: i64,
+) -> Result<TopicTable, ServerError> {
+    let asked = match config.shards {
+        Some(_) => "from --shards or shards= in broker.conf".to_owned(),
+        None => "one per CPU this process may use; --shards sets it".to_owned(),
+    };
+    let store_error = |path: &Path| {
+        let path = path.to_owned();
+        move |error| ServerError::Store { path, error }
+    };
+    let found = layout::check(root, shards, &asked).map_err(store_error(root))?;
+    let file = topics::topics_file(root);
+    let stored = topics::load(&file).map_err(store_error(&file))?;
+    let table =
+        TopicTable::open(stored, found, config, shards, now_ms).map_err(store_error(&file))?;
+    if found != StoreLayout::Placed {
+        // The topics first, in the placed layout, then the count that says they are.
+        topics::save(&file, &table).map_err(|e| store_error(&file)(e.to_string()))?;
+        let record = layout::shards_file(root);
+        layout::record(root, shards).map_err(|e| store_error(&record)(e.to_string()))?;
+    }
+    Ok(table)
 }
 
 async fn run_shard(
@@ -160,7 +188,7 @@ async fn run_shard(
             .detach();
         tracing::info!(shard = index, broker = %ctx.identity.broker_name, %addr, "listening");
     }
-    ctx.serve_mesh();
+    dispatcher.serve_mesh();
     if index != 0 {
         shard
             .request(shards::ShardId::new(0), ShardMsg::Ready)

@@ -1,45 +1,121 @@
 //! UPDATE_AND_CREATE_TOPIC on any shard's port makes the topic routable through the
-//! NameServer by the time the response arrives, on every shard, and listed by
-//! GET_ALL_TOPIC_CONFIG on every shard.
+//! NameServer by the time the response arrives, with exactly the queues asked for, each on
+//! one shard's broker, and GET_ALL_TOPIC_CONFIG on each shard lists that shard's share.
 
 mod common;
+
+use std::collections::BTreeMap;
 
 use common::{
     code_of, create_topic, json_body, request, wait_route, Broker, GET_ALL_TOPIC_CONFIG,
     GET_ROUTEINFO_BY_TOPIC,
 };
 
-#[test]
-fn created_topic_is_routed_to_every_shard_when_the_create_returns() {
-    let broker = Broker::start(2, &[]);
-    wait_route(broker.namesrv_addr(), "TBW102", 2);
-
-    let mut conn = broker.connect(1);
-    let header = create_topic(&mut conn, "orders", 4);
-    assert_eq!(code_of(&header), 0, "created: {header}");
-
+/// The write queues of `topic` per broker name, as the NameServer routes it now.
+fn routed_queues(broker: &Broker, topic: &str) -> BTreeMap<String, i64> {
     let mut ns = common::connect(broker.namesrv_addr());
     let (header, body) = request(
         &mut ns,
         GET_ROUTEINFO_BY_TOPIC,
-        serde_json::json!({"topic": "orders"}),
+        serde_json::json!({ "topic": topic }),
     );
-    assert_eq!(code_of(&header), 0, "routed at once: {header}");
+    assert_eq!(code_of(&header), 0, "{topic} routed at once: {header}");
     let route = json_body(&body);
-    let queues = route["queueDatas"].as_array().expect("queueDatas");
-    assert_eq!(queues.len(), 2, "one queue set per shard: {route}");
-    assert!(queues
-        .iter()
-        .all(|q| q["writeQueueNums"] == 4 && q["perm"] == 6));
-
-    for shard in 0..2 {
-        let mut conn = broker.connect(shard);
-        let (header, body) = request(&mut conn, GET_ALL_TOPIC_CONFIG, serde_json::json!({}));
-        assert_eq!(code_of(&header), 0);
-        let all = json_body(&body);
-        assert_eq!(all["topicConfigTable"]["orders"]["readQueueNums"], 4);
-        assert!(all["dataVersion"]["counter"].as_i64().unwrap() > 0);
+    let mut queues = BTreeMap::new();
+    for data in route["queueDatas"].as_array().expect("queueDatas") {
+        let name = data["brokerName"].as_str().expect("brokerName").to_owned();
+        assert_eq!(data["readQueueNums"], data["writeQueueNums"], "{route}");
+        assert_eq!(data["perm"], 6, "{route}");
+        let count = data["writeQueueNums"].as_i64().expect("count");
+        assert!(count > 0, "a broker hosting nothing is not listed: {route}");
+        assert!(
+            queues.insert(name, count).is_none(),
+            "one entry per broker: {route}"
+        );
     }
+    queues
+}
+
+fn topics_queues(broker: &Broker, shard: u16, topic: &str) -> i64 {
+    let mut conn = broker.connect(shard);
+    let (header, body) = request(&mut conn, GET_ALL_TOPIC_CONFIG, serde_json::json!({}));
+    assert_eq!(code_of(&header), 0);
+    let all = json_body(&body);
+    assert!(all["dataVersion"]["counter"].as_i64().expect("counter") > 0);
+    all["topicConfigTable"][topic]["writeQueueNums"]
+        .as_i64()
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_topic_has_the_queues_asked_for_whatever_the_shard_count() {
+    for shards in [2u16, 4] {
+        let broker = Broker::start(shards, &[]);
+        wait_route(broker.namesrv_addr(), "TBW102", usize::from(shards));
+        for queues in [1, 3, 8] {
+            let topic = format!("orders{queues}");
+            let mut conn = broker.connect(shards - 1);
+            let header = create_topic(&mut conn, &topic, queues);
+            assert_eq!(code_of(&header), 0, "created: {header}");
+            let routed = routed_queues(&broker, &topic);
+            let total: i64 = routed.values().sum();
+            assert_eq!(total, i64::from(queues), "{shards} shards: {routed:?}");
+            let used = usize::try_from(queues)
+                .expect("count")
+                .min(usize::from(shards));
+            assert_eq!(routed.len(), used, "{shards} shards: {routed:?}");
+            let (least, most) = (routed.values().min(), routed.values().max());
+            assert!(
+                most.expect("hosted") - least.expect("hosted") <= 1,
+                "spread: {routed:?}"
+            );
+            for shard in 0..shards {
+                let name = format!("broker-a-{shard}");
+                let share = routed.get(&name).copied().unwrap_or(0);
+                assert_eq!(topics_queues(&broker, shard, &topic), share, "{name}");
+            }
+            // mqadmin's `updateTopic -c` sends the same request to every broker of the
+            // cluster: the topic keeps the count asked for.
+            let mut conn = broker.connect(0);
+            assert_eq!(code_of(&create_topic(&mut conn, &topic, queues)), 0);
+            assert_eq!(routed_queues(&broker, &topic), routed, "nothing moved");
+        }
+        // One-queue topics do not all land on the same shard.
+        let hosts: std::collections::BTreeSet<String> = (0..shards)
+            .map(|k| {
+                let topic = format!("single{k}");
+                assert_eq!(code_of(&create_topic(&mut broker.connect(0), &topic, 1)), 0);
+                routed_queues(&broker, &topic)
+                    .into_keys()
+                    .next()
+                    .expect("hosted")
+            })
+            .collect();
+        assert!(hosts.len() > 1, "{shards} shards: all on {hosts:?}");
+        assert_eq!(broker.stop(), Some(0));
+    }
+}
+
+#[test]
+fn growing_a_topic_adds_queues_and_moves_none() {
+    let broker = Broker::start(2, &[]);
+    let mut conn = broker.connect(0);
+    assert_eq!(code_of(&create_topic(&mut conn, "grows", 1)), 0);
+    let before = routed_queues(&broker, "grows");
+    assert_eq!(code_of(&create_topic(&mut conn, "grows", 4)), 0);
+    let after = routed_queues(&broker, "grows");
+    assert_eq!(after.values().sum::<i64>(), 4, "{after:?}");
+    let (host, _) = before.iter().next().expect("one host");
+    assert_eq!(
+        after[host], 2,
+        "the first queue's shard keeps it and gains one"
+    );
+    assert_eq!(code_of(&create_topic(&mut conn, "grows", 1)), 0);
+    assert_eq!(
+        routed_queues(&broker, "grows"),
+        before,
+        "shrinking drops the last queues"
+    );
 }
 
 #[test]

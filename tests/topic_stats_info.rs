@@ -46,7 +46,8 @@ fn send_n(conn: &mut TcpStream, topic: &str, queue: i32, n: usize) {
 fn each_shard_lists_its_queues_with_what_was_sent() {
     let broker = Broker::start(2, &[]);
     let (mut shard0, mut shard1) = (broker.connect(0), broker.connect(1));
-    assert_eq!(code_of(&create_topic(&mut shard0, "stats", 4)), SUCCESS);
+    // Eight queues on two shards: four on each, ids 0 to 3.
+    assert_eq!(code_of(&create_topic(&mut shard0, "stats", 8)), SUCCESS);
     send_n(&mut shard0, "stats", 0, 2);
     let before_last = wait_clock_past(now_ms());
     send_n(&mut shard0, "stats", 0, 1);

@@ -17,11 +17,30 @@ fn topic_persists_across_a_restart() {
 
     let broker = Broker::start_in(2, &[], store, dir);
     let route = wait_route(broker.namesrv_addr(), "kept", 2);
-    assert_eq!(route["queueDatas"][0]["readQueueNums"], 3);
-    let mut conn = broker.connect(1);
-    let (_, body) = request(&mut conn, GET_ALL_TOPIC_CONFIG, serde_json::json!({}));
-    assert_eq!(
-        json_body(&body)["topicConfigTable"]["kept"]["writeQueueNums"],
-        3
-    );
+    let per_broker = |route: &serde_json::Value| {
+        let mut queues: Vec<(String, i64)> = route["queueDatas"]
+            .as_array()
+            .expect("queueDatas")
+            .iter()
+            .map(|q| {
+                (
+                    q["brokerName"].to_string(),
+                    q["readQueueNums"].as_i64().expect("count"),
+                )
+            })
+            .collect();
+        queues.sort();
+        queues
+    };
+    let queues = per_broker(&route);
+    assert_eq!(queues.iter().map(|(_, n)| n).sum::<i64>(), 3, "{route}");
+    let mut shown = 0;
+    for shard in 0..2 {
+        let mut conn = broker.connect(shard);
+        let (_, body) = request(&mut conn, GET_ALL_TOPIC_CONFIG, serde_json::json!({}));
+        shown += json_body(&body)["topicConfigTable"]["kept"]["writeQueueNums"]
+            .as_i64()
+            .unwrap_or(0);
+    }
+    assert_eq!(shown, 3, "each shard shows its share");
 }

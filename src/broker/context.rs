@@ -13,12 +13,14 @@ use crate::broker::admin::stats::ShardStats;
 use crate::broker::clients::offsets::ConsumerOffsets;
 use crate::broker::clients::queue_locks::QueueLocks;
 use crate::broker::clients::registry::ClientRegistry;
+use crate::broker::data::send::SendHandler;
 use crate::broker::metadata::group_owner::Groups;
 use crate::broker::metadata::groups::{self, GroupTable};
 use crate::broker::metadata::register;
 use crate::broker::metadata::topics::{self, TopicTable};
 use crate::broker::scheduled::delay::DelayLevels;
 use crate::broker::scheduled::schedule::{DelayOffsetTable, Schedule};
+use crate::broker::scheduled::send_back;
 use crate::client::{ClientOptions, Pool};
 use crate::clock::Clock;
 use crate::config::ShardPorts;
@@ -187,14 +189,15 @@ impl BrokerContext {
         std::net::SocketAddr::new(self.config.broker_ip(), self.identity.ports.main)
     }
 
-    /// Serves this shard's mesh messages. Call once the shard's listeners are bound.
-    pub fn serve_mesh(self: &Rc<Self>) {
+    /// Serves this shard's mesh messages; forwarded sends go to `sends`. Call once the
+    /// shard's listeners are bound.
+    pub fn serve_mesh(self: &Rc<Self>, sends: Rc<SendHandler>) {
         let ctx = self.clone();
         self.shard
-            .serve(move |_from, msg| ctx.clone().handle_mesh(msg));
+            .serve(move |_from, msg| ctx.clone().handle_mesh(msg, sends.clone()));
     }
 
-    async fn handle_mesh(self: Rc<Self>, msg: ShardMsg) -> ShardReply {
+    async fn handle_mesh(self: Rc<Self>, msg: ShardMsg, sends: Rc<SendHandler>) -> ShardReply {
         match msg {
             ShardMsg::Topic(change) => ShardReply::Changed(
                 self.topics
@@ -219,6 +222,12 @@ impl BrokerContext {
             ShardMsg::Unregister => {
                 self.unregister_all(register::CHANGE_WAIT_MAX).await;
                 ShardReply::Done
+            }
+            ShardMsg::Send { born_host, command } => {
+                ShardReply::Sent(sends.handle(born_host, &command).result().await)
+            }
+            ShardMsg::Resend(record) => {
+                ShardReply::Resent(send_back::store_forwarded(&self, &record).await)
             }
         }
     }

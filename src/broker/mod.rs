@@ -6,13 +6,13 @@
 //! Shard `k` is a broker of its own in the cluster: it listens on its own ports (see
 //! [`crate::server`]) and registers with every NameServer as broker name
 //! `<brokerName>-<k>` ([`crate::config::BrokerConfig::shard_broker_name`]), broker id
-//! `brokerId`, address `brokerIP1:<its main port>`. Every shard hosts the **full queue set of every topic**: a
-//! 4-queue topic on a 2-shard process shows clients two `queueDatas` of 4 queues each, 8
-//! queues in all, exactly as two Java brokers of one cluster would. This is the simplest
-//! mapping that stock clients route correctly by themselves: a queue `(brokerName, queueId)`
-//! lives on one shard, so sends and pulls reach the core that owns it with no hop between
-//! cores, and queue ids stay `0..n` per broker as every client assumes. The cost is that a
-//! topic's queue count is per shard: ask for 4 queues and a 2-shard process serves 8.
+//! `brokerId`, address `brokerIP1:<its main port>`. A topic's queues are **placed** over the
+//! shards, each on exactly one ([`metadata::placement`]): a 4-queue topic on a 2-shard
+//! process shows clients two `queueDatas` of 2 queues each, 4 queues in all, and a 1-queue
+//! topic one queue on one shard. Stock clients route every queue `(brokerName, queueId)` to
+//! the shard that owns it by themselves, so sends and pulls reach that core with no hop
+//! between cores, and queue ids stay `0..n` per broker as every client assumes. System topics
+//! are hosted whole by every shard, as by every Java broker.
 //!
 //! # Control plane
 //!
@@ -41,7 +41,10 @@
 //!
 //! All shards of a process share one mesh message type, [`ShardMsg`], answered with
 //! [`ShardReply`]; [`BrokerContext::serve_mesh`] routes them. Request families that
-//! need the mesh add variants here.
+//! need the mesh add variants here. On the data path only sends that reach a shard hosting
+//! none of their topic's write queues cross the mesh (a producer still routing by the
+//! auto-creation template, see [`data::path`]), and messages handed back whose retry or
+//! dead-letter queue lives on another shard ([`scheduled::send_back`]).
 
 pub mod admin;
 pub mod clients;
@@ -56,7 +59,12 @@ pub use context::{BrokerContext, ShardIdentity};
 pub use error::BrokerError;
 pub use metadata::topic_owner::{Topics, TOPICS_OWNER};
 
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+
 use crate::wire::body::TopicConfig;
+use crate::wire::RemotingCommand;
 use metadata::groups::SubscriptionGroupConfig;
 
 /// The shard handle of a broker process.
@@ -80,6 +88,15 @@ pub enum ShardMsg {
     Ready,
     /// From shard 0 at shutdown: unregister from every NameServer. Reply [`ShardReply::Done`].
     Unregister,
+    /// To the shard hosting a write queue of the send's topic: store this send from
+    /// `born_host`, which reached a shard hosting none. Reply [`ShardReply::Sent`].
+    Send {
+        born_host: SocketAddr,
+        command: RemotingCommand,
+    },
+    /// To the shard hosting a group's retry or dead-letter queue: store this record, a
+    /// message handed back on another shard. Reply [`ShardReply::Resent`].
+    Resend(Bytes),
 }
 
 /// A change of the topic table.
@@ -103,5 +120,9 @@ pub enum GroupChange {
 pub enum ShardReply {
     /// The table version that holds the change.
     Changed(Result<u64, BrokerError>),
+    /// The answer to a forwarded send.
+    Sent(Result<RemotingCommand, BrokerError>),
+    /// Whether a handed-back message was stored.
+    Resent(Result<(), BrokerError>),
     Done,
 }

@@ -96,7 +96,7 @@ struct AllTopicConfig {
 
 /// GET_ALL_TOPIC_CONFIG (21): this shard's topics (the shared table and its own topic).
 pub fn all_topic_config(ctx: &BrokerContext, request: &RemotingCommand) -> Handled {
-    let wrapper = ctx.topics.table().wrapper(ctx.topics.own());
+    let wrapper = ctx.topics.wrapper();
     let all = AllTopicConfig {
         mapping_data_version: DataVersion {
             timestamp: wrapper.data_version.timestamp,

@@ -6,7 +6,10 @@
 //! message pullable and wakes parked pulls) and calls [`DataPath::shutdown`] when it stops,
 //! so parked pulls are answered before their connections close.
 
+use std::net::SocketAddr;
 use std::rc::Rc;
+
+use shards::ShardId;
 
 use crate::broker::admin::stats::Traffic;
 use crate::broker::clients::offsets::ConsumerOffsets;
@@ -18,7 +21,7 @@ use crate::broker::data::topic_view::TopicView;
 use crate::broker::handler::{Handling, Request, ShardBroker};
 use crate::broker::metadata::topics;
 use crate::broker::scheduled::schedule::Schedule;
-use crate::broker::{BrokerContext, BrokerError};
+use crate::broker::{BrokerContext, BrokerError, ShardMsg, ShardReply};
 use crate::limits::PULL_PARKED_MAX;
 use crate::storage::store::Store;
 use crate::wire::headers::SendMessageRequestHeader;
@@ -87,18 +90,47 @@ impl DataPath {
 
 /// SEND_MESSAGE, SEND_MESSAGE_V2, SEND_BATCH_MESSAGE. A send to a topic this shard does
 /// not know yet first creates it (auto-creation from its template, or a retry or
-/// dead-letter topic), which waits for the owner shard.
+/// dead-letter topic), which waits for the owner shard. A send to a topic none of whose
+/// write queues this shard hosts is handed to a shard that hosts one, over the mesh: that
+/// is a producer routing a new topic by the auto-creation template (each shard offers the
+/// template's queues) until it reads the topic's own route.
 pub fn send(broker: &ShardBroker, request: Request) -> Handling {
     let born_host = request.client_addr();
     let command = request.command;
-    let Some(creation) = topic_to_create(&broker.ctx, &command) else {
+    let route = route_send(&broker.ctx, &command);
+    if let SendRoute::Here = route {
         return broker.data.send.handle(born_host, &command);
-    };
+    }
     let (ctx, send) = (broker.ctx.clone(), broker.data.send.clone());
     Handling::later(async move {
-        creation.run(&ctx).await?;
-        send.handle(born_host, &command).result().await
+        let host = match route {
+            SendRoute::Here => None,
+            SendRoute::To(shard) => Some(shard),
+            SendRoute::Create(creation) => {
+                creation.run(&ctx).await?;
+                ctx.topics.write_host(&creation.topic, creation.queue_id)
+            }
+        };
+        match host {
+            None => send.handle(born_host, &command).result().await,
+            Some(shard) => forward(&ctx, shard, born_host, command).await,
+        }
     })
+}
+
+/// Has shard `shard` store a send and answer it.
+async fn forward(
+    ctx: &BrokerContext,
+    shard: usize,
+    born_host: SocketAddr,
+    command: RemotingCommand,
+) -> Result<RemotingCommand, BrokerError> {
+    let msg = ShardMsg::Send { born_host, command };
+    match ctx.shard.request(ShardId::new(shard), msg).await {
+        Ok(ShardReply::Sent(answer)) => answer,
+        Ok(other) => Err(BrokerError::Mesh(format!("unexpected reply {other:?}"))),
+        Err(err) => Err(BrokerError::Mesh(err.to_string())),
+    }
 }
 
 /// PULL_MESSAGE, LITE_PULL_MESSAGE.
@@ -106,11 +138,22 @@ pub fn pull(broker: &ShardBroker, request: Request) -> Handling {
     broker.data.pull.handle(request.command)
 }
 
+/// Where a send is stored.
+enum SendRoute {
+    /// On this shard (or refused by its send handler).
+    Here,
+    /// On that shard, which hosts a write queue of the topic.
+    To(usize),
+    /// Once its topic exists; then here or where its queue is.
+    Create(TopicCreation),
+}
+
 /// A topic a send needs that the shard does not have.
 struct TopicCreation {
     topic: String,
     default_topic: String,
     queues: i32,
+    queue_id: i32,
 }
 
 impl TopicCreation {
@@ -128,30 +171,40 @@ impl TopicCreation {
     }
 }
 
-/// The topic of a send that this shard does not know; `None` for known topics and for
-/// headers the send handler will refuse itself.
-fn topic_to_create(ctx: &BrokerContext, request: &RemotingCommand) -> Option<TopicCreation> {
-    // The common case, a known topic, costs one field lookup; the send handler decodes the
-    // whole header itself. V2 and batch sends name the topic `b`, SEND_MESSAGE `topic`
-    // (the codec accepts either set of names for any send code).
+/// Where a send goes. The common case, a known topic with a write queue here, costs one
+/// field lookup; the send handler decodes the whole header itself.
+fn route_send(ctx: &BrokerContext, request: &RemotingCommand) -> SendRoute {
+    // V2 and batch sends name the topic `b`, SEND_MESSAGE `topic` (the codec accepts either
+    // set of names for any send code).
     let fields = &request.ext_fields;
+    let writable_here = |topic: &str| {
+        ctx.topics
+            .meta(topic)
+            .is_some_and(|meta| meta.write_queue_nums > 0)
+    };
     // A send to a retry topic may be redirected to the group's dead-letter topic, which
     // only the whole header tells.
     let named = fields.get("b").or_else(|| fields.get("topic"));
-    let plain = |topic: &str| !topic.starts_with(RETRY_TOPIC_PREFIX);
-    if named.is_some_and(|topic| plain(topic) && ctx.topics.meta(topic).is_some()) {
-        return None;
+    if named.is_some_and(|topic| !topic.starts_with(RETRY_TOPIC_PREFIX) && writable_here(topic)) {
+        return SendRoute::Here;
     }
-    let header = SendMessageRequestHeader::decode_for(request.code, fields).ok()?;
+    // A header the send handler will refuse is refused here.
+    let Ok(header) = SendMessageRequestHeader::decode_for(request.code, fields) else {
+        return SendRoute::Here;
+    };
     let topic = dead_letter_topic(&header).unwrap_or_else(|| header.topic.clone());
-    if ctx.topics.meta(&topic).is_some() {
-        return None;
+    if ctx.topics.meta(&topic).is_none() {
+        return SendRoute::Create(TopicCreation {
+            topic,
+            default_topic: header.default_topic,
+            queues: header.default_topic_queue_nums,
+            queue_id: header.queue_id,
+        });
     }
-    Some(TopicCreation {
-        topic,
-        default_topic: header.default_topic,
-        queues: header.default_topic_queue_nums,
-    })
+    match ctx.topics.write_host(&topic, header.queue_id) {
+        Some(shard) => SendRoute::To(shard),
+        None => SendRoute::Here,
+    }
 }
 
 #[cfg(test)]

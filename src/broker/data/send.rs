@@ -303,6 +303,7 @@ impl SendHandler {
                 read_queue_nums: 1,
                 write_queue_nums: 1,
                 perm: perm::READ | perm::WRITE,
+                partial: false,
             };
             self.topics.create_topic(&dlq, info)
         });
@@ -339,6 +340,7 @@ impl SendHandler {
                     read_queue_nums: queues,
                     write_queue_nums: queues,
                     perm: t.perm & !perm::INHERIT,
+                    partial: false,
                 };
                 self.topics.create_topic(&h.topic, info)
             }
@@ -350,6 +352,7 @@ impl SendHandler {
                     read_queue_nums: 1,
                     write_queue_nums: 1,
                     perm: perm::READ | perm::WRITE,
+                    partial: false,
                 };
                 self.topics.create_topic(&h.topic, info)
             })?
@@ -358,7 +361,12 @@ impl SendHandler {
     }
 
     /// The queue to write: the requested one, or round-robin over the writable queues when
-    /// the producer left the choice to the broker (negative queue id).
+    /// the producer left the choice to the broker (negative queue id). A queue id past the
+    /// shard's share of a topic spread over several shards names a queue of another route:
+    /// the auto-creation template's, which offers each shard the template's queue count
+    /// until the producer reads the topic's own route, or another shard's, for a send
+    /// forwarded from it (docs/topology.md). It is taken modulo the shard's write queues,
+    /// so the message is stored rather than refused.
     fn pick_queue(
         &self,
         h: &SendMessageRequestHeader,
@@ -371,8 +379,9 @@ impl SendHandler {
         };
         match u32::try_from(h.queue_id) {
             Ok(q) if q < info.queue_nums_max() => Ok(q),
+            _ if info.write_queue_nums == 0 => Err(invalid()),
+            Ok(q) if info.partial => Ok(q % info.write_queue_nums),
             Ok(_) => Err(invalid()),
-            Err(_) if info.write_queue_nums == 0 => Err(invalid()),
             Err(_) => {
                 let n = self.next_queue.get();
                 self.next_queue.set(n.wrapping_add(1));

@@ -479,3 +479,24 @@ fn a_delayed_batch_is_refused_and_a_delayed_message_waits_in_its_level() {
         assert_eq!(f.store.queue_range("T", QueueId(3)).1 .0, 0);
     });
 }
+
+#[test]
+fn a_queue_past_a_shards_share_of_a_spread_topic_is_taken_modulo_its_queues() {
+    run_local(|| async {
+        let f = fixture(FlushPolicy::Async, 16).await;
+        f.topics.add(
+            "spread",
+            2,
+            crate::wire::body::perm::READ | crate::wire::body::perm::WRITE,
+        );
+        if let Some(info) = f.topics.table.borrow_mut().get_mut("spread") {
+            info.partial = true;
+        }
+        let response = f
+            .send(&send_request(10, &send_header("spread", 3, ""), b"x"))
+            .await;
+        assert_eq!(response.code, response_code::SUCCESS);
+        let header: SendMessageResponseHeader = response.decode_header().expect("header");
+        assert_eq!(header.queue_id, 1, "3 mod 2");
+    });
+}

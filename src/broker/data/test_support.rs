@@ -46,6 +46,7 @@ impl Topics {
             read_queue_nums: queues,
             write_queue_nums: queues,
             perm,
+            partial: false,
         };
         self.table.borrow_mut().insert(name.to_owned(), info);
     }

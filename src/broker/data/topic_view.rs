@@ -13,6 +13,9 @@ pub struct TopicInfo {
     pub read_queue_nums: u32,
     pub write_queue_nums: u32,
     pub perm: i32,
+    /// The topic's queues are spread over several shards (see
+    /// [`crate::broker::metadata::placement`]).
+    pub partial: bool,
 }
 
 impl TopicInfo {
@@ -66,6 +69,7 @@ impl TopicView for ShardTopics {
             read_queue_nums: u32::try_from(meta.read_queue_nums).unwrap_or(0),
             write_queue_nums: u32::try_from(meta.write_queue_nums).unwrap_or(0),
             perm: meta.perm,
+            partial: meta.partial,
         })
     }
 

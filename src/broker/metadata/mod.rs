@@ -3,8 +3,9 @@
 //! registration of each shard's logical broker with the NameServers.
 //!
 //! - [`topics`]: the topic table's rules (names, system topics, auto-creation) and
-//!   `topics.json`; [`topic_owner`]: [`topic_owner::Topics`], the per-shard copy and the
-//!   owner's changes.
+//!   `topics.json`; [`placement`]: which shard hosts each queue of a topic;
+//!   [`topic_owner`]: [`topic_owner::Topics`], the per-shard copy and the owner's changes.
+//! - [`layout`]: the shard count a store belongs to (`shards.json`).
 //! - [`groups`]: subscription-group configs and `subscriptionGroup.json`;
 //!   [`group_owner`]: the per-shard copy and the owner's changes.
 //! - [`owned_table`], [`config_file`]: what both tables share: the owner shard, the
@@ -16,8 +17,10 @@
 pub mod config_file;
 pub mod group_owner;
 pub mod groups;
+pub mod layout;
 pub mod lenient;
 pub mod owned_table;
+pub mod placement;
 pub mod register;
 pub mod topic_owner;
 pub mod topics;

@@ -34,7 +34,7 @@ pub const CHANGE_WAIT_MAX: Duration = Duration::from_secs(1);
 impl BrokerContext {
     /// The REGISTER_BROKER request of this shard as its topic table stands now.
     pub fn register_request(&self) -> RemotingCommand {
-        let wrapper = self.topics.table().wrapper(self.topics.own());
+        let wrapper = self.topics.wrapper();
         let body = body::encode(&RegisterBrokerBody {
             filter_server_list: Vec::new(),
             topic_config_serialize_wrapper: wrapper,

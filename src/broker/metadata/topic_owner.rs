@@ -16,7 +16,7 @@ use std::rc::Rc;
 use crate::broker::metadata::owned_table::{OwnedTable, TABLES_OWNER};
 use crate::broker::metadata::topics::{self, TopicMeta, TopicTable};
 use crate::broker::{BrokerError, BrokerShard, ShardMsg, TopicChange};
-use crate::wire::body::TopicConfig;
+use crate::wire::body::{TopicConfig, TopicConfigSerializeWrapper};
 
 /// Index of the shard that owns the topic table.
 pub const TOPICS_OWNER: usize = TABLES_OWNER;
@@ -46,15 +46,30 @@ impl Topics {
         })
     }
 
-    /// What the data path needs of `topic` on this shard; no allocation, never waits.
+    /// What the data path needs of `topic` on this shard, with the queues this shard hosts
+    /// (none when they all live on other shards); no allocation, never waits.
     pub fn meta(&self, topic: &str) -> Option<TopicMeta> {
         match self.own.get(topic) {
             Some(config) => Some(TopicMeta::of(config)),
-            None => self.table.get().get(topic).map(TopicMeta::of),
+            None => self.table.get().meta_on(topic, self.index()),
         }
     }
 
-    /// The config of `topic` on this shard (a copy; the data path uses [`Topics::meta`]).
+    /// The shard a send to `topic`'s queue `queue_id` must go to, when this shard hosts no
+    /// write queue of the topic (see [`TopicTable::write_host`]).
+    pub fn write_host(&self, topic: &str, queue_id: i32) -> Option<usize> {
+        if self.own.contains_key(topic) {
+            return None;
+        }
+        self.table.get().write_host(topic, queue_id, self.index())
+    }
+
+    fn index(&self) -> usize {
+        self.shard.id().index()
+    }
+
+    /// The config of `topic`, its queue counts over all shards (a copy; the data path uses
+    /// [`Topics::meta`]).
     pub fn get(&self, topic: &str) -> Option<TopicConfig> {
         self.own
             .get(topic)
@@ -67,9 +82,10 @@ impl Topics {
         self.table.get()
     }
 
-    /// This shard's own topics (see [`topics::shard_topics`]).
-    pub fn own(&self) -> &BTreeMap<String, TopicConfig> {
-        &self.own
+    /// What this shard registers and shows admin tools: the topics it hosts queues of, with
+    /// the counts it hosts, and its own topics (see [`TopicTable::wrapper_on`]).
+    pub fn wrapper(&self) -> TopicConfigSerializeWrapper {
+        self.table.get().wrapper_on(self.index(), &self.own)
     }
 
     /// Version of the local copy (one per published change).

@@ -64,7 +64,8 @@ fn a_change_from_any_shard_reaches_every_shard_and_the_file() {
                 &Default::default(),
             )
             .expect("ctx");
-            ctx.serve_mesh();
+            let budget = Rc::new(crate::net::ShardBudget::new(16, 1 << 20));
+            crate::dispatch::Dispatcher::new(ctx.clone(), budget).serve_mesh();
             let mut refused = None;
             if index == 1 {
                 ctx.topics
@@ -96,7 +97,9 @@ fn a_change_from_any_shard_reaches_every_shard_and_the_file() {
     }
     assert_eq!(outputs[1].2, Some(BrokerError::TopicNotExist("x".into())));
     let saved = topics::load(&topics::topics_file(store.path())).expect("file");
-    assert!(saved.get("orders").is_some() && saved.get("auto").is_some());
+    let saved = &saved.wrapper;
+    assert!(saved.topic_config_table.contains_key("orders"));
+    assert!(saved.topic_config_table.contains_key("auto"));
     assert_eq!(
         saved.data_version.timestamp, CHANGED_AT,
         "the owner versions changes by its shard's clock"

@@ -20,6 +20,10 @@ use crate::wire::topics::{
     TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC,
 };
 
+use serde::{Deserialize, Serialize};
+
+use crate::broker::metadata::layout::StoreLayout;
+use crate::broker::metadata::placement::{self, Placement};
 use crate::broker::{metadata::config_file, BrokerError};
 
 /// Topics producers may not send to (NO_PERMISSION), docs/protocol.md §2.4.1 step 2.
@@ -151,8 +155,8 @@ pub fn derive_from_template(
     })
 }
 
-/// The system topics every shard shares, as Java's `TopicConfigManager` creates them at
-/// start. `BenchmarkTest` (1024 queues, for Java's benchmark tool) is left out: every shard
+/// The system topics, as Java's `TopicConfigManager` creates them at start; every shard
+/// hosts each of them whole ([`Placement::EveryShard`]), as every Java broker does. `BenchmarkTest` (1024 queues, for Java's benchmark tool) is left out: every shard
 /// would route it, and nothing else uses it. Per-shard topics (the broker-name topic) come
 /// from [`shard_topics`].
 pub fn system_topics(config: &BrokerConfig) -> Vec<TopicConfig> {
@@ -208,6 +212,9 @@ pub struct TopicMeta {
     pub order: bool,
     /// `topicFilterType` is `MULTI_TAG`: sends OR the MULTI_TAGS bit into the sysflag.
     pub multi_tag: bool,
+    /// The topic's queues are spread over several shards: the counts are this shard's
+    /// share, and queue ids other shards' routes name mean nothing here.
+    pub partial: bool,
 }
 
 impl TopicMeta {
@@ -219,6 +226,7 @@ impl TopicMeta {
             topic_sys_flag: config.topic_sys_flag,
             order: config.order,
             multi_tag: config.topic_filter_type == "MULTI_TAG",
+            partial: false,
         }
     }
 
@@ -236,16 +244,132 @@ impl TopicMeta {
     }
 }
 
-/// The topic configs of a broker and their version.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A topic of the table: its config (queue counts over all shards) and where its queues
+/// live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topic {
+    pub config: TopicConfig,
+    pub placement: Placement,
+}
+
+/// The topic configs of a broker process, their placement over its shards, and their
+/// version.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicTable {
     pub data_version: DataVersion,
-    pub topics: BTreeMap<String, TopicConfig>,
+    topics: BTreeMap<String, Topic>,
+    /// The process's shard count, which placements are made for.
+    shards: usize,
+}
+
+/// An empty table of one shard.
+impl Default for TopicTable {
+    fn default() -> Self {
+        TopicTable::new(1)
+    }
 }
 
 impl TopicTable {
+    /// An empty table for `shards` shards.
+    pub fn new(shards: usize) -> Self {
+        TopicTable {
+            data_version: DataVersion::default(),
+            topics: BTreeMap::new(),
+            shards: shards.max(1),
+        }
+    }
+
+    /// The table of a store, from what [`load`] read: topics keep their stored placement,
+    /// a store of the [`StoreLayout::Copied`] layout (every shard held a topic's queues in
+    /// full) has each topic's queues counted over all shards, which is the same queues
+    /// placed, and a topic with no placement yet (a hand-written file) is placed now.
+    /// System topics are put in as [`TopicTable::with_system_topics`] does.
+    pub fn open(
+        stored: StoredTopics,
+        layout: StoreLayout,
+        config: &BrokerConfig,
+        shards: usize,
+        now_ms: i64,
+    ) -> Result<Self, String> {
+        let mut table = TopicTable::new(shards);
+        table.data_version = stored.wrapper.data_version;
+        let system: Vec<String> = system_topics(config)
+            .into_iter()
+            .map(|t| t.topic_name)
+            .collect();
+        let mut unplaced = Vec::new();
+        for (name, mut config) in stored.wrapper.topic_config_table {
+            let placement = if is_system_topic(&name) || system.contains(&name) {
+                Placement::EveryShard
+            } else if let Some(&first) = stored.shard_of_first_queue.get(&name) {
+                if first >= table.shards {
+                    return Err(format!(
+                        "topics.json places topic {name} from shard {first}, but the store \
+                         has {} shards",
+                        table.shards
+                    ));
+                }
+                Placement::Spread { first }
+            } else if layout == StoreLayout::Copied {
+                let shards = i32::try_from(table.shards).unwrap_or(i32::MAX);
+                config.write_queue_nums = config.write_queue_nums.saturating_mul(shards);
+                config.read_queue_nums = config.read_queue_nums.saturating_mul(shards);
+                Placement::Spread { first: 0 }
+            } else {
+                unplaced.push(config);
+                continue;
+            };
+            table.topics.insert(name, Topic { config, placement });
+        }
+        for config in unplaced {
+            let placement = table.place(&config.topic_name);
+            table
+                .topics
+                .insert(config.topic_name.clone(), Topic { config, placement });
+        }
+        Ok(table.with_system_topics(config, now_ms))
+    }
+
+    /// The process's shard count.
+    pub fn shards(&self) -> usize {
+        self.shards
+    }
+
+    /// The config of `topic`, its queue counts over all shards.
     pub fn get(&self, topic: &str) -> Option<&TopicConfig> {
-        self.topics.get(topic)
+        self.topics.get(topic).map(|t| &t.config)
+    }
+
+    /// Where the queues of `topic` live.
+    pub fn placement(&self, topic: &str) -> Option<Placement> {
+        self.topics.get(topic).map(|t| t.placement)
+    }
+
+    /// What the data path of `shard` needs of `topic`: its perm and flags, and the queues
+    /// that shard hosts (none for a topic whose queues all live elsewhere).
+    pub fn meta_on(&self, topic: &str, shard: usize) -> Option<TopicMeta> {
+        let topic = self.topics.get(topic)?;
+        let share = topic.placement.share(&topic.config, shard, self.shards);
+        Some(TopicMeta {
+            read_queue_nums: share.read,
+            write_queue_nums: share.write,
+            partial: self.shards > 1 && topic.placement != Placement::EveryShard,
+            ..TopicMeta::of(&topic.config)
+        })
+    }
+
+    /// Where a send to `topic`'s queue `queue_id` that `shard` hosts no write queue of
+    /// should go: the shard of the topic's write queue `queue_id mod write queues`. `None`
+    /// when `shard` hosts a write queue of it (or the topic has none, or is unknown).
+    pub fn write_host(&self, topic: &str, queue_id: i32, shard: usize) -> Option<usize> {
+        let topic = self.topics.get(topic)?;
+        let share = topic.placement.share(&topic.config, shard, self.shards);
+        let writes = u32::try_from(topic.config.write_queue_nums).ok()?;
+        if share.write > 0 || writes == 0 {
+            return None;
+        }
+        let queue = u32::try_from(queue_id).unwrap_or(0) % writes;
+        topic.placement.shard_of(queue, self.shards)
     }
 
     pub fn len(&self) -> usize {
@@ -256,16 +380,25 @@ impl TopicTable {
         self.topics.is_empty()
     }
 
-    /// Creates or replaces `config`; `false` when the table already held exactly it.
+    /// The topic names, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.topics.keys().map(String::as_str)
+    }
+
+    /// Creates or replaces `config`; `false` when the table already held exactly it. A
+    /// new topic is placed (see [`placement`]); a replaced one keeps its placement, so
+    /// growing a topic adds queues and shrinking drops its last ones, and no queue moves.
     pub fn upsert(&mut self, config: TopicConfig, now_ms: i64) -> Result<bool, BrokerError> {
-        if self.topics.get(&config.topic_name) == Some(&config) {
-            return Ok(false);
-        }
-        if !self.topics.contains_key(&config.topic_name) && self.len() >= limits::BROKER_TOPICS_MAX
-        {
-            return Err(BrokerError::TooManyTopics);
-        }
-        self.topics.insert(config.topic_name.clone(), config);
+        let placement = match self.topics.get(&config.topic_name) {
+            Some(existing) if existing.config == config => return Ok(false),
+            Some(existing) => existing.placement,
+            None if self.len() >= limits::BROKER_TOPICS_MAX => {
+                return Err(BrokerError::TooManyTopics)
+            }
+            None => self.place(&config.topic_name),
+        };
+        self.topics
+            .insert(config.topic_name.clone(), Topic { config, placement });
         self.bump(now_ms);
         Ok(true)
     }
@@ -279,18 +412,40 @@ impl TopicTable {
         removed
     }
 
-    /// Puts the system topics in (the file's version of a topic wins, except `TBW102`,
-    /// whose queues follow `defaultTopicQueueNums` and which goes when auto-creation is off).
+    /// Where a new topic named `name` goes: every shard for a system topic, else spread
+    /// from the shard hosting the fewest queues now.
+    fn place(&self, name: &str) -> Placement {
+        if is_system_topic(name) {
+            return Placement::EveryShard;
+        }
+        let mut loads = vec![0; self.shards];
+        for topic in self.topics.values() {
+            placement::add_load(&mut loads, topic.placement, &topic.config);
+        }
+        Placement::Spread {
+            first: placement::least_loaded(&loads),
+        }
+    }
+
+    /// Puts the system topics in, each hosted by every shard (the file's version of a topic
+    /// wins, except `TBW102`, whose queues follow `defaultTopicQueueNums` and which goes
+    /// when auto-creation is off).
     pub fn with_system_topics(mut self, config: &BrokerConfig, now_ms: i64) -> Self {
         let before = self.topics.clone();
         if !config.auto_create_topic_enable {
             self.topics.remove(AUTO_CREATE_TOPIC_KEY_TOPIC);
         }
-        for topic in system_topics(config) {
-            if topic.topic_name == AUTO_CREATE_TOPIC_KEY_TOPIC {
-                self.topics.insert(topic.topic_name.clone(), topic);
+        for config in system_topics(config) {
+            let name = config.topic_name.clone();
+            let topic = Topic {
+                config,
+                placement: Placement::EveryShard,
+            };
+            if name == AUTO_CREATE_TOPIC_KEY_TOPIC {
+                self.topics.insert(name, topic);
             } else {
-                self.topics.entry(topic.topic_name.clone()).or_insert(topic);
+                let kept = self.topics.entry(name).or_insert(topic);
+                kept.placement = Placement::EveryShard;
             }
         }
         if self.topics != before {
@@ -299,10 +454,27 @@ impl TopicTable {
         self
     }
 
-    /// The table as Java writes it in `topics.json` and REGISTER_BROKER bodies, with `extra`
-    /// (a shard's own topics) added.
-    pub fn wrapper(&self, extra: &BTreeMap<String, TopicConfig>) -> TopicConfigSerializeWrapper {
-        let mut topic_config_table = self.topics.clone();
+    /// What `shard` registers with the NameServers and shows admin tools as Java writes it
+    /// (REGISTER_BROKER bodies, GET_ALL_TOPIC_CONFIG): each topic it hosts a queue of, with
+    /// the counts it hosts, and `extra` (the shard's own topics).
+    pub fn wrapper_on(
+        &self,
+        shard: usize,
+        extra: &BTreeMap<String, TopicConfig>,
+    ) -> TopicConfigSerializeWrapper {
+        let mut topic_config_table = BTreeMap::new();
+        for (name, topic) in &self.topics {
+            let share = topic.placement.share(&topic.config, shard, self.shards);
+            if share.write == 0 && share.read == 0 {
+                continue;
+            }
+            let config = TopicConfig {
+                write_queue_nums: share.write,
+                read_queue_nums: share.read,
+                ..topic.config.clone()
+            };
+            topic_config_table.insert(name.clone(), config);
+        }
         topic_config_table.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
         TopicConfigSerializeWrapper {
             data_version: self.data_version.clone(),
@@ -316,6 +488,35 @@ impl TopicTable {
     }
 }
 
+/// `topics.json` as shardmq writes it: Java's layout (so Java's tools read the configs),
+/// plus the shard of each spread topic's first queue.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredTopics {
+    #[serde(flatten)]
+    pub wrapper: TopicConfigSerializeWrapper,
+    #[serde(default)]
+    pub shard_of_first_queue: BTreeMap<String, usize>,
+}
+
+impl StoredTopics {
+    fn of(table: &TopicTable) -> Self {
+        let mut stored = StoredTopics::default();
+        stored.wrapper.data_version = table.data_version.clone();
+        for (name, topic) in &table.topics {
+            let config = topic.config.clone();
+            stored
+                .wrapper
+                .topic_config_table
+                .insert(name.clone(), config);
+            if let Placement::Spread { first } = topic.placement {
+                stored.shard_of_first_queue.insert(name.clone(), first);
+            }
+        }
+        stored
+    }
+}
+
 /// `<storePathRootDir>/config/topics.json`: process-wide, like the table.
 pub fn topics_file(store_root: &Path) -> PathBuf {
     config_file::path(store_root, "topics.json")
@@ -323,21 +524,16 @@ pub fn topics_file(store_root: &Path) -> PathBuf {
 
 /// Reads `path`; a missing file is an empty table. Blocking. Also reads Java's own
 /// `topics.json` (unquoted numeric keys are accepted).
-pub fn load(path: &Path) -> Result<TopicTable, String> {
+pub fn load(path: &Path) -> Result<StoredTopics, String> {
     let Some(bytes) = config_file::read_optional(path)? else {
-        return Ok(TopicTable::default());
+        return Ok(StoredTopics::default());
     };
-    let wrapper: TopicConfigSerializeWrapper =
-        body::decode(&bytes, "topics.json").map_err(|err| format!("{}: {err}", path.display()))?;
-    Ok(TopicTable {
-        data_version: wrapper.data_version,
-        topics: wrapper.topic_config_table,
-    })
+    body::decode(&bytes, "topics.json").map_err(|err| format!("{}: {err}", path.display()))
 }
 
 /// Writes `table` to `path` atomically (see [`config_file::write_atomic`]). Blocking.
 pub fn save(path: &Path, table: &TopicTable) -> std::io::Result<()> {
-    config_file::write_atomic(path, &body::encode(&table.wrapper(&BTreeMap::new())))
+    config_file::write_atomic(path, &body::encode(&StoredTopics::of(table)))
 }
 
 #[cfg(test)]

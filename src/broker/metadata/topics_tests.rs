@@ -102,13 +102,96 @@ fn system_topics_follow_the_config() {
 fn the_file_round_trips_and_a_missing_file_is_empty() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = topics_file(dir.path());
-    assert_eq!(load(&path).expect("missing is fine"), TopicTable::default());
-    let mut table = TopicTable::default();
+    assert_eq!(
+        load(&path).expect("missing is fine"),
+        StoredTopics::default()
+    );
+    let config = BrokerConfig::default();
+    let mut table = TopicTable::new(2).with_system_topics(&config, 1);
     table.upsert(topic_config("orders", 4, 6), 5).expect("room");
+    table.upsert(topic_config("one", 1, 6), 5).expect("room");
     save(&path, &table).expect("saved");
-    assert_eq!(load(&path).expect("loads"), table);
+    let stored = load(&path).expect("loads");
+    let back = TopicTable::open(stored, StoreLayout::Placed, &config, 2, 9).expect("opens");
+    assert_eq!(back, table, "configs, placements and version come back");
     std::fs::write(&path, b"{not json").expect("corrupt");
     assert!(load(&path).expect_err("corrupt").contains("topics.json"));
+}
+
+#[test]
+fn queues_are_spread_and_each_shard_shows_its_share() {
+    let config = BrokerConfig::default();
+    let mut table = TopicTable::new(2).with_system_topics(&config, 1);
+    for name in ["a", "b", "c"] {
+        table.upsert(topic_config(name, 1, 6), 2).expect("room");
+    }
+    let firsts: Vec<_> = ["a", "b", "c"]
+        .iter()
+        .map(|t| table.placement(t).expect("placed"))
+        .collect();
+    assert_eq!(
+        firsts,
+        [0, 1, 0].map(|first| Placement::Spread { first }),
+        "one-queue topics take turns"
+    );
+    let shares = |table: &TopicTable, topic: &str| {
+        [0, 1].map(|shard| table.meta_on(topic, shard).expect("known").write_queue_nums)
+    };
+    assert_eq!(shares(&table, "b"), [0, 1]);
+    assert_eq!(table.write_host("b", 3, 0), Some(1), "shard 0 forwards");
+    assert_eq!(table.write_host("b", 3, 1), None, "shard 1 hosts it");
+    table.upsert(topic_config("b", 5, 6), 3).expect("grows");
+    assert_eq!(
+        shares(&table, "b"),
+        [2, 3],
+        "the first queue stays on shard 1"
+    );
+    table.upsert(topic_config("b", 3, 6), 4).expect("shrinks");
+    assert_eq!(shares(&table, "b"), [1, 2]);
+    // TBW102 is every shard's, whole.
+    assert_eq!(shares(&table, "TBW102"), [8, 8]);
+    // A shard registers the topics it hosts a queue of, with its share.
+    for shard in 0..2 {
+        let registered = table.wrapper_on(shard, &BTreeMap::new()).topic_config_table;
+        for topic in ["a", "b", "c"] {
+            let share = shares(&table, topic)[shard];
+            let shown = registered.get(topic).map_or(0, |t| t.write_queue_nums);
+            assert_eq!(shown, share, "{topic} on shard {shard}");
+        }
+    }
+}
+
+#[test]
+fn a_store_of_the_copied_layout_keeps_every_queue_it_had() {
+    let config = BrokerConfig::default();
+    let mut stored = StoredTopics::default();
+    for topic in [
+        topic_config("orders", 4, 6),
+        topic_config("DefaultCluster", 16, 7),
+    ] {
+        let name = topic.topic_name.clone();
+        stored.wrapper.topic_config_table.insert(name, topic);
+    }
+    let table =
+        TopicTable::open(stored.clone(), StoreLayout::Copied, &config, 2, 1).expect("opens");
+    let orders = table.get("orders").expect("kept");
+    assert_eq!((orders.write_queue_nums, orders.read_queue_nums), (8, 8));
+    for shard in 0..2 {
+        let meta = table.meta_on("orders", shard).expect("hosted");
+        assert_eq!(meta.write_queue_nums, 4, "shard {shard} keeps its 4 queues");
+        let cluster = table.meta_on("DefaultCluster", shard).expect("system");
+        assert_eq!(cluster.write_queue_nums, 16, "system topics stay whole");
+    }
+    // The same file in a placed store is a hand-written one: its topic is placed afresh.
+    let placed = TopicTable::open(stored, StoreLayout::Placed, &config, 2, 1).expect("opens");
+    assert_eq!(placed.get("orders").expect("kept").write_queue_nums, 4);
+    let mut bad = StoredTopics::default();
+    bad.wrapper
+        .topic_config_table
+        .insert("x".into(), topic_config("x", 1, 6));
+    bad.shard_of_first_queue.insert("x".into(), 2);
+    let refused = TopicTable::open(bad, StoreLayout::Placed, &config, 2, 1).expect_err("shard 2");
+    assert!(refused.contains("shard 2"), "{refused}");
 }
 
 #[test]

@@ -20,7 +20,9 @@ use crate::broker::data::send_rules::{dlq_topic_of, retry_topic_of};
 use crate::broker::metadata::topics::{group_topic_config, TopicMeta};
 use crate::broker::scheduled::delay;
 use crate::broker::scheduled::schedule::put_copy;
-use crate::broker::{BrokerContext, BrokerError};
+use shards::ShardId;
+
+use crate::broker::{BrokerContext, BrokerError, ShardMsg, ShardReply};
 use crate::limits::RECORD_SIZE_MAX;
 use crate::storage::log_buffer::LogBytes;
 use crate::storage::store::Store;
@@ -121,8 +123,40 @@ pub async fn consumer_send_msg_back(
         properties: &properties,
         ..view.fields()
     };
-    store_resent(&ctx, fields).await?;
+    match ctx.topics.write_host(&topic, 0) {
+        None => store_resent(&ctx, fields).await?,
+        Some(shard) => resend_on(&ctx, shard, &fields).await?,
+    }
     Ok(success)
+}
+
+/// Has shard `shard`, which hosts the group's retry or dead-letter queue, store the message.
+async fn resend_on(
+    ctx: &BrokerContext,
+    shard: usize,
+    fields: &RecordFields<'_>,
+) -> Result<(), BrokerError> {
+    let illegal = |e: crate::wire::WireError| BrokerError::MessageIllegal(e.to_string());
+    let mut record = vec![0u8; fields.encoded_len().map_err(illegal)?];
+    fields.encode_into(&mut record).map_err(illegal)?;
+    let msg = ShardMsg::Resend(record.into());
+    match ctx.shard.request(ShardId::new(shard), msg).await {
+        Ok(ShardReply::Resent(stored)) => stored,
+        Ok(other) => Err(BrokerError::Mesh(format!("unexpected reply {other:?}"))),
+        Err(err) => Err(BrokerError::Mesh(err.to_string())),
+    }
+}
+
+/// Stores a message handed back on another shard ([`ShardMsg::Resend`]): the record that
+/// shard built, stored as this shard's own.
+pub async fn store_forwarded(ctx: &BrokerContext, record: &[u8]) -> Result<(), BrokerError> {
+    let view = RecordView::parse(record)
+        .map_err(|e| BrokerError::PutFailed(format!("handed-back record: {e}")))?;
+    let fields = RecordFields {
+        store_host: ctx.store_host(),
+        ..view.fields()
+    };
+    store_resent(ctx, fields).await
 }
 
 /// Gives consumer groups their retry topics, as Java does when a group's consumer first
