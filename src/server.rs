@@ -267,11 +267,16 @@ fn spawn_shard_tasks(
                 .clone()
                 .run_expiry(move || clock.monotonic_ms(), shard.closing()),
         ),
-        persistence: shard.spawn_background(
-            ctx.offsets
-                .clone()
-                .run_persistence(offsets_path, shard.closing()),
-        ),
+        persistence: shard.spawn_background({
+            let offsets = ctx.offsets.clone();
+            let interval = ctx.config.flush_consumer_offset_interval;
+            let closing = shard.closing();
+            async move {
+                offsets
+                    .run_persistence_every(interval, &offsets_path, closing)
+                    .await
+            }
+        }),
         sampling: shard.spawn_background(ctx.stats.clone().run_sampling(shard.closing())),
         schedule: shard.spawn_background(ctx.schedule.clone().run(
             delay_path,
