@@ -22,6 +22,7 @@
 //!   its local user's clients cannot reach is a worse surprise. Set `brokerIP1` for clients
 //!   on other hosts.
 
+pub mod file;
 mod keys;
 pub mod ports;
 mod properties;
