@@ -24,6 +24,7 @@
 
 pub mod file;
 mod keys;
+mod namesrv;
 pub mod ports;
 mod properties;
 #[cfg(test)]
@@ -40,6 +41,7 @@ use crate::wire::body::perm;
 
 pub use keys::IGNORED_KEYS;
 use keys::{Accepts, Limited, STORE_PATHS};
+pub use namesrv::{NamesrvConfig, NAMESRV_IGNORED_KEYS};
 pub use ports::{shard_ports, ShardPorts};
 pub use properties::{Entry, PropertiesError};
 pub use values::parse_delay_levels;
@@ -287,24 +289,7 @@ impl BrokerConfig {
     /// Applies every entry of a `broker.conf` file over the current values; returns the keys
     /// that were accepted but ignored (already logged).
     pub fn apply_file(&mut self, path: &Path) -> Result<Vec<String>, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
-            path: path.to_owned(),
-            error,
-        })?;
-        let entries = properties::parse(&text).map_err(|error| ConfigError::Syntax {
-            path: path.to_owned(),
-            error,
-        })?;
-        let name = path.display().to_string();
-        let mut ignored = Vec::new();
-        for entry in entries {
-            let origin = format!("{name} line {}", entry.line);
-            if self.set(&entry.key, &entry.value, &origin)? == Applied::Ignored {
-                tracing::warn!(key = %entry.key, %origin, "configuration key has no meaning in shardmq; ignored");
-                ignored.push(entry.key);
-            }
-        }
-        Ok(ignored)
+        apply_file(path, |key, value, origin| self.set(key, value, origin))
     }
 
     /// Sets one key from its text; `origin` names where it came from, for errors.
@@ -596,6 +581,32 @@ impl BrokerConfig {
     pub fn shard_broker_name(&self, shard: usize) -> String {
         format!("{}-{shard}", self.broker_name)
     }
+}
+
+/// Applies every entry of the properties file at `path` through `set`; returns the keys
+/// that were accepted but ignored (each logged once).
+fn apply_file(
+    path: &Path,
+    mut set: impl FnMut(&str, &str, &str) -> Result<Applied, ConfigError>,
+) -> Result<Vec<String>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+        path: path.to_owned(),
+        error,
+    })?;
+    let entries = properties::parse(&text).map_err(|error| ConfigError::Syntax {
+        path: path.to_owned(),
+        error,
+    })?;
+    let name = path.display().to_string();
+    let mut ignored = Vec::new();
+    for entry in entries {
+        let origin = format!("{name} line {}", entry.line);
+        if set(&entry.key, &entry.value, &origin)? == Applied::Ignored {
+            tracing::warn!(key = %entry.key, %origin, "configuration key has no meaning in shardmq; ignored");
+            ignored.push(entry.key);
+        }
+    }
+    Ok(ignored)
 }
 
 /// Whether `value` is one `rule` accepts; `Err` when it is not a value of the key at all.

@@ -368,3 +368,55 @@ fn spin_before_park_is_microseconds() {
         .expect("valid");
     assert_eq!(config.spin_before_park, Duration::from_millis(1));
 }
+
+#[test]
+fn a_java_namesrv_conf_is_honoured_refused_or_ignored_by_key() {
+    let conf = file(
+        "listenPort=19876\nbindAddress=127.0.0.1\nkvConfigPath=kv/kvConfig.json\n\
+         orderMessageEnable=true\nreturnOrderTopicConfigToBroker=false\n\
+         scanNotActiveBrokerInterval=2000\ndeleteTopicWithBrokerRegistration=false\n\
+         rocketmqHome=/opt/rocketmq\nserverWorkerThreads=8\nclusterTest=false\n\
+         enableAllTopicList=true\n",
+    );
+    let mut config = NamesrvConfig::default();
+    let ignored = config.apply_file(conf.path()).expect("applies");
+    assert_eq!(ignored, ["rocketmqHome", "serverWorkerThreads"]);
+    assert_eq!(config.listen().to_string(), "127.0.0.1:19876");
+    let kv = std::env::current_dir()
+        .expect("cwd")
+        .join("kv/kvConfig.json");
+    assert_eq!(config.kv_config_path, Some(kv));
+    assert!(config.order_message_enable && !config.return_order_topic_config_to_broker);
+    assert!(!config.delete_topic_with_broker_registration);
+    assert_eq!(
+        config.scan_not_active_broker_interval,
+        Duration::from_secs(2)
+    );
+
+    for (key, value) in [
+        ("clusterTest", "true"),
+        ("enableControllerInNamesrv", "true"),
+        ("supportActingMaster", "true"),
+        ("notifyMinBrokerIdChanged", "true"),
+        ("enableAllTopicList", "false"),
+        ("enableTopicList", "false"),
+    ] {
+        let err = config
+            .set(key, value, "namesrv.conf line 2")
+            .expect_err(key);
+        let text = err.to_string();
+        assert!(matches!(err, ConfigError::Unsupported { .. }), "{text}");
+        assert!(text.contains(key) && text.contains("line 2"), "{text}");
+    }
+    for (key, value) in [
+        ("listenPort", "0"),
+        ("kvConfigPath", ""),
+        ("listenPrt", "1"),
+    ] {
+        let err = config.set(key, value, "-o").expect_err(key);
+        assert!(err.to_string().contains(key), "{err}");
+    }
+    assert!(NamesrvConfig::standalone()
+        .kv_config_path
+        .is_some_and(|path| path.ends_with("namesrv/kvConfig.json")));
+}
