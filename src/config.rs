@@ -9,17 +9,22 @@
 //!
 //! Rules a Java user meets:
 //! - An unknown key stops start-up naming the key and where it was set.
-//! - Keys real Java files carry that mean nothing here (thread-pool sizes, `brokerIP2`,
+//! - No key that changes durability, placement or permissions is accepted while shardmq does
+//!   something else: it is honoured, or its value is refused at start-up naming the key, what
+//!   shardmq does instead and what to set (`brokerRole=SLAVE`, `aclEnable=true`, a
+//!   `storePathCommitLog` off the store root, …; see `keys.rs` and docs/operations.md).
+//! - Keys real Java files carry that only tune machinery shardmq lacks (thread-pool sizes,
 //!   `useReentrantLockWhenPutMessage`, …, see [`IGNORED_KEYS`]) are accepted with one warning
-//!   each; keys whose value would change behaviour shardmq lacks (`aclEnable=true`,
-//!   `enableDLegerCommitLog=true`) are refused.
+//!   each.
 //! - Values are trimmed (Java keeps trailing blanks, which only ever breaks numbers).
 //! - `brokerIP1` defaults to `listenAddr` when that is a specific address, else to 127.0.0.1:
 //!   Java picks the first non-loopback interface, but a broker that advertises an address
 //!   its local user's clients cannot reach is a worse surprise. Set `brokerIP1` for clients
 //!   on other hosts.
 
+pub mod file;
 mod keys;
+mod namesrv;
 pub mod ports;
 mod properties;
 #[cfg(test)]
@@ -32,9 +37,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::limits;
+use crate::wire::body::perm;
 
 pub use keys::IGNORED_KEYS;
-use keys::REFUSED_WHEN_TRUE;
+use keys::{Accepts, Limited, STORE_PATHS};
+pub use namesrv::{NamesrvConfig, NAMESRV_IGNORED_KEYS};
 pub use ports::{shard_ports, ShardPorts};
 pub use properties::{Entry, PropertiesError};
 pub use values::parse_delay_levels;
@@ -45,14 +52,6 @@ use values::*;
 pub enum FlushDiskType {
     AsyncFlush,
     SyncFlush,
-}
-
-/// `brokerRole`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BrokerRole {
-    AsyncMaster,
-    SyncMaster,
-    Slave,
 }
 
 /// Java's default `messageDelayLevel`.
@@ -81,10 +80,13 @@ pub enum ConfigError {
         why: String,
         origin: String,
     },
+    /// A value asking for what shardmq does not do; `instead` says what it does and what
+    /// to set.
     Unsupported {
         key: String,
         value: String,
         origin: String,
+        instead: String,
     },
     /// A rule between several keys.
     Inconsistent(String),
@@ -108,9 +110,12 @@ impl fmt::Display for ConfigError {
             } => {
                 write!(f, "invalid value `{value}` for `{key}` ({origin}): {why}")
             }
-            ConfigError::Unsupported { key, value, origin } => {
-                write!(f, "`{key}={value}` ({origin}) is not supported by shardmq")
-            }
+            ConfigError::Unsupported {
+                key,
+                value,
+                origin,
+                instead,
+            } => write!(f, "`{key}={value}` ({origin}) is refused: {instead}"),
             ConfigError::Inconsistent(why) => f.write_str(why),
         }
     }
@@ -121,6 +126,7 @@ impl std::error::Error for ConfigError {}
 /// What [`BrokerConfig::set`] did with a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applied {
+    /// Honoured, or a value that asks for what shardmq does anyway.
     Set,
     /// Accepted and ignored (see [`IGNORED_KEYS`]); the caller warns.
     Ignored,
@@ -142,6 +148,12 @@ pub struct BrokerConfig {
     pub listen_port: u16,
     /// `None` until [`BrokerConfig::finish`] picks the default (see the module docs).
     pub broker_ip1: Option<IpAddr>,
+    /// `brokerIP2`: the address of `haServerAddr` in registrations; `None` means
+    /// `brokerIP1`, as in Java.
+    pub broker_ip2: Option<IpAddr>,
+    /// `brokerPermission`: the whole broker's perm bits. Without READ or WRITE, every topic is
+    /// registered with its perm masked by them and pulls or sends are refused (NO_PERMISSION).
+    pub broker_permission: i32,
     /// `None` means `listenPort + 1`.
     pub ha_listen_port: Option<u16>,
     pub store_path_root_dir: PathBuf,
@@ -156,15 +168,29 @@ pub struct BrokerConfig {
     pub flush_disk_type: FlushDiskType,
     pub flush_interval_commit_log: Duration,
     pub flush_commit_log_least_pages: u32,
-    pub broker_role: BrokerRole,
+    /// `syncFlushTimeout`: how long a SYNC_FLUSH send waits for its sync before it is
+    /// answered FLUSH_DISK_TIMEOUT.
+    pub sync_flush_timeout: Duration,
+    /// `flushConsumerOffsetInterval`: how often a shard writes its consumer offsets.
+    pub flush_consumer_offset_interval: Duration,
     /// Hours of day (`deleteWhen`, `;`-separated) when expired files are deleted.
     pub delete_when: Vec<u8>,
     pub file_reserved_time: Duration,
     pub disk_max_used_space_ratio: u8,
+    /// `diskSpaceCleanForciblyRatio`: above it the oldest segments go even if not expired
+    /// (with `cleanFileForciblyEnable`), else expired ones at any hour.
+    pub disk_space_clean_forcibly_ratio: u8,
+    /// `cleanFileForciblyEnable`.
+    pub clean_file_forcibly_enable: bool,
     pub auto_create_topic_enable: bool,
     pub auto_create_subscription_group: bool,
     pub cluster_topic_enable: bool,
     pub broker_topic_enable: bool,
+    /// `traceTopicEnable`: the trace topic `msgTraceTopicName` is a system topic (one queue).
+    pub trace_topic_enable: bool,
+    pub msg_trace_topic_name: String,
+    /// `registerNameServerPeriod`, kept within 10..=60 s as Java keeps it.
+    pub register_name_server_period: Duration,
     /// Queues of `TBW102`, hence the most an auto-created topic gets.
     pub default_topic_queue_nums: i32,
     pub max_message_size: usize,
@@ -172,7 +198,6 @@ pub struct BrokerConfig {
     pub message_delay_level: Vec<Duration>,
     /// How often the delay service writes its cursors (`delayOffset.json`).
     pub flush_delay_offset_interval: Duration,
-    pub transaction_check_interval: Duration,
     /// Shards to run; `None` means one per core this process may use.
     pub shards: Option<usize>,
     /// `spinBeforeParkMicros`: how long a shard with nothing to do keeps polling before its
@@ -187,6 +212,17 @@ pub struct BrokerConfig {
     /// `maxQueuedResponseBytesPerShard`: bytes queued for the peers of a shard's
     /// connections before those whose peers are behind stop being read.
     pub max_queued_response_bytes_per_shard: usize,
+    /// Java's store-path keys as set, checked by [`BrokerConfig::finish`] once
+    /// `storePathRootDir` is known.
+    pub store_paths: Vec<StorePathKey>,
+}
+
+/// One of Java's store-path keys (`storePathCommitLog`, …) as set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorePathKey {
+    pub key: String,
+    pub path: PathBuf,
+    pub origin: String,
 }
 
 impl Default for BrokerConfig {
@@ -199,6 +235,8 @@ impl Default for BrokerConfig {
             listen_addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             listen_port: 10911,
             broker_ip1: None,
+            broker_ip2: None,
+            broker_permission: perm::READ | perm::WRITE,
             ha_listen_port: None,
             store_path_root_dir: default_store_path(),
             mapped_file_size_commit_log: 1 << 30,
@@ -209,26 +247,32 @@ impl Default for BrokerConfig {
             flush_disk_type: FlushDiskType::AsyncFlush,
             flush_interval_commit_log: Duration::from_millis(500),
             flush_commit_log_least_pages: 4,
-            broker_role: BrokerRole::AsyncMaster,
+            sync_flush_timeout: Duration::from_secs(5),
+            flush_consumer_offset_interval: Duration::from_secs(5),
             delete_when: vec![4],
             file_reserved_time: Duration::from_secs(72 * 3600),
             disk_max_used_space_ratio: 75,
+            disk_space_clean_forcibly_ratio: 85,
+            clean_file_forcibly_enable: true,
             auto_create_topic_enable: true,
             auto_create_subscription_group: true,
             cluster_topic_enable: true,
             broker_topic_enable: true,
+            trace_topic_enable: false,
+            msg_trace_topic_name: "RMQ_SYS_TRACE_TOPIC".into(),
+            register_name_server_period: Duration::from_secs(30),
             default_topic_queue_nums: 8,
             max_message_size: 4 << 20,
             message_delay_level: parse_delay_levels(MESSAGE_DELAY_LEVEL_DEFAULT)
                 .unwrap_or_default(),
             flush_delay_offset_interval: Duration::from_secs(10),
-            transaction_check_interval: Duration::from_secs(60),
             shards: None,
             spin_before_park: shards::SPIN_BEFORE_PARK_DEFAULT,
             embedded_namesrv: true,
             namesrv_listen_port: 9876,
             max_connections_per_shard: limits::SHARD_CONNECTIONS_MAX,
             max_queued_response_bytes_per_shard: limits::SHARD_WRITE_QUEUE_BYTES_MAX,
+            store_paths: Vec::new(),
         }
     }
 }
@@ -245,24 +289,7 @@ impl BrokerConfig {
     /// Applies every entry of a `broker.conf` file over the current values; returns the keys
     /// that were accepted but ignored (already logged).
     pub fn apply_file(&mut self, path: &Path) -> Result<Vec<String>, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
-            path: path.to_owned(),
-            error,
-        })?;
-        let entries = properties::parse(&text).map_err(|error| ConfigError::Syntax {
-            path: path.to_owned(),
-            error,
-        })?;
-        let name = path.display().to_string();
-        let mut ignored = Vec::new();
-        for entry in entries {
-            let origin = format!("{name} line {}", entry.line);
-            if self.set(&entry.key, &entry.value, &origin)? == Applied::Ignored {
-                tracing::warn!(key = %entry.key, %origin, "configuration key has no meaning in shardmq; ignored");
-                ignored.push(entry.key);
-            }
-        }
-        Ok(ignored)
+        apply_file(path, |key, value, origin| self.set(key, value, origin))
     }
 
     /// Sets one key from its text; `origin` names where it came from, for errors.
@@ -282,17 +309,41 @@ impl BrokerConfig {
         match outcome {
             Some(Ok(())) => Ok(Applied::Set),
             Some(Err(why)) => Err(refuse(why)),
-            None if REFUSED_WHEN_TRUE.contains(&key) => match boolean(value) {
-                Some(false) => Ok(Applied::Ignored),
-                Some(true) => Err(ConfigError::Unsupported {
-                    key: key.to_owned(),
-                    value: value.to_owned(),
-                    origin: origin.to_owned(),
-                }),
-                None => Err(refuse(BOOL_RULE.to_owned())),
+            None if STORE_PATHS.iter().any(|(name, ..)| *name == key) => {
+                self.store_paths.retain(|set| set.key != key);
+                // An empty value is Java's unset: the default, which is accepted.
+                if !value.is_empty() {
+                    let path = std::path::absolute(value)
+                        .map_err(|e| refuse(format!("cannot resolve the path: {e}")))?;
+                    self.store_paths.push(StorePathKey {
+                        key: key.to_owned(),
+                        path,
+                        origin: origin.to_owned(),
+                    });
+                }
+                Ok(Applied::Set)
+            }
+            None => match keys::limited(key) {
+                Some(rule) => match accepted(rule, value) {
+                    Ok(true) => Ok(Applied::Set),
+                    Ok(false) => Err(ConfigError::Unsupported {
+                        key: key.to_owned(),
+                        value: value.to_owned(),
+                        origin: origin.to_owned(),
+                        instead: rule.instead.to_owned(),
+                    }),
+                    Err(why) => Err(refuse(why)),
+                },
+                None => self.set_unknown(key, origin),
             },
-            None if IGNORED_KEYS.contains(&key) => Ok(Applied::Ignored),
-            None => Err(ConfigError::UnknownKey {
+        }
+    }
+
+    /// A key with no setting: ignored when it only tunes machinery shardmq lacks.
+    fn set_unknown(&self, key: &str, origin: &str) -> Result<Applied, ConfigError> {
+        match key {
+            _ if IGNORED_KEYS.contains(&key) => Ok(Applied::Ignored),
+            _ => Err(ConfigError::UnknownKey {
                 key: key.to_owned(),
                 origin: origin.to_owned(),
             }),
@@ -309,15 +360,20 @@ impl BrokerConfig {
             "brokerId" => {
                 need(number(value, 0..=i64::MAX), "expected an id ≥ 0").map(|v| self.broker_id = v)
             }
-            "brokerRole" => need(
-                parse_broker_role(value),
-                "expected ASYNC_MASTER, SYNC_MASTER or SLAVE",
-            )
-            .map(|v| self.broker_role = v),
             "namesrvAddr" => parse_namesrv_addr(value).map(|v| self.namesrv_addr = v),
             "listenAddr" => need(value.parse().ok(), IP_RULE).map(|v| self.listen_addr = v),
             "listenPort" => need(port(value), PORT_RULE).map(|v| self.listen_port = v),
             "brokerIP1" => need(value.parse().ok(), IP_RULE).map(|v| self.broker_ip1 = Some(v)),
+            "brokerIP2" => need(value.parse().ok(), IP_RULE).map(|v| self.broker_ip2 = Some(v)),
+            "brokerPermission" => need(
+                number(value, 0..=7),
+                "expected perm bits 0-7 (6 = read-write)",
+            )
+            .map(|v| self.broker_permission = v),
+            "registerNameServerPeriod" => need(millis(value), MS_RULE).map(|v| {
+                self.register_name_server_period =
+                    v.clamp(Duration::from_secs(10), Duration::from_secs(60))
+            }),
             "haListenPort" => need(port(value), PORT_RULE).map(|v| self.ha_listen_port = Some(v)),
             "shards" => need(number(value, 1..=i64::MAX), "expected a count ≥ 1")
                 .map(|v| self.shards = Some(v)),
@@ -368,6 +424,17 @@ impl BrokerConfig {
             "flushIntervalCommitLog" => {
                 need(millis(value), MS_RULE).map(|v| self.flush_interval_commit_log = v)
             }
+            "syncFlushTimeout" => need(number(value, 1..=i64::MAX), "expected ms ≥ 1")
+                .map(|ms: u64| self.sync_flush_timeout = Duration::from_millis(ms)),
+            "flushConsumerOffsetInterval" => need(number(value, 1..=i64::MAX), "expected ms ≥ 1")
+                .map(|ms: u64| self.flush_consumer_offset_interval = Duration::from_millis(ms)),
+            "diskSpaceCleanForciblyRatio" => {
+                need(number(value, 1..=100), "expected a percentage 1-100")
+                    .map(|v| self.disk_space_clean_forcibly_ratio = v)
+            }
+            "cleanFileForciblyEnable" => {
+                need(boolean(value), BOOL_RULE).map(|v| self.clean_file_forcibly_enable = v)
+            }
             "flushCommitLogLeastPages" => {
                 need(number(value, 0..=i64::from(u32::MAX)), "expected pages ≥ 0")
                     .map(|v| self.flush_commit_log_least_pages = v)
@@ -408,9 +475,14 @@ impl BrokerConfig {
             }
             "defaultTopicQueueNums" => need(number(value, 1..=1024), "expected 1-1024 queues")
                 .map(|v| self.default_topic_queue_nums = v),
-            "transactionCheckInterval" => {
-                need(millis(value), MS_RULE).map(|v| self.transaction_check_interval = v)
+            "traceTopicEnable" => {
+                need(boolean(value), BOOL_RULE).map(|v| self.trace_topic_enable = v)
             }
+            "msgTraceTopicName" => {
+                need(name(value), NAME_RULE).map(|v| self.msg_trace_topic_name = v)
+            }
+            // Half messages are refused whatever this says, which is what `true` asks.
+            "rejectTransactionMessage" => need(boolean(value), BOOL_RULE).map(drop),
             _ => return None,
         };
         Some(result)
@@ -436,11 +508,32 @@ impl BrokerConfig {
     /// Checks rules between keys and fills in derived defaults: `brokerIP1` and, with the
     /// embedded NameServer, its address in `namesrvAddr`.
     pub fn finish(&mut self) -> Result<(), ConfigError> {
-        if (self.broker_role == BrokerRole::Slave) != (self.broker_id != 0) {
+        if self.broker_id != 0 {
             return Err(ConfigError::Inconsistent(format!(
-                "brokerRole {:?} does not fit brokerId {}: a SLAVE has an id ≥ 1, a master id 0",
-                self.broker_role, self.broker_id
+                "brokerId {} is refused: a master has id 0, and slaves (ids ≥ 1) are not built \
+                 yet (replication); set brokerId=0",
+                self.broker_id
             )));
+        }
+        for set in &self.store_paths {
+            let (key, default, layout) = STORE_PATHS
+                .iter()
+                .find(|(key, ..)| *key == set.key)
+                .copied()
+                .unwrap_or((set.key.as_str(), "", ""));
+            let java_default = self.store_path_root_dir.join(default);
+            if set.path != java_default {
+                return Err(ConfigError::Unsupported {
+                    key: key.to_owned(),
+                    value: set.path.display().to_string(),
+                    origin: set.origin.clone(),
+                    instead: format!(
+                        "{layout}; move the whole store with storePathRootDir instead (the \
+                         only value accepted is the Java default, {})",
+                        java_default.display()
+                    ),
+                });
+            }
         }
         if self.broker_ip1.is_none() {
             self.broker_ip1 = Some(if self.listen_addr.is_unspecified() {
@@ -478,9 +571,58 @@ impl BrokerConfig {
         self.broker_ip1.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
     }
 
+    /// The address of the HA port in registrations (`brokerIP2`, else `brokerIP1`).
+    pub fn ha_ip(&self) -> IpAddr {
+        self.broker_ip2.unwrap_or_else(|| self.broker_ip())
+    }
+
     /// The broker name shard `shard` registers under: `<brokerName>-<shard>`. Always
     /// suffixed, so a name never moves to another shard when the shard count changes.
     pub fn shard_broker_name(&self, shard: usize) -> String {
         format!("{}-{shard}", self.broker_name)
+    }
+}
+
+/// Applies every entry of the properties file at `path` through `set`; returns the keys
+/// that were accepted but ignored (each logged once).
+fn apply_file(
+    path: &Path,
+    mut set: impl FnMut(&str, &str, &str) -> Result<Applied, ConfigError>,
+) -> Result<Vec<String>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+        path: path.to_owned(),
+        error,
+    })?;
+    let entries = properties::parse(&text).map_err(|error| ConfigError::Syntax {
+        path: path.to_owned(),
+        error,
+    })?;
+    let name = path.display().to_string();
+    let mut ignored = Vec::new();
+    for entry in entries {
+        let origin = format!("{name} line {}", entry.line);
+        if set(&entry.key, &entry.value, &origin)? == Applied::Ignored {
+            tracing::warn!(key = %entry.key, %origin, "configuration key has no meaning in shardmq; ignored");
+            ignored.push(entry.key);
+        }
+    }
+    Ok(ignored)
+}
+
+/// Whether `value` is one `rule` accepts; `Err` when it is not a value of the key at all.
+fn accepted(rule: &Limited, value: &str) -> Result<bool, String> {
+    match rule.accepts {
+        Accepts::Bool(wanted) => need(boolean(value), BOOL_RULE).map(|v| v == wanted),
+        Accepts::Text { accepted, known } => {
+            if known.contains(&value) {
+                Ok(accepted.contains(&value))
+            } else {
+                Err(format!("expected one of {}", known.join(", ")))
+            }
+        }
+        Accepts::Number(defaults) => {
+            need(value.parse::<i64>().ok(), "expected a number").map(|n| defaults.contains(&n))
+        }
+        Accepts::Empty => Ok(value.is_empty()),
     }
 }

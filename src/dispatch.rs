@@ -164,6 +164,7 @@ impl Dispatcher {
     pub fn new(ctx: Rc<BrokerContext>, budget: Rc<ShardBudget>) -> Self {
         let mut send = SendConfig::new(ctx.store_host());
         send.body_size_max = ctx.config.max_message_size;
+        send.sync_flush_timeout = ctx.config.sync_flush_timeout;
         send.delay_levels = ctx.schedule.levels().clone();
         let data = DataPath::new(
             ctx.store.clone(),

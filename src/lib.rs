@@ -23,8 +23,8 @@
 //! | [`net`] | sockets: accept, read buffer, bounded write queue, backpressure | wire, limits |
 //! | [`storage`] | one shard's store: CommitLog, ConsumeQueue, IndexFile, flush, recovery,
 //! retention | wire, limits, clock |
-//! | [`config`] | the process's settings (RocketMQ's `broker.conf` keys) and the port scheme |
-//! wire, limits |
+//! | [`config`] | the process's settings (RocketMQ's `broker.conf` and `namesrv.conf` keys), the
+//! port scheme, and writing Java's JSON config files atomically | wire, limits |
 //! | [`wire`] | bytes ⇄ frames, `RemotingCommand`, typed headers, JSON bodies, permission bits, the
 //! record format, [`wire::Refusal`] | limits |
 //! | [`clock`] | the time a shard reads: the system's, or a test's moved by hand | nothing |

@@ -1,12 +1,12 @@
 //! The `shardmq` command: `shardmq broker` runs a broker (one logical broker per core, with an
 //! embedded NameServer by default); `shardmq namesrv` runs a standalone NameServer.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use shardmq::config::{Applied, BrokerConfig, ConfigError};
+use shardmq::config::{Applied, BrokerConfig, ConfigError, NamesrvConfig};
 use shardmq::server::{run_broker, run_namesrv};
 
 #[derive(Debug, Parser)]
@@ -72,12 +72,24 @@ struct BrokerArgs {
     options: Vec<String>,
 }
 
+/// Flags override `namesrv.conf`; `-o key=value` sets any namesrv.conf key.
 #[derive(Debug, Args)]
 struct NamesrvArgs {
-    #[arg(long, default_value = "0.0.0.0")]
-    listen_addr: IpAddr,
-    #[arg(long, default_value_t = 9876)]
-    listen_port: u16,
+    /// A RocketMQ namesrv.conf (Java properties).
+    #[arg(short = 'c', long = "config")]
+    config: Option<PathBuf>,
+    /// Address to listen on (namesrv.conf `bindAddress` or `listenAddr`, default 0.0.0.0).
+    #[arg(long)]
+    listen_addr: Option<IpAddr>,
+    /// Port to listen on (namesrv.conf `listenPort`, default 9876).
+    #[arg(long)]
+    listen_port: Option<u16>,
+    /// Where the KV config is kept (`kvConfigPath`, default $HOME/namesrv/kvConfig.json).
+    #[arg(long)]
+    kv_config_path: Option<PathBuf>,
+    /// Any namesrv.conf key, e.g. `-o orderMessageEnable=true`; repeatable.
+    #[arg(short = 'o', value_name = "KEY=VALUE")]
+    options: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -87,9 +99,9 @@ fn main() -> ExitCode {
         Command::Broker(args) => broker_config(*args)
             .map_err(Into::into)
             .and_then(|config| run_broker(config).map_err(Into::into)),
-        Command::Namesrv(args) => {
-            run_namesrv(SocketAddr::new(args.listen_addr, args.listen_port)).map_err(Into::into)
-        }
+        Command::Namesrv(args) => namesrv_config(args)
+            .map_err(Into::into)
+            .and_then(|config| run_namesrv(config).map_err(Into::into)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -137,7 +149,45 @@ fn broker_config(args: BrokerArgs) -> Result<BrokerConfig, ConfigError> {
     for (key, value) in flags {
         config.set(key, &value, "command line")?;
     }
-    for option in &args.options {
+    apply_options(&args.options, |key, value, origin| {
+        config.set(key, value, origin)
+    })?;
+    config.finish()?;
+    Ok(config)
+}
+
+/// Defaults (Java's, with `$HOME/namesrv/kvConfig.json`), then the file, then flags, then
+/// `-o`.
+fn namesrv_config(args: NamesrvArgs) -> Result<NamesrvConfig, ConfigError> {
+    let mut config = NamesrvConfig::standalone();
+    if let Some(path) = &args.config {
+        config.apply_file(path)?;
+    }
+    let flags = [
+        ("listenAddr", args.listen_addr.map(|a| a.to_string())),
+        ("listenPort", args.listen_port.map(|p| p.to_string())),
+        (
+            "kvConfigPath",
+            args.kv_config_path.map(|p| p.display().to_string()),
+        ),
+    ];
+    for (key, value) in flags {
+        if let Some(value) = value {
+            config.set(key, &value, "command line")?;
+        }
+    }
+    apply_options(&args.options, |key, value, origin| {
+        config.set(key, value, origin)
+    })?;
+    Ok(config)
+}
+
+/// Applies every `-o key=value` through `set`, warning about ignored keys.
+fn apply_options(
+    options: &[String],
+    mut set: impl FnMut(&str, &str, &str) -> Result<Applied, ConfigError>,
+) -> Result<(), ConfigError> {
+    for option in options {
         let Some((key, value)) = option.split_once('=') else {
             return Err(ConfigError::InvalidValue {
                 key: option.clone(),
@@ -146,10 +196,9 @@ fn broker_config(args: BrokerArgs) -> Result<BrokerConfig, ConfigError> {
                 origin: "-o".into(),
             });
         };
-        if config.set(key.trim(), value, "-o")? == Applied::Ignored {
+        if set(key.trim(), value, "-o")? == Applied::Ignored {
             tracing::warn!(key, "configuration key has no meaning in shardmq; ignored");
         }
     }
-    config.finish()?;
-    Ok(config)
+    Ok(())
 }

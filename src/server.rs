@@ -25,9 +25,10 @@ use crate::broker::metadata::topics::{self, TopicTable};
 use crate::broker::{context, scheduled::schedule, BrokerContext, BrokerShard, ShardMsg};
 use crate::clock::Clock;
 use crate::config::ports::{FAST_PORT_OFFSET, HA_PORT_OFFSET, SHARD_PORT_STRIDE};
+use crate::config::NamesrvConfig;
 use crate::config::{shard_ports, BrokerConfig};
 use crate::dispatch::Dispatcher;
-use crate::namesrv::NameServer;
+use crate::namesrv::{KvConfig, NameServer};
 use crate::net::{self, Server, ShardBudget};
 use crate::storage::io::Disk;
 use crate::storage::lock::{LockError, StoreLock};
@@ -55,6 +56,8 @@ pub enum ServerError {
         path: PathBuf,
         error: String,
     },
+    /// The NameServer's KV config file could not be read.
+    KvConfig(String),
     /// Another process holds the store.
     Locked(LockError),
     Runtime(String),
@@ -76,6 +79,7 @@ impl fmt::Display for ServerError {
                 write!(f, "store directory {}: {error}", path.display())
             }
             ServerError::Locked(error) => write!(f, "{error}"),
+            ServerError::KvConfig(why) => write!(f, "NameServer KV config: {why}"),
             ServerError::Runtime(why) => f.write_str(why),
         }
     }
@@ -116,8 +120,9 @@ pub fn run_broker(config: BrokerConfig) -> Result<(), ServerError> {
         .map_err(|error| ServerError::Store { path: file, error })?
         .with_system_groups(started_ms);
     let tables = (table, groups);
+    let namesrv = embedded_namesrv(&config)?;
     let result = shards::launch(runtime, move |shard: BrokerShard| {
-        run_shard(shard, config.clone(), tables.clone())
+        run_shard(shard, config.clone(), tables.clone(), namesrv.clone())
     });
     result
         .map(drop)
@@ -154,10 +159,43 @@ fn open_topics(
     Ok(table)
 }
 
+/// The embedded NameServer's settings and KV config: Java's defaults, on `listenAddr` and
+/// `namesrvListenPort`, its KV config in `<storePathRootDir>/namesrv/kvConfig.json` (guarded
+/// by the store's lock). `None` without an embedded NameServer.
+fn embedded_namesrv(
+    config: &BrokerConfig,
+) -> Result<Option<(NamesrvConfig, KvConfig)>, ServerError> {
+    if !config.embedded_namesrv {
+        return Ok(None);
+    }
+    let namesrv = NamesrvConfig {
+        listen_addr: config.listen_addr,
+        listen_port: config.namesrv_listen_port,
+        kv_config_path: Some(
+            config
+                .store_path_root_dir
+                .join("namesrv")
+                .join("kvConfig.json"),
+        ),
+        ..NamesrvConfig::default()
+    };
+    let kv = load_kv(&namesrv)?;
+    Ok(Some((namesrv, kv)))
+}
+
+/// The KV config in `kvConfigPath`, read before the shards start.
+fn load_kv(config: &NamesrvConfig) -> Result<KvConfig, ServerError> {
+    match &config.kv_config_path {
+        Some(path) => KvConfig::load(path).map_err(ServerError::KvConfig),
+        None => Ok(KvConfig::new()),
+    }
+}
+
 async fn run_shard(
     shard: BrokerShard,
     config: BrokerConfig,
     tables: (TopicTable, GroupTable),
+    namesrv: Option<(NamesrvConfig, KvConfig)>,
 ) -> Result<(), ServerError> {
     let index = shard.id().index();
     // Held until every connection has drained, so the runtime waits for them.
@@ -169,10 +207,9 @@ async fn run_shard(
     let (ctx, background) = open_shard(&shard, &config, tables).await?;
     // The embedded NameServer is bound before shard 0 serves the mesh, and every other shard
     // waits for that, so no first registration meets a closed port.
-    let namesrv = if index == 0 && config.embedded_namesrv {
-        Some(start_namesrv(&shard, config.namesrv_listen_addr())?)
-    } else {
-        None
+    let namesrv = match namesrv {
+        Some((namesrv, kv)) if index == 0 => Some(start_namesrv(&shard, &namesrv, kv)?),
+        _ => None,
     };
     let budget = Rc::new(ShardBudget::new(
         config.max_connections_per_shard,
@@ -295,11 +332,16 @@ fn spawn_shard_tasks(
                 .clone()
                 .run_expiry(move || clock.monotonic_ms(), shard.closing()),
         ),
-        persistence: shard.spawn_background(
-            ctx.offsets
-                .clone()
-                .run_persistence(offsets_path, shard.closing()),
-        ),
+        persistence: shard.spawn_background({
+            let offsets = ctx.offsets.clone();
+            let interval = ctx.config.flush_consumer_offset_interval;
+            let closing = shard.closing();
+            async move {
+                offsets
+                    .run_persistence_every(interval, &offsets_path, closing)
+                    .await
+            }
+        }),
         sampling: shard.spawn_background(ctx.stats.clone().run_sampling(shard.closing())),
         schedule: shard.spawn_background(ctx.schedule.clone().run(
             delay_path,
@@ -331,13 +373,15 @@ impl ShardTasks {
     }
 }
 
-/// Binds and serves a NameServer on this shard, with its expiry task.
+/// Binds and serves a NameServer on this shard, starting from `kv`, with its expiry task.
 fn start_namesrv<M: Send + 'static, R: Send + 'static>(
     shard: &shards::Shard<M, R>,
-    addr: SocketAddr,
+    config: &NamesrvConfig,
+    kv: KvConfig,
 ) -> Result<Rc<Server<NameServer>>, ServerError> {
+    let addr = config.listen();
     let listener = net::bind(addr).map_err(|error| ServerError::Bind { addr, error })?;
-    let namesrv = Rc::new(NameServer::new());
+    let namesrv = Rc::new(NameServer::open(config, kv));
     let server = Server::new(namesrv.clone(), Rc::default());
     shard
         .spawn_foreground(server.clone().run(listener))
@@ -350,22 +394,26 @@ fn start_namesrv<M: Send + 'static, R: Send + 'static>(
 }
 
 /// Runs a standalone NameServer on one shard until SIGINT/SIGTERM.
-pub fn run_namesrv(addr: SocketAddr) -> Result<(), ServerError> {
+pub fn run_namesrv(config: NamesrvConfig) -> Result<(), ServerError> {
+    let kv = load_kv(&config)?;
     let runtime = shards::Config {
         name: "shardmq-namesrv".into(),
         shards: 1,
         ..shards::Config::default()
     };
-    let result = shards::launch(runtime, move |shard: shards::Shard<(), ()>| async move {
-        let pass = shard
-            .gate()
-            .enter()
-            .map_err(|_| ServerError::Runtime("shutting down".into()))?;
-        let server = start_namesrv(&shard, addr)?;
-        shard.closing().await;
-        server.shutdown().await;
-        drop(pass);
-        Ok::<(), ServerError>(())
+    let result = shards::launch(runtime, move |shard: shards::Shard<(), ()>| {
+        let (config, kv) = (config.clone(), kv.clone());
+        async move {
+            let pass = shard
+                .gate()
+                .enter()
+                .map_err(|_| ServerError::Runtime("shutting down".into()))?;
+            let server = start_namesrv(&shard, &config, kv)?;
+            shard.closing().await;
+            server.shutdown().await;
+            drop(pass);
+            Ok::<(), ServerError>(())
+        }
     });
     result
         .map(drop)

@@ -37,7 +37,7 @@ pub struct ShardIdentity {
     pub broker_name: String,
     /// `brokerIP1:<main port>`.
     pub broker_addr: String,
-    /// `brokerIP1:<HA port>`.
+    /// `brokerIP2:<HA port>` (`brokerIP2` defaults to `brokerIP1`).
     pub ha_server_addr: String,
     pub ports: ShardPorts,
 }
@@ -104,6 +104,8 @@ pub fn retention_config(config: &BrokerConfig) -> RetentionConfig {
         file_reserved_hours: config.file_reserved_time.as_secs() / 3600,
         delete_when: hours.join(";"),
         disk_max_used_space_ratio: u32::from(config.disk_max_used_space_ratio),
+        disk_clean_forcibly_ratio: u32::from(config.disk_space_clean_forcibly_ratio),
+        clean_file_forcibly: config.clean_file_forcibly_enable,
         ..RetentionConfig::default()
     }
 }
@@ -149,7 +151,7 @@ impl BrokerContext {
         let identity = ShardIdentity {
             broker_name: config.shard_broker_name(index),
             broker_addr: std::net::SocketAddr::new(ip, ports.main).to_string(),
-            ha_server_addr: std::net::SocketAddr::new(ip, ha_port).to_string(),
+            ha_server_addr: std::net::SocketAddr::new(config.ha_ip(), ha_port).to_string(),
             ports,
         };
         let own: BTreeMap<_, _> = topics::shard_topics(&config, index);

@@ -1,9 +1,27 @@
-//! Java `broker.conf` keys shardmq accepts without acting on them.
+//! Java `broker.conf` keys shardmq keeps no setting for, and what it does with each
+//! (docs/operations.md, "What happens to every Java key").
+//!
+//! The rule: a key that changes durability, placement or permissions is never accepted while
+//! shardmq does something else. It is either honoured (a field of
+//! [`BrokerConfig`](super::BrokerConfig), set in `config.rs`), or it is [`LIMITED`]: accepted
+//! only with the values that ask for what shardmq does anyway (Java's default, or a value
+//! that changes nothing here), every other value refused at start-up with a message naming
+//! the key, what shardmq does instead and what to set. A key whose feature is not built yet
+//! (replication, transactions, ACL) is limited to the values that ask for none of it.
+//!
+//! [`IGNORED_KEYS`] change none of the three: thread pools, request-queue waits, buffer and
+//! wire tuning, and a few whose effect shardmq already has (each commented). They are
+//! accepted with one warning each, so a Java user's file works unchanged.
+//!
+//! The store paths (`storePathCommitLog`, `storePathConsumeQueue`, `storePathIndex`,
+//! `storeCheckpoint`, `abortFile`) depend on `storePathRootDir`, which may come later in
+//! the file, so they are checked by [`BrokerConfig::finish`](super::BrokerConfig::finish)
+//! against [`STORE_PATHS`].
 
-/// Keys of Java `broker.conf` files that configure machinery shardmq does not have; accepted
-/// with a warning so that a Java user's file works unchanged.
+/// Keys of Java `broker.conf` files that tune machinery shardmq does not have and change no
+/// durability, placement or permission; accepted with a warning.
 pub const IGNORED_KEYS: &[&str] = &[
-    "brokerIP2",
+    // Thread pools and their queues: a shard serves every request on its own core.
     "sendMessageThreadPoolNums",
     "pullMessageThreadPoolNums",
     "litePullMessageThreadPoolNums",
@@ -26,37 +44,186 @@ pub const IGNORED_KEYS: &[&str] = &[
     "waitTimeMillsInPullQueue",
     "waitTimeMillsInHeartbeatQueue",
     "waitTimeMillsInTransactionQueue",
+    // A send waits at most 1 s for room in the log buffer, then SYSTEM_BUSY.
     "osPageCacheBusyTimeOutMills",
+    // Java's off-heap write buffer. shardmq always writes the CommitLog through its own
+    // buffer with direct I/O and hands each append to the disk at once, which is no less
+    // durable than either value (docs/operations.md §Durability).
     "transientStorePoolEnable",
     "transientStorePoolSize",
+    // SQL92 filtering is not built; a SQL92 subscription is refused whatever this says.
     "enablePropertyFilter",
     "enableCalcFilterBitMap",
-    "traceTopicEnable",
-    "slaveReadEnable",
     "isEnableBatchPush",
-    "storePathCommitLog",
-    "storePathConsumeQueue",
-    "storePathIndex",
-    "storeCheckpoint",
-    "abortFile",
-    "checkCRCOnRecover",
-    "cleanFileForciblyEnable",
-    "flushConsumerOffsetInterval",
-    "fetchNamesrvAddrByAddressServer",
-    "rejectTransactionMessage",
     "warmMapedFileEnable",
+    // How much one pull carries; shardmq's bound is in docs/operations.md §Limits.
     "maxTransferBytesOnMessageInMemory",
     "maxTransferCountOnMessageInMemory",
     "accessMessageInMemoryMaxRatio",
+    // Pulls are always held (long polling); a client sees the same messages either way.
     "longPollingEnable",
     "transferMsgByHeap",
-    "timerWheelEnable",
-    "enableControllerMode",
+    // The registration's wire form: shardmq always sends its whole table uncompressed,
+    // which every NameServer reads and leaves it in the same state.
     "compressedRegister",
     "forceRegister",
-    "registerNameServerPeriod",
+    // The ConsumeQueue is derived: recovery rebuilds it from the CommitLog past the last
+    // checkpoint (about every second), so how often it is flushed loses nothing.
+    "flushIntervalConsumeQueue",
+    "flushConsumeQueueLeastPages",
 ];
 
-/// Boolean keys that are ignored only while they say `false`; `true` asks for a feature
-/// shardmq lacks.
-pub(super) const REFUSED_WHEN_TRUE: &[&str] = &["aclEnable", "enableDLegerCommitLog"];
+/// What a [`LIMITED`] key accepts.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Accepts {
+    /// This boolean (any case); the other one is refused.
+    Bool(bool),
+    /// One of `accepted`; the rest of `known` are refused, anything else is invalid.
+    Text {
+        accepted: &'static [&'static str],
+        known: &'static [&'static str],
+    },
+    /// One of these numbers (Java's defaults); other numbers are refused.
+    Number(&'static [i64]),
+    /// Only the empty value (Java's unset).
+    Empty,
+}
+
+/// A key accepted only with the values that ask for what shardmq does.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limited {
+    pub key: &'static str,
+    pub accepts: Accepts,
+    /// What shardmq does instead, and what to set: the end of the refusal.
+    pub instead: &'static str,
+}
+
+/// The start of every refusal of a replication key.
+macro_rules! no_replication {
+    () => {
+        "replication is not built yet: every shardmq broker is a master that acknowledges \
+         without waiting for a slave, and none follows another"
+    };
+}
+
+const NO_TRANSACTIONS: &str = "transactions are not built yet: half messages are refused and \
+    no check runs; remove the key";
+
+/// Keys accepted only with the values that change nothing in shardmq.
+pub(super) const LIMITED: &[Limited] = &[
+    Limited {
+        key: "brokerRole",
+        accepts: Accepts::Text {
+            accepted: &["ASYNC_MASTER"],
+            known: &["ASYNC_MASTER", "SYNC_MASTER", "SLAVE"],
+        },
+        instead: concat!(
+            no_replication!(),
+            "; set brokerRole=ASYNC_MASTER or remove the key"
+        ),
+    },
+    Limited {
+        key: "haMasterAddress",
+        accepts: Accepts::Empty,
+        instead: concat!(no_replication!(), "; remove the key"),
+    },
+    Limited {
+        key: "slaveReadEnable",
+        accepts: Accepts::Bool(false),
+        instead: concat!(
+            no_replication!(),
+            ", so consumers always read from the master; set slaveReadEnable=false or remove \
+             the key",
+        ),
+    },
+    Limited {
+        key: "enableControllerMode",
+        accepts: Accepts::Bool(false),
+        instead: concat!(
+            no_replication!(),
+            " (no controller); set enableControllerMode=false or remove the key",
+        ),
+    },
+    Limited {
+        key: "enableDLegerCommitLog",
+        accepts: Accepts::Bool(false),
+        instead: "DLedger is not built: each shard keeps its own CommitLog; set \
+                  enableDLegerCommitLog=false or remove the key",
+    },
+    Limited {
+        key: "aclEnable",
+        accepts: Accepts::Bool(false),
+        instead: "ACL is not built yet: every client may send, pull and administer; set \
+                  aclEnable=false or remove the key",
+    },
+    Limited {
+        key: "transactionTimeOut",
+        accepts: Accepts::Number(&[6000]),
+        instead: NO_TRANSACTIONS,
+    },
+    Limited {
+        key: "transactionCheckMax",
+        accepts: Accepts::Number(&[15]),
+        instead: NO_TRANSACTIONS,
+    },
+    Limited {
+        // 60 s in 4.x, 30 s in 5.x.
+        key: "transactionCheckInterval",
+        accepts: Accepts::Number(&[30_000, 60_000]),
+        instead: NO_TRANSACTIONS,
+    },
+    Limited {
+        key: "timerWheelEnable",
+        accepts: Accepts::Bool(true),
+        instead: "shardmq always takes timer messages (DELIVER_TIME and the other 5.x timer \
+                  properties) and cannot refuse them; set timerWheelEnable=true or remove the \
+                  key",
+    },
+    Limited {
+        key: "checkCRCOnRecover",
+        accepts: Accepts::Bool(true),
+        instead: "shardmq always verifies every record it recovers and cuts the log at the \
+                  first damaged one; set checkCRCOnRecover=true or remove the key",
+    },
+    Limited {
+        key: "fetchNamesrvAddrByAddressServer",
+        accepts: Accepts::Bool(false),
+        instead: "shardmq does not ask an address server for NameServers: list them in \
+                  namesrvAddr and set fetchNamesrvAddrByAddressServer=false or remove the key",
+    },
+];
+
+/// The [`LIMITED`] entry of `key`.
+pub(super) fn limited(key: &str) -> Option<&'static Limited> {
+    LIMITED.iter().find(|rule| rule.key == key)
+}
+
+/// Java's store-path keys: the only value each accepts is its Java default,
+/// `<storePathRootDir>/<default>`, and `layout` says where a shard keeps it instead.
+pub(super) const STORE_PATHS: &[(&str, &str, &str)] = &[
+    (
+        "storePathCommitLog",
+        "commitlog",
+        "each shard keeps its CommitLog under <storePathRootDir>/shard-<k>/commitlog",
+    ),
+    (
+        "storePathConsumeQueue",
+        "consumequeue",
+        "each shard keeps its ConsumeQueues under <storePathRootDir>/shard-<k>/consumequeue",
+    ),
+    (
+        "storePathIndex",
+        "index",
+        "each shard keeps its IndexFiles under <storePathRootDir>/shard-<k>/index",
+    ),
+    (
+        "storeCheckpoint",
+        "checkpoint",
+        "each shard keeps its checkpoint at <storePathRootDir>/shard-<k>/checkpoint",
+    ),
+    (
+        "abortFile",
+        "abort",
+        "shardmq keeps no abort file: every start recovers each shard from its checkpoint",
+    ),
+];

@@ -58,7 +58,7 @@ fn a_shards_connections_are_bounded_by_its_own_keys() {
 fn a_java_broker_conf_applies_and_ignores_what_has_no_meaning() {
     let conf = file(
         "brokerClusterName = ProdCluster\nbrokerName=broker-b\nbrokerId=0\n\
-         deleteWhen=04;16\nfileReservedTime=48\nbrokerRole=SYNC_MASTER\n\
+         deleteWhen=04;16\nfileReservedTime=48\nbrokerRole=ASYNC_MASTER\n\
          flushDiskType=SYNC_FLUSH\nnamesrvAddr=127.0.0.1:9876;127.0.0.2:9877\n\
          sendMessageThreadPoolNums=128\nbrokerIP2=10.0.0.9\naclEnable=false\n\
          mapedFileSizeCommitLog=1048576\nflushDelayOffsetInterval=2500\n\
@@ -66,14 +66,11 @@ fn a_java_broker_conf_applies_and_ignores_what_has_no_meaning() {
     );
     let mut config = BrokerConfig::default();
     let ignored = config.apply_file(conf.path()).expect("applies");
-    assert_eq!(
-        ignored,
-        ["sendMessageThreadPoolNums", "brokerIP2", "aclEnable"]
-    );
+    assert_eq!(ignored, ["sendMessageThreadPoolNums"]);
     assert_eq!(config.broker_cluster_name, "ProdCluster");
     assert_eq!(config.broker_name, "broker-b");
     assert_eq!(config.delete_when, vec![4, 16]);
-    assert_eq!(config.broker_role, BrokerRole::SyncMaster);
+    assert_eq!(config.broker_ip2, Some("10.0.0.9".parse().unwrap()));
     assert_eq!(config.flush_disk_type, FlushDiskType::SyncFlush);
     assert_eq!(config.mapped_file_size_commit_log, 1 << 20);
     assert_eq!(
@@ -109,6 +106,10 @@ fn invalid_values_name_key_and_value() {
         ("listenPort", "70000"),
         ("flushDiskType", "LAZY"),
         ("brokerRole", "MASTER"),
+        ("slaveReadEnable", "no"),
+        ("transactionCheckMax", "many"),
+        ("brokerPermission", "8"),
+        ("syncFlushTimeout", "0"),
         ("deleteWhen", "25"),
         ("autoCreateTopicEnable", "yes"),
         ("flushDelayOffsetInterval", "0"),
@@ -121,14 +122,6 @@ fn invalid_values_name_key_and_value() {
         let text = err.to_string();
         assert!(text.contains(key) && text.contains(value), "{text}");
     }
-}
-
-#[test]
-fn features_shardmq_lacks_are_refused() {
-    let err = BrokerConfig::default()
-        .set("aclEnable", "true", "-o")
-        .expect_err("acl");
-    assert!(matches!(err, ConfigError::Unsupported { .. }));
 }
 
 #[test]
@@ -152,12 +145,192 @@ fn finish_fills_broker_ip_and_the_embedded_namesrv() {
 }
 
 #[test]
-fn a_slave_needs_a_non_zero_id() {
+fn a_non_zero_broker_id_is_a_slave_and_refused() {
     let mut config = BrokerConfig::default();
-    config.set("brokerRole", "SLAVE", "-o").expect("role");
-    assert!(config.finish().is_err());
-    config.set("brokerId", "1", "-o").expect("id");
-    config.finish().expect("slave with id 1");
+    config.set("brokerId", "1", "-o").expect("an id");
+    let err = config.finish().expect_err("slaves are not built");
+    assert!(err.to_string().contains("brokerId 1"), "{err}");
+}
+
+/// What shardmq does with one value of a Java key.
+enum Fate {
+    /// Set, and the configuration shows it.
+    Honoured(fn(&BrokerConfig) -> bool),
+    /// Accepted because it asks for what shardmq does anyway: nothing changes.
+    Accepted,
+    /// Start-up stops, naming the key and what to do.
+    Refused,
+    /// A tuning knob of machinery shardmq lacks: accepted with a warning.
+    Ignored,
+}
+
+/// Every Java key that could change durability, placement or permissions, with the values
+/// a Java user sets (docs/operations.md, "What happens to every Java key").
+fn java_keys() -> Vec<(&'static str, &'static str, Fate)> {
+    use Fate::*;
+    vec![
+        ("brokerRole", "ASYNC_MASTER", Accepted),
+        ("brokerRole", "SYNC_MASTER", Refused),
+        ("brokerRole", "SLAVE", Refused),
+        ("haMasterAddress", "", Accepted),
+        ("haMasterAddress", "10.0.0.1:10912", Refused),
+        ("slaveReadEnable", "false", Accepted),
+        ("slaveReadEnable", "true", Refused),
+        ("enableControllerMode", "false", Accepted),
+        ("enableControllerMode", "true", Refused),
+        ("enableDLegerCommitLog", "false", Accepted),
+        ("enableDLegerCommitLog", "true", Refused),
+        ("aclEnable", "false", Accepted),
+        ("aclEnable", "TRUE", Refused),
+        ("transactionTimeOut", "6000", Accepted),
+        ("transactionTimeOut", "3000", Refused),
+        ("transactionCheckMax", "15", Accepted),
+        ("transactionCheckMax", "5", Refused),
+        ("transactionCheckInterval", "60000", Accepted),
+        ("transactionCheckInterval", "30000", Accepted),
+        ("transactionCheckInterval", "10000", Refused),
+        ("rejectTransactionMessage", "true", Accepted),
+        ("rejectTransactionMessage", "false", Accepted),
+        ("timerWheelEnable", "true", Accepted),
+        ("timerWheelEnable", "false", Refused),
+        ("checkCRCOnRecover", "true", Accepted),
+        ("checkCRCOnRecover", "false", Refused),
+        ("fetchNamesrvAddrByAddressServer", "false", Accepted),
+        ("fetchNamesrvAddrByAddressServer", "true", Refused),
+        (
+            "brokerPermission",
+            "4",
+            Honoured(|c| c.broker_permission == 4),
+        ),
+        (
+            "syncFlushTimeout",
+            "2000",
+            Honoured(|c| c.sync_flush_timeout == Duration::from_secs(2)),
+        ),
+        (
+            "flushConsumerOffsetInterval",
+            "1000",
+            Honoured(|c| c.flush_consumer_offset_interval == Duration::from_secs(1)),
+        ),
+        (
+            "flushCommitLogLeastPages",
+            "8",
+            Honoured(|c| c.flush_commit_log_least_pages == 8),
+        ),
+        (
+            "diskMaxUsedSpaceRatio",
+            "60",
+            Honoured(|c| c.disk_max_used_space_ratio == 60),
+        ),
+        (
+            "diskSpaceCleanForciblyRatio",
+            "90",
+            Honoured(|c| c.disk_space_clean_forcibly_ratio == 90),
+        ),
+        (
+            "cleanFileForciblyEnable",
+            "false",
+            Honoured(|c| !c.clean_file_forcibly_enable),
+        ),
+        (
+            "registerNameServerPeriod",
+            "20000",
+            Honoured(|c| c.register_name_server_period == Duration::from_secs(20)),
+        ),
+        // Java keeps the period within 10..=60 s.
+        (
+            "registerNameServerPeriod",
+            "1000",
+            Honoured(|c| c.register_name_server_period == Duration::from_secs(10)),
+        ),
+        (
+            "brokerIP2",
+            "10.0.0.9",
+            Honoured(|c| c.ha_ip().to_string() == "10.0.0.9"),
+        ),
+        (
+            "traceTopicEnable",
+            "true",
+            Honoured(|c| c.trace_topic_enable),
+        ),
+        ("transientStorePoolEnable", "true", Ignored),
+        ("flushIntervalConsumeQueue", "2000", Ignored),
+        ("flushConsumeQueueLeastPages", "4", Ignored),
+        ("compressedRegister", "true", Ignored),
+        ("forceRegister", "false", Ignored),
+    ]
+}
+
+#[test]
+fn every_java_key_is_honoured_refused_or_a_tuning_knob() {
+    for (key, value, fate) in java_keys() {
+        let mut config = BrokerConfig::default();
+        let outcome = config.set(key, value, "broker.conf line 7");
+        let what = format!("{key}={value}");
+        match fate {
+            Fate::Honoured(effect) => {
+                assert_eq!(outcome.expect(&what), Applied::Set, "{what}");
+                assert!(effect(&config), "{what} has its effect");
+            }
+            Fate::Accepted => {
+                assert_eq!(outcome.expect(&what), Applied::Set, "{what}");
+                assert_eq!(config, BrokerConfig::default(), "{what} changes nothing");
+            }
+            Fate::Refused => {
+                let err = outcome.expect_err(&what);
+                let text = err.to_string();
+                assert!(matches!(err, ConfigError::Unsupported { .. }), "{text}");
+                assert!(
+                    text.contains(&what)
+                        && text.contains("line 7")
+                        && text.contains("remove the key"),
+                    "names the key, where, and what to set: {text}"
+                );
+            }
+            Fate::Ignored => assert_eq!(outcome.expect(&what), Applied::Ignored, "{what}"),
+        }
+    }
+    for key in IGNORED_KEYS {
+        let outcome = BrokerConfig::default().set(key, "1", "-o");
+        assert_eq!(outcome.expect(key), Applied::Ignored, "{key}");
+    }
+}
+
+#[test]
+fn store_paths_are_refused_off_the_store_root() {
+    let root = std::env::temp_dir().join("shardmq-store-paths");
+    for (key, default) in [
+        ("storePathCommitLog", "commitlog"),
+        ("storePathConsumeQueue", "consumequeue"),
+        ("storePathIndex", "index"),
+        ("storeCheckpoint", "checkpoint"),
+        ("abortFile", "abort"),
+    ] {
+        // Java's default, set before the root as Java files often do: accepted.
+        let mut config = BrokerConfig::default();
+        let java_default = root.join(default).display().to_string();
+        config.set(key, &java_default, "-o").expect(key);
+        config
+            .set("storePathRootDir", &root.display().to_string(), "-o")
+            .expect("root");
+        config.finish().expect("Java's default is accepted");
+
+        let mut config = BrokerConfig::default();
+        config
+            .set(key, "/data/elsewhere", "broker.conf line 3")
+            .expect(key);
+        let err = config.finish().expect_err("another disk is refused");
+        let text = err.to_string();
+        assert!(
+            text.contains(key) && text.contains("line 3") && text.contains("storePathRootDir"),
+            "{text}"
+        );
+        assert!(text.contains("shard-<k>") || key == "abortFile", "{text}");
+
+        // Set back to empty (Java's unset): accepted.
+        config.set(key, "", "-o").expect(key);
+        config.finish().expect("unset");
+    }
 }
 
 #[test]
@@ -194,4 +367,56 @@ fn spin_before_park_is_microseconds() {
         .set("spinBeforeParkMicros", "1000", "-o")
         .expect("valid");
     assert_eq!(config.spin_before_park, Duration::from_millis(1));
+}
+
+#[test]
+fn a_java_namesrv_conf_is_honoured_refused_or_ignored_by_key() {
+    let conf = file(
+        "listenPort=19876\nbindAddress=127.0.0.1\nkvConfigPath=kv/kvConfig.json\n\
+         orderMessageEnable=true\nreturnOrderTopicConfigToBroker=false\n\
+         scanNotActiveBrokerInterval=2000\ndeleteTopicWithBrokerRegistration=false\n\
+         rocketmqHome=/opt/rocketmq\nserverWorkerThreads=8\nclusterTest=false\n\
+         enableAllTopicList=true\n",
+    );
+    let mut config = NamesrvConfig::default();
+    let ignored = config.apply_file(conf.path()).expect("applies");
+    assert_eq!(ignored, ["rocketmqHome", "serverWorkerThreads"]);
+    assert_eq!(config.listen().to_string(), "127.0.0.1:19876");
+    let kv = std::env::current_dir()
+        .expect("cwd")
+        .join("kv/kvConfig.json");
+    assert_eq!(config.kv_config_path, Some(kv));
+    assert!(config.order_message_enable && !config.return_order_topic_config_to_broker);
+    assert!(!config.delete_topic_with_broker_registration);
+    assert_eq!(
+        config.scan_not_active_broker_interval,
+        Duration::from_secs(2)
+    );
+
+    for (key, value) in [
+        ("clusterTest", "true"),
+        ("enableControllerInNamesrv", "true"),
+        ("supportActingMaster", "true"),
+        ("notifyMinBrokerIdChanged", "true"),
+        ("enableAllTopicList", "false"),
+        ("enableTopicList", "false"),
+    ] {
+        let err = config
+            .set(key, value, "namesrv.conf line 2")
+            .expect_err(key);
+        let text = err.to_string();
+        assert!(matches!(err, ConfigError::Unsupported { .. }), "{text}");
+        assert!(text.contains(key) && text.contains("line 2"), "{text}");
+    }
+    for (key, value) in [
+        ("listenPort", "0"),
+        ("kvConfigPath", ""),
+        ("listenPrt", "1"),
+    ] {
+        let err = config.set(key, value, "-o").expect_err(key);
+        assert!(err.to_string().contains(key), "{err}");
+    }
+    assert!(NamesrvConfig::standalone()
+        .kv_config_path
+        .is_some_and(|path| path.ends_with("namesrv/kvConfig.json")));
 }

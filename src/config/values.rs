@@ -3,7 +3,7 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
-use super::{BrokerRole, FlushDiskType};
+use super::FlushDiskType;
 
 pub(super) const NAME_RULE: &str = "expected characters [a-zA-Z0-9._-%|], at most 127";
 pub(super) const PORT_RULE: &str = "expected a port 1-65535";
@@ -55,15 +55,6 @@ pub(super) fn parse_flush_disk_type(value: &str) -> Option<FlushDiskType> {
     match value {
         "ASYNC_FLUSH" => Some(FlushDiskType::AsyncFlush),
         "SYNC_FLUSH" => Some(FlushDiskType::SyncFlush),
-        _ => None,
-    }
-}
-
-pub(super) fn parse_broker_role(value: &str) -> Option<BrokerRole> {
-    match value {
-        "ASYNC_MASTER" => Some(BrokerRole::AsyncMaster),
-        "SYNC_MASTER" => Some(BrokerRole::SyncMaster),
-        "SLAVE" => Some(BrokerRole::Slave),
         _ => None,
     }
 }

@@ -30,6 +30,9 @@ pub enum NamesrvError {
     TooManyBrokers,
     TooManyTopics,
     TooManyKvEntries,
+    /// A KV change held in memory but not written to `kvConfigPath` (the log names the
+    /// file; a remark never does).
+    KvNotSaved,
 }
 
 impl Refusal for NamesrvError {
@@ -47,7 +50,8 @@ impl Refusal for NamesrvError {
             NamesrvError::KvNotFound { .. } => response_code::QUERY_NOT_FOUND,
             NamesrvError::TooManyBrokers
             | NamesrvError::TooManyTopics
-            | NamesrvError::TooManyKvEntries => response_code::SYSTEM_ERROR,
+            | NamesrvError::TooManyKvEntries
+            | NamesrvError::KvNotSaved => response_code::SYSTEM_ERROR,
         }
     }
 
@@ -100,6 +104,9 @@ impl fmt::Display for NamesrvError {
                 f,
                 "the name server already holds {} KV config entries",
                 limits::NAMESRV_KV_ENTRIES_MAX
+            ),
+            NamesrvError::KvNotSaved => f.write_str(
+                "the KV config changed but could not be saved; the name server's log says why",
             ),
         }
     }

@@ -35,7 +35,9 @@
 //! - Compressed REGISTER_BROKER bodies (`compressed=true`, Java's `compressedRegister`,
 //!   off by default) are refused with a remark saying so; plain JSON bodies are read in
 //!   both fastjson's unquoted-key form and standard JSON.
-//! - The KV config lives in memory only.
+//! - The KV config survives restarts: it is loaded from `kvConfigPath` at start (a damaged
+//!   file stops start-up) and every change is written there, in Java's format, before it is
+//!   acknowledged ([`kv`]).
 //!
 //! [`RegisterBrokerBody`]: crate::wire::body::RegisterBrokerBody
 //! [`TopicConfigSerializeWrapper`]: crate::wire::body::TopicConfigSerializeWrapper

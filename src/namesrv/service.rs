@@ -2,10 +2,12 @@
 //! KV config, and answers as Java's NameServer does.
 //!
 //! The handlers take a connection id and `now_ms` instead of a `Peer` and a clock, so tests
-//! drive them directly; the `Service` impl only supplies those two.
+//! drive them directly; the `Service` impl only supplies those two, and writes the KV config
+//! to its file after a change (off the reactor) before it answers.
 
 use std::cell::RefCell;
 use std::future::Future;
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -22,40 +24,27 @@ use crate::wire::codes::request_code;
 use crate::wire::headers::*;
 use crate::wire::RemotingCommand;
 
-/// How often [`NameServer::run_expiry`] looks for silent brokers (5.x's interval).
+/// How often [`NameServer::run_expiry`] looks for silent brokers by default (5.x's
+/// `scanNotActiveBrokerInterval`).
 pub const EXPIRY_SCAN_INTERVAL: Duration = Duration::from_secs(5);
 
 type Handled = Result<RemotingCommand, NamesrvError>;
 
-/// NameServer settings, named after Java's `NamesrvConfig` keys.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NamesrvConfig {
-    /// `deleteTopicWithBrokerRegistration`: a master's registration replaces its topic set.
-    /// On by default, which suits shardmq brokers (they always register every topic); turn
-    /// it off (Java's default) when Java 5.x brokers register here, as they register a
-    /// newly created topic alone.
-    pub delete_topic_with_broker_registration: bool,
-    /// `orderMessageEnable`: routes carry the topic's `orderTopicConf` from the
-    /// `ORDER_TOPIC_CONFIG` KV namespace, which makes 4.x clients send orderly. Off, as in
-    /// Java.
-    pub order_message_enable: bool,
-}
-
-impl Default for NamesrvConfig {
-    fn default() -> Self {
-        NamesrvConfig {
-            delete_topic_with_broker_registration: true,
-            order_message_enable: false,
-        }
-    }
-}
+pub use crate::config::NamesrvConfig;
 
 /// One NameServer, owned by the shard that listens on its port.
 #[derive(Debug)]
 pub struct NameServer {
     order_message_enable: bool,
+    return_order_topic_config_to_broker: bool,
+    scan_interval: Duration,
     routes: RefCell<RouteTable>,
-    kv: RefCell<KvConfig>,
+    /// Shared with the KV writes in flight.
+    kv: Rc<RefCell<KvConfig>>,
+    /// `kvConfigPath`, where every KV change is written; `None` keeps it in memory.
+    kv_path: Option<PathBuf>,
+    /// One KV write at a time, so the file ends holding the newest table.
+    kv_writes: Rc<glommio::sync::Semaphore>,
     /// Zero of the millisecond clock the route table is given.
     epoch: Instant,
 }
@@ -71,14 +60,28 @@ impl NameServer {
         NameServer::with_config(&NamesrvConfig::default())
     }
 
+    /// A NameServer whose KV config starts empty and stays in memory, whatever
+    /// `config.kv_config_path` says (tests).
     pub fn with_config(config: &NamesrvConfig) -> Self {
+        let mut server = NameServer::open(config, KvConfig::new());
+        server.kv_path = None;
+        server
+    }
+
+    /// A NameServer starting from `kv` (loaded from `config.kv_config_path` with
+    /// [`KvConfig::load`]), writing every KV change back there.
+    pub fn open(config: &NamesrvConfig, kv: KvConfig) -> Self {
         let routes = RouteTable::with_delete_topics_with_registration(
             config.delete_topic_with_broker_registration,
         );
         NameServer {
             order_message_enable: config.order_message_enable,
+            return_order_topic_config_to_broker: config.return_order_topic_config_to_broker,
+            scan_interval: config.scan_not_active_broker_interval,
             routes: RefCell::new(routes),
-            kv: RefCell::new(KvConfig::new()),
+            kv: Rc::new(RefCell::new(kv)),
+            kv_path: config.kv_config_path.clone(),
+            kv_writes: Rc::new(glommio::sync::Semaphore::new(1)),
             epoch: Instant::now(),
         }
     }
@@ -197,7 +200,8 @@ impl NameServer {
         let order = self
             .kv
             .borrow()
-            .namespace(body::NAMESPACE_ORDER_TOPIC_CONFIG);
+            .namespace(body::NAMESPACE_ORDER_TOPIC_CONFIG)
+            .filter(|_| self.return_order_topic_config_to_broker);
         if let Some(table) = order {
             response.body = Bytes::from(body::encode(&table));
         }
@@ -330,10 +334,32 @@ impl NameServer {
         Ok(body::json_response(request, &table))
     }
 
-    /// Expires brokers that stopped registering, every [`EXPIRY_SCAN_INTERVAL`], until
+    /// Expires brokers that stopped registering, every `scanNotActiveBrokerInterval`, until
     /// `closing` completes. The shard that owns the NameServer spawns it.
     pub async fn run_expiry(self: Rc<Self>, closing: impl Future<Output = ()>) {
-        self.run_expiry_every(EXPIRY_SCAN_INTERVAL, closing).await;
+        self.run_expiry_every(self.scan_interval, closing).await;
+    }
+
+    /// A future writing the KV config to `path` as it stands once its turn comes, off the
+    /// reactor; writes go one at a time, so the last leaves the newest table.
+    fn persist_kv(&self, path: PathBuf) -> impl Future<Output = Result<(), NamesrvError>> {
+        let (kv, writes) = (self.kv.clone(), self.kv_writes.clone());
+        async move {
+            // Never closed, so a permit always comes.
+            let _turn = writes
+                .acquire_permit(1)
+                .await
+                .map_err(|_| NamesrvError::KvNotSaved)?;
+            let bytes = kv.borrow().encode();
+            let target = path.clone();
+            glommio::executor()
+                .spawn_blocking(move || crate::config::file::write_atomic(&target, &bytes))
+                .await
+                .map_err(|error| {
+                    tracing::error!(path = %path.display(), %error, "KV config not written");
+                    NamesrvError::KvNotSaved
+                })
+        }
     }
 
     /// [`NameServer::run_expiry`] with another interval (tests).
@@ -350,9 +376,24 @@ impl NameServer {
 impl Service for NameServer {
     fn call(&self, peer: &Rc<Peer>, request: RemotingCommand) -> Reply {
         let answer = self.answer(peer.id(), &request, self.now_ms());
-        let response = answer
-            .unwrap_or_else(|err| RemotingCommand::refusal_to(peer.remote_addr(), &request, &err));
-        Reply::Now(Some(response))
+        let changes_kv = matches!(
+            request.code,
+            request_code::PUT_KV_CONFIG | request_code::DELETE_KV_CONFIG
+        );
+        match (answer, &self.kv_path) {
+            (Ok(response), Some(path)) if changes_kv => {
+                let (saving, peer) = (self.persist_kv(path.clone()), peer.clone());
+                Reply::Later(Box::pin(async move {
+                    let saved = saving.await;
+                    Some(saved.map(|()| response).unwrap_or_else(|err| {
+                        RemotingCommand::refusal_to(peer.remote_addr(), &request, &err)
+                    }))
+                }))
+            }
+            (answer, _) => Reply::Now(Some(answer.unwrap_or_else(|err| {
+                RemotingCommand::refusal_to(peer.remote_addr(), &request, &err)
+            }))),
+        }
     }
 
     fn disconnected(&self, peer: &Rc<Peer>) {

@@ -24,8 +24,11 @@ pub struct RetentionConfig {
     pub delete_when: String,
     /// `diskMaxUsedSpaceRatio`, percent: above it expired segments go at any hour.
     pub disk_max_used_space_ratio: u32,
-    /// `diskSpaceCleanForciblyRatio`, percent: above it the oldest go even if not expired.
+    /// `diskSpaceCleanForciblyRatio`, percent: above it the oldest go even if not expired,
+    /// when `clean_file_forcibly`; else expired ones go at any hour.
     pub disk_clean_forcibly_ratio: u32,
+    /// `cleanFileForciblyEnable`.
+    pub clean_file_forcibly: bool,
     /// Segments deleted per pass, so one pass never holds the shard long.
     pub files_per_pass_max: usize,
 }
@@ -37,6 +40,7 @@ impl Default for RetentionConfig {
             delete_when: "04".to_owned(),
             disk_max_used_space_ratio: 75,
             disk_clean_forcibly_ratio: 85,
+            clean_file_forcibly: true,
             files_per_pass_max: 10,
         }
     }
@@ -57,7 +61,11 @@ impl RetentionConfig {
     /// caller so the policy stays a pure function.
     pub fn sweep(&self, hour: u32, disk_used_percent: u32) -> Sweep {
         if disk_used_percent >= self.disk_clean_forcibly_ratio {
-            return Sweep::Forced;
+            return if self.clean_file_forcibly {
+                Sweep::Forced
+            } else {
+                Sweep::Expired
+            };
         }
         let listed = self
             .delete_when
@@ -192,6 +200,15 @@ mod tests {
         assert_eq!(cfg.sweep(6, 10), Sweep::Nothing);
         assert_eq!(cfg.sweep(6, 80), Sweep::Expired);
         assert_eq!(cfg.sweep(6, 90), Sweep::Forced);
+        let gentle = RetentionConfig {
+            clean_file_forcibly: false,
+            ..cfg
+        };
+        assert_eq!(
+            gentle.sweep(6, 90),
+            Sweep::Expired,
+            "cleanFileForciblyEnable=false"
+        );
     }
 
     #[test]

@@ -88,6 +88,10 @@ impl TopicView for ShardTopics {
         }
     }
 
+    fn broker_perm(&self) -> i32 {
+        self.0.config.broker_permission
+    }
+
     fn create_topic(&self, name: &str, _info: TopicInfo) -> Option<TopicInfo> {
         // Not reached in the broker: the dispatcher creates a send's topic, dead-letter
         // redirects included, before the send handler runs. Answered as not existing.

@@ -1,7 +1,7 @@
 //! Registration of one shard's logical broker with every NameServer in `namesrvAddr`.
 //!
 //! Every shard registers itself (REGISTER_BROKER with its topic configs) at start, every
-//! [`REGISTER_PERIOD`], and at once after a topic change (the owner asks, see
+//! `registerNameServerPeriod` (docs/topology.md §Registration), and at once after a topic change (the owner asks, see
 //! [`crate::broker::metadata::topic_owner`]); it unregisters at graceful shutdown.
 //! NameServers are asked concurrently, each over its pooled connection; one that is down fails its own request
 //! (connect or request timeout) and is simply tried again on the next round. No round waits
@@ -18,12 +18,12 @@ use bytes::Bytes;
 use crate::broker::BrokerContext;
 use crate::client::ClientError;
 use crate::wire::body::RegisterBrokerBody;
-use crate::wire::body::{self, body_crc32};
+use crate::wire::body::{self, body_crc32, perm};
 use crate::wire::codes::request_code;
 use crate::wire::headers::{RegisterBrokerRequestHeader, UnregisterBrokerRequestHeader};
 use crate::wire::{ExtFields, RemotingCommand};
 
-/// Java's `registerNameServerPeriod`.
+/// Java's default `registerNameServerPeriod`.
 pub const REGISTER_PERIOD: Duration = Duration::from_secs(30);
 
 /// How long a registration round (periodic, after a topic change, or at shutdown) waits for
@@ -34,7 +34,14 @@ pub const CHANGE_WAIT_MAX: Duration = Duration::from_secs(1);
 impl BrokerContext {
     /// The REGISTER_BROKER request of this shard as its topic table stands now.
     pub fn register_request(&self) -> RemotingCommand {
-        let wrapper = self.topics.wrapper();
+        let mut wrapper = self.topics.wrapper();
+        // `brokerPermission` without READ or WRITE masks every topic, as Java registers it.
+        let broker_perm = self.config.broker_permission;
+        if broker_perm & (perm::READ | perm::WRITE) != perm::READ | perm::WRITE {
+            for topic in wrapper.topic_config_table.values_mut() {
+                topic.perm &= broker_perm;
+            }
+        }
         let body = body::encode(&RegisterBrokerBody {
             filter_server_list: Vec::new(),
             topic_config_serialize_wrapper: wrapper,
@@ -124,13 +131,13 @@ impl BrokerContext {
         accepted
     }
 
-    /// Registers now and then every [`REGISTER_PERIOD`] until `closing` resolves.
+    /// Registers now and then every `registerNameServerPeriod` until `closing` resolves.
     pub async fn run_registration(self: Rc<Self>, closing: impl std::future::Future<Output = ()>) {
         let mut closing = pin!(closing);
         loop {
             self.register_all(CHANGE_WAIT_MAX).await;
             let tick = async {
-                glommio::timer::sleep(REGISTER_PERIOD).await;
+                glommio::timer::sleep(self.config.register_name_server_period).await;
                 true
             };
             let stop = async {

@@ -180,6 +180,9 @@ pub fn system_topics(config: &BrokerConfig) -> Vec<TopicConfig> {
             rw,
         ),
     ];
+    if config.trace_topic_enable {
+        topics.push(topic_config(&config.msg_trace_topic_name, 1, rw));
+    }
     if config.auto_create_topic_enable {
         let queues = config.default_topic_queue_nums;
         topics.push(topic_config(AUTO_CREATE_TOPIC_KEY_TOPIC, queues, all));
