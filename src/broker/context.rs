@@ -17,8 +17,10 @@ use crate::broker::metadata::group_owner::Groups;
 use crate::broker::metadata::groups::{self, GroupTable};
 use crate::broker::metadata::register;
 use crate::broker::metadata::topics::{self, TopicTable};
-use crate::broker::scheduled::delay::DelayLevels;
-use crate::broker::scheduled::schedule::{DelayOffsetTable, Schedule};
+use crate::broker::scheduled::delay::{DelayLevels, TimerRules};
+use crate::broker::scheduled::schedule::Schedule;
+use crate::broker::scheduled::timer::Timers;
+use crate::broker::scheduled::Saved;
 use crate::client::{ClientOptions, Pool};
 use crate::clock::Clock;
 use crate::config::ShardPorts;
@@ -62,6 +64,8 @@ pub struct BrokerContext {
     pub stats: Rc<ShardStats>,
     /// Delivers this shard's delayed messages.
     pub schedule: Rc<Schedule>,
+    /// Delivers this shard's 5.x timer messages.
+    pub timers: Rc<Timers>,
     /// Orderly consumers' leases on this shard's queues.
     pub queue_locks: QueueLocks,
     /// The store's clock: handlers read the time through it, so what they report and
@@ -116,6 +120,19 @@ pub fn delay_offsets_path(config: &BrokerConfig, shard: usize) -> PathBuf {
     shard_config_file(config, shard, "delayOffset.json")
 }
 
+/// Where shard `shard` keeps its timer index and state (docs/storage.md "Timer messages").
+pub fn timer_dir(config: &BrokerConfig, shard: usize) -> PathBuf {
+    store_config(config, shard).shard_dir().join("timer")
+}
+
+/// `timerMaxDelaySec` and `timerPrecisionMs`.
+pub fn timer_rules(config: &BrokerConfig) -> TimerRules {
+    TimerRules {
+        max_delay: config.timer_max_delay,
+        precision_ms: config.timer_precision_ms,
+    }
+}
+
 /// `<shard dir>/config/<name>`, as Java keeps its `config/` files per broker.
 fn shard_config_file(config: &BrokerConfig, shard: usize, name: &str) -> PathBuf {
     store_config(config, shard)
@@ -126,7 +143,7 @@ fn shard_config_file(config: &BrokerConfig, shard: usize, name: &str) -> PathBuf
 
 impl BrokerContext {
     /// Builds shard `shard`'s context; `initial` holds the tables loaded before start-up,
-    /// the same on every shard, `delay_offsets` the shard's delay cursors. The context
+    /// the same on every shard, `saved` the shard's delay cursors and timer index. The context
     /// takes the clock `store` was opened with, so a shard has one clock.
     pub fn new(
         shard: BrokerShard,
@@ -135,7 +152,7 @@ impl BrokerContext {
         initial: (TopicTable, GroupTable),
         store: Rc<Store>,
         offsets: ConsumerOffsets,
-        delay_offsets: &DelayOffsetTable,
+        saved: Saved,
     ) -> Result<Rc<Self>, shards::ReplicaError> {
         let index = shard.id().index();
         let ip = config.broker_ip();
@@ -162,7 +179,8 @@ impl BrokerContext {
         )?;
         let clock = store.clock().clone();
         let levels = DelayLevels::new(config.message_delay_level.clone());
-        let schedule = Schedule::new(store.clone(), levels, delay_offsets);
+        let schedule = Schedule::new(store.clone(), levels, &saved.delay_offsets);
+        let timers = Timers::new(store.clone(), timer_rules(&config), saved.timers);
         Ok(Rc::new(BrokerContext {
             config,
             shard,
@@ -176,6 +194,7 @@ impl BrokerContext {
             offsets: Rc::new(offsets),
             stats: Rc::new(ShardStats::new(clock.clone())),
             schedule: Rc::new(schedule),
+            timers: Rc::new(timers),
             queue_locks: QueueLocks::default(),
             clock,
         }))
