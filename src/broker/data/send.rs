@@ -231,7 +231,7 @@ impl SendHandler {
             properties,
         };
         let (header, durable) = if batch {
-            if delay::delay_level(properties).is_some() {
+            if delay::delay_level(properties).is_some() || delay::asks_timer(properties) {
                 // Java's store refuses delayed batches; clients never send one.
                 let why = "batch messages cannot be delayed".to_owned();
                 return Err(BrokerError::MessageIllegal(why));

@@ -214,6 +214,13 @@ fn requested_wait(
     }))
 }
 
+/// Whether `props` carry a 5.x timer key, readable or not.
+pub fn asks_timer(props: &str) -> bool {
+    SCHEDULING_KEYS[1..]
+        .iter()
+        .any(|&key| properties::get(props, key).is_some())
+}
+
 /// The `DELAY` level of `props` when it asks for one (a number above 0).
 pub fn delay_level(props: &str) -> Option<i64> {
     let level = properties::get(props, keys::DELAY)?
