@@ -76,6 +76,8 @@ fn assert_on_time(record: &RecordView<'_>, asked_after: i64, body: &[u8]) {
         "delivered at {delivered}, due {due}"
     );
     assert!(number(record, "TIMER_DEQUEUE_MS") >= due);
+    let late = delivered - asked_after;
+    eprintln!("timer due {due} delivered {delivered}: {late} ms after the earliest asked time");
     for gone in [
         "TIMER_DELAY_MS",
         "TIMER_DELAY_SEC",
