@@ -198,6 +198,10 @@ pub struct BrokerConfig {
     pub message_delay_level: Vec<Duration>,
     /// How often the delay service writes its cursors (`delayOffset.json`).
     pub flush_delay_offset_interval: Duration,
+    /// `timerMaxDelaySec`: the furthest ahead a 5.x timer message may be due.
+    pub timer_max_delay: Duration,
+    /// `timerPrecisionMs`: timer due times are rounded up to a multiple of it.
+    pub timer_precision_ms: i64,
     /// Shards to run; `None` means one per core this process may use.
     pub shards: Option<usize>,
     /// `spinBeforeParkMicros`: how long a shard with nothing to do keeps polling before its
@@ -266,6 +270,8 @@ impl Default for BrokerConfig {
             message_delay_level: parse_delay_levels(MESSAGE_DELAY_LEVEL_DEFAULT)
                 .unwrap_or_default(),
             flush_delay_offset_interval: Duration::from_secs(10),
+            timer_max_delay: Duration::from_secs(3 * 24 * 3600),
+            timer_precision_ms: 1000,
             shards: None,
             spin_before_park: shards::SPIN_BEFORE_PARK_DEFAULT,
             embedded_namesrv: true,
@@ -453,6 +459,11 @@ impl BrokerConfig {
             "messageDelayLevel" => parse_delay_levels(value).map(|v| self.message_delay_level = v),
             "flushDelayOffsetInterval" => need(number(value, 1..=i64::MAX), "expected ms ≥ 1")
                 .map(|ms: u64| self.flush_delay_offset_interval = Duration::from_millis(ms)),
+            // Java keeps the delay in an int of seconds.
+            "timerMaxDelaySec" => need(number(value, 1..=i64::from(i32::MAX)), "expected s ≥ 1")
+                .map(|s: u64| self.timer_max_delay = Duration::from_secs(s)),
+            "timerPrecisionMs" => need(number(value, 1..=60_000), "expected ms 1-60000")
+                .map(|ms| self.timer_precision_ms = ms),
             _ => return None,
         };
         Some(result)

@@ -18,7 +18,7 @@ use crate::broker::admin::{queue_stats, requests};
 use crate::broker::clients::heartbeat;
 use crate::broker::clients::queue_locks;
 use crate::broker::clients::registry::ClientChannel;
-use crate::broker::data::path::{self, DataPath};
+use crate::broker::data::path::{self, DataPath, Parking};
 use crate::broker::data::send::SendConfig;
 use crate::broker::data::topic_view::ShardTopics;
 use crate::broker::data::{query, queue_offsets};
@@ -166,6 +166,7 @@ impl Dispatcher {
         send.body_size_max = ctx.config.max_message_size;
         send.sync_flush_timeout = ctx.config.sync_flush_timeout;
         send.delay_levels = ctx.schedule.levels().clone();
+        send.timer_rules = *ctx.timers.rules();
         let data = DataPath::new(
             ctx.store.clone(),
             Rc::new(ShardTopics(ctx.clone())),
@@ -173,7 +174,10 @@ impl Dispatcher {
             ctx.offsets.clone(),
             ctx.stats.traffic.clone(),
             send,
-            ctx.schedule.clone(),
+            Parking {
+                schedule: ctx.schedule.clone(),
+                timers: ctx.timers.clone(),
+            },
         );
         let data = Rc::new(data);
         Dispatcher {

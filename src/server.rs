@@ -22,7 +22,8 @@ use crate::broker::clients::offsets::{ConsumerOffsets, OffsetFileError};
 use crate::broker::metadata::groups::{self, GroupTable};
 use crate::broker::metadata::layout::{self, StoreLayout};
 use crate::broker::metadata::topics::{self, TopicTable};
-use crate::broker::{context, scheduled::schedule, BrokerContext, BrokerShard, ShardMsg};
+use crate::broker::scheduled::{schedule, timer, Saved};
+use crate::broker::{context, BrokerContext, BrokerShard, ShardMsg};
 use crate::clock::Clock;
 use crate::config::ports::{FAST_PORT_OFFSET, HA_PORT_OFFSET, SHARD_PORT_STRIDE};
 use crate::config::NamesrvConfig;
@@ -253,7 +254,8 @@ async fn run_shard(
     Ok(())
 }
 
-/// Opens one shard's state (its store, consumer offsets and delay-level progress) and starts
+/// Opens one shard's state (its store, consumer offsets, delay-level progress and timer index)
+/// and starts
 /// the background work on it.
 async fn open_shard(
     shard: &BrokerShard,
@@ -283,6 +285,15 @@ async fn open_shard(
         path: delay_path.clone(),
         error,
     })?;
+    let timer_dir = context::timer_dir(config, index);
+    let opened = timer::open(timer_dir.clone()).map_err(|error| ServerError::Store {
+        path: timer_dir,
+        error,
+    })?;
+    let saved = Saved {
+        delay_offsets,
+        timers: opened,
+    };
     let ctx = BrokerContext::new(
         shard.clone(),
         config.clone(),
@@ -290,7 +301,7 @@ async fn open_shard(
         tables,
         Rc::new(store),
         offsets,
-        &delay_offsets,
+        saved,
     )
     .map_err(|error| ServerError::Runtime(error.to_string()))?;
     let background = spawn_shard_tasks(shard, &ctx, offsets_path, delay_path);
@@ -305,6 +316,7 @@ struct ShardTasks {
     persistence: shards::Task<Result<(), OffsetFileError>>,
     sampling: shards::Task<()>,
     schedule: shards::Task<Result<(), String>>,
+    timers: shards::Task<Result<(), String>>,
 }
 
 fn spawn_shard_tasks(
@@ -348,12 +360,13 @@ fn spawn_shard_tasks(
             ctx.config.flush_delay_offset_interval,
             shard.closing(),
         )),
+        timers: shard.spawn_background(ctx.timers.clone().run(shard.closing())),
     }
 }
 
 impl ShardTasks {
-    /// Waits for every task to see shutdown, then makes the store, the consumer offsets and
-    /// the delay cursors durable.
+    /// Waits for every task to see shutdown, then makes the store, the consumer offsets, the
+    /// delay cursors and the timer state durable.
     async fn finish(self, store: &Store) {
         if let Err(error) = self.maintenance.await {
             tracing::error!(%error, "store maintenance had stopped");
@@ -366,6 +379,9 @@ impl ShardTasks {
         }
         if let Err(error) = self.schedule.await {
             tracing::error!(%error, "delay offsets not saved at shutdown");
+        }
+        if let Err(error) = self.timers.await {
+            tracing::error!(%error, "timer state not saved at shutdown");
         }
         if let Err(error) = store.shutdown().await {
             tracing::error!(%error, "store not checkpointed at shutdown");

@@ -18,9 +18,11 @@ use crate::broker::metadata::group_owner::Groups;
 use crate::broker::metadata::groups::{self, GroupTable};
 use crate::broker::metadata::register;
 use crate::broker::metadata::topics::{self, TopicTable};
-use crate::broker::scheduled::delay::DelayLevels;
-use crate::broker::scheduled::schedule::{DelayOffsetTable, Schedule};
+use crate::broker::scheduled::delay::{DelayLevels, TimerRules};
+use crate::broker::scheduled::schedule::Schedule;
 use crate::broker::scheduled::send_back;
+use crate::broker::scheduled::timer::Timers;
+use crate::broker::scheduled::Saved;
 use crate::client::{ClientOptions, Pool};
 use crate::clock::Clock;
 use crate::config::ShardPorts;
@@ -64,6 +66,8 @@ pub struct BrokerContext {
     pub stats: Rc<ShardStats>,
     /// Delivers this shard's delayed messages.
     pub schedule: Rc<Schedule>,
+    /// Delivers this shard's 5.x timer messages.
+    pub timers: Rc<Timers>,
     /// Orderly consumers' leases on this shard's queues.
     pub queue_locks: QueueLocks,
     /// The store's clock: handlers read the time through it, so what they report and
@@ -120,6 +124,19 @@ pub fn delay_offsets_path(config: &BrokerConfig, shard: usize) -> PathBuf {
     shard_config_file(config, shard, "delayOffset.json")
 }
 
+/// Where shard `shard` keeps its timer index and state (docs/storage.md "Timer messages").
+pub fn timer_dir(config: &BrokerConfig, shard: usize) -> PathBuf {
+    store_config(config, shard).shard_dir().join("timer")
+}
+
+/// `timerMaxDelaySec` and `timerPrecisionMs`.
+pub fn timer_rules(config: &BrokerConfig) -> TimerRules {
+    TimerRules {
+        max_delay: config.timer_max_delay,
+        precision_ms: config.timer_precision_ms,
+    }
+}
+
 /// `<shard dir>/config/<name>`, as Java keeps its `config/` files per broker.
 fn shard_config_file(config: &BrokerConfig, shard: usize, name: &str) -> PathBuf {
     store_config(config, shard)
@@ -130,7 +147,7 @@ fn shard_config_file(config: &BrokerConfig, shard: usize, name: &str) -> PathBuf
 
 impl BrokerContext {
     /// Builds shard `shard`'s context; `initial` holds the tables loaded before start-up,
-    /// the same on every shard, `delay_offsets` the shard's delay cursors. The context
+    /// the same on every shard, `saved` the shard's delay cursors and timer index. The context
     /// takes the clock `store` was opened with, so a shard has one clock.
     pub fn new(
         shard: BrokerShard,
@@ -139,7 +156,7 @@ impl BrokerContext {
         initial: (TopicTable, GroupTable),
         store: Rc<Store>,
         offsets: ConsumerOffsets,
-        delay_offsets: &DelayOffsetTable,
+        saved: Saved,
     ) -> Result<Rc<Self>, shards::ReplicaError> {
         let index = shard.id().index();
         let ip = config.broker_ip();
@@ -166,7 +183,8 @@ impl BrokerContext {
         )?;
         let clock = store.clock().clone();
         let levels = DelayLevels::new(config.message_delay_level.clone());
-        let schedule = Schedule::new(store.clone(), levels, delay_offsets);
+        let schedule = Schedule::new(store.clone(), levels, &saved.delay_offsets);
+        let timers = Timers::new(store.clone(), timer_rules(&config), saved.timers);
         Ok(Rc::new(BrokerContext {
             config,
             shard,
@@ -180,6 +198,7 @@ impl BrokerContext {
             offsets: Rc::new(offsets),
             stats: Rc::new(ShardStats::new(clock.clone())),
             schedule: Rc::new(schedule),
+            timers: Rc::new(timers),
             queue_locks: QueueLocks::default(),
             clock,
         }))

@@ -62,7 +62,8 @@ fn a_java_broker_conf_applies_and_ignores_what_has_no_meaning() {
          flushDiskType=SYNC_FLUSH\nnamesrvAddr=127.0.0.1:9876;127.0.0.2:9877\n\
          sendMessageThreadPoolNums=128\nbrokerIP2=10.0.0.9\naclEnable=false\n\
          mapedFileSizeCommitLog=1048576\nflushDelayOffsetInterval=2500\n\
-         maxHashSlotNum=1000\nmaxIndexNum=4000\nmessageIndexEnable=false\n",
+         maxHashSlotNum=1000\nmaxIndexNum=4000\nmessageIndexEnable=false\n\
+         timerMaxDelaySec=86400\ntimerPrecisionMs=500\n",
     );
     let mut config = BrokerConfig::default();
     let ignored = config.apply_file(conf.path()).expect("applies");
@@ -83,6 +84,8 @@ fn a_java_broker_conf_applies_and_ignores_what_has_no_meaning() {
         config.flush_delay_offset_interval,
         Duration::from_millis(2500)
     );
+    assert_eq!(config.timer_max_delay, Duration::from_secs(86400));
+    assert_eq!(config.timer_precision_ms, 500);
 }
 
 #[test]
@@ -114,6 +117,8 @@ fn invalid_values_name_key_and_value() {
         ("autoCreateTopicEnable", "yes"),
         ("flushDelayOffsetInterval", "0"),
         ("messageDelayLevel", "1s 5x"),
+        ("timerMaxDelaySec", "0"),
+        ("timerPrecisionMs", "60001"),
         ("brokerName", "bad name"),
         ("namesrvAddr", "nohost-invalid.invalid:x"),
         ("spinBeforeParkMicros", "-1"),

@@ -14,6 +14,9 @@ pub const AUTO_CREATE_TOPIC_KEY_TOPIC: &str = "TBW102";
 
 /// Where delayed messages wait for their level's delay, one queue a level.
 pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
+/// 5.x: where timer messages wait for their time, in queue 0 (Java's `TimerMessageStore`
+/// topic).
+pub const TIMER_TOPIC: &str = "rmq_sys_wheel_timer";
 pub const TRANS_HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
 pub const TRANS_OP_HALF_TOPIC: &str = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
 pub const TRANS_CHECK_MAX_TIME_TOPIC: &str = "TRANS_CHECK_MAX_TIME_TOPIC";

@@ -160,10 +160,10 @@ pub struct ShardFigures {
 
 /// GET_BROKER_RUNTIME_INFO (28): the KVTable `mqadmin brokerStatus` prints and
 /// `clusterList` parses, for this shard's broker: its traffic and rates, its CommitLog, and
-/// the keys of Java's request thread pools and timer wheel, 0 because requests here never
-/// queue for a pool and there is no timer wheel, and Java's `scheduleMessageOffset_<level>`
-/// ("cursor,end" of each delay level's schedule queue). Every value Java tools parse as a
-/// number is one. `figures` are reported too.
+/// the keys of Java's request thread pools, 0 because requests here never queue for a pool,
+/// Java's `scheduleMessageOffset_<level>` ("cursor,end" of each delay level's schedule
+/// queue), and the timer service's progress. Every value Java tools parse as a number is one.
+/// `figures` are reported too.
 pub async fn runtime_info(
     ctx: Rc<BrokerContext>,
     request: RemotingCommand,
@@ -186,6 +186,7 @@ pub async fn runtime_info(
             format!("{cursor},{end}"),
         );
     }
+    timer_info(&mut table, &ctx);
     store_info(&mut table, &ctx.store).await?;
     for key in IDLE_COUNTERS {
         table.put(key, 0);
@@ -194,6 +195,19 @@ pub async fn runtime_info(
         table.put(key, "0.0");
     }
     Ok(body::json_response(&request, &KvTable { table: table.0 }))
+}
+
+/// The timer service's progress: Java's `timerOffsetBehind` (timer-queue messages not yet
+/// listed by due time) and `timerReadBehind` (seconds the delivered-until mark lags the clock),
+/// and `timerPending` (timers listed, not delivered) and `timerDeliveredUntil` (ms: every
+/// listed timer due before it was delivered), which Java lacks.
+fn timer_info(table: &mut RuntimeTable, ctx: &BrokerContext) {
+    let progress = ctx.timers.progress();
+    table.put("timerOffsetBehind", progress.offset_behind);
+    let behind_ms = ctx.clock.wall_ms() - progress.delivered_until;
+    table.put("timerReadBehind", behind_ms.max(0) / 1000);
+    table.put("timerPending", progress.pending);
+    table.put("timerDeliveredUntil", progress.delivered_until);
 }
 
 /// The runtime KVTable being filled; every value is text, as in Java's.
@@ -250,15 +264,13 @@ async fn store_info(table: &mut RuntimeTable, store: &Store) -> Result<(), Broke
     Ok(())
 }
 
-/// Java's thread-pool and page-cache keys, and the 5.x timer wheel's backlog.
+/// Java's thread-pool and page-cache keys, and the 5.x timer wheel's congestion.
 const IDLE_COUNTERS: &[&str] = &[
     "sendThreadPoolQueueSize",
     "pullThreadPoolQueueSize",
     "sendThreadPoolQueueHeadWaitTimeMills",
     "pullThreadPoolQueueHeadWaitTimeMills",
     "pageCacheLockTimeMills",
-    "timerReadBehind",
-    "timerOffsetBehind",
     "timerCongestNum",
 ];
 

@@ -21,11 +21,12 @@ use crate::broker::data::topic_view::TopicView;
 use crate::broker::handler::{Handling, Request, ShardBroker};
 use crate::broker::metadata::topics;
 use crate::broker::scheduled::schedule::Schedule;
+use crate::broker::scheduled::timer::Timers;
 use crate::broker::{BrokerContext, BrokerError, ShardMsg, ShardReply};
 use crate::limits::PULL_PARKED_MAX;
 use crate::storage::store::Store;
 use crate::wire::headers::SendMessageRequestHeader;
-use crate::wire::topics::{DLQ_TOPIC_PREFIX, RETRY_TOPIC_PREFIX, SCHEDULE_TOPIC};
+use crate::wire::topics::{DLQ_TOPIC_PREFIX, RETRY_TOPIC_PREFIX, SCHEDULE_TOPIC, TIMER_TOPIC};
 use crate::wire::RemotingCommand;
 
 /// SEND and PULL for one shard.
@@ -36,10 +37,19 @@ pub struct DataPath {
     pub long_poll: Rc<LongPoll>,
 }
 
+/// The services that deliver parked messages, told when reput files one.
+#[derive(Debug, Clone)]
+pub struct Parking {
+    /// Delay levels (`SCHEDULE_TOPIC_XXXX`).
+    pub schedule: Rc<Schedule>,
+    /// 5.x timers (`rmq_sys_wheel_timer`).
+    pub timers: Rc<Timers>,
+}
+
 impl DataPath {
-    /// Builds the handlers and tells the store to wake parked pulls, and the delay service
-    /// for delayed messages, as it files messages. Both handlers count the messages they
-    /// move in `traffic`.
+    /// Builds the handlers and tells the store to wake parked pulls, and the delay and timer
+    /// services for parked messages, as it files messages. Both handlers count the messages
+    /// they move in `traffic`.
     pub fn new(
         store: Rc<Store>,
         topics: Rc<dyn TopicView>,
@@ -47,17 +57,22 @@ impl DataPath {
         offsets: Rc<ConsumerOffsets>,
         traffic: Rc<Traffic>,
         config: SendConfig,
-        schedule: Rc<Schedule>,
+        parking: Parking,
     ) -> DataPath {
         let long_poll = LongPoll::new(PULL_PARKED_MAX, glommio_sleep());
         let wake_pulls = long_poll.listener();
-        // Weak: the store holds the listener, and the delay service holds the store.
-        let schedule = Rc::downgrade(&schedule);
+        // Weak: the store holds the listener, and the services hold the store.
+        let schedule = Rc::downgrade(&parking.schedule);
+        let timers = Rc::downgrade(&parking.timers);
         store.set_dispatch_listener(Box::new(move |topic, queue_id, offset, tags_code| {
             wake_pulls(topic, queue_id, offset, tags_code);
             if topic == SCHEDULE_TOPIC {
                 if let Some(schedule) = schedule.upgrade() {
                     schedule.arrived();
+                }
+            } else if topic == TIMER_TOPIC {
+                if let Some(timers) = timers.upgrade() {
+                    timers.arrived();
                 }
             }
         }));
@@ -223,6 +238,13 @@ mod tests {
             let config = SendConfig::new(STORE_HOST.parse().expect("addr"));
             let levels = config.delay_levels.clone();
             let schedule = Rc::new(Schedule::new(f.store.clone(), levels, &Default::default()));
+            let dir = crate::storage::test_dir("path-timers");
+            let opened = crate::broker::scheduled::timer::open(dir.clone()).expect("timers");
+            let timers = Timers::new(f.store.clone(), config.timer_rules, opened);
+            let parking = Parking {
+                schedule,
+                timers: Rc::new(timers),
+            };
             let path = DataPath::new(
                 f.store.clone(),
                 f.topics.clone(),
@@ -230,8 +252,9 @@ mod tests {
                 f.offsets.clone(),
                 f.traffic.clone(),
                 config,
-                schedule,
+                parking,
             );
+            let _ = std::fs::remove_dir_all(dir);
             let h = pull_header(
                 "T",
                 0,

@@ -7,8 +7,9 @@
 //! only its response. Puts of one send never await in between, so a batch's messages get
 //! consecutive queue offsets in one queue.
 //!
-//! A message with a DELAY level (or a 5.x timer property) is stored in the schedule topic
-//! instead and delivered later by the shard's delay service ([`crate::broker::scheduled::delay`]).
+//! A message with a DELAY level (or a 5.x timer property) is stored in the schedule topic (or
+//! the timer topic) instead and delivered later by the shard's delay service (or timer
+//! service), [`crate::broker::scheduled::delay`].
 //!
 //! Answers: under ASYNC_FLUSH at once; under SYNC_FLUSH (and `WAIT` not `false`) after the
 //! record is durable, or FLUSH_DISK_TIMEOUT once the sync flush timeout passes. Oneway
@@ -27,7 +28,7 @@ use crate::broker::data::long_poll::{glommio_sleep, Sleep};
 use crate::broker::data::send_rules::{check_topic, dead_letter_topic};
 use crate::broker::data::topic_view::{TopicInfo, TopicView};
 use crate::broker::handler::Handling;
-use crate::broker::scheduled::delay::{self, DelayLevels, Parked};
+use crate::broker::scheduled::delay::{self, DelayLevels, Parked, TimerRules};
 use crate::broker::BrokerError;
 use crate::limits::{MESSAGE_BODY_SIZE_MAX, PROPERTIES_SIZE_MAX};
 use crate::storage::commit_log::Durable;
@@ -65,6 +66,8 @@ pub struct SendConfig {
     pub sync_flush_timeout: Duration,
     /// `messageDelayLevel`: where messages with a DELAY level are parked.
     pub delay_levels: DelayLevels,
+    /// `timerMaxDelaySec` and `timerPrecisionMs`: how 5.x timer messages are parked.
+    pub timer_rules: TimerRules,
 }
 
 impl SendConfig {
@@ -75,6 +78,7 @@ impl SendConfig {
             body_size_max: MESSAGE_BODY_SIZE_MAX,
             sync_flush_timeout: Duration::from_secs(5),
             delay_levels: DelayLevels::default(),
+            timer_rules: TimerRules::default(),
         }
     }
 }
@@ -227,7 +231,7 @@ impl SendHandler {
             properties,
         };
         let (header, durable) = if batch {
-            if delay::delay_level(properties).is_some() {
+            if delay::delay_level(properties).is_some() || delay::asks_timer(properties) {
                 // Java's store refuses delayed batches; clients never send one.
                 let why = "batch messages cannot be delayed".to_owned();
                 return Err(BrokerError::MessageIllegal(why));
@@ -235,9 +239,10 @@ impl SendHandler {
             self.put_batch(&msg, &request.body)?
         } else {
             let sysflag = SysFlag(header.sys_flag as u32);
-            let levels = &self.config.delay_levels;
+            let (levels, timers) = (&self.config.delay_levels, &self.config.timer_rules);
             let now = || self.store.now_ms();
-            let parked = delay::park(levels, &header.topic, queue_id, sysflag, properties, now)?;
+            let topic = &header.topic;
+            let parked = delay::park(levels, timers, topic, queue_id, sysflag, properties, now)?;
             let (mut header, durable) = self.put_one(&msg, &request.body, parked.as_ref())?;
             header.transaction_id = uniq_key;
             (header, durable)

@@ -463,11 +463,14 @@ fn stored_and_pulled_messages_are_counted() {
 fn a_delayed_batch_is_refused_and_a_delayed_message_waits_in_its_level() {
     run_local(|| async {
         let f = fixture(FlushPolicy::Async, 16).await;
-        let mut header = send_header("T", 0, "DELAY\u{1}2\u{2}");
-        header.batch = Some(true);
-        let code = request_code::SEND_BATCH_MESSAGE;
-        let response = f.send(&send_request(code, &header, &batch_body(2))).await;
-        assert_eq!(response.code, response_code::MESSAGE_ILLEGAL);
+        for props in ["DELAY\u{1}2\u{2}", "TIMER_DELAY_SEC\u{1}5\u{2}"] {
+            let mut header = send_header("T", 0, props);
+            header.batch = Some(true);
+            let code = request_code::SEND_BATCH_MESSAGE;
+            let response = f.send(&send_request(code, &header, &batch_body(2))).await;
+            assert_eq!(response.code, response_code::MESSAGE_ILLEGAL, "{props}");
+        }
+        assert_eq!(f.store.queue_range("T", QueueId(0)).1 .0, 0);
 
         let header = send_header("T", 3, "DELAY\u{1}2\u{2}");
         let response = f.send(&send_request(10, &header, b"later")).await;

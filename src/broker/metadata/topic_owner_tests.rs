@@ -3,6 +3,7 @@ use std::rc::Rc;
 use super::*;
 use crate::broker::clients::offsets::ConsumerOffsets;
 use crate::broker::metadata::topics::{topic_config, TopicTable};
+use crate::broker::scheduled::{timer, Saved};
 use crate::broker::BrokerContext;
 use crate::clock::ManualClock;
 use crate::config::shard_ports;
@@ -54,6 +55,11 @@ fn a_change_from_any_shard_reaches_every_shard_and_the_file() {
             let store = Store::open(disk, store_config, ManualClock::new(CHANGED_AT).clock()).await;
             let store = Rc::new(store.expect("store"));
             let offsets = ConsumerOffsets::new();
+            let timer_dir = config.store_path_root_dir.join(format!("timer-{index}"));
+            let saved = Saved {
+                delay_offsets: Default::default(),
+                timers: timer::open(timer_dir).expect("timer state"),
+            };
             let ctx = BrokerContext::new(
                 shard.clone(),
                 config,
@@ -61,7 +67,7 @@ fn a_change_from_any_shard_reaches_every_shard_and_the_file() {
                 (table, Default::default()),
                 store,
                 offsets,
-                &Default::default(),
+                saved,
             )
             .expect("ctx");
             let budget = Rc::new(crate::net::ShardBudget::new(16, 1 << 20));

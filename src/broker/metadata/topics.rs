@@ -16,7 +16,7 @@ use crate::wire::body::{self, perm};
 use crate::wire::body::{DataVersion, TopicConfig, TopicConfigSerializeWrapper};
 use crate::wire::topics::{
     AUTO_CREATE_TOPIC_KEY_TOPIC, DLQ_TOPIC_PREFIX, OFFSET_MOVED_EVENT, RETRY_TOPIC_PREFIX,
-    SCHEDULE_TOPIC, SELF_TEST_TOPIC, SYSTEM_TOPIC_PREFIX, TRANS_CHECK_MAX_TIME_TOPIC,
+    SCHEDULE_TOPIC, SELF_TEST_TOPIC, SYSTEM_TOPIC_PREFIX, TIMER_TOPIC, TRANS_CHECK_MAX_TIME_TOPIC,
     TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC,
 };
 
@@ -29,6 +29,7 @@ use crate::broker::{metadata::config_file, BrokerError};
 /// Topics producers may not send to (NO_PERMISSION), docs/protocol.md §2.4.1 step 2.
 const SEND_FORBIDDEN: &[&str] = &[
     SCHEDULE_TOPIC,
+    TIMER_TOPIC,
     TRANS_HALF_TOPIC,
     TRANS_OP_HALF_TOPIC,
     TRANS_CHECK_MAX_TIME_TOPIC,

@@ -1,19 +1,18 @@
-//! Delayed messages (docs/protocol.md §5.6): the delay levels, which messages are parked in
-//! `SCHEDULE_TOPIC_XXXX` and how, when a parked message is due, and what it looks like once
-//! delivered. Pure functions of a message's properties and the clock; the send path and
-//! CONSUMER_SEND_MSG_BACK park messages with them, [`crate::broker::scheduled::schedule`] delivers
-//! them.
+//! Delayed and timer messages (docs/protocol.md §5.6): the delay levels, which messages are
+//! parked and where, when a parked message is due, and what it looks like once delivered.
+//! Pure functions of a message's properties and the clock; the send path and
+//! CONSUMER_SEND_MSG_BACK park messages with them, [`crate::broker::scheduled::schedule`] and
+//! [`crate::broker::scheduled::timer`] deliver them.
 //!
 //! A message whose `DELAY` property is a level above 0 is stored in the schedule topic's
 //! queue `level − 1` (levels above the last are clamped to it), with `REAL_TOPIC` and
 //! `REAL_QID` naming where it goes. It is due at its store time plus the level's delay.
 //!
-//! 5.x per-message delays (`TIMER_DELAY_SEC`, `TIMER_DELAY_MS`, `TIMER_DELIVER_MS`) have no
-//! timer wheel here: the delay is mapped to the shortest level at least as long as asked
-//! (the last level when none is), so with Java's default levels a 7 s delay is delivered
-//! after 10 s. Java 5.x's own rules stay: a time already past is delivered at once, more
-//! than three days ahead or an unreadable value is MESSAGE_ILLEGAL, and a `DELAY` level wins
-//! over the timer properties.
+//! A 5.x timer (`TIMER_DELAY_SEC`, `TIMER_DELAY_MS`, `TIMER_DELIVER_MS`) is parked in
+//! `rmq_sys_wheel_timer` queue 0 with `TIMER_OUT_MS`, its due time: the asked time rounded up
+//! to `timerPrecisionMs`, so it is never delivered early. Java 5.x's rules stay: a time
+//! already past is delivered at once, more than `timerMaxDelaySec` ahead or an unreadable
+//! value is MESSAGE_ILLEGAL, and a `DELAY` level wins over the timer properties.
 
 use std::rc::Rc;
 use std::time::Duration;
@@ -21,10 +20,45 @@ use std::time::Duration;
 use crate::broker::BrokerError;
 use crate::wire::properties::{self, keys};
 use crate::wire::record::{RecordFields, RecordVersion, SysFlag, TransactionType};
-use crate::wire::topics::SCHEDULE_TOPIC;
+use crate::wire::topics::{SCHEDULE_TOPIC, TIMER_TOPIC};
 
-/// Java 5.x `timerMaxDelaySec`: the furthest a timer message may be scheduled.
+/// Java 5.x's default `timerMaxDelaySec`: the furthest a timer message may be scheduled.
 pub const TIMER_DELAY_MAX: Duration = Duration::from_secs(3 * 24 * 3600);
+
+/// Java 5.x's default `timerPrecisionMs`: due times are multiples of it.
+pub const TIMER_PRECISION_MS: i64 = 1000;
+
+/// How 5.x timer messages are accepted: `timerMaxDelaySec` and `timerPrecisionMs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimerRules {
+    /// The furthest ahead a timer may ask; further is MESSAGE_ILLEGAL.
+    pub max_delay: Duration,
+    /// Due times are rounded up to a multiple of it (ms, at least 1).
+    pub precision_ms: i64,
+}
+
+impl Default for TimerRules {
+    fn default() -> Self {
+        TimerRules {
+            max_delay: TIMER_DELAY_MAX,
+            precision_ms: TIMER_PRECISION_MS,
+        }
+    }
+}
+
+impl TimerRules {
+    /// The due time of a timer asked for `deliver_ms`: the next multiple of the precision at
+    /// or after it, so a timer is never due before the time it asked for.
+    pub fn due_ms(&self, deliver_ms: i64) -> i64 {
+        let precision = self.precision_ms.max(1);
+        let rest = deliver_ms.rem_euclid(precision);
+        if rest == 0 {
+            deliver_ms
+        } else {
+            deliver_ms.saturating_add(precision - rest)
+        }
+    }
+}
 
 /// Properties that schedule a message; none of them survives its delivery.
 const SCHEDULING_KEYS: [&str; 4] = [
@@ -68,32 +102,47 @@ impl DelayLevels {
         }
         Some(u32::try_from(level).map_or(self.max_level(), |l| l.min(self.max_level())))
     }
-
-    /// The shortest level whose delay is at least `delay`, or the last level.
-    pub fn level_for(&self, delay: Duration) -> Option<u32> {
-        let at_least = self.0.iter().position(|&d| d >= delay);
-        self.clamp(at_least.map_or(i64::from(self.max_level()), |i| i as i64 + 1))
-    }
 }
 
-/// Where a parked message waits: its level, and its properties with `REAL_TOPIC`, `REAL_QID`
-/// and the clamped `DELAY` set.
+/// What a parked message waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// A delay level (1-based), in the schedule topic.
+    Level(u32),
+    /// A 5.x timer due at this time (ms since the epoch), in the timer topic.
+    Timer { due_ms: i64 },
+}
+
+/// Where a parked message waits, and its properties with `REAL_TOPIC`, `REAL_QID` and the
+/// clamped `DELAY` (a level) or `TIMER_OUT_MS` (a timer) set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Parked {
-    pub level: u32,
+    pub wait: Wait,
     pub properties: String,
 }
 
 impl Parked {
-    /// The schedule queue of `level`.
-    pub fn queue_id(&self) -> u32 {
-        queue_of(self.level)
+    /// The topic it waits in.
+    pub fn topic(&self) -> &'static str {
+        match self.wait {
+            Wait::Level(_) => SCHEDULE_TOPIC,
+            Wait::Timer { .. } => TIMER_TOPIC,
+        }
     }
 
-    /// Points `fields` at the schedule queue instead of the message's own.
+    /// The schedule queue of its level, or the timer topic's only queue.
+    pub fn queue_id(&self) -> u32 {
+        match self.wait {
+            Wait::Level(level) => queue_of(level),
+            Wait::Timer { .. } => 0,
+        }
+    }
+
+    /// Points `fields` at the queue it waits in instead of the message's own.
     pub fn apply<'a>(&'a self, fields: &mut RecordFields<'a>) {
-        fields.topic = SCHEDULE_TOPIC;
-        fields.version = RecordVersion::for_topic(SCHEDULE_TOPIC);
+        let topic = self.topic();
+        fields.topic = topic;
+        fields.version = RecordVersion::for_topic(topic);
         fields.queue_id = self.queue_id();
         fields.properties = &self.properties;
     }
@@ -109,6 +158,7 @@ pub fn queue_of(level: u32) -> u32 {
 /// messages are delayed, as Java only delays those.
 pub fn park(
     levels: &DelayLevels,
+    timers: &TimerRules,
     topic: &str,
     queue_id: u32,
     sysflag: SysFlag,
@@ -124,39 +174,51 @@ pub fn park(
     if !delayable || !asks {
         return Ok(None);
     }
-    let Some(level) = requested_level(levels, props, now_ms())? else {
+    let Some(wait) = requested_wait(levels, timers, props, now_ms())? else {
         return Ok(None);
     };
+    let (key, value) = match wait {
+        Wait::Level(level) => (keys::DELAY, level.to_string()),
+        Wait::Timer { due_ms } => (keys::TIMER_OUT_MS, due_ms.to_string()),
+    };
     let mut parked = properties::Builder::new();
-    let dropped = [keys::REAL_TOPIC, keys::REAL_QID];
+    let dropped = [keys::REAL_TOPIC, keys::REAL_QID, key];
     parked
         .extend_from(props, |k| {
             !dropped.contains(&k) && !SCHEDULING_KEYS.contains(&k)
         })
-        .and_then(|b| b.push(keys::DELAY, &level.to_string()))
+        .and_then(|b| b.push(key, &value))
         .and_then(|b| b.push(keys::REAL_TOPIC, topic))
         .and_then(|b| b.push(keys::REAL_QID, &queue_id.to_string()))
         .map_err(|e| BrokerError::MessageIllegal(e.to_string()))?;
     Ok(Some(Parked {
-        level,
+        wait,
         properties: parked.finish(),
     }))
 }
 
-/// The level a message asks for: its `DELAY` level (an unreadable one means none, as it
-/// does for Java's clients), else its timer properties mapped to a level.
-fn requested_level(
+/// What a message waits for: its `DELAY` level (an unreadable one means none, as it does for
+/// Java's clients), else the due time of its timer properties.
+fn requested_wait(
     levels: &DelayLevels,
+    timers: &TimerRules,
     props: &str,
     now_ms: i64,
-) -> Result<Option<u32>, BrokerError> {
+) -> Result<Option<Wait>, BrokerError> {
     if let Some(level) = delay_level(props) {
-        return Ok(levels.clamp(level));
+        return Ok(levels.clamp(level).map(Wait::Level));
     }
-    match timer_delay(props, now_ms)? {
-        Some(delay) => Ok(levels.level_for(delay)),
-        None => Ok(None),
-    }
+    let deliver_ms = timer_deliver_ms(props, now_ms, timers.max_delay)?;
+    Ok(deliver_ms.map(|at| Wait::Timer {
+        due_ms: timers.due_ms(at),
+    }))
+}
+
+/// Whether `props` carry a 5.x timer key, readable or not.
+pub fn asks_timer(props: &str) -> bool {
+    SCHEDULING_KEYS[1..]
+        .iter()
+        .any(|&key| properties::get(props, key).is_some())
 }
 
 /// The `DELAY` level of `props` when it asks for one (a number above 0).
@@ -168,8 +230,13 @@ pub fn delay_level(props: &str) -> Option<i64> {
     (level > 0).then_some(level)
 }
 
-/// The delay a 5.x timer property asks for; `None` without one or for a time already past.
-fn timer_delay(props: &str, now_ms: i64) -> Result<Option<Duration>, BrokerError> {
+/// The time a 5.x timer property asks for; `None` without one or for a time already past
+/// (delivered at once). More than `max_delay` ahead is MESSAGE_ILLEGAL.
+fn timer_deliver_ms(
+    props: &str,
+    now_ms: i64,
+    max_delay: Duration,
+) -> Result<Option<i64>, BrokerError> {
     let illegal = |key: &str, value: &str| {
         BrokerError::MessageIllegal(format!(
             "timer property {key}={value} is not a number of milliseconds or seconds"
@@ -193,16 +260,15 @@ fn timer_delay(props: &str, now_ms: i64) -> Result<Option<Duration>, BrokerError
     if ahead <= 0 {
         return Ok(None);
     }
-    let ahead = Duration::from_millis(ahead as u64);
-    if ahead > TIMER_DELAY_MAX {
+    if Duration::from_millis(ahead as u64) > max_delay {
         let why = format!(
             "timer delay of {} s exceeds the maximum of {} s",
-            ahead.as_secs(),
-            TIMER_DELAY_MAX.as_secs()
+            ahead / 1000,
+            max_delay.as_secs()
         );
         return Err(BrokerError::MessageIllegal(why));
     }
-    Ok(Some(ahead))
+    Ok(Some(deliver_ms))
 }
 
 /// When a message stored at `stored_ms` in level `delay`'s queue is due. A store time in
@@ -222,12 +288,28 @@ pub fn due_ms(stored_ms: i64, delay: Duration, now_ms: i64) -> i64 {
 /// scheduling keys, with `WAIT=false` (nobody waits for its flush); `REAL_TOPIC` and
 /// `REAL_QID` stay, as in Java. `None` when the record does not say where it belongs.
 pub fn delivery(props: &str) -> Option<(&str, u32, String)> {
+    delivered(props, None)
+}
+
+/// [`delivery`] for a timer message delivered at `now_ms`: `TIMER_OUT_MS` (its due time)
+/// stays and `TIMER_DEQUEUE_MS` says when it was delivered, as Java 5.x adds.
+pub fn timer_delivery(props: &str, now_ms: i64) -> Option<(&str, u32, String)> {
+    delivered(props, Some(now_ms))
+}
+
+fn delivered(props: &str, dequeued_ms: Option<i64>) -> Option<(&str, u32, String)> {
     let topic = properties::get(props, keys::REAL_TOPIC)?;
     let queue_id = properties::get(props, keys::REAL_QID)?.parse().ok()?;
     let mut kept = properties::Builder::new();
-    kept.extend_from(props, |k| k != keys::WAIT && !SCHEDULING_KEYS.contains(&k))
-        .and_then(|b| b.push(keys::WAIT, "false"))
-        .ok()?;
+    let dequeue_key = dequeued_ms.map(|_| keys::TIMER_DEQUEUE_MS);
+    kept.extend_from(props, |k| {
+        k != keys::WAIT && Some(k) != dequeue_key && !SCHEDULING_KEYS.contains(&k)
+    })
+    .and_then(|b| b.push(keys::WAIT, "false"))
+    .ok()?;
+    if let Some(ms) = dequeued_ms {
+        kept.push(keys::TIMER_DEQUEUE_MS, &ms.to_string()).ok()?;
+    }
     Some((topic, queue_id, kept.finish()))
 }
 

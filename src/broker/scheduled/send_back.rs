@@ -191,6 +191,7 @@ async fn store_resent(
     let failed = |e: crate::broker::BrokerError| BrokerError::PutFailed(e.to_string());
     let parked = delay::park(
         ctx.schedule.levels(),
+        ctx.timers.rules(),
         fields.topic,
         fields.queue_id,
         fields.sysflag,
