@@ -221,7 +221,7 @@ impl ConsumeQueue {
                 file.write_at(Rc::new(page), tail_at - cut_seg).await?;
             }
             let from = align_up(max * CQ_ENTRY_SIZE) - cut_seg;
-            file.discard(from, align_up(self.segment_bytes) - from)
+            file.punch_hole(from, align_up(self.segment_bytes) - from)
                 .await?;
             file.fdatasync().await?;
         }
@@ -451,7 +451,10 @@ impl ConsumeQueue {
         Ok(())
     }
 
-    /// The segment file starting at byte `seg`, created and preallocated if missing.
+    /// The segment file starting at byte `seg`, created if missing: a sparse file of the
+    /// segment's size, which takes blocks only as entries are written, so a queue costs disk
+    /// space in proportion to its entries (docs/storage.md), not a segment's 6 MB from its
+    /// first message on.
     async fn segment(&self, seg: u64) -> StoreResult<SegmentFile> {
         if let Some(f) = self.state.borrow().segments.get(&seg) {
             return Ok(f.clone());
@@ -459,8 +462,8 @@ impl ConsumeQueue {
         self.disk.create_dir_all(&self.dir).await?;
         let path = self.dir.join(segment_name(seg));
         let file = self.disk.open(&path, true).await?;
-        if let Err(error) = file.pre_allocate(align_up(self.segment_bytes)).await {
-            // No room (the disk is full): leave no half-made file for the next start.
+        if let Err(error) = file.truncate(align_up(self.segment_bytes)).await {
+            // Leave no half-made file for the next start.
             let _ = self.disk.remove(&path).await;
             return Err(error);
         }

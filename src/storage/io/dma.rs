@@ -97,6 +97,12 @@ pub(super) async fn fdatasync(f: &DmaFile) -> StoreResult<()> {
     f.fdatasync().await.map_err(failed("syncing"))
 }
 
+pub(super) async fn punch_hole(f: &DmaFile, pos: u64, len: u64) -> StoreResult<()> {
+    let err = failed("punching a hole");
+    f.deallocate(pos, len).await.map_err(err)?;
+    f.fdatasync().await.map_err(err)
+}
+
 pub(super) async fn discard(f: &DmaFile, pos: u64, len: u64) -> StoreResult<()> {
     let err = failed("discarding a range");
     f.deallocate(pos, len).await.map_err(err)?;

@@ -193,7 +193,25 @@ impl SegmentFile {
         }
     }
 
-    /// Cuts or extends the file to `size` bytes.
+    /// Makes `[pos, pos + len)` read as zeros, durably (page-aligned range), giving its blocks
+    /// back: the sparse counterpart of [`SegmentFile::discard`], for files that take space
+    /// only as they are written.
+    pub async fn punch_hole(&self, pos: u64, len: u64) -> StoreResult<()> {
+        assert!(
+            pos % IO_ALIGN as u64 == 0 && len % IO_ALIGN as u64 == 0,
+            "unaligned hole"
+        );
+        if len == 0 {
+            return Ok(());
+        }
+        match self {
+            SegmentFile::Dma(f) => dma::punch_hole(f, pos, len).await,
+            SegmentFile::Mem(f) => f.discard(pos, len),
+        }
+    }
+
+    /// Cuts or extends the file to `size` bytes; an extension reads as zeros and takes no
+    /// blocks until written (a sparse file).
     pub async fn truncate(&self, size: u64) -> StoreResult<()> {
         match self {
             SegmentFile::Dma(f) => dma::truncate(f, size).await,
