@@ -46,7 +46,8 @@ pub struct Cluster {
     shards: u16,
     /// The port of the broker's embedded NameServer.
     namesrv_port: u16,
-    store: Option<PathBuf>,
+    /// `target/tmp/interop-store/<name>-<pid>`, removed when the cluster is dropped.
+    store: PathBuf,
     log: PathBuf,
 }
 
@@ -81,7 +82,7 @@ impl Cluster {
             listen_port: free_port_block(shards),
             shards,
             namesrv_port: free_port(),
-            store: Some(store),
+            store,
             log: log_path("broker"),
         };
         cluster.spawn();
@@ -95,9 +96,7 @@ impl Cluster {
             .args(["--shards", &self.shards.to_string()])
             .args(["--listen-port", &self.listen_port.to_string()])
             .args(["--namesrv-listen-port", &self.namesrv_port.to_string()]);
-        if let Some(store) = &self.store {
-            command.arg(STORE_PATH_FLAG).arg(store);
-        }
+        command.arg(STORE_PATH_FLAG).arg(&self.store);
         // Small segments and index files: every scenario starts its own broker, and the
         // default index file alone is 400 MiB, preallocated.
         command.args(["-o", "mappedFileSizeCommitLog=4194304"]);
@@ -409,19 +408,29 @@ impl Cluster {
 }
 
 impl Drop for Cluster {
+    /// Stops the broker (SIGTERM, then SIGKILL past 10 s), then removes its store: every
+    /// scenario starts a broker of its own, and their stores would pile up run after run. A
+    /// test that is failing keeps its store, to be looked at. (A restart within a test keeps
+    /// the store: only the end of the cluster removes it.)
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let pid = child.id().to_string();
             let _ = Command::new("kill").args(["-TERM", &pid]).status();
             let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    return;
+            let mut exited = false;
+            while !exited && Instant::now() < deadline {
+                exited = matches!(child.try_wait(), Ok(Some(_)));
+                if !exited {
+                    std::thread::sleep(Duration::from_millis(20));
                 }
-                std::thread::sleep(Duration::from_millis(20));
             }
-            let _ = child.kill();
-            let _ = child.wait();
+            if !exited {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.store);
         }
     }
 }
