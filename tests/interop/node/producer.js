@@ -2,8 +2,9 @@
 // Sends --count messages with ali-ons and prints one `sent` line per SendResult.
 // --mode sync awaits each send; --mode async starts every send at once and awaits them all
 // (ali-ons has no callback, oneway or batch send). --orderly gives every message the same
-// `shardingKey`, from which ali-ons picks the queue by an md5 hash (sync mode only: ali-ons has
-// no selector and no orderly send of its own).
+// `shardingKey`, from which ali-ons picks a queue id by an md5 hash (sync mode only: ali-ons has
+// no selector and no orderly send of its own). That pins one queue only on a 1-queue topic:
+// see the README's quirks.
 // Usage: node producer.js --namesrv 127.0.0.1:9876 --topic T --group pg --count 10 --tags TagA,TagB
 //        [--body-sizes 4095,5120] [--orderly]
 
