@@ -19,6 +19,7 @@ use super::report::expected_bodies;
 use super::{Client, Report, Role};
 use crate::common::{
     free_port, free_port_block, json_frame, read_frame, wait_for, wait_until, PATIENCE,
+    SHARD_PORT_STRIDE,
 };
 
 /// The broker flag that chooses the store directory.
@@ -36,39 +37,50 @@ const PULL_WITH_SUBSCRIPTION: i64 = 4;
 /// Extra time a client gets past its own `--seconds` bound before the harness kills it.
 const CLIENT_GRACE: Duration = Duration::from_secs(30);
 
-/// One broker (one shard) and the address clients use as their NameServer.
+/// One broker process (one shard unless started with [`Cluster::start_with_shards`]) and the
+/// address clients use as their NameServer.
 pub struct Cluster {
     child: Option<Child>,
+    /// Shard 0's main port; shard `k` listens on `listen_port + 4k` (docs/topology.md).
     pub listen_port: u16,
+    shards: u16,
     /// The port of the broker's embedded NameServer.
     namesrv_port: u16,
-    store: Option<PathBuf>,
+    /// `target/tmp/interop-store/<name>-<pid>`, removed when the cluster is dropped.
+    store: PathBuf,
     log: PathBuf,
 }
 
 impl Cluster {
-    /// A broker with a store of its own under the test's temporary directory.
+    /// A broker with one shard and a store of its own under the test's temporary directory.
     pub fn start() -> Cluster {
+        Cluster::start_with_shards(1)
+    }
+
+    /// A broker with `shards` shards (each a broker of its own in the route, `broker-a-<k>`)
+    /// and a store of its own.
+    pub fn start_with_shards(shards: u16) -> Cluster {
         // Tests of one file run in parallel in one process: each needs a name of its own.
         static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Cluster::start_with_store(&format!("broker-{n}"))
+        Cluster::launch(&format!("broker-{n}"), shards)
     }
 
-    /// A broker whose store survives [`Cluster::kill_and_restart`].
+    /// A one-shard broker whose store survives [`Cluster::kill_and_restart`].
     pub fn start_with_store(name: &str) -> Cluster {
+        Cluster::launch(name, 1)
+    }
+
+    fn launch(name: &str, shards: u16) -> Cluster {
         let store = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
             .join("interop-store")
             .join(format!("{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&store);
         std::fs::create_dir_all(&store).expect("create store directory");
-        Cluster::launch(Some(store))
-    }
-
-    fn launch(store: Option<PathBuf>) -> Cluster {
         let mut cluster = Cluster {
             child: None,
-            listen_port: free_port_block(1),
+            listen_port: free_port_block(shards),
+            shards,
             namesrv_port: free_port(),
             store,
             log: log_path("broker"),
@@ -80,12 +92,11 @@ impl Cluster {
     fn spawn(&mut self) {
         let mut command = Command::new(env!("CARGO_BIN_EXE_shardmq"));
         command
-            .args(["broker", "--listen-addr", "127.0.0.1", "--shards", "1"])
+            .args(["broker", "--listen-addr", "127.0.0.1"])
+            .args(["--shards", &self.shards.to_string()])
             .args(["--listen-port", &self.listen_port.to_string()])
             .args(["--namesrv-listen-port", &self.namesrv_port.to_string()]);
-        if let Some(store) = &self.store {
-            command.arg(STORE_PATH_FLAG).arg(store);
-        }
+        command.arg(STORE_PATH_FLAG).arg(&self.store);
         // Small segments and index files: every scenario starts its own broker, and the
         // default index file alone is 400 MiB, preallocated.
         command.args(["-o", "mappedFileSizeCommitLog=4194304"]);
@@ -106,7 +117,7 @@ impl Cluster {
             .spawn()
             .expect("start shardmq");
         self.child = Some(child);
-        for port in [self.listen_port, self.namesrv_port] {
+        for port in self.shard_ports().chain([self.namesrv_port]) {
             self.wait_listening(port);
         }
     }
@@ -123,6 +134,12 @@ impl Cluster {
         });
     }
 
+    /// The main port of every shard, shard 0 first.
+    pub fn shard_ports(&self) -> impl Iterator<Item = u16> {
+        let base = self.listen_port;
+        (0..self.shards).map(move |k| base + k * SHARD_PORT_STRIDE)
+    }
+
     /// The NameServer address every client is given.
     pub fn namesrv(&self) -> String {
         format!("127.0.0.1:{}", self.namesrv_port)
@@ -136,8 +153,9 @@ impl Cluster {
             let _ = child.wait();
         }
         // The kernel may hold the ports for a moment after the process is gone.
-        wait_until(PATIENCE, "the broker's port free after the kill", || {
-            TcpListener::bind(("127.0.0.1", self.listen_port)).is_ok()
+        wait_until(PATIENCE, "the broker's ports free after the kill", || {
+            self.shard_ports()
+                .all(|port| TcpListener::bind(("127.0.0.1", port)).is_ok())
         });
         self.spawn();
     }
@@ -165,7 +183,9 @@ impl Cluster {
     }
 
     /// Waits until the broker lists `count` consumers of `group`: each has sent its first
-    /// heartbeat, and the broker has told the others of it, which makes them rebalance.
+    /// heartbeat, and the broker has told the others of it, which makes them rebalance. With
+    /// several shards, one shard listing them all will do: a client heartbeats to the brokers
+    /// of its topics' routes only, and a topic's queues may be on some shards and not others.
     pub fn wait_consumers(&self, group: &str, count: usize) {
         let header = serde_json::json!({
             "code": GET_CONSUMER_LIST_BY_GROUP, "language": "JAVA", "version": 453, "opaque": 3,
@@ -173,33 +193,51 @@ impl Cluster {
             "extFields": { "consumerGroup": group },
         });
         wait_until(PATIENCE, &format!("{count} consumers of {group}"), || {
-            let (response, body) = request_with_body(self.listen_port, &header);
-            let list: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            let listed = list["consumerIdList"].as_array().map_or(0, Vec::len);
-            response["code"] == SUCCESS && listed == count
+            self.shard_ports().any(|port| {
+                let (response, body) = request_with_body(port, &header);
+                let list: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let listed = list["consumerIdList"].as_array().map_or(0, Vec::len);
+                response["code"] == SUCCESS && listed == count
+            })
         });
     }
 
-    /// Waits until at least `count` pulls are parked at the broker, and returns how many are:
-    /// a consumer parks a pull on a queue once it owns the queue and knows where to read it
-    /// from, so what is sent from then on reaches it. A pull stays parked until a message
-    /// arrives or its suspension (15 s or more) ends, even after its consumer gave the queue
-    /// up, so a count over a few seconds only grows.
+    /// Waits until at least `count` pulls are parked at the broker, all its shards together,
+    /// and returns how many are: a consumer parks a pull on a queue once it owns the queue and
+    /// knows where to read it from, so what is sent from then on reaches it. A pull stays
+    /// parked until a message arrives or its suspension (15 s or more) ends, even after its
+    /// consumer gave the queue up, so a count over a few seconds only grows.
     pub fn wait_parked_pulls(&self, count: usize) -> usize {
-        let header = serde_json::json!({
-            "code": GET_BROKER_RUNTIME_INFO, "language": "JAVA", "version": 453, "opaque": 4,
-            "flag": 0, "serializeTypeCurrentRPC": "JSON", "extFields": {},
-        });
         wait_for(PATIENCE, &format!("{count} parked pulls"), || {
-            let (response, body) = request_with_body(self.listen_port, &header);
-            assert_eq!(
-                response["code"], SUCCESS,
-                "GET_BROKER_RUNTIME_INFO: {response}"
-            );
-            let info: Value = serde_json::from_slice(&body).expect("a runtime-info body");
-            let parked = info["table"]["parkedPulls"].as_str().expect("parkedPulls");
-            Some(parked.parse().expect("a count")).filter(|&parked| parked >= count)
+            let parked: usize = self.shard_ports().map(parked_pulls).sum();
+            Some(parked).filter(|&parked| parked >= count)
         })
+    }
+
+    /// [`Cluster::wait_parked_pulls`] at the one shard listening on `port`, e.g. the shard
+    /// that hosts a queue ([`Cluster::broker_port`]).
+    pub fn wait_parked_pulls_at(&self, port: u16, count: usize) -> usize {
+        let what = format!("{count} parked pulls at the shard on port {port}");
+        wait_for(PATIENCE, &what, || {
+            Some(parked_pulls(port)).filter(|&parked| parked >= count)
+        })
+    }
+
+    /// The main port of the broker (shard) `broker_name` as `topic`'s route gives it.
+    pub fn broker_port(&self, topic: &str, broker_name: &str) -> u16 {
+        let route = self
+            .route(topic)
+            .unwrap_or_else(|response| panic!("no route of {topic}: {response}"));
+        let brokers = route["brokerDatas"].as_array().cloned().unwrap_or_default();
+        let broker = brokers
+            .iter()
+            .find(|b| b["brokerName"] == broker_name)
+            .unwrap_or_else(|| panic!("{broker_name} not in the route of {topic}: {route}"));
+        let addr = broker["brokerAddrs"]["0"]
+            .as_str()
+            .expect("a master address");
+        let port = addr.rsplit(':').next().and_then(|p| p.parse().ok());
+        port.unwrap_or_else(|| panic!("a port in {addr}"))
     }
 
     /// GET_ROUTEINFO_BY_TOPIC at the NameServer: the route body, or the response header.
@@ -216,8 +254,9 @@ impl Cluster {
         }
     }
 
-    /// Every record stored in `topic`'s queues `0..queues`, as PULL_MESSAGE returns them to a
-    /// client: what the broker keeps of each message, before any client decodes it.
+    /// Every record stored in `topic`'s queues `0..queues` at shard 0 (all of them on a
+    /// one-shard broker), as PULL_MESSAGE returns them to a client: what the broker keeps of
+    /// each message, before any client decodes it.
     pub fn stored_records(&self, topic: &str, queues: u32) -> Vec<StoredRecord> {
         let mut records = Vec::new();
         for queue in 0..queues {
@@ -278,9 +317,13 @@ impl Cluster {
         if !produce.body_sizes.is_empty() {
             args.extend(["--body-sizes".into(), produce.body_sizes.clone()]);
         }
+        if produce.orderly {
+            args.push("--orderly".into());
+        }
         let label = format!(
-            "{} producer ({}) on {}",
+            "{} {}producer ({}) on {}",
             client.name(),
+            if produce.orderly { "orderly " } else { "" },
             produce.mode,
             produce.topic
         );
@@ -302,9 +345,13 @@ impl Cluster {
         if client != Client::Python {
             args.extend(["--from".into(), consume.from.into()]);
         }
+        if consume.orderly {
+            args.push("--orderly".into());
+        }
         let label = format!(
-            "{} consumer {} on {}",
+            "{} {}consumer {} on {}",
             client.name(),
+            if consume.orderly { "orderly " } else { "" },
             consume.group,
             consume.topic
         );
@@ -361,19 +408,29 @@ impl Cluster {
 }
 
 impl Drop for Cluster {
+    /// Stops the broker (SIGTERM, then SIGKILL past 10 s), then removes its store: every
+    /// scenario starts a broker of its own, and their stores would pile up run after run. A
+    /// test that is failing keeps its store, to be looked at. (A restart within a test keeps
+    /// the store: only the end of the cluster removes it.)
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let pid = child.id().to_string();
             let _ = Command::new("kill").args(["-TERM", &pid]).status();
             let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    return;
+            let mut exited = false;
+            while !exited && Instant::now() < deadline {
+                exited = matches!(child.try_wait(), Ok(Some(_)));
+                if !exited {
+                    std::thread::sleep(Duration::from_millis(20));
                 }
-                std::thread::sleep(Duration::from_millis(20));
             }
-            let _ = child.kill();
-            let _ = child.wait();
+            if !exited {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.store);
         }
     }
 }
@@ -388,6 +445,22 @@ fn log_path(what: &str) -> PathBuf {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     ))
+}
+
+/// `parkedPulls` of GET_BROKER_RUNTIME_INFO at the shard listening on `port`.
+fn parked_pulls(port: u16) -> usize {
+    let header = serde_json::json!({
+        "code": GET_BROKER_RUNTIME_INFO, "language": "JAVA", "version": 453, "opaque": 4,
+        "flag": 0, "serializeTypeCurrentRPC": "JSON", "extFields": {},
+    });
+    let (response, body) = request_with_body(port, &header);
+    assert_eq!(
+        response["code"], SUCCESS,
+        "GET_BROKER_RUNTIME_INFO at {port}: {response}"
+    );
+    let info: Value = serde_json::from_slice(&body).expect("a runtime-info body");
+    let parked = info["table"]["parkedPulls"].as_str().expect("parkedPulls");
+    parked.parse().expect("a count")
 }
 
 fn request(port: u16, header: &Value) -> Value {
@@ -427,6 +500,10 @@ pub struct Produce {
     pub batch_size: usize,
     /// Comma-separated body sizes in bytes; empty: every body is just `body-i`.
     pub body_sizes: String,
+    /// Every message goes to the queue its order id (the same for all) selects: the Rust
+    /// client's `send_with_selector`, the C++ client's `send_orderly`, ali-ons' `shardingKey`.
+    /// Sync mode only: each send is acknowledged before the next starts.
+    pub orderly: bool,
     pub seconds: u64,
 }
 
@@ -440,8 +517,16 @@ impl Produce {
             tags: "TagA".into(),
             batch_size: 10,
             body_sizes: String::new(),
+            orderly: false,
             seconds: 60,
         }
+    }
+
+    /// Sends every message, one after another, to the queue one order id selects.
+    pub fn orderly(mut self) -> Produce {
+        self.orderly = true;
+        self.mode = "sync";
+        self
     }
 
     pub fn mode(mut self, mode: &'static str) -> Produce {
@@ -478,6 +563,10 @@ pub struct Consume {
     pub from: &'static str,
     /// Stop after this many messages; 0: run for `seconds`.
     pub count: usize,
+    /// Consume each queue's messages one at a time in queue order: the Rust client's
+    /// `MessageListenerOrderly`, the C++ client's orderly `PushConsumer`; ali-ons has no
+    /// orderly listener and consumes with `parallelConsumeLimit: 1` instead.
+    pub orderly: bool,
     pub seconds: u64,
 }
 
@@ -490,8 +579,15 @@ impl Consume {
             model: "clustering",
             from: "last",
             count: 0,
+            orderly: false,
             seconds: 60,
         }
+    }
+
+    /// An orderly consumer, as the `orderly` field says.
+    pub fn orderly(mut self) -> Consume {
+        self.orderly = true;
+        self
     }
 
     pub fn expr(mut self, expr: &str) -> Consume {

@@ -120,6 +120,11 @@ impl Report {
         bodies
     }
 
+    /// Bodies received, in the order the client delivered them to its listener.
+    pub fn bodies_in_order(&self) -> Vec<String> {
+        self.received().into_iter().filter_map(|m| m.body).collect()
+    }
+
     /// Panics with everything the client said unless it ran to a successful `done`.
     pub fn assert_ok(&self) {
         let ok = self

@@ -3,6 +3,10 @@
 // --count messages arrived (0: no limit) or --seconds passed.
 // Usage: node consumer.js --namesrv 127.0.0.1:9876 --topic T --group cg --expr 'TagA || TagC'
 //        [--model clustering|broadcasting] [--from last|first] [--count 10] [--seconds 30]
+//        [--orderly]
+// ali-ons has no orderly listener: --orderly sets `parallelConsumeLimit: 1` (its default, made
+// explicit), with which it hands a queue's messages to the handler one at a time, in queue
+// order, each awaited before the next; it takes no queue lock at the broker.
 
 const { Consumer } = require('ali-ons');
 const { options, line, clientOptions, errorText, exit } = require('./common');
@@ -12,6 +16,7 @@ async function main() {
     expr: { type: 'string', default: '*' },
     model: { type: 'string', default: 'clustering' },
     from: { type: 'string', default: 'last' },
+    orderly: { type: 'boolean', default: false },
   });
   const count = Number(args.count || 0);
   const consumer = new Consumer({
@@ -19,6 +24,7 @@ async function main() {
     consumerGroup: args.group || 'interop_cg',
     isBroadcast: args.model === 'broadcasting',
     consumeFromWhere: args.from === 'first' ? 'CONSUME_FROM_FIRST_OFFSET' : 'CONSUME_FROM_LAST_OFFSET',
+    ...(args.orderly ? { parallelConsumeLimit: 1 } : {}),
   });
   let received = 0;
   let finished = false;
@@ -69,7 +75,9 @@ async function main() {
     }
   });
   await consumer.ready();
-  line('started', { client: 'node', role: 'consumer', group: args.group || 'interop_cg' });
+  line('started', {
+    client: 'node', role: 'consumer', group: args.group || 'interop_cg', orderly: args.orderly,
+  });
 }
 
 main().catch(err => {

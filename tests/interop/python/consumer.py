@@ -2,7 +2,10 @@
 delivered message, until --count messages arrived (0: no limit) or --seconds passed.
 
 Usage: consumer.py --namesrv 127.0.0.1:9876 --topic T [--group cg] [--expr 'TagA || TagC']
-                   [--model clustering|broadcasting] [--count 10] [--seconds 30]
+                   [--model clustering|broadcasting] [--count 10] [--seconds 30] [--orderly]
+
+--orderly makes it an orderly consumer (`PushConsumer(group, orderly=True)`): one queue's
+messages reach the callback one at a time, in queue order, under the broker's lock on the queue.
 """
 
 import os
@@ -18,6 +21,7 @@ def main():
     p = parser(__doc__)
     p.add_argument("--expr", default="*")
     p.add_argument("--model", choices=["clustering", "broadcasting"], default="clustering")
+    p.add_argument("--orderly", action="store_true", help="an orderly push consumer")
     args = p.parse_args()
     count = args.count or 0
     group = args.group or "interop_cg"
@@ -42,7 +46,7 @@ def main():
         if count and received[0] >= count:
             enough.set()
 
-    consumer = PushConsumer(group, message_model=model)
+    consumer = PushConsumer(group, orderly=args.orderly, message_model=model)
     consumer.set_namesrv_addr(args.namesrv)
     # Two consumer processes on one host need distinct instance names to be two clients.
     consumer.set_instance_name(f"python-consumer-{os.getpid()}")
@@ -53,7 +57,7 @@ def main():
         line("error", stage="start", index=None, error=str(error))
         line("done", ok=False, received=0)
         return 1
-    line("started", client="python", role="consumer", group=group)
+    line("started", client="python", role="consumer", group=group, orderly=args.orderly)
     enough.wait(args.seconds)
     consumer.shutdown()
     # A timed run succeeds; a run that asked for a count fails when it did not get it.

@@ -3,7 +3,11 @@
 
 Usage: producer.py --namesrv 127.0.0.1:9876 --topic T [--group pg] [--count 10]
                    [--mode sync|async|oneway|batch] [--batch-size 10] [--tags TagA,TagB]
-                   [--body-sizes 4095,5120]
+                   [--body-sizes 4095,5120] [--orderly]
+
+--orderly sends with `send_orderly`, every message with the same order id, which the binding's
+default selector (`hashing_queue_selector`: id mod queue count) turns into one queue (sync mode
+only: the C API has no asynchronous orderly send).
 """
 
 import os
@@ -19,14 +23,22 @@ from common import line, padded_body, parser
 # the broker take up to 4 MiB.
 MAX_MESSAGE_SIZE = 4 * 1024 * 1024
 
+# The order id of every message of an --orderly run: one id, one queue.
+ORDER_ID = 1
+
 
 def main():
     p = parser(__doc__)
     p.add_argument("--mode", choices=["sync", "async", "oneway", "batch"], default="sync")
     p.add_argument("--batch-size", type=int, default=10)
     p.add_argument("--body-sizes", default="0", help="comma-separated, used in turn; 0 = unpadded")
+    p.add_argument("--orderly", action="store_true", help="send_orderly, one order id for all")
     args = p.parse_args()
     count = args.count if args.count is not None else 1
+    if args.orderly and args.mode != "sync":
+        line("error", stage="start", index=None, error="--orderly sends in sync mode only")
+        line("done", ok=False, sent=0, failed=count)
+        return 1
     tags = args.tags.split(",")
     sizes = [int(size) for size in args.body_sizes.split(",")]
     deadline = time.monotonic() + args.seconds
@@ -49,7 +61,7 @@ def main():
         line("error", stage="start", index=None, error=str(error))
         line("done", ok=False, sent=0, failed=count)
         return 1
-    line("started", client="python", role="producer", mode=args.mode)
+    line("started", client="python", role="producer", mode=args.mode, orderly=args.orderly)
 
     def result_fields(result):
         # The C++ client's result has no queue id and no offset message id.
@@ -103,7 +115,10 @@ def main():
                 failed = count - sent
                 break
             try:
-                if args.mode == "sync":
+                if args.orderly:
+                    result = producer.send_orderly(message(first), ORDER_ID)
+                    line("sent", index=first, **result_fields(result))
+                elif args.mode == "sync":
                     line("sent", index=first, **result_fields(producer.send_sync(message(first))))
                 elif args.mode == "oneway":
                     producer.send_oneway(message(first))

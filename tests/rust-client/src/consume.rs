@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use clap::{Args, ValueEnum};
 use rocketmq_client_rust::{
     ClientResult, ClientRuntime, ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus,
-    DefaultMQPushConsumer, MQPushConsumer, MessageListenerConcurrently,
+    ConsumeOrderlyContext, ConsumeOrderlyStatus, DefaultMQPushConsumer, MQPushConsumer,
+    MessageListenerConcurrently, MessageListenerOrderly,
 };
 use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
 use rocketmq_model::common::message::message_ext::MessageExt;
@@ -47,6 +48,10 @@ pub struct ConsumeArgs {
     model: Model,
     #[arg(long, value_enum, default_value = "last")]
     from: StartAt,
+    /// Consume with a `MessageListenerOrderly`: one queue's messages one batch at a time, in
+    /// queue order, under the broker's lock on the queue (LOCK_BATCH_MQ).
+    #[arg(long)]
+    orderly: bool,
     /// Stop after this many messages; 0 runs for `--seconds`.
     #[arg(long, default_value_t = 0)]
     count: usize,
@@ -68,6 +73,19 @@ impl MessageListenerConcurrently for Forward {
             let _ = self.0.send(message_fields(message));
         }
         Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
+    }
+}
+
+impl MessageListenerOrderly for Forward {
+    fn consume_message(
+        &self,
+        messages: &[&MessageExt],
+        _context: &mut ConsumeOrderlyContext,
+    ) -> ClientResult<ConsumeOrderlyStatus> {
+        for message in messages {
+            let _ = self.0.send(message_fields(message));
+        }
+        Ok(ConsumeOrderlyStatus::Success)
     }
 }
 
@@ -111,14 +129,20 @@ pub async fn run(args: ConsumeArgs, runtime: Arc<ClientRuntime>) -> bool {
         output::done(&json!({ "ok": false, "received": 0 }));
         return false;
     }
-    consumer.register_message_listener_concurrently(Forward(tx));
+    if args.orderly {
+        consumer.register_message_listener_orderly(Forward(tx));
+    } else {
+        consumer.register_message_listener_concurrently(Forward(tx));
+    }
     if let Err(error) = consumer.start().await {
         output::error("start", None, &output::describe(&error));
         output::done(&json!({ "ok": false, "received": 0 }));
         consumer.shutdown().await;
         return false;
     }
-    output::started(json!({ "client": "rust", "role": "consumer", "group": args.group }));
+    output::started(json!({
+        "client": "rust", "role": "consumer", "group": args.group, "orderly": args.orderly,
+    }));
 
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let mut received = 0;

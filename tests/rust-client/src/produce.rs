@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 use rocketmq_client_rust::{ClientError, ClientRuntime, DefaultMQProducer, SendResult};
+use rocketmq_model::common::message::message_queue::MessageQueue;
 use rocketmq_model::common::message::message_single::Message;
 use serde_json::{json, Value};
 
@@ -50,6 +51,10 @@ pub struct ProduceArgs {
     body_sizes: Vec<usize>,
     #[arg(long, default_value_t = 10)]
     batch_size: usize,
+    /// Send every message with `send_with_selector`, the queue chosen by one order id for all
+    /// (sync mode only: each send is acknowledged before the next starts).
+    #[arg(long)]
+    orderly: bool,
     /// Timeout of one send call.
     #[arg(long, default_value_t = 3000)]
     send_timeout_ms: u64,
@@ -98,11 +103,17 @@ pub async fn run(args: ProduceArgs, runtime: Arc<ClientRuntime>) -> bool {
         output::done(&json!({ "ok": false, "sent": 0, "failed": args.count }));
         return false;
     }
-    output::started(
-        json!({ "client": "rust", "role": "producer", "mode": format!("{:?}", args.mode) }),
-    );
+    output::started(json!({
+        "client": "rust", "role": "producer", "mode": format!("{:?}", args.mode),
+        "orderly": args.orderly,
+    }));
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let (sent, failed) = match args.mode {
+        Mode::Sync if args.orderly => send_orderly(&producer, &args, deadline).await,
+        _ if args.orderly => {
+            output::error("send", None, "--orderly sends in sync mode only");
+            (0, args.count)
+        }
         Mode::Sync => send_sync(&producer, &args, deadline).await,
         Mode::Async => send_async(&producer, &args, deadline).await,
         Mode::Oneway => send_oneway(&producer, &args, deadline).await,
@@ -147,6 +158,52 @@ async fn send_sync(
         }
         match producer
             .send_with_timeout(args.message(index), args.send_timeout_ms)
+            .await
+        {
+            Ok(Some(result)) => sent_line(index, result_fields(&result)),
+            Ok(None) => {
+                output::error("send", Some(index), "send returned no result");
+                return (index, args.count - index);
+            }
+            Err(error) => {
+                output::error("send", Some(index), &output::describe(&error));
+                return (index, args.count - index);
+            }
+        }
+    }
+    (args.count, 0)
+}
+
+/// The order id every message of an orderly run carries: messages with one id go to one
+/// queue, the `id mod queues`-th of the route's write queues, as Java's
+/// `SelectMessageQueueByHash` picks it.
+const ORDER_ID: i64 = 1;
+
+/// Sends one after another with `send_with_selector`, each to the queue [`ORDER_ID`]
+/// selects; stops at the first failure.
+async fn send_orderly(
+    producer: &DefaultMQProducer,
+    args: &ProduceArgs,
+    deadline: Instant,
+) -> (usize, usize) {
+    let by_order_id = |queues: &[MessageQueue], _: &Message, id: &i64| {
+        let len = i64::try_from(queues.len()).ok().filter(|&len| len > 0)?;
+        queues
+            .get(usize::try_from(id.rem_euclid(len)).ok()?)
+            .cloned()
+    };
+    for index in 0..args.count {
+        if Instant::now() > deadline {
+            output::error("send", Some(index), "run time limit reached");
+            return (index, args.count - index);
+        }
+        match producer
+            .send_with_selector_timeout(
+                args.message(index),
+                by_order_id,
+                ORDER_ID,
+                args.send_timeout_ms,
+            )
             .await
         {
             Ok(Some(result)) => sent_line(index, result_fields(&result)),

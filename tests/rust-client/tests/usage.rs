@@ -24,6 +24,7 @@ fn produce_takes_the_harness_options() {
         "--mode",
         "--tags",
         "--batch-size",
+        "--orderly",
         "--seconds",
     ] {
         assert!(
@@ -46,6 +47,7 @@ fn consume_takes_the_harness_options() {
         "--expr",
         "--model",
         "--from",
+        "--orderly",
         "--count",
         "--seconds",
     ] {
