@@ -103,6 +103,8 @@ pub enum ShardMsg {
 #[derive(Debug, Clone)]
 pub enum TopicChange {
     Create(TopicConfig),
+    /// UPDATE_AND_CREATE_TOPIC_LIST: every config, or none.
+    CreateList(Vec<TopicConfig>),
     CreateIfAbsent(TopicConfig),
     Delete(String),
 }

@@ -91,7 +91,7 @@ impl Groups {
         change: GroupChange,
         now: i64,
     ) -> Result<u64, BrokerError> {
-        let apply = |table: &mut GroupTable| match change {
+        let apply = move |table: &mut GroupTable| match change {
             GroupChange::Update(config) => table.upsert(config, now),
             GroupChange::CreateIfAbsent(config) if table.get(&config.group_name).is_none() => {
                 table.upsert(config, now)

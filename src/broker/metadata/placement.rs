@@ -85,14 +85,34 @@ pub fn least_loaded(loads: &[u64]) -> usize {
 
 /// Adds a topic's queues to `loads` (one entry per shard).
 pub fn add_load(loads: &mut [u64], placement: Placement, config: &TopicConfig) {
-    let Placement::Spread { first } = placement else {
-        return;
-    };
-    let queues = config.write_queue_nums.max(config.read_queue_nums);
-    let shards = loads.len();
-    for (shard, load) in loads.iter_mut().enumerate() {
-        *load += u64::try_from(count_on(queues, first, shard, shards)).unwrap_or(0);
+    let shares = queues_per_shard(loads.len(), placement, config);
+    for (load, queues) in loads.iter_mut().zip(shares) {
+        *load += queues;
     }
+}
+
+/// Takes a topic's queues out of `loads`, as [`add_load`] put them in.
+pub fn remove_load(loads: &mut [u64], placement: Placement, config: &TopicConfig) {
+    let shares = queues_per_shard(loads.len(), placement, config);
+    for (load, queues) in loads.iter_mut().zip(shares) {
+        *load = load.saturating_sub(queues);
+    }
+}
+
+/// How many queues of a topic each of `shards` shards hosts, counting only spread topics
+/// (a topic on every shard weighs on all alike).
+fn queues_per_shard(
+    shards: usize,
+    placement: Placement,
+    config: &TopicConfig,
+) -> impl Iterator<Item = u64> {
+    let queues = config.write_queue_nums.max(config.read_queue_nums);
+    (0..shards).map(move |shard| match placement {
+        Placement::EveryShard => 0,
+        Placement::Spread { first } => {
+            u64::try_from(count_on(queues, first, shard, shards)).unwrap_or(0)
+        }
+    })
 }
 
 #[cfg(test)]
@@ -143,6 +163,8 @@ mod tests {
         assert_eq!(loads, [1, 1, 2]);
         add_load(&mut loads, Placement::EveryShard, &config(8, 8));
         assert_eq!(loads, [1, 1, 2]);
+        remove_load(&mut loads, Placement::Spread { first: 2 }, &config(4, 2));
+        assert_eq!(loads, [0, 0, 0]);
     }
 
     proptest! {

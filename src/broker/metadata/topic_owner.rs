@@ -9,9 +9,12 @@
 //! ([`ShardMsg::TopicsChanged`]). So when `create` returns, every shard serves the topic
 //! and every reachable NameServer routes it.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::rc::Rc;
+
+use glommio::sync::Semaphore;
 
 use crate::broker::metadata::owned_table::{OwnedTable, TABLES_OWNER};
 use crate::broker::metadata::topics::{self, TopicMeta, TopicTable};
@@ -28,6 +31,10 @@ pub struct Topics {
     /// Topics of this shard alone (its broker-name topic); never replicated.
     own: BTreeMap<String, TopicConfig>,
     shard: BrokerShard,
+    /// On the owner: the newest version every shard has confirmed, and one confirmation
+    /// round at a time.
+    confirmed: Cell<u64>,
+    confirming: Semaphore,
 }
 
 impl Topics {
@@ -43,6 +50,8 @@ impl Topics {
             table: OwnedTable::new(shard, "topics", initial, file)?,
             own,
             shard: shard.clone(),
+            confirmed: Cell::new(0),
+            confirming: Semaphore::new(1),
         })
     }
 
@@ -104,6 +113,15 @@ impl Topics {
         self.change(TopicChange::Create(config)).await
     }
 
+    /// Creates or replaces every topic of `configs` in one change of the table
+    /// (UPDATE_AND_CREATE_TOPIC_LIST); returns when every shard has them.
+    pub async fn create_list(&self, configs: Vec<TopicConfig>) -> Result<(), BrokerError> {
+        for config in &configs {
+            topics::validate_topic(&config.topic_name)?;
+        }
+        self.change(TopicChange::CreateList(configs)).await
+    }
+
     /// Deletes a topic; returns when no shard has it any more. Unknown topics are fine.
     pub async fn delete(&self, topic: &str) -> Result<(), BrokerError> {
         self.change(TopicChange::Delete(topic.to_owned())).await
@@ -160,28 +178,44 @@ impl Topics {
         change: TopicChange,
         now: i64,
     ) -> Result<u64, BrokerError> {
-        let apply = |table: &mut TopicTable| match change {
+        let apply = move |table: &mut TopicTable| match change {
             TopicChange::Create(config) => table.upsert(config, now),
+            TopicChange::CreateList(configs) => table.upsert_all(configs, now),
             TopicChange::CreateIfAbsent(config) if table.get(&config.topic_name).is_none() => {
                 table.upsert(config, now)
             }
             TopicChange::CreateIfAbsent(_) => Ok(false),
             TopicChange::Delete(topic) => Ok(table.remove(&topic, now)),
         };
-        let (version, changed) = self.table.apply_on_owner(apply, topics::save).await?;
-        if changed {
-            self.confirm_everywhere(version).await;
-        }
+        let (version, _) = self.table.apply_on_owner(apply, topics::save).await?;
+        // Also when this change found nothing to do: the version holding what it asked for
+        // may still be on its way to the shards and the NameServers.
+        self.confirm_everywhere(version).await;
         Ok(version)
     }
 
-    /// Waits until every shard holds `version` and has re-registered with the NameServers.
+    /// Waits until every shard holds `version` (or a later one) and has re-registered with
+    /// the NameServers. One confirmation round at a time, for the newest version: changes
+    /// that were applied meanwhile are confirmed together by the next round, so a burst of
+    /// changes costs a few rounds, not one each.
     async fn confirm_everywhere(&self, version: u64) {
-        for (shard, reply) in self.shard.gather(ShardMsg::TopicsChanged { version }).await {
+        if self.confirmed.get() >= version {
+            return;
+        }
+        let Ok(_turn) = self.confirming.acquire_permit(1).await else {
+            return;
+        };
+        if self.confirmed.get() >= version {
+            return;
+        }
+        let newest = self.table.version();
+        let msg = ShardMsg::TopicsChanged { version: newest };
+        for (shard, reply) in self.shard.gather(msg).await {
             if let Err(err) = reply {
                 tracing::warn!(%shard, %err, "shard did not confirm the topic table");
             }
         }
+        self.confirmed.set(self.confirmed.get().max(newest));
     }
 }
 

@@ -27,12 +27,18 @@ fn runtime(shards: usize) -> shards::Config {
     }
 }
 
-/// What a shard saw: (orders, auto-created, refused auto-create).
-type Seen = (
-    Option<TopicConfig>,
-    Option<TopicConfig>,
-    Option<BrokerError>,
-);
+/// What a shard saw.
+struct Seen {
+    orders: Option<TopicConfig>,
+    auto: Option<TopicConfig>,
+    refused: Option<BrokerError>,
+    /// Table versions published while 48 topics were created at once (shard 1).
+    publications: Option<u64>,
+    /// Of the 48, how many have their one queue on this shard.
+    hosted: usize,
+}
+
+const BURST: usize = 48;
 
 #[test]
 fn a_change_from_any_shard_reaches_every_shard_and_the_file() {
@@ -43,7 +49,7 @@ fn a_change_from_any_shard_reaches_every_shard_and_the_file() {
         ..BrokerConfig::default()
     };
     config.finish().expect("config");
-    let table = TopicTable::default().with_system_topics(&config, 1);
+    let table = TopicTable::new(2).with_system_topics(&config, 1);
     let outputs = shards::launch(runtime(2), move |shard: BrokerShard| {
         let config = Rc::new(config.clone());
         let table = table.clone();
@@ -72,7 +78,7 @@ fn a_change_from_any_shard_reaches_every_shard_and_the_file() {
             .expect("ctx");
             let budget = Rc::new(crate::net::ShardBudget::new(16, 1 << 20));
             crate::dispatch::Dispatcher::new(ctx.clone(), budget).serve_mesh();
-            let mut refused = None;
+            let (mut refused, mut publications) = (None, None);
             if index == 1 {
                 ctx.topics
                     .create(topic_config("orders", 4, 6))
@@ -81,27 +87,61 @@ fn a_change_from_any_shard_reaches_every_shard_and_the_file() {
                 let auto = ctx.topics.get_or_auto_create("auto", "TBW102", 4).await;
                 assert_eq!(auto.expect("auto-created").write_queue_nums, 4);
                 refused = ctx.topics.get_or_auto_create("x", "orders", 4).await.err();
+                let before = ctx.topics.version();
+                let burst: Vec<_> = (0..BURST)
+                    .map(|i| {
+                        let ctx = ctx.clone();
+                        let config = topic_config(&format!("burst{i}"), 1, 6);
+                        glommio::spawn_local(async move { ctx.topics.create(config).await })
+                    })
+                    .collect();
+                for created in burst {
+                    created.await.expect("created");
+                }
+                publications = Some(ctx.topics.version() - before);
                 shard.shutdown_handle().trigger();
             }
             shard.closing().await;
-            let seen: Seen = (ctx.topics.get("orders"), ctx.topics.get("auto"), refused);
+            let hosted = (0..BURST)
+                .filter_map(|i| ctx.topics.meta(&format!("burst{i}")))
+                .filter(|meta| meta.write_queue_nums > 0)
+                .count();
+            let seen = Seen {
+                orders: ctx.topics.get("orders"),
+                auto: ctx.topics.get("auto"),
+                refused,
+                publications,
+                hosted,
+            };
             Ok::<_, BrokerError>(seen)
         }
     })
     .expect("launch");
-    for (shard, (orders, auto, _)) in outputs.iter().enumerate() {
+    for (shard, seen) in outputs.iter().enumerate() {
         assert_eq!(
-            orders.as_ref().map(|t| t.read_queue_nums),
+            seen.orders.as_ref().map(|t| t.read_queue_nums),
             Some(4),
             "shard {shard}"
         );
         assert_eq!(
-            auto.as_ref().map(|t| t.perm),
+            seen.auto.as_ref().map(|t| t.perm),
             Some(6),
             "shard {shard}: no INHERIT"
         );
     }
-    assert_eq!(outputs[1].2, Some(BrokerError::TopicNotExist("x".into())));
+    assert_eq!(
+        outputs[1].refused,
+        Some(BrokerError::TopicNotExist("x".into()))
+    );
+    // The burst's topics are on both shards, half each, and took fewer publications than
+    // topics: changes that arrive together are applied together.
+    assert_eq!(outputs[0].hosted + outputs[1].hosted, BURST);
+    assert_eq!(outputs[0].hosted, BURST / 2, "one-queue topics take turns");
+    let publications = outputs[1].publications.expect("shard 1 measured");
+    assert!(
+        (1..BURST as u64 / 2).contains(&publications),
+        "{publications} publications for {BURST} topics"
+    );
     let saved = topics::load(&topics::topics_file(store.path())).expect("file");
     let saved = &saved.wrapper;
     assert!(saved.topic_config_table.contains_key("orders"));

@@ -264,6 +264,9 @@ pub struct TopicTable {
     topics: BTreeMap<String, Topic>,
     /// The process's shard count, which placements are made for.
     shards: usize,
+    /// Queues of spread topics each shard hosts, kept as topics come and go, so placing a
+    /// new topic costs O(shards), not a pass over the table.
+    loads: Vec<u64>,
 }
 
 /// An empty table of one shard.
@@ -280,6 +283,7 @@ impl TopicTable {
             data_version: DataVersion::default(),
             topics: BTreeMap::new(),
             shards: shards.max(1),
+            loads: vec![0; shards.max(1)],
         }
     }
 
@@ -323,13 +327,11 @@ impl TopicTable {
                 unplaced.push(config);
                 continue;
             };
-            table.topics.insert(name, Topic { config, placement });
+            table.put(Topic { config, placement });
         }
         for config in unplaced {
             let placement = table.place(&config.topic_name);
-            table
-                .topics
-                .insert(config.topic_name.clone(), Topic { config, placement });
+            table.put(Topic { config, placement });
         }
         Ok(table.with_system_topics(config, now_ms))
     }
@@ -401,19 +403,58 @@ impl TopicTable {
             }
             None => self.place(&config.topic_name),
         };
-        self.topics
-            .insert(config.topic_name.clone(), Topic { config, placement });
+        self.put(Topic { config, placement });
         self.bump(now_ms);
         Ok(true)
     }
 
+    /// Creates or replaces every config of `configs` ([`TopicTable::upsert`]), all or
+    /// none: TOO_MANY_TOPICS when the new ones do not fit. `false` when nothing changed.
+    pub fn upsert_all(
+        &mut self,
+        configs: Vec<TopicConfig>,
+        now_ms: i64,
+    ) -> Result<bool, BrokerError> {
+        let new: std::collections::BTreeSet<&str> = configs
+            .iter()
+            .map(|c| c.topic_name.as_str())
+            .filter(|name| !self.topics.contains_key(*name))
+            .collect();
+        if self.len() + new.len() > limits::BROKER_TOPICS_MAX {
+            return Err(BrokerError::TooManyTopics);
+        }
+        let mut changed = false;
+        for config in configs {
+            changed |= self.upsert(config, now_ms)?;
+        }
+        Ok(changed)
+    }
+
     /// Removes `topic`; `false` when it was not there.
     pub fn remove(&mut self, topic: &str, now_ms: i64) -> bool {
-        let removed = self.topics.remove(topic).is_some();
+        let removed = self.take(topic);
         if removed {
             self.bump(now_ms);
         }
         removed
+    }
+
+    /// Puts `topic` in, replacing one of its name, and keeps the loads.
+    fn put(&mut self, topic: Topic) {
+        placement::add_load(&mut self.loads, topic.placement, &topic.config);
+        let name = topic.config.topic_name.clone();
+        if let Some(old) = self.topics.insert(name, topic) {
+            placement::remove_load(&mut self.loads, old.placement, &old.config);
+        }
+    }
+
+    /// Takes `topic` out, keeping the loads; `false` when it was not there.
+    fn take(&mut self, topic: &str) -> bool {
+        let Some(old) = self.topics.remove(topic) else {
+            return false;
+        };
+        placement::remove_load(&mut self.loads, old.placement, &old.config);
+        true
     }
 
     /// Where a new topic named `name` goes: every shard for a system topic, else spread
@@ -422,12 +463,8 @@ impl TopicTable {
         if is_system_topic(name) {
             return Placement::EveryShard;
         }
-        let mut loads = vec![0; self.shards];
-        for topic in self.topics.values() {
-            placement::add_load(&mut loads, topic.placement, &topic.config);
-        }
         Placement::Spread {
-            first: placement::least_loaded(&loads),
+            first: placement::least_loaded(&self.loads),
         }
     }
 
@@ -437,20 +474,18 @@ impl TopicTable {
     pub fn with_system_topics(mut self, config: &BrokerConfig, now_ms: i64) -> Self {
         let before = self.topics.clone();
         if !config.auto_create_topic_enable {
-            self.topics.remove(AUTO_CREATE_TOPIC_KEY_TOPIC);
+            self.take(AUTO_CREATE_TOPIC_KEY_TOPIC);
         }
-        for config in system_topics(config) {
-            let name = config.topic_name.clone();
-            let topic = Topic {
+        for mut config in system_topics(config) {
+            if config.topic_name != AUTO_CREATE_TOPIC_KEY_TOPIC {
+                if let Some(kept) = self.get(&config.topic_name) {
+                    config = kept.clone();
+                }
+            }
+            self.put(Topic {
                 config,
                 placement: Placement::EveryShard,
-            };
-            if name == AUTO_CREATE_TOPIC_KEY_TOPIC {
-                self.topics.insert(name, topic);
-            } else {
-                let kept = self.topics.entry(name).or_insert(topic);
-                kept.placement = Placement::EveryShard;
-            }
+            });
         }
         if self.topics != before {
             self.bump(now_ms);
