@@ -58,6 +58,9 @@ fn handler(code: i32) -> Option<Handler> {
         VIEW_MESSAGE_BY_ID => |b, r| later(query::view_message_by_id(ctx(b), r.command)),
         QUERY_MESSAGE => |b, r| later(query::query_message(ctx(b), r.command)),
         UPDATE_AND_CREATE_TOPIC => |b, r| later(requests::create_topic(ctx(b), r.command)),
+        UPDATE_AND_CREATE_TOPIC_LIST => {
+            |b, r| later(requests::create_topic_list(ctx(b), r.command))
+        }
         DELETE_TOPIC_IN_BROKER => |b, r| later(requests::delete_topic(ctx(b), r.command)),
         GET_ALL_TOPIC_CONFIG => |b, r| now(requests::all_topic_config(&b.ctx, &r.command)),
         UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => {

@@ -128,3 +128,63 @@ fn invalid_and_system_topic_names_are_refused() {
         29
     );
 }
+
+#[test]
+fn a_topic_list_is_created_whole_or_not_at_all() {
+    const UPDATE_AND_CREATE_TOPIC_LIST: i32 = 18;
+    let broker = Broker::start(2, &[]);
+    let list = |names: &[String]| {
+        let configs: Vec<_> = names
+            .iter()
+            .map(|name| {
+                serde_json::json!({
+                    "topicName": name, "readQueueNums": 2, "writeQueueNums": 2, "perm": 6
+                })
+            })
+            .collect();
+        serde_json::json!({ "topicConfigList": configs }).to_string()
+    };
+    let names: Vec<String> = (0..1000).map(|i| format!("listed{i}")).collect();
+    let mut conn = broker.connect(1);
+    let (header, _) = common::request_with_body(
+        &mut conn,
+        UPDATE_AND_CREATE_TOPIC_LIST,
+        serde_json::json!({}),
+        list(&names).as_bytes(),
+    );
+    assert_eq!(code_of(&header), 0, "{header}");
+    for name in [&names[0], &names[499], &names[999]] {
+        let routed = routed_queues(&broker, name);
+        assert_eq!(routed.values().sum::<i64>(), 2, "{name}: {routed:?}");
+    }
+    for shard in 0..2 {
+        let mut conn = broker.connect(shard);
+        let (_, body) = request(&mut conn, GET_ALL_TOPIC_CONFIG, serde_json::json!({}));
+        let all = json_body(&body);
+        let listed = all["topicConfigTable"]
+            .as_object()
+            .expect("table")
+            .keys()
+            .filter(|name| name.starts_with("listed"))
+            .count();
+        assert_eq!(listed, 1000, "shard {shard} hosts a queue of each");
+    }
+
+    // One bad name refuses the whole list.
+    let mut bad: Vec<String> = (0..10).map(|i| format!("refused{i}")).collect();
+    bad.push("bad name".into());
+    let (header, _) = common::request_with_body(
+        &mut conn,
+        UPDATE_AND_CREATE_TOPIC_LIST,
+        serde_json::json!({}),
+        list(&bad).as_bytes(),
+    );
+    assert_eq!(code_of(&header), 29, "{header}");
+    let mut ns = common::connect(broker.namesrv_addr());
+    let (header, _) = request(
+        &mut ns,
+        GET_ROUTEINFO_BY_TOPIC,
+        serde_json::json!({ "topic": "refused0" }),
+    );
+    assert_ne!(code_of(&header), 0, "nothing of it was created: {header}");
+}

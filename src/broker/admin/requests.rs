@@ -35,29 +35,6 @@ pub const VERSION_DESC: &str = "V5_3_3";
 /// UPDATE_AND_CREATE_TOPIC (17): create or replace a topic, idempotently.
 pub async fn create_topic(ctx: Rc<BrokerContext>, request: RemotingCommand) -> Handled {
     let header: CreateTopicRequestHeader = request.decode_header()?;
-    topics::validate_topic(&header.topic)?;
-    if topics::is_system_topic(&header.topic) {
-        return Err(BrokerError::SystemTopic(header.topic));
-    }
-    for (field, n) in [
-        ("readQueueNums", header.read_queue_nums),
-        ("writeQueueNums", header.write_queue_nums),
-    ] {
-        if !(1..=TOPIC_QUEUES_MAX).contains(&n) {
-            return Err(BrokerError::InvalidParameter(format!(
-                "{field} {n} is outside 1..={TOPIC_QUEUES_MAX}"
-            )));
-        }
-    }
-    if !matches!(
-        header.topic_filter_type.as_str(),
-        "SINGLE_TAG" | "MULTI_TAG"
-    ) {
-        return Err(BrokerError::InvalidParameter(format!(
-            "topicFilterType {} is neither SINGLE_TAG nor MULTI_TAG",
-            header.topic_filter_type
-        )));
-    }
     let config = TopicConfig {
         attributes: parse_attributes(header.attributes.as_deref().unwrap_or("")),
         order: header.order,
@@ -68,8 +45,60 @@ pub async fn create_topic(ctx: Rc<BrokerContext>, request: RemotingCommand) -> H
         topic_sys_flag: header.topic_sys_flag.unwrap_or(0),
         write_queue_nums: header.write_queue_nums,
     };
-    ctx.topics.create(config).await?;
+    ctx.topics.create(creatable(config)?).await?;
     Ok(RemotingCommand::success(&request))
+}
+
+/// UPDATE_AND_CREATE_TOPIC_LIST (18), 5.x's batch create: a body
+/// `{"topicConfigList":[TopicConfig, …]}`, every topic checked as UPDATE_AND_CREATE_TOPIC
+/// checks one, then all created or replaced in one change of the topic table, or none.
+pub async fn create_topic_list(ctx: Rc<BrokerContext>, request: RemotingCommand) -> Handled {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct CreateTopicList {
+        topic_config_list: Vec<TopicConfig>,
+    }
+    let list: CreateTopicList = body::decode(&request.body, "UPDATE_AND_CREATE_TOPIC_LIST body")
+        .map_err(|err| BrokerError::InvalidParameter(err.to_string()))?;
+    if list.topic_config_list.len() > crate::limits::BROKER_TOPICS_MAX {
+        return Err(BrokerError::TooManyTopics);
+    }
+    let configs = list
+        .topic_config_list
+        .into_iter()
+        .map(creatable)
+        .collect::<Result<Vec<_>, _>>()?;
+    ctx.topics.create_list(configs).await?;
+    Ok(RemotingCommand::success(&request))
+}
+
+/// `config` if an admin may create it: a valid name that is not a system topic, queue
+/// counts in `1..=TOPIC_QUEUES_MAX`, a known filter type. INVALID_PARAMETER otherwise.
+fn creatable(config: TopicConfig) -> Result<TopicConfig, BrokerError> {
+    topics::validate_topic(&config.topic_name)?;
+    if topics::is_system_topic(&config.topic_name) {
+        return Err(BrokerError::SystemTopic(config.topic_name));
+    }
+    for (field, n) in [
+        ("readQueueNums", config.read_queue_nums),
+        ("writeQueueNums", config.write_queue_nums),
+    ] {
+        if !(1..=TOPIC_QUEUES_MAX).contains(&n) {
+            return Err(BrokerError::InvalidParameter(format!(
+                "{field} {n} is outside 1..={TOPIC_QUEUES_MAX}"
+            )));
+        }
+    }
+    if !matches!(
+        config.topic_filter_type.as_str(),
+        "SINGLE_TAG" | "MULTI_TAG"
+    ) {
+        return Err(BrokerError::InvalidParameter(format!(
+            "topicFilterType {} is neither SINGLE_TAG nor MULTI_TAG",
+            config.topic_filter_type
+        )));
+    }
+    Ok(config)
 }
 
 /// DELETE_TOPIC_IN_BROKER (215). The topic's consume queues and offsets belong to the store
