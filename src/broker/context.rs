@@ -4,7 +4,8 @@
 //! One per shard, behind an `Rc`, built before the shard listens. Other request families add
 //! their per-shard state (store, client registry, offsets) as fields here.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::rc::Rc;
 
@@ -70,6 +71,8 @@ pub struct BrokerContext {
     pub timers: Rc<Timers>,
     /// Orderly consumers' leases on this shard's queues.
     pub queue_locks: QueueLocks,
+    /// Consumer groups whose config and retry topic a heartbeat is having created now.
+    pub groups_in_setup: RefCell<BTreeSet<String>>,
     /// The store's clock: handlers read the time through it, so what they report and
     /// expire agrees with the store's timestamps, and a test moves all of it at once.
     pub clock: Clock,
@@ -200,6 +203,7 @@ impl BrokerContext {
             schedule: Rc::new(schedule),
             timers: Rc::new(timers),
             queue_locks: QueueLocks::default(),
+            groups_in_setup: RefCell::default(),
             clock,
         }))
     }
