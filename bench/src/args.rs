@@ -36,6 +36,9 @@ pub enum Command {
     /// Create the topic on every broker master (or on `--broker`) and wait until the
     /// NameServer routes it.
     Topic(TopicArgs),
+    /// Create many topics on one broker and report how the creation rate and latency
+    /// change as the topic count grows.
+    Topics(TopicsArgs),
 }
 
 /// How request headers are serialized (docs/protocol.md §1.2).
@@ -259,6 +262,32 @@ pub struct TopicArgs {
     /// How long to wait for the NameServer to route the new queues.
     #[arg(long, value_parser = parse_duration, default_value = "30s")]
     pub wait: Duration,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TopicsArgs {
+    /// The broker (any shard's port) that gets every UPDATE_AND_CREATE_TOPIC.
+    #[arg(long, default_value = "127.0.0.1:10911")]
+    pub broker: String,
+    /// Topics to create, named `<prefix><n>`.
+    #[arg(long, default_value_t = 10_000)]
+    pub count: usize,
+    #[arg(long, default_value = "MetaTopic")]
+    pub prefix: String,
+    /// Queues of each topic.
+    #[arg(long, default_value_t = 4)]
+    pub queues: u32,
+    /// Connections, and creations in flight on each.
+    #[arg(long, default_value_t = 4)]
+    pub connections: usize,
+    #[arg(long, default_value_t = 32)]
+    pub window: usize,
+    /// Topics per reported step.
+    #[arg(long, default_value_t = 1000)]
+    pub step: usize,
+    /// Time a creation may wait for its answer.
+    #[arg(long, value_parser = parse_duration, default_value = "60s")]
+    pub timeout: Duration,
 }
 
 impl ProduceArgs {

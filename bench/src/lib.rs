@@ -6,7 +6,8 @@
 //! - [`route`] — where a topic's write queues live (NameServer lookup or `--broker`);
 //! - [`produce`] — the producer load: executor threads, connections, sender tasks;
 //! - [`consume`] — long-polling pull consumers of one group; [`e2e`] runs both at once;
-//! - [`topic`] — creates the topic on every broker master before a run;
+//! - [`topic`] — creates the topic on every broker master before a run; [`topics`] measures
+//!   how topic creation scales with the topic count;
 //! - [`message`] — builds each send request from a template, without per-message work
 //!   beyond what changes (queue id, born timestamp, UNIQ_KEY, KEYS);
 //! - [`stats`] — per-thread counters and latency histograms, merged at the end;
@@ -27,5 +28,6 @@ pub mod report;
 pub mod route;
 pub mod stats;
 pub mod topic;
+pub mod topics;
 
 pub use error::BenchError;
