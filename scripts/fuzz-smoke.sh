@@ -7,7 +7,8 @@
 #
 # Environment:
 #   FUZZ_SECONDS      seconds per target (default 30)
-#   FUZZ_TARGETS      space-separated targets (default: record_decode batch_decode frame_decode)
+#   FUZZ_TARGETS      space-separated targets (default: record_decode batch_decode frame_decode
+#                     register_body_decode)
 #   FUZZ_TOOL_ROOT    where cargo-fuzz is installed if missing (default .cache/cargo-fuzz,
 #                     kept between CI runs on the same machine)
 #   FUZZ_TARGET_DIR   cargo target dir of the fuzz build (default fuzz/target)
@@ -16,7 +17,7 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds="${FUZZ_SECONDS:-30}"
-targets="${FUZZ_TARGETS:-record_decode batch_decode frame_decode}"
+targets="${FUZZ_TARGETS:-record_decode batch_decode frame_decode register_body_decode}"
 tool_root="${FUZZ_TOOL_ROOT:-$repo/.cache/cargo-fuzz}"
 version="${CARGO_FUZZ_VERSION:-0.13.2}"
 logs="$repo/.cache/fuzz-logs"

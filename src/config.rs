@@ -191,6 +191,13 @@ pub struct BrokerConfig {
     pub msg_trace_topic_name: String,
     /// `registerNameServerPeriod`, kept within 10..=60 s as Java keeps it.
     pub register_name_server_period: Duration,
+    /// `compressedRegister`: REGISTER_BROKER bodies go in Java's zlib form.
+    pub compressed_register: bool,
+    /// `enableSplitRegistration`: a registration goes in parts of `splitRegistrationSize`
+    /// topics. Off, a table too large for one frame is split all the same.
+    pub enable_split_registration: bool,
+    /// `splitRegistrationSize`: topics per part when splitting is on (Java's 800).
+    pub split_registration_size: usize,
     /// Queues of `TBW102`, hence the most an auto-created topic gets.
     pub default_topic_queue_nums: i32,
     pub max_message_size: usize,
@@ -265,6 +272,9 @@ impl Default for BrokerConfig {
             trace_topic_enable: false,
             msg_trace_topic_name: "RMQ_SYS_TRACE_TOPIC".into(),
             register_name_server_period: Duration::from_secs(30),
+            compressed_register: false,
+            enable_split_registration: false,
+            split_registration_size: 800,
             default_topic_queue_nums: 8,
             max_message_size: 4 << 20,
             message_delay_level: parse_delay_levels(MESSAGE_DELAY_LEVEL_DEFAULT)
@@ -380,6 +390,14 @@ impl BrokerConfig {
                 self.register_name_server_period =
                     v.clamp(Duration::from_secs(10), Duration::from_secs(60))
             }),
+            "compressedRegister" => {
+                need(boolean(value), BOOL_RULE).map(|v| self.compressed_register = v)
+            }
+            "enableSplitRegistration" => {
+                need(boolean(value), BOOL_RULE).map(|v| self.enable_split_registration = v)
+            }
+            "splitRegistrationSize" => need(number(value, 1..=i64::MAX), "expected a count ≥ 1")
+                .map(|v| self.split_registration_size = v),
             "haListenPort" => need(port(value), PORT_RULE).map(|v| self.ha_listen_port = Some(v)),
             "shards" => need(number(value, 1..=i64::MAX), "expected a count ≥ 1")
                 .map(|v| self.shards = Some(v)),

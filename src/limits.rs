@@ -159,6 +159,30 @@ pub const BROKER_QUEUE_LOCKS_MAX: usize = 256 * 1024;
 /// copies it whole, so it is bounded like any other table.
 pub const BROKER_TOPICS_MAX: usize = 64 * 1024;
 
+/// Bytes one REGISTER_BROKER body the broker sends holds before compression (the JSON, or
+/// the stream compressed from it). A larger topic table is registered in parts of at most
+/// this much, so no table the broker accepts makes a frame over [`FRAME_SIZE_MAX`]
+/// (docs/protocol.md §2.9.2).
+pub const REGISTER_PART_BYTES_MAX: usize = 4 * 1024 * 1024;
+
+/// Bytes a compressed REGISTER_BROKER body may inflate to; a body inflating past it is
+/// refused. Deflate reaches ratios near 1000:1, so a frame's worth of compressed bytes could
+/// otherwise ask for gigabytes. 32 MiB holds about 200 000 topics of 127-character names in
+/// Java's compressed form (about 150 bytes each).
+pub const REGISTER_BODY_INFLATED_MAX: usize = 32 * 1024 * 1024;
+
+/// Parts one registration is split into; a shardmq NameServer keeps the topics of the parts
+/// of one round until the last arrives.
+pub const REGISTER_PARTS_MAX: usize = 1024;
+
+// A part, its header and the deflate stream's overhead on incompressible input (5 bytes per
+// 16 KiB block and a few more) fit a frame; the NameServer inflates what the broker sends.
+const _: () = assert!(
+    REGISTER_PART_BYTES_MAX + REGISTER_PART_BYTES_MAX / 1024 + HEADER_SIZE_MAX
+        < FRAME_LENGTH_FIELD_MAX
+);
+const _: () = assert!(REGISTER_PART_BYTES_MAX <= REGISTER_BODY_INFLATED_MAX);
+
 /// Most subscription groups one broker process holds. Every shard keeps a copy of the
 /// table and a change copies it whole; a heartbeat or an admin request that would add a
 /// group beyond it is refused (Java sets no bound).

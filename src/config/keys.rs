@@ -63,9 +63,8 @@ pub const IGNORED_KEYS: &[&str] = &[
     // Pulls are always held (long polling); a client sees the same messages either way.
     "longPollingEnable",
     "transferMsgByHeap",
-    // The registration's wire form: shardmq always sends its whole table uncompressed,
-    // which every NameServer reads and leaves it in the same state.
-    "compressedRegister",
+    // shardmq registers every round whether its table changed or not, which leaves every
+    // NameServer in the same state.
     "forceRegister",
     // The ConsumeQueue is derived: recovery rebuilds it from the CommitLog past the last
     // checkpoint (about every second), so how often it is flushed loses nothing.

@@ -261,7 +261,21 @@ fn java_keys() -> Vec<(&'static str, &'static str, Fate)> {
         ("transientStorePoolEnable", "true", Ignored),
         ("flushIntervalConsumeQueue", "2000", Ignored),
         ("flushConsumeQueueLeastPages", "4", Ignored),
-        ("compressedRegister", "true", Ignored),
+        (
+            "compressedRegister",
+            "true",
+            Honoured(|c| c.compressed_register),
+        ),
+        (
+            "enableSplitRegistration",
+            "true",
+            Honoured(|c| c.enable_split_registration),
+        ),
+        (
+            "splitRegistrationSize",
+            "100",
+            Honoured(|c| c.split_registration_size == 100),
+        ),
         ("forceRegister", "false", Ignored),
     ]
 }

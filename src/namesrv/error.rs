@@ -6,6 +6,7 @@ use std::fmt;
 use crate::limits;
 use crate::wire::body::BodyError;
 use crate::wire::codes::response_code;
+use crate::wire::register_body::RegisterBodyError;
 use crate::wire::{HeaderError, Refusal};
 
 /// A NameServer request that cannot be served as asked.
@@ -17,8 +18,8 @@ pub enum NamesrvError {
     MissingBody {
         what: &'static str,
     },
-    /// REGISTER_BROKER with `compressed=true`: the zlib form is not read here.
-    CompressedRegistration,
+    /// REGISTER_BROKER with `compressed=true` whose body cannot be read.
+    CompressedBody(RegisterBodyError),
     /// REGISTER_BROKER whose body does not match its `bodyCrc32`.
     BodyCrcMismatch,
     TopicNotExist(String),
@@ -44,7 +45,7 @@ impl Refusal for NamesrvError {
             NamesrvError::Header(_)
             | NamesrvError::Body(_)
             | NamesrvError::MissingBody { .. }
-            | NamesrvError::CompressedRegistration
+            | NamesrvError::CompressedBody(_)
             | NamesrvError::BodyCrcMismatch => response_code::SYSTEM_ERROR,
             NamesrvError::TopicNotExist(_) => response_code::TOPIC_NOT_EXIST,
             NamesrvError::KvNotFound { .. } => response_code::QUERY_NOT_FOUND,
@@ -70,10 +71,7 @@ impl fmt::Display for NamesrvError {
             NamesrvError::Header(err) => err.fmt(f),
             NamesrvError::Body(err) => err.fmt(f),
             NamesrvError::MissingBody { what } => write!(f, "the {what} is missing"),
-            NamesrvError::CompressedRegistration => f.write_str(
-                "compressed REGISTER_BROKER bodies are not supported; \
-                 set compressedRegister=false on the broker",
-            ),
+            NamesrvError::CompressedBody(err) => err.fmt(f),
             // Java's exact remark, which its broker logs.
             NamesrvError::BodyCrcMismatch => f.write_str("crc32 not match"),
             NamesrvError::TopicNotExist(topic) => {
@@ -123,5 +121,11 @@ impl From<HeaderError> for NamesrvError {
 impl From<BodyError> for NamesrvError {
     fn from(err: BodyError) -> Self {
         NamesrvError::Body(err)
+    }
+}
+
+impl From<RegisterBodyError> for NamesrvError {
+    fn from(err: RegisterBodyError) -> Self {
+        NamesrvError::CompressedBody(err)
     }
 }

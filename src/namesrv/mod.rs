@@ -32,9 +32,12 @@
 //!   registration, and the route lookup a producer makes after TOPIC_NOT_EXIST finds it like
 //!   any other. When the broker then creates the real topic it publishes it at once with
 //!   REGISTER_TOPIC_IN_NAMESRV (217), so the producer's next lookup succeeds.
-//! - Compressed REGISTER_BROKER bodies (`compressed=true`, Java's `compressedRegister`,
-//!   off by default) are refused with a remark saying so; plain JSON bodies are read in
-//!   both fastjson's unquoted-key form and standard JSON.
+//! - Compressed REGISTER_BROKER bodies (`compressed=true`, Java's `compressedRegister`) are
+//!   read by [`crate::wire::register_body`], bounded in what they inflate to; plain JSON
+//!   bodies are read in both fastjson's unquoted-key form and standard JSON.
+//! - A registration split into numbered parts counts as one: topics absent from every part
+//!   leave the routes only when the last part of a whole round arrives
+//!   ([`RouteTable::register`]).
 //! - The KV config survives restarts: it is loaded from `kvConfigPath` at start (a damaged
 //!   file stops start-up) and every change is written there, in Java's format, before it is
 //!   acknowledged ([`kv`]).

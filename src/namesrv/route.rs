@@ -37,7 +37,42 @@ pub struct Registration {
     pub zone_name: Option<String>,
     /// The id of the connection it came over; closing that connection expires the broker.
     pub connection: Option<u64>,
+    /// Set when the broker split its registration (headers `registrationPart`,
+    /// `registrationParts`); `None` for a registration of the whole table.
+    pub part: Option<RegistrationPart>,
     pub topics: TopicConfigSerializeWrapper,
+}
+
+/// Which part of a split registration a body is, as the broker numbers them: `index` from
+/// 0, of `count`. Values out of range make a round that never completes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegistrationPart {
+    pub index: i32,
+    pub count: i32,
+}
+
+/// The parts of one split registration heard so far, from one broker address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SplitRound {
+    data_version: DataVersion,
+    count: i32,
+    /// The index the next part must have.
+    next: i32,
+    /// Whether the round's first part came with a new data version: then every part's
+    /// topics are rewritten, not only the first's.
+    rewrite: bool,
+    /// The topics of the parts heard so far.
+    topics: BTreeSet<String>,
+}
+
+/// Which topics of a broker name a master's registration stops routing.
+enum Deletion {
+    /// None: a part that is not the last of a complete round, or the table keeps topics.
+    Keep,
+    /// Those the registration does not list.
+    AbsentFrom,
+    /// Those no part of the round just completed listed.
+    AbsentFromRound(BTreeSet<String>),
 }
 
 /// What the NameServer tells a registering slave about its master.
@@ -77,6 +112,8 @@ pub struct RouteTable {
     clusters: BTreeMap<String, BTreeSet<String>>,
     /// broker address → liveness.
     live: BTreeMap<String, LiveBroker>,
+    /// broker address → the split registration it is in the middle of.
+    rounds: BTreeMap<String, SplitRound>,
     /// Java's `deleteTopicWithBrokerRegistration`; see [`RouteTable::new`].
     delete_topics_with_registration: bool,
 }
@@ -103,6 +140,7 @@ impl RouteTable {
             brokers: BTreeMap::new(),
             clusters: BTreeMap::new(),
             live: BTreeMap::new(),
+            rounds: BTreeMap::new(),
             delete_topics_with_registration: delete,
         }
     }
@@ -111,6 +149,12 @@ impl RouteTable {
     /// does: with a new data version every listed topic is rewritten, otherwise only those
     /// the broker name does not host yet; topics it leaves out stop routing to it when the
     /// table deletes topics with registrations.
+    ///
+    /// A registration split into parts (docs/protocol.md §2.9.2) counts as one: every part
+    /// adds its topics, rewritten when the first part brought a new data version, and only
+    /// the last part of a round heard whole, in order and under one data version, stops
+    /// routing the topics no part listed. A round missing a part deletes nothing; the next
+    /// one does.
     pub fn register(&mut self, reg: Registration, now_ms: u64) -> Result<Registered, NamesrvError> {
         if !self.live.contains_key(&reg.broker_addr)
             && self.live.len() >= limits::NAMESRV_BROKER_ADDRS_MAX
@@ -128,7 +172,8 @@ impl RouteTable {
 
         let first = self.join_broker_name(&reg);
         if is_master {
-            self.apply_topics(&reg.broker_name, &reg.topics, topics_changed || first);
+            let (rewrite, deletion) = self.follow_round(&reg, topics_changed || first);
+            self.apply_topics(&reg.broker_name, &reg.topics, rewrite, deletion);
         }
         let timeout_ms = reg
             .timeout_ms
@@ -190,6 +235,51 @@ impl RouteTable {
         first || previous.is_none()
     }
 
+    /// Records a master's registration in its split round, if it is a part of one; returns
+    /// whether its topics are rewritten and which topics the broker name stops hosting.
+    fn follow_round(&mut self, reg: &Registration, changed: bool) -> (bool, Deletion) {
+        let addr = &reg.broker_addr;
+        let Some(part) = reg.part.filter(|part| part.count != 1) else {
+            self.rounds.remove(addr);
+            return (changed, Deletion::AbsentFrom);
+        };
+        let topics = || reg.topics.topic_config_table.keys().cloned();
+        let version = &reg.topics.data_version;
+        let valid = part.count > 1
+            && part.index >= 0
+            && part.index < part.count
+            && usize::try_from(part.count).is_ok_and(|count| count <= limits::REGISTER_PARTS_MAX);
+        if !valid {
+            self.rounds.remove(addr);
+            return (changed, Deletion::Keep);
+        }
+        if part.index == 0 {
+            let round = SplitRound {
+                data_version: version.clone(),
+                count: part.count,
+                next: 1,
+                rewrite: changed,
+                topics: topics().collect(),
+            };
+            self.rounds.insert(addr.clone(), round);
+            return (changed, Deletion::Keep);
+        }
+        let continues = self.rounds.get(addr).is_some_and(|round| {
+            round.data_version == *version && round.count == part.count && round.next == part.index
+        });
+        let Some(mut round) = self.rounds.remove(addr).filter(|_| continues) else {
+            return (changed, Deletion::Keep);
+        };
+        round.topics.extend(topics());
+        round.next += 1;
+        let rewrite = changed || round.rewrite;
+        if round.next == round.count {
+            return (rewrite, Deletion::AbsentFromRound(round.topics));
+        }
+        self.rounds.insert(addr.clone(), round);
+        (rewrite, Deletion::Keep)
+    }
+
     /// Refuses a registration that would push the topic count over its limit.
     fn check_topic_room(&self, topics: &TopicConfigSerializeWrapper) -> Result<(), NamesrvError> {
         let new = topics
@@ -203,24 +293,32 @@ impl RouteTable {
         Ok(())
     }
 
-    /// Applies a master's topic configs as 5.x does: with a new data version every topic is
-    /// rewritten, otherwise only topics this broker name does not host yet (one deleted in
-    /// the NameServer comes back). With `delete_topics_with_registration`, topics the
-    /// registration leaves out stop routing to this broker name.
+    /// Applies a master's topic configs as 5.x does: with a new data version (`changed`)
+    /// every topic is rewritten, otherwise only topics this broker name does not host yet
+    /// (one deleted in the NameServer comes back). With `delete_topics_with_registration`,
+    /// the topics `deletion` names stop routing to this broker name.
     fn apply_topics(
         &mut self,
         broker_name: &str,
         topics: &TopicConfigSerializeWrapper,
         changed: bool,
+        deletion: Deletion,
     ) {
         let table = &topics.topic_config_table;
         if self.delete_topics_with_registration {
-            self.topics.retain(|topic, by_broker| {
-                if !table.contains_key(topic) {
-                    by_broker.remove(broker_name);
-                }
-                !by_broker.is_empty()
-            });
+            let listed = |topic: &String| match &deletion {
+                Deletion::Keep => true,
+                Deletion::AbsentFrom => table.contains_key(topic),
+                Deletion::AbsentFromRound(round) => round.contains(topic),
+            };
+            if !matches!(deletion, Deletion::Keep) {
+                self.topics.retain(|topic, by_broker| {
+                    if !listed(topic) {
+                        by_broker.remove(broker_name);
+                    }
+                    !by_broker.is_empty()
+                });
+            }
         }
         for (topic, config) in table {
             let by_broker = self.topics.entry(topic.clone()).or_default();
@@ -266,6 +364,7 @@ impl RouteTable {
     /// cluster it registered in.
     pub fn unregister(&mut self, broker_name: &str, addr: &str) {
         self.live.remove(addr);
+        self.rounds.remove(addr);
         let Some(entry) = self.brokers.get_mut(broker_name) else {
             return;
         };
@@ -280,6 +379,7 @@ impl RouteTable {
     /// stops registering.
     pub fn expire_addr(&mut self, addr: &str) {
         self.live.remove(addr);
+        self.rounds.remove(addr);
         let mut emptied = Vec::new();
         for (name, entry) in &mut self.brokers {
             entry.addrs.retain(|_, a| a != addr);

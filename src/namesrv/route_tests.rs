@@ -383,3 +383,89 @@ fn a_late_unregistration_does_not_remove_the_id_s_new_holder() {
     assert!(table.live(A0).is_some());
     assert_invariants(&table);
 }
+
+fn part(index: i32, count: i32, version: i64, names: &[&str]) -> Registration {
+    Registration {
+        part: Some(RegistrationPart { index, count }),
+        ..reg("broker-a", A0, 0, version, names)
+    }
+}
+
+#[test]
+fn a_split_registration_keeps_the_topics_of_every_part() {
+    let mut table = RouteTable::new();
+    register(&mut table, reg("broker-a", A0, 0, 1, &["x", "old"]), 1);
+    // A new version in three parts: no part drops the topics of another while it arrives.
+    register(&mut table, part(0, 3, 2, &["a", "b"]), 2);
+    for topic in ["a", "b", "x", "old"] {
+        assert_eq!(
+            brokers_of(&table, topic),
+            ["broker-a"],
+            "{topic} after part 0"
+        );
+    }
+    register(&mut table, part(1, 3, 2, &["c"]), 3);
+    assert_eq!(
+        brokers_of(&table, "old"),
+        ["broker-a"],
+        "kept until the round is whole"
+    );
+    register(&mut table, part(2, 3, 2, &["x"]), 4);
+    for topic in ["a", "b", "c", "x"] {
+        assert_eq!(
+            brokers_of(&table, topic),
+            ["broker-a"],
+            "{topic} after the round"
+        );
+    }
+    assert!(
+        brokers_of(&table, "old").is_empty(),
+        "listed by no part of the whole round"
+    );
+    // The same round again, as every registerNameServerPeriod: nothing moves.
+    for (index, names) in [(0, &["a", "b"][..]), (1, &["c"]), (2, &["x"])] {
+        register(&mut table, part(index, 3, 2, names), 5);
+        for topic in ["a", "b", "c", "x"] {
+            assert_eq!(
+                brokers_of(&table, topic),
+                ["broker-a"],
+                "{topic} part {index}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_later_part_of_a_new_version_rewrites_its_topics() {
+    let mut table = RouteTable::new();
+    register(&mut table, part(0, 2, 1, &["a"]), 1);
+    register(&mut table, part(1, 2, 1, &["b"]), 2);
+    let mut second = part(1, 2, 2, &["b"]);
+    second
+        .topics
+        .topic_config_table
+        .get_mut("b")
+        .expect("b")
+        .write_queue_nums = 9;
+    register(&mut table, part(0, 2, 2, &["a"]), 3);
+    register(&mut table, second, 4);
+    let route = table.route("b").expect("routed");
+    assert_eq!(route.queue_datas[0].write_queue_nums, 9, "{route:?}");
+}
+
+#[test]
+fn a_round_missing_a_part_deletes_nothing() {
+    let mut table = RouteTable::new();
+    register(&mut table, reg("broker-a", A0, 0, 1, &["a", "b", "c"]), 1);
+    // Part 1 of 3 never arrives (its NameServer restarted, say).
+    register(&mut table, part(0, 3, 2, &["a"]), 2);
+    register(&mut table, part(2, 3, 2, &["c"]), 3);
+    assert_eq!(brokers_of(&table, "b"), ["broker-a"]);
+    // Parts out of range never complete a round either.
+    register(&mut table, part(5, 3, 2, &["a"]), 4);
+    register(&mut table, part(0, -1, 2, &["a"]), 5);
+    assert_eq!(brokers_of(&table, "b"), ["broker-a"]);
+    // A whole registration still replaces the topic set.
+    register(&mut table, reg("broker-a", A0, 0, 3, &["a"]), 6);
+    assert!(brokers_of(&table, "b").is_empty());
+}

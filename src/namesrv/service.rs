@@ -15,13 +15,14 @@ use bytes::Bytes;
 
 use super::error::NamesrvError;
 use super::kv::KvConfig;
-use super::route::{Registration, RouteTable};
+use super::route::{Registration, RegistrationPart, RouteTable};
 use crate::net::{Peer, Reply, Service};
 use crate::wire::body::{
     self, body_crc32, DataVersion, KvTable, RegisterBrokerBody, TopicRouteData,
 };
 use crate::wire::codes::request_code;
 use crate::wire::headers::*;
+use crate::wire::register_body;
 use crate::wire::RemotingCommand;
 
 /// How often [`NameServer::run_expiry`] looks for silent brokers by default (5.x's
@@ -165,17 +166,24 @@ impl NameServer {
 
     fn register_broker(&self, connection: u64, request: &RemotingCommand, now_ms: u64) -> Handled {
         let header: RegisterBrokerRequestHeader = request.decode_header()?;
-        if header.compressed {
-            return Err(NamesrvError::CompressedRegistration);
-        }
+        // The CRC is of the bytes sent, compressed or not.
         if header.body_crc32 != 0 && body_crc32(&request.body) != header.body_crc32 {
             return Err(NamesrvError::BodyCrcMismatch);
         }
         // Brokers before 3.0.11 sent no body: a registration without topics.
         let registered: RegisterBrokerBody = if request.body.is_empty() {
             RegisterBrokerBody::default()
+        } else if header.compressed {
+            register_body::decode_compressed(&request.body)?
         } else {
             body::decode(&request.body, "REGISTER_BROKER body")?
+        };
+        let part = match (header.registration_part, header.registration_parts) {
+            (None, None) => None,
+            (index, count) => Some(RegistrationPart {
+                index: index.unwrap_or(-1),
+                count: count.unwrap_or(0),
+            }),
         };
         let registration = Registration {
             cluster: header.cluster_name,
@@ -189,6 +197,7 @@ impl NameServer {
             enable_acting_master: header.enable_acting_master.unwrap_or(false),
             zone_name: header.zone_name,
             connection: Some(connection),
+            part,
             topics: registered.topic_config_serialize_wrapper,
         };
         let result = self.routes.borrow_mut().register(registration, now_ms)?;

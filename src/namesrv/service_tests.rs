@@ -172,7 +172,7 @@ fn malformed_registrations_are_refused_with_a_reason() {
     assert_refused(
         &response,
         response_code::SYSTEM_ERROR,
-        "compressedRegister=false",
+        "compressed REGISTER_BROKER body is not a zlib stream",
     );
     assert!(
         server.routes().route("T1").is_none(),
@@ -365,4 +365,91 @@ fn the_expiry_task_expires_silent_brokers_and_stops_when_closing() {
         .expect("executor")
         .join()
         .expect("join");
+}
+
+/// A Java broker with `compressedRegister=true`: the body is the zlib form, its CRC over
+/// the compressed bytes.
+#[test]
+fn a_compressed_registration_routes_its_topics() {
+    use crate::wire::register_body::encode_compressed;
+
+    let server = NameServer::new();
+    let plain: RegisterBrokerBody =
+        body::decode(&register_body(&["T1", "T2"]), "test body").expect("JSON");
+    let compressed = encode_compressed(&plain, 9);
+    let mut header = register_header(A0, 0);
+    header.compressed = true;
+    header.body_crc32 = body_crc32(&compressed);
+    let response = server.handle(
+        1,
+        &request(request_code::REGISTER_BROKER, &header, &compressed),
+        0,
+    );
+    assert_eq!(
+        response.code,
+        response_code::SUCCESS,
+        "{:?}",
+        response.remark
+    );
+    for topic in ["T1", "T2"] {
+        let route = server.routes().route(topic).expect("routed");
+        assert_eq!(route.queue_datas[0].write_queue_nums, 4);
+    }
+    assert_eq!(
+        server
+            .routes()
+            .live(A0)
+            .map(|live| live.data_version.counter),
+        Some(2)
+    );
+
+    // The same form damaged: refused, saying why, and nothing changes.
+    let mut damaged = compressed.clone();
+    damaged.truncate(damaged.len() / 2);
+    header.body_crc32 = 0;
+    let response = server.handle(
+        1,
+        &request(request_code::REGISTER_BROKER, &header, &damaged),
+        0,
+    );
+    assert_refused(
+        &response,
+        response_code::SYSTEM_ERROR,
+        "compressed REGISTER_BROKER body",
+    );
+    assert!(server.routes().route("T1").is_some());
+}
+
+/// Parts of one split registration, numbered in the header: the last deletes what no
+/// part listed, the others delete nothing.
+#[test]
+fn split_parts_numbered_in_the_header_register_as_one() {
+    let server = NameServer::new();
+    assert_eq!(
+        register(&server, A0, 0, &["old"]).code,
+        response_code::SUCCESS
+    );
+    let send = |index: i32, topics: &[&str]| {
+        let mut header = register_header(A0, 0);
+        header.registration_part = Some(index);
+        header.registration_parts = Some(2);
+        let mut body: RegisterBrokerBody =
+            body::decode(&register_body(topics), "test body").expect("JSON");
+        body.topic_config_serialize_wrapper.data_version.counter = 9;
+        let bytes = body::encode(&body);
+        server.handle(
+            1,
+            &request(request_code::REGISTER_BROKER, &header, &bytes),
+            0,
+        )
+    };
+    assert_eq!(send(0, &["A"]).code, response_code::SUCCESS);
+    assert!(
+        server.routes().route("old").is_some(),
+        "kept while parts arrive"
+    );
+    assert_eq!(send(1, &["B"]).code, response_code::SUCCESS);
+    assert!(server.routes().route("A").is_some());
+    assert!(server.routes().route("B").is_some());
+    assert!(server.routes().route("old").is_none(), "listed by no part");
 }

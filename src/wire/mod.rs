@@ -20,6 +20,7 @@ pub mod message_id;
 pub mod properties;
 pub mod record;
 pub mod refusal;
+pub mod register_body;
 pub mod topics;
 
 pub use command::{ExtFields, LanguageCode, RemotingCommand, SerializeType};

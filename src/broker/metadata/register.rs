@@ -3,6 +3,10 @@
 //! Every shard registers itself (REGISTER_BROKER with its topic configs) at start, every
 //! `registerNameServerPeriod` (docs/topology.md §Registration), and at once after a topic change (the owner asks, see
 //! [`crate::broker::metadata::topic_owner`]); it unregisters at graceful shutdown.
+//! A table too large for one frame, or larger than `splitRegistrationSize` topics with
+//! `enableSplitRegistration`, goes in parts, sent one after the other to each NameServer; with
+//! `compressedRegister` every body is in Java's zlib form ([`register_requests`],
+//! docs/protocol.md §2.9.2).
 //! NameServers are asked concurrently, each over its pooled connection; one that is down fails its own request
 //! (connect or request timeout) and is simply tried again on the next round. No round waits
 //! longer than [`CHANGE_WAIT_MAX`]: late answers finish, and are logged, in the background,
@@ -17,10 +21,10 @@ use bytes::Bytes;
 
 use crate::broker::BrokerContext;
 use crate::client::ClientError;
-use crate::wire::body::RegisterBrokerBody;
-use crate::wire::body::{self, body_crc32, perm};
+use crate::wire::body::{body_crc32, perm, TopicConfigSerializeWrapper};
 use crate::wire::codes::request_code;
 use crate::wire::headers::{RegisterBrokerRequestHeader, UnregisterBrokerRequestHeader};
+use crate::wire::register_body::{self, RegisterForm};
 use crate::wire::{ExtFields, RemotingCommand};
 
 /// Java's default `registerNameServerPeriod`.
@@ -32,9 +36,18 @@ pub const REGISTER_PERIOD: Duration = Duration::from_secs(30);
 pub const CHANGE_WAIT_MAX: Duration = Duration::from_secs(1);
 
 impl BrokerContext {
-    /// The REGISTER_BROKER request of this shard as its topic table stands now.
-    pub fn register_request(&self) -> RemotingCommand {
-        let mut wrapper = self.topics.wrapper();
+    /// The REGISTER_BROKER requests of this shard as its topic table stands now: one, or the
+    /// parts it is split into, to be sent in order.
+    pub fn register_requests(&self) -> Vec<RemotingCommand> {
+        self.registration_of(self.topics.wrapper())
+    }
+
+    /// The REGISTER_BROKER requests that register the topics of `wrapper`, in this broker's
+    /// form (`compressedRegister`, `enableSplitRegistration`, `splitRegistrationSize`).
+    pub fn registration_of(
+        &self,
+        mut wrapper: TopicConfigSerializeWrapper,
+    ) -> Vec<RemotingCommand> {
         // `brokerPermission` without READ or WRITE masks every topic, as Java registers it.
         let broker_perm = self.config.broker_permission;
         if broker_perm & (perm::READ | perm::WRITE) != perm::READ | perm::WRITE {
@@ -42,36 +55,29 @@ impl BrokerContext {
                 topic.perm &= broker_perm;
             }
         }
-        let body = body::encode(&RegisterBrokerBody {
-            filter_server_list: Vec::new(),
-            topic_config_serialize_wrapper: wrapper,
-        });
-        let mut request = RemotingCommand::request(
-            request_code::REGISTER_BROKER,
-            ExtFields::new(),
-            Bytes::new(),
-        );
-        request.set_header(&RegisterBrokerRequestHeader {
+        let header = RegisterBrokerRequestHeader {
             broker_name: self.identity.broker_name.clone(),
             broker_addr: self.identity.broker_addr.clone(),
             cluster_name: self.config.broker_cluster_name.clone(),
             ha_server_addr: self.identity.ha_server_addr.clone(),
             broker_id: self.config.broker_id,
-            heartbeat_timeout_millis: None,
-            enable_acting_master: None,
-            compressed: false,
-            body_crc32: body_crc32(&body),
-            zone_name: None,
-        });
-        request.body = Bytes::from(body);
-        request
+            ..RegisterBrokerRequestHeader::default()
+        };
+        let form = RegisterForm {
+            compressed: self.config.compressed_register,
+            topics_per_part: self
+                .config
+                .enable_split_registration
+                .then_some(self.config.split_registration_size),
+        };
+        register_requests(&header, wrapper, form)
     }
 
     /// Registers with every NameServer; returns how many accepted within `wait_max`.
     /// Answers still due then finish (and are logged) in the background.
     pub async fn register_all(&self, wait_max: Duration) -> usize {
-        let request = self.register_request();
-        self.each_namesrv("register", &request, wait_max).await
+        let requests = self.register_requests();
+        self.each_namesrv("register", requests, wait_max).await
     }
 
     /// Unregisters from every NameServer (graceful shutdown), waiting at most `wait_max`.
@@ -87,16 +93,19 @@ impl BrokerContext {
             cluster_name: self.config.broker_cluster_name.clone(),
             broker_id: self.config.broker_id,
         });
-        self.each_namesrv("unregister", &request, wait_max).await
+        self.each_namesrv("unregister", vec![request], wait_max)
+            .await
     }
 
-    /// Sends `request` to every NameServer at once; counts the answers in by `wait_max`.
+    /// Sends `requests` to every NameServer at once, in order to each (the next once the
+    /// last succeeded); counts the NameServers that accepted them all by `wait_max`.
     async fn each_namesrv(
         &self,
         what: &'static str,
-        request: &RemotingCommand,
+        requests: Vec<RemotingCommand>,
         wait_max: Duration,
     ) -> usize {
+        let requests: Rc<[RemotingCommand]> = requests.into();
         let deadline = Instant::now() + wait_max;
         // One task per NameServer, so a slow one does not hold up the others.
         let sends: Vec<_> = self
@@ -105,12 +114,17 @@ impl BrokerContext {
             .iter()
             .map(|&addr| {
                 let pool = self.namesrv.clone();
-                let request = request.clone();
+                let requests = requests.clone();
                 let broker = self.identity.broker_name.clone();
                 glommio::spawn_local(async move {
-                    let result = pool.request_ok(addr, request).await;
-                    log_outcome(&broker, what, addr, &result);
-                    result.is_ok()
+                    for request in requests.iter() {
+                        let result = pool.request_ok(addr, request.clone()).await;
+                        log_outcome(&broker, what, addr, &result);
+                        if result.is_err() {
+                            return false;
+                        }
+                    }
+                    true
                 })
             })
             .collect();
@@ -151,6 +165,39 @@ impl BrokerContext {
     }
 }
 
+/// The requests that register `wrapper` with `header`'s broker fields in `form`: the
+/// parts of [`register_body::split`], each with its CRC and, when there are several, its
+/// place among them (`registrationPart`, `registrationParts`).
+pub fn register_requests(
+    header: &RegisterBrokerRequestHeader,
+    wrapper: TopicConfigSerializeWrapper,
+    form: RegisterForm,
+) -> Vec<RemotingCommand> {
+    let parts = register_body::split(wrapper, form);
+    let count = i32::try_from(parts.len()).ok().filter(|&count| count > 1);
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(index, part)| {
+            let body = register_body::encode_part(part, form.compressed);
+            let mut request = RemotingCommand::request(
+                request_code::REGISTER_BROKER,
+                ExtFields::new(),
+                Bytes::new(),
+            );
+            request.set_header(&RegisterBrokerRequestHeader {
+                compressed: form.compressed,
+                body_crc32: body_crc32(&body),
+                registration_part: count.and_then(|_| i32::try_from(index).ok()),
+                registration_parts: count,
+                ..header.clone()
+            });
+            request.body = Bytes::from(body);
+            request
+        })
+        .collect()
+}
+
 fn log_outcome(
     broker: &str,
     what: &'static str,
@@ -165,5 +212,133 @@ fn log_outcome(
             %err,
             "{what} with NameServer failed; the next round retries"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::BytesMut;
+
+    use super::*;
+    use crate::limits;
+    use crate::wire::body::{DataVersion, TopicConfig};
+    use crate::wire::frame;
+
+    fn header() -> RegisterBrokerRequestHeader {
+        RegisterBrokerRequestHeader {
+            broker_name: format!("broker-a-{}", "b".repeat(100)),
+            broker_addr: "[fd00::1234:5678:9abc:def0]:10911".into(),
+            cluster_name: "c".repeat(127),
+            ha_server_addr: "[fd00::1234:5678:9abc:def0]:10912".into(),
+            broker_id: 0,
+            ..RegisterBrokerRequestHeader::default()
+        }
+    }
+
+    fn table(count: usize, name_len: usize) -> TopicConfigSerializeWrapper {
+        let topic_config_table = (0..count)
+            .map(|i| {
+                let name = format!("{i:06}{}", "t".repeat(name_len - 6));
+                let config = TopicConfig {
+                    topic_name: name.clone(),
+                    read_queue_nums: 1024,
+                    write_queue_nums: 1024,
+                    ..TopicConfig::default()
+                };
+                (name, config)
+            })
+            .collect();
+        TopicConfigSerializeWrapper {
+            data_version: DataVersion {
+                counter: i64::MAX,
+                state_version: i64::MAX,
+                timestamp: i64::MAX,
+            },
+            topic_config_table,
+            ..TopicConfigSerializeWrapper::default()
+        }
+    }
+
+    /// Every frame of `requests` as the connection writes it, checked against the limit
+    /// and decoded back.
+    fn frames_fit(requests: &[RemotingCommand]) -> Vec<RemotingCommand> {
+        requests
+            .iter()
+            .map(|request| {
+                let mut out = BytesMut::new();
+                request.encode(&mut out).expect("encodes");
+                assert!(
+                    out.len() <= limits::FRAME_SIZE_MAX,
+                    "a frame of {} bytes",
+                    out.len()
+                );
+                frame::decode(&mut out).expect("a frame").expect("whole")
+            })
+            .collect()
+    }
+
+    /// The guarantee: no table the broker accepts, names as long as allowed, makes a
+    /// registration frame over the frame limit, compressed or not, split asked or not.
+    #[test]
+    fn the_largest_table_registers_in_frames_under_the_limit() {
+        let big = table(limits::BROKER_TOPICS_MAX, limits::TOPIC_NAME_MAX);
+        for compressed in [false, true] {
+            let form = RegisterForm {
+                compressed,
+                topics_per_part: None,
+            };
+            let requests = register_requests(&header(), big.clone(), form);
+            let mut topics = 0;
+            for request in frames_fit(&requests) {
+                let header: RegisterBrokerRequestHeader = request.decode_header().expect("header");
+                assert_eq!(header.compressed, compressed);
+                assert_eq!(header.body_crc32, body_crc32(&request.body));
+                assert_eq!(
+                    header.registration_parts,
+                    Some(i32::try_from(requests.len()).expect("count"))
+                );
+                let body = if compressed {
+                    register_body::decode_compressed(&request.body).expect("compressed body")
+                } else {
+                    crate::wire::body::decode(&request.body, "body").expect("JSON body")
+                };
+                topics += body.topic_config_serialize_wrapper.topic_config_table.len();
+            }
+            assert_eq!(topics, limits::BROKER_TOPICS_MAX, "compressed {compressed}");
+        }
+    }
+
+    #[test]
+    fn a_small_table_is_one_request_without_part_numbers() {
+        let form = RegisterForm {
+            compressed: false,
+            topics_per_part: Some(800),
+        };
+        let requests = register_requests(&header(), table(10, 20), form);
+        assert_eq!(requests.len(), 1);
+        let header: RegisterBrokerRequestHeader = requests[0].decode_header().expect("header");
+        assert_eq!(header.registration_part, None);
+        assert_eq!(header.registration_parts, None);
+        assert!(!header.compressed);
+    }
+
+    #[test]
+    fn split_registration_numbers_its_parts_in_order() {
+        let form = RegisterForm {
+            compressed: true,
+            topics_per_part: Some(4),
+        };
+        let requests = register_requests(&header(), table(10, 20), form);
+        let places: Vec<(Option<i32>, Option<i32>)> = requests
+            .iter()
+            .map(|request| {
+                let header: RegisterBrokerRequestHeader = request.decode_header().expect("header");
+                (header.registration_part, header.registration_parts)
+            })
+            .collect();
+        assert_eq!(
+            places,
+            [(Some(0), Some(3)), (Some(1), Some(3)), (Some(2), Some(3))]
+        );
     }
 }

@@ -30,6 +30,10 @@ command_header! {
         /// CRC of the body; 0 means unchecked.
         def body_crc32: i32 = "bodyCrc32",
         opt zone_name: String = "__ZONE_NAME",
+        /// shardmq's own (Java ignores it): this body is part `registrationPart` (from 0) of
+        /// the `registrationParts` one registration was split into (docs/protocol.md §2.9.2).
+        opt registration_part: i32 = "registrationPart",
+        opt registration_parts: i32 = "registrationParts",
     }
 }
 
