@@ -32,6 +32,7 @@ use crate::storage::config::{FlushPolicy, StoreConfig};
 use crate::storage::index::Geometry;
 use crate::storage::retention::RetentionConfig;
 use crate::storage::store::Store;
+use crate::wire::body::TopicConfig;
 
 /// How shard k presents itself to NameServers and clients.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +74,9 @@ pub struct BrokerContext {
     pub queue_locks: QueueLocks,
     /// Consumer groups whose config and retry topic a heartbeat is having created now.
     pub groups_in_setup: RefCell<BTreeSet<String>>,
+    /// The topics this shard last registered with the NameServers, as it registered them:
+    /// what a registration after a topic change compares with.
+    pub registered: RefCell<Option<BTreeMap<String, TopicConfig>>>,
     /// The store's clock: handlers read the time through it, so what they report and
     /// expire agrees with the store's timestamps, and a test moves all of it at once.
     pub clock: Clock,
@@ -204,6 +208,7 @@ impl BrokerContext {
             timers: Rc::new(timers),
             queue_locks: QueueLocks::default(),
             groups_in_setup: RefCell::default(),
+            registered: RefCell::default(),
             clock,
         }))
     }
@@ -231,7 +236,7 @@ impl BrokerContext {
             ),
             ShardMsg::TopicsChanged { version } => {
                 self.topics.wait_version(version).await;
-                self.register_all(register::CHANGE_WAIT_MAX).await;
+                self.register_changes(register::CHANGE_WAIT_MAX).await;
                 ShardReply::Done
             }
             ShardMsg::Group(change) => ShardReply::Changed(

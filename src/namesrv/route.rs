@@ -40,6 +40,9 @@ pub struct Registration {
     /// Set when the broker split its registration (headers `registrationPart`,
     /// `registrationParts`); `None` for a registration of the whole table.
     pub part: Option<RegistrationPart>,
+    /// The broker listed only the topics that changed since its last registration
+    /// (header `registrationIncrement`): they are rewritten, no other topic is deleted.
+    pub increment: bool,
     pub topics: TopicConfigSerializeWrapper,
 }
 
@@ -172,7 +175,11 @@ impl RouteTable {
 
         let first = self.join_broker_name(&reg);
         if is_master {
-            let (rewrite, deletion) = self.follow_round(&reg, topics_changed || first);
+            let (rewrite, deletion) = if reg.increment {
+                (true, Deletion::Keep)
+            } else {
+                self.follow_round(&reg, topics_changed || first)
+            };
             self.apply_topics(&reg.broker_name, &reg.topics, rewrite, deletion);
         }
         let timeout_ms = reg

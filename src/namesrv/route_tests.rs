@@ -136,6 +136,29 @@ fn re_registration_with_fewer_topics_drops_the_missing_ones() {
 }
 
 #[test]
+fn an_increment_adds_and_rewrites_its_topics_and_deletes_none() {
+    let mut table = RouteTable::new();
+    register(&mut table, reg("broker-a", A0, 0, 1, &["T1", "T2"]), 0);
+    let mut increment = reg("broker-a", A0, 0, 2, &["T3"]);
+    increment.increment = true;
+    increment
+        .topics
+        .topic_config_table
+        .values_mut()
+        .for_each(|config| config.write_queue_nums = 2);
+    register(&mut table, increment, 1);
+    for topic in ["T1", "T2", "T3"] {
+        assert_eq!(brokers_of(&table, topic), ["broker-a"], "{topic}");
+    }
+    let t3 = table.route("T3").expect("routed");
+    assert_eq!(t3.queue_datas[0].write_queue_nums, 2);
+    // The next full registration, at the increment's version, still deletes what it omits.
+    register(&mut table, reg("broker-a", A0, 0, 2, &["T1", "T3"]), 2);
+    assert!(table.route("T2").is_none(), "gone with a full registration");
+    assert_eq!(brokers_of(&table, "T3"), ["broker-a"]);
+}
+
+#[test]
 fn same_data_version_adds_missing_topics_but_keeps_published_ones() {
     let mut table = RouteTable::new();
     register(&mut table, reg("broker-a", A0, 0, 1, &["T1", "T2"]), 0);

@@ -198,6 +198,7 @@ impl NameServer {
             zone_name: header.zone_name,
             connection: Some(connection),
             part,
+            increment: header.registration_increment.unwrap_or(false),
             topics: registered.topic_config_serialize_wrapper,
         };
         let result = self.routes.borrow_mut().register(registration, now_ms)?;

@@ -39,14 +39,16 @@ impl BrokerContext {
     /// The REGISTER_BROKER requests of this shard as its topic table stands now: one, or the
     /// parts it is split into, to be sent in order.
     pub fn register_requests(&self) -> Vec<RemotingCommand> {
-        self.registration_of(self.topics.wrapper())
+        self.registration_of(self.topics.wrapper(), false)
     }
 
     /// The REGISTER_BROKER requests that register the topics of `wrapper`, in this broker's
-    /// form (`compressedRegister`, `enableSplitRegistration`, `splitRegistrationSize`).
+    /// form (`compressedRegister`, `enableSplitRegistration`, `splitRegistrationSize`);
+    /// with `increment`, marked as listing only what changed since the last registration.
     pub fn registration_of(
         &self,
         mut wrapper: TopicConfigSerializeWrapper,
+        increment: bool,
     ) -> Vec<RemotingCommand> {
         // `brokerPermission` without READ or WRITE masks every topic, as Java registers it.
         let broker_perm = self.config.broker_permission;
@@ -61,6 +63,7 @@ impl BrokerContext {
             cluster_name: self.config.broker_cluster_name.clone(),
             ha_server_addr: self.identity.ha_server_addr.clone(),
             broker_id: self.config.broker_id,
+            registration_increment: increment.then_some(true),
             ..RegisterBrokerRequestHeader::default()
         };
         let form = RegisterForm {
@@ -76,7 +79,37 @@ impl BrokerContext {
     /// Registers with every NameServer; returns how many accepted within `wait_max`.
     /// Answers still due then finish (and are logged) in the background.
     pub async fn register_all(&self, wait_max: Duration) -> usize {
-        let requests = self.register_requests();
+        let wrapper = self.topics.wrapper();
+        *self.registered.borrow_mut() = Some(wrapper.topic_config_table.clone());
+        let requests = self.registration_of(wrapper, false);
+        self.each_namesrv("register", requests, wait_max).await
+    }
+
+    /// Registers what changed since this shard's last registration, after a topic change:
+    /// only the topics added or changed (a registration marked `registrationIncrement`, as
+    /// Java 5 brokers register a topic change), so a change costs what it changed, not the
+    /// whole table; the whole table when a topic left this shard, since only a full
+    /// registration tells a NameServer a topic is gone. Nothing when nothing this shard
+    /// registers changed. The periodic full registration repairs a NameServer that missed
+    /// an increment.
+    pub async fn register_changes(&self, wait_max: Duration) -> usize {
+        let mut wrapper = self.topics.wrapper();
+        let last = self.registered.borrow_mut().take();
+        let Some(last) = last.filter(|last| {
+            last.keys()
+                .all(|topic| wrapper.topic_config_table.contains_key(topic))
+        }) else {
+            return self.register_all(wait_max).await;
+        };
+        let now = wrapper.topic_config_table.clone();
+        wrapper
+            .topic_config_table
+            .retain(|topic, config| last.get(topic) != Some(config));
+        *self.registered.borrow_mut() = Some(now);
+        if wrapper.topic_config_table.is_empty() {
+            return self.config.namesrv_addr.len();
+        }
+        let requests = self.registration_of(wrapper, true);
         self.each_namesrv("register", requests, wait_max).await
     }
 

@@ -34,6 +34,9 @@ command_header! {
         /// the `registrationParts` one registration was split into (docs/protocol.md §2.9.2).
         opt registration_part: i32 = "registrationPart",
         opt registration_parts: i32 = "registrationParts",
+        /// shardmq's own (Java ignores it): the body lists only the topics that changed
+        /// since the broker's last registration; the others stay (docs/protocol.md §2.9.2).
+        opt registration_increment: bool = "registrationIncrement",
     }
 }
 
