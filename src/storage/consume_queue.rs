@@ -14,7 +14,8 @@
 //! reader and the flusher can interleave.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::rc::Rc;
 
@@ -64,6 +65,20 @@ impl CqEntry {
             tags_code: i64::from_be_bytes(b[12..20].try_into().expect("8")),
         }
     }
+}
+
+/// Bytes of a queue read at once while it opens: one 1024-entry block, the unit segments are
+/// made of (so a read never straddles two segments), holding every entry of a small queue.
+const OPEN_READ: u64 = 1024 * CQ_ENTRY_SIZE;
+
+/// What opening a queue has read: the search for its end probes entries far apart and then
+/// close together, and reads each [`OPEN_READ`] block of them once.
+#[derive(Default)]
+struct OpenReads {
+    /// By segment start: where the segment's data ends ([`SegmentFile::data_end`]).
+    data_end: HashMap<u64, u64>,
+    /// By (segment start, block start in the segment).
+    blocks: HashMap<(u64, u64), ReadBuf>,
 }
 
 #[derive(Debug)]
@@ -164,7 +179,11 @@ impl ConsumeQueue {
     /// `wipe` (the last checkpoint did not finish, or there is none), whatever lies past the
     /// cut is wiped from disk so no later crash can bring stale entries back; the cut page is
     /// kept in the tail either way, to be rewritten by the next flush.
+    ///
+    /// The search reads through [`OpenReads`]: whole blocks of entries, each once, and none
+    /// past where a segment's data ends, so a queue of a few entries opens with one read.
     async fn load(&self, keep_below: PhysicalOffset, wipe: bool) -> StoreResult<()> {
+        let mut reads = OpenReads::default();
         let starts: Vec<u64> = self.state.borrow().segments.keys().copied().collect();
         let Some(&first) = starts.first() else {
             return Ok(());
@@ -175,8 +194,8 @@ impl ConsumeQueue {
         for &start in starts.iter().rev() {
             let at = start / CQ_ENTRY_SIZE;
             if start == first
-                || valid(self.read_disk(at).await?)
-                || valid(self.read_disk(at + 1).await?)
+                || valid(self.read_opening(&mut reads, at).await?)
+                || valid(self.read_opening(&mut reads, at + 1).await?)
             {
                 cut_seg = start;
                 break;
@@ -188,13 +207,13 @@ impl ConsumeQueue {
             let mut hi = eps;
             while lo < hi {
                 let mid = lo + (hi - lo) / 2;
-                if valid(self.read_disk(base + mid).await?) {
+                if valid(self.read_opening(&mut reads, base + mid).await?) {
                     lo = mid + 1;
                 } else {
                     hi = mid;
                 }
             }
-            if lo + 1 < eps && valid(self.read_disk(base + lo + 1).await?) {
+            if lo + 1 < eps && valid(self.read_opening(&mut reads, base + lo + 1).await?) {
                 lo += 1;
                 continue;
             }
@@ -203,12 +222,14 @@ impl ConsumeQueue {
         let max = base + lo;
         let dirty_past_cut = wipe;
         let tail_at = align_down(max * CQ_ENTRY_SIZE);
-        let mut tail = vec![0u8; (max * CQ_ENTRY_SIZE - tail_at) as usize];
-        if !tail.is_empty() {
-            let file = self.state.borrow().segments[&cut_seg].clone();
-            let len = tail.len();
-            tail.copy_from_slice(&file.read_at(tail_at - cut_seg, len).await?);
+        // The page's bytes: the end of the entry it starts in, then whole entries.
+        let tail_from = tail_at / CQ_ENTRY_SIZE;
+        let mut entries = Vec::with_capacity(((max - tail_from) * CQ_ENTRY_SIZE) as usize);
+        for i in tail_from..max {
+            let entry = self.read_opening(&mut reads, i).await?;
+            entries.extend_from_slice(&entry.encode());
         }
+        let tail = entries.split_off((tail_at - tail_from * CQ_ENTRY_SIZE) as usize);
         for s in starts.iter().copied().filter(|&s| s > cut_seg) {
             let file = self.state.borrow_mut().segments.remove(&s).expect("listed");
             self.disk.remove(&file.path()).await?;
@@ -227,11 +248,16 @@ impl ConsumeQueue {
         }
         let mut min = first / CQ_ENTRY_SIZE;
         // A queue recreated after retention starts at its first non-blank entry.
-        while min < max && self.read_disk(min).await?.size == u32::MAX {
+        while min < max && self.read_opening(&mut reads, min).await?.size == u32::MAX {
             min += 1;
         }
         let last = if max > min {
-            Some(self.read_disk(max - 1).await?.physical_offset.0)
+            Some(
+                self.read_opening(&mut reads, max - 1)
+                    .await?
+                    .physical_offset
+                    .0,
+            )
         } else {
             None
         };
@@ -247,7 +273,8 @@ impl ConsumeQueue {
         Ok(())
     }
 
-    async fn read_disk(&self, index: u64) -> StoreResult<CqEntry> {
+    /// The entry at `index` while the queue opens, through `reads`.
+    async fn read_opening(&self, reads: &mut OpenReads, index: u64) -> StoreResult<CqEntry> {
         let at = index * CQ_ENTRY_SIZE;
         let seg = at - at % self.segment_bytes;
         let file = self.state.borrow().segments.get(&seg).cloned();
@@ -255,12 +282,38 @@ impl ConsumeQueue {
             offset: index,
             size: 1,
         })?;
-        let b = file.read_at(at - seg, 20).await?;
-        // A file cut short (its creation found the disk full and a crash kept it) holds no
-        // entries past its end.
-        Ok(match b.get(..20) {
+        let data_end = match reads.data_end.get(&seg) {
+            Some(&end) => end,
+            None => {
+                let end = file.data_end().await?;
+                reads.data_end.insert(seg, end);
+                end
+            }
+        };
+        let in_seg = at - seg;
+        // Past the data (and past the end of a file cut short) every entry reads as zeros.
+        if in_seg >= data_end {
+            return Ok(CqEntry::decode(&[0; 20]));
+        }
+        let block = in_seg - in_seg % OPEN_READ;
+        let key = (seg, block);
+        let bytes = match reads.blocks.entry(key) {
+            Entry::Occupied(read) => read.into_mut(),
+            Entry::Vacant(unread) => {
+                let len = OPEN_READ.min(data_end - block) as usize;
+                unread.insert(file.read_at(block, len).await?)
+            }
+        };
+        let from = (in_seg - block) as usize;
+        Ok(match bytes.get(from..from + 20) {
             Some(bytes) => CqEntry::decode(bytes),
-            None => CqEntry::decode(&[0; 20]),
+            None => {
+                // The data ends inside this entry: the rest reads as zeros.
+                let mut entry = [0; 20];
+                let have = bytes.get(from..).unwrap_or_default();
+                entry[..have.len()].copy_from_slice(have);
+                CqEntry::decode(&entry)
+            }
         })
     }
 
