@@ -716,6 +716,44 @@ mod tests {
     }
 
     #[test]
+    fn a_few_entries_in_a_full_size_sparse_segment_reopen_and_cut() {
+        // The default segment (299,008 entries): the search for the end probes far past the
+        // few blocks written, which read as zeros without a read.
+        let dir = test_dir("cq-sparse");
+        let d = dir.join("T").join("0");
+        run_local(move || async move {
+            let eps = 299_008;
+            let open = |keep_below, wipe| {
+                ConsumeQueue::open(Disk::Dma, d.clone(), eps, PhysicalOffset(keep_below), wipe)
+            };
+            let cq = open(u64::MAX, false).await.unwrap();
+            for i in 0..3 {
+                cq.push(QueueOffset(i), entry(i)).unwrap();
+            }
+            cq.flush().await.unwrap();
+            drop(cq);
+            let cq = open(u64::MAX, false).await.unwrap();
+            assert_eq!((cq.min_offset().0, cq.max_offset().0), (0, 3));
+            for i in 3..1500 {
+                cq.push(QueueOffset(i), entry(i)).unwrap();
+            }
+            cq.flush().await.unwrap();
+            drop(cq);
+            // Cut at entry 1100 and wipe past it, as after an interrupted checkpoint.
+            let cq = open(110_000, true).await.unwrap();
+            assert_eq!(cq.max_offset().0, 1100);
+            assert_eq!(
+                cq.entries(QueueOffset(1095), 10).await.unwrap(),
+                (1095..1100).map(entry).collect::<Vec<_>>()
+            );
+            drop(cq);
+            let cq = open(u64::MAX, false).await.unwrap();
+            assert_eq!(cq.max_offset().0, 1100);
+        });
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
     fn dma_queue_survives_reopen_and_cut() {
         let dir = test_dir("cq");
         let d = dir.clone();
