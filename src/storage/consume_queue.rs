@@ -95,6 +95,9 @@ struct CqState {
     tail: Vec<u8>,
     /// Physical offset of the newest entry, for the ordering assertion.
     last_physical: Option<u64>,
+    /// Physical offset of the entry at `min`, when known (the queue's open read it): a
+    /// retention pass whose log start is at or below it has nothing to search for.
+    min_physical: Option<u64>,
     /// The last entries read from disk and those after them ([`CQ_READ_AHEAD`]), by byte
     /// position: a catch-up reader's next pulls find their entries here.
     read_ahead: Option<(u64, ReadBuf)>,
@@ -136,6 +139,7 @@ impl ConsumeQueue {
             tail_at: 0,
             tail: Vec::new(),
             last_physical: None,
+            min_physical: None,
             read_ahead: None,
         };
         let cq = ConsumeQueue {
@@ -159,6 +163,7 @@ impl ConsumeQueue {
             tail_at: 0,
             tail: Vec::new(),
             last_physical: None,
+            min_physical: None,
             read_ahead: None,
         };
         let segment_bytes = entries_per_segment * CQ_ENTRY_SIZE;
@@ -251,15 +256,16 @@ impl ConsumeQueue {
         while min < max && self.read_opening(&mut reads, min).await?.size == u32::MAX {
             min += 1;
         }
-        let last = if max > min {
-            Some(
-                self.read_opening(&mut reads, max - 1)
-                    .await?
-                    .physical_offset
-                    .0,
-            )
+        let (first, last) = if max > min {
+            let first = self.read_opening(&mut reads, min).await?.physical_offset.0;
+            let last = self
+                .read_opening(&mut reads, max - 1)
+                .await?
+                .physical_offset
+                .0;
+            (Some(first), Some(last))
         } else {
-            None
+            (None, None)
         };
         let mut st = self.state.borrow_mut();
         (
@@ -268,8 +274,9 @@ impl ConsumeQueue {
             st.flushed,
             st.tail_at,
             st.tail,
+            st.min_physical,
             st.last_physical,
-        ) = (min, max, max, tail_at, tail, last);
+        ) = (min, max, max, tail_at, tail, first, last);
         Ok(())
     }
 
@@ -534,6 +541,10 @@ impl ConsumeQueue {
     /// below `min` are deleted. Entries are in log order, so a binary search finds the cut.
     pub async fn delete_before(&self, log_min: PhysicalOffset) -> StoreResult<()> {
         let (mut lo, mut hi) = (self.min_offset().0, self.max_offset().0);
+        if matches!(self.state.borrow().min_physical, Some(first) if first >= log_min.0) {
+            // The oldest entry is at or past the log's start, and so are all after it.
+            hi = lo;
+        }
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             let e = self.entries(QueueOffset(mid), 1).await?;
@@ -549,7 +560,10 @@ impl ConsumeQueue {
         let seg_of_min = keep_from - keep_from % self.segment_bytes;
         let doomed: Vec<(u64, SegmentFile)> = {
             let mut st = self.state.borrow_mut();
-            st.min = st.min.max(lo);
+            if lo > st.min {
+                st.min = lo;
+                st.min_physical = None;
+            }
             let keys: Vec<u64> = st.segments.range(..seg_of_min).map(|(k, _)| *k).collect();
             keys.into_iter()
                 .filter_map(|k| Some((k, st.segments.remove(&k)?)))
@@ -749,6 +763,11 @@ mod tests {
             drop(cq);
             let cq = open(u64::MAX, false).await.unwrap();
             assert_eq!(cq.max_offset().0, 1100);
+            // Following the log's start: nothing below it, then past entries 500 and 600.
+            for (log_min, min) in [(0, 0), (50_000, 500), (60_000, 600), (100, 600)] {
+                cq.delete_before(PhysicalOffset(log_min)).await.unwrap();
+                assert_eq!(cq.min_offset().0, min, "log starting at {log_min}");
+            }
         });
         std::fs::remove_dir_all(dir).unwrap();
     }

@@ -644,10 +644,12 @@ impl Store {
     }
 
     /// Moves every ConsumeQueue's min offset to `log_min`, the log's oldest stored record.
+    /// Up to [`QUEUES_FLUSHING_AT_ONCE`] at a time: a queue whose oldest entries fell below
+    /// the log's start searches its entries on disk for the new one.
     pub(super) async fn queues_follow_log(&self, log_min: PhysicalOffset) -> StoreResult<()> {
-        for q in self.all_queues() {
-            q.cq.delete_before(log_min).await?;
-        }
+        let queues = self.all_queues();
+        let follows = queues.iter().map(|q| q.cq.delete_before(log_min));
+        try_join_bounded(follows, QUEUES_FLUSHING_AT_ONCE).await?;
         Ok(())
     }
 
