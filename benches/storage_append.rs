@@ -9,12 +9,17 @@
 //!    the checkpoint that writes the recovered ConsumeQueues (MiB/s);
 //! 4. SYNC_FLUSH: 64 appenders, each putting a record and waiting until it is durable before
 //!    the next (records/s, acknowledgement latency p50/p99);
-//! 5. memory: heap bytes per idle ConsumeQueue, and what a CommitLog segment holds.
+//! 5. memory: heap bytes per idle ConsumeQueue, and what a CommitLog segment holds;
+//! 6. opening a store of many queues holding one message each (`Store::open` after a clean
+//!    close: ConsumeQueues found, opened and their ends read; the log has nothing to scan),
+//!    and once more as after a crash inside a checkpoint (every queue wiped past its end).
 //!
 //! `cargo bench --bench storage_append` (env: BENCH_RECORDS, ASYNC records, default
 //! 2 000 000; BENCH_SYNC_RECORDS, default 100 000; BENCH_DIR, default the temp dir;
 //! BENCH_BLOCK_KIB, default 1024; BENCH_IN_FLIGHT, writes in flight, default the store's;
-//! BENCH_YIELD, appends between turns of the reactor, default 256).
+//! BENCH_YIELD, appends between turns of the reactor, default 256; BENCH_OPEN_QUEUES, queues
+//! of the store opened in 6, default 10 000; BENCH_ONLY, a comma-separated subset of `disk`,
+//! `async`, `sync`, `memory`, `open`, default all).
 
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
@@ -26,6 +31,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use shardmq::clock::Clock;
+use shardmq::storage::checkpoint::{Checkpoint, CheckpointFile};
 use shardmq::storage::config::{FlushPolicy, LogConfig, StoreConfig};
 use shardmq::storage::io::{alloc_block, Disk};
 use shardmq::storage::record::encode;
@@ -256,12 +262,81 @@ async fn memory(root: &Path) {
     );
 }
 
+/// Opens a store of `queues` queues, one message each, in topics of 8 queues, as a broker
+/// restarting on it does: the store was closed cleanly, so the log holds nothing to re-scan
+/// and the time is that of finding, opening and reading the ConsumeQueues. Opened three times
+/// (the first open after the store was written may still find its metadata in the kernel's
+/// caches, as a restart does), then once more as after a crash inside a checkpoint.
+async fn open_many_queues(root: &Path, queues: u32) {
+    let config = config(root, FlushPolicy::Async);
+    let store = Store::open(Disk::Dma, config.clone(), Clock::system())
+        .await
+        .expect("open");
+    let started = Instant::now();
+    for q in 0..queues {
+        let topic = format!("Open{}", q / 8);
+        let mut rec = encode(&topic, QueueId(q % 8), b"x", None);
+        store
+            .put_waiting(&topic, QueueId(q % 8), &mut rec)
+            .await
+            .expect("put");
+    }
+    store.close().await.expect("close");
+    println!(
+        "open: a store of {queues} queues x 1 message written and closed in {:.3} s",
+        started.elapsed().as_secs_f64()
+    );
+    for run in 1..=3 {
+        let started = Instant::now();
+        let store = Store::open(Disk::Dma, config.clone(), Clock::system())
+            .await
+            .expect("reopen");
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "open: a store of {queues} queues x 1 message opened in {secs:.3} s (run {run}): \
+             {:.1} µs per queue",
+            secs / f64::from(queues) * 1e6
+        );
+        let last = format!("Open{}", (queues - 1) / 8);
+        assert_eq!(store.queue_range(&last, QueueId((queues - 1) % 8)).1 .0, 1);
+        store.close().await.expect("close");
+    }
+    // A crash inside a checkpoint leaves `queuesDirty` set: the next open wipes every queue
+    // past the cut (a page write, a hole punched and syncs per queue).
+    let path = config.shard_dir().join("checkpoint");
+    let (file, cp) = CheckpointFile::open(&Disk::Dma, path)
+        .await
+        .expect("checkpoint");
+    let cp = cp.expect("a checkpoint");
+    file.write(&Checkpoint {
+        queues_dirty: true,
+        ..cp
+    })
+    .await
+    .expect("write checkpoint");
+    drop(file);
+    let started = Instant::now();
+    let store = Store::open(Disk::Dma, config.clone(), Clock::system())
+        .await
+        .expect("reopen");
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "open: the same store after a checkpoint that did not finish (every queue wiped past \
+         its end) in {secs:.3} s: {:.1} µs per queue",
+        secs / f64::from(queues) * 1e6
+    );
+    store.close().await.expect("close");
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo test --benches` lists benches; this one only runs under `cargo bench`
     }
     let records = env_u64("BENCH_RECORDS", 2_000_000);
     let sync_records = env_u64("BENCH_SYNC_RECORDS", 100_000);
+    let open_queues = env_u64("BENCH_OPEN_QUEUES", 10_000) as u32;
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let wanted = move |figure: &str| only.is_empty() || only.split(',').any(|f| f == figure);
     let base = std::env::var("BENCH_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| std::env::temp_dir());
@@ -269,11 +344,22 @@ fn main() {
     let r = root.clone();
     let ex = glommio::LocalExecutorBuilder::new(glommio::Placement::Fixed(0))
         .spawn(move || async move {
-            fdatasync_latency(&r.join("probe")).await;
-            async_appends_then_recovery(&r.join("async"), records).await;
-            glommio::timer::sleep(Duration::from_millis(100)).await;
-            sync_appenders(&r.join("sync"), sync_records).await;
-            memory(&r.join("memory")).await;
+            if wanted("disk") {
+                fdatasync_latency(&r.join("probe")).await;
+            }
+            if wanted("async") {
+                async_appends_then_recovery(&r.join("async"), records).await;
+                glommio::timer::sleep(Duration::from_millis(100)).await;
+            }
+            if wanted("sync") {
+                sync_appenders(&r.join("sync"), sync_records).await;
+            }
+            if wanted("memory") {
+                memory(&r.join("memory")).await;
+            }
+            if wanted("open") {
+                open_many_queues(&r.join("open"), open_queues).await;
+            }
         })
         .expect("executor");
     ex.join().expect("bench");

@@ -14,7 +14,8 @@
 //! reader and the flusher can interleave.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::rc::Rc;
 
@@ -66,6 +67,20 @@ impl CqEntry {
     }
 }
 
+/// Bytes of a queue read at once while it opens: one 1024-entry block, the unit segments are
+/// made of (so a read never straddles two segments), holding every entry of a small queue.
+const OPEN_READ: u64 = 1024 * CQ_ENTRY_SIZE;
+
+/// What opening a queue has read: the search for its end probes entries far apart and then
+/// close together, and reads each [`OPEN_READ`] block of them once.
+#[derive(Default)]
+struct OpenReads {
+    /// By segment start: where the segment's data ends ([`SegmentFile::data_end`]).
+    data_end: HashMap<u64, u64>,
+    /// By (segment start, block start in the segment).
+    blocks: HashMap<(u64, u64), ReadBuf>,
+}
+
 #[derive(Debug)]
 struct CqState {
     segments: BTreeMap<u64, SegmentFile>,
@@ -80,6 +95,9 @@ struct CqState {
     tail: Vec<u8>,
     /// Physical offset of the newest entry, for the ordering assertion.
     last_physical: Option<u64>,
+    /// Physical offset of the entry at `min`, when known (the queue's open read it): a
+    /// retention pass whose log start is at or below it has nothing to search for.
+    min_physical: Option<u64>,
     /// The last entries read from disk and those after them ([`CQ_READ_AHEAD`]), by byte
     /// position: a catch-up reader's next pulls find their entries here.
     read_ahead: Option<(u64, ReadBuf)>,
@@ -121,6 +139,7 @@ impl ConsumeQueue {
             tail_at: 0,
             tail: Vec::new(),
             last_physical: None,
+            min_physical: None,
             read_ahead: None,
         };
         let cq = ConsumeQueue {
@@ -144,6 +163,7 @@ impl ConsumeQueue {
             tail_at: 0,
             tail: Vec::new(),
             last_physical: None,
+            min_physical: None,
             read_ahead: None,
         };
         let segment_bytes = entries_per_segment * CQ_ENTRY_SIZE;
@@ -164,7 +184,11 @@ impl ConsumeQueue {
     /// `wipe` (the last checkpoint did not finish, or there is none), whatever lies past the
     /// cut is wiped from disk so no later crash can bring stale entries back; the cut page is
     /// kept in the tail either way, to be rewritten by the next flush.
+    ///
+    /// The search reads through [`OpenReads`]: whole blocks of entries, each once, and none
+    /// past where a segment's data ends, so a queue of a few entries opens with one read.
     async fn load(&self, keep_below: PhysicalOffset, wipe: bool) -> StoreResult<()> {
+        let mut reads = OpenReads::default();
         let starts: Vec<u64> = self.state.borrow().segments.keys().copied().collect();
         let Some(&first) = starts.first() else {
             return Ok(());
@@ -175,8 +199,8 @@ impl ConsumeQueue {
         for &start in starts.iter().rev() {
             let at = start / CQ_ENTRY_SIZE;
             if start == first
-                || valid(self.read_disk(at).await?)
-                || valid(self.read_disk(at + 1).await?)
+                || valid(self.read_opening(&mut reads, at).await?)
+                || valid(self.read_opening(&mut reads, at + 1).await?)
             {
                 cut_seg = start;
                 break;
@@ -188,13 +212,13 @@ impl ConsumeQueue {
             let mut hi = eps;
             while lo < hi {
                 let mid = lo + (hi - lo) / 2;
-                if valid(self.read_disk(base + mid).await?) {
+                if valid(self.read_opening(&mut reads, base + mid).await?) {
                     lo = mid + 1;
                 } else {
                     hi = mid;
                 }
             }
-            if lo + 1 < eps && valid(self.read_disk(base + lo + 1).await?) {
+            if lo + 1 < eps && valid(self.read_opening(&mut reads, base + lo + 1).await?) {
                 lo += 1;
                 continue;
             }
@@ -203,12 +227,14 @@ impl ConsumeQueue {
         let max = base + lo;
         let dirty_past_cut = wipe;
         let tail_at = align_down(max * CQ_ENTRY_SIZE);
-        let mut tail = vec![0u8; (max * CQ_ENTRY_SIZE - tail_at) as usize];
-        if !tail.is_empty() {
-            let file = self.state.borrow().segments[&cut_seg].clone();
-            let len = tail.len();
-            tail.copy_from_slice(&file.read_at(tail_at - cut_seg, len).await?);
+        // The page's bytes: the end of the entry it starts in, then whole entries.
+        let tail_from = tail_at / CQ_ENTRY_SIZE;
+        let mut entries = Vec::with_capacity(((max - tail_from) * CQ_ENTRY_SIZE) as usize);
+        for i in tail_from..max {
+            let entry = self.read_opening(&mut reads, i).await?;
+            entries.extend_from_slice(&entry.encode());
         }
+        let tail = entries.split_off((tail_at - tail_from * CQ_ENTRY_SIZE) as usize);
         for s in starts.iter().copied().filter(|&s| s > cut_seg) {
             let file = self.state.borrow_mut().segments.remove(&s).expect("listed");
             self.disk.remove(&file.path()).await?;
@@ -227,13 +253,19 @@ impl ConsumeQueue {
         }
         let mut min = first / CQ_ENTRY_SIZE;
         // A queue recreated after retention starts at its first non-blank entry.
-        while min < max && self.read_disk(min).await?.size == u32::MAX {
+        while min < max && self.read_opening(&mut reads, min).await?.size == u32::MAX {
             min += 1;
         }
-        let last = if max > min {
-            Some(self.read_disk(max - 1).await?.physical_offset.0)
+        let (first, last) = if max > min {
+            let first = self.read_opening(&mut reads, min).await?.physical_offset.0;
+            let last = self
+                .read_opening(&mut reads, max - 1)
+                .await?
+                .physical_offset
+                .0;
+            (Some(first), Some(last))
         } else {
-            None
+            (None, None)
         };
         let mut st = self.state.borrow_mut();
         (
@@ -242,12 +274,14 @@ impl ConsumeQueue {
             st.flushed,
             st.tail_at,
             st.tail,
+            st.min_physical,
             st.last_physical,
-        ) = (min, max, max, tail_at, tail, last);
+        ) = (min, max, max, tail_at, tail, first, last);
         Ok(())
     }
 
-    async fn read_disk(&self, index: u64) -> StoreResult<CqEntry> {
+    /// The entry at `index` while the queue opens, through `reads`.
+    async fn read_opening(&self, reads: &mut OpenReads, index: u64) -> StoreResult<CqEntry> {
         let at = index * CQ_ENTRY_SIZE;
         let seg = at - at % self.segment_bytes;
         let file = self.state.borrow().segments.get(&seg).cloned();
@@ -255,12 +289,38 @@ impl ConsumeQueue {
             offset: index,
             size: 1,
         })?;
-        let b = file.read_at(at - seg, 20).await?;
-        // A file cut short (its creation found the disk full and a crash kept it) holds no
-        // entries past its end.
-        Ok(match b.get(..20) {
+        let data_end = match reads.data_end.get(&seg) {
+            Some(&end) => end,
+            None => {
+                let end = file.data_end().await?;
+                reads.data_end.insert(seg, end);
+                end
+            }
+        };
+        let in_seg = at - seg;
+        // Past the data (and past the end of a file cut short) every entry reads as zeros.
+        if in_seg >= data_end {
+            return Ok(CqEntry::decode(&[0; 20]));
+        }
+        let block = in_seg - in_seg % OPEN_READ;
+        let key = (seg, block);
+        let bytes = match reads.blocks.entry(key) {
+            Entry::Occupied(read) => read.into_mut(),
+            Entry::Vacant(unread) => {
+                let len = OPEN_READ.min(data_end - block) as usize;
+                unread.insert(file.read_at(block, len).await?)
+            }
+        };
+        let from = (in_seg - block) as usize;
+        Ok(match bytes.get(from..from + 20) {
             Some(bytes) => CqEntry::decode(bytes),
-            None => CqEntry::decode(&[0; 20]),
+            None => {
+                // The data ends inside this entry: the rest reads as zeros.
+                let mut entry = [0; 20];
+                let have = bytes.get(from..).unwrap_or_default();
+                entry[..have.len()].copy_from_slice(have);
+                CqEntry::decode(&entry)
+            }
         })
     }
 
@@ -481,6 +541,10 @@ impl ConsumeQueue {
     /// below `min` are deleted. Entries are in log order, so a binary search finds the cut.
     pub async fn delete_before(&self, log_min: PhysicalOffset) -> StoreResult<()> {
         let (mut lo, mut hi) = (self.min_offset().0, self.max_offset().0);
+        if matches!(self.state.borrow().min_physical, Some(first) if first >= log_min.0) {
+            // The oldest entry is at or past the log's start, and so are all after it.
+            hi = lo;
+        }
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             let e = self.entries(QueueOffset(mid), 1).await?;
@@ -496,7 +560,10 @@ impl ConsumeQueue {
         let seg_of_min = keep_from - keep_from % self.segment_bytes;
         let doomed: Vec<(u64, SegmentFile)> = {
             let mut st = self.state.borrow_mut();
-            st.min = st.min.max(lo);
+            if lo > st.min {
+                st.min = lo;
+                st.min_physical = None;
+            }
             let keys: Vec<u64> = st.segments.range(..seg_of_min).map(|(k, _)| *k).collect();
             keys.into_iter()
                 .filter_map(|k| Some((k, st.segments.remove(&k)?)))
@@ -660,6 +727,49 @@ mod tests {
             assert_eq!(cq.max_offset(), QueueOffset(4));
             assert_eq!(cq.entries(QueueOffset(0), 10).await.unwrap(), want);
         });
+    }
+
+    #[test]
+    fn a_few_entries_in_a_full_size_sparse_segment_reopen_and_cut() {
+        // The default segment (299,008 entries): the search for the end probes far past the
+        // few blocks written, which read as zeros without a read.
+        let dir = test_dir("cq-sparse");
+        let d = dir.join("T").join("0");
+        run_local(move || async move {
+            let eps = 299_008;
+            let open = |keep_below, wipe| {
+                ConsumeQueue::open(Disk::Dma, d.clone(), eps, PhysicalOffset(keep_below), wipe)
+            };
+            let cq = open(u64::MAX, false).await.unwrap();
+            for i in 0..3 {
+                cq.push(QueueOffset(i), entry(i)).unwrap();
+            }
+            cq.flush().await.unwrap();
+            drop(cq);
+            let cq = open(u64::MAX, false).await.unwrap();
+            assert_eq!((cq.min_offset().0, cq.max_offset().0), (0, 3));
+            for i in 3..1500 {
+                cq.push(QueueOffset(i), entry(i)).unwrap();
+            }
+            cq.flush().await.unwrap();
+            drop(cq);
+            // Cut at entry 1100 and wipe past it, as after an interrupted checkpoint.
+            let cq = open(110_000, true).await.unwrap();
+            assert_eq!(cq.max_offset().0, 1100);
+            assert_eq!(
+                cq.entries(QueueOffset(1095), 10).await.unwrap(),
+                (1095..1100).map(entry).collect::<Vec<_>>()
+            );
+            drop(cq);
+            let cq = open(u64::MAX, false).await.unwrap();
+            assert_eq!(cq.max_offset().0, 1100);
+            // Following the log's start: nothing below it, then past entries 500 and 600.
+            for (log_min, min) in [(0, 0), (50_000, 500), (60_000, 600), (100, 600)] {
+                cq.delete_before(PhysicalOffset(log_min)).await.unwrap();
+                assert_eq!(cq.min_offset().0, min, "log starting at {log_min}");
+            }
+        });
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

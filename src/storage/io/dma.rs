@@ -6,12 +6,14 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fs;
 use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::rc::Rc;
 
 use glommio::io::{DmaBuffer, DmaFile, OpenOptions, ReadResult};
 use glommio::GlommioError;
+use rustix::fs::SeekFrom;
 use rustix::io::Errno;
 
 use crate::storage::error::{StoreError, StoreResult};
@@ -115,6 +117,29 @@ pub(super) async fn truncate(f: &DmaFile, size: u64) -> StoreResult<()> {
     f.truncate(size).await.map_err(failed("truncating"))
 }
 
+pub(super) async fn data_end(f: &DmaFile) -> StoreResult<u64> {
+    #[allow(unsafe_code)]
+    // SAFETY: the descriptor is `f`'s and stays open while `f` is borrowed, which outlives
+    // `fd`; `lseek` only moves the descriptor's position, which glommio's positioned reads
+    // and writes never use.
+    let fd = unsafe { BorrowedFd::borrow_raw(f.as_raw_fd()) };
+    let err = |errno: Errno| StoreError::io("finding a file's data", errno.into());
+    let (mut at, mut end) = (0, 0);
+    loop {
+        match rustix::fs::seek(fd, SeekFrom::Data(at)) {
+            Ok(data) => {
+                end = rustix::fs::seek(fd, SeekFrom::Hole(data)).map_err(err)?;
+                at = end;
+            }
+            // No data at or past `at`.
+            Err(Errno::NXIO) => return Ok(end),
+            // A file system that cannot tell: all of the file may be data.
+            Err(Errno::INVAL | Errno::OPNOTSUPP) => return size(f).await,
+            Err(errno) => return Err(err(errno)),
+        }
+    }
+}
+
 pub(super) async fn size(f: &DmaFile) -> StoreResult<u64> {
     f.file_size().await.map_err(failed("sizing a file"))
 }
@@ -208,6 +233,29 @@ mod tests {
             assert_eq!(f.size().await.unwrap(), 4096);
             disk.remove(&path).await.unwrap();
             assert!(disk.list_dir(&dir).await.unwrap().is_empty());
+            std::fs::remove_dir_all(&dir).unwrap();
+        });
+        ex.unwrap().join().unwrap();
+    }
+
+    #[test]
+    fn a_sparse_file_s_data_ends_with_its_last_written_block() {
+        let dir = test_dir("dma-data-end");
+        let ex = glommio::LocalExecutorBuilder::default().spawn(move || async move {
+            let disk = Disk::Dma;
+            disk.create_dir_all(&dir).await.unwrap();
+            let f = disk.open(&dir.join("sparse"), true).await.unwrap();
+            let size = 1 << 20;
+            f.truncate(size).await.unwrap();
+            let holes = f.data_end().await.unwrap();
+            // A file system that cannot tell holes answers with the size.
+            assert!(holes == 0 || holes == size, "{holes}");
+            let mut b = alloc_block(4096);
+            b.as_bytes_mut()[0] = 1;
+            f.write_at(Rc::new(b), 8192).await.unwrap();
+            f.fdatasync().await.unwrap();
+            let end = f.data_end().await.unwrap();
+            assert!(end == 12288 && holes == 0 || end == size, "{end}");
             std::fs::remove_dir_all(&dir).unwrap();
         });
         ex.unwrap().join().unwrap();

@@ -401,6 +401,19 @@ impl MemFile {
         Ok(())
     }
 
+    /// The end of the last page holding a byte that is not zero: everything past it reads as
+    /// zeros, as past a real file's last data range.
+    pub(super) fn data_end(&self) -> StoreResult<u64> {
+        self.check()?;
+        let f = self.data.borrow();
+        let last = f
+            .volatile
+            .iter()
+            .rposition(|&b| b != 0)
+            .map_or(0, |i| i + 1);
+        Ok(super::align_up(last as u64).min(f.volatile.len() as u64))
+    }
+
     pub(super) fn size(&self) -> StoreResult<u64> {
         self.check()?;
         Ok(self.data.borrow().volatile.len() as u64)

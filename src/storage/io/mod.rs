@@ -219,6 +219,17 @@ impl SegmentFile {
         }
     }
 
+    /// A position at and past which the file reads only zeros: the end of its last range
+    /// holding data where the file system tells holes from data (`SEEK_DATA` and
+    /// `SEEK_HOLE`; ext4, XFS, btrfs, tmpfs), else its size. A sparse ConsumeQueue segment
+    /// holding a few entries answers with a few KiB, so opening it reads only those.
+    pub async fn data_end(&self) -> StoreResult<u64> {
+        match self {
+            SegmentFile::Dma(f) => dma::data_end(f).await,
+            SegmentFile::Mem(f) => f.data_end(),
+        }
+    }
+
     /// Current length of the file.
     pub async fn size(&self) -> StoreResult<u64> {
         match self {
@@ -264,6 +275,56 @@ impl Deref for ReadBuf {
     }
 }
 
+/// Runs `futs` with at most `limit` of them in flight at once, each polled to completion (an
+/// I/O future owns its buffer until then), and returns their outputs in order, or the first
+/// error: after one, no further future is started and those in flight are finished.
+pub async fn try_join_bounded<T, F: Future<Output = StoreResult<T>>>(
+    futs: impl IntoIterator<Item = F>,
+    limit: usize,
+) -> StoreResult<Vec<T>> {
+    assert!(limit > 0);
+    let mut waiting = futs.into_iter().enumerate();
+    let mut running: Vec<(usize, Pin<Box<F>>)> = Vec::with_capacity(limit);
+    let mut outputs: Vec<Option<T>> = Vec::new();
+    let mut failed = None;
+    std::future::poll_fn(|cx| loop {
+        while failed.is_none() && running.len() < limit {
+            let Some((at, fut)) = waiting.next() else {
+                break;
+            };
+            outputs.push(None);
+            running.push((at, Box::pin(fut)));
+        }
+        if running.is_empty() {
+            return Poll::Ready(());
+        }
+        let before = running.len();
+        let mut i = 0;
+        while i < running.len() {
+            match running[i].1.as_mut().poll(cx) {
+                Poll::Ready(result) => {
+                    let (at, _) = running.swap_remove(i);
+                    match result {
+                        Ok(v) => outputs[at] = Some(v),
+                        Err(e) => {
+                            failed.get_or_insert(e);
+                        }
+                    }
+                }
+                Poll::Pending => i += 1,
+            }
+        }
+        if running.len() == before {
+            return Poll::Pending;
+        }
+    })
+    .await;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(outputs.into_iter().map(|o| o.expect("completed")).collect()),
+    }
+}
+
 /// Polls all `futs` at once until every one completes (an I/O future owns its buffer until
 /// then, so none is dropped early) and returns their outputs in order.
 pub async fn join_all<T, F: Future<Output = T>>(futs: Vec<F>) -> Vec<T> {
@@ -287,4 +348,46 @@ pub async fn join_all<T, F: Future<Output = T>>(futs: Vec<F>) -> Vec<T> {
     })
     .await;
     outputs.into_iter().map(|o| o.expect("completed")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    use super::try_join_bounded;
+    use crate::storage::error::StoreError;
+    use crate::storage::run_local;
+
+    #[test]
+    fn bounded_join_keeps_order_and_limit_and_stops_after_an_error() {
+        run_local(|| async {
+            let (running, most) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+            let started = Rc::new(Cell::new(0));
+            let task = |i: u32, fail: bool| {
+                let (running, most, started) = (running.clone(), most.clone(), started.clone());
+                async move {
+                    started.set(started.get() + 1);
+                    running.set(running.get() + 1);
+                    most.set(most.get().max(running.get()));
+                    for _ in 0..=(i % 3) {
+                        futures_lite::future::yield_now().await;
+                    }
+                    running.set(running.get() - 1);
+                    if fail {
+                        return Err(StoreError::DiskFull);
+                    }
+                    Ok(i)
+                }
+            };
+            let all = try_join_bounded((0..20).map(|i| task(i, false)), 4).await;
+            assert_eq!(all.unwrap(), (0..20).collect::<Vec<_>>());
+            assert_eq!((most.get(), started.get()), (4, 20));
+            started.set(0);
+            let failed = try_join_bounded((0..20).map(|i| task(i, i == 5)), 4).await;
+            assert!(matches!(failed, Err(StoreError::DiskFull)));
+            assert!(started.get() < 20, "{} started", started.get());
+            assert_eq!(running.get(), 0);
+        });
+    }
 }
