@@ -2,10 +2,10 @@
 //! and writes its file, every shard reads its own copy.
 //!
 //! Reads are local and never wait. A change asked on any shard travels to the owner over the
-//! mesh; the owner applies it under a one-permit semaphore (so changes and file writes
-//! happen in order), writes the file off the reactor, then publishes the new version to
-//! every shard's copy ([`shards::Replicated`]). The asking shard waits until its own copy
-//! holds the change before it answers.
+//! mesh; the owner applies changes in batches, one batch at a time (so changes and file
+//! writes happen in order): each batch is applied to one copy, written off the reactor, then
+//! published as one new version to every shard's copy ([`shards::Replicated`]). The asking
+//! shard waits until its own copy holds the change before it answers.
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};

@@ -3,11 +3,11 @@
 //! Shard 0 ([`TOPICS_OWNER`]) owns the table: it alone changes it, writes `topics.json`, and
 //! publishes each new version to every shard's copy ([`shards::Replicated`]). Reads are
 //! local and never wait. A change asked on any shard travels to the owner over the mesh
-//! ([`ShardMsg::Topic`]); the owner applies it under a one-permit semaphore (so changes and
-//! file writes happen in order), persists, publishes, and then asks every shard to confirm
-//! it holds the new version and has re-registered with the NameServers
-//! ([`ShardMsg::TopicsChanged`]). So when `create` returns, every shard serves the topic
-//! and every reachable NameServer routes it.
+//! ([`ShardMsg::Topic`]); the owner applies it with the changes that arrived beside it in one
+//! batch (see [`OwnedTable::apply_on_owner`]), persists, publishes, and then asks every
+//! shard to confirm it holds the new version and has registered the change with the
+//! NameServers ([`ShardMsg::TopicsChanged`]). So when `create` returns, every shard serves
+//! the topic and every reachable NameServer routes it.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
