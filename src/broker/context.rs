@@ -32,7 +32,6 @@ use crate::storage::config::{FlushPolicy, StoreConfig};
 use crate::storage::index::Geometry;
 use crate::storage::retention::RetentionConfig;
 use crate::storage::store::Store;
-use crate::wire::body::TopicConfig;
 
 /// How shard k presents itself to NameServers and clients.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,9 +73,9 @@ pub struct BrokerContext {
     pub queue_locks: QueueLocks,
     /// Consumer groups whose config and retry topic a heartbeat is having created now.
     pub groups_in_setup: RefCell<BTreeSet<String>>,
-    /// The topics this shard last registered with the NameServers, as it registered them:
-    /// what a registration after a topic change compares with.
-    pub registered: RefCell<Option<BTreeMap<String, TopicConfig>>>,
+    /// What this shard last registered with the NameServers: what a registration after a
+    /// topic change starts from.
+    pub registered: RefCell<Option<register::LastRegistration>>,
     /// The store's clock: handlers read the time through it, so what they report and
     /// expire agrees with the store's timestamps, and a test moves all of it at once.
     pub clock: Clock,

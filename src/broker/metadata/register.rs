@@ -12,6 +12,7 @@
 //! longer than [`CHANGE_WAIT_MAX`]: late answers finish, and are logged, in the background,
 //! so a silent NameServer slows neither topic changes nor shutdown.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::rc::Rc;
@@ -27,6 +28,14 @@ use crate::wire::headers::{RegisterBrokerRequestHeader, UnregisterBrokerRequestH
 use crate::wire::register_body::{self, RegisterForm};
 use crate::wire::{ExtFields, RemotingCommand};
 
+/// What a shard last registered: the table's data version counter then, and the topics it
+/// listed.
+#[derive(Debug, Default)]
+pub struct LastRegistration {
+    counter: i64,
+    topics: BTreeSet<String>,
+}
+
 /// Java's default `registerNameServerPeriod`.
 pub const REGISTER_PERIOD: Duration = Duration::from_secs(30);
 
@@ -39,7 +48,7 @@ impl BrokerContext {
     /// The REGISTER_BROKER requests of this shard as its topic table stands now: one, or the
     /// parts it is split into, to be sent in order.
     pub fn register_requests(&self) -> Vec<RemotingCommand> {
-        self.registration_of(self.topics.wrapper(), false)
+        self.registration_of(self.topics.wrapper_of(&self.topics.table()), false)
     }
 
     /// The REGISTER_BROKER requests that register the topics of `wrapper`, in this broker's
@@ -79,36 +88,55 @@ impl BrokerContext {
     /// Registers with every NameServer; returns how many accepted within `wait_max`.
     /// Answers still due then finish (and are logged) in the background.
     pub async fn register_all(&self, wait_max: Duration) -> usize {
-        let wrapper = self.topics.wrapper();
-        *self.registered.borrow_mut() = Some(wrapper.topic_config_table.clone());
+        let table = self.topics.table();
+        let wrapper = self.topics.wrapper_of(&table);
+        *self.registered.borrow_mut() = Some(LastRegistration {
+            counter: table.data_version.counter,
+            topics: wrapper.topic_config_table.keys().cloned().collect(),
+        });
         let requests = self.registration_of(wrapper, false);
         self.each_namesrv("register", requests, wait_max).await
     }
 
     /// Registers what changed since this shard's last registration, after a topic change:
-    /// only the topics added or changed (a registration marked `registrationIncrement`, as
-    /// Java 5 brokers register a topic change), so a change costs what it changed, not the
-    /// whole table; the whole table when a topic left this shard, since only a full
-    /// registration tells a NameServer a topic is gone. Nothing when nothing this shard
-    /// registers changed. The periodic full registration repairs a NameServer that missed
-    /// an increment.
+    /// only the topics created or replaced since then that this shard hosts queues of (a
+    /// registration marked `registrationIncrement`, as Java 5 brokers register a topic
+    /// change), found from the table's change log without a pass over the table, so a
+    /// change costs what it changed. The whole table when a topic left this shard (only a
+    /// full registration tells a NameServer a topic is gone) or the log cannot tell.
+    /// Nothing when nothing this shard registers changed. The periodic full registration
+    /// repairs a NameServer that missed an increment.
     pub async fn register_changes(&self, wait_max: Duration) -> usize {
-        let mut wrapper = self.topics.wrapper();
+        let table = self.topics.table();
+        let shard = self.shard.id().index();
         let last = self.registered.borrow_mut().take();
-        let Some(last) = last.filter(|last| {
-            last.keys()
-                .all(|topic| wrapper.topic_config_table.contains_key(topic))
-        }) else {
+        let Some(mut last) = last else {
             return self.register_all(wait_max).await;
         };
-        let now = wrapper.topic_config_table.clone();
-        wrapper
-            .topic_config_table
-            .retain(|topic, config| last.get(topic) != Some(config));
-        *self.registered.borrow_mut() = Some(now);
-        if wrapper.topic_config_table.is_empty() {
+        let Some(changed) = table.changes_since(last.counter) else {
+            return self.register_all(wait_max).await;
+        };
+        let mut topic_config_table = BTreeMap::new();
+        for topic in changed {
+            match table.config_on(topic, shard) {
+                Some(config) => {
+                    last.topics.insert(topic.to_owned());
+                    topic_config_table.insert(topic.to_owned(), config);
+                }
+                None if last.topics.contains(topic) => return self.register_all(wait_max).await,
+                None => {}
+            }
+        }
+        last.counter = table.data_version.counter;
+        *self.registered.borrow_mut() = Some(last);
+        if topic_config_table.is_empty() {
             return self.config.namesrv_addr.len();
         }
+        let wrapper = TopicConfigSerializeWrapper {
+            data_version: table.data_version.clone(),
+            topic_config_table,
+            topic_queue_mapping_info_map: BTreeMap::new(),
+        };
         let requests = self.registration_of(wrapper, true);
         self.each_namesrv("register", requests, wait_max).await
     }

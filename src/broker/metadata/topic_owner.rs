@@ -94,7 +94,12 @@ impl Topics {
     /// What this shard registers and shows admin tools: the topics it hosts queues of, with
     /// the counts it hosts, and its own topics (see [`TopicTable::wrapper_on`]).
     pub fn wrapper(&self) -> TopicConfigSerializeWrapper {
-        self.table.get().wrapper_on(self.index(), &self.own)
+        self.wrapper_of(&self.table.get())
+    }
+
+    /// [`Topics::wrapper`] of `table`, a copy of the table this shard held at some point.
+    pub fn wrapper_of(&self, table: &TopicTable) -> TopicConfigSerializeWrapper {
+        table.wrapper_on(self.index(), &self.own)
     }
 
     /// Version of the local copy (one per published change).

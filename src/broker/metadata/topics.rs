@@ -6,7 +6,7 @@
 //! functions are blocking and run off the reactor. Invariant: every change bumps the table's
 //! [`DataVersion`], which is how a NameServer knows a registration carries news.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -256,9 +256,12 @@ pub struct Topic {
     pub placement: Placement,
 }
 
+/// Most recent topic changes [`TopicTable`] remembers for [`TopicTable::changes_since`].
+const CHANGE_LOG_MAX: usize = 4096;
+
 /// The topic configs of a broker process, their placement over its shards, and their
 /// version.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct TopicTable {
     pub data_version: DataVersion,
     topics: BTreeMap<String, Topic>,
@@ -267,7 +270,25 @@ pub struct TopicTable {
     /// Queues of spread topics each shard hosts, kept as topics come and go, so placing a
     /// new topic costs O(shards), not a pass over the table.
     loads: Vec<u64>,
+    /// The names of the last topics created or replaced, with the data version counter of
+    /// each change, oldest first; at most [`CHANGE_LOG_MAX`].
+    changes: VecDeque<(i64, String)>,
+    /// The counter of the newest change the log no longer holds, and of the last removal:
+    /// changes since an older counter cannot be told from the log.
+    forgotten_at: i64,
 }
+
+/// Two tables are equal when they hold the same topics, placed alike, at the same version;
+/// the change log is bookkeeping.
+impl PartialEq for TopicTable {
+    fn eq(&self, other: &Self) -> bool {
+        self.data_version == other.data_version
+            && self.topics == other.topics
+            && self.shards == other.shards
+    }
+}
+
+impl Eq for TopicTable {}
 
 /// An empty table of one shard.
 impl Default for TopicTable {
@@ -284,6 +305,8 @@ impl TopicTable {
             topics: BTreeMap::new(),
             shards: shards.max(1),
             loads: vec![0; shards.max(1)],
+            changes: VecDeque::new(),
+            forgotten_at: 0,
         }
     }
 
@@ -403,9 +426,29 @@ impl TopicTable {
             }
             None => self.place(&config.topic_name),
         };
+        let name = config.topic_name.clone();
         self.put(Topic { config, placement });
         self.bump(now_ms);
+        if self.changes.len() == CHANGE_LOG_MAX {
+            if let Some((counter, _)) = self.changes.pop_front() {
+                self.forgotten_at = counter;
+            }
+        }
+        self.changes.push_back((self.data_version.counter, name));
         Ok(true)
+    }
+
+    /// The names of the topics created or replaced after the change that made the data
+    /// version counter `counter` (a name may come more than once); `None` when the table
+    /// cannot tell: a topic was removed since, or the changes go further back than it
+    /// remembers.
+    pub fn changes_since(&self, counter: i64) -> Option<impl Iterator<Item = &str>> {
+        (self.forgotten_at <= counter).then(|| {
+            self.changes
+                .iter()
+                .filter(move |(at, _)| *at > counter)
+                .map(|(_, name)| name.as_str())
+        })
     }
 
     /// Creates or replaces every config of `configs` ([`TopicTable::upsert`]), all or
@@ -435,6 +478,7 @@ impl TopicTable {
         let removed = self.take(topic);
         if removed {
             self.bump(now_ms);
+            self.forgotten_at = self.data_version.counter;
         }
         removed
     }
@@ -501,25 +545,29 @@ impl TopicTable {
         shard: usize,
         extra: &BTreeMap<String, TopicConfig>,
     ) -> TopicConfigSerializeWrapper {
-        let mut topic_config_table = BTreeMap::new();
-        for (name, topic) in &self.topics {
-            let share = topic.placement.share(&topic.config, shard, self.shards);
-            if share.write == 0 && share.read == 0 {
-                continue;
-            }
-            let config = TopicConfig {
-                write_queue_nums: share.write,
-                read_queue_nums: share.read,
-                ..topic.config.clone()
-            };
-            topic_config_table.insert(name.clone(), config);
-        }
+        let mut topic_config_table: BTreeMap<String, TopicConfig> = self
+            .topics
+            .keys()
+            .filter_map(|name| Some((name.clone(), self.config_on(name, shard)?)))
+            .collect();
         topic_config_table.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
         TopicConfigSerializeWrapper {
             data_version: self.data_version.clone(),
             topic_config_table,
             topic_queue_mapping_info_map: BTreeMap::new(),
         }
+    }
+
+    /// `topic`'s config as `shard` registers it, with the queues it hosts; `None` when it
+    /// hosts none (or the topic is unknown).
+    pub fn config_on(&self, topic: &str, shard: usize) -> Option<TopicConfig> {
+        let topic = self.topics.get(topic)?;
+        let share = topic.placement.share(&topic.config, shard, self.shards);
+        (share.write > 0 || share.read > 0).then(|| TopicConfig {
+            write_queue_nums: share.write,
+            read_queue_nums: share.read,
+            ..topic.config.clone()
+        })
     }
 
     fn bump(&mut self, now_ms: i64) {

@@ -203,3 +203,44 @@ fn meta_reads_perm_queues_and_filter_type() {
     assert!(meta.readable() && !meta.writable() && meta.multi_tag);
     assert_eq!(meta.queue_count(), 4);
 }
+
+#[test]
+fn the_change_log_tells_what_changed_until_a_removal_or_its_end() {
+    let mut table = TopicTable::new(2);
+    table.upsert(topic_config("a", 1, 6), 1).expect("room");
+    let after_a = table.data_version.counter;
+    table.upsert(topic_config("b", 1, 6), 2).expect("room");
+    table.upsert(topic_config("a", 2, 6), 3).expect("room");
+    let since: Vec<&str> = table.changes_since(after_a).expect("known").collect();
+    assert_eq!(since, ["b", "a"]);
+    assert_eq!(
+        table
+            .changes_since(table.data_version.counter)
+            .expect("known")
+            .count(),
+        0
+    );
+    let before_removal = table.data_version.counter;
+    table.remove("b", 4);
+    assert!(
+        table.changes_since(before_removal).is_none(),
+        "a removal needs a full look"
+    );
+    let after_removal = table.data_version.counter;
+    for i in 0..CHANGE_LOG_MAX {
+        table
+            .upsert(topic_config(&format!("t{i}"), 1, 6), 5)
+            .expect("room");
+    }
+    assert_eq!(
+        table.changes_since(after_removal).expect("held").count(),
+        CHANGE_LOG_MAX
+    );
+    table
+        .upsert(topic_config("one_more", 1, 6), 6)
+        .expect("room");
+    assert!(
+        table.changes_since(after_removal).is_none(),
+        "the log forgot the oldest"
+    );
+}
