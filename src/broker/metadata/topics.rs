@@ -586,22 +586,38 @@ pub struct StoredTopics {
     pub shard_of_first_queue: BTreeMap<String, usize>,
 }
 
-impl StoredTopics {
-    fn of(table: &TopicTable) -> Self {
-        let mut stored = StoredTopics::default();
-        stored.wrapper.data_version = table.data_version.clone();
-        for (name, topic) in &table.topics {
-            let config = topic.config.clone();
-            stored
-                .wrapper
-                .topic_config_table
-                .insert(name.clone(), config);
-            if let Placement::Spread { first } = topic.placement {
-                stored.shard_of_first_queue.insert(name.clone(), first);
-            }
-        }
-        stored
-    }
+/// [`StoredTopics`] of a table, written from the table's own configs without copying them
+/// (the whole table is written at every batch of changes).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredTopicsOf<'a> {
+    data_version: &'a DataVersion,
+    #[serde(serialize_with = "configs_of")]
+    topic_config_table: &'a BTreeMap<String, Topic>,
+    topic_queue_mapping_info_map: BTreeMap<String, serde_json::Value>,
+    #[serde(serialize_with = "first_shards_of")]
+    shard_of_first_queue: &'a BTreeMap<String, Topic>,
+}
+
+fn configs_of<S: serde::Serializer>(
+    topics: &&BTreeMap<String, Topic>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(topics.iter().map(|(name, topic)| (name, &topic.config)))
+}
+
+fn first_shards_of<S: serde::Serializer>(
+    topics: &&BTreeMap<String, Topic>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(
+        topics
+            .iter()
+            .filter_map(|(name, topic)| match topic.placement {
+                Placement::Spread { first } => Some((name, first)),
+                Placement::EveryShard => None,
+            }),
+    )
 }
 
 /// `<storePathRootDir>/config/topics.json`: process-wide, like the table.
@@ -620,7 +636,13 @@ pub fn load(path: &Path) -> Result<StoredTopics, String> {
 
 /// Writes `table` to `path` atomically (see [`config_file::write_atomic`]). Blocking.
 pub fn save(path: &Path, table: &TopicTable) -> std::io::Result<()> {
-    config_file::write_atomic(path, &body::encode(&StoredTopics::of(table)))
+    let stored = StoredTopicsOf {
+        data_version: &table.data_version,
+        topic_config_table: &table.topics,
+        topic_queue_mapping_info_map: BTreeMap::new(),
+        shard_of_first_queue: &table.topics,
+    };
+    config_file::write_atomic(path, &body::encode(&stored))
 }
 
 #[cfg(test)]
