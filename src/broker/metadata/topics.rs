@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::config::BrokerConfig;
 use crate::limits;
@@ -264,7 +265,9 @@ const CHANGE_LOG_MAX: usize = 4096;
 #[derive(Debug, Clone)]
 pub struct TopicTable {
     pub data_version: DataVersion,
-    topics: BTreeMap<String, Topic>,
+    /// Shared between the copies of the table (every batch of changes copies it, and each
+    /// shard holds one), so a copy costs the map, not every config again.
+    topics: BTreeMap<String, Arc<Topic>>,
     /// The process's shard count, which placements are made for.
     shards: usize,
     /// Queues of spread topics each shard hosts, kept as topics come and go, so placing a
@@ -487,7 +490,7 @@ impl TopicTable {
     fn put(&mut self, topic: Topic) {
         placement::add_load(&mut self.loads, topic.placement, &topic.config);
         let name = topic.config.topic_name.clone();
-        if let Some(old) = self.topics.insert(name, topic) {
+        if let Some(old) = self.topics.insert(name, Arc::new(topic)) {
             placement::remove_load(&mut self.loads, old.placement, &old.config);
         }
     }
@@ -593,21 +596,21 @@ pub struct StoredTopics {
 struct StoredTopicsOf<'a> {
     data_version: &'a DataVersion,
     #[serde(serialize_with = "configs_of")]
-    topic_config_table: &'a BTreeMap<String, Topic>,
+    topic_config_table: &'a BTreeMap<String, Arc<Topic>>,
     topic_queue_mapping_info_map: BTreeMap<String, serde_json::Value>,
     #[serde(serialize_with = "first_shards_of")]
-    shard_of_first_queue: &'a BTreeMap<String, Topic>,
+    shard_of_first_queue: &'a BTreeMap<String, Arc<Topic>>,
 }
 
 fn configs_of<S: serde::Serializer>(
-    topics: &&BTreeMap<String, Topic>,
+    topics: &&BTreeMap<String, Arc<Topic>>,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     serializer.collect_map(topics.iter().map(|(name, topic)| (name, &topic.config)))
 }
 
 fn first_shards_of<S: serde::Serializer>(
-    topics: &&BTreeMap<String, Topic>,
+    topics: &&BTreeMap<String, Arc<Topic>>,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     serializer.collect_map(
