@@ -101,6 +101,31 @@ pub async fn put_copy(store: &Store, fields: &RecordFields<'_>) -> Result<PutRes
         .await?)
 }
 
+/// Re-stores the parked message `parked` (of the schedule or the timer topic) as a new
+/// record of its `delivery`: the real topic, queue and properties [`delay::delivery`] or
+/// [`delay::timer_delivery`] read from it; MESSAGE_ILLEGAL when they could not.
+pub async fn put_delivered(
+    store: &Store,
+    parked: &RecordView<'_>,
+    delivery: Option<(&str, u32, String)>,
+) -> Result<(), BrokerError> {
+    let Some((topic, queue_id, properties)) = delivery else {
+        let why = "no readable REAL_TOPIC and REAL_QID".to_owned();
+        return Err(BrokerError::MessageIllegal(why));
+    };
+    let fields = RecordFields {
+        version: RecordVersion::for_topic(topic),
+        queue_id,
+        queue_offset: QueueOffset(0),
+        physical_offset: PhysicalOffset(0),
+        store_timestamp_ms: 0,
+        topic,
+        properties: &properties,
+        ..parked.fields()
+    };
+    put_copy(store, &fields).await.map(drop)
+}
+
 /// One level's next message, once read: the cursor it was read at and when it is due.
 #[derive(Debug, Clone, Copy)]
 struct Head {
@@ -295,21 +320,7 @@ impl Schedule {
 
     /// Re-stores a due message in its real topic and queue.
     async fn deliver(&self, parked: &RecordView<'_>) -> Result<(), BrokerError> {
-        let Some((topic, queue_id, properties)) = delay::delivery(parked.properties()) else {
-            let why = "no readable REAL_TOPIC and REAL_QID".to_owned();
-            return Err(BrokerError::MessageIllegal(why));
-        };
-        let fields = RecordFields {
-            version: RecordVersion::for_topic(topic),
-            queue_id,
-            queue_offset: QueueOffset(0),
-            physical_offset: PhysicalOffset(0),
-            store_timestamp_ms: 0,
-            topic,
-            properties: &properties,
-            ..parked.fields()
-        };
-        put_copy(&self.store, &fields).await.map(drop)
+        put_delivered(&self.store, parked, delay::delivery(parked.properties())).await
     }
 
     /// Writes the cursors if they moved: first makes every delivery so far durable, so the

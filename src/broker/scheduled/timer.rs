@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::broker::metadata::config_file::write_atomic;
 use crate::broker::scheduled::delay::{self, TimerRules};
-use crate::broker::scheduled::schedule::put_copy;
+use crate::broker::scheduled::schedule::put_delivered;
 use crate::broker::scheduled::timer_slots::{
     bucket_of, FileInfo, SlotFiles, TimerEntry, BUCKET_MS,
 };
@@ -48,7 +48,7 @@ use crate::storage::record::is_record_of;
 use crate::storage::store::Store;
 use crate::storage::{QueueId, QueueOffset, StoreError};
 use crate::wire::properties::keys;
-use crate::wire::record::{PhysicalOffset, RecordFields, RecordVersion, RecordView};
+use crate::wire::record::{PhysicalOffset, RecordView};
 use crate::wire::topics::TIMER_TOPIC;
 
 /// How often the state is written while it changes (Java's `timerFlushIntervalMs`).
@@ -458,22 +458,8 @@ impl Timers {
             let why = "the record there is another message".to_owned();
             return Err(BrokerError::MessageIllegal(why));
         }
-        let Some((topic, queue_id, properties)) = delay::timer_delivery(parked.properties(), now)
-        else {
-            let why = "no readable REAL_TOPIC and REAL_QID".to_owned();
-            return Err(BrokerError::MessageIllegal(why));
-        };
-        let fields = RecordFields {
-            version: RecordVersion::for_topic(topic),
-            queue_id,
-            queue_offset: QueueOffset(0),
-            physical_offset: PhysicalOffset(0),
-            store_timestamp_ms: 0,
-            topic,
-            properties: &properties,
-            ..parked.fields()
-        };
-        put_copy(&self.store, &fields).await.map(drop)
+        let delivery = delay::timer_delivery(parked.properties(), now);
+        put_delivered(&self.store, &parked, delivery).await
     }
 
     /// Writes the state if it changed: first makes every delivery so far durable, so the file
