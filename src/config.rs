@@ -340,16 +340,7 @@ impl BrokerConfig {
                 Ok(Applied::Set)
             }
             None => match keys::limited(key) {
-                Some(rule) => match accepted(rule, value) {
-                    Ok(true) => Ok(Applied::Set),
-                    Ok(false) => Err(ConfigError::Unsupported {
-                        key: key.to_owned(),
-                        value: value.to_owned(),
-                        origin: origin.to_owned(),
-                        instead: rule.instead.to_owned(),
-                    }),
-                    Err(why) => Err(refuse(why)),
-                },
+                Some(rule) => apply_limited(rule, key, value, origin),
                 None => self.set_unknown(key, origin),
             },
         }
@@ -636,6 +627,32 @@ fn apply_file(
         }
     }
     Ok(ignored)
+}
+
+/// Applies a [`Limited`] key (broker.conf or namesrv.conf): set when `rule` accepts `value`,
+/// refused naming what shardmq does instead when it does not, an invalid value when it is
+/// not a value of the key at all.
+fn apply_limited(
+    rule: &Limited,
+    key: &str,
+    value: &str,
+    origin: &str,
+) -> Result<Applied, ConfigError> {
+    match accepted(rule, value) {
+        Ok(true) => Ok(Applied::Set),
+        Ok(false) => Err(ConfigError::Unsupported {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            origin: origin.to_owned(),
+            instead: rule.instead.to_owned(),
+        }),
+        Err(why) => Err(ConfigError::InvalidValue {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            why,
+            origin: origin.to_owned(),
+        }),
+    }
 }
 
 /// Whether `value` is one `rule` accepts; `Err` when it is not a value of the key at all.

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use super::keys::{Accepts, Limited};
 use super::values::*;
-use super::{accepted, Applied, ConfigError, Setter};
+use super::{apply_limited, Applied, ConfigError, Setter};
 
 /// Keys of Java `namesrv.conf` files that only tune machinery shardmq does not have;
 /// accepted with a warning.
@@ -167,16 +167,7 @@ impl NamesrvConfig {
             None => {}
         }
         if let Some(rule) = LIMITED.iter().find(|rule| rule.key == key) {
-            return match accepted(rule, value) {
-                Ok(true) => Ok(Applied::Set),
-                Ok(false) => Err(ConfigError::Unsupported {
-                    key: key.to_owned(),
-                    value: value.to_owned(),
-                    origin: origin.to_owned(),
-                    instead: rule.instead.to_owned(),
-                }),
-                Err(why) => Err(refuse(why)),
-            };
+            return apply_limited(rule, key, value, origin);
         }
         if NAMESRV_IGNORED_KEYS.contains(&key) {
             return Ok(Applied::Ignored);
