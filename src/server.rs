@@ -117,9 +117,15 @@ pub fn run_broker(config: BrokerConfig) -> Result<(), ServerError> {
     let started_ms = Clock::system().wall_ms();
     let table = open_topics(&root, &config, shards, started_ms)?;
     let file = groups::groups_file(&root);
+    let store_error = |error| ServerError::Store {
+        path: file.clone(),
+        error,
+    };
     let groups = groups::load(&file)
-        .map_err(|error| ServerError::Store { path: file, error })?
+        .map_err(store_error)?
         .with_system_groups(started_ms);
+    // Whole again, its journal folded in (see broker::metadata::journal).
+    groups::save(&file, &groups).map_err(|e| store_error(e.to_string()))?;
     let tables = (table, groups);
     let namesrv = embedded_namesrv(&config)?;
     let result = shards::launch(runtime, move |shard: BrokerShard| {
@@ -151,9 +157,10 @@ fn open_topics(
     let stored = topics::load(&file).map_err(store_error(&file))?;
     let table =
         TopicTable::open(stored, found, config, shards, now_ms).map_err(store_error(&file))?;
+    // Whole again, its journal folded in (see broker::metadata::journal), and in the placed
+    // layout before the shard count that says it is.
+    topics::save(&file, &table).map_err(|e| store_error(&file)(e.to_string()))?;
     if found != StoreLayout::Placed {
-        // The topics first, in the placed layout, then the count that says they are.
-        topics::save(&file, &table).map_err(|e| store_error(&file)(e.to_string()))?;
         let record = layout::shards_file(root);
         layout::record(root, shards).map_err(|e| store_error(&record)(e.to_string()))?;
     }

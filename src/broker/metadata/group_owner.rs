@@ -99,7 +99,7 @@ impl Groups {
             GroupChange::CreateIfAbsent(_) => Ok(false),
             GroupChange::Delete(group) => Ok(table.remove(&group, now)),
         };
-        let (version, _) = self.table.apply_on_owner(apply, groups::save).await?;
+        let (version, _) = self.table.apply_on_owner(apply).await?;
         Ok(version)
     }
 }

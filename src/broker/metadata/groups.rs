@@ -7,11 +7,13 @@
 //! functions are blocking and run off the reactor. Invariant: every change bumps the table's
 //! [`DataVersion`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::broker::metadata::journal::{self, Journaled};
 use crate::broker::metadata::lenient::{nullable, LenientBool, LenientInt};
 use crate::broker::{metadata::config_file, metadata::topics, BrokerError};
 use crate::limits;
@@ -189,11 +191,26 @@ pub fn may_auto_create(group: &str, auto_create: bool) -> bool {
 }
 
 /// The subscription groups of a broker and their version.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// The map is persistent ([`imbl`]): every batch of changes copies the table and every
+/// shard holds a copy, and each copy shares all but what changed.
+#[derive(Debug, Clone, Default)]
 pub struct GroupTable {
     pub data_version: DataVersion,
-    pub groups: BTreeMap<String, SubscriptionGroupConfig>,
+    groups: imbl::OrdMap<Arc<str>, Arc<SubscriptionGroupConfig>>,
+    /// Groups put in or taken out since the last journal record ([`Journaled`]); empty in
+    /// the copies the owner publishes.
+    unsaved: BTreeSet<Arc<str>>,
 }
+
+/// Two tables are equal when they hold the same groups at the same version.
+impl PartialEq for GroupTable {
+    fn eq(&self, other: &Self) -> bool {
+        self.data_version == other.data_version && self.groups == other.groups
+    }
+}
+
+impl Eq for GroupTable {}
 
 /// The table as Java writes `subscriptionGroup.json` and answers
 /// GET_ALL_SUBSCRIPTIONGROUP_CONFIG (`forbiddenTable` is 5.x; 4.9 readers ignore it).
@@ -210,7 +227,15 @@ pub struct SubscriptionGroupWrapper {
 
 impl GroupTable {
     pub fn get(&self, group: &str) -> Option<&SubscriptionGroupConfig> {
-        self.groups.get(group)
+        self.groups.get(group).map(|config| &**config)
+    }
+
+    pub fn len(&self) -> usize {
+        self.groups.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
     }
 
     /// Creates or replaces `config`; `false` when the table already held exactly it.
@@ -219,37 +244,48 @@ impl GroupTable {
         config: SubscriptionGroupConfig,
         now_ms: i64,
     ) -> Result<bool, BrokerError> {
-        if self.groups.get(&config.group_name) == Some(&config) {
+        if self.get(&config.group_name) == Some(&config) {
             return Ok(false);
         }
-        let is_new = !self.groups.contains_key(&config.group_name);
+        let is_new = !self.groups.contains_key(config.group_name.as_str());
         if is_new && self.groups.len() >= limits::BROKER_SUBSCRIPTION_GROUPS_MAX {
             return Err(BrokerError::TooManyGroups);
         }
-        self.groups.insert(config.group_name.clone(), config);
+        self.put(config);
         self.data_version.advance(now_ms);
         Ok(true)
     }
 
     /// Removes `group`; `false` when it was not there.
     pub fn remove(&mut self, group: &str, now_ms: i64) -> bool {
-        let removed = self.groups.remove(group).is_some();
-        if removed {
-            self.data_version.advance(now_ms);
-        }
-        removed
+        let Some((name, _)) = self.groups.remove_with_key(group) else {
+            return false;
+        };
+        self.unsaved.insert(name);
+        self.data_version.advance(now_ms);
+        true
+    }
+
+    /// Puts `config` in, replacing the group of its name.
+    fn put(&mut self, config: SubscriptionGroupConfig) {
+        let name: Arc<str> = config.group_name.as_str().into();
+        self.groups.insert(name.clone(), Arc::new(config));
+        self.unsaved.insert(name);
     }
 
     /// Puts in the groups Java's broker always has (the file's version of one wins).
     pub fn with_system_groups(mut self, now_ms: i64) -> Self {
         let before = self.groups.len();
         for name in SYSTEM_GROUPS {
-            let config = SubscriptionGroupConfig::new(name);
-            self.groups.entry((*name).to_owned()).or_insert(config);
+            if !self.groups.contains_key(*name) {
+                self.put(SubscriptionGroupConfig::new(name));
+            }
         }
         if self.groups.len() != before {
             self.data_version.advance(now_ms);
         }
+        // What a start opens, it writes whole (see [`journal::replace_all`]).
+        self.unsaved.clear();
         self
     }
 
@@ -257,8 +293,25 @@ impl GroupTable {
         SubscriptionGroupWrapper {
             data_version: self.data_version.clone(),
             forbidden_table: BTreeMap::new(),
-            subscription_group_table: self.groups.clone(),
+            subscription_group_table: self
+                .groups
+                .iter()
+                .map(|(name, config)| (name.to_string(), (**config).clone()))
+                .collect(),
         }
+    }
+}
+
+impl Journaled for GroupTable {
+    fn take_record(&mut self) -> Option<Vec<u8>> {
+        let groups = &self.groups;
+        journal::record_of(&self.data_version, &mut self.unsaved, |name| {
+            groups.get(name).map(|config| (**config).clone())
+        })
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        body::encode(&self.wrapper())
     }
 }
 
@@ -267,37 +320,39 @@ pub fn groups_file(store_root: &Path) -> PathBuf {
     config_file::path(store_root, "subscriptionGroup.json")
 }
 
-/// Reads `path`; a missing file is an empty table. Blocking. Also reads Java's own file.
+/// Reads `path` and the changes journaled since it was written (see [`journal`]); a
+/// missing file is an empty table. Blocking. Also reads Java's own file.
 pub fn load(path: &Path) -> Result<GroupTable, String> {
-    let Some(bytes) = config_file::read_optional(path)? else {
-        return Ok(GroupTable::default());
-    };
-    let wrapper: SubscriptionGroupWrapper = body::decode(&bytes, "subscriptionGroup.json")
-        .map_err(|err| format!("{}: {err}", path.display()))?;
-    // A key is the group's name even when an old file's entry lacks `groupName`.
-    let groups = wrapper
-        .subscription_group_table
-        .into_iter()
-        .map(|(name, config)| {
-            let group_name = name.clone();
-            (
-                name,
-                SubscriptionGroupConfig {
-                    group_name,
-                    ..config
-                },
-            )
-        })
-        .collect();
-    Ok(GroupTable {
-        data_version: wrapper.data_version,
-        groups,
-    })
+    let mut table = GroupTable::default();
+    if let Some(bytes) = config_file::read_optional(path)? {
+        let wrapper: SubscriptionGroupWrapper = body::decode(&bytes, "subscriptionGroup.json")
+            .map_err(|err| format!("{}: {err}", path.display()))?;
+        // A key is the group's name even when an old file's entry lacks `groupName`.
+        for (group_name, config) in wrapper.subscription_group_table {
+            table.put(SubscriptionGroupConfig {
+                group_name,
+                ..config
+            });
+        }
+        table.data_version = wrapper.data_version;
+    }
+    journal::replay(path, table.data_version.counter, |record| {
+        for config in record.put {
+            table.put(config);
+        }
+        for name in &record.remove {
+            table.groups.remove(name.as_str());
+        }
+        table.data_version = record.data_version;
+    })?;
+    table.unsaved.clear();
+    Ok(table)
 }
 
-/// Writes `table` to `path` atomically (see [`config_file::write_atomic`]). Blocking.
+/// Writes `table` whole to `path` atomically and drops its journal (see
+/// [`journal::replace_all`]). Blocking.
 pub fn save(path: &Path, table: &GroupTable) -> std::io::Result<()> {
-    config_file::write_atomic(path, &body::encode(&table.wrapper()))
+    journal::replace_all(path, &table.snapshot())
 }
 
 #[cfg(test)]

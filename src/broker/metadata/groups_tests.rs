@@ -61,10 +61,8 @@ fn the_table_is_bounded_and_versioned() {
         (table.data_version.counter, table.data_version.timestamp),
         (1, 5)
     );
-    for i in table.groups.len()..limits::BROKER_SUBSCRIPTION_GROUPS_MAX {
-        table
-            .groups
-            .insert(format!("x{i}"), SubscriptionGroupConfig::new("x"));
+    for i in table.len()..limits::BROKER_SUBSCRIPTION_GROUPS_MAX {
+        table.put(SubscriptionGroupConfig::new(&format!("x{i}")));
     }
     let full = table.upsert(SubscriptionGroupConfig::new("new"), 7);
     assert_eq!(full, Err(BrokerError::TooManyGroups));

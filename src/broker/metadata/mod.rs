@@ -8,15 +8,16 @@
 //! - [`layout`]: the shard count a store belongs to (`shards.json`).
 //! - [`groups`]: subscription-group configs and `subscriptionGroup.json`;
 //!   [`group_owner`]: the per-shard copy and the owner's changes.
-//! - [`owned_table`], [`config_file`]: what both tables share: the owner shard, the
-//!   broadcast of changes, the atomic file write (which the consumer offsets and the delay
-//!   service's cursors use too).
+//! - [`owned_table`], [`journal`], [`config_file`]: what both tables share: the owner
+//!   shard, the broadcast of changes, the snapshot and journal they are persisted as, the
+//!   atomic file write (which the consumer offsets and the delay service's cursors use too).
 //! - [`lenient`]: fastjson's leniency for the JSON bodies shardmq reads.
 //! - [`register`]: REGISTER_BROKER and UNREGISTER_BROKER with every NameServer.
 
 pub mod config_file;
 pub mod group_owner;
 pub mod groups;
+pub mod journal;
 pub mod layout;
 pub mod lenient;
 pub mod owned_table;

@@ -3,17 +3,24 @@
 //!
 //! Reads are local and never wait. A change asked on any shard travels to the owner over the
 //! mesh; the owner applies changes in batches, one batch at a time (so changes and file
-//! writes happen in order): each batch is applied to one copy, written off the reactor, then
-//! published as one new version to every shard's copy ([`shards::Replicated`]). The asking
-//! shard waits until its own copy holds the change before it answers.
+//! writes happen in order): each batch is applied to one copy, appended to the table's
+//! journal off the reactor
+//! ([`journal`](crate::broker::metadata::journal)), then published as one new version to every
+//! shard's copy ([`shards::Replicated`]). The asking shard waits until its own copy holds
+//! the change before it answers.
+//!
+//! The tables are persistent maps, so the copy a batch changes and the copies published
+//! share everything the batch did not touch: with the journal, a batch costs its own size,
+//! whatever the table's.
 
-use std::cell::RefCell;
-use std::path::{Path, PathBuf};
+use std::cell::{Cell, RefCell};
+use std::path::PathBuf;
 use std::rc::Rc;
 
 use glommio::sync::Semaphore;
 use shards::{Replicated, ShardId};
 
+use crate::broker::metadata::journal::{Journal, Journaled};
 use crate::broker::{BrokerError, BrokerShard, ShardMsg, ShardReply};
 
 /// Index of the shard that owns every process-wide table.
@@ -38,6 +45,13 @@ struct Owner<T> {
     serial: Semaphore,
     /// Changes waiting for the next batch, each with the slot its answer goes to.
     pending: RefCell<Vec<Pending<T>>>,
+    /// The table's journal: opened by the first batch, and away on a blocking thread while
+    /// a batch writes it.
+    journal: RefCell<Option<Journal>>,
+    /// The background compaction: whether one runs, and the size of the snapshot the last
+    /// one wrote, for the next batch to tell the journal.
+    compacting: Rc<Cell<bool>>,
+    compacted: Rc<Cell<Option<u64>>>,
 }
 
 /// A change of `T`: `Ok(false)` when there is nothing to do.
@@ -60,7 +74,7 @@ impl<T> std::fmt::Debug for Owner<T> {
     }
 }
 
-impl<T: Clone + Send + 'static> OwnedTable<T> {
+impl<T: Journaled> OwnedTable<T> {
     /// Creates this shard's copy of the table `name`; every shard passes the same `initial`
     /// (loaded before the shards start).
     pub fn new(
@@ -74,6 +88,9 @@ impl<T: Clone + Send + 'static> OwnedTable<T> {
             file,
             serial: Semaphore::new(1),
             pending: RefCell::new(Vec::new()),
+            journal: RefCell::new(None),
+            compacting: Rc::default(),
+            compacted: Rc::default(),
         });
         Ok(OwnedTable {
             table,
@@ -115,18 +132,17 @@ impl<T: Clone + Send + 'static> OwnedTable<T> {
     }
 
     /// On the owner: applies `change` to a copy of the table (`Ok(false)`: nothing to do),
-    /// writes it with `save`, publishes it. Returns the version that holds the change (the
+    /// journals it, publishes it. Returns the version that holds the change (the
     /// current one when nothing changed) and whether it is new.
     ///
     /// Changes are applied in batches: while one batch is written and published, the
     /// changes that arrive wait, and the first of them to get its turn applies all of them
-    /// to one copy, one file write and one publication (the others find their answers
-    /// ready). So a burst of changes costs one copy, write and publication per batch, not
+    /// to one copy, one journal write and one publication (the others find their answers
+    /// ready). So a burst of changes costs one journal write and publication per batch, not
     /// per change, and they are still applied in arrival order.
     pub async fn apply_on_owner(
         &self,
         change: impl FnOnce(&mut T) -> Result<bool, BrokerError> + 'static,
-        save: fn(&Path, &T) -> std::io::Result<()>,
     ) -> Result<(u64, bool), BrokerError> {
         let Some(owner) = &self.owner else {
             return Err(BrokerError::Mesh(format!(
@@ -148,19 +164,18 @@ impl<T: Clone + Send + 'static> OwnedTable<T> {
             return done;
         }
         let batch = std::mem::take(&mut *owner.pending.borrow_mut());
-        let result = self.apply_batch(owner, batch, save).await;
+        let result = self.apply_batch(owner, batch).await;
         let done = answer.borrow_mut().take();
         done.unwrap_or_else(|| Err(BrokerError::Mesh("a change was lost from its batch".into())))
             .and_then(|answer| result.map(|()| answer))
     }
 
-    /// Applies `batch` in order to one copy of the table, then writes and publishes it once
-    /// if anything changed, and fills every change's answer.
+    /// Applies `batch` in order to one copy of the table, then journals and publishes it
+    /// once if anything changed, and fills every change's answer.
     async fn apply_batch(
         &self,
         owner: &Owner<T>,
         batch: Vec<Pending<T>>,
-        save: fn(&Path, &T) -> std::io::Result<()>,
     ) -> Result<(), BrokerError> {
         let mut table = (*self.table.get()).clone();
         let mut outcomes = Vec::with_capacity(batch.len());
@@ -171,7 +186,7 @@ impl<T: Clone + Send + 'static> OwnedTable<T> {
             outcomes.push((answer, outcome));
         }
         let version = if changed {
-            self.persist_and_publish(owner, table, save).await
+            self.persist_and_publish(owner, table).await
         } else {
             Ok(self.version())
         };
@@ -189,18 +204,86 @@ impl<T: Clone + Send + 'static> OwnedTable<T> {
     async fn persist_and_publish(
         &self,
         owner: &Owner<T>,
-        table: T,
-        save: fn(&Path, &T) -> std::io::Result<()>,
+        mut table: T,
     ) -> Result<u64, BrokerError> {
-        let file = owner.file.clone();
-        let snapshot = table.clone();
-        glommio::executor()
-            .spawn_blocking(move || save(&file, &snapshot))
-            .await
-            .map_err(|err| BrokerError::Persist(format!("{}: {err}", owner.file.display())))?;
+        let persist_error = |err: &dyn std::fmt::Display| {
+            BrokerError::Persist(format!("{}: {err}", owner.file.display()))
+        };
+        if let Some(record) = table.take_record() {
+            let journal = owner.journal.borrow_mut().take();
+            let file = owner.file.clone();
+            let compacted = owner.compacted.take();
+            let (journal, written) = glommio::executor()
+                .spawn_blocking(move || {
+                    let mut journal = match journal {
+                        Some(journal) => journal,
+                        None => match Journal::open(&file) {
+                            Ok(journal) => journal,
+                            Err(err) => return (None, Err(err)),
+                        },
+                    };
+                    if let Some(bytes) = compacted {
+                        journal.compacted(bytes);
+                    }
+                    let written = journal.append(&record);
+                    (Some(journal), written)
+                })
+                .await;
+            *owner.journal.borrow_mut() = journal;
+            written.map_err(|err| persist_error(&err))?;
+            self.compact_if_due(owner, &table).await;
+        }
         self.table
             .publish(table)
             .await
             .map_err(|err| BrokerError::Mesh(err.to_string()))
+    }
+
+    /// Folds the journal into a new snapshot of `table` when it has outgrown the last one:
+    /// the journal is rotated now, between batches, and the snapshot written in the
+    /// background, so no batch waits for a write of the whole table.
+    async fn compact_if_due(&self, owner: &Owner<T>, table: &T) {
+        let due = !owner.compacting.get()
+            && owner
+                .journal
+                .borrow()
+                .as_ref()
+                .is_some_and(Journal::wants_compaction);
+        if !due {
+            return;
+        }
+        let Some(mut journal) = owner.journal.borrow_mut().take() else {
+            return;
+        };
+        let (journal, rotated) = glommio::executor()
+            .spawn_blocking(move || {
+                let rotated = journal.rotate();
+                (journal, rotated)
+            })
+            .await;
+        *owner.journal.borrow_mut() = Some(journal);
+        let compaction = match rotated {
+            Ok(compaction) => compaction,
+            Err(err) => {
+                tracing::warn!(file = %owner.file.display(), %err, "cannot rotate the journal");
+                return;
+            }
+        };
+        owner.compacting.set(true);
+        let (compacting, compacted) = (owner.compacting.clone(), owner.compacted.clone());
+        let (table, file) = (table.clone(), owner.file.clone());
+        glommio::spawn_local(async move {
+            let written = glommio::executor()
+                .spawn_blocking(move || compaction.run(&table.snapshot()))
+                .await;
+            match written {
+                Ok(bytes) => compacted.set(Some(bytes)),
+                Err(err) => {
+                    tracing::warn!(file = %file.display(), %err, "cannot compact the journal")
+                }
+            }
+            compacting.set(false);
+        })
+        .detach();
     }
 }

@@ -192,7 +192,7 @@ impl Topics {
             TopicChange::CreateIfAbsent(_) => Ok(false),
             TopicChange::Delete(topic) => Ok(table.remove(&topic, now)),
         };
-        let (version, _) = self.table.apply_on_owner(apply, topics::save).await?;
+        let (version, _) = self.table.apply_on_owner(apply).await?;
         // Also when this change found nothing to do: the version holding what it asked for
         // may still be on its way to the shards and the NameServers.
         self.confirm_everywhere(version).await;

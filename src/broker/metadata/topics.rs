@@ -6,7 +6,7 @@
 //! functions are blocking and run off the reactor. Invariant: every change bumps the table's
 //! [`DataVersion`], which is how a NameServer knows a registration carries news.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,6 +23,7 @@ use crate::wire::topics::{
 
 use serde::{Deserialize, Serialize};
 
+use crate::broker::metadata::journal::{self, Journaled, Record};
 use crate::broker::metadata::layout::StoreLayout;
 use crate::broker::metadata::placement::{self, Placement};
 use crate::broker::{metadata::config_file, BrokerError};
@@ -260,14 +261,18 @@ pub struct Topic {
 /// Most recent topic changes [`TopicTable`] remembers for [`TopicTable::changes_since`].
 const CHANGE_LOG_MAX: usize = 4096;
 
+/// A topic name as the table's keys and logs hold it: copying it is a count increment.
+type Name = Arc<str>;
+
 /// The topic configs of a broker process, their placement over its shards, and their
 /// version.
+///
+/// Its collections are persistent ([`imbl`]): every batch of changes copies the table and
+/// every shard holds a copy, and each copy shares all but what changed.
 #[derive(Debug, Clone)]
 pub struct TopicTable {
     pub data_version: DataVersion,
-    /// Shared between the copies of the table (every batch of changes copies it, and each
-    /// shard holds one), so a copy costs the map, not every config again.
-    topics: BTreeMap<String, Arc<Topic>>,
+    topics: imbl::OrdMap<Name, Arc<Topic>>,
     /// The process's shard count, which placements are made for.
     shards: usize,
     /// Queues of spread topics each shard hosts, kept as topics come and go, so placing a
@@ -275,10 +280,13 @@ pub struct TopicTable {
     loads: Vec<u64>,
     /// The names of the last topics created or replaced, with the data version counter of
     /// each change, oldest first; at most [`CHANGE_LOG_MAX`].
-    changes: VecDeque<(i64, String)>,
+    changes: imbl::Vector<(i64, Name)>,
     /// The counter of the newest change the log no longer holds, and of the last removal:
     /// changes since an older counter cannot be told from the log.
     forgotten_at: i64,
+    /// Topics put in or taken out since the last journal record ([`Journaled`]); empty in
+    /// the copies the owner publishes.
+    unsaved: BTreeSet<Name>,
 }
 
 /// Two tables are equal when they hold the same topics, placed alike, at the same version;
@@ -305,11 +313,12 @@ impl TopicTable {
     pub fn new(shards: usize) -> Self {
         TopicTable {
             data_version: DataVersion::default(),
-            topics: BTreeMap::new(),
+            topics: imbl::OrdMap::new(),
             shards: shards.max(1),
             loads: vec![0; shards.max(1)],
-            changes: VecDeque::new(),
+            changes: imbl::Vector::new(),
             forgotten_at: 0,
+            unsaved: BTreeSet::new(),
         }
     }
 
@@ -359,7 +368,10 @@ impl TopicTable {
             let placement = table.place(&config.topic_name);
             table.put(Topic { config, placement });
         }
-        Ok(table.with_system_topics(config, now_ms))
+        let mut table = table.with_system_topics(config, now_ms);
+        // What a start opens, it writes whole (see [`journal::replace_all`]).
+        table.unsaved.clear();
+        Ok(table)
     }
 
     /// The process's shard count.
@@ -414,14 +426,14 @@ impl TopicTable {
 
     /// The topic names, in order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.topics.keys().map(String::as_str)
+        self.topics.keys().map(|name| &**name)
     }
 
     /// Creates or replaces `config`; `false` when the table already held exactly it. A
     /// new topic is placed (see [`placement`]); a replaced one keeps its placement, so
     /// growing a topic adds queues and shrinking drops its last ones, and no queue moves.
     pub fn upsert(&mut self, config: TopicConfig, now_ms: i64) -> Result<bool, BrokerError> {
-        let placement = match self.topics.get(&config.topic_name) {
+        let placement = match self.topics.get(config.topic_name.as_str()) {
             Some(existing) if existing.config == config => return Ok(false),
             Some(existing) => existing.placement,
             None if self.len() >= limits::BROKER_TOPICS_MAX => {
@@ -429,8 +441,7 @@ impl TopicTable {
             }
             None => self.place(&config.topic_name),
         };
-        let name = config.topic_name.clone();
-        self.put(Topic { config, placement });
+        let name = self.put(Topic { config, placement });
         self.bump(now_ms);
         if self.changes.len() == CHANGE_LOG_MAX {
             if let Some((counter, _)) = self.changes.pop_front() {
@@ -447,10 +458,15 @@ impl TopicTable {
     /// remembers.
     pub fn changes_since(&self, counter: i64) -> Option<impl Iterator<Item = &str>> {
         (self.forgotten_at <= counter).then(|| {
-            self.changes
-                .iter()
-                .filter(move |(at, _)| *at > counter)
-                .map(|(_, name)| name.as_str())
+            // The log is in counter order: skip to the first change after `counter`.
+            let first = self
+                .changes
+                .binary_search_by(|(at, _)| match *at <= counter {
+                    true => std::cmp::Ordering::Less,
+                    false => std::cmp::Ordering::Greater,
+                })
+                .unwrap_or_else(|first| first);
+            self.changes.iter().skip(first).map(|(_, name)| &**name)
         })
     }
 
@@ -486,21 +502,24 @@ impl TopicTable {
         removed
     }
 
-    /// Puts `topic` in, replacing one of its name, and keeps the loads.
-    fn put(&mut self, topic: Topic) {
+    /// Puts `topic` in, replacing one of its name, and keeps the loads; returns its name.
+    fn put(&mut self, topic: Topic) -> Name {
         placement::add_load(&mut self.loads, topic.placement, &topic.config);
-        let name = topic.config.topic_name.clone();
-        if let Some(old) = self.topics.insert(name, Arc::new(topic)) {
+        let name: Name = topic.config.topic_name.as_str().into();
+        if let Some(old) = self.topics.insert(name.clone(), Arc::new(topic)) {
             placement::remove_load(&mut self.loads, old.placement, &old.config);
         }
+        self.unsaved.insert(name.clone());
+        name
     }
 
     /// Takes `topic` out, keeping the loads; `false` when it was not there.
     fn take(&mut self, topic: &str) -> bool {
-        let Some(old) = self.topics.remove(topic) else {
+        let Some((name, old)) = self.topics.remove_with_key(topic) else {
             return false;
         };
         placement::remove_load(&mut self.loads, old.placement, &old.config);
+        self.unsaved.insert(name);
         true
     }
 
@@ -551,7 +570,7 @@ impl TopicTable {
         let mut topic_config_table: BTreeMap<String, TopicConfig> = self
             .topics
             .keys()
-            .filter_map(|name| Some((name.clone(), self.config_on(name, shard)?)))
+            .filter_map(|name| Some((name.to_string(), self.config_on(name, shard)?)))
             .collect();
         topic_config_table.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
         TopicConfigSerializeWrapper {
@@ -589,38 +608,102 @@ pub struct StoredTopics {
     pub shard_of_first_queue: BTreeMap<String, usize>,
 }
 
-/// [`StoredTopics`] of a table, written from the table's own configs without copying them
-/// (the whole table is written at every batch of changes).
+impl StoredTopics {
+    /// Applies a journal record (see [`journal`]).
+    fn apply(&mut self, record: Record<StoredTopic>) {
+        let table = &mut self.wrapper.topic_config_table;
+        for StoredTopic { config, first } in record.put {
+            match first {
+                Some(first) => self
+                    .shard_of_first_queue
+                    .insert(config.topic_name.clone(), first),
+                None => self.shard_of_first_queue.remove(&config.topic_name),
+            };
+            table.insert(config.topic_name.clone(), config);
+        }
+        for name in &record.remove {
+            table.remove(name);
+            self.shard_of_first_queue.remove(name);
+        }
+        self.wrapper.data_version = record.data_version;
+    }
+}
+
+/// A topic as a journal record holds it: its config and, for a spread topic, the shard of
+/// its first queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredTopic {
+    pub config: TopicConfig,
+    #[serde(
+        rename = "shardOfFirstQueue",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub first: Option<usize>,
+}
+
+impl StoredTopic {
+    fn of(topic: &Topic) -> Self {
+        StoredTopic {
+            config: topic.config.clone(),
+            first: match topic.placement {
+                Placement::Spread { first } => Some(first),
+                Placement::EveryShard => None,
+            },
+        }
+    }
+}
+
+/// [`StoredTopics`] of a table, written from the table's own configs without copying them.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct StoredTopicsOf<'a> {
     data_version: &'a DataVersion,
     #[serde(serialize_with = "configs_of")]
-    topic_config_table: &'a BTreeMap<String, Arc<Topic>>,
+    topic_config_table: &'a imbl::OrdMap<Name, Arc<Topic>>,
     topic_queue_mapping_info_map: BTreeMap<String, serde_json::Value>,
     #[serde(serialize_with = "first_shards_of")]
-    shard_of_first_queue: &'a BTreeMap<String, Arc<Topic>>,
+    shard_of_first_queue: &'a imbl::OrdMap<Name, Arc<Topic>>,
 }
 
 fn configs_of<S: serde::Serializer>(
-    topics: &&BTreeMap<String, Arc<Topic>>,
+    topics: &&imbl::OrdMap<Name, Arc<Topic>>,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
-    serializer.collect_map(topics.iter().map(|(name, topic)| (name, &topic.config)))
+    serializer.collect_map(topics.iter().map(|(name, topic)| (&**name, &topic.config)))
 }
 
 fn first_shards_of<S: serde::Serializer>(
-    topics: &&BTreeMap<String, Arc<Topic>>,
+    topics: &&imbl::OrdMap<Name, Arc<Topic>>,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     serializer.collect_map(
         topics
             .iter()
             .filter_map(|(name, topic)| match topic.placement {
-                Placement::Spread { first } => Some((name, first)),
+                Placement::Spread { first } => Some((&**name, first)),
                 Placement::EveryShard => None,
             }),
     )
+}
+
+impl Journaled for TopicTable {
+    fn take_record(&mut self) -> Option<Vec<u8>> {
+        let topics = &self.topics;
+        journal::record_of(&self.data_version, &mut self.unsaved, |name| {
+            topics.get(name).map(|topic| StoredTopic::of(topic))
+        })
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        body::encode(&StoredTopicsOf {
+            data_version: &self.data_version,
+            topic_config_table: &self.topics,
+            topic_queue_mapping_info_map: BTreeMap::new(),
+            shard_of_first_queue: &self.topics,
+        })
+    }
 }
 
 /// `<storePathRootDir>/config/topics.json`: process-wide, like the table.
@@ -628,24 +711,24 @@ pub fn topics_file(store_root: &Path) -> PathBuf {
     config_file::path(store_root, "topics.json")
 }
 
-/// Reads `path`; a missing file is an empty table. Blocking. Also reads Java's own
-/// `topics.json` (unquoted numeric keys are accepted).
+/// Reads `path` and the changes journaled since it was written (see [`journal`]); a
+/// missing file is an empty table. Blocking. Also reads Java's own `topics.json`
+/// (unquoted numeric keys are accepted).
 pub fn load(path: &Path) -> Result<StoredTopics, String> {
-    let Some(bytes) = config_file::read_optional(path)? else {
-        return Ok(StoredTopics::default());
+    let mut stored: StoredTopics = match config_file::read_optional(path)? {
+        Some(bytes) => body::decode(&bytes, "topics.json")
+            .map_err(|err| format!("{}: {err}", path.display()))?,
+        None => StoredTopics::default(),
     };
-    body::decode(&bytes, "topics.json").map_err(|err| format!("{}: {err}", path.display()))
+    let since = stored.wrapper.data_version.counter;
+    journal::replay(path, since, |record| stored.apply(record))?;
+    Ok(stored)
 }
 
-/// Writes `table` to `path` atomically (see [`config_file::write_atomic`]). Blocking.
+/// Writes `table` whole to `path` atomically and drops its journal (see
+/// [`journal::replace_all`]). Blocking.
 pub fn save(path: &Path, table: &TopicTable) -> std::io::Result<()> {
-    let stored = StoredTopicsOf {
-        data_version: &table.data_version,
-        topic_config_table: &table.topics,
-        topic_queue_mapping_info_map: BTreeMap::new(),
-        shard_of_first_queue: &table.topics,
-    };
-    config_file::write_atomic(path, &body::encode(&stored))
+    journal::replace_all(path, &table.snapshot())
 }
 
 #[cfg(test)]
