@@ -417,3 +417,76 @@ fn real_disk_lookups_by_offset() {
     let root = dir.path().to_owned();
     run(move || async move { lookups(Disk::Dma, root).await });
 }
+
+/// What a replica does: copies its master's log from its own end, piece by piece.
+async fn copy_log(master: &Store, replica: &Store, piece: usize) {
+    loop {
+        let offset = replica.log().end();
+        let bytes = master.log().read_copy(offset, piece).await.expect("read");
+        if bytes.is_empty() {
+            return;
+        }
+        loop {
+            match replica.put_copied(offset, &bytes) {
+                Err(shardmq::storage::StoreError::Busy) => {
+                    replica.log().copied_writable(&bytes).await.expect("room");
+                }
+                other => break drop(other.expect("copied")),
+            }
+        }
+    }
+}
+
+#[test]
+fn a_replica_files_copied_records_where_its_master_did() {
+    run(|| async {
+        let master = Store::open(
+            Disk::Mem(MemDisk::new(1, Faults::default())),
+            config("/master".into(), FlushPolicy::Async),
+            ticking(),
+        );
+        let master = master.await.expect("open master");
+        let replica_disk = Disk::Mem(MemDisk::new(2, Faults::default()));
+        let replica_config = config("/replica".into(), FlushPolicy::Async);
+        let replica = Store::open(replica_disk.clone(), replica_config.clone(), ticking());
+        let replica = replica.await.expect("open replica");
+        let stored = fill(&master).await;
+        copy_log(&master, &replica, 10_000).await;
+        let mut rec = encode("Other", QueueId(0), b"one", None);
+        master
+            .put_waiting("Other", QueueId(0), &mut rec)
+            .await
+            .expect("put");
+        copy_log(&master, &replica, 10_000).await;
+        replica.reput().await.expect("reput");
+
+        assert_eq!(replica.log().end(), master.log().end());
+        assert_eq!(
+            replica.queue_range("Orders", QueueId(2)),
+            (QueueOffset(0), QueueOffset(300))
+        );
+        let got = replica.get_messages("Orders", QueueId(2), QueueOffset(7), 3, 1 << 20, None);
+        let got = got.await.expect("pull from the replica");
+        assert_eq!(got.records.len(), 3);
+        assert_eq!(&*got.records[0], &stored[7].1[..], "byte for byte");
+        assert_eq!(
+            replica.queue_range("Other", QueueId(0)),
+            (QueueOffset(0), QueueOffset(1))
+        );
+        // The queues' next offsets follow the copied records, also after a restart.
+        let mut rec = encode("Orders", QueueId(2), b"next", None);
+        let p = replica
+            .put("Orders", QueueId(2), &mut rec)
+            .expect("put on the replica");
+        assert_eq!(p.queue_offset, QueueOffset(300));
+        replica.close().await.expect("close");
+        let replica = Store::open(replica_disk, replica_config, ticking());
+        let replica = replica.await.expect("reopen replica");
+        assert_eq!(
+            replica.queue_range("Orders", QueueId(2)),
+            (QueueOffset(0), QueueOffset(301))
+        );
+        replica.close().await.expect("close");
+        master.close().await.expect("close");
+    });
+}

@@ -28,7 +28,7 @@ use super::io::{join_all, Disk, ReadBuf, SegmentFile};
 use super::log_buffer::{LogBuffer, LogBytes};
 use super::offsets::PhysicalOffset;
 use super::read_cache::{ReadCache, Slot};
-use super::record::{blank_header, BLANK_HEADER};
+use super::record::{self, blank_header, Scanned, BLANK_HEADER};
 
 /// Largest span one merged disk read covers.
 const MERGED_READ_MAX: u64 = 1 << 20;
@@ -66,6 +66,9 @@ pub(super) struct LogState {
     pub last_sync: Instant,
     /// Durable futures and `writable` callers waiting for the writer's progress.
     pub waiters: Vec<Waker>,
+    /// Where the filler of each segment this process closed starts, by segment start: the
+    /// bytes after it were never appended, so a read of the segment stops there.
+    pub fillers: BTreeMap<u64, u64>,
 }
 
 impl Shared {
@@ -73,6 +76,17 @@ impl Shared {
         self.work.set(true);
         if let Some(w) = self.writer_waker.borrow_mut().take() {
             w.wake();
+        }
+    }
+
+    /// Why an append that rolls into a segment not created yet is refused: no space for
+    /// it, or not yet (the writer, woken, creates it).
+    pub fn no_next_segment(&self, disk_full: bool) -> StoreError {
+        self.wake_writer();
+        if disk_full {
+            StoreError::DiskFull
+        } else {
+            StoreError::Busy
         }
     }
 
@@ -116,6 +130,21 @@ pub struct Durable {
 }
 
 impl Durable {
+    /// What the bytes appended up to the buffer's end wait for under the flush policy.
+    fn of_end(shared: &Rc<Shared>, st: &mut LogState) -> Self {
+        match shared.config.flush {
+            FlushPolicy::Async => Durable::ready(),
+            FlushPolicy::Sync => {
+                let end = st.buffer.end();
+                st.sync_wanted = st.sync_wanted.max(end);
+                Durable {
+                    shared: Some(Rc::clone(shared)),
+                    end,
+                }
+            }
+        }
+    }
+
     fn ready() -> Self {
         Durable {
             shared: None,
@@ -174,6 +203,7 @@ impl CommitLog {
             disk_full: false,
             last_sync: Instant::now(),
             waiters: Vec::new(),
+            fillers: BTreeMap::new(),
         };
         let shared = Rc::new(Shared {
             config,
@@ -228,12 +258,7 @@ impl CommitLog {
         if rolls && !st.segments.contains_key(&next) {
             let full = st.disk_full;
             drop(st);
-            sh.wake_writer();
-            return Err(if full {
-                StoreError::DiskFull
-            } else {
-                StoreError::Busy
-            });
+            return Err(sh.no_next_segment(full));
         }
         let gap = if rolls { next - pos } else { 0 };
         if st.buffer.unwritten() + gap + size > sh.config.unwritten_bytes_max {
@@ -244,22 +269,13 @@ impl CommitLog {
         if rolls {
             st.buffer.append(&blank_header((next - pos) as u32));
             st.buffer.skip_to(next);
+            st.fillers.insert(seg, pos);
             pos = next;
         }
         let offset = PhysicalOffset(pos);
         assign(record, offset);
         st.buffer.append(record);
-        let end = st.buffer.end();
-        let durable = match sh.config.flush {
-            FlushPolicy::Async => Durable::ready(),
-            FlushPolicy::Sync => {
-                st.sync_wanted = st.sync_wanted.max(end);
-                Durable {
-                    shared: Some(Rc::clone(sh)),
-                    end,
-                }
-            }
-        };
+        let durable = Durable::of_end(sh, &mut st);
         drop(st);
         // An idle writer writes every append at once; a busy one takes it with the next
         // completion (see `log_writer`).
@@ -269,6 +285,93 @@ impl CommitLog {
             size: size as u32,
             durable,
         })
+    }
+
+    /// Appends `bytes` copied from another log (a master's), where they start at `offset`:
+    /// the log must end exactly there, and the bytes must be whole records of one segment,
+    /// each sound (structure and body CRC) and carrying its own position, possibly ended by
+    /// the segment's filler, after which the log continues in the next segment as the
+    /// other's does. So a copy is byte for byte the other log, at the same offsets.
+    pub fn append_copied(&self, offset: PhysicalOffset, bytes: &[u8]) -> StoreResult<Appended> {
+        let sh = &self.shared;
+        let mut st = sh.state.borrow_mut();
+        if let Some(e) = &st.failed {
+            return Err(e.clone().min_failed());
+        }
+        let end = st.buffer.end();
+        if offset.0 != end {
+            return Err(StoreError::NotContiguous {
+                offset: offset.0,
+                end,
+            });
+        }
+        let next = sh.segment_start(end) + sh.config.segment_size;
+        let filler = check_copied(end, next, bytes)?;
+        if filler && !st.segments.contains_key(&next) {
+            let full = st.disk_full;
+            drop(st);
+            return Err(sh.no_next_segment(full));
+        }
+        let span = if filler {
+            next - end
+        } else {
+            bytes.len() as u64
+        };
+        if st.buffer.unwritten() + span > sh.config.unwritten_bytes_max {
+            drop(st);
+            sh.wake_writer();
+            return Err(StoreError::Busy);
+        }
+        st.buffer.append(bytes);
+        if filler {
+            let filler_at = st.buffer.end() - BLANK_HEADER as u64;
+            st.buffer.skip_to(next);
+            st.fillers.insert(next - sh.config.segment_size, filler_at);
+        }
+        let durable = Durable::of_end(sh, &mut st);
+        drop(st);
+        sh.wake_writer();
+        Ok(Appended {
+            offset,
+            size: bytes.len() as u32,
+            durable,
+        })
+    }
+
+    /// Whole records from `offset` (a record's start, or a segment's), at most `max` bytes
+    /// of them unless the first alone is larger, up to the segment's filler (included) or
+    /// the log's end: what [`CommitLog::append_copied`] takes on another log. Empty at the
+    /// end of the log. From the tail in memory, else from disk, as any read.
+    pub async fn read_copy(&self, offset: PhysicalOffset, max: usize) -> StoreResult<LogBytes> {
+        let data_end = {
+            let st = self.shared.state.borrow();
+            let seg = self.shared.segment_start(offset.0);
+            let filler_end = st.fillers.get(&seg).map(|at| at + BLANK_HEADER as u64);
+            let seg_end = filler_end.unwrap_or(seg + self.shared.config.segment_size);
+            seg_end.min(st.buffer.end())
+        };
+        let available = data_end.saturating_sub(offset.0) as usize;
+        if available == 0 {
+            return Ok(LogBytes::Owned(Vec::new()));
+        }
+        // At least a header's worth, so that a record larger than `max` tells its size.
+        let bytes = self
+            .read(offset, available.min(max.max(BLANK_HEADER)))
+            .await?;
+        match whole_records(&bytes) {
+            0 => {
+                // One record larger than `max`: read it whole.
+                let size = record::message_size(&bytes)
+                    .filter(|&size| size <= available)
+                    .ok_or(StoreError::Corrupt {
+                        what: "commit log",
+                        detail: format!("no record at offset {}", offset.0),
+                    })?;
+                self.read(offset, size).await
+            }
+            len if len == bytes.len() => Ok(bytes),
+            len => Ok(LogBytes::Owned(bytes[..len].to_vec())),
+        }
     }
 
     /// Whether appends totalling `size` bytes would be accepted now, with the error the
@@ -308,6 +411,27 @@ impl CommitLog {
     /// Waits until an append of `size` bytes would not answer Busy (the writer caught up or
     /// created the next segment), or the log failed.
     pub async fn writable(&self, size: u64) -> StoreResult<()> {
+        self.room(size, false).await
+    }
+
+    /// Waits until [`CommitLog::append_copied`] of `bytes` would not answer Busy: room in
+    /// the buffer and, when they end with a filler, the next segment.
+    pub async fn copied_writable(&self, bytes: &[u8]) -> StoreResult<()> {
+        let (end, next) = {
+            let end = self.shared.state.borrow().buffer.end();
+            (
+                end,
+                self.shared.segment_start(end) + self.shared.config.segment_size,
+            )
+        };
+        // Bytes that do not fit here are refused without waiting; let the append say why.
+        let filler = check_copied(end, next, bytes).unwrap_or(false);
+        self.room(bytes.len() as u64, filler).await
+    }
+
+    /// Waits for room for `size` bytes, and for the next segment when they roll into it
+    /// (`roll`, or too large for what is left of this one).
+    async fn room(&self, size: u64, roll: bool) -> StoreResult<()> {
         let sh = Rc::clone(&self.shared);
         if size > sh.config.unwritten_bytes_max {
             // It would never fit: waiting could only end in the caller's timeout.
@@ -321,11 +445,17 @@ impl CommitLog {
             let pos = st.buffer.end();
             let seg = sh.segment_start(pos);
             let next = seg + sh.config.segment_size;
-            let rolls = pos + size + BLANK_HEADER as u64 > next;
+            let rolls = roll || pos + size + BLANK_HEADER as u64 > next;
             if rolls && !st.segments.contains_key(&next) && st.disk_full {
                 return Poll::Ready(Err(StoreError::DiskFull));
             }
-            let gap = if rolls { next - pos } else { 0 };
+            // Copied bytes that end with a filler are followed by the rest of their segment;
+            // a record that rolls is preceded by it.
+            let gap = match (rolls, roll) {
+                (false, _) => 0,
+                (true, false) => next - pos,
+                (true, true) => (next - pos).saturating_sub(size),
+            };
             let room = st.buffer.unwritten() + size + gap <= sh.config.unwritten_bytes_max;
             if room && (!rolls || st.segments.contains_key(&next)) {
                 return Poll::Ready(Ok(()));
@@ -612,7 +742,10 @@ impl CommitLog {
         self.shared.disk.remove(&file.path()).await?;
         // Otherwise a power cut could bring the deleted segment back, to be deleted again.
         self.shared.disk.sync_dir(&self.shared.dir).await?;
-        self.shared.state.borrow_mut().segments.remove(&start);
+        let mut st = self.shared.state.borrow_mut();
+        st.segments.remove(&start);
+        st.fillers.remove(&start);
+        drop(st);
         self.read_cache
             .forget(start, start + self.shared.config.segment_size);
         Ok(start)
@@ -753,4 +886,58 @@ impl StoreError {
             _ => StoreError::Failed,
         }
     }
+}
+
+/// Checks `bytes`, copied to start at `start` of a segment ending at `next`: whole sound
+/// records, each carrying its own position, and at most a filler after them that fills the
+/// segment. Returns whether they end with that filler.
+fn check_copied(start: u64, next: u64, bytes: &[u8]) -> StoreResult<bool> {
+    let corrupt = |at: usize, detail: &str| StoreError::Corrupt {
+        what: "copied records",
+        detail: format!("at offset {}: {detail}", start + at as u64),
+    };
+    if start + bytes.len() as u64 > next {
+        return Err(corrupt(0, "they run past the segment end"));
+    }
+    let mut at = 0;
+    while at < bytes.len() {
+        let pos = start + at as u64;
+        match record::scan(&bytes[at..]) {
+            Scanned::Record(meta) if meta.physical_offset.0 == pos => {
+                at += meta.total_size as usize;
+            }
+            Scanned::Record(meta) => {
+                let detail = format!("a record written at {}", meta.physical_offset.0);
+                return Err(corrupt(at, &detail));
+            }
+            Scanned::Blank if at + BLANK_HEADER == bytes.len() => {
+                let mut size = [0; 4];
+                size.copy_from_slice(&bytes[at..at + 4]);
+                let fills = u64::from(u32::from_be_bytes(size));
+                return match fills == next - pos {
+                    true => Ok(true),
+                    false => Err(corrupt(at, "a filler that does not end the segment")),
+                };
+            }
+            Scanned::Blank => return Err(corrupt(at, "bytes after the segment's filler")),
+            Scanned::End | Scanned::Invalid => {
+                return Err(corrupt(at, "not a whole, sound record"));
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// Length of the whole records (and the filler that may end them) at the start of `bytes`,
+/// log bytes already verified.
+fn whole_records(bytes: &[u8]) -> usize {
+    let mut at = 0;
+    while at < bytes.len() {
+        match record::scan_verified(&bytes[at..]) {
+            Scanned::Record(meta) => at += meta.total_size as usize,
+            Scanned::Blank => return at + BLANK_HEADER,
+            Scanned::End | Scanned::Invalid => break,
+        }
+    }
+    at
 }

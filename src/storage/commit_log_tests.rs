@@ -276,3 +276,115 @@ fn the_writer_keeps_writes_in_flight_and_writes_an_idle_tail_at_once() {
         assert!(log.flushed() < log.end(), "no sync was due");
     });
 }
+
+/// Copies `from` into `to` in pieces of at most `max` bytes (1 to `max`, by `rng`), as a
+/// replica would, until `to` ends where `from` does.
+async fn copy_all(from: &CommitLog, to: &CommitLog, rng: &mut SimRng, max: u64) {
+    loop {
+        let offset = to.end();
+        let piece = from
+            .read_copy(offset, 1 + rng.below(max) as usize)
+            .await
+            .unwrap();
+        if piece.is_empty() {
+            break;
+        }
+        loop {
+            match to.append_copied(offset, &piece) {
+                Err(StoreError::Busy) => to.copied_writable(&piece).await.unwrap(),
+                other => break drop(other.unwrap()),
+            };
+        }
+    }
+    assert_eq!(to.end(), from.end());
+}
+
+/// Two empty logs on memory disks.
+async fn master_and_replica() -> (CommitLog, CommitLog) {
+    let config = LogConfig::small(FlushPolicy::Async);
+    let log = |seed, dir: &str| {
+        let disk = Disk::Mem(MemDisk::new(seed, Faults::default()));
+        fresh(disk, dir.into(), config.clone())
+    };
+    (log(1, "/m").await, log(2, "/r").await)
+}
+
+#[test]
+fn a_copy_holds_the_same_records_at_the_same_offsets() {
+    run_local(|| async {
+        let (master, replica) = master_and_replica().await;
+        let mut rng = SimRng::new(17);
+        let mut stored = Vec::new();
+        for round in 0..6 {
+            for n in 0..60 {
+                let mut rec = record(&mut rng, round * 100 + n);
+                let a = loop {
+                    match master.append(&mut rec, stamp) {
+                        Err(StoreError::Busy) => master.writable(rec.len() as u64).await.unwrap(),
+                        other => break other.unwrap(),
+                    }
+                };
+                stored.push((a.offset, rec));
+            }
+            // Pieces from a few bytes (one record each) to several records.
+            copy_all(&master, &replica, &mut rng, 12_000).await;
+        }
+        assert!(
+            master.segment_starts().len() >= 4,
+            "the copy crossed segment ends"
+        );
+        replica.flush().await.unwrap();
+        for (offset, rec) in &stored {
+            let copied = replica.read(*offset, rec.len()).await.unwrap();
+            assert_eq!(&copied[..], &rec[..], "record at {offset:?}");
+        }
+    });
+}
+
+#[test]
+fn a_copy_refuses_gaps_overlaps_and_unsound_records() {
+    run_local(|| async {
+        let (master, replica) = master_and_replica().await;
+        let mut rng = SimRng::new(5);
+        for n in 0..3 {
+            let mut rec = record(&mut rng, n);
+            rec.truncate(300);
+            let mut rec = encode("T", QueueId(0), &rec, None);
+            master.append(&mut rec, stamp).unwrap();
+        }
+        let all = master.read_copy(PhysicalOffset(0), 1 << 20).await.unwrap();
+        let first = master.read_copy(PhysicalOffset(0), 1).await.unwrap();
+        let second_at = PhysicalOffset(first.len() as u64);
+
+        let gap = replica.append_copied(second_at, &all[first.len()..]);
+        assert!(
+            matches!(gap, Err(StoreError::NotContiguous { offset, end: 0 }) if offset == second_at.0),
+            "{gap:?}"
+        );
+        let torn = replica.append_copied(PhysicalOffset(0), &all[..all.len() - 1]);
+        assert!(matches!(torn, Err(StoreError::Corrupt { .. })), "{torn:?}");
+        let mut flipped = all.to_vec();
+        flipped[all.len() - 2] ^= 1;
+        let bad = replica.append_copied(PhysicalOffset(0), &flipped);
+        assert!(matches!(bad, Err(StoreError::Corrupt { .. })), "{bad:?}");
+        // The second record, offered as the first: it says it was written elsewhere.
+        let misplaced = master.read_copy(second_at, 1).await.unwrap();
+        let moved = replica.append_copied(PhysicalOffset(0), &misplaced);
+        assert!(
+            matches!(moved, Err(StoreError::Corrupt { .. })),
+            "{moved:?}"
+        );
+        assert_eq!(replica.end(), PhysicalOffset(0), "nothing refused was kept");
+
+        replica.append_copied(PhysicalOffset(0), &first).unwrap();
+        let again = replica.append_copied(PhysicalOffset(0), &first);
+        assert!(
+            matches!(again, Err(StoreError::NotContiguous { .. })),
+            "{again:?}"
+        );
+        replica
+            .append_copied(second_at, &all[first.len()..])
+            .unwrap();
+        assert_eq!(replica.end(), master.end());
+    });
+}

@@ -28,8 +28,12 @@ pub enum StoreError {
     RecordTooLarge { size: usize, max: usize },
     /// A read named bytes the log does not hold (deleted, not yet written, or past the end).
     OutOfRange { offset: u64, size: usize },
-    /// Bytes on disk do not form what the store wrote (a bad checkpoint or index file).
+    /// Bytes on disk do not form what the store wrote (a bad checkpoint or index file), or
+    /// records copied from another log are not whole, sound records at their positions.
     Corrupt { what: &'static str, detail: String },
+    /// Records copied from another log start at `offset`, but this log ends at `end`: a
+    /// copy never leaves a gap nor writes over what it holds.
+    NotContiguous { offset: u64, end: u64 },
 }
 
 impl StoreError {
@@ -60,6 +64,10 @@ impl fmt::Display for StoreError {
                 write!(f, "no stored bytes at offset {offset} (+{size})")
             }
             StoreError::Corrupt { what, detail } => write!(f, "corrupt {what}: {detail}"),
+            StoreError::NotContiguous { offset, end } => write!(
+                f,
+                "copied records start at offset {offset}, but the log ends at {end}"
+            ),
         }
     }
 }

@@ -14,7 +14,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use super::checkpoint::{Checkpoint, CheckpointFile};
-use super::commit_log::{CommitLog, Durable};
+use super::commit_log::{Appended, CommitLog, Durable};
 use super::config::StoreConfig;
 use super::consume_queue::{ConsumeQueue, CqEntry};
 use super::error::{StoreError, StoreResult};
@@ -290,6 +290,25 @@ impl Store {
             store_timestamp: now,
             durable: appended.durable,
         })
+    }
+
+    /// Appends records copied from another store's log (a master's), where they start at
+    /// `offset` (see [`CommitLog::append_copied`]): this log must end exactly there. The
+    /// queues' next offsets follow the records, and reput files them as it files any.
+    pub fn put_copied(&self, offset: PhysicalOffset, bytes: &[u8]) -> StoreResult<Appended> {
+        let appended = self.log().append_copied(offset, bytes)?;
+        let mut at = 0;
+        while let Scanned::Record(meta) = record::scan_verified(&bytes[at..]) {
+            let q = self.queue_or_create(meta.topic, QueueId(meta.queue_id));
+            q.next.set(q.next.get().max(meta.queue_offset.0 + 1));
+            at += meta.total_size as usize;
+        }
+        if !self.reput_wanted.replace(true) {
+            if let Some(w) = self.maintenance_waker.borrow_mut().take() {
+                w.wake();
+            }
+        }
+        Ok(appended)
     }
 
     /// [`Store::put`], waiting for room while the log buffer is full instead of answering
