@@ -17,9 +17,10 @@ declare -A allowed=(
   [net]="limits wire logging"
   [client]="limits wire config net logging"
   [namesrv]="clock limits wire config net logging"
+  [ha]="clock limits wire config storage net logging"
   [broker]="clock limits wire config storage client logging"
   [dispatch]="clock limits wire config storage net broker logging"
-  [server]="clock limits wire config storage net client namesrv broker dispatch logging"
+  [server]="clock limits wire config storage net client namesrv ha broker dispatch logging"
 )
 
 status=0

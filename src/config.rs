@@ -136,6 +136,16 @@ pub enum Applied {
 /// reason a value was refused.
 type Setter = Option<Result<(), String>>;
 
+/// `brokerRole`. SYNC_MASTER (acknowledging a send once the slave holds it) is refused
+/// until it is built (see `keys::LIMITED`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerRole {
+    /// Stores and acknowledges sends; serves its log to slaves.
+    AsyncMaster,
+    /// Copies its master's log and serves reads; refuses sends.
+    Slave,
+}
+
 /// Everything a broker process is started with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BrokerConfig {
@@ -143,6 +153,18 @@ pub struct BrokerConfig {
     /// The base name; shard k registers as [`BrokerConfig::shard_broker_name`].
     pub broker_name: String,
     pub broker_id: i64,
+    /// `brokerRole`: a master (ASYNC_MASTER) or a slave following one.
+    pub broker_role: BrokerRole,
+    /// `haMasterAddress`: the HA port of the master's shard 0 (shard k follows that port plus
+    /// k port strides); `None` to learn it from the NameServer's registration answer.
+    pub ha_master_address: Option<SocketAddr>,
+    /// `haSendHeartbeatInterval`: how often an idle master tells its slave it is alive, and
+    /// so how often the slave reports its offset.
+    pub ha_send_heartbeat_interval: Duration,
+    /// `haHousekeepingInterval`: silence after which either side closes the HA connection.
+    pub ha_housekeeping_interval: Duration,
+    /// `haTransferBatchSize`: most bytes of records a master sends in one transfer.
+    pub ha_transfer_batch_size: usize,
     pub namesrv_addr: Vec<SocketAddr>,
     pub listen_addr: IpAddr,
     pub listen_port: u16,
@@ -242,6 +264,11 @@ impl Default for BrokerConfig {
             broker_cluster_name: "DefaultCluster".into(),
             broker_name: "broker-a".into(),
             broker_id: 0,
+            broker_role: BrokerRole::AsyncMaster,
+            ha_master_address: None,
+            ha_send_heartbeat_interval: Duration::from_secs(5),
+            ha_housekeeping_interval: Duration::from_secs(20),
+            ha_transfer_batch_size: 32 * 1024,
             namesrv_addr: Vec::new(),
             listen_addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             listen_port: 10911,
@@ -366,6 +393,36 @@ impl BrokerConfig {
             "brokerName" => need(name(value), NAME_RULE).map(|v| self.broker_name = v),
             "brokerId" => {
                 need(number(value, 0..=i64::MAX), "expected an id ≥ 0").map(|v| self.broker_id = v)
+            }
+            // SYNC_MASTER falls through to its refusal in `keys::LIMITED`.
+            "brokerRole" if value == "ASYNC_MASTER" => {
+                self.broker_role = BrokerRole::AsyncMaster;
+                Ok(())
+            }
+            "brokerRole" if value == "SLAVE" => {
+                self.broker_role = BrokerRole::Slave;
+                Ok(())
+            }
+            "haMasterAddress" if value.is_empty() => {
+                self.ha_master_address = None;
+                Ok(())
+            }
+            "haMasterAddress" => parse_namesrv_addr(value).and_then(|addrs| match addrs[..] {
+                [addr] => {
+                    self.ha_master_address = Some(addr);
+                    Ok(())
+                }
+                _ => Err("expected one host:port".to_owned()),
+            }),
+            "haSendHeartbeatInterval" => {
+                need(millis(value), MS_RULE).map(|v| self.ha_send_heartbeat_interval = v)
+            }
+            "haHousekeepingInterval" => {
+                need(millis(value), MS_RULE).map(|v| self.ha_housekeeping_interval = v)
+            }
+            "haTransferBatchSize" => {
+                need(number(value, 1..=i64::from(i32::MAX)), "expected bytes ≥ 1")
+                    .map(|v: usize| self.ha_transfer_batch_size = v)
             }
             "namesrvAddr" => parse_namesrv_addr(value).map(|v| self.namesrv_addr = v),
             "listenAddr" => need(value.parse().ok(), IP_RULE).map(|v| self.listen_addr = v),
@@ -528,12 +585,30 @@ impl BrokerConfig {
     /// Checks rules between keys and fills in derived defaults: `brokerIP1` and, with the
     /// embedded NameServer, its address in `namesrvAddr`.
     pub fn finish(&mut self) -> Result<(), ConfigError> {
-        if self.broker_id != 0 {
-            return Err(ConfigError::Inconsistent(format!(
-                "brokerId {} is refused: a master has id 0, and slaves (ids ≥ 1) are not built \
-                 yet (replication); set brokerId=0",
-                self.broker_id
-            )));
+        match self.broker_role {
+            BrokerRole::Slave if self.broker_id < 1 => {
+                return Err(ConfigError::Inconsistent(format!(
+                    "brokerId {} is refused for brokerRole=SLAVE: a slave's id is 1 or more \
+                     (0 is its master's); set brokerId=1",
+                    self.broker_id
+                )));
+            }
+            BrokerRole::Slave if self.ha_master_address.is_none() => {
+                return Err(ConfigError::Inconsistent(
+                    "brokerRole=SLAVE needs haMasterAddress=<master host>:<its HA port, \
+                     listenPort + 1>: learning the master from the NameServer is not built \
+                     yet"
+                    .to_owned(),
+                ));
+            }
+            BrokerRole::AsyncMaster if self.broker_id != 0 => {
+                return Err(ConfigError::Inconsistent(format!(
+                    "brokerId {} is refused for a master: a master has id 0, slaves 1 or more; \
+                     set brokerId=0, or brokerRole=SLAVE for a slave",
+                    self.broker_id
+                )));
+            }
+            _ => {}
         }
         for set in &self.store_paths {
             let (key, default, layout) = STORE_PATHS
@@ -669,6 +744,5 @@ fn accepted(rule: &Limited, value: &str) -> Result<bool, String> {
         Accepts::Number(defaults) => {
             need(value.parse::<i64>().ok(), "expected a number").map(|n| defaults.contains(&n))
         }
-        Accepts::Empty => Ok(value.is_empty()),
     }
 }

@@ -16,6 +16,8 @@
 //! net, storage, config, wire, limits, clock |
 //! | [`broker`] | RocketMQ broker semantics per request family; [`broker::BrokerContext`] |
 //! storage, client, config, wire, limits, clock |
+//! | [`ha`] | replication of each shard's CommitLog, master and slave sides | net, storage,
+//! config, wire, limits, clock |
 //! | [`namesrv`] | the NameServer: route table, registration and expiry | net, config, wire,
 //! limits, clock |
 //! | [`client`] | connections outward (NameServer registration, admin, load) | net, config, wire,
@@ -50,6 +52,7 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod dispatch;
+pub mod ha;
 pub mod limits;
 pub mod logging;
 pub mod namesrv;

@@ -27,8 +27,9 @@ use crate::broker::{context, BrokerContext, BrokerShard, ShardMsg};
 use crate::clock::Clock;
 use crate::config::ports::{FAST_PORT_OFFSET, HA_PORT_OFFSET, SHARD_PORT_STRIDE};
 use crate::config::NamesrvConfig;
-use crate::config::{shard_ports, BrokerConfig};
+use crate::config::{shard_ports, BrokerConfig, BrokerRole};
 use crate::dispatch::Dispatcher;
+use crate::ha::{self, master::ShardLog};
 use crate::namesrv::{KvConfig, NameServer};
 use crate::net::{self, Server, ShardBudget};
 use crate::storage::io::Disk;
@@ -233,6 +234,7 @@ async fn run_shard(
             .detach();
         tracing::info!(shard = index, broker = %ctx.identity.broker_name, %addr, "listening");
     }
+    let replication = start_replication(&shard, &ctx)?;
     dispatcher.serve_mesh();
     if index != 0 {
         shard
@@ -248,6 +250,7 @@ async fn run_shard(
         "shutting down"
     );
     registration.await;
+    replication.await;
     if index == 0 {
         shard.gather(ShardMsg::Unregister).await;
     }
@@ -259,6 +262,37 @@ async fn run_shard(
     background.finish(&ctx.store).await;
     drop(pass);
     Ok(())
+}
+
+/// Starts this shard's side of replication: a slave follows its master's shard, a master
+/// serves its slaves on its HA port. The task ends at shutdown.
+fn start_replication(
+    shard: &BrokerShard,
+    ctx: &Rc<BrokerContext>,
+) -> Result<shards::Task<()>, ServerError> {
+    let config = &ctx.config;
+    let index = shard.id().index();
+    let log = ShardLog {
+        shard: index,
+        store: ctx.store.clone(),
+        config: config.clone(),
+    };
+    if config.broker_role == BrokerRole::Slave {
+        // `finish` refused a slave without it.
+        let master = config
+            .ha_master_address
+            .ok_or_else(|| ServerError::Runtime("a slave needs haMasterAddress".to_owned()))?;
+        let stride = u16::try_from(index)
+            .unwrap_or(u16::MAX)
+            .saturating_mul(SHARD_PORT_STRIDE);
+        let master = SocketAddr::new(master.ip(), master.port().saturating_add(stride));
+        tracing::info!(shard = index, %master, "slave of the master's shard");
+        return Ok(shard.spawn_background(ha::slave::follow(log, master, shard.closing())));
+    }
+    let addr = SocketAddr::new(config.listen_addr, ctx.identity.ports.ha);
+    let listener = net::bind(addr).map_err(|error| ServerError::Bind { addr, error })?;
+    tracing::info!(shard = index, %addr, "HA port listening");
+    Ok(shard.spawn_background(ha::master::serve(log, listener, shard.closing())))
 }
 
 /// Opens one shard's state (its store, consumer offsets, delay-level progress and timer index)
@@ -322,8 +356,10 @@ struct ShardTasks {
     expiry: shards::Task<()>,
     persistence: shards::Task<Result<(), OffsetFileError>>,
     sampling: shards::Task<()>,
-    schedule: shards::Task<Result<(), String>>,
-    timers: shards::Task<Result<(), String>>,
+    /// Delayed and timer messages are delivered by a master only: a slave's log takes
+    /// nothing but its master's records, deliveries included.
+    schedule: Option<shards::Task<Result<(), String>>>,
+    timers: Option<shards::Task<Result<(), String>>>,
 }
 
 fn spawn_shard_tasks(
@@ -333,6 +369,10 @@ fn spawn_shard_tasks(
     delay_path: PathBuf,
 ) -> ShardTasks {
     let store = &ctx.store;
+    let master = ctx.config.broker_role != BrokerRole::Slave;
+    if !master {
+        store.take_copies_only();
+    }
     let retention = context::retention_config(&ctx.config);
     let clock = ctx.clock.clone();
     ShardTasks {
@@ -362,12 +402,14 @@ fn spawn_shard_tasks(
             }
         }),
         sampling: shard.spawn_background(ctx.stats.clone().run_sampling(shard.closing())),
-        schedule: shard.spawn_background(ctx.schedule.clone().run(
-            delay_path,
-            ctx.config.flush_delay_offset_interval,
-            shard.closing(),
-        )),
-        timers: shard.spawn_background(ctx.timers.clone().run(shard.closing())),
+        schedule: master.then(|| {
+            shard.spawn_background(ctx.schedule.clone().run(
+                delay_path,
+                ctx.config.flush_delay_offset_interval,
+                shard.closing(),
+            ))
+        }),
+        timers: master.then(|| shard.spawn_background(ctx.timers.clone().run(shard.closing()))),
     }
 }
 
@@ -384,11 +426,15 @@ impl ShardTasks {
         if let Err(error) = self.persistence.await {
             tracing::error!(%error, "consumer offsets not saved at shutdown");
         }
-        if let Err(error) = self.schedule.await {
-            tracing::error!(%error, "delay offsets not saved at shutdown");
+        if let Some(schedule) = self.schedule {
+            if let Err(error) = schedule.await {
+                tracing::error!(%error, "delay offsets not saved at shutdown");
+            }
         }
-        if let Err(error) = self.timers.await {
-            tracing::error!(%error, "timer state not saved at shutdown");
+        if let Some(timers) = self.timers {
+            if let Err(error) = timers.await {
+                tracing::error!(%error, "timer state not saved at shutdown");
+            }
         }
         if let Err(error) = store.shutdown().await {
             tracing::error!(%error, "store not checkpointed at shutdown");

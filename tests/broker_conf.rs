@@ -69,9 +69,7 @@ fn refused_start(text: &str) -> String {
 #[test]
 fn values_shardmq_would_not_honour_fail_start_up_naming_the_key() {
     for line in [
-        "brokerRole=SLAVE",
         "brokerRole=SYNC_MASTER",
-        "haMasterAddress=10.0.0.1:10912",
         "slaveReadEnable=true",
         "enableControllerMode=true",
         "transactionTimeOut=3000",

@@ -422,7 +422,12 @@ fn real_disk_lookups_by_offset() {
 async fn copy_log(master: &Store, replica: &Store, piece: usize) {
     loop {
         let offset = replica.log().end();
-        let bytes = master.log().read_copy(offset, piece).await.expect("read");
+        let bytes = master
+            .log()
+            .read_copy(offset, piece)
+            .await
+            .expect("read")
+            .bytes;
         if bytes.is_empty() {
             return;
         }

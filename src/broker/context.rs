@@ -42,6 +42,7 @@ pub struct ShardIdentity {
     pub broker_addr: String,
     /// `brokerIP2:<HA port>` (`brokerIP2` defaults to `brokerIP1`).
     pub ha_server_addr: String,
+    /// The shard's ports; `ha` is the one in force (`haListenPort` moves it).
     pub ports: ShardPorts,
 }
 
@@ -175,7 +176,10 @@ impl BrokerContext {
             broker_name: config.shard_broker_name(index),
             broker_addr: std::net::SocketAddr::new(ip, ports.main).to_string(),
             ha_server_addr: std::net::SocketAddr::new(config.ha_ip(), ha_port).to_string(),
-            ports,
+            ports: ShardPorts {
+                ha: ha_port,
+                ..ports
+            },
         };
         let own: BTreeMap<_, _> = topics::shard_topics(&config, index);
         let file = topics::topics_file(&config.store_path_root_dir);

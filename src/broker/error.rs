@@ -105,6 +105,8 @@ pub enum BrokerError {
     Mesh(String),
     /// The store's disk is full: appends are refused, reads still served.
     DiskFull,
+    /// A send to a slave (`brokerRole=SLAVE`): only its master stores messages.
+    Slave,
     /// The store's log buffer is full of bytes the disk has not taken yet.
     StoreBusy,
     /// A record larger than the store can ever hold.
@@ -138,7 +140,9 @@ impl Refusal for BrokerError {
             BrokerError::NotOnline(_) => CONSUMER_NOT_ONLINE,
             BrokerError::OffsetNotFound => QUERY_NOT_FOUND,
             // Producers retry both on another broker.
-            BrokerError::DiskFull | BrokerError::Mesh(_) => SERVICE_NOT_AVAILABLE,
+            BrokerError::DiskFull | BrokerError::Slave | BrokerError::Mesh(_) => {
+                SERVICE_NOT_AVAILABLE
+            }
             BrokerError::StoreBusy => SYSTEM_BUSY,
             BrokerError::FilterNotSupported { .. }
             | BrokerError::NoConsumer(_)
@@ -269,6 +273,10 @@ impl fmt::Display for BrokerError {
             BrokerError::Persist(why) => write!(f, "cannot persist a config table: {why}"),
             BrokerError::Mesh(why) => write!(f, "broker shard unavailable: {why}"),
             // Remarks that say what the operator (or the producer) can do about it.
+            BrokerError::Slave => f.write_str(
+                "service not available now: this broker is a slave (brokerRole=SLAVE); send to \
+                 its master",
+            ),
             BrokerError::DiskFull => f.write_str(
                 "service not available now: the store's disk is full; free space or lower \
                  fileReservedTime so retention deletes old segments (reads still work)",
@@ -292,6 +300,7 @@ impl From<StoreError> for BrokerError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::DiskFull => BrokerError::DiskFull,
+            StoreError::CopiesOnly => BrokerError::Slave,
             StoreError::Busy => BrokerError::StoreBusy,
             StoreError::RecordTooLarge { size, max } => BrokerError::RecordTooLarge { size, max },
             other => BrokerError::Store(other.to_string()),

@@ -84,8 +84,6 @@ pub(super) enum Accepts {
     },
     /// One of these numbers (Java's defaults); other numbers are refused.
     Number(&'static [i64]),
-    /// Only the empty value (Java's unset).
-    Empty,
 }
 
 /// A key accepted only with the values that ask for what shardmq does.
@@ -97,14 +95,6 @@ pub(super) struct Limited {
     pub instead: &'static str,
 }
 
-/// The start of every refusal of a replication key.
-macro_rules! no_replication {
-    () => {
-        "replication is not built yet: every shardmq broker is a master that acknowledges \
-         without waiting for a slave, and none follows another"
-    };
-}
-
 const NO_TRANSACTIONS: &str = "transactions are not built yet: half messages are refused and \
     no check runs; remove the key";
 
@@ -113,35 +103,24 @@ pub(super) const LIMITED: &[Limited] = &[
     Limited {
         key: "brokerRole",
         accepts: Accepts::Text {
-            accepted: &["ASYNC_MASTER"],
+            accepted: &["ASYNC_MASTER", "SLAVE"],
             known: &["ASYNC_MASTER", "SYNC_MASTER", "SLAVE"],
         },
-        instead: concat!(
-            no_replication!(),
-            "; set brokerRole=ASYNC_MASTER or remove the key"
-        ),
-    },
-    Limited {
-        key: "haMasterAddress",
-        accepts: Accepts::Empty,
-        instead: concat!(no_replication!(), "; remove the key"),
+        instead: "SYNC_MASTER (a send acknowledged once the slave holds it) is not built yet: \
+            a master acknowledges without waiting for its slave; set brokerRole=ASYNC_MASTER or \
+            remove the key",
     },
     Limited {
         key: "slaveReadEnable",
         accepts: Accepts::Bool(false),
-        instead: concat!(
-            no_replication!(),
-            ", so consumers always read from the master; set slaveReadEnable=false or remove \
-             the key",
-        ),
+        instead: "a master never suggests its slave to consumers yet, so they read from the \
+            master while it is up; set slaveReadEnable=false or remove the key",
     },
     Limited {
         key: "enableControllerMode",
         accepts: Accepts::Bool(false),
-        instead: concat!(
-            no_replication!(),
-            " (no controller); set enableControllerMode=false or remove the key",
-        ),
+        instead: "there is no controller: a slave follows the master it is configured \
+            with and is never promoted; set enableControllerMode=false or remove the key",
     },
     Limited {
         key: "enableDLegerCommitLog",

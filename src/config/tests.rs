@@ -150,11 +150,23 @@ fn finish_fills_broker_ip_and_the_embedded_namesrv() {
 }
 
 #[test]
-fn a_non_zero_broker_id_is_a_slave_and_refused() {
-    let mut config = BrokerConfig::default();
-    config.set("brokerId", "1", "-o").expect("an id");
-    let err = config.finish().expect_err("slaves are not built");
+fn a_master_has_id_zero_and_a_slave_an_id_and_its_masters_address() {
+    let mut master = BrokerConfig::default();
+    master.set("brokerId", "1", "-o").expect("an id");
+    let err = master.finish().expect_err("a master with a slave's id");
     assert!(err.to_string().contains("brokerId 1"), "{err}");
+
+    let mut slave = BrokerConfig::default();
+    slave.set("brokerRole", "SLAVE", "-o").expect("a role");
+    let err = slave.finish().expect_err("a slave with id 0");
+    assert!(err.to_string().contains("brokerId 0"), "{err}");
+    slave.set("brokerId", "1", "-o").expect("an id");
+    let err = slave.finish().expect_err("a slave without its master");
+    assert!(err.to_string().contains("haMasterAddress"), "{err}");
+    slave
+        .set("haMasterAddress", "127.0.0.1:10912", "-o")
+        .expect("an address");
+    slave.finish().expect("a slave");
 }
 
 /// What shardmq does with one value of a Java key.
@@ -176,9 +188,17 @@ fn java_keys() -> Vec<(&'static str, &'static str, Fate)> {
     vec![
         ("brokerRole", "ASYNC_MASTER", Accepted),
         ("brokerRole", "SYNC_MASTER", Refused),
-        ("brokerRole", "SLAVE", Refused),
+        (
+            "brokerRole",
+            "SLAVE",
+            Honoured(|c| c.broker_role == BrokerRole::Slave),
+        ),
         ("haMasterAddress", "", Accepted),
-        ("haMasterAddress", "10.0.0.1:10912", Refused),
+        (
+            "haMasterAddress",
+            "10.0.0.1:10912",
+            Honoured(|c| c.ha_master_address == Some("10.0.0.1:10912".parse().expect("addr"))),
+        ),
         ("slaveReadEnable", "false", Accepted),
         ("slaveReadEnable", "true", Refused),
         ("enableControllerMode", "false", Accepted),

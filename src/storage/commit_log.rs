@@ -51,6 +51,8 @@ pub(super) struct Shared {
     pub writer_waker: RefCell<Option<Waker>>,
     /// When the writer's next interval tick is due.
     pub next_tick: Cell<Instant>,
+    /// Readers waiting for the log to grow ([`CommitLog::wait_end_past`]).
+    pub growth_waiters: RefCell<Vec<Waker>>,
 }
 
 #[derive(Debug)]
@@ -87,6 +89,15 @@ impl Shared {
             StoreError::DiskFull
         } else {
             StoreError::Busy
+        }
+    }
+
+    /// Wakes the readers waiting for the log to grow.
+    pub fn grew(&self) {
+        if !self.growth_waiters.borrow().is_empty() {
+            for waker in self.growth_waiters.take() {
+                waker.wake();
+            }
         }
     }
 
@@ -213,6 +224,7 @@ impl CommitLog {
             work: Cell::new(false),
             writer_waker: RefCell::new(None),
             next_tick: Cell::new(Instant::now()),
+            growth_waiters: RefCell::default(),
         });
         super::log_writer::ensure_segments(&shared).await?;
         // Without the active segment nothing can be appended; a missing next one only
@@ -280,6 +292,7 @@ impl CommitLog {
         // An idle writer writes every append at once; a busy one takes it with the next
         // completion (see `log_writer`).
         sh.wake_writer();
+        sh.grew();
         Ok(Appended {
             offset,
             size: size as u32,
@@ -331,6 +344,7 @@ impl CommitLog {
         let durable = Durable::of_end(sh, &mut st);
         drop(st);
         sh.wake_writer();
+        sh.grew();
         Ok(Appended {
             offset,
             size: bytes.len() as u32,
@@ -342,7 +356,7 @@ impl CommitLog {
     /// of them unless the first alone is larger, up to the segment's filler (included) or
     /// the log's end: what [`CommitLog::append_copied`] takes on another log. Empty at the
     /// end of the log. From the tail in memory, else from disk, as any read.
-    pub async fn read_copy(&self, offset: PhysicalOffset, max: usize) -> StoreResult<LogBytes> {
+    pub async fn read_copy(&self, offset: PhysicalOffset, max: usize) -> StoreResult<Copied> {
         let data_end = {
             let st = self.shared.state.borrow();
             let seg = self.shared.segment_start(offset.0);
@@ -352,13 +366,17 @@ impl CommitLog {
         };
         let available = data_end.saturating_sub(offset.0) as usize;
         if available == 0 {
-            return Ok(LogBytes::Owned(Vec::new()));
+            return Ok(Copied {
+                bytes: LogBytes::Owned(Vec::new()),
+                next: offset,
+            });
         }
         // At least a header's worth, so that a record larger than `max` tells its size.
         let bytes = self
             .read(offset, available.min(max.max(BLANK_HEADER)))
             .await?;
-        match whole_records(&bytes) {
+        let (len, filler) = whole_records(&bytes);
+        let bytes = match len {
             0 => {
                 // One record larger than `max`: read it whole.
                 let size = record::message_size(&bytes)
@@ -367,11 +385,32 @@ impl CommitLog {
                         what: "commit log",
                         detail: format!("no record at offset {}", offset.0),
                     })?;
-                self.read(offset, size).await
+                self.read(offset, size).await?
             }
-            len if len == bytes.len() => Ok(bytes),
-            len => Ok(LogBytes::Owned(bytes[..len].to_vec())),
-        }
+            len if len == bytes.len() => bytes,
+            len => LogBytes::Owned(bytes[..len].to_vec()),
+        };
+        let next = match filler {
+            true => self.shared.segment_start(offset.0) + self.shared.config.segment_size,
+            false => offset.0 + bytes.len() as u64,
+        };
+        Ok(Copied {
+            bytes,
+            next: PhysicalOffset(next),
+        })
+    }
+
+    /// Resolves once the log ends past `offset`.
+    pub async fn wait_end_past(&self, offset: PhysicalOffset) {
+        let shared = Rc::clone(&self.shared);
+        std::future::poll_fn(move |cx| {
+            if shared.state.borrow().buffer.end() > offset.0 {
+                return Poll::Ready(());
+            }
+            shared.growth_waiters.borrow_mut().push(cx.waker().clone());
+            Poll::Pending
+        })
+        .await
     }
 
     /// Whether appends totalling `size` bytes would be accepted now, with the error the
@@ -929,15 +968,23 @@ fn check_copied(start: u64, next: u64, bytes: &[u8]) -> StoreResult<bool> {
 }
 
 /// Length of the whole records (and the filler that may end them) at the start of `bytes`,
-/// log bytes already verified.
-fn whole_records(bytes: &[u8]) -> usize {
+/// log bytes already verified, and whether a filler ends them.
+fn whole_records(bytes: &[u8]) -> (usize, bool) {
     let mut at = 0;
     while at < bytes.len() {
         match record::scan_verified(&bytes[at..]) {
             Scanned::Record(meta) => at += meta.total_size as usize,
-            Scanned::Blank => return at + BLANK_HEADER,
+            Scanned::Blank => return (at + BLANK_HEADER, true),
             Scanned::End | Scanned::Invalid => break,
         }
     }
-    at
+    (at, false)
+}
+
+/// Records read for a copy ([`CommitLog::read_copy`]) and where the next ones start.
+#[derive(Debug)]
+pub struct Copied {
+    pub bytes: LogBytes,
+    /// Past these bytes, or the next segment's start after a filler.
+    pub next: PhysicalOffset,
 }

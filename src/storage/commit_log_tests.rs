@@ -282,11 +282,13 @@ fn the_writer_keeps_writes_in_flight_and_writes_an_idle_tail_at_once() {
 async fn copy_all(from: &CommitLog, to: &CommitLog, rng: &mut SimRng, max: u64) {
     loop {
         let offset = to.end();
-        let piece = from
+        let copied = from
             .read_copy(offset, 1 + rng.below(max) as usize)
             .await
             .unwrap();
+        let piece = copied.bytes;
         if piece.is_empty() {
+            assert_eq!(copied.next, offset);
             break;
         }
         loop {
@@ -295,6 +297,11 @@ async fn copy_all(from: &CommitLog, to: &CommitLog, rng: &mut SimRng, max: u64) 
                 other => break drop(other.unwrap()),
             };
         }
+        assert_eq!(
+            to.end(),
+            copied.next,
+            "the copy ends where the next piece starts"
+        );
     }
     assert_eq!(to.end(), from.end());
 }
@@ -352,8 +359,12 @@ fn a_copy_refuses_gaps_overlaps_and_unsound_records() {
             let mut rec = encode("T", QueueId(0), &rec, None);
             master.append(&mut rec, stamp).unwrap();
         }
-        let all = master.read_copy(PhysicalOffset(0), 1 << 20).await.unwrap();
-        let first = master.read_copy(PhysicalOffset(0), 1).await.unwrap();
+        let all = master
+            .read_copy(PhysicalOffset(0), 1 << 20)
+            .await
+            .unwrap()
+            .bytes;
+        let first = master.read_copy(PhysicalOffset(0), 1).await.unwrap().bytes;
         let second_at = PhysicalOffset(first.len() as u64);
 
         let gap = replica.append_copied(second_at, &all[first.len()..]);
@@ -368,7 +379,7 @@ fn a_copy_refuses_gaps_overlaps_and_unsound_records() {
         let bad = replica.append_copied(PhysicalOffset(0), &flipped);
         assert!(matches!(bad, Err(StoreError::Corrupt { .. })), "{bad:?}");
         // The second record, offered as the first: it says it was written elsewhere.
-        let misplaced = master.read_copy(second_at, 1).await.unwrap();
+        let misplaced = master.read_copy(second_at, 1).await.unwrap().bytes;
         let moved = replica.append_copied(PhysicalOffset(0), &misplaced);
         assert!(
             matches!(moved, Err(StoreError::Corrupt { .. })),

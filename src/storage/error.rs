@@ -34,6 +34,8 @@ pub enum StoreError {
     /// Records copied from another log start at `offset`, but this log ends at `end`: a
     /// copy never leaves a gap nor writes over what it holds.
     NotContiguous { offset: u64, end: u64 },
+    /// A put on a slave's store, which only takes its master's records.
+    CopiesOnly,
 }
 
 impl StoreError {
@@ -64,6 +66,12 @@ impl fmt::Display for StoreError {
                 write!(f, "no stored bytes at offset {offset} (+{size})")
             }
             StoreError::Corrupt { what, detail } => write!(f, "corrupt {what}: {detail}"),
+            StoreError::CopiesOnly => {
+                write!(
+                    f,
+                    "this store copies its master's log and takes no other record"
+                )
+            }
             StoreError::NotContiguous { offset, end } => write!(
                 f,
                 "copied records start at offset {offset}, but the log ends at {end}"

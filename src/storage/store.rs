@@ -73,6 +73,9 @@ pub struct Store {
     reputting: Cell<bool>,
     /// Set by a put; the maintenance task parks on `maintenance_waker` until then.
     reput_wanted: Cell<bool>,
+    /// Set on a slave's store: its log only takes its master's records
+    /// ([`Store::put_copied`]), so a local append can never make the two differ.
+    copies_only: Cell<bool>,
     maintenance_waker: RefCell<Option<std::task::Waker>>,
     checkpointing: Cell<bool>,
     checkpoint: CheckpointFile,
@@ -158,6 +161,7 @@ impl Store {
             last_checkpoint: Cell::new(cp.unwrap_or_default()),
             reputting: Cell::new(false),
             reput_wanted: Cell::new(false),
+            copies_only: Cell::new(false),
             maintenance_waker: RefCell::new(None),
             checkpointing: Cell::new(false),
             checkpoint,
@@ -268,6 +272,9 @@ impl Store {
     /// and store time, patching them into the record. `Busy` means the log buffer is full;
     /// wait with [`Store::writable`] and retry.
     pub fn put(&self, topic: &str, queue_id: QueueId, record: &mut [u8]) -> StoreResult<PutResult> {
+        if self.copies_only.get() {
+            return Err(StoreError::CopiesOnly);
+        }
         // Reput files the record under the topic and queue it carries; they must be these.
         debug_assert!(crate::wire::record::RecordView::parse(record)
             .is_ok_and(|v| v.topic() == topic && v.queue_id() == queue_id.0));
@@ -290,6 +297,12 @@ impl Store {
             store_timestamp: now,
             durable: appended.durable,
         })
+    }
+
+    /// Makes this a slave's store: [`Store::put`] is refused from now on, and only
+    /// [`Store::put_copied`] appends.
+    pub fn take_copies_only(&self) {
+        self.copies_only.set(true);
     }
 
     /// Appends records copied from another store's log (a master's), where they start at

@@ -97,6 +97,19 @@ impl Broker {
         Broker::spawn(shards, extra, store, Some(dir), Some((level, log)))
     }
 
+    /// Starts a broker on `store` on the ports a stopped one used (its shard 0 port and
+    /// NameServer port), so that peers configured with them find it again.
+    pub fn start_on_ports(
+        shards: u16,
+        extra: &[&str],
+        store: std::path::PathBuf,
+        dir: Option<std::sync::Arc<tempfile::TempDir>>,
+        listen_port: u16,
+        namesrv_port: u16,
+    ) -> Broker {
+        Broker::spawn_at(shards, extra, store, dir, None, (listen_port, namesrv_port))
+    }
+
     /// Starts a broker on `store`; with `log`, its log at that level goes to that file.
     pub fn spawn(
         shards: u16,
@@ -104,6 +117,18 @@ impl Broker {
         store: std::path::PathBuf,
         dir: Option<std::sync::Arc<tempfile::TempDir>>,
         log: Option<(&str, &std::path::Path)>,
+    ) -> Broker {
+        let ports = (free_port_block(shards), free_port());
+        Broker::spawn_at(shards, extra, store, dir, log, ports)
+    }
+
+    fn spawn_at(
+        shards: u16,
+        extra: &[&str],
+        store: std::path::PathBuf,
+        dir: Option<std::sync::Arc<tempfile::TempDir>>,
+        log: Option<(&str, &std::path::Path)>,
+        (listen_port, namesrv_port): (u16, u16),
     ) -> Broker {
         let level = match log {
             Some((level, _)) => level.to_owned(),
@@ -113,8 +138,6 @@ impl Broker {
             Some((_, path)) => Stdio::from(std::fs::File::create(path).expect("log file")),
             None => Stdio::inherit(),
         };
-        let listen_port = free_port_block(shards);
-        let namesrv_port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_shardmq"))
             .args(["broker", "--listen-addr", "127.0.0.1"])
             .args(["--listen-port", &listen_port.to_string()])

@@ -23,6 +23,7 @@ use crate::broker::metadata::topics;
 use crate::broker::scheduled::schedule::Schedule;
 use crate::broker::scheduled::timer::Timers;
 use crate::broker::{BrokerContext, BrokerError, ShardMsg, ShardReply};
+use crate::config::BrokerRole;
 use crate::limits::PULL_PARKED_MAX;
 use crate::storage::store::Store;
 use crate::wire::headers::SendMessageRequestHeader;
@@ -110,6 +111,9 @@ impl DataPath {
 /// is a producer routing a new topic by the auto-creation template (each shard offers the
 /// template's queues) until it reads the topic's own route.
 pub fn send(broker: &ShardBroker, request: Request) -> Handling {
+    if broker.ctx.config.broker_role == BrokerRole::Slave {
+        return Handling::Now(Err(BrokerError::Slave));
+    }
     let born_host = request.client_addr();
     let command = request.command;
     let route = route_send(&broker.ctx, &command);

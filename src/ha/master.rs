@@ -1,0 +1,139 @@
+//! The master's side of replication: shard k listens on its HA port and feeds every slave
+//! that connects from the offset the slave reports, as transfers of whole records read
+//! through the log's read path (the tail from memory, older records from disk). An idle
+//! connection gets a heartbeat every `haSendHeartbeatInterval`; the slave's reports tell
+//! how far it has stored.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::rc::Rc;
+
+use glommio::net::{TcpListener, TcpStream};
+
+use super::wire::{self, Header, REPORT_LEN};
+use super::{read_exact, HaError};
+use crate::config::BrokerConfig;
+use crate::net::{write_all, Latch};
+use crate::storage::store::Store;
+use crate::storage::PhysicalOffset;
+
+/// What one shard's side of replication works with.
+#[derive(Debug, Clone)]
+pub struct ShardLog {
+    pub shard: usize,
+    pub store: Rc<Store>,
+    pub config: Rc<BrokerConfig>,
+}
+
+/// Accepts slaves on `listener` until `closing` resolves; each is fed by its own task,
+/// which ends with the connection or at `closing`.
+pub async fn serve(ctx: ShardLog, listener: TcpListener, closing: impl Future<Output = ()>) {
+    let stopping = Rc::new(Latch::default());
+    let accept = async {
+        loop {
+            match listener.accept().await {
+                Ok(stream) => {
+                    let (ctx, stopping) = (ctx.clone(), stopping.clone());
+                    glommio::spawn_local(async move {
+                        let fed = feed_slave(&ctx, stream);
+                        futures_lite::future::or(fed, stopping.wait()).await;
+                    })
+                    .detach();
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "HA accept failed");
+                    glommio::timer::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            }
+        }
+    };
+    futures_lite::future::or(accept, closing).await;
+    stopping.set();
+}
+
+/// Feeds one slave until its connection fails; logs why it ended.
+async fn feed_slave(ctx: &ShardLog, stream: TcpStream) {
+    let peer = stream.peer_addr().ok();
+    let stream = RefCell::new(stream);
+    let acked = Cell::new(0);
+    let ended = feed(ctx, &stream, &acked, peer).await;
+    let shard = ctx.shard;
+    match ended {
+        Err(HaError::Io(error)) => {
+            tracing::info!(shard, ?peer, acked = acked.get(), %error, "slave disconnected");
+        }
+        Err(error) => tracing::warn!(shard, ?peer, acked = acked.get(), %error, "slave dropped"),
+        Ok(()) => {}
+    }
+}
+
+async fn feed(
+    ctx: &ShardLog,
+    stream: &RefCell<TcpStream>,
+    acked: &Cell<u64>,
+    peer: Option<SocketAddr>,
+) -> Result<(), HaError> {
+    let patience = ctx.config.ha_housekeeping_interval;
+    let mut report = [0; REPORT_LEN];
+    read_exact(stream, &mut report, patience).await?;
+    let from = wire::parse_report(report).map_err(HaError::Protocol)?;
+    let log = ctx.store.log();
+    let (oldest, end) = (log.min_offset().0, log.end().0);
+    if from > end {
+        return Err(HaError::Protocol(format!(
+            "the slave's log ends at {from}, past this master's end {end}: it holds records \
+             this master does not; it is left as it is"
+        )));
+    }
+    if from < oldest {
+        return Err(HaError::Protocol(format!(
+            "the slave's log ends at {from}, before the oldest record this master keeps \
+             ({oldest})"
+        )));
+    }
+    acked.set(from);
+    tracing::info!(shard = ctx.shard, ?peer, from, "slave connected");
+    let reports = async {
+        loop {
+            read_exact(stream, &mut report, patience).await?;
+            acked.set(wire::parse_report(report).map_err(HaError::Protocol)?);
+        }
+    };
+    let transfers = async {
+        let (batch, heartbeat) = (
+            ctx.config.ha_transfer_batch_size,
+            ctx.config.ha_send_heartbeat_interval,
+        );
+        let mut next = PhysicalOffset(from);
+        loop {
+            let copied = log.read_copy(next, batch).await?;
+            if copied.bytes.is_empty() {
+                let grew = async {
+                    log.wait_end_past(next).await;
+                    true
+                };
+                let beat = async {
+                    glommio::timer::sleep(heartbeat).await;
+                    false
+                };
+                if !futures_lite::future::or(grew, beat).await {
+                    let header = Header {
+                        offset: next.0,
+                        size: 0,
+                    };
+                    write_all(stream, &header.encode()).await?;
+                }
+                continue;
+            }
+            let header = Header {
+                offset: next.0,
+                size: copied.bytes.len(),
+            };
+            write_all(stream, &header.encode()).await?;
+            write_all(stream, &copied.bytes).await?;
+            next = copied.next;
+        }
+    };
+    futures_lite::future::or(reports, transfers).await
+}
