@@ -25,6 +25,7 @@ use crate::broker::data::{query, queue_offsets};
 use crate::broker::handler::{Connections, Handled, Handler, Handling, Request, ShardBroker};
 use crate::broker::scheduled::send_back;
 use crate::broker::{BrokerContext, BrokerError};
+use crate::config::BrokerRole;
 use crate::net::{Peer, Reply, Service, ShardBudget};
 use crate::storage::QueueId;
 use crate::wire::codes::request_code::*;
@@ -168,6 +169,7 @@ impl Dispatcher {
         let mut send = SendConfig::new(ctx.store_host());
         send.body_size_max = ctx.config.max_message_size;
         send.sync_flush_timeout = ctx.config.sync_flush_timeout;
+        send.sync_replicas = ctx.config.broker_role == BrokerRole::SyncMaster;
         send.delay_levels = ctx.schedule.levels().clone();
         send.timer_rules = *ctx.timers.rules();
         let data = DataPath::new(

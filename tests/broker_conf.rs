@@ -69,7 +69,6 @@ fn refused_start(text: &str) -> String {
 #[test]
 fn values_shardmq_would_not_honour_fail_start_up_naming_the_key() {
     for line in [
-        "brokerRole=SYNC_MASTER",
         "slaveReadEnable=true",
         "enableControllerMode=true",
         "transactionTimeOut=3000",

@@ -77,11 +77,6 @@ pub const IGNORED_KEYS: &[&str] = &[
 pub(super) enum Accepts {
     /// This boolean (any case); the other one is refused.
     Bool(bool),
-    /// One of `accepted`; the rest of `known` are refused, anything else is invalid.
-    Text {
-        accepted: &'static [&'static str],
-        known: &'static [&'static str],
-    },
     /// One of these numbers (Java's defaults); other numbers are refused.
     Number(&'static [i64]),
 }
@@ -100,16 +95,6 @@ const NO_TRANSACTIONS: &str = "transactions are not built yet: half messages are
 
 /// Keys accepted only with the values that change nothing in shardmq.
 pub(super) const LIMITED: &[Limited] = &[
-    Limited {
-        key: "brokerRole",
-        accepts: Accepts::Text {
-            accepted: &["ASYNC_MASTER", "SLAVE"],
-            known: &["ASYNC_MASTER", "SYNC_MASTER", "SLAVE"],
-        },
-        instead: "SYNC_MASTER (a send acknowledged once the slave holds it) is not built yet: \
-            a master acknowledges without waiting for its slave; set brokerRole=ASYNC_MASTER or \
-            remove the key",
-    },
     Limited {
         key: "slaveReadEnable",
         accepts: Accepts::Bool(false),

@@ -187,7 +187,11 @@ fn java_keys() -> Vec<(&'static str, &'static str, Fate)> {
     use Fate::*;
     vec![
         ("brokerRole", "ASYNC_MASTER", Accepted),
-        ("brokerRole", "SYNC_MASTER", Refused),
+        (
+            "brokerRole",
+            "SYNC_MASTER",
+            Honoured(|c| c.broker_role == BrokerRole::SyncMaster),
+        ),
         (
             "brokerRole",
             "SLAVE",

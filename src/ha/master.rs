@@ -15,6 +15,7 @@ use super::wire::{self, Header, REPORT_LEN};
 use super::{read_exact, HaError};
 use crate::config::BrokerConfig;
 use crate::net::{write_all, Latch};
+use crate::storage::replicas::Replicas;
 use crate::storage::store::Store;
 use crate::storage::PhysicalOffset;
 
@@ -94,10 +95,21 @@ async fn feed(
     }
     acked.set(from);
     tracing::info!(shard = ctx.shard, ?peer, from, "slave connected");
+    let replicas = ctx.store.replicas();
+    replicas.connected(from);
+    // Counted out however the feed ends, the task's cancellation at shutdown included.
+    let _connected = Disconnect(replicas);
     let reports = async {
         loop {
             read_exact(stream, &mut report, patience).await?;
-            acked.set(wire::parse_report(report).map_err(HaError::Protocol)?);
+            let end = wire::parse_report(report).map_err(HaError::Protocol)?;
+            if end > log.end().0 {
+                // A SYNC_MASTER send would take it for a copy it has not got.
+                let why = format!("a slave reported {end}, past this master's end");
+                return Err(HaError::Protocol(why));
+            }
+            acked.set(end);
+            replicas.acked(end);
         }
     };
     let transfers = async {
@@ -136,4 +148,13 @@ async fn feed(
         }
     };
     futures_lite::future::or(reports, transfers).await
+}
+
+/// Counts a slave out of [`Replicas`] when its feed ends.
+struct Disconnect<'a>(&'a Replicas);
+
+impl Drop for Disconnect<'_> {
+    fn drop(&mut self) {
+        self.0.disconnected();
+    }
 }

@@ -45,6 +45,7 @@ pub mod pull;
 mod read_cache;
 pub mod record;
 pub mod recovery;
+pub mod replicas;
 pub mod retention;
 pub mod store;
 

@@ -26,6 +26,7 @@ use super::record::{
     self, consumable, scan_verified, tags_code, RecordMeta, Scanned, MAGIC_BLANK, RECORD_SIZE_MIN,
 };
 use super::recovery::{recover_log, LogFiles};
+use super::replicas::Replicas;
 use crate::clock::Clock;
 
 /// ConsumeQueues opened at once when the store opens. Opening one is a few small I/Os in a row
@@ -76,6 +77,8 @@ pub struct Store {
     /// Set on a slave's store: its log only takes its master's records
     /// ([`Store::put_copied`]), so a local append can never make the two differ.
     copies_only: Cell<bool>,
+    /// The slaves copying this log, on a master.
+    replicas: Replicas,
     maintenance_waker: RefCell<Option<std::task::Waker>>,
     checkpointing: Cell<bool>,
     checkpoint: CheckpointFile,
@@ -162,6 +165,7 @@ impl Store {
             reputting: Cell::new(false),
             reput_wanted: Cell::new(false),
             copies_only: Cell::new(false),
+            replicas: Replicas::default(),
             maintenance_waker: RefCell::new(None),
             checkpointing: Cell::new(false),
             checkpoint,
@@ -297,6 +301,12 @@ impl Store {
             store_timestamp: now,
             durable: appended.durable,
         })
+    }
+
+    /// The slaves copying this log (on a master): their connections report to it, and
+    /// SYNC_MASTER sends wait on it.
+    pub fn replicas(&self) -> &Replicas {
+        &self.replicas
     }
 
     /// Makes this a slave's store: [`Store::put`] is refused from now on, and only

@@ -278,6 +278,12 @@ async fn store_info(table: &mut RuntimeTable, store: &Store) -> Result<(), Broke
     table.put("commitLogMaxOffset", end.0);
     table.put("commitLogWrittenOffset", log.written().0);
     table.put("dispatchBehindBytes", end.0 - store.reput_offset().0);
+    // shardmq's: the slaves copying this shard's log, how far one has stored, and what is
+    // not copied yet (docs/replication.md).
+    let replicas = store.replicas();
+    table.put("haConnectionCount", replicas.count());
+    table.put("haSlaveAckOffset", replicas.acked_end());
+    table.put("haBehindBytes", end.0.saturating_sub(replicas.acked_end()));
     let unflushed = end.0.saturating_sub(log.flushed().0);
     table.put("remainHowManyDataToFlush", human_bytes(unflushed));
     let used = store.disk().used_percent(&store.config().shard_dir());

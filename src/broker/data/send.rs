@@ -62,8 +62,11 @@ pub struct SendConfig {
     pub store_host: SocketAddr,
     /// `maxMessageSize`: largest body (for a batch, the whole request body).
     pub body_size_max: usize,
-    /// `syncFlushTimeout`: how long a SYNC_FLUSH send waits before FLUSH_DISK_TIMEOUT.
+    /// `syncFlushTimeout`: how long a SYNC_FLUSH send waits before FLUSH_DISK_TIMEOUT, and a
+    /// SYNC_MASTER send for its slave before FLUSH_SLAVE_TIMEOUT.
     pub sync_flush_timeout: Duration,
+    /// `brokerRole=SYNC_MASTER`: a send is answered once a slave has stored it.
+    pub sync_replicas: bool,
     /// `messageDelayLevel`: where messages with a DELAY level are parked.
     pub delay_levels: DelayLevels,
     /// `timerMaxDelaySec` and `timerPrecisionMs`: how 5.x timer messages are parked.
@@ -77,6 +80,7 @@ impl SendConfig {
             store_host,
             body_size_max: MESSAGE_BODY_SIZE_MAX,
             sync_flush_timeout: Duration::from_secs(5),
+            sync_replicas: false,
             delay_levels: DelayLevels::default(),
             timer_rules: TimerRules::default(),
         }
@@ -178,26 +182,42 @@ impl SendHandler {
         })
     }
 
-    fn reply(&self, request: &RemotingCommand, sent: Sent) -> Handling {
+    /// Answers a stored send: at once, or (when the producer waits for it) once the record
+    /// is synced under SYNC_FLUSH and stored by a slave under SYNC_MASTER, each within
+    /// `syncFlushTimeout`, as Java's `handleDiskFlush` and `handleHA` answer.
+    fn reply(self: &Rc<Self>, request: &RemotingCommand, sent: Sent) -> Handling {
         let mut response = RemotingCommand::success(request);
         response.set_header(&sent.header);
         let waits = sent.wait && !request.is_oneway();
-        if self.store.config().log.flush != FlushPolicy::Sync || !waits {
+        let flush = waits && self.store.config().log.flush == FlushPolicy::Sync;
+        // No await since the put: the log's end is this send's last record's end.
+        let replicated = (waits && self.config.sync_replicas).then(|| self.store.log().end().0);
+        if !flush && replicated.is_none() {
             drop(sent.durable);
             return Handling::Now(Ok(response));
         }
-        let timeout = (self.sleep)(self.config.sync_flush_timeout);
+        let this = Rc::clone(self);
         Handling::later(async move {
-            let durable = async { Some(sent.durable.await) };
-            let expired = async {
-                timeout.await;
-                None
-            };
-            match futures_lite::future::or(durable, expired).await {
-                Some(Ok(())) => {}
-                // Stored, not yet durable: the client reports FLUSH_DISK_TIMEOUT, no retry.
-                None => response.code = response_code::FLUSH_DISK_TIMEOUT,
-                Some(Err(e)) => return Err(e.into()),
+            if flush {
+                let timeout = (this.sleep)(this.config.sync_flush_timeout);
+                match within(timeout, sent.durable).await {
+                    Some(Ok(())) => {}
+                    // Stored, not yet durable: the client reports FLUSH_DISK_TIMEOUT.
+                    None => response.code = response_code::FLUSH_DISK_TIMEOUT,
+                    Some(Err(e)) => return Err(e.into()),
+                }
+            }
+            if let Some(end) = replicated {
+                let replicas = this.store.replicas();
+                if !replicas.in_sync(end) {
+                    // Stored here only: Java's SLAVE_NOT_AVAILABLE.
+                    response.code = response_code::SLAVE_NOT_AVAILABLE;
+                } else {
+                    let timeout = (this.sleep)(this.config.sync_flush_timeout);
+                    if within(timeout, replicas.stored(end)).await.is_none() {
+                        response.code = response_code::FLUSH_SLAVE_TIMEOUT;
+                    }
+                }
             }
             Ok(response)
         })
@@ -552,4 +572,17 @@ fn entry_properties<'a>(own: &'a str, wrapper: &str) -> Result<Cow<'a, str>, Bro
 
 fn illegal(e: WireError) -> BrokerError {
     BrokerError::MessageIllegal(e.to_string())
+}
+
+/// `work`'s output, or `None` when `timeout` resolves first.
+async fn within<T>(
+    timeout: impl std::future::Future<Output = ()>,
+    work: impl std::future::Future<Output = T>,
+) -> Option<T> {
+    let done = async { Some(work.await) };
+    let expired = async {
+        timeout.await;
+        None
+    };
+    futures_lite::future::or(done, expired).await
 }
