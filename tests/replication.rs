@@ -116,7 +116,7 @@ fn a_slave_holds_its_masters_records_and_resumes_after_a_restart() {
     let (master_path, master_dir) = master.store_dir();
     let (port, ns) = (master.listen_port, master.namesrv_port);
     assert_eq!(master.stop(), Some(0));
-    let master = Broker::start_on_ports(2, &[], master_path, master_dir, port, ns);
+    let master = Broker::start_on_ports(2, &[], (master_path, master_dir), (port, ns), None);
     send_each_shard(&master, 60, 10);
     assert_slave_holds(&master, &slave, 70);
 }

@@ -61,7 +61,7 @@ async fn feed_slave(ctx: &ShardLog, stream: TcpStream) {
     let ended = feed(ctx, &stream, &acked, peer).await;
     let shard = ctx.shard;
     match ended {
-        Err(HaError::Io(error)) => {
+        Err(error @ (HaError::Io(_) | HaError::Closed)) => {
             tracing::info!(shard, ?peer, acked = acked.get(), %error, "slave disconnected");
         }
         Err(error) => tracing::warn!(shard, ?peer, acked = acked.get(), %error, "slave dropped"),

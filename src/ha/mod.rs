@@ -28,6 +28,8 @@ use crate::storage::StoreError;
 #[derive(Debug)]
 pub enum HaError {
     Io(io::Error),
+    /// The peer closed the connection.
+    Closed,
     /// The peer said nothing for the housekeeping interval.
     Silent(Duration),
     /// A frame that cannot be right: the connection is closed.
@@ -45,6 +47,7 @@ impl std::fmt::Display for HaError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             HaError::Io(err) => write!(f, "{err}"),
+            HaError::Closed => f.write_str("the peer closed the connection"),
             HaError::Silent(after) => write!(f, "nothing heard for {} ms", after.as_millis()),
             HaError::Protocol(why) => write!(f, "protocol error: {why}"),
             HaError::Diverged { offset, end } => write!(
@@ -84,7 +87,7 @@ async fn read_exact(
             })
             .await?;
             if n == 0 {
-                return Err(HaError::Io(io::ErrorKind::UnexpectedEof.into()));
+                return Err(HaError::Closed);
             }
             at += n;
         }

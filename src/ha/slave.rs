@@ -25,8 +25,11 @@ const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
 pub async fn follow(ctx: ShardLog, master: SocketAddr, closing: impl Future<Output = ()>) {
     let mut closing = pin!(closing);
     let shard = ctx.shard;
+    // A master that stays away (or keeps refusing) is logged once per kind of failure.
+    let mut last_failure = String::new();
     loop {
-        let copying = async { Some(copy_from(&ctx, master).await) };
+        let connected = std::cell::Cell::new(false);
+        let copying = async { Some(copy_from(&ctx, master, &connected).await) };
         let stop = async {
             closing.as_mut().await;
             None
@@ -36,7 +39,13 @@ pub async fn follow(ctx: ShardLog, master: SocketAddr, closing: impl Future<Outp
             Some(Ok(())) => {}
             Some(Err(error)) => {
                 let end = ctx.store.log().end().0;
-                tracing::warn!(shard, %master, end, %error, "not following the master");
+                let failure = error.to_string();
+                if connected.get() || failure != last_failure {
+                    tracing::warn!(shard, %master, end, %error, "not following the master");
+                    last_failure = failure;
+                } else {
+                    tracing::debug!(shard, %master, end, %error, "not following the master");
+                }
             }
         }
         let pause = async {
@@ -53,7 +62,13 @@ pub async fn follow(ctx: ShardLog, master: SocketAddr, closing: impl Future<Outp
     }
 }
 
-async fn copy_from(ctx: &ShardLog, master: SocketAddr) -> Result<(), HaError> {
+/// Copies from `master` until the connection fails; sets `connected` once the master has
+/// answered.
+async fn copy_from(
+    ctx: &ShardLog,
+    master: SocketAddr,
+    connected: &std::cell::Cell<bool>,
+) -> Result<(), HaError> {
     let config = &ctx.config;
     let patience = config.ha_housekeeping_interval;
     let connect = async {
@@ -76,6 +91,8 @@ async fn copy_from(ctx: &ShardLog, master: SocketAddr) -> Result<(), HaError> {
     loop {
         read_exact(&stream, &mut head, patience).await?;
         let header = Header::parse(head, size_max).map_err(HaError::Protocol)?;
+        // The master accepted this slave: a later failure is news again.
+        connected.set(true);
         let end = log.end().0;
         if header.offset != end {
             return Err(HaError::Diverged {

@@ -98,16 +98,19 @@ impl Broker {
     }
 
     /// Starts a broker on `store` on the ports a stopped one used (its shard 0 port and
-    /// NameServer port), so that peers configured with them find it again.
+    /// NameServer port), so that peers configured with them find it again; with `log`, its
+    /// log at that level goes to that file.
     pub fn start_on_ports(
         shards: u16,
         extra: &[&str],
-        store: std::path::PathBuf,
-        dir: Option<std::sync::Arc<tempfile::TempDir>>,
-        listen_port: u16,
-        namesrv_port: u16,
+        (store, dir): (
+            std::path::PathBuf,
+            Option<std::sync::Arc<tempfile::TempDir>>,
+        ),
+        (listen_port, namesrv_port): (u16, u16),
+        log: Option<(&str, &std::path::Path)>,
     ) -> Broker {
-        Broker::spawn_at(shards, extra, store, dir, None, (listen_port, namesrv_port))
+        Broker::spawn_at(shards, extra, store, dir, log, (listen_port, namesrv_port))
     }
 
     /// Starts a broker on `store`; with `log`, its log at that level goes to that file.
