@@ -15,6 +15,7 @@ use super::wire::{self, Header, REPORT_LEN};
 use super::{read_exact, HaError};
 use crate::config::BrokerConfig;
 use crate::net::{write_all, Latch};
+use crate::storage::record;
 use crate::storage::replicas::Replicas;
 use crate::storage::store::Store;
 use crate::storage::PhysicalOffset;
@@ -26,6 +27,10 @@ pub struct ShardLog {
     pub store: Rc<Store>,
     pub config: Rc<BrokerConfig>,
 }
+
+/// Bytes of the log read at once for a slave: one disk read of the size fio needs to keep
+/// the disk busy, when the records are no longer in memory.
+const READ_SIZE: usize = 1 << 20;
 
 /// Accepts slaves on `listener` until `closing` resolves; each is fed by its own task,
 /// which ends with the connection or at `closing`.
@@ -117,9 +122,13 @@ async fn feed(
             ctx.config.ha_transfer_batch_size,
             ctx.config.ha_send_heartbeat_interval,
         );
+        // Read in large pieces, so that a slave far behind is fed at the disk's pace, and
+        // send them as transfers of at most `haTransferBatchSize`, the next piece read
+        // while this one is sent.
+        let size = batch.max(READ_SIZE);
         let mut next = PhysicalOffset(from);
+        let mut copied = log.read_copy(next, size).await?;
         loop {
-            let copied = log.read_copy(next, batch).await?;
             if copied.bytes.is_empty() {
                 let grew = async {
                     log.wait_end_past(next).await;
@@ -136,18 +145,38 @@ async fn feed(
                     };
                     write_all(stream, &header.encode()).await?;
                 }
+                copied = log.read_copy(next, size).await?;
                 continue;
             }
-            let header = Header {
-                offset: next.0,
-                size: copied.bytes.len(),
-            };
-            write_all(stream, &header.encode()).await?;
-            write_all(stream, &copied.bytes).await?;
+            let send = send_pieces(stream, next.0, &copied.bytes, batch);
+            let ahead = log.read_copy(copied.next, size);
+            let (sent, ahead) = futures_lite::future::zip(send, ahead).await;
+            sent?;
             next = copied.next;
+            copied = ahead?;
         }
     };
     futures_lite::future::or(reports, transfers).await
+}
+
+/// Sends `bytes`, whole records starting at `offset`, as transfers of at most `batch`
+/// bytes (a larger record alone).
+async fn send_pieces(
+    stream: &RefCell<TcpStream>,
+    mut offset: u64,
+    bytes: &[u8],
+    batch: usize,
+) -> Result<(), HaError> {
+    for piece in record::pieces(bytes, batch) {
+        let header = Header {
+            offset,
+            size: piece.len(),
+        };
+        write_all(stream, &header.encode()).await?;
+        write_all(stream, piece).await?;
+        offset += piece.len() as u64;
+    }
+    Ok(())
 }
 
 /// Counts a slave out of [`Replicas`] when its feed ends.

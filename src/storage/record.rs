@@ -45,6 +45,31 @@ pub fn scan_verified(buf: &[u8]) -> Scanned<'_> {
     scan_with(buf, codec::check_verified)
 }
 
+/// `bytes`, whole records of the log already verified (what
+/// [`CommitLog::read_copy`](super::commit_log::CommitLog::read_copy) returns), cut at record
+/// boundaries into pieces of at most `max` bytes; a record larger than `max` is a piece of
+/// its own.
+pub fn pieces(bytes: &[u8], max: usize) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let (mut start, mut at) = (0, 0);
+    while at < bytes.len() {
+        let size = match scan_verified(&bytes[at..]) {
+            Scanned::Record(meta) => meta.total_size as usize,
+            // A filler ends the bytes; anything else cannot be cut, so it goes as it is.
+            _ => bytes.len() - at,
+        };
+        if at > start && at + size - start > max {
+            out.push(&bytes[start..at]);
+            start = at;
+        }
+        at += size;
+    }
+    if at > start {
+        out.push(&bytes[start..]);
+    }
+    out
+}
+
 fn scan_with<'a>(
     buf: &'a [u8],
     check: fn(&'a [u8]) -> Result<codec::Scan<'a>, WireError>,
@@ -189,5 +214,20 @@ mod tests {
         let mut blank = blank_header(100).to_vec();
         blank.resize(100, 0);
         assert_eq!(scan(&blank), Scanned::Blank);
+    }
+
+    #[test]
+    fn pieces_cut_at_records_and_keep_a_large_one_whole() {
+        let small = encode("T", QueueId(0), &[1; 100], None);
+        let large = encode("T", QueueId(0), &[2; 1000], None);
+        let bytes = [&small[..], &small, &large, &small, &blank_header(40)].concat();
+        let lens: Vec<usize> = pieces(&bytes, 2 * small.len())
+            .iter()
+            .map(|piece| piece.len())
+            .collect();
+        let s = small.len();
+        assert_eq!(lens, [2 * s, large.len(), s + BLANK_HEADER]);
+        assert_eq!(pieces(&bytes, usize::MAX).len(), 1);
+        assert!(pieces(&[], 10).is_empty());
     }
 }

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# What replication costs and how fast a slave catches up, measured in one run on this
+# machine (docs/replication.md):
+#   - 1 KiB produce (shardmq-bench produce, straight to the master's shard) against one
+#     master shard alone, with an ASYNC_MASTER slave, and as SYNC_MASTER with its slave; the
+#     slave runs on the same host and CPUs as the master;
+#   - a new slave copying a master's log of --catch-up-size, with the page cache dropped, in
+#     MiB/s, against dd's O_DIRECT read of the master's segment on the same disk (the slave
+#     on the harness's CPUs then, as on a host of its own).
+# Brokers run on 127.0.0.1 only, on CPU --broker-cpus, the harness on --harness-cpus, each
+# process stopped by its PID; stores go under --store-dir and are deleted at the end.
+#
+# Usage: scripts/bench-replication.sh [--duration 10s] [--catch-up-size 1G]
+#            [--broker-cpus 1] [--harness-cpus 0] [--store-dir DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+duration=10s
+catch_up_size=1G
+broker_cpus=1
+harness_cpus=0
+store_root=.cache/bench-replication
+while [ $# -gt 0 ]; do
+    case $1 in
+        --duration) duration=$2; shift 2 ;;
+        --catch-up-size) catch_up_size=$2; shift 2 ;;
+        --broker-cpus) broker_cpus=$2; shift 2 ;;
+        --harness-cpus) harness_cpus=$2; shift 2 ;;
+        --store-dir) store_root=$2; shift 2 ;;
+        *) echo "unknown option $1" >&2; exit 2 ;;
+    esac
+done
+
+cargo build --release --locked -p shardmq -p shardmq-bench >&2
+shardmq=target/release/shardmq
+bench=target/release/shardmq-bench
+mkdir -p "$store_root"
+work=$(mktemp -d "$store_root/run.XXXX")
+pids=()
+stop_all() {
+    local pid
+    for pid in "${pids[@]}"; do
+        kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+    done
+    pids=()
+}
+trap 'stop_all; rm -rf "$work"' EXIT
+
+# GET_BROKER_RUNTIME_INFO (28) of the broker at $1: the value of key $2.
+runtime() {
+    python3 - "$1" "$2" <<'PY'
+import json, socket, struct, sys
+host, port = sys.argv[1].rsplit(":", 1)
+header = json.dumps({"code": 28, "language": "JAVA", "version": 479, "opaque": 1,
+                     "flag": 0, "extFields": {}}).encode()
+conn = socket.create_connection((host, int(port)), timeout=5)
+conn.sendall(struct.pack(">II", 4 + len(header), len(header)) + header)
+def exactly(n):
+    got = b""
+    while len(got) < n:
+        part = conn.recv(n - len(got))
+        if not part:
+            sys.exit("connection closed")
+        got += part
+    return got
+total, = struct.unpack(">I", exactly(4))
+frame = exactly(total)
+header_len = struct.unpack(">I", frame[:4])[0] & 0xFFFFFF
+print(json.loads(frame[4 + header_len:])["table"][sys.argv[2]])
+PY
+}
+
+# Starts a one-shard broker named $1 on main port $2 with store $3 and more -o settings.
+start() { # name, port, store, settings...
+    local name=$1 port=$2 store=$3
+    shift 3
+    local args=(broker --listen-addr 127.0.0.1 --shards 1 --listen-port "$port"
+        --namesrv-listen-port $((port + 10)) --store-path "$store")
+    local setting
+    for setting in "$@"; do args+=(-o "$setting"); done
+    taskset -c "$broker_cpus" "$shardmq" "${args[@]}" >"$work/$name.log" 2>&1 &
+    pids+=($!)
+    local tries=0
+    until (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+        tries=$((tries + 1))
+        [ $tries -lt 300 ] || { echo "$name did not start (see $work/$name.log)" >&2; exit 1; }
+        sleep 0.1
+    done
+}
+
+# Waits (at most a minute) until key $2 of the broker at $1 reads $3.
+wait_runtime() { # addr, key, value
+    local tries=0
+    until [ "$(runtime "$1" "$2")" = "$3" ]; do
+        tries=$((tries + 1))
+        [ $tries -lt 600 ] || { echo "$1: $2 never reached $3" >&2; exit 1; }
+        sleep 0.1
+    done
+}
+
+# The produce runs' topic on the master's shard: 8 queues.
+create_topic() {
+    timeout 60 "$bench" topic --broker "127.0.0.1:$master_port" --queues 8 >/dev/null
+}
+
+master_port=24911
+slave_port=25911
+slave_settings=(brokerRole=SLAVE brokerId=1 embeddedNamesrv=false
+    "namesrvAddr=127.0.0.1:$((master_port + 10))"
+    "haMasterAddress=127.0.0.1:$((master_port + 1))")
+
+produce() { # mode → "msgs/s p99_us"
+    local mode=$1 role=ASYNC_MASTER
+    [ "$mode" = sync ] && role=SYNC_MASTER
+    rm -rf "$work/master" "$work/slave"
+    start master "$master_port" "$work/master" "brokerRole=$role"
+    create_topic
+    if [ "$mode" != none ]; then
+        start slave "$slave_port" "$work/slave" "${slave_settings[@]}"
+        wait_runtime "127.0.0.1:$master_port" haConnectionCount 1
+    fi
+    timeout 300 taskset -c "$harness_cpus" "$bench" produce --broker "127.0.0.1:$master_port" \
+        --size 1024 --duration "$duration" --json "$work/$mode.json" >/dev/null
+    stop_all
+    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(round(r["msgs_per_sec"]), r["latency_us"]["p99"], r["errors"])' "$work/$mode.json"
+}
+
+declare -A rate p99 errors
+for mode in none async sync; do
+    read -r rate[$mode] p99[$mode] errors[$mode] < <(produce $mode)
+    echo "produce, $mode: ${rate[$mode]} msgs/s, p99 ${p99[$mode]} µs, errors ${errors[$mode]}" >&2
+done
+
+# Catch-up: a master holding --catch-up-size, a new slave, the page cache dropped.
+rm -rf "$work/master" "$work/slave"
+start master "$master_port" "$work/master"
+create_topic
+bytes=$(numfmt --from=iec "$catch_up_size")
+timeout 600 taskset -c "$harness_cpus" "$bench" produce --broker "127.0.0.1:$master_port" \
+    --size 1024 --messages $((bytes / 1200)) --duration 600s --json "$work/fill.json" >/dev/null
+end=$(runtime "127.0.0.1:$master_port" commitLogMaxOffset)
+wait_runtime "127.0.0.1:$master_port" commitLogWrittenOffset "$end"
+sync
+echo 3 >/proc/sys/vm/drop_caches
+started=$(date +%s.%N)
+# The harness is idle now: the slave gets its CPUs, as it would have a host of its own.
+broker_cpus=$harness_cpus start slave "$slave_port" "$work/slave" "${slave_settings[@]}"
+wait_runtime "127.0.0.1:$slave_port" commitLogMaxOffset "$end"
+finished=$(date +%s.%N)
+stop_all
+catch_up=$(python3 -c "print(round($end / ($finished - $started) / 1048576, 1))")
+segment=$(ls "$work/master/shard-0/commitlog/" | head -1)
+sync
+echo 3 >/proc/sys/vm/drop_caches
+disk=$(dd if="$work/master/shard-0/commitlog/$segment" of=/dev/null bs=1M iflag=direct \
+    count=$((end / 1048576)) 2>&1 | python3 -c '
+import re, sys
+text = sys.stdin.read()
+m = re.search(r"(\d+) bytes .* s, ", text)
+secs = float(re.search(r", ([0-9.]+) s,", text).group(1))
+print(round(int(m.group(1)) / secs / 1048576, 1))')
+
+cat <<REPORT
+| replication (1 shard, 1 KiB, $duration) | msgs/s | p99 µs | errors | ratio to no slave |
+| --- | ---: | ---: | ---: | ---: |
+| no slave | ${rate[none]} | ${p99[none]} | ${errors[none]} | 1.00 |
+| ASYNC_MASTER + slave | ${rate[async]} | ${p99[async]} | ${errors[async]} | $(python3 -c "print(f'{${rate[async]}/${rate[none]}:.2f}')") |
+| SYNC_MASTER + slave | ${rate[sync]} | ${p99[sync]} | ${errors[sync]} | $(python3 -c "print(f'{${rate[sync]}/${rate[none]}:.2f}')") |
+
+| catch-up of a new slave ($((end / 1048576)) MiB, page cache dropped) | MiB/s |
+| --- | ---: |
+| slave copying the master's log | $catch_up |
+| dd O_DIRECT read of the master's segment, 1 MiB blocks | $disk |
+| ratio | $(python3 -c "print(f'{$catch_up/$disk:.2f}')") |
+REPORT
