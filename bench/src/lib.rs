@@ -8,6 +8,8 @@
 //! - [`consume`] — long-polling pull consumers of one group; [`e2e`] runs both at once;
 //! - [`topic`] — creates the topic on every broker master before a run; [`topics`] measures
 //!   how topic creation scales with the topic count;
+//! - [`metadata`] — starts a broker itself and runs the scenario of tens of thousands of
+//!   topics and thousands of groups through a restart;
 //! - [`message`] — builds each send request from a template, without per-message work
 //!   beyond what changes (queue id, born timestamp, UNIQ_KEY, KEYS);
 //! - [`stats`] — per-thread counters and latency histograms, merged at the end;
@@ -24,6 +26,7 @@ pub mod consume;
 pub mod e2e;
 pub mod error;
 pub mod message;
+pub mod metadata;
 pub mod process;
 pub mod produce;
 pub mod progress;
