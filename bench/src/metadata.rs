@@ -78,9 +78,10 @@ const OWN_FILES_RESERVE: u64 = 256;
 const POLL: Duration = Duration::from_millis(100);
 /// Between two walks of the store while waiting for the queues' entries.
 const DISK_POLL: Duration = Duration::from_millis(500);
-/// The wait for the queues' entries ends when none more reached the disk for this long
-/// (a checkpoint that keeps failing), as well as after `--wait`.
-const DISK_STALL: Duration = Duration::from_secs(30);
+/// A wait for something that comes bit by bit (the queues' entries reaching the disk, the
+/// groups' retry topics) ends when nothing more came for this long (a checkpoint that keeps
+/// failing), as well as after `--wait`.
+const STALL: Duration = Duration::from_secs(30);
 /// Java's client-wide producer group, in every heartbeat.
 const CLIENT_INNER_PRODUCER: &str = "CLIENT_INNER_PRODUCER";
 /// The group of the lookups' heartbeats and of the pulls after the restart.
@@ -99,7 +100,7 @@ pub fn run(args: &MetadataArgs) -> Result<(), BenchError> {
     let binary = broker_binary(args)?;
     let parent = args.store_parent.clone().unwrap_or_else(std::env::temp_dir);
     let task_args = args.clone();
-    let (figures, outcome) = LocalExecutorBuilder::new(Placement::Unbound)
+    let (mut figures, outcome) = LocalExecutorBuilder::new(Placement::Unbound)
         .name("bench-metadata")
         .spawn(move || async move {
             let mut figures = Figures::default();
@@ -110,6 +111,9 @@ pub fn run(args: &MetadataArgs) -> Result<(), BenchError> {
         .join()
         .map_err(|error| BenchError::Executor(error.to_string()))?;
     if !figures.rows.is_empty() {
+        if let Err(error) = &outcome {
+            figures.rows.push(("error".to_owned(), error_row(error)));
+        }
         println!();
         print!("{}", figures.table());
     }
@@ -471,7 +475,7 @@ async fn disk_rows(
     let mut progress = Instant::now();
     while use_.queues_with_entries < stored
         && started.elapsed() < wait
-        && progress.elapsed() < DISK_STALL
+        && progress.elapsed() < STALL
     {
         glommio::timer::sleep(DISK_POLL).await;
         let before = use_.queues_with_entries;
@@ -497,7 +501,7 @@ async fn disk_rows(
             thousands(use_.queues_with_entries),
             thousands(stored),
             seconds(waited),
-            seconds(DISK_STALL.min(wait))
+            seconds(STALL.min(wait))
         )
     };
     figures.row("disk", on_disk);
@@ -587,6 +591,9 @@ impl Latency {
     }
 
     fn text(&self) -> String {
+        if self.count == 0 {
+            return "no answer".to_owned();
+        }
         format!(
             "p50 {}, p99 {}, max {}",
             micros_text(self.p50_us),
@@ -972,13 +979,18 @@ async fn groups(
         .map_err(BenchError::Connect)?;
     let retry_prefix = format!("%RETRY%{}", args.group_prefix);
     let mut retry_topics = 0;
-    while answers.ok > 0 && heartbeats_started.elapsed() < args.wait {
+    let mut progress = Instant::now();
+    while answers.ok > 0 && heartbeats_started.elapsed() < args.wait && progress.elapsed() < STALL {
         if let Ok((list, _)) = topic_list(&ns, args.timeout).await {
-            retry_topics = list
+            let count = list
                 .topic_list
                 .iter()
                 .filter(|topic| topic.starts_with(&retry_prefix))
                 .count();
+            if count > retry_topics {
+                progress = Instant::now();
+            }
+            retry_topics = count;
         }
         if retry_topics >= plan.groups {
             break;
@@ -1361,6 +1373,18 @@ impl Rng {
     }
 }
 
+/// An error on one line: its first line and, when it goes on (a broker's log tail), its
+/// last.
+fn error_row(error: &BenchError) -> String {
+    let text = error.to_string();
+    let mut lines = text.lines().map(str::trim).filter(|line| !line.is_empty());
+    let first = lines.next().unwrap_or_default();
+    match lines.next_back() {
+        Some(last) => format!("{first} … {last}"),
+        None => first.to_owned(),
+    }
+}
+
 /// ` (errors: NAME n, …)`, or nothing without failures.
 fn failures_text(failures: &BTreeMap<String, u64>) -> String {
     if failures.is_empty() {
@@ -1517,6 +1541,12 @@ mod tests {
         sample.dedup();
         assert_eq!(sample.len(), 20);
         assert_eq!(rng.sample(3, 10).len(), 3);
+        let error = BenchError::Broker("exited; end of log:\nline 1\nshard-0 failed\n".into());
+        assert_eq!(
+            error_row(&error),
+            "broker: exited; end of log: … shard-0 failed"
+        );
+        assert_eq!(Latency::of(&[]).text(), "no answer");
         let latency = Latency::of(&[100, 200, 300]);
         assert_eq!((latency.count, latency.max_us), (3, 300));
     }
