@@ -39,6 +39,9 @@ pub enum Command {
     /// Create many topics on one broker and report how the creation rate and latency
     /// change as the topic count grows.
     Topics(TopicsArgs),
+    /// Start a broker, give it tens of thousands of topics and thousands of consumer
+    /// groups, restart it, and report what each step cost.
+    Metadata(MetadataArgs),
 }
 
 /// How request headers are serialized (docs/protocol.md §1.2).
@@ -288,6 +291,131 @@ pub struct TopicsArgs {
     /// Time a creation may wait for its answer.
     #[arg(long, value_parser = parse_duration, default_value = "60s")]
     pub timeout: Duration,
+}
+
+/// The metadata scenario: the broker it starts and the sizes of each step.
+#[derive(Debug, Clone, Args)]
+pub struct MetadataArgs {
+    /// The broker binary; default: the `shardmq` next to this program.
+    #[arg(long)]
+    pub shardmq: Option<PathBuf>,
+    /// Shards of the broker (`shardmq broker --shards`).
+    #[arg(long, default_value_t = 2)]
+    pub shards: u16,
+    /// A broker.conf key for the broker, `KEY=VALUE`, passed as `-o`; repeatable.
+    #[arg(long = "broker-option", value_name = "KEY=VALUE")]
+    pub broker_options: Vec<String>,
+    /// Where the run's directory (store and broker log) is made; default: the system's
+    /// temporary directory.
+    #[arg(long)]
+    pub store_parent: Option<PathBuf>,
+    /// Keep the store and the broker log at the end instead of deleting them.
+    #[arg(long)]
+    pub keep_store: bool,
+    /// Topics to create, named `<prefix><n>`.
+    #[arg(long, default_value_t = 20_000)]
+    pub count: usize,
+    #[arg(long, default_value = "MetaTopic")]
+    pub prefix: String,
+    /// Queues of each topic.
+    #[arg(long, default_value_t = 4)]
+    pub queues: u32,
+    /// Connections for the creations and the sends, and requests in flight on each.
+    #[arg(long, default_value_t = 4)]
+    pub connections: usize,
+    #[arg(long, default_value_t = 32)]
+    pub window: usize,
+    /// Topics per reported creation step.
+    #[arg(long, default_value_t = 1000)]
+    pub step: usize,
+    /// Body bytes of the one message sent to each topic.
+    #[arg(long, default_value_t = 1024)]
+    pub size: usize,
+    /// Requests of each light lookup (route, cluster info, consume stats, heartbeat).
+    #[arg(long, default_value_t = 2000)]
+    pub lookups: usize,
+    /// Requests of each heavy lookup (the whole topic list).
+    #[arg(long, default_value_t = 200)]
+    pub heavy_lookups: usize,
+    /// Consumer groups, named `<group-prefix><g>`, each subscribed to one created topic.
+    #[arg(long, default_value_t = 2000)]
+    pub groups: usize,
+    #[arg(long, default_value = "MetaGroup")]
+    pub group_prefix: String,
+    /// Consumers of each group.
+    #[arg(long, default_value_t = 5)]
+    pub consumers: usize,
+    /// Client instances at most (each one client id and one connection to every shard);
+    /// past it, an instance hosts consumers of several groups, as one Java client instance
+    /// hosts every consumer of its process.
+    #[arg(long, default_value_t = 4000)]
+    pub clients_max: usize,
+    /// Topics whose message is pulled after the restart.
+    #[arg(long, default_value_t = 200)]
+    pub pull_sample: usize,
+    /// Time a request may wait for its answer.
+    #[arg(long, value_parser = parse_duration, default_value = "60s")]
+    pub timeout: Duration,
+    /// The longest wait for a state: the broker listening or exiting, the queues' entries
+    /// on disk, the topics routable.
+    #[arg(long, value_parser = parse_duration, default_value = "300s")]
+    pub wait: Duration,
+    /// Write the figures as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+impl MetadataArgs {
+    /// The values the JSON report carries.
+    pub fn params(&self) -> Value {
+        json!({
+            "command": "metadata",
+            "shardmq": self.shardmq,
+            "shards": self.shards,
+            "broker_options": self.broker_options,
+            "count": self.count,
+            "prefix": self.prefix,
+            "queues": self.queues,
+            "connections": self.connections,
+            "window": self.window,
+            "size": self.size,
+            "lookups": self.lookups,
+            "heavy_lookups": self.heavy_lookups,
+            "groups": self.groups,
+            "consumers": self.consumers,
+            "clients_max": self.clients_max,
+            "pull_sample": self.pull_sample,
+            "timeout_sec": self.timeout.as_secs_f64(),
+            "wait_sec": self.wait.as_secs_f64(),
+        })
+    }
+
+    /// Rejects sizes that make no run.
+    pub fn check(&self) -> Result<(), BenchError> {
+        let positive = [
+            ("--shards", usize::from(self.shards)),
+            ("--count", self.count),
+            ("--queues", self.queues as usize),
+            ("--connections", self.connections),
+            ("--window", self.window),
+            ("--step", self.step),
+            ("--lookups", self.lookups),
+            ("--heavy-lookups", self.heavy_lookups),
+            ("--consumers", self.consumers),
+            ("--clients-max", self.clients_max),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, value)| *value == 0) {
+            return Err(BenchError::Config(format!("{name} must be at least 1")));
+        }
+        if self.groups > 0 && self.clients_max < self.consumers {
+            return Err(BenchError::Config(
+                "--clients-max must be at least --consumers: the members of a group are \
+                 different client instances"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl ProduceArgs {

@@ -22,6 +22,8 @@ pub enum BenchError {
     },
     /// An executor thread could not start or panicked.
     Executor(String),
+    /// The broker the harness started did not start, listen or stop as it should.
+    Broker(String),
     /// The JSON report could not be written.
     Io(std::io::Error),
 }
@@ -37,6 +39,7 @@ impl fmt::Display for BenchError {
             BenchError::Connect(source) => write!(f, "cannot connect: {source}"),
             BenchError::Setup { what, source } => write!(f, "{what} failed: {source}"),
             BenchError::Executor(message) => write!(f, "executor: {message}"),
+            BenchError::Broker(message) => write!(f, "broker: {message}"),
             BenchError::Io(source) => write!(f, "{source}"),
         }
     }

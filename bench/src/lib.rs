@@ -8,11 +8,15 @@
 //! - [`consume`] — long-polling pull consumers of one group; [`e2e`] runs both at once;
 //! - [`topic`] — creates the topic on every broker master before a run; [`topics`] measures
 //!   how topic creation scales with the topic count;
+//! - [`metadata`] — starts a broker itself and runs the scenario of tens of thousands of
+//!   topics and thousands of groups through a restart;
 //! - [`message`] — builds each send request from a template, without per-message work
 //!   beyond what changes (queue id, born timestamp, UNIQ_KEY, KEYS);
 //! - [`stats`] — per-thread counters and latency histograms, merged at the end;
 //! - [`progress`] — live counters and the once-a-second line on stderr;
-//! - [`report`] — the text summary, the JSON report and the machine description.
+//! - [`report`] — the text summary, the JSON report and the machine description;
+//! - [`process`] — a broker the harness starts itself: ports, stop by PID, memory, files and
+//!   the disk its store takes.
 //!
 //! Every run stops by itself: after its duration, or after its message count, with each
 //! request bounded by a timeout.
@@ -22,6 +26,8 @@ pub mod consume;
 pub mod e2e;
 pub mod error;
 pub mod message;
+pub mod metadata;
+pub mod process;
 pub mod produce;
 pub mod progress;
 pub mod report;

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use shardmq_bench::args::{Cli, Command};
-use shardmq_bench::{consume, e2e, produce, topic, topics, BenchError};
+use shardmq_bench::{consume, e2e, metadata, produce, topic, topics, BenchError};
 
 fn main() {
     let cli = Cli::parse();
@@ -45,6 +45,7 @@ fn run(cli: Cli) -> Result<(), BenchError> {
             Ok(())
         }
         Command::Topics(args) => topics::run(&args),
+        Command::Metadata(args) => metadata::run(&args),
         Command::Topic(args) => {
             let masters = topic::run(&args)?;
             println!(
