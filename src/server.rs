@@ -394,10 +394,10 @@ fn spawn_shard_tasks(
         persistence: shard.spawn_background({
             let offsets = ctx.offsets.clone();
             let interval = ctx.config.flush_consumer_offset_interval;
-            let closing = shard.closing();
+            let (clock, closing) = (ctx.clock.clone(), shard.closing());
             async move {
                 offsets
-                    .run_persistence_every(interval, &offsets_path, closing)
+                    .run_persistence_every(interval, &offsets_path, &clock, closing)
                     .await
             }
         }),

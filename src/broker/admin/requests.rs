@@ -15,6 +15,7 @@ use crate::broker::admin::stats::ShardStats;
 use crate::broker::handler::Handled;
 use crate::broker::metadata::groups;
 use crate::broker::metadata::topics;
+use crate::broker::scheduled::schedule;
 use crate::broker::{BrokerContext, BrokerError, ShardMsg};
 use crate::storage::store::Store;
 use crate::wire::body;
@@ -137,6 +138,23 @@ pub fn all_topic_config(ctx: &BrokerContext, request: &RemotingCommand) -> Handl
         topic_queue_mapping_info_map: BTreeMap::new(),
     };
     Ok(body::json_response(request, &all))
+}
+
+/// GET_ALL_CONSUMER_OFFSET (43): this shard's consumer offsets as its
+/// `consumerOffset.json` holds them, data version included (docs/protocol.md §2.8.10); what
+/// a slave of this shard takes.
+pub fn all_consumer_offset(ctx: &BrokerContext, request: &RemotingCommand) -> Handled {
+    let mut response = RemotingCommand::success(request);
+    response.body = ctx.offsets.encode().into();
+    Ok(response)
+}
+
+/// GET_ALL_DELAY_OFFSET (45): this shard's delay cursors as its `delayOffset.json` holds
+/// them, data version included (docs/protocol.md §2.8.10).
+pub fn all_delay_offset(ctx: &BrokerContext, request: &RemotingCommand) -> Handled {
+    let mut response = RemotingCommand::success(request);
+    response.body = schedule::encode(&ctx.schedule.offsets()).into();
+    Ok(response)
 }
 
 /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200): create or replace a group from its
