@@ -17,6 +17,7 @@ use std::rc::Rc;
 use glommio::sync::Semaphore;
 
 use crate::broker::metadata::owned_table::{OwnedTable, TABLES_OWNER};
+use crate::broker::metadata::placement::Placement;
 use crate::broker::metadata::topics::{self, TopicMeta, TopicTable};
 use crate::broker::{BrokerError, BrokerShard, ShardMsg, TopicChange};
 use crate::wire::body::{TopicConfig, TopicConfigSerializeWrapper};
@@ -100,6 +101,25 @@ impl Topics {
     /// [`Topics::wrapper`] of `table`, a copy of the table this shard held at some point.
     pub fn wrapper_of(&self, table: &TopicTable) -> TopicConfigSerializeWrapper {
         table.wrapper_on(self.index(), &self.own)
+    }
+
+    /// Where each spread topic of `wrapper` ([`Topics::wrapper_of`] `table`) starts: the
+    /// shard of its first queue, as `topics.json` keeps it (`shardOfFirstQueue`). Topics on
+    /// every shard and this shard's own topics have none.
+    pub fn first_shards_of(
+        &self,
+        table: &TopicTable,
+        wrapper: &TopicConfigSerializeWrapper,
+    ) -> BTreeMap<String, usize> {
+        let names = wrapper.topic_config_table.keys();
+        let own = |name: &String| self.own.contains_key(name);
+        names
+            .filter(|name| !own(name))
+            .filter_map(|name| match table.placement(name)? {
+                Placement::Spread { first } => Some((name.clone(), first)),
+                Placement::EveryShard => None,
+            })
+            .collect()
     }
 
     /// Version of the local copy (one per published change).
