@@ -60,12 +60,14 @@ pub use error::BrokerError;
 pub use metadata::topic_owner::{Topics, TOPICS_OWNER};
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
 use crate::wire::body::TopicConfig;
 use crate::wire::RemotingCommand;
-use metadata::groups::SubscriptionGroupConfig;
+use metadata::groups::{SubscriptionGroupConfig, SubscriptionGroupWrapper};
+use metadata::topics::CopiedTopics;
 
 /// The shard handle of a broker process.
 pub type BrokerShard = shards::Shard<ShardMsg, ShardReply>;
@@ -107,6 +109,8 @@ pub enum TopicChange {
     CreateList(Vec<TopicConfig>),
     CreateIfAbsent(TopicConfig),
     Delete(String),
+    /// A slave takes its master's table whole, version included.
+    Adopt(Arc<CopiedTopics>),
 }
 
 /// A change of the subscription-group table.
@@ -115,6 +119,8 @@ pub enum GroupChange {
     Update(SubscriptionGroupConfig),
     CreateIfAbsent(SubscriptionGroupConfig),
     Delete(String),
+    /// A slave takes its master's table whole, version included.
+    Adopt(Arc<SubscriptionGroupWrapper>),
 }
 
 /// The answer to a [`ShardMsg`].

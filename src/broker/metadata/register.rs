@@ -28,10 +28,12 @@ use crate::wire::headers::{RegisterBrokerRequestHeader, UnregisterBrokerRequestH
 use crate::wire::register_body::{self, RegisterForm};
 use crate::wire::{ExtFields, RemotingCommand};
 
-/// What a shard last registered: the table's data version counter then, and the topics it
+/// What a shard last registered: the table's data version counter then (and the epoch of
+/// counters, [`crate::broker::metadata::topics::TopicTable::epoch`]), and the topics it
 /// listed.
 #[derive(Debug, Default)]
 pub struct LastRegistration {
+    epoch: u64,
     counter: i64,
     topics: BTreeSet<String>,
 }
@@ -91,6 +93,7 @@ impl BrokerContext {
         let table = self.topics.table();
         let wrapper = self.topics.wrapper_of(&table);
         *self.registered.borrow_mut() = Some(LastRegistration {
+            epoch: table.epoch(),
             counter: table.data_version.counter,
             topics: wrapper.topic_config_table.keys().cloned().collect(),
         });
@@ -110,7 +113,7 @@ impl BrokerContext {
         let table = self.topics.table();
         let shard = self.shard.id().index();
         let last = self.registered.borrow_mut().take();
-        let Some(mut last) = last else {
+        let Some(mut last) = last.filter(|last| last.epoch == table.epoch()) else {
             return self.register_all(wait_max).await;
         };
         let Some(changed) = table.changes_since(last.counter) else {

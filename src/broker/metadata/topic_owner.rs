@@ -13,12 +13,13 @@ use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use glommio::sync::Semaphore;
 
 use crate::broker::metadata::owned_table::{OwnedTable, TABLES_OWNER};
 use crate::broker::metadata::placement::Placement;
-use crate::broker::metadata::topics::{self, TopicMeta, TopicTable};
+use crate::broker::metadata::topics::{self, CopiedTopics, TopicMeta, TopicTable};
 use crate::broker::{BrokerError, BrokerShard, ShardMsg, TopicChange};
 use crate::wire::body::{TopicConfig, TopicConfigSerializeWrapper};
 
@@ -152,6 +153,12 @@ impl Topics {
         self.change(TopicChange::Delete(topic.to_owned())).await
     }
 
+    /// Makes the table `master`'s, version included ([`TopicTable::adopt`]): a slave's
+    /// copy of its master's. Returns when every shard has it and has re-registered.
+    pub async fn adopt(&self, master: CopiedTopics) -> Result<(), BrokerError> {
+        self.change(TopicChange::Adopt(Arc::new(master))).await
+    }
+
     /// The meta of `topic`, creating it from `default_topic` when unknown (a send with
     /// `defaultTopic=TBW102`): `min(requested_queues, template write queues)` queues, the
     /// template's perm without INHERIT. TOPIC_NOT_EXIST when the template is missing or
@@ -211,6 +218,7 @@ impl Topics {
             }
             TopicChange::CreateIfAbsent(_) => Ok(false),
             TopicChange::Delete(topic) => Ok(table.remove(&topic, now)),
+            TopicChange::Adopt(master) => table.adopt(&master),
         };
         let (version, _) = self.table.apply_on_owner(apply).await?;
         // Also when this change found nothing to do: the version holding what it asked for
