@@ -32,6 +32,7 @@
 //! | [`metadata`] | the topic and subscription-group tables, their owner shard and files; NameServer registration |
 //! | [`admin`] | mqadmin's topic, group and runtime-info requests; topic and consume statistics |
 //! | [`scheduled`] | delayed messages and their delivery; messages consumers hand back (retry, DLQ) |
+//! | [`replication`] | a slave's master as registration names it |
 //!
 //! Beside them, [`context`] holds [`BrokerContext`], what every handler of a shard gets, and
 //! [`error`] holds [`BrokerError`]. A new request family gets a file in the folder whose
@@ -53,6 +54,7 @@ pub mod data;
 pub mod error;
 pub mod handler;
 pub mod metadata;
+pub mod replication;
 pub mod scheduled;
 
 pub use context::{BrokerContext, ShardIdentity};
