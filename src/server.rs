@@ -278,15 +278,20 @@ fn start_replication(
         config: config.clone(),
     };
     if config.broker_role == BrokerRole::Slave {
-        // `finish` refused a slave without it.
-        let master = config
-            .ha_master_address
-            .ok_or_else(|| ServerError::Runtime("a slave needs haMasterAddress".to_owned()))?;
+        // `haMasterAddress` is shard 0's HA port; shard k's is k strides further. Without
+        // it, the shard follows the HA address its registrations learned.
         let stride = u16::try_from(index)
             .unwrap_or(u16::MAX)
             .saturating_mul(SHARD_PORT_STRIDE);
-        let master = SocketAddr::new(master.ip(), master.port().saturating_add(stride));
-        tracing::info!(shard = index, %master, "slave of the master's shard");
+        let given = config
+            .ha_master_address
+            .map(|master| SocketAddr::new(master.ip(), master.port().saturating_add(stride)));
+        match given {
+            Some(master) => tracing::info!(shard = index, %master, "slave of the master's shard"),
+            None => tracing::info!(shard = index, "slave of the master the NameServers name"),
+        }
+        let learned = ctx.master.clone();
+        let master = move || given.or_else(|| learned.ha_addr());
         return Ok(shard.spawn_background(ha::slave::follow(log, master, shard.closing())));
     }
     let addr = SocketAddr::new(config.listen_addr, ctx.identity.ports.ha);
