@@ -22,6 +22,7 @@ use crate::broker::clients::offsets::{ConsumerOffsets, OffsetFileError};
 use crate::broker::metadata::groups::{self, GroupTable};
 use crate::broker::metadata::layout::{self, StoreLayout};
 use crate::broker::metadata::topics::{self, TopicTable};
+use crate::broker::replication;
 use crate::broker::scheduled::{schedule, timer, Saved};
 use crate::broker::{context, BrokerContext, BrokerShard, ShardMsg};
 use crate::clock::Clock;
@@ -243,6 +244,9 @@ async fn run_shard(
             .map_err(|error| ServerError::Runtime(error.to_string()))?;
     }
     let registration = shard.spawn_background(ctx.clone().run_registration(shard.closing()));
+    // A slave keeps its master's tables and offsets in step; a master has nothing to do.
+    let synchronization = (config.broker_role == BrokerRole::Slave)
+        .then(|| shard.spawn_background(replication::sync::run(ctx.clone(), shard.closing())));
     shard.closing().await;
     tracing::info!(
         shard = index,
@@ -250,6 +254,9 @@ async fn run_shard(
         "shutting down"
     );
     registration.await;
+    if let Some(synchronization) = synchronization {
+        synchronization.await;
+    }
     replication.await;
     if index == 0 {
         shard.gather(ShardMsg::Unregister).await;

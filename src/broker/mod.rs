@@ -32,7 +32,7 @@
 //! | [`metadata`] | the topic and subscription-group tables, their owner shard and files; NameServer registration |
 //! | [`admin`] | mqadmin's topic, group and runtime-info requests; topic and consume statistics |
 //! | [`scheduled`] | delayed messages and their delivery; messages consumers hand back (retry, DLQ) |
-//! | [`replication`] | a slave's master as registration names it |
+//! | [`replication`] | a slave's master as registration names it; its copy of the master's tables and offsets |
 //!
 //! Beside them, [`context`] holds [`BrokerContext`], what every handler of a shard gets, and
 //! [`error`] holds [`BrokerError`]. A new request family gets a file in the folder whose

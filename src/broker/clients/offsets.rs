@@ -183,10 +183,19 @@ impl ConsumerOffsets {
     /// A slave takes its master's offsets (GET_ALL_CONSUMER_OFFSET's answer, decoded), as
     /// Java's `SlaveSynchronize` does: each topic@group the master has replaces this
     /// table's, a topic@group only this table has stays, and the data version becomes the
-    /// master's. TOO_MANY_OFFSETS, changing nothing, when the result would hold more than
-    /// [`limits::CONSUMER_OFFSET_ENTRIES_MAX`] entries.
-    pub fn take_masters(&self, master: &ConsumerOffsets) -> Result<(), BrokerError> {
+    /// master's. `false` when that changed nothing. TOO_MANY_OFFSETS, changing nothing,
+    /// when the result would hold more than [`limits::CONSUMER_OFFSET_ENTRIES_MAX`]
+    /// entries.
+    pub fn take_masters(&self, master: &ConsumerOffsets) -> Result<bool, BrokerError> {
         let theirs = master.table.borrow();
+        let same = |table: &BTreeMap<GroupTopic, QueueOffsets>| {
+            theirs
+                .iter()
+                .all(|(key, queues)| table.get(key) == Some(queues))
+        };
+        if same(&self.table.borrow()) && *self.data_version.borrow() == master.data_version() {
+            return Ok(false);
+        }
         {
             let mut table = self.table.borrow_mut();
             let mut entries = self.entries.get();
@@ -205,7 +214,7 @@ impl ConsumerOffsets {
         *self.data_version.borrow_mut() = master.data_version();
         self.version.set(self.version.get() + 1);
         self.changed_here.set(false);
-        Ok(())
+        Ok(true)
     }
 
     /// The stored offset of one queue.

@@ -216,7 +216,7 @@ fn a_slave_takes_each_of_its_masters_keys_and_keeps_its_own() {
         br#"{"dataVersion":{"counter":9,"timestamp":5},"offsetTable":{"T@g":{"0":8},"V@g":{"2":3}}}"#,
     )
     .expect("master's");
-    slave.take_masters(&master).expect("taken");
+    assert!(slave.take_masters(&master).expect("taken"));
     // T@g is the master's whole: its queue 1 goes with the slave's entry.
     assert_eq!(slave.group_offsets("g")["T"], QueueOffsets::from([(0, 8)]));
     assert_eq!(slave.offset("g", "V", 2), Some(3));
@@ -228,6 +228,7 @@ fn a_slave_takes_each_of_its_masters_keys_and_keeps_its_own() {
     assert_eq!(slave.entries.get(), 3);
     assert_eq!(slave.data_version(), master.data_version());
     assert!(slave.is_dirty());
+    assert!(!slave.take_masters(&master).expect("taken"), "nothing new");
 }
 
 #[test]

@@ -1,6 +1,10 @@
 //! What a slave shard keeps of its master beyond the log (docs/replication.md): the
-//! master's addresses, as the NameServers' registration answers name them. The log itself
-//! is copied by `crate::ha`, which the server wires to [`LearnedMaster`].
+//! master's addresses, as the NameServers' registration answers name them
+//! ([`LearnedMaster`]), and the synchronization of the metadata and offsets ([`sync`],
+//! Java's `SlaveSynchronize`). The log itself is copied by `crate::ha`, which the server
+//! wires to [`LearnedMaster`].
+
+pub mod sync;
 
 use std::cell::Cell;
 use std::net::SocketAddr;

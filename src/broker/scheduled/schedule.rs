@@ -215,8 +215,16 @@ impl Schedule {
     /// `SlaveSynchronize` does: each level the master lists takes the master's cursor, a
     /// level it does not list (or this broker does not have) is left as it is, and the data
     /// version becomes the master's. The cursors are written at the next
-    /// [`Schedule::persist`].
-    pub fn take_masters(&self, master: &DelayOffsets) {
+    /// [`Schedule::persist`]. `false` when that changed nothing.
+    pub fn take_masters(&self, master: &DelayOffsets) -> bool {
+        let ours = self.offsets();
+        let same = master
+            .offset_table
+            .iter()
+            .all(|(level, cursor)| ours.offset_table.get(level).map_or(true, |c| c == cursor));
+        if same && ours.data_version == master.data_version {
+            return false;
+        }
         {
             let mut cursors = self.cursors.borrow_mut();
             for (&level, &cursor) in &master.offset_table {
@@ -232,6 +240,7 @@ impl Schedule {
         *self.data_version.borrow_mut() = master.data_version.clone();
         self.version.set(self.version.get() + 1);
         self.moved_here.set(false);
+        true
     }
 
     /// Each level with its cursor and the end of its schedule queue: the two are equal once

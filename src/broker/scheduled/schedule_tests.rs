@@ -189,7 +189,8 @@ fn persisting_writes_a_file_that_loads_back() {
             },
             offset_table: DelayOffsetTable::from([(2, 9), (99, 1)]),
         };
-        schedule.take_masters(&master);
+        assert!(schedule.take_masters(&master));
+        assert!(!schedule.take_masters(&master), "nothing new");
         schedule.persist(&path).await.expect("written");
         let loaded = load(&path).expect("readable");
         assert_eq!(
