@@ -1,6 +1,8 @@
 //! Master/slave replication between two processes of two shards each: the slave's shard k
-//! follows the master's shard k, holds every message byte for byte at the same offsets,
-//! refuses sends, and resumes without a gap after a restart.
+//! follows the master's shard k (named by `haMasterAddress`, or found through the
+//! NameServer), holds every message byte for byte at the same offsets, refuses sends, and
+//! resumes without a gap after a restart. The slave takes the topics from its master
+//! (tests/replication_metadata.rs).
 
 mod common;
 
@@ -8,7 +10,7 @@ use std::net::TcpStream;
 
 use common::{
     code_of, create_topic, pull, runtime_info, runtime_long, send_v2, wait_max_offset, wait_route,
-    wait_until, Broker, PATIENCE, PULL_FOUND, SUCCESS,
+    wait_until, Broker, PATIENCE, PULL_FOUND, SUCCESS, TOPIC_NOT_EXIST,
 };
 
 const TOPIC: &str = "Replicated";
@@ -80,11 +82,14 @@ fn all_records(conn: &mut TcpStream, count: u64) -> Vec<u8> {
     out
 }
 
-/// Waits until the slave holds `count` messages on each shard's queue 0, then checks they
-/// are the master's records byte for byte.
+/// Waits until the slave serves [`TOPIC`] and holds `count` messages on each shard's queue
+/// 0, then checks they are the master's records byte for byte.
 fn assert_slave_holds(master: &Broker, slave: &Broker, count: u64) {
     for shard in 0..2 {
         let mut on_slave = slave.connect(shard);
+        wait_until(PATIENCE, "the slave serves the topic", || {
+            code_of(&pull(&mut on_slave, TOPIC, 0, 0).0) != TOPIC_NOT_EXIST
+        });
         wait_max_offset(&mut on_slave, TOPIC, 0, count as i64);
         let mut on_master = master.connect(shard);
         assert_eq!(
@@ -98,14 +103,14 @@ fn assert_slave_holds(master: &Broker, slave: &Broker, count: u64) {
 #[test]
 fn a_slave_holds_its_masters_records_and_resumes_after_a_restart() {
     let master = Broker::start(2, &[]);
+    // Two queues over two shards: each shard hosts one, as its queue 0. The slave takes
+    // the topic from its master (tests/replication_metadata.rs).
+    assert_eq!(
+        code_of(&create_topic(&mut master.connect(0), TOPIC, 2)),
+        SUCCESS
+    );
+    wait_route(master.namesrv_addr(), TOPIC, 2);
     let slave = start_slave(&master, None);
-    // Two queues over two shards: each shard hosts one, as its queue 0, on both brokers.
-    for broker in [&master, &slave] {
-        assert_eq!(
-            code_of(&create_topic(&mut broker.connect(0), TOPIC, 2)),
-            SUCCESS
-        );
-    }
     send_each_shard(&master, 0, 40);
     assert_slave_holds(&master, &slave, 40);
 
@@ -162,4 +167,6 @@ fn a_slave_without_ha_master_address_follows_the_master_its_namesrv_names() {
     wait_logs_equal(&master, &slave);
     send_each_shard(&master, 10, 5);
     wait_logs_equal(&master, &slave);
+    // It takes the topic from the master it found, and serves its records.
+    assert_slave_holds(&master, &slave, 15);
 }
