@@ -675,10 +675,13 @@ impl TopicTable {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ShardTopicConfigs {
+    /// The version of the table the answer was made from.
     #[serde(default)]
     pub data_version: DataVersion,
+    /// Each topic the shard hosts queues of, with the counts it hosts.
     #[serde(default)]
     pub topic_config_table: BTreeMap<String, TopicConfig>,
+    /// The shard of each listed spread topic's first queue.
     #[serde(default)]
     pub shard_of_first_queue: BTreeMap<String, usize>,
 }
@@ -687,7 +690,9 @@ pub struct ShardTopicConfigs {
 /// ([`CopiedTopics::from_shards`]), for [`TopicTable::adopt`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CopiedTopics {
+    /// The master's table version, which the slave's takes.
     pub data_version: DataVersion,
+    /// Every topic, its counts over all shards and its placement.
     pub topics: Vec<Topic>,
 }
 

@@ -59,6 +59,7 @@ pub struct DelayOffsets {
     /// 5.x; a 4.x file has none.
     #[serde(default)]
     pub data_version: DataVersion,
+    /// Each level's cursor.
     #[serde(default)]
     pub offset_table: DelayOffsetTable,
 }
