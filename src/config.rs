@@ -596,12 +596,16 @@ impl BrokerConfig {
                     self.broker_id
                 )));
             }
-            BrokerRole::Slave if self.ha_master_address.is_none() => {
+            // Without haMasterAddress a slave learns its master from the answers of the
+            // NameServers it registers with; its own embedded one never names a master.
+            BrokerRole::Slave
+                if self.ha_master_address.is_none() && self.namesrv_addr.is_empty() =>
+            {
                 return Err(ConfigError::Inconsistent(
-                    "brokerRole=SLAVE needs haMasterAddress=<master host>:<its HA port, \
-                     listenPort + 1>: learning the master from the NameServer is not built \
-                     yet"
-                    .to_owned(),
+                    "brokerRole=SLAVE learns its master from the NameServers its master \
+                     registers with: set namesrvAddr=<host:port;…> (or haMasterAddress=<master \
+                     host>:<its HA port, listenPort + 1>)"
+                        .to_owned(),
                 ));
             }
             BrokerRole::AsyncMaster | BrokerRole::SyncMaster if self.broker_id != 0 => {

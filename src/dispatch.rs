@@ -71,6 +71,8 @@ fn handler(code: i32) -> Option<Handler> {
             |b, r| now(requests::all_group_config(&b.ctx, &r.command))
         }
         DELETE_SUBSCRIPTIONGROUP => |b, r| later(requests::delete_group(ctx(b), r.command)),
+        GET_ALL_CONSUMER_OFFSET => |b, r| now(requests::all_consumer_offset(&b.ctx, &r.command)),
+        GET_ALL_DELAY_OFFSET => |b, r| now(requests::all_delay_offset(&b.ctx, &r.command)),
         GET_TOPIC_STATS_INFO => |b, r| later(queue_stats::topic_stats(ctx(b), r.command)),
         GET_CONSUME_STATS => |b, r| later(queue_stats::consume_stats(ctx(b), r.command)),
         GET_BROKER_RUNTIME_INFO => runtime_info,

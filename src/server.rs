@@ -22,6 +22,7 @@ use crate::broker::clients::offsets::{ConsumerOffsets, OffsetFileError};
 use crate::broker::metadata::groups::{self, GroupTable};
 use crate::broker::metadata::layout::{self, StoreLayout};
 use crate::broker::metadata::topics::{self, TopicTable};
+use crate::broker::replication;
 use crate::broker::scheduled::{schedule, timer, Saved};
 use crate::broker::{context, BrokerContext, BrokerShard, ShardMsg};
 use crate::clock::Clock;
@@ -243,6 +244,9 @@ async fn run_shard(
             .map_err(|error| ServerError::Runtime(error.to_string()))?;
     }
     let registration = shard.spawn_background(ctx.clone().run_registration(shard.closing()));
+    // A slave keeps its master's tables and offsets in step; a master has nothing to do.
+    let synchronization = (config.broker_role == BrokerRole::Slave)
+        .then(|| shard.spawn_background(replication::sync::run(ctx.clone(), shard.closing())));
     shard.closing().await;
     tracing::info!(
         shard = index,
@@ -250,6 +254,9 @@ async fn run_shard(
         "shutting down"
     );
     registration.await;
+    if let Some(synchronization) = synchronization {
+        synchronization.await;
+    }
     replication.await;
     if index == 0 {
         shard.gather(ShardMsg::Unregister).await;
@@ -278,15 +285,20 @@ fn start_replication(
         config: config.clone(),
     };
     if config.broker_role == BrokerRole::Slave {
-        // `finish` refused a slave without it.
-        let master = config
-            .ha_master_address
-            .ok_or_else(|| ServerError::Runtime("a slave needs haMasterAddress".to_owned()))?;
+        // `haMasterAddress` is shard 0's HA port; shard k's is k strides further. Without
+        // it, the shard follows the HA address its registrations learned.
         let stride = u16::try_from(index)
             .unwrap_or(u16::MAX)
             .saturating_mul(SHARD_PORT_STRIDE);
-        let master = SocketAddr::new(master.ip(), master.port().saturating_add(stride));
-        tracing::info!(shard = index, %master, "slave of the master's shard");
+        let given = config
+            .ha_master_address
+            .map(|master| SocketAddr::new(master.ip(), master.port().saturating_add(stride)));
+        match given {
+            Some(master) => tracing::info!(shard = index, %master, "slave of the master's shard"),
+            None => tracing::info!(shard = index, "slave of the master the NameServers name"),
+        }
+        let learned = ctx.master.clone();
+        let master = move || given.or_else(|| learned.ha_addr());
         return Ok(shard.spawn_background(ha::slave::follow(log, master, shard.closing())));
     }
     let addr = SocketAddr::new(config.listen_addr, ctx.identity.ports.ha);
@@ -394,10 +406,10 @@ fn spawn_shard_tasks(
         persistence: shard.spawn_background({
             let offsets = ctx.offsets.clone();
             let interval = ctx.config.flush_consumer_offset_interval;
-            let closing = shard.closing();
+            let (clock, closing) = (ctx.clock.clone(), shard.closing());
             async move {
                 offsets
-                    .run_persistence_every(interval, &offsets_path, closing)
+                    .run_persistence_every(interval, &offsets_path, &clock, closing)
                     .await
             }
         }),

@@ -1,5 +1,6 @@
 //! A committed consumer offset is answered back, and is still there after SIGTERM and a
-//! start on the same store: a restarted consumer resumes where it left off. Offsets are
+//! start on the same store: a restarted consumer resumes where it left off, and
+//! GET_ALL_CONSUMER_OFFSET / GET_ALL_DELAY_OFFSET answer the shard's files. Offsets are
 //! kept only for groups and queues that exist, so the offset table cannot be grown with
 //! made-up names.
 
@@ -10,6 +11,8 @@ use serde_json::json;
 
 const QUERY_CONSUMER_OFFSET: i32 = 14;
 const UPDATE_CONSUMER_OFFSET: i32 = 15;
+const GET_ALL_CONSUMER_OFFSET: i32 = 43;
+const GET_ALL_DELAY_OFFSET: i32 = 45;
 const QUERY_NOT_FOUND: i64 = 22;
 
 fn query(conn: &mut std::net::TcpStream, group: &str, queue: i32) -> serde_json::Value {
@@ -48,6 +51,26 @@ fn committed_offsets_are_kept_across_a_restart() {
         QUERY_NOT_FOUND,
         "other groups unaffected"
     );
+
+    // What a slave asks for: the shard's files as they stand, data version included.
+    let (answer, body) = request(&mut conn, GET_ALL_CONSUMER_OFFSET, json!({}));
+    assert_eq!(code_of(&answer), SUCCESS, "{answer}");
+    let file = broker.store.join("shard-0/config/consumerOffset.json");
+    assert_eq!(body, std::fs::read(&file).expect("the offsets file"));
+    let table = common::json_body(&body);
+    assert_eq!(table["offsetTable"]["orders@g1"]["1"], 42, "{table}");
+    assert!(
+        table["dataVersion"]["counter"].as_i64() >= Some(1),
+        "{table}"
+    );
+    let (answer, body) = request(&mut conn, GET_ALL_DELAY_OFFSET, json!({}));
+    assert_eq!(code_of(&answer), SUCCESS, "{answer}");
+    let cursors = common::json_body(&body);
+    assert_eq!(
+        cursors["offsetTable"]["18"], 0,
+        "one cursor per level: {cursors}"
+    );
+    assert!(cursors["dataVersion"].is_object(), "{cursors}");
 }
 
 fn commit(conn: &mut std::net::TcpStream, group: &str, topic: &str, queue: i32) -> i64 {

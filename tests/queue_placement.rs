@@ -10,7 +10,7 @@ use std::process::Command;
 
 use common::{
     code_of, create_topic, json_body, pull_until_found, request, request_with_body, send_v2,
-    wait_route, Broker, GET_ROUTEINFO_BY_TOPIC,
+    wait_route, Broker, GET_ALL_TOPIC_CONFIG, GET_ROUTEINFO_BY_TOPIC,
 };
 use serde_json::json;
 use shardmq::wire::record::RecordView;
@@ -66,6 +66,21 @@ fn a_send_to_a_shard_hosting_none_of_the_queues_is_stored_where_they_are() {
         panic!("one queue on one shard");
     };
     let other = 1 - host;
+    // GET_ALL_TOPIC_CONFIG shows the shard's share, and where the topic starts; the shard
+    // hosting none does not list it.
+    for (shard, listed) in [(host, true), (other, false)] {
+        let (header, body) = request(&mut broker.connect(shard), GET_ALL_TOPIC_CONFIG, json!({}));
+        assert_eq!(code_of(&header), 0, "{header}");
+        let all = json_body(&body);
+        let config = &all["topicConfigTable"]["single"];
+        assert_eq!(config.is_object(), listed, "shard {shard}: {all}");
+        let first = all["shardOfFirstQueue"]["single"].as_u64();
+        assert_eq!(first, listed.then_some(u64::from(host)), "{all}");
+        assert!(
+            all["shardOfFirstQueue"]["TBW102"].is_null(),
+            "on every shard"
+        );
+    }
     let sent = send_v2(&mut broker.connect(other), "single", 0, b"misrouted", "");
     assert_eq!(code_of(&sent), 0, "{sent}");
     let body = pull_until_found(&mut broker.connect(host), "single", 0, 0);

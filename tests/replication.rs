@@ -1,32 +1,44 @@
 //! Master/slave replication between two processes of two shards each: the slave's shard k
-//! follows the master's shard k, holds every message byte for byte at the same offsets,
-//! refuses sends, and resumes without a gap after a restart.
+//! follows the master's shard k (named by `haMasterAddress`, or found through the
+//! NameServer), holds every message byte for byte at the same offsets, refuses sends, and
+//! resumes without a gap after a restart. The slave takes the topics from its master
+//! (tests/replication_metadata.rs).
 
 mod common;
 
 use std::net::TcpStream;
 
-use common::{code_of, create_topic, pull, send_v2, wait_max_offset, Broker, PULL_FOUND, SUCCESS};
+use common::{
+    code_of, create_topic, pull, runtime_info, runtime_long, send_v2, wait_max_offset, wait_route,
+    wait_until, Broker, PATIENCE, PULL_FOUND, SUCCESS, TOPIC_NOT_EXIST,
+};
 
 const TOPIC: &str = "Replicated";
 const SERVICE_NOT_AVAILABLE: i64 = 14;
 
-/// The arguments that make a broker the slave of `master`, registering with its NameServer.
-fn slave_args(master: &Broker) -> Vec<String> {
-    [
+/// The arguments that make a broker the slave of `master`, registering with its NameServer;
+/// with `named`, `haMasterAddress` names the master too.
+fn slave_args(master: &Broker, named: bool) -> Vec<String> {
+    let mut settings = vec![
         "brokerRole=SLAVE".to_owned(),
         "brokerId=1".to_owned(),
         "embeddedNamesrv=false".to_owned(),
         format!("namesrvAddr=127.0.0.1:{}", master.namesrv_port),
-        format!("haMasterAddress=127.0.0.1:{}", master.listen_port + 1),
-    ]
-    .into_iter()
-    .flat_map(|setting| ["-o".to_owned(), setting])
-    .collect()
+    ];
+    if named {
+        settings.push(format!(
+            "haMasterAddress=127.0.0.1:{}",
+            master.listen_port + 1
+        ));
+    }
+    settings
+        .into_iter()
+        .flat_map(|setting| ["-o".to_owned(), setting])
+        .collect()
 }
 
 fn start_slave(master: &Broker, store: Option<(std::path::PathBuf, Broker)>) -> Broker {
-    let args = slave_args(master);
+    let args = slave_args(master, true);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match store {
         None => Broker::start(2, &args),
@@ -70,11 +82,14 @@ fn all_records(conn: &mut TcpStream, count: u64) -> Vec<u8> {
     out
 }
 
-/// Waits until the slave holds `count` messages on each shard's queue 0, then checks they
-/// are the master's records byte for byte.
+/// Waits until the slave serves [`TOPIC`] and holds `count` messages on each shard's queue
+/// 0, then checks they are the master's records byte for byte.
 fn assert_slave_holds(master: &Broker, slave: &Broker, count: u64) {
     for shard in 0..2 {
         let mut on_slave = slave.connect(shard);
+        wait_until(PATIENCE, "the slave serves the topic", || {
+            code_of(&pull(&mut on_slave, TOPIC, 0, 0).0) != TOPIC_NOT_EXIST
+        });
         wait_max_offset(&mut on_slave, TOPIC, 0, count as i64);
         let mut on_master = master.connect(shard);
         assert_eq!(
@@ -88,14 +103,14 @@ fn assert_slave_holds(master: &Broker, slave: &Broker, count: u64) {
 #[test]
 fn a_slave_holds_its_masters_records_and_resumes_after_a_restart() {
     let master = Broker::start(2, &[]);
+    // Two queues over two shards: each shard hosts one, as its queue 0. The slave takes
+    // the topic from its master (tests/replication_metadata.rs).
+    assert_eq!(
+        code_of(&create_topic(&mut master.connect(0), TOPIC, 2)),
+        SUCCESS
+    );
+    wait_route(master.namesrv_addr(), TOPIC, 2);
     let slave = start_slave(&master, None);
-    // Two queues over two shards: each shard hosts one, as its queue 0, on both brokers.
-    for broker in [&master, &slave] {
-        assert_eq!(
-            code_of(&create_topic(&mut broker.connect(0), TOPIC, 2)),
-            SUCCESS
-        );
-    }
     send_each_shard(&master, 0, 40);
     assert_slave_holds(&master, &slave, 40);
 
@@ -119,4 +134,39 @@ fn a_slave_holds_its_masters_records_and_resumes_after_a_restart() {
     let master = Broker::start_on_ports(2, &[], (master_path, master_dir), (port, ns), None);
     send_each_shard(&master, 60, 10);
     assert_slave_holds(&master, &slave, 70);
+}
+
+/// Waits until every shard of `slave` holds as much log as the same shard of `master`.
+fn wait_logs_equal(master: &Broker, slave: &Broker) {
+    for shard in 0..2 {
+        let end = runtime_long(
+            &runtime_info(&mut master.connect(shard)),
+            "commitLogMaxOffset",
+        );
+        assert!(end > 0, "shard {shard} of the master holds records");
+        let mut on_slave = slave.connect(shard);
+        wait_until(PATIENCE, &format!("shard {shard}'s log copied"), || {
+            runtime_long(&runtime_info(&mut on_slave), "commitLogMaxOffset") == end
+        });
+    }
+}
+
+#[test]
+fn a_slave_without_ha_master_address_follows_the_master_its_namesrv_names() {
+    let master = Broker::start(2, &[]);
+    assert_eq!(
+        code_of(&create_topic(&mut master.connect(0), TOPIC, 2)),
+        SUCCESS
+    );
+    send_each_shard(&master, 0, 10);
+    // Both master shards have registered, so the slave's first registration names them.
+    wait_route(master.namesrv_addr(), TOPIC, 2);
+    let args = slave_args(&master, false);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let slave = Broker::start(2, &args);
+    wait_logs_equal(&master, &slave);
+    send_each_shard(&master, 10, 5);
+    wait_logs_equal(&master, &slave);
+    // It takes the topic from the master it found, and serves its records.
+    assert_slave_holds(&master, &slave, 15);
 }

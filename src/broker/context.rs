@@ -19,6 +19,7 @@ use crate::broker::metadata::group_owner::Groups;
 use crate::broker::metadata::groups::{self, GroupTable};
 use crate::broker::metadata::register;
 use crate::broker::metadata::topics::{self, TopicTable};
+use crate::broker::replication::LearnedMaster;
 use crate::broker::scheduled::delay::{DelayLevels, TimerRules};
 use crate::broker::scheduled::schedule::Schedule;
 use crate::broker::scheduled::send_back;
@@ -77,6 +78,8 @@ pub struct BrokerContext {
     /// What this shard last registered with the NameServers: what a registration after a
     /// topic change starts from.
     pub registered: RefCell<Option<register::LastRegistration>>,
+    /// On a slave: its master, as the NameServers' registration answers name it.
+    pub master: Rc<LearnedMaster>,
     /// The store's clock: handlers read the time through it, so what they report and
     /// expire agrees with the store's timestamps, and a test moves all of it at once.
     pub clock: Clock,
@@ -212,6 +215,7 @@ impl BrokerContext {
             queue_locks: QueueLocks::default(),
             groups_in_setup: RefCell::default(),
             registered: RefCell::default(),
+            master: Rc::default(),
             clock,
         }))
     }

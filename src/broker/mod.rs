@@ -32,6 +32,7 @@
 //! | [`metadata`] | the topic and subscription-group tables, their owner shard and files; NameServer registration |
 //! | [`admin`] | mqadmin's topic, group and runtime-info requests; topic and consume statistics |
 //! | [`scheduled`] | delayed messages and their delivery; messages consumers hand back (retry, DLQ) |
+//! | [`replication`] | a slave's master as registration names it; its copy of the master's tables and offsets |
 //!
 //! Beside them, [`context`] holds [`BrokerContext`], what every handler of a shard gets, and
 //! [`error`] holds [`BrokerError`]. A new request family gets a file in the folder whose
@@ -53,6 +54,7 @@ pub mod data;
 pub mod error;
 pub mod handler;
 pub mod metadata;
+pub mod replication;
 pub mod scheduled;
 
 pub use context::{BrokerContext, ShardIdentity};
@@ -60,12 +62,14 @@ pub use error::BrokerError;
 pub use metadata::topic_owner::{Topics, TOPICS_OWNER};
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
 use crate::wire::body::TopicConfig;
 use crate::wire::RemotingCommand;
-use metadata::groups::SubscriptionGroupConfig;
+use metadata::groups::{SubscriptionGroupConfig, SubscriptionGroupWrapper};
+use metadata::topics::CopiedTopics;
 
 /// The shard handle of a broker process.
 pub type BrokerShard = shards::Shard<ShardMsg, ShardReply>;
@@ -107,6 +111,8 @@ pub enum TopicChange {
     CreateList(Vec<TopicConfig>),
     CreateIfAbsent(TopicConfig),
     Delete(String),
+    /// A slave takes its master's table whole, version included.
+    Adopt(Arc<CopiedTopics>),
 }
 
 /// A change of the subscription-group table.
@@ -115,6 +121,8 @@ pub enum GroupChange {
     Update(SubscriptionGroupConfig),
     CreateIfAbsent(SubscriptionGroupConfig),
     Delete(String),
+    /// A slave takes its master's table whole, version included.
+    Adopt(Arc<SubscriptionGroupWrapper>),
 }
 
 /// The answer to a [`ShardMsg`].

@@ -161,12 +161,20 @@ fn a_master_has_id_zero_and_a_slave_an_id_and_its_masters_address() {
     let err = slave.finish().expect_err("a slave with id 0");
     assert!(err.to_string().contains("brokerId 0"), "{err}");
     slave.set("brokerId", "1", "-o").expect("an id");
-    let err = slave.finish().expect_err("a slave without its master");
-    assert!(err.to_string().contains("haMasterAddress"), "{err}");
-    slave
+    let err = slave
+        .finish()
+        .expect_err("a slave with no way to find its master");
+    assert!(err.to_string().contains("namesrvAddr"), "{err}");
+    let mut named = slave.clone();
+    named
         .set("haMasterAddress", "127.0.0.1:10912", "-o")
         .expect("an address");
-    slave.finish().expect("a slave");
+    named.finish().expect("a slave of a given master");
+    slave
+        .set("namesrvAddr", "127.0.0.1:9876", "-o")
+        .expect("NameServers");
+    slave.finish().expect("a slave learning its master");
+    assert_eq!(slave.ha_master_address, None);
 }
 
 /// What shardmq does with one value of a Java key.

@@ -2,7 +2,9 @@
 //! its log ends, appends every transfer exactly there (a transfer for any other offset
 //! means the logs diverge: the connection ends and nothing is written), and reports again.
 //! After any failure it waits a moment and reconnects, resuming from its own end, so either
-//! side may restart at any time.
+//! side may restart at any time. The master's address is asked for at every connection
+//! (`haMasterAddress`, or what the NameServers named, docs/replication.md), so a slave
+//! follows a master that moved, and waits while none is known.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -21,30 +23,46 @@ use crate::storage::{PhysicalOffset, StoreError};
 /// Pause between two attempts to reach the master.
 const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
 
-/// Follows the master's shard at `master` (its HA port) until `closing` resolves.
-pub async fn follow(ctx: ShardLog, master: SocketAddr, closing: impl Future<Output = ()>) {
+/// Follows the master's shard until `closing` resolves. `master` gives its HA address at
+/// each (re)connection; while it gives none, the slave asks again after a pause.
+pub async fn follow(
+    ctx: ShardLog,
+    master: impl Fn() -> Option<SocketAddr>,
+    closing: impl Future<Output = ()>,
+) {
     let mut closing = pin!(closing);
     let shard = ctx.shard;
     // A master that stays away (or keeps refusing) is logged once per kind of failure.
     let mut last_failure = String::new();
+    let mut waiting = false;
     loop {
-        let connected = std::cell::Cell::new(false);
-        let copying = async { Some(copy_from(&ctx, master, &connected).await) };
-        let stop = async {
-            closing.as_mut().await;
-            None
-        };
-        match futures_lite::future::or(copying, stop).await {
-            None => return,
-            Some(Ok(())) => {}
-            Some(Err(error)) => {
-                let end = ctx.store.log().end().0;
-                let failure = error.to_string();
-                if connected.get() || failure != last_failure {
-                    tracing::warn!(shard, %master, end, %error, "not following the master");
-                    last_failure = failure;
-                } else {
-                    tracing::debug!(shard, %master, end, %error, "not following the master");
+        match master() {
+            None if !waiting => {
+                tracing::info!(shard, "waiting for a NameServer to name the master");
+                waiting = true;
+            }
+            None => {}
+            Some(master) => {
+                waiting = false;
+                let connected = std::cell::Cell::new(false);
+                let copying = async { Some(copy_from(&ctx, master, &connected).await) };
+                let stop = async {
+                    closing.as_mut().await;
+                    None
+                };
+                match futures_lite::future::or(copying, stop).await {
+                    None => return,
+                    Some(Ok(())) => {}
+                    Some(Err(error)) => {
+                        let end = ctx.store.log().end().0;
+                        let failure = error.to_string();
+                        if connected.get() || failure != last_failure {
+                            tracing::warn!(shard, %master, end, %error, "not following the master");
+                            last_failure = failure;
+                        } else {
+                            tracing::debug!(shard, %master, end, %error, "not following the master");
+                        }
+                    }
                 }
             }
         }

@@ -15,6 +15,7 @@ use crate::broker::admin::stats::ShardStats;
 use crate::broker::handler::Handled;
 use crate::broker::metadata::groups;
 use crate::broker::metadata::topics;
+use crate::broker::scheduled::schedule;
 use crate::broker::{BrokerContext, BrokerError, ShardMsg};
 use crate::storage::store::Store;
 use crate::wire::body;
@@ -112,31 +113,54 @@ pub async fn delete_topic(ctx: Rc<BrokerContext>, request: RemotingCommand) -> H
     Ok(RemotingCommand::success(&request))
 }
 
-/// 5.x `TopicConfigAndMappingSerializeWrapper`; 4.9 readers ignore the mapping fields.
+/// 5.x `TopicConfigAndMappingSerializeWrapper`; 4.9 readers ignore the mapping fields, and
+/// Java's readers `shardOfFirstQueue`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct AllTopicConfig {
     data_version: DataVersion,
     mapping_data_version: DataVersion,
+    shard_of_first_queue: BTreeMap<String, usize>,
     topic_config_table: BTreeMap<String, TopicConfig>,
     topic_queue_mapping_detail_map: BTreeMap<String, serde_json::Value>,
     topic_queue_mapping_info_map: BTreeMap<String, serde_json::Value>,
 }
 
-/// GET_ALL_TOPIC_CONFIG (21): this shard's topics (the shared table and its own topic).
+/// GET_ALL_TOPIC_CONFIG (21): this shard's topics (the shared table and its own topic),
+/// with the counts it hosts, and where each spread one starts (docs/protocol.md §2.8.2),
+/// from which a slave rebuilds the table with its placement (docs/replication.md).
 pub fn all_topic_config(ctx: &BrokerContext, request: &RemotingCommand) -> Handled {
-    let wrapper = ctx.topics.wrapper();
+    let table = ctx.topics.table();
+    let wrapper = ctx.topics.wrapper_of(&table);
     let all = AllTopicConfig {
         mapping_data_version: DataVersion {
             timestamp: wrapper.data_version.timestamp,
             ..DataVersion::default()
         },
+        shard_of_first_queue: ctx.topics.first_shards_of(&table, &wrapper),
         data_version: wrapper.data_version,
         topic_config_table: wrapper.topic_config_table,
         topic_queue_mapping_detail_map: BTreeMap::new(),
         topic_queue_mapping_info_map: BTreeMap::new(),
     };
     Ok(body::json_response(request, &all))
+}
+
+/// GET_ALL_CONSUMER_OFFSET (43): this shard's consumer offsets as its
+/// `consumerOffset.json` holds them, data version included (docs/protocol.md §2.8.10); what
+/// a slave of this shard takes.
+pub fn all_consumer_offset(ctx: &BrokerContext, request: &RemotingCommand) -> Handled {
+    let mut response = RemotingCommand::success(request);
+    response.body = ctx.offsets.encode().into();
+    Ok(response)
+}
+
+/// GET_ALL_DELAY_OFFSET (45): this shard's delay cursors as its `delayOffset.json` holds
+/// them, data version included (docs/protocol.md §2.8.10).
+pub fn all_delay_offset(ctx: &BrokerContext, request: &RemotingCommand) -> Handled {
+    let mut response = RemotingCommand::success(request);
+    response.body = schedule::encode(&ctx.schedule.offsets()).into();
+    Ok(response)
 }
 
 /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200): create or replace a group from its

@@ -5,9 +5,12 @@
 //! table lives on that shard alone, behind a `RefCell` that is never borrowed across an await.
 //!
 //! Persistence: [`ConsumerOffsets::run_persistence`] writes the table every
-//! [`PERSIST_INTERVAL`] when it changed, and once more at shutdown, in Java's
-//! `consumerOffset.json` shape (`{"offsetTable":{"topic@group":{"0":5}}}`, standard JSON;
-//! fastjson's unquoted keys are read too). A write goes to `<file>.tmp`, is fsynced, the
+//! [`PERSIST_INTERVAL`] when it changed, and once more at shutdown, in Java 5.x's
+//! `consumerOffset.json` shape (`{"dataVersion":{…},"offsetTable":{"topic@group":{"0":5}}}`,
+//! standard JSON; fastjson's unquoted keys and 4.x files without a data version are read
+//! too). The data version moves on when a changed table is written, and is the master's
+//! after a slave takes its master's offsets ([`ConsumerOffsets::take_masters`]). The same
+//! text answers GET_ALL_CONSUMER_OFFSET (docs/protocol.md §2.8.10). A write goes to `<file>.tmp`, is fsynced, the
 //! current file is kept as `<file>.bak`, the temp file is renamed over the file and the
 //! directory is fsynced, all on glommio's blocking pool, never on the reactor thread. The
 //! file therefore always holds a complete table; a crash loses at most the last interval.
@@ -36,8 +39,9 @@ use serde::{Deserialize, Serialize};
 use crate::broker::handler::Handled;
 use crate::broker::metadata::config_file::{sibling, write_atomic};
 use crate::broker::BrokerError;
+use crate::clock::Clock;
 use crate::limits;
-use crate::wire::body::quote_numeric_keys;
+use crate::wire::body::{quote_numeric_keys, DataVersion};
 use crate::wire::headers::*;
 use crate::wire::RemotingCommand;
 
@@ -81,6 +85,9 @@ impl std::error::Error for OffsetFileError {}
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct OffsetFile {
+    /// 5.x; a 4.x file has none.
+    #[serde(default)]
+    data_version: DataVersion,
     #[serde(default)]
     offset_table: BTreeMap<String, QueueOffsets>,
 }
@@ -96,6 +103,10 @@ pub struct ConsumerOffsets {
     /// Bumped on every change; `persisted` is the version the file holds.
     version: Cell<u64>,
     persisted: Cell<u64>,
+    /// The table's data version as the file and GET_ALL_CONSUMER_OFFSET show it; it moves
+    /// on when the table is written after changes made here (`changed_here`).
+    data_version: RefCell<DataVersion>,
+    changed_here: Cell<bool>,
 }
 
 impl ConsumerOffsets {
@@ -142,20 +153,68 @@ impl ConsumerOffsets {
                     .map_err(|err| err.to_string())?;
             }
         }
+        *offsets.data_version.borrow_mut() = file.data_version;
+        offsets.changed_here.set(false);
         offsets.persisted.set(offsets.version.get());
         Ok(offsets)
     }
 
-    /// The file's content: compact standard JSON, keys sorted.
+    /// The file's content, which GET_ALL_CONSUMER_OFFSET answers too: compact standard
+    /// JSON, keys sorted.
     pub fn encode(&self) -> Vec<u8> {
         let table = self.table.borrow();
         let offset_table = table
             .iter()
             .map(|((topic, group), queues)| (format!("{topic}@{group}"), queues.clone()))
             .collect();
-        let file = OffsetFile { offset_table };
+        let file = OffsetFile {
+            data_version: self.data_version.borrow().clone(),
+            offset_table,
+        };
         // Only strings and integers: serialization cannot fail.
         serde_json::to_vec(&file).unwrap_or_else(|err| panic!("offsets encode: {err}"))
+    }
+
+    /// The table's data version.
+    pub fn data_version(&self) -> DataVersion {
+        self.data_version.borrow().clone()
+    }
+
+    /// A slave takes its master's offsets (GET_ALL_CONSUMER_OFFSET's answer, decoded), as
+    /// Java's `SlaveSynchronize` does: each topic@group the master has replaces this
+    /// table's, a topic@group only this table has stays, and the data version becomes the
+    /// master's. `false` when that changed nothing. TOO_MANY_OFFSETS, changing nothing,
+    /// when the result would hold more than [`limits::CONSUMER_OFFSET_ENTRIES_MAX`]
+    /// entries.
+    pub fn take_masters(&self, master: &ConsumerOffsets) -> Result<bool, BrokerError> {
+        let theirs = master.table.borrow();
+        let same = |table: &BTreeMap<GroupTopic, QueueOffsets>| {
+            theirs
+                .iter()
+                .all(|(key, queues)| table.get(key) == Some(queues))
+        };
+        if same(&self.table.borrow()) && *self.data_version.borrow() == master.data_version() {
+            return Ok(false);
+        }
+        {
+            let mut table = self.table.borrow_mut();
+            let mut entries = self.entries.get();
+            for (key, queues) in theirs.iter() {
+                let replaced = table.get(key).map_or(0, BTreeMap::len);
+                entries = entries - replaced + queues.len();
+            }
+            if entries > limits::CONSUMER_OFFSET_ENTRIES_MAX {
+                return Err(BrokerError::TooManyOffsets);
+            }
+            for (key, queues) in theirs.iter() {
+                table.insert(key.clone(), queues.clone());
+            }
+            self.entries.set(entries);
+        }
+        *self.data_version.borrow_mut() = master.data_version();
+        self.version.set(self.version.get() + 1);
+        self.changed_here.set(false);
+        Ok(true)
     }
 
     /// The stored offset of one queue.
@@ -231,6 +290,7 @@ impl ConsumerOffsets {
         }
         table.entry(key).or_default().insert(queue_id, offset);
         self.version.set(self.version.get() + 1);
+        self.changed_here.set(true);
         Ok(())
     }
 
@@ -273,6 +333,7 @@ impl ConsumerOffsets {
         if removed > 0 {
             self.entries.set(self.entries.get() - removed);
             self.version.set(self.version.get() + 1);
+            self.changed_here.set(true);
         }
     }
 
@@ -321,11 +382,15 @@ impl ConsumerOffsets {
         Ok(RemotingCommand::success(request))
     }
 
-    /// Writes the table to `path` if it changed, on the blocking pool. One write at a time:
+    /// Writes the table to `path` if it changed, on the blocking pool; changes made here
+    /// since the last write move the data version on, to `now_ms`. One write at a time:
     /// only [`ConsumerOffsets::run_persistence`] should call it.
-    pub async fn persist(&self, path: &Path) -> Result<(), OffsetFileError> {
+    pub async fn persist(&self, path: &Path, now_ms: i64) -> Result<(), OffsetFileError> {
         if !self.is_dirty() {
             return Ok(());
+        }
+        if self.changed_here.replace(false) {
+            self.data_version.borrow_mut().advance(now_ms);
         }
         let version = self.version.get();
         let bytes = self.encode();
@@ -344,30 +409,33 @@ impl ConsumerOffsets {
 
     /// Writes the table every [`PERSIST_INTERVAL`] while it changes, and a last time when
     /// `closing` completes; returns that last write's outcome. A failed periodic write is
-    /// logged and retried at the next interval.
+    /// logged and retried at the next interval. `clock` dates the data versions.
     pub async fn run_persistence(
         self: Rc<Self>,
         path: PathBuf,
+        clock: Clock,
         closing: impl Future<Output = ()>,
     ) -> Result<(), OffsetFileError> {
-        self.run_persistence_every(PERSIST_INTERVAL, &path, closing)
+        self.run_persistence_every(PERSIST_INTERVAL, &path, &clock, closing)
             .await
     }
 
-    /// [`ConsumerOffsets::run_persistence`] with another interval (tests).
+    /// [`ConsumerOffsets::run_persistence`] with another interval (`flushConsumerOffsetInterval`,
+    /// tests).
     pub async fn run_persistence_every(
         &self,
         interval: Duration,
         path: &Path,
+        clock: &Clock,
         closing: impl Future<Output = ()>,
     ) -> Result<(), OffsetFileError> {
         let mut ticker = shards::Ticker::new(interval, closing);
         while ticker.tick().await {
-            if let Err(err) = self.persist(path).await {
+            if let Err(err) = self.persist(path, clock.wall_ms()).await {
                 tracing::error!(error = %err, "consumer offsets not persisted; retrying");
             }
         }
-        self.persist(path).await
+        self.persist(path, clock.wall_ms()).await
     }
 }
 

@@ -173,7 +173,7 @@ fn file_format_round_trips_and_reads_fastjson_keys() {
     let text = offsets.encode();
     assert_eq!(
         text,
-        br#"{"offsetTable":{"%RETRY%g@g":{"0":0},"T@g":{"0":5,"1":7}}}"#
+        br#"{"dataVersion":{"counter":0,"stateVersion":0,"timestamp":0},"offsetTable":{"%RETRY%g@g":{"0":0},"T@g":{"0":5,"1":7}}}"#
     );
     let back = ConsumerOffsets::decode(&text).expect("reads");
     assert_eq!(back.encode(), text);
@@ -186,6 +186,12 @@ fn file_format_round_trips_and_reads_fastjson_keys() {
         (read.offset("g", "T", 0), read.offset("g", "T", 1)),
         (Some(12), Some(7))
     );
+    assert_eq!(
+        (read.data_version().counter, read.data_version().timestamp),
+        (3, 1)
+    );
+    let four = ConsumerOffsets::decode(br#"{"offsetTable":{"T@g":{"0":1}}}"#).expect("4.x");
+    assert_eq!(four.data_version(), DataVersion::default());
     for bad in [
         &b"{"[..],
         br#"{"offsetTable":{"nogroup":{"0":1}}}"#,
@@ -198,6 +204,31 @@ fn file_format_round_trips_and_reads_fastjson_keys() {
             String::from_utf8_lossy(bad)
         );
     }
+}
+
+#[test]
+fn a_slave_takes_each_of_its_masters_keys_and_keeps_its_own() {
+    let slave = ConsumerOffsets::new();
+    slave.commit("g", "T", 0, 1).expect("stored");
+    slave.commit("g", "T", 1, 1).expect("stored");
+    slave.commit("h", "U", 0, 4).expect("stored");
+    let master = ConsumerOffsets::decode(
+        br#"{"dataVersion":{"counter":9,"timestamp":5},"offsetTable":{"T@g":{"0":8},"V@g":{"2":3}}}"#,
+    )
+    .expect("master's");
+    assert!(slave.take_masters(&master).expect("taken"));
+    // T@g is the master's whole: its queue 1 goes with the slave's entry.
+    assert_eq!(slave.group_offsets("g")["T"], QueueOffsets::from([(0, 8)]));
+    assert_eq!(slave.offset("g", "V", 2), Some(3));
+    assert_eq!(
+        slave.offset("h", "U", 0),
+        Some(4),
+        "a key only the slave has stays"
+    );
+    assert_eq!(slave.entries.get(), 3);
+    assert_eq!(slave.data_version(), master.data_version());
+    assert!(slave.is_dirty());
+    assert!(!slave.take_masters(&master).expect("taken"), "nothing new");
 }
 
 #[test]
@@ -230,8 +261,9 @@ fn persistence_writes_periodically_and_at_close_keeping_a_backup() {
                 let task_path = task_path.clone();
                 glommio::spawn_local(async move {
                     let wait = closing.wait();
+                    let clock = crate::clock::ManualClock::new(1_000).clock();
                     offsets
-                        .run_persistence_every(Duration::from_millis(20), &task_path, wait)
+                        .run_persistence_every(Duration::from_millis(20), &task_path, &clock, wait)
                         .await
                 })
             };
@@ -239,9 +271,10 @@ fn persistence_writes_periodically_and_at_close_keeping_a_backup() {
             while offsets.is_dirty() {
                 glommio::timer::sleep(Duration::from_millis(5)).await;
             }
+            // The commit moved the data version on, dated by the clock.
             assert_eq!(
                 fs::read(&task_path).expect("written"),
-                br#"{"offsetTable":{"T@g":{"0":5}}}"#
+                br#"{"dataVersion":{"counter":1,"stateVersion":0,"timestamp":1000},"offsetTable":{"T@g":{"0":5}}}"#
             );
             offsets.commit("g", "T", 0, 6).expect("stored");
             closing.set();

@@ -5,8 +5,11 @@
 
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::Arc;
 
-use crate::broker::metadata::groups::{self, GroupTable, SubscriptionGroupConfig};
+use crate::broker::metadata::groups::{
+    self, GroupTable, SubscriptionGroupConfig, SubscriptionGroupWrapper,
+};
 use crate::broker::metadata::owned_table::OwnedTable;
 use crate::broker::{BrokerError, BrokerShard, GroupChange, ShardMsg};
 
@@ -77,6 +80,12 @@ impl Groups {
         self.change(GroupChange::Delete(group.to_owned())).await
     }
 
+    /// Makes the table `master`'s, version included ([`GroupTable::adopt`]): a slave's
+    /// copy of its master's.
+    pub async fn adopt(&self, master: SubscriptionGroupWrapper) -> Result<(), BrokerError> {
+        self.change(GroupChange::Adopt(Arc::new(master))).await
+    }
+
     async fn change(&self, change: GroupChange) -> Result<(), BrokerError> {
         self.table
             .ask_owner(ShardMsg::Group(change))
@@ -98,6 +107,7 @@ impl Groups {
             }
             GroupChange::CreateIfAbsent(_) => Ok(false),
             GroupChange::Delete(group) => Ok(table.remove(&group, now)),
+            GroupChange::Adopt(master) => table.adopt(&master),
         };
         let (version, _) = self.table.apply_on_owner(apply).await?;
         Ok(version)

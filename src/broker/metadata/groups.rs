@@ -266,6 +266,52 @@ impl GroupTable {
         true
     }
 
+    /// Makes this table `master`'s (a slave's copy of its master's, docs/replication.md,
+    /// from GET_ALL_SUBSCRIPTIONGROUP_CONFIG's answer): the same groups, each keyed by its
+    /// name, and its data version, even one that is not newer than this table's. `false`,
+    /// changing nothing, when the table was already exactly that. TOO_MANY_GROUPS when
+    /// `master` holds more than a table may.
+    pub fn adopt(&mut self, master: &SubscriptionGroupWrapper) -> Result<bool, BrokerError> {
+        let theirs = &master.subscription_group_table;
+        if theirs.len() > limits::BROKER_SUBSCRIPTION_GROUPS_MAX {
+            return Err(BrokerError::TooManyGroups);
+        }
+        let mut changed = false;
+        for (name, config) in theirs {
+            let config = SubscriptionGroupConfig {
+                group_name: name.clone(),
+                ..config.clone()
+            };
+            if self.get(name) != Some(&config) {
+                self.put(config);
+                changed = true;
+            }
+        }
+        let gone: Vec<Arc<str>> = self
+            .groups
+            .keys()
+            .filter(|name| !theirs.contains_key(&***name))
+            .cloned()
+            .collect();
+        for name in gone {
+            self.groups.remove(&name);
+            self.unsaved.insert(name);
+            changed = true;
+        }
+        if !changed {
+            if self.data_version == master.data_version {
+                return Ok(false);
+            }
+            // Only the version changes: a group written again as it is carries it to the
+            // journal.
+            if let Some(name) = self.groups.keys().next() {
+                self.unsaved.insert(name.clone());
+            }
+        }
+        self.data_version = master.data_version.clone();
+        Ok(true)
+    }
+
     /// Puts `config` in, replacing the group of its name.
     fn put(&mut self, config: SubscriptionGroupConfig) {
         let name: Arc<str> = config.group_name.as_str().into();
@@ -312,6 +358,10 @@ impl Journaled for GroupTable {
 
     fn snapshot(&self) -> Vec<u8> {
         body::encode(&self.wrapper())
+    }
+
+    fn counter(&self) -> i64 {
+        self.data_version.counter
     }
 }
 

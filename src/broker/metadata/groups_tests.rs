@@ -111,3 +111,30 @@ fn javas_own_file_loads() {
     assert!(!orders.consume_enable);
     assert_eq!(orders.retry_max_times, 5);
 }
+
+#[test]
+fn a_slave_takes_its_masters_groups_and_version() {
+    let mut master = GroupTable::default().with_system_groups(5);
+    master
+        .upsert(SubscriptionGroupConfig::new("orders"), 6)
+        .expect("room");
+    let mut slave = GroupTable::default().with_system_groups(9);
+    slave
+        .upsert(SubscriptionGroupConfig::new("local"), 10)
+        .expect("room");
+    slave
+        .upsert(SubscriptionGroupConfig::new("more"), 11)
+        .expect("room");
+    assert!(slave.adopt(&master.wrapper()).expect("fits"));
+    assert_eq!(slave, master);
+    assert!(!slave.adopt(&master.wrapper()).expect("fits"));
+    // A new version alone is taken too.
+    let mut wrapper = master.wrapper();
+    wrapper.data_version.counter += 5;
+    assert!(slave.adopt(&wrapper).expect("fits"));
+    assert_eq!(slave.data_version, wrapper.data_version);
+    assert!(
+        slave.take_record().is_some(),
+        "the journal gets the version"
+    );
+}

@@ -53,6 +53,9 @@ pub trait Journaled: Clone + Send + 'static {
 
     /// The whole table as its snapshot file holds it.
     fn snapshot(&self) -> Vec<u8>;
+
+    /// The table's data version counter, which orders its journal records.
+    fn counter(&self) -> i64;
 }
 
 /// The journal line of a table at `data_version` whose entries named in `unsaved` changed
@@ -216,6 +219,21 @@ impl Journal {
     /// Records the size of a snapshot a compaction wrote.
     pub fn compacted(&mut self, snapshot_bytes: u64) {
         self.snapshot_bytes = snapshot_bytes;
+    }
+
+    /// Replaces the snapshot by `snapshot` and empties both journals: for a table whose
+    /// data version did not move forward (a slave taking its master's older version),
+    /// whose records replay would skip as not newer than the snapshot. The journals go
+    /// first: a crash in between leaves the previous snapshot alone, an older table but a
+    /// whole one. No compaction may run meanwhile. Blocking.
+    pub fn restart(&mut self, snapshot: &[u8]) -> io::Result<()> {
+        remove_if_present(&old_journal_path(&self.file))?;
+        self.journal.set_len(0)?;
+        self.journal.sync_all()?;
+        self.journal_bytes = 0;
+        config_file::write_atomic(&self.file, snapshot)?;
+        self.snapshot_bytes = snapshot.len() as u64;
+        Ok(())
     }
 }
 

@@ -11,7 +11,9 @@
 //!
 //! The tables are persistent maps, so the copy a batch changes and the copies published
 //! share everything the batch did not touch: with the journal, a batch costs its own size,
-//! whatever the table's.
+//! whatever the table's. A batch that does not move the table's data version forward (a
+//! slave taking its master's version, which may be older) is written as a new snapshot
+//! instead, since replay skips records not newer than the snapshot.
 
 use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
@@ -48,9 +50,9 @@ struct Owner<T> {
     /// The table's journal: opened by the first batch, and away on a blocking thread while
     /// a batch writes it.
     journal: RefCell<Option<Journal>>,
-    /// The background compaction: whether one runs, and the size of the snapshot the last
-    /// one wrote, for the next batch to tell the journal.
-    compacting: Rc<Cell<bool>>,
+    /// The background compaction: held while one runs (one permit), and the size of the
+    /// snapshot the last one wrote, for the next batch to tell the journal.
+    compaction: Rc<Semaphore>,
     compacted: Rc<Cell<Option<u64>>>,
 }
 
@@ -89,7 +91,7 @@ impl<T: Journaled> OwnedTable<T> {
             serial: Semaphore::new(1),
             pending: RefCell::new(Vec::new()),
             journal: RefCell::new(None),
-            compacting: Rc::default(),
+            compaction: Rc::new(Semaphore::new(1)),
             compacted: Rc::default(),
         });
         Ok(OwnedTable {
@@ -178,6 +180,7 @@ impl<T: Journaled> OwnedTable<T> {
         batch: Vec<Pending<T>>,
     ) -> Result<(), BrokerError> {
         let mut table = (*self.table.get()).clone();
+        let before = table.counter();
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut changed = false;
         for Pending { change, answer } in batch {
@@ -186,7 +189,10 @@ impl<T: Journaled> OwnedTable<T> {
             outcomes.push((answer, outcome));
         }
         let version = if changed {
-            self.persist_and_publish(owner, table).await
+            // Every change moves the counter forward but a slave's taking of its master's
+            // version, which may not (docs/replication.md).
+            let whole = table.counter() <= before;
+            self.persist_and_publish(owner, table, whole).await
         } else {
             Ok(self.version())
         };
@@ -201,15 +207,25 @@ impl<T: Journaled> OwnedTable<T> {
         version.map(drop)
     }
 
+    /// Persists `table` (as a journal record, or `whole`: as a new snapshot), then
+    /// publishes it.
     async fn persist_and_publish(
         &self,
         owner: &Owner<T>,
         mut table: T,
+        whole: bool,
     ) -> Result<u64, BrokerError> {
         let persist_error = |err: &dyn std::fmt::Display| {
             BrokerError::Persist(format!("{}: {err}", owner.file.display()))
         };
-        if let Some(record) = table.take_record() {
+        if whole {
+            // Replay keeps only records newer than the snapshot, and this table's version
+            // is not: it becomes the snapshot.
+            table.take_record();
+            self.write_whole(owner, &table)
+                .await
+                .map_err(|err| persist_error(&err))?;
+        } else if let Some(record) = table.take_record() {
             let journal = owner.journal.borrow_mut().take();
             let file = owner.file.clone();
             let compacted = owner.compacted.take();
@@ -239,19 +255,51 @@ impl<T: Journaled> OwnedTable<T> {
             .map_err(|err| BrokerError::Mesh(err.to_string()))
     }
 
+    /// Writes `table` as the snapshot and empties the journals ([`Journal::restart`]),
+    /// once no compaction runs (one would write an older snapshot over it).
+    async fn write_whole(&self, owner: &Owner<T>, table: &T) -> std::io::Result<()> {
+        let _idle = owner
+            .compaction
+            .acquire_permit(1)
+            .await
+            .map_err(|err| std::io::Error::other(err.to_string()))?;
+        owner.compacted.take();
+        let journal = owner.journal.borrow_mut().take();
+        let (file, snapshot) = (owner.file.clone(), table.snapshot());
+        let (journal, written) = glommio::executor()
+            .spawn_blocking(move || {
+                let mut journal = match journal {
+                    Some(journal) => journal,
+                    None => match Journal::open(&file) {
+                        Ok(journal) => journal,
+                        Err(err) => return (None, Err(err)),
+                    },
+                };
+                let written = journal.restart(&snapshot);
+                (Some(journal), written)
+            })
+            .await;
+        *owner.journal.borrow_mut() = journal;
+        written
+    }
+
     /// Folds the journal into a new snapshot of `table` when it has outgrown the last one:
     /// the journal is rotated now, between batches, and the snapshot written in the
     /// background, so no batch waits for a write of the whole table.
     async fn compact_if_due(&self, owner: &Owner<T>, table: &T) {
-        let due = !owner.compacting.get()
-            && owner
-                .journal
-                .borrow()
-                .as_ref()
-                .is_some_and(Journal::wants_compaction);
+        let due = owner
+            .journal
+            .borrow()
+            .as_ref()
+            .is_some_and(Journal::wants_compaction);
         if !due {
             return;
         }
+        // Free unless a compaction still runs: only a batch takes it otherwise, and
+        // batches run one at a time.
+        let Ok(running) = owner.compaction.try_acquire_static_permit(1) else {
+            return;
+        };
         let Some(mut journal) = owner.journal.borrow_mut().take() else {
             return;
         };
@@ -269,8 +317,7 @@ impl<T: Journaled> OwnedTable<T> {
                 return;
             }
         };
-        owner.compacting.set(true);
-        let (compacting, compacted) = (owner.compacting.clone(), owner.compacted.clone());
+        let compacted = owner.compacted.clone();
         let (table, file) = (table.clone(), owner.file.clone());
         glommio::spawn_local(async move {
             let written = glommio::executor()
@@ -282,7 +329,7 @@ impl<T: Journaled> OwnedTable<T> {
                     tracing::warn!(file = %file.display(), %err, "cannot compact the journal")
                 }
             }
-            compacting.set(false);
+            drop(running);
         })
         .detach();
     }

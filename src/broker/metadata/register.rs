@@ -7,6 +7,8 @@
 //! `enableSplitRegistration`, goes in parts, sent one after the other to each NameServer; with
 //! `compressedRegister` every body is in Java's zlib form ([`register_requests`],
 //! docs/protocol.md §2.9.2).
+//! A registration's answer names a slave's master (`masterAddr`, `haServerAddr`), which
+//! is recorded in [`BrokerContext::master`] (docs/replication.md).
 //! NameServers are asked concurrently, each over its pooled connection; one that is down fails its own request
 //! (connect or request timeout) and is simply tried again on the next round. No round waits
 //! longer than [`CHANGE_WAIT_MAX`]: late answers finish, and are logged, in the background,
@@ -28,12 +30,21 @@ use crate::wire::headers::{RegisterBrokerRequestHeader, UnregisterBrokerRequestH
 use crate::wire::register_body::{self, RegisterForm};
 use crate::wire::{ExtFields, RemotingCommand};
 
-/// What a shard last registered: the table's data version counter then, and the topics it
+/// What a shard last registered: the table's data version counter then (and the epoch of
+/// counters, [`crate::broker::metadata::topics::TopicTable::epoch`]), and the topics it
 /// listed.
 #[derive(Debug, Default)]
 pub struct LastRegistration {
+    epoch: u64,
     counter: i64,
     topics: BTreeSet<String>,
+}
+
+/// What a round asks the NameServers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Asked {
+    Register,
+    Unregister,
 }
 
 /// Java's default `registerNameServerPeriod`.
@@ -91,11 +102,12 @@ impl BrokerContext {
         let table = self.topics.table();
         let wrapper = self.topics.wrapper_of(&table);
         *self.registered.borrow_mut() = Some(LastRegistration {
+            epoch: table.epoch(),
             counter: table.data_version.counter,
             topics: wrapper.topic_config_table.keys().cloned().collect(),
         });
         let requests = self.registration_of(wrapper, false);
-        self.each_namesrv("register", requests, wait_max).await
+        self.each_namesrv(Asked::Register, requests, wait_max).await
     }
 
     /// Registers what changed since this shard's last registration, after a topic change:
@@ -110,7 +122,7 @@ impl BrokerContext {
         let table = self.topics.table();
         let shard = self.shard.id().index();
         let last = self.registered.borrow_mut().take();
-        let Some(mut last) = last else {
+        let Some(mut last) = last.filter(|last| last.epoch == table.epoch()) else {
             return self.register_all(wait_max).await;
         };
         let Some(changed) = table.changes_since(last.counter) else {
@@ -138,7 +150,7 @@ impl BrokerContext {
             topic_queue_mapping_info_map: BTreeMap::new(),
         };
         let requests = self.registration_of(wrapper, true);
-        self.each_namesrv("register", requests, wait_max).await
+        self.each_namesrv(Asked::Register, requests, wait_max).await
     }
 
     /// Unregisters from every NameServer (graceful shutdown), waiting at most `wait_max`.
@@ -154,18 +166,24 @@ impl BrokerContext {
             cluster_name: self.config.broker_cluster_name.clone(),
             broker_id: self.config.broker_id,
         });
-        self.each_namesrv("unregister", vec![request], wait_max)
+        self.each_namesrv(Asked::Unregister, vec![request], wait_max)
             .await
     }
 
     /// Sends `requests` to every NameServer at once, in order to each (the next once the
-    /// last succeeded); counts the NameServers that accepted them all by `wait_max`.
+    /// last succeeded); counts the NameServers that accepted them all by `wait_max`. What a
+    /// registration's answer says of this broker's master is recorded in
+    /// [`BrokerContext::master`].
     async fn each_namesrv(
         &self,
-        what: &'static str,
+        asked: Asked,
         requests: Vec<RemotingCommand>,
         wait_max: Duration,
     ) -> usize {
+        let what = match asked {
+            Asked::Register => "register",
+            Asked::Unregister => "unregister",
+        };
         let requests: Rc<[RemotingCommand]> = requests.into();
         let deadline = Instant::now() + wait_max;
         // One task per NameServer, so a slow one does not hold up the others.
@@ -177,12 +195,19 @@ impl BrokerContext {
                 let pool = self.namesrv.clone();
                 let requests = requests.clone();
                 let broker = self.identity.broker_name.clone();
+                let master = self.master.clone();
                 glommio::spawn_local(async move {
                     for request in requests.iter() {
                         let result = pool.request_ok(addr, request.clone()).await;
                         log_outcome(&broker, what, addr, &result);
-                        if result.is_err() {
-                            return false;
+                        match result {
+                            Ok(answer) if asked == Asked::Register => {
+                                if let Ok(header) = answer.decode_header() {
+                                    master.learn(&header, &broker, addr);
+                                }
+                            }
+                            Ok(_) => {}
+                            Err(_) => return false,
                         }
                     }
                     true

@@ -13,11 +13,13 @@ use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use glommio::sync::Semaphore;
 
 use crate::broker::metadata::owned_table::{OwnedTable, TABLES_OWNER};
-use crate::broker::metadata::topics::{self, TopicMeta, TopicTable};
+use crate::broker::metadata::placement::Placement;
+use crate::broker::metadata::topics::{self, CopiedTopics, TopicMeta, TopicTable};
 use crate::broker::{BrokerError, BrokerShard, ShardMsg, TopicChange};
 use crate::wire::body::{TopicConfig, TopicConfigSerializeWrapper};
 
@@ -102,6 +104,25 @@ impl Topics {
         table.wrapper_on(self.index(), &self.own)
     }
 
+    /// Where each spread topic of `wrapper` ([`Topics::wrapper_of`] `table`) starts: the
+    /// shard of its first queue, as `topics.json` keeps it (`shardOfFirstQueue`). Topics on
+    /// every shard and this shard's own topics have none.
+    pub fn first_shards_of(
+        &self,
+        table: &TopicTable,
+        wrapper: &TopicConfigSerializeWrapper,
+    ) -> BTreeMap<String, usize> {
+        let names = wrapper.topic_config_table.keys();
+        let own = |name: &String| self.own.contains_key(name);
+        names
+            .filter(|name| !own(name))
+            .filter_map(|name| match table.placement(name)? {
+                Placement::Spread { first } => Some((name.clone(), first)),
+                Placement::EveryShard => None,
+            })
+            .collect()
+    }
+
     /// Version of the local copy (one per published change).
     pub fn version(&self) -> u64 {
         self.table.version()
@@ -130,6 +151,12 @@ impl Topics {
     /// Deletes a topic; returns when no shard has it any more. Unknown topics are fine.
     pub async fn delete(&self, topic: &str) -> Result<(), BrokerError> {
         self.change(TopicChange::Delete(topic.to_owned())).await
+    }
+
+    /// Makes the table `master`'s, version included ([`TopicTable::adopt`]): a slave's
+    /// copy of its master's. Returns when every shard has it and has re-registered.
+    pub async fn adopt(&self, master: CopiedTopics) -> Result<(), BrokerError> {
+        self.change(TopicChange::Adopt(Arc::new(master))).await
     }
 
     /// The meta of `topic`, creating it from `default_topic` when unknown (a send with
@@ -191,6 +218,7 @@ impl Topics {
             }
             TopicChange::CreateIfAbsent(_) => Ok(false),
             TopicChange::Delete(topic) => Ok(table.remove(&topic, now)),
+            TopicChange::Adopt(master) => table.adopt(&master),
         };
         let (version, _) = self.table.apply_on_owner(apply).await?;
         // Also when this change found nothing to do: the version holding what it asked for

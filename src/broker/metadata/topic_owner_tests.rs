@@ -151,3 +151,101 @@ fn a_change_from_any_shard_reaches_every_shard_and_the_file() {
         "the owner versions changes by its shard's clock"
     );
 }
+
+/// A slave's table taking its master's older version: every shard holds the master's
+/// topics, and the file (snapshot and journal) reads back as them, with the changes made
+/// after, though the file was written at a newer version.
+#[test]
+fn a_masters_older_version_is_taken_and_kept_on_disk() {
+    let store = tempfile::tempdir().expect("temp dir");
+    let mut config = BrokerConfig {
+        store_path_root_dir: store.path().to_owned(),
+        embedded_namesrv: false,
+        ..BrokerConfig::default()
+    };
+    config.finish().expect("config");
+    let mut master = TopicTable::new(2).with_system_topics(&config, 1);
+    master
+        .upsert(topic_config("orders", 3, 6), 2)
+        .expect("room");
+    // The slave's own topics took its file to a version past the master's.
+    let mut table = TopicTable::new(2).with_system_topics(&config, 1);
+    for i in 0..5 {
+        let local = topic_config(&format!("local{i}"), 1, 6);
+        table.upsert(local, 3).expect("room");
+    }
+    topics::save(&topics::topics_file(store.path()), &table).expect("saved");
+    let copied = crate::broker::metadata::topics::CopiedTopics {
+        data_version: master.data_version.clone(),
+        topics: master
+            .names()
+            .map(|name| topics::Topic {
+                config: master.get(name).expect("held").clone(),
+                placement: master.placement(name).expect("held"),
+            })
+            .collect(),
+    };
+    let first = match master.placement("orders") {
+        Some(crate::broker::metadata::placement::Placement::Spread { first }) => first,
+        other => panic!("spread: {other:?}"),
+    };
+    let outputs = shards::launch(runtime(2), move |shard: BrokerShard| {
+        let config = Rc::new(config.clone());
+        let (table, copied) = (table.clone(), copied.clone());
+        async move {
+            let index = shard.id().index();
+            let ports = shard_ports(30000, index).expect("ports");
+            let disk = Disk::Mem(MemDisk::new(index as u64, Faults::default()));
+            let store_config = StoreConfig::new("/store".into(), index as u32);
+            let store = Store::open(disk, store_config, ManualClock::new(CHANGED_AT).clock()).await;
+            let saved = Saved {
+                delay_offsets: Default::default(),
+                timers: timer::open(config.store_path_root_dir.join(format!("timer-{index}")))
+                    .expect("timer state"),
+            };
+            let ctx = BrokerContext::new(
+                shard.clone(),
+                config,
+                ports,
+                (table, Default::default()),
+                Rc::new(store.expect("store")),
+                ConsumerOffsets::new(),
+                saved,
+            )
+            .expect("ctx");
+            let budget = Rc::new(crate::net::ShardBudget::new(16, 1 << 20));
+            crate::dispatch::Dispatcher::new(ctx.clone(), budget).serve_mesh();
+            if index == 1 {
+                assert!(ctx.topics.table().data_version.counter > copied.data_version.counter);
+                ctx.topics.adopt(copied).await.expect("taken");
+                ctx.topics
+                    .create(topic_config("after", 1, 6))
+                    .await
+                    .expect("created");
+                shard.shutdown_handle().trigger();
+            }
+            shard.closing().await;
+            let orders = ctx.topics.meta("orders").map(|m| m.write_queue_nums);
+            Ok::<_, BrokerError>((orders, ctx.topics.get("local0").is_some()))
+        }
+    })
+    .expect("launch");
+    for (shard, (orders, local)) in outputs.iter().enumerate() {
+        let hosted = if shard == first { 2 } else { 1 };
+        assert_eq!(
+            *orders,
+            Some(hosted),
+            "shard {shard}: the master's placement"
+        );
+        assert!(!local, "shard {shard}: the slave's own topics are gone");
+    }
+    let saved = topics::load(&topics::topics_file(store.path())).expect("file");
+    let names: Vec<&String> = saved.wrapper.topic_config_table.keys().collect();
+    assert!(names.iter().any(|n| *n == "orders") && names.iter().any(|n| *n == "after"));
+    assert!(!names.iter().any(|n| n.starts_with("local")), "{names:?}");
+    assert_eq!(saved.shard_of_first_queue.get("orders"), Some(&first));
+    assert_eq!(
+        saved.wrapper.data_version.counter,
+        master.data_version.counter + 1
+    );
+}

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::broker::metadata::journal::{self, Journaled, Record};
 use crate::broker::metadata::layout::StoreLayout;
-use crate::broker::metadata::placement::{self, Placement};
+use crate::broker::metadata::placement::{self, Placement, Share};
 use crate::broker::{metadata::config_file, BrokerError};
 
 /// Topics producers may not send to (NO_PERMISSION), docs/protocol.md §2.4.1 step 2.
@@ -284,6 +284,9 @@ pub struct TopicTable {
     /// The counter of the newest change the log no longer holds, and of the last removal:
     /// changes since an older counter cannot be told from the log.
     forgotten_at: i64,
+    /// Bumped when the table took another's version without moving its counter forward
+    /// ([`TopicTable::adopt`]): counters of an older epoch say nothing about this one.
+    epoch: u64,
     /// Topics put in or taken out since the last journal record ([`Journaled`]); empty in
     /// the copies the owner publishes.
     unsaved: BTreeSet<Name>,
@@ -318,6 +321,7 @@ impl TopicTable {
             loads: vec![0; shards.max(1)],
             changes: imbl::Vector::new(),
             forgotten_at: 0,
+            epoch: 0,
             unsaved: BTreeSet::new(),
         }
     }
@@ -470,6 +474,74 @@ impl TopicTable {
         })
     }
 
+    /// The epoch of the data version counters [`TopicTable::changes_since`] takes: a
+    /// counter read in another epoch cannot be compared with this one's.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// Makes this table `master`'s (a slave's copy of its master's, docs/replication.md):
+    /// the same topics with the same configs and placements, and its data version, even one
+    /// that is not newer than this table's (then the change log starts a new epoch).
+    /// `false`, changing nothing, when the table was already exactly that.
+    /// TOO_MANY_TOPICS when `master` holds more than a table may.
+    pub fn adopt(&mut self, master: &CopiedTopics) -> Result<bool, BrokerError> {
+        if master.topics.len() > limits::BROKER_TOPICS_MAX {
+            return Err(BrokerError::TooManyTopics);
+        }
+        let before = self.data_version.clone();
+        let mut changed = Vec::new();
+        for topic in &master.topics {
+            let name = topic.config.topic_name.as_str();
+            if self.topics.get(name).map(|held| &**held) != Some(topic) {
+                changed.push(self.put(topic.clone()));
+            }
+        }
+        let listed: BTreeSet<&str> = master
+            .topics
+            .iter()
+            .map(|t| t.config.topic_name.as_str())
+            .collect();
+        let gone: Vec<Name> = self
+            .topics
+            .keys()
+            .filter(|name| !listed.contains(&***name))
+            .cloned()
+            .collect();
+        for name in &gone {
+            self.take(name);
+        }
+        if changed.is_empty() && gone.is_empty() {
+            if before == master.data_version {
+                return Ok(false);
+            }
+            // Only the version changes: a topic written again as it is carries it to the
+            // journal.
+            if let Some(name) = self.topics.keys().next() {
+                self.unsaved.insert(name.clone());
+            }
+        }
+        self.data_version = master.data_version.clone();
+        let counter = self.data_version.counter;
+        if counter <= before.counter {
+            self.epoch += 1;
+            self.changes.clear();
+            self.forgotten_at = counter;
+        } else if !gone.is_empty() {
+            self.forgotten_at = counter;
+        } else {
+            for name in changed {
+                if self.changes.len() == CHANGE_LOG_MAX {
+                    if let Some((at, _)) = self.changes.pop_front() {
+                        self.forgotten_at = at;
+                    }
+                }
+                self.changes.push_back((counter, name));
+            }
+        }
+        Ok(true)
+    }
+
     /// Creates or replaces every config of `configs` ([`TopicTable::upsert`]), all or
     /// none: TOO_MANY_TOPICS when the new ones do not fit. `false` when nothing changed.
     pub fn upsert_all(
@@ -597,6 +669,121 @@ impl TopicTable {
     }
 }
 
+/// One shard's GET_ALL_TOPIC_CONFIG answer, as a slave reads its master's
+/// (docs/protocol.md §2.8.2): the shard's share of each topic it hosts, and where each spread
+/// one starts. Other fields are ignored.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShardTopicConfigs {
+    /// The version of the table the answer was made from.
+    #[serde(default)]
+    pub data_version: DataVersion,
+    /// Each topic the shard hosts queues of, with the counts it hosts.
+    #[serde(default)]
+    pub topic_config_table: BTreeMap<String, TopicConfig>,
+    /// The shard of each listed spread topic's first queue.
+    #[serde(default)]
+    pub shard_of_first_queue: BTreeMap<String, usize>,
+}
+
+/// A master's topic table as a slave rebuilt it from its shards' answers
+/// ([`CopiedTopics::from_shards`]), for [`TopicTable::adopt`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopiedTopics {
+    /// The master's table version, which the slave's takes.
+    pub data_version: DataVersion,
+    /// Every topic, its counts over all shards and its placement.
+    pub topics: Vec<Topic>,
+}
+
+impl CopiedTopics {
+    /// The table of a master of `answers.len()` shards from each shard's answer, in shard
+    /// order: a spread topic's counts are the sum of the shards' shares, placed from the
+    /// shard its `shardOfFirstQueue` names; a topic without one is hosted whole by every
+    /// shard. Names in `own` (the shards' own broker-name topics, not part of the table)
+    /// are left out. Refused, naming why, when the answers are of different table versions
+    /// (the table changed while it was read) or do not add up to one placement (the master
+    /// has another shard count).
+    pub fn from_shards(
+        answers: &[ShardTopicConfigs],
+        own: &BTreeSet<String>,
+    ) -> Result<CopiedTopics, String> {
+        let shards = answers.len();
+        let Some(first_answer) = answers.first() else {
+            return Err("no shard answered".to_owned());
+        };
+        let data_version = first_answer.data_version.clone();
+        if let Some(k) = answers.iter().position(|a| a.data_version != data_version) {
+            return Err(format!(
+                "master shards 0 and {k} answered versions {:?} and {:?} of the table: it                  changed while it was read",
+                data_version, answers[k].data_version
+            ));
+        }
+        // Name → (config with the counts summed so far, placement).
+        let mut topics: BTreeMap<&str, (TopicConfig, Placement)> = BTreeMap::new();
+        for (shard, answer) in answers.iter().enumerate() {
+            for (name, config) in &answer.topic_config_table {
+                if own.contains(name) {
+                    continue;
+                }
+                let placement = match answer.shard_of_first_queue.get(name) {
+                    Some(&first) if first < shards => Placement::Spread { first },
+                    Some(&first) => {
+                        return Err(format!(
+                            "master shard {shard} places topic {name} from shard {first},                              but {shards} shards answered"
+                        ))
+                    }
+                    None => Placement::EveryShard,
+                };
+                match topics.get_mut(name.as_str()) {
+                    None => {
+                        let config = TopicConfig {
+                            topic_name: name.clone(),
+                            ..config.clone()
+                        };
+                        topics.insert(name, (config, placement));
+                    }
+                    Some((_, held)) if *held != placement => {
+                        return Err(format!(
+                            "master shards place topic {name} differently ({held:?}, and                              {placement:?} on shard {shard})"
+                        ))
+                    }
+                    Some((total, Placement::Spread { .. })) => {
+                        let (write, read) = (config.write_queue_nums, config.read_queue_nums);
+                        total.write_queue_nums = total.write_queue_nums.saturating_add(write);
+                        total.read_queue_nums = total.read_queue_nums.saturating_add(read);
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        let mut copied = Vec::with_capacity(topics.len());
+        for (name, (config, placement)) in topics {
+            for (shard, answer) in answers.iter().enumerate() {
+                let answered = answer
+                    .topic_config_table
+                    .get(name)
+                    .map_or(Share::default(), |c| Share {
+                        write: c.write_queue_nums,
+                        read: c.read_queue_nums,
+                    });
+                let placed = placement.share(&config, shard, shards);
+                if placed != answered {
+                    return Err(format!(
+                        "topic {name}: master shard {shard} hosts {answered:?}, but its {}                          write and {} read queues placed {placement:?} over {shards} shards                          give it {placed:?}; do both processes have the same shard count?",
+                        config.write_queue_nums, config.read_queue_nums
+                    ));
+                }
+            }
+            copied.push(Topic { config, placement });
+        }
+        Ok(CopiedTopics {
+            data_version,
+            topics: copied,
+        })
+    }
+}
+
 /// `topics.json` as shardmq writes it: Java's layout (so Java's tools read the configs),
 /// plus the shard of each spread topic's first queue.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -703,6 +890,10 @@ impl Journaled for TopicTable {
             topic_queue_mapping_info_map: BTreeMap::new(),
             shard_of_first_queue: &self.topics,
         })
+    }
+
+    fn counter(&self) -> i64 {
+        self.data_version.counter
     }
 }
 

@@ -244,3 +244,149 @@ fn the_change_log_tells_what_changed_until_a_removal_or_its_end() {
         "the log forgot the oldest"
     );
 }
+
+/// Shard `shard`'s GET_ALL_TOPIC_CONFIG answer of `table`, with `own` its own topics.
+fn answer_of(
+    table: &TopicTable,
+    shard: usize,
+    own: &BTreeMap<String, TopicConfig>,
+) -> ShardTopicConfigs {
+    let wrapper = table.wrapper_on(shard, own);
+    let shard_of_first_queue = wrapper
+        .topic_config_table
+        .keys()
+        .filter_map(|name| match table.placement(name)? {
+            Placement::Spread { first } => Some((name.clone(), first)),
+            Placement::EveryShard => None,
+        })
+        .collect();
+    ShardTopicConfigs {
+        data_version: wrapper.data_version,
+        topic_config_table: wrapper.topic_config_table,
+        shard_of_first_queue,
+    }
+}
+
+/// A master of `shards` shards with topics of 1, 3 and 4 queues (read and write counts
+/// apart on one), and the system topics.
+fn master_table(shards: usize) -> (BrokerConfig, TopicTable) {
+    let config = BrokerConfig::default();
+    let mut table = TopicTable::new(shards).with_system_topics(&config, 1);
+    table.upsert(topic_config("one", 1, 6), 2).expect("room");
+    table.upsert(topic_config("three", 3, 6), 3).expect("room");
+    let mut uneven = topic_config("uneven", 4, 6);
+    uneven.read_queue_nums = 2;
+    table.upsert(uneven, 4).expect("room");
+    (config, table)
+}
+
+#[test]
+fn a_slave_rebuilds_its_masters_table_and_placement_from_every_shards_answer() {
+    for shards in 1..=4 {
+        let (config, master) = master_table(shards);
+        let own_names: BTreeSet<String> = (0..shards)
+            .flat_map(|k| shard_topics(&config, k).into_keys())
+            .collect();
+        let answers: Vec<_> = (0..shards)
+            .map(|k| answer_of(&master, k, &shard_topics(&config, k)))
+            .collect();
+        let copied = CopiedTopics::from_shards(&answers, &own_names).expect("rebuilt");
+        // A slave that had its own topics and another version ends up equal to the master.
+        let mut slave = TopicTable::new(shards).with_system_topics(&config, 7);
+        slave.upsert(topic_config("local", 2, 6), 8).expect("room");
+        assert!(slave.adopt(&copied).expect("fits"));
+        assert_eq!(slave, master, "{shards} shards");
+        for k in 0..shards {
+            assert_eq!(
+                slave
+                    .wrapper_on(k, &BTreeMap::new())
+                    .topic_config_table
+                    .len(),
+                {
+                    master
+                        .wrapper_on(k, &BTreeMap::new())
+                        .topic_config_table
+                        .len()
+                }
+            );
+        }
+        assert!(
+            !slave.adopt(&copied).expect("fits"),
+            "nothing left to change"
+        );
+    }
+}
+
+#[test]
+fn answers_that_do_not_make_one_table_are_refused() {
+    let (config, master) = master_table(3);
+    let own: BTreeSet<String> = (0..3)
+        .flat_map(|k| shard_topics(&config, k).into_keys())
+        .collect();
+    let answers: Vec<_> = (0..3)
+        .map(|k| answer_of(&master, k, &BTreeMap::new()))
+        .collect();
+    // Shares that no placement gives: one shard counts a queue more.
+    let mut wrong = answers.clone();
+    let three = wrong[0]
+        .topic_config_table
+        .get_mut("three")
+        .expect("listed");
+    three.write_queue_nums += 1;
+    let refused = CopiedTopics::from_shards(&wrong, &own).expect_err("no placement");
+    assert!(refused.contains("shard count"), "{refused}");
+    let mut changed = answers.clone();
+    changed[1].data_version.counter += 1;
+    let refused = CopiedTopics::from_shards(&changed, &own).expect_err("versions");
+    assert!(refused.contains("changed while it was read"), "{refused}");
+    let mut beyond = answers;
+    beyond[0].shard_of_first_queue.insert("three".into(), 5);
+    assert!(CopiedTopics::from_shards(&beyond, &own).is_err());
+}
+
+#[test]
+fn a_master_version_not_newer_starts_a_new_epoch_of_the_change_log() {
+    let (_, master) = master_table(2);
+    let copied = CopiedTopics {
+        data_version: master.data_version.clone(),
+        topics: master
+            .names()
+            .map(|name| Topic {
+                config: master.get(name).expect("held").clone(),
+                placement: master.placement(name).expect("held"),
+            })
+            .collect(),
+    };
+    let mut slave = TopicTable::new(2);
+    for i in 0..10 {
+        slave
+            .upsert(topic_config(&format!("l{i}"), 1, 6), 1)
+            .expect("room");
+    }
+    let (epoch, counter) = (slave.epoch(), slave.data_version.counter);
+    assert!(counter >= master.data_version.counter);
+    assert!(slave.adopt(&copied).expect("fits"));
+    assert_eq!(
+        slave.data_version, master.data_version,
+        "the master's, older"
+    );
+    assert_ne!(slave.epoch(), epoch, "counters before it say nothing now");
+    assert!(slave.changes_since(slave.data_version.counter).is_some());
+
+    // A newer version is an ordinary change: the log names what it brought.
+    let mut newer = copied.clone();
+    newer.data_version.counter += 1;
+    newer.topics.push(Topic {
+        config: topic_config("added", 1, 6),
+        placement: Placement::Spread { first: 1 },
+    });
+    let (epoch, counter) = (slave.epoch(), slave.data_version.counter);
+    assert!(slave.adopt(&newer).expect("fits"));
+    assert_eq!(slave.epoch(), epoch);
+    let since: Vec<&str> = slave.changes_since(counter).expect("known").collect();
+    assert_eq!(since, ["added"]);
+    assert_eq!(
+        slave.placement("added"),
+        Some(Placement::Spread { first: 1 })
+    );
+}

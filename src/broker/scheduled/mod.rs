@@ -18,6 +18,6 @@ pub mod timer_slots;
 /// A shard's delay cursors and timer index as read at start-up, before the shard serves.
 #[derive(Debug)]
 pub struct Saved {
-    pub delay_offsets: schedule::DelayOffsetTable,
+    pub delay_offsets: schedule::DelayOffsets,
     pub timers: timer::Opened,
 }

@@ -14,8 +14,9 @@
 //! # Persistence and the at-least-once window
 //!
 //! Cursors are written every `flushDelayOffsetInterval` (10 s) when they moved, and at
-//! shutdown after the last delivery, in Java's file shape (`{"offsetTable":{"1":5}}`; fastjson's
-//! unquoted keys are read too), atomically (temp file, fsync, rename, directory fsync; the
+//! shutdown after the last delivery, in Java 5.x's file shape
+//! (`{"dataVersion":{…},"offsetTable":{"1":5}}`; fastjson's unquoted keys and 4.x files
+//! without a data version are read too; the same text answers GET_ALL_DELAY_OFFSET), atomically (temp file, fsync, rename, directory fsync; the
 //! previous file stays as `.bak`) on glommio's blocking pool. Before a write the service flushes
 //! the CommitLog, so the file never claims a delivery whose re-stored copy could still be lost. A
 //! graceful stop therefore neither loses nor repeats a delivery; a crash repeats at most the
@@ -37,7 +38,7 @@ use crate::broker::scheduled::delay::{self, DelayLevels};
 use crate::broker::BrokerError;
 use crate::storage::store::{PutResult, Store};
 use crate::storage::{QueueId, QueueOffset, StoreError};
-use crate::wire::body::quote_numeric_keys;
+use crate::wire::body::{quote_numeric_keys, DataVersion};
 use crate::wire::record::{PhysicalOffset, RecordFields, RecordVersion, RecordView};
 use crate::wire::topics::SCHEDULE_TOPIC;
 
@@ -50,17 +51,23 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Level → next schedule-queue offset to deliver, as `delayOffset.json` keeps it.
 pub type DelayOffsetTable = BTreeMap<u32, u64>;
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// What `delayOffset.json` holds (Java's `DelayOffsetSerializeWrapper`): the cursors and,
+/// from 5.x on, their data version.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct DelayOffsetFile {
+pub struct DelayOffsets {
+    /// 5.x; a 4.x file has none.
     #[serde(default)]
-    offset_table: DelayOffsetTable,
+    pub data_version: DataVersion,
+    /// Each level's cursor.
+    #[serde(default)]
+    pub offset_table: DelayOffsetTable,
 }
 
 /// Reads the cursors at start-up (blocking; the reactor serves nothing yet). A missing file
 /// means nothing was delivered yet; an unreadable one stops the broker, which would
 /// otherwise deliver every parked message again.
-pub fn load(path: &Path) -> Result<DelayOffsetTable, String> {
+pub fn load(path: &Path) -> Result<DelayOffsets, String> {
     match std::fs::read(path) {
         Ok(text) => decode(&text).map_err(|why| {
             format!(
@@ -68,25 +75,20 @@ pub fn load(path: &Path) -> Result<DelayOffsetTable, String> {
                 path.display()
             )
         }),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(DelayOffsetTable::new()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(DelayOffsets::default()),
         Err(err) => Err(format!("{}: {err}", path.display())),
     }
 }
 
-/// Parses a `delayOffset.json`, ours or Java's.
-pub fn decode(text: &[u8]) -> Result<DelayOffsetTable, String> {
-    let file: DelayOffsetFile =
-        serde_json::from_slice(&quote_numeric_keys(text)).map_err(|err| err.to_string())?;
-    Ok(file.offset_table)
+/// Parses a `delayOffset.json` (or a GET_ALL_DELAY_OFFSET answer), ours or Java's.
+pub fn decode(text: &[u8]) -> Result<DelayOffsets, String> {
+    serde_json::from_slice(&quote_numeric_keys(text)).map_err(|err| err.to_string())
 }
 
 /// The file's content: compact standard JSON.
-pub fn encode(table: &DelayOffsetTable) -> Vec<u8> {
-    let file = DelayOffsetFile {
-        offset_table: table.clone(),
-    };
+pub fn encode(offsets: &DelayOffsets) -> Vec<u8> {
     // Only integers: serialization cannot fail.
-    serde_json::to_vec(&file).unwrap_or_else(|err| panic!("delay offsets encode: {err}"))
+    serde_json::to_vec(offsets).unwrap_or_else(|err| panic!("delay offsets encode: {err}"))
 }
 
 /// Encodes `fields` and appends the record, waiting for room in the log rather than
@@ -153,6 +155,10 @@ pub struct Schedule {
     /// Bumped when a cursor moves; `persisted` is the version the file holds.
     version: Cell<u64>,
     persisted: Cell<u64>,
+    /// The cursors' data version as the file and GET_ALL_DELAY_OFFSET show it; it moves on
+    /// when cursors moved here are written (`moved_here`).
+    data_version: RefCell<DataVersion>,
+    moved_here: Cell<bool>,
 }
 
 impl std::fmt::Debug for Schedule {
@@ -167,8 +173,9 @@ impl std::fmt::Debug for Schedule {
 impl Schedule {
     /// The service of `store` with the cursors of a loaded file (levels missing from it
     /// start at the beginning of their queue).
-    pub fn new(store: Rc<Store>, levels: DelayLevels, table: &DelayOffsetTable) -> Schedule {
+    pub fn new(store: Rc<Store>, levels: DelayLevels, saved: &DelayOffsets) -> Schedule {
         let count = levels.max_level() as usize;
+        let table = &saved.offset_table;
         let cursors = (1..=levels.max_level())
             .map(|level| table.get(&level).copied().unwrap_or(0))
             .collect();
@@ -181,6 +188,8 @@ impl Schedule {
             waker: RefCell::new(None),
             version: Cell::new(0),
             persisted: Cell::new(0),
+            data_version: RefCell::new(saved.data_version.clone()),
+            moved_here: Cell::new(false),
         }
     }
 
@@ -192,6 +201,47 @@ impl Schedule {
     pub fn table(&self) -> DelayOffsetTable {
         let cursors = self.cursors.borrow();
         (1..).zip(cursors.iter().copied()).collect()
+    }
+
+    /// The cursors and their data version: the file's content, which GET_ALL_DELAY_OFFSET
+    /// answers too.
+    pub fn offsets(&self) -> DelayOffsets {
+        DelayOffsets {
+            data_version: self.data_version.borrow().clone(),
+            offset_table: self.table(),
+        }
+    }
+
+    /// A slave takes its master's cursors (GET_ALL_DELAY_OFFSET's answer), as Java's
+    /// `SlaveSynchronize` does: each level the master lists takes the master's cursor, a
+    /// level it does not list (or this broker does not have) is left as it is, and the data
+    /// version becomes the master's. The cursors are written at the next
+    /// [`Schedule::persist`]. `false` when that changed nothing.
+    pub fn take_masters(&self, master: &DelayOffsets) -> bool {
+        let ours = self.offsets();
+        let same = master
+            .offset_table
+            .iter()
+            .all(|(level, cursor)| ours.offset_table.get(level).map_or(true, |c| c == cursor));
+        if same && ours.data_version == master.data_version {
+            return false;
+        }
+        {
+            let mut cursors = self.cursors.borrow_mut();
+            for (&level, &cursor) in &master.offset_table {
+                let slot = usize::try_from(level)
+                    .ok()
+                    .and_then(|level| level.checked_sub(1))
+                    .and_then(|index| cursors.get_mut(index));
+                if let Some(slot) = slot {
+                    *slot = cursor;
+                }
+            }
+        }
+        *self.data_version.borrow_mut() = master.data_version.clone();
+        self.version.set(self.version.get() + 1);
+        self.moved_here.set(false);
+        true
     }
 
     /// Each level with its cursor and the end of its schedule queue: the two are equal once
@@ -308,6 +358,7 @@ impl Schedule {
         if cursor != cursors[index] {
             cursors[index] = cursor;
             self.version.set(self.version.get() + 1);
+            self.moved_here.set(true);
         }
         cursor
     }
@@ -315,6 +366,7 @@ impl Schedule {
     fn advance(&self, index: usize, cursor: u64) -> Step {
         self.cursors.borrow_mut()[index] = cursor + 1;
         self.version.set(self.version.get() + 1);
+        self.moved_here.set(true);
         Step::Moved
     }
 
@@ -324,13 +376,18 @@ impl Schedule {
     }
 
     /// Writes the cursors if they moved: first makes every delivery so far durable, so the
-    /// file never runs ahead of the log. One write at a time: only [`Schedule::run`] calls it.
+    /// file never runs ahead of the log. Cursors moved here since the last write move the
+    /// data version on. One write at a time: [`Schedule::run`] calls it on a master, the
+    /// slave's synchronization on a slave (where the service does not run).
     pub async fn persist(&self, path: &Path) -> Result<(), String> {
         if self.version.get() == self.persisted.get() {
             return Ok(());
         }
+        if self.moved_here.replace(false) {
+            self.data_version.borrow_mut().advance(self.store.now_ms());
+        }
         let version = self.version.get();
-        let bytes = encode(&self.table());
+        let bytes = encode(&self.offsets());
         self.store
             .log()
             .flush()

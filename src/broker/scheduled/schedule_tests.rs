@@ -10,6 +10,14 @@ use crate::wire::headers::{pull_sys_flag, SendMessageResponseHeader};
 
 const PROPS: &str = "TAGS\u{1}TagA\u{2}UNIQ_KEY\u{1}0A0B0C0D00002A9F0000000000000001\u{2}";
 
+/// A file's content holding `table` and no data version.
+fn saved(table: &[(u32, u64)]) -> DelayOffsets {
+    DelayOffsets {
+        offset_table: table.iter().copied().collect(),
+        ..DelayOffsets::default()
+    }
+}
+
 fn levels() -> DelayLevels {
     DelayLevels::new(parse_delay_levels("1s 2s").expect("levels"))
 }
@@ -57,7 +65,7 @@ fn pending(f: &Fixture, level: u32) -> u64 {
 fn a_delayed_send_waits_in_its_level_then_reaches_its_queue() {
     run_local(|| async {
         let f = fixture(FlushPolicy::Async, 16).await;
-        let schedule = Schedule::new(f.store.clone(), levels(), &DelayOffsetTable::new());
+        let schedule = Schedule::new(f.store.clone(), levels(), &saved(&[]));
         send_delayed(&f, 1, 1, b"later").await;
         assert_eq!(f.store.queue_range("T", QueueId(1)).1 .0, 0);
         assert_eq!(pending(&f, 1), 1);
@@ -91,7 +99,7 @@ fn a_delayed_send_waits_in_its_level_then_reaches_its_queue() {
 fn each_level_keeps_its_own_clock() {
     run_local(|| async {
         let f = fixture(FlushPolicy::Async, 16).await;
-        let schedule = Schedule::new(f.store.clone(), levels(), &DelayOffsetTable::new());
+        let schedule = Schedule::new(f.store.clone(), levels(), &saved(&[]));
         send_delayed(&f, 0, 2, b"two seconds").await;
         send_delayed(&f, 0, 1, b"one second").await;
         send_delayed(&f, 0, 1, b"one second too").await;
@@ -115,15 +123,14 @@ fn cursors_resume_where_the_file_says() {
         let f = fixture(FlushPolicy::Async, 16).await;
         send_delayed(&f, 0, 1, b"delivered before the restart").await;
         send_delayed(&f, 0, 1, b"still to deliver").await;
-        let table = DelayOffsetTable::from([(1, 1)]);
-        let schedule = Schedule::new(f.store.clone(), levels(), &table);
+        let schedule = Schedule::new(f.store.clone(), levels(), &saved(&[(1, 1)]));
         f.clock.set_wall_ms(f.clock.wall_ms() + 5_000);
         assert_eq!(schedule.deliver_due().await, None);
         let got = delivered(&f, 0).await;
         assert_eq!(got.len(), 1);
         assert_eq!(body_of(&got[0]), b"still to deliver");
         // A cursor past its queue's end (a file from another store) is pulled back.
-        let ahead = Schedule::new(f.store.clone(), levels(), &DelayOffsetTable::from([(1, 9)]));
+        let ahead = Schedule::new(f.store.clone(), levels(), &saved(&[(1, 9)]));
         assert_eq!(ahead.deliver_due().await, None);
         assert_eq!(ahead.table()[&1], 2);
     });
@@ -131,12 +138,19 @@ fn cursors_resume_where_the_file_says() {
 
 #[test]
 fn the_offset_file_has_java_shape_and_reads_fastjson() {
-    let table = DelayOffsetTable::from([(1, 5), (2, 0), (18, 12)]);
-    let text = encode(&table);
-    assert_eq!(text, br#"{"offsetTable":{"1":5,"2":0,"18":12}}"#);
-    assert_eq!(decode(&text).expect("ours"), table);
+    let offsets = saved(&[(1, 5), (2, 0), (18, 12)]);
+    let text = encode(&offsets);
+    assert_eq!(
+        text,
+        br#"{"dataVersion":{"counter":0,"stateVersion":0,"timestamp":0},"offsetTable":{"1":5,"2":0,"18":12}}"#
+    );
+    assert_eq!(decode(&text).expect("ours"), offsets);
     let java = br#"{"offsetTable":{1:5,2:0,18:12},"dataVersion":{"counter":3}}"#;
-    assert_eq!(decode(java).expect("Java's"), table);
+    let read = decode(java).expect("Java's");
+    assert_eq!(read.offset_table, offsets.offset_table);
+    assert_eq!(read.data_version.counter, 3);
+    let four = decode(br#"{"offsetTable":{1:5}}"#).expect("Java 4.x's");
+    assert_eq!(four.data_version, DataVersion::default());
     assert!(decode(b"{\"offsetTable\":{\"1\":-1}}").is_err());
     assert!(decode(b"not json").is_err());
 }
@@ -149,15 +163,41 @@ fn persisting_writes_a_file_that_loads_back() {
         let path = dir.join("config").join("delayOffset.json");
         assert_eq!(
             load(&path).expect("missing is empty"),
-            DelayOffsetTable::new()
+            DelayOffsets::default()
         );
-        let schedule = Schedule::new(f.store.clone(), levels(), &DelayOffsetTable::new());
+        let schedule = Schedule::new(f.store.clone(), levels(), &saved(&[]));
         send_delayed(&f, 0, 2, b"x").await;
         f.clock.set_wall_ms(f.clock.wall_ms() + 2_000);
         schedule.deliver_due().await;
+        let before = f.clock.wall_ms();
         schedule.persist(&path).await.expect("written");
         let loaded = load(&path).expect("readable");
-        assert_eq!(loaded, DelayOffsetTable::from([(1, 0), (2, 1)]));
+        assert_eq!(
+            loaded.offset_table,
+            DelayOffsetTable::from([(1, 0), (2, 1)])
+        );
+        // The delivery moved the data version on, dated by the store's clock.
+        assert_eq!(loaded.data_version.counter, 1);
+        let stamp = loaded.data_version.timestamp;
+        assert!((before..=f.clock.wall_ms()).contains(&stamp), "{stamp}");
+        // A slave takes its master's cursors and version; a level the master does not list
+        // stays, one the slave does not have is left out.
+        let master = DelayOffsets {
+            data_version: DataVersion {
+                counter: 7,
+                ..DataVersion::default()
+            },
+            offset_table: DelayOffsetTable::from([(2, 9), (99, 1)]),
+        };
+        assert!(schedule.take_masters(&master));
+        assert!(!schedule.take_masters(&master), "nothing new");
+        schedule.persist(&path).await.expect("written");
+        let loaded = load(&path).expect("readable");
+        assert_eq!(
+            loaded.offset_table,
+            DelayOffsetTable::from([(1, 0), (2, 9)])
+        );
+        assert_eq!(loaded.data_version, master.data_version);
         std::fs::write(&path, b"{broken").expect("corrupt it");
         let err = load(&path).expect_err("unreadable");
         assert!(err.contains("delayOffset.json"), "{err}");
@@ -169,7 +209,7 @@ fn persisting_writes_a_file_that_loads_back() {
 fn a_message_that_cannot_be_delivered_does_not_hold_up_its_level() {
     run_local(|| async {
         let f = fixture(FlushPolicy::Async, 16).await;
-        let schedule = Schedule::new(f.store.clone(), levels(), &DelayOffsetTable::new());
+        let schedule = Schedule::new(f.store.clone(), levels(), &saved(&[]));
         // Parked without REAL_TOPIC/REAL_QID: nothing says where it belongs.
         let mut lost = crate::storage::record::encode(SCHEDULE_TOPIC, QueueId(0), b"?", None);
         f.store
