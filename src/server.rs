@@ -93,6 +93,7 @@ impl std::error::Error for ServerError {}
 /// Runs the broker until SIGINT/SIGTERM, then shuts it down gracefully: shard 0 first has
 /// every shard unregister from the NameServers, then closes the embedded NameServer.
 pub fn run_broker(config: BrokerConfig) -> Result<(), ServerError> {
+    open_files_limit();
     let mut runtime = shards::Config {
         name: "shardmq".into(),
         spin_before_park: Some(config.spin_before_park).filter(|spin| !spin.is_zero()),
@@ -136,6 +137,29 @@ pub fn run_broker(config: BrokerConfig) -> Result<(), ServerError> {
     result
         .map(drop)
         .map_err(|error| ServerError::Runtime(error.to_string()))
+}
+
+/// Open files a broker with tens of thousands of queues and connections needs: each
+/// ConsumeQueue segment holding data keeps a descriptor, as in Java, and so does each
+/// connection.
+const OPEN_FILES_WANTED: u64 = 65_536;
+
+/// Raises the open-files limit as far as the process may, and says when it stays low.
+fn open_files_limit() {
+    match shards::raise_open_files_limit() {
+        Ok((limit, _)) if limit < OPEN_FILES_WANTED => tracing::warn!(
+            limit,
+            wanted = OPEN_FILES_WANTED,
+            "open-files limit is low: every ConsumeQueue file holding data and every \
+             connection takes a descriptor, so tens of thousands of queues run out (EMFILE); \
+             raise `ulimit -n` (docs/operations.md)"
+        ),
+        Ok((limit, before)) if limit != before => {
+            tracing::info!(limit, before, "open-files limit raised to the hard limit");
+        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "cannot raise the open-files limit"),
+    }
 }
 
 /// The topic table of the store at `root`, which must belong to `shards` shards (see

@@ -77,7 +77,10 @@ pub use config::{Config, ShardId, SHARDS_MAX, SPIN_BEFORE_PARK_DEFAULT};
 pub use glommio::Task;
 pub use launch::{launch, LaunchError, Launcher};
 pub use mailbox::MailboxError;
-pub use preflight::{allowed_cpus, memlock_required, preflight, StartError, MEMLOCK_FLOOR_BYTES};
+pub use preflight::{
+    allowed_cpus, memlock_required, preflight, raise_open_files_limit, StartError,
+    MEMLOCK_FLOOR_BYTES,
+};
 pub use replicated::{ReplicaError, Replicated};
 pub use shard::Shard;
 pub use shutdown::{Gate, GateClosed, Pass, ShutdownHandle};

@@ -9,7 +9,7 @@ use std::{fmt, fs, io};
 use rustix::{
     io::Errno,
     io_uring::{io_uring_params, io_uring_setup},
-    process::{getrlimit, Resource},
+    process::{getrlimit, setrlimit, Resource, Rlimit},
 };
 
 use crate::{config::Config, ShardId};
@@ -136,6 +136,26 @@ fn check_memlock(config: &Config) -> Result<(), StartError> {
         });
     }
     Ok(())
+}
+
+/// Raises the soft RLIMIT_NOFILE to the hard one, as far as the process may without
+/// privilege; returns the limit in force, and the one before (`u64::MAX` when unlimited).
+/// A broker keeps a descriptor per connection and per file it serves from, and the soft
+/// limit (often 1,024) is the first thing tens of thousands of queues run into.
+pub fn raise_open_files_limit() -> io::Result<(u64, u64)> {
+    let limit = getrlimit(Resource::Nofile);
+    let before = limit.current.unwrap_or(u64::MAX);
+    if limit.current == limit.maximum {
+        return Ok((before, before));
+    }
+    setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        },
+    )?;
+    Ok((limit.maximum.unwrap_or(u64::MAX), before))
 }
 
 /// The soft RLIMIT_MEMLOCK in bytes (`u64::MAX` when unlimited).

@@ -17,6 +17,8 @@ use crate::limits;
 /// How long the accept loop backs off after an accept error (e.g. out of file descriptors),
 /// so a persistent error does not spin the shard.
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
+/// How often a repeating accept failure is logged.
+const ACCEPT_ERROR_LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// Binds a listening socket for the current shard's executor.
 ///
@@ -64,6 +66,10 @@ impl<S: Service> Server<S> {
 
     /// Accepts until [`Server::shutdown`]; each connection runs in its own task.
     pub async fn run(self: Rc<Self>, listener: TcpListener) {
+        // A failing accept (out of descriptors) repeats every backoff: logged once per
+        // ACCEPT_ERROR_LOG_EVERY, with how many were not.
+        let mut last_logged: Option<std::time::Instant> = None;
+        let mut unlogged = 0u64;
         loop {
             let accept = async { Some(listener.accept().await) };
             let stop = async {
@@ -74,7 +80,13 @@ impl<S: Service> Server<S> {
                 None => return,
                 Some(Ok(stream)) => self.start(stream),
                 Some(Err(error)) => {
-                    tracing::warn!(%error, "accept failed");
+                    let now = std::time::Instant::now();
+                    if last_logged.map_or(true, |at| now - at >= ACCEPT_ERROR_LOG_EVERY) {
+                        tracing::warn!(%error, suppressed = unlogged, "accept failed");
+                        (last_logged, unlogged) = (Some(now), 0);
+                    } else {
+                        unlogged += 1;
+                    }
                     glommio::timer::sleep(ACCEPT_ERROR_BACKOFF).await;
                 }
             }
