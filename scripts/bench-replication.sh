@@ -11,13 +11,16 @@
 # process stopped by its PID; stores go under --store-dir and are deleted at the end.
 #
 # Usage: scripts/bench-replication.sh [--duration 10s] [--catch-up-size 1G]
-#            [--broker-cpus 1] [--harness-cpus 0] [--store-dir DIR]
+#            [--broker-cpus 1] [--slave-cpus LIST] [--harness-cpus 0] [--store-dir DIR]
+# --slave-cpus: where the slave runs during the produce runs (default: the broker CPUs, as a
+# slave on the master's host; the harness's CPUs put it beside the load generator instead).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 duration=10s
 catch_up_size=1G
 broker_cpus=1
+slave_cpus=
 harness_cpus=0
 store_root=.cache/bench-replication
 while [ $# -gt 0 ]; do
@@ -25,12 +28,14 @@ while [ $# -gt 0 ]; do
         --duration) duration=$2; shift 2 ;;
         --catch-up-size) catch_up_size=$2; shift 2 ;;
         --broker-cpus) broker_cpus=$2; shift 2 ;;
+        --slave-cpus) slave_cpus=$2; shift 2 ;;
         --harness-cpus) harness_cpus=$2; shift 2 ;;
         --store-dir) store_root=$2; shift 2 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
 
+slave_cpus=${slave_cpus:-$broker_cpus}
 cargo build --release --locked -p shardmq -p shardmq-bench >&2
 shardmq=target/release/shardmq
 bench=target/release/shardmq-bench
@@ -116,7 +121,7 @@ produce() { # mode → "msgs/s p99_us"
     start master "$master_port" "$work/master" "brokerRole=$role"
     create_topic
     if [ "$mode" != none ]; then
-        start slave "$slave_port" "$work/slave" "${slave_settings[@]}"
+        broker_cpus=$slave_cpus start slave "$slave_port" "$work/slave" "${slave_settings[@]}"
         wait_runtime "127.0.0.1:$master_port" haConnectionCount 1
     fi
     timeout 300 taskset -c "$harness_cpus" "$bench" produce --broker "127.0.0.1:$master_port" \
@@ -161,7 +166,7 @@ secs = float(re.search(r", ([0-9.]+) s,", text).group(1))
 print(round(int(m.group(1)) / secs / 1048576, 1))')
 
 cat <<REPORT
-| replication (1 shard, 1 KiB, $duration) | msgs/s | p99 µs | errors | ratio to no slave |
+| replication (1 shard, 1 KiB, $duration; master on CPU $broker_cpus, slave on CPU $slave_cpus, harness on CPU $harness_cpus) | msgs/s | p99 µs | errors | ratio to no slave |
 | --- | ---: | ---: | ---: | ---: |
 | no slave | ${rate[none]} | ${p99[none]} | ${errors[none]} | 1.00 |
 | ASYNC_MASTER + slave | ${rate[async]} | ${p99[async]} | ${errors[async]} | $(python3 -c "print(f'{${rate[async]}/${rate[none]}:.2f}')") |
