@@ -14,7 +14,7 @@ use glommio::net::{TcpListener, TcpStream};
 use super::wire::{self, Header, REPORT_LEN};
 use super::{read_exact, HaError};
 use crate::config::BrokerConfig;
-use crate::net::{write_all, Latch};
+use crate::net::{write_all, AcceptFailures, Latch};
 use crate::storage::record;
 use crate::storage::replicas::Replicas;
 use crate::storage::store::Store;
@@ -37,6 +37,7 @@ const READ_SIZE: usize = 1 << 20;
 pub async fn serve(ctx: ShardLog, listener: TcpListener, closing: impl Future<Output = ()>) {
     let stopping = Rc::new(Latch::default());
     let accept = async {
+        let mut failures = AcceptFailures::default();
         loop {
             match listener.accept().await {
                 Ok(stream) => {
@@ -47,10 +48,7 @@ pub async fn serve(ctx: ShardLog, listener: TcpListener, closing: impl Future<Ou
                     })
                     .detach();
                 }
-                Err(error) => {
-                    tracing::warn!(%error, "HA accept failed");
-                    glommio::timer::sleep(std::time::Duration::from_millis(100)).await;
-                }
+                Err(error) => failures.failed(&error, "HA accept failed").await,
             }
         }
     };

@@ -40,6 +40,31 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     Ok(listener)
 }
 
+/// A listener's failing accepts (out of descriptors), which repeat every backoff: each
+/// waits 100 ms, and they are logged once per 10 s with the count of the others.
+#[derive(Debug, Default)]
+pub struct AcceptFailures {
+    last_logged: Option<std::time::Instant>,
+    unlogged: u64,
+}
+
+impl AcceptFailures {
+    /// Counts or logs `error` as `what`, then waits the backoff.
+    pub async fn failed(&mut self, error: &dyn std::fmt::Display, what: &str) {
+        let now = std::time::Instant::now();
+        if self
+            .last_logged
+            .map_or(true, |at| now - at >= ACCEPT_ERROR_LOG_EVERY)
+        {
+            tracing::warn!(%error, suppressed = self.unlogged, "{what}");
+            (self.last_logged, self.unlogged) = (Some(now), 0);
+        } else {
+            self.unlogged += 1;
+        }
+        glommio::timer::sleep(ACCEPT_ERROR_BACKOFF).await;
+    }
+}
+
 /// Accepts connections on one shard and tracks them until they end. One server may run
 /// several listeners (a broker shard's main and fast ports); their connections share its
 /// [`ShardBudget`].
@@ -66,10 +91,7 @@ impl<S: Service> Server<S> {
 
     /// Accepts until [`Server::shutdown`]; each connection runs in its own task.
     pub async fn run(self: Rc<Self>, listener: TcpListener) {
-        // A failing accept (out of descriptors) repeats every backoff: logged once per
-        // ACCEPT_ERROR_LOG_EVERY, with how many were not.
-        let mut last_logged: Option<std::time::Instant> = None;
-        let mut unlogged = 0u64;
+        let mut failures = AcceptFailures::default();
         loop {
             let accept = async { Some(listener.accept().await) };
             let stop = async {
@@ -79,16 +101,7 @@ impl<S: Service> Server<S> {
             match futures_lite::future::or(accept, stop).await {
                 None => return,
                 Some(Ok(stream)) => self.start(stream),
-                Some(Err(error)) => {
-                    let now = std::time::Instant::now();
-                    if last_logged.map_or(true, |at| now - at >= ACCEPT_ERROR_LOG_EVERY) {
-                        tracing::warn!(%error, suppressed = unlogged, "accept failed");
-                        (last_logged, unlogged) = (Some(now), 0);
-                    } else {
-                        unlogged += 1;
-                    }
-                    glommio::timer::sleep(ACCEPT_ERROR_BACKOFF).await;
-                }
+                Some(Err(error)) => failures.failed(&error, "accept failed").await,
             }
         }
     }

@@ -40,7 +40,7 @@ pub(crate) use connection::write_all;
 pub use connection::Peer;
 pub(crate) use frame_reader::{FrameReader, Read};
 pub use latch::Latch;
-pub use listener::{bind, Server};
+pub use listener::{bind, AcceptFailures, Server};
 pub use outbox::Outbox;
 
 use crate::wire::RemotingCommand;

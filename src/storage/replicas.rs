@@ -26,9 +26,13 @@ impl Replicas {
         self.acked(end);
     }
 
-    /// A slave's connection ended.
+    /// A slave's connection ended. With none left, the sends still waiting time out, and
+    /// their wakers go (a stalled slave that timed sends out left one each).
     pub fn disconnected(&self) {
         self.connected.set(self.connected.get().saturating_sub(1));
+        if self.connected.get() == 0 {
+            self.waiters.borrow_mut().clear();
+        }
     }
 
     /// Slaves connected now.
