@@ -67,6 +67,33 @@ struct Pending<T> {
     answer: Answer,
 }
 
+impl<T> Owner<T> {
+    /// Runs `work` on the table's journal off the reactor, opening the journal first if no
+    /// batch has yet. Batches run one at a time, so nothing else holds it meanwhile.
+    async fn on_journal<R: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Journal) -> std::io::Result<R> + Send + 'static,
+    ) -> std::io::Result<R> {
+        let journal = self.journal.borrow_mut().take();
+        let file = self.file.clone();
+        let (journal, done) = glommio::executor()
+            .spawn_blocking(move || {
+                let mut journal = match journal {
+                    Some(journal) => journal,
+                    None => match Journal::open(&file) {
+                        Ok(journal) => journal,
+                        Err(err) => return (None, Err(err)),
+                    },
+                };
+                let done = work(&mut journal);
+                (Some(journal), done)
+            })
+            .await;
+        *self.journal.borrow_mut() = journal;
+        done
+    }
+}
+
 impl<T> std::fmt::Debug for Owner<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Owner")
@@ -226,27 +253,16 @@ impl<T: Journaled> OwnedTable<T> {
                 .await
                 .map_err(|err| persist_error(&err))?;
         } else if let Some(record) = table.take_record() {
-            let journal = owner.journal.borrow_mut().take();
-            let file = owner.file.clone();
             let compacted = owner.compacted.take();
-            let (journal, written) = glommio::executor()
-                .spawn_blocking(move || {
-                    let mut journal = match journal {
-                        Some(journal) => journal,
-                        None => match Journal::open(&file) {
-                            Ok(journal) => journal,
-                            Err(err) => return (None, Err(err)),
-                        },
-                    };
+            owner
+                .on_journal(move |journal| {
                     if let Some(bytes) = compacted {
                         journal.compacted(bytes);
                     }
-                    let written = journal.append(&record);
-                    (Some(journal), written)
+                    journal.append(&record)
                 })
-                .await;
-            *owner.journal.borrow_mut() = journal;
-            written.map_err(|err| persist_error(&err))?;
+                .await
+                .map_err(|err| persist_error(&err))?;
             self.compact_if_due(owner, &table).await;
         }
         self.table
@@ -264,23 +280,10 @@ impl<T: Journaled> OwnedTable<T> {
             .await
             .map_err(|err| std::io::Error::other(err.to_string()))?;
         owner.compacted.take();
-        let journal = owner.journal.borrow_mut().take();
-        let (file, snapshot) = (owner.file.clone(), table.snapshot());
-        let (journal, written) = glommio::executor()
-            .spawn_blocking(move || {
-                let mut journal = match journal {
-                    Some(journal) => journal,
-                    None => match Journal::open(&file) {
-                        Ok(journal) => journal,
-                        Err(err) => return (None, Err(err)),
-                    },
-                };
-                let written = journal.restart(&snapshot);
-                (Some(journal), written)
-            })
-            .await;
-        *owner.journal.borrow_mut() = journal;
-        written
+        let snapshot = table.snapshot();
+        owner
+            .on_journal(move |journal| journal.restart(&snapshot))
+            .await
     }
 
     /// Folds the journal into a new snapshot of `table` when it has outgrown the last one:
@@ -300,17 +303,7 @@ impl<T: Journaled> OwnedTable<T> {
         let Ok(running) = owner.compaction.try_acquire_static_permit(1) else {
             return;
         };
-        let Some(mut journal) = owner.journal.borrow_mut().take() else {
-            return;
-        };
-        let (journal, rotated) = glommio::executor()
-            .spawn_blocking(move || {
-                let rotated = journal.rotate();
-                (journal, rotated)
-            })
-            .await;
-        *owner.journal.borrow_mut() = Some(journal);
-        let compaction = match rotated {
+        let compaction = match owner.on_journal(Journal::rotate).await {
             Ok(compaction) => compaction,
             Err(err) => {
                 tracing::warn!(file = %owner.file.display(), %err, "cannot rotate the journal");
