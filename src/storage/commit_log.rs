@@ -28,7 +28,12 @@ use super::io::{join_all, Disk, ReadBuf, SegmentFile};
 use super::log_buffer::{LogBuffer, LogBytes};
 use super::offsets::PhysicalOffset;
 use super::read_cache::{ReadCache, Slot};
-use super::record::{self, blank_header, Scanned, BLANK_HEADER};
+use super::record::{blank_header, BLANK_HEADER};
+
+#[path = "commit_log_copy.rs"]
+mod copy;
+
+pub use copy::Copied;
 
 /// Largest span one merged disk read covers.
 const MERGED_READ_MAX: u64 = 1 << 20;
@@ -101,12 +106,40 @@ impl Shared {
         }
     }
 
+    /// Ends an append of `size` bytes at `offset` whose bytes `st` holds: what it waits for
+    /// under the flush policy, and the writer and readers told.
+    pub fn appended(
+        shared: &Rc<Shared>,
+        mut st: std::cell::RefMut<'_, LogState>,
+        offset: PhysicalOffset,
+        size: u32,
+    ) -> Appended {
+        let durable = Durable::of_end(shared, &mut st);
+        drop(st);
+        // An idle writer writes every append at once; a busy one takes it with the next
+        // completion (see `log_writer`).
+        shared.wake_writer();
+        shared.grew();
+        Appended {
+            offset,
+            size,
+            durable,
+        }
+    }
+
     pub fn segment_start(&self, offset: u64) -> u64 {
         offset - offset % self.config.segment_size
     }
 }
 
 impl LogState {
+    /// Ends the segment starting at `seg` with the filler at `filler_at` (already in the
+    /// buffer): the log goes on at `next`, and reads of the segment stop after the filler.
+    pub fn close_segment(&mut self, seg: u64, filler_at: u64, next: u64) {
+        self.buffer.skip_to(next);
+        self.fillers.insert(seg, filler_at);
+    }
+
     pub fn wake_all(&mut self) {
         for w in self.waiters.drain(..) {
             w.wake();
@@ -280,137 +313,13 @@ impl CommitLog {
         }
         if rolls {
             st.buffer.append(&blank_header((next - pos) as u32));
-            st.buffer.skip_to(next);
-            st.fillers.insert(seg, pos);
+            st.close_segment(seg, pos, next);
             pos = next;
         }
         let offset = PhysicalOffset(pos);
         assign(record, offset);
         st.buffer.append(record);
-        let durable = Durable::of_end(sh, &mut st);
-        drop(st);
-        // An idle writer writes every append at once; a busy one takes it with the next
-        // completion (see `log_writer`).
-        sh.wake_writer();
-        sh.grew();
-        Ok(Appended {
-            offset,
-            size: size as u32,
-            durable,
-        })
-    }
-
-    /// Appends `bytes` copied from another log (a master's), where they start at `offset`:
-    /// the log must end exactly there, and the bytes must be whole records of one segment,
-    /// each sound (structure and body CRC) and carrying its own position, possibly ended by
-    /// the segment's filler, after which the log continues in the next segment as the
-    /// other's does. So a copy is byte for byte the other log, at the same offsets.
-    pub fn append_copied(&self, offset: PhysicalOffset, bytes: &[u8]) -> StoreResult<Appended> {
-        let sh = &self.shared;
-        let mut st = sh.state.borrow_mut();
-        if let Some(e) = &st.failed {
-            return Err(e.clone().min_failed());
-        }
-        let end = st.buffer.end();
-        if offset.0 != end {
-            return Err(StoreError::NotContiguous {
-                offset: offset.0,
-                end,
-            });
-        }
-        let next = sh.segment_start(end) + sh.config.segment_size;
-        let filler = check_copied(end, next, bytes)?;
-        if filler && !st.segments.contains_key(&next) {
-            let full = st.disk_full;
-            drop(st);
-            return Err(sh.no_next_segment(full));
-        }
-        let span = if filler {
-            next - end
-        } else {
-            bytes.len() as u64
-        };
-        if st.buffer.unwritten() + span > sh.config.unwritten_bytes_max {
-            drop(st);
-            sh.wake_writer();
-            return Err(StoreError::Busy);
-        }
-        st.buffer.append(bytes);
-        if filler {
-            let filler_at = st.buffer.end() - BLANK_HEADER as u64;
-            st.buffer.skip_to(next);
-            st.fillers.insert(next - sh.config.segment_size, filler_at);
-        }
-        let durable = Durable::of_end(sh, &mut st);
-        drop(st);
-        sh.wake_writer();
-        sh.grew();
-        Ok(Appended {
-            offset,
-            size: bytes.len() as u32,
-            durable,
-        })
-    }
-
-    /// Whole records from `offset` (a record's start, or a segment's), at most `max` bytes
-    /// of them unless the first alone is larger, up to the segment's filler (included) or
-    /// the log's end: what [`CommitLog::append_copied`] takes on another log. Empty at the
-    /// end of the log. From the tail in memory, else from disk, as any read.
-    pub async fn read_copy(&self, offset: PhysicalOffset, max: usize) -> StoreResult<Copied> {
-        let data_end = {
-            let st = self.shared.state.borrow();
-            let seg = self.shared.segment_start(offset.0);
-            let filler_end = st.fillers.get(&seg).map(|at| at + BLANK_HEADER as u64);
-            let seg_end = filler_end.unwrap_or(seg + self.shared.config.segment_size);
-            seg_end.min(st.buffer.end())
-        };
-        let available = data_end.saturating_sub(offset.0) as usize;
-        if available == 0 {
-            return Ok(Copied {
-                bytes: LogBytes::Owned(Vec::new()),
-                next: offset,
-            });
-        }
-        // At least a header's worth, so that a record larger than `max` tells its size.
-        let bytes = self
-            .read(offset, available.min(max.max(BLANK_HEADER)))
-            .await?;
-        let (len, filler) = whole_records(&bytes);
-        let bytes = match len {
-            0 => {
-                // One record larger than `max`: read it whole.
-                let size = record::message_size(&bytes)
-                    .filter(|&size| size <= available)
-                    .ok_or(StoreError::Corrupt {
-                        what: "commit log",
-                        detail: format!("no record at offset {}", offset.0),
-                    })?;
-                self.read(offset, size).await?
-            }
-            len if len == bytes.len() => bytes,
-            len => LogBytes::Owned(bytes[..len].to_vec()),
-        };
-        let next = match filler {
-            true => self.shared.segment_start(offset.0) + self.shared.config.segment_size,
-            false => offset.0 + bytes.len() as u64,
-        };
-        Ok(Copied {
-            bytes,
-            next: PhysicalOffset(next),
-        })
-    }
-
-    /// Resolves once the log ends past `offset`.
-    pub async fn wait_end_past(&self, offset: PhysicalOffset) {
-        let shared = Rc::clone(&self.shared);
-        std::future::poll_fn(move |cx| {
-            if shared.state.borrow().buffer.end() > offset.0 {
-                return Poll::Ready(());
-            }
-            shared.growth_waiters.borrow_mut().push(cx.waker().clone());
-            Poll::Pending
-        })
-        .await
+        Ok(Shared::appended(sh, st, offset, size as u32))
     }
 
     /// Whether appends totalling `size` bytes would be accepted now, with the error the
@@ -451,21 +360,6 @@ impl CommitLog {
     /// created the next segment), or the log failed.
     pub async fn writable(&self, size: u64) -> StoreResult<()> {
         self.room(size, false).await
-    }
-
-    /// Waits until [`CommitLog::append_copied`] of `bytes` would not answer Busy: room in
-    /// the buffer and, when they end with a filler, the next segment.
-    pub async fn copied_writable(&self, bytes: &[u8]) -> StoreResult<()> {
-        let (end, next) = {
-            let end = self.shared.state.borrow().buffer.end();
-            (
-                end,
-                self.shared.segment_start(end) + self.shared.config.segment_size,
-            )
-        };
-        // Bytes that do not fit here are refused without waiting; let the append say why.
-        let filler = check_copied(end, next, bytes).unwrap_or(false);
-        self.room(bytes.len() as u64, filler).await
     }
 
     /// Waits for room for `size` bytes, and for the next segment when they roll into it
@@ -925,66 +819,4 @@ impl StoreError {
             _ => StoreError::Failed,
         }
     }
-}
-
-/// Checks `bytes`, copied to start at `start` of a segment ending at `next`: whole sound
-/// records, each carrying its own position, and at most a filler after them that fills the
-/// segment. Returns whether they end with that filler.
-fn check_copied(start: u64, next: u64, bytes: &[u8]) -> StoreResult<bool> {
-    let corrupt = |at: usize, detail: &str| StoreError::Corrupt {
-        what: "copied records",
-        detail: format!("at offset {}: {detail}", start + at as u64),
-    };
-    if start + bytes.len() as u64 > next {
-        return Err(corrupt(0, "they run past the segment end"));
-    }
-    let mut at = 0;
-    while at < bytes.len() {
-        let pos = start + at as u64;
-        match record::scan(&bytes[at..]) {
-            Scanned::Record(meta) if meta.physical_offset.0 == pos => {
-                at += meta.total_size as usize;
-            }
-            Scanned::Record(meta) => {
-                let detail = format!("a record written at {}", meta.physical_offset.0);
-                return Err(corrupt(at, &detail));
-            }
-            Scanned::Blank if at + BLANK_HEADER == bytes.len() => {
-                let mut size = [0; 4];
-                size.copy_from_slice(&bytes[at..at + 4]);
-                let fills = u64::from(u32::from_be_bytes(size));
-                return match fills == next - pos {
-                    true => Ok(true),
-                    false => Err(corrupt(at, "a filler that does not end the segment")),
-                };
-            }
-            Scanned::Blank => return Err(corrupt(at, "bytes after the segment's filler")),
-            Scanned::End | Scanned::Invalid => {
-                return Err(corrupt(at, "not a whole, sound record"));
-            }
-        }
-    }
-    Ok(false)
-}
-
-/// Length of the whole records (and the filler that may end them) at the start of `bytes`,
-/// log bytes already verified, and whether a filler ends them.
-fn whole_records(bytes: &[u8]) -> (usize, bool) {
-    let mut at = 0;
-    while at < bytes.len() {
-        match record::scan_verified(&bytes[at..]) {
-            Scanned::Record(meta) => at += meta.total_size as usize,
-            Scanned::Blank => return (at + BLANK_HEADER, true),
-            Scanned::End | Scanned::Invalid => break,
-        }
-    }
-    (at, false)
-}
-
-/// Records read for a copy ([`CommitLog::read_copy`]) and where the next ones start.
-#[derive(Debug)]
-pub struct Copied {
-    pub bytes: LogBytes,
-    /// Past these bytes, or the next segment's start after a filler.
-    pub next: PhysicalOffset,
 }
