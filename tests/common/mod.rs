@@ -247,6 +247,14 @@ impl Broker {
 
 impl Drop for Broker {
     fn drop(&mut self) {
+        // A broker that died on its own (a crash shows only as a closed connection in the
+        // test) is named with how it ended, so a failing test says why.
+        if let Ok(Some(status)) = self.child.try_wait() {
+            eprintln!(
+                "broker pid {} had already exited: {status}",
+                self.child.id()
+            );
+        }
         self.terminate();
     }
 }
@@ -373,7 +381,8 @@ pub fn request_with_body(
     ext_fields: serde_json::Value,
     body: &[u8],
 ) -> (serde_json::Value, Vec<u8>) {
-    try_request_with_body(stream, code, ext_fields, body).expect("a response")
+    try_request_with_body(stream, code, ext_fields, body)
+        .unwrap_or_else(|| panic!("no response to request {code}: the connection closed"))
 }
 
 /// [`request_with_body`], but `None` when the connection fails (the broker died).
