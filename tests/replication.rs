@@ -9,36 +9,15 @@ mod common;
 use std::net::TcpStream;
 
 use common::{
-    code_of, create_topic, pull, runtime_info, runtime_long, send_v2, wait_max_offset, wait_route,
-    wait_until, Broker, PATIENCE, PULL_FOUND, SUCCESS, TOPIC_NOT_EXIST,
+    code_of, create_topic, pull, runtime_info, runtime_long, send_v2, slave_args, wait_max_offset,
+    wait_route, wait_until, Broker, PATIENCE, PULL_FOUND, SUCCESS, TOPIC_NOT_EXIST,
 };
 
 const TOPIC: &str = "Replicated";
 const SERVICE_NOT_AVAILABLE: i64 = 14;
 
-/// The arguments that make a broker the slave of `master`, registering with its NameServer;
-/// with `named`, `haMasterAddress` names the master too.
-fn slave_args(master: &Broker, named: bool) -> Vec<String> {
-    let mut settings = vec![
-        "brokerRole=SLAVE".to_owned(),
-        "brokerId=1".to_owned(),
-        "embeddedNamesrv=false".to_owned(),
-        format!("namesrvAddr=127.0.0.1:{}", master.namesrv_port),
-    ];
-    if named {
-        settings.push(format!(
-            "haMasterAddress=127.0.0.1:{}",
-            master.listen_port + 1
-        ));
-    }
-    settings
-        .into_iter()
-        .flat_map(|setting| ["-o".to_owned(), setting])
-        .collect()
-}
-
 fn start_slave(master: &Broker, store: Option<(std::path::PathBuf, Broker)>) -> Broker {
-    let args = slave_args(master, true);
+    let args = slave_args(master.listen_port, master.namesrv_port, true);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match store {
         None => Broker::start(2, &args),
@@ -161,7 +140,7 @@ fn a_slave_without_ha_master_address_follows_the_master_its_namesrv_names() {
     send_each_shard(&master, 0, 10);
     // Both master shards have registered, so the slave's first registration names them.
     wait_route(master.namesrv_addr(), TOPIC, 2);
-    let args = slave_args(&master, false);
+    let args = slave_args(master.listen_port, master.namesrv_port, false);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let slave = Broker::start(2, &args);
     wait_logs_equal(&master, &slave);

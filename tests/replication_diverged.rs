@@ -5,29 +5,17 @@
 mod common;
 
 use common::{
-    code_of, create_topic, send_v2, wait_max_offset, wait_until, Broker, PATIENCE, SUCCESS,
+    code_of, create_topic, send_v2, slave_args, wait_max_offset, wait_until, Broker, PATIENCE,
+    SUCCESS,
 };
 
 const TOPIC: &str = "Kept";
-
-fn slave_args(master_port: u16, namesrv_port: u16) -> Vec<String> {
-    [
-        "brokerRole=SLAVE".to_owned(),
-        "brokerId=1".to_owned(),
-        "embeddedNamesrv=false".to_owned(),
-        format!("namesrvAddr=127.0.0.1:{namesrv_port}"),
-        format!("haMasterAddress=127.0.0.1:{}", master_port + 1),
-    ]
-    .into_iter()
-    .flat_map(|setting| ["-o".to_owned(), setting])
-    .collect()
-}
 
 #[test]
 fn a_slave_ahead_of_its_master_is_refused_and_keeps_its_records() {
     let master = Broker::start(1, &[]);
     let (port, ns) = (master.listen_port, master.namesrv_port);
-    let args = slave_args(port, ns);
+    let args = slave_args(port, ns, true);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let slave = Broker::start(1, &args);
     for broker in [&master, &slave] {

@@ -28,17 +28,7 @@ const GROUP: &str = "readers";
 
 /// A broker started as the slave of `master` (with its NameServer, and `haMasterAddress`).
 fn start_slave(master: &Broker) -> Broker {
-    let settings = [
-        "brokerRole=SLAVE".to_owned(),
-        "brokerId=1".to_owned(),
-        "embeddedNamesrv=false".to_owned(),
-        format!("namesrvAddr=127.0.0.1:{}", master.namesrv_port),
-        format!("haMasterAddress=127.0.0.1:{}", master.listen_port + 1),
-    ];
-    let args: Vec<String> = settings
-        .into_iter()
-        .flat_map(|setting| ["-o".to_owned(), setting])
-        .collect();
+    let args = common::slave_args(master.listen_port, master.namesrv_port, true);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     Broker::start(2, &args)
 }

@@ -84,17 +84,27 @@ async fn feed(
     let from = wire::parse_report(report).map_err(HaError::Protocol)?;
     let log = ctx.store.log();
     let (oldest, end) = (log.min_offset().0, log.end().0);
-    if from > end {
-        return Err(HaError::Protocol(format!(
-            "the slave's log ends at {from}, past this master's end {end}: it holds records \
-             this master does not; it is left as it is"
-        )));
-    }
-    if from < oldest {
-        return Err(HaError::Protocol(format!(
-            "the slave's log ends at {from}, before the oldest record this master keeps \
-             ({oldest})"
-        )));
+    // A slave with an empty log copies what this master keeps, from its oldest record.
+    let from = if from == 0 { oldest } else { from };
+    if from > end || from < oldest {
+        // One heartbeat for where this log goes on tells the slave why, in its own log.
+        let goes_on = if from > end { end } else { oldest };
+        let header = Header {
+            offset: goes_on,
+            size: 0,
+        };
+        write_all(stream, &header.encode()).await?;
+        let why = match from > end {
+            true => format!(
+                "its log ends at {from}, past this master's end {end}: it holds records this \
+                 master does not; it is left as it is"
+            ),
+            false => format!(
+                "its log ends at {from}, before the oldest record this master keeps ({oldest}): \
+                 it fell behind retention; a slave on an empty store copies from {oldest}"
+            ),
+        };
+        return Err(HaError::Protocol(why));
     }
     acked.set(from);
     tracing::info!(shard = ctx.shard, ?peer, from, "slave connected");

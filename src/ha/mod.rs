@@ -50,9 +50,16 @@ impl std::fmt::Display for HaError {
             HaError::Closed => f.write_str("the peer closed the connection"),
             HaError::Silent(after) => write!(f, "nothing heard for {} ms", after.as_millis()),
             HaError::Protocol(why) => write!(f, "protocol error: {why}"),
+            HaError::Diverged { offset, end } if offset > end => write!(
+                f,
+                "the master's log goes on at {offset}, past this slave's end {end}: the slave \
+                 fell behind the master's retention (a slave on an empty store copies what \
+                 the master keeps)"
+            ),
             HaError::Diverged { offset, end } => write!(
                 f,
-                "the logs diverge: records for offset {offset}, but the slave's log ends at {end}"
+                "the master's log goes on at {offset}, before this slave's end {end}: the \
+                 slave holds records the master does not, and they are left as they are"
             ),
             HaError::Store(err) => write!(f, "{err}"),
         }

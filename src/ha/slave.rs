@@ -111,7 +111,20 @@ async fn copy_from(
         let header = Header::parse(head, size_max).map_err(HaError::Protocol)?;
         // The master accepted this slave: a later failure is news again.
         connected.set(true);
-        let end = log.end().0;
+        let mut end = log.end().0;
+        if header.offset != end && end == 0 {
+            // An empty slave of a master whose oldest segments are gone: the copy begins
+            // at the master's oldest record.
+            ctx.store
+                .start_log_at(PhysicalOffset(header.offset))
+                .await?;
+            tracing::info!(
+                shard = ctx.shard,
+                from = header.offset,
+                "the copy begins at the master's oldest record"
+            );
+            end = header.offset;
+        }
         if header.offset != end {
             return Err(HaError::Diverged {
                 offset: header.offset,

@@ -7,7 +7,7 @@ use std::task::Poll;
 
 use super::{Appended, CommitLog, Shared};
 use crate::storage::error::{StoreError, StoreResult};
-use crate::storage::log_buffer::LogBytes;
+use crate::storage::log_buffer::{LogBuffer, LogBytes};
 use crate::storage::offsets::PhysicalOffset;
 use crate::storage::record::{self, Scanned, BLANK_HEADER};
 
@@ -53,6 +53,35 @@ impl CommitLog {
             st.close_segment(next - sh.config.segment_size, filler_at, next);
         }
         Ok(Shared::appended(sh, st, offset, bytes.len() as u32))
+    }
+
+    /// Moves a log that never held a record to begin at `start`, a segment's start: a copy
+    /// of a log whose older segments are gone begins where the other's oldest does. The
+    /// segment files below `start` (created ahead, empty) are deleted; the writer creates
+    /// the ones the log now needs.
+    pub async fn start_at(&self, start: PhysicalOffset) -> StoreResult<()> {
+        let sh = &self.shared;
+        let doomed: Vec<_> = {
+            let mut st = sh.state.borrow_mut();
+            let end = st.buffer.end();
+            if end != 0 || start.0 % sh.config.segment_size != 0 {
+                return Err(StoreError::NotContiguous {
+                    offset: start.0,
+                    end,
+                });
+            }
+            let (block, tail) = (sh.config.block_size, sh.config.tail_cache_bytes);
+            st.buffer = LogBuffer::new(block, tail, start.0, &[]);
+            (st.flushed, st.sync_wanted) = (start.0, start.0);
+            let below: Vec<u64> = st.segments.range(..start.0).map(|(&k, _)| k).collect();
+            below.iter().filter_map(|k| st.segments.remove(k)).collect()
+        };
+        for file in doomed {
+            sh.disk.remove(&file.path()).await?;
+        }
+        sh.disk.sync_dir(&sh.dir).await?;
+        sh.wake_writer();
+        Ok(())
     }
 
     /// Whole records from `offset` (a record's start, or a segment's), at most `max` bytes

@@ -195,6 +195,7 @@ impl ConsumeQueue {
         };
         let eps = self.segment_bytes / CQ_ENTRY_SIZE;
         let valid = |e: CqEntry| e.size > 0 && e.physical_offset < keep_below;
+        let begin = self.first_written(&mut reads, first).await?;
         let mut cut_seg = first;
         for &start in starts.iter().rev() {
             let at = start / CQ_ENTRY_SIZE;
@@ -207,7 +208,7 @@ impl ConsumeQueue {
             }
         }
         let base = cut_seg / CQ_ENTRY_SIZE;
-        let mut lo = 0;
+        let mut lo = begin.saturating_sub(base);
         loop {
             let mut hi = eps;
             while lo < hi {
@@ -251,7 +252,7 @@ impl ConsumeQueue {
                 .await?;
             file.fdatasync().await?;
         }
-        let mut min = first / CQ_ENTRY_SIZE;
+        let mut min = begin;
         // A queue recreated after retention starts at its first non-blank entry.
         while min < max && self.read_opening(&mut reads, min).await?.size == u32::MAX {
             min += 1;
@@ -278,6 +279,31 @@ impl ConsumeQueue {
             st.last_physical,
         ) = (min, max, max, tail_at, tail, first, last);
         Ok(())
+    }
+
+    /// The index of the first written entry of the queue's first segment, which starts at
+    /// byte `first`: its first entry, unless the queue began later ([`ConsumeQueue::start_at`]),
+    /// when its entries start at a block of [`OPEN_READ`], found where the file's data
+    /// starts (or block by block, where the file system cannot tell).
+    async fn first_written(&self, reads: &mut OpenReads, first: u64) -> StoreResult<u64> {
+        let base = first / CQ_ENTRY_SIZE;
+        let unwritten = |e: CqEntry| e == CqEntry::decode(&[0; 20]);
+        if !unwritten(self.read_opening(reads, base).await?) {
+            return Ok(base);
+        }
+        let file = self.state.borrow().segments[&first].clone();
+        // Reading the first entry found it.
+        let data_end = reads.data_end[&first];
+        let mut at = file.data_start()?;
+        at -= at % OPEN_READ;
+        while at < data_end {
+            let index = base + at / CQ_ENTRY_SIZE;
+            if !unwritten(self.read_opening(reads, index).await?) {
+                return Ok(index);
+            }
+            at += OPEN_READ;
+        }
+        Ok(base)
     }
 
     /// The entry at `index` while the queue opens, through `reads`.
@@ -347,6 +373,27 @@ impl ConsumeQueue {
             st.tail.extend_from_slice(&hole.encode());
             st.max += 1;
         }
+    }
+
+    /// Makes a queue that never had an entry begin at `at`: its earlier records are in no log
+    /// this store holds (a copy of a log whose oldest segments were gone). The entries from
+    /// the start of `at`'s block of [`OPEN_READ`] up to it are holes pointing at `first`, the
+    /// queue's first record, so a restart finds where the queue begins (see `load`) from
+    /// one block of the segment rather than the whole of it.
+    pub fn start_at(&self, at: QueueOffset, first: PhysicalOffset) {
+        let mut st = self.state.borrow_mut();
+        assert!(
+            st.max == 0 && st.tail.is_empty(),
+            "a queue starts only once"
+        );
+        let from = at.0 - at.0 % (OPEN_READ / CQ_ENTRY_SIZE);
+        let hole = CqEntry {
+            physical_offset: first,
+            size: CqEntry::HOLE_SIZE,
+            tags_code: 0,
+        };
+        st.tail = (from..at.0).flat_map(|_| hole.encode()).collect();
+        (st.min, st.max, st.flushed, st.tail_at) = (at.0, at.0, from, from * CQ_ENTRY_SIZE);
     }
 
     /// Appends the entry for queue offset `at`, which must be the next one, pointing past the
@@ -589,194 +636,5 @@ impl ConsumeQueue {
 const _: () = assert!(IO_ALIGN as u64 % 4 == 0 && (1024 * CQ_ENTRY_SIZE) % IO_ALIGN as u64 == 0);
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::storage::io::{Faults, MemDisk};
-    use crate::storage::{run_local, test_dir};
-
-    fn entry(i: u64) -> CqEntry {
-        CqEntry {
-            physical_offset: PhysicalOffset(i * 100),
-            size: 90,
-            tags_code: i as i64 - 5,
-        }
-    }
-
-    async fn fill_flush_reopen(disk: Disk, dir: PathBuf) {
-        let cq = ConsumeQueue::open(
-            disk.clone(),
-            dir.clone(),
-            1024,
-            PhysicalOffset(u64::MAX),
-            false,
-        )
-        .await
-        .unwrap();
-        for i in 0..1500 {
-            cq.push(QueueOffset(i), entry(i)).unwrap();
-            if i % 700 == 0 {
-                cq.flush().await.unwrap();
-            }
-        }
-        assert_eq!(
-            cq.entries(QueueOffset(1000), 100).await.unwrap()[5],
-            entry(1005)
-        );
-        // Read from disk with the flushed entries after them (up to 1401), then from the
-        // read-ahead buffer, which never holds an entry past what was flushed when it was read.
-        assert_eq!(
-            cq.entries(QueueOffset(1390), 20).await.unwrap(),
-            (1390..1410).map(entry).collect::<Vec<_>>()
-        );
-        cq.flush().await.unwrap();
-        assert_eq!(
-            cq.entries(QueueOffset(1395), 20).await.unwrap(),
-            (1395..1415).map(entry).collect::<Vec<_>>()
-        );
-        assert_eq!(
-            cq.entry(QueueOffset(1499)).await.unwrap(),
-            Some(entry(1499))
-        );
-        assert_eq!(cq.entry(QueueOffset(1500)).await.unwrap(), None);
-        assert!(
-            cq.heap_bytes() <= 4 * IO_ALIGN,
-            "idle queue holds {} B",
-            cq.heap_bytes()
-        );
-        let all = cq.entries(QueueOffset(0), 2000).await.unwrap();
-        assert_eq!(all, (0..1500).map(entry).collect::<Vec<_>>());
-        drop(cq);
-        // Reopen as after an interrupted checkpoint, keeping only entries below 1200 * 100.
-        let cq = ConsumeQueue::open(
-            disk.clone(),
-            dir.clone(),
-            1024,
-            PhysicalOffset(120_000),
-            true,
-        )
-        .await
-        .unwrap();
-        assert_eq!(
-            (cq.min_offset(), cq.max_offset()),
-            (QueueOffset(0), QueueOffset(1200))
-        );
-        assert_eq!(cq.entries(QueueOffset(1190), 100).await.unwrap().len(), 10);
-        cq.push(
-            QueueOffset(1200),
-            CqEntry {
-                physical_offset: PhysicalOffset(130_000),
-                ..entry(0)
-            },
-        )
-        .unwrap();
-        cq.flush().await.unwrap();
-        drop(cq);
-        // Stale entries past the cut were wiped: nothing beyond 1201 comes back.
-        let cq = ConsumeQueue::open(disk, dir, 1024, PhysicalOffset(u64::MAX), false)
-            .await
-            .unwrap();
-        assert_eq!(cq.max_offset(), QueueOffset(1201));
-        assert_eq!(
-            cq.entry(QueueOffset(1200))
-                .await
-                .unwrap()
-                .unwrap()
-                .physical_offset
-                .0,
-            130_000
-        );
-    }
-
-    #[test]
-    fn mem_queue_survives_reopen_and_cut() {
-        run_local(|| async {
-            let disk = Disk::Mem(MemDisk::new(1, Faults::default()));
-            fill_flush_reopen(disk, PathBuf::from("/cq/T/0")).await;
-        });
-    }
-
-    #[test]
-    fn lost_records_leave_holes_that_survive_a_reopen() {
-        run_local(|| async {
-            let disk = Disk::Mem(MemDisk::new(1, Faults::default()));
-            let dir = PathBuf::from("/cq/T/1");
-            let open = || {
-                let (disk, dir) = (disk.clone(), dir.clone());
-                ConsumeQueue::open(disk, dir, 1024, PhysicalOffset(u64::MAX), false)
-            };
-            let cq = open().await.unwrap();
-            cq.push(QueueOffset(0), entry(0)).unwrap();
-            // Records 1 and 2 were lost; 3 is where 2 would have been, so it is refused.
-            assert!(cq.push(QueueOffset(3), entry(3)).is_err());
-            cq.push_holes(QueueOffset(3), entry(3).physical_offset);
-            cq.push(QueueOffset(3), entry(3)).unwrap();
-            let hole = CqEntry {
-                size: CqEntry::HOLE_SIZE,
-                tags_code: 0,
-                ..entry(3)
-            };
-            let want = vec![entry(0), hole, hole, entry(3)];
-            assert_eq!(cq.entries(QueueOffset(0), 10).await.unwrap(), want);
-            assert!(hole.is_hole() && !entry(3).is_hole());
-            // Backwards: refused, nothing changes.
-            assert!(cq.push(QueueOffset(3), entry(4)).is_err());
-            assert_eq!(cq.max_offset(), QueueOffset(4));
-            cq.flush().await.unwrap();
-            drop(cq);
-            let cq = open().await.unwrap();
-            assert_eq!(cq.max_offset(), QueueOffset(4));
-            assert_eq!(cq.entries(QueueOffset(0), 10).await.unwrap(), want);
-        });
-    }
-
-    #[test]
-    fn a_few_entries_in_a_full_size_sparse_segment_reopen_and_cut() {
-        // The default segment (299,008 entries): the search for the end probes far past the
-        // few blocks written, which read as zeros without a read.
-        let dir = test_dir("cq-sparse");
-        let d = dir.join("T").join("0");
-        run_local(move || async move {
-            let eps = 299_008;
-            let open = |keep_below, wipe| {
-                ConsumeQueue::open(Disk::Dma, d.clone(), eps, PhysicalOffset(keep_below), wipe)
-            };
-            let cq = open(u64::MAX, false).await.unwrap();
-            for i in 0..3 {
-                cq.push(QueueOffset(i), entry(i)).unwrap();
-            }
-            cq.flush().await.unwrap();
-            drop(cq);
-            let cq = open(u64::MAX, false).await.unwrap();
-            assert_eq!((cq.min_offset().0, cq.max_offset().0), (0, 3));
-            for i in 3..1500 {
-                cq.push(QueueOffset(i), entry(i)).unwrap();
-            }
-            cq.flush().await.unwrap();
-            drop(cq);
-            // Cut at entry 1100 and wipe past it, as after an interrupted checkpoint.
-            let cq = open(110_000, true).await.unwrap();
-            assert_eq!(cq.max_offset().0, 1100);
-            assert_eq!(
-                cq.entries(QueueOffset(1095), 10).await.unwrap(),
-                (1095..1100).map(entry).collect::<Vec<_>>()
-            );
-            drop(cq);
-            let cq = open(u64::MAX, false).await.unwrap();
-            assert_eq!(cq.max_offset().0, 1100);
-            // Following the log's start: nothing below it, then past entries 500 and 600.
-            for (log_min, min) in [(0, 0), (50_000, 500), (60_000, 600), (100, 600)] {
-                cq.delete_before(PhysicalOffset(log_min)).await.unwrap();
-                assert_eq!(cq.min_offset().0, min, "log starting at {log_min}");
-            }
-        });
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn dma_queue_survives_reopen_and_cut() {
-        let dir = test_dir("cq");
-        let d = dir.clone();
-        run_local(move || async move { fill_flush_reopen(Disk::Dma, d.join("T").join("0")).await });
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-}
+#[path = "consume_queue_tests.rs"]
+mod tests;

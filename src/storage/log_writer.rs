@@ -254,6 +254,13 @@ pub(super) async fn ensure_segments(shared: &Shared) -> StoreResult<()> {
             Ok(file) => {
                 // A synced record in a segment whose name is lost would be lost with it.
                 shared.disk.sync_dir(&shared.dir).await?;
+                let end = shared.state.borrow().buffer.end();
+                if start < shared.segment_start(end) {
+                    // The log moved past it meanwhile (a copy that starts later,
+                    // `CommitLog::start_at`): nothing will ever be written there.
+                    shared.disk.remove(&path).await?;
+                    continue;
+                }
                 let mut st = shared.state.borrow_mut();
                 st.segments.insert(start, file);
                 if std::mem::replace(&mut st.disk_full, false) {

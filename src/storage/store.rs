@@ -95,6 +95,10 @@ pub struct Store {
     lost_records: Cell<u64>,
     /// The last background checkpoint failed.
     checkpoint_failing: Cell<bool>,
+    /// The log began past offset 0 ([`Store::start_log_at`], or retention had removed its
+    /// first segment): a queue's first record here may carry any queue offset, the earlier
+    /// ones being in no segment this store holds.
+    log_starts_late: Cell<bool>,
 }
 
 /// Damaged data the store found and left out since it opened; each find is also logged at
@@ -175,6 +179,7 @@ impl Store {
             opened_end: Cell::new(0),
             lost_records: Cell::new(0),
             checkpoint_failing: Cell::new(false),
+            log_starts_late: Cell::new(files.min_offset() > 0),
         };
         // Without a finished checkpoint the queue files may hold anything past the restart.
         let wipe = cp.map_or(true, |cp| cp.queues_dirty);
@@ -334,6 +339,24 @@ impl Store {
         Ok(appended)
     }
 
+    /// Makes a store that never held a record begin its log at `start`, a segment's start:
+    /// a slave's copy of a master whose oldest segments are gone begins at the master's
+    /// oldest record. Refused once the store holds anything.
+    pub async fn start_log_at(&self, start: PhysicalOffset) -> StoreResult<()> {
+        let end = self.log().end().0;
+        let filed = self.all_queues().iter().any(|q| q.cq.max_offset().0 > 0);
+        if end != 0 || self.reput_from.get() != 0 || filed {
+            return Err(StoreError::NotContiguous {
+                offset: start.0,
+                end,
+            });
+        }
+        self.log().start_at(start).await?;
+        self.reput_from.set(start.0);
+        self.log_starts_late.set(true);
+        Ok(())
+    }
+
     /// [`Store::put`], waiting for room while the log buffer is full instead of answering
     /// Busy: for callers that would rather queue than refuse (retries, system topics).
     pub async fn put_waiting(
@@ -460,6 +483,8 @@ impl Store {
             // Records of this queue were lost in the damaged range just stepped over.
             q.cq.push_holes(meta.queue_offset, entry.physical_offset);
             self.lost_records.set(self.lost_records.get() - missing);
+        } else if missing > 0 && q.cq.max_offset().0 == 0 && self.log_starts_late.get() {
+            q.cq.start_at(meta.queue_offset, entry.physical_offset);
         }
         if let Err(error) = q.cq.push(meta.queue_offset, entry) {
             // Only a record recovery read back can get here: a field the CRC does not cover

@@ -259,6 +259,25 @@ impl Drop for Broker {
     }
 }
 
+/// The `-o` arguments that make a broker the slave of the master whose shard 0 listens on
+/// `master_port`, registering with the NameServer on `namesrv_port`; with `named`,
+/// `haMasterAddress` names the master too (else the slave learns it from the NameServer).
+pub fn slave_args(master_port: u16, namesrv_port: u16, named: bool) -> Vec<String> {
+    let mut settings = vec![
+        "brokerRole=SLAVE".to_owned(),
+        "brokerId=1".to_owned(),
+        "embeddedNamesrv=false".to_owned(),
+        format!("namesrvAddr=127.0.0.1:{namesrv_port}"),
+    ];
+    if named {
+        settings.push(format!("haMasterAddress=127.0.0.1:{}", master_port + 1));
+    }
+    settings
+        .into_iter()
+        .flat_map(|setting| ["-o".to_owned(), setting])
+        .collect()
+}
+
 /// Ports tests listen on: below the kernel's ephemeral range (32768 and up here), so no
 /// outgoing connection's local port and no port 0 binding can take one between the check
 /// and the broker's bind.

@@ -117,6 +117,20 @@ pub(super) async fn truncate(f: &DmaFile, size: u64) -> StoreResult<()> {
     f.truncate(size).await.map_err(failed("truncating"))
 }
 
+/// See [`super::SegmentFile::data_start`].
+pub(super) fn data_start(f: &DmaFile) -> StoreResult<u64> {
+    #[allow(unsafe_code)]
+    // SAFETY: as in `data_end`: the descriptor is `f`'s, open while `f` is borrowed, and
+    // `lseek` only moves its position, which positioned reads and writes never use.
+    let fd = unsafe { BorrowedFd::borrow_raw(f.as_raw_fd()) };
+    match rustix::fs::seek(fd, SeekFrom::Data(0)) {
+        Ok(at) => Ok(at),
+        // No data at all, or a file system that cannot tell: look from the start.
+        Err(Errno::NXIO | Errno::INVAL | Errno::OPNOTSUPP) => Ok(0),
+        Err(errno) => Err(StoreError::io("finding a file's data", errno.into())),
+    }
+}
+
 pub(super) async fn data_end(f: &DmaFile) -> StoreResult<u64> {
     #[allow(unsafe_code)]
     // SAFETY: the descriptor is `f`'s and stays open while `f` is borrowed, which outlives

@@ -401,6 +401,14 @@ impl MemFile {
         Ok(())
     }
 
+    /// The start of the first page holding a byte that is not zero (0 when none does).
+    pub(super) fn data_start(&self) -> StoreResult<u64> {
+        self.check()?;
+        let f = self.data.borrow();
+        let first = f.volatile.iter().position(|&b| b != 0).unwrap_or(0);
+        Ok(super::align_down(first as u64))
+    }
+
     /// The end of the last page holding a byte that is not zero: everything past it reads as
     /// zeros, as past a real file's last data range.
     pub(super) fn data_end(&self) -> StoreResult<u64> {

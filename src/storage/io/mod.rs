@@ -219,6 +219,15 @@ impl SegmentFile {
         }
     }
 
+    /// A position before which the file reads only zeros: the start of its first range
+    /// holding data where the file system tells holes from data (`SEEK_DATA`), else 0.
+    pub fn data_start(&self) -> StoreResult<u64> {
+        match self {
+            SegmentFile::Dma(f) => dma::data_start(f),
+            SegmentFile::Mem(f) => f.data_start(),
+        }
+    }
+
     /// A position at and past which the file reads only zeros: the end of its last range
     /// holding data where the file system tells holes from data (`SEEK_DATA` and
     /// `SEEK_HOLE`; ext4, XFS, btrfs, tmpfs), else its size. A sparse ConsumeQueue segment
