@@ -17,7 +17,7 @@
 //! | [`broker`] | RocketMQ broker semantics per request family; [`broker::BrokerContext`] |
 //! storage, client, config, wire, limits, clock |
 //! | [`ha`] | replication of each shard's CommitLog, master and slave sides | net, storage,
-//! config, wire, limits, clock |
+//! client, config, wire, limits, clock |
 //! | [`namesrv`] | the NameServer: route table, registration and expiry | net, config, wire,
 //! limits, clock |
 //! | [`client`] | connections outward (NameServer registration, admin, load) | net, config, wire,

@@ -30,7 +30,7 @@ use crate::config::ports::{FAST_PORT_OFFSET, HA_PORT_OFFSET, SHARD_PORT_STRIDE};
 use crate::config::NamesrvConfig;
 use crate::config::{shard_ports, BrokerConfig, BrokerRole};
 use crate::dispatch::Dispatcher;
-use crate::ha::{self, master::ShardLog};
+use crate::ha::{self, master::ShardLog, slave::MasterAddrs};
 use crate::namesrv::{KvConfig, NameServer};
 use crate::net::{self, Server, ShardBudget};
 use crate::storage::io::Disk;
@@ -305,6 +305,7 @@ fn start_replication(
     let index = shard.id().index();
     let log = ShardLog {
         shard: index,
+        shards: shard.count(),
         store: ctx.store.clone(),
         config: config.clone(),
     };
@@ -321,8 +322,22 @@ fn start_replication(
             Some(master) => tracing::info!(shard = index, %master, "slave of the master's shard"),
             None => tracing::info!(shard = index, "slave of the master the NameServers name"),
         }
+        // The master's main port, where its shard count is checked, is what the NameServers
+        // name; a slave given `haMasterAddress` and NameServers waits for them to name it,
+        // and only one given no NameServer copies unchecked.
         let learned = ctx.master.clone();
-        let master = move || given.or_else(|| learned.ha_addr());
+        let namesrvs = !config.namesrv_addr.is_empty();
+        let master = move || {
+            let main = learned.addr();
+            match given {
+                Some(ha) if main.is_some() || !namesrvs => Some(MasterAddrs { ha, main }),
+                Some(_) => None,
+                None => Some(MasterAddrs {
+                    ha: learned.ha_addr()?,
+                    main,
+                }),
+            }
+        };
         return Ok(shard.spawn_background(ha::slave::follow(log, master, shard.closing())));
     }
     let addr = SocketAddr::new(config.listen_addr, ctx.identity.ports.ha);

@@ -24,6 +24,8 @@ use crate::storage::PhysicalOffset;
 #[derive(Debug, Clone)]
 pub struct ShardLog {
     pub shard: usize,
+    /// Shards of this process: a slave's must be its master's.
+    pub shards: usize,
     pub store: Rc<Store>,
     pub config: Rc<BrokerConfig>,
 }

@@ -34,6 +34,8 @@ pub enum HaError {
     Silent(Duration),
     /// A frame that cannot be right: the connection is closed.
     Protocol(String),
+    /// The master is not one this slave can copy (another shard count).
+    Unfit(String),
     /// The two logs do not line up: the master sent records for `offset`, the slave's log
     /// ends at `end` (or the slave asked for an offset the master does not hold).
     Diverged {
@@ -50,6 +52,7 @@ impl std::fmt::Display for HaError {
             HaError::Closed => f.write_str("the peer closed the connection"),
             HaError::Silent(after) => write!(f, "nothing heard for {} ms", after.as_millis()),
             HaError::Protocol(why) => write!(f, "protocol error: {why}"),
+            HaError::Unfit(why) => f.write_str(why),
             HaError::Diverged { offset, end } if offset > end => write!(
                 f,
                 "the master's log goes on at {offset}, past this slave's end {end}: the slave \

@@ -14,20 +14,36 @@ use std::time::Duration;
 
 use glommio::net::TcpStream;
 
+use bytes::Bytes;
+
 use super::master::ShardLog;
 use super::wire::{self, Header, HEADER_LEN};
 use super::{read_exact, within, HaError};
+use crate::client::{self, ClientError, Connection};
 use crate::net::write_all;
 use crate::storage::{PhysicalOffset, StoreError};
+use crate::wire::body::{self, KvTable};
+use crate::wire::codes::request_code;
+use crate::wire::{ExtFields, RemotingCommand};
 
 /// Pause between two attempts to reach the master.
 const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
 
-/// Follows the master's shard until `closing` resolves. `master` gives its HA address at
+/// Where this slave shard's master shard listens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MasterAddrs {
+    /// Its HA port, which the log is copied from.
+    pub ha: SocketAddr,
+    /// Its main port, which answers GET_BROKER_RUNTIME_INFO with its shard count; unknown
+    /// to a slave that has no NameServer to name it (then the count is not checked).
+    pub main: Option<SocketAddr>,
+}
+
+/// Follows the master's shard until `closing` resolves. `master` gives its addresses at
 /// each (re)connection; while it gives none, the slave asks again after a pause.
 pub async fn follow(
     ctx: ShardLog,
-    master: impl Fn() -> Option<SocketAddr>,
+    master: impl Fn() -> Option<MasterAddrs>,
     closing: impl Future<Output = ()>,
 ) {
     let mut closing = pin!(closing);
@@ -57,10 +73,10 @@ pub async fn follow(
                         let end = ctx.store.log().end().0;
                         let failure = error.to_string();
                         if connected.get() || failure != last_failure {
-                            tracing::warn!(shard, %master, end, %error, "not following the master");
+                            tracing::warn!(shard, master = %master.ha, end, %error, "not following the master");
                             last_failure = failure;
                         } else {
-                            tracing::debug!(shard, %master, end, %error, "not following the master");
+                            tracing::debug!(shard, master = %master.ha, end, %error, "not following the master");
                         }
                     }
                 }
@@ -80,15 +96,58 @@ pub async fn follow(
     }
 }
 
+/// Checks that the master at `main` runs as many shards as this slave: shard k of each
+/// copies the other's shard k, and the queues of a topic are placed by the shard count, so
+/// copies of a master with another count would hold the queues in other places. A master
+/// that does not say (a Java broker) is one shard.
+async fn check_shards(ctx: &ShardLog, main: SocketAddr) -> Result<(), HaError> {
+    let patience = ctx.config.ha_housekeeping_interval;
+    let unreachable = |error: ClientError| {
+        let why = format!("asking the master at {main} for its shard count: {error}");
+        HaError::Io(std::io::Error::other(why))
+    };
+    let conn = Connection::connect(main, patience)
+        .await
+        .map_err(unreachable)?;
+    let request = RemotingCommand::request(
+        request_code::GET_BROKER_RUNTIME_INFO,
+        ExtFields::new(),
+        Bytes::new(),
+    );
+    let answer = conn.request(request, patience).await;
+    conn.close();
+    let answer = client::success(answer.map_err(unreachable)?).map_err(unreachable)?;
+    let info: KvTable = body::decode(&answer.body, "runtime info")
+        .map_err(|error| HaError::Protocol(format!("{main}: {error}")))?;
+    let theirs = match info.table.get("shards") {
+        None => 1,
+        Some(n) => n
+            .parse::<usize>()
+            .map_err(|_| HaError::Protocol(format!("{main} names its shard count {n:?}")))?,
+    };
+    if theirs != ctx.shards {
+        return Err(HaError::Unfit(format!(
+            "the master at {main} runs {theirs} shard(s) and this slave {}: a slave needs \
+             its master's shard count (start it with --shards {theirs}); not copying",
+            ctx.shards
+        )));
+    }
+    Ok(())
+}
+
 /// Copies from `master` until the connection fails; sets `connected` once the master has
 /// answered.
 async fn copy_from(
     ctx: &ShardLog,
-    master: SocketAddr,
+    master: MasterAddrs,
     connected: &std::cell::Cell<bool>,
 ) -> Result<(), HaError> {
     let config = &ctx.config;
     let patience = config.ha_housekeeping_interval;
+    if let Some(main) = master.main {
+        check_shards(ctx, main).await?;
+    }
+    let master = master.ha;
     let connect = async {
         let stream = TcpStream::connect_timeout(master, patience).await;
         stream.map_err(|error| HaError::Io(error.into()))
