@@ -167,6 +167,12 @@ pub struct BrokerConfig {
     pub ha_housekeeping_interval: Duration,
     /// `haTransferBatchSize`: most bytes of records a master sends in one transfer.
     pub ha_transfer_batch_size: usize,
+    /// `slaveReadEnable`: a master suggests its slave (`suggestWhichBrokerId`) to a consumer
+    /// reading far behind the log's end, by `accessMessageInMemoryMaxRatio`.
+    pub slave_read_enable: bool,
+    /// `accessMessageInMemoryMaxRatio`: a pull whose last record lies more than this percent
+    /// of the host's memory behind the log's end is far behind.
+    pub access_message_in_memory_max_ratio: u8,
     pub namesrv_addr: Vec<SocketAddr>,
     pub listen_addr: IpAddr,
     pub listen_port: u16,
@@ -271,6 +277,8 @@ impl Default for BrokerConfig {
             ha_send_heartbeat_interval: Duration::from_secs(5),
             ha_housekeeping_interval: Duration::from_secs(20),
             ha_transfer_batch_size: 32 * 1024,
+            slave_read_enable: false,
+            access_message_in_memory_max_ratio: 40,
             namesrv_addr: Vec::new(),
             listen_addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             listen_port: 10911,
@@ -422,6 +430,13 @@ impl BrokerConfig {
             }
             "haHousekeepingInterval" => {
                 need(millis(value), MS_RULE).map(|v| self.ha_housekeeping_interval = v)
+            }
+            "slaveReadEnable" => {
+                need(boolean(value), BOOL_RULE).map(|v| self.slave_read_enable = v)
+            }
+            "accessMessageInMemoryMaxRatio" => {
+                need(number(value, 0..=100), "expected a percentage 0-100")
+                    .map(|v| self.access_message_in_memory_max_ratio = v)
             }
             "haTransferBatchSize" => {
                 need(number(value, 1..=i64::from(i32::MAX)), "expected bytes ≥ 1")

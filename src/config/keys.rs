@@ -59,7 +59,6 @@ pub const IGNORED_KEYS: &[&str] = &[
     // How much one pull carries; shardmq's bound is in docs/operations.md §Limits.
     "maxTransferBytesOnMessageInMemory",
     "maxTransferCountOnMessageInMemory",
-    "accessMessageInMemoryMaxRatio",
     // Pulls are always held (long polling); a client sees the same messages either way.
     "longPollingEnable",
     "transferMsgByHeap",
@@ -95,12 +94,6 @@ const NO_TRANSACTIONS: &str = "transactions are not built yet: half messages are
 
 /// Keys accepted only with the values that change nothing in shardmq.
 pub(super) const LIMITED: &[Limited] = &[
-    Limited {
-        key: "slaveReadEnable",
-        accepts: Accepts::Bool(false),
-        instead: "a master never suggests its slave to consumers yet, so they read from the \
-            master while it is up; set slaveReadEnable=false or remove the key",
-    },
     Limited {
         key: "enableControllerMode",
         accepts: Accepts::Bool(false),

@@ -377,7 +377,7 @@ impl ConsumeQueue {
 
     /// Makes a queue that never had an entry begin at `at`: its earlier records are in no log
     /// this store holds (a copy of a log whose oldest segments were gone). The entries from
-    /// the start of `at`'s block of [`OPEN_READ`] up to it are holes pointing at `first`, the
+    /// the start of `at`'s block of 1024 entries up to it are holes pointing at `first`, the
     /// queue's first record, so a restart finds where the queue begins (see `load`) from
     /// one block of the segment rather than the whole of it.
     pub fn start_at(&self, at: QueueOffset, first: PhysicalOffset) {

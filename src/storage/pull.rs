@@ -23,6 +23,9 @@ pub struct GetResult {
     pub next: QueueOffset,
     pub min: QueueOffset,
     pub max: QueueOffset,
+    /// Bytes from the last entry examined to the log's end (0 when none was): how far
+    /// behind the writers this reader is (Java's `maxOffsetPy - maxPhyOffsetPulling`).
+    pub behind: u64,
 }
 
 /// What a query by key found.
@@ -61,6 +64,7 @@ impl Store {
                 next: zero,
                 min: zero,
                 max: zero,
+                behind: 0,
             });
         };
         let (min, max) = (q.cq.min_offset(), q.cq.max_offset());
@@ -69,6 +73,7 @@ impl Store {
             next: from,
             min,
             max,
+            behind: 0,
         };
         if from < min || from >= max {
             result.next = if from < min { min } else { max };
@@ -81,10 +86,12 @@ impl Store {
             q.cq.entries(from, max_count.saturating_mul(4).max(32))
                 .await?;
         let mut wanted = Vec::new();
+        let mut examined = None;
         for e in entries {
             if wanted.len() == max_count {
                 break;
             }
+            examined = Some(e.physical_offset);
             let keep = !e.is_hole() && tags.map_or(true, |t| t.contains(&e.tags_code));
             if keep && e.physical_offset >= log_min {
                 if !(RECORD_SIZE_MIN..=RECORD_SIZE_MAX).contains(&(e.size as usize)) {
@@ -102,6 +109,8 @@ impl Store {
         }
         result.records = self.read_verified(topic, queue_id, &wanted).await?;
         result.next = QueueOffset(at);
+        let end = self.log().end().0;
+        result.behind = examined.map_or(0, |at| end.saturating_sub(at.0));
         Ok(result)
     }
 

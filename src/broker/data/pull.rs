@@ -22,7 +22,7 @@ use crate::broker::clients::heartbeat_body::{ExpressionType, SubscriptionData};
 use crate::broker::clients::offsets::ConsumerOffsets;
 use crate::broker::clients::registry::{ClientRegistry, Subscription};
 use crate::broker::data::long_poll::LongPoll;
-use crate::broker::data::topic_view::TopicView;
+use crate::broker::data::topic_view::{ReadFrom, TopicView};
 use crate::broker::handler::Handling;
 use crate::broker::BrokerError;
 use crate::limits::{PULL_BYTES_MAX, PULL_MESSAGES_MAX, PULL_SUSPEND_MS_MAX};
@@ -51,6 +51,8 @@ struct Plan {
     queue_id: u32,
     /// `None`: every message.
     filter: Option<Filter>,
+    /// Where the group reads from, for `suggestWhichBrokerId`.
+    read_from: ReadFrom,
 }
 
 struct Filter {
@@ -88,7 +90,12 @@ struct Outcome {
     min: u64,
     max: u64,
     body: BytesMut,
+    /// How far behind the log's end the read was ([`crate::storage::pull::GetResult`]).
+    behind: u64,
 }
+
+/// The broker id of a master (Java's `MixAll.MASTER_ID`).
+const MASTER_ID: i64 = 0;
 
 /// The pull handler of one shard.
 pub struct PullHandler {
@@ -139,8 +146,22 @@ impl PullHandler {
         let this = Rc::clone(self);
         Handling::later(async move {
             let outcome = this.pull(&plan).await?;
-            Ok(respond(&request, outcome))
+            let suggest = this.suggest(&plan, outcome.behind);
+            Ok(respond(&request, outcome, suggest))
         })
+    }
+
+    /// `suggestWhichBrokerId`, as Java's brokers answer it: the master, unless
+    /// `slaveReadEnable` is on; then the group's `whichBrokerWhenConsumeSlowly` for a reader
+    /// whose last record lies more than `accessMessageInMemoryMaxRatio` of the host's memory
+    /// behind the log's end, else the group's `brokerId`. The client pulls that queue from
+    /// that broker next, while the route lists it.
+    fn suggest(&self, plan: &Plan, behind: u64) -> i64 {
+        match self.topics.slave_read_after() {
+            None => MASTER_ID,
+            Some(limit) if behind > limit => plan.read_from.when_slow,
+            Some(_) => plan.read_from.broker_id,
+        }
     }
 
     /// The first read, the commit the pull carries, and the wait and second read when it
@@ -193,7 +214,7 @@ impl PullHandler {
             let remark = "the broker pulling message is forbidden".to_owned();
             return Err(BrokerError::NoPermission(remark));
         }
-        self.topics.check_consumer_group(&header.consumer_group)?;
+        let read_from = self.topics.check_consumer_group(&header.consumer_group)?;
         let Some(info) = self.topics.topic(&header.topic) else {
             return Err(BrokerError::TopicNotExist(header.topic));
         };
@@ -216,6 +237,7 @@ impl PullHandler {
             header,
             queue_id,
             filter,
+            read_from,
         })
     }
 
@@ -339,6 +361,7 @@ impl PullHandler {
             min,
             max,
             body,
+            behind: got.behind,
         })
     }
 }
@@ -351,6 +374,7 @@ impl Outcome {
             min,
             max,
             body: BytesMut::new(),
+            behind: 0,
         }
     }
 
@@ -372,11 +396,11 @@ fn expression_type(name: Option<&str>) -> ExpressionType {
     }
 }
 
-fn respond(request: &RemotingCommand, outcome: Outcome) -> RemotingCommand {
+fn respond(request: &RemotingCommand, outcome: Outcome, suggest: i64) -> RemotingCommand {
     let mut response = RemotingCommand::response_to(request, outcome.code, None);
     // Offsets stay far below i64::MAX: they count messages.
     response.set_header(&PullMessageResponseHeader {
-        suggest_which_broker_id: 0,
+        suggest_which_broker_id: suggest,
         next_begin_offset: outcome.next as i64,
         min_offset: outcome.min as i64,
         max_offset: outcome.max as i64,

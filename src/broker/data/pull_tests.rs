@@ -56,6 +56,36 @@ fn tag_expression_returns_only_matching_tags_and_reaches_the_end() {
 }
 
 #[test]
+fn with_slave_reads_a_reader_far_behind_is_sent_to_the_slave() {
+    run_local(|| async {
+        let f = fixture(FlushPolicy::Async, 16).await;
+        send_tags(&f, &[None; 10]).await;
+        let suggested = |from: i64| {
+            let mut h = pull_header("T", 0, from, pull_sys_flag::SUBSCRIPTION);
+            h.max_msg_nums = 1;
+            let request = pull_request(&h);
+            async {
+                let response = f.pull(request).await;
+                assert_eq!(response.code, response_code::SUCCESS);
+                let h: PullMessageResponseHeader = response.decode_header().expect("header");
+                (h.suggest_which_broker_id, response.body.len() as u64)
+            }
+        };
+        // Without slaveReadEnable every reader is sent to the master.
+        let (suggest, record) = suggested(0).await;
+        assert_eq!(suggest, 0);
+        // With it, one whose record lies more than the limit behind the end goes to the
+        // group's slow-consumer broker (1 for a group created on first use), and one at
+        // the end to the group's broker (0).
+        f.topics.slave_read_after.set(Some(3 * record));
+        assert_eq!(suggested(0).await.0, 1);
+        assert_eq!(suggested(6).await.0, 1);
+        assert_eq!(suggested(7).await.0, 0);
+        assert_eq!(suggested(9).await.0, 0);
+    });
+}
+
+#[test]
 fn everything_filtered_out_answers_retry_immediately_past_it() {
     run_local(|| async {
         let f = fixture(FlushPolicy::Async, 16).await;

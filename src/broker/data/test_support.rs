@@ -38,6 +38,8 @@ pub const PRODUCER: &str = "10.1.2.3:45678";
 pub struct Topics {
     pub table: RefCell<HashMap<String, TopicInfo>>,
     pub broker_perm: Cell<Option<i32>>,
+    /// What [`TopicView::slave_read_after`] answers (`slaveReadEnable` off by default).
+    pub slave_read_after: Cell<Option<u64>>,
 }
 
 impl Topics {
@@ -69,6 +71,10 @@ impl TopicView for Topics {
 
     fn broker_perm(&self) -> i32 {
         self.broker_perm.get().unwrap_or(perm::READ | perm::WRITE)
+    }
+
+    fn slave_read_after(&self) -> Option<u64> {
+        self.slave_read_after.get()
     }
 }
 

@@ -34,6 +34,25 @@ impl TopicInfo {
     }
 }
 
+/// Which broker of its group a pull suggests for a consumer group's next pull
+/// (`suggestWhichBrokerId`), from the group's config: `brokerId` when the reader keeps up,
+/// `whichBrokerWhenConsumeSlowly` when it reads far behind the log's end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadFrom {
+    pub broker_id: i64,
+    pub when_slow: i64,
+}
+
+impl Default for ReadFrom {
+    /// A group created on first use: the master, and the first slave when reading slowly.
+    fn default() -> Self {
+        ReadFrom {
+            broker_id: 0,
+            when_slow: 1,
+        }
+    }
+}
+
 /// The shard's topic table as the data path sees it.
 pub trait TopicView {
     fn topic(&self, name: &str) -> Option<TopicInfo>;
@@ -44,14 +63,20 @@ pub trait TopicView {
     fn create_topic(&self, name: &str, info: TopicInfo) -> Option<TopicInfo>;
 
     /// Whether consumer `group` may pull: it exists (or may be created on first use) and
-    /// its `consumeEnable` is on.
-    fn check_consumer_group(&self, _group: &str) -> Result<(), BrokerError> {
-        Ok(())
+    /// its `consumeEnable` is on; then where it reads from.
+    fn check_consumer_group(&self, _group: &str) -> Result<ReadFrom, BrokerError> {
+        Ok(ReadFrom::default())
     }
 
     /// `brokerPermission`: an admin may take write (or read) away from the whole broker.
     fn broker_perm(&self) -> i32 {
         perm::READ | perm::WRITE
+    }
+
+    /// With `slaveReadEnable`, how many bytes behind the log's end a pull's last record may
+    /// lie before the pull suggests the group's slow-consumer broker; `None` without it.
+    fn slave_read_after(&self) -> Option<u64> {
+        None
     }
 }
 
@@ -76,14 +101,17 @@ impl TopicView for ShardTopics {
     /// Java's pull rule. An unknown group that auto-creation allows is served with the
     /// default config without creating it here: creating waits for the owner shard, and the
     /// group's heartbeat, which comes first, creates it.
-    fn check_consumer_group(&self, group: &str) -> Result<(), BrokerError> {
+    fn check_consumer_group(&self, group: &str) -> Result<ReadFrom, BrokerError> {
         let groups = &self.0.groups;
         match groups.table().get(group) {
             Some(config) if !config.consume_enable => Err(BrokerError::NoPermission(format!(
                 "subscription group no permission, {group}"
             ))),
-            Some(_) => Ok(()),
-            None if groups.may_auto_create(group) => Ok(()),
+            Some(config) => Ok(ReadFrom {
+                broker_id: config.broker_id,
+                when_slow: config.which_broker_when_consume_slowly,
+            }),
+            None if groups.may_auto_create(group) => Ok(ReadFrom::default()),
             None => Err(BrokerError::SubscriptionGroupNotExist(group.to_owned())),
         }
     }
@@ -92,10 +120,32 @@ impl TopicView for ShardTopics {
         self.0.config.broker_permission
     }
 
+    fn slave_read_after(&self) -> Option<u64> {
+        let config = &self.0.config;
+        let ratio = u64::from(config.access_message_in_memory_max_ratio);
+        config
+            .slave_read_enable
+            .then(|| host_memory_bytes() / 100 * ratio)
+    }
+
     fn create_topic(&self, name: &str, _info: TopicInfo) -> Option<TopicInfo> {
         // Not reached in the broker: the dispatcher creates a send's topic, dead-letter
         // redirects included, before the send handler runs. Answered as not existing.
         tracing::debug!(topic = name, "topic not created on the send path");
         None
     }
+}
+
+/// The host's memory (`MemTotal`), which Java's rule for far-behind readers takes a share of;
+/// read once. Unknown (no `/proc`), no reader counts as far behind.
+fn host_memory_bytes() -> u64 {
+    static TOTAL: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TOTAL.get_or_init(|| {
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let kib = meminfo.lines().find_map(|line| {
+            let rest = line.strip_prefix("MemTotal:")?;
+            rest.trim().strip_suffix("kB")?.trim().parse::<u64>().ok()
+        });
+        kib.map_or(u64::MAX, |kib| kib.saturating_mul(1024))
+    })
 }
