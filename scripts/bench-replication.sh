@@ -5,8 +5,10 @@
 #     master shard alone, with an ASYNC_MASTER slave, and as SYNC_MASTER with its slave; the
 #     slave runs on the same host and CPUs as the master;
 #   - a new slave copying a master's log of --catch-up-size, with the page cache dropped, in
-#     MiB/s, against dd's O_DIRECT read of the master's segment on the same disk (the slave
-#     on the harness's CPUs then, as on a host of its own).
+#     MiB/s from its first copied byte to its last (the slave on the harness's CPUs then, as
+#     on a host of its own), against dd's O_DIRECT read of the master's segment on the same
+#     disk, alone and with a dd O_DIRECT write of as much beside it (what a copy on one disk
+#     asks of it: the master reads what the slave writes).
 # Brokers run on 127.0.0.1 only, on CPU --broker-cpus, the harness on --harness-cpus, each
 # process stopped by its PID; stores go under --store-dir and are deleted at the end.
 #
@@ -147,23 +149,58 @@ end=$(runtime "127.0.0.1:$master_port" commitLogMaxOffset)
 wait_runtime "127.0.0.1:$master_port" commitLogWrittenOffset "$end"
 sync
 echo 3 >/proc/sys/vm/drop_caches
-started=$(date +%s.%N)
 # The harness is idle now: the slave gets its CPUs, as it would have a host of its own.
 broker_cpus=$harness_cpus start slave "$slave_port" "$work/slave" "${slave_settings[@]}"
-wait_runtime "127.0.0.1:$slave_port" commitLogMaxOffset "$end"
-finished=$(date +%s.%N)
+# From the slave's first copied byte to its last, polled every 10 ms on one connection.
+catch_up=$(python3 - "$slave_port" "$end" <<'PY'
+import json, socket, struct, sys, time
+port, end = int(sys.argv[1]), int(sys.argv[2])
+conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+header = json.dumps({"code": 28, "language": "JAVA", "version": 479, "opaque": 1,
+                     "flag": 0, "extFields": {}}).encode()
+def copied():
+    conn.sendall(struct.pack(">II", 4 + len(header), len(header)) + header)
+    def exactly(n):
+        got = b""
+        while len(got) < n:
+            part = conn.recv(n - len(got))
+            if not part:
+                sys.exit("connection closed")
+            got += part
+        return got
+    total, = struct.unpack(">I", exactly(4))
+    frame = exactly(total)
+    header_len = struct.unpack(">I", frame[:4])[0] & 0xFFFFFF
+    return int(json.loads(frame[4 + header_len:])["table"]["commitLogMaxOffset"])
+deadline = time.time() + 600
+while copied() == 0 and time.time() < deadline:
+    time.sleep(0.01)
+started = time.time()
+while copied() < end and time.time() < deadline:
+    time.sleep(0.01)
+print(round(end / (time.time() - started) / 1048576, 1))
+PY
+)
 stop_all
-catch_up=$(python3 -c "print(round($end / ($finished - $started) / 1048576, 1))")
 segment=$(ls "$work/master/shard-0/commitlog/" | head -1)
-sync
-echo 3 >/proc/sys/vm/drop_caches
-disk=$(dd if="$work/master/shard-0/commitlog/$segment" of=/dev/null bs=1M iflag=direct \
-    count=$((end / 1048576)) 2>&1 | python3 -c '
+# MiB/s of dd's O_DIRECT read of what the master holds, page cache dropped first.
+dd_read() {
+    sync
+    echo 3 >/proc/sys/vm/drop_caches
+    dd if="$work/master/shard-0/commitlog/$segment" of=/dev/null bs=1M iflag=direct \
+        count=$((end / 1048576)) 2>&1 | python3 -c '
 import re, sys
 text = sys.stdin.read()
 m = re.search(r"(\d+) bytes .* s, ", text)
 secs = float(re.search(r", ([0-9.]+) s,", text).group(1))
-print(round(int(m.group(1)) / secs / 1048576, 1))')
+print(round(int(m.group(1)) / secs / 1048576, 1))'
+}
+disk=$(dd_read)
+dd if=/dev/zero of="$work/written" bs=1M oflag=direct count=$((end / 1048576)) 2>/dev/null &
+writer=$!
+shared=$(dd_read)
+wait "$writer"
+rm -f "$work/written"
 
 cat <<REPORT
 | replication (1 shard, 1 KiB, $duration; master on CPU $broker_cpus, slave on CPU $slave_cpus, harness on CPU $harness_cpus) | msgs/s | p99 µs | errors | ratio to no slave |
@@ -174,7 +211,9 @@ cat <<REPORT
 
 | catch-up of a new slave ($((end / 1048576)) MiB, page cache dropped) | MiB/s |
 | --- | ---: |
-| slave copying the master's log | $catch_up |
+| slave copying the master's log, first byte to last | $catch_up |
 | dd O_DIRECT read of the master's segment, 1 MiB blocks | $disk |
-| ratio | $(python3 -c "print(f'{$catch_up/$disk:.2f}')") |
+| the same read with a dd O_DIRECT write of as much beside it | $shared |
+| ratio to the read alone | $(python3 -c "print(f'{$catch_up/$disk:.2f}')") |
+| ratio to the read beside a write | $(python3 -c "print(f'{$catch_up/$shared:.2f}')") |
 REPORT

@@ -106,6 +106,24 @@ async fn read_exact(
     within(patience, read).await
 }
 
+/// Reads what `stream` has into `buf` (at least a byte), failing with [`HaError::Silent`]
+/// when nothing comes within `patience` and [`HaError::Closed`] at its end.
+async fn read_some(
+    stream: &RefCell<TcpStream>,
+    buf: &mut [u8],
+    patience: Duration,
+) -> Result<usize, HaError> {
+    let read = async {
+        let n = std::future::poll_fn(|cx| Pin::new(&mut *stream.borrow_mut()).poll_read(cx, buf))
+            .await?;
+        match n {
+            0 => Err(HaError::Closed),
+            n => Ok(n),
+        }
+    };
+    within(patience, read).await
+}
+
 /// `work`, or [`HaError::Silent`] after `patience`.
 async fn within<T>(
     patience: Duration,

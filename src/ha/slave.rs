@@ -9,6 +9,7 @@
 use std::cell::RefCell;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::pin::pin;
 use std::time::Duration;
 
@@ -18,7 +19,7 @@ use bytes::Bytes;
 
 use super::master::ShardLog;
 use super::wire::{self, Header, HEADER_LEN};
-use super::{read_exact, within, HaError};
+use super::{read_some, within, HaError};
 use crate::client::{self, ClientError, Connection};
 use crate::net::write_all;
 use crate::storage::{PhysicalOffset, StoreError};
@@ -28,6 +29,9 @@ use crate::wire::{ExtFields, RemotingCommand};
 
 /// Pause between two attempts to reach the master.
 const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
+/// Pause between two looks for the master's name, which the shard's registrations learn
+/// (the first one a moment after start-up): a look costs nothing.
+const NAMING_PAUSE: Duration = Duration::from_millis(50);
 
 /// Where this slave shard's master shard listens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,12 +56,13 @@ pub async fn follow(
     let mut last_failure = String::new();
     let mut waiting = false;
     loop {
-        match master() {
+        let pause = match master() {
             None if !waiting => {
                 tracing::info!(shard, "waiting for a NameServer to name the master");
                 waiting = true;
+                NAMING_PAUSE
             }
-            None => {}
+            None => NAMING_PAUSE,
             Some(master) => {
                 waiting = false;
                 let connected = std::cell::Cell::new(false);
@@ -80,10 +85,11 @@ pub async fn follow(
                         }
                     }
                 }
+                RECONNECT_PAUSE
             }
-        }
+        };
         let pause = async {
-            glommio::timer::sleep(RECONNECT_PAUSE).await;
+            glommio::timer::sleep(pause).await;
             true
         };
         let stop = async {
@@ -164,45 +170,159 @@ async fn copy_from(
     let size_max = config
         .ha_transfer_batch_size
         .max(config.mapped_file_size_commit_log as usize);
-    let mut head = [0; HEADER_LEN];
+    let mut inbox = Inbox::default();
     loop {
-        read_exact(&stream, &mut head, patience).await?;
-        let header = Header::parse(head, size_max).map_err(HaError::Protocol)?;
-        // The master accepted this slave: a later failure is news again.
-        connected.set(true);
-        let mut end = log.end().0;
-        if header.offset != end && end == 0 {
-            // An empty slave of a master whose oldest segments are gone: the copy begins
-            // at the master's oldest record.
-            ctx.store
-                .start_log_at(PhysicalOffset(header.offset))
-                .await?;
-            tracing::info!(
-                shard = ctx.shard,
-                from = header.offset,
-                "the copy begins at the master's oldest record"
-            );
-            end = header.offset;
-        }
-        if header.offset != end {
-            return Err(HaError::Diverged {
-                offset: header.offset,
-                end,
-            });
-        }
-        if header.size > 0 {
-            let mut records = vec![0; header.size];
-            read_exact(&stream, &mut records, patience).await?;
+        inbox.fill(&stream, patience).await?;
+        let reported = log.end().0;
+        while let Some((header, records)) = inbox.next(size_max)? {
+            // The master accepted this slave: a later failure is news again.
+            connected.set(true);
+            let mut end = log.end().0;
+            if header.offset != end && end == 0 {
+                // An empty slave of a master whose oldest segments are gone: the copy
+                // begins at the master's oldest record.
+                ctx.store
+                    .start_log_at(PhysicalOffset(header.offset))
+                    .await?;
+                tracing::info!(
+                    shard = ctx.shard,
+                    from = header.offset,
+                    "the copy begins at the master's oldest record"
+                );
+                end = header.offset;
+            }
+            if header.offset != end {
+                return Err(HaError::Diverged {
+                    offset: header.offset,
+                    end,
+                });
+            }
+            let records = &inbox.buf[records];
+            if records.is_empty() {
+                // A heartbeat: the master waits for a report.
+                write_all(&stream, &wire::report(end)).await?;
+                continue;
+            }
             loop {
-                match ctx
-                    .store
-                    .put_copied(PhysicalOffset(header.offset), &records)
-                {
-                    Err(StoreError::Busy) => log.copied_writable(&records).await?,
+                match ctx.store.put_copied(PhysicalOffset(header.offset), records) {
+                    Err(StoreError::Busy) => log.copied_writable(records).await?,
                     other => break drop(other?),
                 }
             }
         }
-        write_all(&stream, &wire::report(log.end().0)).await?;
+        if log.end().0 != reported {
+            write_all(&stream, &wire::report(log.end().0)).await?;
+        }
+    }
+}
+
+/// Bytes read at least at once from the master, when a transfer needs no more.
+const INBOX_READ: usize = 1 << 20;
+
+/// The master's transfers as they arrive: each socket read takes whatever the master has
+/// sent, many transfers at Java's 32 KiB, and the slave reports once per read rather than
+/// once per transfer (as Java's slave does), so a slave far behind is not held to a round
+/// trip per transfer.
+#[derive(Default)]
+struct Inbox {
+    buf: Vec<u8>,
+    /// The unread bytes are `buf[start..end]`.
+    start: usize,
+    end: usize,
+    /// Bytes the transfer under way needs in all, once its header is read and checked.
+    wanted: usize,
+}
+
+impl Inbox {
+    /// The next whole transfer read, with where its bytes lie in `buf`.
+    fn next(&mut self, size_max: usize) -> Result<Option<(Header, Range<usize>)>, HaError> {
+        let unread = &self.buf[self.start..self.end];
+        let Some(head) = unread.get(..HEADER_LEN) else {
+            return Ok(None);
+        };
+        let head: [u8; HEADER_LEN] = head.try_into().expect("a header's length");
+        let header = Header::parse(head, size_max).map_err(HaError::Protocol)?;
+        let at = self.start + HEADER_LEN;
+        if self.end - at < header.size {
+            self.wanted = HEADER_LEN + header.size;
+            return Ok(None);
+        }
+        self.start = at + header.size;
+        self.wanted = 0;
+        Ok(Some((header, at..at + header.size)))
+    }
+
+    /// Reads what the master has sent (at least a byte), first making room for the whole
+    /// transfer under way.
+    async fn fill(
+        &mut self,
+        stream: &RefCell<TcpStream>,
+        patience: Duration,
+    ) -> Result<(), HaError> {
+        let unread = self.end - self.start;
+        let room = self.wanted.max(unread + INBOX_READ);
+        if self.buf.len() - self.start < room {
+            // Move the unread bytes to the front, and grow for a transfer larger than all.
+            self.buf.copy_within(self.start..self.end, 0);
+            (self.start, self.end) = (0, unread);
+            if self.buf.len() < room {
+                self.buf.resize(room, 0);
+            }
+        }
+        let read = read_some(stream, &mut self.buf[self.end..], patience).await?;
+        self.end += read;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn framed(offset: u64, body: &[u8]) -> Vec<u8> {
+        let header = Header {
+            offset,
+            size: body.len(),
+        };
+        [&header.encode()[..], body].concat()
+    }
+
+    #[test]
+    fn the_inbox_yields_whole_transfers_and_waits_for_the_rest() {
+        let mut bytes = framed(100, b"first");
+        bytes.extend(framed(105, b""));
+        let second = framed(105, b"second, in two reads");
+        bytes.extend(&second[..HEADER_LEN + 3]);
+        let mut inbox = Inbox {
+            end: bytes.len(),
+            buf: bytes,
+            ..Inbox::default()
+        };
+        let (header, at) = inbox.next(64).expect("sound").expect("whole");
+        assert_eq!((header.offset, &inbox.buf[at]), (100, &b"first"[..]));
+        let (header, at) = inbox.next(64).expect("sound").expect("whole");
+        assert_eq!((header.offset, at.len()), (105, 0), "a heartbeat");
+        assert!(inbox.next(64).expect("sound").is_none(), "a part only");
+        assert_eq!(
+            inbox.wanted,
+            second.len(),
+            "room asked for the whole transfer"
+        );
+        inbox.buf.extend(&second[HEADER_LEN + 3..]);
+        inbox.end = inbox.buf.len();
+        let (header, at) = inbox.next(64).expect("sound").expect("whole");
+        assert_eq!(
+            (header.offset, &inbox.buf[at]),
+            (105, &b"second, in two reads"[..])
+        );
+        assert!(inbox.next(64).expect("sound").is_none());
+
+        // A transfer larger than a master sends is refused before anything is read for it.
+        let mut inbox = Inbox {
+            buf: framed(0, &[7; 65]),
+            ..Inbox::default()
+        };
+        inbox.end = inbox.buf.len();
+        assert!(inbox.next(64).is_err());
     }
 }
