@@ -1,7 +1,8 @@
 //! A broker process with its NameServer address, and client runs against it.
 //!
 //! The broker is started here rather than with `common::Broker` because the restart scenario
-//! needs the same ports and store after a `kill -9`.
+//! needs the same ports and store after a `kill -9`, and the replication scenarios need a
+//! broker that registers with a NameServer process of its own ([`super::replicated`]).
 
 use std::cell::RefCell;
 use std::fs::File;
@@ -27,8 +28,11 @@ const STORE_PATH_FLAG: &str = "--store-path";
 
 const SUCCESS: i64 = 0;
 const PULL_MESSAGE: i64 = 11;
+const QUERY_CONSUMER_OFFSET: i64 = 14;
 const UPDATE_AND_CREATE_TOPIC: i64 = 17;
+const GET_ALL_TOPIC_CONFIG: i64 = 21;
 const GET_BROKER_RUNTIME_INFO: i64 = 28;
+const GET_MAX_OFFSET: i64 = 30;
 const GET_CONSUMER_LIST_BY_GROUP: i64 = 38;
 const GET_ROUTEINFO_BY_TOPIC: i64 = 105;
 /// PULL_MESSAGE's sysFlag bit: the request carries its subscription.
@@ -44,8 +48,12 @@ pub struct Cluster {
     /// Shard 0's main port; shard `k` listens on `listen_port + 4k` (docs/topology.md).
     pub listen_port: u16,
     shards: u16,
-    /// The port of the broker's embedded NameServer.
+    /// The port of the NameServer clients use: the broker's embedded one, or with
+    /// `embedded_namesrv` false one the broker registers with.
     namesrv_port: u16,
+    embedded_namesrv: bool,
+    /// broker.conf settings passed as `-o key=value`.
+    settings: Vec<String>,
     /// `target/tmp/interop-store/<name>-<pid>`, removed when the cluster is dropped.
     store: PathBuf,
     log: PathBuf,
@@ -71,7 +79,28 @@ impl Cluster {
         Cluster::launch(name, 1)
     }
 
+    /// A broker with a store of its own that runs no NameServer and registers with the one
+    /// on 127.0.0.1:`namesrv_port`, the NameServer its clients are given; `settings` are
+    /// broker.conf `key=value` pairs (a role, a broker id).
+    pub fn start_registered(
+        name: &str,
+        shards: u16,
+        namesrv_port: u16,
+        settings: &[String],
+    ) -> Cluster {
+        Cluster::launch_with(name, shards, (namesrv_port, false), settings)
+    }
+
     fn launch(name: &str, shards: u16) -> Cluster {
+        Cluster::launch_with(name, shards, (free_port(), true), &[])
+    }
+
+    fn launch_with(
+        name: &str,
+        shards: u16,
+        (namesrv_port, embedded_namesrv): (u16, bool),
+        settings: &[String],
+    ) -> Cluster {
         let store = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
             .join("interop-store")
             .join(format!("{name}-{}", std::process::id()));
@@ -81,7 +110,9 @@ impl Cluster {
             child: None,
             listen_port: free_port_block(shards),
             shards,
-            namesrv_port: free_port(),
+            namesrv_port,
+            embedded_namesrv,
+            settings: settings.to_vec(),
             store,
             log: log_path("broker"),
         };
@@ -94,13 +125,22 @@ impl Cluster {
         command
             .args(["broker", "--listen-addr", "127.0.0.1"])
             .args(["--shards", &self.shards.to_string()])
-            .args(["--listen-port", &self.listen_port.to_string()])
-            .args(["--namesrv-listen-port", &self.namesrv_port.to_string()]);
+            .args(["--listen-port", &self.listen_port.to_string()]);
+        if self.embedded_namesrv {
+            command.args(["--namesrv-listen-port", &self.namesrv_port.to_string()]);
+        } else {
+            command
+                .arg("--no-embedded-namesrv")
+                .args(["--namesrv-addr", &self.namesrv()]);
+        }
         command.arg(STORE_PATH_FLAG).arg(&self.store);
         // Small segments and index files: every scenario starts its own broker, and the
         // default index file alone is 400 MiB, preallocated.
         command.args(["-o", "mappedFileSizeCommitLog=4194304"]);
         command.args(["-o", "maxHashSlotNum=4096", "-o", "maxIndexNum=16384"]);
+        for setting in &self.settings {
+            command.args(["-o", setting]);
+        }
         let log = File::options()
             .create(true)
             .append(true)
@@ -117,7 +157,8 @@ impl Cluster {
             .spawn()
             .expect("start shardmq");
         self.child = Some(child);
-        for port in self.shard_ports().chain([self.namesrv_port]) {
+        let namesrv = self.embedded_namesrv.then_some(self.namesrv_port);
+        for port in self.shard_ports().chain(namesrv) {
             self.wait_listening(port);
         }
     }
@@ -134,6 +175,21 @@ impl Cluster {
         });
     }
 
+    /// The main port of shard `shard`.
+    pub fn shard_port(&self, shard: u16) -> u16 {
+        self.listen_port + shard * SHARD_PORT_STRIDE
+    }
+
+    /// The address (`127.0.0.1:port`) of shard `shard`, as it registers itself.
+    pub fn shard_addr(&self, shard: u16) -> String {
+        format!("127.0.0.1:{}", self.shard_port(shard))
+    }
+
+    /// The shard count.
+    pub fn shards(&self) -> u16 {
+        self.shards
+    }
+
     /// The main port of every shard, shard 0 first.
     pub fn shard_ports(&self) -> impl Iterator<Item = u16> {
         let base = self.listen_port;
@@ -145,13 +201,19 @@ impl Cluster {
         format!("127.0.0.1:{}", self.namesrv_port)
     }
 
-    /// Kills the broker with SIGKILL (no shutdown work at all) and starts it again on the same
-    /// ports with the same store.
-    pub fn kill_and_restart(&mut self) {
+    /// Kills the broker with SIGKILL, sent to its process alone: no shutdown work at all, no
+    /// unregistering; the connections it held are closed by the kernel.
+    pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Kills the broker with SIGKILL (no shutdown work at all) and starts it again on the same
+    /// ports with the same store.
+    pub fn kill_and_restart(&mut self) {
+        self.kill();
         // The kernel may hold the ports for a moment after the process is gone.
         wait_until(PATIENCE, "the broker's ports free after the kill", || {
             self.shard_ports()
@@ -258,8 +320,29 @@ impl Cluster {
     /// one-shard broker), as PULL_MESSAGE returns them to a client: what the broker keeps of
     /// each message, before any client decodes it.
     pub fn stored_records(&self, topic: &str, queues: u32) -> Vec<StoredRecord> {
+        let records = self.raw_records(0, topic, 0..queues);
+        let parsed = records.iter().map(|record| {
+            let view = RecordView::parse(record)
+                .unwrap_or_else(|e| panic!("a record pulled from {topic}: {e}"));
+            StoredRecord {
+                keys: view.keys().map(str::to_string),
+                compressed: view.sysflag().0 & SysFlag::COMPRESSED != 0,
+                body_len: view.body().len(),
+            }
+        });
+        parsed.collect()
+    }
+
+    /// Every record stored in `topic`'s queues `queues` at shard `shard`, queue by queue in
+    /// offset order, each byte for byte as a pull carries it.
+    pub fn raw_records(
+        &self,
+        shard: u16,
+        topic: &str,
+        queues: std::ops::Range<u32>,
+    ) -> Vec<Vec<u8>> {
         let mut records = Vec::new();
-        for queue in 0..queues {
+        for queue in queues {
             let mut offset = 0;
             loop {
                 let header = serde_json::json!({
@@ -273,7 +356,7 @@ impl Cluster {
                         "subVersion": "0", "expressionType": "TAG",
                     },
                 });
-                let (response, body) = request_with_body(self.listen_port, &header);
+                let (response, body) = request_with_body(self.shard_port(shard), &header);
                 if response["code"] != SUCCESS {
                     break;
                 }
@@ -281,13 +364,7 @@ impl Cluster {
                 while let Some(size) = rest.get(..4) {
                     let size = u32::from_be_bytes([size[0], size[1], size[2], size[3]]) as usize;
                     let (record, tail) = rest.split_at(size.min(rest.len()));
-                    let view = RecordView::parse(record)
-                        .unwrap_or_else(|e| panic!("a record pulled from {topic}: {e}"));
-                    records.push(StoredRecord {
-                        keys: view.keys().map(str::to_string),
-                        compressed: view.sysflag().0 & SysFlag::COMPRESSED != 0,
-                        body_len: view.body().len(),
-                    });
+                    records.push(record.to_vec());
                     rest = tail;
                 }
                 let next = response["extFields"]["nextBeginOffset"].as_str();
@@ -298,6 +375,67 @@ impl Cluster {
             }
         }
         records
+    }
+
+    /// True when GET_ALL_TOPIC_CONFIG of some shard lists `topic`: the broker serves it (a
+    /// slave, once it has taken it from its master). Each shard lists its share of a topic.
+    pub fn hosts_topic(&self, topic: &str) -> bool {
+        let header = serde_json::json!({
+            "code": GET_ALL_TOPIC_CONFIG, "language": "JAVA", "version": 453, "opaque": 5,
+            "flag": 0, "serializeTypeCurrentRPC": "JSON", "extFields": {},
+        });
+        self.shard_ports().any(|port| {
+            let (response, body) = request_with_body(port, &header);
+            assert_eq!(
+                response["code"], SUCCESS,
+                "GET_ALL_TOPIC_CONFIG: {response}"
+            );
+            let all: Value = serde_json::from_slice(&body).expect("a topic table");
+            all["topicConfigTable"].get(topic).is_some()
+        })
+    }
+
+    /// The offset past the last message of queue `queue` of `topic` at shard `shard`
+    /// (GET_MAX_OFFSET).
+    pub fn max_offset(&self, shard: u16, topic: &str, queue: u32) -> i64 {
+        let header = serde_json::json!({
+            "code": GET_MAX_OFFSET, "language": "JAVA", "version": 453, "opaque": 6,
+            "flag": 0, "serializeTypeCurrentRPC": "JSON",
+            "extFields": { "topic": topic, "queueId": queue.to_string() },
+        });
+        let response = request(self.shard_port(shard), &header);
+        assert_eq!(response["code"], SUCCESS, "GET_MAX_OFFSET: {response}");
+        offset_field(&response)
+    }
+
+    /// The offset `group` has committed on queue `queue` of `topic` at shard `shard`, as a
+    /// client reads it (QUERY_CONSUMER_OFFSET); `None` when the shard stores none.
+    pub fn committed_offset(
+        &self,
+        shard: u16,
+        group: &str,
+        topic: &str,
+        queue: u32,
+    ) -> Option<i64> {
+        let header = serde_json::json!({
+            "code": QUERY_CONSUMER_OFFSET, "language": "JAVA", "version": 453, "opaque": 7,
+            "flag": 0, "serializeTypeCurrentRPC": "JSON",
+            "extFields": {
+                "consumerGroup": group, "topic": topic, "queueId": queue.to_string(),
+                "setZeroIfNotFound": "false",
+            },
+        });
+        let response = request(self.shard_port(shard), &header);
+        (response["code"] == SUCCESS).then(|| offset_field(&response))
+    }
+
+    /// The integer value of `key` in shard `shard`'s GET_BROKER_RUNTIME_INFO.
+    pub fn runtime_figure(&self, shard: u16, key: &str) -> i64 {
+        let table = runtime_table(self.shard_port(shard));
+        let text = table[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {key} in {table}"));
+        text.parse().unwrap_or_else(|_| panic!("{key}={text}"))
     }
 
     /// Runs a producer to its end.
@@ -413,21 +551,8 @@ impl Drop for Cluster {
     /// test that is failing keeps its store, to be looked at. (A restart within a test keeps
     /// the store: only the end of the cluster removes it.)
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let pid = child.id().to_string();
-            let _ = Command::new("kill").args(["-TERM", &pid]).status();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            let mut exited = false;
-            while !exited && Instant::now() < deadline {
-                exited = matches!(child.try_wait(), Ok(Some(_)));
-                if !exited {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-            }
-            if !exited {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
+        if let Some(child) = self.child.take() {
+            terminate(child);
         }
         if !std::thread::panicking() {
             let _ = std::fs::remove_dir_all(&self.store);
@@ -435,7 +560,25 @@ impl Drop for Cluster {
     }
 }
 
-fn log_path(what: &str) -> PathBuf {
+/// Stops a server process this harness started: SIGTERM to its PID, then SIGKILL past 10 s.
+pub(super) fn terminate(mut child: Child) {
+    let pid = child.id().to_string();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut exited = false;
+    while !exited && Instant::now() < deadline {
+        exited = matches!(child.try_wait(), Ok(Some(_)));
+        if !exited {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    if !exited {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+pub(super) fn log_path(what: &str) -> PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("interop-logs");
@@ -449,6 +592,13 @@ fn log_path(what: &str) -> PathBuf {
 
 /// `parkedPulls` of GET_BROKER_RUNTIME_INFO at the shard listening on `port`.
 fn parked_pulls(port: u16) -> usize {
+    let table = runtime_table(port);
+    let parked = table["parkedPulls"].as_str().expect("parkedPulls");
+    parked.parse().expect("a count")
+}
+
+/// GET_BROKER_RUNTIME_INFO's table at the shard listening on `port` (every value is text).
+fn runtime_table(port: u16) -> Value {
     let header = serde_json::json!({
         "code": GET_BROKER_RUNTIME_INFO, "language": "JAVA", "version": 453, "opaque": 4,
         "flag": 0, "serializeTypeCurrentRPC": "JSON", "extFields": {},
@@ -459,8 +609,14 @@ fn parked_pulls(port: u16) -> usize {
         "GET_BROKER_RUNTIME_INFO at {port}: {response}"
     );
     let info: Value = serde_json::from_slice(&body).expect("a runtime-info body");
-    let parked = info["table"]["parkedPulls"].as_str().expect("parkedPulls");
-    parked.parse().expect("a count")
+    info["table"].clone()
+}
+
+/// The `offset` field of a response header, a number sent as text.
+fn offset_field(response: &Value) -> i64 {
+    let offset = response["extFields"]["offset"].as_str();
+    let offset = offset.unwrap_or_else(|| panic!("no offset in {response}"));
+    offset.parse().expect("a number")
 }
 
 fn request(port: u16, header: &Value) -> Value {

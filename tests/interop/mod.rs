@@ -13,6 +13,7 @@
 #![allow(dead_code)] // each test file uses a different part
 
 pub mod cluster;
+pub mod replicated;
 pub mod report;
 
 pub use cluster::Cluster;
