@@ -170,6 +170,9 @@ pub struct BrokerConfig {
     /// `slaveReadEnable`: a master suggests its slave (`suggestWhichBrokerId`) to a consumer
     /// reading far behind the log's end, by `accessMessageInMemoryMaxRatio`.
     pub slave_read_enable: bool,
+    /// `offsetCheckInSlave`: a slave corrects a consumer's offset out of its queue's range
+    /// (PULL_OFFSET_MOVED) as a master does; off, it answers PULL_RETRY_IMMEDIATELY.
+    pub offset_check_in_slave: bool,
     /// `accessMessageInMemoryMaxRatio`: a pull whose last record lies more than this percent
     /// of the host's memory behind the log's end is far behind.
     pub access_message_in_memory_max_ratio: u8,
@@ -279,6 +282,7 @@ impl Default for BrokerConfig {
             ha_transfer_batch_size: 32 * 1024,
             slave_read_enable: false,
             access_message_in_memory_max_ratio: 40,
+            offset_check_in_slave: false,
             namesrv_addr: Vec::new(),
             listen_addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             listen_port: 10911,
@@ -433,6 +437,9 @@ impl BrokerConfig {
             }
             "slaveReadEnable" => {
                 need(boolean(value), BOOL_RULE).map(|v| self.slave_read_enable = v)
+            }
+            "offsetCheckInSlave" => {
+                need(boolean(value), BOOL_RULE).map(|v| self.offset_check_in_slave = v)
             }
             "accessMessageInMemoryMaxRatio" => {
                 need(number(value, 0..=100), "expected a percentage 0-100")

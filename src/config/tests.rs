@@ -219,6 +219,11 @@ fn java_keys() -> Vec<(&'static str, &'static str, Fate)> {
         ),
         ("slaveReadEnable", "true", Honoured(|c| c.slave_read_enable)),
         (
+            "offsetCheckInSlave",
+            "true",
+            Honoured(|c| c.offset_check_in_slave),
+        ),
+        (
             "accessMessageInMemoryMaxRatio",
             "0",
             Honoured(|c| c.access_message_in_memory_max_ratio == 0),

@@ -287,8 +287,19 @@ impl PullHandler {
         Ok(Filter::new(subscription))
     }
 
-    /// One read of the queue, classified as Java's store classifies it.
+    /// One read of the queue, classified as Java's store classifies it; on a broker that
+    /// does not correct offsets (a slave), one out of the queue's range is to be tried
+    /// again from the same offset.
     async fn read(&self, plan: &Plan) -> Result<Outcome, BrokerError> {
+        let mut outcome = self.read_queue(plan).await?;
+        if outcome.code == response_code::PULL_OFFSET_MOVED && !self.topics.corrects_offsets() {
+            outcome.code = response_code::PULL_RETRY_IMMEDIATELY;
+            outcome.next = offset_of(&plan.header);
+        }
+        Ok(outcome)
+    }
+
+    async fn read_queue(&self, plan: &Plan) -> Result<Outcome, BrokerError> {
         let h = &plan.header;
         let from = offset_of(h);
         let count = usize::try_from(h.max_msg_nums)

@@ -86,6 +86,29 @@ fn with_slave_reads_a_reader_far_behind_is_sent_to_the_slave() {
 }
 
 #[test]
+fn a_slave_leaves_an_offset_out_of_range_as_it_is() {
+    run_local(|| async {
+        let f = fixture(FlushPolicy::Async, 16).await;
+        send_tags(&f, &[None; 3]).await;
+        let past = pull_header("T", 0, 10, pull_sys_flag::SUBSCRIPTION);
+        // A master moves the consumer to the queue's end...
+        let response = f.pull(pull_request(&past)).await;
+        assert_eq!(response.code, response_code::PULL_OFFSET_MOVED);
+        assert_eq!(offsets(&response), (3, 0, 3));
+        // ...a slave, whose copy may lag the master the consumer read from, does not.
+        f.topics.slave.set(true);
+        let response = f.pull(pull_request(&past)).await;
+        assert_eq!(response.code, response_code::PULL_RETRY_IMMEDIATELY);
+        assert_eq!(offsets(&response), (10, 0, 3));
+        let within = pull_header("T", 0, 1, pull_sys_flag::SUBSCRIPTION);
+        assert_eq!(
+            f.pull(pull_request(&within)).await.code,
+            response_code::SUCCESS
+        );
+    });
+}
+
+#[test]
 fn everything_filtered_out_answers_retry_immediately_past_it() {
     run_local(|| async {
         let f = fixture(FlushPolicy::Async, 16).await;

@@ -40,6 +40,8 @@ pub struct Topics {
     pub broker_perm: Cell<Option<i32>>,
     /// What [`TopicView::slave_read_after`] answers (`slaveReadEnable` off by default).
     pub slave_read_after: Cell<Option<u64>>,
+    /// Set: what [`TopicView::corrects_offsets`] answers on a slave (`false`).
+    pub slave: Cell<bool>,
 }
 
 impl Topics {
@@ -75,6 +77,10 @@ impl TopicView for Topics {
 
     fn slave_read_after(&self) -> Option<u64> {
         self.slave_read_after.get()
+    }
+
+    fn corrects_offsets(&self) -> bool {
+        !self.slave.get()
     }
 }
 

@@ -78,6 +78,15 @@ pub trait TopicView {
     fn slave_read_after(&self) -> Option<u64> {
         None
     }
+
+    /// Whether a pull out of its queue's range is answered PULL_OFFSET_MOVED with the
+    /// offset to go on from, as a master does. A slave without `offsetCheckInSlave`
+    /// answers PULL_RETRY_IMMEDIATELY and leaves the offset as it is: its copy may lag, and
+    /// a consumer that read further on the master must not be moved back (nor one below
+    /// what a new slave holds moved forward).
+    fn corrects_offsets(&self) -> bool {
+        true
+    }
 }
 
 /// The data path's view of a shard's [`crate::broker::Topics`] copy. Lookups are local; creation is
@@ -118,6 +127,11 @@ impl TopicView for ShardTopics {
 
     fn broker_perm(&self) -> i32 {
         self.0.config.broker_permission
+    }
+
+    fn corrects_offsets(&self) -> bool {
+        let config = &self.0.config;
+        config.broker_role != crate::config::BrokerRole::Slave || config.offset_check_in_slave
     }
 
     fn slave_read_after(&self) -> Option<u64> {
