@@ -53,28 +53,34 @@ stop_all() {
 }
 trap 'stop_all; rm -rf "$work"' EXIT
 
-# GET_BROKER_RUNTIME_INFO (28) of the broker at $1: the value of key $2.
-runtime() {
-    python3 - "$1" "$2" <<'PY'
+# GET_BROKER_RUNTIME_INFO (28) over one connection, as a Python function `runtime(conn)`.
+runtime_py='
 import json, socket, struct, sys
-host, port = sys.argv[1].rsplit(":", 1)
-header = json.dumps({"code": 28, "language": "JAVA", "version": 479, "opaque": 1,
+HEADER = json.dumps({"code": 28, "language": "JAVA", "version": 479, "opaque": 1,
                      "flag": 0, "extFields": {}}).encode()
-conn = socket.create_connection((host, int(port)), timeout=5)
-conn.sendall(struct.pack(">II", 4 + len(header), len(header)) + header)
-def exactly(n):
-    got = b""
-    while len(got) < n:
-        part = conn.recv(n - len(got))
-        if not part:
-            sys.exit("connection closed")
-        got += part
-    return got
-total, = struct.unpack(">I", exactly(4))
-frame = exactly(total)
-header_len = struct.unpack(">I", frame[:4])[0] & 0xFFFFFF
-print(json.loads(frame[4 + header_len:])["table"][sys.argv[2]])
-PY
+def connect(addr):
+    host, port = addr.rsplit(":", 1)
+    return socket.create_connection((host, int(port)), timeout=5)
+def runtime(conn):
+    conn.sendall(struct.pack(">II", 4 + len(HEADER), len(HEADER)) + HEADER)
+    def exactly(n):
+        got = b""
+        while len(got) < n:
+            part = conn.recv(n - len(got))
+            if not part:
+                sys.exit("connection closed")
+            got += part
+        return got
+    total, = struct.unpack(">I", exactly(4))
+    frame = exactly(total)
+    header_len = struct.unpack(">I", frame[:4])[0] & 0xFFFFFF
+    return json.loads(frame[4 + header_len:])["table"]
+'
+
+# The value of runtime-info key $2 of the broker at $1.
+runtime() {
+    python3 -c "$runtime_py
+print(runtime(connect(sys.argv[1]))[sys.argv[2]])" "$1" "$2"
 }
 
 # Starts a one-shard broker named $1 on main port $2 with store $3 and more -o settings.
@@ -152,35 +158,17 @@ echo 3 >/proc/sys/vm/drop_caches
 # The harness is idle now: the slave gets its CPUs, as it would have a host of its own.
 broker_cpus=$harness_cpus start slave "$slave_port" "$work/slave" "${slave_settings[@]}"
 # From the slave's first copied byte to its last, polled every 10 ms on one connection.
-catch_up=$(python3 - "$slave_port" "$end" <<'PY'
-import json, socket, struct, sys, time
-port, end = int(sys.argv[1]), int(sys.argv[2])
-conn = socket.create_connection(("127.0.0.1", port), timeout=5)
-header = json.dumps({"code": 28, "language": "JAVA", "version": 479, "opaque": 1,
-                     "flag": 0, "extFields": {}}).encode()
-def copied():
-    conn.sendall(struct.pack(">II", 4 + len(header), len(header)) + header)
-    def exactly(n):
-        got = b""
-        while len(got) < n:
-            part = conn.recv(n - len(got))
-            if not part:
-                sys.exit("connection closed")
-            got += part
-        return got
-    total, = struct.unpack(">I", exactly(4))
-    frame = exactly(total)
-    header_len = struct.unpack(">I", frame[:4])[0] & 0xFFFFFF
-    return int(json.loads(frame[4 + header_len:])["table"]["commitLogMaxOffset"])
+catch_up=$(python3 -c "$runtime_py
+import time
+conn, end = connect(sys.argv[1]), int(sys.argv[2])
+copied = lambda: int(runtime(conn)[\"commitLogMaxOffset\"])
 deadline = time.time() + 600
 while copied() == 0 and time.time() < deadline:
     time.sleep(0.01)
 started = time.time()
 while copied() < end and time.time() < deadline:
     time.sleep(0.01)
-print(round(end / (time.time() - started) / 1048576, 1))
-PY
-)
+print(round(end / (time.time() - started) / 1048576, 1))" "127.0.0.1:$slave_port" "$end")
 stop_all
 segment=$(ls "$work/master/shard-0/commitlog/" | head -1)
 # MiB/s of dd's O_DIRECT read of what the master holds, page cache dropped first.

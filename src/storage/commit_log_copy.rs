@@ -89,12 +89,12 @@ impl CommitLog {
     /// the log's end: what [`CommitLog::append_copied`] takes on another log. Empty at the
     /// end of the log. From the tail in memory, else from disk, as any read.
     pub async fn read_copy(&self, offset: PhysicalOffset, max: usize) -> StoreResult<Copied> {
-        let data_end = {
+        let (data_end, log_end) = {
             let st = self.shared.state.borrow();
             let seg = self.shared.segment_start(offset.0);
             let filler_end = st.fillers.get(&seg).map(|at| at + BLANK_HEADER as u64);
             let seg_end = filler_end.unwrap_or(seg + self.shared.config.segment_size);
-            seg_end.min(st.buffer.end())
+            (seg_end.min(st.buffer.end()), st.buffer.end())
         };
         let available = data_end.saturating_sub(offset.0) as usize;
         if available == 0 {
@@ -107,6 +107,12 @@ impl CommitLog {
         let bytes = self
             .read(offset, available.min(max.max(BLANK_HEADER)))
             .await?;
+        if data_end == log_end && bytes.len() == available {
+            // Up to the log's end: appends leave it after a whole record (a replica that
+            // keeps up reads here, so it costs no second look at each record).
+            let next = PhysicalOffset(data_end);
+            return Ok(Copied { bytes, next });
+        }
         let (len, filler) = whole_records(&bytes);
         let bytes = match len {
             0 => {

@@ -321,16 +321,11 @@ impl Store {
     }
 
     /// Appends records copied from another store's log (a master's), where they start at
-    /// `offset` (see [`CommitLog::append_copied`]): this log must end exactly there. The
-    /// queues' next offsets follow the records, and reput files them as it files any.
+    /// `offset` (see [`CommitLog::append_copied`]): this log must end exactly there. Reput
+    /// files them as it files any, and the queues' next offsets follow them then (nothing
+    /// but reput's filing may assign one on a store that takes only copies).
     pub fn put_copied(&self, offset: PhysicalOffset, bytes: &[u8]) -> StoreResult<Appended> {
         let appended = self.log().append_copied(offset, bytes)?;
-        let mut at = 0;
-        while let Scanned::Record(meta) = record::scan_verified(&bytes[at..]) {
-            let q = self.queue_or_create(meta.topic, QueueId(meta.queue_id));
-            q.next.set(q.next.get().max(meta.queue_offset.0 + 1));
-            at += meta.total_size as usize;
-        }
         if !self.reput_wanted.replace(true) {
             if let Some(w) = self.maintenance_waker.borrow_mut().take() {
                 w.wake();
