@@ -148,6 +148,11 @@ fn a_sync_master_answers_once_its_slave_has_the_message() {
         "the slave cannot answer"
     );
     sent += 1;
+    // The lag, in bytes and as the age of the oldest record not copied: the send waited
+    // syncFlushTimeout (1 s) before it was answered.
+    let info = runtime_info(&mut conn);
+    assert!(runtime_long(&info, "haBehindBytes") > 0, "{info}");
+    assert!(runtime_long(&info, "haBehindMs") >= 1000, "{info}");
     relay.stall(false);
     // The held bytes flow again: the slave has everything, the stalled send's record too.
     wait_for(PATIENCE, "a send acknowledged again", || {
@@ -156,6 +161,10 @@ fn a_sync_master_answers_once_its_slave_has_the_message() {
         (code == SUCCESS).then_some(())
     });
     wait_max_offset(&mut on_slave, TOPIC, 0, sent as i64);
+    wait_until(PATIENCE, "no lag left", || {
+        let info = runtime_info(&mut conn);
+        runtime_long(&info, "haBehindBytes") == 0 && runtime_long(&info, "haBehindMs") == 0
+    });
 
     assert_eq!(slave.stop(), Some(0));
     wait_until(PATIENCE, "the master saw its slave go", || {

@@ -18,6 +18,7 @@ use crate::broker::metadata::topics;
 use crate::broker::scheduled::schedule;
 use crate::broker::{BrokerContext, BrokerError, ShardMsg};
 use crate::storage::store::Store;
+use crate::storage::PhysicalOffset;
 use crate::wire::body;
 use crate::wire::body::{DataVersion, KvTable, TopicConfig};
 use crate::wire::codes::VERSION_CURRENT;
@@ -303,11 +304,20 @@ async fn store_info(table: &mut RuntimeTable, store: &Store) -> Result<(), Broke
     table.put("commitLogWrittenOffset", log.written().0);
     table.put("dispatchBehindBytes", end.0 - store.reput_offset().0);
     // shardmq's: the slaves copying this shard's log, how far one has stored, and what is
-    // not copied yet (docs/replication.md).
+    // not copied yet, in bytes and as the age of its oldest record (docs/replication.md).
     let replicas = store.replicas();
+    let acked = replicas.acked_end();
     table.put("haConnectionCount", replicas.count());
-    table.put("haSlaveAckOffset", replicas.acked_end());
-    table.put("haBehindBytes", end.0.saturating_sub(replicas.acked_end()));
+    table.put("haSlaveAckOffset", acked);
+    table.put("haBehindBytes", end.0.saturating_sub(acked));
+    let behind_ms = match acked >= end.0 {
+        true => 0,
+        false => store
+            .store_time(PhysicalOffset(acked))
+            .await?
+            .map_or(-1, |stored| (store.now_ms() - stored).max(0)),
+    };
+    table.put("haBehindMs", behind_ms);
     let unflushed = end.0.saturating_sub(log.flushed().0);
     table.put("remainHowManyDataToFlush", human_bytes(unflushed));
     let used = store.disk().used_percent(&store.config().shard_dir());
