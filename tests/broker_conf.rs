@@ -5,9 +5,10 @@
 
 mod common;
 
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-use common::{code_of, send_v2, wait_route, Broker};
+use common::{code_of, send_v2, wait_route, Broker, PATIENCE};
 
 #[test]
 fn an_unknown_key_fails_start_up_naming_it() {
@@ -50,26 +51,44 @@ fn a_java_broker_conf_with_ignored_keys_starts() {
     assert_eq!(route["brokerDatas"][0]["brokerName"], "broker-j-0");
 }
 
-/// Runs `shardmq broker -c <file holding text>`, which must fail; returns its stderr.
+/// Runs `shardmq broker -c <file holding text>`, which must fail; returns its stderr. A
+/// broker that starts instead is stopped and fails the test (rather than hanging it).
 fn refused_start(text: &str) -> String {
     let dir = tempfile::tempdir().expect("temp dir");
     let conf = dir.path().join("broker.conf");
     std::fs::write(&conf, text).expect("conf written");
-    let output = Command::new(env!("CARGO_BIN_EXE_shardmq"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shardmq"))
         .args(["broker", "--shards", "1", "--no-embedded-namesrv", "-c"])
         .arg(&conf)
         .arg("--store-path")
         .arg(dir.path().join("store"))
-        .output()
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("run shardmq");
-    assert!(!output.status.success(), "{text} starts");
-    String::from_utf8_lossy(&output.stderr).into_owned()
+    // Polled rather than waited for, so a broker that starts is stopped, not waited on.
+    let deadline = Instant::now() + PATIENCE;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{text} starts");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    let pipe = child.stderr.as_mut().expect("stderr piped");
+    std::io::Read::read_to_string(pipe, &mut stderr).expect("stderr");
+    assert!(!status.success(), "{text} starts");
+    stderr
 }
 
 #[test]
 fn values_shardmq_would_not_honour_fail_start_up_naming_the_key() {
     for line in [
-        "slaveReadEnable=true",
         "enableControllerMode=true",
         "transactionTimeOut=3000",
         "transactionCheckMax=5",

@@ -13,9 +13,8 @@ use std::ops::Range;
 use std::pin::pin;
 use std::time::Duration;
 
-use glommio::net::TcpStream;
-
 use bytes::Bytes;
+use glommio::net::TcpStream;
 
 use super::master::ShardLog;
 use super::wire::{self, Header, HEADER_LEN};
