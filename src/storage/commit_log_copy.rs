@@ -57,8 +57,10 @@ impl CommitLog {
 
     /// Moves a log that never held a record to begin at `start`, a segment's start: a copy
     /// of a log whose older segments are gone begins where the other's oldest does. The
-    /// segment files below `start` (created ahead, empty) are deleted; the writer creates
-    /// the ones the log now needs.
+    /// segment files below `start` (created ahead, empty) are deleted, and the one `start`
+    /// opens and the next are created before this returns, as at a start: an append never
+    /// targets a segment whose file does not exist, and the log's oldest offset is `start`
+    /// from here on.
     pub async fn start_at(&self, start: PhysicalOffset) -> StoreResult<()> {
         let sh = &self.shared;
         let doomed: Vec<_> = {
@@ -80,7 +82,10 @@ impl CommitLog {
             sh.disk.remove(&file.path()).await?;
         }
         sh.disk.sync_dir(&sh.dir).await?;
-        sh.wake_writer();
+        crate::storage::log_writer::ensure_segments(sh).await?;
+        if !sh.state.borrow().segments.contains_key(&start.0) {
+            return Err(StoreError::DiskFull);
+        }
         Ok(())
     }
 

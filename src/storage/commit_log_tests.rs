@@ -399,3 +399,39 @@ fn a_copy_refuses_gaps_overlaps_and_unsound_records() {
         assert_eq!(replica.end(), master.end());
     });
 }
+
+#[test]
+fn a_copy_of_a_log_whose_first_segments_are_gone_starts_at_its_oldest() {
+    run_local(|| async {
+        let (master, replica) = master_and_replica().await;
+        let mut rng = SimRng::new(23);
+        for n in 0..150 {
+            let mut rec = record(&mut rng, n);
+            loop {
+                match master.append(&mut rec, stamp) {
+                    Err(StoreError::Busy) => master.writable(rec.len() as u64).await.unwrap(),
+                    other => break drop(other.unwrap()),
+                }
+            }
+        }
+        master.flush().await.unwrap();
+        while master.segment_starts().len() > 2 {
+            master.remove_oldest_segment().await.unwrap();
+        }
+        let oldest = master.min_offset();
+        assert!(oldest.0 > 0);
+        replica.start_at(oldest).await.unwrap();
+        assert_eq!((replica.min_offset(), replica.end()), (oldest, oldest));
+        assert_eq!(replica.segment_starts()[0], oldest.0, "nothing below it");
+        copy_all(&master, &replica, &mut rng, 12_000).await;
+        replica.flush().await.unwrap();
+        let all = (master.end().0 - oldest.0) as usize;
+        let (left, right) = (
+            master.read(oldest, all.min(4096)).await.unwrap(),
+            replica.read(oldest, all.min(4096)).await.unwrap(),
+        );
+        assert_eq!(&left[..], &right[..]);
+        // A log holding records is never moved.
+        assert!(replica.start_at(master.end()).await.is_err());
+    });
+}
