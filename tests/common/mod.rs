@@ -211,7 +211,7 @@ impl Broker {
 
     pub fn wait_listening(&self, port: u16) {
         wait_until(PATIENCE, &format!("broker listening on {port}"), || {
-            TcpStream::connect(("127.0.0.1", port)).is_ok()
+            listening(port)
         });
     }
 
@@ -367,6 +367,14 @@ pub fn closed_by_peer(stream: &mut TcpStream) -> bool {
 
 pub fn write_all(stream: &mut TcpStream, bytes: &[u8]) {
     stream.write_all(bytes).expect("write to broker");
+}
+
+/// Whether something listens on `port` of 127.0.0.1. A connection to a port nobody listens
+/// on can still succeed where the port lies in the kernel's ephemeral range: the socket may
+/// be given that very port and connect to itself. That is not a listener.
+pub fn listening(port: u16) -> bool {
+    TcpStream::connect(("127.0.0.1", port))
+        .is_ok_and(|stream| stream.local_addr().ok() != stream.peer_addr().ok())
 }
 
 /// A port free on 127.0.0.1 right now (for a NameServer), from the same allocator as the

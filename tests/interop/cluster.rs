@@ -171,7 +171,7 @@ impl Cluster {
                     self.log_tail()
                 );
             }
-            TcpStream::connect(("127.0.0.1", port)).is_ok()
+            crate::common::listening(port)
         });
     }
 

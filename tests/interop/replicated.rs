@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
@@ -55,7 +54,7 @@ impl Namesrv {
             if let Some(Ok(Some(status))) = namesrv.child.as_mut().map(Child::try_wait) {
                 panic!("the NameServer exited ({status}) before listening on {port}");
             }
-            TcpStream::connect(("127.0.0.1", port)).is_ok()
+            crate::common::listening(port)
         });
         namesrv
     }
