@@ -56,6 +56,21 @@ fn send(conn: &mut TcpStream, range: std::ops::Range<usize>) {
     }
 }
 
+/// The test brokers' segment size (tests/common: `mappedFileSizeCommitLog`).
+const SEGMENT: i64 = 4 << 20;
+
+/// Waits until the master's retention is done: forced, it deletes every segment below the
+/// one being written, a pass at a time. Returns the master's oldest offset then.
+fn wait_master_settled(conn: &mut TcpStream) -> i64 {
+    let end = log_offset(conn, "commitLogMaxOffset");
+    let active = end - end % SEGMENT;
+    let what = format!("the master's retention down to its active segment {active}");
+    common::wait_until(PATIENCE, &what, || {
+        log_offset(conn, "commitLogMinOffset") == active
+    });
+    active
+}
+
 /// Waits until the master's log starts past `offset`.
 fn wait_master_min_past(conn: &mut TcpStream, offset: i64) -> i64 {
     let what = format!("the master's retention past {offset}");
@@ -100,7 +115,7 @@ fn a_new_slave_copies_what_the_master_keeps_and_one_left_behind_is_refused() {
     let mut on_master = master.connect(0);
     assert_eq!(code_of(&create_topic(&mut on_master, TOPIC, 1)), SUCCESS);
     send(&mut on_master, 0..FIRST);
-    let oldest = wait_master_min_past(&mut on_master, 0);
+    let oldest = wait_master_settled(&mut on_master);
     let (min, max) = queue_range(&mut on_master);
     assert!(
         min > 1024 && max == FIRST as i64,
