@@ -36,6 +36,9 @@ pub struct Peer {
     local: SocketAddr,
     outbox: Outbox,
     next_opaque: Cell<i32>,
+    /// Set when the peer has gone (closed, failed, or sent what cannot be a frame): the
+    /// reads it asked for are abandoned then.
+    gone: Latch,
 }
 
 impl Peer {
@@ -147,11 +150,15 @@ pub(super) async fn serve<S: Service>(
         local,
         outbox: Outbox::counted_in(budget.clone()),
         next_opaque: Cell::new(0),
+        gone: Latch::default(),
     });
     let in_flight = Rc::new(InFlight::default());
     let writer = glommio::spawn_local(write_loop(stream.clone(), peer.clone()));
 
     let end = read_loop(&stream, &peer, &service, &in_flight, &budget, &stopping).await;
+    if !matches!(end, End::Stopping) {
+        peer.gone.set();
+    }
     match end {
         End::Stopping => {
             let drain = async {
@@ -301,12 +308,22 @@ fn handle<S: Service>(
         Reply::Now(_) => {}
         Reply::Later(future) => {
             // The task is owned by the connection's in-flight count: shutdown waits for it,
-            // and its response is dropped if the connection is gone by then.
+            // and its response is dropped if the connection is gone by then. A read (a large
+            // answer) is abandoned when its peer goes: a parked pull would otherwise hold its
+            // place in the shard's long-poll table until its timeout, with nobody to answer.
+            // Anything else runs to its end (a oneway send is stored though its sender left).
             in_flight.enter(large);
             let peer = peer.clone();
             let in_flight = in_flight.clone();
             glommio::spawn_local(async move {
-                if let Some(response) = future.await {
+                let abandoned = async {
+                    match large {
+                        true => peer.gone.wait().await,
+                        false => std::future::pending().await,
+                    }
+                    None
+                };
+                if let Some(response) = futures_lite::future::or(future, abandoned).await {
                     if !oneway {
                         peer.outbox.push(&response);
                     }

@@ -207,3 +207,63 @@ fn a_closed_connection_leaves_nothing_held() {
         },
     );
 }
+
+/// Holds every [`LARGE`] request until its future is dropped; answers anything else with how
+/// many it holds.
+#[derive(Debug, Default)]
+struct Parks {
+    held: Rc<Cell<usize>>,
+}
+
+/// Counts one held request out when its future is dropped.
+struct Held(Rc<Cell<usize>>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
+    }
+}
+
+impl Service for Parks {
+    fn call(&self, _peer: &Rc<Peer>, request: RemotingCommand) -> Reply {
+        let mut response = RemotingCommand::response_to(&request, 0, None);
+        if request.code != LARGE {
+            response.remark = Some(self.held.get().to_string());
+            return Reply::Now(Some(response));
+        }
+        self.held.set(self.held.get() + 1);
+        let held = Held(self.held.clone());
+        Reply::Later(Box::pin(async move {
+            let _held = held;
+            std::future::pending::<()>().await;
+            Some(response)
+        }))
+    }
+
+    fn answers_large(&self, request: &RemotingCommand) -> bool {
+        request.code == LARGE
+    }
+}
+
+#[test]
+fn a_read_is_abandoned_when_its_peer_goes() {
+    serve_within(
+        (16, 1 << 20),
+        |_| Parks::default(),
+        |addr| {
+            let mut watcher = BlockingClient::connect(addr);
+            let mut held = || {
+                let (response, _) = watcher.exchange(request(SMALL));
+                response.remark.expect("a count")
+            };
+            let parked = flood(addr, 2);
+            wait_until("both reads held", || {
+                let h = held();
+                eprintln!("held {h}");
+                h == "2"
+            });
+            drop(parked);
+            wait_until("none held once their peer is gone", || held() == "0");
+        },
+    );
+}

@@ -76,7 +76,8 @@ pub trait Service: 'static {
 
     /// Whether the answer to `request` may be large (up to hundreds of KiB: a pull, a
     /// message lookup). A connection takes only a few such requests at a time while none of
-    /// their answers has come (see [`crate::limits::CONNECTION_LARGE_ANSWERS_IN_FLIGHT`]).
+    /// their answers has come (see [`crate::limits::CONNECTION_LARGE_ANSWERS_IN_FLIGHT`]),
+    /// and such a request, a read, is abandoned (its future dropped) when its peer goes.
     fn answers_large(&self, _request: &RemotingCommand) -> bool {
         false
     }
