@@ -257,11 +257,7 @@ fn a_read_is_abandoned_when_its_peer_goes() {
                 response.remark.expect("a count")
             };
             let parked = flood(addr, 2);
-            wait_until("both reads held", || {
-                let h = held();
-                eprintln!("held {h}");
-                h == "2"
-            });
+            wait_until("both reads held", || held() == "2");
             drop(parked);
             wait_until("none held once their peer is gone", || held() == "0");
         },
