@@ -113,6 +113,22 @@ impl Report {
         self.of_kind("received").map(received).collect()
     }
 
+    /// The message ids the producer was given for its sends.
+    pub fn sent_ids(&self) -> BTreeSet<String> {
+        self.sent().into_iter().filter_map(|s| s.msg_id).collect()
+    }
+
+    /// Every id the consumer saw for the messages it received: ali-ons and the C++ client
+    /// report one of the two (offset id or UNIQ_KEY) at send time, the Rust client the
+    /// UNIQ_KEY, so a sent id is among these whichever the client reported.
+    pub fn received_ids(&self) -> BTreeSet<String> {
+        self.received()
+            .into_iter()
+            .flat_map(|m| [m.msg_id, m.uniq_key])
+            .flatten()
+            .collect()
+    }
+
     /// Bodies received, sorted, as a user would list what arrived.
     pub fn bodies(&self) -> Vec<String> {
         let mut bodies: Vec<String> = self.received().into_iter().filter_map(|m| m.body).collect();
