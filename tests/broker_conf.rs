@@ -6,9 +6,8 @@
 mod common;
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-use common::{code_of, send_v2, wait_route, Broker, PATIENCE};
+use common::{code_of, poll_for, send_v2, terminate, wait_route, Broker, PATIENCE};
 
 #[test]
 fn an_unknown_key_fails_start_up_naming_it() {
@@ -67,17 +66,9 @@ fn refused_start(text: &str) -> String {
         .spawn()
         .expect("run shardmq");
     // Polled rather than waited for, so a broker that starts is stopped, not waited on.
-    let deadline = Instant::now() + PATIENCE;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{text} starts");
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    let Some(status) = poll_for(PATIENCE, || child.try_wait().expect("wait")) else {
+        terminate(&mut child, PATIENCE);
+        panic!("{text} starts");
     };
     let mut stderr = String::new();
     let pipe = child.stderr.as_mut().expect("stderr piped");

@@ -24,18 +24,43 @@ pub const PATIENCE: Duration = Duration::from_secs(60);
 
 /// Polls `condition` until it gives `Some`, and returns that; panics, naming `what` was
 /// awaited, once `within` has passed.
-pub fn wait_for<T>(within: Duration, what: &str, mut condition: impl FnMut() -> Option<T>) -> T {
+pub fn wait_for<T>(within: Duration, what: &str, condition: impl FnMut() -> Option<T>) -> T {
+    poll_for(within, condition).unwrap_or_else(|| panic!("{what}: not within {within:?}"))
+}
+
+/// Polls `condition` until it gives `Some`, and returns that; `None` once `within` has
+/// passed, for a caller that has something to undo before it fails.
+pub fn poll_for<T>(within: Duration, mut condition: impl FnMut() -> Option<T>) -> Option<T> {
     let deadline = Instant::now() + within;
     // Short pauses first, since most conditions hold within milliseconds.
     let mut pause = Duration::from_millis(5);
     loop {
         if let Some(found) = condition() {
-            return found;
+            return Some(found);
         }
-        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+        if Instant::now() >= deadline {
+            return None;
+        }
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(200));
     }
+}
+
+/// Stops a process this test started: SIGTERM to its PID, then SIGKILL if it has not exited
+/// within `within`. Its exit status when it exited (by itself or on SIGTERM).
+pub fn terminate(child: &mut Child, within: Duration) -> Option<std::process::ExitStatus> {
+    if let Ok(Some(status)) = child.try_wait() {
+        return Some(status);
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let exited = poll_for(within, || child.try_wait().ok().flatten());
+    if exited.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    exited
 }
 
 /// [`wait_for`] a condition that holds or not.
@@ -227,21 +252,7 @@ impl Broker {
     }
 
     fn terminate(&mut self) -> Option<i32> {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            return status.code();
-        }
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        None
+        terminate(&mut self.child, Duration::from_secs(20)).and_then(|status| status.code())
     }
 }
 

@@ -562,20 +562,7 @@ impl Drop for Cluster {
 
 /// Stops a server process this harness started: SIGTERM to its PID, then SIGKILL past 10 s.
 pub(super) fn terminate(mut child: Child) {
-    let pid = child.id().to_string();
-    let _ = Command::new("kill").args(["-TERM", &pid]).status();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut exited = false;
-    while !exited && Instant::now() < deadline {
-        exited = matches!(child.try_wait(), Ok(Some(_)));
-        if !exited {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-    if !exited {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
+    crate::common::terminate(&mut child, Duration::from_secs(10));
 }
 
 pub(super) fn log_path(what: &str) -> PathBuf {
