@@ -1,22 +1,20 @@
-//! A broker process with its NameServer address, and client runs against it.
+//! A broker process with its NameServer address, and client runs against it ([`super::run`]).
 //!
 //! The broker is started here rather than with `common::Broker` because the restart scenario
 //! needs the same ports and store after a `kill -9`, and the replication scenarios need a
 //! broker that registers with a NameServer process of its own ([`super::replicated`]).
 
-use std::cell::RefCell;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{channel, Receiver};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use shardmq::wire::record::{RecordView, SysFlag};
 
 use super::report::expected_bodies;
+pub use super::run::{Consume, Produce, Running};
 use super::{Client, Report, Role};
 use crate::common::{
     free_port, free_port_block, json_frame, read_frame, wait_for, wait_until, PATIENCE,
@@ -37,9 +35,6 @@ const GET_CONSUMER_LIST_BY_GROUP: i64 = 38;
 const GET_ROUTEINFO_BY_TOPIC: i64 = 105;
 /// PULL_MESSAGE's sysFlag bit: the request carries its subscription.
 const PULL_WITH_SUBSCRIPTION: i64 = 4;
-
-/// Extra time a client gets past its own `--seconds` bound before the harness kills it.
-const CLIENT_GRACE: Duration = Duration::from_secs(30);
 
 /// One broker process (one shard unless started with [`Cluster::start_with_shards`]) and the
 /// address clients use as their NameServer.
@@ -627,266 +622,4 @@ pub struct StoredRecord {
     /// SYSFLAG's COMPRESSED bit: the body is compressed as the producer sent it.
     pub compressed: bool,
     pub body_len: usize,
-}
-
-/// What a producer run sends: message `i` has key `key-i`, body `body-i` (padded to the
-/// `i mod n`-th of `body_sizes`, see [`padded_body`](super::report::padded_body)) and the
-/// `i mod n`-th of the comma-separated `tags` (an empty item: no tag).
-#[derive(Debug, Clone)]
-pub struct Produce {
-    pub topic: String,
-    pub group: String,
-    pub count: usize,
-    /// `sync`, `async`, `oneway` or `batch` (ali-ons: `sync` and `async` only).
-    pub mode: &'static str,
-    pub tags: String,
-    pub batch_size: usize,
-    /// Comma-separated body sizes in bytes; empty: every body is just `body-i`.
-    pub body_sizes: String,
-    /// Every message goes to the queue its order id (the same for all) selects: the Rust
-    /// client's `send_with_selector`, the C++ client's `send_orderly`, ali-ons' `shardingKey`.
-    /// Sync mode only: each send is acknowledged before the next starts.
-    pub orderly: bool,
-    pub seconds: u64,
-}
-
-impl Produce {
-    pub fn new(topic: &str, group: &str, count: usize) -> Produce {
-        Produce {
-            topic: topic.into(),
-            group: group.into(),
-            count,
-            mode: "sync",
-            tags: "TagA".into(),
-            batch_size: 10,
-            body_sizes: String::new(),
-            orderly: false,
-            seconds: 60,
-        }
-    }
-
-    /// Sends every message, one after another, to the queue one order id selects.
-    pub fn orderly(mut self) -> Produce {
-        self.orderly = true;
-        self.mode = "sync";
-        self
-    }
-
-    pub fn mode(mut self, mode: &'static str) -> Produce {
-        self.mode = mode;
-        self
-    }
-
-    pub fn tags(mut self, tags: &str) -> Produce {
-        self.tags = tags.into();
-        self
-    }
-
-    pub fn batch_size(mut self, batch_size: usize) -> Produce {
-        self.batch_size = batch_size;
-        self
-    }
-
-    pub fn body_sizes(mut self, sizes: &[usize]) -> Produce {
-        let sizes: Vec<String> = sizes.iter().map(usize::to_string).collect();
-        self.body_sizes = sizes.join(",");
-        self
-    }
-}
-
-/// A push consumer's settings.
-#[derive(Debug, Clone)]
-pub struct Consume {
-    pub topic: String,
-    pub group: String,
-    pub expr: String,
-    /// `clustering` or `broadcasting`.
-    pub model: &'static str,
-    /// `last` (the clients' default) or `first`; ignored by the Python client.
-    pub from: &'static str,
-    /// Stop after this many messages; 0: run for `seconds`.
-    pub count: usize,
-    /// Consume each queue's messages one at a time in queue order: the Rust client's
-    /// `MessageListenerOrderly`, the C++ client's orderly `PushConsumer`; ali-ons has no
-    /// orderly listener and consumes with `parallelConsumeLimit: 1` instead.
-    pub orderly: bool,
-    pub seconds: u64,
-}
-
-impl Consume {
-    pub fn new(topic: &str, group: &str) -> Consume {
-        Consume {
-            topic: topic.into(),
-            group: group.into(),
-            expr: "*".into(),
-            model: "clustering",
-            from: "last",
-            count: 0,
-            orderly: false,
-            seconds: 60,
-        }
-    }
-
-    /// An orderly consumer, as the `orderly` field says.
-    pub fn orderly(mut self) -> Consume {
-        self.orderly = true;
-        self
-    }
-
-    pub fn expr(mut self, expr: &str) -> Consume {
-        self.expr = expr.into();
-        self
-    }
-
-    pub fn broadcasting(mut self) -> Consume {
-        self.model = "broadcasting";
-        self
-    }
-
-    pub fn starting_at_first(mut self) -> Consume {
-        self.from = "first";
-        self
-    }
-
-    /// Ends the run after `count` messages, or fails it at `seconds`.
-    pub fn until(mut self, count: usize, seconds: u64) -> Consume {
-        self.count = count;
-        self.seconds = seconds;
-        self
-    }
-
-    /// Runs for `seconds` whatever arrives.
-    pub fn for_seconds(mut self, seconds: u64) -> Consume {
-        self.count = 0;
-        self.seconds = seconds;
-        self
-    }
-}
-
-/// A client process still running; its events are collected as they are printed.
-pub struct Running {
-    child: Child,
-    /// Lines parsed by the reader thread, moved into `events` whenever the test looks.
-    lines: Receiver<Value>,
-    events: RefCell<Vec<Value>>,
-    reader: Option<std::thread::JoinHandle<()>>,
-    label: String,
-    log: PathBuf,
-    hard_deadline: Instant,
-}
-
-impl Running {
-    fn spawn(
-        client: Client,
-        role: Role,
-        args: Vec<String>,
-        label: String,
-        seconds: u64,
-    ) -> Running {
-        let log = log_path(&format!("{}-{}", client.name(), role.script("run")));
-        let mut command = client
-            .command(role)
-            .unwrap_or_else(|reason| panic!("{label}: {reason}"));
-        let mut child = command
-            .args(&args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(File::create(&log).expect("client log"))
-            .spawn()
-            .unwrap_or_else(|e| panic!("{label}: cannot start: {e}"));
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (sink, lines) = channel();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let value = serde_json::from_str(&line)
-                    .unwrap_or_else(|_| serde_json::json!({ "event": "noise", "text": line }));
-                if sink.send(value).is_err() {
-                    break;
-                }
-            }
-        });
-        Running {
-            child,
-            lines,
-            events: RefCell::new(Vec::new()),
-            reader: Some(reader),
-            label,
-            log,
-            hard_deadline: Instant::now() + Duration::from_secs(seconds) + CLIENT_GRACE,
-        }
-    }
-
-    /// Waits for the client's `started` event; panics with its report if it ends first.
-    pub fn wait_started(&mut self) {
-        let what = format!("{} started", self.label);
-        wait_until(PATIENCE, &what, || {
-            if self.snapshot().started() {
-                return true;
-            }
-            if let Ok(Some(_)) = self.child.try_wait() {
-                let report = self.snapshot();
-                panic!(
-                    "{} ended before it started; errors: {:#?}\n{}",
-                    self.label,
-                    report.errors(),
-                    report.log_tail()
-                );
-            }
-            false
-        });
-    }
-
-    /// The events printed so far.
-    pub fn snapshot(&self) -> Report {
-        self.events.borrow_mut().extend(self.lines.try_iter());
-        Report {
-            label: self.label.clone(),
-            events: self.events.borrow().clone(),
-            exit_code: None,
-            log: self.log.clone(),
-        }
-    }
-
-    /// Waits for the client to end by itself (killing it past its bound plus a grace period).
-    pub fn finish(mut self) -> Report {
-        let mut exit_code = None;
-        while Instant::now() < self.hard_deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                exit_code = status.code();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        if exit_code.is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        self.collect(exit_code)
-    }
-
-    /// Kills the client with SIGKILL, as a crash would: no unregistering, no offset flush.
-    pub fn kill(mut self) -> Report {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.collect(None)
-    }
-
-    fn collect(&mut self, exit_code: Option<i32>) -> Report {
-        if let Some(reader) = self.reader.take() {
-            let _ = reader.join();
-        }
-        let mut report = self.snapshot();
-        report.exit_code = exit_code;
-        report
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
 }

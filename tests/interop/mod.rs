@@ -15,6 +15,7 @@
 pub mod cluster;
 pub mod replicated;
 pub mod report;
+pub mod run;
 
 pub use cluster::Cluster;
 pub use report::Report;
