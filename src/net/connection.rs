@@ -316,14 +316,17 @@ fn handle<S: Service>(
             let peer = peer.clone();
             let in_flight = in_flight.clone();
             glommio::spawn_local(async move {
-                let abandoned = async {
-                    match large {
-                        true => peer.gone.wait().await,
-                        false => std::future::pending().await,
+                let response = match large {
+                    true => {
+                        let gone = async {
+                            peer.gone.wait().await;
+                            None
+                        };
+                        futures_lite::future::or(future, gone).await
                     }
-                    None
+                    false => future.await,
                 };
-                if let Some(response) = futures_lite::future::or(future, abandoned).await {
+                if let Some(response) = response {
                     if !oneway {
                         peer.outbox.push(&response);
                     }
