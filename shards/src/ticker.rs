@@ -60,6 +60,23 @@ impl<C: Future<Output = ()>> Ticker<C> {
         self.closed = !ticked;
         ticked
     }
+
+    /// Runs `work` unless `closing` completes first (`None` then, and on every call after):
+    /// for work between ticks that must not hold up shutdown, such as a start-up read.
+    pub async fn unless_closed<T>(&mut self, work: impl Future<Output = T>) -> Option<T> {
+        if self.closed {
+            return None;
+        }
+        let closing = self.closing.as_mut();
+        let stop = async {
+            closing.await;
+            None
+        };
+        let done = async { Some(work.await) };
+        let outcome = futures_lite::future::or(stop, done).await;
+        self.closed = outcome.is_none();
+        outcome
+    }
 }
 
 #[cfg(test)]
@@ -67,6 +84,22 @@ mod tests {
     use super::*;
     use std::cell::Cell;
     use std::rc::Rc;
+
+    #[test]
+    fn work_runs_unless_closing_comes_first() {
+        glommio::LocalExecutorBuilder::default()
+            .spawn(|| async {
+                let mut ticker = Ticker::new(Duration::from_secs(60), std::future::pending());
+                assert_eq!(ticker.unless_closed(async { 7 }).await, Some(7));
+                let mut closed = Ticker::new(Duration::from_secs(60), async {});
+                let never = std::future::pending::<u8>();
+                assert_eq!(closed.unless_closed(never).await, None);
+                assert!(!closed.tick().await);
+            })
+            .expect("executor")
+            .join()
+            .expect("join");
+    }
 
     #[test]
     fn ticks_until_closing_then_stays_closed() {
@@ -93,6 +126,7 @@ mod tests {
                 }
                 assert_eq!(ticks, 3);
                 assert!(!ticker.tick().await, "a closed ticker never ticks again");
+                assert_eq!(ticker.unless_closed(async { 1 }).await, None);
             })
             .expect("executor")
             .join()
