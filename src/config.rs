@@ -40,7 +40,7 @@ use crate::limits;
 use crate::wire::body::perm;
 
 pub use keys::IGNORED_KEYS;
-use keys::{Accepts, Limited, STORE_PATHS};
+use keys::{Limited, STORE_PATHS};
 pub use namesrv::{NamesrvConfig, NAMESRV_IGNORED_KEYS};
 pub use ports::{shard_ports, ShardPorts};
 pub use properties::{Entry, PropertiesError};
@@ -238,6 +238,16 @@ pub struct BrokerConfig {
     pub message_delay_level: Vec<Duration>,
     /// How often the delay service writes its cursors (`delayOffset.json`).
     pub flush_delay_offset_interval: Duration,
+    /// `transactionTimeOut`: a half message with no outcome this long after it was stored
+    /// (or its `CHECK_IMMUNITY_TIME_IN_SECONDS`) is checked back with its producer.
+    pub transaction_timeout: Duration,
+    /// `transactionCheckInterval`: how often each shard looks for half messages to check.
+    pub transaction_check_interval: Duration,
+    /// `transactionCheckMax`: checks a half message gets before it is discarded into
+    /// `TRANS_CHECK_MAX_TIME_TOPIC`.
+    pub transaction_check_max: u32,
+    /// `rejectTransactionMessage`: half messages are refused with NO_PERMISSION.
+    pub reject_transaction_message: bool,
     /// `timerMaxDelaySec`: the furthest ahead a 5.x timer message may be due.
     pub timer_max_delay: Duration,
     /// `timerPrecisionMs`: timer due times are rounded up to a multiple of it.
@@ -321,6 +331,11 @@ impl Default for BrokerConfig {
             message_delay_level: parse_delay_levels(MESSAGE_DELAY_LEVEL_DEFAULT)
                 .unwrap_or_default(),
             flush_delay_offset_interval: Duration::from_secs(10),
+            transaction_timeout: Duration::from_secs(6),
+            // Java 4.9 to 5.1.0; 5.1.1 on checks every 30 s.
+            transaction_check_interval: Duration::from_secs(60),
+            transaction_check_max: 15,
+            reject_transaction_message: false,
             timer_max_delay: Duration::from_secs(3 * 24 * 3600),
             timer_precision_ms: 1000,
             shards: None,
@@ -583,8 +598,15 @@ impl BrokerConfig {
             "msgTraceTopicName" => {
                 need(name(value), NAME_RULE).map(|v| self.msg_trace_topic_name = v)
             }
-            // Half messages are refused whatever this says, which is what `true` asks.
-            "rejectTransactionMessage" => need(boolean(value), BOOL_RULE).map(drop),
+            "rejectTransactionMessage" => {
+                need(boolean(value), BOOL_RULE).map(|v| self.reject_transaction_message = v)
+            }
+            "transactionTimeOut" => need(number(value, 1..=i64::MAX), "expected ms ≥ 1")
+                .map(|ms: u64| self.transaction_timeout = Duration::from_millis(ms)),
+            "transactionCheckInterval" => need(number(value, 1..=i64::MAX), "expected ms ≥ 1")
+                .map(|ms: u64| self.transaction_check_interval = Duration::from_millis(ms)),
+            "transactionCheckMax" => need(number(value, 0..=i64::from(i32::MAX)), "expected ≥ 0")
+                .map(|n| self.transaction_check_max = n),
             _ => return None,
         };
         Some(result)
@@ -761,10 +783,5 @@ fn apply_limited(
 
 /// Whether `value` is one `rule` accepts; `Err` when it is not a value of the key at all.
 fn accepted(rule: &Limited, value: &str) -> Result<bool, String> {
-    match rule.accepts {
-        Accepts::Bool(wanted) => need(boolean(value), BOOL_RULE).map(|v| v == wanted),
-        Accepts::Number(defaults) => {
-            need(value.parse::<i64>().ok(), "expected a number").map(|n| defaults.contains(&n))
-        }
-    }
+    need(boolean(value), BOOL_RULE).map(|v| v == rule.accepts)
 }

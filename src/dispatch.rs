@@ -24,6 +24,7 @@ use crate::broker::data::topic_view::ShardTopics;
 use crate::broker::data::{query, queue_offsets};
 use crate::broker::handler::{Connections, Handled, Handler, Handling, Request, ShardBroker};
 use crate::broker::scheduled::send_back;
+use crate::broker::transaction;
 use crate::broker::{BrokerContext, BrokerError};
 use crate::config::BrokerRole;
 use crate::net::{Peer, Reply, Service, ShardBudget};
@@ -78,6 +79,7 @@ fn handler(code: i32) -> Option<Handler> {
         GET_BROKER_RUNTIME_INFO => runtime_info,
         LOCK_BATCH_MQ => |b, r| now(queue_locks::lock_batch(&b.ctx, &r.command)),
         UNLOCK_BATCH_MQ => |b, r| now(queue_locks::unlock_batch(&b.ctx, &r.command)),
+        END_TRANSACTION => transaction::end::end_transaction,
         CONSUMER_SEND_MSG_BACK => {
             |b, r| later(send_back::consumer_send_msg_back(ctx(b), r.command))
         }
@@ -180,6 +182,7 @@ impl Dispatcher {
         send.sync_replicas = ctx.config.broker_role == BrokerRole::SyncMaster;
         send.delay_levels = ctx.schedule.levels().clone();
         send.timer_rules = *ctx.timers.rules();
+        send.reject_transactions = ctx.config.reject_transaction_message;
         let data = DataPath::new(
             ctx.store.clone(),
             Rc::new(ShardTopics(ctx.clone())),
@@ -190,6 +193,7 @@ impl Dispatcher {
             Parking {
                 schedule: ctx.schedule.clone(),
                 timers: ctx.timers.clone(),
+                transactions: ctx.transactions.clone(),
             },
         );
         let data = Rc::new(data);

@@ -19,11 +19,12 @@ use std::rc::Rc;
 use std::path::{Path, PathBuf};
 
 use crate::broker::clients::offsets::{ConsumerOffsets, OffsetFileError};
+use crate::broker::context::Saved;
 use crate::broker::metadata::groups::{self, GroupTable};
 use crate::broker::metadata::layout::{self, StoreLayout};
 use crate::broker::metadata::topics::{self, TopicTable};
 use crate::broker::replication;
-use crate::broker::scheduled::{schedule, timer, Saved};
+use crate::broker::scheduled::{schedule, timer};
 use crate::broker::{context, BrokerContext, BrokerShard, ShardMsg};
 use crate::clock::Clock;
 use crate::config::ports::{FAST_PORT_OFFSET, HA_PORT_OFFSET, SHARD_PORT_STRIDE};
@@ -382,9 +383,15 @@ async fn open_shard(
         path: timer_dir,
         error,
     })?;
+    let transaction_progress =
+        context::load_transaction_progress(config, index).map_err(|error| ServerError::Store {
+            path: context::transaction_progress_path(config, index),
+            error,
+        })?;
     let saved = Saved {
         delay_offsets,
         timers: opened,
+        transaction_progress,
     };
     let ctx = BrokerContext::new(
         shard.clone(),
@@ -411,6 +418,7 @@ struct ShardTasks {
     /// nothing but its master's records, deliveries included.
     schedule: Option<shards::Task<Result<(), String>>>,
     timers: Option<shards::Task<Result<(), String>>>,
+    transactions: Option<shards::Task<Result<(), String>>>,
 }
 
 fn spawn_shard_tasks(
@@ -461,6 +469,8 @@ fn spawn_shard_tasks(
             ))
         }),
         timers: master.then(|| shard.spawn_background(ctx.timers.clone().run(shard.closing()))),
+        transactions: master
+            .then(|| shard.spawn_background(ctx.transactions.clone().run(shard.closing()))),
     }
 }
 
@@ -485,6 +495,11 @@ impl ShardTasks {
         if let Some(timers) = self.timers {
             if let Err(error) = timers.await {
                 tracing::error!(%error, "timer state not saved at shutdown");
+            }
+        }
+        if let Some(transactions) = self.transactions {
+            if let Err(error) = transactions.await {
+                tracing::error!(%error, "transaction progress not saved at shutdown");
             }
         }
         if let Err(error) = store.shutdown().await {

@@ -81,9 +81,6 @@ fn refused_start(text: &str) -> String {
 fn values_shardmq_would_not_honour_fail_start_up_naming_the_key() {
     for line in [
         "enableControllerMode=true",
-        "transactionTimeOut=3000",
-        "transactionCheckMax=5",
-        "transactionCheckInterval=10000",
         "timerWheelEnable=false",
         "checkCRCOnRecover=false",
         "aclEnable=true",

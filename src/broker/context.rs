@@ -24,7 +24,8 @@ use crate::broker::scheduled::delay::{DelayLevels, TimerRules};
 use crate::broker::scheduled::schedule::Schedule;
 use crate::broker::scheduled::send_back;
 use crate::broker::scheduled::timer::Timers;
-use crate::broker::scheduled::Saved;
+use crate::broker::transaction::service::{self as transaction, Progress};
+use crate::broker::transaction::{TransactionConfig, Transactions};
 use crate::client::{ClientOptions, Pool};
 use crate::clock::Clock;
 use crate::config::ShardPorts;
@@ -45,6 +46,14 @@ pub struct ShardIdentity {
     pub ha_server_addr: String,
     /// The shard's ports; `ha` is the one in force (`haListenPort` moves it).
     pub ports: ShardPorts,
+}
+
+/// What a shard's services read from its files at start-up, before the shard serves.
+#[derive(Debug)]
+pub struct Saved {
+    pub delay_offsets: crate::broker::scheduled::schedule::DelayOffsets,
+    pub timers: crate::broker::scheduled::timer::Opened,
+    pub transaction_progress: Progress,
 }
 
 /// The per-shard broker state handlers use.
@@ -71,6 +80,8 @@ pub struct BrokerContext {
     pub schedule: Rc<Schedule>,
     /// Delivers this shard's 5.x timer messages.
     pub timers: Rc<Timers>,
+    /// This shard's pending transactions, their ends and checks.
+    pub transactions: Rc<Transactions>,
     /// Orderly consumers' leases on this shard's queues.
     pub queue_locks: QueueLocks,
     /// Consumer groups whose config and retry topic a heartbeat is having created now.
@@ -132,6 +143,16 @@ pub fn offsets_path(config: &BrokerConfig, shard: usize) -> PathBuf {
 /// Where shard `shard` keeps its delay service's cursors.
 pub fn delay_offsets_path(config: &BrokerConfig, shard: usize) -> PathBuf {
     shard_config_file(config, shard, "delayOffset.json")
+}
+
+/// Where shard `shard` keeps how far its transaction queues are settled.
+pub fn transaction_progress_path(config: &BrokerConfig, shard: usize) -> PathBuf {
+    shard_config_file(config, shard, "transactionProgress.json")
+}
+
+/// Loads shard `shard`'s transaction progress (see [`transaction::load`]).
+pub fn load_transaction_progress(config: &BrokerConfig, shard: usize) -> Result<Progress, String> {
+    transaction::load(&transaction_progress_path(config, shard))
 }
 
 /// Where shard `shard` keeps its timer index and state (docs/storage.md "Timer messages").
@@ -198,6 +219,20 @@ impl BrokerContext {
         let levels = DelayLevels::new(config.message_delay_level.clone());
         let schedule = Schedule::new(store.clone(), levels, &saved.delay_offsets);
         let timers = Timers::new(store.clone(), timer_rules(&config), saved.timers);
+        let clients = Rc::new(ClientRegistry::new());
+        let transactions = Transactions::new(
+            store.clone(),
+            clients.clone(),
+            TransactionConfig {
+                timeout: config.transaction_timeout,
+                check_interval: config.transaction_check_interval,
+                check_max: config.transaction_check_max,
+                store_host: std::net::SocketAddr::new(config.broker_ip(), ports.main),
+                broker_name: identity.broker_name.clone(),
+                progress_path: transaction_progress_path(&config, index),
+            },
+            saved.transaction_progress,
+        );
         Ok(Rc::new(BrokerContext {
             config,
             shard,
@@ -207,11 +242,12 @@ impl BrokerContext {
             namesrv: Rc::new(Pool::new(ClientOptions::default())),
             boot_ms: clock.wall_ms(),
             store,
-            clients: Rc::new(ClientRegistry::new()),
+            clients,
             offsets: Rc::new(offsets),
             stats: Rc::new(ShardStats::new(clock.clone())),
             schedule: Rc::new(schedule),
             timers: Rc::new(timers),
+            transactions: Rc::new(transactions),
             queue_locks: QueueLocks::default(),
             groups_in_setup: RefCell::default(),
             registered: RefCell::default(),

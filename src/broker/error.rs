@@ -74,6 +74,10 @@ pub enum BrokerError {
     OffsetNotFound,
     /// No record starts at the CommitLog offset a lookup named.
     MessageNotFound { offset: i64 },
+    /// END_TRANSACTION named no pending half message (none there, or it has ended).
+    TransactionNotFound(String),
+    /// An operation the broker refuses in the state it is in; the remark says why.
+    IllegalOperation(String),
     /// CONSUMER_SEND_MSG_BACK named a physical offset where no message record starts.
     SendBackNotFound(i64),
     /// A negative queue id, or a topic or group that could not be written to the offsets
@@ -144,10 +148,12 @@ impl Refusal for BrokerError {
                 SERVICE_NOT_AVAILABLE
             }
             BrokerError::StoreBusy => SYSTEM_BUSY,
+            BrokerError::IllegalOperation(_) => ILLEGAL_OPERATION,
             BrokerError::FilterNotSupported { .. }
             | BrokerError::NoConsumer(_)
             | BrokerError::MessageNotFound { .. }
             | BrokerError::SendBackNotFound(_)
+            | BrokerError::TransactionNotFound(_)
             | BrokerError::TooManyTopics
             | BrokerError::TooManyGroups
             | BrokerError::TooManyClientGroups
@@ -160,7 +166,8 @@ impl Refusal for BrokerError {
     }
 
     /// Unknown topics, groups without consumers, offsets and messages not found are the
-    /// clients' everyday lookups, not the broker's trouble.
+    /// clients' everyday lookups, not the broker's trouble; so is a transaction's second end
+    /// (a check's answer after the producer's own).
     fn is_routine(&self) -> bool {
         matches!(
             self,
@@ -169,6 +176,7 @@ impl Refusal for BrokerError {
                 | BrokerError::NoConsumer(_)
                 | BrokerError::NotOnline(_)
                 | BrokerError::OffsetNotFound
+                | BrokerError::TransactionNotFound(_)
         )
     }
 }
@@ -179,9 +187,10 @@ impl fmt::Display for BrokerError {
             BrokerError::Header(err) => err.fmt(f),
             BrokerError::Body(err) => err.fmt(f),
             BrokerError::MissingBody { what } => write!(f, "the {what} is missing"),
-            BrokerError::InvalidParameter(why) | BrokerError::MessageIllegal(why) => {
-                f.write_str(why)
-            }
+            BrokerError::InvalidParameter(why)
+            | BrokerError::MessageIllegal(why)
+            | BrokerError::TransactionNotFound(why)
+            | BrokerError::IllegalOperation(why) => f.write_str(why),
             BrokerError::InvalidTopic(invalid) => invalid.fmt(f),
             BrokerError::InvalidQueueId {
                 topic,

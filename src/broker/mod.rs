@@ -32,6 +32,7 @@
 //! | [`metadata`] | the topic and subscription-group tables, their owner shard and files; NameServer registration |
 //! | [`admin`] | mqadmin's topic, group and runtime-info requests; topic and consume statistics |
 //! | [`scheduled`] | delayed messages and their delivery; messages consumers hand back (retry, DLQ) |
+//! | [`transaction`] | half messages, END_TRANSACTION, check-backs to producers |
 //! | [`replication`] | a slave's master as registration names it; its copy of the master's tables and offsets |
 //!
 //! Beside them, [`context`] holds [`BrokerContext`], what every handler of a shard gets, and
@@ -56,6 +57,7 @@ pub mod handler;
 pub mod metadata;
 pub mod replication;
 pub mod scheduled;
+pub mod transaction;
 
 pub use context::{BrokerContext, ShardIdentity};
 pub use error::BrokerError;

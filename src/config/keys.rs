@@ -7,7 +7,7 @@
 //! only with the values that ask for what shardmq does anyway (Java's default, or a value
 //! that changes nothing here), every other value refused at start-up with a message naming
 //! the key, what shardmq does instead and what to set. A key whose feature is not built yet
-//! (replication, transactions, ACL) is limited to the values that ask for none of it.
+//! (ACL) is limited to the values that ask for none of it.
 //!
 //! [`IGNORED_KEYS`] change none of the three: thread pools, request-queue waits, buffer and
 //! wire tuning, and a few whose effect shardmq already has (each commented). They are
@@ -71,79 +71,52 @@ pub const IGNORED_KEYS: &[&str] = &[
     "flushConsumeQueueLeastPages",
 ];
 
-/// What a [`LIMITED`] key accepts.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Accepts {
-    /// This boolean (any case); the other one is refused.
-    Bool(bool),
-    /// One of these numbers (Java's defaults); other numbers are refused.
-    Number(&'static [i64]),
-}
-
 /// A key accepted only with the values that ask for what shardmq does.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Limited {
     pub key: &'static str,
-    pub accepts: Accepts,
+    /// The one boolean (any case) it accepts; the other is refused.
+    pub accepts: bool,
     /// What shardmq does instead, and what to set: the end of the refusal.
     pub instead: &'static str,
 }
-
-const NO_TRANSACTIONS: &str = "transactions are not built yet: half messages are refused and \
-    no check runs; remove the key";
 
 /// Keys accepted only with the values that change nothing in shardmq.
 pub(super) const LIMITED: &[Limited] = &[
     Limited {
         key: "enableControllerMode",
-        accepts: Accepts::Bool(false),
+        accepts: false,
         instead: "there is no controller: a slave follows the master it is configured \
             with and is never promoted; set enableControllerMode=false or remove the key",
     },
     Limited {
         key: "enableDLegerCommitLog",
-        accepts: Accepts::Bool(false),
+        accepts: false,
         instead: "DLedger is not built: each shard keeps its own CommitLog; set \
                   enableDLegerCommitLog=false or remove the key",
     },
     Limited {
         key: "aclEnable",
-        accepts: Accepts::Bool(false),
+        accepts: false,
         instead: "ACL is not built yet: every client may send, pull and administer; set \
                   aclEnable=false or remove the key",
     },
     Limited {
-        key: "transactionTimeOut",
-        accepts: Accepts::Number(&[6000]),
-        instead: NO_TRANSACTIONS,
-    },
-    Limited {
-        key: "transactionCheckMax",
-        accepts: Accepts::Number(&[15]),
-        instead: NO_TRANSACTIONS,
-    },
-    Limited {
-        // 60 s in 4.x, 30 s in 5.x.
-        key: "transactionCheckInterval",
-        accepts: Accepts::Number(&[30_000, 60_000]),
-        instead: NO_TRANSACTIONS,
-    },
-    Limited {
         key: "timerWheelEnable",
-        accepts: Accepts::Bool(true),
+        accepts: true,
         instead: "shardmq always takes timer messages (DELIVER_TIME and the other 5.x timer \
                   properties) and cannot refuse them; set timerWheelEnable=true or remove the \
                   key",
     },
     Limited {
         key: "checkCRCOnRecover",
-        accepts: Accepts::Bool(true),
+        accepts: true,
         instead: "shardmq always verifies every record it recovers and cuts the log at the \
                   first damaged one; set checkCRCOnRecover=true or remove the key",
     },
     Limited {
         key: "fetchNamesrvAddrByAddressServer",
-        accepts: Accepts::Bool(false),
+        accepts: false,
         instead: "shardmq does not ask an address server for NameServers: list them in \
                   namesrvAddr and set fetchNamesrvAddrByAddressServer=false or remove the key",
     },

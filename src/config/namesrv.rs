@@ -11,7 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::keys::{Accepts, Limited};
+use super::keys::Limited;
 use super::values::*;
 use super::{apply_limited, Applied, ConfigError, Setter};
 
@@ -53,37 +53,37 @@ pub const NAMESRV_IGNORED_KEYS: &[&str] = &[
 const LIMITED: &[Limited] = &[
     Limited {
         key: "clusterTest",
-        accepts: Accepts::Bool(false),
+        accepts: false,
         instead: "shardmq does not look routes up in a test environment's cluster: it answers \
                   from what brokers registered here; set clusterTest=false or remove the key",
     },
     Limited {
         key: "enableControllerInNamesrv",
-        accepts: Accepts::Bool(false),
+        accepts: false,
         instead: "replication (and its controller) is not built yet; set \
                   enableControllerInNamesrv=false or remove the key",
     },
     Limited {
         key: "supportActingMaster",
-        accepts: Accepts::Bool(false),
+        accepts: false,
         instead: "replication is not built yet, so no slave ever acts as master; set \
                   supportActingMaster=false or remove the key",
     },
     Limited {
         key: "notifyMinBrokerIdChanged",
-        accepts: Accepts::Bool(false),
+        accepts: false,
         instead: "replication is not built yet: every broker is a master with id 0; set \
                   notifyMinBrokerIdChanged=false or remove the key",
     },
     Limited {
         key: "enableAllTopicList",
-        accepts: Accepts::Bool(true),
+        accepts: true,
         instead: "shardmq always answers GET_ALL_TOPIC_LIST_FROM_NAMESERVER; set \
                   enableAllTopicList=true or remove the key",
     },
     Limited {
         key: "enableTopicList",
-        accepts: Accepts::Bool(true),
+        accepts: true,
         instead: "shardmq always answers the topic-list requests; set enableTopicList=true or \
                   remove the key",
     },

@@ -177,6 +177,21 @@ impl Store {
         }
     }
 
+    /// Up to `max_count` ConsumeQueue entries of (topic, queue) from `from` on, as
+    /// dispatched (holes included); none for an unknown queue.
+    pub async fn entries(
+        &self,
+        topic: &str,
+        queue_id: QueueId,
+        from: QueueOffset,
+        max_count: usize,
+    ) -> StoreResult<Vec<CqEntry>> {
+        match self.queue(topic, queue_id) {
+            Some(q) => q.cq.entries(from, max_count).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// The first queue offset whose record was stored at or after `timestamp` (the queue's
     /// max offset if none), by binary search over the ConsumeQueue.
     pub async fn offset_by_time(

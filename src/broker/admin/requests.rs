@@ -241,6 +241,9 @@ pub async fn runtime_info(
         );
     }
     timer_info(&mut table, &ctx);
+    // shardmq's own: this shard's half messages waiting for an end, and the checks sent.
+    table.put("transactionHalfPending", ctx.transactions.pending());
+    table.put("transactionChecksSent", ctx.transactions.checks_sent());
     store_info(&mut table, &ctx.store).await?;
     for key in IDLE_COUNTERS {
         table.put(key, 0);

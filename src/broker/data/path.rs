@@ -22,6 +22,7 @@ use crate::broker::handler::{Handling, Request, ShardBroker};
 use crate::broker::metadata::topics;
 use crate::broker::scheduled::schedule::Schedule;
 use crate::broker::scheduled::timer::Timers;
+use crate::broker::transaction::Transactions;
 use crate::broker::{BrokerContext, BrokerError, ShardMsg, ShardReply};
 use crate::config::BrokerRole;
 use crate::limits::PULL_PARKED_MAX;
@@ -45,6 +46,8 @@ pub struct Parking {
     pub schedule: Rc<Schedule>,
     /// 5.x timers (`rmq_sys_wheel_timer`).
     pub timers: Rc<Timers>,
+    /// Half messages (`RMQ_SYS_TRANS_HALF_TOPIC`), handed over as the send path stores them.
+    pub transactions: Rc<Transactions>,
 }
 
 impl DataPath {
@@ -77,12 +80,13 @@ impl DataPath {
                 }
             }
         }));
-        let send = Rc::new(SendHandler::new(
+        let send = SendHandler::new(
             Rc::clone(&store),
             Rc::clone(&topics),
             Rc::clone(&traffic),
             config,
-        ));
+        );
+        let send = Rc::new(send.with_transactions(parking.transactions));
         let pull = PullHandler::new(
             store,
             topics,
@@ -248,6 +252,7 @@ mod tests {
             let parking = Parking {
                 schedule,
                 timers: Rc::new(timers),
+                transactions: Rc::new(test_transactions(&f.store)),
             };
             let path = DataPath::new(
                 f.store.clone(),

@@ -29,6 +29,7 @@ use crate::broker::data::send_rules::{check_topic, dead_letter_topic};
 use crate::broker::data::topic_view::{TopicInfo, TopicView};
 use crate::broker::handler::Handling;
 use crate::broker::scheduled::delay::{self, DelayLevels, Parked, TimerRules};
+use crate::broker::transaction::{half, Transactions};
 use crate::broker::BrokerError;
 use crate::limits::{MESSAGE_BODY_SIZE_MAX, PROPERTIES_SIZE_MAX};
 use crate::storage::commit_log::Durable;
@@ -71,6 +72,8 @@ pub struct SendConfig {
     pub delay_levels: DelayLevels,
     /// `timerMaxDelaySec` and `timerPrecisionMs`: how 5.x timer messages are parked.
     pub timer_rules: TimerRules,
+    /// `rejectTransactionMessage`: half messages are refused with NO_PERMISSION.
+    pub reject_transactions: bool,
 }
 
 impl SendConfig {
@@ -83,6 +86,7 @@ impl SendConfig {
             sync_replicas: false,
             delay_levels: DelayLevels::default(),
             timer_rules: TimerRules::default(),
+            reject_transactions: false,
         }
     }
 }
@@ -105,6 +109,8 @@ pub struct SendHandler {
     scratch: RefCell<Vec<u8>>,
     /// Round-robin start for sends that leave the queue to the broker.
     next_queue: Cell<u32>,
+    /// Where half messages go once stored; without it they are refused.
+    transactions: Option<Rc<Transactions>>,
 }
 
 impl std::fmt::Debug for SendHandler {
@@ -142,7 +148,14 @@ impl SendHandler {
             sleep,
             scratch: RefCell::new(Vec::new()),
             next_queue: Cell::new(0),
+            transactions: None,
         }
+    }
+
+    /// The handler, storing half messages for `transactions`.
+    pub fn with_transactions(mut self, transactions: Rc<Transactions>) -> Self {
+        self.transactions = Some(transactions);
+        self
     }
 
     /// Handles a SEND_MESSAGE, SEND_MESSAGE_V2 or SEND_BATCH_MESSAGE from `born_host` (the
@@ -236,7 +249,13 @@ impl SendHandler {
         let wait = wait != Some("false");
         let tran_msg = tran_msg.is_some_and(|v| v.eq_ignore_ascii_case("true"));
         let uniq_key = uniq_key.map(str::to_owned);
-        self.check_not_half_message(&header, tran_msg)?;
+        let props = header.properties.as_deref().unwrap_or("");
+        let half = half::is_half(
+            tran_msg,
+            header.reconsume_times.unwrap_or(0),
+            delay::delay_level(props),
+        );
+        self.check_transaction_kind(&header, half, batch, props)?;
         let info = match dead_letter_topic(&header) {
             Some(dlq) => self.redirect_to_dlq(&mut header, dlq)?,
             None => self.topic_for_send(&header)?,
@@ -257,6 +276,10 @@ impl SendHandler {
                 return Err(BrokerError::MessageIllegal(why));
             }
             self.put_batch(&msg, &request.body)?
+        } else if half {
+            let (mut header, durable) = self.put_half(&msg, &request.body)?;
+            header.transaction_id = uniq_key;
+            (header, durable)
         } else {
             let sysflag = SysFlag(header.sys_flag as u32);
             let (levels, timers) = (&self.config.delay_levels, &self.config.timer_rules);
@@ -274,26 +297,44 @@ impl SendHandler {
         })
     }
 
-    /// Refuses transactional half messages, as a Java broker with `rejectTransactionMessage`
-    /// does: they belong in the half topic (not served here yet), and a half record in an
-    /// ordinary queue would hold a queue offset that reput never files.
-    /// `tran_msg`: the properties say `TRAN_MSG=true`.
-    fn check_not_half_message(
+    /// Checks a send's transaction kind, as Java's broker and store do: a half message
+    /// (`half`, [`half::is_half`]) is refused under `rejectTransactionMessage` (NO_PERMISSION)
+    /// or when no transaction service takes it; a half batch, a delayed half message, and a
+    /// PREPARED or ROLLBACK sysflag on a send that is no half message are MESSAGE_ILLEGAL (Java
+    /// would store such a record where no queue files it).
+    fn check_transaction_kind(
         &self,
         h: &SendMessageRequestHeader,
-        tran_msg: bool,
+        half: bool,
+        batch: bool,
+        props: &str,
     ) -> Result<(), BrokerError> {
         let kind = SysFlag(h.sys_flag as u32).transaction();
-        let half =
-            matches!(kind, TransactionType::Prepared | TransactionType::Rollback) || tran_msg;
-        if half {
+        let unfiled = matches!(kind, TransactionType::Prepared | TransactionType::Rollback);
+        if !half {
+            if unfiled {
+                let why = "a PREPARED or ROLLBACK message must be a half message (TRAN_MSG=true)";
+                return Err(BrokerError::MessageIllegal(why.to_owned()));
+            }
+            return Ok(());
+        }
+        if self.config.reject_transactions || self.transactions.is_none() {
             let remark = format!(
                 "the broker[{}] sending transaction message is forbidden",
                 self.config.store_host
             );
             return Err(BrokerError::NoPermission(remark));
         }
-        Ok(())
+        let why = if batch {
+            "transactional messages cannot be sent in a batch"
+        } else if kind == TransactionType::Rollback {
+            "a half message cannot be a ROLLBACK"
+        } else if delay::delay_level(props).is_some() || delay::asks_timer(props) {
+            "transactional messages cannot be delayed"
+        } else {
+            return Ok(());
+        };
+        Err(BrokerError::MessageIllegal(why.to_owned()))
     }
 
     /// The topic's config, auto-creating it from the send's template topic when unknown.
@@ -447,6 +488,29 @@ impl SendHandler {
             parked.apply(&mut fields);
         }
         let put = self.put_record(&fields)?;
+        let mut id = String::with_capacity(MESSAGE_ID_LEN_V6);
+        write_offset_message_id(&mut id, self.config.store_host, put.offset);
+        Ok((msg.response(id, put.queue_offset), put.durable))
+    }
+
+    /// Stores a half message in the half queue (docs/protocol.md §5.8) and hands it to the
+    /// transaction service; the answer names the real queue with the half queue offset, and
+    /// the message id is the half record's, as Java answers.
+    fn put_half(
+        &self,
+        msg: &Message<'_>,
+        body: &[u8],
+    ) -> Result<(SendMessageResponseHeader, Durable), BrokerError> {
+        let Some(transactions) = &self.transactions else {
+            let why = "no transaction service".to_owned();
+            return Err(BrokerError::NoPermission(why));
+        };
+        let props = half::half_properties(msg.properties, &msg.header.topic, msg.queue_id)
+            .map_err(illegal)?;
+        let mut fields = msg.fields(&self.config, msg.header.flag, body, msg.properties);
+        half::as_half(&mut fields, &props);
+        let put = self.put_record(&fields)?;
+        transactions.half_stored(&put, &props);
         let mut id = String::with_capacity(MESSAGE_ID_LEN_V6);
         write_offset_message_id(&mut id, self.config.store_host, put.offset);
         Ok((msg.response(id, put.queue_offset), put.durable))

@@ -413,19 +413,35 @@ fn batch_the_log_has_no_room_for_stores_nothing() {
 }
 
 #[test]
-fn transactional_half_messages_are_refused_and_leave_the_queue_usable() {
+fn half_messages_wait_in_the_half_queue() {
     run_local(|| async {
         let f = fixture(FlushPolicy::Async, 16).await;
-        let mut header = send_header("T", 0, "TRAN_MSG\u{1}true\u{2}");
+        let props = "TRAN_MSG\u{1}true\u{2}PGROUP\u{1}pg\u{2}UNIQ_KEY\u{1}K1\u{2}";
+        let mut header = send_header("T", 1, props);
         header.sys_flag = crate::wire::record::SysFlag::TRANSACTION_PREPARED as i32;
         let response = f.send(&send_request(10, &header, b"half")).await;
-        assert_eq!(response.code, response_code::NO_PERMISSION);
+        assert_eq!(response.code, response_code::SUCCESS);
+        let answer: SendMessageResponseHeader = response.decode_header().expect("header");
+        assert_eq!(
+            (answer.queue_id, answer.queue_offset),
+            (1, 0),
+            "real queue, half offset"
+        );
+        assert_eq!(answer.transaction_id.as_deref(), Some("K1"));
+        assert_eq!(
+            f.store.queue_range("T", QueueId(1)).1 .0,
+            0,
+            "not in its queue"
+        );
+        let half_queue = f.store.queue_range("RMQ_SYS_TRANS_HALF_TOPIC", QueueId(0));
+        assert_eq!(half_queue.1 .0, 1);
+        assert_eq!(f.transactions.pending(), 1);
+
         let ok = f
-            .send(&send_request(10, &send_header("T", 0, ""), b"x"))
+            .send(&send_request(10, &send_header("T", 1, ""), b"x"))
             .await;
-        assert_eq!(ok.code, response_code::SUCCESS);
         let header: SendMessageResponseHeader = ok.decode_header().expect("header");
-        assert_eq!(header.queue_offset, 0);
+        assert_eq!(header.queue_offset, 0, "the queue is untouched");
     });
 }
 

@@ -150,6 +150,8 @@ pub struct Fixture {
     pub send: Rc<SendHandler>,
     pub pull: Rc<PullHandler>,
     pub traffic: Rc<Traffic>,
+    /// Where the send handler puts half messages.
+    pub transactions: Rc<crate::broker::transaction::Transactions>,
 }
 
 pub async fn fixture(flush: FlushPolicy, parked_max: usize) -> Fixture {
@@ -175,13 +177,9 @@ pub async fn fixture(flush: FlushPolicy, parked_max: usize) -> Fixture {
     let config = SendConfig::new(STORE_HOST.parse().expect("addr"));
     let traffic = Rc::new(Traffic::default());
     let (sleep, counted) = (timer.sleep(), traffic.clone());
-    let send = Rc::new(SendHandler::with_sleep(
-        store.clone(),
-        topics.clone(),
-        counted,
-        config,
-        sleep,
-    ));
+    let transactions = Rc::new(test_transactions(&store));
+    let send = SendHandler::with_sleep(store.clone(), topics.clone(), counted, config, sleep);
+    let send = Rc::new(send.with_transactions(transactions.clone()));
     let pull = PullHandler::new(
         store.clone(),
         topics.clone(),
@@ -198,6 +196,7 @@ pub async fn fixture(flush: FlushPolicy, parked_max: usize) -> Fixture {
         subscriptions,
         offsets,
         long_poll,
+        transactions,
         timer,
         send,
         pull,
@@ -286,4 +285,24 @@ pub fn records(mut body: &[u8]) -> Vec<&[u8]> {
         body = rest;
     }
     out
+}
+
+/// A transaction service over `store` with Java's settings and no producers connected.
+pub fn test_transactions(store: &Rc<Store>) -> crate::broker::transaction::Transactions {
+    use crate::broker::transaction::TransactionConfig;
+    let config = TransactionConfig {
+        timeout: std::time::Duration::from_secs(6),
+        check_interval: std::time::Duration::from_secs(60),
+        check_max: 15,
+        store_host: STORE_HOST.parse().expect("addr"),
+        broker_name: "broker-a-0".into(),
+        progress_path: crate::storage::test_dir("transactions").join("progress.json"),
+    };
+    let clients = Rc::new(crate::broker::clients::registry::ClientRegistry::new());
+    crate::broker::transaction::Transactions::new(
+        store.clone(),
+        clients,
+        config,
+        Default::default(),
+    )
 }

@@ -2,8 +2,9 @@ use std::rc::Rc;
 
 use super::*;
 use crate::broker::clients::offsets::ConsumerOffsets;
+use crate::broker::context::Saved;
 use crate::broker::metadata::topics::{topic_config, TopicTable};
-use crate::broker::scheduled::{timer, Saved};
+use crate::broker::scheduled::timer;
 use crate::broker::BrokerContext;
 use crate::clock::ManualClock;
 use crate::config::shard_ports;
@@ -65,6 +66,7 @@ fn a_change_from_any_shard_reaches_every_shard_and_the_file() {
             let saved = Saved {
                 delay_offsets: Default::default(),
                 timers: timer::open(timer_dir).expect("timer state"),
+                transaction_progress: Default::default(),
             };
             let ctx = BrokerContext::new(
                 shard.clone(),
@@ -202,6 +204,7 @@ fn a_masters_older_version_is_taken_and_kept_on_disk() {
                 delay_offsets: Default::default(),
                 timers: timer::open(config.store_path_root_dir.join(format!("timer-{index}")))
                     .expect("timer state"),
+                transaction_progress: Default::default(),
             };
             let ctx = BrokerContext::new(
                 shard.clone(),

@@ -179,6 +179,8 @@ pub fn system_topics(config: &BrokerConfig) -> Vec<TopicConfig> {
         topic_config(SCHEDULE_TOPIC, 18, rw),
         topic_config(TRANS_HALF_TOPIC, 1, rw),
         topic_config(TRANS_OP_HALF_TOPIC, 1, rw),
+        // Java creates it at the first discarded transaction; here it is always there.
+        topic_config(TRANS_CHECK_MAX_TIME_TOPIC, 1, rw),
         topic_config(&config.broker_cluster_name, 16, cluster_perm),
         topic_config(
             &format!("{}_REPLY_TOPIC", config.broker_cluster_name),

@@ -14,10 +14,3 @@ pub mod schedule;
 pub mod send_back;
 pub mod timer;
 pub mod timer_slots;
-
-/// A shard's delay cursors and timer index as read at start-up, before the shard serves.
-#[derive(Debug)]
-pub struct Saved {
-    pub delay_offsets: schedule::DelayOffsets,
-    pub timers: timer::Opened,
-}

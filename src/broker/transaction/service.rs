@@ -1,0 +1,793 @@
+//! The transaction service of one shard (docs/protocol.md §5.8): which half messages are
+//! pending, their ends (END_TRANSACTION) and their checks (CHECK_TRANSACTION_STATE).
+//!
+//! # State, and where it comes from
+//!
+//! The pending transactions are a table in memory, keyed by the half queue offset of each
+//! transaction's first record ([`half`] explains the records). Every fact in it is in the
+//! log: a half message stored, a copy appended for a check, an op record ending one. A
+//! start rebuilds the table by reading the half and op queues from the progress this shard
+//! last wrote (`<shard dir>/config/transactionProgress.json`), so a crash or a restart loses
+//! no pending transaction and revives no ended one. Until that read is done, ends wait
+//! ([`Transactions::ready`]).
+//!
+//! The progress names a half queue offset H below which every transaction has ended or has a
+//! later record, and an op queue offset O below which no op record ends a transaction with a
+//! record at or past H: for each pending transaction the service keeps the op queue's end
+//! when its newest record was appended (`op_mark`); H is the oldest newest record, O the
+//! least mark. Each check appends a copy, so H trails the head by about a check interval
+//! plus `transactionTimeOut`, and so does what a start reads. The file is written after
+//! each check round and at shutdown, after the CommitLog is flushed, so it never runs ahead
+//! of the log.
+//!
+//! # Ending a transaction exactly once
+//!
+//! An end writes its op record, then its effect (the committed or discarded message), with
+//! no other append in between: room for both is made first and both puts are synchronous, and
+//! ends and checks take turns. A crash loses a suffix of the log, so
+//! only the newest op record can have lost its effect; a start looks right after it and
+//! writes the effect if it is not there. A committed message is therefore delivered once,
+//! and a rolled-back one never.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::task::{Poll, Waker};
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use super::half::{self, End};
+use crate::broker::clients::registry::ClientRegistry;
+use crate::broker::metadata::config_file::write_atomic;
+use crate::broker::BrokerError;
+use crate::storage::store::{PutResult, Store};
+use crate::storage::{QueueId, QueueOffset, StoreError};
+use crate::wire::codes::request_code;
+use crate::wire::command::FLAG_ONEWAY;
+use crate::wire::headers::{CheckTransactionStateRequestHeader, EndTransactionRequestHeader};
+use crate::wire::message_id::offset_message_id;
+use crate::wire::properties::{self, keys};
+use crate::wire::record::{PhysicalOffset, RecordFields, RecordView};
+use crate::wire::topics::{TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC};
+use crate::wire::{ExtFields, RemotingCommand, WireError};
+
+/// Ends and checks one shard's transactions, with Java's settings.
+#[derive(Debug, Clone)]
+pub struct TransactionConfig {
+    /// `transactionTimeOut`.
+    pub timeout: Duration,
+    /// `transactionCheckInterval`.
+    pub check_interval: Duration,
+    /// `transactionCheckMax`.
+    pub check_max: u32,
+    /// The shard's advertised address: STOREHOST of op records, and the address in the
+    /// offset message ids checks carry.
+    pub store_host: SocketAddr,
+    /// The shard's broker name, which checks carry (`bname`).
+    pub broker_name: String,
+    /// `<shard dir>/config/transactionProgress.json`.
+    pub progress_path: PathBuf,
+}
+
+/// Records read at once while a start scans the half and op queues.
+const SCAN_BATCH: usize = 256;
+
+/// How long the service waits before it tries a failed append of an effect again.
+const RETRY_AFTER: Duration = Duration::from_millis(200);
+
+/// One pending transaction.
+#[derive(Debug, Clone)]
+struct Pending {
+    /// Half queue offset and CommitLog offset of its newest record.
+    queue_offset: u64,
+    log_offset: u64,
+    /// Checks so far.
+    checks: u32,
+    /// When it may be checked next (ms since the epoch).
+    due_ms: i64,
+    /// The op queue's end when its newest record was appended.
+    op_mark: u64,
+    /// The half queue offsets of all its records: an end may name any of them.
+    records: Vec<u64>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// First half queue offset → transaction.
+    pending: BTreeMap<u64, Pending>,
+    /// Half queue offset of any pending transaction's record → its first.
+    records: HashMap<u64, u64>,
+}
+
+/// What `transactionProgress.json` holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Progress {
+    /// Every transaction with a record below it has ended or has a record at or past it.
+    pub half_offset: u64,
+    /// No op record below it ends a transaction with a record at or past `half_offset`.
+    pub op_offset: u64,
+}
+
+/// Reads the progress at start-up; a missing file means the queues' starts.
+pub fn load(path: &Path) -> Result<Progress, String> {
+    match std::fs::read(path) {
+        Ok(text) => serde_json::from_slice(&text).map_err(|e| {
+            format!(
+                "{} is unreadable ({e}); move it away to read the transaction queues whole",
+                path.display()
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Progress::default()),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// The transaction service of one shard.
+pub struct Transactions {
+    store: Rc<Store>,
+    clients: Rc<ClientRegistry>,
+    config: TransactionConfig,
+    saved: Progress,
+    state: RefCell<State>,
+    ready: Cell<bool>,
+    ready_wakers: RefCell<Vec<Waker>>,
+    /// Ends and check appends, one at a time (see the module docs).
+    turn: glommio::sync::Semaphore,
+    /// Round-robin over a group's producers.
+    next_channel: Cell<usize>,
+    checks_sent: Cell<u64>,
+}
+
+impl std::fmt::Debug for Transactions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transactions")
+            .field("config", &self.config)
+            .field("pending", &self.state.borrow().pending.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transactions {
+    /// The service of `store`, starting from a loaded progress file; it serves ends once
+    /// [`Transactions::run`] has read the queues.
+    pub fn new(
+        store: Rc<Store>,
+        clients: Rc<ClientRegistry>,
+        config: TransactionConfig,
+        saved: Progress,
+    ) -> Transactions {
+        Transactions {
+            store,
+            clients,
+            config,
+            saved,
+            state: RefCell::default(),
+            ready: Cell::new(false),
+            ready_wakers: RefCell::default(),
+            turn: glommio::sync::Semaphore::new(1),
+            next_channel: Cell::new(0),
+            checks_sent: Cell::new(0),
+        }
+    }
+
+    /// Half messages waiting for an end.
+    pub fn pending(&self) -> usize {
+        self.state.borrow().pending.len()
+    }
+
+    /// CHECK_TRANSACTION_STATE requests sent since start.
+    pub fn checks_sent(&self) -> u64 {
+        self.checks_sent.get()
+    }
+
+    fn op_end(&self) -> u64 {
+        self.store.queue_range(TRANS_OP_HALF_TOPIC, QueueId(0)).1 .0
+    }
+
+    fn timeout_ms(&self) -> i64 {
+        i64::try_from(self.config.timeout.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// The send path stored a half message (from `props`) at `put`: it is pending now, and
+    /// an end naming it is honoured as soon as it arrives.
+    pub fn half_stored(&self, put: &PutResult, props: &str) {
+        let due_ms = half::first_check_ms(props, put.store_timestamp, self.timeout_ms());
+        let q = put.queue_offset.0;
+        let pending = Pending {
+            queue_offset: q,
+            log_offset: put.offset.0,
+            checks: 0,
+            due_ms,
+            op_mark: self.op_end(),
+            records: vec![q],
+        };
+        let mut state = self.state.borrow_mut();
+        state.records.insert(q, q);
+        state.pending.insert(q, pending);
+    }
+
+    /// Resolves once the start's read of the queues is done.
+    pub fn ready(&self) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(|cx| {
+            if self.ready.get() {
+                return Poll::Ready(());
+            }
+            self.ready_wakers.borrow_mut().push(cx.waker().clone());
+            Poll::Pending
+        })
+    }
+
+    fn set_ready(&self) {
+        self.ready.set(true);
+        for waker in self.ready_wakers.borrow_mut().drain(..) {
+            waker.wake();
+        }
+    }
+
+    /// END_TRANSACTION: commits or rolls back the pending transaction whose record the
+    /// header names, after checking it as Java's `EndTransactionProcessor` does (a half record
+    /// at `commitLogOffset`, at `tranStateTableOffset` of the half queue, of `producerGroup`).
+    /// An end for a transaction that has already ended changes nothing.
+    pub async fn end(&self, header: &EndTransactionRequestHeader) -> Result<(), BrokerError> {
+        let end = match header.commit_or_rollback {
+            0 => return Ok(()),
+            8 => End::Commit,
+            12 => End::Rollback,
+            other => {
+                let why = format!("commitOrRollback {other} (expected 0, 8 or 12)");
+                return Err(BrokerError::InvalidParameter(why));
+            }
+        };
+        self.ready().await;
+        let offset = u64::try_from(header.commit_log_offset).map_err(|_| not_found(header))?;
+        let bytes = self
+            .store
+            .record_at(PhysicalOffset(offset))
+            .await?
+            .ok_or_else(|| not_found(header))?;
+        let record = RecordView::parse(&bytes).map_err(|_| not_found(header))?;
+        let names_it = record.topic() == TRANS_HALF_TOPIC
+            && i64::try_from(record.queue_offset().0) == Ok(header.tran_state_table_offset)
+            && record.property(keys::PGROUP) == Some(header.producer_group.as_str());
+        if !names_it {
+            return Err(not_found(header));
+        }
+        if header.from_transaction_check != Some(true) && self.immunity_passed(&record) {
+            return Err(BrokerError::IllegalOperation(format!(
+                "the transaction of {} outlived its CHECK_IMMUNITY_TIME_IN_SECONDS; its check \
+                 decides it",
+                header.msg_id
+            )));
+        }
+        let _turn = self.take_turn().await?;
+        let first = self
+            .state
+            .borrow()
+            .records
+            .get(&record.queue_offset().0)
+            .copied();
+        let Some(first) = first else {
+            return Err(BrokerError::TransactionNotFound(format!(
+                "the transaction at half queue offset {} has already ended",
+                header.tran_state_table_offset
+            )));
+        };
+        self.end_pending(first, end, &record, PhysicalOffset(offset))
+            .await
+    }
+
+    /// Java 5.x: a producer's own end (not a check's) after a message's immunity time is
+    /// refused, and its check decides.
+    fn immunity_passed(&self, record: &RecordView<'_>) -> bool {
+        let props = record.properties();
+        if properties::get(props, keys::CHECK_IMMUNITY_TIME_IN_SECONDS).is_none() {
+            return false;
+        }
+        let age = self.store.now_ms() - record.store_timestamp_ms();
+        age > half::immunity_ms(props, self.timeout_ms())
+    }
+
+    /// Writes `end` for the pending transaction `first` from its record `half` at
+    /// `half_offset`, and forgets it. Call with the turn held.
+    async fn end_pending(
+        &self,
+        first: u64,
+        end: End,
+        half: &RecordView<'_>,
+        half_offset: PhysicalOffset,
+    ) -> Result<(), BrokerError> {
+        write_end(&self.store, &self.config, first, end, half, half_offset).await?;
+        let mut state = self.state.borrow_mut();
+        if let Some(done) = state.pending.remove(&first) {
+            for q in done.records {
+                state.records.remove(&q);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the queues, then checks due transactions every `transactionCheckInterval` until
+    /// `closing` completes; writes the progress after each round and at the end.
+    pub async fn run(self: Rc<Self>, closing: impl Future<Output = ()>) -> Result<(), String> {
+        let mut ticker = shards::Ticker::new(self.config.check_interval, closing);
+        match ticker.unless_closed(self.open()).await {
+            None => return Ok(()),
+            Some(Err(error)) => return Err(format!("transaction queues not read: {error}")),
+            Some(Ok(())) => {}
+        }
+        while ticker.tick().await {
+            if let Err(error) = self.check_round().await {
+                tracing::error!(%error, "transaction check round failed; retrying next round");
+            }
+            if let Err(error) = self.persist().await {
+                tracing::error!(%error, "transaction progress not persisted; retrying");
+            }
+        }
+        self.persist().await
+    }
+
+    /// Rebuilds the pending table from the half and op queues (module docs), writes the
+    /// effect the newest op record may have lost, and opens ends.
+    pub async fn open(&self) -> Result<(), BrokerError> {
+        let log_end = self.store.log().end();
+        let half_end = self.store.queue_range(TRANS_HALF_TOPIC, QueueId(0)).1 .0;
+        let op_end = self.op_end();
+        while self.store.reput_offset() < log_end {
+            if self.store.reput().await? == 0 {
+                glommio::timer::sleep(Duration::from_millis(1)).await;
+            }
+        }
+        let ended = self.read_ops(op_end).await?;
+        self.read_halves(half_end, &ended).await?;
+        self.set_ready();
+        tracing::info!(pending = self.pending(), "transaction queues read");
+        Ok(())
+    }
+
+    /// The transactions op records from the saved progress on end, and the newest op
+    /// record's missing effect written.
+    async fn read_ops(&self, op_end: u64) -> Result<HashSet<u64>, BrokerError> {
+        let mut ended = HashSet::new();
+        let (op_min, _) = self.store.queue_range(TRANS_OP_HALF_TOPIC, QueueId(0));
+        let from = self.saved.op_offset.max(op_min.0);
+        scan(
+            &self.store,
+            TRANS_OP_HALF_TOPIC,
+            from..op_end,
+            |_, record| {
+                ended.extend(half::op_offsets(record.body()));
+            },
+        )
+        .await?;
+        if op_end > op_min.0 {
+            self.redo_newest_op(op_end - 1).await?;
+        }
+        Ok(ended)
+    }
+
+    /// Writes the effect of the op record at `at` when the record right after it is not
+    /// that effect: the crash that ended the last run came between the two.
+    async fn redo_newest_op(&self, at: u64) -> Result<(), BrokerError> {
+        let store = &self.store;
+        let Some(entry) = store
+            .entry(TRANS_OP_HALF_TOPIC, QueueId(0), QueueOffset(at))
+            .await?
+        else {
+            return Ok(());
+        };
+        let op_bytes = store
+            .read(entry.physical_offset, entry.size as usize)
+            .await?;
+        let op = RecordView::parse(&op_bytes).map_err(illegal)?;
+        let Some((end, half_offset)) = half::op_end(&op) else {
+            return Ok(());
+        };
+        if !end.has_effect() {
+            return Ok(());
+        }
+        let next = entry.physical_offset.0 + u64::from(entry.size);
+        if self.effect_follows(next, end, half_offset).await? {
+            return Ok(());
+        }
+        let Some(half_bytes) = store.record_at(half_offset).await? else {
+            tracing::error!(
+                offset = half_offset.0,
+                "a transaction's end lost its effect and its half message is gone"
+            );
+            return Ok(());
+        };
+        let half = RecordView::parse(&half_bytes).map_err(illegal)?;
+        tracing::warn!(
+            end = end.as_str(),
+            offset = half_offset.0,
+            "writing the effect of a transaction's end that a crash lost"
+        );
+        let props = effect_properties(end, &half)?;
+        if let Some(fields) = half::effect_fields(end, &half, half_offset, &props) {
+            put_retrying(store, &[fields]).await?;
+        }
+        Ok(())
+    }
+
+    /// Whether the record at `at` (or, past a segment's filler, at the next segment's start)
+    /// is the effect of `end` for the half record at `half_offset`.
+    async fn effect_follows(
+        &self,
+        at: u64,
+        end: End,
+        half_offset: PhysicalOffset,
+    ) -> Result<bool, BrokerError> {
+        let store = &self.store;
+        let segment = store.config().log.segment_size;
+        let next_segment = at - at % segment + segment;
+        for offset in [at, next_segment] {
+            if let Some(bytes) = store.record_at(PhysicalOffset(offset)).await? {
+                let record = RecordView::parse(&bytes).map_err(illegal)?;
+                return Ok(half::is_effect(&record, end, half_offset));
+            }
+        }
+        Ok(false)
+    }
+
+    /// Adds every transaction with a record from the saved progress on that `ended` does not
+    /// name, each at its newest record.
+    async fn read_halves(&self, half_end: u64, ended: &HashSet<u64>) -> Result<(), BrokerError> {
+        let (half_min, _) = self.store.queue_range(TRANS_HALF_TOPIC, QueueId(0));
+        let from = self.saved.half_offset.max(half_min.0);
+        let timeout_ms = self.timeout_ms();
+        let op_mark = self.saved.op_offset;
+        // Filled apart: sends store new half messages (past `half_end`) while this reads.
+        let mut found: BTreeMap<u64, Pending> = BTreeMap::new();
+        scan(
+            &self.store,
+            TRANS_HALF_TOPIC,
+            from..half_end,
+            |offset, record| {
+                let (first, checks) = half::identity(record);
+                if ended.contains(&first) {
+                    return;
+                }
+                let q = record.queue_offset().0;
+                // A copy exists because its check was sent: it is due at the next round.
+                let due_ms = if checks == 0 {
+                    half::first_check_ms(
+                        record.properties(),
+                        record.store_timestamp_ms(),
+                        timeout_ms,
+                    )
+                } else {
+                    0
+                };
+                let pending = found.entry(first).or_insert_with(|| Pending {
+                    queue_offset: q,
+                    log_offset: offset.0,
+                    checks,
+                    due_ms,
+                    op_mark,
+                    records: Vec::new(),
+                });
+                pending.queue_offset = q;
+                pending.log_offset = offset.0;
+                pending.checks = checks;
+                pending.due_ms = due_ms;
+                pending.records.push(q);
+            },
+        )
+        .await?;
+        let mut state = self.state.borrow_mut();
+        for (first, pending) in found {
+            for &q in &pending.records {
+                state.records.insert(q, first);
+            }
+            state.pending.insert(first, pending);
+        }
+        Ok(())
+    }
+
+    /// Checks every due transaction: one that had `transactionCheckMax` checks is discarded,
+    /// any other is appended again as its next check and its check sent to a live producer
+    /// of its group (none online: the check still counts, as in Java).
+    pub async fn check_round(&self) -> Result<(), BrokerError> {
+        let now = self.store.now_ms();
+        let due: Vec<u64> = {
+            let state = self.state.borrow();
+            let due = state.pending.iter().filter(|(_, p)| p.due_ms <= now);
+            due.map(|(&first, _)| first).collect()
+        };
+        for first in due {
+            let _turn = self.take_turn().await?;
+            let Some(pending) = self.state.borrow().pending.get(&first).cloned() else {
+                continue;
+            };
+            let offset = PhysicalOffset(pending.log_offset);
+            let Some(bytes) = self.store.record_at(offset).await? else {
+                // Retention removed it (older than fileReservedTime): Java skips it too.
+                tracing::warn!(
+                    first,
+                    "a pending half message is gone from the log; dropped"
+                );
+                self.forget(first);
+                continue;
+            };
+            let record = RecordView::parse(&bytes).map_err(illegal)?;
+            if pending.checks >= self.config.check_max {
+                tracing::warn!(
+                    first,
+                    checks = pending.checks,
+                    "transaction discarded after transactionCheckMax checks"
+                );
+                self.end_pending(first, End::Discard, &record, offset)
+                    .await?;
+            } else {
+                self.check(first, pending.checks + 1, &record).await?;
+            }
+            glommio::yield_if_needed().await;
+        }
+        Ok(())
+    }
+
+    async fn take_turn(&self) -> Result<glommio::sync::Permit<'_>, BrokerError> {
+        self.turn
+            .acquire_permit(1)
+            .await
+            .map_err(|e| BrokerError::Store(e.to_string()))
+    }
+
+    fn forget(&self, first: u64) {
+        let mut state = self.state.borrow_mut();
+        if let Some(done) = state.pending.remove(&first) {
+            for q in done.records {
+                state.records.remove(&q);
+            }
+        }
+    }
+
+    /// Appends check number `checks` of transaction `first` (from its newest record `half`)
+    /// and sends it.
+    async fn check(
+        &self,
+        first: u64,
+        checks: u32,
+        half: &RecordView<'_>,
+    ) -> Result<(), BrokerError> {
+        let props = half::checked_properties(half.properties(), first, checks).map_err(illegal)?;
+        let fields = half::copy_fields(half, &props);
+        let mut copy = encode(&fields)?;
+        let put = self
+            .store
+            .put_waiting(TRANS_HALF_TOPIC, QueueId(0), &mut copy)
+            .await?;
+        let q = put.queue_offset.0;
+        let op_mark = self.op_end();
+        {
+            let mut state = self.state.borrow_mut();
+            state.records.insert(q, first);
+            if let Some(pending) = state.pending.get_mut(&first) {
+                pending.queue_offset = q;
+                pending.log_offset = put.offset.0;
+                pending.checks = checks;
+                pending.due_ms = put.store_timestamp;
+                pending.op_mark = op_mark;
+                pending.records.push(q);
+            }
+        }
+        let copy = RecordView::parse(&copy).map_err(illegal)?;
+        self.send_check(&copy)
+    }
+
+    /// Sends CHECK_TRANSACTION_STATE for the half record `copy` to one live producer of its
+    /// group, in turn; with none online nothing is sent.
+    fn send_check(&self, copy: &RecordView<'_>) -> Result<(), BrokerError> {
+        let group = copy.property(keys::PGROUP).unwrap_or_default();
+        let channels = self.clients.producer_channels(group);
+        if channels.is_empty() {
+            tracing::debug!(
+                group,
+                "no producer of the group online to check a transaction"
+            );
+            return Ok(());
+        }
+        let turn = self.next_channel.get();
+        self.next_channel.set(turn.wrapping_add(1));
+        let channel = &channels[turn % channels.len()];
+        let Some((topic, queue_id)) = half::destination(copy) else {
+            return Err(illegal(WireError::Invalid(
+                "a half message without REAL_TOPIC and REAL_QID".into(),
+            )));
+        };
+        let body = encode(&RecordFields {
+            topic,
+            queue_id,
+            version: crate::wire::record::RecordVersion::for_topic(topic),
+            ..copy.fields()
+        })?;
+        let uniq = copy.uniq_key().map(str::to_owned);
+        let header = CheckTransactionStateRequestHeader {
+            tran_state_table_offset: copy.queue_offset().0 as i64,
+            commit_log_offset: copy.physical_offset().0 as i64,
+            msg_id: uniq.clone(),
+            transaction_id: uniq,
+            offset_msg_id: Some(offset_message_id(
+                self.config.store_host,
+                copy.physical_offset(),
+            )),
+            topic: Some(TRANS_HALF_TOPIC.to_owned()),
+            broker_name: Some(self.config.broker_name.clone()),
+        };
+        let mut command = RemotingCommand::request(
+            request_code::CHECK_TRANSACTION_STATE,
+            ExtFields::with_capacity(7),
+            Bytes::from(body),
+        );
+        command.flag |= FLAG_ONEWAY;
+        command.opaque = channel.next_opaque();
+        command.set_header(&header);
+        if channel.send(&command) {
+            self.checks_sent.set(self.checks_sent.get() + 1);
+        } else {
+            tracing::debug!(group, "transaction check to a closed connection");
+        }
+        Ok(())
+    }
+
+    /// The progress as of now (module docs).
+    pub fn progress(&self) -> Progress {
+        let state = self.state.borrow();
+        let half_end = self.store.queue_range(TRANS_HALF_TOPIC, QueueId(0)).1 .0;
+        let half_offset = state.pending.values().map(|p| p.queue_offset).min();
+        let op_offset = state.pending.values().map(|p| p.op_mark).min();
+        Progress {
+            half_offset: half_offset.unwrap_or(half_end),
+            op_offset: op_offset.unwrap_or_else(|| self.op_end()),
+        }
+    }
+
+    /// Writes the progress, after making the log durable up to now.
+    pub async fn persist(&self) -> Result<(), String> {
+        if !self.ready.get() {
+            return Ok(());
+        }
+        let progress = self.progress();
+        let path = self.config.progress_path.clone();
+        self.store
+            .log()
+            .flush()
+            .await
+            .map_err(|e| format!("commit log flush before {}: {e}", path.display()))?;
+        let bytes = serde_json::to_vec(&progress).map_err(|e| e.to_string())?;
+        let target = path.clone();
+        glommio::executor()
+            .spawn_blocking(move || write_atomic(&target, &bytes))
+            .await
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+fn not_found(header: &EndTransactionRequestHeader) -> BrokerError {
+    BrokerError::TransactionNotFound(format!(
+        "no half message of group {} at commitLogOffset {} and tranStateTableOffset {}",
+        header.producer_group, header.commit_log_offset, header.tran_state_table_offset
+    ))
+}
+
+fn illegal(e: WireError) -> BrokerError {
+    BrokerError::MessageIllegal(e.to_string())
+}
+
+fn encode(fields: &RecordFields<'_>) -> Result<Vec<u8>, BrokerError> {
+    let mut record = vec![0u8; fields.encoded_len().map_err(illegal)?];
+    fields.encode_into(&mut record).map_err(illegal)?;
+    Ok(record)
+}
+
+/// The properties of `end`'s effect for `half`.
+fn effect_properties(end: End, half: &RecordView<'_>) -> Result<String, BrokerError> {
+    match end {
+        End::Commit => half::committed_properties(half.properties()).map_err(illegal),
+        End::Rollback | End::Discard => Ok(half.properties().to_owned()),
+    }
+}
+
+/// Writes the op record of `end` for transaction `first` and, right after it, its effect
+/// built from the half record `half` at `half_offset`.
+async fn write_end(
+    store: &Store,
+    config: &TransactionConfig,
+    first: u64,
+    end: End,
+    half: &RecordView<'_>,
+    half_offset: PhysicalOffset,
+) -> Result<(), BrokerError> {
+    let props = effect_properties(end, half)?;
+    let effect = half::effect_fields(end, half, half_offset, &props);
+    if end == End::Commit && effect.is_none() {
+        let why = "the half message names no REAL_TOPIC and REAL_QID".to_owned();
+        return Err(BrokerError::MessageIllegal(why));
+    }
+    let body = half::op_body(first);
+    let op_props = half::op_properties(end, half_offset).map_err(illegal)?;
+    let op = half::op_fields(
+        body.as_bytes(),
+        &op_props,
+        config.store_host,
+        store.now_ms(),
+    );
+    let records: Vec<RecordFields<'_>> = std::iter::once(op).chain(effect).collect();
+    put_retrying(store, &records).await
+}
+
+/// Appends `records` back to back, nothing in between: waits until the log has room for all
+/// of them, then puts each without awaiting. A put that fails once the first is in (a full
+/// disk as a segment opens) is tried again until it succeeds, so no other append comes
+/// between.
+async fn put_retrying(store: &Store, records: &[RecordFields<'_>]) -> Result<(), BrokerError> {
+    let mut encoded = records.iter().map(encode).collect::<Result<Vec<_>, _>>()?;
+    let total: u64 = encoded.iter().map(|r| r.len() as u64).sum();
+    loop {
+        match store.log().check_room(total) {
+            Ok(()) => break,
+            Err(StoreError::Busy) => store.writable(total).await?,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    for (index, (fields, record)) in records.iter().zip(&mut encoded).enumerate() {
+        let queue = QueueId(fields.queue_id);
+        loop {
+            match store.put(fields.topic, queue, record) {
+                Ok(_) => break,
+                Err(e) if index == 0 => return Err(e.into()),
+                Err(StoreError::Busy) => store.writable(record.len() as u64).await?,
+                Err(error) => {
+                    tracing::error!(%error, topic = fields.topic, "a transaction's effect not stored; retrying");
+                    glommio::timer::sleep(RETRY_AFTER).await;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads the records of (`topic`, 0) at `range`, in order, and hands each with its CommitLog
+/// offset to `each`. Entries whose record is gone (retention) are skipped.
+async fn scan(
+    store: &Store,
+    topic: &str,
+    range: std::ops::Range<u64>,
+    mut each: impl FnMut(PhysicalOffset, &RecordView<'_>),
+) -> Result<(), BrokerError> {
+    let mut at = range.start;
+    while at < range.end {
+        let want = SCAN_BATCH.min((range.end - at) as usize);
+        let entries = store
+            .entries(topic, QueueId(0), QueueOffset(at), want)
+            .await?;
+        if entries.is_empty() {
+            break;
+        }
+        for entry in &entries {
+            at += 1;
+            if entry.is_hole() {
+                continue;
+            }
+            let bytes = match store.read(entry.physical_offset, entry.size as usize).await {
+                Ok(bytes) => bytes,
+                Err(StoreError::OutOfRange { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            match RecordView::parse(&bytes) {
+                Ok(record) => each(entry.physical_offset, &record),
+                Err(error) => {
+                    tracing::error!(topic, offset = entry.physical_offset.0, %error, "unreadable transaction record skipped");
+                }
+            }
+        }
+        glommio::yield_if_needed().await;
+    }
+    Ok(())
+}
