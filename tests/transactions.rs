@@ -12,8 +12,8 @@ use std::time::Instant;
 
 use common::{
     code_of, create_topic, decode_offset_message_id, heart_beat, pull, read_frame, request,
-    request_with_body, runtime_info, runtime_long, wait_for, wait_max_offset, Broker, PATIENCE,
-    PULL_FOUND, SEND_MESSAGE_V2, SUCCESS, SYSTEM_ERROR,
+    request_with_body, runtime_info, runtime_long, send_v2, wait_for, wait_max_offset, Broker,
+    PATIENCE, PULL_FOUND, SEND_MESSAGE_V2, SUCCESS, SYSTEM_ERROR,
 };
 use serde_json::{json, Value};
 use shardmq::wire::record::{RecordView, TransactionType};
@@ -98,7 +98,8 @@ fn register_producer(conn: &mut TcpStream, group: &str, client: &str) {
     assert_eq!(code_of(&heart_beat(conn, &body)), SUCCESS);
 }
 
-/// Waits for a CHECK_TRANSACTION_STATE on a producer's connection: its header fields and
+/// Waits for a CHECK_TRANSACTION_STATE on a producer's connection (answers go on another, so
+/// that a check sent again meanwhile is not taken for the answer): its header fields and
 /// the message it carries.
 fn next_check(conn: &mut TcpStream) -> (Value, Vec<u8>) {
     let deadline = Instant::now() + PATIENCE;
@@ -276,7 +277,7 @@ fn an_unended_transaction_is_checked_with_a_producer_of_its_group() {
     assert_eq!(fields["transactionId"], half.uniq);
     let answer = checked(&fields, &half.uniq);
     assert_eq!(
-        code_of(&end(&mut producer, "tpg3", &answer, COMMIT, true)),
+        code_of(&end(&mut conn, "tpg3", &answer, COMMIT, true)),
         SUCCESS
     );
     wait_max_offset(&mut conn, "TX3", 0, 1);
@@ -339,7 +340,7 @@ fn a_transaction_nobody_answers_is_discarded_after_the_last_check() {
     // Discarded is ended: a late answer to the last check changes nothing.
     let last = checks.last().expect("three checks");
     assert_eq!(
-        code_of(&end(&mut producer, "tpg4", last, COMMIT, true)),
+        code_of(&end(&mut conn, "tpg4", last, COMMIT, true)),
         SYSTEM_ERROR
     );
     assert_eq!(max_offset(&mut conn, "TX4"), 0);
@@ -347,7 +348,9 @@ fn a_transaction_nobody_answers_is_discarded_after_the_last_check() {
 
 #[test]
 fn a_kill_between_half_message_and_end_loses_nothing() {
-    let broker = Broker::start(1, &FAST_CHECKS[..4]);
+    // SYNC_FLUSH: an acknowledged send is durable, with everything stored before it.
+    let args = [&FAST_CHECKS[..4], &["-o", "flushDiskType=SYNC_FLUSH"]].concat();
+    let broker = Broker::start(1, &args);
     let mut conn = broker.connect(0);
     create_topic(&mut conn, "TX5", 1);
     let pending = send_half(&mut conn, "TX5", "tpg5", "0A0000010000000000000000000000F1");
@@ -356,11 +359,19 @@ fn a_kill_between_half_message_and_end_loses_nothing() {
         code_of(&end(&mut conn, "tpg5", &ended, COMMIT, false)),
         SUCCESS
     );
-    wait_max_offset(&mut conn, "TX5", 0, 1);
+    // The end has no acknowledgement of its own: a send after it says it is on the disk.
+    let marker = send_v2(
+        &mut conn,
+        "TX5-marker",
+        0,
+        b"after the end",
+        "WAIT\u{1}true\u{2}",
+    );
+    assert_eq!(code_of(&marker), SUCCESS, "{marker}");
     let (store, dir) = broker.store_dir();
     drop(conn);
     broker.kill();
-    let broker = Broker::start_in(1, &FAST_CHECKS[..4], store, dir);
+    let broker = Broker::start_in(1, &args, store, dir);
 
     let mut conn = broker.connect(0);
     let mut producer = broker.connect(0);
@@ -368,7 +379,7 @@ fn a_kill_between_half_message_and_end_loses_nothing() {
     let (fields, _) = next_check(&mut producer);
     let answer = checked(&fields, &pending.uniq);
     assert_eq!(
-        code_of(&end(&mut producer, "tpg5", &answer, COMMIT, true)),
+        code_of(&end(&mut conn, "tpg5", &answer, COMMIT, true)),
         SUCCESS
     );
     wait_max_offset(&mut conn, "TX5", 0, 2);

@@ -53,7 +53,7 @@ use crate::wire::headers::{CheckTransactionStateRequestHeader, EndTransactionReq
 use crate::wire::message_id::offset_message_id;
 use crate::wire::properties::{self, keys};
 use crate::wire::record::{PhysicalOffset, RecordFields, RecordView};
-use crate::wire::topics::{TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC};
+use crate::wire::topics::{TRANS_CHECK_MAX_TIME_TOPIC, TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC};
 use crate::wire::{ExtFields, RemotingCommand, WireError};
 
 /// Ends and checks one shard's transactions, with Java's settings.
@@ -83,17 +83,25 @@ const RETRY_AFTER: Duration = Duration::from_millis(200);
 /// One pending transaction.
 #[derive(Debug, Clone)]
 struct Pending {
-    /// Half queue offset and CommitLog offset of its newest record.
-    queue_offset: u64,
-    log_offset: u64,
     /// Checks so far.
     checks: u32,
     /// When it may be checked next (ms since the epoch).
     due_ms: i64,
     /// The op queue's end when its newest record was appended.
     op_mark: u64,
-    /// The half queue offsets of all its records: an end may name any of them.
-    records: Vec<u64>,
+    /// Half queue offset and CommitLog offset of each of its records, oldest first: an end
+    /// may name any of them, and the newest is the one a check copies.
+    records: Vec<(u64, u64)>,
+    /// Found pending by a start: a crash may have kept its effect and lost its op record
+    /// (the device kept a later write and not an earlier one), so before an effect is
+    /// written for it the index is asked whether one exists.
+    revived: bool,
+}
+
+impl Pending {
+    fn newest(&self) -> (u64, u64) {
+        self.records.last().copied().unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -200,12 +208,11 @@ impl Transactions {
         let due_ms = half::first_check_ms(props, put.store_timestamp, self.timeout_ms());
         let q = put.queue_offset.0;
         let pending = Pending {
-            queue_offset: q,
-            log_offset: put.offset.0,
             checks: 0,
             due_ms,
             op_mark: self.op_end(),
-            records: vec![q],
+            records: vec![(q, put.offset.0)],
+            revived: false,
         };
         let mut state = self.state.borrow_mut();
         state.records.insert(q, q);
@@ -254,7 +261,8 @@ impl Transactions {
         let record = RecordView::parse(&bytes).map_err(|_| not_found(header))?;
         let names_it = record.topic() == TRANS_HALF_TOPIC
             && i64::try_from(record.queue_offset().0) == Ok(header.tran_state_table_offset)
-            && record.property(keys::PGROUP) == Some(header.producer_group.as_str());
+            && record.property(keys::PGROUP) == Some(header.producer_group.as_str())
+            && self.same_message(&header.msg_id, &record);
         if !names_it {
             return Err(not_found(header));
         }
@@ -282,6 +290,22 @@ impl Transactions {
             .await
     }
 
+    /// Whether an end's `msgId` names `record`: its UNIQ_KEY (what clients send) or its
+    /// offset message id. Java does not look; here a half message lost in a crash, whose
+    /// offsets a later one of the same group took, is not ended by the first one's end.
+    /// An empty id, or a record without a UNIQ_KEY, passes.
+    fn same_message(&self, msg_id: &str, record: &RecordView<'_>) -> bool {
+        let Some(uniq) = record.uniq_key() else {
+            return true;
+        };
+        msg_id.is_empty()
+            || msg_id == uniq
+            || msg_id.eq_ignore_ascii_case(&offset_message_id(
+                self.config.store_host,
+                record.physical_offset(),
+            ))
+    }
+
     /// Java 5.x: a producer's own end (not a check's) after a message's immunity time is
     /// refused, and its check decides.
     fn immunity_passed(&self, record: &RecordView<'_>) -> bool {
@@ -302,14 +326,73 @@ impl Transactions {
         half: &RecordView<'_>,
         half_offset: PhysicalOffset,
     ) -> Result<(), BrokerError> {
-        write_end(&self.store, &self.config, first, end, half, half_offset).await?;
+        let revived = self
+            .state
+            .borrow()
+            .pending
+            .get(&first)
+            .filter(|p| p.revived)
+            .cloned();
+        let effect = match revived {
+            Some(pending) if end.has_effect() => !self.effect_exists(&pending, end, half).await?,
+            _ => end.has_effect(),
+        };
+        write_end(
+            &self.store,
+            &self.config,
+            first,
+            (end, effect),
+            half,
+            half_offset,
+        )
+        .await?;
         let mut state = self.state.borrow_mut();
         if let Some(done) = state.pending.remove(&first) {
-            for q in done.records {
+            for (q, _) in done.records {
                 state.records.remove(&q);
             }
         }
         Ok(())
+    }
+
+    /// Whether the index holds `end`'s effect for a record of `pending` (of which `half` is
+    /// one): the effect keeps the half message's UNIQ_KEY, in the topic `end` writes to.
+    /// Without a UNIQ_KEY or the index (`messageIndexEnable=false`) nothing can be found.
+    async fn effect_exists(
+        &self,
+        pending: &Pending,
+        end: End,
+        half: &RecordView<'_>,
+    ) -> Result<bool, BrokerError> {
+        let Some(key) = half.uniq_key() else {
+            return Ok(false);
+        };
+        let topic = match end {
+            End::Commit => half::destination(half).map(|(topic, _)| topic),
+            End::Discard => Some(TRANS_CHECK_MAX_TIME_TOPIC),
+            End::Rollback => None,
+        };
+        let Some(topic) = topic else {
+            return Ok(false);
+        };
+        let found = self
+            .store
+            .query_by_key(topic, key, usize::MAX, 0, i64::MAX)
+            .await?;
+        let offsets = || pending.records.iter().map(|&(_, at)| PhysicalOffset(at));
+        let exists = found
+            .records
+            .iter()
+            .filter_map(|r| RecordView::parse(r).ok())
+            .any(|r| offsets().any(|at| half::is_effect(&r, end, at)));
+        if exists {
+            tracing::warn!(
+                key,
+                end = end.as_str(),
+                "a transaction's effect outlived its op record; not written again"
+            );
+        }
+        Ok(exists)
     }
 
     /// Reads the queues, then checks due transactions every `transactionCheckInterval` until
@@ -465,24 +548,21 @@ impl Transactions {
                     0
                 };
                 let pending = found.entry(first).or_insert_with(|| Pending {
-                    queue_offset: q,
-                    log_offset: offset.0,
                     checks,
                     due_ms,
                     op_mark,
                     records: Vec::new(),
+                    revived: true,
                 });
-                pending.queue_offset = q;
-                pending.log_offset = offset.0;
                 pending.checks = checks;
                 pending.due_ms = due_ms;
-                pending.records.push(q);
+                pending.records.push((q, offset.0));
             },
         )
         .await?;
         let mut state = self.state.borrow_mut();
         for (first, pending) in found {
-            for &q in &pending.records {
+            for &(q, _) in &pending.records {
                 state.records.insert(q, first);
             }
             state.pending.insert(first, pending);
@@ -505,7 +585,7 @@ impl Transactions {
             let Some(pending) = self.state.borrow().pending.get(&first).cloned() else {
                 continue;
             };
-            let offset = PhysicalOffset(pending.log_offset);
+            let offset = PhysicalOffset(pending.newest().1);
             let Some(bytes) = self.store.record_at(offset).await? else {
                 // Retention removed it (older than fileReservedTime): Java skips it too.
                 tracing::warn!(
@@ -542,7 +622,7 @@ impl Transactions {
     fn forget(&self, first: u64) {
         let mut state = self.state.borrow_mut();
         if let Some(done) = state.pending.remove(&first) {
-            for q in done.records {
+            for (q, _) in done.records {
                 state.records.remove(&q);
             }
         }
@@ -569,12 +649,10 @@ impl Transactions {
             let mut state = self.state.borrow_mut();
             state.records.insert(q, first);
             if let Some(pending) = state.pending.get_mut(&first) {
-                pending.queue_offset = q;
-                pending.log_offset = put.offset.0;
                 pending.checks = checks;
                 pending.due_ms = put.store_timestamp;
                 pending.op_mark = op_mark;
-                pending.records.push(q);
+                pending.records.push((q, put.offset.0));
             }
         }
         let copy = RecordView::parse(&copy).map_err(illegal)?;
@@ -640,7 +718,7 @@ impl Transactions {
     pub fn progress(&self) -> Progress {
         let state = self.state.borrow();
         let half_end = self.store.queue_range(TRANS_HALF_TOPIC, QueueId(0)).1 .0;
-        let half_offset = state.pending.values().map(|p| p.queue_offset).min();
+        let half_offset = state.pending.values().map(|p| p.newest().0).min();
         let op_offset = state.pending.values().map(|p| p.op_mark).min();
         Progress {
             half_offset: half_offset.unwrap_or(half_end),
@@ -694,13 +772,13 @@ fn effect_properties(end: End, half: &RecordView<'_>) -> Result<String, BrokerEr
     }
 }
 
-/// Writes the op record of `end` for transaction `first` and, right after it, its effect
-/// built from the half record `half` at `half_offset`.
+/// Writes the op record of `end` for transaction `first` and, right after it and when
+/// `with_effect`, its effect built from the half record `half` at `half_offset`.
 async fn write_end(
     store: &Store,
     config: &TransactionConfig,
     first: u64,
-    end: End,
+    (end, with_effect): (End, bool),
     half: &RecordView<'_>,
     half_offset: PhysicalOffset,
 ) -> Result<(), BrokerError> {
@@ -718,6 +796,7 @@ async fn write_end(
         config.store_host,
         store.now_ms(),
     );
+    let effect = effect.filter(|_| with_effect);
     let records: Vec<RecordFields<'_>> = std::iter::once(op).chain(effect).collect();
     put_retrying(store, &records).await
 }
@@ -791,3 +870,7 @@ async fn scan(
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "sim_tests.rs"]
+mod sim_tests;
