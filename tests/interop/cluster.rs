@@ -32,6 +32,7 @@ const GET_ALL_TOPIC_CONFIG: i64 = 21;
 const GET_BROKER_RUNTIME_INFO: i64 = 28;
 const GET_MAX_OFFSET: i64 = 30;
 const GET_CONSUMER_LIST_BY_GROUP: i64 = 38;
+const GET_PRODUCER_CONNECTION_LIST: i64 = 204;
 const GET_ROUTEINFO_BY_TOPIC: i64 = 105;
 /// PULL_MESSAGE's sysFlag bit: the request carries its subscription.
 const PULL_WITH_SUBSCRIPTION: i64 = 4;
@@ -67,6 +68,20 @@ impl Cluster {
         static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Cluster::launch(&format!("broker-{n}"), shards)
+    }
+
+    /// A one-shard broker started with broker.conf `settings` (`key=value`), e.g. the
+    /// transaction check's `transactionCheckInterval=500`.
+    pub fn start_with_settings(settings: &[&str]) -> Cluster {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let settings: Vec<String> = settings.iter().map(|s| s.to_string()).collect();
+        Cluster::launch_with(
+            &format!("broker-set-{n}"),
+            1,
+            (free_port(), true),
+            &settings,
+        )
     }
 
     /// A one-shard broker whose store survives [`Cluster::kill_and_restart`].
@@ -259,6 +274,40 @@ impl Cluster {
         });
     }
 
+    /// The client ids of the producers of `group` the broker holds connections of (from
+    /// their heartbeats), at shard `shard` (GET_PRODUCER_CONNECTION_LIST); none when it
+    /// answers that the group is not online.
+    pub fn producer_connections(&self, shard: u16, group: &str) -> Vec<String> {
+        let header = serde_json::json!({
+            "code": GET_PRODUCER_CONNECTION_LIST, "language": "JAVA", "version": 453,
+            "opaque": 8, "flag": 0, "serializeTypeCurrentRPC": "JSON",
+            "extFields": { "producerGroup": group },
+        });
+        let (response, body) = request_with_body(self.shard_port(shard), &header);
+        if response["code"] != SUCCESS {
+            return Vec::new();
+        }
+        let list: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let connections = list["connectionSet"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        connections
+            .iter()
+            .filter_map(|c| c["clientId"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    /// Waits until shard `shard` holds connections of exactly `count` producers of `group`
+    /// and returns their client ids.
+    pub fn wait_producers(&self, shard: u16, group: &str, count: usize) -> Vec<String> {
+        let what = format!("{count} producers of {group} at shard {shard}");
+        wait_for(PATIENCE, &what, || {
+            let ids = self.producer_connections(shard, group);
+            (ids.len() == count).then_some(ids)
+        })
+    }
+
     /// Waits until at least `count` pulls are parked at the broker, all its shards together,
     /// and returns how many are: a consumer parks a pull on a queue once it owns the queue and
     /// knows where to read it from, so what is sent from then on reaches it. A pull stays
@@ -435,6 +484,27 @@ impl Cluster {
 
     /// Runs a producer to its end.
     pub fn produce(&self, client: Client, produce: &Produce) -> Report {
+        let (args, label) = self.producer_args(client, produce);
+        Running::spawn(client, Role::Producer, args, label, produce.seconds).finish()
+    }
+
+    /// Starts a producer and returns at once; one [serving checks](Produce::serving_checks)
+    /// runs until [`Running::stop`].
+    pub fn start_producer(&self, client: Client, produce: &Produce) -> Running {
+        let (args, label) = self.producer_args(client, produce);
+        let seconds = produce.seconds;
+        Running::spawn_with_stdin(
+            client,
+            Role::Producer,
+            args,
+            label,
+            seconds,
+            produce.serve_checks,
+        )
+    }
+
+    /// A producer driver's arguments for `produce`, and a label for its reports.
+    fn producer_args(&self, client: Client, produce: &Produce) -> (Vec<String>, String) {
         let mut args = self.common_args(&produce.topic, &produce.group, produce.count);
         args.extend([
             "--tags".into(),
@@ -453,14 +523,26 @@ impl Cluster {
         if produce.orderly {
             args.push("--orderly".into());
         }
+        if !produce.outcomes.is_empty() {
+            args.extend(["--outcomes".into(), produce.outcomes.clone()]);
+        }
+        if produce.serve_checks {
+            args.push("--serve-checks".into());
+        }
+        // Only when not the drivers' defaults, which every driver has.
+        if produce.key_prefix != "key-" || produce.body_prefix != "body-" {
+            args.extend(["--key-prefix".into(), produce.key_prefix.clone()]);
+            args.extend(["--body-prefix".into(), produce.body_prefix.clone()]);
+        }
         let label = format!(
-            "{} {}producer ({}) on {}",
+            "{} {}producer ({}) of {} on {}",
             client.name(),
             if produce.orderly { "orderly " } else { "" },
             produce.mode,
+            produce.group,
             produce.topic
         );
-        Running::spawn(client, Role::Producer, args, label, produce.seconds).finish()
+        (args, label)
     }
 
     /// Starts a push consumer; it runs until its count or time bound.

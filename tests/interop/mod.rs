@@ -3,8 +3,9 @@
 //!
 //! The clients are the drivers in this folder (`node/`, `python/`) and the
 //! `shardmq-interop-rust` binary (`tests/rust-client`). Each prints one JSON object per event:
-//! `started`, `sent`, `received`, `error`, and a final `done`. A test starts clients with
-//! [`Cluster::produce`] / [`Cluster::consume`] and asserts on what their users would observe.
+//! `started`, `sent`, `received`, `checked` (a transaction check its producer answered),
+//! `error`, and a final `done`. A test starts clients with [`Cluster::produce`] /
+//! [`Cluster::consume`] and asserts on what their users would observe.
 //!
 //! A client that is not installed fails its tests, naming what to run: `scripts/test.sh`
 //! installs the Node and Python clients (`scripts/install-test-clients.sh`) and builds the

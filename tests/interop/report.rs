@@ -18,6 +18,40 @@ pub struct Sent {
     pub msg_id: Option<String>,
     pub queue_id: Option<i64>,
     pub queue_offset: Option<i64>,
+    /// A transactional send: what the local transaction returned (`COMMIT_MESSAGE`,
+    /// `ROLLBACK_MESSAGE`, `UNKNOW`), as the client's send result gives it.
+    pub local_state: Option<String>,
+    /// A transactional send: the transaction id of the send result.
+    pub transaction_id: Option<String>,
+}
+
+/// One check of a transaction (CHECK_TRANSACTION_STATE) as the producer's listener got it.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The index its key names (`<key-prefix><index>`), if it names one.
+    pub index: Option<u64>,
+    /// 1 for this producer's first check of the message, 2 for its second…
+    pub nth: u64,
+    /// What the listener answered: `COMMIT_MESSAGE`, `ROLLBACK_MESSAGE` or `UNKNOW`.
+    pub answer: String,
+    pub msg_id: Option<String>,
+    pub transaction_id: Option<String>,
+    pub uniq_key: Option<String>,
+    pub topic: Option<String>,
+    pub keys: Option<String>,
+    pub body: Option<String>,
+    /// The TRANSACTION_CHECK_TIMES property of the checked message, if the broker sets it.
+    pub check_times: Option<String>,
+}
+
+impl Checked {
+    /// The id that names the message: its UNIQ_KEY, the id the producer's send returned.
+    pub fn id(&self) -> Option<&str> {
+        self.uniq_key
+            .as_deref()
+            .or(self.transaction_id.as_deref())
+            .or(self.msg_id.as_deref())
+    }
 }
 
 /// One message delivered to a consumer's listener.
@@ -97,8 +131,34 @@ impl Report {
                 msg_id: text(value, "msgId"),
                 queue_id: number(value, "queueId"),
                 queue_offset: number(value, "queueOffset"),
+                local_state: text(value, "localState"),
+                transaction_id: text(value, "transactionId"),
             })
             .collect()
+    }
+
+    /// The checks of transactions the producer's listener got, in the order it got them.
+    pub fn checked(&self) -> Vec<Checked> {
+        self.of_kind("checked")
+            .map(|value| Checked {
+                index: number(value, "index").map(|index| index as u64),
+                nth: number(value, "nth").unwrap_or(0) as u64,
+                answer: text(value, "answer").unwrap_or_default(),
+                msg_id: text(value, "msgId"),
+                transaction_id: text(value, "transactionId"),
+                uniq_key: text(value, "uniqKey"),
+                topic: text(value, "topic"),
+                keys: text(value, "keys"),
+                body: text(value, "body"),
+                check_times: text(value, "checkTimes"),
+            })
+            .collect()
+    }
+
+    /// The checks of message `index` the producer got.
+    pub fn checks_of(&self, index: u64) -> Vec<Checked> {
+        let checks = self.checked().into_iter();
+        checks.filter(|check| check.index == Some(index)).collect()
     }
 
     /// The queue ids of the topic the consumer held after its last rebalance, if the client

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Stdio};
+use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
@@ -27,7 +27,8 @@ pub struct Produce {
     pub topic: String,
     pub group: String,
     pub count: usize,
-    /// `sync`, `async`, `oneway` or `batch` (ali-ons: `sync` and `async` only).
+    /// `sync`, `async`, `oneway`, `batch` (ali-ons: `sync` and `async` only) or
+    /// `transaction` (the Rust client alone).
     pub mode: &'static str,
     pub tags: String,
     pub batch_size: usize,
@@ -37,6 +38,20 @@ pub struct Produce {
     /// client's `send_with_selector`, the C++ client's `send_orderly`, ali-ons' `shardingKey`.
     /// Sync mode only: each send is acknowledged before the next starts.
     pub orderly: bool,
+    /// Transaction mode: message `i`'s item, the `i mod n`-th of these comma-separated ones,
+    /// is what its local transaction returns (`commit`, `rollback`, `unknown`), then after
+    /// colons the answers to the broker's checks of it in turn, the last one for every later
+    /// check; none: a check is answered with the local outcome. The producer prints a
+    /// `checked` line per check ([`Report::checked`](super::Report::checked)) and names the
+    /// message a check is about by its key, so a producer that did not send it answers as
+    /// the item for its index says.
+    pub outcomes: String,
+    /// Transaction mode: once its sends are done the producer goes on answering the broker's
+    /// checks until the test stops it ([`Running::stop`]) or `seconds` pass.
+    pub serve_checks: bool,
+    /// Message `i` has key `<key_prefix>i` and body `<body_prefix>i`.
+    pub key_prefix: String,
+    pub body_prefix: String,
     pub seconds: u64,
 }
 
@@ -51,8 +66,40 @@ impl Produce {
             batch_size: 10,
             body_sizes: String::new(),
             orderly: false,
+            outcomes: String::new(),
+            serve_checks: false,
+            key_prefix: "key-".into(),
+            body_prefix: "body-".into(),
             seconds: 60,
         }
+    }
+
+    /// Sends every message with a transactional producer, each local transaction and the
+    /// checks of it answered as `outcomes` says (see the field).
+    pub fn transactions(mut self, outcomes: &str) -> Produce {
+        self.mode = "transaction";
+        self.outcomes = outcomes.into();
+        self
+    }
+
+    /// A transactional producer that stays up answering checks after its sends, until the test
+    /// stops it; with a count of 0 it only answers checks.
+    pub fn serving_checks(mut self) -> Produce {
+        self.serve_checks = true;
+        self
+    }
+
+    /// Keys `<prefix>key-i` and bodies `<prefix>body-i`, told apart from the default ones.
+    pub fn prefixed(mut self, prefix: &str) -> Produce {
+        self.key_prefix = format!("{prefix}key-");
+        self.body_prefix = format!("{prefix}body-");
+        self
+    }
+
+    /// Bounds the run, or the time a producer serving checks stays up.
+    pub fn for_seconds(mut self, seconds: u64) -> Produce {
+        self.seconds = seconds;
+        self
     }
 
     /// Sends every message, one after another, to the queue one order id selects.
@@ -156,6 +203,8 @@ impl Consume {
 /// A client process still running; its events are collected as they are printed.
 pub struct Running {
     child: Child,
+    /// Open while a producer serving checks should stay up; closing it stops the producer.
+    stdin: Option<ChildStdin>,
     /// Lines parsed by the reader thread, moved into `events` whenever the test looks.
     lines: Receiver<Value>,
     events: RefCell<Vec<Value>>,
@@ -173,17 +222,35 @@ impl Running {
         label: String,
         seconds: u64,
     ) -> Running {
+        Running::spawn_with_stdin(client, role, args, label, seconds, false)
+    }
+
+    /// [`Running::spawn`]; with `keep_stdin` the client's stdin is a pipe the test holds until
+    /// [`Running::stop`], for a client that runs until its stdin ends.
+    pub(super) fn spawn_with_stdin(
+        client: Client,
+        role: Role,
+        args: Vec<String>,
+        label: String,
+        seconds: u64,
+        keep_stdin: bool,
+    ) -> Running {
         let log = log_path(&format!("{}-{}", client.name(), role.script("run")));
         let mut command = client
             .command(role)
             .unwrap_or_else(|reason| panic!("{label}: {reason}"));
         let mut child = command
             .args(&args)
-            .stdin(Stdio::null())
+            .stdin(if keep_stdin {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(File::create(&log).expect("client log"))
             .spawn()
             .unwrap_or_else(|e| panic!("{label}: cannot start: {e}"));
+        let stdin = child.stdin.take();
         let stdout = child.stdout.take().expect("piped stdout");
         let (sink, lines) = channel();
         let reader = std::thread::spawn(move || {
@@ -198,6 +265,7 @@ impl Running {
         });
         Running {
             child,
+            stdin,
             lines,
             events: RefCell::new(Vec::new()),
             reader: Some(reader),
@@ -236,6 +304,41 @@ impl Running {
             exit_code: None,
             log: self.log.clone(),
         }
+    }
+
+    /// Waits until `condition` holds for the events printed so far and returns them; panics,
+    /// naming `what` and with the client's report, if the client ends first or past
+    /// [`PATIENCE`].
+    pub fn wait_for(&mut self, what: &str, mut condition: impl FnMut(&Report) -> bool) -> Report {
+        let what = format!("{}: {what}", self.label);
+        crate::common::wait_for(PATIENCE, &what, || {
+            let ended = matches!(self.child.try_wait(), Ok(Some(_)));
+            if ended {
+                // Every line it printed, once the reader has reached the end of its output.
+                if let Some(reader) = self.reader.take() {
+                    let _ = reader.join();
+                }
+            }
+            let report = self.snapshot();
+            if condition(&report) {
+                return Some(report);
+            }
+            assert!(
+                !ended,
+                "{what}: the client ended first; events: {:#?}\nerrors: {:#?}\n{}",
+                report.events,
+                report.errors(),
+                report.log_tail()
+            );
+            None
+        })
+    }
+
+    /// Closes the client's stdin, which ends a producer serving checks, and waits for it to
+    /// end ([`Running::finish`]).
+    pub fn stop(mut self) -> Report {
+        drop(self.stdin.take());
+        self.finish()
     }
 
     /// Waits for the client to end by itself (killing it past its bound plus a grace period).

@@ -8,6 +8,7 @@
 mod consume;
 mod output;
 mod produce;
+mod transaction;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -32,7 +33,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Send messages and print one line per send result.
+    /// Send messages and print one line per send result (transaction mode: and per check).
     Produce(ProduceArgs),
     /// Run a push consumer and print one line per received message.
     Consume(ConsumeArgs),

@@ -1,11 +1,14 @@
-//! `produce`: sends `count` messages in one of the client's four send styles and prints a
-//! `sent` line per acknowledged send (per batch in batch mode).
+//! `produce`: sends `count` messages in one of the client's send styles and prints a `sent`
+//! line per acknowledged send (per batch in batch mode). Transaction mode is in
+//! [`crate::transaction`].
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use rocketmq_client_rust::{ClientError, ClientRuntime, DefaultMQProducer, SendResult};
+use rocketmq_client_rust::{
+    ClientError, ClientRuntime, DefaultMQProducer, LocalTransactionState, SendResult,
+};
 use rocketmq_model::common::message::message_queue::MessageQueue;
 use rocketmq_model::common::message::message_single::Message;
 use serde_json::{json, Value};
@@ -22,19 +25,22 @@ pub enum Mode {
     Oneway,
     /// `send_batch_with_timeout` with `--batch-size` messages per call.
     Batch,
+    /// A `TransactionMQProducer`: `send_message_in_transaction`, one after another, each local
+    /// transaction and each check of it answered as `--outcomes` says.
+    Transaction,
 }
 
 #[derive(Debug, Args)]
 pub struct ProduceArgs {
     /// NameServer address list, `host:port[;host:port]`.
     #[arg(long)]
-    namesrv: String,
+    pub(crate) namesrv: String,
     #[arg(long)]
-    topic: String,
+    pub(crate) topic: String,
     #[arg(long, default_value = "interop_pg")]
-    group: String,
+    pub(crate) group: String,
     #[arg(long, default_value_t = 1)]
-    count: usize,
+    pub(crate) count: usize,
     #[arg(long, value_enum, default_value = "sync")]
     mode: Mode,
     /// Tags given to messages in turn, comma-separated; an empty item sends a message untagged.
@@ -42,7 +48,7 @@ pub struct ProduceArgs {
     tags: String,
     /// Message i gets key `<key-prefix><i>` and body `<body-prefix><i>`.
     #[arg(long, default_value = "key-")]
-    key_prefix: String,
+    pub(crate) key_prefix: String,
     #[arg(long, default_value = "body-")]
     body_prefix: String,
     /// Body sizes in bytes given to messages in turn, comma-separated: the body's text, then
@@ -55,16 +61,79 @@ pub struct ProduceArgs {
     /// (sync mode only: each send is acknowledged before the next starts).
     #[arg(long)]
     orderly: bool,
+    /// Transaction mode: message i's item, the `i mod n`-th of these comma-separated ones, says
+    /// what its local transaction returns (`commit`, `rollback` or `unknown`), then, after
+    /// colons, the answers to the broker's checks of it in turn, the last one again for every
+    /// later check; with none, checks are answered with the local outcome. E.g.
+    /// `commit,rollback,unknown:unknown:commit`. A check names its message by its key.
+    #[arg(long, value_delimiter = ',', value_parser = Outcome::parse, default_value = "commit")]
+    pub(crate) outcomes: Vec<Outcome>,
+    /// Transaction mode: after the sends, go on answering the broker's checks until stdin
+    /// ends (or `--seconds` passed), as a producer of the group that stays up does.
+    #[arg(long)]
+    pub(crate) serve_checks: bool,
     /// Timeout of one send call.
     #[arg(long, default_value_t = 3000)]
     send_timeout_ms: u64,
     /// Upper bound of the whole run; async callbacks still missing then count as failures.
     #[arg(long, default_value_t = 60)]
-    seconds: u64,
+    pub(crate) seconds: u64,
+}
+
+/// What a local transaction returns, or what a check of it is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Commit,
+    Rollback,
+    Unknown,
+}
+
+impl State {
+    fn parse(text: &str) -> Result<State, String> {
+        match text {
+            "commit" => Ok(State::Commit),
+            "rollback" => Ok(State::Rollback),
+            "unknown" => Ok(State::Unknown),
+            other => Err(format!("{other:?}: commit, rollback or unknown")),
+        }
+    }
+
+    pub(crate) fn local(self) -> LocalTransactionState {
+        match self {
+            State::Commit => LocalTransactionState::CommitMessage,
+            State::Rollback => LocalTransactionState::RollbackMessage,
+            State::Unknown => LocalTransactionState::Unknown,
+        }
+    }
+}
+
+/// One `--outcomes` item: a message's local transaction outcome and its check answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub(crate) local: State,
+    answers: Vec<State>,
+}
+
+impl Outcome {
+    fn parse(text: &str) -> Result<Outcome, String> {
+        let mut states = text.split(':').map(State::parse);
+        let local = states.next().unwrap_or(Ok(State::Unknown))?;
+        let answers = states.collect::<Result<Vec<State>, String>>()?;
+        Ok(Outcome { local, answers })
+    }
+
+    /// The answer to the `nth` check (1 for the first) of this message.
+    pub(crate) fn answer(&self, nth: usize) -> State {
+        let last = self.answers.len().saturating_sub(1);
+        self.answers
+            .get(nth.saturating_sub(1).min(last))
+            .copied()
+            .unwrap_or(self.local)
+    }
 }
 
 impl ProduceArgs {
-    fn message(&self, index: usize) -> Message {
+    pub(crate) fn message(&self, index: usize) -> Message {
         let tags: Vec<&str> = self.tags.split(',').collect();
         let tag = tags[index % tags.len()];
         let mut builder = Message::builder()
@@ -91,9 +160,22 @@ impl ProduceArgs {
         }
         body
     }
+
+    /// Message `index`'s `--outcomes` item.
+    pub(crate) fn outcome(&self, index: usize) -> &Outcome {
+        &self.outcomes[index % self.outcomes.len()]
+    }
 }
 
 pub async fn run(args: ProduceArgs, runtime: Arc<ClientRuntime>) -> bool {
+    if args.mode == Mode::Transaction {
+        return crate::transaction::run(args, runtime).await;
+    }
+    if args.serve_checks {
+        output::error("start", None, "--serve-checks is for transaction mode");
+        output::done(&json!({ "ok": false, "sent": 0, "failed": args.count }));
+        return false;
+    }
     let mut producer = DefaultMQProducer::builder(runtime)
         .producer_group(args.group.clone())
         .name_server_addr(args.namesrv.clone())
@@ -118,6 +200,7 @@ pub async fn run(args: ProduceArgs, runtime: Arc<ClientRuntime>) -> bool {
         Mode::Async => send_async(&producer, &args, deadline).await,
         Mode::Oneway => send_oneway(&producer, &args, deadline).await,
         Mode::Batch => send_batch(&producer, &args, deadline).await,
+        Mode::Transaction => unreachable!("transaction mode runs a producer of its own"),
     };
     producer.shutdown().await;
     let ok = failed == 0 && sent == args.count;
@@ -126,7 +209,7 @@ pub async fn run(args: ProduceArgs, runtime: Arc<ClientRuntime>) -> bool {
 }
 
 /// The fields of a send result a user of the client sees.
-fn result_fields(result: &SendResult) -> Value {
+pub(crate) fn result_fields(result: &SendResult) -> Value {
     json!({
         "status": result.send_status.to_string(),
         "msgId": result.msg_id.as_ref().map(|id| id.to_string()),
@@ -137,7 +220,7 @@ fn result_fields(result: &SendResult) -> Value {
     })
 }
 
-fn sent_line(index: usize, extra: Value) {
+pub(crate) fn sent_line(index: usize, extra: Value) {
     let mut fields = json!({ "index": index });
     if let (Some(map), Some(extra)) = (fields.as_object_mut(), extra.as_object()) {
         map.extend(extra.clone());

@@ -25,6 +25,8 @@ fn produce_takes_the_harness_options() {
         "--tags",
         "--batch-size",
         "--orderly",
+        "--outcomes",
+        "--serve-checks",
         "--seconds",
     ] {
         assert!(
@@ -32,7 +34,7 @@ fn produce_takes_the_harness_options() {
             "produce --help lists {option}:\n{text}"
         );
     }
-    for mode in ["sync", "async", "oneway", "batch"] {
+    for mode in ["sync", "async", "oneway", "batch", "transaction"] {
         assert!(text.contains(mode), "produce --help lists mode {mode}");
     }
 }
@@ -73,6 +75,42 @@ fn unreachable_namesrv_fails_with_a_report_not_a_hang() {
         ])
         .output()
         .expect("run the driver");
+    assert_failed_with_report(&output);
+}
+
+#[test]
+fn outcomes_other_than_commit_rollback_unknown_are_refused() {
+    for outcomes in ["commit,maybe", "unknown:later", "commit:"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_shardmq-interop-rust"))
+            .args(["produce", "--namesrv", "127.0.0.1:1", "--topic", "T"])
+            .args(["--mode", "transaction", "--outcomes", outcomes])
+            .output()
+            .expect("run the driver");
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "--outcomes {outcomes} refused"
+        );
+        assert!(
+            output.stdout.is_empty(),
+            "nothing started for --outcomes {outcomes}"
+        );
+    }
+}
+
+#[test]
+fn a_transactional_send_nobody_answers_fails_with_a_report() {
+    let output = Command::new(env!("CARGO_BIN_EXE_shardmq-interop-rust"))
+        .args(["produce", "--namesrv", "127.0.0.1:1", "--topic", "T"])
+        .args(["--mode", "transaction", "--outcomes", "unknown:commit"])
+        .args(["--seconds", "20"])
+        .output()
+        .expect("run the driver");
+    assert_failed_with_report(&output);
+}
+
+/// A run that failed and said so: an error line, then a last `done` line with `ok: false`.
+fn assert_failed_with_report(output: &std::process::Output) {
     assert!(!output.status.success());
     let stdout = String::from_utf8_lossy(&output.stdout);
     let last: serde_json::Value =
