@@ -159,6 +159,19 @@ pub struct ProduceArgs {
     /// Stamp the send time in microseconds on every message (set by `e2e`).
     #[arg(skip)]
     pub born_property: bool,
+    /// Send transactional half messages (`TRAN_MSG=true`, producer group `--group`) and end
+    /// each, once its send is answered, with a oneway END_TRANSACTION: `commit` or
+    /// `rollback`; `open` ends none (they wait for the broker's checks).
+    #[arg(long, value_enum)]
+    pub transaction: Option<TransactionEnd>,
+}
+
+/// How `--transaction` ends each half message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TransactionEnd {
+    Commit,
+    Rollback,
+    Open,
 }
 
 /// The consumer side, shared by `consume` and `e2e`.
@@ -435,6 +448,7 @@ impl ProduceArgs {
             "duration_sec": self.duration.as_secs_f64(),
             "messages": self.messages,
             "warmup_sec": self.warmup.as_secs_f64(),
+            "transaction": self.transaction.map(|end| format!("{end:?}").to_lowercase()),
         });
         self.target.add_params(&mut params);
         params
@@ -451,6 +465,12 @@ impl ProduceArgs {
         ];
         if let Some((name, _)) = positive.iter().find(|(_, value)| *value == 0) {
             return Err(BenchError::Config(format!("{name} must be at least 1")));
+        }
+        if self.transaction.is_some() && (self.oneway || self.batch > 1) {
+            return Err(BenchError::Config(
+                "--transaction sends single messages and needs their answers: no --oneway or --batch"
+                    .into(),
+            ));
         }
         if self.rate == Some(0) || self.messages == Some(0) {
             return Err(BenchError::Config(

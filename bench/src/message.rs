@@ -14,6 +14,7 @@ use shardmq::wire::batch::{encode_entry, BatchEntry};
 use shardmq::wire::codes::request_code;
 use shardmq::wire::headers::send::SendMessageRequestHeader;
 use shardmq::wire::message_id::UniqKeyGenerator;
+use shardmq::wire::record::SysFlag;
 use shardmq::wire::topics::AUTO_CREATE_TOPIC_KEY_TOPIC;
 use shardmq::wire::{ExtFields, RemotingCommand, SerializeType};
 
@@ -54,6 +55,8 @@ pub struct MessageShape {
     pub serialize_type: SerializeType,
     /// Stamp [`BORN_US_PROPERTY`] on every message.
     pub born_property: bool,
+    /// Half messages of a transactional producer (`TRAN_MSG`, `PGROUP`, sysflag PREPARED).
+    pub transactional: bool,
 }
 
 /// One sender's request factory; each sender task owns one, so no state is shared.
@@ -68,6 +71,8 @@ pub struct Template {
     tag: Option<String>,
     keys: bool,
     born_property: bool,
+    /// `PGROUP` of half messages; `None` for ordinary ones.
+    producer_group: Option<String>,
     uniq_prefix: String,
     month_start_ms: i64,
     counter: u64,
@@ -92,6 +97,11 @@ impl Template {
             unit_mode: Some(false),
             batch: Some(shape.batch > 1),
             broker_name: broker_name.map(str::to_owned),
+            sys_flag: if shape.transactional {
+                SysFlag::TRANSACTION_PREPARED as i32
+            } else {
+                0
+            },
             ..SendMessageRequestHeader::default()
         };
         let mut fixed = ExtFields::new();
@@ -108,7 +118,12 @@ impl Template {
             + 64
             + shape.tag.as_ref().map_or(0, |tag| tag.len() + 8)
             + if shape.keys { 32 } else { 0 }
-            + if shape.born_property { 40 } else { 0 };
+            + if shape.born_property { 40 } else { 0 }
+            + if shape.transactional {
+                32 + shape.group.len()
+            } else {
+                0
+            };
         Template {
             code,
             serialize_type: shape.serialize_type,
@@ -119,6 +134,7 @@ impl Template {
             tag: shape.tag.clone(),
             keys: shape.keys,
             born_property: shape.born_property,
+            producer_group: shape.transactional.then(|| shape.group.clone()),
             uniq_prefix: first[..prefix_len].to_owned(),
             month_start_ms: now_ms - i64::from(span),
             counter: 0,
@@ -189,6 +205,9 @@ impl Template {
         if self.born_property {
             let _ = write!(out, "{BORN_US_PROPERTY}\u{1}{}\u{2}", now_us());
         }
+        if let Some(group) = &self.producer_group {
+            let _ = write!(out, "TRAN_MSG\u{1}true\u{2}PGROUP\u{1}{group}\u{2}");
+        }
         let span = now_ms.wrapping_sub(self.month_start_ms) as u32;
         let _ = write!(
             out,
@@ -218,6 +237,7 @@ mod tests {
             keys: true,
             serialize_type: SerializeType::RocketMq,
             born_property: true,
+            transactional: false,
         }
     }
 
@@ -254,5 +274,25 @@ mod tests {
             assert_eq!(entries.len(), 5);
             assert!(entries.iter().all(|e| e.body.len() == 16));
         }
+    }
+
+    #[test]
+    fn transactional_messages_are_half_messages_of_the_group() {
+        let half = MessageShape {
+            transactional: true,
+            ..shape(1)
+        };
+        let mut template = Template::new(&half, None, 1, 1_700_000_000_000);
+        let command = template.next(0, 1_700_000_000_000);
+        let header = SendMessageRequestHeader::decode_for(command.code, &command.ext_fields)
+            .expect("header");
+        assert_eq!(header.sys_flag, SysFlag::TRANSACTION_PREPARED as i32);
+        let props = header.properties.expect("properties");
+        assert_eq!(properties::get(&props, "TRAN_MSG"), Some("true"));
+        assert_eq!(properties::get(&props, "PGROUP"), Some("g"));
+        assert!(properties::get(&props, "UNIQ_KEY").is_some());
+        let plain = Template::new(&shape(1), None, 1, 0).next(0, 0);
+        let plain = SendMessageRequestHeader::decode_for(plain.code, &plain.ext_fields);
+        assert_eq!(plain.expect("header").sys_flag, 0);
     }
 }

@@ -16,7 +16,14 @@ use std::time::{Duration, Instant};
 use glommio::{LocalExecutorBuilder, Placement};
 use shardmq::client::{success, ClientOptions, Connection};
 
-use crate::args::ProduceArgs;
+use bytes::Bytes;
+use shardmq::client::ClientError;
+use shardmq::wire::codes::request_code;
+use shardmq::wire::headers::{EndTransactionRequestHeader, SendMessageResponseHeader};
+use shardmq::wire::message_id::decode_offset_message_id;
+use shardmq::wire::{ExtFields, RemotingCommand};
+
+use crate::args::{ProduceArgs, TransactionEnd};
 use crate::message::{now_ms, MessageShape, Template};
 use crate::progress::{Progress, ProgressLine};
 use crate::report::{process_cpu, HarnessCost, Report};
@@ -32,6 +39,8 @@ const CATCH_UP_MAX: Duration = Duration::from_secs(1);
 struct Plan {
     brokers: Vec<BrokerQueues>,
     shape: MessageShape,
+    /// How half messages are ended, when the load is transactional.
+    transaction: Option<TransactionEnd>,
     connections: usize,
     window: usize,
     oneway: bool,
@@ -73,7 +82,9 @@ pub fn run(args: &ProduceArgs) -> Result<Report, BenchError> {
             keys: args.keys,
             serialize_type: args.target.header.serialize_type(),
             born_property: args.born_property,
+            transactional: args.transaction.is_some(),
         },
+        transaction: args.transaction,
         connections: args.connections,
         window: args.window,
         oneway: args.oneway,
@@ -307,13 +318,55 @@ impl Sender {
                 outcome.map(|()| false)
             } else {
                 let response = self.connection.request(command, plan.timeout).await;
-                response.and_then(success).map(|_| true)
+                match (response.and_then(success), plan.transaction) {
+                    (Ok(answer), Some(end)) => self.end_transaction(&answer, end).await,
+                    (answer, _) => answer.map(|_| true),
+                }
             };
             let origin = due.map_or(sent, |due| due.min(sent));
             if !self.record(sent, origin, outcome, &template) {
                 return;
             }
         }
+    }
+
+    /// Ends the half message `answer` acknowledged with a oneway END_TRANSACTION, as a
+    /// Java `TransactionMQProducer` does once its local transaction returns.
+    async fn end_transaction(
+        &self,
+        answer: &RemotingCommand,
+        end: TransactionEnd,
+    ) -> Result<bool, ClientError> {
+        let commit_or_rollback = match end {
+            TransactionEnd::Commit => 8,
+            TransactionEnd::Rollback => 12,
+            TransactionEnd::Open => return Ok(true),
+        };
+        let invalid = |what: String| ClientError::Remote {
+            code: answer.code,
+            remark: Some(format!("a send answer without a usable {what}")),
+        };
+        let sent: SendMessageResponseHeader =
+            answer.decode_header().map_err(|e| invalid(e.to_string()))?;
+        let (_, offset) =
+            decode_offset_message_id(&sent.msg_id).map_err(|e| invalid(e.to_string()))?;
+        let header = EndTransactionRequestHeader {
+            producer_group: self.shared.plan.shape.group.clone(),
+            tran_state_table_offset: sent.queue_offset,
+            commit_log_offset: offset.0 as i64,
+            commit_or_rollback,
+            msg_id: sent.transaction_id.clone().unwrap_or_default(),
+            from_transaction_check: Some(false),
+            transaction_id: sent.transaction_id,
+            ..EndTransactionRequestHeader::default()
+        };
+        let mut command = RemotingCommand::request(
+            request_code::END_TRANSACTION,
+            ExtFields::new(),
+            Bytes::new(),
+        );
+        command.set_header(&header);
+        self.connection.oneway(command).await.map(|()| true)
     }
 
     /// Takes `batch` messages from the thread's budget; false when it is spent.

@@ -19,6 +19,7 @@ fn allocations_per_request(batch: usize, rounds: u64) -> f64 {
         keys: true,
         serialize_type: SerializeType::RocketMq,
         born_property: true,
+        transactional: false,
     };
     let mut template = Template::new(&shape, Some("broker-a"), 7, 1_700_000_000_000);
     for _ in 0..4 {

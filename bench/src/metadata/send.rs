@@ -55,6 +55,7 @@ pub(super) async fn send_all(
                         keys: false,
                         serialize_type: SerializeType::RocketMq,
                         born_property: false,
+                        transactional: false,
                     };
                     let mut template = Template::new(&shape, Some(&shard.name), id, now_ms());
                     let command = template.next(0, now_ms());

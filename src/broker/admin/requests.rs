@@ -241,9 +241,13 @@ pub async fn runtime_info(
         );
     }
     timer_info(&mut table, &ctx);
-    // shardmq's own: this shard's half messages waiting for an end, and the checks sent.
+    // shardmq's own: this shard's half messages waiting for an end, the checks sent, and
+    // the last check round (transactions due, time taken).
     table.put("transactionHalfPending", ctx.transactions.pending());
     table.put("transactionChecksSent", ctx.transactions.checks_sent());
+    let (checked, took) = ctx.transactions.last_round();
+    table.put("transactionLastRoundChecked", checked);
+    table.put("transactionLastRoundMs", took.as_millis());
     store_info(&mut table, &ctx.store).await?;
     for key in IDLE_COUNTERS {
         table.put(key, 0);

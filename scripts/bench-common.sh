@@ -1,0 +1,71 @@
+# Shell helpers the bench scripts share; sourced, never run. The sourcing script sets
+# `shardmq` (the broker binary), `work` (a scratch directory), `broker_cpus` and an empty
+# `pids` array, and calls `stop_all` on exit.
+
+# GET_BROKER_RUNTIME_INFO (28) over one connection, as a Python function `runtime(conn)`.
+runtime_py='
+import json, socket, struct, sys
+HEADER = json.dumps({"code": 28, "language": "JAVA", "version": 479, "opaque": 1,
+                     "flag": 0, "extFields": {}}).encode()
+def connect(addr):
+    host, port = addr.rsplit(":", 1)
+    return socket.create_connection((host, int(port)), timeout=5)
+def runtime(conn):
+    conn.sendall(struct.pack(">II", 4 + len(HEADER), len(HEADER)) + HEADER)
+    def exactly(n):
+        got = b""
+        while len(got) < n:
+            part = conn.recv(n - len(got))
+            if not part:
+                sys.exit("connection closed")
+            got += part
+        return got
+    total, = struct.unpack(">I", exactly(4))
+    frame = exactly(total)
+    header_len = struct.unpack(">I", frame[:4])[0] & 0xFFFFFF
+    return json.loads(frame[4 + header_len:])["table"]
+'
+
+# The value of runtime-info key $2 of the broker at $1.
+runtime() {
+    python3 -c "$runtime_py
+print(runtime(connect(sys.argv[1]))[sys.argv[2]])" "$1" "$2"
+}
+
+# Stops every process started here, by its PID.
+stop_all() {
+    local pid
+    for pid in "${pids[@]}"; do
+        kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+    done
+    pids=()
+}
+
+# Starts a one-shard broker named $1 on main port $2 with store $3 and more -o settings, on
+# CPUs $broker_cpus; its log goes to $work/$1.log.
+start() { # name, port, store, settings...
+    local name=$1 port=$2 store=$3
+    shift 3
+    local args=(broker --listen-addr 127.0.0.1 --shards 1 --listen-port "$port"
+        --namesrv-listen-port $((port + 10)) --store-path "$store")
+    local setting
+    for setting in "$@"; do args+=(-o "$setting"); done
+    taskset -c "$broker_cpus" "$shardmq" "${args[@]}" >"$work/$name.log" 2>&1 &
+    pids+=($!)
+    local tries=0
+    until (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+        tries=$((tries + 1))
+        [ $tries -lt 300 ] || { echo "$name did not start (see $work/$name.log)" >&2; exit 1; }
+        sleep 0.1
+    done
+}
+
+# Waits (at most a minute) until key $2 of the broker at $1 reads $3.
+wait_runtime() { # addr, key, value
+    local tries=0
+    until [ "$(runtime "$1" "$2")" = "$3" ]; do
+        tries=$((tries + 1))
+        [ $tries -lt 600 ] || { echo "$1: $2 never reached $3" >&2; exit 1; }
+        sleep 0.1
+    done
+}
