@@ -4,7 +4,7 @@
 //! - [`half`]: what half messages, checked copies, op records and the records that end a
 //!   transaction look like; pure functions.
 //! - [`service`]: the shard's pending transactions, rebuilt from the half and op queues at
-//!   start; ends and check rounds.
+//!   start (`service_start.rs`); ends and check rounds.
 //! - [`end`]: the END_TRANSACTION (37) handler.
 //!
 //! A half message is stored by the send path ([`crate::broker::data::send`]), which hands it

@@ -27,6 +27,7 @@ use crate::storage::config::{FlushPolicy, LogConfig, StoreConfig};
 use crate::storage::index::Geometry;
 use crate::storage::io::mem::SeedGuard;
 use crate::storage::io::{Disk, Faults, MemDisk, SimRng};
+use crate::storage::QueueOffset;
 use crate::wire::codes::request_code;
 use crate::wire::record::{RecordVersion, SysFlag, TransactionType};
 
