@@ -2,7 +2,8 @@
 //! is answered SEND_OK and stays invisible; END_TRANSACTION commits it into its queue once or
 //! rolls it back; an unanswered one is checked back with a producer of its group, on the
 //! producer's own connection, and discarded into TRANS_CHECK_MAX_TIME_TOPIC after
-//! `transactionCheckMax` checks; a `kill -9` between a half message and its end loses nothing.
+//! `transactionCheckMax` checks (also one whose group has no producer online, or which names
+//! no group); a `kill -9` between a half message and its end loses nothing.
 //! END_TRANSACTION is oneway for real clients; these requests ask for the answer to see it.
 
 mod common;
@@ -311,6 +312,11 @@ fn a_transaction_nobody_answers_is_discarded_after_the_last_check() {
         "nobody",
         "0A0000010000000000000000000000E2",
     );
+    // So is one that names no producer group at all.
+    let groupless = "0A0000010000000000000000000000E3";
+    let props = format!("TRAN_MSG\u{1}true\u{2}UNIQ_KEY\u{1}{groupless}\u{2}");
+    let sent = send_with(&mut conn, "TX4", "tpg4", &props, b"no group");
+    assert_eq!(code_of(&sent), SUCCESS, "{sent}");
 
     let mut checks = Vec::new();
     for _ in 0..3 {
@@ -323,8 +329,8 @@ fn a_transaction_nobody_answers_is_discarded_after_the_last_check() {
             .all(|w| w[0].queue_offset < w[1].queue_offset),
         "each check names a new copy"
     );
-    wait_for(PATIENCE, "both discarded", || {
-        (max_offset(&mut conn, "TRANS_CHECK_MAX_TIME_TOPIC") == 2).then_some(())
+    wait_for(PATIENCE, "all three discarded", || {
+        (max_offset(&mut conn, "TRANS_CHECK_MAX_TIME_TOPIC") == 3).then_some(())
     });
     let discarded = uniq_keys(&records(&mut conn, "TRANS_CHECK_MAX_TIME_TOPIC", 0));
     assert!(
@@ -333,6 +339,10 @@ fn a_transaction_nobody_answers_is_discarded_after_the_last_check() {
     );
     assert!(
         discarded.contains(&Some(orphan.uniq.clone())),
+        "{discarded:?}"
+    );
+    assert!(
+        discarded.contains(&Some(groupless.to_owned())),
         "{discarded:?}"
     );
     let info = runtime_info(&mut conn);

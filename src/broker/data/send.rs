@@ -250,11 +250,7 @@ impl SendHandler {
         let tran_msg = tran_msg.is_some_and(|v| v.eq_ignore_ascii_case("true"));
         let uniq_key = uniq_key.map(str::to_owned);
         let props = header.properties.as_deref().unwrap_or("");
-        let half = half::is_half(
-            tran_msg,
-            header.reconsume_times.unwrap_or(0),
-            delay::delay_level(props),
-        );
+        let half = half::is_half(tran_msg, header.reconsume_times.unwrap_or(0), props);
         self.check_transaction_kind(&header, half, batch, props)?;
         let info = match dead_letter_topic(&header) {
             Some(dlq) => self.redirect_to_dlq(&mut header, dlq)?,

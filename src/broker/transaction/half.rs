@@ -21,6 +21,7 @@
 
 use std::net::SocketAddr;
 
+use crate::broker::scheduled::delay;
 use crate::wire::properties::{self, keys, Builder};
 use crate::wire::record::{
     PhysicalOffset, QueueOffset, RecordFields, RecordVersion, RecordView, SysFlag, TransactionType,
@@ -73,11 +74,12 @@ impl End {
     }
 }
 
-/// Whether a send is a half message, by Java's rule: `TRAN_MSG=true`, except a message a
-/// consumer of a client before 4.6.1 sends back (reconsumed, with a delay level), which
-/// keeps the property from its first life.
-pub fn is_half(tran_msg: bool, reconsume_times: i32, delay_level: Option<i64>) -> bool {
-    tran_msg && !(reconsume_times > 0 && delay_level.is_some_and(|l| l > 0))
+/// Whether a send with properties `props` is a half message, by Java's rule: `TRAN_MSG=true`,
+/// except a message a consumer of a client before 4.6.1 sends back (reconsumed, with a delay
+/// level), which keeps the property from its first life. The properties are only read for
+/// a send that says `TRAN_MSG`.
+pub fn is_half(tran_msg: bool, reconsume_times: i32, props: &str) -> bool {
+    tran_msg && !(reconsume_times > 0 && delay::delay_level(props).is_some())
 }
 
 /// The properties a half message is stored with: the send's, with `REAL_TOPIC`, `REAL_QID`

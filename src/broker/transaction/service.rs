@@ -24,10 +24,17 @@
 //!
 //! An end writes its op record, then its effect (the committed or discarded message), with
 //! no other append in between: room for both is made first and both puts are synchronous, and
-//! ends and checks take turns. A crash loses a suffix of the log, so
-//! only the newest op record can have lost its effect; a start looks right after it and
-//! writes the effect if it is not there. A committed message is therefore delivered once,
-//! and a rolled-back one never.
+//! ends and checks take turns. A crash loses what was not synced, so two things can go
+//! missing, and a start repairs each:
+//!
+//! - the effect of an op record that is there: the log ends in order, so only the newest op
+//!   record can be in that state; a start looks right after it and writes the effect if it
+//!   is not there;
+//! - the op record of an effect that is there, on a device that kept a later write and not
+//!   an earlier one: the transaction is pending again, "revived"; before an effect is written
+//!   for a revived transaction the index is asked for one (its real topic and UNIQ_KEY).
+//!
+//! A committed message is therefore delivered once, and a rolled-back one never.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
@@ -371,12 +378,7 @@ impl Transactions {
             half_offset,
         )
         .await?;
-        let mut state = self.state.borrow_mut();
-        if let Some(done) = state.pending.remove(&first) {
-            for (q, _) in done.records {
-                state.records.remove(&q);
-            }
-        }
+        self.forget(first);
         Ok(())
     }
 
@@ -523,6 +525,7 @@ impl Transactions {
             .map_err(|e| BrokerError::Store(e.to_string()))
     }
 
+    /// Drops transaction `first` from the table, with every record offset that named it.
     fn forget(&self, first: u64) {
         let mut state = self.state.borrow_mut();
         if let Some(done) = state.pending.remove(&first) {

@@ -1,6 +1,6 @@
 //! How a start rebuilds the pending transactions from the half and op queues, and writes
-//! the effect the newest op record may have lost (the module docs of [`super`] say why this
-//! is enough).
+//! the effect the newest op record may have lost (the service's module docs say why this is
+//! enough).
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
