@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 
 use crate::broker::admin::requests::ShardFigures;
-use crate::broker::admin::{queue_stats, requests};
+use crate::broker::admin::{queue_stats, requests, reset_offset};
 use crate::broker::clients::heartbeat;
 use crate::broker::clients::queue_locks;
 use crate::broker::clients::registry::ClientChannel;
@@ -80,6 +80,9 @@ fn handler(code: i32) -> Option<Handler> {
         LOCK_BATCH_MQ => |b, r| now(queue_locks::lock_batch(&b.ctx, &r.command)),
         UNLOCK_BATCH_MQ => |b, r| now(queue_locks::unlock_batch(&b.ctx, &r.command)),
         END_TRANSACTION => transaction::end::end_transaction,
+        INVOKE_BROKER_TO_RESET_OFFSET => {
+            |b, r| later(reset_offset::reset_offset(ctx(b), r.command))
+        }
         CONSUMER_SEND_MSG_BACK => {
             |b, r| later(send_back::consumer_send_msg_back(ctx(b), r.command))
         }

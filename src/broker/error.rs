@@ -78,6 +78,9 @@ pub enum BrokerError {
     TransactionNotFound(String),
     /// An operation the broker refuses in the state it is in; the remark says why.
     IllegalOperation(String),
+    /// INVOKE_BROKER_TO_RESET_OFFSET that cannot be done (on a slave, an offset outside its
+    /// queue); Java's remark.
+    ResetRefused(String),
     /// CONSUMER_SEND_MSG_BACK named a physical offset where no message record starts.
     SendBackNotFound(i64),
     /// A negative queue id, or a topic or group that could not be written to the offsets
@@ -154,6 +157,7 @@ impl Refusal for BrokerError {
             | BrokerError::MessageNotFound { .. }
             | BrokerError::SendBackNotFound(_)
             | BrokerError::TransactionNotFound(_)
+            | BrokerError::ResetRefused(_)
             | BrokerError::TooManyTopics
             | BrokerError::TooManyGroups
             | BrokerError::TooManyClientGroups
@@ -190,7 +194,8 @@ impl fmt::Display for BrokerError {
             BrokerError::InvalidParameter(why)
             | BrokerError::MessageIllegal(why)
             | BrokerError::TransactionNotFound(why)
-            | BrokerError::IllegalOperation(why) => f.write_str(why),
+            | BrokerError::IllegalOperation(why)
+            | BrokerError::ResetRefused(why) => f.write_str(why),
             BrokerError::InvalidTopic(invalid) => invalid.fmt(f),
             BrokerError::InvalidQueueId {
                 topic,

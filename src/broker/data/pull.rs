@@ -168,14 +168,8 @@ impl PullHandler {
     /// found nothing and may be suspended.
     async fn pull(&self, plan: &Plan) -> Result<Outcome, BrokerError> {
         let h = &plan.header;
-        if h.sys_flag & pull_sys_flag::COMMIT_OFFSET != 0 {
-            let committed =
-                self.offsets
-                    .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
-            if let Err(e) = committed {
-                tracing::debug!(error = %e, "pull's offset commit refused");
-            }
-        }
+        // A reset an admin asked for comes first: the offset this pull would commit is the
+        // one the reset replaced, so it is not committed (Java 5.x's order too).
         if let Some(reset) =
             self.offsets
                 .take_pending_reset(&h.consumer_group, &h.topic, h.queue_id)
@@ -183,6 +177,14 @@ impl PullHandler {
             let (min, max) = self.store.queue_range(&h.topic, QueueId(plan.queue_id));
             let next = u64::try_from(reset).unwrap_or(0);
             return Ok(Outcome::moved(next, min.0, max.0));
+        }
+        if h.sys_flag & pull_sys_flag::COMMIT_OFFSET != 0 {
+            let committed =
+                self.offsets
+                    .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
+            if let Err(e) = committed {
+                tracing::debug!(error = %e, "pull's offset commit refused");
+            }
         }
         let first = self.read(plan).await?;
         let suspend = h.sys_flag & pull_sys_flag::SUSPEND != 0 && h.suspend_timeout_millis > 0;

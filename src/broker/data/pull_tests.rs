@@ -290,17 +290,26 @@ fn a_pull_returns_at_most_max_msg_nums() {
 }
 
 #[test]
-fn a_pending_admin_reset_moves_the_next_pull_once() {
+fn a_pending_admin_reset_moves_the_next_pull_once_and_is_not_overwritten_by_it() {
     run_local(|| async {
         let f = fixture(FlushPolicy::Async, 16).await;
         send_tags(&f, &[None, None, None]).await;
         f.offsets.reset("cg", "T", 0, 1).expect("reset");
-        let mut request = pull_request(&pull_header("T", 0, 3, pull_sys_flag::SUBSCRIPTION));
+        // The pull commits the offset it came from: the reset replaced it, so it stays 1.
+        let flags = pull_sys_flag::SUBSCRIPTION | pull_sys_flag::COMMIT_OFFSET;
+        let mut header = pull_header("T", 0, 3, flags);
+        header.commit_offset = 3;
+        let mut request = pull_request(&header);
         request.code = crate::wire::codes::request_code::LITE_PULL_MESSAGE;
         let moved = f.pull(request.clone()).await;
         assert_eq!(
             (moved.code, offsets(&moved)),
             (response_code::PULL_OFFSET_MOVED, (1, 0, 3))
+        );
+        assert_eq!(
+            f.offsets.offset("cg", "T", 0),
+            Some(1),
+            "the reset offset kept"
         );
         let after = f.pull(request).await;
         assert_eq!(after.code, response_code::PULL_NOT_FOUND);
