@@ -3,6 +3,7 @@
 use std::fmt;
 
 use shardmq::client::ClientError;
+use shardmq::wire::codes::response_code;
 
 #[derive(Debug)]
 pub enum BenchError {
@@ -46,6 +47,19 @@ impl fmt::Display for BenchError {
 }
 
 impl std::error::Error for BenchError {}
+
+impl BenchError {
+    /// The NameServer answered that the topic has no route (TOPIC_NOT_EXIST).
+    pub fn is_topic_not_exist(&self) -> bool {
+        matches!(
+            self,
+            BenchError::Route {
+                source: ClientError::Remote { code, .. },
+                ..
+            } if *code == response_code::TOPIC_NOT_EXIST
+        )
+    }
+}
 
 impl From<std::io::Error> for BenchError {
     fn from(source: std::io::Error) -> Self {

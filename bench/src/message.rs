@@ -22,7 +22,9 @@ use shardmq::wire::{ExtFields, RemotingCommand, SerializeType};
 const KEY_QUEUE_ID: &str = "e";
 const KEY_BORN_TIMESTAMP: &str = "g";
 const KEY_PROPERTIES: &str = "i";
-const DEFAULT_TOPIC_QUEUE_NUMS: i32 = 4;
+/// Queues a topic the broker creates from TBW102 gets at most (a Java producer's
+/// `defaultTopicQueueNums`).
+pub const DEFAULT_TOPIC_QUEUE_NUMS: i32 = 4;
 /// Hex digits of a UNIQ_KEY after its fixed prefix: milliseconds since the month's start
 /// (8) and a counter (4).
 const UNIQ_SUFFIX_LEN: usize = 12;

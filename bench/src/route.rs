@@ -14,7 +14,10 @@ use shardmq::wire::codes::request_code;
 use shardmq::wire::headers::namesrv::GetRouteInfoRequestHeader;
 use shardmq::wire::{ExtFields, RemotingCommand};
 
+use shardmq::wire::topics::AUTO_CREATE_TOPIC_KEY_TOPIC;
+
 use crate::args::{resolve, Target};
+use crate::message::DEFAULT_TOPIC_QUEUE_NUMS;
 use crate::BenchError;
 
 /// The write queues one broker master hosts.
@@ -26,11 +29,31 @@ pub struct BrokerQueues {
     pub queue_ids: Vec<i32>,
 }
 
-/// Where producers send: `--broker`'s fixed queues, or the writable queues of the route.
+/// Where producers send: `--broker`'s fixed queues, or the writable queues of the route. A
+/// topic the NameServer does not know is sent by the route of TBW102, at most
+/// [`DEFAULT_TOPIC_QUEUE_NUMS`] queues per broker, as a Java producer does: the broker
+/// creates the topic at the first send (when `autoCreateTopicEnable` lets it) and takes
+/// every queue id of the template's route.
 pub fn writable(target: &Target) -> Result<Vec<BrokerQueues>, BenchError> {
-    match &target.broker {
-        Some(broker) => fixed(broker, target.queues),
-        None => write_queues(&discover(&target.namesrv, &target.topic, target.timeout)?),
+    if let Some(broker) = &target.broker {
+        return fixed(broker, target.queues);
+    }
+    let namesrv = &target.namesrv;
+    match discover(namesrv, &target.topic, target.timeout) {
+        Err(error) if error.is_topic_not_exist() => {
+            eprintln!(
+                "topic {} does not exist yet: sending by the route of {AUTO_CREATE_TOPIC_KEY_TOPIC}, \
+                 the broker creates it",
+                target.topic
+            );
+            let template = discover(namesrv, AUTO_CREATE_TOPIC_KEY_TOPIC, target.timeout)?;
+            let mut brokers = write_queues(&template)?;
+            for broker in &mut brokers {
+                broker.queue_ids.truncate(DEFAULT_TOPIC_QUEUE_NUMS as usize);
+            }
+            Ok(brokers)
+        }
+        route => write_queues(&route?),
     }
 }
 

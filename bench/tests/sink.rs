@@ -18,6 +18,7 @@ use shardmq::net::{bind, Peer, Reply, Server, Service};
 use shardmq::wire::batch;
 use shardmq::wire::codes::{request_code, response_code};
 use shardmq::wire::headers::admin::CreateTopicRequestHeader;
+use shardmq::wire::headers::namesrv::GetRouteInfoRequestHeader;
 use shardmq::wire::headers::offset::{GetMaxOffsetRequestHeader, OffsetResponseHeader};
 use shardmq::wire::headers::pull::{PullMessageRequestHeader, PullMessageResponseHeader};
 use shardmq::wire::headers::send::{SendMessageRequestHeader, SendMessageResponseHeader};
@@ -26,6 +27,9 @@ use shardmq::wire::RemotingCommand;
 use shardmq_bench::args::{Cli, Command};
 use shardmq_bench::report::Report;
 use shardmq_bench::{consume, e2e, produce, topic, BenchError};
+
+/// Topics the sink's NameServer has no route for, as for a topic nobody created yet.
+const NEW_TOPIC_PREFIX: &str = "New";
 
 #[derive(Default)]
 struct Counts {
@@ -36,6 +40,10 @@ struct Counts {
     named: AtomicU64,
     /// UPDATE_AND_CREATE_TOPIC requests.
     created: AtomicU64,
+    /// Sends naming TBW102 as the template of their topic.
+    templated: AtomicU64,
+    /// The highest queue id sent to.
+    max_queue_id: AtomicU64,
 }
 
 struct Sink {
@@ -50,6 +58,11 @@ impl Service for Sink {
         match request.code {
             request_code::PULL_MESSAGE => self.pull(&request),
             request_code::GET_ROUTEINFO_BY_TOPIC => {
+                let header: GetRouteInfoRequestHeader = request.decode_header().expect("header");
+                if header.topic.starts_with(NEW_TOPIC_PREFIX) {
+                    let code = response_code::TOPIC_NOT_EXIST;
+                    return Reply::Now(Some(RemotingCommand::response_to(&request, code, None)));
+                }
                 let mut response = RemotingCommand::response_to(&request, 0, None);
                 response.body = route(self.addr).into();
                 Reply::Now(Some(response))
@@ -92,6 +105,12 @@ impl Sink {
         if header.broker_name.is_some() {
             counts.named.fetch_add(1, Ordering::Relaxed);
         }
+        if header.default_topic == "TBW102" {
+            counts.templated.fetch_add(1, Ordering::Relaxed);
+        }
+        counts
+            .max_queue_id
+            .fetch_max(header.queue_id as u64, Ordering::Relaxed);
         counts
             .messages
             .fetch_add(messages as u64, Ordering::Relaxed);
@@ -361,6 +380,29 @@ fn the_route_comes_from_the_namesrv() {
         100,
         "every send names its broker"
     );
+}
+
+#[test]
+fn a_topic_nobody_created_is_sent_by_the_template_route() {
+    let line = [
+        "produce",
+        "--namesrv",
+        "SINK",
+        "--topic",
+        "NewTopic",
+        "--messages",
+        "100",
+    ];
+    let (report, sink) = produce(&line);
+    assert_eq!(report.messages, 100);
+    assert_eq!(sink.messages.load(Ordering::Relaxed), 100);
+    assert_eq!(
+        sink.templated.load(Ordering::Relaxed),
+        100,
+        "TBW102 as the template"
+    );
+    // The template's route has 3 and 2 queues, at most 4 taken from each.
+    assert_eq!(sink.max_queue_id.load(Ordering::Relaxed), 2);
 }
 
 #[test]
