@@ -389,17 +389,7 @@ impl Cluster {
         for queue in queues {
             let mut offset = 0;
             loop {
-                let header = serde_json::json!({
-                    "code": PULL_MESSAGE, "language": "JAVA", "version": 453, "opaque": 3,
-                    "flag": 0, "serializeTypeCurrentRPC": "JSON",
-                    "extFields": {
-                        "consumerGroup": "interop_raw_reader", "topic": topic,
-                        "queueId": queue.to_string(), "queueOffset": offset.to_string(),
-                        "maxMsgNums": "32", "sysFlag": PULL_WITH_SUBSCRIPTION.to_string(),
-                        "commitOffset": "0", "suspendTimeoutMillis": "0", "subscription": "*",
-                        "subVersion": "0", "expressionType": "TAG",
-                    },
-                });
+                let header = raw_pull(topic, queue, offset, 32);
                 let (response, body) = request_with_body(self.shard_port(shard), &header);
                 if response["code"] != SUCCESS {
                     break;
@@ -471,6 +461,59 @@ impl Cluster {
         });
         let response = request(self.shard_port(shard), &header);
         (response["code"] == SUCCESS).then(|| offset_field(&response))
+    }
+
+    /// The message stored at `offset` of queue `queue` of `topic` at shard `shard`, read with
+    /// one PULL_MESSAGE of that offset: its queue offset, store time and body.
+    pub fn record_at(&self, shard: u16, topic: &str, queue: u32, offset: i64) -> StoredAt {
+        let header = raw_pull(topic, queue, offset, 1);
+        let (response, body) = request_with_body(self.shard_port(shard), &header);
+        assert_eq!(
+            response["code"], SUCCESS,
+            "a message at {topic}/{queue}/{offset}: {response}"
+        );
+        // The first record of the answer (each starts with its total size).
+        let size = body.get(..4).map_or(0, |size| {
+            u32::from_be_bytes([size[0], size[1], size[2], size[3]]) as usize
+        });
+        let record = &body[..size.min(body.len())];
+        let view = RecordView::parse(record)
+            .unwrap_or_else(|e| panic!("the record at {topic}/{queue}/{offset}: {e}"));
+        StoredAt {
+            queue_offset: view.queue_offset().0 as i64,
+            store_timestamp: view.store_timestamp_ms(),
+            body: String::from_utf8_lossy(view.body()).into_owned(),
+        }
+    }
+
+    /// Runs the client's admin reset of `group`'s offsets on `topic` to `timestamp` (ms since
+    /// the epoch), as `mqadmin resetOffsetByTime -f true` (its default) does: the client sends
+    /// INVOKE_BROKER_TO_RESET_OFFSET to the master of every broker in the topic's route.
+    /// Returns its report ([`Report::reset_offsets`]); only the Rust client has an admin API.
+    pub fn reset_offset_by_time(
+        &self,
+        client: Client,
+        topic: &str,
+        group: &str,
+        timestamp: i64,
+    ) -> Report {
+        let args = vec![
+            "reset-offset".into(),
+            "--namesrv".into(),
+            self.namesrv(),
+            "--topic".into(),
+            topic.into(),
+            "--group".into(),
+            group.into(),
+            "--timestamp".into(),
+            timestamp.to_string(),
+            "--force".into(),
+        ];
+        let label = format!(
+            "{} admin reset of {group} on {topic} to {timestamp}",
+            client.name()
+        );
+        Running::spawn(client, Role::Admin, args, label, 60).finish()
     }
 
     /// The integer value of `key` in shard `shard`'s GET_BROKER_RUNTIME_INFO.
@@ -697,6 +740,15 @@ fn request_with_body(port: u16, header: &Value) -> (Value, Vec<u8>) {
     (frame.json(), frame.body)
 }
 
+/// One message read back from the broker at a queue offset ([`Cluster::record_at`]).
+#[derive(Debug, Clone)]
+pub struct StoredAt {
+    pub queue_offset: i64,
+    /// STORETIMESTAMP: when the broker stored it, ms since the epoch.
+    pub store_timestamp: i64,
+    pub body: String,
+}
+
 /// One record as the broker stores it and serves it to a pull.
 #[derive(Debug, Clone)]
 pub struct StoredRecord {
@@ -704,4 +756,20 @@ pub struct StoredRecord {
     /// SYSFLAG's COMPRESSED bit: the body is compressed as the producer sent it.
     pub compressed: bool,
     pub body_len: usize,
+}
+
+/// A PULL_MESSAGE of up to `max` messages of `topic`'s `queue` from `offset`, by a group of its
+/// own that commits nothing and is not held.
+fn raw_pull(topic: &str, queue: u32, offset: impl ToString, max: u32) -> serde_json::Value {
+    serde_json::json!({
+        "code": PULL_MESSAGE, "language": "JAVA", "version": 453, "opaque": 3,
+        "flag": 0, "serializeTypeCurrentRPC": "JSON",
+        "extFields": {
+            "consumerGroup": "interop_raw_reader", "topic": topic,
+            "queueId": queue.to_string(), "queueOffset": offset.to_string(),
+            "maxMsgNums": max.to_string(), "sysFlag": PULL_WITH_SUBSCRIPTION.to_string(),
+            "commitOffset": "0", "suspendTimeoutMillis": "0", "subscription": "*",
+            "subVersion": "0", "expressionType": "TAG",
+        },
+    })
 }

@@ -4,8 +4,9 @@
 //! The clients are the drivers in this folder (`node/`, `python/`) and the
 //! `shardmq-interop-rust` binary (`tests/rust-client`). Each prints one JSON object per event:
 //! `started`, `sent`, `received`, `checked` (a transaction check its producer answered),
-//! `error`, and a final `done`. A test starts clients with [`Cluster::produce`] /
-//! [`Cluster::consume`] and asserts on what their users would observe.
+//! `reset` (an admin run's offset reset), `error`, and a final `done`. A test starts clients
+//! with [`Cluster::produce`] / [`Cluster::consume`] (and runs an admin operation with
+//! [`Cluster::reset_offset_by_time`]) and asserts on what their users would observe.
 //!
 //! A client that is not installed fails its tests, naming what to run: `scripts/test.sh`
 //! installs the Node and Python clients (`scripts/install-test-clients.sh`) and builds the
@@ -54,9 +55,14 @@ impl Client {
                 command.arg(match role {
                     Role::Producer => "produce",
                     Role::Consumer => "consume",
+                    Role::Admin => "admin",
                 });
                 Ok(command)
             }
+            _ if role == Role::Admin => Err(format!(
+                "the {} client's driver has no admin operations",
+                self.name()
+            )),
             Client::Node => {
                 let modules = root.join(".cache/node/node_modules");
                 if !modules.join("ali-ons/package.json").is_file() {
@@ -101,6 +107,8 @@ impl Client {
 pub enum Role {
     Producer,
     Consumer,
+    /// One operation of the client's admin API, as `mqadmin` runs it (the Rust driver alone).
+    Admin,
 }
 
 impl Role {
@@ -108,6 +116,7 @@ impl Role {
         match self {
             Role::Producer => format!("producer.{extension}"),
             Role::Consumer => format!("consumer.{extension}"),
+            Role::Admin => format!("admin.{extension}"),
         }
     }
 }

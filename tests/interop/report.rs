@@ -65,6 +65,10 @@ pub struct Received {
     pub tags: Option<String>,
     pub keys: Option<String>,
     pub body: Option<String>,
+    /// How many times the message was consumed before, as the client gives it: above 0, a
+    /// delivery from the group's retry topic, whose queue id and offset (the Rust client's) are
+    /// those of the retry queue.
+    pub reconsume_times: Option<i64>,
 }
 
 impl Received {
@@ -72,6 +76,16 @@ impl Received {
     pub fn id(&self) -> Option<&str> {
         self.uniq_key.as_deref().or(self.msg_id.as_deref())
     }
+}
+
+/// One queue's offset in the table an admin reset got back from the broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResetQueue {
+    pub topic: String,
+    pub broker_name: String,
+    pub queue_id: i64,
+    /// The offset the group's queue was set to.
+    pub offset: i64,
 }
 
 /// The whole output of one client run.
@@ -159,6 +173,20 @@ impl Report {
     pub fn checks_of(&self, index: u64) -> Vec<Checked> {
         let checks = self.checked().into_iter();
         checks.filter(|check| check.index == Some(index)).collect()
+    }
+
+    /// The offset table of an admin reset (a `reset` event), queue by queue, if it printed
+    /// one.
+    pub fn reset_offsets(&self) -> Option<Vec<ResetQueue>> {
+        let last = self.of_kind("reset").last()?;
+        let offsets = last.get("offsets").and_then(Value::as_array)?;
+        let queues = offsets.iter().map(|entry| ResetQueue {
+            topic: text(entry, "topic").unwrap_or_default(),
+            broker_name: text(entry, "brokerName").unwrap_or_default(),
+            queue_id: number(entry, "queueId").unwrap_or(-1),
+            offset: number(entry, "offset").unwrap_or(-1),
+        });
+        Some(queues.collect())
     }
 
     /// The queue ids of the topic the consumer held after its last rebalance, if the client
@@ -262,6 +290,7 @@ fn received(value: &Value) -> Received {
         tags: text(value, "tags"),
         keys: text(value, "keys"),
         body: text(value, "body"),
+        reconsume_times: number(value, "reconsumeTimes"),
     }
 }
 

@@ -5,6 +5,7 @@
 //! time limit) and ends with one `{"event":"done",…}` line; the exit status is 0 only when every
 //! requested operation succeeded. The client's own logs go to stderr when `RUST_LOG` is set.
 
+mod admin;
 mod consume;
 mod output;
 mod produce;
@@ -18,6 +19,7 @@ use clap::{Parser, Subcommand};
 use rocketmq_client_rust::{ClientRuntime, ClientRuntimeConfig, TelemetryHandle};
 use rocketmq_runtime::RuntimeOwner;
 
+use crate::admin::AdminArgs;
 use crate::consume::ConsumeArgs;
 use crate::produce::ProduceArgs;
 
@@ -37,6 +39,8 @@ enum Command {
     Produce(ProduceArgs),
     /// Run a push consumer and print one line per received message.
     Consume(ConsumeArgs),
+    /// Run one operation of the client's admin API (`reset-offset`) and print its result.
+    Admin(AdminArgs),
 }
 
 /// How long the client may take to shut down (unregister, persist offsets) before we give up.
@@ -83,6 +87,7 @@ async fn run(command: Command, runtime: Arc<ClientRuntime>) -> bool {
     match command {
         Command::Produce(args) => produce::run(args, runtime).await,
         Command::Consume(args) => consume::run(args, runtime).await,
+        Command::Admin(args) => admin::run(args, runtime).await,
     }
 }
 

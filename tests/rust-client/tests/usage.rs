@@ -5,8 +5,10 @@
 use std::process::Command;
 
 fn help(subcommand: &str) -> String {
+    let words: Vec<&str> = subcommand.split(' ').collect();
     let output = Command::new(env!("CARGO_BIN_EXE_shardmq-interop-rust"))
-        .args([subcommand, "--help"])
+        .args(words)
+        .arg("--help")
         .output()
         .expect("run the driver");
     assert!(output.status.success(), "{subcommand} --help exits 0");
@@ -58,6 +60,27 @@ fn consume_takes_the_harness_options() {
             "consume --help lists {option}:\n{text}"
         );
     }
+}
+
+#[test]
+fn admin_reset_offset_takes_the_harness_options() {
+    let text = help("admin reset-offset");
+    for option in ["--namesrv", "--topic", "--group", "--timestamp", "--force"] {
+        assert!(
+            text.contains(option),
+            "admin reset-offset --help lists {option}:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn a_reset_nobody_answers_fails_with_a_report() {
+    let output = Command::new(env!("CARGO_BIN_EXE_shardmq-interop-rust"))
+        .args(["admin", "reset-offset", "--namesrv", "127.0.0.1:1"])
+        .args(["--topic", "T", "--group", "G", "--timestamp", "0"])
+        .output()
+        .expect("run the driver");
+    assert_failed_with_report(&output);
 }
 
 #[test]
