@@ -170,8 +170,24 @@ impl Broker {
         SocketAddr::from(([127, 0, 0, 1], self.shard_port(shard)))
     }
 
+    /// A connection to shard `shard`. A refused connect is tried again for a while, saying
+    /// so: CI has seen one refused right after the port was seen listening, with the broker
+    /// still alive; the message and the broker's state when it happens are the evidence.
     pub fn connect(&self, shard: u16) -> TcpStream {
-        let stream = TcpStream::connect(self.addr(shard)).expect("connect to broker");
+        let addr = self.addr(shard);
+        let stream = match TcpStream::connect(addr) {
+            Ok(stream) => stream,
+            Err(error) => {
+                let alive = std::path::Path::new(&format!("/proc/{}", self.child.id())).exists();
+                eprintln!(
+                    "connect to broker {addr} failed ({error}); broker process alive: {alive}; \
+                     trying again"
+                );
+                super::wait_for(PATIENCE, &format!("a connection to {addr}"), || {
+                    TcpStream::connect(addr).ok()
+                })
+            }
+        };
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .expect("timeout");
