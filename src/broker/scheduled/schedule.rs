@@ -95,8 +95,7 @@ pub fn encode(offsets: &DelayOffsets) -> Vec<u8> {
 /// refusing: for messages the broker itself moves (deliveries, retries, dead letters).
 pub async fn put_copy(store: &Store, fields: &RecordFields<'_>) -> Result<PutResult, BrokerError> {
     let illegal = |e: crate::wire::WireError| BrokerError::MessageIllegal(e.to_string());
-    let mut record = vec![0u8; fields.encoded_len().map_err(illegal)?];
-    fields.encode_into(&mut record).map_err(illegal)?;
+    let mut record = fields.to_vec().map_err(illegal)?;
     let queue_id = QueueId(fields.queue_id);
     Ok(store
         .put_waiting(fields.topic, queue_id, &mut record)

@@ -137,8 +137,7 @@ async fn resend_on(
     fields: &RecordFields<'_>,
 ) -> Result<(), BrokerError> {
     let illegal = |e: crate::wire::WireError| BrokerError::MessageIllegal(e.to_string());
-    let mut record = vec![0u8; fields.encoded_len().map_err(illegal)?];
-    fields.encode_into(&mut record).map_err(illegal)?;
+    let record = fields.to_vec().map_err(illegal)?;
     let msg = ShardMsg::Resend(record.into());
     match ctx.shard.request(ShardId::new(shard), msg).await {
         Ok(ShardReply::Resent(stored)) => stored,

@@ -25,9 +25,7 @@ fn stored_half(props: &str, q: u64, at: u64) -> Vec<u8> {
         topic: TRANS_HALF_TOPIC,
         properties: props,
     };
-    let mut out = vec![0; fields.encoded_len().expect("len")];
-    fields.encode_into(&mut out).expect("encode");
-    out
+    fields.to_vec().expect("encode")
 }
 
 fn props(pairs: &[(&str, &str)]) -> String {
@@ -99,8 +97,7 @@ fn the_committed_message_is_the_half_in_its_real_queue() {
         (TRANS_CHECK_MAX_TIME_TOPIC, 0)
     );
 
-    let mut out = vec![0; fields.encoded_len().expect("len")];
-    fields.encode_into(&mut out).expect("encode");
+    let out = fields.to_vec().expect("encode");
     let stored = RecordView::parse(&out).expect("record");
     assert!(is_effect(&stored, End::Commit, PhysicalOffset(4096)));
     assert!(!is_effect(&stored, End::Commit, PhysicalOffset(4097)));
@@ -130,8 +127,7 @@ fn op_records_say_which_transaction_ended_and_how() {
     assert_eq!(op_offsets(b"junk,5,").collect::<Vec<_>>(), [5]);
     let p = op_properties(End::Discard, PhysicalOffset(77)).expect("props");
     let fields = op_fields(body.as_bytes(), &p, addr(10911), 5);
-    let mut out = vec![0; fields.encoded_len().expect("len")];
-    fields.encode_into(&mut out).expect("encode");
+    let out = fields.to_vec().expect("encode");
     let op = RecordView::parse(&out).expect("op");
     assert_eq!(op.topic(), TRANS_OP_HALF_TOPIC);
     assert_eq!(op.tags(), Some(OP_TAG));

@@ -671,9 +671,7 @@ fn illegal(e: WireError) -> BrokerError {
 }
 
 fn encode(fields: &RecordFields<'_>) -> Result<Vec<u8>, BrokerError> {
-    let mut record = vec![0u8; fields.encoded_len().map_err(illegal)?];
-    fields.encode_into(&mut record).map_err(illegal)?;
-    Ok(record)
+    fields.to_vec().map_err(illegal)
 }
 
 /// The properties of `end`'s effect for `half`.

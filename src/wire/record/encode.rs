@@ -77,6 +77,14 @@ impl RecordFields<'_> {
         Ok(len)
     }
 
+    /// The record in a buffer of its own: for records kept or sent apart from any log (a
+    /// retry handed to another shard, a transaction's check, a re-stored message).
+    pub fn to_vec(&self) -> Result<Vec<u8>, WireError> {
+        let mut out = vec![0u8; self.encoded_len()?];
+        self.encode_into(&mut out)?;
+        Ok(out)
+    }
+
     /// Writes the record at the start of `out`, which must hold [`Self::encoded_len`] bytes;
     /// returns its size.
     pub fn encode_into(&self, out: &mut [u8]) -> Result<usize, WireError> {

@@ -73,9 +73,7 @@ mod tests {
             topic: "T",
             properties: "",
         };
-        let mut out = vec![0u8; fields.encoded_len().expect("in limits")];
-        fields.encode_into(&mut out).expect("sized");
-        out
+        fields.to_vec().expect("in limits")
     }
 
     #[test]
