@@ -250,8 +250,8 @@ impl SendHandler {
         let tran_msg = tran_msg.is_some_and(|v| v.eq_ignore_ascii_case("true"));
         let uniq_key = uniq_key.map(str::to_owned);
         let props = header.properties.as_deref().unwrap_or("");
-        let half = half::is_half(tran_msg, header.reconsume_times.unwrap_or(0), props);
-        self.check_transaction_kind(&header, half, batch, props)?;
+        let is_half = half::is_half(tran_msg, header.reconsume_times.unwrap_or(0), props);
+        let half = self.check_transaction_kind(&header, is_half, batch, props)?;
         let info = match dead_letter_topic(&header) {
             Some(dlq) => self.redirect_to_dlq(&mut header, dlq)?,
             None => self.topic_for_send(&header)?,
@@ -272,8 +272,8 @@ impl SendHandler {
                 return Err(BrokerError::MessageIllegal(why));
             }
             self.put_batch(&msg, &request.body)?
-        } else if half {
-            let (mut header, durable) = self.put_half(&msg, &request.body)?;
+        } else if let Some(transactions) = half {
+            let (mut header, durable) = self.put_half(&msg, &request.body, transactions)?;
             header.transaction_id = uniq_key;
             (header, durable)
         } else {
@@ -297,14 +297,15 @@ impl SendHandler {
     /// (`half`, [`half::is_half`]) is refused under `rejectTransactionMessage` (NO_PERMISSION)
     /// or when no transaction service takes it; a half batch, a delayed half message, and a
     /// PREPARED or ROLLBACK sysflag on a send that is no half message are MESSAGE_ILLEGAL (Java
-    /// would store such a record where no queue files it).
+    /// would store such a record where no queue files it). Gives the transaction service
+    /// that takes a half message; `None` for any other send.
     fn check_transaction_kind(
         &self,
         h: &SendMessageRequestHeader,
         half: bool,
         batch: bool,
         props: &str,
-    ) -> Result<(), BrokerError> {
+    ) -> Result<Option<&Transactions>, BrokerError> {
         let kind = SysFlag(h.sys_flag as u32).transaction();
         let unfiled = matches!(kind, TransactionType::Prepared | TransactionType::Rollback);
         if !half {
@@ -312,15 +313,16 @@ impl SendHandler {
                 let why = "a PREPARED or ROLLBACK message must be a half message (TRAN_MSG=true)";
                 return Err(BrokerError::MessageIllegal(why.to_owned()));
             }
-            return Ok(());
+            return Ok(None);
         }
-        if self.config.reject_transactions || self.transactions.is_none() {
+        let service = self.transactions.as_deref();
+        let Some(service) = service.filter(|_| !self.config.reject_transactions) else {
             let remark = format!(
                 "the broker[{}] sending transaction message is forbidden",
                 self.config.store_host
             );
             return Err(BrokerError::NoPermission(remark));
-        }
+        };
         let why = if batch {
             "transactional messages cannot be sent in a batch"
         } else if kind == TransactionType::Rollback {
@@ -328,7 +330,7 @@ impl SendHandler {
         } else if delay::delay_level(props).is_some() || delay::asks_timer(props) {
             "transactional messages cannot be delayed"
         } else {
-            return Ok(());
+            return Ok(Some(service));
         };
         Err(BrokerError::MessageIllegal(why.to_owned()))
     }
@@ -484,9 +486,15 @@ impl SendHandler {
             parked.apply(&mut fields);
         }
         let put = self.put_record(&fields)?;
+        Ok(self.answer(msg, put))
+    }
+
+    /// The answer to a send of one message stored at `put`: its offset message id, the queue
+    /// it names with the queue offset it got.
+    fn answer(&self, msg: &Message<'_>, put: PutResult) -> (SendMessageResponseHeader, Durable) {
         let mut id = String::with_capacity(MESSAGE_ID_LEN_V6);
         write_offset_message_id(&mut id, self.config.store_host, put.offset);
-        Ok((msg.response(id, put.queue_offset), put.durable))
+        (msg.response(id, put.queue_offset), put.durable)
     }
 
     /// Stores a half message in the half queue (docs/protocol.md §5.8) and hands it to the
@@ -496,20 +504,15 @@ impl SendHandler {
         &self,
         msg: &Message<'_>,
         body: &[u8],
+        transactions: &Transactions,
     ) -> Result<(SendMessageResponseHeader, Durable), BrokerError> {
-        let Some(transactions) = &self.transactions else {
-            let why = "no transaction service".to_owned();
-            return Err(BrokerError::NoPermission(why));
-        };
         let props = half::half_properties(msg.properties, &msg.header.topic, msg.queue_id)
             .map_err(illegal)?;
         let mut fields = msg.fields(&self.config, msg.header.flag, body, msg.properties);
         half::as_half(&mut fields, &props);
         let put = self.put_record(&fields)?;
         transactions.half_stored(&put, &props);
-        let mut id = String::with_capacity(MESSAGE_ID_LEN_V6);
-        write_offset_message_id(&mut id, self.config.store_host, put.offset);
-        Ok((msg.response(id, put.queue_offset), put.durable))
+        Ok(self.answer(msg, put))
     }
 
     /// Stores every entry of a batch as its own record. The body and the log's room are
