@@ -1,6 +1,16 @@
-# Shell helpers the bench scripts share; sourced, never run. The sourcing script sets
-# `shardmq` (the broker binary), `work` (a scratch directory), `broker_cpus` and an empty
-# `pids` array, and calls `stop_all` on exit.
+# Shell helpers the bench scripts share; sourced, never run. The sourcing script calls
+# `prepare_run`, sets `broker_cpus`, and calls `stop_all` on exit.
+
+# Builds the release binaries and sets `shardmq`, `bench`, an empty `pids` array and `work`, a
+# new scratch directory under $1.
+prepare_run() { # store root
+    cargo build --release --locked -p shardmq -p shardmq-bench >&2
+    shardmq=target/release/shardmq
+    bench=target/release/shardmq-bench
+    pids=()
+    mkdir -p "$1"
+    work=$(mktemp -d "$1/run.XXXX")
+}
 
 # GET_BROKER_RUNTIME_INFO (28) over one connection, as a Python function `runtime(conn)`.
 runtime_py='

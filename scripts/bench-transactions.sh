@@ -32,14 +32,9 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-cargo build --release --locked -p shardmq -p shardmq-bench >&2
-shardmq=target/release/shardmq
-bench=target/release/shardmq-bench
-mkdir -p "$store_root"
-work=$(mktemp -d "$store_root/run.XXXX")
-pids=()
 # shellcheck source=scripts/bench-common.sh
 source scripts/bench-common.sh
+prepare_run "$store_root"
 trap 'stop_all; rm -rf "$work"' EXIT
 
 port=26911

@@ -21,9 +21,9 @@ use crate::broker::metadata::register;
 use crate::broker::metadata::topics::{self, TopicTable};
 use crate::broker::replication::LearnedMaster;
 use crate::broker::scheduled::delay::{DelayLevels, TimerRules};
-use crate::broker::scheduled::schedule::Schedule;
+use crate::broker::scheduled::schedule::{DelayOffsets, Schedule};
 use crate::broker::scheduled::send_back;
-use crate::broker::scheduled::timer::Timers;
+use crate::broker::scheduled::timer::{Opened, Timers};
 use crate::broker::transaction::service::{self as transaction, Progress};
 use crate::broker::transaction::{TransactionConfig, Transactions};
 use crate::client::{ClientOptions, Pool};
@@ -51,8 +51,8 @@ pub struct ShardIdentity {
 /// What a shard's services read from its files at start-up, before the shard serves.
 #[derive(Debug)]
 pub struct Saved {
-    pub delay_offsets: crate::broker::scheduled::schedule::DelayOffsets,
-    pub timers: crate::broker::scheduled::timer::Opened,
+    pub delay_offsets: DelayOffsets,
+    pub timers: Opened,
     pub transaction_progress: Progress,
 }
 
@@ -190,7 +190,8 @@ impl BrokerContext {
         saved: Saved,
     ) -> Result<Rc<Self>, shards::ReplicaError> {
         let index = shard.id().index();
-        let ip = config.broker_ip();
+        // What STOREHOST and offset ids carry, and the address registered for clients.
+        let store_host = std::net::SocketAddr::new(config.broker_ip(), ports.main);
         let ha_port = match config.ha_listen_port {
             // A configured HA port is shard 0's; the others follow the shard port stride.
             Some(port) => port.saturating_add(ports.main - config.listen_port),
@@ -198,7 +199,7 @@ impl BrokerContext {
         };
         let identity = ShardIdentity {
             broker_name: config.shard_broker_name(index),
-            broker_addr: std::net::SocketAddr::new(ip, ports.main).to_string(),
+            broker_addr: store_host.to_string(),
             ha_server_addr: std::net::SocketAddr::new(config.ha_ip(), ha_port).to_string(),
             ports: ShardPorts {
                 ha: ha_port,
@@ -227,7 +228,7 @@ impl BrokerContext {
                 timeout: config.transaction_timeout,
                 check_interval: config.transaction_check_interval,
                 check_max: config.transaction_check_max,
-                store_host: std::net::SocketAddr::new(config.broker_ip(), ports.main),
+                store_host,
                 broker_name: identity.broker_name.clone(),
                 progress_path: transaction_progress_path(&config, index),
             },

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::cluster::log_path;
 use super::{Client, Report, Role};
-use crate::common::{wait_until, PATIENCE};
+use crate::common::{poll_for, wait_until, PATIENCE};
 
 /// Extra time a client gets past its own `--seconds` bound before the harness kills it.
 const CLIENT_GRACE: Duration = Duration::from_secs(30);
@@ -343,14 +343,9 @@ impl Running {
 
     /// Waits for the client to end by itself (killing it past its bound plus a grace period).
     pub fn finish(mut self) -> Report {
-        let mut exit_code = None;
-        while Instant::now() < self.hard_deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                exit_code = status.code();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let bound = self.hard_deadline.saturating_duration_since(Instant::now());
+        let status = poll_for(bound, || self.child.try_wait().ok().flatten());
+        let exit_code = status.and_then(|status| status.code());
         if exit_code.is_none() {
             let _ = self.child.kill();
             let _ = self.child.wait();
