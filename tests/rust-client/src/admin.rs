@@ -55,24 +55,25 @@ pub async fn run(args: AdminArgs, runtime: Arc<ClientRuntime>) -> bool {
 }
 
 async fn reset_offset(args: ResetOffsetArgs, runtime: Arc<ClientRuntime>) -> bool {
+    // The admin client's futures are boxed: laid out inline they nest deep enough to overflow
+    // the compiler's query depth on a build without incremental caches (a clean checkout).
     let mut admin = DefaultMQAdminExt::new(runtime);
     admin.set_namesrv_addr(args.namesrv.as_str());
-    if let Err(error) = admin.start().await {
+    if let Err(error) = Box::pin(admin.start()).await {
         output::error("start", None, &output::describe(&error));
         output::done(&json!({ "ok": false }));
         return false;
     }
     output::started(json!({ "client": "rust", "role": "admin", "command": "reset-offset" }));
-    let result = admin
-        .reset_offset_by_timestamp(
-            None,
-            args.topic.as_str().into(),
-            args.group.as_str().into(),
-            args.timestamp,
-            args.force,
-        )
-        .await;
-    admin.shutdown().await;
+    let result = Box::pin(admin.reset_offset_by_timestamp(
+        None,
+        args.topic.as_str().into(),
+        args.group.as_str().into(),
+        args.timestamp,
+        args.force,
+    ))
+    .await;
+    Box::pin(admin.shutdown()).await;
     match result {
         Ok(table) => {
             let mut offsets: Vec<Value> = table
