@@ -27,6 +27,7 @@ mod keys;
 mod namesrv;
 pub mod ports;
 mod properties;
+mod runtime;
 #[cfg(test)]
 mod tests;
 mod values;
@@ -43,7 +44,8 @@ pub use keys::IGNORED_KEYS;
 use keys::{Limited, STORE_PATHS};
 pub use namesrv::{NamesrvConfig, NAMESRV_IGNORED_KEYS};
 pub use ports::{shard_ports, ShardPorts};
-pub use properties::{Entry, PropertiesError};
+pub use properties::{parse as parse_properties, Entry, PropertiesError};
+pub use runtime::{merged_updates, updates_file, LIVE_KEYS};
 pub use values::parse_delay_levels;
 use values::*;
 

@@ -14,10 +14,11 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 
 use crate::broker::admin::requests::ShardFigures;
-use crate::broker::admin::{queue_stats, requests, reset_offset};
+use crate::broker::admin::{broker_config, queue_stats, requests, reset_offset};
 use crate::broker::clients::heartbeat;
 use crate::broker::clients::queue_locks;
 use crate::broker::clients::registry::ClientChannel;
+use crate::broker::context::send_limits;
 use crate::broker::data::path::{self, DataPath, Parking};
 use crate::broker::data::send::SendConfig;
 use crate::broker::data::topic_view::ShardTopics;
@@ -77,6 +78,8 @@ fn handler(code: i32) -> Option<Handler> {
         GET_TOPIC_STATS_INFO => |b, r| later(queue_stats::topic_stats(ctx(b), r.command)),
         GET_CONSUME_STATS => |b, r| later(queue_stats::consume_stats(ctx(b), r.command)),
         GET_BROKER_RUNTIME_INFO => runtime_info,
+        GET_BROKER_CONFIG => |b, r| now(Ok(broker_config::get(&b.ctx, &r.command))),
+        UPDATE_BROKER_CONFIG => |b, r| later(broker_config::update(ctx(b), r.command)),
         LOCK_BATCH_MQ => |b, r| now(queue_locks::lock_batch(&b.ctx, &r.command)),
         UNLOCK_BATCH_MQ => |b, r| now(queue_locks::unlock_batch(&b.ctx, &r.command)),
         END_TRANSACTION => transaction::end::end_transaction,
@@ -180,12 +183,11 @@ impl Dispatcher {
     /// `budget`.
     pub fn new(ctx: Rc<BrokerContext>, budget: Rc<ShardBudget>) -> Self {
         let mut send = SendConfig::new(ctx.store_host());
-        send.body_size_max = ctx.config.max_message_size;
-        send.sync_flush_timeout = ctx.config.sync_flush_timeout;
-        send.sync_replicas = ctx.config.broker_role == BrokerRole::SyncMaster;
+        let config = ctx.config();
+        send.limits = send_limits(&config);
+        send.sync_replicas = config.broker_role == BrokerRole::SyncMaster;
         send.delay_levels = ctx.schedule.levels().clone();
         send.timer_rules = *ctx.timers.rules();
-        send.reject_transactions = ctx.config.reject_transaction_message;
         let data = DataPath::new(
             ctx.store.clone(),
             Rc::new(ShardTopics(ctx.clone())),

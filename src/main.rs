@@ -112,7 +112,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// Defaults, then the file, then flags, then `-o`, then the rules between keys.
+/// Defaults, then the file, then flags, then `-o`, then the keys changed while the broker
+/// last ran (UPDATE_BROKER_CONFIG), then the rules between keys.
 fn broker_config(args: BrokerArgs) -> Result<BrokerConfig, ConfigError> {
     let mut config = BrokerConfig::default();
     if let Some(path) = &args.config {
@@ -152,6 +153,7 @@ fn broker_config(args: BrokerArgs) -> Result<BrokerConfig, ConfigError> {
     apply_options(&args.options, |key, value, origin| {
         config.set(key, value, origin)
     })?;
+    config.apply_updates()?;
     config.finish()?;
     Ok(config)
 }

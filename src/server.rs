@@ -93,7 +93,7 @@ impl std::error::Error for ServerError {}
 
 /// Runs the broker until SIGINT/SIGTERM, then shuts it down gracefully: shard 0 first has
 /// every shard unregister from the NameServers, then closes the embedded NameServer.
-pub fn run_broker(config: BrokerConfig) -> Result<(), ServerError> {
+pub fn run_broker(mut config: BrokerConfig) -> Result<(), ServerError> {
     open_files_limit();
     let mut runtime = shards::Config {
         name: "shardmq".into(),
@@ -104,6 +104,8 @@ pub fn run_broker(config: BrokerConfig) -> Result<(), ServerError> {
         runtime.shards = shards;
     }
     let shards = runtime.shards;
+    // What GET_BROKER_CONFIG shows: the count running, whoever chose it.
+    config.shards = Some(shards);
     if (0..shards).any(|k| shard_ports(config.listen_port, k).is_none()) {
         return Err(ServerError::Ports {
             listen_port: config.listen_port,
@@ -302,7 +304,7 @@ fn start_replication(
     shard: &BrokerShard,
     ctx: &Rc<BrokerContext>,
 ) -> Result<shards::Task<()>, ServerError> {
-    let config = &ctx.config;
+    let config = &ctx.config();
     let index = shard.id().index();
     let log = ShardLog {
         shard: index,
@@ -428,11 +430,10 @@ fn spawn_shard_tasks(
     delay_path: PathBuf,
 ) -> ShardTasks {
     let store = &ctx.store;
-    let master = ctx.config.broker_role != BrokerRole::Slave;
+    let master = ctx.config().broker_role != BrokerRole::Slave;
     if !master {
         store.take_copies_only();
     }
-    let retention = context::retention_config(&ctx.config);
     let clock = ctx.clock.clone();
     ShardTasks {
         maintenance: shard.spawn_background(
@@ -441,7 +442,10 @@ fn spawn_shard_tasks(
                 .run_maintenance(CHECKPOINT_INTERVAL, shard.closing()),
         ),
         retention: shard.spawn_background(store.clone().run_retention(
-            retention,
+            {
+                let ctx = ctx.clone();
+                move || context::retention_config(&ctx.config())
+            },
             RETENTION_INTERVAL,
             shard.closing(),
         )),
@@ -452,7 +456,7 @@ fn spawn_shard_tasks(
         ),
         persistence: shard.spawn_background({
             let offsets = ctx.offsets.clone();
-            let interval = ctx.config.flush_consumer_offset_interval;
+            let interval = ctx.config().flush_consumer_offset_interval;
             let (clock, closing) = (ctx.clock.clone(), shard.closing());
             async move {
                 offsets
@@ -464,7 +468,7 @@ fn spawn_shard_tasks(
         schedule: master.then(|| {
             shard.spawn_background(ctx.schedule.clone().run(
                 delay_path,
-                ctx.config.flush_delay_offset_interval,
+                ctx.config().flush_delay_offset_interval,
                 shard.closing(),
             ))
         }),

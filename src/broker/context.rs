@@ -4,17 +4,18 @@
 //! One per shard, behind an `Rc`, built before the shard listens. Other request families add
 //! their per-shard state (store, client registry, offsets) as fields here.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::rc::Rc;
 
 use super::{BrokerShard, ShardMsg, ShardReply, Topics};
+use crate::broker::admin::broker_config;
 use crate::broker::admin::stats::ShardStats;
 use crate::broker::clients::offsets::ConsumerOffsets;
 use crate::broker::clients::queue_locks::QueueLocks;
 use crate::broker::clients::registry::ClientRegistry;
-use crate::broker::data::send::SendHandler;
+use crate::broker::data::send::{SendHandler, SendLimits};
 use crate::broker::metadata::group_owner::Groups;
 use crate::broker::metadata::groups::{self, GroupTable};
 use crate::broker::metadata::register;
@@ -34,6 +35,7 @@ use crate::storage::config::{FlushPolicy, StoreConfig};
 use crate::storage::index::Geometry;
 use crate::storage::retention::RetentionConfig;
 use crate::storage::store::Store;
+use crate::wire::body::DataVersion;
 
 /// How shard k presents itself to NameServers and clients.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +61,14 @@ pub struct Saved {
 /// The per-shard broker state handlers use.
 #[derive(Debug)]
 pub struct BrokerContext {
-    pub config: Rc<BrokerConfig>,
+    /// The configuration in force: UPDATE_BROKER_CONFIG replaces it ([`Self::config`]).
+    config: RefCell<Rc<BrokerConfig>>,
+    /// The configuration's data version: its counter counts the updates since start.
+    config_version: RefCell<DataVersion>,
+    /// When `brokerPermission` last changed at run time, ms since the epoch (0: never).
+    permission_changed_ms: Cell<i64>,
+    /// On the configuration's owner shard: updates, one at a time.
+    pub config_updates: glommio::sync::Semaphore,
     pub shard: BrokerShard,
     pub identity: ShardIdentity,
     pub topics: Topics,
@@ -116,6 +125,15 @@ pub fn store_config(config: &BrokerConfig, shard: usize) -> StoreConfig {
     };
     store.message_index = config.message_index_enable;
     store
+}
+
+/// The send settings of `config` that may change while the broker runs.
+pub fn send_limits(config: &BrokerConfig) -> SendLimits {
+    SendLimits {
+        body_size_max: config.max_message_size,
+        sync_flush_timeout: config.sync_flush_timeout,
+        reject_transactions: config.reject_transaction_message,
+    }
 }
 
 /// The retention settings from the broker's.
@@ -235,7 +253,13 @@ impl BrokerContext {
             saved.transaction_progress,
         );
         Ok(Rc::new(BrokerContext {
-            config,
+            config: RefCell::new(config),
+            config_version: RefCell::new(DataVersion {
+                timestamp: clock.wall_ms(),
+                ..DataVersion::default()
+            }),
+            permission_changed_ms: Cell::new(0),
+            config_updates: glommio::sync::Semaphore::new(1),
             shard,
             identity,
             topics,
@@ -257,10 +281,45 @@ impl BrokerContext {
         }))
     }
 
+    /// The configuration in force now. Read a key where it acts rather than keeping a copy:
+    /// the keys of [`crate::config::LIVE_KEYS`] change while the broker runs.
+    pub fn config(&self) -> Rc<BrokerConfig> {
+        self.config.borrow().clone()
+    }
+
+    /// The data version of [`Self::config`].
+    pub fn config_version(&self) -> DataVersion {
+        self.config_version.borrow().clone()
+    }
+
+    /// Puts `config` in force at `version`; returns the configuration it replaces.
+    pub fn replace_config(
+        &self,
+        config: Rc<BrokerConfig>,
+        version: DataVersion,
+    ) -> Rc<BrokerConfig> {
+        *self.config_version.borrow_mut() = version;
+        let before = self.config.replace(config);
+        if before.broker_permission != self.config().broker_permission {
+            // Later than any version registered before, so NameServers take the change.
+            let last = self.permission_changed_ms.get();
+            let now = self.clock.wall_ms();
+            let now = now.max(self.topics.table().data_version.timestamp);
+            self.permission_changed_ms.set(now.max(last + 1));
+        }
+        before
+    }
+
+    /// When `brokerPermission` last changed while the broker ran (0: never); registrations
+    /// carry it as their data version's time when it is later than the table's.
+    pub fn permission_changed_ms(&self) -> i64 {
+        self.permission_changed_ms.get()
+    }
+
     /// The address this shard's records carry as STOREHOST (`brokerIP1`:main port), which
     /// offset message ids point at, so it must be what clients reach.
     pub fn store_host(&self) -> std::net::SocketAddr {
-        std::net::SocketAddr::new(self.config.broker_ip(), self.identity.ports.main)
+        std::net::SocketAddr::new(self.config().broker_ip(), self.identity.ports.main)
     }
 
     /// Serves this shard's mesh messages; forwarded sends go to `sends`. Call once the
@@ -302,6 +361,13 @@ impl BrokerContext {
             }
             ShardMsg::Resend(record) => {
                 ShardReply::Resent(send_back::store_forwarded(&self, &record).await)
+            }
+            ShardMsg::UpdateConfig(entries) => {
+                ShardReply::Changed(broker_config::apply_on_owner(&self, entries).await)
+            }
+            ShardMsg::Reconfigure { config, version } => {
+                broker_config::reconfigure(&self, &sends, (*config).clone(), version).await;
+                ShardReply::Done
             }
         }
     }

@@ -103,6 +103,14 @@ pub enum ShardMsg {
     /// To the shard hosting a group's retry or dead-letter queue: store this record, a
     /// message handed back on another shard. Reply [`ShardReply::Resent`].
     Resend(Bytes),
+    /// To the configuration owner: apply UPDATE_BROKER_CONFIG's keys. Reply
+    /// [`ShardReply::Changed`] with the configuration's new version.
+    UpdateConfig(Vec<(String, String)>),
+    /// From the configuration owner: put `config` in force. Reply [`ShardReply::Done`].
+    Reconfigure {
+        config: Arc<crate::config::BrokerConfig>,
+        version: crate::wire::body::DataVersion,
+    },
 }
 
 /// A change of the topic table.

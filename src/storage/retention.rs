@@ -138,17 +138,18 @@ impl Store {
         Ok(deleted)
     }
 
-    /// Runs [`Store::retention_pass`] every `interval` until `closing` completes. A failed
+    /// Runs [`Store::retention_pass`] every `interval`, with the settings `cfg` gives then (they
+    /// may change while the broker runs), until `closing` completes. A failed
     /// pass is logged and tried again next time: retention never stops the shard.
     pub async fn run_retention(
         self: std::rc::Rc<Self>,
-        cfg: RetentionConfig,
+        cfg: impl Fn() -> RetentionConfig,
         interval: std::time::Duration,
         closing: impl std::future::Future<Output = ()>,
     ) {
         let mut ticker = shards::Ticker::new(interval, closing);
         while ticker.tick().await {
-            if let Err(error) = self.retention_pass(&cfg).await {
+            if let Err(error) = self.retention_pass(&cfg()).await {
                 tracing::warn!(%error, "retention pass failed");
             }
         }

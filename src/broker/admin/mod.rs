@@ -6,9 +6,11 @@
 //!   the subscription-group requests, GET_BROKER_RUNTIME_INFO.
 //! - [`queue_stats`]: GET_TOPIC_STATS_INFO, GET_CONSUME_STATS; [`mq_table`] their bodies'
 //!   MessageQueue-keyed tables.
+//! - [`broker_config`]: GET_BROKER_CONFIG, UPDATE_BROKER_CONFIG.
 //! - [`reset_offset`]: INVOKE_BROKER_TO_RESET_OFFSET, a group's offsets moved by time.
 //! - [`stats`]: the messages a shard stores and hands out, and their rates.
 
+pub mod broker_config;
 pub mod mq_table;
 pub mod queue_stats;
 pub mod requests;

@@ -24,7 +24,7 @@ use crate::wire::RemotingCommand;
 /// INVOKE_BROKER_TO_RESET_OFFSET (222).
 pub async fn reset_offset(ctx: Rc<BrokerContext>, request: RemotingCommand) -> Handled {
     let header: ResetOffsetRequestHeader = request.decode_header()?;
-    if ctx.config.broker_role == BrokerRole::Slave {
+    if ctx.config().broker_role == BrokerRole::Slave {
         let why = "Can not reset offset in slave broker".to_owned();
         return Err(BrokerError::ResetRefused(why));
     }

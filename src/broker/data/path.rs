@@ -115,7 +115,7 @@ impl DataPath {
 /// is a producer routing a new topic by the auto-creation template (each shard offers the
 /// template's queues) until it reads the topic's own route.
 pub fn send(broker: &ShardBroker, request: Request) -> Handling {
-    if broker.ctx.config.broker_role == BrokerRole::Slave {
+    if broker.ctx.config().broker_role == BrokerRole::Slave {
         return Handling::Now(Err(BrokerError::Slave));
     }
     let born_host = request.client_addr();

@@ -61,19 +61,37 @@ pub struct SendConfig {
     /// The shard's advertised address (`brokerIP1`:port): STOREHOST of its records and the
     /// address inside offset message ids, so it must be what clients reach.
     pub store_host: SocketAddr,
-    /// `maxMessageSize`: largest body (for a batch, the whole request body).
-    pub body_size_max: usize,
-    /// `syncFlushTimeout`: how long a SYNC_FLUSH send waits before FLUSH_DISK_TIMEOUT, and a
-    /// SYNC_MASTER send for its slave before FLUSH_SLAVE_TIMEOUT.
-    pub sync_flush_timeout: Duration,
+    /// The settings that may change while the broker runs ([`SendHandler::set_limits`]).
+    pub limits: SendLimits,
     /// `brokerRole=SYNC_MASTER`: a send is answered once a slave has stored it.
     pub sync_replicas: bool,
     /// `messageDelayLevel`: where messages with a DELAY level are parked.
     pub delay_levels: DelayLevels,
     /// `timerMaxDelaySec` and `timerPrecisionMs`: how 5.x timer messages are parked.
     pub timer_rules: TimerRules,
+}
+
+/// The send settings UPDATE_BROKER_CONFIG may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendLimits {
+    /// `maxMessageSize`: largest body (for a batch, the whole request body).
+    pub body_size_max: usize,
+    /// `syncFlushTimeout`: how long a SYNC_FLUSH send waits before FLUSH_DISK_TIMEOUT, and a
+    /// SYNC_MASTER send for its slave before FLUSH_SLAVE_TIMEOUT.
+    pub sync_flush_timeout: Duration,
     /// `rejectTransactionMessage`: half messages are refused with NO_PERMISSION.
     pub reject_transactions: bool,
+}
+
+impl Default for SendLimits {
+    /// Java's defaults.
+    fn default() -> Self {
+        SendLimits {
+            body_size_max: MESSAGE_BODY_SIZE_MAX,
+            sync_flush_timeout: Duration::from_secs(5),
+            reject_transactions: false,
+        }
+    }
 }
 
 impl SendConfig {
@@ -81,12 +99,10 @@ impl SendConfig {
     pub fn new(store_host: SocketAddr) -> Self {
         SendConfig {
             store_host,
-            body_size_max: MESSAGE_BODY_SIZE_MAX,
-            sync_flush_timeout: Duration::from_secs(5),
+            limits: SendLimits::default(),
             sync_replicas: false,
             delay_levels: DelayLevels::default(),
             timer_rules: TimerRules::default(),
-            reject_transactions: false,
         }
     }
 }
@@ -105,6 +121,8 @@ pub struct SendHandler {
     topics: Rc<dyn TopicView>,
     traffic: Rc<Traffic>,
     config: SendConfig,
+    /// `config.limits` as they stand now.
+    limits: Cell<SendLimits>,
     sleep: Sleep,
     scratch: RefCell<Vec<u8>>,
     /// Round-robin start for sends that leave the queue to the broker.
@@ -144,12 +162,18 @@ impl SendHandler {
             store,
             topics,
             traffic,
+            limits: Cell::new(config.limits),
             config,
             sleep,
             scratch: RefCell::new(Vec::new()),
             next_queue: Cell::new(0),
             transactions: None,
         }
+    }
+
+    /// Sends from now on follow `limits` (UPDATE_BROKER_CONFIG).
+    pub fn set_limits(&self, limits: SendLimits) {
+        self.limits.set(limits);
     }
 
     /// The handler, storing half messages for `transactions`.
@@ -212,7 +236,7 @@ impl SendHandler {
         let this = Rc::clone(self);
         Handling::later(async move {
             if flush {
-                let timeout = (this.sleep)(this.config.sync_flush_timeout);
+                let timeout = (this.sleep)(this.limits.get().sync_flush_timeout);
                 match within(timeout, sent.durable).await {
                     Some(Ok(())) => {}
                     // Stored, not yet durable: the client reports FLUSH_DISK_TIMEOUT.
@@ -226,7 +250,7 @@ impl SendHandler {
                     // Stored here only: Java's SLAVE_NOT_AVAILABLE.
                     response.code = response_code::SLAVE_NOT_AVAILABLE;
                 } else {
-                    let timeout = (this.sleep)(this.config.sync_flush_timeout);
+                    let timeout = (this.sleep)(this.limits.get().sync_flush_timeout);
                     if within(timeout, replicas.stored(end)).await.is_none() {
                         response.code = response_code::FLUSH_SLAVE_TIMEOUT;
                     }
@@ -316,7 +340,7 @@ impl SendHandler {
             return Ok(None);
         }
         let service = self.transactions.as_deref();
-        let Some(service) = service.filter(|_| !self.config.reject_transactions) else {
+        let Some(service) = service.filter(|_| !self.limits.get().reject_transactions) else {
             let remark = format!(
                 "the broker[{}] sending transaction message is forbidden",
                 self.config.store_host
@@ -455,11 +479,12 @@ impl SendHandler {
     }
 
     fn check_sizes(&self, properties: &str, body: &[u8]) -> Result<(), BrokerError> {
-        if body.len() > self.config.body_size_max {
+        let body_size_max = self.limits.get().body_size_max;
+        if body.len() > body_size_max {
             let why = format!(
                 "message body size {} exceeds the maximum of {} bytes",
                 body.len(),
-                self.config.body_size_max
+                body_size_max
             );
             return Err(BrokerError::MessageIllegal(why));
         }

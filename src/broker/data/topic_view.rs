@@ -126,16 +126,16 @@ impl TopicView for ShardTopics {
     }
 
     fn broker_perm(&self) -> i32 {
-        self.0.config.broker_permission
+        self.0.config().broker_permission
     }
 
     fn corrects_offsets(&self) -> bool {
-        let config = &self.0.config;
+        let config = &self.0.config();
         config.broker_role != crate::config::BrokerRole::Slave || config.offset_check_in_slave
     }
 
     fn slave_read_after(&self) -> Option<u64> {
-        let config = &self.0.config;
+        let config = &self.0.config();
         let ratio = u64::from(config.access_message_in_memory_max_ratio);
         config
             .slave_read_enable

@@ -3,6 +3,7 @@
 //! reads its own copy (see [`crate::broker::metadata::owned_table`]). Lookups on the pull
 //! path are local.
 
+use std::cell::Cell;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use crate::broker::{BrokerError, BrokerShard, GroupChange, ShardMsg};
 pub struct Groups {
     table: OwnedTable<GroupTable>,
     /// `autoCreateSubscriptionGroup`.
-    auto_create: bool,
+    auto_create: Cell<bool>,
 }
 
 impl Groups {
@@ -31,7 +32,7 @@ impl Groups {
     ) -> Result<Self, shards::ReplicaError> {
         Ok(Groups {
             table: OwnedTable::new(shard, "subscription groups", initial, file)?,
-            auto_create,
+            auto_create: Cell::new(auto_create),
         })
     }
 
@@ -47,7 +48,12 @@ impl Groups {
 
     /// Whether an unknown `group` would be created on first use.
     pub fn may_auto_create(&self, group: &str) -> bool {
-        groups::may_auto_create(group, self.auto_create)
+        groups::may_auto_create(group, self.auto_create.get())
+    }
+
+    /// `autoCreateSubscriptionGroup` from now on (UPDATE_BROKER_CONFIG).
+    pub fn set_auto_create(&self, auto_create: bool) {
+        self.auto_create.set(auto_create);
     }
 
     /// The config in force for `group`, as Java's `findSubscriptionGroupConfig`: the

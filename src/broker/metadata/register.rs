@@ -71,27 +71,32 @@ impl BrokerContext {
         increment: bool,
     ) -> Vec<RemotingCommand> {
         // `brokerPermission` without READ or WRITE masks every topic, as Java registers it.
-        let broker_perm = self.config.broker_permission;
+        let broker_perm = self.config().broker_permission;
         if broker_perm & (perm::READ | perm::WRITE) != perm::READ | perm::WRITE {
             for topic in wrapper.topic_config_table.values_mut() {
                 topic.perm &= broker_perm;
             }
         }
+        // A NameServer re-reads the topics only when the data version changed: after a
+        // change of `brokerPermission` at run time (Java advances its topic data version
+        // then) the version's time is that change's.
+        let version = &mut wrapper.data_version;
+        version.timestamp = version.timestamp.max(self.permission_changed_ms());
         let header = RegisterBrokerRequestHeader {
             broker_name: self.identity.broker_name.clone(),
             broker_addr: self.identity.broker_addr.clone(),
-            cluster_name: self.config.broker_cluster_name.clone(),
+            cluster_name: self.config().broker_cluster_name.clone(),
             ha_server_addr: self.identity.ha_server_addr.clone(),
-            broker_id: self.config.broker_id,
+            broker_id: self.config().broker_id,
             registration_increment: increment.then_some(true),
             ..RegisterBrokerRequestHeader::default()
         };
         let form = RegisterForm {
-            compressed: self.config.compressed_register,
+            compressed: self.config().compressed_register,
             topics_per_part: self
-                .config
+                .config()
                 .enable_split_registration
-                .then_some(self.config.split_registration_size),
+                .then_some(self.config().split_registration_size),
         };
         register_requests(&header, wrapper, form)
     }
@@ -142,7 +147,7 @@ impl BrokerContext {
         last.counter = table.data_version.counter;
         *self.registered.borrow_mut() = Some(last);
         if topic_config_table.is_empty() {
-            return self.config.namesrv_addr.len();
+            return self.config().namesrv_addr.len();
         }
         let wrapper = TopicConfigSerializeWrapper {
             data_version: table.data_version.clone(),
@@ -163,8 +168,8 @@ impl BrokerContext {
         request.set_header(&UnregisterBrokerRequestHeader {
             broker_name: self.identity.broker_name.clone(),
             broker_addr: self.identity.broker_addr.clone(),
-            cluster_name: self.config.broker_cluster_name.clone(),
-            broker_id: self.config.broker_id,
+            cluster_name: self.config().broker_cluster_name.clone(),
+            broker_id: self.config().broker_id,
         });
         self.each_namesrv(Asked::Unregister, vec![request], wait_max)
             .await
@@ -188,7 +193,7 @@ impl BrokerContext {
         let deadline = Instant::now() + wait_max;
         // One task per NameServer, so a slow one does not hold up the others.
         let sends: Vec<_> = self
-            .config
+            .config()
             .namesrv_addr
             .iter()
             .map(|&addr| {
@@ -237,7 +242,7 @@ impl BrokerContext {
         loop {
             self.register_all(CHANGE_WAIT_MAX).await;
             let tick = async {
-                glommio::timer::sleep(self.config.register_name_server_period).await;
+                glommio::timer::sleep(self.config().register_name_server_period).await;
                 true
             };
             let stop = async {

@@ -138,7 +138,7 @@ async fn sync_topics(ctx: &BrokerContext, pool: &Pool, master: SocketAddr) -> Re
         answers.push(ask(pool, addr, request_code::GET_ALL_TOPIC_CONFIG).await?);
     }
     let own: BTreeSet<String> = (0..shards)
-        .map(|shard| ctx.config.shard_broker_name(shard))
+        .map(|shard| ctx.config().shard_broker_name(shard))
         .collect();
     let copied = CopiedTopics::from_shards(&answers, &own)?;
     let (count, version) = (copied.topics.len(), copied.data_version.counter);
@@ -194,7 +194,7 @@ async fn sync_delay_offsets(
     let body = ask_body(pool, master, request_code::GET_ALL_DELAY_OFFSET).await?;
     let theirs = schedule::decode(&body)?;
     if ctx.schedule.take_masters(&theirs) {
-        let path = delay_offsets_path(&ctx.config, ctx.shard.id().index());
+        let path = delay_offsets_path(&ctx.config(), ctx.shard.id().index());
         ctx.schedule.persist(&path).await?;
     }
     Ok(())

@@ -11,7 +11,7 @@ use crate::wire::RemotingCommand;
 
 /// END_TRANSACTION (37).
 pub fn end_transaction(broker: &ShardBroker, request: Request) -> Handling {
-    if broker.ctx.config.broker_role == BrokerRole::Slave {
+    if broker.ctx.config().broker_role == BrokerRole::Slave {
         return Handling::Now(Err(BrokerError::Slave));
     }
     let header = match request

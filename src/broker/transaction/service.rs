@@ -154,6 +154,9 @@ pub struct Transactions {
     store: Rc<Store>,
     clients: Rc<ClientRegistry>,
     config: TransactionConfig,
+    /// `transactionTimeOut` and `transactionCheckMax` as they stand now (they start as
+    /// `config`'s; [`Transactions::set_limits`]).
+    limits: Cell<(Duration, u32)>,
     saved: Progress,
     state: RefCell<State>,
     ready: Cell<bool>,
@@ -188,6 +191,7 @@ impl Transactions {
         Transactions {
             store,
             clients,
+            limits: Cell::new((config.timeout, config.check_max)),
             config,
             saved,
             state: RefCell::default(),
@@ -219,8 +223,14 @@ impl Transactions {
         self.store.queue_range(TRANS_OP_HALF_TOPIC, QueueId(0)).1 .0
     }
 
+    /// From now on a half message stored is first checked `timeout` after it was stored,
+    /// and a transaction is discarded after `check_max` checks (UPDATE_BROKER_CONFIG).
+    pub fn set_limits(&self, timeout: Duration, check_max: u32) {
+        self.limits.set((timeout, check_max));
+    }
+
     fn timeout_ms(&self) -> i64 {
-        i64::try_from(self.config.timeout.as_millis()).unwrap_or(i64::MAX)
+        i64::try_from(self.limits.get().0.as_millis()).unwrap_or(i64::MAX)
     }
 
     /// The send path stored a half message (from `props`) at `put`: it is pending now, and
@@ -506,7 +516,7 @@ impl Transactions {
             return Ok(());
         };
         let record = RecordView::parse(&bytes).map_err(illegal)?;
-        if checks >= self.config.check_max {
+        if checks >= self.limits.get().1 {
             tracing::warn!(
                 first,
                 checks,
