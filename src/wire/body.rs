@@ -199,7 +199,7 @@ pub fn body_crc32(body: &[u8]) -> i32 {
 
 /// Parses a body written by fastjson or by a standard JSON writer.
 pub fn decode<T: DeserializeOwned>(body: &[u8], what: &'static str) -> Result<T, BodyError> {
-    let text = quote_numeric_keys(body);
+    let text = quote_bare_keys(body);
     serde_json::from_slice(&text).map_err(|err| BodyError {
         what,
         why: err.to_string(),
@@ -222,10 +222,12 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_else(|err| panic!("JSON body encodes: {err}"))
 }
 
-/// Rewrites fastjson's unquoted integer object keys (`{0:"a",-1:"b"}`) as strings, leaving
-/// everything else, including string contents, byte for byte as it was. Anything that is
-/// not JSON stays not JSON, for the parser to reject.
-pub fn quote_numeric_keys(text: &[u8]) -> Vec<u8> {
+/// Rewrites fastjson's bare object keys as strings: integers (`{0:"a",-1:"b"}`), and whole
+/// objects (`{{"brokerName":"b","queueId":0,"topic":"T"}:5}`, the MessageQueue keys of stats
+/// and reset bodies), which become a string holding the object's text. Everything else,
+/// string contents included, stays byte for byte as it was; anything that is not JSON stays
+/// not JSON, for the parser to reject.
+pub fn quote_bare_keys(text: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len() + 16);
     let mut i = 0;
     let mut in_string = false;
@@ -247,15 +249,17 @@ pub fn quote_numeric_keys(text: &[u8]) -> Vec<u8> {
             i += 1;
             continue;
         }
-        if key_position && (byte == b'-' || byte.is_ascii_digit()) {
-            let digits = count_while(&text[i + 1..], u8::is_ascii_digit);
-            let end = i + 1 + digits;
-            let after = end + count_while(&text[end..], u8::is_ascii_whitespace);
-            let has_digit = byte.is_ascii_digit() || digits > 0;
-            if has_digit && text.get(after) == Some(&b':') {
-                out.push(b'"');
-                out.extend_from_slice(&text[i..end]);
-                out.push(b'"');
+        if key_position {
+            if let Some(end) = bare_key_end(text, i) {
+                let key = &text[i..end];
+                if byte == b'{' {
+                    let key = String::from_utf8_lossy(key).into_owned();
+                    out.extend_from_slice(serde_json::Value::String(key).to_string().as_bytes());
+                } else {
+                    out.push(b'"');
+                    out.extend_from_slice(key);
+                    out.push(b'"');
+                }
                 i = end;
                 key_position = false;
                 continue;
@@ -274,6 +278,48 @@ pub fn quote_numeric_keys(text: &[u8]) -> Vec<u8> {
         i += 1;
     }
     out
+}
+
+/// Where a bare key starting at `start` ends, when one does: an integer or a whole object,
+/// followed (after whitespace) by `:`.
+fn bare_key_end(text: &[u8], start: usize) -> Option<usize> {
+    let end = match *text.get(start)? {
+        b'{' => object_end(text, start)?,
+        first @ (b'-' | b'0'..=b'9') => {
+            let digits = count_while(&text[start + 1..], u8::is_ascii_digit);
+            if first == b'-' && digits == 0 {
+                return None;
+            }
+            start + 1 + digits
+        }
+        _ => return None,
+    };
+    let after = end + count_while(&text[end..], u8::is_ascii_whitespace);
+    (text.get(after) == Some(&b':')).then_some(end)
+}
+
+/// The index just past the object that opens at `start`, strings skipped; `None` when it
+/// does not close.
+fn object_end(text: &[u8], start: usize) -> Option<usize> {
+    let (mut depth, mut in_string, mut i) = (0usize, false, start);
+    while let Some(&byte) = text.get(i) {
+        match (in_string, byte) {
+            (true, b'\\') => i += 1,
+            (true, b'"') => in_string = false,
+            (true, _) => {}
+            (false, b'"') => in_string = true,
+            (false, b'{') => depth += 1,
+            (false, b'}') => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 fn count_while(bytes: &[u8], pred: impl Fn(&u8) -> bool) -> usize {

@@ -41,7 +41,7 @@ use crate::broker::metadata::config_file::{sibling, write_atomic};
 use crate::broker::BrokerError;
 use crate::clock::Clock;
 use crate::limits;
-use crate::wire::body::{quote_numeric_keys, DataVersion};
+use crate::wire::body::{quote_bare_keys, DataVersion};
 use crate::wire::headers::*;
 use crate::wire::RemotingCommand;
 
@@ -141,7 +141,7 @@ impl ConsumerOffsets {
     /// Parses a file's content, standard JSON or fastjson's unquoted integer keys.
     pub fn decode(text: &[u8]) -> Result<ConsumerOffsets, String> {
         let file: OffsetFile =
-            serde_json::from_slice(&quote_numeric_keys(text)).map_err(|err| err.to_string())?;
+            serde_json::from_slice(&quote_bare_keys(text)).map_err(|err| err.to_string())?;
         let offsets = ConsumerOffsets::new();
         for (key, queues) in file.offset_table {
             let Some((topic, group)) = key.split_once('@') else {

@@ -38,7 +38,7 @@ use crate::broker::scheduled::delay::{self, DelayLevels};
 use crate::broker::BrokerError;
 use crate::storage::store::{PutResult, Store};
 use crate::storage::{QueueId, QueueOffset, StoreError};
-use crate::wire::body::{quote_numeric_keys, DataVersion};
+use crate::wire::body::{quote_bare_keys, DataVersion};
 use crate::wire::record::{PhysicalOffset, RecordFields, RecordVersion, RecordView};
 use crate::wire::topics::SCHEDULE_TOPIC;
 
@@ -82,7 +82,7 @@ pub fn load(path: &Path) -> Result<DelayOffsets, String> {
 
 /// Parses a `delayOffset.json` (or a GET_ALL_DELAY_OFFSET answer), ours or Java's.
 pub fn decode(text: &[u8]) -> Result<DelayOffsets, String> {
-    serde_json::from_slice(&quote_numeric_keys(text)).map_err(|err| err.to_string())
+    serde_json::from_slice(&quote_bare_keys(text)).map_err(|err| err.to_string())
 }
 
 /// The file's content: compact standard JSON.
