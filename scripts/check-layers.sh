@@ -20,6 +20,7 @@ declare -A allowed=(
   [ha]="clock limits wire config storage net client logging"
   [broker]="clock limits wire config storage client logging"
   [dispatch]="clock limits wire config storage net broker logging"
+  [admin]="limits wire config logging"
   [server]="clock limits wire config storage net client namesrv ha broker dispatch logging"
 )
 

@@ -12,6 +12,7 @@
 //! | --- | --- | --- |
 //! | [`server`] | start-up and shutdown of the shards, their listeners and tasks | everything below
 //! |
+//! | [`admin`] | `shardmq admin`, mqadmin's verbs over blocking connections | config, wire, limits |
 //! | [`dispatch`] | request code → handler, the one place an error becomes a response | broker,
 //! net, storage, config, wire, limits, clock |
 //! | [`broker`] | RocketMQ broker semantics per request family; [`broker::BrokerContext`] |
@@ -47,6 +48,7 @@
 //! layer; shard state is `Rc`/`RefCell` and crosses shards only as messages. The protocol,
 //! storage, topology and operations are described in `docs/`.
 
+pub mod admin;
 pub mod broker;
 pub mod client;
 pub mod clock;

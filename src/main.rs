@@ -1,5 +1,6 @@
 //! The `shardmq` command: `shardmq broker` runs a broker (one logical broker per core, with an
-//! embedded NameServer by default); `shardmq namesrv` runs a standalone NameServer.
+//! embedded NameServer by default); `shardmq namesrv` runs a standalone NameServer;
+//! `shardmq admin` administers a cluster with mqadmin's verbs.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -26,6 +27,8 @@ enum Command {
     Broker(Box<BrokerArgs>),
     /// Run a standalone NameServer.
     Namesrv(NamesrvArgs),
+    /// Administer a cluster with mqadmin's verbs (`shardmq admin clusterList -n host:9876`).
+    Admin(shardmq::admin::AdminArgs),
 }
 
 /// Flags override `broker.conf`; `-o key=value` sets any broker.conf key.
@@ -102,6 +105,7 @@ fn main() -> ExitCode {
         Command::Namesrv(args) => namesrv_config(args)
             .map_err(Into::into)
             .and_then(|config| run_namesrv(config).map_err(Into::into)),
+        Command::Admin(args) => shardmq::admin::run(args).map_err(Into::into),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

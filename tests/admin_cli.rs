@@ -1,0 +1,347 @@
+//! `shardmq admin` against a running two-shard broker: every verb it has, its output read
+//! back (the `--json` document, and mqadmin's table where a script would read it), and the
+//! effect checked through the broker's own answers.
+
+mod common;
+
+use std::net::TcpStream;
+use std::process::Command;
+
+use common::{
+    code_of, free_port, heart_beat, request, request_with_body, send_v2, wait_max_offset,
+    wait_route, Broker, SUCCESS,
+};
+use serde_json::{json, Value};
+
+const QUERY_CONSUMER_OFFSET: i32 = 14;
+const UPDATE_CONSUMER_OFFSET: i32 = 15;
+const GET_ALL_SUBSCRIPTIONGROUP_CONFIG: i32 = 201;
+
+/// Runs `shardmq admin <args> -n <the broker's NameServer>`: exit success, stdout, stderr.
+fn admin(broker: &Broker, args: &[&str]) -> (bool, String, String) {
+    let namesrv = broker.namesrv_addr().to_string();
+    let output = Command::new(env!("CARGO_BIN_EXE_shardmq"))
+        .arg("admin")
+        .args(args)
+        .args(["-n", &namesrv])
+        .output()
+        .expect("run shardmq admin");
+    let text = |bytes: Vec<u8>| String::from_utf8(bytes).expect("UTF-8 output");
+    (
+        output.status.success(),
+        text(output.stdout),
+        text(output.stderr),
+    )
+}
+
+/// [`admin`] with `--json`, which must succeed.
+fn admin_json(broker: &Broker, args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let (ok, out, err) = admin(broker, &all);
+    assert!(ok, "{args:?} failed: {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out}"))
+}
+
+/// [`admin`], which must succeed; its stdout.
+fn admin_ok(broker: &Broker, args: &[&str]) -> String {
+    let (ok, out, err) = admin(broker, args);
+    assert!(ok, "{args:?} failed: {err}");
+    out
+}
+
+fn committed(conn: &mut TcpStream, topic: &str) -> i64 {
+    let fields = json!({"consumerGroup": "AG", "topic": topic, "queueId": "0"});
+    let (header, _) = request(conn, QUERY_CONSUMER_OFFSET, fields);
+    assert_eq!(code_of(&header), SUCCESS, "{header}");
+    common::offset_field(&header)
+}
+
+#[test]
+fn every_verb_against_a_running_broker() {
+    let broker = Broker::start(2, &[]);
+    let addrs = [broker.addr(0).to_string(), broker.addr(1).to_string()];
+    let mut conn = broker.connect(0);
+
+    // Both shards registered (every shard hosts TBW102).
+    wait_route(broker.namesrv_addr(), "TBW102", 2);
+    let clusters = admin_json(&broker, &["clusterList"]);
+    let listed: Vec<(String, String, bool)> = clusters["brokers"]
+        .as_array()
+        .expect("brokers")
+        .iter()
+        .map(|b| {
+            (
+                b["brokerName"].as_str().unwrap().into(),
+                b["addr"].as_str().unwrap().into(),
+                b["activated"] == true,
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("broker-a-0".into(), addrs[0].clone(), true),
+            ("broker-a-1".into(), addrs[1].clone(), true)
+        ]
+    );
+    let table = admin_ok(&broker, &["clusterList"]);
+    assert!(table.starts_with("#Cluster Name"), "{table}");
+    assert!(
+        table
+            .lines()
+            .nth(2)
+            .is_some_and(|l| l.starts_with("DefaultCluster") && l.contains(&addrs[1])),
+        "{table}"
+    );
+
+    let created = admin_ok(
+        &broker,
+        &[
+            "updateTopic",
+            "-c",
+            "DefaultCluster",
+            "-t",
+            "AT",
+            "-r",
+            "4",
+            "-w",
+            "4",
+        ],
+    );
+    for addr in &addrs {
+        assert!(
+            created.contains(&format!("create topic to {addr} success.")),
+            "{created}"
+        );
+    }
+    let route = admin_json(&broker, &["topicRoute", "-t", "AT"]);
+    let queues: i64 = route["queueDatas"]
+        .as_array()
+        .expect("queues")
+        .iter()
+        .map(|q| q["writeQueueNums"].as_i64().unwrap())
+        .sum();
+    assert_eq!(queues, 4);
+    let listed = admin_ok(&broker, &["topicRoute", "-t", "AT", "-l"]);
+    let total = listed.lines().last().expect("a total line");
+    assert_eq!(
+        total.split_whitespace().collect::<Vec<_>>(),
+        ["Total:", "2", "4", "4"]
+    );
+    let topics = admin_json(&broker, &["topicList"]);
+    assert!(topics["topicList"]
+        .as_array()
+        .expect("list")
+        .contains(&json!("AT")));
+
+    for i in 0..3 {
+        assert_eq!(
+            code_of(&send_v2(&mut conn, "AT", 0, format!("m{i}").as_bytes(), "")),
+            SUCCESS
+        );
+    }
+    wait_max_offset(&mut conn, "AT", 0, 3);
+    let status = admin_json(&broker, &["topicStatus", "-t", "AT"]);
+    let first = &status["queues"][0];
+    assert_eq!(
+        (
+            first["brokerName"].as_str(),
+            first["queueId"].as_i64(),
+            first["maxOffset"].as_i64()
+        ),
+        (Some("broker-a-0"), Some(0), Some(3))
+    );
+    assert_eq!(status["queues"].as_array().map(Vec::len), Some(4));
+
+    // A consumer of group AG (also a producer of group PG) on shard 0, having consumed one.
+    let hb = r#"{"clientID":"127.0.0.1@admin-test","consumerDataSet":[{"groupName":"AG","consumeType":"CONSUME_PASSIVELY","messageModel":"CLUSTERING","consumeFromWhere":"CONSUME_FROM_LAST_OFFSET","subscriptionDataSet":[{"topic":"AT","subString":"*"}]}],"producerDataSet":[{"groupName":"PG"}]}"#;
+    assert_eq!(code_of(&heart_beat(&mut conn, hb)), SUCCESS);
+    let fields = json!({"consumerGroup": "AG", "topic": "AT", "queueId": "0", "commitOffset": "1"});
+    assert_eq!(
+        code_of(&request(&mut conn, UPDATE_CONSUMER_OFFSET, fields).0),
+        SUCCESS
+    );
+    // The verbs find the group's brokers by its retry topic, which the heartbeat created and
+    // is registered a moment later.
+    wait_route(broker.namesrv_addr(), "%RETRY%AG", 1);
+    let connections = admin_json(&broker, &["consumerConnection", "-g", "AG"]);
+    assert_eq!(
+        connections["connections"][0]["clientId"],
+        "127.0.0.1@admin-test"
+    );
+    assert_eq!(connections["subscriptions"]["AT"]["subString"], "*");
+    let progress = admin_json(&broker, &["consumerProgress", "-g", "AG"]);
+    let row = progress["queues"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["topic"] == "AT" && r["queueId"] == 0)
+        .expect("AT queue 0");
+    assert_eq!(
+        (
+            row["brokerOffset"].as_i64(),
+            row["consumerOffset"].as_i64(),
+            row["diff"].as_i64()
+        ),
+        (Some(3), Some(1), Some(2))
+    );
+    let table = admin_ok(&broker, &["consumerProgress", "-g", "AG"]);
+    assert!(table.contains("Consume Diff Total: 2"), "{table}");
+    let producers = admin_json(&broker, &["producerConnection", "-g", "PG", "-t", "AT"]);
+    assert_eq!(
+        producers["connections"][0]["clientId"],
+        "127.0.0.1@admin-test"
+    );
+
+    let reset = admin_json(
+        &broker,
+        &["resetOffsetByTime", "-g", "AG", "-t", "AT", "-s", "0"],
+    );
+    assert!(
+        reset["offsets"]
+            .as_array()
+            .expect("offsets")
+            .iter()
+            .any(|o| o["brokerName"] == "broker-a-0" && o["queueId"] == 0 && o["offset"] == 0),
+        "{reset}"
+    );
+    assert_eq!(committed(&mut conn, "AT"), 0);
+    admin_ok(&broker, &["skipAccumulatedMessage", "-g", "AG", "-t", "AT"]);
+    assert_eq!(committed(&mut conn, "AT"), 3);
+
+    let config = admin_json(&broker, &["getBrokerConfig", "-b", &addrs[0]]);
+    assert_eq!(config[&addrs[0]]["maxMessageSize"], "4194304");
+    let updated = admin_ok(
+        &broker,
+        &[
+            "updateBrokerConfig",
+            "-c",
+            "DefaultCluster",
+            "-k",
+            "maxMessageSize",
+            "-v",
+            "65536",
+        ],
+    );
+    assert_eq!(updated.lines().count(), 2, "{updated}");
+    let config = admin_json(&broker, &["getBrokerConfig", "-c", "DefaultCluster"]);
+    for addr in &addrs {
+        assert_eq!(config[addr]["maxMessageSize"], "65536");
+    }
+    let table = admin_ok(&broker, &["getBrokerConfig", "-b", &addrs[1]]);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("maxMessageSize ") && l.ends_with("=  65536")),
+        "{table}"
+    );
+    let (ok, _, err) = admin(
+        &broker,
+        &[
+            "updateBrokerConfig",
+            "-b",
+            &addrs[0],
+            "-k",
+            "listenPort",
+            "-v",
+            "1",
+        ],
+    );
+    assert!(
+        !ok && err.contains(&addrs[0])
+            && err.contains("NO_PERMISSION")
+            && err.contains("listenPort"),
+        "{err}"
+    );
+
+    let wiped = admin_json(&broker, &["wipeWritePerm", "-b", "broker-a-1"]);
+    assert!(
+        wiped["wipeTopicCount"][broker.namesrv_addr().to_string()].as_i64() > Some(0),
+        "{wiped}"
+    );
+    let perms = |route: &Value| -> Vec<(String, i64)> {
+        route["queueDatas"]
+            .as_array()
+            .expect("queues")
+            .iter()
+            .map(|q| {
+                (
+                    q["brokerName"].as_str().unwrap().to_owned(),
+                    q["perm"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let mut seen = perms(&admin_json(&broker, &["topicRoute", "-t", "AT"]));
+    seen.sort();
+    assert_eq!(seen, [("broker-a-0".into(), 6), ("broker-a-1".into(), 4)]);
+    admin_ok(&broker, &["addWritePerm", "-b", "broker-a-1"]);
+    assert!(perms(&admin_json(&broker, &["topicRoute", "-t", "AT"]))
+        .iter()
+        .all(|(_, perm)| *perm == 6));
+
+    admin_ok(
+        &broker,
+        &[
+            "updateSubGroup",
+            "-c",
+            "DefaultCluster",
+            "-g",
+            "SG",
+            "-r",
+            "3",
+        ],
+    );
+    let groups = |conn: &mut TcpStream| -> Value {
+        let (header, body) =
+            request_with_body(conn, GET_ALL_SUBSCRIPTIONGROUP_CONFIG, json!({}), b"");
+        assert_eq!(code_of(&header), SUCCESS, "{header}");
+        common::json_body(&body)
+    };
+    assert_eq!(
+        groups(&mut conn)["subscriptionGroupTable"]["SG"]["retryMaxTimes"],
+        3
+    );
+    let deleted = admin_ok(
+        &broker,
+        &["deleteSubGroup", "-c", "DefaultCluster", "-g", "SG"],
+    );
+    assert!(
+        deleted.contains("in cluster [DefaultCluster] success."),
+        "{deleted}"
+    );
+    assert!(groups(&mut conn)["subscriptionGroupTable"]
+        .get("SG")
+        .is_none());
+
+    let status = admin_json(&broker, &["brokerStatus", "-b", &addrs[1]]);
+    assert_eq!(status[&addrs[1]]["brokerVersionDesc"], "V5_3_3");
+
+    let gone = admin_ok(
+        &broker,
+        &["deleteTopic", "-c", "DefaultCluster", "-t", "AT"],
+    );
+    assert!(
+        gone.contains("delete topic [AT] from NameServer success."),
+        "{gone}"
+    );
+    let (ok, _, err) = admin(&broker, &["topicRoute", "-t", "AT"]);
+    assert!(!ok && err.contains("TOPIC_NOT_EXIST"), "{err}");
+}
+
+#[test]
+fn a_server_that_does_not_answer_is_named() {
+    let port = free_port().to_string();
+    let addr = format!("127.0.0.1:{port}");
+    let output = Command::new(env!("CARGO_BIN_EXE_shardmq"))
+        .args(["admin", "clusterList", "-n", &addr])
+        .output()
+        .expect("run shardmq admin");
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        err.contains(&addr) && err.contains("did not answer"),
+        "{err}"
+    );
+}
