@@ -8,8 +8,8 @@ use std::net::TcpStream;
 use std::process::Command;
 
 use common::{
-    code_of, free_port, heart_beat, request, request_with_body, send_v2, wait_max_offset,
-    wait_route, Broker, SUCCESS,
+    code_of, free_port, heart_beat, request, request_with_body, send_v2, wait_for, wait_max_offset,
+    wait_route, Broker, PATIENCE, SUCCESS,
 };
 use serde_json::{json, Value};
 
@@ -344,4 +344,100 @@ fn a_server_that_does_not_answer_is_named() {
         err.contains(&addr) && err.contains("did not answer"),
         "{err}"
     );
+}
+
+#[test]
+fn message_verbs_find_what_send_message_stored() {
+    let broker = Broker::start(2, &[]);
+    wait_route(broker.namesrv_addr(), "TBW102", 2);
+    admin_ok(
+        &broker,
+        &[
+            "updateTopic",
+            "-c",
+            "DefaultCluster",
+            "-t",
+            "MT",
+            "-r",
+            "2",
+            "-w",
+            "2",
+        ],
+    );
+    let sent = admin_json(
+        &broker,
+        &[
+            "sendMessage",
+            "-t",
+            "MT",
+            "-p",
+            "hello",
+            "-k",
+            "k1 k2",
+            "-c",
+            "tagA",
+        ],
+    );
+    assert_eq!(sent["sendStatus"], "SEND_OK", "{sent}");
+    let text = |v: &Value| v.as_str().expect("a string").to_owned();
+    let (unique, offset_id, broker_name) = (
+        text(&sent["msgId"]),
+        text(&sent["offsetMsgId"]),
+        text(&sent["brokerName"]),
+    );
+    let (queue_id, queue_offset) = (sent["queueId"].to_string(), sent["queueOffset"].to_string());
+
+    // The index files the keys once the message is dispatched, a moment after the send.
+    let by_unique = wait_for(PATIENCE, "the message in the index", || {
+        let (ok, out, _) = admin(
+            &broker,
+            &["queryMsgByUniqueKey", "-t", "MT", "-i", &unique, "--json"],
+        );
+        ok.then(|| serde_json::from_str::<Value>(&out).expect("JSON"))
+    });
+    let found = &by_unique["messages"][0];
+    assert_eq!(
+        (
+            found["body"].as_str(),
+            found["tags"].as_str(),
+            found["keys"].as_str()
+        ),
+        (Some("hello"), Some("tagA"), Some("k1 k2"))
+    );
+    let by_id = admin_json(&broker, &["queryMsgById", "-i", &offset_id]);
+    assert_eq!(by_id["messages"][0]["msgId"], unique.as_str());
+    let table = admin_ok(&broker, &["queryMsgById", "-i", &offset_id]);
+    assert!(
+        table
+            .lines()
+            .any(|l| l == format!("{:<20} {offset_id}", "OffsetID:")),
+        "{table}"
+    );
+    let by_key = admin_json(&broker, &["queryMsgByKey", "-t", "MT", "-k", "k2"]);
+    assert_eq!(by_key["messages"][0]["msgId"], unique.as_str());
+    let by_offset = admin_json(
+        &broker,
+        &[
+            "queryMsgByOffset",
+            "-t",
+            "MT",
+            "-b",
+            &broker_name,
+            "-i",
+            &queue_id,
+            "-o",
+            &queue_offset,
+        ],
+    );
+    assert_eq!(by_offset["messages"][0]["body"], "hello");
+    let consumed = admin_json(&broker, &["consumeMessage", "-t", "MT"]);
+    let bodies: Vec<&str> = consumed["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["body"].as_str())
+        .collect();
+    assert_eq!(bodies, ["hello"]);
+    let (ok, _, err) = admin(&broker, &["queryMsgByKey", "-t", "MT", "-k", "nobody"]);
+    assert!(!ok && err.contains("no message"), "{err}");
 }

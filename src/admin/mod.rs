@@ -13,6 +13,7 @@
 pub mod body;
 mod cluster;
 mod group;
+mod message;
 mod remote;
 mod topic;
 
@@ -118,6 +119,24 @@ enum Verb {
     /// Move a consumer group's offsets on a topic to the end.
     #[command(name = "skipAccumulatedMessage")]
     SkipAccumulatedMessage(group::SkipArgs),
+    /// Messages by their offset ids.
+    #[command(name = "queryMsgById")]
+    QueryMsgById(message::QueryByIdArgs),
+    /// Messages of a topic by key.
+    #[command(name = "queryMsgByKey")]
+    QueryMsgByKey(message::QueryByKeyArgs),
+    /// A message by the id its producer was given.
+    #[command(name = "queryMsgByUniqueKey")]
+    QueryMsgByUniqueKey(message::QueryByUniqueKeyArgs),
+    /// The message at an offset of a queue.
+    #[command(name = "queryMsgByOffset")]
+    QueryMsgByOffset(message::QueryByOffsetArgs),
+    /// Send one message.
+    #[command(name = "sendMessage")]
+    SendMessage(message::SendArgs),
+    /// Print the oldest messages of a topic's queues, committing nothing.
+    #[command(name = "consumeMessage")]
+    ConsumeMessage(message::ConsumeArgs),
 }
 
 /// Why a verb failed.
@@ -182,6 +201,12 @@ pub fn run(args: AdminArgs) -> Result<(), AdminError> {
         Verb::ProducerConnection(args) => group::producer_connection(args),
         Verb::ResetOffsetByTime(args) => group::reset_offset_by_time(args),
         Verb::SkipAccumulatedMessage(args) => group::skip_accumulated(args),
+        Verb::QueryMsgById(args) => message::query_by_id(args),
+        Verb::QueryMsgByKey(args) => message::query_by_key(args),
+        Verb::QueryMsgByUniqueKey(args) => message::query_by_unique_key(args),
+        Verb::QueryMsgByOffset(args) => message::query_by_offset(args),
+        Verb::SendMessage(args) => message::send_message(args),
+        Verb::ConsumeMessage(args) => message::consume_message(args),
     }
 }
 
