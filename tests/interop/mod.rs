@@ -4,9 +4,11 @@
 //! The clients are the drivers in this folder (`node/`, `python/`) and the
 //! `shardmq-interop-rust` binary (`tests/rust-client`). Each prints one JSON object per event:
 //! `started`, `sent`, `received`, `checked` (a transaction check its producer answered),
-//! `reset` (an admin run's offset reset), `error`, and a final `done`. A test starts clients
+//! `reset` (an admin run's offset reset), `config` and `updated` (an admin run's read and
+//! change of a broker's configuration), `error`, and a final `done`. A test starts clients
 //! with [`Cluster::produce`] / [`Cluster::consume`] (and runs an admin operation with
-//! [`Cluster::reset_offset_by_time`]) and asserts on what their users would observe.
+//! [`Cluster::reset_offset_by_time`], [`Cluster::get_broker_config`] or
+//! [`Cluster::update_broker_config`]) and asserts on what their users would observe.
 //!
 //! A client that is not installed fails its tests, naming what to run: `scripts/test.sh`
 //! installs the Node and Python clients (`scripts/install-test-clients.sh`) and builds the

@@ -18,6 +18,9 @@ pub struct Sent {
     pub msg_id: Option<String>,
     pub queue_id: Option<i64>,
     pub queue_offset: Option<i64>,
+    /// The broker (shard) of the queue the send went to, as the send result names it (the
+    /// Rust and ali-ons drivers).
+    pub broker_name: Option<String>,
     /// A transactional send: what the local transaction returned (`COMMIT_MESSAGE`,
     /// `ROLLBACK_MESSAGE`, `UNKNOW`), as the client's send result gives it.
     pub local_state: Option<String>,
@@ -88,6 +91,16 @@ pub struct ResetQueue {
     pub offset: i64,
 }
 
+/// A broker's configuration keys as an admin run printed them: a `config` line (every key the
+/// broker answered) or an `updated` line (the keys of an accepted change).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerConfig {
+    /// The broker address the request went to.
+    pub broker_addr: String,
+    /// Each key with its value, as text.
+    pub keys: BTreeMap<String, String>,
+}
+
 /// The whole output of one client run.
 #[derive(Debug, Clone)]
 pub struct Report {
@@ -145,6 +158,7 @@ impl Report {
                 msg_id: text(value, "msgId"),
                 queue_id: number(value, "queueId"),
                 queue_offset: number(value, "queueOffset"),
+                broker_name: text(value, "brokerName"),
                 local_state: text(value, "localState"),
                 transaction_id: text(value, "transactionId"),
             })
@@ -187,6 +201,18 @@ impl Report {
             offset: number(entry, "offset").unwrap_or(-1),
         });
         Some(queues.collect())
+    }
+
+    /// The configuration an admin read of a broker's configuration got (its `config` line), if
+    /// it printed one.
+    pub fn broker_config(&self) -> Option<BrokerConfig> {
+        broker_config(self.of_kind("config").last()?)
+    }
+
+    /// The keys of an admin change of a broker's configuration the broker accepted (its
+    /// `updated` line), if it printed one.
+    pub fn updated_config(&self) -> Option<BrokerConfig> {
+        broker_config(self.of_kind("updated").last()?)
     }
 
     /// The queue ids of the topic the consumer held after its last rebalance, if the client
@@ -278,6 +304,20 @@ impl Report {
         let tail = lines[lines.len().saturating_sub(30)..].join("\n");
         format!("--- {} (last lines) ---\n{tail}", self.log.display())
     }
+}
+
+fn broker_config(value: &Value) -> Option<BrokerConfig> {
+    let keys = value.get("keys").and_then(Value::as_object)?;
+    let keys = keys.iter().map(|(key, value)| {
+        let value = value
+            .as_str()
+            .map_or_else(|| value.to_string(), str::to_string);
+        (key.clone(), value)
+    });
+    Some(BrokerConfig {
+        broker_addr: text(value, "brokerAddr").unwrap_or_default(),
+        keys: keys.collect(),
+    })
 }
 
 fn received(value: &Value) -> Received {

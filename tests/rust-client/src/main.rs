@@ -39,7 +39,8 @@ enum Command {
     Produce(ProduceArgs),
     /// Run a push consumer and print one line per received message.
     Consume(ConsumeArgs),
-    /// Run one operation of the client's admin API (`reset-offset`) and print its result.
+    /// Run one operation of the client's admin API (`reset-offset`, `get-broker-config`,
+    /// `update-broker-config`) and print its result.
     Admin(AdminArgs),
 }
 

@@ -1,6 +1,6 @@
 //! The JSON-lines report every interop driver (Rust, Node, Python) prints on stdout, so one
 //! parser in the tests reads all three. Events: `started`, `sent`, `received`, `checked`,
-//! `reset` (an admin run's result), `error`, `done`.
+//! `reset`, `config` and `updated` (an admin run's result), `error`, `done`.
 
 use std::io::Write;
 

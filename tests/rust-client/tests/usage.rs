@@ -74,6 +74,61 @@ fn admin_reset_offset_takes_the_harness_options() {
 }
 
 #[test]
+fn admin_broker_config_takes_the_harness_options() {
+    let text = help("admin get-broker-config");
+    for option in ["--namesrv", "--broker-addr"] {
+        assert!(
+            text.contains(option),
+            "admin get-broker-config --help lists {option}:\n{text}"
+        );
+    }
+    let text = help("admin update-broker-config");
+    for option in ["--namesrv", "--broker-addr", "--set"] {
+        assert!(
+            text.contains(option),
+            "admin update-broker-config --help lists {option}:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn a_setting_without_a_key_and_value_is_refused() {
+    for setting in ["maxMessageSize", "=1024"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_shardmq-interop-rust"))
+            .args(["admin", "update-broker-config", "--namesrv", "127.0.0.1:1"])
+            .args(["--broker-addr", "127.0.0.1:1", "--set", setting])
+            .output()
+            .expect("run the driver");
+        assert_eq!(output.status.code(), Some(2), "--set {setting} refused");
+        assert!(
+            output.stdout.is_empty(),
+            "nothing started for --set {setting}"
+        );
+    }
+}
+
+#[test]
+fn broker_config_requests_nobody_answers_fail_with_a_report() {
+    let get = Command::new(env!("CARGO_BIN_EXE_shardmq-interop-rust"))
+        .args(["admin", "get-broker-config", "--namesrv", "127.0.0.1:1"])
+        .args(["--broker-addr", "127.0.0.1:1"])
+        .output()
+        .expect("run the driver");
+    assert_failed_with_report(&get);
+    let update = Command::new(env!("CARGO_BIN_EXE_shardmq-interop-rust"))
+        .args(["admin", "update-broker-config", "--namesrv", "127.0.0.1:1"])
+        .args([
+            "--broker-addr",
+            "127.0.0.1:1",
+            "--set",
+            "maxMessageSize=1024",
+        ])
+        .output()
+        .expect("run the driver");
+    assert_failed_with_report(&update);
+}
+
+#[test]
 fn a_reset_nobody_answers_fails_with_a_report() {
     let output = Command::new(env!("CARGO_BIN_EXE_shardmq-interop-rust"))
         .args(["admin", "reset-offset", "--namesrv", "127.0.0.1:1"])
