@@ -21,7 +21,8 @@ declare -A allowed=(
   [broker]="clock limits wire config storage client logging"
   [dispatch]="clock limits wire config storage net broker logging"
   [admin]="limits wire config logging"
-  [server]="clock limits wire config storage net client namesrv ha broker dispatch logging"
+  [metrics]="limits wire config broker logging"
+  [server]="clock limits wire config storage net client namesrv ha broker dispatch metrics logging"
 )
 
 status=0

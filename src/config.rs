@@ -24,6 +24,7 @@
 
 pub mod file;
 mod keys;
+mod metrics;
 mod namesrv;
 pub mod ports;
 mod properties;
@@ -42,6 +43,7 @@ use crate::wire::body::perm;
 
 pub use keys::IGNORED_KEYS;
 use keys::{Limited, STORE_PATHS};
+pub use metrics::{MetricsConfig, MetricsExporter};
 pub use namesrv::{NamesrvConfig, NAMESRV_IGNORED_KEYS};
 pub use ports::{shard_ports, ShardPorts};
 pub use properties::{parse as parse_properties, Entry, PropertiesError};
@@ -268,6 +270,8 @@ pub struct BrokerConfig {
     /// `maxQueuedResponseBytesPerShard`: bytes queued for the peers of a shard's
     /// connections before those whose peers are behind stop being read.
     pub max_queued_response_bytes_per_shard: usize,
+    /// RocketMQ 5's metrics keys (`metricsExporterType`, …).
+    pub metrics: MetricsConfig,
     /// Java's store-path keys as set, checked by [`BrokerConfig::finish`] once
     /// `storePathRootDir` is known.
     pub store_paths: Vec<StorePathKey>,
@@ -346,6 +350,7 @@ impl Default for BrokerConfig {
             namesrv_listen_port: 9876,
             max_connections_per_shard: limits::SHARD_CONNECTIONS_MAX,
             max_queued_response_bytes_per_shard: limits::SHARD_WRITE_QUEUE_BYTES_MAX,
+            metrics: MetricsConfig::default(),
             store_paths: Vec::new(),
         }
     }
@@ -373,7 +378,8 @@ impl BrokerConfig {
             .set_identity(key, value)
             .or_else(|| self.set_store(key, value))
             .or_else(|| self.set_features(key, value))
-            .or_else(|| self.set_connections(key, value));
+            .or_else(|| self.set_connections(key, value))
+            .or_else(|| self.set_metrics(key, value));
         let refuse = |why: String| ConfigError::InvalidValue {
             key: key.to_owned(),
             value: value.to_owned(),

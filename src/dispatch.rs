@@ -12,6 +12,7 @@
 
 use std::net::SocketAddr;
 use std::rc::Rc;
+use std::time::Instant;
 
 use crate::broker::admin::requests::ShardFigures;
 use crate::broker::admin::{broker_config, queue_stats, requests, reset_offset};
@@ -229,15 +230,25 @@ impl Service for Dispatcher {
         let Some(handler) = handler(command.code) else {
             return Reply::Now(Some(RemotingCommand::not_supported(&command)));
         };
+        let started = Instant::now();
         let origin = command.without_payload();
         let from = peer.remote_addr();
         let client: Rc<dyn ClientChannel> = peer.clone();
         match handler(&self.broker, Request { command, client }) {
-            Handling::Now(handled) => Reply::Now(respond(from, &origin, handled)),
+            Handling::Now(handled) => {
+                let response = respond(from, &origin, handled);
+                timed(&self.broker.ctx, &origin, &response, false, started);
+                Reply::Now(response)
+            }
             Handling::Later(handled) => {
-                Reply::Later(Box::pin(
-                    async move { respond(from, &origin, handled.await) },
-                ))
+                let ctx = self.broker.ctx.clone();
+                Reply::Later(Box::pin(async move {
+                    let response = respond(from, &origin, handled.await);
+                    // A pull answered later waited for messages (or, rarely, for the disk).
+                    let parked = matches!(origin.code, PULL_MESSAGE | LITE_PULL_MESSAGE);
+                    timed(&ctx, &origin, &response, parked, started);
+                    response
+                }))
             }
         }
     }
@@ -249,6 +260,20 @@ impl Service for Dispatcher {
     fn disconnected(&self, peer: &Rc<Peer>) {
         self.broker.ctx.clients.disconnected(peer.id());
     }
+}
+
+/// Counts the request `origin` stands for in `rocketmq_rpc_latency`: its code, its
+/// response's (-1 when oneway), whether it was held as a long poll, and how long it took.
+fn timed(
+    ctx: &BrokerContext,
+    origin: &RemotingCommand,
+    response: &Option<RemotingCommand>,
+    long_polling: bool,
+    started: Instant,
+) {
+    let code = response.as_ref().map_or(-1, |response| response.code);
+    let meters = &ctx.stats.traffic.meters;
+    meters.rpc((origin.code, code, long_polling), started.elapsed());
 }
 
 /// The response to the request `origin` stands for: the handler's, or its error's. A

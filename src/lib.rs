@@ -13,6 +13,7 @@
 //! | [`server`] | start-up and shutdown of the shards, their listeners and tasks | everything below
 //! |
 //! | [`admin`] | `shardmq admin`, mqadmin's verbs over blocking connections | config, wire, limits |
+//! | [`metrics`] | the Prometheus endpoint: every shard's metrics gathered over the mesh | broker, config, wire |
 //! | [`dispatch`] | request code → handler, the one place an error becomes a response | broker,
 //! net, storage, config, wire, limits, clock |
 //! | [`broker`] | RocketMQ broker semantics per request family; [`broker::BrokerContext`] |
@@ -57,6 +58,7 @@ pub mod dispatch;
 pub mod ha;
 pub mod limits;
 pub mod logging;
+pub mod metrics;
 pub mod namesrv;
 pub mod net;
 pub mod server;

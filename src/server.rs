@@ -29,9 +29,10 @@ use crate::broker::{context, BrokerContext, BrokerShard, ShardMsg};
 use crate::clock::Clock;
 use crate::config::ports::{FAST_PORT_OFFSET, HA_PORT_OFFSET, SHARD_PORT_STRIDE};
 use crate::config::NamesrvConfig;
-use crate::config::{shard_ports, BrokerConfig, BrokerRole};
+use crate::config::{shard_ports, BrokerConfig, BrokerRole, MetricsExporter};
 use crate::dispatch::Dispatcher;
 use crate::ha::{self, master::ShardLog, slave::MasterAddrs};
+use crate::metrics;
 use crate::namesrv::{KvConfig, NameServer};
 use crate::net::{self, Server, ShardBudget};
 use crate::storage::io::Disk;
@@ -261,6 +262,13 @@ async fn run_shard(
             .spawn_foreground(server.clone().run(listener))
             .detach();
         tracing::info!(shard = index, broker = %ctx.identity.broker_name, %addr, "listening");
+    }
+    if index == 0 && config.metrics.exporter == MetricsExporter::Prometheus {
+        let addr = metrics::endpoint(&config);
+        let listener = net::bind(addr).map_err(|error| ServerError::Bind { addr, error })?;
+        tracing::info!(%addr, "Prometheus metrics endpoint listening");
+        let serving = metrics::serve(shard.clone(), listener, (*config).clone());
+        shard.spawn_background(serving).detach();
     }
     let replication = start_replication(&shard, &ctx)?;
     dispatcher.serve_mesh();

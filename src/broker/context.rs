@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::rc::Rc;
 
 use super::{BrokerShard, ShardMsg, ShardReply, Topics};
-use crate::broker::admin::broker_config;
 use crate::broker::admin::stats::ShardStats;
+use crate::broker::admin::{broker_config, meters};
 use crate::broker::clients::offsets::ConsumerOffsets;
 use crate::broker::clients::queue_locks::QueueLocks;
 use crate::broker::clients::registry::ClientRegistry;
@@ -362,6 +362,7 @@ impl BrokerContext {
             ShardMsg::Resend(record) => {
                 ShardReply::Resent(send_back::store_forwarded(&self, &record).await)
             }
+            ShardMsg::Metrics => ShardReply::Metrics(Box::new(meters::snapshot(&self).await)),
             ShardMsg::UpdateConfig(entries) => {
                 ShardReply::Changed(broker_config::apply_on_owner(&self, entries).await)
             }

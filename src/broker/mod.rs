@@ -106,6 +106,8 @@ pub enum ShardMsg {
     /// To the configuration owner: apply UPDATE_BROKER_CONFIG's keys. Reply
     /// [`ShardReply::Changed`] with the configuration's new version.
     UpdateConfig(Vec<(String, String)>),
+    /// From the metrics endpoint: reply [`ShardReply::Metrics`] with this shard's metrics.
+    Metrics,
     /// From the configuration owner: put `config` in force. Reply [`ShardReply::Done`].
     Reconfigure {
         config: Arc<crate::config::BrokerConfig>,
@@ -144,5 +146,6 @@ pub enum ShardReply {
     Sent(Result<RemotingCommand, BrokerError>),
     /// Whether a handed-back message was stored.
     Resent(Result<(), BrokerError>),
+    Metrics(Box<admin::meters::ShardMetrics>),
     Done,
 }

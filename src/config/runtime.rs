@@ -209,6 +209,7 @@ impl BrokerConfig {
             ("shards", self.shards.map(|n| n.to_string())),
         ];
         keys.extend(optional.into_iter().filter_map(|(k, v)| Some((k, v?))));
+        keys.extend(self.metrics.properties());
         for rule in LIMITED {
             keys.insert(rule.key, rule.accepts.to_string());
         }

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::*;
-use crate::config::{Applied, BrokerRole, FlushDiskType};
+use crate::config::{Applied, BrokerRole, FlushDiskType, MetricsConfig, MetricsExporter};
 
 /// A configuration with every field away from its default. A struct literal without
 /// `..Default`: a new field does not compile until it is given a value here, and then the
@@ -77,6 +77,16 @@ fn everything_set() -> BrokerConfig {
         namesrv_listen_port: 19876,
         max_connections_per_shard: 99,
         max_queued_response_bytes_per_shard: 12345,
+        metrics: MetricsConfig {
+            exporter: MetricsExporter::Prometheus,
+            prom_host: Some(ip(7)),
+            prom_port: 5558,
+            labels: vec![
+                ("instance_id".into(), "i1".into()),
+                ("zone".into(), "z".into()),
+            ],
+            in_delta: true,
+        },
         store_paths: Vec::new(),
     }
 }

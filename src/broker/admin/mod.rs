@@ -9,8 +9,11 @@
 //! - [`broker_config`]: GET_BROKER_CONFIG, UPDATE_BROKER_CONFIG.
 //! - [`reset_offset`]: INVOKE_BROKER_TO_RESET_OFFSET, a group's offsets moved by time.
 //! - [`stats`]: the messages a shard stores and hands out, and their rates.
+//! - [`meters`]: the same by topic, type and group, request latencies, and the gauges a
+//!   Prometheus scrape reads.
 
 pub mod broker_config;
+pub mod meters;
 pub mod mq_table;
 pub mod queue_stats;
 pub mod requests;

@@ -16,6 +16,7 @@ use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
+use super::meters::Meters;
 use crate::clock::Clock;
 use crate::storage::retention::local_hour;
 
@@ -33,6 +34,8 @@ const SAMPLES_MAX: usize = RATE_SPANS[2] + 1;
 pub struct Traffic {
     stored: Cell<u64>,
     pulled: Cell<u64>,
+    /// The same by topic, type and group, and the requests' latencies (Prometheus).
+    pub meters: Meters,
 }
 
 impl Traffic {

@@ -224,6 +224,20 @@ impl Tables {
     }
 }
 
+/// Producer connections of one language (lower case) and client version.
+pub type ProducerKind = (String, i32);
+
+/// Consumer connections of one group, language, client version and consume mode
+/// (`push`, `pull`, `pop`).
+pub type ConsumerKind = (String, String, i32, &'static str);
+
+/// Live connections by kind.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionCounts {
+    pub producers: Vec<(ProducerKind, u64)>,
+    pub consumers: Vec<(ConsumerKind, u64)>,
+}
+
 /// Producer and consumer groups of one shard. Methods take `&self`: the tables sit in a
 /// `RefCell` that is never borrowed across an await or while a frame is sent.
 #[derive(Debug, Default)]
@@ -411,6 +425,11 @@ impl ClientRegistry {
             .cloned()
     }
 
+    /// The consumer groups with live consumers here.
+    pub fn consumer_groups(&self) -> Vec<String> {
+        self.tables.borrow().consumers.keys().cloned().collect()
+    }
+
     /// Topics the group's live consumers subscribe to (for GET_CONSUME_STATS).
     pub fn subscribed_topics(&self, group: &str) -> Vec<String> {
         let tables = self.tables.borrow();
@@ -433,6 +452,37 @@ impl ClientRegistry {
             }
         }
         ids
+    }
+
+    /// Live connections counted for the Prometheus gauges: per producer language and
+    /// version, and per consumer group, language, version and consume mode.
+    pub fn connection_counts(&self) -> ConnectionCounts {
+        let tables = self.tables.borrow();
+        let language = |info: &ChannelInfo| info.language.name().unwrap_or("OTHER").to_lowercase();
+        let mut producers: BTreeMap<ProducerKind, u64> = BTreeMap::new();
+        for info in tables
+            .producers
+            .values()
+            .flat_map(|channels| channels.values())
+        {
+            *producers.entry((language(info), info.version)).or_default() += 1;
+        }
+        let mut consumers: BTreeMap<ConsumerKind, u64> = BTreeMap::new();
+        for (name, group) in &tables.consumers {
+            let mode = match group.consume_type {
+                ConsumeType::Actively => "pull",
+                ConsumeType::Passively => "push",
+                ConsumeType::Pop => "pop",
+            };
+            for info in group.channels.values() {
+                let key = (name.clone(), language(info), info.version, mode);
+                *consumers.entry(key).or_default() += 1;
+            }
+        }
+        ConnectionCounts {
+            producers: producers.into_iter().collect(),
+            consumers: consumers.into_iter().collect(),
+        }
     }
 
     /// Live channels of a consumer group (offset resets, consumer status requests).

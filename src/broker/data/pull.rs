@@ -359,6 +359,9 @@ impl PullHandler {
         // Every read whose answer carries records is the one sent (a second read happens
         // only after the first found nothing).
         self.traffic.add_pulled(count);
+        let header = &plan.header;
+        let bytes = body.len() as u64;
+        (self.traffic.meters).messages_out(&header.topic, &header.consumer_group, count, bytes);
         let code = if !body.is_empty() {
             response_code::SUCCESS
         } else if next > from {

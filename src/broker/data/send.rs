@@ -23,6 +23,7 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
+use crate::broker::admin::meters::MessageType;
 use crate::broker::admin::stats::Traffic;
 use crate::broker::data::long_poll::{glommio_sleep, Sleep};
 use crate::broker::data::send_rules::{check_topic, dead_letter_topic};
@@ -510,7 +511,11 @@ impl SendHandler {
         if let Some(parked) = parked {
             parked.apply(&mut fields);
         }
-        let put = self.put_record(&fields)?;
+        let kind = match parked {
+            Some(_) => MessageType::Delay,
+            None => MessageType::plain(msg.properties),
+        };
+        let put = self.put_record(&fields, kind)?;
         Ok(self.answer(msg, put))
     }
 
@@ -535,7 +540,7 @@ impl SendHandler {
             .map_err(illegal)?;
         let mut fields = msg.fields(&self.config, msg.header.flag, body, msg.properties);
         half::as_half(&mut fields, &props);
-        let put = self.put_record(&fields)?;
+        let put = self.put_record(&fields, MessageType::Transaction)?;
         transactions.half_stored(&put, &props);
         Ok(self.answer(msg, put))
     }
@@ -565,7 +570,8 @@ impl SendHandler {
         let mut first = None;
         let mut last = None;
         for (entry, props) in entries.iter().zip(&prepared) {
-            let put = self.put_record(&msg.fields(&self.config, entry.flag, entry.body, props))?;
+            let fields = msg.fields(&self.config, entry.flag, entry.body, props);
+            let put = self.put_record(&fields, MessageType::plain(props))?;
             if !ids.is_empty() {
                 ids.push(',');
             }
@@ -580,8 +586,13 @@ impl SendHandler {
         Ok((msg.response(ids, first), durable))
     }
 
-    /// Encodes `fields` into the shard's scratch buffer and appends it.
-    fn put_record(&self, fields: &RecordFields<'_>) -> Result<PutResult, BrokerError> {
+    /// Encodes `fields` into the shard's scratch buffer and appends it; counted as a
+    /// message of `kind` sent.
+    fn put_record(
+        &self,
+        fields: &RecordFields<'_>,
+        kind: MessageType,
+    ) -> Result<PutResult, BrokerError> {
         let len = fields.encoded_len().map_err(illegal)?;
         let mut scratch = self.scratch.borrow_mut();
         if scratch.len() < len {
@@ -597,6 +608,7 @@ impl SendHandler {
         }
         let put = put?;
         self.traffic.add_stored(1);
+        self.traffic.meters.message_in(fields.topic, kind, len);
         Ok(put)
     }
 }

@@ -127,6 +127,12 @@ pub async fn consumer_send_msg_back(
         None => store_resent(&ctx, fields).await?,
         Some(shard) => resend_on(&ctx, shard, &fields).await?,
     }
+    if target == Target::DeadLetter {
+        // The message's own topic: the one it came from when it was a retry.
+        let origin = view.property(keys::RETRY_TOPIC).unwrap_or(view.topic());
+        let meters = &ctx.stats.traffic.meters;
+        meters.dead_letter(&header.group, origin);
+    }
     Ok(success)
 }
 

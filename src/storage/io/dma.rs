@@ -219,6 +219,14 @@ pub(super) fn used_percent(path: &Path) -> StoreResult<u32> {
     })
 }
 
+/// Bytes in use on the file system holding `path` (total less free, Java's
+/// `rocketmq_storage_size`).
+pub(super) fn used_bytes(path: &Path) -> StoreResult<u64> {
+    let stat = rustix::fs::statvfs(path)
+        .map_err(|errno| StoreError::io("measuring disk use", errno.into()))?;
+    Ok(stat.f_blocks.saturating_sub(stat.f_bfree) * stat.f_frsize)
+}
+
 #[cfg(test)]
 mod tests {
     use super::used_percent;

@@ -117,6 +117,14 @@ impl Disk {
         }
     }
 
+    /// Bytes in use on the file system holding `path` (for the memory disk: by its files).
+    pub fn used_bytes(&self, path: &Path) -> StoreResult<u64> {
+        match self {
+            Disk::Dma => dma::used_bytes(path),
+            Disk::Mem(disk) => Ok(disk.used_bytes()),
+        }
+    }
+
     /// Deletes the file at `path`.
     pub async fn remove(&self, path: &Path) -> StoreResult<()> {
         match self {
