@@ -15,7 +15,7 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use crate::broker::admin::requests::ShardFigures;
-use crate::broker::admin::{broker_config, queue_stats, requests, reset_offset};
+use crate::broker::admin::{broker_config, consumer_calls, queue_stats, requests, reset_offset};
 use crate::broker::clients::heartbeat;
 use crate::broker::clients::queue_locks;
 use crate::broker::clients::registry::ClientChannel;
@@ -81,6 +81,12 @@ fn handler(code: i32) -> Option<Handler> {
         GET_BROKER_RUNTIME_INFO => runtime_info,
         GET_BROKER_CONFIG => |b, r| now(Ok(broker_config::get(&b.ctx, &r.command))),
         UPDATE_BROKER_CONFIG => |b, r| later(broker_config::update(ctx(b), r.command)),
+        GET_CONSUMER_RUNNING_INFO => {
+            |b, r| later(consumer_calls::consumer_running_info(ctx(b), r.command))
+        }
+        CONSUME_MESSAGE_DIRECTLY => {
+            |b, r| later(consumer_calls::consume_message_directly(ctx(b), r.command))
+        }
         LOCK_BATCH_MQ => |b, r| now(queue_locks::lock_batch(&b.ctx, &r.command)),
         UNLOCK_BATCH_MQ => |b, r| now(queue_locks::unlock_batch(&b.ctx, &r.command)),
         END_TRANSACTION => transaction::end::end_transaction,
@@ -257,8 +263,16 @@ impl Service for Dispatcher {
         answers_large(request.code)
     }
 
+    fn response(&self, peer: &Rc<Peer>, response: RemotingCommand) {
+        let opaque = response.opaque;
+        if !self.broker.ctx.client_calls.answered(peer.id(), response) {
+            tracing::debug!(peer = %peer.remote_addr(), opaque, "response to no pending request");
+        }
+    }
+
     fn disconnected(&self, peer: &Rc<Peer>) {
         self.broker.ctx.clients.disconnected(peer.id());
+        self.broker.ctx.client_calls.disconnected(peer.id());
     }
 }
 

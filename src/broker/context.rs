@@ -12,6 +12,7 @@ use std::rc::Rc;
 use super::{BrokerShard, ShardMsg, ShardReply, Topics};
 use crate::broker::admin::stats::ShardStats;
 use crate::broker::admin::{broker_config, meters};
+use crate::broker::clients::calls::ClientCalls;
 use crate::broker::clients::offsets::ConsumerOffsets;
 use crate::broker::clients::queue_locks::QueueLocks;
 use crate::broker::clients::registry::ClientRegistry;
@@ -81,6 +82,8 @@ pub struct BrokerContext {
     pub store: Rc<Store>,
     /// Producers and consumer groups connected to this shard.
     pub clients: Rc<ClientRegistry>,
+    /// Requests sent to those clients, waiting for their answers.
+    pub client_calls: ClientCalls,
     /// Committed consumer offsets of this shard's queues.
     pub offsets: Rc<ConsumerOffsets>,
     /// Messages this shard stored and handed out, and their rates.
@@ -268,6 +271,7 @@ impl BrokerContext {
             boot_ms: clock.wall_ms(),
             store,
             clients,
+            client_calls: ClientCalls::default(),
             offsets: Rc::new(offsets),
             stats: Rc::new(ShardStats::new(clock.clone())),
             schedule: Rc::new(schedule),

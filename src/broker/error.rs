@@ -70,6 +70,11 @@ pub enum BrokerError {
     NoConsumer(String),
     /// GET_CONSUMER/PRODUCER_CONNECTION_LIST for a group without live connections.
     NotOnline(String),
+    /// A request forwarded to a consumer could not be (it is not connected here, or too old
+    /// to answer), or failed on the way; the remark is Java's.
+    ClientCall(String),
+    /// A request forwarded to a consumer had no answer in time.
+    ClientTimeout(String),
     /// No stored consumer offset, and the queue cannot be said to start at 0.
     OffsetNotFound,
     /// No record starts at the CommitLog offset a lookup named.
@@ -152,8 +157,10 @@ impl Refusal for BrokerError {
             }
             BrokerError::StoreBusy => SYSTEM_BUSY,
             BrokerError::IllegalOperation(_) => ILLEGAL_OPERATION,
+            BrokerError::ClientTimeout(_) => CONSUME_MSG_TIMEOUT,
             BrokerError::FilterNotSupported { .. }
             | BrokerError::NoConsumer(_)
+            | BrokerError::ClientCall(_)
             | BrokerError::MessageNotFound { .. }
             | BrokerError::SendBackNotFound(_)
             | BrokerError::TransactionNotFound(_)
@@ -195,6 +202,8 @@ impl fmt::Display for BrokerError {
             | BrokerError::MessageIllegal(why)
             | BrokerError::TransactionNotFound(why)
             | BrokerError::IllegalOperation(why)
+            | BrokerError::ClientCall(why)
+            | BrokerError::ClientTimeout(why)
             | BrokerError::ResetRefused(why) => f.write_str(why),
             BrokerError::InvalidTopic(invalid) => invalid.fmt(f),
             BrokerError::InvalidQueueId {

@@ -7,12 +7,15 @@
 //! - [`queue_stats`]: GET_TOPIC_STATS_INFO, GET_CONSUME_STATS; [`mq_table`] their bodies'
 //!   MessageQueue-keyed tables.
 //! - [`broker_config`]: GET_BROKER_CONFIG, UPDATE_BROKER_CONFIG.
+//! - [`consumer_calls`]: GET_CONSUMER_RUNNING_INFO, CONSUME_MESSAGE_DIRECTLY, forwarded to
+//!   the consumer.
 //! - [`reset_offset`]: INVOKE_BROKER_TO_RESET_OFFSET, a group's offsets moved by time.
 //! - [`stats`]: the messages a shard stores and hands out, and their rates.
 //! - [`meters`]: the same by topic, type and group, request latencies, and the gauges a
 //!   Prometheus scrape reads.
 
 pub mod broker_config;
+pub mod consumer_calls;
 pub mod meters;
 pub mod mq_table;
 pub mod queue_stats;

@@ -8,7 +8,9 @@
 //!   bodies.
 //! - [`offsets`]: QUERY_CONSUMER_OFFSET, UPDATE_CONSUMER_OFFSET and `consumerOffset.json`.
 //! - [`queue_locks`]: LOCK_BATCH_MQ, UNLOCK_BATCH_MQ.
+//! - [`calls`]: requests the broker sends a client and waits for the answer to.
 
+pub mod calls;
 pub mod heartbeat;
 pub mod heartbeat_body;
 pub mod offsets;

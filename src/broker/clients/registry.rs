@@ -485,6 +485,21 @@ impl ClientRegistry {
         }
     }
 
+    /// The connection of consumer `client_id` in `group`, and the client's version, as
+    /// Java's `findChannel` finds it: the first of the group's with that id.
+    pub fn consumer_channel(
+        &self,
+        group: &str,
+        client_id: &str,
+    ) -> Option<(Rc<dyn ClientChannel>, i32)> {
+        let tables = self.tables.borrow();
+        let channels = tables.consumers.get(group)?.channels.values();
+        let info = channels
+            .into_iter()
+            .find(|info| info.client_id == client_id)?;
+        Some((info.channel.clone(), info.version))
+    }
+
     /// Live channels of a consumer group (offset resets, consumer status requests).
     pub fn consumer_channels(&self, group: &str) -> Vec<Rc<dyn ClientChannel>> {
         let tables = self.tables.borrow();
