@@ -15,7 +15,9 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use crate::broker::admin::requests::ShardFigures;
-use crate::broker::admin::{broker_config, consumer_calls, queue_stats, requests, reset_offset};
+use crate::broker::admin::{
+    broker_config, consumer_calls, queue_stats, requests, reset_offset, stats_items,
+};
 use crate::broker::clients::heartbeat;
 use crate::broker::clients::queue_locks;
 use crate::broker::clients::registry::ClientChannel;
@@ -80,6 +82,7 @@ fn handler(code: i32) -> Option<Handler> {
         GET_CONSUME_STATS => |b, r| later(queue_stats::consume_stats(ctx(b), r.command)),
         GET_BROKER_RUNTIME_INFO => runtime_info,
         GET_BROKER_CONFIG => |b, r| now(Ok(broker_config::get(&b.ctx, &r.command))),
+        VIEW_BROKER_STATS_DATA => |b, r| now(stats_items::view_stats(&b.ctx, &r.command)),
         UPDATE_BROKER_CONFIG => |b, r| later(broker_config::update(ctx(b), r.command)),
         GET_CONSUMER_RUNNING_INFO => {
             |b, r| later(consumer_calls::consumer_running_info(ctx(b), r.command))

@@ -293,3 +293,32 @@ fn counters_move_by_the_messages_sent_and_pulled() {
     assert_eq!(http_get(port, "/other", "*/*").0, 404);
     drop(conn1);
 }
+
+/// VIEW_BROKER_STATS_DATA (315), mqadmin statsAll's request: an item's figures over the last
+/// minute, hour and day, or Java's remark for an item the broker has none of. (The figures
+/// themselves move with samples 10 s apart; the unit tests check their arithmetic.)
+#[test]
+fn stats_items_answer_as_javas() {
+    const VIEW_BROKER_STATS_DATA: i32 = 315;
+    let broker = Broker::start(1, &[]);
+    let mut conn = broker.connect(0);
+    let fields = json!({"statsName": "BROKER_PUT_NUMS", "statsKey": "DefaultCluster"});
+    let (header, body) = request(&mut conn, VIEW_BROKER_STATS_DATA, fields);
+    assert_eq!(code_of(&header), SUCCESS, "{header}");
+    let data: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+    for window in ["statsMinute", "statsHour", "statsDay"] {
+        for figure in ["sum", "tps", "avgpt"] {
+            assert!(
+                data[window][figure].is_number(),
+                "{window}.{figure} in {data}"
+            );
+        }
+    }
+    let fields = json!({"statsName": "TOPIC_PUT_NUMS", "statsKey": "nobody"});
+    let (header, _) = request(&mut conn, VIEW_BROKER_STATS_DATA, fields);
+    assert_eq!(code_of(&header), 1, "{header}");
+    assert_eq!(
+        header["remark"],
+        "The stats <TOPIC_PUT_NUMS> <nobody> not exist"
+    );
+}

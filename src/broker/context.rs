@@ -255,6 +255,7 @@ impl BrokerContext {
             },
             saved.transaction_progress,
         );
+        let stats = Rc::new(ShardStats::new(clock.clone(), &config.broker_cluster_name));
         Ok(Rc::new(BrokerContext {
             config: RefCell::new(config),
             config_version: RefCell::new(DataVersion {
@@ -273,7 +274,7 @@ impl BrokerContext {
             clients,
             client_calls: ClientCalls::default(),
             offsets: Rc::new(offsets),
-            stats: Rc::new(ShardStats::new(clock.clone())),
+            stats,
             schedule: Rc::new(schedule),
             timers: Rc::new(timers),
             transactions: Rc::new(transactions),

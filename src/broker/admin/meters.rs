@@ -113,6 +113,8 @@ pub struct InCounts {
 pub struct OutCounts {
     pub messages: u64,
     pub bytes: u64,
+    /// Pull answers that carried them.
+    pub pulls: u64,
 }
 
 /// Requests answered with one code: `(request code, response code, long polling)`.
@@ -161,6 +163,24 @@ impl Meters {
         };
         counts.messages += messages;
         counts.bytes += bytes;
+        counts.pulls += 1;
+    }
+
+    /// Calls `f` with every topic's messages and bytes in, all types together.
+    pub fn each_in(&self, mut f: impl FnMut(&str, u64, u64)) {
+        for (topic, kinds) in self.messages_in.borrow().iter() {
+            let messages = kinds.values().map(|c| c.messages).sum();
+            f(topic, messages, kinds.values().map(|c| c.bytes).sum());
+        }
+    }
+
+    /// Calls `f` with every topic and group's counts out.
+    pub fn each_out(&self, mut f: impl FnMut(&str, &str, &OutCounts)) {
+        for (topic, groups) in self.messages_out.borrow().iter() {
+            for (group, counts) in groups {
+                f(topic, group, counts);
+            }
+        }
     }
 
     /// A request was answered `took` after it arrived.

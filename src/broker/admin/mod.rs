@@ -11,6 +11,7 @@
 //!   the consumer.
 //! - [`reset_offset`]: INVOKE_BROKER_TO_RESET_OFFSET, a group's offsets moved by time.
 //! - [`stats`]: the messages a shard stores and hands out, and their rates.
+//! - [`stats_items`]: VIEW_BROKER_STATS_DATA, per-item figures over a minute, hour, day.
 //! - [`meters`]: the same by topic, type and group, request latencies, and the gauges a
 //!   Prometheus scrape reads.
 
@@ -22,3 +23,4 @@ pub mod queue_stats;
 pub mod requests;
 pub mod reset_offset;
 pub mod stats;
+pub mod stats_items;

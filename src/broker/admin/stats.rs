@@ -17,6 +17,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use super::meters::Meters;
+use super::stats_items::{StatsItems, SAMPLE_EVERY_S};
 use crate::clock::Clock;
 use crate::storage::retention::local_hour;
 
@@ -139,20 +140,32 @@ pub struct ShardStats {
     pub traffic: Rc<Traffic>,
     window: RefCell<TpsWindow>,
     days: Cell<Days>,
+    /// The stats items of VIEW_BROKER_STATS_DATA, sampled every [`SAMPLE_EVERY_S`] seconds.
+    pub items: StatsItems,
+    /// `brokerClusterName`: the key of the broker-wide items.
+    cluster: String,
+    /// Samples taken (one a second).
+    ticks: Cell<u64>,
     clock: Clock,
 }
 
 impl ShardStats {
     /// Starts with one sample of zero counts, so the first rates cover the shard's life.
-    pub fn new(clock: Clock) -> Self {
+    pub fn new(clock: Clock, cluster: &str) -> Self {
         let mut window = TpsWindow::default();
         window.record(0, Totals::default());
-        ShardStats {
+        let stats = ShardStats {
             traffic: Rc::new(Traffic::default()),
             window: RefCell::new(window),
             days: Cell::new(Days::default()),
+            items: StatsItems::default(),
+            cluster: cluster.to_owned(),
+            ticks: Cell::new(0),
             clock,
-        }
+        };
+        // The broker-wide items exist from the start, as Java's.
+        stats.sample_items((0, 0));
+        stats
     }
 
     /// Samples the counters now.
@@ -163,6 +176,17 @@ impl ShardStats {
         let mut days = self.days.get();
         days.observe(local_hour(self.clock.wall_ms()), totals);
         self.days.set(days);
+        let ticks = self.ticks.get() + 1;
+        self.ticks.set(ticks);
+        if ticks % SAMPLE_EVERY_S == 0 {
+            self.sample_items((totals.stored, totals.pulled));
+        }
+    }
+
+    /// Samples the stats items, with the broker's `(stored, pulled)` totals.
+    fn sample_items(&self, totals: (u64, u64)) {
+        let (meters, cluster) = (&self.traffic.meters, &self.cluster);
+        (self.items).sample(meters, totals, cluster, self.clock.wall_ms());
     }
 
     /// Samples every [`SAMPLE_INTERVAL`] until `closing` completes.
@@ -285,7 +309,7 @@ mod tests {
 
     #[test]
     fn a_fresh_shard_samples_its_counters() {
-        let stats = ShardStats::new(Clock::system());
+        let stats = ShardStats::new(Clock::system(), "DefaultCluster");
         stats.traffic.add_stored(3);
         stats.traffic.add_pulled(2);
         assert_eq!(
