@@ -266,11 +266,21 @@ impl SendHandler {
         let batch = request.code == request_code::SEND_BATCH_MESSAGE || header.batch == Some(true);
         check_topic(&header.topic, batch)?;
         // The keys a send looks at, read in one pass before a dead-letter redirect rewrites
-        // the properties (it keeps these three).
-        let [wait, tran_msg, uniq_key] = properties::get_each(
+        // the properties (it keeps these).
+        let [wait, tran_msg, uniq_key, sharding_key] = properties::get_each(
             header.properties.as_deref().unwrap_or(""),
-            [keys::WAIT, keys::TRAN_MSG, keys::UNIQ_KEY],
+            [
+                keys::WAIT,
+                keys::TRAN_MSG,
+                keys::UNIQ_KEY,
+                keys::SHARDING_KEY,
+            ],
         );
+        // Java's `message_type` of a message neither delayed nor a half message.
+        let kind = match sharding_key {
+            Some(_) => MessageType::Fifo,
+            None => MessageType::Normal,
+        };
         let wait = wait != Some("false");
         let tran_msg = tran_msg.is_some_and(|v| v.eq_ignore_ascii_case("true"));
         let uniq_key = uniq_key.map(str::to_owned);
@@ -289,6 +299,7 @@ impl SendHandler {
             queue_id,
             born_host,
             properties,
+            kind,
         };
         let (header, durable) = if batch {
             if delay::delay_level(properties).is_some() || delay::asks_timer(properties) {
@@ -513,7 +524,7 @@ impl SendHandler {
         }
         let kind = match parked {
             Some(_) => MessageType::Delay,
-            None => MessageType::plain(msg.properties),
+            None => msg.kind,
         };
         let put = self.put_record(&fields, kind)?;
         Ok(self.answer(msg, put))
@@ -571,7 +582,7 @@ impl SendHandler {
         let mut last = None;
         for (entry, props) in entries.iter().zip(&prepared) {
             let fields = msg.fields(&self.config, entry.flag, entry.body, props);
-            let put = self.put_record(&fields, MessageType::plain(props))?;
+            let put = self.put_record(&fields, msg.kind)?;
             if !ids.is_empty() {
                 ids.push(',');
             }
@@ -619,6 +630,9 @@ struct Message<'a> {
     queue_id: u32,
     born_host: SocketAddr,
     properties: &'a str,
+    /// Normal or FIFO (the metrics' `message_type`; delayed and half messages are known by
+    /// where they are stored).
+    kind: MessageType,
 }
 
 impl<'a> Message<'a> {
