@@ -69,6 +69,8 @@ fn handler(code: i32) -> Option<Handler> {
         }
         DELETE_TOPIC_IN_BROKER => |b, r| later(requests::delete_topic(ctx(b), r.command)),
         GET_ALL_TOPIC_CONFIG => |b, r| now(requests::all_topic_config(&b.ctx, &r.command)),
+        GET_TOPIC_CONFIG => |b, r| now(requests::topic_config(&b.ctx, &r.command)),
+        QUERY_TOPIC_CONSUME_BY_WHO => |b, r| now(requests::topic_consumed_by(&b.ctx, &r.command)),
         UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => {
             |b, r| later(requests::update_group(ctx(b), r.command))
         }

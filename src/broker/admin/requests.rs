@@ -6,7 +6,7 @@
 //! The runtime info is the asked shard's own: each shard is a broker of its own in the cluster, and
 //! mqadmin asks every broker address for its figures.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use serde::Serialize;
@@ -125,6 +125,42 @@ struct AllTopicConfig {
     topic_config_table: BTreeMap<String, TopicConfig>,
     topic_queue_mapping_detail_map: BTreeMap<String, serde_json::Value>,
     topic_queue_mapping_info_map: BTreeMap<String, serde_json::Value>,
+}
+
+/// GET_TOPIC_CONFIG (351), what mqadmin 5's topicStatus asks each broker of a route: this
+/// shard's config of `topic` (the queues it hosts), as Java's `TopicConfigAndQueueMapping`
+/// without a static-topic mapping (shardmq has none); TOPIC_NOT_EXIST when it hosts none.
+pub fn topic_config(ctx: &BrokerContext, request: &RemotingCommand) -> Handled {
+    let topic = topic_field(request)?;
+    let own = ctx
+        .topics
+        .get(topic)
+        .filter(|_| ctx.topics.table().get(topic).is_none());
+    let shard = ctx.shard.id().index();
+    let config = own.or_else(|| ctx.topics.table().config_on(topic, shard));
+    let config = config.ok_or_else(|| BrokerError::TopicNotExist(topic.to_owned()))?;
+    Ok(body::json_response(request, &config))
+}
+
+/// QUERY_TOPIC_CONSUME_BY_WHO (300): the groups consuming `topic` here, those whose live
+/// consumers subscribe to it and those with offsets on it, as Java's `GroupList`.
+pub fn topic_consumed_by(ctx: &BrokerContext, request: &RemotingCommand) -> Handled {
+    let topic = topic_field(request)?;
+    let mut groups: BTreeSet<String> = ctx
+        .clients
+        .groups_subscribed_to(topic)
+        .into_iter()
+        .collect();
+    groups.extend(ctx.offsets.groups_of_topic(topic));
+    Ok(body::json_response(
+        request,
+        &serde_json::json!({ "groupList": groups }),
+    ))
+}
+
+fn topic_field(request: &RemotingCommand) -> Result<&str, BrokerError> {
+    let topic = request.ext_fields.get("topic").filter(|t| !t.is_empty());
+    topic.ok_or_else(|| BrokerError::InvalidParameter("the request has no topic".into()))
 }
 
 /// GET_ALL_TOPIC_CONFIG (21): this shard's topics (the shared table and its own topic),

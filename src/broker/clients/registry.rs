@@ -430,6 +430,14 @@ impl ClientRegistry {
         self.tables.borrow().consumers.keys().cloned().collect()
     }
 
+    /// The groups whose live consumers subscribe to `topic` (QUERY_TOPIC_CONSUME_BY_WHO).
+    pub fn groups_subscribed_to(&self, topic: &str) -> Vec<String> {
+        let tables = self.tables.borrow();
+        let groups = tables.consumers.iter();
+        let subscribed = groups.filter(|(_, group)| group.subscriptions.contains_key(topic));
+        subscribed.map(|(name, _)| name.clone()).collect()
+    }
+
     /// Topics the group's live consumers subscribe to (for GET_CONSUME_STATS).
     pub fn subscribed_topics(&self, group: &str) -> Vec<String> {
         let tables = self.tables.borrow();
