@@ -260,16 +260,10 @@ pub async fn snapshot(ctx: &BrokerContext) -> ShardMetrics {
                 .map(|(kind, counts)| (topic.clone(), kind, counts.clone()))
         })
         .collect();
-    let messages_out = meters
-        .messages_out
-        .borrow()
-        .iter()
-        .flat_map(|(topic, groups)| {
-            groups
-                .iter()
-                .map(|(group, counts)| (topic.clone(), group.clone(), *counts))
-        })
-        .collect();
+    let mut messages_out = Vec::new();
+    meters.each_out(|topic, group, counts| {
+        messages_out.push((topic.to_owned(), group.to_owned(), *counts));
+    });
     let rpc = meters
         .rpc
         .borrow()

@@ -7,7 +7,7 @@
 //! difference between its newest and oldest samples. The counters are [`Meters`]'s, so
 //! sampling costs the data path nothing; the samples cost about 1 KiB per item.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
@@ -100,18 +100,15 @@ pub struct StatsData {
 #[derive(Debug, Default)]
 pub struct StatsItems {
     items: RefCell<HashMap<(&'static str, String), Windows>>,
-    samples_taken: RefCell<u64>,
+    samples_taken: Cell<u64>,
 }
 
 impl StatsItems {
     /// Samples every item of `meters` (and the broker totals, keyed by `cluster`) at
     /// `now_ms`; call every [`SAMPLE_EVERY_S`] seconds.
     pub fn sample(&self, meters: &Meters, totals: (u64, u64), cluster: &str, now_ms: i64) {
-        let taken = {
-            let mut taken = self.samples_taken.borrow_mut();
-            *taken += 1;
-            *taken - 1
-        };
+        let taken = self.samples_taken.get();
+        self.samples_taken.set(taken + 1);
         let (hourly, daily) = (taken % 60 == 0, taken % 360 == 0);
         let mut items = self.items.borrow_mut();
         let mut record = |name: &'static str, key: String, value: u64, times: u64| {
