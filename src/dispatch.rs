@@ -140,17 +140,12 @@ fn query_consumer_offset(broker: &ShardBroker, request: Request) -> Handling {
         .query_consumer_offset(&request.command, min_offset))
 }
 
-/// UPDATE_CONSUMER_OFFSET, for a group this broker knows and a queue this shard hosts. A
-/// group whose creation a heartbeat started on this shard counts as known: a consumer may
-/// commit right after its first heartbeat (a short run that consumes and stops does), before
-/// the creation has gone through the owner shard, and Java, which creates the group while it
-/// answers the heartbeat, takes that commit.
+/// UPDATE_CONSUMER_OFFSET, for a group this broker knows ([`BrokerContext::knows_group`]) and
+/// a queue this shard hosts.
 fn update_consumer_offset(broker: &ShardBroker, request: Request) -> Handling {
     let ctx = &broker.ctx;
     let exists = |group: &str, topic: &str, queue_id: i32| {
-        let known =
-            ctx.groups.table().get(group).is_some() || ctx.groups_in_setup.borrow().contains(group);
-        if !known {
+        if !ctx.knows_group(group) {
             return Err(BrokerError::SubscriptionGroupNotExist(group.to_owned()));
         }
         let Some(meta) = ctx.topics.meta(topic) else {

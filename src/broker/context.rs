@@ -292,6 +292,14 @@ impl BrokerContext {
         self.config.borrow().clone()
     }
 
+    /// Whether `group` is known here: in the table, or being created by a heartbeat to this
+    /// shard. A consumer may commit, and an admin reset, right after its first heartbeat (a
+    /// short run that consumes and stops does), before the creation has gone through the
+    /// owner shard; Java, which creates the group while it answers the heartbeat, takes both.
+    pub fn knows_group(&self, group: &str) -> bool {
+        self.groups.table().get(group).is_some() || self.groups_in_setup.borrow().contains(group)
+    }
+
     /// The data version of [`Self::config`].
     pub fn config_version(&self) -> DataVersion {
         self.config_version.borrow().clone()

@@ -32,7 +32,7 @@ pub async fn reset_offset(ctx: Rc<BrokerContext>, request: RemotingCommand) -> H
     let Some(meta) = ctx.topics.meta(topic) else {
         return Err(BrokerError::TopicNotExist(header.topic));
     };
-    if ctx.groups.table().get(group).is_none() {
+    if !ctx.knows_group(group) {
         return Err(BrokerError::SubscriptionGroupNotExist(header.group));
     }
     let one_queue = header.queue_id.and_then(|q| u32::try_from(q).ok());
