@@ -33,7 +33,7 @@ use crate::broker::metadata::groups::is_system_group;
 use crate::broker::metadata::topics::is_system_topic;
 use crate::broker::{BrokerShard, ShardMsg, ShardReply};
 use crate::config::BrokerConfig;
-use crate::wire::codes::{request_code, response_code};
+use crate::wire::codes::{request_code, response_code, version_desc};
 
 /// The most bytes of a request read before it is dropped.
 pub const REQUEST_BYTES_MAX: usize = 16 * 1024;
@@ -198,6 +198,12 @@ type Gauge<'a> = (
     fn(&ShardMetrics) -> Option<i64>,
     &'a [(&'a str, String)],
 );
+
+/// Java's `version` label: the client version's name in lower case (`v4_9_4`), else the
+/// number.
+fn version_label(version: i32) -> String {
+    version_desc(version).map_or_else(|| version.to_string(), |name| name.to_lowercase())
+}
 
 /// Java's label value of a request or response code: its lower-cased name, else the number.
 fn code_label(name: Option<&str>, code: i32) -> String {
@@ -439,7 +445,7 @@ impl Scrape {
             for ((language, version), count) in &shard.connections.producers {
                 let more = [
                     ("language", language.clone()),
-                    ("version", version.to_string()),
+                    ("version", version_label(*version)),
                     ("protocol_type", "remoting".to_owned()),
                 ];
                 producers.push((self.labels(shard, &more), *count as i64));
@@ -448,7 +454,7 @@ impl Scrape {
                 let more = [
                     ("consumer_group", group.clone()),
                     ("language", language.clone()),
-                    ("version", version.to_string()),
+                    ("version", version_label(*version)),
                     ("consume_mode", (*mode).to_owned()),
                     ("protocol_type", "remoting".to_owned()),
                     ("is_system", is_system_group(group).to_string()),

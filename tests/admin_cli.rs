@@ -171,6 +171,10 @@ fn every_verb_against_a_running_broker() {
         "127.0.0.1@admin-test"
     );
     assert_eq!(connections["subscriptions"]["AT"]["subString"], "*");
+    assert_eq!(
+        connections["connections"][0]["versionDesc"], "V5_3_3",
+        "version 479"
+    );
     let progress = admin_json(&broker, &["consumerProgress", "-g", "AG"]);
     let row = progress["queues"]
         .as_array()

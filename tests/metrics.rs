@@ -275,7 +275,8 @@ fn counters_move_by_the_messages_sent_and_pulled() {
             &[
                 ("consumer_group", "lag"),
                 ("node_id", "broker-a-0"),
-                ("consume_mode", "push")
+                ("consume_mode", "push"),
+                ("version", "v5_3_3")
             ]
         ),
         Some(1.0)

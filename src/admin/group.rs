@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use super::body::{queue_key, QueueKey};
 use super::{Admin, AdminError, Brokers, Common};
 use crate::wire::codes::request_code::*;
+use crate::wire::codes::version_desc;
 
 /// The retry topic of a consumer group, whose route names the brokers the group uses.
 fn retry_topic(group: &str) -> String {
@@ -283,7 +284,23 @@ struct Connection {
     #[serde(default)]
     language: String,
     #[serde(default)]
-    version: i64,
+    version: i32,
+}
+
+impl Connection {
+    /// The client's version by its name (`V4_9_4`), as mqadmin prints it; the number when
+    /// the name is not known.
+    fn version_desc(&self) -> String {
+        version_desc(self.version).unwrap_or_else(|| self.version.to_string())
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "clientId": self.client_id, "clientAddr": self.client_addr,
+            "language": self.language, "version": self.version,
+            "versionDesc": self.version_desc(),
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -330,7 +347,7 @@ pub fn consumer_connection(args: ConsumerConnectionArgs) -> Result<(), AdminErro
             &c.client_id,
             &c.client_addr,
             &c.language,
-            &c.version.to_string(),
+            &c.version_desc(),
         ]));
     }
     lines.push(String::new());
@@ -346,11 +363,7 @@ pub fn consumer_connection(args: ConsumerConnectionArgs) -> Result<(), AdminErro
         "ConsumeFromWhere: {}",
         text(&found.consume_from_where)
     ));
-    let connections: Vec<Value> = found
-        .connection_set
-        .iter()
-        .map(|c| json!({"clientId": c.client_id, "clientAddr": c.client_addr, "language": c.language, "version": c.version}))
-        .collect();
+    let connections: Vec<Value> = found.connection_set.iter().map(Connection::json).collect();
     admin.print(
         &lines,
         json!({
@@ -409,14 +422,11 @@ pub fn producer_connection(args: ProducerConnectionArgs) -> Result<(), AdminErro
                 c.client_id,
                 c.client_addr,
                 c.language,
-                c.version
+                c.version_desc()
             )
         })
         .collect();
-    let list: Vec<Value> = connections
-        .iter()
-        .map(|c| json!({"clientId": c.client_id, "clientAddr": c.client_addr, "language": c.language, "version": c.version}))
-        .collect();
+    let list: Vec<Value> = connections.iter().map(Connection::json).collect();
     admin.print(&lines, json!({ "group": args.group, "connections": list }));
     Ok(())
 }

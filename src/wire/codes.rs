@@ -192,9 +192,43 @@ pub fn language_from_name(name: &str) -> Option<u8> {
 /// `version` this broker puts on every command it sends: `V5_3_3` (docs/protocol.md §1.6).
 pub const VERSION_CURRENT: i32 = 479;
 
+/// The name of `MQVersion.Version` ordinal `version` (`V4_9_4`, `V5_3_3_SNAPSHOT`), for the
+/// versions from 4.1.0 on, where Java's enum has a SNAPSHOT and a release entry for each of 10
+/// patch versions of each minor one, 4.9.9 going straight to 5.0.0 (docs/protocol.md §1.6);
+/// `None` for older ordinals, whose run is irregular.
+pub fn version_desc(version: i32) -> Option<String> {
+    const V4_1_0_SNAPSHOT: i32 = 232;
+    const V5_0_0_SNAPSHOT: i32 = 412;
+    let (major, first_minor, index) = match version {
+        _ if version >= V5_0_0_SNAPSHOT => (5, 0, version - V5_0_0_SNAPSHOT),
+        _ if version >= V4_1_0_SNAPSHOT => (4, 1, version - V4_1_0_SNAPSHOT),
+        _ => return None,
+    };
+    let (minor, patch) = (first_minor + index / 20, index % 20 / 2);
+    let snapshot = if index % 2 == 0 { "_SNAPSHOT" } else { "" };
+    Some(format!("V{major}_{minor}_{patch}{snapshot}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn version_names_follow_javas_enum() {
+        for (ordinal, name) in [
+            (232, "V4_1_0_SNAPSHOT"),
+            (315, "V4_5_1"),
+            (393, "V4_9_0"),
+            (401, "V4_9_4"),
+            (409, "V4_9_8"),
+            (411, "V4_9_9"),
+            (413, "V5_0_0"),
+            (479, "V5_3_3"),
+        ] {
+            assert_eq!(version_desc(ordinal).as_deref(), Some(name), "{ordinal}");
+        }
+        assert_eq!(version_desc(121), None, "V3_4_9: before the regular run");
+    }
 
     #[test]
     fn names_resolve_both_ways() {
