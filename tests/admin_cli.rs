@@ -334,6 +334,35 @@ fn every_verb_against_a_running_broker() {
     assert!(!ok && err.contains("TOPIC_NOT_EXIST"), "{err}");
 }
 
+/// A broker the NameServer lists but that does not answer (registered here by hand, at a port
+/// nobody listens on): clusterList still prints its row, and names it on stderr.
+#[test]
+fn cluster_list_names_a_broker_that_does_not_answer() {
+    let broker = Broker::start(1, &[]);
+    wait_route(broker.namesrv_addr(), "TBW102", 1);
+    let ghost = format!("127.0.0.1:{}", free_port());
+    let mut namesrv = TcpStream::connect(broker.namesrv_addr()).expect("connect");
+    let fields = json!({
+        "brokerName": "ghost", "brokerAddr": ghost, "clusterName": "DefaultCluster",
+        "haServerAddr": ghost, "brokerId": "0", "bodyCrc32": "0",
+    });
+    let body = br#"{"topicConfigTable":{},"dataVersion":{"counter":1,"timestamp":1}}"#;
+    let (header, _) = request_with_body(&mut namesrv, 103, fields, body);
+    assert_eq!(code_of(&header), SUCCESS, "{header}");
+    let (ok, out, err) = admin(&broker, &["clusterList"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.lines()
+            .any(|l| l.contains("ghost") && l.contains(&ghost)),
+        "{out}"
+    );
+    assert!(
+        err.contains(&ghost) && err.contains("did not answer"),
+        "{err}"
+    );
+    drop(namesrv);
+}
+
 #[test]
 fn a_server_that_does_not_answer_is_named() {
     let port = free_port().to_string();

@@ -106,7 +106,11 @@ pub fn cluster_list(args: ClusterListArgs) -> Result<(), AdminError> {
                     .map(|kv| kv.table);
                 let (kv, error) = match kv {
                     Ok(kv) => (kv, None),
-                    Err(error) => (BTreeMap::new(), Some(error.to_string())),
+                    Err(error) => {
+                        // Its row still prints (as mqadmin's does), with no figures.
+                        eprintln!("{error}");
+                        (BTreeMap::new(), Some(error.to_string()))
+                    }
                 };
                 let get = |key: &str, default: &str| {
                     kv.get(key).cloned().unwrap_or_else(|| default.to_owned())
