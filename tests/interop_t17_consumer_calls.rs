@@ -126,10 +126,13 @@ fn running_info_holding(
         if body.contains("\"mqTable\":}") {
             return None;
         }
-        let info = lenient_json(&body);
+        // fastjson and the C++ client key `mqTable` by MessageQueue objects: the admin's
+        // reader quotes such a key as its text.
+        let info = shardmq::admin::body::parse(body.as_bytes())
+            .unwrap_or_else(|| panic!("a ConsumerRunningInfo: {body}"));
         let holds = info["mqTable"].as_object().is_some_and(|table| {
             table.keys().any(|key| {
-                let queue = lenient_json(key);
+                let queue: Value = serde_json::from_str(key).expect("a MessageQueue key");
                 queue["topic"] == topic
                     && queue["brokerName"] == BROKER_NAME
                     && queue["queueId"] == 0
@@ -316,86 +319,6 @@ fn check_consume_directly(
         assert_eq!(delivery.msg_id.as_deref(), Some(msg_id), "{delivery:?}");
         assert_eq!(delivery.topic.as_deref(), Some(topic), "{delivery:?}");
         assert_eq!(delivery.queue_offset, Some(0), "{delivery:?}");
-    }
-}
-
-/// Parses JSON as fastjson and the C++ client write it for ConsumerRunningInfo: an object key
-/// may be any value (`mqTable` is keyed by MessageQueue objects); such a key becomes its
-/// compact JSON text, for [`lenient_json`] again.
-fn lenient_json(text: &str) -> Value {
-    let mut parser = Lenient { text, at: 0 };
-    let value = parser.value();
-    parser.skip_space();
-    assert_eq!(parser.at, text.len(), "one value: {text}");
-    value
-}
-
-struct Lenient<'a> {
-    text: &'a str,
-    at: usize,
-}
-
-impl Lenient<'_> {
-    fn skip_space(&mut self) {
-        let rest = &self.text[self.at..];
-        self.at += rest.len() - rest.trim_start().len();
-    }
-
-    fn eat(&mut self, c: char) -> bool {
-        self.skip_space();
-        let found = self.text[self.at..].starts_with(c);
-        if found {
-            self.at += 1;
-        }
-        found
-    }
-
-    fn expect(&mut self, c: char) {
-        assert!(
-            self.eat(c),
-            "expected {c:?} at {} of {}",
-            self.at,
-            self.text
-        );
-    }
-
-    fn value(&mut self) -> Value {
-        if self.eat('{') {
-            let mut object = serde_json::Map::new();
-            let mut more = !self.eat('}');
-            while more {
-                let key = match self.value() {
-                    Value::String(key) => key,
-                    key => key.to_string(),
-                };
-                self.expect(':');
-                object.insert(key, self.value());
-                more = !self.eat('}');
-                if more {
-                    self.expect(',');
-                }
-            }
-            Value::Object(object)
-        } else if self.eat('[') {
-            let mut array = Vec::new();
-            let mut more = !self.eat(']');
-            while more {
-                array.push(self.value());
-                more = !self.eat(']');
-                if more {
-                    self.expect(',');
-                }
-            }
-            Value::Array(array)
-        } else {
-            self.skip_space();
-            let rest = &self.text[self.at..];
-            let mut values = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
-            let value = values.next().and_then(Result::ok);
-            let value = value.unwrap_or_else(|| panic!("a value at {} of {}", self.at, self.text));
-            self.at += values.byte_offset();
-            value
-        }
     }
 }
 
