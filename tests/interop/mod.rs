@@ -16,6 +16,7 @@
 
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod admin;
 pub mod cluster;
 pub mod replicated;
 pub mod report;
