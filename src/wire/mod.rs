@@ -21,6 +21,7 @@ pub mod properties;
 pub mod record;
 pub mod refusal;
 pub mod register_body;
+pub mod signature;
 pub mod topics;
 
 pub use command::{ExtFields, LanguageCode, RemotingCommand, SerializeType};
