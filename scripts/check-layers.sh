@@ -14,15 +14,16 @@ declare -A allowed=(
   [wire]="limits logging"
   [config]="limits wire logging"
   [storage]="clock limits wire logging"
+  [acl]="wire config logging"
   [net]="limits wire logging"
   [client]="limits wire config net logging"
-  [namesrv]="clock limits wire config net logging"
+  [namesrv]="clock limits wire config net acl logging"
   [ha]="clock limits wire config storage net client logging"
-  [broker]="clock limits wire config storage client logging"
-  [dispatch]="clock limits wire config storage net broker logging"
+  [broker]="clock limits wire config storage client acl logging"
+  [dispatch]="clock limits wire config storage net broker acl logging"
   [admin]="limits wire config logging"
   [metrics]="limits wire config broker logging"
-  [server]="clock limits wire config storage net client namesrv ha broker dispatch metrics logging"
+  [server]="clock limits wire config storage net client namesrv ha broker dispatch metrics acl logging"
 )
 
 status=0

@@ -22,6 +22,7 @@
 //!   its local user's clients cannot reach is a worse surprise. Set `brokerIP1` for clients
 //!   on other hosts.
 
+mod acl;
 pub mod file;
 mod keys;
 mod metrics;
@@ -41,6 +42,7 @@ use std::time::Duration;
 use crate::limits;
 use crate::wire::body::perm;
 
+pub use acl::{AclConfig, ACL_FILE_NAME};
 pub use keys::IGNORED_KEYS;
 use keys::{Limited, STORE_PATHS};
 pub use metrics::{MetricsConfig, MetricsExporter};
@@ -272,6 +274,8 @@ pub struct BrokerConfig {
     pub max_queued_response_bytes_per_shard: usize,
     /// RocketMQ 5's metrics keys (`metricsExporterType`, …).
     pub metrics: MetricsConfig,
+    /// Access control (`aclEnable`, `aclFile`, `accessKey`, `secretKey`).
+    pub acl: AclConfig,
     /// Java's store-path keys as set, checked by [`BrokerConfig::finish`] once
     /// `storePathRootDir` is known.
     pub store_paths: Vec<StorePathKey>,
@@ -351,6 +355,7 @@ impl Default for BrokerConfig {
             max_connections_per_shard: limits::SHARD_CONNECTIONS_MAX,
             max_queued_response_bytes_per_shard: limits::SHARD_WRITE_QUEUE_BYTES_MAX,
             metrics: MetricsConfig::default(),
+            acl: AclConfig::default(),
             store_paths: Vec::new(),
         }
     }
@@ -368,6 +373,9 @@ impl BrokerConfig {
     /// Applies every entry of a `broker.conf` file over the current values; returns the keys
     /// that were accepted but ignored (already logged).
     pub fn apply_file(&mut self, path: &Path) -> Result<Vec<String>, ConfigError> {
+        if let Ok(path) = std::path::absolute(path) {
+            self.acl.beside_config = Some(path.with_file_name(ACL_FILE_NAME));
+        }
         apply_file(path, |key, value, origin| self.set(key, value, origin))
     }
 
@@ -379,7 +387,8 @@ impl BrokerConfig {
             .or_else(|| self.set_store(key, value))
             .or_else(|| self.set_features(key, value))
             .or_else(|| self.set_connections(key, value))
-            .or_else(|| self.set_metrics(key, value));
+            .or_else(|| self.set_metrics(key, value))
+            .or_else(|| self.set_acl(key, value));
         let refuse = |why: String| ConfigError::InvalidValue {
             key: key.to_owned(),
             value: value.to_owned(),
@@ -640,6 +649,7 @@ impl BrokerConfig {
     /// Checks rules between keys and fills in derived defaults: `brokerIP1` and, with the
     /// embedded NameServer, its address in `namesrvAddr`.
     pub fn finish(&mut self) -> Result<(), ConfigError> {
+        self.acl.check()?;
         match self.broker_role {
             BrokerRole::Slave if self.broker_id < 1 => {
                 return Err(ConfigError::Inconsistent(format!(

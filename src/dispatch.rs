@@ -14,6 +14,8 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Instant;
 
+use crate::acl::Acl;
+use crate::broker::access;
 use crate::broker::admin::requests::ShardFigures;
 use crate::broker::admin::{
     broker_config, consumer_calls, queue_stats, requests, reset_offset, stats_items,
@@ -183,12 +185,14 @@ fn runtime_info(broker: &ShardBroker, request: Request) -> Handling {
 #[derive(Debug)]
 pub struct Dispatcher {
     broker: ShardBroker,
+    /// The ACL every request is checked against first, when `aclEnable` is on.
+    access: Option<Rc<Acl>>,
 }
 
 impl Dispatcher {
     /// The router of the shard whose broker is `ctx` and whose connections count into
-    /// `budget`.
-    pub fn new(ctx: Rc<BrokerContext>, budget: Rc<ShardBudget>) -> Self {
+    /// `budget`, checking requests against `access` when there is one.
+    pub fn new(ctx: Rc<BrokerContext>, budget: Rc<ShardBudget>, access: Option<Rc<Acl>>) -> Self {
         let mut send = SendConfig::new(ctx.store_host());
         let config = ctx.config();
         send.limits = send_limits(&config);
@@ -215,6 +219,7 @@ impl Dispatcher {
                 data,
                 connections: budget,
             },
+            access,
         }
     }
 
@@ -233,6 +238,13 @@ impl Dispatcher {
 
 impl Service for Dispatcher {
     fn call(&self, peer: &Rc<Peer>, command: RemotingCommand) -> Reply {
+        if let Some(access) = &self.access {
+            let from = peer.remote_addr();
+            if let Err(denied) = access.check(from.ip(), &command, &access::needs(&command)) {
+                let response = RemotingCommand::refusal_to(from, &command, &denied);
+                return Reply::Now((!command.is_oneway()).then_some(response));
+            }
+        }
         let Some(handler) = handler(command.code) else {
             return Reply::Now(Some(RemotingCommand::not_supported(&command)));
         };

@@ -15,15 +15,17 @@
 //! | [`admin`] | `shardmq admin`, mqadmin's verbs over blocking connections | config, wire, limits |
 //! | [`metrics`] | the Prometheus endpoint: every shard's metrics gathered over the mesh | broker, config, wire |
 //! | [`dispatch`] | request code → handler, the one place an error becomes a response | broker,
-//! net, storage, config, wire, limits, clock |
+//! net, storage, acl, config, wire, limits, clock |
 //! | [`broker`] | RocketMQ broker semantics per request family; [`broker::BrokerContext`] |
-//! storage, client, config, wire, limits, clock |
+//! storage, client, acl, config, wire, limits, clock |
 //! | [`ha`] | replication of each shard's CommitLog, master and slave sides | net, storage,
 //! client, config, wire, limits, clock |
-//! | [`namesrv`] | the NameServer: route table, registration and expiry | net, config, wire,
-//! limits, clock |
+//! | [`namesrv`] | the NameServer: route table, registration and expiry | net, acl, config,
+//! wire, limits, clock |
 //! | [`client`] | connections outward (NameServer registration, admin, load) | net, config, wire,
 //! limits |
+//! | [`acl`] | access control: `plain_acl.yml`, and whether a request's signature and account
+//! allow what it needs | config, wire |
 //! | [`net`] | sockets: accept, read buffer, bounded write queue, backpressure | wire, limits |
 //! | [`storage`] | one shard's store: CommitLog, ConsumeQueue, IndexFile, flush, recovery,
 //! retention | wire, limits, clock |
@@ -49,6 +51,7 @@
 //! layer; shard state is `Rc`/`RefCell` and crosses shards only as messages. The protocol,
 //! storage, topology and operations are described in `docs/`.
 
+pub mod acl;
 pub mod admin;
 pub mod broker;
 pub mod client;

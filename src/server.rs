@@ -18,6 +18,7 @@ use std::rc::Rc;
 
 use std::path::{Path, PathBuf};
 
+use crate::acl::{self, Acl, AclTable};
 use crate::broker::clients::offsets::{ConsumerOffsets, OffsetFileError};
 use crate::broker::context::Saved;
 use crate::broker::metadata::groups::{self, GroupTable};
@@ -65,6 +66,8 @@ pub enum ServerError {
     KvConfig(String),
     /// Another process holds the store.
     Locked(LockError),
+    /// The ACL file cannot be used, or the broker's own account is not in it.
+    Acl(String),
     Runtime(String),
 }
 
@@ -85,6 +88,7 @@ impl fmt::Display for ServerError {
             }
             ServerError::Locked(error) => write!(f, "{error}"),
             ServerError::KvConfig(why) => write!(f, "NameServer KV config: {why}"),
+            ServerError::Acl(why) => f.write_str(why),
             ServerError::Runtime(why) => f.write_str(why),
         }
     }
@@ -134,9 +138,21 @@ pub fn run_broker(mut config: BrokerConfig) -> Result<(), ServerError> {
     // Whole again, its journal folded in (see broker::metadata::journal).
     groups::save(&file, &groups).map_err(|e| store_error(e.to_string()))?;
     let tables = (table, groups);
+    let acl = acl::load_configured(&config.acl).map_err(ServerError::Acl)?;
+    if let (Some((path, table)), true) = (&acl, config.embedded_namesrv) {
+        let own = config.acl.credentials();
+        acl::check_own_account(table, path, own.as_ref()).map_err(ServerError::Acl)?;
+    }
     let namesrv = embedded_namesrv(&config)?;
     let result = shards::launch(runtime, move |shard: BrokerShard| {
-        run_shard(shard, config.clone(), tables.clone(), namesrv.clone())
+        let access = acl.clone();
+        run_shard(
+            shard,
+            config.clone(),
+            tables.clone(),
+            namesrv.clone(),
+            access,
+        )
     });
     result
         .map(drop)
@@ -234,8 +250,10 @@ async fn run_shard(
     config: BrokerConfig,
     tables: (TopicTable, GroupTable),
     namesrv: Option<(NamesrvConfig, KvConfig)>,
+    acl: Option<(PathBuf, AclTable)>,
 ) -> Result<(), ServerError> {
     let index = shard.id().index();
+    let acl = shard_acl(&shard, acl)?;
     // Held until every connection has drained, so the runtime waits for them.
     let pass = shard
         .gate()
@@ -246,14 +264,16 @@ async fn run_shard(
     // The embedded NameServer is bound before shard 0 serves the mesh, and every other shard
     // waits for that, so no first registration meets a closed port.
     let namesrv = match namesrv {
-        Some((namesrv, kv)) if index == 0 => Some(start_namesrv(&shard, &namesrv, kv)?),
+        Some((namesrv, kv)) if index == 0 => {
+            Some(start_namesrv(&shard, &namesrv, kv, acl.clone())?)
+        }
         _ => None,
     };
     let budget = Rc::new(ShardBudget::new(
         config.max_connections_per_shard,
         config.max_queued_response_bytes_per_shard,
     ));
-    let dispatcher = Rc::new(Dispatcher::new(ctx.clone(), budget.clone()));
+    let dispatcher = Rc::new(Dispatcher::new(ctx.clone(), budget.clone(), acl));
     let server = Server::new(dispatcher.clone(), budget);
     for port in [ctx.identity.ports.main, ctx.identity.ports.fast] {
         let addr = SocketAddr::new(config.listen_addr, port);
@@ -520,15 +540,33 @@ impl ShardTasks {
     }
 }
 
+/// This shard's copy of the ACL table read at start; shard 0 follows the file.
+fn shard_acl<M: Send + 'static, R: Send + 'static>(
+    shard: &shards::Shard<M, R>,
+    acl: Option<(PathBuf, AclTable)>,
+) -> Result<Option<Rc<Acl>>, ServerError> {
+    let Some((path, table)) = acl else {
+        return Ok(None);
+    };
+    let acl = Acl::new(shard, path, table).map_err(ServerError::Acl)?;
+    if shard.id().index() == 0 {
+        shard
+            .spawn_background(acl.clone().follow(shard.closing()))
+            .detach();
+    }
+    Ok(Some(acl))
+}
+
 /// Binds and serves a NameServer on this shard, starting from `kv`, with its expiry task.
 fn start_namesrv<M: Send + 'static, R: Send + 'static>(
     shard: &shards::Shard<M, R>,
     config: &NamesrvConfig,
     kv: KvConfig,
+    access: Option<Rc<Acl>>,
 ) -> Result<Rc<Server<NameServer>>, ServerError> {
     let addr = config.listen();
     let listener = net::bind(addr).map_err(|error| ServerError::Bind { addr, error })?;
-    let namesrv = Rc::new(NameServer::open(config, kv));
+    let namesrv = Rc::new(NameServer::open(config, kv).with_access(access));
     let server = Server::new(namesrv.clone(), Rc::default());
     shard
         .spawn_foreground(server.clone().run(listener))
@@ -543,6 +581,11 @@ fn start_namesrv<M: Send + 'static, R: Send + 'static>(
 /// Runs a standalone NameServer on one shard until SIGINT/SIGTERM.
 pub fn run_namesrv(config: NamesrvConfig) -> Result<(), ServerError> {
     let kv = load_kv(&config)?;
+    config
+        .acl
+        .check()
+        .map_err(|e| ServerError::Acl(e.to_string()))?;
+    let acl = acl::load_configured(&config.acl).map_err(ServerError::Acl)?;
     let runtime = shards::Config {
         name: "shardmq-namesrv".into(),
         shards: 1,
@@ -550,12 +593,14 @@ pub fn run_namesrv(config: NamesrvConfig) -> Result<(), ServerError> {
     };
     let result = shards::launch(runtime, move |shard: shards::Shard<(), ()>| {
         let (config, kv) = (config.clone(), kv.clone());
+        let acl = acl.clone();
         async move {
             let pass = shard
                 .gate()
                 .enter()
                 .map_err(|_| ServerError::Runtime("shutting down".into()))?;
-            let server = start_namesrv(&shard, &config, kv)?;
+            let access = shard_acl(&shard, acl)?;
+            let server = start_namesrv(&shard, &config, kv, access)?;
             shard.closing().await;
             server.shutdown().await;
             drop(pass);

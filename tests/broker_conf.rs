@@ -83,7 +83,6 @@ fn values_shardmq_would_not_honour_fail_start_up_naming_the_key() {
         "enableControllerMode=true",
         "timerWheelEnable=false",
         "checkCRCOnRecover=false",
-        "aclEnable=true",
         "fetchNamesrvAddrByAddressServer=true",
         "storePathCommitLog=/data/commitlog",
         "storePathConsumeQueue=/data/consumequeue",

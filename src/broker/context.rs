@@ -256,6 +256,10 @@ impl BrokerContext {
             saved.transaction_progress,
         );
         let stats = Rc::new(ShardStats::new(clock.clone(), &config.broker_cluster_name));
+        // Registrations are signed with the broker's account when it has one (ACL).
+        let namesrv = Rc::new(Pool::new(ClientOptions::signed_by(
+            config.acl.credentials(),
+        )));
         Ok(Rc::new(BrokerContext {
             config: RefCell::new(config),
             config_version: RefCell::new(DataVersion {
@@ -268,7 +272,7 @@ impl BrokerContext {
             identity,
             topics,
             groups,
-            namesrv: Rc::new(Pool::new(ClientOptions::default())),
+            namesrv,
             boot_ms: clock.wall_ms(),
             store,
             clients,

@@ -48,6 +48,7 @@
 //! auto-creation template, see [`data::path`]), and messages handed back whose retry or
 //! dead-letter queue lives on another shard ([`scheduled::send_back`]).
 
+pub mod access;
 pub mod admin;
 pub mod clients;
 pub mod context;

@@ -19,6 +19,7 @@ use crate::limits;
 use crate::net::{write_all, FrameReader, Latch, Outbox, Read};
 use crate::wire::codes::response_code;
 use crate::wire::command::{FLAG_ONEWAY, FLAG_RESPONSE};
+use crate::wire::signature::Credentials;
 use crate::wire::RemotingCommand;
 
 /// A client connection to one broker or NameServer, used from the shard that opened it.
@@ -38,6 +39,7 @@ struct Shared {
     request_timeout: Duration,
     in_flight_max: usize,
     on_request: Option<InboundHandler>,
+    credentials: Option<Rc<Credentials>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -83,6 +85,7 @@ impl Connection {
             request_timeout: options.request_timeout,
             in_flight_max: options.in_flight_max.clamp(1, limits::CLIENT_IN_FLIGHT_MAX),
             on_request: options.on_request.clone(),
+            credentials: options.credentials.clone(),
         });
         let stream = Rc::new(RefCell::new(stream));
         let reader = glommio::spawn_local(read_loop(shared.clone(), stream.clone()));
@@ -117,6 +120,7 @@ impl Connection {
         let opaque = shared.pending.next_opaque();
         command.opaque = opaque;
         command.flag &= !(FLAG_RESPONSE | FLAG_ONEWAY);
+        shared.sign(&mut command);
         shared.queue(&command)?;
         shared.pending.insert(opaque, command.code, timeout);
         drop(command);
@@ -140,6 +144,7 @@ impl Connection {
         shared.check_open()?;
         command.opaque = shared.pending.next_opaque();
         command.flag = (command.flag & !FLAG_RESPONSE) | FLAG_ONEWAY;
+        shared.sign(&mut command);
         shared.queue(&command)
     }
 
@@ -187,6 +192,14 @@ impl Shared {
         }
         let slots = !counts_in_flight || self.pending.len() < self.in_flight_max;
         slots && self.outbox.queued_bytes() <= limits::CLIENT_WRITE_QUEUE_BYTES_MAX
+    }
+
+    /// Signs a request with the connection's account, when it has one: last, once every
+    /// field is set.
+    fn sign(&self, command: &mut RemotingCommand) {
+        if let Some(credentials) = &self.credentials {
+            credentials.sign(command);
+        }
     }
 
     fn check_open(&self) -> Result<(), ClientError> {

@@ -37,6 +37,7 @@ pub use pending::TIMEOUT_GRANULARITY;
 pub use pool::Pool;
 
 use crate::limits;
+use crate::wire::signature::Credentials;
 use crate::wire::RemotingCommand;
 
 /// Java's default connect timeout (`connectTimeoutMillis`).
@@ -61,6 +62,19 @@ pub struct ClientOptions {
     /// Requests in flight per connection, clamped to `1..=`[`limits::CLIENT_IN_FLIGHT_MAX`].
     pub in_flight_max: usize,
     pub on_request: Option<InboundHandler>,
+    /// The account every request is signed with (ACL, docs/access-control.md); `None` sends
+    /// requests unsigned.
+    pub credentials: Option<Rc<Credentials>>,
+}
+
+impl ClientOptions {
+    /// The default options, signing with `credentials` when there are any.
+    pub fn signed_by(credentials: Option<Credentials>) -> ClientOptions {
+        ClientOptions {
+            credentials: credentials.map(Rc::new),
+            ..ClientOptions::default()
+        }
+    }
 }
 
 impl Default for ClientOptions {
@@ -70,6 +84,7 @@ impl Default for ClientOptions {
             request_timeout: REQUEST_TIMEOUT_DEFAULT,
             in_flight_max: limits::CLIENT_IN_FLIGHT_MAX,
             on_request: None,
+            credentials: None,
         }
     }
 }
@@ -81,6 +96,7 @@ impl std::fmt::Debug for ClientOptions {
             .field("request_timeout", &self.request_timeout)
             .field("in_flight_max", &self.in_flight_max)
             .field("on_request", &self.on_request.as_ref().map(|_| ".."))
+            .field("credentials", &self.credentials)
             .finish()
     }
 }

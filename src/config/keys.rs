@@ -6,8 +6,7 @@
 //! [`BrokerConfig`](super::BrokerConfig), set in `config.rs`), or it is [`LIMITED`]: accepted
 //! only with the values that ask for what shardmq does anyway (Java's default, or a value
 //! that changes nothing here), every other value refused at start-up with a message naming
-//! the key, what shardmq does instead and what to set. A key whose feature is not built yet
-//! (ACL) is limited to the values that ask for none of it.
+//! the key, what shardmq does instead and what to set.
 //!
 //! [`IGNORED_KEYS`] change none of the three: thread pools, request-queue waits, buffer and
 //! wire tuning, and a few whose effect shardmq already has (each commented). They are
@@ -94,12 +93,6 @@ pub(super) const LIMITED: &[Limited] = &[
         accepts: false,
         instead: "DLedger is not built: each shard keeps its own CommitLog; set \
                   enableDLegerCommitLog=false or remove the key",
-    },
-    Limited {
-        key: "aclEnable",
-        accepts: false,
-        instead: "ACL is not built yet: every client may send, pull and administer; set \
-                  aclEnable=false or remove the key",
     },
     Limited {
         key: "timerWheelEnable",

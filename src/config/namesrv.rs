@@ -11,6 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::acl::{AclConfig, ACL_FILE_NAME};
 use super::keys::Limited;
 use super::values::*;
 use super::{apply_limited, Applied, ConfigError, Setter};
@@ -112,6 +113,10 @@ pub struct NamesrvConfig {
     pub return_order_topic_config_to_broker: bool,
     /// `scanNotActiveBrokerInterval`: how often silent brokers are looked for.
     pub scan_not_active_broker_interval: Duration,
+    /// `aclEnable` and `aclFile` (shardmq's; Java's NameServer has no access control): who
+    /// may register, unregister and delete (docs/access-control.md). An embedded NameServer
+    /// takes its broker's.
+    pub acl: AclConfig,
 }
 
 impl Default for NamesrvConfig {
@@ -124,6 +129,7 @@ impl Default for NamesrvConfig {
             order_message_enable: false,
             return_order_topic_config_to_broker: true,
             scan_not_active_broker_interval: Duration::from_secs(5),
+            acl: AclConfig::default(),
         }
     }
 }
@@ -149,6 +155,9 @@ impl NamesrvConfig {
     /// Applies every entry of a `namesrv.conf` file over the current values; returns the
     /// keys that were accepted but ignored (already logged).
     pub fn apply_file(&mut self, path: &std::path::Path) -> Result<Vec<String>, ConfigError> {
+        if let Ok(path) = std::path::absolute(path) {
+            self.acl.beside_config = Some(path.with_file_name(ACL_FILE_NAME));
+        }
         super::apply_file(path, |key, value, origin| self.set(key, value, origin))
     }
 
@@ -198,6 +207,7 @@ impl NamesrvConfig {
                 .map(|v| self.return_order_topic_config_to_broker = v),
             "scanNotActiveBrokerInterval" => need(number(value, 1..=i64::MAX), "expected ms ≥ 1")
                 .map(|ms: u64| self.scan_not_active_broker_interval = Duration::from_millis(ms)),
+            "aclEnable" | "aclFile" => return self.acl.set(key, value),
             _ => return None,
         };
         Some(result)

@@ -210,6 +210,7 @@ impl BrokerConfig {
         ];
         keys.extend(optional.into_iter().filter_map(|(k, v)| Some((k, v?))));
         keys.extend(self.metrics.properties());
+        keys.extend(self.acl.properties());
         for rule in LIMITED {
             keys.insert(rule.key, rule.accepts.to_string());
         }

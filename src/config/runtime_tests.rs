@@ -3,7 +3,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::*;
-use crate::config::{Applied, BrokerRole, FlushDiskType, MetricsConfig, MetricsExporter};
+use crate::config::{
+    AclConfig, Applied, BrokerRole, FlushDiskType, MetricsConfig, MetricsExporter,
+};
 
 /// A configuration with every field away from its default. A struct literal without
 /// `..Default`: a new field does not compile until it is given a value here, and then the
@@ -87,8 +89,25 @@ fn everything_set() -> BrokerConfig {
             ],
             in_delta: true,
         },
+        acl: AclConfig {
+            enable: true,
+            file: Some(PathBuf::from("/etc/shardmq/plain_acl.yml")),
+            beside_config: None,
+            access_key: Some("broker-a".into()),
+            // Shown masked, so it cannot be read back: `the_secret_key_is_never_shown`.
+            secret_key: None,
+        },
         store_paths: Vec::new(),
     }
+}
+
+#[test]
+fn the_secret_key_is_never_shown() {
+    let mut set = everything_set();
+    set.acl.secret_key = Some("12345678".into());
+    let shown = set.properties();
+    assert_eq!(shown["secretKey"], "******");
+    assert!(shown.values().all(|value| !value.contains("12345678")));
 }
 
 #[test]
@@ -103,7 +122,7 @@ fn every_setting_is_shown_as_set_reads_it_back() {
     assert_eq!(read, set, "every field shown, in the text that sets it");
     assert_eq!(shown["messageDelayLevel"], "2s 2m 2h 2d 90s");
     assert_eq!(shown["deleteWhen"], "01;13");
-    assert_eq!(shown["aclEnable"], "false");
+    assert_eq!(shown["aclEnable"], "true");
     assert!(!shown.contains_key("sendMessageThreadPoolNums"));
 }
 

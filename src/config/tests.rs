@@ -235,8 +235,17 @@ fn java_keys() -> Vec<(&'static str, &'static str, Fate)> {
         ("enableControllerMode", "true", Refused),
         ("enableDLegerCommitLog", "false", Accepted),
         ("enableDLegerCommitLog", "true", Refused),
-        ("aclEnable", "false", Accepted),
-        ("aclEnable", "TRUE", Refused),
+        ("aclEnable", "TRUE", Honoured(|c| c.acl.enable)),
+        (
+            "aclFile",
+            "/etc/shardmq/plain_acl.yml",
+            Honoured(|c| c.acl.path() == Some(Path::new("/etc/shardmq/plain_acl.yml"))),
+        ),
+        (
+            "accessKey",
+            "broker-a",
+            Honoured(|c| c.acl.access_key.as_deref() == Some("broker-a")),
+        ),
         (
             "transactionTimeOut",
             "1500",

@@ -19,7 +19,7 @@ use glommio::net::TcpStream;
 use super::master::ShardLog;
 use super::wire::{self, Header, HEADER_LEN};
 use super::{read_some, within, HaError};
-use crate::client::{self, ClientError, Connection};
+use crate::client::{self, ClientError, ClientOptions, Connection};
 use crate::net::write_all;
 use crate::storage::{PhysicalOffset, StoreError};
 use crate::wire::body::{self, KvTable};
@@ -111,7 +111,11 @@ async fn check_shards(ctx: &ShardLog, main: SocketAddr) -> Result<(), HaError> {
         let why = format!("asking the master at {main} for its shard count: {error}");
         HaError::Io(std::io::Error::other(why))
     };
-    let conn = Connection::connect(main, patience)
+    let options = ClientOptions {
+        connect_timeout: patience,
+        ..ClientOptions::signed_by(ctx.config.acl.credentials())
+    };
+    let conn = Connection::connect_with(main, &options)
         .await
         .map_err(unreachable)?;
     let request = RemotingCommand::request(

@@ -16,6 +16,7 @@ use bytes::Bytes;
 use super::error::NamesrvError;
 use super::kv::KvConfig;
 use super::route::{Registration, RegistrationPart, RouteTable};
+use crate::acl::{Acl, Needs};
 use crate::net::{Peer, Reply, Service};
 use crate::wire::body::{
     self, body_crc32, DataVersion, KvTable, RegisterBrokerBody, TopicRouteData,
@@ -30,6 +31,23 @@ use crate::wire::RemotingCommand;
 pub const EXPIRY_SCAN_INTERVAL: Duration = Duration::from_secs(5);
 
 type Handled = Result<RemotingCommand, NamesrvError>;
+
+/// Requests that change what the NameServer answers: with ACL on, only an admin account's
+/// signature or a white-listed address may send them (docs/access-control.md §4). Route and
+/// KV reads stay open, as in Java. QUERY_DATA_VERSION is here because it keeps a broker
+/// alive in the routes.
+const PROTECTED: &[i32] = &[
+    request_code::REGISTER_BROKER,
+    request_code::UNREGISTER_BROKER,
+    request_code::BROKER_HEARTBEAT,
+    request_code::QUERY_DATA_VERSION,
+    request_code::DELETE_TOPIC_IN_NAMESRV,
+    request_code::WIPE_WRITE_PERM_OF_BROKER,
+    request_code::ADD_WRITE_PERM_OF_BROKER,
+    request_code::REGISTER_TOPIC_IN_NAMESRV,
+    request_code::PUT_KV_CONFIG,
+    request_code::DELETE_KV_CONFIG,
+];
 
 pub use crate::config::NamesrvConfig;
 
@@ -48,6 +66,8 @@ pub struct NameServer {
     kv_writes: Rc<glommio::sync::Semaphore>,
     /// Zero of the millisecond clock the route table is given.
     epoch: Instant,
+    /// Who may change routes and KV config, when `aclEnable` is on.
+    access: Option<Rc<Acl>>,
 }
 
 impl Default for NameServer {
@@ -84,7 +104,13 @@ impl NameServer {
             kv_path: config.kv_config_path.clone(),
             kv_writes: Rc::new(glommio::sync::Semaphore::new(1)),
             epoch: Instant::now(),
+            access: None,
         }
+    }
+
+    /// This NameServer, letting only what `access` allows change routes and KV config.
+    pub fn with_access(self, access: Option<Rc<Acl>>) -> Self {
+        NameServer { access, ..self }
     }
 
     /// Milliseconds since this NameServer started; only differences matter.
@@ -385,6 +411,13 @@ impl NameServer {
 
 impl Service for NameServer {
     fn call(&self, peer: &Rc<Peer>, request: RemotingCommand) -> Reply {
+        if let (Some(access), true) = (&self.access, PROTECTED.contains(&request.code)) {
+            let from = peer.remote_addr();
+            if let Err(denied) = access.check(from.ip(), &request, &Needs::admin()) {
+                let response = RemotingCommand::refusal_to(from, &request, &denied);
+                return Reply::Now((!request.is_oneway()).then_some(response));
+            }
+        }
         let answer = self.answer(peer.id(), &request, self.now_ms());
         let changes_kv = matches!(
             request.code,

@@ -79,7 +79,7 @@ fn a_change_from_any_shard_reaches_every_shard_and_the_file() {
             )
             .expect("ctx");
             let budget = Rc::new(crate::net::ShardBudget::new(16, 1 << 20));
-            crate::dispatch::Dispatcher::new(ctx.clone(), budget).serve_mesh();
+            crate::dispatch::Dispatcher::new(ctx.clone(), budget, None).serve_mesh();
             let (mut refused, mut publications) = (None, None);
             if index == 1 {
                 ctx.topics
@@ -217,7 +217,7 @@ fn a_masters_older_version_is_taken_and_kept_on_disk() {
             )
             .expect("ctx");
             let budget = Rc::new(crate::net::ShardBudget::new(16, 1 << 20));
-            crate::dispatch::Dispatcher::new(ctx.clone(), budget).serve_mesh();
+            crate::dispatch::Dispatcher::new(ctx.clone(), budget, None).serve_mesh();
             if index == 1 {
                 assert!(ctx.topics.table().data_version.counter > copied.data_version.counter);
                 ctx.topics.adopt(copied).await.expect("taken");

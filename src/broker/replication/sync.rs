@@ -51,7 +51,7 @@ pub const FAILURE_LOG_INTERVAL: Duration = Duration::from_secs(300);
 /// Synchronizes this slave shard with its master's until `closing` resolves.
 pub async fn run(ctx: Rc<BrokerContext>, closing: impl Future<Output = ()>) {
     let mut closing = pin!(closing);
-    let pool = Pool::new(ClientOptions::default());
+    let pool = Pool::new(ClientOptions::signed_by(ctx.config().acl.credentials()));
     let mut failures = Failures::default();
     let shard = ctx.shard.id().index();
     loop {
