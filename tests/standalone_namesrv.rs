@@ -196,3 +196,54 @@ fn a_damaged_kv_config_fails_start_up_naming_it() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("kvConfig.json"), "names the file: {stderr}");
 }
+
+/// With `aclEnable`, a standalone NameServer takes a registration only with an admin
+/// account's signature: a broker configured with one registers, an unsigned request to write
+/// is refused, and route reads stay open (docs/access-control.md §4).
+#[test]
+fn a_standalone_namesrv_with_acl_takes_only_signed_registrations() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let acl = dir.path().join("plain_acl.yml");
+    std::fs::write(
+        &acl,
+        "accounts:\n  - accessKey: broker-admin\n    secretKey: broker-secret\n    admin: true\n",
+    )
+    .expect("ACL file");
+    let port = free_port();
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let acl_file = format!("aclFile={}", acl.display());
+    let port_text = port.to_string();
+    let args = [
+        "--listen-addr",
+        "127.0.0.1",
+        "--listen-port",
+        &port_text,
+        "-o",
+        "aclEnable=true",
+        "-o",
+        &acl_file,
+    ];
+    let _namesrv = Namesrv::start(&args, addr);
+    let namesrv_addr = addr.to_string();
+    let _broker = Broker::start(
+        1,
+        &[
+            "--no-embedded-namesrv",
+            "--namesrv-addr",
+            &namesrv_addr,
+            "-o",
+            "accessKey=broker-admin",
+            "-o",
+            "secretKey=broker-secret",
+        ],
+    );
+    wait_route(addr, "TBW102", 1);
+    let mut conn = common::connect(addr);
+    let (header, _) = request(
+        &mut conn,
+        PUT_KV_CONFIG,
+        serde_json::json!({"namespace": "ns", "key": "k", "value": "v"}),
+    );
+    assert_eq!(code_of(&header), 16, "unsigned write refused: {header}");
+    assert_eq!(header["remark"], "No accessKey is configured");
+}
