@@ -549,3 +549,31 @@ fn a_broker_that_cannot_register_or_read_its_file_does_not_start() {
     let stderr = refused_start(&["aclEnable=true", &format!("aclFile={}", bad.display())]);
     assert!(stderr.contains("longer than 6"), "{stderr}");
 }
+
+/// A slave of a master that checks ACL signs what it asks the master (the shard-count check,
+/// the table synchronization) and its registration with the master's NameServer, with its
+/// own `accessKey`/`secretKey`: a topic created on the master reaches it.
+#[test]
+fn a_slave_signs_its_requests_to_a_master_that_checks_acl() {
+    let (_dir, file) = acl_file(FILE);
+    let master = acl_broker(1, &file);
+    let mut settings = common::slave_args(master.listen_port, master.namesrv_port, true);
+    for setting in [
+        "aclEnable=true".to_owned(),
+        format!("aclFile={}", file.display()),
+        "accessKey=broker-admin".to_owned(),
+        "secretKey=broker-secret".to_owned(),
+    ] {
+        settings.extend(["-o".to_owned(), setting]);
+    }
+    let settings: Vec<&str> = settings.iter().map(String::as_str).collect();
+    let slave = Broker::start(1, &settings);
+    with_topic(&master);
+    let mut conn = slave.connect(0);
+    wait_until(PATIENCE, "the master's topic on the slave", || {
+        topics(&mut conn).get(TOPIC).is_some()
+    });
+    let route = wait_route(master.namesrv_addr(), TOPIC, 1);
+    let addrs = &route["brokerDatas"][0]["brokerAddrs"];
+    assert!(addrs.get("1").is_some(), "the slave registered: {route}");
+}
