@@ -10,14 +10,12 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use bytes::Bytes;
 use serde_json::{json, Value};
 use shardmq::wire::signature::Credentials;
-use shardmq::wire::{ExtFields, RemotingCommand};
 
 use common::{
-    code_of, connect, decode_record, properties, request_with_body, wait_route, wait_until, Broker,
-    GET_ALL_TOPIC_CONFIG, PATIENCE, SEND_MESSAGE_V2, SUCCESS, UPDATE_AND_CREATE_TOPIC,
+    code_of, connect, decode_record, properties, request_with_body, sign, wait_route, wait_until,
+    Broker, GET_ALL_TOPIC_CONFIG, PATIENCE, SEND_MESSAGE_V2, SUCCESS, UPDATE_AND_CREATE_TOPIC,
     UPDATE_CONSUMER_OFFSET,
 };
 
@@ -91,25 +89,6 @@ fn acl_file(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let path = dir.path().join("plain_acl.yml");
     std::fs::write(&path, text).expect("ACL file");
     (dir, path)
-}
-
-/// `fields` with `AccessKey` and the `Signature` `credentials` give over them (their JSON
-/// numbers as the text the broker reads) and `body`. The fields keep their JSON types.
-fn sign(code: i32, fields: &Value, body: &[u8], credentials: &Credentials) -> Value {
-    let mut ext = ExtFields::new();
-    for (key, value) in fields.as_object().expect("fields") {
-        match value {
-            Value::String(text) => ext.insert(key, text),
-            other => ext.insert(key, other.to_string()),
-        }
-    }
-    let mut command = RemotingCommand::request(code, ext, Bytes::copy_from_slice(body));
-    credentials.sign(&mut command);
-    let mut signed = fields.clone();
-    for key in ["AccessKey", "Signature"] {
-        signed[key] = json!(command.ext_fields.get(key).expect(key));
-    }
-    signed
 }
 
 /// Sends `code` with `fields` and `body`, signed by `credentials` when given; returns the

@@ -1,7 +1,12 @@
 //! The client's admin API run against a [`Cluster`], as an operator runs `mqadmin`: offset
-//! resets and broker configuration (only the Rust client has an admin API).
+//! resets and broker configuration (only the Rust client has an admin API). On a broker that
+//! checks the plain ACL ([`Cluster::start_with_acl`]) each run signs its requests as the
+//! harness's admin account, unless told which account to sign as.
+
+use shardmq::wire::signature::Credentials;
 
 use super::cluster::{Cluster, Running};
+use super::run::credential_args;
 use super::{Client, Report, Role};
 
 impl Cluster {
@@ -16,7 +21,7 @@ impl Cluster {
         group: &str,
         timestamp: i64,
     ) -> Report {
-        let args = vec![
+        let mut args = vec![
             "reset-offset".into(),
             "--namesrv".into(),
             self.namesrv(),
@@ -28,6 +33,7 @@ impl Cluster {
             timestamp.to_string(),
             "--force".into(),
         ];
+        args.extend(credential_args(self.admin()));
         let label = format!(
             "{} admin reset of {group} on {topic} to {timestamp}",
             client.name()
@@ -39,7 +45,7 @@ impl Cluster {
     /// address, as `mqadmin getBrokerConfig -b` does (GET_BROKER_CONFIG to that address alone).
     /// Returns its report ([`Report::broker_config`]); only the Rust client has an admin API.
     pub fn get_broker_config(&self, client: Client, shard: u16) -> Report {
-        let args = self.broker_admin_args("get-broker-config", shard);
+        let args = self.broker_admin_args("get-broker-config", shard, self.admin());
         let label = format!(
             "{} admin get-broker-config at {}",
             client.name(),
@@ -58,27 +64,48 @@ impl Cluster {
         shard: u16,
         pairs: &[(&str, &str)],
     ) -> Report {
-        let mut args = self.broker_admin_args("update-broker-config", shard);
+        self.update_broker_config_as(client, shard, pairs, self.admin())
+    }
+
+    /// [`Cluster::update_broker_config`] with every request signed as `credentials` (`None`:
+    /// unsigned), for a broker that checks the plain ACL, where only an admin account may
+    /// change its configuration.
+    pub fn update_broker_config_as(
+        &self,
+        client: Client,
+        shard: u16,
+        pairs: &[(&str, &str)],
+        credentials: Option<&Credentials>,
+    ) -> Report {
+        let mut args = self.broker_admin_args("update-broker-config", shard, credentials);
         for (key, value) in pairs {
             args.extend(["--set".into(), format!("{key}={value}")]);
         }
         let settings: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let label = format!(
-            "{} admin update-broker-config {} at {}",
+            "{} admin update-broker-config {} at {}{}",
             client.name(),
             settings.join(" "),
-            self.shard_addr(shard)
+            self.shard_addr(shard),
+            credentials.map_or_else(String::new, |c| format!(" as {}", c.access_key))
         );
         Running::spawn(client, Role::Admin, args, label, 60).finish()
     }
 
-    fn broker_admin_args(&self, command: &str, shard: u16) -> Vec<String> {
-        vec![
+    fn broker_admin_args(
+        &self,
+        command: &str,
+        shard: u16,
+        credentials: Option<&Credentials>,
+    ) -> Vec<String> {
+        let mut args = vec![
             command.into(),
             "--namesrv".into(),
             self.namesrv(),
             "--broker-addr".into(),
             self.shard_addr(shard),
-        ]
+        ];
+        args.extend(credential_args(credentials));
+        args
     }
 }

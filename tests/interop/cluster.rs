@@ -5,37 +5,39 @@
 //! broker that registers with a NameServer process of its own ([`super::replicated`]).
 
 use std::fs::File;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 use shardmq::wire::record::{RecordView, SysFlag};
+use shardmq::wire::signature::Credentials;
 
+use super::raw::{offset_field, raw_pull, request_as};
 use super::report::expected_bodies;
+use super::run::{credential_args, signed_label};
 pub use super::run::{Consume, Produce, Running};
 use super::{Client, Report, Role};
 use crate::common::{
-    free_port, free_port_block, json_frame, read_frame, wait_for, wait_until, PATIENCE,
-    SHARD_PORT_STRIDE,
+    free_port, free_port_block, wait_for, wait_until, PATIENCE, SHARD_PORT_STRIDE,
 };
 
 /// The broker flag that chooses the store directory.
 const STORE_PATH_FLAG: &str = "--store-path";
 
-const SUCCESS: i64 = 0;
-const PULL_MESSAGE: i64 = 11;
+pub(super) const SUCCESS: i64 = 0;
+pub(super) const PULL_MESSAGE: i64 = 11;
 const QUERY_CONSUMER_OFFSET: i64 = 14;
 const UPDATE_AND_CREATE_TOPIC: i64 = 17;
 const GET_ALL_TOPIC_CONFIG: i64 = 21;
-const GET_BROKER_RUNTIME_INFO: i64 = 28;
+pub(super) const GET_BROKER_RUNTIME_INFO: i64 = 28;
 const GET_MAX_OFFSET: i64 = 30;
 const GET_CONSUMER_LIST_BY_GROUP: i64 = 38;
 const GET_PRODUCER_CONNECTION_LIST: i64 = 204;
 const GET_ROUTEINFO_BY_TOPIC: i64 = 105;
 /// PULL_MESSAGE's sysFlag bit: the request carries its subscription.
-const PULL_WITH_SUBSCRIPTION: i64 = 4;
+pub(super) const PULL_WITH_SUBSCRIPTION: i64 = 4;
 
 /// One broker process (one shard unless started with [`Cluster::start_with_shards`]) and the
 /// address clients use as their NameServer.
@@ -53,6 +55,16 @@ pub struct Cluster {
     /// `target/tmp/interop-store/<name>-<pid>`, removed when the cluster is dropped.
     store: PathBuf,
     log: PathBuf,
+    /// With RocketMQ's plain ACL on ([`Cluster::start_with_acl`]): the admin account every
+    /// raw request of the harness is signed as, and the ACL file.
+    acl: Option<Acl>,
+}
+
+/// A broker's plain ACL as the harness set it up.
+struct Acl {
+    admin: Credentials,
+    /// `target/tmp/interop-acl/<name>-<pid>.yml`, removed with the cluster.
+    file: PathBuf,
 }
 
 impl Cluster {
@@ -84,6 +96,34 @@ impl Cluster {
         )
     }
 
+    /// A one-shard broker that checks RocketMQ's plain ACL (ACL 1.0): `aclEnable=true` and
+    /// `aclFile` naming a file holding `plain_acl_yml` (Java's `plain_acl.yml` format). Every
+    /// raw request the harness sends it (topic creation, runtime figures, offsets…) is then
+    /// signed as `admin`, which the file must hold as an account with `admin: true`, and the
+    /// broker signs its own registrations with its embedded NameServer as that account too
+    /// (`accessKey`, `secretKey`); the NameServer's route reads are open to anyone and are
+    /// signed all the same. Clients sign as the account their [`Produce::signed_as`] or
+    /// [`Consume::signed_as`] names.
+    pub fn start_with_acl(plain_acl_yml: &str, admin: Credentials) -> Cluster {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("broker-acl-{n}");
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("interop-acl");
+        std::fs::create_dir_all(&dir).expect("ACL file directory");
+        let file = dir.join(format!("{name}-{}.yml", std::process::id()));
+        std::fs::write(&file, plain_acl_yml).expect("write the ACL file");
+        // The broker signs its own requests (its registrations with the NameServer, which
+        // reads the same file) as the admin account too.
+        let settings = [
+            "aclEnable=true".to_string(),
+            format!("aclFile={}", file.display()),
+            format!("accessKey={}", admin.access_key),
+            format!("secretKey={}", admin.secret_key()),
+        ];
+        let acl = Acl { admin, file };
+        Cluster::launch_with_acl(&name, 1, (free_port(), true), &settings, Some(acl))
+    }
+
     /// A one-shard broker whose store survives [`Cluster::kill_and_restart`].
     pub fn start_with_store(name: &str) -> Cluster {
         Cluster::launch(name, 1)
@@ -105,11 +145,16 @@ impl Cluster {
         Cluster::launch_with(name, shards, (free_port(), true), &[])
     }
 
-    fn launch_with(
+    fn launch_with(name: &str, shards: u16, namesrv: (u16, bool), settings: &[String]) -> Cluster {
+        Cluster::launch_with_acl(name, shards, namesrv, settings, None)
+    }
+
+    fn launch_with_acl(
         name: &str,
         shards: u16,
         (namesrv_port, embedded_namesrv): (u16, bool),
         settings: &[String],
+        acl: Option<Acl>,
     ) -> Cluster {
         let store = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
             .join("interop-store")
@@ -125,6 +170,7 @@ impl Cluster {
             settings: settings.to_vec(),
             store,
             log: log_path("broker"),
+            acl,
         };
         cluster.spawn();
         cluster
@@ -236,6 +282,24 @@ impl Cluster {
     /// waits until its route is served: ali-ons producers cannot create topics themselves, and
     /// a consumer started before its topic exists only sees it at its next route poll (30 s).
     pub fn create_topic(&self, topic: &str, queues: u32) {
+        let response = self.create_topic_as(topic, queues, self.admin());
+        assert_eq!(
+            response["code"], SUCCESS,
+            "UPDATE_AND_CREATE_TOPIC {topic} at the broker answered {response}"
+        );
+        let what = format!("route of {topic} served after creating it");
+        wait_until(PATIENCE, &what, || self.route(topic).is_ok());
+    }
+
+    /// Sends the UPDATE_AND_CREATE_TOPIC of [`Cluster::create_topic`] signed as `credentials`
+    /// (unsigned with `None`) and returns the response header, whatever it says: with the
+    /// plain ACL on, only an admin account may create a topic.
+    pub fn create_topic_as(
+        &self,
+        topic: &str,
+        queues: u32,
+        credentials: Option<&Credentials>,
+    ) -> Value {
         let header = serde_json::json!({
             "code": UPDATE_AND_CREATE_TOPIC, "language": "JAVA", "version": 453, "opaque": 1,
             "flag": 0, "serializeTypeCurrentRPC": "JSON",
@@ -245,13 +309,13 @@ impl Cluster {
                 "perm": "6", "topicFilterType": "SINGLE_TAG", "topicSysFlag": "0", "order": "false",
             },
         });
-        let response = request(self.listen_port, &header);
-        assert_eq!(
-            response["code"], SUCCESS,
-            "UPDATE_AND_CREATE_TOPIC {topic} at the broker answered {response}"
-        );
-        let what = format!("route of {topic} served after creating it");
-        wait_until(PATIENCE, &what, || self.route(topic).is_ok());
+        request_as(self.listen_port, &header, credentials).0
+    }
+
+    /// The admin account the harness signs its raw requests as, when the broker checks the
+    /// plain ACL ([`Cluster::start_with_acl`]).
+    pub fn admin(&self) -> Option<&Credentials> {
+        self.acl.as_ref().map(|acl| &acl.admin)
     }
 
     /// Waits until the broker lists `count` consumers of `group`: each has sent its first
@@ -266,12 +330,41 @@ impl Cluster {
         });
         wait_until(PATIENCE, &format!("{count} consumers of {group}"), || {
             self.shard_ports().any(|port| {
-                let (response, body) = request_with_body(port, &header);
+                let (response, body) = self.request_with_body(port, &header);
                 let list: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                 let listed = list["consumerIdList"].as_array().map_or(0, Vec::len);
                 response["code"] == SUCCESS && listed == count
             })
         });
+    }
+
+    /// The client ids of the consumers of `group` the broker lists now
+    /// (GET_CONSUMER_LIST_BY_GROUP at every shard, duplicates removed): none when no shard
+    /// took a heartbeat of the group's consumers, or none is connected any more.
+    pub fn consumers(&self, group: &str) -> Vec<String> {
+        let header = serde_json::json!({
+            "code": GET_CONSUMER_LIST_BY_GROUP, "language": "JAVA", "version": 453, "opaque": 3,
+            "flag": 0, "serializeTypeCurrentRPC": "JSON",
+            "extFields": { "consumerGroup": group },
+        });
+        let mut ids = std::collections::BTreeSet::new();
+        for port in self.shard_ports() {
+            let (response, body) = self.request_with_body(port, &header);
+            if response["code"] != SUCCESS {
+                continue;
+            }
+            let list: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let listed = list["consumerIdList"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            ids.extend(
+                listed
+                    .iter()
+                    .filter_map(|id| id.as_str().map(str::to_string)),
+            );
+        }
+        ids.into_iter().collect()
     }
 
     /// The client ids of the producers of `group` the broker holds connections of (from
@@ -283,7 +376,7 @@ impl Cluster {
             "opaque": 8, "flag": 0, "serializeTypeCurrentRPC": "JSON",
             "extFields": { "producerGroup": group },
         });
-        let (response, body) = request_with_body(self.shard_port(shard), &header);
+        let (response, body) = self.request_with_body(self.shard_port(shard), &header);
         if response["code"] != SUCCESS {
             return Vec::new();
         }
@@ -315,7 +408,7 @@ impl Cluster {
     /// consumer gave the queue up, so a count over a few seconds only grows.
     pub fn wait_parked_pulls(&self, count: usize) -> usize {
         wait_for(PATIENCE, &format!("{count} parked pulls"), || {
-            let parked: usize = self.shard_ports().map(parked_pulls).sum();
+            let parked: usize = self.shard_ports().map(|port| self.parked_pulls(port)).sum();
             Some(parked).filter(|&parked| parked >= count)
         })
     }
@@ -325,7 +418,7 @@ impl Cluster {
     pub fn wait_parked_pulls_at(&self, port: u16, count: usize) -> usize {
         let what = format!("{count} parked pulls at the shard on port {port}");
         wait_for(PATIENCE, &what, || {
-            Some(parked_pulls(port)).filter(|&parked| parked >= count)
+            Some(self.parked_pulls(port)).filter(|&parked| parked >= count)
         })
     }
 
@@ -352,7 +445,7 @@ impl Cluster {
             "code": GET_ROUTEINFO_BY_TOPIC, "language": "JAVA", "version": 453, "opaque": 2,
             "flag": 0, "serializeTypeCurrentRPC": "JSON", "extFields": { "topic": topic },
         });
-        let (response, body) = request_with_body(self.namesrv_port, &header);
+        let (response, body) = self.request_with_body(self.namesrv_port, &header);
         if response["code"] == SUCCESS {
             Ok(serde_json::from_slice(&body).unwrap_or(Value::Null))
         } else {
@@ -390,7 +483,7 @@ impl Cluster {
             let mut offset = 0;
             loop {
                 let header = raw_pull(topic, queue, offset, 32);
-                let (response, body) = request_with_body(self.shard_port(shard), &header);
+                let (response, body) = self.request_with_body(self.shard_port(shard), &header);
                 if response["code"] != SUCCESS {
                     break;
                 }
@@ -419,7 +512,7 @@ impl Cluster {
             "flag": 0, "serializeTypeCurrentRPC": "JSON", "extFields": {},
         });
         self.shard_ports().any(|port| {
-            let (response, body) = request_with_body(port, &header);
+            let (response, body) = self.request_with_body(port, &header);
             assert_eq!(
                 response["code"], SUCCESS,
                 "GET_ALL_TOPIC_CONFIG: {response}"
@@ -437,7 +530,7 @@ impl Cluster {
             "flag": 0, "serializeTypeCurrentRPC": "JSON",
             "extFields": { "topic": topic, "queueId": queue.to_string() },
         });
-        let response = request(self.shard_port(shard), &header);
+        let response = self.request(self.shard_port(shard), &header);
         assert_eq!(response["code"], SUCCESS, "GET_MAX_OFFSET: {response}");
         offset_field(&response)
     }
@@ -459,7 +552,7 @@ impl Cluster {
                 "setZeroIfNotFound": "false",
             },
         });
-        let response = request(self.shard_port(shard), &header);
+        let response = self.request(self.shard_port(shard), &header);
         (response["code"] == SUCCESS).then(|| offset_field(&response))
     }
 
@@ -467,7 +560,7 @@ impl Cluster {
     /// one PULL_MESSAGE of that offset: its queue offset, store time and body.
     pub fn record_at(&self, shard: u16, topic: &str, queue: u32, offset: i64) -> StoredAt {
         let header = raw_pull(topic, queue, offset, 1);
-        let (response, body) = request_with_body(self.shard_port(shard), &header);
+        let (response, body) = self.request_with_body(self.shard_port(shard), &header);
         assert_eq!(
             response["code"], SUCCESS,
             "a message at {topic}/{queue}/{offset}: {response}"
@@ -488,7 +581,7 @@ impl Cluster {
 
     /// The integer value of `key` in shard `shard`'s GET_BROKER_RUNTIME_INFO.
     pub fn runtime_figure(&self, shard: u16, key: &str) -> i64 {
-        let table = runtime_table(self.shard_port(shard));
+        let table = self.runtime_table(self.shard_port(shard));
         let text = table[key]
             .as_str()
             .unwrap_or_else(|| panic!("no {key} in {table}"));
@@ -547,13 +640,15 @@ impl Cluster {
             args.extend(["--key-prefix".into(), produce.key_prefix.clone()]);
             args.extend(["--body-prefix".into(), produce.body_prefix.clone()]);
         }
+        args.extend(credential_args(produce.credentials.as_ref()));
         let label = format!(
-            "{} {}producer ({}) of {} on {}",
+            "{} {}producer ({}) of {} on {}{}",
             client.name(),
             if produce.orderly { "orderly " } else { "" },
             produce.mode,
             produce.group,
-            produce.topic
+            produce.topic,
+            signed_label(produce.credentials.as_ref())
         );
         (args, label)
     }
@@ -576,12 +671,14 @@ impl Cluster {
         if consume.orderly {
             args.push("--orderly".into());
         }
+        args.extend(credential_args(consume.credentials.as_ref()));
         let label = format!(
-            "{} {}consumer {} on {}",
+            "{} {}consumer {} on {}{}",
             client.name(),
             if consume.orderly { "orderly " } else { "" },
             consume.group,
-            consume.topic
+            consume.topic,
+            signed_label(consume.credentials.as_ref())
         );
         Running::spawn(client, Role::Consumer, args, label, consume.seconds)
     }
@@ -646,6 +743,9 @@ impl Drop for Cluster {
         }
         if !std::thread::panicking() {
             let _ = std::fs::remove_dir_all(&self.store);
+            if let Some(acl) = &self.acl {
+                let _ = std::fs::remove_file(&acl.file);
+            }
         }
     }
 }
@@ -667,49 +767,6 @@ pub(super) fn log_path(what: &str) -> PathBuf {
     ))
 }
 
-/// `parkedPulls` of GET_BROKER_RUNTIME_INFO at the shard listening on `port`.
-fn parked_pulls(port: u16) -> usize {
-    let table = runtime_table(port);
-    let parked = table["parkedPulls"].as_str().expect("parkedPulls");
-    parked.parse().expect("a count")
-}
-
-/// GET_BROKER_RUNTIME_INFO's table at the shard listening on `port` (every value is text).
-fn runtime_table(port: u16) -> Value {
-    let header = serde_json::json!({
-        "code": GET_BROKER_RUNTIME_INFO, "language": "JAVA", "version": 453, "opaque": 4,
-        "flag": 0, "serializeTypeCurrentRPC": "JSON", "extFields": {},
-    });
-    let (response, body) = request_with_body(port, &header);
-    assert_eq!(
-        response["code"], SUCCESS,
-        "GET_BROKER_RUNTIME_INFO at {port}: {response}"
-    );
-    let info: Value = serde_json::from_slice(&body).expect("a runtime-info body");
-    info["table"].clone()
-}
-
-/// The `offset` field of a response header, a number sent as text.
-fn offset_field(response: &Value) -> i64 {
-    let offset = response["extFields"]["offset"].as_str();
-    let offset = offset.unwrap_or_else(|| panic!("no offset in {response}"));
-    offset.parse().expect("a number")
-}
-
-fn request(port: u16, header: &Value) -> Value {
-    request_with_body(port, header).0
-}
-
-fn request_with_body(port: u16, header: &Value) -> (Value, Vec<u8>) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect for a request");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("read timeout");
-    crate::common::write_all(&mut stream, &json_frame(&header.to_string(), b""));
-    let frame = read_frame(&mut stream).expect("a response frame");
-    (frame.json(), frame.body)
-}
-
 /// One message read back from the broker at a queue offset ([`Cluster::record_at`]).
 #[derive(Debug, Clone)]
 pub struct StoredAt {
@@ -726,20 +783,4 @@ pub struct StoredRecord {
     /// SYSFLAG's COMPRESSED bit: the body is compressed as the producer sent it.
     pub compressed: bool,
     pub body_len: usize,
-}
-
-/// A PULL_MESSAGE of up to `max` messages of `topic`'s `queue` from `offset`, by a group of its
-/// own that commits nothing and is not held.
-fn raw_pull(topic: &str, queue: u32, offset: impl ToString, max: u32) -> serde_json::Value {
-    serde_json::json!({
-        "code": PULL_MESSAGE, "language": "JAVA", "version": 453, "opaque": 3,
-        "flag": 0, "serializeTypeCurrentRPC": "JSON",
-        "extFields": {
-            "consumerGroup": "interop_raw_reader", "topic": topic,
-            "queueId": queue.to_string(), "queueOffset": offset.to_string(),
-            "maxMsgNums": max.to_string(), "sysFlag": PULL_WITH_SUBSCRIPTION.to_string(),
-            "commitOffset": "0", "suspendTimeoutMillis": "0", "subscription": "*",
-            "subVersion": "0", "expressionType": "TAG",
-        },
-    })
 }

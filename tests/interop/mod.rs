@@ -8,7 +8,10 @@
 //! change of a broker's configuration), `error`, and a final `done`. A test starts clients
 //! with [`Cluster::produce`] / [`Cluster::consume`] (and runs an admin operation with
 //! [`Cluster::reset_offset_by_time`], [`Cluster::get_broker_config`] or
-//! [`Cluster::update_broker_config`]) and asserts on what their users would observe.
+//! [`Cluster::update_broker_config`]) and asserts on what their users would observe. A broker
+//! started with [`Cluster::start_with_acl`] checks RocketMQ's plain ACL: the harness signs its
+//! own requests as the admin account it is given, and a client run signs as the account its
+//! `Produce` or `Consume` names (`signed_as`).
 //!
 //! A client that is not installed fails its tests, naming what to run: `scripts/test.sh`
 //! installs the Node and Python clients (`scripts/install-test-clients.sh`) and builds the
@@ -18,6 +21,7 @@
 
 pub mod admin;
 pub mod cluster;
+pub mod raw;
 pub mod replicated;
 pub mod report;
 pub mod run;

@@ -110,6 +110,9 @@ pub struct Report {
     /// Exit code; `None` when the harness had to kill the process.
     pub exit_code: Option<i32>,
     pub log: PathBuf,
+    /// Where the C++ client (PyPI `rocketmq`) logs this run ([`Report::native_log`]); `None`
+    /// for the other clients.
+    pub native_log: Option<NativeLog>,
 }
 
 fn text(value: &Value, field: &str) -> Option<String> {
@@ -297,6 +300,17 @@ impl Report {
         }
     }
 
+    /// What the C++ client (PyPI `rocketmq`) logged in this run, where it logs what it does
+    /// not pass on to its user (a broker's refusal of a send, a refused heartbeat): files of its
+    /// own named after the process id, not stderr ([`NativeLog`]). Empty for the other
+    /// clients.
+    pub fn native_log(&self) -> String {
+        self.native_log
+            .as_ref()
+            .map(NativeLog::read)
+            .unwrap_or_default()
+    }
+
     /// The last lines of the client's stderr, where the client libraries log.
     pub fn log_tail(&self) -> String {
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
@@ -331,6 +345,61 @@ fn received(value: &Value) -> Received {
         keys: text(value, "keys"),
         body: text(value, "body"),
         reconsume_times: number(value, "reconsumeTimes"),
+    }
+}
+
+/// The log of the C++ client (PyPI `rocketmq`) of one process:
+/// `$HOME/logs/rocketmq-cpp/<pid>_rocketmq-cpp.log.<n>`, `HOME` being `.cache/python-home` for
+/// the harness's runs. A file of that name left by an earlier process with the same id is kept:
+/// the client then writes to the next free `<n>` (or on after what is there), so what was there
+/// when the run began is left out.
+#[derive(Debug, Clone)]
+pub struct NativeLog {
+    pid: u32,
+    /// The files of this process id there were before the run, and their lengths.
+    before: BTreeMap<PathBuf, u64>,
+}
+
+impl NativeLog {
+    /// The log of process `pid`, taken before its client has written anything.
+    pub fn of(pid: u32) -> NativeLog {
+        NativeLog {
+            pid,
+            before: NativeLog::files(pid).into_iter().collect(),
+        }
+    }
+
+    /// Every file of process id `pid`, with its length.
+    fn files(pid: u32) -> Vec<(PathBuf, u64)> {
+        let dir = super::repo_root().join(".cache/python-home/logs/rocketmq-cpp");
+        let prefix = format!("{pid}_rocketmq-cpp.log.");
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut files: Vec<(PathBuf, u64)> = entries
+            .flatten()
+            .filter(|entry| entry.file_name().to_string_lossy().starts_with(&prefix))
+            .map(|entry| {
+                let len = entry.metadata().map_or(0, |m| m.len());
+                (entry.path(), len)
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// What the run wrote, file after file.
+    pub fn read(&self) -> String {
+        let mut text = String::new();
+        for (file, _) in NativeLog::files(self.pid) {
+            let bytes = std::fs::read(&file).unwrap_or_default();
+            let start = self.before.get(&file).copied().unwrap_or(0);
+            let start = usize::try_from(start).unwrap_or(0);
+            // A file shorter than it was was started afresh.
+            let ours = bytes.get(start..).unwrap_or(&bytes);
+            text.push_str(&String::from_utf8_lossy(ours));
+        }
+        text
     }
 }
 

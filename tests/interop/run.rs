@@ -11,8 +11,10 @@ use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use shardmq::wire::signature::Credentials;
 
 use super::cluster::log_path;
+use super::report::NativeLog;
 use super::{Client, Report, Role};
 use crate::common::{poll_for, wait_until, PATIENCE};
 
@@ -53,6 +55,9 @@ pub struct Produce {
     pub key_prefix: String,
     pub body_prefix: String,
     pub seconds: u64,
+    /// The account the producer signs every request as (`--access-key`, `--secret-key`), for
+    /// a broker that checks the plain ACL; `None`: it sends no credentials.
+    pub credentials: Option<Credentials>,
 }
 
 impl Produce {
@@ -71,7 +76,15 @@ impl Produce {
             key_prefix: "key-".into(),
             body_prefix: "body-".into(),
             seconds: 60,
+            credentials: None,
         }
+    }
+
+    /// Signs every request the producer sends as the account of `credentials` (every driver
+    /// can: see tests/interop/README.md).
+    pub fn signed_as(mut self, credentials: &Credentials) -> Produce {
+        self.credentials = Some(credentials.clone());
+        self
     }
 
     /// Sends every message with a transactional producer, each local transaction and the
@@ -148,6 +161,8 @@ pub struct Consume {
     /// orderly listener and consumes with `parallelConsumeLimit: 1` instead.
     pub orderly: bool,
     pub seconds: u64,
+    /// The account the consumer signs every request as, as [`Produce::credentials`].
+    pub credentials: Option<Credentials>,
 }
 
 impl Consume {
@@ -161,7 +176,14 @@ impl Consume {
             count: 0,
             orderly: false,
             seconds: 60,
+            credentials: None,
         }
+    }
+
+    /// Signs every request the consumer sends as the account of `credentials`.
+    pub fn signed_as(mut self, credentials: &Credentials) -> Consume {
+        self.credentials = Some(credentials.clone());
+        self
     }
 
     /// An orderly consumer, as the `orderly` field says.
@@ -211,6 +233,8 @@ pub struct Running {
     reader: Option<std::thread::JoinHandle<()>>,
     label: String,
     log: PathBuf,
+    /// The C++ client's own log.
+    native_log: Option<NativeLog>,
     hard_deadline: Instant,
 }
 
@@ -250,6 +274,8 @@ impl Running {
             .stderr(File::create(&log).expect("client log"))
             .spawn()
             .unwrap_or_else(|e| panic!("{label}: cannot start: {e}"));
+        // Taken at once, long before the interpreter has loaded the native library.
+        let native_log = (client == Client::Python).then(|| NativeLog::of(child.id()));
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().expect("piped stdout");
         let (sink, lines) = channel();
@@ -271,6 +297,7 @@ impl Running {
             reader: Some(reader),
             label,
             log,
+            native_log,
             hard_deadline: Instant::now() + Duration::from_secs(seconds) + CLIENT_GRACE,
         }
     }
@@ -303,6 +330,7 @@ impl Running {
             events: self.events.borrow().clone(),
             exit_code: None,
             log: self.log.clone(),
+            native_log: self.native_log.clone(),
         }
     }
 
@@ -377,4 +405,22 @@ impl Drop for Running {
             let _ = self.child.wait();
         }
     }
+}
+
+/// `--access-key`, `--secret-key`: every driver signs its requests as that account.
+pub(super) fn credential_args(credentials: Option<&Credentials>) -> Vec<String> {
+    let Some(credentials) = credentials else {
+        return Vec::new();
+    };
+    vec![
+        "--access-key".into(),
+        credentials.access_key.clone(),
+        "--secret-key".into(),
+        credentials.secret_key().into(),
+    ]
+}
+
+/// ` as <access key>` for a run that signs its requests, for its label.
+pub(super) fn signed_label(credentials: Option<&Credentials>) -> String {
+    credentials.map_or_else(String::new, |c| format!(" as {}", c.access_key))
 }

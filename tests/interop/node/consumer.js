@@ -3,7 +3,7 @@
 // --count messages arrived (0: no limit) or --seconds passed.
 // Usage: node consumer.js --namesrv 127.0.0.1:9876 --topic T --group cg --expr 'TagA || TagC'
 //        [--model clustering|broadcasting] [--from last|first] [--count 10] [--seconds 30]
-//        [--orderly]
+//        [--orderly] [--access-key AK --secret-key SK]
 // ali-ons has no orderly listener: --orderly sets `parallelConsumeLimit: 1` (its default, made
 // explicit), with which it hands a queue's messages to the handler one at a time, in queue
 // order, each awaited before the next; it takes no queue lock at the broker.
@@ -77,6 +77,7 @@ async function main() {
   await consumer.ready();
   line('started', {
     client: 'node', role: 'consumer', group: args.group || 'interop_cg', orderly: args.orderly,
+    accessKey: args['access-key'] || null,
   });
 }
 

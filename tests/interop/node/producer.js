@@ -6,7 +6,7 @@
 // no selector and no orderly send of its own). That pins one queue only on a 1-queue topic:
 // see the README's quirks.
 // Usage: node producer.js --namesrv 127.0.0.1:9876 --topic T --group pg --count 10 --tags TagA,TagB
-//        [--body-sizes 4095,5120] [--orderly]
+//        [--body-sizes 4095,5120] [--orderly] [--access-key AK --secret-key SK]
 
 const { Producer, Message } = require('ali-ons');
 const { options, line, clientOptions, errorText, exit, paddedBody } = require('./common');
@@ -39,7 +39,10 @@ async function main() {
   }, Number(args.seconds) * 1000);
 
   await producer.ready();
-  line('started', { client: 'node', role: 'producer', mode: args.mode, orderly: args.orderly });
+  line('started', {
+    client: 'node', role: 'producer', mode: args.mode, orderly: args.orderly,
+    accessKey: args['access-key'] || null,
+  });
 
   const sendOne = async index => {
     const tag = tags[index % tags.length];
@@ -81,7 +84,12 @@ async function main() {
     }
   }
   clearTimeout(timer);
-  await producer.close();
+  try {
+    await producer.close();
+  } catch (err) {
+    // Closing unregisters the client at the brokers, which may refuse it too.
+    line('error', { stage: 'close', index: null, error: errorText(err) });
+  }
   const ok = failed === 0 && sent === count;
   line('done', { ok, sent, failed });
   exit(ok ? 0 : 1);

@@ -3,6 +3,7 @@ delivered message, until --count messages arrived (0: no limit) or --seconds pas
 
 Usage: consumer.py --namesrv 127.0.0.1:9876 --topic T [--group cg] [--expr 'TagA || TagC']
                    [--model clustering|broadcasting] [--count 10] [--seconds 30] [--orderly]
+                   [--access-key AK --secret-key SK]
 
 --orderly makes it an orderly consumer (`PushConsumer(group, orderly=True)`): one queue's
 messages reach the callback one at a time, in queue order, under the broker's lock on the queue.
@@ -14,7 +15,7 @@ import threading
 
 from rocketmq.client import MessageModel, PushConsumer
 
-from common import line, parser, text
+from common import line, parser, set_credentials, text
 
 
 def main():
@@ -51,13 +52,21 @@ def main():
     # Two consumer processes on one host need distinct instance names to be two clients.
     consumer.set_instance_name(f"python-consumer-{os.getpid()}")
     try:
+        set_credentials(consumer, args)
         consumer.subscribe(args.topic, on_message, expression=args.expr)
         consumer.start()
     except Exception as error:  # the native library raises its own exception types
         line("error", stage="start", index=None, error=str(error))
         line("done", ok=False, received=0)
         return 1
-    line("started", client="python", role="consumer", group=group, orderly=args.orderly)
+    line(
+        "started",
+        client="python",
+        role="consumer",
+        group=group,
+        orderly=args.orderly,
+        accessKey=args.access_key,
+    )
     enough.wait(args.seconds)
     consumer.shutdown()
     # A timed run succeeds; a run that asked for a count fails when it did not get it.

@@ -3,7 +3,7 @@
 
 Usage: producer.py --namesrv 127.0.0.1:9876 --topic T [--group pg] [--count 10]
                    [--mode sync|async|oneway|batch] [--batch-size 10] [--tags TagA,TagB]
-                   [--body-sizes 4095,5120] [--orderly]
+                   [--body-sizes 4095,5120] [--orderly] [--access-key AK --secret-key SK]
 
 --orderly sends with `send_orderly`, every message with the same order id, which the binding's
 default selector (`hashing_queue_selector`: id mod queue count) turns into one queue (sync mode
@@ -17,7 +17,7 @@ import time
 
 from rocketmq.client import Message, Producer
 
-from common import line, padded_body, parser
+from common import line, padded_body, parser, set_credentials
 
 # The C++ client refuses bodies over 128 KiB by default; Java's clients, the Rust client and
 # the broker take up to 4 MiB.
@@ -56,12 +56,20 @@ def main():
     producer.set_namesrv_addr(args.namesrv)
     producer.set_max_message_size(MAX_MESSAGE_SIZE)
     try:
+        set_credentials(producer, args)
         producer.start()
     except Exception as error:  # the native library raises its own exception types
         line("error", stage="start", index=None, error=str(error))
         line("done", ok=False, sent=0, failed=count)
         return 1
-    line("started", client="python", role="producer", mode=args.mode, orderly=args.orderly)
+    line(
+        "started",
+        client="python",
+        role="producer",
+        mode=args.mode,
+        orderly=args.orderly,
+        accessKey=args.access_key,
+    )
 
     def result_fields(result):
         # The C++ client's result has no queue id and no offset message id.

@@ -20,6 +20,9 @@
 //! itself first (`Validators::check_broker_config`: `brokerPermission` must be a valid
 //! permission) and sends nothing when that fails. It prints an `updated` line with the keys
 //! sent, or an `error` line with the client's refusal or the broker's code and remark.
+//!
+//! Each takes `--access-key` and `--secret-key`: the admin client then signs every request as
+//! that account ([`crate::credentials`]), for a broker that checks RocketMQ's plain ACL.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -28,6 +31,7 @@ use clap::{Args, Subcommand};
 use rocketmq_client_rust::{BrokerAdmin, ClientRuntime, DefaultMQAdminExt, OffsetAdmin};
 use serde_json::{json, Value};
 
+use crate::credentials::CredentialArgs;
 use crate::output;
 
 #[derive(Debug, Args)]
@@ -63,6 +67,8 @@ struct ResetOffsetArgs {
     /// The request's `isForce`: reset even to an offset past the group's current one.
     #[arg(long)]
     force: bool,
+    #[command(flatten)]
+    credentials: CredentialArgs,
 }
 
 #[derive(Debug, Args)]
@@ -74,6 +80,8 @@ struct GetBrokerConfigArgs {
     /// The broker to ask, `host:port`.
     #[arg(long)]
     broker_addr: String,
+    #[command(flatten)]
+    credentials: CredentialArgs,
 }
 
 #[derive(Debug, Args)]
@@ -88,6 +96,8 @@ struct UpdateBrokerConfigArgs {
     /// A key and its new value, `key=value`; repeat it for more keys, all sent in one request.
     #[arg(long = "set", value_parser = parse_setting, required = true)]
     settings: Vec<(String, String)>,
+    #[command(flatten)]
+    credentials: CredentialArgs,
 }
 
 /// One `--set` item: `key=value`, split at the first `=`; the key must not be empty.
@@ -114,24 +124,41 @@ pub async fn run(args: AdminArgs, runtime: Arc<ClientRuntime>) -> bool {
 /// The admin client's futures are boxed, here and in every operation: laid out inline they
 /// nest deep enough to overflow the compiler's query depth on a build without incremental
 /// caches (a clean checkout).
+///
+/// With `credentials`, every request is signed as that account (`DefaultMQAdminExt::with_rpc_hook`
+/// and the `AclClientRPCHook`, as `mqadmin` signs with the keys of its `conf/tools.yml`).
 async fn start_admin(
     namesrv: &str,
     runtime: Arc<ClientRuntime>,
     command: &str,
+    credentials: &CredentialArgs,
 ) -> Option<DefaultMQAdminExt> {
-    let mut admin = DefaultMQAdminExt::new(runtime);
+    let mut admin = match credentials.rpc_hook() {
+        Some(hook) => DefaultMQAdminExt::with_rpc_hook(runtime, hook),
+        None => DefaultMQAdminExt::new(runtime),
+    };
     admin.set_namesrv_addr(namesrv);
     if let Err(error) = Box::pin(admin.start()).await {
         output::error("start", None, &output::describe(&error));
         output::done(&json!({ "ok": false }));
         return None;
     }
-    output::started(json!({ "client": "rust", "role": "admin", "command": command }));
+    output::started(json!({
+        "client": "rust", "role": "admin", "command": command,
+        "accessKey": credentials.shown(),
+    }));
     Some(admin)
 }
 
 async fn get_broker_config(args: GetBrokerConfigArgs, runtime: Arc<ClientRuntime>) -> bool {
-    let Some(mut admin) = start_admin(&args.namesrv, runtime, "get-broker-config").await else {
+    let Some(mut admin) = start_admin(
+        &args.namesrv,
+        runtime,
+        "get-broker-config",
+        &args.credentials,
+    )
+    .await
+    else {
         return false;
     };
     let result = Box::pin(admin.get_broker_config(args.broker_addr.as_str().into())).await;
@@ -158,7 +185,14 @@ async fn get_broker_config(args: GetBrokerConfigArgs, runtime: Arc<ClientRuntime
 }
 
 async fn update_broker_config(args: UpdateBrokerConfigArgs, runtime: Arc<ClientRuntime>) -> bool {
-    let Some(mut admin) = start_admin(&args.namesrv, runtime, "update-broker-config").await else {
+    let Some(mut admin) = start_admin(
+        &args.namesrv,
+        runtime,
+        "update-broker-config",
+        &args.credentials,
+    )
+    .await
+    else {
         return false;
     };
     // A key given twice: the last value, as mqadmin's properties would have it.
@@ -193,7 +227,9 @@ async fn update_broker_config(args: UpdateBrokerConfigArgs, runtime: Arc<ClientR
 }
 
 async fn reset_offset(args: ResetOffsetArgs, runtime: Arc<ClientRuntime>) -> bool {
-    let Some(mut admin) = start_admin(&args.namesrv, runtime, "reset-offset").await else {
+    let Some(mut admin) =
+        start_admin(&args.namesrv, runtime, "reset-offset", &args.credentials).await
+    else {
         return false;
     };
     let result = Box::pin(admin.reset_offset_by_timestamp(

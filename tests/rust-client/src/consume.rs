@@ -16,6 +16,7 @@ use rocketmq_protocol::protocol::heartbeat::message_model::MessageModel;
 use serde_json::{json, Value};
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::credentials::CredentialArgs;
 use crate::output;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -58,6 +59,8 @@ pub struct ConsumeArgs {
     /// Upper bound of the whole run.
     #[arg(long, default_value_t = 30)]
     seconds: u64,
+    #[command(flatten)]
+    credentials: CredentialArgs,
 }
 
 /// Hands every delivered message to the printing loop and acknowledges it.
@@ -119,6 +122,7 @@ pub async fn run(args: ConsumeArgs, runtime: Arc<ClientRuntime>) -> bool {
         .name_server_addr(args.namesrv.clone())
         .message_model(model)
         .consume_from_where(from)
+        .rpc_hook(args.credentials.rpc_hook())
         .build();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let subscribed = consumer
@@ -142,6 +146,7 @@ pub async fn run(args: ConsumeArgs, runtime: Arc<ClientRuntime>) -> bool {
     }
     output::started(json!({
         "client": "rust", "role": "consumer", "group": args.group, "orderly": args.orderly,
+        "accessKey": args.credentials.shown(),
     }));
 
     let deadline = Instant::now() + Duration::from_secs(args.seconds);

@@ -7,6 +7,7 @@
 
 mod admin;
 mod consume;
+mod credentials;
 mod output;
 mod produce;
 mod transaction;

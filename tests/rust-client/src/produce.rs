@@ -13,6 +13,7 @@ use rocketmq_model::common::message::message_queue::MessageQueue;
 use rocketmq_model::common::message::message_single::Message;
 use serde_json::{json, Value};
 
+use crate::credentials::CredentialArgs;
 use crate::output;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -78,6 +79,8 @@ pub struct ProduceArgs {
     /// Upper bound of the whole run; async callbacks still missing then count as failures.
     #[arg(long, default_value_t = 60)]
     pub(crate) seconds: u64,
+    #[command(flatten)]
+    pub(crate) credentials: CredentialArgs,
 }
 
 /// What a local transaction returns, or what a check of it is answered.
@@ -176,10 +179,13 @@ pub async fn run(args: ProduceArgs, runtime: Arc<ClientRuntime>) -> bool {
         output::done(&json!({ "ok": false, "sent": 0, "failed": args.count }));
         return false;
     }
-    let mut producer = DefaultMQProducer::builder(runtime)
+    let mut builder = DefaultMQProducer::builder(runtime)
         .producer_group(args.group.clone())
-        .name_server_addr(args.namesrv.clone())
-        .build();
+        .name_server_addr(args.namesrv.clone());
+    if let Some(hook) = args.credentials.rpc_hook() {
+        builder = builder.rpc_hook(hook);
+    }
+    let mut producer = builder.build();
     if let Err(error) = producer.start().await {
         output::error("start", None, &output::describe(&error));
         output::done(&json!({ "ok": false, "sent": 0, "failed": args.count }));
@@ -187,7 +193,7 @@ pub async fn run(args: ProduceArgs, runtime: Arc<ClientRuntime>) -> bool {
     }
     output::started(json!({
         "client": "rust", "role": "producer", "mode": format!("{:?}", args.mode),
-        "orderly": args.orderly,
+        "orderly": args.orderly, "accessKey": args.credentials.shown(),
     }));
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let (sent, failed) = match args.mode {

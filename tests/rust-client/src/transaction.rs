@@ -110,12 +110,15 @@ pub async fn run(args: ProduceArgs, runtime: Arc<ClientRuntime>) -> bool {
     // `topics`: the producer looks the topic's route up when it starts, so it knows the broker
     // and heartbeats it (which is how the broker finds a producer of the group to check
     // with) even when it sends nothing.
-    let mut producer = TransactionMQProducer::builder(runtime)
+    let mut builder = TransactionMQProducer::builder(runtime)
         .producer_group(args.group.clone())
         .name_server_addr(args.namesrv.clone())
         .topics(vec![args.topic.clone()])
-        .transaction_listener(listener)
-        .build();
+        .transaction_listener(listener);
+    if let Some(hook) = args.credentials.rpc_hook() {
+        builder = builder.rpc_hook(hook);
+    }
+    let mut producer = builder.build();
     if let Err(error) = producer.start().await {
         output::error("start", None, &output::describe(&error));
         output::done(&json!({ "ok": false, "sent": 0, "failed": args.count }));

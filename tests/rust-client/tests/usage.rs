@@ -92,6 +92,38 @@ fn admin_broker_config_takes_the_harness_options() {
 }
 
 #[test]
+fn every_run_takes_an_account_to_sign_as() {
+    for subcommand in [
+        "produce",
+        "consume",
+        "admin reset-offset",
+        "admin get-broker-config",
+        "admin update-broker-config",
+    ] {
+        let text = help(subcommand);
+        for option in ["--access-key", "--secret-key"] {
+            assert!(
+                text.contains(option),
+                "{subcommand} --help lists {option}:\n{text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn half_an_account_is_refused() {
+    for half in [["--access-key", "RocketMQ"], ["--secret-key", "12345678"]] {
+        let output = Command::new(env!("CARGO_BIN_EXE_shardmq-interop-rust"))
+            .args(["produce", "--namesrv", "127.0.0.1:1", "--topic", "T"])
+            .args(half)
+            .output()
+            .expect("run the driver");
+        assert_eq!(output.status.code(), Some(2), "{} alone refused", half[0]);
+        assert!(output.stdout.is_empty(), "nothing started with {}", half[0]);
+    }
+}
+
+#[test]
 fn a_setting_without_a_key_and_value_is_refused() {
     for setting in ["maxMessageSize", "=1024"] {
         let output = Command::new(env!("CARGO_BIN_EXE_shardmq-interop-rust"))
