@@ -145,14 +145,8 @@ pub fn run_broker(mut config: BrokerConfig) -> Result<(), ServerError> {
     }
     let namesrv = embedded_namesrv(&config)?;
     let result = shards::launch(runtime, move |shard: BrokerShard| {
-        let access = acl.clone();
-        run_shard(
-            shard,
-            config.clone(),
-            tables.clone(),
-            namesrv.clone(),
-            access,
-        )
+        let (tables, namesrv, acl) = (tables.clone(), namesrv.clone(), acl.clone());
+        run_shard(shard, config.clone(), tables, namesrv, acl)
     });
     result
         .map(drop)
