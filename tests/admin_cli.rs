@@ -4,8 +4,14 @@
 
 mod common;
 
-use std::net::TcpStream;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::process::Command;
+use std::thread;
+
+use bytes::BytesMut;
+use shardmq::wire::signature::{signature, ACCESS_KEY, SIGNATURE};
+use shardmq::wire::{frame, RemotingCommand};
 
 use common::{
     code_of, free_port, heart_beat, request, request_with_body, send_v2, wait_for, wait_max_offset,
@@ -377,6 +383,102 @@ fn a_server_that_does_not_answer_is_named() {
         err.contains(&addr) && err.contains("did not answer"),
         "{err}"
     );
+}
+
+/// A server that takes `connections` connections one after the other, reads one request from
+/// each, refuses it with NO_PERMISSION and hands back what it read.
+fn refusing_server(connections: usize) -> (String, thread::JoinHandle<Vec<RemotingCommand>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("address").to_string();
+    let server = thread::spawn(move || {
+        let mut requests = Vec::new();
+        for _ in 0..connections {
+            let (mut stream, _) = listener.accept().expect("accept");
+            stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
+            let mut buf = BytesMut::new();
+            let request = loop {
+                if let Some(request) = frame::decode(&mut buf).expect("a frame") {
+                    break request;
+                }
+                let mut chunk = [0u8; 4096];
+                let read = stream.read(&mut chunk).expect("read");
+                assert!(read > 0, "closed before a whole request");
+                buf.extend_from_slice(&chunk[..read]);
+            };
+            let remark = Some("no permission for the request [admin-key]".to_owned());
+            let refusal = RemotingCommand::response_to(&request, 16, remark);
+            let mut out = BytesMut::new();
+            refusal.encode(&mut out).expect("encode");
+            stream.write_all(&out).expect("write");
+            requests.push(request);
+        }
+        requests
+    });
+    (addr, server)
+}
+
+/// With an account (flags or environment), the admin command signs its requests as RocketMQ's
+/// ACL 1.0 clients do, and prints a refusal's code and remark; the secret shows nowhere.
+#[test]
+fn requests_are_signed_with_the_account() {
+    let secret = "admin-secret-1234";
+    let (addr, server) = refusing_server(2);
+    let by_flags = Command::new(env!("CARGO_BIN_EXE_shardmq"))
+        .args(["admin", "--access-key", "admin-key", "--secret-key", secret])
+        .args(["topicList", "-n", &addr])
+        .env_remove("SHARDMQ_ACCESS_KEY")
+        .env_remove("SHARDMQ_SECRET_KEY")
+        .output()
+        .expect("run shardmq admin");
+    let by_env = Command::new(env!("CARGO_BIN_EXE_shardmq"))
+        .args(["admin", "topicRoute", "-t", "TopicA", "-n", &addr])
+        .env("SHARDMQ_ACCESS_KEY", "admin-key")
+        .env("SHARDMQ_SECRET_KEY", secret)
+        .output()
+        .expect("run shardmq admin");
+    let requests = server.join().expect("server");
+    for (output, request) in [&by_flags, &by_env].into_iter().zip(&requests) {
+        let (out, err) = (
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr),
+        );
+        assert!(!output.status.success(), "{out}");
+        assert!(
+            err.contains(&addr)
+                && err.contains("NO_PERMISSION (16)")
+                && err.contains("no permission for the request [admin-key]"),
+            "{err}"
+        );
+        assert!(!out.contains(secret) && !err.contains(secret), "{out}{err}");
+        assert_eq!(request.ext_fields.get(ACCESS_KEY), Some("admin-key"));
+        let given = request.ext_fields.get(SIGNATURE).expect("a signature");
+        assert_eq!(given, signature(request, secret), "{request:?}");
+    }
+    assert_eq!(requests[1].ext_fields.get("topic"), Some("TopicA"));
+}
+
+#[test]
+fn one_key_without_the_other_is_refused() {
+    for (given, missing) in [
+        (["--access-key", "admin-key"], "secret key"),
+        (["--secret-key", "admin-secret"], "access key"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_shardmq"))
+            .arg("admin")
+            .args(given)
+            .args(["clusterList", "-n", "127.0.0.1:1"])
+            .env_remove("SHARDMQ_ACCESS_KEY")
+            .env_remove("SHARDMQ_SECRET_KEY")
+            .output()
+            .expect("run shardmq admin");
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success());
+        assert!(
+            err.contains(missing) && !err.contains("did not answer"),
+            "{err}"
+        );
+        assert!(!err.contains("admin-secret"), "{err}");
+    }
 }
 
 #[test]

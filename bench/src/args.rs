@@ -9,8 +9,10 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{json, Value};
 
+use shardmq::wire::signature::Credentials;
 use shardmq::wire::SerializeType;
 
+use crate::account::{self, AccountArgs};
 use crate::BenchError;
 
 #[derive(Debug, Parser)]
@@ -89,9 +91,16 @@ pub struct Target {
     pub timeout: Duration,
     #[arg(long, value_enum, default_value_t = HeaderFormat::Rocketmq)]
     pub header: HeaderFormat,
+    #[command(flatten)]
+    pub account: AccountArgs,
 }
 
 impl Target {
+    /// The account that signs every request, if one is given.
+    pub fn credentials(&self) -> Result<Option<Credentials>, BenchError> {
+        account::credentials(&self.account)
+    }
+
     /// Adds the target's values to a report's `params`.
     fn add_params(&self, params: &mut Value) {
         let by_broker = self.broker.is_some();
@@ -101,12 +110,16 @@ impl Target {
         params["topic"] = json!(self.topic);
         params["timeout_sec"] = json!(self.timeout.as_secs_f64());
         params["header"] = json!(format!("{:?}", self.header).to_lowercase());
+        // Which account signed, never its secret; null for unsigned requests.
+        let signed = self.credentials().ok().flatten();
+        params["access_key"] = json!(signed.map(|account| account.access_key));
     }
 
     fn check(&self) -> Result<(), BenchError> {
         if self.queues == 0 {
             return Err(BenchError::Config("--queues must be at least 1".into()));
         }
+        self.credentials()?;
         Ok(())
     }
 }
@@ -304,6 +317,8 @@ pub struct TopicsArgs {
     /// Time a creation may wait for its answer.
     #[arg(long, value_parser = parse_duration, default_value = "60s")]
     pub timeout: Duration,
+    #[command(flatten)]
+    pub account: AccountArgs,
 }
 
 /// The metadata scenario: the broker it starts and the sizes of each step.

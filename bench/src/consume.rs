@@ -25,6 +25,7 @@ use shardmq::wire::headers::pull::{
     pull_sys_flag, PullMessageRequestHeader, PullMessageResponseHeader,
 };
 use shardmq::wire::record::RecordView;
+use shardmq::wire::signature::Credentials;
 use shardmq::wire::{ExtFields, RemotingCommand, SerializeType};
 
 use crate::args::{ConsumeArgs, StartFrom};
@@ -43,6 +44,8 @@ struct Plan {
     brokers: Vec<BrokerQueues>,
     args: ConsumeArgs,
     serialize_type: SerializeType,
+    /// The account that signs every request, if any.
+    credentials: Option<Credentials>,
     measure_from: Instant,
     end: Instant,
     /// Messages received after the warm-up, for `--messages`.
@@ -81,6 +84,7 @@ pub fn run_with(args: &ConsumeArgs, ready: Option<mpsc::Sender<()>>) -> Result<R
     let plan = Plan {
         brokers,
         serialize_type: args.target.header.serialize_type(),
+        credentials: args.target.credentials()?,
         measure_from,
         end: measure_from + args.duration,
         args: args.clone(),
@@ -194,6 +198,7 @@ async fn start_offset(
         queue_id,
         ..GetMaxOffsetRequestHeader::default()
     });
+    crate::account::sign(&mut request, plan.credentials.as_ref());
     let response = connection
         .request_ok(request)
         .await
@@ -241,6 +246,7 @@ impl Puller {
                 broker_name: self.broker_name.clone(),
                 ..PullMessageRequestHeader::default()
             });
+            crate::account::sign(&mut command, plan.credentials.as_ref());
             let response = self
                 .connection
                 .request(command, suspend + plan.args.target.timeout)

@@ -3,6 +3,7 @@
 //!
 //! The layers, from the command line down:
 //! - [`args`] — the command line (clap) and its defaults;
+//! - [`account`] — the account that signs every request, for a broker that checks them;
 //! - [`route`] — where a topic's write queues live (NameServer lookup or `--broker`);
 //! - [`produce`] — the producer load: executor threads, connections, sender tasks;
 //! - [`consume`] — long-polling pull consumers of one group; [`e2e`] runs both at once;
@@ -21,6 +22,7 @@
 //! Every run stops by itself: after its duration, or after its message count, with each
 //! request bounded by a timeout.
 
+pub mod account;
 pub mod args;
 pub mod consume;
 pub mod e2e;

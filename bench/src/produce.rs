@@ -83,6 +83,7 @@ pub fn run(args: &ProduceArgs) -> Result<Report, BenchError> {
             serialize_type: args.target.header.serialize_type(),
             born_property: args.born_property,
             transactional: args.transaction.is_some(),
+            credentials: args.target.credentials()?,
         },
         transaction: args.transaction,
         connections: args.connections,
@@ -366,6 +367,8 @@ impl Sender {
             Bytes::new(),
         );
         command.set_header(&header);
+        let credentials = self.shared.plan.shape.credentials.as_ref();
+        crate::account::sign(&mut command, credentials);
         self.connection.oneway(command).await.map(|()| true)
     }
 

@@ -12,6 +12,7 @@ use shardmq::client::Connection;
 use shardmq::wire::body::{self, perm, QueueData, TopicRouteData};
 use shardmq::wire::codes::request_code;
 use shardmq::wire::headers::namesrv::GetRouteInfoRequestHeader;
+use shardmq::wire::signature::Credentials;
 use shardmq::wire::{ExtFields, RemotingCommand};
 
 use shardmq::wire::topics::AUTO_CREATE_TOPIC_KEY_TOPIC;
@@ -39,14 +40,16 @@ pub fn writable(target: &Target) -> Result<Vec<BrokerQueues>, BenchError> {
         return fixed(broker, target.queues);
     }
     let namesrv = &target.namesrv;
-    match discover(namesrv, &target.topic, target.timeout) {
+    let credentials = target.credentials()?;
+    let discover = |topic: &str| discover(namesrv, topic, target.timeout, credentials.clone());
+    match discover(&target.topic) {
         Err(error) if error.is_topic_not_exist() => {
             eprintln!(
                 "topic {} does not exist yet: sending by the route of {AUTO_CREATE_TOPIC_KEY_TOPIC}, \
                  the broker creates it",
                 target.topic
             );
-            let template = discover(namesrv, AUTO_CREATE_TOPIC_KEY_TOPIC, target.timeout)?;
+            let template = discover(AUTO_CREATE_TOPIC_KEY_TOPIC)?;
             let mut brokers = write_queues(&template)?;
             for broker in &mut brokers {
                 broker.queue_ids.truncate(DEFAULT_TOPIC_QUEUE_NUMS as usize);
@@ -61,7 +64,12 @@ pub fn writable(target: &Target) -> Result<Vec<BrokerQueues>, BenchError> {
 pub fn readable(target: &Target) -> Result<Vec<BrokerQueues>, BenchError> {
     match &target.broker {
         Some(broker) => fixed(broker, target.queues),
-        None => read_queues(&discover(&target.namesrv, &target.topic, target.timeout)?),
+        None => read_queues(&discover(
+            &target.namesrv,
+            &target.topic,
+            target.timeout,
+            target.credentials()?,
+        )?),
     }
 }
 
@@ -80,22 +88,25 @@ pub fn discover(
     namesrv: &str,
     topic: &str,
     timeout: Duration,
+    credentials: Option<Credentials>,
 ) -> Result<TopicRouteData, BenchError> {
     let namesrv = resolve(namesrv)?;
     let topic = topic.to_owned();
     LocalExecutorBuilder::new(Placement::Unbound)
         .name("bench-route")
-        .spawn(move || async move { lookup(namesrv, &topic, timeout).await })
+        .spawn(move || async move { lookup(namesrv, &topic, timeout, credentials.as_ref()).await })
         .map_err(|error| BenchError::Executor(error.to_string()))?
         .join()
         .map_err(|error| BenchError::Executor(error.to_string()))?
 }
 
-/// Asks the NameServer for `topic`'s route. Runs on a glommio executor.
+/// Asks the NameServer for `topic`'s route, signed with `credentials` when given. Runs on a
+/// glommio executor.
 pub async fn lookup(
     namesrv: SocketAddr,
     topic: &str,
     timeout: Duration,
+    credentials: Option<&Credentials>,
 ) -> Result<TopicRouteData, BenchError> {
     let failed = |source| BenchError::Route {
         topic: topic.to_owned(),
@@ -113,6 +124,7 @@ pub async fn lookup(
         topic: topic.to_owned(),
         accept_standard_json_only: Some(true),
     });
+    crate::account::sign(&mut request, credentials);
     let response = connection.request_ok(request).await.map_err(failed)?;
     connection.close();
     body::decode(&response.body, "route").map_err(|error| BenchError::RouteBody(error.to_string()))

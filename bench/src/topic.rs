@@ -15,6 +15,7 @@ use shardmq::client::{ClientOptions, Connection};
 use shardmq::wire::body::{self, perm, ClusterInfo, TopicRouteData};
 use shardmq::wire::codes::request_code;
 use shardmq::wire::headers::admin::CreateTopicRequestHeader;
+use shardmq::wire::signature::Credentials;
 use shardmq::wire::topics::AUTO_CREATE_TOPIC_KEY_TOPIC;
 use shardmq::wire::{ExtFields, RemotingCommand, SerializeType};
 
@@ -41,6 +42,8 @@ pub fn run(args: &TopicArgs) -> Result<Vec<SocketAddr>, BenchError> {
 
 async fn create(args: &TopicArgs) -> Result<Vec<SocketAddr>, BenchError> {
     let target = &args.target;
+    let credentials = target.credentials()?;
+    let credentials = credentials.as_ref();
     let options = ClientOptions {
         connect_timeout: target.timeout,
         request_timeout: target.timeout,
@@ -53,7 +56,8 @@ async fn create(args: &TopicArgs) -> Result<Vec<SocketAddr>, BenchError> {
             // The NameServer's own request: JSON, as every NameServer reads it.
             request.serialize_type = SerializeType::Json;
             let namesrv = resolve(&target.namesrv)?;
-            let response = ask(namesrv, &options, request, "GET_BROKER_CLUSTER_INFO").await?;
+            let cluster_info = "GET_BROKER_CLUSTER_INFO";
+            let response = ask(namesrv, &options, request, credentials, cluster_info).await?;
             let info: ClusterInfo = body::decode(&response.body, "cluster info")
                 .map_err(|error| BenchError::RouteBody(error.to_string()))?;
             cluster_masters(&info)?
@@ -62,21 +66,32 @@ async fn create(args: &TopicArgs) -> Result<Vec<SocketAddr>, BenchError> {
     for master in &masters {
         let mut request = request(target, request_code::UPDATE_AND_CREATE_TOPIC);
         request.set_header(&create_header(&target.topic, target.queues));
-        ask(*master, &options, request, "UPDATE_AND_CREATE_TOPIC").await?;
+        ask(
+            *master,
+            &options,
+            request,
+            credentials,
+            "UPDATE_AND_CREATE_TOPIC",
+        )
+        .await?;
     }
     if target.broker.is_none() {
-        wait_for_route(resolve(&target.namesrv)?, target, &masters, args.wait).await?;
+        let namesrv = resolve(&target.namesrv)?;
+        wait_for_route(namesrv, target, credentials, &masters, args.wait).await?;
     }
     Ok(masters)
 }
 
-/// One request on a connection of its own; an error answer is an error.
+/// One request on a connection of its own, signed with `credentials` when given; an error
+/// answer is an error.
 async fn ask(
     addr: SocketAddr,
     options: &ClientOptions,
-    request: RemotingCommand,
+    mut request: RemotingCommand,
+    credentials: Option<&Credentials>,
     what: &'static str,
 ) -> Result<RemotingCommand, BenchError> {
+    crate::account::sign(&mut request, credentials);
     let connection = Connection::connect_with(addr, options)
         .await
         .map_err(BenchError::Connect)?;
@@ -145,13 +160,14 @@ pub fn routes_all(route: &TopicRouteData, masters: &[SocketAddr], queues: u32) -
 async fn wait_for_route(
     namesrv: SocketAddr,
     target: &Target,
+    credentials: Option<&Credentials>,
     masters: &[SocketAddr],
     wait: Duration,
 ) -> Result<(), BenchError> {
     let deadline = Instant::now() + wait;
     loop {
         // A topic the NameServer does not know yet is an error answer: keep asking.
-        let route = route::lookup(namesrv, &target.topic, target.timeout).await;
+        let route = route::lookup(namesrv, &target.topic, target.timeout, credentials).await;
         if route.is_ok_and(|route| routes_all(&route, masters, target.queues)) {
             return Ok(());
         }

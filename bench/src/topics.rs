@@ -19,6 +19,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 use shardmq::client::{ClientOptions, Connection};
 use shardmq::wire::codes::request_code;
+use shardmq::wire::signature::Credentials;
 use shardmq::wire::{ExtFields, RemotingCommand};
 
 use crate::args::{resolve, TopicsArgs};
@@ -38,6 +39,8 @@ pub struct Creation {
     pub step: usize,
     /// Time a creation may wait for its answer.
     pub timeout: Duration,
+    /// The account that signs every creation, if any.
+    pub credentials: Option<Credentials>,
 }
 
 impl Creation {
@@ -62,9 +65,11 @@ impl Creation {
     }
 }
 
-impl From<&TopicsArgs> for Creation {
-    fn from(args: &TopicsArgs) -> Self {
-        Creation {
+impl TryFrom<&TopicsArgs> for Creation {
+    type Error = BenchError;
+
+    fn try_from(args: &TopicsArgs) -> Result<Self, BenchError> {
+        Ok(Creation {
             count: args.count,
             prefix: args.prefix.clone(),
             queues: args.queues,
@@ -72,7 +77,8 @@ impl From<&TopicsArgs> for Creation {
             window: args.window,
             step: args.step,
             timeout: args.timeout,
-        }
+            credentials: crate::account::credentials(&args.account)?,
+        })
     }
 }
 
@@ -127,7 +133,7 @@ impl CreationReport {
 
 /// Runs the creations and prints one line per step and a summary.
 pub fn run(args: &TopicsArgs) -> Result<(), BenchError> {
-    let creation = Creation::from(args);
+    let creation = Creation::try_from(args)?;
     creation.check()?;
     let addr = resolve(&args.broker)?;
     let report = LocalExecutorBuilder::new(Placement::Unbound)
@@ -181,6 +187,7 @@ pub async fn create(addr: SocketAddr, creation: &Creation) -> Result<CreationRep
                         Bytes::new(),
                     );
                     request.set_header(&create_header(&creation.topic(n), creation.queues));
+                    crate::account::sign(&mut request, creation.credentials.as_ref());
                     let sent = Instant::now();
                     connection
                         .request_ok(request)

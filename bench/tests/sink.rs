@@ -23,6 +23,7 @@ use shardmq::wire::headers::offset::{GetMaxOffsetRequestHeader, OffsetResponseHe
 use shardmq::wire::headers::pull::{PullMessageRequestHeader, PullMessageResponseHeader};
 use shardmq::wire::headers::send::{SendMessageRequestHeader, SendMessageResponseHeader};
 use shardmq::wire::record::{PhysicalOffset, QueueOffset, RecordFields, RecordVersion, SysFlag};
+use shardmq::wire::signature::{signature, ACCESS_KEY, SIGNATURE};
 use shardmq::wire::RemotingCommand;
 use shardmq_bench::args::{Cli, Command};
 use shardmq_bench::report::Report;
@@ -30,9 +31,15 @@ use shardmq_bench::{consume, e2e, produce, topic, BenchError};
 
 /// Topics the sink's NameServer has no route for, as for a topic nobody created yet.
 const NEW_TOPIC_PREFIX: &str = "New";
+/// The account whose signatures the sink checks: access key and secret key.
+const ACCOUNT: (&str, &str) = ("bench", "bench-secret");
 
 #[derive(Default)]
 struct Counts {
+    /// Every request the sink was sent, of any code.
+    all: AtomicU64,
+    /// Requests signed by [`ACCOUNT`] with a signature that checks.
+    signed: AtomicU64,
     requests: AtomicU64,
     messages: AtomicU64,
     bad: AtomicU64,
@@ -55,6 +62,13 @@ struct Sink {
 
 impl Service for Sink {
     fn call(&self, _peer: &Rc<Peer>, request: RemotingCommand) -> Reply {
+        self.counts.all.fetch_add(1, Ordering::Relaxed);
+        let fields = &request.ext_fields;
+        let signed = fields.get(ACCESS_KEY) == Some(ACCOUNT.0)
+            && fields.get(SIGNATURE) == Some(signature(&request, ACCOUNT.1).as_str());
+        if signed {
+            self.counts.signed.fetch_add(1, Ordering::Relaxed);
+        }
         match request.code {
             request_code::PULL_MESSAGE => self.pull(&request),
             request_code::GET_ROUTEINFO_BY_TOPIC => {
@@ -506,4 +520,65 @@ fn a_catch_up_read_stops_at_its_message_count() {
     assert!(report.elapsed_sec < 5.0, "{} s", report.elapsed_sec);
     let expected = report.messages as f64 / report.elapsed_sec;
     assert!((report.msgs_per_sec - expected).abs() < 1.0);
+}
+
+/// With an account, every request is signed as RocketMQ's ACL 1.0 clients sign theirs: sends,
+/// offsets and pulls (e2e), route lookups (produce by the NameServer), cluster info, topic
+/// creation and route waits (topic); without one, none is.
+#[test]
+fn with_an_account_every_request_is_signed() {
+    let account = ["--access-key", ACCOUNT.0, "--secret-key", ACCOUNT.1];
+    let e2e = [
+        "e2e",
+        "--broker",
+        "SINK",
+        "--messages",
+        "200",
+        "--queues",
+        "2",
+        "--window",
+        "4",
+        "--drain",
+        "300ms",
+        "--duration",
+        "1s",
+    ];
+    let line: Vec<&str> = e2e.iter().chain(&account).copied().collect();
+    let (report, sink) = against_sink(true, &line, |command, _| match command {
+        Command::E2e(args) => e2e::run(&args).expect("run"),
+        other => panic!("not e2e: {other:?}"),
+    });
+    assert_eq!(report.consume.messages, 200);
+    let params = serde_json::to_value(&report).expect("json")["params"].clone();
+    assert_eq!(params["access_key"], ACCOUNT.0);
+    assert!(!params.to_string().contains(ACCOUNT.1), "{params}");
+    let runs = [
+        vec!["produce", "--namesrv", "SINK", "--messages", "50"],
+        vec![
+            "topic",
+            "--namesrv",
+            "SINK",
+            "--queues",
+            "3",
+            "--wait",
+            "2s",
+        ],
+    ];
+    let mut counts = vec![sink];
+    for run in runs {
+        let line: Vec<&str> = run.iter().chain(&account).copied().collect();
+        let (_, sink) = against_sink(false, &line, |command, _| match command {
+            Command::Produce(args) => assert_eq!(produce::run(&args).expect("run").messages, 50),
+            Command::Topic(args) => assert_eq!(topic::run(&args).expect("run").len(), 2),
+            other => panic!("unexpected: {other:?}"),
+        });
+        counts.push(sink);
+    }
+    for sink in &counts {
+        let all = sink.all.load(Ordering::Relaxed);
+        assert!(all > 0);
+        assert_eq!(sink.signed.load(Ordering::Relaxed), all);
+    }
+    let (_, unsigned) = produce(&["produce", "--broker", "SINK", "--messages", "50"]);
+    assert_eq!(unsigned.signed.load(Ordering::Relaxed), 0);
 }

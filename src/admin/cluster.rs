@@ -13,7 +13,7 @@ use crate::wire::codes::request_code::*;
 #[derive(Debug, Args)]
 pub struct ClusterListArgs {
     #[command(flatten)]
-    common: Common,
+    pub(super) common: Common,
     /// Only this cluster.
     #[arg(short = 'c', long = "clusterName")]
     cluster: Option<String>,
@@ -22,7 +22,7 @@ pub struct ClusterListArgs {
 #[derive(Debug, Args)]
 pub struct BrokerStatusArgs {
     #[command(flatten)]
-    common: Common,
+    pub(super) common: Common,
     #[command(flatten)]
     brokers: Brokers,
 }
@@ -30,7 +30,7 @@ pub struct BrokerStatusArgs {
 #[derive(Debug, Args)]
 pub struct GetBrokerConfigArgs {
     #[command(flatten)]
-    common: Common,
+    pub(super) common: Common,
     #[command(flatten)]
     brokers: Brokers,
 }
@@ -38,7 +38,7 @@ pub struct GetBrokerConfigArgs {
 #[derive(Debug, Args)]
 pub struct UpdateBrokerConfigArgs {
     #[command(flatten)]
-    common: Common,
+    pub(super) common: Common,
     /// With -c, every master (and with -a its slaves).
     #[command(flatten)]
     brokers: Brokers,
@@ -54,7 +54,7 @@ pub struct UpdateBrokerConfigArgs {
 #[derive(Debug, Args)]
 pub struct WritePermArgs {
     #[command(flatten)]
-    common: Common,
+    pub(super) common: Common,
     /// The broker's name (not its address).
     #[arg(short = 'b', long = "brokerName")]
     broker_name: String,

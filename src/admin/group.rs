@@ -20,7 +20,7 @@ fn retry_topic(group: &str) -> String {
 #[derive(Debug, Args)]
 pub struct UpdateSubGroupArgs {
     #[command(flatten)]
-    common: Common,
+    pub(super) common: Common,
     /// With -c, every master.
     #[command(flatten)]
     brokers: Brokers,
@@ -49,7 +49,7 @@ pub struct UpdateSubGroupArgs {
 #[derive(Debug, Args)]
 pub struct DeleteSubGroupArgs {
     #[command(flatten)]
-    common: Common,
+    pub(super) common: Common,
     /// With -c, every master.
     #[command(flatten)]
     brokers: Brokers,
@@ -63,7 +63,7 @@ pub struct DeleteSubGroupArgs {
 #[derive(Debug, Args)]
 pub struct ConsumerProgressArgs {
     #[command(flatten)]
-    common: Common,
+    pub(super) common: Common,
     #[arg(short = 'g', long = "groupName")]
     group: String,
     /// Only this topic.
@@ -74,7 +74,7 @@ pub struct ConsumerProgressArgs {
 #[derive(Debug, Args)]
 pub struct ConsumerConnectionArgs {
     #[command(flatten)]
-    common: Common,
+    pub(super) common: Common,
     #[arg(short = 'g', long = "consumerGroup")]
     group: String,
     /// Ask this broker instead of one of the group's route.
@@ -85,7 +85,7 @@ pub struct ConsumerConnectionArgs {
 #[derive(Debug, Args)]
 pub struct ProducerConnectionArgs {
     #[command(flatten)]
-    common: Common,
+    pub(super) common: Common,
     #[arg(short = 'g', long = "producerGroup")]
     group: String,
     #[arg(short = 't', long = "topic")]
@@ -95,7 +95,7 @@ pub struct ProducerConnectionArgs {
 #[derive(Debug, Args)]
 pub struct ResetOffsetArgs {
     #[command(flatten)]
-    common: Common,
+    pub(super) common: Common,
     #[arg(short = 'g', long = "group")]
     group: String,
     #[arg(short = 't', long = "topic")]
@@ -110,7 +110,7 @@ pub struct ResetOffsetArgs {
 #[derive(Debug, Args)]
 pub struct SkipArgs {
     #[command(flatten)]
-    common: Common,
+    pub(super) common: Common,
     #[arg(short = 'g', long = "group")]
     group: String,
     #[arg(short = 't', long = "topic")]

@@ -19,7 +19,7 @@ use crate::wire::RemotingCommand;
 #[derive(Debug, Args)]
 pub struct QueryByIdArgs {
     #[command(flatten)]
-    common: Common,
+    pub(super) common: Common,
     /// Offset message ids, comma-separated.
     #[arg(short = 'i', long = "msgId")]
     ids: String,
@@ -31,7 +31,7 @@ pub struct QueryByIdArgs {
 #[derive(Debug, Args)]
 pub struct QueryByKeyArgs {
     #[command(flatten)]
-    common: Common,
+    pub(super) common: Common,
     #[arg(short = 't', long = "topic")]
     topic: String,
     #[arg(short = 'k', long = "msgKey")]
@@ -47,7 +47,7 @@ pub struct QueryByKeyArgs {
 #[derive(Debug, Args)]
 pub struct QueryByUniqueKeyArgs {
     #[command(flatten)]
-    common: Common,
+    pub(super) common: Common,
     /// The unique key (the id a producer is given).
     #[arg(short = 'i', long = "msgId")]
     id: String,
@@ -61,7 +61,7 @@ pub struct QueryByUniqueKeyArgs {
 #[derive(Debug, Args)]
 pub struct QueryByOffsetArgs {
     #[command(flatten)]
-    common: Common,
+    pub(super) common: Common,
     #[arg(short = 't', long = "topic")]
     topic: String,
     #[arg(short = 'b', long = "brokerName")]
@@ -75,7 +75,7 @@ pub struct QueryByOffsetArgs {
 #[derive(Debug, Args)]
 pub struct SendArgs {
     #[command(flatten)]
-    common: Common,
+    pub(super) common: Common,
     #[arg(short = 't', long = "topic")]
     topic: String,
     /// The body, UTF-8.
@@ -95,7 +95,7 @@ pub struct SendArgs {
 #[derive(Debug, Args)]
 pub struct ConsumeArgs {
     #[command(flatten)]
-    common: Common,
+    pub(super) common: Common,
     #[arg(short = 't', long = "topic")]
     topic: String,
     #[arg(short = 'b', long = "brokerName")]
@@ -195,7 +195,7 @@ fn query(
         let Some(addr) = broker.select_addr() else {
             continue;
         };
-        let response = remote::call(addr, QUERY_MESSAGE, &fields, b"", admin.patience)?;
+        let response = remote::call(addr, QUERY_MESSAGE, &fields, b"", &admin.link)?;
         match response.code {
             response_code::SUCCESS => bodies.push(response.body.to_vec()),
             response_code::QUERY_NOT_FOUND => {}
@@ -378,7 +378,7 @@ pub fn query_by_offset(args: QueryByOffsetArgs) -> Result<(), AdminError> {
     let admin = Admin::new(&args.common);
     let addr = broker_addr(&admin, &args.topic, &args.broker_name)?;
     let fields = pull_fields("TOOLS_CONSUMER", &args.topic, args.queue_id, args.offset, 1);
-    let response = remote::call(&addr, PULL_MESSAGE, &fields, b"", admin.patience)?;
+    let response = remote::call(&addr, PULL_MESSAGE, &fields, b"", &admin.link)?;
     if response.code != response_code::SUCCESS {
         return Err(refused(&addr, PULL_MESSAGE, response.code, &response));
     }
@@ -458,7 +458,7 @@ pub fn send_message(args: SendArgs) -> Result<(), AdminError> {
         SEND_MESSAGE_V2,
         &fields,
         args.body.as_bytes(),
-        admin.patience,
+        &admin.link,
     )?;
     let status = match response.code {
         response_code::SUCCESS => "SEND_OK",
@@ -535,7 +535,7 @@ pub fn consume_message(args: ConsumeArgs) -> Result<(), AdminError> {
                     offset,
                     (args.count - printed).min(32),
                 );
-                let response = remote::call(&addr, PULL_MESSAGE, &fields, b"", admin.patience)?;
+                let response = remote::call(&addr, PULL_MESSAGE, &fields, b"", &admin.link)?;
                 if response.code != response_code::SUCCESS {
                     lines.push(format!(
                         "{queue_name} print msg finished. status={}, offset={offset}",

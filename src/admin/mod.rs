@@ -7,6 +7,9 @@
 //! error names the one address that failed, with the request and the code and remark it
 //! was answered.
 //!
+//! With `--access-key` and `--secret-key` every request is signed as RocketMQ's ACL 1.0
+//! clients sign theirs ([`AccountArgs`]).
+//!
 //! Where a shardmq process runs several shards, each shard is a broker of the cluster with
 //! its own address, as the NameServer lists them: `-b` names one shard, `-c` reaches all.
 
@@ -27,14 +30,69 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::wire::codes::{request_code, response_code};
+use crate::wire::signature::Credentials;
 use crate::wire::RemotingCommand;
-use remote::Patience;
+use remote::Link;
 
-/// `shardmq admin <verb> [flags]`.
+/// `shardmq admin [--access-key KEY --secret-key SECRET] <verb> [flags]`.
 #[derive(Debug, Args)]
 pub struct AdminArgs {
+    #[command(flatten)]
+    account: AccountArgs,
     #[command(subcommand)]
     verb: Verb,
+}
+
+/// The account that signs every request (RocketMQ's ACL 1.0): both keys, or neither. Global
+/// options, so they go before or after the verb; the load harness takes them too.
+#[derive(Clone, Default, Args)]
+pub struct AccountArgs {
+    /// Sign every request with this account's access key (RocketMQ ACL 1.0); needs
+    /// --secret-key.
+    #[arg(long, env = "SHARDMQ_ACCESS_KEY", global = true, value_name = "KEY")]
+    pub access_key: Option<String>,
+    /// The account's secret key, which signs each request and is never sent. Prefer the
+    /// environment variable: a value given here shows in `ps` to every user of the host.
+    #[arg(
+        long,
+        env = "SHARDMQ_SECRET_KEY",
+        global = true,
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub secret_key: Option<String>,
+}
+
+impl AccountArgs {
+    /// The credentials to sign with: `None` without keys, an error naming the missing key
+    /// when only one is given. An empty value counts as none.
+    pub fn credentials(&self) -> Result<Option<Credentials>, String> {
+        let given = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
+        match (given(&self.access_key), given(&self.secret_key)) {
+            (Some(access_key), Some(secret_key)) => {
+                Ok(Some(Credentials::new(access_key, secret_key)))
+            }
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(
+                "--access-key needs --secret-key (or $SHARDMQ_SECRET_KEY): the secret key is missing"
+                    .into(),
+            ),
+            (None, Some(_)) => Err(
+                "--secret-key needs --access-key (or $SHARDMQ_ACCESS_KEY): the access key is missing"
+                    .into(),
+            ),
+        }
+    }
+}
+
+/// Never prints the secret key.
+impl fmt::Debug for AccountArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountArgs")
+            .field("access_key", &self.access_key)
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "<hidden>"))
+            .finish()
+    }
 }
 
 /// Flags every verb takes.
@@ -50,6 +108,9 @@ pub struct Common {
     /// How long each request may take, in milliseconds.
     #[arg(long = "timeoutMillis", default_value_t = 5000)]
     timeout_ms: u64,
+    /// The account that signs every request, from the admin command's global options.
+    #[arg(skip)]
+    credentials: Option<Credentials>,
 }
 
 /// Which brokers a verb goes to: one address (`-b`), or a cluster's (`-c`).
@@ -182,7 +243,10 @@ impl std::error::Error for AdminError {}
 
 /// Runs one verb, printing its output to stdout.
 pub fn run(args: AdminArgs) -> Result<(), AdminError> {
-    match args.verb {
+    let credentials = args.account.credentials().map_err(AdminError::Usage)?;
+    let mut verb = args.verb;
+    verb.common_mut().credentials = credentials;
+    match verb {
         Verb::ClusterList(args) => cluster::cluster_list(args),
         Verb::BrokerStatus(args) => cluster::broker_status(args),
         Verb::GetBrokerConfig(args) => cluster::get_broker_config(args),
@@ -210,10 +274,41 @@ pub fn run(args: AdminArgs) -> Result<(), AdminError> {
     }
 }
 
-/// What a verb talks to: the NameServers, and how long each request may take.
+impl Verb {
+    /// The flags every verb takes.
+    fn common_mut(&mut self) -> &mut Common {
+        match self {
+            Verb::ClusterList(args) => &mut args.common,
+            Verb::BrokerStatus(args) => &mut args.common,
+            Verb::GetBrokerConfig(args) => &mut args.common,
+            Verb::UpdateBrokerConfig(args) => &mut args.common,
+            Verb::WipeWritePerm(args) | Verb::AddWritePerm(args) => &mut args.common,
+            Verb::TopicList(args) => &mut args.common,
+            Verb::TopicRoute(args) => &mut args.common,
+            Verb::TopicStatus(args) => &mut args.common,
+            Verb::UpdateTopic(args) => &mut args.common,
+            Verb::DeleteTopic(args) => &mut args.common,
+            Verb::UpdateSubGroup(args) => &mut args.common,
+            Verb::DeleteSubGroup(args) => &mut args.common,
+            Verb::ConsumerProgress(args) => &mut args.common,
+            Verb::ConsumerConnection(args) => &mut args.common,
+            Verb::ProducerConnection(args) => &mut args.common,
+            Verb::ResetOffsetByTime(args) => &mut args.common,
+            Verb::SkipAccumulatedMessage(args) => &mut args.common,
+            Verb::QueryMsgById(args) => &mut args.common,
+            Verb::QueryMsgByKey(args) => &mut args.common,
+            Verb::QueryMsgByUniqueKey(args) => &mut args.common,
+            Verb::QueryMsgByOffset(args) => &mut args.common,
+            Verb::SendMessage(args) => &mut args.common,
+            Verb::ConsumeMessage(args) => &mut args.common,
+        }
+    }
+}
+
+/// What a verb talks to: the NameServers, and how each request goes out.
 struct Admin {
     namesrvs: Vec<String>,
-    patience: Patience,
+    link: Link,
     json: bool,
 }
 
@@ -292,7 +387,10 @@ impl Admin {
                 .filter(|a| !a.is_empty())
                 .map(str::to_owned)
                 .collect(),
-            patience: Patience(Duration::from_millis(common.timeout_ms)),
+            link: Link {
+                patience: Duration::from_millis(common.timeout_ms),
+                credentials: common.credentials.clone(),
+            },
             json: common.json,
         }
     }
@@ -305,7 +403,7 @@ impl Admin {
         fields: &[(&str, String)],
         body: &[u8],
     ) -> Result<RemotingCommand, AdminError> {
-        remote::call_ok(addr, code, fields, body, self.patience)
+        remote::call_ok(addr, code, fields, body, &self.link)
     }
 
     /// [`Admin::call`] with the body read as JSON into `T`.
@@ -439,4 +537,40 @@ fn human_time(ms: i64) -> String {
     at.to_zoned(jiff::tz::TimeZone::system())
         .strftime("%Y-%m-%d %H:%M:%S,%3f")
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(access_key: Option<&str>, secret_key: Option<&str>) -> AccountArgs {
+        AccountArgs {
+            access_key: access_key.map(str::to_owned),
+            secret_key: secret_key.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn both_keys_or_neither() {
+        let both = account(Some("admin-key"), Some("admin-secret"));
+        let credentials = both.credentials().expect("valid").expect("an account");
+        assert_eq!(credentials.access_key, "admin-key");
+        assert_eq!(credentials.secret_key(), "admin-secret");
+        assert_eq!(account(None, None).credentials(), Ok(None));
+        // An empty variable is no key.
+        assert_eq!(account(Some(""), Some("")).credentials(), Ok(None));
+        let only_access = account(Some("admin-key"), Some("")).credentials();
+        assert!(only_access.is_err_and(|why| why.contains("secret key is missing")));
+        let only_secret = account(None, Some("admin-secret")).credentials();
+        assert!(only_secret.is_err_and(|why| why.contains("access key is missing")));
+    }
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let shown = format!("{:?}", account(Some("admin-key"), Some("admin-secret")));
+        assert!(
+            shown.contains("admin-key") && !shown.contains("admin-secret"),
+            "{shown}"
+        );
+    }
 }

@@ -13,13 +13,13 @@ use crate::wire::codes::request_code::*;
 #[derive(Debug, Args)]
 pub struct TopicListArgs {
     #[command(flatten)]
-    common: Common,
+    pub(super) common: Common,
 }
 
 #[derive(Debug, Args)]
 pub struct TopicRouteArgs {
     #[command(flatten)]
-    common: Common,
+    pub(super) common: Common,
     #[arg(short = 't', long = "topic")]
     topic: String,
     /// A table of the route's brokers and queues instead of its JSON.
@@ -30,7 +30,7 @@ pub struct TopicRouteArgs {
 #[derive(Debug, Args)]
 pub struct TopicStatusArgs {
     #[command(flatten)]
-    common: Common,
+    pub(super) common: Common,
     #[arg(short = 't', long = "topic")]
     topic: String,
 }
@@ -38,7 +38,7 @@ pub struct TopicStatusArgs {
 #[derive(Debug, Args)]
 pub struct UpdateTopicArgs {
     #[command(flatten)]
-    common: Common,
+    pub(super) common: Common,
     /// With -c, every master.
     #[command(flatten)]
     brokers: Brokers,
@@ -58,7 +58,7 @@ pub struct UpdateTopicArgs {
 #[derive(Debug, Args)]
 pub struct DeleteTopicArgs {
     #[command(flatten)]
-    common: Common,
+    pub(super) common: Common,
     #[arg(short = 'c', long = "clusterName")]
     cluster: String,
     #[arg(short = 't', long = "topic")]

@@ -266,6 +266,8 @@ async fn scenario(
         window: args.window,
         step: args.step,
         timeout: args.timeout,
+        // The broker this scenario starts checks no signatures.
+        credentials: None,
     };
     let created = topics::create(shards[0].addr, &creation).await?;
     print!("{}", created.text(&creation));
@@ -721,6 +723,7 @@ mod tests {
             window: 1,
             step: 10,
             timeout: Duration::from_secs(1),
+            credentials: None,
         };
         assert!(is_created(&creation, "MetaTopic0"));
         assert!(is_created(&creation, "MetaTopic99"));

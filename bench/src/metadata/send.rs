@@ -56,6 +56,7 @@ pub(super) async fn send_all(
                         serialize_type: SerializeType::RocketMq,
                         born_property: false,
                         transactional: false,
+                        credentials: creation.credentials.clone(),
                     };
                     let mut template = Template::new(&shape, Some(&shard.name), id, now_ms());
                     let command = template.next(0, now_ms());
