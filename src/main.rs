@@ -28,7 +28,7 @@ enum Command {
     /// Run a standalone NameServer.
     Namesrv(NamesrvArgs),
     /// Administer a cluster with mqadmin's verbs (`shardmq admin clusterList -n host:9876`).
-    Admin(shardmq::admin::AdminArgs),
+    Admin(Box<shardmq::admin::AdminArgs>),
 }
 
 /// Flags override `broker.conf`; `-o key=value` sets any broker.conf key.
@@ -105,7 +105,7 @@ fn main() -> ExitCode {
         Command::Namesrv(args) => namesrv_config(args)
             .map_err(Into::into)
             .and_then(|config| run_namesrv(config).map_err(Into::into)),
-        Command::Admin(args) => shardmq::admin::run(args).map_err(Into::into),
+        Command::Admin(args) => shardmq::admin::run(*args).map_err(Into::into),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

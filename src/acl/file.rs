@@ -13,6 +13,7 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use super::address::AddressPattern;
 use super::{Account, AclTable, Perm};
+use crate::wire::signature::SigningKey;
 
 /// The shortest access or secret key Java refuses; one character more is the least allowed.
 const KEY_MIN_REFUSED: usize = 6;
@@ -116,7 +117,7 @@ fn account(entry: Tree, index: usize) -> Result<(String, Account), String> {
             "{place}: accessKey and secretKey must be longer than {KEY_MIN_REFUSED} characters"
         ));
     }
-    account.secret_key = secret_key;
+    account.key = SigningKey::new(&secret_key);
     for (groups, text, key) in perms {
         let (name, given) = text
             .split_once('=')

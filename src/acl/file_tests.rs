@@ -1,4 +1,6 @@
 use super::*;
+use crate::wire::signature::{verify, Credentials};
+use crate::wire::RemotingCommand;
 
 const JAVA_EXAMPLE: &str = "\
 globalWhiteRemoteAddresses:
@@ -37,7 +39,6 @@ fn javas_example_file_reads_as_written() {
     let table = parse(JAVA_EXAMPLE).expect("Java's example");
     assert_eq!(table.global_white.len(), 2);
     let user = &table.accounts["RocketMQ"];
-    assert_eq!(user.secret_key, "12345678");
     assert!(!user.admin && user.white.is_none());
     assert_eq!(
         (user.default_topic, user.default_group),
@@ -48,9 +49,12 @@ fn javas_example_file_reads_as_written() {
     assert_eq!(user.groups["groupC"], Perm::SUB);
     let admin = &table.accounts["rocketmq2"];
     assert!(admin.admin);
-    assert_eq!(
-        admin.secret_key, "0123456789",
-        "the text as written, not a number"
+    let mut signed = RemotingCommand::request(10, Default::default(), Default::default());
+    Credentials::new("rocketmq2", "0123456789").sign(&mut signed);
+    let given = signed.ext_fields.get("Signature").expect("signed");
+    assert!(
+        verify(&signed, &admin.key, given),
+        "the secret is the text as written, not a number"
     );
     assert_eq!(admin.default_topic, Perm::DENY, "Java's default");
 }

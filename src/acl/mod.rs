@@ -36,7 +36,7 @@ pub use address::AddressPattern;
 pub use watch::{check_own_account, load, load_configured, Acl, POLL_INTERVAL};
 
 use crate::wire::codes::response_code;
-use crate::wire::signature::{same_signature, signature, ACCESS_KEY, SIGNATURE};
+use crate::wire::signature::{verify, SigningKey, ACCESS_KEY, SIGNATURE};
 use crate::wire::{Refusal, RemotingCommand};
 
 /// A request the ACL refuses: NO_PERMISSION, with the reason as its remark.
@@ -83,9 +83,10 @@ const TRACE_TOPIC: &str = "RMQ_SYS_TRACE_TOPIC";
 const RETRY_PREFIX: &str = "%RETRY%";
 
 /// One account of the file.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Account {
-    secret_key: String,
+    /// The secret key, ready to check signatures with.
+    key: SigningKey,
     /// Addresses this account is trusted from without a signature.
     white: Option<AddressPattern>,
     admin: bool,
@@ -93,6 +94,20 @@ pub struct Account {
     default_group: Perm,
     topics: HashMap<String, Perm>,
     groups: HashMap<String, Perm>,
+}
+
+impl Default for Account {
+    fn default() -> Self {
+        Account {
+            key: SigningKey::new(""),
+            white: None,
+            admin: false,
+            default_topic: Perm::DENY,
+            default_group: Perm::DENY,
+            topics: HashMap::new(),
+            groups: HashMap::new(),
+        }
+    }
 }
 
 /// Never shows the secret key.
@@ -204,7 +219,7 @@ impl AclTable {
             return Ok(());
         }
         let given = command.ext_fields.get(SIGNATURE).unwrap_or_default();
-        if !same_signature(given, &signature(command, &account.secret_key)) {
+        if !verify(command, &account.key, given) {
             return Err(format!("Check signature failed for accessKey={access_key}"));
         }
         if account.admin {

@@ -29,12 +29,58 @@ const UNIQUE_KEY_QUERY: &str = "_UNIQUE_KEY_QUERY";
 /// `MQVersion.Version.V4_9_3`: the last version that left `_UNIQUE_KEY_QUERY` unsigned.
 const V4_9_3: i32 = 399;
 
+/// Base64 of an HMAC-SHA1: 20 bytes in 28 characters.
+const ENCODED_LEN: usize = 28;
+
+/// A secret key made ready to sign: the HMAC's keyed state, which costs two SHA-1 blocks to
+/// compute, kept so that each request costs only its own bytes.
+#[derive(Clone)]
+pub struct SigningKey(Hmac<Sha1>);
+
+impl SigningKey {
+    pub fn new(secret_key: &str) -> SigningKey {
+        // An HMAC takes a key of any length.
+        let Ok(mac) = Hmac::<Sha1>::new_from_slice(secret_key.as_bytes()) else {
+            unreachable!("HMAC accepts keys of every length")
+        };
+        SigningKey(mac)
+    }
+}
+
+/// Never shows the key.
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SigningKey(<hidden>)")
+    }
+}
+
 /// The signature of `command` under `secret_key`, as the server computes it from what
 /// arrived.
 pub fn signature(command: &RemotingCommand, secret_key: &str) -> String {
+    let encoded = server_signature(command, &SigningKey::new(secret_key));
+    String::from_utf8_lossy(&encoded).into_owned()
+}
+
+/// Whether `given` is the signature `key` gives `command`, in time that does not depend on
+/// where they differ.
+pub fn verify(command: &RemotingCommand, key: &SigningKey, given: &str) -> bool {
+    let expected = server_signature(command, key);
+    let given = given.as_bytes();
+    given.len() == ENCODED_LEN
+        && given
+            .iter()
+            .zip(&expected)
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
+}
+
+/// What the server signs: every field but `Signature` (and an old client's
+/// `_UNIQUE_KEY_QUERY`).
+fn server_signature(command: &RemotingCommand, key: &SigningKey) -> [u8; ENCODED_LEN] {
     let unsigned_query_flag = command.version <= V4_9_3;
-    let signed = |key: &str| key != SIGNATURE && !(unsigned_query_flag && key == UNIQUE_KEY_QUERY);
-    sign_fields(&command.ext_fields, signed, &command.body, secret_key)
+    let signed =
+        |field: &str| field != SIGNATURE && !(unsigned_query_flag && field == UNIQUE_KEY_QUERY);
+    sign_fields(&command.ext_fields, signed, &command.body, key)
 }
 
 /// The Base64 HMAC-SHA1 of the values of the `fields` whose key `signed` accepts, in key
@@ -43,19 +89,21 @@ fn sign_fields(
     fields: &ExtFields,
     signed: impl Fn(&str) -> bool,
     body: &[u8],
-    secret_key: &str,
-) -> String {
-    let mut entries: Vec<(&str, &str)> = fields.iter().filter(|(key, _)| signed(key)).collect();
+    key: &SigningKey,
+) -> [u8; ENCODED_LEN] {
+    let mut entries: Vec<(&str, &str)> = Vec::with_capacity(fields.len());
+    entries.extend(fields.iter().filter(|(field, _)| signed(field)));
     entries.sort_unstable_by(|a, b| java_order(a.0, b.0));
-    // An HMAC takes a key of any length.
-    let Ok(mut mac) = Hmac::<Sha1>::new_from_slice(secret_key.as_bytes()) else {
-        unreachable!("HMAC accepts keys of every length")
-    };
+    let mut mac = key.0.clone();
     for (_, value) in entries {
         mac.update(value.as_bytes());
     }
     mac.update(body);
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    let mut encoded = [0u8; ENCODED_LEN];
+    let written = base64::engine::general_purpose::STANDARD
+        .encode_slice(mac.finalize().into_bytes(), &mut encoded);
+    debug_assert_eq!(written, Ok(ENCODED_LEN));
+    encoded
 }
 
 /// Java's `String.compareTo`: UTF-16 code units.
@@ -66,29 +114,29 @@ fn java_order(a: &str, b: &str) -> Ordering {
     a.encode_utf16().cmp(b.encode_utf16())
 }
 
-/// Whether `given` is `expected`, in time that does not depend on where they differ.
-pub fn same_signature(given: &str, expected: &str) -> bool {
-    let (given, expected) = (given.as_bytes(), expected.as_bytes());
-    given.len() == expected.len()
-        && given
-            .iter()
-            .zip(expected)
-            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
-            == 0
-}
-
 /// An account's access key and secret key: what a client signs its requests with.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Credentials {
     pub access_key: String,
     secret_key: String,
+    key: SigningKey,
 }
+
+impl PartialEq for Credentials {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.access_key, &self.secret_key) == (&other.access_key, &other.secret_key)
+    }
+}
+
+impl Eq for Credentials {}
 
 impl Credentials {
     pub fn new(access_key: impl Into<String>, secret_key: impl Into<String>) -> Credentials {
+        let secret_key = secret_key.into();
         Credentials {
             access_key: access_key.into(),
-            secret_key: secret_key.into(),
+            key: SigningKey::new(&secret_key),
+            secret_key,
         }
     }
 
@@ -102,8 +150,10 @@ impl Credentials {
         command.ext_fields.remove(SIGNATURE);
         command.ext_fields.insert(ACCESS_KEY, &self.access_key);
         let signed = |key: &str| key != SIGNATURE;
-        let signature = sign_fields(&command.ext_fields, signed, &command.body, &self.secret_key);
-        command.ext_fields.insert(SIGNATURE, signature);
+        let signature = sign_fields(&command.ext_fields, signed, &command.body, &self.key);
+        command
+            .ext_fields
+            .insert(SIGNATURE, String::from_utf8_lossy(&signature));
     }
 }
 
@@ -186,9 +236,20 @@ mod tests {
     }
 
     #[test]
-    fn comparison_is_exact() {
-        assert!(same_signature("abc=", "abc="));
-        assert!(!same_signature("abc=", "abd="));
-        assert!(!same_signature("abc", "abc="));
+    fn verification_is_exact() {
+        let mut request = command(&[("topic", "T")], b"body");
+        Credentials::new("RocketMQ", "12345678").sign(&mut request);
+        let given = request.ext_fields.get(SIGNATURE).unwrap().to_owned();
+        let key = SigningKey::new("12345678");
+        assert!(verify(&request, &key, &given));
+        let mut changed = given.clone().into_bytes();
+        changed[27] = if changed[27] == b'=' { b'A' } else { b'=' };
+        assert!(!verify(
+            &request,
+            &key,
+            std::str::from_utf8(&changed).unwrap()
+        ));
+        assert!(!verify(&request, &key, &given[..27]));
+        assert!(!verify(&request, &SigningKey::new("12345679"), &given));
     }
 }
