@@ -189,11 +189,6 @@ impl AclTable {
         self.accounts.len()
     }
 
-    /// Whether `access_key` names an admin account.
-    pub fn is_admin(&self, access_key: &str) -> bool {
-        self.accounts.get(access_key).is_some_and(|a| a.admin)
-    }
-
     /// Whether `command`, from `peer`, may do what it `needs`; else the remark of the
     /// NO_PERMISSION refusal.
     pub fn check(

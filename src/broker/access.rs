@@ -7,6 +7,7 @@
 use crate::acl::{Needs, Perm};
 use crate::wire::body;
 use crate::wire::codes::request_code::*;
+use crate::wire::headers::send::SendMessageRequestHeader;
 use crate::wire::RemotingCommand;
 
 use super::clients::heartbeat_body::HeartbeatData;
@@ -38,14 +39,11 @@ pub fn needs(command: &RemotingCommand) -> Needs<'_> {
     let mut needs = Needs::default();
     // A request without the field it names is refused by its handler.
     let (topic, group) = match command.code {
-        SEND_MESSAGE => {
-            if let Some(topic) = field("topic") {
-                needs.send_to(topic);
-            }
-            return needs;
-        }
-        SEND_MESSAGE_V2 | SEND_BATCH_MESSAGE => {
-            if let Some(topic) = field("b") {
+        SEND_MESSAGE | SEND_MESSAGE_V2 | SEND_BATCH_MESSAGE => {
+            // Whichever key names the handler reads the header with.
+            if let Some(topic) =
+                SendMessageRequestHeader::topic_for(command.code, &command.ext_fields)
+            {
                 needs.send_to(topic);
             }
             return needs;
@@ -76,4 +74,64 @@ pub fn needs(command: &RemotingCommand) -> Needs<'_> {
         needs.group(group, Perm::SUB);
     }
     needs
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::wire::ExtFields;
+
+    fn command(code: i32, fields: &[(&str, &str)], body: &'static str) -> RemotingCommand {
+        let mut ext = ExtFields::new();
+        for (key, value) in fields {
+            ext.insert(key, value);
+        }
+        RemotingCommand::request(code, ext, Bytes::from_static(body.as_bytes()))
+    }
+
+    fn named(needs: &Needs) -> String {
+        format!("{needs:?}")
+    }
+
+    /// The broker reads a send's header with either code's key names (docs/clients.md item
+    /// 7), so the check must find the topic under both, or a header with the other names
+    /// would pass unchecked.
+    #[test]
+    fn a_send_names_its_topic_under_either_key_set() {
+        for (code, fields) in [
+            (SEND_MESSAGE_V2, [("a", "pg"), ("b", "orders")]),
+            (
+                SEND_MESSAGE_V2,
+                [("producerGroup", "pg"), ("topic", "orders")],
+            ),
+            (SEND_MESSAGE, [("producerGroup", "pg"), ("topic", "orders")]),
+            (SEND_MESSAGE, [("a", "pg"), ("b", "orders")]),
+            (
+                SEND_BATCH_MESSAGE,
+                [("producerGroup", "pg"), ("topic", "orders")],
+            ),
+        ] {
+            let shown = named(&needs(&command(code, &fields, "")));
+            assert!(shown.contains("orders"), "{code} {fields:?}: {shown}");
+        }
+    }
+
+    #[test]
+    fn a_heartbeat_names_its_groups_and_topics_and_admin_codes_need_an_admin() {
+        let body = r#"{"clientID":"c","consumerDataSet":[{"groupName":"readers",
+            "subscriptionDataSet":[{"topic":"orders","subString":"*"}]}],"producerDataSet":[]}"#;
+        let shown = named(&needs(&command(HEART_BEAT, &[], body)));
+        assert!(
+            shown.contains("readers") && shown.contains("orders"),
+            "{shown}"
+        );
+        let shown = named(&needs(&command(
+            DELETE_TOPIC_IN_BROKER,
+            &[("topic", "t")],
+            "",
+        )));
+        assert!(shown.contains("admin: true"), "{shown}");
+    }
 }

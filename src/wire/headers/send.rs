@@ -70,24 +70,33 @@ impl SendKeys {
     }
 }
 
+/// The key names a send's header is read with: those of `code`, or the other code's when
+/// the header has the other's first name and not its own (see
+/// [`SendMessageRequestHeader::decode_for`]).
+fn keys_for(code: i32, fields: &ExtFields) -> &'static SendKeys {
+    let (expected, other) = match code {
+        request_code::SEND_MESSAGE => (&V1_KEYS, &V2_KEYS),
+        _ => (&V2_KEYS, &V1_KEYS),
+    };
+    match fields.get(expected.0[0]) {
+        None if fields.get(other.0[0]).is_some() => other,
+        _ => expected,
+    }
+}
+
 impl SendMessageRequestHeader {
     /// Reads the header with the key names of `code`: long names for SEND_MESSAGE, one-letter
     /// names for SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE (the Go client sends 320 with short
     /// names too). A header that has the other code's names throughout is read with those:
     /// the names say unambiguously what the client meant.
     pub fn decode_for(code: i32, fields: &ExtFields) -> Result<Self, HeaderError> {
-        let (expected, other) = match code {
-            request_code::SEND_MESSAGE => (&V1_KEYS, &V2_KEYS),
-            _ => (&V2_KEYS, &V1_KEYS),
-        };
-        match Self::decode_with(fields, expected) {
-            Err(HeaderError::Missing { field })
-                if field == expected.0[0] && fields.get(other.0[0]).is_some() =>
-            {
-                Self::decode_with(fields, other)
-            }
-            result => result,
-        }
+        Self::decode_with(fields, keys_for(code, fields))
+    }
+
+    /// The topic [`SendMessageRequestHeader::decode_for`] reads, alone: what access control
+    /// checks before the handler runs.
+    pub fn topic_for(code: i32, fields: &ExtFields) -> Option<&str> {
+        fields.get(keys_for(code, fields).0[1])
     }
 
     /// Writes the key names of `code`, as [`SendMessageRequestHeader::decode_for`] reads them.
