@@ -27,7 +27,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::broker::admin::meters::{
-    Buckets, ShardMetrics, MESSAGE_SIZE_BUCKETS, RPC_LATENCY_BUCKETS,
+    Buckets, ShardMetrics, FINISH_LATENCY_BUCKETS, MESSAGE_SIZE_BUCKETS, RPC_LATENCY_BUCKETS,
 };
 use crate::broker::metadata::groups::is_system_group;
 use crate::broker::metadata::topics::is_system_topic;
@@ -351,6 +351,33 @@ impl Scrape {
         self.counters(encoder, "rocketmq_send_to_dlq_messages", dead)
     }
 
+    /// `rocketmq_commit_messages_total`, `rocketmq_rollback_messages_total` and
+    /// `rocketmq_finish_message_latency` (seconds, under Java's name and unit).
+    fn transactions(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let (mut commits, mut rollbacks, mut latency) = (Vec::new(), Vec::new(), Vec::new());
+        for shard in &self.shards {
+            for (topic, counts) in &shard.transactions {
+                let labels = self.labels(shard, &[("topic", topic.clone())]);
+                if counts.commits > 0 {
+                    commits.push((labels.clone(), counts.commits));
+                    latency.push((labels.clone(), &counts.finish_latency));
+                }
+                if counts.rollbacks > 0 {
+                    rollbacks.push((labels, counts.rollbacks));
+                }
+            }
+        }
+        self.counters(encoder, "rocketmq_commit_messages", commits)?;
+        self.counters(encoder, "rocketmq_rollback_messages", rollbacks)?;
+        let unit = Unit::Other("milliseconds".into());
+        let help = (
+            "rocketmq_finish_message_latency",
+            "Transaction finish latency",
+            Some(&unit),
+        );
+        Self::histograms(encoder, help, &FINISH_LATENCY_BUCKETS, latency)
+    }
+
     /// `rocketmq_rpc_latency`.
     fn rpc(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let mut series = Vec::new();
@@ -520,6 +547,7 @@ impl Scrape {
 impl Collector for Scrape {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         self.traffic(&mut encoder)?;
+        self.transactions(&mut encoder)?;
         self.rpc(&mut encoder)?;
         self.state(&mut encoder)?;
         self.lag(&mut encoder)

@@ -5,79 +5,14 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
-
 use common::{
-    code_of, create_topic, free_port, heart_beat, int, pull, request, send_v2, stats_request,
-    wait_max_offset, Broker, SUCCESS,
+    code_of, create_topic, free_port, heart_beat, http_get, int, pull, request, samples, send_v2,
+    stats_request, value, wait_max_offset, Broker, SUCCESS,
 };
 use serde_json::json;
 
 const GET_CONSUME_STATS: i32 = 208;
 const UPDATE_CONSUMER_OFFSET: i32 = 15;
-
-/// GETs `path` from the endpoint: the status line's code, the headers, the body.
-fn http_get(port: u16, path: &str, accept: &str) -> (u16, String, String) {
-    let mut conn = TcpStream::connect(("127.0.0.1", port)).expect("connect to the endpoint");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nAccept: {accept}\r\n\r\n");
-    conn.write_all(request.as_bytes()).expect("send");
-    let mut answer = String::new();
-    conn.read_to_string(&mut answer).expect("read to the close");
-    let (head, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
-    let code = head
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("a status");
-    (code, head.to_owned(), body.to_owned())
-}
-
-/// Every sample of a scrape: `name{labels}` (labels sorted) → value.
-fn samples(text: &str) -> BTreeMap<(String, BTreeMap<String, String>), f64> {
-    let mut found = BTreeMap::new();
-    for line in text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-    {
-        let (series, value) = line.rsplit_once(' ').expect("a sample");
-        let (name, labels) = match series.split_once('{') {
-            Some((name, rest)) => (name, rest.trim_end_matches('}')),
-            None => (series, ""),
-        };
-        let labels = labels
-            .split("\",")
-            .filter(|l| !l.is_empty())
-            .map(|pair| {
-                let (k, v) = pair.split_once('=').expect("name=value");
-                (k.to_owned(), v.trim_matches('"').to_owned())
-            })
-            .collect();
-        found.insert((name.to_owned(), labels), value.parse().expect("a number"));
-    }
-    found
-}
-
-/// The value of the one sample of `name` whose labels include `with`.
-fn value(
-    scrape: &BTreeMap<(String, BTreeMap<String, String>), f64>,
-    name: &str,
-    with: &[(&str, &str)],
-) -> Option<f64> {
-    let mut matching = scrape.iter().filter(|((n, labels), _)| {
-        n == name
-            && with
-                .iter()
-                .all(|(k, v)| labels.get(*k).map(String::as_str) == Some(*v))
-    });
-    let found = matching.next().map(|(_, v)| *v);
-    assert!(
-        matching.next().is_none(),
-        "one series of {name} with {with:?}"
-    );
-    found
-}
 
 #[test]
 fn counters_move_by_the_messages_sent_and_pulled() {

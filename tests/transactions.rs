@@ -12,9 +12,10 @@ use std::net::TcpStream;
 use std::time::Instant;
 
 use common::{
-    code_of, create_topic, decode_offset_message_id, heart_beat, pull, read_frame, request,
-    request_with_body, runtime_info, runtime_long, send_v2, wait_for, wait_max_offset, Broker,
-    PATIENCE, PULL_FOUND, SEND_MESSAGE_V2, SUCCESS, SYSTEM_ERROR,
+    code_of, create_topic, decode_offset_message_id, free_port, heart_beat, http_get,
+    metrics_settings, pull, read_frame, request, request_with_body, runtime_info, runtime_long,
+    samples, send_v2, value, wait_for, wait_max_offset, Broker, PATIENCE, PULL_FOUND,
+    SEND_MESSAGE_V2, SUCCESS, SYSTEM_ERROR,
 };
 use serde_json::{json, Value};
 use shardmq::wire::record::{RecordView, TransactionType};
@@ -166,7 +167,10 @@ fn max_offset(conn: &mut TcpStream, topic: &str) -> i64 {
 
 #[test]
 fn commit_delivers_once_and_rollback_never() {
-    let broker = Broker::start(1, &[]);
+    let metrics_port = free_port();
+    let settings = metrics_settings(metrics_port);
+    let settings: Vec<&str> = settings.iter().map(String::as_str).collect();
+    let broker = Broker::start(1, &settings);
     let mut conn = broker.connect(0);
     create_topic(&mut conn, "TX1", 1);
 
@@ -239,6 +243,22 @@ fn commit_delivers_once_and_rollback_never() {
     let info = runtime_info(&mut conn);
     assert_eq!(runtime_long(&info, "transactionHalfPending"), 1, "{info}");
     assert_eq!(max_offset(&mut conn, "TX1"), 1, "nothing else delivered");
+
+    // Counted once each, by their topic, as Java's EndTransactionProcessor counts them; the
+    // finish latency (whole seconds from the half message's birth) of the commit only.
+    let (_, _, text) = http_get(metrics_port, "/metrics", "text/plain");
+    let scrape = samples(&text);
+    let topic = [("topic", "TX1")];
+    assert_eq!(
+        value(&scrape, "rocketmq_commit_messages_total", &topic),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&scrape, "rocketmq_rollback_messages_total", &topic),
+        Some(1.0)
+    );
+    let latency = "rocketmq_finish_message_latency_milliseconds_count";
+    assert_eq!(value(&scrape, latency, &topic), Some(1.0), "{text}");
 }
 
 #[test]

@@ -11,9 +11,12 @@
 #![allow(dead_code)] // each test file uses a different part
 
 mod broker;
+mod scrape;
 
 #[allow(unused_imports)] // as dead_code: not every test file starts a broker
 pub use broker::*;
+#[allow(unused_imports)] // as dead_code: not every test file scrapes the metrics
+pub use scrape::*;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -1,7 +1,9 @@
 //! END_TRANSACTION (37): a producer commits or rolls back a half message, on its own or in
 //! answer to a check. Always oneway from real clients, so its answer is never read; a caller
 //! that asks for one gets Java's: SUCCESS, or SYSTEM_ERROR when no pending half message
-//! matches, ILLEGAL_OPERATION when the message's immunity time has passed.
+//! matches, ILLEGAL_OPERATION when the message's immunity time has passed. An end that took
+//! effect is counted in the metrics (`rocketmq_commit_messages_total`,
+//! `rocketmq_rollback_messages_total`, `rocketmq_finish_message_latency`).
 
 use crate::broker::handler::{Handling, Request, ShardBroker};
 use crate::broker::BrokerError;
@@ -24,7 +26,15 @@ pub fn end_transaction(broker: &ShardBroker, request: Request) -> Handling {
     let ctx = broker.ctx.clone();
     let command = request.command;
     Handling::later(async move {
-        ctx.transactions.end(&header).await?;
+        if let Some(ended) = ctx.transactions.end(&header).await? {
+            let meters = &ctx.stats.traffic.meters;
+            meters.transaction_ended(
+                &ended.topic,
+                ended.committed,
+                ended.born_ms,
+                ctx.clock.wall_ms(),
+            );
+        }
         Ok(RemotingCommand::success(&command))
     })
 }

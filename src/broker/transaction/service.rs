@@ -88,6 +88,16 @@ const SCAN_BATCH: usize = 256;
 /// Records a check round reads at once.
 const CHECK_READ_BATCH: usize = 256;
 
+/// A transaction a producer (or its answer to a check) ended: what the metrics count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ended {
+    pub committed: bool,
+    /// The topic it was sent to (`REAL_TOPIC`).
+    pub topic: String,
+    /// When the producer sent the half message, ms since the epoch.
+    pub born_ms: i64,
+}
+
 /// How long the service waits before it tries a failed append of an effect again.
 const RETRY_AFTER: Duration = Duration::from_millis(200);
 
@@ -273,9 +283,12 @@ impl Transactions {
     /// header names, after checking it as Java's `EndTransactionProcessor` does (a half record
     /// at `commitLogOffset`, at `tranStateTableOffset` of the half queue, of `producerGroup`).
     /// An end for a transaction that has already ended changes nothing.
-    pub async fn end(&self, header: &EndTransactionRequestHeader) -> Result<(), BrokerError> {
+    pub async fn end(
+        &self,
+        header: &EndTransactionRequestHeader,
+    ) -> Result<Option<Ended>, BrokerError> {
         let end = match header.commit_or_rollback {
-            0 => return Ok(()),
+            0 => return Ok(None),
             8 => End::Commit,
             12 => End::Rollback,
             other => {
@@ -318,7 +331,12 @@ impl Transactions {
             )));
         };
         self.end_pending(first, end, &record, PhysicalOffset(offset))
-            .await
+            .await?;
+        Ok(Some(Ended {
+            committed: end == End::Commit,
+            topic: half::destination(&record).map_or_else(String::new, |(t, _)| t.to_owned()),
+            born_ms: record.born_timestamp_ms(),
+        }))
     }
 
     /// Whether an end's `msgId` names `record`: its UNIQ_KEY (what clients send) or its
