@@ -16,5 +16,6 @@
 pub mod end;
 pub mod half;
 pub mod service;
+mod writes;
 
 pub use service::{TransactionConfig, Transactions};

@@ -6,9 +6,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use super::half::{self, End};
-use super::{
-    effect_properties, illegal, put_retrying, read_each, Pending, Transactions, SCAN_BATCH,
-};
+use super::{read_each, Pending, Transactions, SCAN_BATCH};
+use crate::broker::transaction::writes::{effect_properties, illegal, put_retrying};
 use crate::broker::BrokerError;
 use crate::storage::store::Store;
 use crate::storage::{PhysicalOffset, QueueId, QueueOffset};

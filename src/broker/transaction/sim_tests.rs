@@ -22,6 +22,7 @@ use bytes::Bytes;
 
 use super::*;
 use crate::broker::clients::registry::{ClientChannel, ClientRegistry};
+use crate::broker::transaction::writes::put_retrying;
 use crate::clock::ManualClock;
 use crate::storage::config::{FlushPolicy, LogConfig, StoreConfig};
 use crate::storage::index::Geometry;
