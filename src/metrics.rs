@@ -351,8 +351,9 @@ impl Scrape {
         self.counters(encoder, "rocketmq_send_to_dlq_messages", dead)
     }
 
-    /// `rocketmq_commit_messages_total`, `rocketmq_rollback_messages_total` and
-    /// `rocketmq_finish_message_latency` (seconds, under Java's name and unit).
+    /// `rocketmq_half_messages`, `rocketmq_commit_messages_total`,
+    /// `rocketmq_rollback_messages_total` and `rocketmq_finish_message_latency` (seconds,
+    /// under Java's name and unit).
     fn transactions(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let (mut commits, mut rollbacks, mut latency) = (Vec::new(), Vec::new(), Vec::new());
         for shard in &self.shards {
@@ -367,6 +368,14 @@ impl Scrape {
                 }
             }
         }
+        let mut half = Vec::new();
+        for shard in &self.shards {
+            for (topic, count) in &shard.half_messages {
+                let labels = self.labels(shard, &[("topic", topic.clone())]);
+                half.push((labels, i64::try_from(*count).unwrap_or(i64::MAX)));
+            }
+        }
+        self.gauges(encoder, ("rocketmq_half_messages", None), half)?;
         self.counters(encoder, "rocketmq_commit_messages", commits)?;
         self.counters(encoder, "rocketmq_rollback_messages", rollbacks)?;
         let unit = Unit::Other("milliseconds".into());

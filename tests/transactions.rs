@@ -259,6 +259,8 @@ fn commit_delivers_once_and_rollback_never() {
     );
     let latency = "rocketmq_finish_message_latency_milliseconds_count";
     assert_eq!(value(&scrape, latency, &topic), Some(1.0), "{text}");
+    // The one left pending.
+    assert_eq!(value(&scrape, "rocketmq_half_messages", &topic), Some(1.0));
 }
 
 #[test]

@@ -257,6 +257,8 @@ pub struct ShardMetrics {
     pub dead_letters: Vec<(String, String, u64)>,
     /// Transactions ended, by topic.
     pub transactions: Vec<(String, EndedCounts)>,
+    /// Transactions pending (half messages with no end yet), by topic.
+    pub half_messages: Vec<(String, u64)>,
     pub topics: usize,
     pub groups: usize,
     pub broker_permission: i32,
@@ -334,6 +336,7 @@ pub async fn snapshot(ctx: &BrokerContext) -> ShardMetrics {
         rpc,
         dead_letters,
         transactions,
+        half_messages: ctx.transactions.pending_by_topic(),
         topics: ctx.topics.table().len(),
         groups: ctx.groups.table().len(),
         broker_permission: ctx.config().broker_permission,

@@ -117,6 +117,8 @@ struct Pending {
     /// (the device kept a later write and not an earlier one), so before an effect is
     /// written for it the index is asked whether one exists.
     revived: bool,
+    /// The topic it was sent to (`REAL_TOPIC`), shared with [`State::topics`].
+    topic: Rc<str>,
 }
 
 impl Pending {
@@ -131,6 +133,40 @@ struct State {
     pending: BTreeMap<u64, Pending>,
     /// Half queue offset of any pending transaction's record → its first.
     records: HashMap<u64, u64>,
+    /// Pending transactions by topic (`rocketmq_half_messages`).
+    topics: HashMap<Rc<str>, u64>,
+}
+
+impl State {
+    /// Makes `pending` (first half queue offset `first`) pending, counted under its topic.
+    fn insert(&mut self, first: u64, mut pending: Pending) {
+        for &(q, _) in &pending.records {
+            self.records.insert(q, first);
+        }
+        let topic = match self.topics.get_key_value(&*pending.topic) {
+            Some((shared, _)) => Rc::clone(shared),
+            None => Rc::clone(&pending.topic),
+        };
+        *self.topics.entry(Rc::clone(&topic)).or_default() += 1;
+        pending.topic = topic;
+        self.pending.insert(first, pending);
+    }
+
+    /// Forgets transaction `first`, which ended.
+    fn remove(&mut self, first: u64) {
+        let Some(done) = self.pending.remove(&first) else {
+            return;
+        };
+        for (q, _) in done.records {
+            self.records.remove(&q);
+        }
+        if let Some(count) = self.topics.get_mut(&*done.topic) {
+            *count -= 1;
+            if *count == 0 {
+                self.topics.remove(&*done.topic);
+            }
+        }
+    }
 }
 
 /// What `transactionProgress.json` holds.
@@ -217,6 +253,16 @@ impl Transactions {
         self.state.borrow().pending.len()
     }
 
+    /// Half messages waiting for an end, by the topic they were sent to.
+    pub fn pending_by_topic(&self) -> Vec<(String, u64)> {
+        let state = self.state.borrow();
+        state
+            .topics
+            .iter()
+            .map(|(t, n)| (t.to_string(), *n))
+            .collect()
+    }
+
     /// CHECK_TRANSACTION_STATE requests sent since start.
     pub fn checks_sent(&self) -> u64 {
         self.checks_sent.get()
@@ -246,6 +292,7 @@ impl Transactions {
     pub fn half_stored(&self, put: &PutResult, props: &str) {
         let due_ms = half::first_check_ms(props, put.store_timestamp, self.timeout_ms());
         let q = put.queue_offset.0;
+        let topic = properties::get(props, keys::REAL_TOPIC).unwrap_or_default();
         let pending = Pending {
             checks: 0,
             due_ms,
@@ -253,10 +300,9 @@ impl Transactions {
             records: vec![(q, put.offset.0)],
             newest_size: put.size,
             revived: false,
+            topic: Rc::from(topic),
         };
-        let mut state = self.state.borrow_mut();
-        state.records.insert(q, q);
-        state.pending.insert(q, pending);
+        self.state.borrow_mut().insert(q, pending);
     }
 
     /// Resolves once the start's read of the queues is done.
@@ -553,12 +599,7 @@ impl Transactions {
 
     /// Drops transaction `first` from the table, with every record offset that named it.
     fn forget(&self, first: u64) {
-        let mut state = self.state.borrow_mut();
-        if let Some(done) = state.pending.remove(&first) {
-            for (q, _) in done.records {
-                state.records.remove(&q);
-            }
-        }
+        self.state.borrow_mut().remove(first);
     }
 
     /// Appends check number `checks` of transaction `first` (from its newest record `half`)

@@ -3,6 +3,7 @@
 //! enough).
 
 use std::collections::{BTreeMap, HashSet};
+use std::rc::Rc;
 use std::time::Duration;
 
 use super::half::{self, End};
@@ -155,6 +156,8 @@ impl Transactions {
                     records: Vec::new(),
                     newest_size: 0,
                     revived: true,
+                    topic: half::destination(record)
+                        .map_or_else(|| Rc::from(""), |(t, _)| Rc::from(t)),
                 });
                 pending.newest_size = record.total_size();
                 pending.checks = checks;
@@ -165,10 +168,7 @@ impl Transactions {
         .await?;
         let mut state = self.state.borrow_mut();
         for (first, pending) in found {
-            for &(q, _) in &pending.records {
-                state.records.insert(q, first);
-            }
-            state.pending.insert(first, pending);
+            state.insert(first, pending);
         }
         Ok(())
     }

@@ -338,7 +338,17 @@ async fn simulate(seed: u64) -> usize {
     let shard = Shard::start(&mem, clock_ms, &progress).await;
     check_invariants(&txs, &shard.deliveries().await, seed);
     for round in 0.. {
+        let by_topic: u64 = shard.tx.pending_by_topic().iter().map(|(_, n)| n).sum();
+        assert_eq!(
+            by_topic,
+            shard.tx.pending() as u64,
+            "seed {seed}: counted by topic"
+        );
         if shard.tx.pending() == 0 {
+            assert!(
+                shard.tx.pending_by_topic().is_empty(),
+                "seed {seed}: no topic left"
+            );
             break;
         }
         assert!(round < 50, "seed {seed}: transactions stay pending");
