@@ -1,8 +1,10 @@
 //! What each broker request needs of the ACL beyond a valid signature: the topics and groups
 //! it names, with the permission each needs, or an admin account (docs/access-control.md
-//! §3). Java's `PlainAccessResource.parse`, with two additions: QUERY_CONSUMER_OFFSET needs
-//! what UPDATE_CONSUMER_OFFSET needs (a group's progress is the group's), and every request
-//! that changes topics, groups, offsets by time or the configuration needs an admin.
+//! §3). Java's `PlainAccessResource.parse`, with three additions: QUERY_CONSUMER_OFFSET needs
+//! what UPDATE_CONSUMER_OFFSET needs (a group's progress is the group's), LOCK_BATCH_MQ and
+//! UNLOCK_BATCH_MQ need SUB on their group (else any account could take an orderly group's
+//! queues from its consumers), and every request that changes topics, groups, offsets by
+//! time or the configuration needs an admin.
 
 use crate::acl::{Needs, Perm};
 use crate::wire::body;
@@ -11,6 +13,7 @@ use crate::wire::headers::send::SendMessageRequestHeader;
 use crate::wire::RemotingCommand;
 
 use super::clients::heartbeat_body::HeartbeatData;
+use super::clients::queue_locks;
 
 /// Requests only an admin account may send. Java's list (`Permission.ADMIN_CODE`), plus
 /// UPDATE_AND_CREATE_TOPIC_LIST and INVOKE_BROKER_TO_RESET_OFFSET.
@@ -54,6 +57,12 @@ pub fn needs(command: &RemotingCommand) -> Needs<'_> {
         }
         QUERY_MESSAGE => (field("topic"), None),
         UNREGISTER_CLIENT | GET_CONSUMER_LIST_BY_GROUP => (None, field("consumerGroup")),
+        LOCK_BATCH_MQ | UNLOCK_BATCH_MQ => {
+            if let Some(group) = queue_locks::batch_group(command) {
+                needs.group(group, Perm::SUB);
+            }
+            return needs;
+        }
         HEART_BEAT => {
             // Read as the handler reads it; a body it cannot read is refused there.
             let read = body::decode::<HeartbeatData>(&command.body, "HEART_BEAT body");

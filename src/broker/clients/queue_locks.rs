@@ -129,6 +129,12 @@ fn batch_body(request: &RemotingCommand) -> Result<BatchBody, BrokerError> {
     })
 }
 
+/// The group a LOCK_BATCH_MQ or UNLOCK_BATCH_MQ names, read as the handler reads it (what
+/// access control checks).
+pub fn batch_group(request: &RemotingCommand) -> Option<String> {
+    batch_body(request).ok().map(|body| body.consumer_group)
+}
+
 /// LOCK_BATCH_MQ: the queues the client holds after the request, in `lockOKMQSet`.
 pub fn lock_batch(
     ctx: &Rc<BrokerContext>,
