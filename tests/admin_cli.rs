@@ -15,13 +15,14 @@ use shardmq::wire::{frame, RemotingCommand};
 
 use common::{
     code_of, free_port, heart_beat, request, request_with_body, send_v2, wait_for, wait_max_offset,
-    wait_route, Broker, PATIENCE, SUCCESS,
+    wait_route, wait_until, Broker, PATIENCE, SUCCESS,
 };
 use serde_json::{json, Value};
 
 const QUERY_CONSUMER_OFFSET: i32 = 14;
 const UPDATE_CONSUMER_OFFSET: i32 = 15;
 const GET_ALL_SUBSCRIPTIONGROUP_CONFIG: i32 = 201;
+const VIEW_BROKER_STATS_DATA: i32 = 315;
 
 /// Runs `shardmq admin <args> -n <the broker's NameServer>`: exit success, stdout, stderr.
 fn admin(broker: &Broker, args: &[&str]) -> (bool, String, String) {
@@ -575,4 +576,79 @@ fn message_verbs_find_what_send_message_stored() {
     assert_eq!(bodies, ["hello"]);
     let (ok, _, err) = admin(&broker, &["queryMsgByKey", "-t", "MT", "-k", "nobody"]);
     assert!(!ok && err.contains("no message"), "{err}");
+}
+
+/// statsAll: each topic's groups with their backlog and the day's counts in and out, from
+/// the broker's stats items. Those are sampled every 10 s and, as Java's, count what came after
+/// an item's first sample: so one message is sent and pulled first, and the counted ones once
+/// both items answer (sampled); a topic nobody consumes says NO_CONSUMER, and `-a` leaves
+/// out one that saw no message.
+#[test]
+fn stats_all_counts_each_topic_and_group() {
+    let broker = Broker::start(1, &[]);
+    let mut conn = broker.connect(0);
+    for topic in ["StatsT", "QuietT"] {
+        assert_eq!(code_of(&common::create_topic(&mut conn, topic, 1)), SUCCESS);
+    }
+    let send = |conn: &mut TcpStream, i: usize| {
+        let sent = send_v2(conn, "StatsT", 0, format!("m{i}").as_bytes(), "");
+        assert_eq!(code_of(&sent), SUCCESS, "{sent}");
+    };
+    common::create_group(&mut conn, "cg");
+    send(&mut conn, 0);
+    wait_max_offset(&mut conn, "StatsT", 0, 1);
+    assert_eq!(code_of(&common::pull(&mut conn, "StatsT", 0, 0).0), SUCCESS);
+    wait_until(PATIENCE, "both stats items sampled", || {
+        [
+            ("TOPIC_PUT_NUMS", "StatsT"),
+            ("GROUP_GET_NUMS", "StatsT@cg"),
+        ]
+        .iter()
+        .all(|(name, key)| {
+            let fields = json!({"statsName": name, "statsKey": key});
+            code_of(&request(&mut conn, VIEW_BROKER_STATS_DATA, fields).0) == SUCCESS
+        })
+    });
+    for i in 1..=5 {
+        send(&mut conn, i);
+    }
+    wait_max_offset(&mut conn, "StatsT", 0, 6);
+    let (header, _) = common::pull(&mut conn, "StatsT", 0, 1);
+    assert_eq!(code_of(&header), SUCCESS, "{header}");
+    let fields = json!({"consumerGroup": "cg", "topic": "StatsT", "queueId": "0",
+                        "commitOffset": "3"});
+    assert_eq!(
+        code_of(&request(&mut conn, UPDATE_CONSUMER_OFFSET, fields).0),
+        SUCCESS
+    );
+
+    let row = |rows: &Value, topic: &str| {
+        let rows = rows.as_array().expect("rows");
+        rows.iter().find(|r| r["topic"] == topic).cloned()
+    };
+    let rows = wait_for(PATIENCE, "the day's counts in statsAll", || {
+        let rows = admin_json(&broker, &["statsAll"]);
+        let stats = row(&rows, "StatsT")?;
+        (stats["inMsg24Hour"] == 5 && stats["outMsg24Hour"] == 5).then_some(rows)
+    });
+    let stats = row(&rows, "StatsT").expect("StatsT");
+    assert_eq!(stats["consumerGroup"], "cg");
+    assert_eq!(stats["accumulation"], 3, "6 stored, 3 committed: {stats}");
+    let quiet = row(&rows, "QuietT").expect("every topic listed");
+    assert_eq!(quiet["consumerGroup"], Value::Null);
+    let listed = rows.as_array().expect("rows");
+    assert!(listed
+        .iter()
+        .all(|r| !r["topic"].as_str().unwrap_or("%").starts_with('%')));
+
+    let table = admin_ok(&broker, &["statsAll"]);
+    let quiet = table
+        .lines()
+        .find(|l| l.starts_with("QuietT"))
+        .expect("QuietT's row");
+    assert!(quiet.ends_with("NO_CONSUMER"), "{quiet}");
+    let active = admin_json(&broker, &["statsAll", "-a"]);
+    assert!(row(&active, "StatsT").is_some() && row(&active, "QuietT").is_none());
+    let only = admin_json(&broker, &["statsAll", "-t", "QuietT"]);
+    assert_eq!(only.as_array().map(Vec::len), Some(1), "{only}");
 }

@@ -18,6 +18,7 @@ mod cluster;
 mod group;
 mod message;
 mod remote;
+mod stats;
 mod topic;
 
 use std::collections::BTreeMap;
@@ -198,6 +199,9 @@ enum Verb {
     /// Print the oldest messages of a topic's queues, committing nothing.
     #[command(name = "consumeMessage")]
     ConsumeMessage(message::ConsumeArgs),
+    /// Every topic and consumer group: backlog, rates in and out, the last day's counts.
+    #[command(name = "statsAll")]
+    StatsAll(stats::StatsAllArgs),
 }
 
 /// Why a verb failed.
@@ -271,6 +275,7 @@ pub fn run(args: AdminArgs) -> Result<(), AdminError> {
         Verb::QueryMsgByOffset(args) => message::query_by_offset(args),
         Verb::SendMessage(args) => message::send_message(args),
         Verb::ConsumeMessage(args) => message::consume_message(args),
+        Verb::StatsAll(args) => stats::stats_all(args),
     }
 }
 
@@ -301,6 +306,7 @@ impl Verb {
             Verb::QueryMsgByOffset(args) => &mut args.common,
             Verb::SendMessage(args) => &mut args.common,
             Verb::ConsumeMessage(args) => &mut args.common,
+            Verb::StatsAll(args) => &mut args.common,
         }
     }
 }
