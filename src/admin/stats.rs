@@ -5,10 +5,11 @@
 //! `topic@group`) and consume stats (GET_CONSUME_STATS). As mqadmin does, a broker that has
 //! no stats for a key, or cannot be asked, counts as zero.
 
+use std::collections::BTreeMap;
+
 use clap::Args;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 
 use super::{Admin, AdminError, BrokerData, Common};
 use crate::wire::codes::request_code::*;
