@@ -1,5 +1,25 @@
 # Shell helpers the bench scripts share; sourced, never run. The sourcing script calls
-# `prepare_run`, sets `broker_cpus`, and calls `stop_all` on exit.
+# `bench_options` (or sets `broker_cpus` itself) and `prepare_run`, and calls `stop_all` on
+# exit.
+
+# The options every bench script takes: sets `duration` (10s), `broker_cpus` (1),
+# `harness_cpus` (0) and `store_root` (.cache/$1) from the options after $1. An option of the
+# script's own goes to its function `own_option NAME VALUE`, which fails for one it does not
+# know either.
+bench_options() { # name, options...
+    duration=10s broker_cpus=1 harness_cpus=0 store_root=.cache/$1
+    shift
+    while [ $# -gt 0 ]; do
+        case $1 in
+            --duration) duration=$2 ;;
+            --broker-cpus) broker_cpus=$2 ;;
+            --harness-cpus) harness_cpus=$2 ;;
+            --store-dir) store_root=$2 ;;
+            *) own_option "$1" "${2-}" || { echo "unknown option $1" >&2; exit 2; } ;;
+        esac
+        shift 2
+    done
+}
 
 # Builds the release binaries and sets `shardmq`, `bench`, an empty `pids` array and `work`, a
 # new scratch directory under $1.

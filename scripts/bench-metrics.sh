@@ -13,24 +13,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-duration=10s
-rounds=3
-broker_cpus=1
-harness_cpus=0
-store_root=.cache/bench-metrics
-while [ $# -gt 0 ]; do
-    case $1 in
-        --duration) duration=$2; shift 2 ;;
-        --rounds) rounds=$2; shift 2 ;;
-        --broker-cpus) broker_cpus=$2; shift 2 ;;
-        --harness-cpus) harness_cpus=$2; shift 2 ;;
-        --store-dir) store_root=$2; shift 2 ;;
-        *) echo "unknown option $1" >&2; exit 2 ;;
-    esac
-done
-
 # shellcheck source=scripts/bench-common.sh
 source scripts/bench-common.sh
+rounds=3
+own_option() {
+    case $1 in
+        --rounds) rounds=$2 ;;
+        *) return 1 ;;
+    esac
+}
+bench_options bench-metrics "$@"
 prepare_run "$store_root"
 scraper=
 trap '[ -n "$scraper" ] && kill "$scraper" 2>/dev/null; stop_all; rm -rf "$work"' EXIT

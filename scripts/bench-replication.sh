@@ -19,27 +19,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-duration=10s
-catch_up_size=1G
-broker_cpus=1
-slave_cpus=
-harness_cpus=0
-store_root=.cache/bench-replication
-while [ $# -gt 0 ]; do
-    case $1 in
-        --duration) duration=$2; shift 2 ;;
-        --catch-up-size) catch_up_size=$2; shift 2 ;;
-        --broker-cpus) broker_cpus=$2; shift 2 ;;
-        --slave-cpus) slave_cpus=$2; shift 2 ;;
-        --harness-cpus) harness_cpus=$2; shift 2 ;;
-        --store-dir) store_root=$2; shift 2 ;;
-        *) echo "unknown option $1" >&2; exit 2 ;;
-    esac
-done
-
-slave_cpus=${slave_cpus:-$broker_cpus}
 # shellcheck source=scripts/bench-common.sh
 source scripts/bench-common.sh
+catch_up_size=1G
+slave_cpus=
+own_option() {
+    case $1 in
+        --catch-up-size) catch_up_size=$2 ;;
+        --slave-cpus) slave_cpus=$2 ;;
+        *) return 1 ;;
+    esac
+}
+bench_options bench-replication "$@"
+slave_cpus=${slave_cpus:-$broker_cpus}
 prepare_run "$store_root"
 trap 'stop_all; rm -rf "$work"' EXIT
 
