@@ -44,7 +44,7 @@ use crate::wire::body::perm;
 
 pub use acl::{AclConfig, ACL_FILE_NAME};
 pub use keys::IGNORED_KEYS;
-use keys::{Limited, STORE_PATHS};
+use keys::{apply_limited, STORE_PATHS};
 pub use metrics::{MetricsConfig, MetricsExporter};
 pub use namesrv::{NamesrvConfig, NAMESRV_IGNORED_KEYS};
 pub use ports::{shard_ports, ShardPorts};
@@ -373,9 +373,7 @@ impl BrokerConfig {
     /// Applies every entry of a `broker.conf` file over the current values; returns the keys
     /// that were accepted but ignored (already logged).
     pub fn apply_file(&mut self, path: &Path) -> Result<Vec<String>, ConfigError> {
-        if let Ok(path) = std::path::absolute(path) {
-            self.acl.beside_config = Some(path.with_file_name(ACL_FILE_NAME));
-        }
+        self.acl.config_file_read(path);
         apply_file(path, |key, value, origin| self.set(key, value, origin))
     }
 
@@ -771,35 +769,4 @@ fn apply_file(
         }
     }
     Ok(ignored)
-}
-
-/// Applies a [`Limited`] key (broker.conf or namesrv.conf): set when `rule` accepts `value`,
-/// refused naming what shardmq does instead when it does not, an invalid value when it is
-/// not a value of the key at all.
-fn apply_limited(
-    rule: &Limited,
-    key: &str,
-    value: &str,
-    origin: &str,
-) -> Result<Applied, ConfigError> {
-    match accepted(rule, value) {
-        Ok(true) => Ok(Applied::Set),
-        Ok(false) => Err(ConfigError::Unsupported {
-            key: key.to_owned(),
-            value: value.to_owned(),
-            origin: origin.to_owned(),
-            instead: rule.instead.to_owned(),
-        }),
-        Err(why) => Err(ConfigError::InvalidValue {
-            key: key.to_owned(),
-            value: value.to_owned(),
-            why,
-            origin: origin.to_owned(),
-        }),
-    }
-}
-
-/// Whether `value` is one `rule` accepts; `Err` when it is not a value of the key at all.
-fn accepted(rule: &Limited, value: &str) -> Result<bool, String> {
-    need(boolean(value), BOOL_RULE).map(|v| v == rule.accepts)
 }

@@ -59,6 +59,13 @@ impl AclConfig {
         ]
     }
 
+    /// Notes that the config file at `path` is being read: the default ACL file is beside it.
+    pub(super) fn config_file_read(&mut self, path: &Path) {
+        if let Ok(path) = std::path::absolute(path) {
+            self.beside_config = Some(path.with_file_name(ACL_FILE_NAME));
+        }
+    }
+
     /// Sets one of the ACL keys; `None` for any other key.
     pub(super) fn set(&mut self, key: &str, value: &str) -> Setter {
         let text = |value: &str| (!value.is_empty()).then(|| value.to_owned());

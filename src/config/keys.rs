@@ -17,6 +17,9 @@
 //! the file, so they are checked by [`BrokerConfig::finish`](super::BrokerConfig::finish)
 //! against [`STORE_PATHS`].
 
+use super::values::{boolean, need, BOOL_RULE};
+use super::{Applied, ConfigError};
+
 /// Keys of Java `broker.conf` files that tune machinery shardmq does not have and change no
 /// durability, placement or permission; accepted with a warning.
 pub const IGNORED_KEYS: &[&str] = &[
@@ -149,3 +152,34 @@ pub(super) const STORE_PATHS: &[(&str, &str, &str)] = &[
         "shardmq keeps no abort file: every start recovers each shard from its checkpoint",
     ),
 ];
+
+/// Applies a [`Limited`] key (broker.conf or namesrv.conf): set when `rule` accepts `value`,
+/// refused naming what shardmq does instead when it does not, an invalid value when it is
+/// not a value of the key at all.
+pub(super) fn apply_limited(
+    rule: &Limited,
+    key: &str,
+    value: &str,
+    origin: &str,
+) -> Result<Applied, ConfigError> {
+    match accepted(rule, value) {
+        Ok(true) => Ok(Applied::Set),
+        Ok(false) => Err(ConfigError::Unsupported {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            origin: origin.to_owned(),
+            instead: rule.instead.to_owned(),
+        }),
+        Err(why) => Err(ConfigError::InvalidValue {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            why,
+            origin: origin.to_owned(),
+        }),
+    }
+}
+
+/// Whether `value` is one `rule` accepts; `Err` when it is not a value of the key at all.
+fn accepted(rule: &Limited, value: &str) -> Result<bool, String> {
+    need(boolean(value), BOOL_RULE).map(|v| v == rule.accepts)
+}

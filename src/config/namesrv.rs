@@ -11,10 +11,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::acl::{AclConfig, ACL_FILE_NAME};
-use super::keys::Limited;
+use super::acl::AclConfig;
+use super::keys::{apply_limited, Limited};
 use super::values::*;
-use super::{apply_limited, Applied, ConfigError, Setter};
+use super::{Applied, ConfigError, Setter};
 
 /// Keys of Java `namesrv.conf` files that only tune machinery shardmq does not have;
 /// accepted with a warning.
@@ -155,9 +155,7 @@ impl NamesrvConfig {
     /// Applies every entry of a `namesrv.conf` file over the current values; returns the
     /// keys that were accepted but ignored (already logged).
     pub fn apply_file(&mut self, path: &std::path::Path) -> Result<Vec<String>, ConfigError> {
-        if let Ok(path) = std::path::absolute(path) {
-            self.acl.beside_config = Some(path.with_file_name(ACL_FILE_NAME));
-        }
+        self.acl.config_file_read(path);
         super::apply_file(path, |key, value, origin| self.set(key, value, origin))
     }
 

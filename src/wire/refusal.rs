@@ -1,7 +1,7 @@
 //! How a refused request becomes its response: the one place, for every service.
 //!
-//! Each layer keeps its own error type ([`crate::broker::BrokerError`],
-//! [`crate::namesrv::NamesrvError`]) and says through [`Refusal`] which RocketMQ response
+//! Each layer keeps its own error type (the broker's `BrokerError`, the NameServer's
+//! `NamesrvError`, the ACL's `Denied`) and says through [`Refusal`] which RocketMQ response
 //! code each error is and whether it is worth a warning. [`RemotingCommand::refusal`]
 //! builds the response: that code, the error's text as the remark (tools print it, so
 //! texts follow Java's where Java's are known), the request's opaque;
