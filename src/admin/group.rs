@@ -179,11 +179,11 @@ pub fn delete_sub_group(args: DeleteSubGroupArgs) -> Result<(), AdminError> {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct OffsetWrapper {
+pub(super) struct OffsetWrapper {
     #[serde(default)]
-    broker_offset: i64,
+    pub(super) broker_offset: i64,
     #[serde(default)]
-    consumer_offset: i64,
+    pub(super) consumer_offset: i64,
     #[serde(default)]
     pull_offset: i64,
     #[serde(default)]
@@ -192,9 +192,9 @@ struct OffsetWrapper {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ConsumeStats {
+pub(super) struct ConsumeStats {
     #[serde(default)]
-    offset_table: BTreeMap<String, OffsetWrapper>,
+    pub(super) offset_table: BTreeMap<String, OffsetWrapper>,
     #[serde(default)]
     consume_tps: f64,
 }

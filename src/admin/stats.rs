@@ -5,12 +5,12 @@
 //! `topic@group`) and consume stats (GET_CONSUME_STATS). As mqadmin does, a broker that has
 //! no stats for a key, or cannot be asked, counts as zero.
 
-use std::collections::BTreeMap;
-
 use clap::Args;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::group::ConsumeStats;
+use super::topic::TopicList;
 use super::{Admin, AdminError, BrokerData, Common};
 use crate::wire::codes::request_code::*;
 
@@ -24,13 +24,6 @@ pub struct StatsAllArgs {
     /// Only this topic.
     #[arg(short = 't', long = "topic")]
     topic: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TopicList {
-    #[serde(default)]
-    topic_list: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -69,22 +62,6 @@ impl BrokerStatsData {
             .find(|&sum| sum != 0)
             .unwrap_or(0)
     }
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct OffsetWrapper {
-    #[serde(default)]
-    broker_offset: i64,
-    #[serde(default)]
-    consumer_offset: i64,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ConsumeStats {
-    #[serde(default)]
-    offset_table: BTreeMap<String, OffsetWrapper>,
 }
 
 /// One printed row: a topic and one of its groups (or none).

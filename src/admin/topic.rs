@@ -67,9 +67,9 @@ pub struct DeleteTopicArgs {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct TopicList {
+pub(super) struct TopicList {
     #[serde(default)]
-    topic_list: Vec<String>,
+    pub(super) topic_list: Vec<String>,
 }
 
 /// TopicStatsTable's `offsetTable` values.
