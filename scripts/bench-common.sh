@@ -82,10 +82,16 @@ start() { # name, port, store, settings...
     for setting in "$@"; do args+=(-o "$setting"); done
     taskset -c "$broker_cpus" "$shardmq" "${args[@]}" >"$work/$name.log" 2>&1 &
     pids+=($!)
+    wait_listening "$port" 30 "$name"
+}
+
+# Waits (at most $2 seconds) until 127.0.0.1:$1 accepts connections; else stops the script,
+# pointing at $work/$3.log.
+wait_listening() { # port, seconds, name
     local tries=0
-    until (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+    until (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
         tries=$((tries + 1))
-        [ $tries -lt 300 ] || { echo "$name did not start (see $work/$name.log)" >&2; exit 1; }
+        [ $tries -lt $(($2 * 10)) ] || { echo "$3 did not start (see $work/$3.log)" >&2; exit 1; }
         sleep 0.1
     done
 }

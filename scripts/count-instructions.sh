@@ -55,12 +55,8 @@ start_counted() { # port, name
         >"$work/$name.log" 2>&1 &
     pids+=($!)
     broker=$!
-    local tries=0
-    until (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-        tries=$((tries + 1))
-        [ $tries -lt 1200 ] || { echo "the broker did not start (see $work/$name.log)" >&2; exit 1; }
-        sleep 0.1
-    done
+    # Start-up under callgrind takes many times longer.
+    wait_listening "$port" 120 "$name"
 }
 
 port=24911
