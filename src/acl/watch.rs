@@ -119,20 +119,15 @@ impl Acl {
     /// On shard 0, until `closing`: puts changes of the file in force on every shard.
     pub async fn follow(self: Rc<Self>, closing: impl std::future::Future<Output = ()>) {
         let mut ticker = shards::Ticker::new(POLL_INTERVAL, closing);
-        let path = Rc::new(self.path.clone());
-        let mut seen = self.look(&path).await;
+        let shown = self.path.display().to_string();
+        let mut seen = self.off_reactor(stamp).await;
         while ticker.tick().await {
-            let now = self.look(&path).await;
+            let now = self.off_reactor(stamp).await;
             if now == seen {
                 continue;
             }
             seen = now;
-            let shown = path.display().to_string();
-            let read = path.as_ref().clone();
-            match glommio::executor()
-                .spawn_blocking(move || load(&read))
-                .await
-            {
+            match self.off_reactor(load).await {
                 Ok(table) => {
                     let accounts = table.accounts();
                     match self.table.publish(table).await {
@@ -153,11 +148,11 @@ impl Acl {
         }
     }
 
-    /// The file's stamp, read off the reactor.
-    async fn look(&self, path: &Rc<PathBuf>) -> Option<Stamp> {
-        let path = path.as_ref().clone();
+    /// `work` on the file's path, on a thread of its own: it touches the disk.
+    async fn off_reactor<T: Send + 'static>(&self, work: fn(&Path) -> T) -> T {
+        let path = self.path.clone();
         glommio::executor()
-            .spawn_blocking(move || stamp(&path))
+            .spawn_blocking(move || work(&path))
             .await
     }
 }

@@ -226,7 +226,10 @@ impl Meters {
     /// sent at `born_ms`; `now_ms` is now.
     pub fn transaction_ended(&self, topic: &str, committed: bool, born_ms: i64, now_ms: i64) {
         let mut table = self.transactions.borrow_mut();
-        let counts = table.entry(topic.to_owned()).or_default();
+        let counts = match table.get_mut(topic) {
+            Some(counts) => counts,
+            None => table.entry(topic.to_owned()).or_default(),
+        };
         if committed {
             counts.commits += 1;
             // Whole seconds, as Java records them.
