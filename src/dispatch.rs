@@ -239,10 +239,9 @@ impl Dispatcher {
 impl Service for Dispatcher {
     fn call(&self, peer: &Rc<Peer>, command: RemotingCommand) -> Reply {
         if let Some(access) = &self.access {
-            let from = peer.remote_addr();
-            if let Err(denied) = access.check(from.ip(), &command, &access::needs(&command)) {
-                let response = RemotingCommand::refusal_to(from, &command, &denied);
-                return Reply::Now((!command.is_oneway()).then_some(response));
+            let needs = access::needs(&command);
+            if let Some(refused) = access.refusal(peer.remote_addr(), &command, &needs) {
+                return Reply::Now(refused);
             }
         }
         let Some(handler) = handler(command.code) else {

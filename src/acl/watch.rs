@@ -7,7 +7,7 @@
 //! every shard. When the new text is refused the table in force stays, and the reason is
 //! logged once per change.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -114,6 +114,20 @@ impl Acl {
         needs: &Needs,
     ) -> Result<(), Denied> {
         self.table.get().check(peer, command, needs).map_err(Denied)
+    }
+
+    /// The answer refusing a request from `peer` ([`Acl::check`]), `None` when it may go on:
+    /// the NO_PERMISSION response (logged within the peer's share of warnings), or none to
+    /// send for a oneway request.
+    pub fn refusal(
+        &self,
+        peer: SocketAddr,
+        command: &RemotingCommand,
+        needs: &Needs,
+    ) -> Option<Option<RemotingCommand>> {
+        let denied = self.check(peer.ip(), command, needs).err()?;
+        let response = RemotingCommand::refusal_to(peer, command, &denied);
+        Some((!command.is_oneway()).then_some(response))
     }
 
     /// On shard 0, until `closing`: puts changes of the file in force on every shard.

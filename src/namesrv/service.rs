@@ -412,10 +412,8 @@ impl NameServer {
 impl Service for NameServer {
     fn call(&self, peer: &Rc<Peer>, request: RemotingCommand) -> Reply {
         if let (Some(access), true) = (&self.access, PROTECTED.contains(&request.code)) {
-            let from = peer.remote_addr();
-            if let Err(denied) = access.check(from.ip(), &request, &Needs::admin()) {
-                let response = RemotingCommand::refusal_to(from, &request, &denied);
-                return Reply::Now((!request.is_oneway()).then_some(response));
+            if let Some(refused) = access.refusal(peer.remote_addr(), &request, &Needs::admin()) {
+                return Reply::Now(refused);
             }
         }
         let answer = self.answer(peer.id(), &request, self.now_ms());
