@@ -10,8 +10,9 @@ use std::process::Command;
 use std::thread;
 
 use bytes::BytesMut;
+use shardmq::wire::frame::{self, Encoded};
 use shardmq::wire::signature::{signature, ACCESS_KEY, SIGNATURE};
-use shardmq::wire::{frame, RemotingCommand};
+use shardmq::wire::RemotingCommand;
 
 use common::{
     code_of, free_port, heart_beat, request, request_with_body, send_v2, wait_for, wait_max_offset,
@@ -387,8 +388,9 @@ fn a_server_that_does_not_answer_is_named() {
 }
 
 /// A server that takes `connections` connections one after the other, reads one request from
-/// each, refuses it with NO_PERMISSION and hands back what it read.
-fn refusing_server(connections: usize) -> (String, thread::JoinHandle<Vec<RemotingCommand>>) {
+/// each, refuses it with NO_PERMISSION and hands back what it read (as frames: a command stays
+/// on the thread that decoded it).
+fn refusing_server(connections: usize) -> (String, thread::JoinHandle<Vec<Encoded>>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("address").to_string();
     let server = thread::spawn(move || {
@@ -411,7 +413,7 @@ fn refusing_server(connections: usize) -> (String, thread::JoinHandle<Vec<Remoti
             let mut out = BytesMut::new();
             refusal.encode(&mut out).expect("encode");
             stream.write_all(&out).expect("write");
-            requests.push(request);
+            requests.push(Encoded::new(&request).expect("encodes"));
         }
         requests
     });
@@ -437,7 +439,9 @@ fn requests_are_signed_with_the_account() {
         .env("SHARDMQ_SECRET_KEY", secret)
         .output()
         .expect("run shardmq admin");
-    let requests = server.join().expect("server");
+    let requests: Vec<RemotingCommand> = (server.join().expect("server").into_iter())
+        .map(|frame| frame.decode().expect("decodes"))
+        .collect();
     for (output, request) in [&by_flags, &by_env].into_iter().zip(&requests) {
         let (out, err) = (
             String::from_utf8_lossy(&output.stdout),

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use super::{BrokerShard, ShardMsg, ShardReply, Topics};
+use super::{forwarding_fault, BrokerShard, ShardMsg, ShardReply, Topics};
 use crate::broker::admin::stats::ShardStats;
 use crate::broker::admin::{broker_config, meters};
 use crate::broker::clients::calls::ClientCalls;
@@ -37,6 +37,7 @@ use crate::storage::index::Geometry;
 use crate::storage::retention::RetentionConfig;
 use crate::storage::store::Store;
 use crate::wire::body::DataVersion;
+use crate::wire::frame::Encoded;
 
 /// How shard k presents itself to NameServers and clients.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -374,7 +375,14 @@ impl BrokerContext {
                 ShardReply::Done
             }
             ShardMsg::Send { born_host, command } => {
-                ShardReply::Sent(sends.handle(born_host, &command).result().await)
+                let command = command.decode().map_err(forwarding_fault);
+                ShardReply::Sent(
+                    match command {
+                        Ok(command) => sends.handle(born_host, &command).result().await,
+                        Err(error) => Err(error),
+                    }
+                    .and_then(|answer| Encoded::new(&answer).map_err(forwarding_fault)),
+                )
             }
             ShardMsg::Resend(record) => {
                 ShardReply::Resent(send_back::store_forwarded(&self, &record).await)

@@ -70,7 +70,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::wire::body::TopicConfig;
-use crate::wire::RemotingCommand;
+use crate::wire::frame::Encoded;
 use metadata::groups::{SubscriptionGroupConfig, SubscriptionGroupWrapper};
 use metadata::topics::CopiedTopics;
 
@@ -99,7 +99,7 @@ pub enum ShardMsg {
     /// `born_host`, which reached a shard hosting none. Reply [`ShardReply::Sent`].
     Send {
         born_host: SocketAddr,
-        command: RemotingCommand,
+        command: Encoded,
     },
     /// To the shard hosting a group's retry or dead-letter queue: store this record, a
     /// message handed back on another shard. Reply [`ShardReply::Resent`].
@@ -114,6 +114,12 @@ pub enum ShardMsg {
         config: Arc<crate::config::BrokerConfig>,
         version: crate::wire::body::DataVersion,
     },
+}
+
+/// A forwarded send's request or answer that did not survive its trip between shards as a
+/// frame ([`Encoded`]): a fault of this process, answered as an unavailable shard.
+pub(crate) fn forwarding_fault(error: crate::wire::WireError) -> BrokerError {
+    BrokerError::Mesh(format!("forwarded send: {error}"))
 }
 
 /// A change of the topic table.
@@ -144,7 +150,7 @@ pub enum ShardReply {
     /// The table version that holds the change.
     Changed(Result<u64, BrokerError>),
     /// The answer to a forwarded send.
-    Sent(Result<RemotingCommand, BrokerError>),
+    Sent(Result<Encoded, BrokerError>),
     /// Whether a handed-back message was stored.
     Resent(Result<(), BrokerError>),
     Metrics(Box<admin::meters::ShardMetrics>),

@@ -16,7 +16,7 @@ use glommio::Task;
 use super::pending::Pending;
 use super::{success, ClientError, ClientOptions, CloseReason, InboundHandler};
 use crate::limits;
-use crate::net::{write_all, FrameReader, Latch, Outbox, Read};
+use crate::net::{write_batch, FrameReader, Latch, Outbox, Read};
 use crate::wire::codes::response_code;
 use crate::wire::command::{FLAG_ONEWAY, FLAG_RESPONSE};
 use crate::wire::signature::Credentials;
@@ -280,7 +280,7 @@ async fn read_frames(shared: &Shared, stream: &RefCell<TcpStream>) -> CloseReaso
 
 async fn write_loop(shared: Rc<Shared>, stream: Rc<RefCell<TcpStream>>) {
     while let Some(batch) = shared.outbox.take().await {
-        if let Err(error) = write_all(&stream, &batch).await {
+        if let Err(error) = write_batch(&stream, &batch).await {
             shared.fail(CloseReason::Io(error.kind()));
             return;
         }

@@ -153,7 +153,7 @@ mod tests {
 
         // Taken by the writer, the bytes still count until they are written.
         let batch = futures_lite::future::block_on(a.take()).expect("a batch");
-        assert_eq!(budget.queued_bytes(), batch.len() + b.queued_bytes());
+        assert_eq!(budget.queued_bytes(), batch.wire_len() + b.queued_bytes());
         a.written();
         assert_eq!(budget.queued_bytes(), b.queued_bytes());
 

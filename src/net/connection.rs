@@ -13,6 +13,7 @@ use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
@@ -21,6 +22,7 @@ use std::time::Duration;
 use futures_lite::io::AsyncWrite;
 use glommio::net::TcpStream;
 
+use super::outbox::Batch;
 use super::{FrameReader, Latch, Outbox, Read, Reply, Service, ShardBudget};
 use crate::limits;
 use crate::wire::{RemotingCommand, WireError};
@@ -342,7 +344,7 @@ fn handle<S: Service>(
 /// outbox is discarded, which stops it even in the middle of a write.
 async fn write_loop(stream: Rc<RefCell<TcpStream>>, peer: Rc<Peer>) {
     while let Some(batch) = peer.outbox.take().await {
-        let write = async { Some(write_all(&stream, &batch).await) };
+        let write = async { Some(write_batch(&stream, &batch).await) };
         let discarded = async {
             peer.outbox.discarded().await;
             None
@@ -355,6 +357,54 @@ async fn write_loop(stream: Rc<RefCell<TcpStream>>, peer: Rc<Peer>) {
                 return;
             }
             None => return,
+        }
+    }
+}
+
+/// Writes `batch`: its bytes with plain writes when it has no shared body, else with
+/// vectored writes of its bytes and the shared slices between them.
+pub(crate) async fn write_batch(stream: &RefCell<TcpStream>, batch: &Batch) -> io::Result<()> {
+    if let Some(bytes) = batch.only_bytes() {
+        return write_all(stream, bytes).await;
+    }
+    let (total, mut done) = (batch.wire_len(), 0);
+    let mut slices = Vec::new();
+    while done < total {
+        batch.slices_from(done, &mut slices, SLICES_PER_WRITE_MAX);
+        let n = poll_fn(|cx| poll_write_slices(&mut stream.borrow_mut(), cx, &slices)).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        done += n;
+    }
+    Ok(())
+}
+
+/// Most slices one `sendmsg` takes (Linux's `IOV_MAX`).
+const SLICES_PER_WRITE_MAX: usize = 1024;
+
+/// One `sendmsg` of `slices` that never blocks the shard: when the socket has no room, the
+/// runtime's write of the first slice waits for it (and writes that slice once there is).
+fn poll_write_slices(
+    stream: &mut TcpStream,
+    cx: &mut std::task::Context<'_>,
+    slices: &[io::IoSlice<'_>],
+) -> Poll<io::Result<usize>> {
+    use rustix::net::{sendmsg, SendAncillaryBuffer, SendFlags};
+    #[allow(unsafe_code)]
+    // SAFETY: the descriptor is `stream`'s, which this call borrows throughout, so it stays
+    // open while the borrowed one is used.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(stream.as_raw_fd()) };
+    let flags = SendFlags::DONTWAIT | SendFlags::NOSIGNAL;
+    loop {
+        match sendmsg(fd, slices, &mut SendAncillaryBuffer::default(), flags) {
+            Ok(n) => return Poll::Ready(Ok(n)),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(rustix::io::Errno::AGAIN) => {
+                let first = slices.first().map_or(&[][..], |s| &s[..]);
+                return Pin::new(stream).poll_write(cx, first);
+            }
+            Err(error) => return Poll::Ready(Err(error.into())),
         }
     }
 }

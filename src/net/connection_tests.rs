@@ -13,7 +13,7 @@ use crate::limits::{
     CONNECTION_LARGE_ANSWERS_IN_FLIGHT as LARGE_ANSWERS,
     CONNECTION_WRITE_QUEUE_BYTES_MAX as QUEUE_MAX,
 };
-use crate::net::testing::{serve_within, BlockingClient};
+use crate::net::testing::{serve_on_loopback, serve_within, BlockingClient};
 
 #[test]
 fn a_peer_with_nothing_waiting_is_served_whatever_the_shard() {
@@ -260,6 +260,68 @@ fn a_read_is_abandoned_when_its_peer_goes() {
             wait_until("both reads held", || held() == "2");
             drop(parked);
             wait_until("none held once their peer is gone", || held() == "0");
+        },
+    );
+}
+
+/// Answers each request with a body shared in as many slices of growing sizes as the
+/// request's code says, after a plain body of a few bytes: a pull's answer as the store holds
+/// it.
+#[derive(Debug)]
+struct Shares;
+
+#[derive(Debug)]
+struct Slices(Vec<Vec<u8>>);
+
+impl crate::wire::BodyParts for Slices {
+    fn count(&self) -> usize {
+        self.0.len()
+    }
+    fn part(&self, index: usize) -> &[u8] {
+        &self.0[index]
+    }
+    fn held_bytes(&self) -> usize {
+        self.0.iter().map(Vec::len).sum()
+    }
+}
+
+/// The slices [`Shares`] answers a request of `code` with: `code` of them.
+fn slices(code: i32) -> Vec<Vec<u8>> {
+    (0..code as usize)
+        .map(|i| vec![(i % 251) as u8; i % 3000])
+        .collect()
+}
+
+impl Service for Shares {
+    fn call(&self, _peer: &Rc<Peer>, request: RemotingCommand) -> Reply {
+        let mut response = RemotingCommand::response_to(&request, 0, None);
+        response.body = Bytes::from_static(b"head");
+        response.shared_body = crate::wire::SharedBody::new(Slices(slices(request.code)));
+        Reply::Later(Box::pin(async move { Some(response) }))
+    }
+}
+
+/// Answers whose shared bodies are larger than the socket takes at once, in more slices than
+/// one write takes, arrive whole and in order, between answers without one.
+#[test]
+fn shared_bodies_arrive_whole_between_plain_answers() {
+    serve_on_loopback(
+        || Shares,
+        |addr| {
+            let mut client = BlockingClient::connect(addr);
+            // 3,000 slices make about 4.5 MB: partial writes and three writes' worth of slices.
+            let codes = [0, 3000, 1, 2500, 7, 0];
+            let opaques: Vec<i32> = codes
+                .iter()
+                .map(|&code| client.send(request(code)))
+                .collect();
+            for (code, opaque) in codes.into_iter().zip(opaques) {
+                let response = client.read_frame();
+                assert_eq!(response.opaque, opaque);
+                let mut expected = b"head".to_vec();
+                expected.extend(slices(code).concat());
+                assert!(response.body == expected, "answer to {code} differs");
+            }
         },
     );
 }

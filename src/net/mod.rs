@@ -36,8 +36,8 @@ use std::pin::Pin;
 use std::rc::Rc;
 
 pub use budget::ShardBudget;
-pub(crate) use connection::write_all;
 pub use connection::Peer;
+pub(crate) use connection::{write_all, write_batch};
 pub(crate) use frame_reader::{FrameReader, Read};
 pub use latch::Latch;
 pub use listener::{bind, AcceptFailures, Server};

@@ -1,15 +1,19 @@
 //! The bounded write queue of one connection.
 //!
-//! Responses and broker-initiated requests are encoded straight into `pending`; the
-//! connection's writer task swaps the whole buffer out and writes it, so frames finished
-//! close together leave in one `send`. The reader looks at [`Outbox::queued_bytes`] before it
-//! reads more requests, and a server connection's outbox counts its bytes into the shard's
-//! [`ShardBudget`]: a peer that does not read its responses stops being read.
+//! Responses and broker-initiated requests are encoded straight into the pending [`Batch`];
+//! the connection's writer task swaps the whole batch out and writes it, so frames finished
+//! close together leave in one `send`. A frame's [`SharedBody`] (a pull's records) is not
+//! copied: the batch keeps it beside the encoded bytes, and the writer sends both with one
+//! vectored write. The reader looks at [`Outbox::queued_bytes`] before it reads more
+//! requests, and a server connection's outbox counts its bytes, and the memory its shared
+//! bodies keep alive, into the shard's [`ShardBudget`]: a peer that does not read its
+//! responses stops being read.
 //!
 //! Lives on the connection's shard only (`Rc`); one writer and one reader wait on it.
 
 use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
+use std::io::IoSlice;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 
@@ -17,11 +21,90 @@ use bytes::{Bytes, BytesMut};
 
 use super::ShardBudget;
 use crate::wire::codes::response_code;
-use crate::wire::{ExtFields, RemotingCommand, WireError};
+use crate::wire::{ExtFields, RemotingCommand, SharedBody, WireError};
+
+/// Frames on their way to the socket: their encoded bytes, and the shared bodies that go
+/// between them.
+#[derive(Debug, Default)]
+pub struct Batch {
+    bytes: BytesMut,
+    /// Each shared body, after the first `.0` bytes of `bytes`.
+    shared: Vec<(usize, SharedBody)>,
+    /// The memory the shared bodies keep alive.
+    held: usize,
+}
+
+impl Batch {
+    /// Appends `command`'s frame, or nothing when the codec refuses it.
+    fn push(&mut self, command: &RemotingCommand) -> Result<(), WireError> {
+        command.encode_owned(&mut self.bytes)?;
+        if !command.shared_body.is_empty() {
+            self.held += command.shared_body.held_bytes();
+            self.shared
+                .push((self.bytes.len(), command.shared_body.clone()));
+        }
+        Ok(())
+    }
+
+    /// The memory the batch takes while it waits.
+    fn queued_bytes(&self) -> usize {
+        self.bytes.len() + self.held
+    }
+
+    fn is_empty(&self) -> bool {
+        self.bytes.is_empty() && self.shared.is_empty()
+    }
+
+    /// Takes the frames queued so far; the room left stays for the next ones.
+    fn split(&mut self) -> Batch {
+        Batch {
+            bytes: self.bytes.split(),
+            shared: std::mem::take(&mut self.shared),
+            held: std::mem::take(&mut self.held),
+        }
+    }
+
+    /// The encoded bytes, when the batch has no shared body: what one plain write sends.
+    pub fn only_bytes(&self) -> Option<&[u8]> {
+        self.shared.is_empty().then_some(&self.bytes[..])
+    }
+
+    /// Bytes on the wire.
+    pub fn wire_len(&self) -> usize {
+        self.bytes.len()
+            + self
+                .shared
+                .iter()
+                .map(|(_, body)| body.len())
+                .sum::<usize>()
+    }
+
+    /// Fills `out` with the batch's slices in wire order, from wire byte `from` on, at most
+    /// `max` of them.
+    pub fn slices_from<'a>(&'a self, from: usize, out: &mut Vec<IoSlice<'a>>, max: usize) {
+        out.clear();
+        let mut skip = from;
+        let mut push = |slice: &'a [u8]| {
+            if skip >= slice.len() {
+                skip -= slice.len();
+            } else if out.len() < max {
+                out.push(IoSlice::new(&slice[skip..]));
+                skip = 0;
+            }
+        };
+        let mut at = 0;
+        for (after, body) in &self.shared {
+            push(&self.bytes[at..*after]);
+            body.slices().for_each(&mut push);
+            at = *after;
+        }
+        push(&self.bytes[at..]);
+    }
+}
 
 #[derive(Debug, Default)]
 pub struct Outbox {
-    pending: RefCell<BytesMut>,
+    pending: RefCell<Batch>,
     /// Bytes taken by the writer and not yet on the socket.
     writing: Cell<usize>,
     closed: Cell<bool>,
@@ -49,7 +132,7 @@ impl Outbox {
             return false;
         }
         let mut pending = self.pending.borrow_mut();
-        if let Err(error) = command.encode(&mut pending) {
+        if let Err(error) = pending.push(command) {
             // Our own frame breaks a wire limit (a bug, or a body past the frame size): the
             // peer must still learn that its request failed rather than wait for a timeout.
             tracing::error!(code = command.code, opaque = command.opaque, %error, "frame not sent");
@@ -59,8 +142,9 @@ impl Outbox {
                 failure.remark = Some(format!("response could not be encoded: {error}"));
                 failure.ext_fields = ExtFields::new();
                 failure.body = Bytes::new();
+                failure.shared_body = SharedBody::default();
                 // A bare response always encodes.
-                let _ = failure.encode(&mut pending);
+                let _ = pending.push(&failure);
             }
         }
         drop(pending);
@@ -76,7 +160,7 @@ impl Outbox {
         if self.closed.get() {
             return Ok(false);
         }
-        command.encode(&mut self.pending.borrow_mut())?;
+        self.pending.borrow_mut().push(command)?;
         self.recount();
         wake(&self.writer);
         Ok(true)
@@ -84,16 +168,16 @@ impl Outbox {
 
     /// Bytes queued or being written.
     pub fn queued_bytes(&self) -> usize {
-        self.pending.borrow().len() + self.writing.get()
+        self.pending.borrow().queued_bytes() + self.writing.get()
     }
 
     /// Waits until frames are queued and takes them all; `None` once closed and drained.
-    pub async fn take(&self) -> Option<BytesMut> {
+    pub async fn take(&self) -> Option<Batch> {
         poll_fn(|cx| {
             let mut pending = self.pending.borrow_mut();
             if !pending.is_empty() {
                 let batch = pending.split();
-                self.writing.set(batch.len());
+                self.writing.set(batch.queued_bytes());
                 return Poll::Ready(Some(batch));
             }
             if self.closed.get() {
@@ -112,7 +196,7 @@ impl Outbox {
         if pending.is_empty() {
             // Nothing waits: the room left over from the last batches goes too, so a
             // connection whose peer is idle holds no write buffer.
-            *pending = BytesMut::new();
+            *pending = Batch::default();
         }
         drop(pending);
         self.recount();
@@ -136,7 +220,7 @@ impl Outbox {
     /// with it rather than with the last holder of its peer (a request still in flight).
     pub(super) fn discard(&self) {
         self.discarded.set(true);
-        *self.pending.borrow_mut() = BytesMut::new();
+        *self.pending.borrow_mut() = Batch::default();
         self.writing.set(0);
         self.recount();
         self.close();
@@ -184,5 +268,65 @@ impl Outbox {
 fn wake(slot: &RefCell<Option<Waker>>) {
     if let Some(waker) = slot.borrow_mut().take() {
         waker.wake();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::BodyParts;
+
+    #[derive(Debug)]
+    struct Slices(Vec<&'static [u8]>);
+
+    impl BodyParts for Slices {
+        fn count(&self) -> usize {
+            self.0.len()
+        }
+        fn part(&self, index: usize) -> &[u8] {
+            self.0[index]
+        }
+        fn held_bytes(&self) -> usize {
+            100
+        }
+    }
+
+    fn response(body: &'static [u8], shared: Vec<&'static [u8]>) -> RemotingCommand {
+        let request = RemotingCommand::request(1, ExtFields::new(), Bytes::new());
+        let mut response = RemotingCommand::response_to(&request, 0, None);
+        response.body = Bytes::from_static(body);
+        if !shared.is_empty() {
+            response.shared_body = SharedBody::new(Slices(shared));
+        }
+        response
+    }
+
+    /// From every starting byte, the slices are the frames' bytes from there on.
+    #[test]
+    fn slices_from_any_byte_are_the_rest_of_the_frames() {
+        let frames = [
+            response(b"a", vec![b"bc", b"", b"def"]),
+            response(b"", Vec::new()),
+            response(b"gh", vec![b"i"]),
+        ];
+        let mut batch = Batch::default();
+        let mut whole = BytesMut::new();
+        for frame in &frames {
+            batch.push(frame).expect("encodes");
+            frame.encode(&mut whole).expect("encodes");
+        }
+        assert_eq!(batch.wire_len(), whole.len());
+        assert_eq!(batch.queued_bytes(), batch.bytes.len() + 200);
+        let mut slices = Vec::new();
+        for from in 0..=whole.len() {
+            batch.slices_from(from, &mut slices, usize::MAX);
+            let joined: Vec<u8> = slices.iter().flat_map(|s| s.iter().copied()).collect();
+            assert_eq!(joined, whole[from..], "from {from}");
+            assert!(slices.iter().all(|s| !s.is_empty()));
+        }
+        batch.slices_from(0, &mut slices, 2);
+        assert_eq!(slices.len(), 2);
+        assert!(Batch::default().only_bytes().is_some());
+        assert!(batch.only_bytes().is_none());
     }
 }

@@ -39,6 +39,8 @@ pub enum LogBytes {
         buf: Rc<DmaBuffer>,
         start: usize,
         len: usize,
+        /// The block was full when the window was taken: nothing is appended to it again.
+        sealed: bool,
     },
     Owned(Vec<u8>),
     Read(ReadBuf),
@@ -51,6 +53,18 @@ impl LogBytes {
     pub fn came_from_device(&self) -> bool {
         !matches!(self, LogBytes::Shared { .. })
     }
+
+    /// The memory that keeping these bytes past this turn of the shard (queued for a socket)
+    /// keeps alive: all of the buffer they are a window on. `None` for a window on the open
+    /// block of the tail, which must not be kept: the next append into a block someone holds
+    /// copies the whole block first.
+    pub fn held_bytes(&self) -> Option<usize> {
+        match self {
+            LogBytes::Shared { buf, sealed, .. } => sealed.then(|| buf.len()),
+            LogBytes::Owned(v) => Some(v.len()),
+            LogBytes::Read(r) => Some(r.held_bytes()),
+        }
+    }
 }
 
 impl Deref for LogBytes {
@@ -58,7 +72,9 @@ impl Deref for LogBytes {
 
     fn deref(&self) -> &[u8] {
         match self {
-            LogBytes::Shared { buf, start, len } => &buf.as_bytes()[*start..*start + *len],
+            LogBytes::Shared {
+                buf, start, len, ..
+            } => &buf.as_bytes()[*start..*start + *len],
             LogBytes::Owned(v) => v,
             LogBytes::Read(r) => r,
         }
@@ -248,6 +264,7 @@ impl LogBuffer {
                 buf: Rc::clone(&b.buf),
                 start,
                 len,
+                sealed: b.len == self.block_size,
             });
         }
         let mut out = Vec::with_capacity(len);
@@ -320,6 +337,17 @@ mod tests {
         lb.append(&[7; 5000]);
         assert!(matches!(lb.read(4000, 200).unwrap(), LogBytes::Owned(_)));
         assert!(lb.read(0, 20000).is_none());
+    }
+
+    /// A window on a full block may be kept (it keeps the block); one on the open block may
+    /// not, since the next append would copy the block.
+    #[test]
+    fn only_windows_on_full_blocks_may_be_kept() {
+        let mut lb = LogBuffer::new(4096, 1 << 20, 0, &[]);
+        lb.append(&[1; 5000]);
+        assert_eq!(lb.read(0, 100).unwrap().held_bytes(), Some(4096));
+        assert_eq!(lb.read(4096, 100).unwrap().held_bytes(), None);
+        assert_eq!(lb.read(4000, 200).unwrap().held_bytes(), Some(200));
     }
 
     #[test]

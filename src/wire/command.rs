@@ -2,8 +2,8 @@
 //! the form both header serializations decode to.
 //!
 //! A command owns its header fields and shares its body: a decoded body is a slice of the read
-//! buffer, and encoding can leave the body out ([`RemotingCommand::encode_header`]) so the
-//! connection writes a large pull body without copying it.
+//! buffer, and an answer's records can stay where the store holds them
+//! ([`RemotingCommand::shared_body`]), which the connection writes without copying them.
 //!
 //! The path of a request: [`super::frame::decode`] cuts a command off the read buffer,
 //! dispatch matches its code against [`super::codes::request_code`], and the handler reads
@@ -19,6 +19,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::codes::{language, language_from_name, VERSION_CURRENT};
 use super::error::HeaderError;
 use super::headers::CommandHeader;
+use super::shared_body::SharedBody;
 use super::{header_binary, header_json, WireError};
 use crate::limits;
 
@@ -280,6 +281,9 @@ pub struct RemotingCommand {
     pub ext_fields: ExtFields,
     pub serialize_type: SerializeType,
     pub body: Bytes,
+    /// Body bytes after `body` that the frame shares with their holder (a pull's records):
+    /// written to the socket as they are, never copied into the frame.
+    pub shared_body: SharedBody,
 }
 
 impl RemotingCommand {
@@ -296,6 +300,7 @@ impl RemotingCommand {
             ext_fields,
             serialize_type: SerializeType::Json,
             body,
+            shared_body: SharedBody::default(),
         }
     }
 
@@ -312,6 +317,7 @@ impl RemotingCommand {
             ext_fields: ExtFields::new(),
             serialize_type: request.serialize_type,
             body: Bytes::new(),
+            shared_body: SharedBody::default(),
         }
     }
 
@@ -340,14 +346,39 @@ impl RemotingCommand {
     /// code or length the binary header cannot hold): sending it would only get the
     /// connection closed.
     pub fn encode(&self, out: &mut BytesMut) -> Result<(), WireError> {
+        out.reserve(self.body.len() + self.shared_body.len());
+        self.encode_owned(out)?;
+        self.shared_body
+            .slices()
+            .for_each(|s| out.extend_from_slice(s));
+        Ok(())
+    }
+
+    /// Appends the frame up to its [`SharedBody`], which the caller writes next (the
+    /// connection's vectored write); [`RemotingCommand::encode`] when there is none.
+    pub fn encode_owned(&self, out: &mut BytesMut) -> Result<(), WireError> {
         out.reserve(self.body.len());
         self.encode_header(out)?;
         out.extend_from_slice(&self.body);
         Ok(())
     }
 
+    /// Every body byte, `body` then the shared part: copied only when there is a shared
+    /// part (a pull's answer read in this process, by tests and the admin).
+    pub fn body_bytes(&self) -> Bytes {
+        if self.shared_body.is_empty() {
+            return self.body.clone();
+        }
+        let mut all = Vec::with_capacity(self.body.len() + self.shared_body.len());
+        all.extend_from_slice(&self.body);
+        self.shared_body
+            .slices()
+            .for_each(|s| all.extend_from_slice(s));
+        Bytes::from(all)
+    }
+
     /// Appends everything but the body; the length prefix still counts the body, which the
-    /// caller must write next (a vectored write of a large body avoids the copy).
+    /// caller must write next.
     pub fn encode_header(&self, out: &mut BytesMut) -> Result<(), WireError> {
         let start = out.len();
         out.reserve(256);
@@ -357,7 +388,7 @@ impl RemotingCommand {
             SerializeType::RocketMq => header_binary::encode(self, out),
         };
         let header_len = out.len() - start - 8;
-        let frame_len = 8 + header_len + self.body.len();
+        let frame_len = 8 + header_len + self.body.len() + self.shared_body.len();
         let checked = written.and_then(|()| check_encoded_sizes(header_len, frame_len));
         if let Err(err) = checked {
             out.truncate(start);

@@ -71,6 +71,28 @@ pub fn decode(buf: &mut BytesMut) -> Result<Option<RemotingCommand>, WireError> 
     Ok(Some(command))
 }
 
+/// A command as its frame's bytes, which may cross to another shard's thread where the
+/// command itself may not: its [`super::SharedBody`] is memory of the shard that made it.
+/// The bytes travel and the command is decoded again on the other side; a path that
+/// forwards commands between shards is rare (a send that reached a shard hosting none of its
+/// topic's write queues), so the copy costs nothing that matters.
+#[derive(Debug, Clone)]
+pub struct Encoded(BytesMut);
+
+impl Encoded {
+    pub fn new(command: &RemotingCommand) -> Result<Encoded, WireError> {
+        let mut out = BytesMut::new();
+        command.encode(&mut out)?;
+        Ok(Encoded(out))
+    }
+
+    /// The command again, as [`decode`] reads it off a socket.
+    pub fn decode(mut self) -> Result<RemotingCommand, WireError> {
+        decode(&mut self.0)?
+            .ok_or_else(|| WireError::Invalid("an encoded frame is cut short".into()))
+    }
+}
+
 fn be_u32(buf: &[u8], at: usize) -> Option<u32> {
     let bytes = buf.get(at..at + 4)?;
     Some(u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
@@ -245,6 +267,7 @@ mod tests {
                 ext_fields: fields.into_iter().collect(),
                 serialize_type: if binary { SerializeType::RocketMq } else { SerializeType::Json },
                 body: Bytes::from(body),
+                shared_body: Default::default(),
             }
         }
     }

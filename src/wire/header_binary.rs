@@ -46,6 +46,7 @@ pub fn decode(header: &[u8]) -> Result<RemotingCommand, WireError> {
         ext_fields,
         serialize_type: SerializeType::RocketMq,
         body: Default::default(),
+        shared_body: Default::default(),
     })
 }
 

@@ -212,6 +212,7 @@ pub(super) fn unset() -> RemotingCommand {
         ext_fields: ExtFields::new(),
         serialize_type: SerializeType::Json,
         body: Default::default(),
+        shared_body: Default::default(),
     }
 }
 

@@ -21,9 +21,11 @@ pub mod properties;
 pub mod record;
 pub mod refusal;
 pub mod register_body;
+pub mod shared_body;
 pub mod signature;
 pub mod topics;
 
 pub use command::{ExtFields, LanguageCode, RemotingCommand, SerializeType};
 pub use error::{HeaderError, WireError};
 pub use refusal::Refusal;
+pub use shared_body::{BodyParts, SharedBody};

@@ -9,6 +9,7 @@
 //! - [`queue_offsets`]: GET_MAX_OFFSET, GET_MIN_OFFSET, SEARCH_OFFSET_BY_TIMESTAMP,
 //!   GET_EARLIEST_MSG_STORETIME.
 //! - [`query`]: VIEW_MESSAGE_BY_ID and QUERY_MESSAGE.
+//! - [`records`]: the records of their answers, sent from where the store holds them.
 //! - [`topic_view`]: what sends and pulls need of the topic table, as a small trait.
 
 pub mod long_poll;
@@ -18,6 +19,7 @@ pub mod pull;
 mod pull_tests;
 pub mod query;
 pub mod queue_offsets;
+pub mod records;
 pub mod send;
 pub mod send_rules;
 #[cfg(test)]

@@ -23,10 +23,11 @@ use crate::broker::metadata::topics;
 use crate::broker::scheduled::schedule::Schedule;
 use crate::broker::scheduled::timer::Timers;
 use crate::broker::transaction::Transactions;
-use crate::broker::{BrokerContext, BrokerError, ShardMsg, ShardReply};
+use crate::broker::{forwarding_fault, BrokerContext, BrokerError, ShardMsg, ShardReply};
 use crate::config::BrokerRole;
 use crate::limits::PULL_PARKED_MAX;
 use crate::storage::store::Store;
+use crate::wire::frame::Encoded;
 use crate::wire::headers::SendMessageRequestHeader;
 use crate::wire::topics::{DLQ_TOPIC_PREFIX, RETRY_TOPIC_PREFIX, SCHEDULE_TOPIC, TIMER_TOPIC};
 use crate::wire::RemotingCommand;
@@ -148,9 +149,10 @@ async fn forward(
     born_host: SocketAddr,
     command: RemotingCommand,
 ) -> Result<RemotingCommand, BrokerError> {
+    let command = Encoded::new(&command).map_err(forwarding_fault)?;
     let msg = ShardMsg::Send { born_host, command };
     match ctx.shard.request(ShardId::new(shard), msg).await {
-        Ok(ShardReply::Sent(answer)) => answer,
+        Ok(ShardReply::Sent(answer)) => answer?.decode().map_err(forwarding_fault),
         Ok(other) => Err(BrokerError::Mesh(format!("unexpected reply {other:?}"))),
         Err(err) => Err(BrokerError::Mesh(err.to_string())),
     }

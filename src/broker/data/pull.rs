@@ -15,17 +15,17 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use bytes::BytesMut;
-
 use crate::broker::admin::stats::Traffic;
 use crate::broker::clients::heartbeat_body::{ExpressionType, SubscriptionData};
 use crate::broker::clients::offsets::ConsumerOffsets;
 use crate::broker::clients::registry::{ClientRegistry, Subscription};
 use crate::broker::data::long_poll::LongPoll;
+use crate::broker::data::records;
 use crate::broker::data::topic_view::{ReadFrom, TopicView};
 use crate::broker::handler::Handling;
 use crate::broker::BrokerError;
 use crate::limits::{PULL_BYTES_MAX, PULL_MESSAGES_MAX, PULL_SUSPEND_MS_MAX};
+use crate::storage::log_buffer::LogBytes;
 use crate::storage::store::Store;
 use crate::storage::{QueueId, QueueOffset};
 use crate::wire::body::perm;
@@ -89,7 +89,8 @@ struct Outcome {
     next: u64,
     min: u64,
     max: u64,
-    body: BytesMut,
+    /// The records the answer carries.
+    records: Vec<LogBytes>,
     /// How far behind the log's end the read was ([`crate::storage::pull::GetResult`]).
     behind: u64,
 }
@@ -345,24 +346,18 @@ impl PullHandler {
             return Ok(Outcome::moved(max, min, max));
         }
         let next = got.next.0;
-        let kept = got
-            .records
-            .iter()
-            .filter(|r| plan.filter.as_ref().map_or(true, |f| f.matches(r)));
-        let size = kept.clone().map(|r| r.len()).sum();
-        let mut body = BytesMut::with_capacity(size);
-        let mut count = 0;
-        for record in kept {
-            body.extend_from_slice(record);
-            count += 1;
+        let mut records = got.records;
+        if let Some(filter) = &plan.filter {
+            records.retain(|r| filter.matches(r));
         }
+        let count = records.len() as u64;
         // Every read whose answer carries records is the one sent (a second read happens
         // only after the first found nothing).
         self.traffic.add_pulled(count);
         let header = &plan.header;
-        let bytes = body.len() as u64;
+        let bytes = records.iter().map(|r| r.len() as u64).sum();
         (self.traffic.meters).messages_out(&header.topic, &header.consumer_group, count, bytes);
-        let code = if !body.is_empty() {
+        let code = if count > 0 {
             response_code::SUCCESS
         } else if next > from {
             // Everything scanned was filtered out (or already deleted): pull again from
@@ -376,7 +371,7 @@ impl PullHandler {
             next,
             min,
             max,
-            body,
+            records,
             behind: got.behind,
         })
     }
@@ -389,7 +384,7 @@ impl Outcome {
             next,
             min,
             max,
-            body: BytesMut::new(),
+            records: Vec::new(),
             behind: 0,
         }
     }
@@ -422,6 +417,6 @@ fn respond(request: &RemotingCommand, outcome: Outcome, suggest: i64) -> Remotin
         max_offset: outcome.max as i64,
         ..Default::default()
     });
-    response.body = outcome.body.freeze();
+    response.shared_body = records::body(outcome.records);
     response
 }

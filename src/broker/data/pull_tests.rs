@@ -29,7 +29,7 @@ fn offsets(response: &RemotingCommand) -> (i64, i64, i64) {
 }
 
 fn tags_of(response: &RemotingCommand) -> Vec<String> {
-    records(&response.body)
+    records(&response.body_bytes())
         .iter()
         .map(|r| {
             RecordView::parse(r)
@@ -68,7 +68,10 @@ fn with_slave_reads_a_reader_far_behind_is_sent_to_the_slave() {
                 let response = f.pull(request).await;
                 assert_eq!(response.code, response_code::SUCCESS);
                 let h: PullMessageResponseHeader = response.decode_header().expect("header");
-                (h.suggest_which_broker_id, response.body.len() as u64)
+                (
+                    h.suggest_which_broker_id,
+                    response.body_bytes().len() as u64,
+                )
             }
         };
         // Without slaveReadEnable every reader is sent to the master.
@@ -284,7 +287,7 @@ fn a_pull_returns_at_most_max_msg_nums() {
         let mut h = pull_header("T", 0, 1, pull_sys_flag::SUBSCRIPTION);
         h.max_msg_nums = 2;
         let response = f.pull(pull_request(&h)).await;
-        assert_eq!(records(&response.body).len(), 2);
+        assert_eq!(records(&response.body_bytes()).len(), 2);
         assert_eq!(offsets(&response), (3, 0, 5));
     });
 }

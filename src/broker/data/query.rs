@@ -10,8 +10,7 @@
 
 use std::rc::Rc;
 
-use bytes::Bytes;
-
+use crate::broker::data::records;
 use crate::broker::{BrokerContext, BrokerError};
 use crate::limits::QUERY_UNIQUE_KEY_MESSAGES;
 use crate::storage::PhysicalOffset;
@@ -38,7 +37,7 @@ pub async fn view_message_by_id(
     let record = ctx.store.record_at(PhysicalOffset(offset)).await?;
     let record = record.ok_or(not_found)?;
     let mut response = RemotingCommand::success(&request);
-    response.body = Bytes::copy_from_slice(&record);
+    response.shared_body = records::body(vec![record]);
     Ok(response)
 }
 
@@ -71,12 +70,8 @@ pub async fn query_message(
         let remark = "can not find message, maybe time range not correct".to_owned();
         RemotingCommand::response_to(&request, response_code::QUERY_NOT_FOUND, Some(remark))
     } else {
-        let mut body = Vec::with_capacity(found.records.iter().map(|r| r.len()).sum());
-        for record in &found.records {
-            body.extend_from_slice(record);
-        }
         let mut ok = RemotingCommand::success(&request);
-        ok.body = Bytes::from(body);
+        ok.shared_body = records::body(found.records);
         ok
     };
     // Offsets are below 2^63: the store refuses larger ones.

@@ -47,7 +47,8 @@ fn send_then_pull_returns_the_same_message_with_dense_offsets() {
             ),
             (3, 0, 3)
         );
-        let records = records(&response.body);
+        let body = response.body_bytes();
+        let records = records(&body);
         assert_eq!(records.len(), 3);
         for (i, (record, body)) in records
             .iter()
@@ -136,7 +137,8 @@ fn batch_of_ten_stores_ten_records_with_their_own_ids() {
                 pull_sys_flag::SUBSCRIPTION,
             )))
             .await;
-        let records = records(&pull.body);
+        let body = pull.body_bytes();
+        let records = records(&body);
         assert_eq!(records.len(), 10);
         for (i, (record, id)) in records.iter().zip(&ids).enumerate() {
             let view = RecordView::parse(record).expect("record");
@@ -293,7 +295,8 @@ fn retry_send_past_its_maximum_goes_to_the_dead_letter_topic() {
                 pull_sys_flag::SUBSCRIPTION,
             )))
             .await;
-        let records = records(&pull.body);
+        let body = pull.body_bytes();
+        let records = records(&body);
         let view = RecordView::parse(records[0]).expect("record");
         assert_eq!(
             (view.body(), view.properties()),
@@ -464,7 +467,7 @@ fn stored_and_pulled_messages_are_counted() {
 
         let all = pull_header("T", 1, 0, pull_sys_flag::SUBSCRIPTION);
         let pulled = f.pull(pull_request(&all)).await;
-        assert_eq!(records(&pulled.body).len(), 4);
+        assert_eq!(records(&pulled.body_bytes()).len(), 4);
         let past = pull_header("T", 1, 4, pull_sys_flag::SUBSCRIPTION);
         let nothing_new = f.pull(pull_request(&past)).await;
         assert_eq!(nothing_new.code, response_code::PULL_NOT_FOUND);

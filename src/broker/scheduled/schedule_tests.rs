@@ -44,7 +44,7 @@ async fn delivered(f: &Fixture, queue: i32) -> Vec<Vec<u8>> {
     let pull = f
         .pull(pull_request(&pull_header("T", queue, 0, flags)))
         .await;
-    records(&pull.body)
+    records(&pull.body_bytes())
         .into_iter()
         .map(<[u8]>::to_vec)
         .collect()

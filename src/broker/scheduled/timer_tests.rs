@@ -32,7 +32,7 @@ async fn delivered(f: &Fixture, queue: i32) -> Vec<Vec<u8>> {
     let flags = pull_sys_flag::SUBSCRIPTION;
     let header = pull_header("T", queue, 0, flags);
     let pull = f.pull(pull_request(&header)).await;
-    records(&pull.body)
+    records(&pull.body_bytes())
         .into_iter()
         .map(|r| RecordView::parse(r).expect("record").body().to_vec())
         .collect()
@@ -80,7 +80,8 @@ fn a_timer_is_delivered_at_its_time_and_not_before() {
                 pull_sys_flag::SUBSCRIPTION,
             )))
             .await;
-        let got = records(&pull.body);
+        let body = pull.body_bytes();
+        let got = records(&body);
         assert_eq!(got.len(), 1);
         let view = RecordView::parse(got[0]).expect("record");
         assert_eq!(

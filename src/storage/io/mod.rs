@@ -171,7 +171,11 @@ impl SegmentFile {
     /// past the end (O_DIRECT reads there fail on some devices).
     pub async fn read_at(&self, pos: u64, size: usize) -> StoreResult<ReadBuf> {
         match self {
-            SegmentFile::Dma(f) => dma::read_at(f, pos, size).await.map(ReadBuf::Dma),
+            SegmentFile::Dma(f) => dma::read_at(f, pos, size).await.map(|data| ReadBuf::Dma {
+                // The read's buffer covers the pages around the range.
+                held: (align_up(pos + size as u64) - align_down(pos)) as usize,
+                data,
+            }),
             SegmentFile::Mem(f) => f.read_at(pos, size).await.map(ReadBuf::Mem),
         }
     }
@@ -267,7 +271,11 @@ impl SegmentFile {
 /// Bytes read from a file: the DMA read buffer itself (no copy) or the simulation's copy.
 #[derive(Debug)]
 pub enum ReadBuf {
-    Dma(ReadResult),
+    Dma {
+        data: ReadResult,
+        /// The size of the DMA buffer `data` is a window on, which the window keeps alive.
+        held: usize,
+    },
     Mem(Vec<u8>),
 }
 
@@ -275,8 +283,19 @@ impl ReadBuf {
     /// `[start, start + len)` of this buffer: the same DMA buffer, shared (no copy).
     pub fn slice(&self, start: usize, len: usize) -> ReadBuf {
         match self {
-            ReadBuf::Dma(r) => ReadBuf::Dma(ReadResult::slice(r, start, len).expect("in range")),
+            ReadBuf::Dma { data, held } => ReadBuf::Dma {
+                data: ReadResult::slice(data, start, len).expect("in range"),
+                held: *held,
+            },
             ReadBuf::Mem(v) => ReadBuf::Mem(v[start..start + len].to_vec()),
+        }
+    }
+
+    /// The memory this buffer keeps alive: all of the DMA buffer it is a window on.
+    pub fn held_bytes(&self) -> usize {
+        match self {
+            ReadBuf::Dma { held, .. } => *held,
+            ReadBuf::Mem(v) => v.len(),
         }
     }
 }
@@ -286,7 +305,7 @@ impl Deref for ReadBuf {
 
     fn deref(&self) -> &[u8] {
         match self {
-            ReadBuf::Dma(r) => r,
+            ReadBuf::Dma { data, .. } => data,
             ReadBuf::Mem(v) => v,
         }
     }
