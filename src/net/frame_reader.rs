@@ -16,8 +16,9 @@
 use std::cell::RefCell;
 use std::future::poll_fn;
 use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::pin::Pin;
-use std::task::Poll;
+use std::task::{Context, Poll};
 
 use bytes::BytesMut;
 use futures_lite::io::AsyncRead;
@@ -105,23 +106,59 @@ impl FrameReader {
 
     /// Reads up to `asked` bytes onto the end of the buffer. The room is made for each try and
     /// given back when the socket has nothing yet, so a connection waiting for its peer holds
-    /// no buffer at all (glommio's stream waits for readiness and reads only when polled).
+    /// no buffer at all. The socket is read straight into the buffer's spare room, which is
+    /// never zeroed first (zeroing a read's room cost more than the read's frames).
     async fn read_some(&mut self, stream: &RefCell<TcpStream>, asked: usize) -> io::Result<usize> {
         poll_fn(|cx| {
-            let start = self.buf.len();
-            self.buf.resize(start + asked, 0);
             // The RefCell is borrowed only inside one poll; the writer borrows it between
             // polls. glommio keeps separate readiness sources for the two directions.
-            let polled = Pin::new(&mut *stream.borrow_mut()).poll_read(cx, &mut self.buf[start..]);
-            let kept = match polled {
-                Poll::Ready(Ok(n)) => n,
-                _ => 0,
-            };
-            self.buf.truncate(start + kept);
+            let polled = self.poll_recv(&mut stream.borrow_mut(), cx, asked);
             self.release_if_empty();
             polled
         })
         .await
+    }
+
+    /// One non-blocking `recv` into the buffer's spare room; when the socket has nothing, the
+    /// runtime's read waits for it (and reads into a small buffer if bytes came meanwhile).
+    fn poll_recv(
+        &mut self,
+        stream: &mut TcpStream,
+        cx: &mut Context<'_>,
+        asked: usize,
+    ) -> Poll<io::Result<usize>> {
+        use rustix::io::Errno;
+        use rustix::net::{recv, RecvFlags};
+        let start = self.buf.len();
+        self.buf.reserve(asked);
+        #[allow(unsafe_code)]
+        // SAFETY: the descriptor is `stream`'s, which this call borrows throughout, so it stays
+        // open while the borrowed one is used.
+        let fd = unsafe { BorrowedFd::borrow_raw(stream.as_raw_fd()) };
+        loop {
+            let room = &mut self.buf.spare_capacity_mut()[..asked];
+            match recv(fd, room, RecvFlags::DONTWAIT) {
+                Ok(((read, _), _)) => {
+                    let n = read.len();
+                    #[allow(unsafe_code)]
+                    // SAFETY: `recv` initialised the first `n` bytes of the spare room, which
+                    // start at the buffer's length.
+                    unsafe {
+                        self.buf.set_len(start + n)
+                    };
+                    return Poll::Ready(Ok(n));
+                }
+                Err(Errno::INTR) => continue,
+                Err(Errno::AGAIN) => break,
+                Err(error) => return Poll::Ready(Err(error.into())),
+            }
+        }
+        let mut small = [0u8; 512];
+        let polled = Pin::new(stream).poll_read(cx, &mut small);
+        if let Poll::Ready(Ok(n)) = polled {
+            self.buf.extend_from_slice(&small[..n]);
+        }
+        polled
     }
 
     /// Lets an empty buffer's allocation go: the frames cut from it keep what they use, and
