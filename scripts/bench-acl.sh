@@ -50,11 +50,6 @@ YAML
 acl_settings=(aclEnable=true "aclFile=$work/plain_acl.yml" accessKey=bench-admin
     secretKey=bench-admin-secret)
 
-# User plus system CPU seconds of process $1 so far.
-cpu_seconds() { # pid
-    awk -v tck="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15) / tck }' "/proc/$1/stat"
-}
-
 # One run: a fresh broker (ACL "on" or "off"), the topic, 1 KiB sends for --duration, the
 # broker stopped and its store deleted. The report goes to $work/<name>.json, the broker's
 # CPU seconds over the sends to $work/<name>.cpu.

@@ -62,6 +62,11 @@ runtime() {
 print(runtime(connect(sys.argv[1]))[sys.argv[2]])" "$1" "$2"
 }
 
+# User plus system CPU seconds of process $1 so far.
+cpu_seconds() { # pid
+    awk -v tck="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15) / tck }' "/proc/$1/stat"
+}
+
 # Stops every process started here, by its PID.
 stop_all() {
     local pid

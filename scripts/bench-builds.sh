@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# A change's effect on the data path, measured in one sitting on this machine: the broker
+# built from git revision --before against the working tree's, alternately, --rounds times
+# each. One run: a fresh one-shard broker (ASYNC_FLUSH) and store, a topic of 8 queues,
+# `shardmq-bench produce` of 1 KiB messages (JSON headers, as Java's clients send them;
+# --header to change) for --duration, then `shardmq-bench consume` of --consume messages from
+# the first offset (a reader catching up from the broker's memory). Printed: each run's
+# msgs/s and the broker's CPU per message (its user and system time over the phase per
+# message: a figure the machine's other load disturbs less than the rate), then the medians
+# and the ratio of the working tree to --before.
+# The harness is the working tree's for both builds. The broker runs on 127.0.0.1 only, on
+# CPU --broker-cpus, the harness on --harness-cpus; every process is stopped by its PID and
+# the store and the --before worktree are deleted at the end.
+#
+# Usage: scripts/bench-builds.sh --before REV [--rounds 3] [--duration 10s]
+#            [--consume 1000000] [--header json|rocketmq]
+#            [--broker-cpus 1] [--harness-cpus 0] [--store-dir DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# shellcheck source=scripts/bench-common.sh
+source scripts/bench-common.sh
+before= rounds=3 consume=1000000 header=json
+own_option() {
+    case $1 in
+        --before) before=$2 ;;
+        --rounds) rounds=$2 ;;
+        --consume) consume=$2 ;;
+        --header) header=$2 ;;
+        *) return 1 ;;
+    esac
+}
+bench_options bench-builds "$@"
+[ -n "$before" ] || { echo "--before REV is needed" >&2; exit 2; }
+prepare_run "$store_root"
+tree=$(mktemp -d)
+trap 'stop_all; rm -rf "$work"; git worktree remove --force "$tree" 2>/dev/null || true' EXIT
+
+# The --before broker, built in a worktree of its own (its target directory shares the
+# dependencies already built under target/).
+git worktree add --detach "$tree" "$before" >&2
+(cd "$tree" && cargo build --release --locked -p shardmq --target-dir "$OLDPWD/target/bench-builds") >&2
+cp target/bench-builds/release/shardmq "$work/shardmq-before"
+cp "$shardmq" "$work/shardmq-after"
+
+port=28931
+addr=127.0.0.1:$port
+target=(--broker "$addr" --header "$header")
+
+# One run of build $1 ("before" or "after"): "<produce msgs/s> <µs/msg> <consume msgs/s> <µs/msg>".
+run() { # build, round
+    local name=$1-$2 broker cpu0 cpu1 cpu2
+    shardmq=$work/shardmq-$1 start "$name" "$port" "$work/store" flushDiskType=ASYNC_FLUSH \
+        mappedFileSizeCommitLog=268435456 maxHashSlotNum=50000 maxIndexNum=200000
+    broker=${pids[-1]}
+    timeout 60 "$bench" topic --broker "$addr" --queues 8 >/dev/null
+    cpu0=$(cpu_seconds "$broker")
+    timeout 300 taskset -c "$harness_cpus" "$bench" produce "${target[@]}" --size 1024 \
+        --duration "$duration" --json "$work/$name-produce.json" >/dev/null
+    cpu1=$(cpu_seconds "$broker")
+    timeout 300 taskset -c "$harness_cpus" "$bench" consume "${target[@]}" --from first \
+        --messages "$consume" --warmup 0s --json "$work/$name-consume.json" >/dev/null
+    cpu2=$(cpu_seconds "$broker")
+    stop_all
+    rm -rf "$work/store"
+    python3 -c 'import json, sys
+produce, consume = (json.load(open(f)) for f in sys.argv[1:3])
+cpu = [float(x) for x in sys.argv[3:6]]
+sent = max(produce["harness"]["requests"], 1)
+print(round(produce["msgs_per_sec"]), round((cpu[1] - cpu[0]) * 1e6 / sent, 2),
+      round(consume["msgs_per_sec"]), round((cpu[2] - cpu[1]) * 1e6 / max(consume["messages"], 1), 2))' \
+        "$work/$name-produce.json" "$work/$name-consume.json" "$cpu0" "$cpu1" "$cpu2"
+}
+
+results=()
+for round in $(seq "$rounds"); do
+    for build in before after; do
+        results+=("$build $(run "$build" "$round")")
+        echo "round $round: ${results[-1]}" >&2
+    done
+done
+
+python3 - "$before" "$duration" "$consume" "$header" "$(printf '%s\n' "${results[@]}")" <<'PY'
+import statistics, sys
+before, duration, consume, header, text = sys.argv[1:]
+rows = [line.split() for line in text.splitlines()]
+def med(build, col):
+    return statistics.median(float(r[col]) for r in rows if r[0] == build)
+print(f"# {before} against the working tree: 1 KiB, {header} headers, one shard, "
+      f"produce {duration}, consume {consume} from the first offset")
+print("| build | produce msgs/s | broker µs/msg | consume msgs/s | broker µs/msg |")
+print("| --- | ---: | ---: | ---: | ---: |")
+for build in ("before", "after"):
+    runs = [r for r in rows if r[0] == build]
+    print(f"| {build} | " + " | ".join(" / ".join(r[c] for r in runs) for c in range(1, 5)) + " |")
+print("| median ratio after/before | " + " | ".join(
+    f"{med('after', c) / med('before', c):.2f}" for c in range(1, 5)) + " |")
+PY
