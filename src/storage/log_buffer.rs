@@ -13,7 +13,7 @@ use std::rc::Rc;
 
 use glommio::io::DmaBuffer;
 
-use super::io::{align_down, align_up, alloc_block, ReadBuf, IO_ALIGN};
+use super::io::{align_down, align_up, alloc_block, block_holding, ReadBuf, IO_ALIGN};
 
 #[derive(Debug)]
 struct Block {
@@ -199,9 +199,7 @@ impl LogBuffer {
             let buf = if b.len == self.block_size && at == 0 {
                 Rc::clone(&b.buf)
             } else {
-                let mut copy = alloc_block(to - at);
-                copy.as_bytes_mut()[..b.len - at].copy_from_slice(&b.buf.as_bytes()[at..b.len]);
-                Rc::new(copy)
+                Rc::new(block_holding(&b.buf.as_bytes()[at..b.len], to - at))
             };
             jobs.push(WriteJob {
                 pos: b.start + at as u64,
@@ -288,9 +286,7 @@ impl LogBuffer {
 /// The block's buffer for writing, copied first if a reader or a write still shares it.
 fn writable(buf: &mut Rc<DmaBuffer>, len: usize) -> &mut DmaBuffer {
     if Rc::get_mut(buf).is_none() {
-        let mut copy = alloc_block(buf.len());
-        copy.as_bytes_mut()[..len].copy_from_slice(&buf.as_bytes()[..len]);
-        *buf = Rc::new(copy);
+        *buf = Rc::new(block_holding(&buf.as_bytes()[..len], buf.len()));
     }
     Rc::get_mut(buf).expect("sole owner after copy")
 }

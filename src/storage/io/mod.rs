@@ -54,6 +54,20 @@ pub fn alloc_block(size: usize) -> DmaBuffer {
     buf
 }
 
+/// [`alloc_block`] holding `front` at its start: the front is copied and only the rest zeroed.
+pub fn block_holding(front: &[u8], size: usize) -> DmaBuffer {
+    assert!(
+        size > 0 && size % IO_ALIGN == 0 && front.len() <= size,
+        "block size {size} not aligned or under {}",
+        front.len()
+    );
+    let mut buf = glommio::allocate_dma_buffer_global(size);
+    let (copied, rest) = buf.as_bytes_mut().split_at_mut(front.len());
+    copied.copy_from_slice(front);
+    rest.fill(0);
+    buf
+}
+
 /// A place to keep segment files: a real directory tree or the in-memory simulation.
 #[derive(Debug, Clone)]
 pub enum Disk {
