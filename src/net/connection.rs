@@ -13,7 +13,6 @@ use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
@@ -23,7 +22,7 @@ use futures_lite::io::AsyncWrite;
 use glommio::net::TcpStream;
 
 use super::outbox::Batch;
-use super::{FrameReader, Latch, Outbox, Read, Reply, Service, ShardBudget};
+use super::{socket_fd, FrameReader, Latch, Outbox, Read, Reply, Service, ShardBudget};
 use crate::limits;
 use crate::wire::{RemotingCommand, WireError};
 
@@ -391,13 +390,14 @@ fn poll_write_slices(
     slices: &[io::IoSlice<'_>],
 ) -> Poll<io::Result<usize>> {
     use rustix::net::{sendmsg, SendAncillaryBuffer, SendFlags};
-    #[allow(unsafe_code)]
-    // SAFETY: the descriptor is `stream`'s, which this call borrows throughout, so it stays
-    // open while the borrowed one is used.
-    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(stream.as_raw_fd()) };
     let flags = SendFlags::DONTWAIT | SendFlags::NOSIGNAL;
     loop {
-        match sendmsg(fd, slices, &mut SendAncillaryBuffer::default(), flags) {
+        match sendmsg(
+            socket_fd(stream),
+            slices,
+            &mut SendAncillaryBuffer::default(),
+            flags,
+        ) {
             Ok(n) => return Poll::Ready(Ok(n)),
             Err(rustix::io::Errno::INTR) => continue,
             Err(rustix::io::Errno::AGAIN) => {

@@ -16,7 +16,6 @@
 use std::cell::RefCell;
 use std::future::poll_fn;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -24,7 +23,7 @@ use bytes::BytesMut;
 use futures_lite::io::AsyncRead;
 use glommio::net::TcpStream;
 
-use super::Latch;
+use super::{socket_fd, Latch};
 use crate::wire::{frame, RemotingCommand, WireError};
 
 /// The smallest read, and the first.
@@ -131,13 +130,9 @@ impl FrameReader {
         use rustix::net::{recv, RecvFlags};
         let start = self.buf.len();
         self.buf.reserve(asked);
-        #[allow(unsafe_code)]
-        // SAFETY: the descriptor is `stream`'s, which this call borrows throughout, so it stays
-        // open while the borrowed one is used.
-        let fd = unsafe { BorrowedFd::borrow_raw(stream.as_raw_fd()) };
         loop {
             let room = &mut self.buf.spare_capacity_mut()[..asked];
-            match recv(fd, room, RecvFlags::DONTWAIT) {
+            match recv(socket_fd(stream), room, RecvFlags::DONTWAIT) {
                 Ok(((read, _), _)) => {
                     let n = read.len();
                     #[allow(unsafe_code)]

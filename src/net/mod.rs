@@ -45,6 +45,18 @@ pub use outbox::Outbox;
 
 use crate::wire::RemotingCommand;
 
+/// `stream`'s descriptor, for the socket calls glommio does not make (vectored sends, reads
+/// into uninitialised room), borrowed for as long as the stream is.
+fn socket_fd(stream: &glommio::net::TcpStream) -> std::os::fd::BorrowedFd<'_> {
+    use std::os::fd::AsRawFd;
+    #[allow(unsafe_code)]
+    // SAFETY: the descriptor is the stream's own, open until the stream is dropped, and the
+    // borrow cannot outlive the stream.
+    unsafe {
+        std::os::fd::BorrowedFd::borrow_raw(stream.as_raw_fd())
+    }
+}
+
 /// What a service answers to one request.
 pub enum Reply {
     /// The response (or nothing) is known at once; it is queued before the next frame of the
