@@ -166,7 +166,8 @@ impl Outbox {
         Ok(true)
     }
 
-    /// Bytes queued or being written.
+    /// The memory of the frames queued or being written: their encoded bytes, and what their
+    /// shared bodies keep alive.
     pub fn queued_bytes(&self) -> usize {
         self.pending.borrow().queued_bytes() + self.writing.get()
     }
