@@ -268,16 +268,16 @@ impl CommitLog {
         })
     }
 
-    /// Appends `record` (its first 4 bytes are its size): gives it the next physical offset,
-    /// lets `assign` patch the record with it (and anything else decided at this point),
-    /// and copies it into the log buffer.
+    /// Appends a record of `size` bytes (its first 4 bytes say so) that `write` writes in place
+    /// into the log buffer, given the record's physical offset (to patch in, with anything
+    /// else decided at this point).
     pub fn append(
         &self,
-        record: &mut [u8],
-        assign: impl FnOnce(&mut [u8], PhysicalOffset),
+        size: usize,
+        write: impl FnOnce(&mut [u8], PhysicalOffset),
     ) -> StoreResult<Appended> {
         let sh = &self.shared;
-        let size = record.len() as u64;
+        let (len, size) = (size, size as u64);
         let mut st = sh.state.borrow_mut();
         if let Some(e) = &st.failed {
             return Err(e.clone().min_failed());
@@ -285,7 +285,7 @@ impl CommitLog {
         let max = sh.config.segment_size - BLANK_HEADER as u64;
         if size > max || size < 8 {
             return Err(StoreError::RecordTooLarge {
-                size: record.len(),
+                size: len,
                 max: max as usize,
             });
         }
@@ -310,8 +310,7 @@ impl CommitLog {
             pos = next;
         }
         let offset = PhysicalOffset(pos);
-        assign(record, offset);
-        st.buffer.append(record);
+        st.buffer.append_with(len, |record| write(record, offset));
         Ok(Shared::appended(sh, st, offset, size as u32))
     }
 

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::commit_log::CommitLog;
+use super::commit_log::{Appended, CommitLog};
 use super::config::{FlushPolicy, LogConfig};
 use super::io::{Disk, Faults, MemDisk, SimRng};
 use super::offsets::{segment_name, PhysicalOffset, QueueId};
 use super::record::{encode, patch, scan, Scanned, MAGIC_BLANK};
-use super::{run_local, test_dir, QueueOffset, StoreError};
+use super::{run_local, test_dir, QueueOffset, StoreError, StoreResult};
 
 async fn fresh(disk: Disk, dir: PathBuf, config: LogConfig) -> CommitLog {
     disk.create_dir_all(&dir).await.unwrap();
@@ -27,6 +27,14 @@ fn stamp(rec: &mut [u8], at: PhysicalOffset) {
     patch(rec, QueueOffset(0), at, 1);
 }
 
+/// Appends `rec`, stamped with its offset as it is stored, and leaves it stamped.
+fn append_stamped(log: &CommitLog, rec: &mut [u8]) -> StoreResult<Appended> {
+    log.append(rec.len(), |out, at| {
+        stamp(rec, at);
+        out.copy_from_slice(rec);
+    })
+}
+
 /// Appends 200 records over several 64 KiB segments, then reads every one back.
 async fn append_roll_and_read(disk: Disk, dir: PathBuf, flush: FlushPolicy) {
     let log = fresh(disk, dir, LogConfig::small(flush)).await;
@@ -35,7 +43,7 @@ async fn append_roll_and_read(disk: Disk, dir: PathBuf, flush: FlushPolicy) {
     for n in 0..200 {
         let mut rec = record(&mut rng, n);
         let a = loop {
-            match log.append(&mut rec, stamp) {
+            match append_stamped(&log, &mut rec) {
                 Err(StoreError::Busy) => log.writable(rec.len() as u64).await.unwrap(),
                 other => break other.unwrap(),
             }
@@ -141,7 +149,7 @@ fn sync_appends_waiting_together_share_one_sync() {
             let mut rec = record(&mut rng, n);
             rec.truncate(200);
             let mut rec = encode("T", QueueId(0), &rec, None);
-            pending.push(log.append(&mut rec, stamp).unwrap().durable);
+            pending.push(append_stamped(&log, &mut rec).unwrap().durable);
         }
         let before = mem.syncs();
         for d in pending {
@@ -173,7 +181,7 @@ fn disk_full_refuses_appends_and_keeps_reads() {
         let mut first = None;
         let err = loop {
             let mut rec = record(&mut rng, 1);
-            match log.append(&mut rec, stamp) {
+            match append_stamped(&log, &mut rec) {
                 Ok(a) => {
                     a.durable.await.unwrap();
                     first.get_or_insert((a.offset, rec));
@@ -190,7 +198,7 @@ fn disk_full_refuses_appends_and_keeps_reads() {
         let mut rec = record(&mut rng, 2);
         for _ in 0..100 {
             glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
-            if let Ok(a) = log.append(&mut rec, stamp) {
+            if let Ok(a) = append_stamped(&log, &mut rec) {
                 return a.durable.await.unwrap();
             }
         }
@@ -213,10 +221,10 @@ fn failed_sync_fails_waiters_and_later_appends() {
             ..Faults::default()
         });
         let mut rec = encode("T", QueueId(0), b"x", None);
-        let a = log.append(&mut rec, stamp).unwrap();
+        let a = append_stamped(&log, &mut rec).unwrap();
         assert!(matches!(a.durable.await, Err(StoreError::Io { .. })));
         assert!(matches!(
-            log.append(&mut rec, stamp),
+            append_stamped(&log, &mut rec),
             Err(StoreError::Failed)
         ));
         assert_eq!(&*log.read(a.offset, rec.len()).await.unwrap(), &rec[..]);
@@ -235,7 +243,11 @@ fn async_interval_sync_happens_under_steady_traffic() {
         // Appends wake the writer every few milliseconds, faster than the interval.
         for n in 0..150 {
             let mut rec = encode("T", QueueId(0), &[n as u8; 1500], None);
-            log.append(&mut rec, stamp).unwrap().durable.await.unwrap(); // ASYNC: resolves at once
+            append_stamped(&log, &mut rec)
+                .unwrap()
+                .durable
+                .await
+                .unwrap(); // ASYNC: resolves at once
             glommio::timer::sleep(std::time::Duration::from_millis(2)).await;
         }
         assert!(log.flushed().0 > 0, "no interval sync while traffic flowed");
@@ -257,7 +269,7 @@ fn the_writer_keeps_writes_in_flight_and_writes_an_idle_tail_at_once() {
             for _ in 0..3 {
                 let mut rec = encode("T", QueueId(0), &[n as u8; 7000], None);
                 let a = loop {
-                    match log.append(&mut rec, stamp) {
+                    match append_stamped(&log, &mut rec) {
                         Err(StoreError::Busy) => log.writable(rec.len() as u64).await.unwrap(),
                         other => break other.unwrap(),
                     }
@@ -270,7 +282,11 @@ fn the_writer_keeps_writes_in_flight_and_writes_an_idle_tail_at_once() {
         // An idle log writes what was acknowledged without waiting for a sync, so a
         // process crash does not lose it.
         let mut rec = encode("T", QueueId(0), &[1; 100], None);
-        log.append(&mut rec, stamp).unwrap().durable.await.unwrap();
+        append_stamped(&log, &mut rec)
+            .unwrap()
+            .durable
+            .await
+            .unwrap();
         glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
         assert_eq!(log.written(), log.end());
         assert!(log.flushed() < log.end(), "no sync was due");
@@ -326,7 +342,7 @@ fn a_copy_holds_the_same_records_at_the_same_offsets() {
             for n in 0..60 {
                 let mut rec = record(&mut rng, round * 100 + n);
                 let a = loop {
-                    match master.append(&mut rec, stamp) {
+                    match append_stamped(&master, &mut rec) {
                         Err(StoreError::Busy) => master.writable(rec.len() as u64).await.unwrap(),
                         other => break other.unwrap(),
                     }
@@ -357,7 +373,7 @@ fn a_copy_refuses_gaps_overlaps_and_unsound_records() {
             let mut rec = record(&mut rng, n);
             rec.truncate(300);
             let mut rec = encode("T", QueueId(0), &rec, None);
-            master.append(&mut rec, stamp).unwrap();
+            append_stamped(&master, &mut rec).unwrap();
         }
         let all = master
             .read_copy(PhysicalOffset(0), 1 << 20)
@@ -408,7 +424,7 @@ fn a_copy_of_a_log_whose_first_segments_are_gone_starts_at_its_oldest() {
         for n in 0..150 {
             let mut rec = record(&mut rng, n);
             loop {
-                match master.append(&mut rec, stamp) {
+                match append_stamped(&master, &mut rec) {
                     Err(StoreError::Busy) => master.writable(rec.len() as u64).await.unwrap(),
                     other => break drop(other.unwrap()),
                 }

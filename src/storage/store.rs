@@ -281,18 +281,35 @@ impl Store {
     /// and store time, patching them into the record. `Busy` means the log buffer is full;
     /// wait with [`Store::writable`] and retry.
     pub fn put(&self, topic: &str, queue_id: QueueId, record: &mut [u8]) -> StoreResult<PutResult> {
+        let put = self.put_with(topic, queue_id, record.len(), |rec| {
+            rec.copy_from_slice(record)
+        })?;
+        record::patch(record, put.queue_offset, put.offset, put.store_timestamp);
+        Ok(put)
+    }
+
+    /// [`Store::put`] of a record of `size` bytes that `write` writes in place in the log
+    /// (a send's record is encoded where it is stored, never copied).
+    pub fn put_with(
+        &self,
+        topic: &str,
+        queue_id: QueueId,
+        size: usize,
+        write: impl FnOnce(&mut [u8]),
+    ) -> StoreResult<PutResult> {
         if self.copies_only.get() {
             return Err(StoreError::CopiesOnly);
         }
-        // Reput files the record under the topic and queue it carries; they must be these.
-        debug_assert!(crate::wire::record::RecordView::parse(record)
-            .is_ok_and(|v| v.topic() == topic && v.queue_id() == queue_id.0));
         let q = self.queue_or_create(topic, queue_id);
         let queue_offset = QueueOffset(q.next.get());
         let now = self.clock.wall_ms();
-        let appended = self
-            .log()
-            .append(record, |rec, at| record::patch(rec, queue_offset, at, now))?;
+        let appended = self.log().append(size, |rec, at| {
+            write(rec);
+            // Reput files the record under the topic and queue it carries; they must be these.
+            debug_assert!(crate::wire::record::RecordView::parse(rec)
+                .is_ok_and(|v| v.topic() == topic && v.queue_id() == queue_id.0));
+            record::patch(rec, queue_offset, at, now)
+        })?;
         q.next.set(queue_offset.0 + 1);
         if !self.reput_wanted.replace(true) {
             if let Some(w) = self.maintenance_waker.borrow_mut().take() {

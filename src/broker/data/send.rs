@@ -18,7 +18,7 @@
 //! parked pulls).
 
 use std::borrow::Cow;
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
@@ -51,10 +51,6 @@ use crate::wire::{batch, RemotingCommand, WireError};
 /// Longest a send waits for room in a full log buffer before SYSTEM_BUSY (Java's
 /// `osPageCacheBusyTimeOutMills`).
 pub const BUSY_WAIT_MAX: Duration = Duration::from_secs(1);
-
-/// The scratch buffer is kept between sends up to this size; a larger one (a multi-MiB
-/// message) is given back so one big send does not pin memory for good.
-const SCRATCH_KEEP_BYTES: usize = 1 << 20;
 
 /// Per-shard send settings.
 #[derive(Debug, Clone)]
@@ -125,7 +121,6 @@ pub struct SendHandler {
     /// `config.limits` as they stand now.
     limits: Cell<SendLimits>,
     sleep: Sleep,
-    scratch: RefCell<Vec<u8>>,
     /// Round-robin start for sends that leave the queue to the broker.
     next_queue: Cell<u32>,
     /// Where half messages go once stored; without it they are refused.
@@ -166,7 +161,6 @@ impl SendHandler {
             limits: Cell::new(config.limits),
             config,
             sleep,
-            scratch: RefCell::new(Vec::new()),
             next_queue: Cell::new(0),
             transactions: None,
         }
@@ -597,27 +591,19 @@ impl SendHandler {
         Ok((msg.response(ids, first), durable))
     }
 
-    /// Encodes `fields` into the shard's scratch buffer and appends it; counted as a
-    /// message of `kind` sent.
+    /// Encodes `fields` straight into the log; counted as a message of `kind` sent.
     fn put_record(
         &self,
         fields: &RecordFields<'_>,
         kind: MessageType,
     ) -> Result<PutResult, BrokerError> {
         let len = fields.encoded_len().map_err(illegal)?;
-        let mut scratch = self.scratch.borrow_mut();
-        if scratch.len() < len {
-            scratch.resize(len, 0);
-        }
-        let record = &mut scratch[..len];
-        fields.encode_into(record).map_err(illegal)?;
+        // Encoded where it is stored: the fields' size just checked out, so the write fits.
         let put = self
             .store
-            .put(fields.topic, QueueId(fields.queue_id), record);
-        if scratch.capacity() > SCRATCH_KEEP_BYTES {
-            *scratch = Vec::new();
-        }
-        let put = put?;
+            .put_with(fields.topic, QueueId(fields.queue_id), len, |record| {
+                fields.write_sized(record)
+            })?;
         self.traffic.add_stored(1);
         self.traffic.meters.message_in(fields.topic, kind, len);
         Ok(put)

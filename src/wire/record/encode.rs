@@ -99,6 +99,15 @@ impl RecordFields<'_> {
         Ok(len)
     }
 
+    /// Writes the record into `out`, exactly [`RecordFields::encoded_len`] bytes, whose `Ok`
+    /// the caller has seen (so the fields are valid): a record encoded in place in the log.
+    pub fn write_sized(&self, out: &mut [u8]) {
+        let len = out.len();
+        debug_assert_eq!(self.encoded_len().ok(), Some(len));
+        let mut dest = out;
+        self.write(&mut dest, len);
+    }
+
     fn validate(&self) -> Result<(), WireError> {
         let topic_max = match self.version {
             RecordVersion::V1 => i8::MAX as usize,
