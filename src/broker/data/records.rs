@@ -56,6 +56,9 @@ impl BodyParts for Records {
 
 /// The body of an answer carrying `records`, in their order.
 pub fn body(records: Vec<LogBytes>) -> SharedBody {
+    if records.is_empty() {
+        return SharedBody::default();
+    }
     let shared = shared_runs(&records);
     let copied_len = records
         .iter()
