@@ -92,7 +92,8 @@ impl CommitLog {
     /// Whole records from `offset` (a record's start, or a segment's), at most `max` bytes
     /// of them unless the first alone is larger, up to the segment's filler (included) or
     /// the log's end: what [`CommitLog::append_copied`] takes on another log. Empty at the
-    /// end of the log. From the tail in memory, else from disk, as any read.
+    /// end of the log. From the tail in memory, else from disk, as any read; the bytes may be
+    /// kept while they are sent ([`LogBytes::keepable`]).
     pub async fn read_copy(&self, offset: PhysicalOffset, max: usize) -> StoreResult<Copied> {
         let (data_end, log_end) = {
             let st = self.shared.state.borrow();
@@ -116,7 +117,10 @@ impl CommitLog {
             // Up to the log's end: appends leave it after a whole record (a replica that
             // keeps up reads here, so it costs no second look at each record).
             let next = PhysicalOffset(data_end);
-            return Ok(Copied { bytes, next });
+            return Ok(Copied {
+                bytes: bytes.keepable(),
+                next,
+            });
         }
         let (len, filler) = whole_records(&bytes);
         let bytes = match len {
@@ -138,7 +142,7 @@ impl CommitLog {
             false => offset.0 + bytes.len() as u64,
         };
         Ok(Copied {
-            bytes,
+            bytes: bytes.keepable(),
             next: PhysicalOffset(next),
         })
     }

@@ -54,6 +54,15 @@ impl LogBytes {
         !matches!(self, LogBytes::Shared { .. })
     }
 
+    /// These bytes in a form that may be kept past this turn of the shard: as they are, or a
+    /// copy of a window on the open block ([`LogBytes::held_bytes`]).
+    pub fn keepable(self) -> LogBytes {
+        match self.held_bytes() {
+            Some(_) => self,
+            None => LogBytes::Owned(self.to_vec()),
+        }
+    }
+
     /// The memory that keeping these bytes past this turn of the shard (queued for a socket)
     /// keeps alive: all of the buffer they are a window on. `None` for a window on the open
     /// block of the tail, which must not be kept: the next append into a block someone holds
