@@ -11,10 +11,10 @@ use std::rc::Rc;
 
 use glommio::net::{TcpListener, TcpStream};
 
-use super::wire::{self, Header, REPORT_LEN};
+use super::wire::{self, Header, HEADER_LEN, REPORT_LEN};
 use super::{read_exact, HaError};
 use crate::config::BrokerConfig;
-use crate::net::{write_all, AcceptFailures, Latch};
+use crate::net::{write_all, write_parts, AcceptFailures, Latch};
 use crate::storage::record;
 use crate::storage::replicas::Replicas;
 use crate::storage::store::Store;
@@ -138,7 +138,7 @@ async fn feed(
         let size = batch.max(READ_SIZE);
         let mut next = PhysicalOffset(from);
         let mut copied = log.read_copy(next, size).await?;
-        let mut framed = Vec::new();
+        let mut headers = Vec::new();
         loop {
             if copied.bytes.is_empty() {
                 let grew = async {
@@ -159,7 +159,7 @@ async fn feed(
                 copied = log.read_copy(next, size).await?;
                 continue;
             }
-            let send = send_pieces(stream, &mut framed, next.0, &copied.bytes, batch);
+            let send = send_pieces(stream, &mut headers, next.0, &copied.bytes, batch);
             let ahead = log.read_copy(copied.next, size);
             let (sent, ahead) = futures_lite::future::zip(send, ahead).await;
             sent?;
@@ -171,27 +171,33 @@ async fn feed(
 }
 
 /// Sends `bytes`, whole records starting at `offset`, as transfers of at most `batch`
-/// bytes (a larger record alone), framed together in `framed` and written at once: one
-/// socket write per read of the log rather than two per transfer, which at Java's 32 KiB
-/// transfers kept a catching-up slave waiting on the master's writes.
+/// bytes (a larger record alone), their headers and the log's bytes written together with one
+/// vectored write: one socket write per read of the log rather than two per transfer, which
+/// at Java's 32 KiB transfers kept a catching-up slave waiting on the master's writes, and no
+/// copy of the records (`headers` keeps the encoded headers).
 async fn send_pieces(
     stream: &RefCell<TcpStream>,
-    framed: &mut Vec<u8>,
+    headers: &mut Vec<[u8; HEADER_LEN]>,
     mut offset: u64,
     bytes: &[u8],
     batch: usize,
 ) -> Result<(), HaError> {
-    framed.clear();
-    for piece in record::pieces(bytes, batch) {
+    let pieces = record::pieces(bytes, batch);
+    headers.clear();
+    for piece in &pieces {
         let header = Header {
             offset,
             size: piece.len(),
         };
-        framed.extend_from_slice(&header.encode());
-        framed.extend_from_slice(piece);
+        headers.push(header.encode());
         offset += piece.len() as u64;
     }
-    write_all(stream, framed).await?;
+    let mut parts = Vec::with_capacity(2 * pieces.len());
+    for (header, piece) in headers.iter().zip(pieces) {
+        parts.push(&header[..]);
+        parts.push(piece);
+    }
+    write_parts(stream, &parts).await?;
     Ok(())
 }
 

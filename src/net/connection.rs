@@ -363,13 +363,19 @@ async fn write_loop(stream: Rc<RefCell<TcpStream>>, peer: Rc<Peer>) {
 /// Writes `batch`: its bytes with plain writes when it has no shared body, else with
 /// vectored writes of its bytes and the shared slices between them.
 pub(crate) async fn write_batch(stream: &RefCell<TcpStream>, batch: &Batch) -> io::Result<()> {
-    if let Some(bytes) = batch.only_bytes() {
-        return write_all(stream, bytes).await;
+    match batch.only_bytes() {
+        Some(bytes) => write_all(stream, bytes).await,
+        None => write_parts(stream, &batch.parts()).await,
     }
-    let (total, mut done) = (batch.wire_len(), 0);
-    let mut slices = Vec::new();
+}
+
+/// Writes `parts` back to back with vectored writes: slices that live where their owners keep
+/// them (a pull's records, a replica's log bytes) go out without being copied together.
+pub(crate) async fn write_parts(stream: &RefCell<TcpStream>, parts: &[&[u8]]) -> io::Result<()> {
+    let total: usize = parts.iter().map(|part| part.len()).sum();
+    let (mut done, mut slices) = (0, Vec::new());
     while done < total {
-        batch.slices_from(done, &mut slices, SLICES_PER_WRITE_MAX);
+        slices_from(parts, done, &mut slices);
         let n = poll_fn(|cx| poll_write_slices(&mut stream.borrow_mut(), cx, &slices)).await?;
         if n == 0 {
             return Err(io::ErrorKind::WriteZero.into());
@@ -377,6 +383,22 @@ pub(crate) async fn write_batch(stream: &RefCell<TcpStream>, batch: &Batch) -> i
         done += n;
     }
     Ok(())
+}
+
+/// Fills `out` with `parts` from byte `from` on, at most [`SLICES_PER_WRITE_MAX`] slices.
+fn slices_from<'a>(parts: &[&'a [u8]], mut from: usize, out: &mut Vec<io::IoSlice<'a>>) {
+    out.clear();
+    for part in parts {
+        if out.len() == SLICES_PER_WRITE_MAX {
+            return;
+        }
+        if from >= part.len() {
+            from -= part.len();
+            continue;
+        }
+        out.push(io::IoSlice::new(&part[from..]));
+        from = 0;
+    }
 }
 
 /// Most slices one `sendmsg` takes (Linux's `IOV_MAX`).

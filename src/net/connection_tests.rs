@@ -325,3 +325,20 @@ fn shared_bodies_arrive_whole_between_plain_answers() {
         },
     );
 }
+
+/// From any byte, the slices are the rest of the parts, at most a write's worth of them.
+#[test]
+fn slices_from_any_byte_are_the_rest_of_the_parts() {
+    let parts: [&[u8]; 3] = [b"ab", b"cde", b"f"];
+    let whole = parts.concat();
+    let mut slices = Vec::new();
+    for from in 0..=whole.len() {
+        slices_from(&parts, from, &mut slices);
+        let joined: Vec<u8> = slices.iter().flat_map(|s| s.iter().copied()).collect();
+        assert_eq!(joined, whole[from..], "from {from}");
+        assert!(slices.iter().all(|s| !s.is_empty()));
+    }
+    let many = vec![&b"x"[..]; 3000];
+    slices_from(&many, 5, &mut slices);
+    assert_eq!(slices.len(), super::SLICES_PER_WRITE_MAX);
+}

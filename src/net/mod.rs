@@ -37,7 +37,7 @@ use std::rc::Rc;
 
 pub use budget::ShardBudget;
 pub use connection::Peer;
-pub(crate) use connection::{write_all, write_batch};
+pub(crate) use connection::{write_all, write_batch, write_parts};
 pub(crate) use frame_reader::{FrameReader, Read};
 pub use latch::Latch;
 pub use listener::{bind, AcceptFailures, Server};

@@ -13,7 +13,6 @@
 
 use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
-use std::io::IoSlice;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 
@@ -79,26 +78,18 @@ impl Batch {
                 .sum::<usize>()
     }
 
-    /// Fills `out` with the batch's slices in wire order, from wire byte `from` on, at most
-    /// `max` of them.
-    pub fn slices_from<'a>(&'a self, from: usize, out: &mut Vec<IoSlice<'a>>, max: usize) {
-        out.clear();
-        let mut skip = from;
-        let mut push = |slice: &'a [u8]| {
-            if skip >= slice.len() {
-                skip -= slice.len();
-            } else if out.len() < max {
-                out.push(IoSlice::new(&slice[skip..]));
-                skip = 0;
-            }
-        };
+    /// The batch's slices in wire order (none empty): encoded bytes, shared bodies between.
+    pub fn parts(&self) -> Vec<&[u8]> {
+        let mut parts = Vec::with_capacity(1 + 2 * self.shared.len());
         let mut at = 0;
         for (after, body) in &self.shared {
-            push(&self.bytes[at..*after]);
-            body.slices().for_each(&mut push);
+            parts.push(&self.bytes[at..*after]);
+            parts.extend(body.slices());
             at = *after;
         }
-        push(&self.bytes[at..]);
+        parts.push(&self.bytes[at..]);
+        parts.retain(|part| !part.is_empty());
+        parts
     }
 }
 
@@ -302,9 +293,9 @@ mod tests {
         response
     }
 
-    /// From every starting byte, the slices are the frames' bytes from there on.
+    /// The parts are the frames' bytes, in order.
     #[test]
-    fn slices_from_any_byte_are_the_rest_of_the_frames() {
+    fn parts_are_the_frames_in_order() {
         let frames = [
             response(b"a", vec![b"bc", b"", b"def"]),
             response(b"", Vec::new()),
@@ -318,15 +309,9 @@ mod tests {
         }
         assert_eq!(batch.wire_len(), whole.len());
         assert_eq!(batch.queued_bytes(), batch.bytes.len() + 200);
-        let mut slices = Vec::new();
-        for from in 0..=whole.len() {
-            batch.slices_from(from, &mut slices, usize::MAX);
-            let joined: Vec<u8> = slices.iter().flat_map(|s| s.iter().copied()).collect();
-            assert_eq!(joined, whole[from..], "from {from}");
-            assert!(slices.iter().all(|s| !s.is_empty()));
-        }
-        batch.slices_from(0, &mut slices, 2);
-        assert_eq!(slices.len(), 2);
+        let parts = batch.parts();
+        assert!(parts.iter().all(|part| !part.is_empty()));
+        assert_eq!(parts.concat(), whole[..]);
         assert!(Batch::default().only_bytes().is_some());
         assert!(batch.only_bytes().is_none());
     }
