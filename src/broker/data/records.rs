@@ -5,10 +5,10 @@
 //! A run is a stretch of records that lie back to back in one buffer (a queue's records in a
 //! topic of few queues, a catch-up read's merged span). A run is sent from its buffer when
 //! that pays and costs little memory: it is at least 8 KiB, and its buffer is at most eight
-//! times its size, since a queued window keeps its whole
-//! buffer alive (the shard's write budget counts the buffer). Everything else, and any window
-//! on the open block of the log's tail, which an append would then have to copy whole, is
-//! copied once into one buffer of the answer.
+//! times its size, since a queued window keeps its whole buffer alive (the shard's write
+//! budget counts the buffer). Everything else, and any window on the open block of the log's
+//! tail, which an append would then have to copy whole, is copied once into one buffer of the
+//! answer.
 
 use bytes::{Bytes, BytesMut};
 
