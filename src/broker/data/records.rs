@@ -63,7 +63,7 @@ pub fn body(records: Vec<LogBytes>) -> SharedBody {
     let copied_len = records
         .iter()
         .zip(&shared)
-        .filter(|(_, shared)| !**shared)
+        .filter(|(_, shared)| shared.is_none())
         .map(|(record, _)| record.len())
         .sum();
     let mut copied = BytesMut::with_capacity(copied_len);
@@ -71,21 +71,15 @@ pub fn body(records: Vec<LogBytes>) -> SharedBody {
         parts: Vec::new(),
         held: copied_len,
     };
-    let mut held_by = None;
     for (record, shared) in records.into_iter().zip(shared) {
-        if !shared {
+        let Some(held) = shared else {
             copied.extend_from_slice(&record);
             continue;
-        }
+        };
         if !copied.is_empty() {
             body.parts.push(Part::Copied(copied.split().freeze()));
         }
-        // A run's records share its first record's buffer: count that buffer once.
-        let start = record.as_ptr();
-        if held_by != Some(start) {
-            body.held += record.held_bytes().unwrap_or(0);
-        }
-        held_by = Some(start.wrapping_add(record.len()));
+        body.held += held;
         body.parts.push(Part::Shared(record));
     }
     if !copied.is_empty() {
@@ -94,9 +88,10 @@ pub fn body(records: Vec<LogBytes>) -> SharedBody {
     SharedBody::new(body)
 }
 
-/// Whether each record belongs to a run that is sent from its buffer.
-fn shared_runs(records: &[LogBytes]) -> Vec<bool> {
-    let mut shared = vec![false; records.len()];
+/// For each record, `None` when it is copied, else the memory it adds to what the answer keeps
+/// alive when sent from its buffer: the buffer, counted once per run at its first record.
+fn shared_runs(records: &[LogBytes]) -> Vec<Option<usize>> {
+    let mut shared = vec![None; records.len()];
     let mut start = 0;
     while start < records.len() {
         let mut end = start + 1;
@@ -105,11 +100,14 @@ fn shared_runs(records: &[LogBytes]) -> Vec<bool> {
         }
         let run = &records[start..end];
         let bytes: usize = run.iter().map(|r| r.len()).sum();
-        // Every record of a run can be kept (`follows`), so the first one answers for all.
-        let share = run[0]
+        // Every record of a run can be kept (`follows`) and shares the first one's buffer.
+        let held = run[0]
             .held_bytes()
-            .is_some_and(|held| bytes >= SHARED_RUN_MIN && held <= bytes * HELD_PER_BYTE_MAX);
-        shared[start..end].fill(share);
+            .filter(|&held| bytes >= SHARED_RUN_MIN && held <= bytes * HELD_PER_BYTE_MAX);
+        if let Some(held) = held {
+            shared[start] = Some(held);
+            shared[start + 1..end].fill(Some(0));
+        }
         start = end;
     }
     shared
