@@ -69,6 +69,7 @@ impl Batch {
     }
 
     /// Bytes on the wire.
+    #[cfg(test)]
     pub fn wire_len(&self) -> usize {
         self.bytes.len()
             + self

@@ -363,17 +363,12 @@ impl RemotingCommand {
         Ok(())
     }
 
-    /// Every body byte, `body` then the shared part: copied only when there is a shared
-    /// part (a pull's answer read in this process, by tests and the admin).
+    /// Every body byte, `body` then the shared part, for tests that read an answer (a pull's)
+    /// in this process.
+    #[cfg(test)]
     pub fn body_bytes(&self) -> Bytes {
-        if self.shared_body.is_empty() {
-            return self.body.clone();
-        }
-        let mut all = Vec::with_capacity(self.body.len() + self.shared_body.len());
-        all.extend_from_slice(&self.body);
-        self.shared_body
-            .slices()
-            .for_each(|s| all.extend_from_slice(s));
+        let mut all = self.body.to_vec();
+        all.extend(self.shared_body.to_vec());
         Bytes::from(all)
     }
 

@@ -61,7 +61,8 @@ impl SharedBody {
         (0..count).filter_map(move |i| parts.map(|p| p.part(i)))
     }
 
-    /// The bytes copied into one buffer, for a reader in this process (tests, the admin).
+    /// The bytes copied into one buffer, for tests that read an answer in this process.
+    #[cfg(test)]
     pub fn to_vec(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.len);
         self.slices().for_each(|s| out.extend_from_slice(s));
