@@ -24,7 +24,6 @@ before= rounds=3 consume=1000000 header=json
 own_option() {
     case $1 in
         --before) before=$2 ;;
-        --rounds) rounds=$2 ;;
         --consume) consume=$2 ;;
         --header) header=$2 ;;
         *) return 1 ;;

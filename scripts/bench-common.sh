@@ -3,9 +3,11 @@
 # exit.
 
 # The options every bench script takes: sets `duration` (10s), `broker_cpus` (1),
-# `harness_cpus` (0) and `store_root` (.cache/$1) from the options after $1. An option of the
-# script's own goes to its function `own_option NAME VALUE`, which fails for one it does not
-# know either.
+# `harness_cpus` (0) and `store_root` (.cache/$1) from the options after $1, and `rounds`
+# from --rounds in a script that set a default `rounds` first (the others refuse it). An
+# option of the script's own goes to its function `own_option NAME VALUE`, which fails for
+# one it does not know either.
+own_option() { return 1; }
 bench_options() { # name, options...
     duration=10s broker_cpus=1 harness_cpus=0 store_root=.cache/$1
     shift
@@ -15,6 +17,7 @@ bench_options() { # name, options...
             --broker-cpus) broker_cpus=$2 ;;
             --harness-cpus) harness_cpus=$2 ;;
             --store-dir) store_root=$2 ;;
+            --rounds) [ -n "${rounds-}" ] || { echo "unknown option $1" >&2; exit 2; }; rounds=$2 ;;
             *) own_option "$1" "${2-}" || { echo "unknown option $1" >&2; exit 2; } ;;
         esac
         shift 2

@@ -16,12 +16,6 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/bench-common.sh
 source scripts/bench-common.sh
 rounds=3
-own_option() {
-    case $1 in
-        --rounds) rounds=$2 ;;
-        *) return 1 ;;
-    esac
-}
 bench_options bench-metrics "$@"
 prepare_run "$store_root"
 scraper=
