@@ -29,6 +29,10 @@ use shardmq::wire::codes::request_code;
 use shardmq::wire::headers::{SendMessageRequestHeader, SendMessageResponseHeader};
 use shardmq::wire::{frame, ExtFields, RemotingCommand, SerializeType};
 
+#[path = "support/java_send.rs"]
+mod java_send;
+use java_send::java_send_header;
+
 /// Frames per timed round: enough to amortise the timer, small enough to stay in cache.
 const FRAMES_PER_ROUND: usize = 512;
 const RUN_TIME: Duration = Duration::from_secs(2);
@@ -36,26 +40,12 @@ const RUN_TIME: Duration = Duration::from_secs(2);
 /// A request as a 5.x Java producer sends it: one-letter keys, a 1 KiB body, properties with
 /// a unique key, tags, keys and WAIT.
 fn send_request(serialize_type: SerializeType) -> RemotingCommand {
-    let header = SendMessageRequestHeader {
-        producer_group: "please_rename_unique_group_name".into(),
-        topic: "TopicTest".into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: 4,
-        queue_id: 3,
-        sys_flag: 0,
-        born_timestamp: 1_700_000_000_123,
-        flag: 0,
-        properties: Some(
-            "KEYS\u{1}order-42\u{2}UNIQ_KEY\u{1}7F0000017A2B18B4AAC2178D3E5A0000\u{2}\
-             WAIT\u{1}true\u{2}TAGS\u{1}TagA\u{2}"
-                .into(),
-        ),
-        reconsume_times: Some(0),
-        unit_mode: Some(false),
-        max_reconsume_times: None,
-        batch: Some(false),
-        broker_name: Some("broker-a".into()),
-    };
+    let header = java_send_header(
+        "please_rename_unique_group_name",
+        "TopicTest",
+        "KEYS\u{1}order-42\u{2}UNIQ_KEY\u{1}7F0000017A2B18B4AAC2178D3E5A0000\u{2}\
+         WAIT\u{1}true\u{2}TAGS\u{1}TagA\u{2}",
+    );
     let mut fields = ExtFields::with_capacity(16);
     header.encode_for(request_code::SEND_MESSAGE_V2, &mut fields);
     let mut command = RemotingCommand::request(

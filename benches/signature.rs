@@ -1,9 +1,9 @@
 //! What RocketMQ's ACL 1.0 signature costs per request: the broker's check (`verify`, the
 //! HMAC-SHA1 of the fields in key order and the body, Base64-encoded, then compared, with the
-//! account's key prepared once) and a
-//! client's signing (`Credentials::sign`, timed on a copy of the request), on a SEND_MESSAGE_V2 as a Java producer sends it
-//! (one-letter header, UNIQ_KEY, WAIT and TAGS properties) with a 1 KiB body, and on a body of
-//! 4 KiB to show the per-byte part.
+//! account's key prepared once) and a client's signing (`Credentials::sign`, timed on a copy
+//! of the request), on a SEND_MESSAGE_V2 as a Java producer sends it (one-letter header,
+//! UNIQ_KEY, WAIT and TAGS properties) with a 1 KiB body, and on a body of 4 KiB to show the
+//! per-byte part.
 //!
 //! Run: `cargo bench --bench signature` (release profile). Figures are ns per call (see
 //! bench/RESULTS.md, "Access control").
@@ -13,9 +13,12 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use shardmq::wire::codes::request_code::SEND_MESSAGE_V2;
-use shardmq::wire::headers::send::SendMessageRequestHeader;
 use shardmq::wire::signature::{verify, Credentials, SigningKey, ACCESS_KEY, SIGNATURE};
 use shardmq::wire::{ExtFields, RemotingCommand};
+
+#[path = "support/java_send.rs"]
+mod java_send;
+use java_send::java_send_header;
 
 const CALLS: usize = 500_000;
 
@@ -36,25 +39,11 @@ fn time(name: &str, mut call: impl FnMut()) {
 
 /// A producer's send of `body_bytes`, signed by `account`.
 fn send(body_bytes: usize, account: &Credentials) -> RemotingCommand {
-    let header = SendMessageRequestHeader {
-        producer_group: "bench_producer".into(),
-        topic: "BenchTopic".into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: 4,
-        queue_id: 3,
-        sys_flag: 0,
-        born_timestamp: 1_700_000_000_123,
-        flag: 0,
-        properties: Some(
-            "TAGS\u{1}TagA\u{2}UNIQ_KEY\u{1}7F00000100012A9F1B2C3D4E5F600001\u{2}WAIT\u{1}true\u{2}"
-                .into(),
-        ),
-        reconsume_times: Some(0),
-        unit_mode: Some(false),
-        max_reconsume_times: None,
-        batch: Some(false),
-        broker_name: Some("broker-a".into()),
-    };
+    let header = java_send_header(
+        "bench_producer",
+        "BenchTopic",
+        "TAGS\u{1}TagA\u{2}UNIQ_KEY\u{1}7F00000100012A9F1B2C3D4E5F600001\u{2}WAIT\u{1}true\u{2}",
+    );
     let mut fields = ExtFields::new();
     header.encode_for(SEND_MESSAGE_V2, &mut fields);
     let body = Bytes::from(vec![b'x'; body_bytes]);
