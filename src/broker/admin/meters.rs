@@ -141,7 +141,7 @@ pub struct Meters {
     messages_out: RefCell<FastMap<String, FastMap<String, OutCounts>>>,
     rpc: RefCell<FastMap<RpcKey, Buckets<9>>>,
     dead_letters: RefCell<HashMap<String, HashMap<String, u64>>>,
-    transactions: RefCell<HashMap<String, EndedCounts>>,
+    transactions: RefCell<FastMap<String, EndedCounts>>,
 }
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
