@@ -143,13 +143,18 @@ impl State {
         for &(q, _) in &pending.records {
             self.records.insert(q, first);
         }
-        let topic = match self.topics.get_key_value(&*pending.topic) {
-            Some((shared, _)) => Rc::clone(shared),
-            None => Rc::clone(&pending.topic),
-        };
-        *self.topics.entry(Rc::clone(&topic)).or_default() += 1;
-        pending.topic = topic;
+        pending.topic = self.shared_topic(&pending.topic);
+        *self.topics.entry(Rc::clone(&pending.topic)).or_default() += 1;
         self.pending.insert(first, pending);
+    }
+
+    /// The one string of topic `name` that pending transactions share, new when no pending
+    /// transaction names it.
+    fn shared_topic(&self, name: &str) -> Rc<str> {
+        match self.topics.get_key_value(name) {
+            Some((shared, _)) => Rc::clone(shared),
+            None => Rc::from(name),
+        }
     }
 
     /// Forgets transaction `first`, which ended.
@@ -293,16 +298,18 @@ impl Transactions {
         let due_ms = half::first_check_ms(props, put.store_timestamp, self.timeout_ms());
         let q = put.queue_offset.0;
         let topic = properties::get(props, keys::REAL_TOPIC).unwrap_or_default();
+        let op_mark = self.op_end();
+        let mut state = self.state.borrow_mut();
         let pending = Pending {
             checks: 0,
             due_ms,
-            op_mark: self.op_end(),
+            op_mark,
             records: vec![(q, put.offset.0)],
             newest_size: put.size,
             revived: false,
-            topic: Rc::from(topic),
+            topic: state.shared_topic(topic),
         };
-        self.state.borrow_mut().insert(q, pending);
+        state.insert(q, pending);
     }
 
     /// Resolves once the start's read of the queues is done.
