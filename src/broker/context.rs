@@ -9,13 +9,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use super::{forwarding_fault, BrokerShard, ShardMsg, ShardReply, Topics};
+use super::{BrokerShard, ShardMsg, ShardReply, Topics};
 use crate::broker::admin::stats::ShardStats;
 use crate::broker::admin::{broker_config, meters};
 use crate::broker::clients::calls::ClientCalls;
 use crate::broker::clients::offsets::ConsumerOffsets;
 use crate::broker::clients::queue_locks::QueueLocks;
 use crate::broker::clients::registry::ClientRegistry;
+use crate::broker::data::path;
 use crate::broker::data::send::{SendHandler, SendLimits};
 use crate::broker::metadata::group_owner::Groups;
 use crate::broker::metadata::groups::{self, GroupTable};
@@ -37,7 +38,6 @@ use crate::storage::index::Geometry;
 use crate::storage::retention::RetentionConfig;
 use crate::storage::store::Store;
 use crate::wire::body::DataVersion;
-use crate::wire::frame::Encoded;
 
 /// How shard k presents itself to NameServers and clients.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -375,14 +375,7 @@ impl BrokerContext {
                 ShardReply::Done
             }
             ShardMsg::Send { born_host, command } => {
-                let command = command.decode().map_err(forwarding_fault);
-                ShardReply::Sent(
-                    match command {
-                        Ok(command) => sends.handle(born_host, &command).result().await,
-                        Err(error) => Err(error),
-                    }
-                    .and_then(|answer| Encoded::new(&answer).map_err(forwarding_fault)),
-                )
+                ShardReply::Sent(path::store_forwarded(&sends, born_host, command).await)
             }
             ShardMsg::Resend(record) => {
                 ShardReply::Resent(send_back::store_forwarded(&self, &record).await)

@@ -142,6 +142,18 @@ pub fn send(broker: &ShardBroker, request: Request) -> Handling {
     })
 }
 
+/// Stores a send another shard forwarded here ([`forward`]) and gives back its answer, both
+/// as frames.
+pub async fn store_forwarded(
+    sends: &Rc<SendHandler>,
+    born_host: SocketAddr,
+    command: Encoded,
+) -> Result<Encoded, BrokerError> {
+    let command = command.decode().map_err(forwarding_fault)?;
+    let answer = sends.handle(born_host, &command).result().await?;
+    Encoded::new(&answer).map_err(forwarding_fault)
+}
+
 /// Has shard `shard` store a send and answer it.
 async fn forward(
     ctx: &BrokerContext,
