@@ -142,7 +142,7 @@ pub fn send(broker: &ShardBroker, request: Request) -> Handling {
     })
 }
 
-/// Stores a send another shard forwarded here ([`forward`]) and gives back its answer, both
+/// Stores a send another shard forwarded here (by `forward`) and gives back its answer, both
 /// as frames.
 pub async fn store_forwarded(
     sends: &Rc<SendHandler>,
