@@ -98,6 +98,10 @@ pub struct ExtFields {
     /// One bit per [`key_bit`] of the keys present: a key whose bit is clear is absent, so
     /// most inserts (and lookups of absent keys) skip the scan.
     key_bits: u64,
+    /// Some key or value may hold a byte JSON escapes (a quote, a backslash, a control
+    /// character). Clear, the JSON encoder writes the text as it is, unscanned: a response's
+    /// fields are names and numbers, and scanning them was most of encoding its header.
+    escapes: bool,
 }
 
 /// A key's bit in [`ExtFields::key_bits`], from its length and end bytes: distinct for the
@@ -136,6 +140,7 @@ impl ExtFields {
             text: String::with_capacity(text_bytes),
             spans: Vec::with_capacity(entries),
             key_bits: 0,
+            escapes: false,
         }
     }
 
@@ -159,6 +164,47 @@ impl ExtFields {
     /// formatted straight into place. A replaced value's bytes stay behind unused until the
     /// fields are dropped; replacing is rare.
     pub fn insert_with(&mut self, key: &str, write: impl FnOnce(&mut String)) {
+        let from = self.text.len();
+        self.insert_text(key, write);
+        self.escapes |= header_json::needs_escape(&self.text.as_bytes()[from..]);
+    }
+
+    /// [`ExtFields::insert_with`] for a decoder that knows whether the key (`key_escapes`) or
+    /// the text `write` appends (its result) holds a byte JSON escapes: nothing is scanned.
+    pub(super) fn insert_decoded(
+        &mut self,
+        key: &str,
+        key_escapes: bool,
+        write: impl FnOnce(&mut String) -> bool,
+    ) {
+        let mut escapes = key_escapes;
+        self.insert_text(key, |out| escapes |= write(out));
+        self.escapes |= escapes;
+    }
+
+    /// [`ExtFields::insert_with`] for a key and text that hold no byte JSON escapes (a field
+    /// name and a number): nothing is scanned.
+    pub(super) fn insert_plain_with(&mut self, key: &str, write: impl FnOnce(&mut String)) {
+        debug_assert!(!header_json::needs_escape(key.as_bytes()), "{key}");
+        self.insert_decoded(key, false, |out| {
+            let from = out.len();
+            write(out);
+            debug_assert!(!header_json::needs_escape(&out.as_bytes()[from..]));
+            false
+        });
+    }
+
+    /// Whether some key or value may need escaping in JSON (none does when this is false).
+    pub(super) fn may_need_escapes(&self) -> bool {
+        self.escapes
+    }
+
+    /// The bytes of every key and value, an upper bound for sizing their encoding.
+    pub(super) fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
+    fn insert_text(&mut self, key: &str, write: impl FnOnce(&mut String)) {
         if self.spans.capacity() == 0 {
             // Fields come in headers: size for a typical one at once instead of growing
             // through every power of two.

@@ -48,13 +48,20 @@ pub fn encode(command: &RemotingCommand, out: &mut BytesMut) -> Result<(), WireE
     out.put_slice(b"{\"code\":");
     put_int(out, command.code.into());
     out.put_slice(b",\"extFields\":{");
-    for (index, (key, value)) in command.ext_fields.iter().enumerate() {
+    let fields = &command.ext_fields;
+    // Quotes, a colon and a comma per field, beyond the text itself.
+    out.reserve(fields.text_len() + 6 * fields.len());
+    let put: fn(&mut BytesMut, &str) = match fields.may_need_escapes() {
+        true => put_str,
+        false => put_plain,
+    };
+    for (index, (key, value)) in fields.iter().enumerate() {
         if index > 0 {
             out.put_u8(b',');
         }
-        put_str(out, key);
+        put(out, key);
         out.put_u8(b':');
-        put_str(out, value);
+        put(out, value);
     }
     out.put_slice(b"},\"flag\":");
     put_int(out, command.flag.into());
@@ -133,6 +140,28 @@ fn put_str(out: &mut BytesMut, text: &str) {
     }
     out.put_slice(&bytes[copied..]);
     out.put_u8(b'"');
+}
+
+/// Writes a JSON string that needs no escapes ([`needs_escape`] is false for it).
+fn put_plain(out: &mut BytesMut, text: &str) {
+    out.put_u8(b'"');
+    out.put_slice(text.as_bytes());
+    out.put_u8(b'"');
+}
+
+/// Whether `bytes` hold a byte a JSON string must escape: a quote, a backslash or a control
+/// character.
+pub(super) fn needs_escape(bytes: &[u8]) -> bool {
+    let mut words = bytes.chunks_exact(8);
+    let found = words.any(|word| {
+        let word = <[u8; 8]>::try_from(word).unwrap_or_default();
+        word_needs_escape(u64::from_le_bytes(word))
+    });
+    found
+        || words
+            .remainder()
+            .iter()
+            .any(|&byte| byte < 0x20 || byte == b'"' || byte == b'\\')
 }
 
 /// Whether any of eight bytes is below 0x20, a quote or a backslash: the classic "has a zero

@@ -40,6 +40,8 @@ pub trait CommandHeader: Sized {
 pub trait FieldValue: Sized {
     /// What the text should have been, for [`HeaderError::Malformed`].
     const EXPECTED: &'static str;
+    /// The wire text never holds a byte JSON escapes (numbers, booleans): it is not scanned.
+    const PLAIN: bool = false;
     fn parse(text: &str) -> Option<Self>;
     /// Appends the wire text.
     fn write(&self, out: &mut String);
@@ -64,6 +66,7 @@ impl FieldValue for String {
 
 impl FieldValue for i32 {
     const EXPECTED: &'static str = "a 32-bit decimal integer";
+    const PLAIN: bool = true;
     fn parse(text: &str) -> Option<Self> {
         text.parse().ok()
     }
@@ -78,6 +81,7 @@ impl FieldValue for i32 {
 
 impl FieldValue for i64 {
     const EXPECTED: &'static str = "a 64-bit decimal integer";
+    const PLAIN: bool = true;
     fn parse(text: &str) -> Option<Self> {
         text.parse().ok()
     }
@@ -92,6 +96,7 @@ impl FieldValue for i64 {
 
 impl FieldValue for bool {
     const EXPECTED: &'static str = "a boolean";
+    const PLAIN: bool = true;
     fn parse(text: &str) -> Option<Self> {
         Some(parse_bool(text))
     }
@@ -149,7 +154,10 @@ pub fn optional_text<T: FieldValue>(
 }
 
 pub fn put<T: FieldValue>(fields: &mut ExtFields, key: &'static str, value: &T) {
-    fields.insert_with(key, |out| value.write(out));
+    match T::PLAIN {
+        true => fields.insert_plain_with(key, |out| value.write(out)),
+        false => fields.insert_with(key, |out| value.write(out)),
+    }
 }
 
 fn malformed<T: FieldValue>(key: &'static str, text: &str) -> HeaderError {
