@@ -102,14 +102,14 @@ impl Template {
             request_code::SEND_MESSAGE_V2
         };
         let header = SendMessageRequestHeader {
-            producer_group: shape.group.clone(),
-            topic: shape.topic.clone(),
-            default_topic: AUTO_CREATE_TOPIC_KEY_TOPIC.to_owned(),
+            producer_group: shape.group.as_str().into(),
+            topic: shape.topic.as_str().into(),
+            default_topic: AUTO_CREATE_TOPIC_KEY_TOPIC.into(),
             default_topic_queue_nums: DEFAULT_TOPIC_QUEUE_NUMS,
             reconsume_times: Some(0),
             unit_mode: Some(false),
             batch: Some(shape.batch > 1),
-            broker_name: broker_name.map(str::to_owned),
+            broker_name: broker_name.map(Into::into),
             sys_flag: if shape.transactional {
                 SysFlag::TRANSACTION_PREPARED as i32
             } else {

@@ -5,7 +5,11 @@
 use shardmq::wire::headers::SendMessageRequestHeader;
 
 /// A Java producer's send of a message with `properties` to `topic`, from `group`.
-pub fn java_send_header(group: &str, topic: &str, properties: &str) -> SendMessageRequestHeader {
+pub fn java_send_header<'a>(
+    group: &'a str,
+    topic: &'a str,
+    properties: &'a str,
+) -> SendMessageRequestHeader<'a> {
     SendMessageRequestHeader {
         producer_group: group.into(),
         topic: topic.into(),

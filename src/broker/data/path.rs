@@ -229,11 +229,11 @@ fn route_send(ctx: &BrokerContext, request: &RemotingCommand) -> SendRoute {
     let Ok(header) = SendMessageRequestHeader::decode_for(request.code, fields) else {
         return SendRoute::Here;
     };
-    let topic = dead_letter_topic(&header).unwrap_or_else(|| header.topic.clone());
+    let topic = dead_letter_topic(&header).unwrap_or_else(|| header.topic.to_string());
     if ctx.topics.meta(&topic).is_none() {
         return SendRoute::Create(TopicCreation {
             topic,
-            default_topic: header.default_topic,
+            default_topic: header.default_topic.into_owned(),
             queues: header.default_topic_queue_nums,
             queue_id: header.queue_id,
         });

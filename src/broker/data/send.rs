@@ -401,17 +401,17 @@ impl SendHandler {
             };
             self.topics.create_topic(&dlq, info)
         });
-        h.topic = dlq;
+        h.topic = dlq.into();
         h.queue_id = 0;
         if let Some(props) = h.properties.as_deref() {
             if properties::get(props, keys::DELAY).is_some() {
                 let mut kept = properties::Builder::new();
                 kept.extend_from(props, |k| k != keys::DELAY)
                     .map_err(illegal)?;
-                h.properties = Some(kept.finish());
+                h.properties = Some(kept.finish().into());
             }
         }
-        let info = info.ok_or_else(|| BrokerError::TopicNotExist(h.topic.clone()))?;
+        let info = info.ok_or_else(|| BrokerError::TopicNotExist(h.topic.to_string()))?;
         if !info.writable() {
             let remark = format!("the topic[{}] sending message is forbidden", h.topic);
             return Err(BrokerError::NoPermission(remark));
@@ -451,7 +451,7 @@ impl SendHandler {
                 self.topics.create_topic(&h.topic, info)
             })?
         });
-        created.ok_or_else(|| BrokerError::TopicNotExist(h.topic.clone()))
+        created.ok_or_else(|| BrokerError::TopicNotExist(h.topic.to_string()))
     }
 
     /// The queue to write: the requested one, or round-robin over the writable queues when
@@ -467,7 +467,7 @@ impl SendHandler {
         info: &TopicInfo,
     ) -> Result<u32, BrokerError> {
         let invalid = || BrokerError::InvalidQueueId {
-            topic: h.topic.clone(),
+            topic: h.topic.to_string(),
             queue_id: h.queue_id,
             max: info.queue_nums_max(),
         };
@@ -612,7 +612,7 @@ impl SendHandler {
 
 /// What every record of one send shares.
 struct Message<'a> {
-    header: &'a SendMessageRequestHeader,
+    header: &'a SendMessageRequestHeader<'a>,
     queue_id: u32,
     born_host: SocketAddr,
     properties: &'a str,

@@ -227,7 +227,11 @@ pub async fn answer(request: &RemotingCommand, handling: Handling) -> RemotingCo
     answered(request, handling.result().await)
 }
 
-pub fn send_header(topic: &str, queue_id: i32, properties: &str) -> SendMessageRequestHeader {
+pub fn send_header<'a>(
+    topic: &'a str,
+    queue_id: i32,
+    properties: &'a str,
+) -> SendMessageRequestHeader<'a> {
     SendMessageRequestHeader {
         producer_group: "pg".into(),
         topic: topic.into(),

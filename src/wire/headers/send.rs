@@ -2,6 +2,8 @@
 //! SEND_BATCH_MESSAGE (320), the send response, CONSUMER_SEND_MSG_BACK (36), END_TRANSACTION
 //! (37) and CHECK_TRANSACTION_STATE (39).
 
+use std::borrow::Cow;
+
 use super::{command_header, optional_text, put, required_text, CommandHeader};
 use crate::wire::codes::request_code;
 use crate::wire::error::HeaderError;
@@ -10,13 +12,15 @@ use crate::wire::ExtFields;
 /// The send request header. SEND_MESSAGE (10) names its fields in full; SEND_MESSAGE_V2 (310)
 /// and SEND_BATCH_MESSAGE (320) use one letter each to parse faster. Both map to this struct:
 /// [`CommandHeader`] reads the long names, [`SendMessageRequestHeader::decode_for`] picks by
-/// request code.
+/// request code. Its text fields borrow the ext fields they were read from (a send's header
+/// is most of the cost of a small send, and copying its strings was a fifth of reading it);
+/// a send redirected to a dead-letter topic owns what it rewrites.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SendMessageRequestHeader {
-    pub producer_group: String,
-    pub topic: String,
+pub struct SendMessageRequestHeader<'a> {
+    pub producer_group: Cow<'a, str>,
+    pub topic: Cow<'a, str>,
     /// Template topic for auto-creation, normally `TBW102`.
-    pub default_topic: String,
+    pub default_topic: Cow<'a, str>,
     pub default_topic_queue_nums: i32,
     /// Negative: the broker picks a writable queue.
     pub queue_id: i32,
@@ -24,13 +28,13 @@ pub struct SendMessageRequestHeader {
     pub born_timestamp: i64,
     pub flag: i32,
     /// The properties string (docs/protocol.md §3.3), still encoded.
-    pub properties: Option<String>,
+    pub properties: Option<Cow<'a, str>>,
     pub reconsume_times: Option<i32>,
     pub unit_mode: Option<bool>,
     pub max_reconsume_times: Option<i32>,
     pub batch: Option<bool>,
     /// The broker name the client targeted (`bname` / `n`).
-    pub broker_name: Option<String>,
+    pub broker_name: Option<Cow<'a, str>>,
 }
 
 /// The wire keys of each field, in struct order.
@@ -84,12 +88,12 @@ fn keys_for(code: i32, fields: &ExtFields) -> &'static SendKeys {
     }
 }
 
-impl SendMessageRequestHeader {
+impl<'a> SendMessageRequestHeader<'a> {
     /// Reads the header with the key names of `code`: long names for SEND_MESSAGE, one-letter
     /// names for SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE (the Go client sends 320 with short
     /// names too). A header that has the other code's names throughout is read with those:
     /// the names say unambiguously what the client meant.
-    pub fn decode_for(code: i32, fields: &ExtFields) -> Result<Self, HeaderError> {
+    pub fn decode_for(code: i32, fields: &'a ExtFields) -> Result<Self, HeaderError> {
         Self::decode_with(fields, keys_for(code, fields))
     }
 
@@ -109,49 +113,66 @@ impl SendMessageRequestHeader {
 
     /// Reads the fields in one pass over the header (a send's header is most of the cost of
     /// a small send, and a lookup per field would scan it fourteen times).
-    fn decode_with(fields: &ExtFields, keys: &SendKeys) -> Result<Self, HeaderError> {
+    fn decode_with(fields: &'a ExtFields, keys: &SendKeys) -> Result<Self, HeaderError> {
         let mut text = [None; 14];
         for (key, value) in fields.iter() {
             if let Some(slot) = keys.slot(key).and_then(|slot| text.get_mut(slot)) {
                 *slot = Some(value);
             }
         }
-        let [a, b, c, d, e, f, g, h, i, j, k, l, m, n] = keys.0;
+        let [a, b, c, d, e, f, g, h, _, j, k, l, m, _] = keys.0;
         let [ta, tb, tc, td, te, tf, tg, th, ti, tj, tk, tl, tm, tn] = text;
         Ok(SendMessageRequestHeader {
-            producer_group: required_text(a, ta)?,
-            topic: required_text(b, tb)?,
-            default_topic: required_text(c, tc)?,
+            producer_group: required_str(a, ta)?,
+            topic: required_str(b, tb)?,
+            default_topic: required_str(c, tc)?,
             default_topic_queue_nums: required_text(d, td)?,
             queue_id: required_text(e, te)?,
             sys_flag: required_text(f, tf)?,
             born_timestamp: required_text(g, tg)?,
             flag: required_text(h, th)?,
-            properties: optional_text(i, ti)?,
+            properties: ti.map(Cow::Borrowed),
             reconsume_times: optional_text(j, tj)?,
             unit_mode: optional_text(k, tk)?,
             max_reconsume_times: optional_text(l, tl)?,
             batch: optional_text(m, tm)?,
-            broker_name: optional_text(n, tn)?,
+            broker_name: tn.map(Cow::Borrowed),
         })
+    }
+
+    /// The same header owning its text.
+    pub fn into_owned(self) -> SendMessageRequestHeader<'static> {
+        let owned = |text: Cow<'_, str>| Cow::Owned(text.into_owned());
+        SendMessageRequestHeader {
+            producer_group: owned(self.producer_group),
+            topic: owned(self.topic),
+            default_topic: owned(self.default_topic),
+            properties: self.properties.map(owned),
+            broker_name: self.broker_name.map(owned),
+            ..self
+        }
     }
 
     fn encode_with(&self, fields: &mut ExtFields, keys: &SendKeys) {
         let [a, b, c, d, e, f, g, h, i, j, k, l, m, n] = keys.0;
-        put(fields, a, &self.producer_group);
-        put(fields, b, &self.topic);
-        put(fields, c, &self.default_topic);
+        fields.insert(a, &self.producer_group);
+        fields.insert(b, &self.topic);
+        fields.insert(c, &self.default_topic);
         put(fields, d, &self.default_topic_queue_nums);
         put(fields, e, &self.queue_id);
         put(fields, f, &self.sys_flag);
         put(fields, g, &self.born_timestamp);
         put(fields, h, &self.flag);
-        put_some(fields, i, &self.properties);
+        if let Some(properties) = &self.properties {
+            fields.insert(i, properties);
+        }
         put_some(fields, j, &self.reconsume_times);
         put_some(fields, k, &self.unit_mode);
         put_some(fields, l, &self.max_reconsume_times);
         put_some(fields, m, &self.batch);
-        put_some(fields, n, &self.broker_name);
+        if let Some(name) = &self.broker_name {
+            fields.insert(n, name);
+        }
     }
 }
 
@@ -161,9 +182,16 @@ fn put_some<T: super::FieldValue>(fields: &mut ExtFields, key: &'static str, val
     }
 }
 
-impl CommandHeader for SendMessageRequestHeader {
+/// A field whose text is the value, borrowed.
+fn required_str<'a>(key: &'static str, text: Option<&'a str>) -> Result<Cow<'a, str>, HeaderError> {
+    text.map(Cow::Borrowed)
+        .ok_or(HeaderError::Missing { field: key })
+}
+
+impl CommandHeader for SendMessageRequestHeader<'static> {
     fn decode(fields: &ExtFields) -> Result<Self, HeaderError> {
-        Self::decode_with(fields, &V1_KEYS)
+        SendMessageRequestHeader::decode_with(fields, &V1_KEYS)
+            .map(SendMessageRequestHeader::into_owned)
     }
 
     fn encode(&self, fields: &mut ExtFields) {
@@ -254,7 +282,7 @@ mod tests {
     use super::super::tests::assert_round_trip;
     use super::*;
 
-    fn sample_send() -> SendMessageRequestHeader {
+    fn sample_send() -> SendMessageRequestHeader<'static> {
         SendMessageRequestHeader {
             producer_group: "pg".into(),
             topic: "T".into(),
