@@ -9,7 +9,7 @@ use crate::broker::BrokerContext;
 use crate::clock::ManualClock;
 use crate::config::shard_ports;
 use crate::config::BrokerConfig;
-use crate::storage::config::StoreConfig;
+use crate::storage::config::{FlushPolicy, LogConfig, StoreConfig};
 use crate::storage::io::{Disk, Faults, MemDisk};
 use crate::storage::store::Store;
 
@@ -41,6 +41,15 @@ struct Seen {
 
 const BURST: usize = 48;
 
+/// A shard's store on the memory disk, with small segments: a default 1 GiB segment is a
+/// gigabyte of zeroes per shard in memory, which took these tests 20 s in a debug build.
+fn small_store(index: usize) -> StoreConfig {
+    StoreConfig {
+        log: LogConfig::small(FlushPolicy::Async),
+        ..StoreConfig::new("/store".into(), index as u32)
+    }
+}
+
 #[test]
 fn a_change_from_any_shard_reaches_every_shard_and_the_file() {
     let store = tempfile::tempdir().expect("temp dir");
@@ -58,7 +67,7 @@ fn a_change_from_any_shard_reaches_every_shard_and_the_file() {
             let index = shard.id().index();
             let ports = shard_ports(30000, index).expect("ports");
             let disk = Disk::Mem(MemDisk::new(index as u64, Faults::default()));
-            let store_config = StoreConfig::new("/store".into(), index as u32);
+            let store_config = small_store(index);
             let store = Store::open(disk, store_config, ManualClock::new(CHANGED_AT).clock()).await;
             let store = Rc::new(store.expect("store"));
             let offsets = ConsumerOffsets::new();
@@ -198,7 +207,7 @@ fn a_masters_older_version_is_taken_and_kept_on_disk() {
             let index = shard.id().index();
             let ports = shard_ports(30000, index).expect("ports");
             let disk = Disk::Mem(MemDisk::new(index as u64, Faults::default()));
-            let store_config = StoreConfig::new("/store".into(), index as u32);
+            let store_config = small_store(index);
             let store = Store::open(disk, store_config, ManualClock::new(CHANGED_AT).clock()).await;
             let saved = Saved {
                 delay_offsets: Default::default(),
