@@ -63,6 +63,37 @@ impl LogBytes {
         }
     }
 
+    /// These bytes and `next`'s as one window, when `next` follows them in the same buffer:
+    /// a run of records sent as one slice.
+    pub fn joined(&self, next: &LogBytes) -> Option<LogBytes> {
+        match (self, next) {
+            (
+                LogBytes::Shared {
+                    buf,
+                    start,
+                    len,
+                    sealed,
+                },
+                LogBytes::Shared {
+                    buf: next_buf,
+                    start: next_start,
+                    len: next_len,
+                    sealed: next_sealed,
+                },
+            ) if Rc::ptr_eq(buf, next_buf) && start + len == *next_start => {
+                Some(LogBytes::Shared {
+                    buf: Rc::clone(buf),
+                    start: *start,
+                    len: len + next_len,
+                    // Sealed when either window was taken: the block is full since.
+                    sealed: *sealed || *next_sealed,
+                })
+            }
+            (LogBytes::Read(read), LogBytes::Read(next)) => read.joined(next).map(LogBytes::Read),
+            _ => None,
+        }
+    }
+
     /// The memory that keeping these bytes past this turn of the shard (queued for a socket)
     /// keeps alive: all of the buffer they are a window on. `None` for a window on the open
     /// block of the tail, which must not be kept: the next append into a block someone holds

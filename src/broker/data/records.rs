@@ -24,7 +24,7 @@ const HELD_PER_BYTE_MAX: usize = 8;
 
 #[derive(Debug)]
 enum Part {
-    /// A record sent from the store's buffer.
+    /// A run of records sent from the store's buffer.
     Shared(LogBytes),
     /// Records copied back to back.
     Copied(Bytes),
@@ -56,31 +56,38 @@ impl BodyParts for Records {
 
 /// The body of an answer carrying `records`, in their order.
 pub fn body(records: Vec<LogBytes>) -> SharedBody {
-    if records.is_empty() {
-        return SharedBody::default();
+    let mut runs: Vec<LogBytes> = Vec::new();
+    for record in records {
+        match runs.last_mut() {
+            Some(run) => match run.joined(&record) {
+                Some(longer) => *run = longer,
+                None => runs.push(record),
+            },
+            None => runs.push(record),
+        }
     }
-    let shared = shared_runs(&records);
-    let copied_len = records
+    let kept: Vec<Option<usize>> = runs.iter().map(kept_bytes).collect();
+    let copied_len = runs
         .iter()
-        .zip(&shared)
-        .filter(|(_, shared)| shared.is_none())
-        .map(|(record, _)| record.len())
+        .zip(&kept)
+        .filter(|(_, kept)| kept.is_none())
+        .map(|(run, _)| run.len())
         .sum();
     let mut copied = BytesMut::with_capacity(copied_len);
     let mut body = Records {
         parts: Vec::new(),
         held: copied_len,
     };
-    for (record, shared) in records.into_iter().zip(shared) {
-        let Some(held) = shared else {
-            copied.extend_from_slice(&record);
+    for (run, kept) in runs.into_iter().zip(kept) {
+        let Some(held) = kept else {
+            copied.extend_from_slice(&run);
             continue;
         };
         if !copied.is_empty() {
             body.parts.push(Part::Copied(copied.split().freeze()));
         }
         body.held += held;
-        body.parts.push(Part::Shared(record));
+        body.parts.push(Part::Shared(run));
     }
     if !copied.is_empty() {
         body.parts.push(Part::Copied(copied.freeze()));
@@ -88,42 +95,19 @@ pub fn body(records: Vec<LogBytes>) -> SharedBody {
     SharedBody::new(body)
 }
 
-/// For each record, `None` when it is copied, else the memory it adds to what the answer keeps
-/// alive when sent from its buffer: the buffer, counted once per run at its first record.
-fn shared_runs(records: &[LogBytes]) -> Vec<Option<usize>> {
-    let mut shared = vec![None; records.len()];
-    let mut start = 0;
-    while start < records.len() {
-        let mut end = start + 1;
-        while end < records.len() && follows(&records[end - 1], &records[end]) {
-            end += 1;
-        }
-        let run = &records[start..end];
-        let bytes: usize = run.iter().map(|r| r.len()).sum();
-        // Every record of a run can be kept (`follows`) and shares the first one's buffer.
-        let held = run[0]
-            .held_bytes()
-            .filter(|&held| bytes >= SHARED_RUN_MIN && held <= bytes * HELD_PER_BYTE_MAX);
-        if let Some(held) = held {
-            shared[start] = Some(held);
-            shared[start + 1..end].fill(Some(0));
-        }
-        start = end;
-    }
-    shared
-}
-
-/// Whether `next` starts where `prev` ends in memory, and both may be kept. Two buffers can
-/// only meet end to start by chance, which at worst counts one buffer too few.
-fn follows(prev: &LogBytes, next: &LogBytes) -> bool {
-    prev.held_bytes().is_some()
-        && next.held_bytes().is_some()
-        && prev.as_ptr().wrapping_add(prev.len()) == next.as_ptr()
+/// The memory a run keeps alive when it is sent from its buffer (the whole buffer), or `None`
+/// when it is copied: it is short, its buffer is too large for it, or it may not be kept.
+fn kept_bytes(run: &LogBytes) -> Option<usize> {
+    run.held_bytes()
+        .filter(|&held| run.len() >= SHARED_RUN_MIN && held <= run.len() * HELD_PER_BYTE_MAX)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::rc::Rc;
+
     use super::*;
+    use crate::storage::io::alloc_block;
 
     fn owned(len: usize, byte: u8) -> LogBytes {
         LogBytes::Owned(vec![byte; len])
@@ -152,6 +136,36 @@ mod tests {
             (10, SHARED_RUN_MIN, 50)
         );
         assert_eq!(body.held_bytes(), 60 + SHARED_RUN_MIN);
+    }
+
+    #[test]
+    fn a_run_in_one_buffer_goes_out_as_one_slice() {
+        let buf = Rc::new(alloc_block(64 * 1024));
+        let window = |start, len, sealed| LogBytes::Shared {
+            buf: Rc::clone(&buf),
+            start,
+            len,
+            sealed,
+        };
+        // 32 KiB of records back to back, then one after a gap.
+        let mut records: Vec<LogBytes> = (0..16).map(|i| window(i * 2048, 2048, true)).collect();
+        records.push(window(40 * 1024, 10 * 1024, true));
+        let body = body(records);
+        let slices: Vec<&[u8]> = body.slices().collect();
+        assert_eq!(slices.len(), 2);
+        assert_eq!(slices[0].as_ptr(), buf.as_bytes().as_ptr());
+        assert_eq!(slices[0].len(), 32 * 1024);
+        assert_eq!(slices[1].as_ptr(), buf.as_bytes()[40 * 1024..].as_ptr());
+        // Each run keeps the whole buffer alive, and counts it.
+        assert_eq!(body.held_bytes(), 2 * 64 * 1024);
+
+        // The same run on the open block of the tail is copied.
+        let open: Vec<LogBytes> = (0..16).map(|i| window(i * 2048, 2048, false)).collect();
+        let body = super::body(open);
+        let slices: Vec<&[u8]> = body.slices().collect();
+        assert_eq!(slices.len(), 1);
+        assert_ne!(slices[0].as_ptr(), buf.as_bytes().as_ptr());
+        assert_eq!(body.held_bytes(), 32 * 1024);
     }
 
     #[test]

@@ -188,6 +188,8 @@ impl SegmentFile {
             SegmentFile::Dma(f) => dma::read_at(f, pos, size).await.map(|data| ReadBuf::Dma {
                 // The read's buffer covers the pages around the range.
                 held: (align_up(pos + size as u64) - align_down(pos)) as usize,
+                start: 0,
+                len: data.len(),
                 data,
             }),
             SegmentFile::Mem(f) => f.read_at(pos, size).await.map(ReadBuf::Mem),
@@ -286,7 +288,10 @@ impl SegmentFile {
 #[derive(Debug)]
 pub enum ReadBuf {
     Dma {
+        /// The whole read; these bytes are `[start, start + len)` of it.
         data: ReadResult,
+        start: usize,
+        len: usize,
         /// The size of the DMA buffer `data` is a window on, which the window keeps alive.
         held: usize,
     },
@@ -296,12 +301,46 @@ pub enum ReadBuf {
 impl ReadBuf {
     /// `[start, start + len)` of this buffer: the same DMA buffer, shared (no copy).
     pub fn slice(&self, start: usize, len: usize) -> ReadBuf {
+        assert!(start + len <= self.len(), "slice past the end");
         match self {
-            ReadBuf::Dma { data, held } => ReadBuf::Dma {
-                data: ReadResult::slice(data, start, len).expect("in range"),
+            ReadBuf::Dma {
+                data,
+                start: at,
+                held,
+                ..
+            } => ReadBuf::Dma {
+                data: data.clone(),
+                start: at + start,
+                len,
                 held: *held,
             },
             ReadBuf::Mem(v) => ReadBuf::Mem(v[start..start + len].to_vec()),
+        }
+    }
+
+    /// These bytes and `next`'s as one window, when `next` follows them in the same read.
+    pub fn joined(&self, next: &ReadBuf) -> Option<ReadBuf> {
+        match (self, next) {
+            (
+                ReadBuf::Dma {
+                    data,
+                    start,
+                    len,
+                    held,
+                },
+                ReadBuf::Dma {
+                    data: next_data,
+                    start: next_start,
+                    len: next_len,
+                    ..
+                },
+            ) if same_read(data, next_data) && start + len == *next_start => Some(ReadBuf::Dma {
+                data: data.clone(),
+                start: *start,
+                len: len + next_len,
+                held: *held,
+            }),
+            _ => None,
         }
     }
 
@@ -314,12 +353,20 @@ impl ReadBuf {
     }
 }
 
+/// Whether two reads are the same one: two live reads of some bytes cannot start at the same
+/// address.
+fn same_read(a: &ReadResult, b: &ReadResult) -> bool {
+    !a.is_empty() && a.as_ptr() == b.as_ptr() && a.len() == b.len()
+}
+
 impl Deref for ReadBuf {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
         match self {
-            ReadBuf::Dma { data, .. } => data,
+            ReadBuf::Dma {
+                data, start, len, ..
+            } => &data[*start..*start + *len],
             ReadBuf::Mem(v) => v,
         }
     }
