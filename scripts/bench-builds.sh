@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A change's effect on the data path, measured in one sitting on this machine: the broker
 # built from git revision --before against the working tree's, alternately, --rounds times
-# each. One run: a fresh one-shard broker (ASYNC_FLUSH) and store, a topic of 8 queues,
+# each. One run: a fresh one-shard broker (ASYNC_FLUSH) and store, a topic of --queues
+# queues (8; with 1, a catch-up reader's records lie back to back in the log),
 # `shardmq-bench produce` of 1 KiB messages (JSON headers, as Java's clients send them;
 # --header to change) for --duration, then `shardmq-bench consume` of --consume messages from
 # the first offset (a reader catching up from the broker's memory). Printed: each run's
@@ -13,19 +14,20 @@
 # the store and the --before worktree are deleted at the end.
 #
 # Usage: scripts/bench-builds.sh --before REV [--rounds 3] [--duration 10s]
-#            [--consume 1000000] [--header json|rocketmq]
+#            [--consume 1000000] [--header json|rocketmq] [--queues 8]
 #            [--broker-cpus 1] [--harness-cpus 0] [--store-dir DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # shellcheck source=scripts/bench-common.sh
 source scripts/bench-common.sh
-before= rounds=3 consume=1000000 header=json
+before= rounds=3 consume=1000000 header=json queues=8
 own_option() {
     case $1 in
         --before) before=$2 ;;
         --consume) consume=$2 ;;
         --header) header=$2 ;;
+        --queues) queues=$2 ;;
         *) return 1 ;;
     esac
 }
@@ -44,7 +46,7 @@ cp "$shardmq" "$work/shardmq-after"
 
 port=28931
 addr=127.0.0.1:$port
-target=(--broker "$addr" --header "$header")
+target=(--broker "$addr" --header "$header" --queues "$queues")
 
 # One run of build $1 ("before" or "after"): "<produce msgs/s> <µs/msg> <consume msgs/s> <µs/msg>".
 run() { # build, round
@@ -52,7 +54,7 @@ run() { # build, round
     shardmq=$work/shardmq-$1 start "$name" "$port" "$work/store" flushDiskType=ASYNC_FLUSH \
         mappedFileSizeCommitLog=268435456 maxHashSlotNum=50000 maxIndexNum=200000
     broker=${pids[-1]}
-    timeout 60 "$bench" topic --broker "$addr" --queues 8 >/dev/null
+    timeout 60 "$bench" topic --broker "$addr" --queues "$queues" >/dev/null
     cpu0=$(cpu_seconds "$broker")
     timeout 300 taskset -c "$harness_cpus" "$bench" produce "${target[@]}" --size 1024 \
         --duration "$duration" --json "$work/$name-produce.json" >/dev/null
@@ -79,14 +81,14 @@ for round in $(seq "$rounds"); do
     done
 done
 
-python3 - "$before" "$duration" "$consume" "$header" "$(printf '%s\n' "${results[@]}")" <<'PY'
+python3 - "$before" "$duration" "$consume" "$header" "$queues" "$(printf '%s\n' "${results[@]}")" <<'PY'
 import statistics, sys
-before, duration, consume, header, text = sys.argv[1:]
+before, duration, consume, header, queues, text = sys.argv[1:]
 rows = [line.split() for line in text.splitlines()]
 def med(build, col):
     return statistics.median(float(r[col]) for r in rows if r[0] == build)
 print(f"# {before} against the working tree: 1 KiB, {header} headers, one shard, "
-      f"produce {duration}, consume {consume} from the first offset")
+      f"{queues} queues, produce {duration}, consume {consume} from the first offset")
 print("| build | produce msgs/s | broker µs/msg | consume msgs/s | broker µs/msg |")
 print("| --- | ---: | ---: | ---: | ---: |")
 for build in ("before", "after"):
