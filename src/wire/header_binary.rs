@@ -73,7 +73,13 @@ fn decode_ext_fields(region: &[u8]) -> Result<ExtFields, WireError> {
                 limits::EXT_FIELDS_MAX
             )));
         }
-        fields.insert(lossy(key), lossy(value));
+        // Not scanned for what JSON would escape: a binary request is rarely written as
+        // JSON, and the JSON encoder scans fields marked this way itself.
+        let value = lossy(value);
+        fields.insert_decoded(&lossy(key), true, |out| {
+            out.push_str(&value);
+            true
+        });
     }
     Ok(fields)
 }
