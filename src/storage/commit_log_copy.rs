@@ -93,7 +93,7 @@ impl CommitLog {
     /// of them unless the first alone is larger, up to the segment's filler (included) or
     /// the log's end: what [`CommitLog::append_copied`] takes on another log. Empty at the
     /// end of the log. From the tail in memory, else from disk, as any read; the bytes may be
-    /// kept while they are sent ([`LogBytes::keepable`]).
+    /// kept while they are sent (a window on a tail block stays put as the log grows).
     pub async fn read_copy(&self, offset: PhysicalOffset, max: usize) -> StoreResult<Copied> {
         let (data_end, log_end) = {
             let st = self.shared.state.borrow();
@@ -117,10 +117,7 @@ impl CommitLog {
             // Up to the log's end: appends leave it after a whole record (a replica that
             // keeps up reads here, so it costs no second look at each record).
             let next = PhysicalOffset(data_end);
-            return Ok(Copied {
-                bytes: bytes.keepable(),
-                next,
-            });
+            return Ok(Copied { bytes, next });
         }
         let (len, filler) = whole_records(&bytes);
         let bytes = match len {
@@ -134,15 +131,14 @@ impl CommitLog {
                     })?;
                 self.read(offset, size).await?
             }
-            len if len == bytes.len() => bytes,
-            len => LogBytes::Owned(bytes[..len].to_vec()),
+            len => bytes.prefix(len),
         };
         let next = match filler {
             true => self.shared.segment_start(offset.0) + self.shared.config.segment_size,
             false => offset.0 + bytes.len() as u64,
         };
         Ok(Copied {
-            bytes: bytes.keepable(),
+            bytes,
             next: PhysicalOffset(next),
         })
     }

@@ -4,8 +4,9 @@
 //! Blocks are `block_size` bytes, aligned to `block_size` in the log (segments are a multiple
 //! of it, so a block never crosses a segment). The deque holds blocks in log order; only the
 //! last may still receive bytes. Invariants, asserted: `written <= end`; every byte at or past
-//! `written` is in a block (unwritten bytes are never evicted); a block shared with a reader or
-//! an in-flight write is never mutated (appending copies it first).
+//! `written` is in a block (unwritten bytes are never evicted). Blocks only grow
+//! ([`TailBlock`]): readers keep windows on them while appends write past the windows, and a
+//! write takes a block's buffer as it is only once the block is full.
 
 use std::collections::VecDeque;
 use std::ops::Deref;
@@ -14,12 +15,22 @@ use std::rc::Rc;
 use glommio::io::DmaBuffer;
 
 use super::io::{align_down, align_up, alloc_block, block_holding, ReadBuf, IO_ALIGN};
+use super::tail_block::TailBlock;
 
 #[derive(Debug)]
 struct Block {
     start: u64,
-    buf: Rc<DmaBuffer>,
-    len: usize,
+    data: Rc<TailBlock>,
+}
+
+impl Block {
+    fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    fn end(&self) -> u64 {
+        self.start + self.len() as u64
+    }
 }
 
 /// One O_DIRECT write the writer should issue: `buf` at log offset `pos`, which makes the log
@@ -31,16 +42,14 @@ pub struct WriteJob {
     pub end: u64,
 }
 
-/// Bytes of the log handed to a reader: a window on a cached block (no copy), a copy when the
+/// Bytes of the log handed to a reader: a window on a tail block (no copy), a copy when the
 /// range spans blocks, or a DMA read buffer.
 #[derive(Debug)]
 pub enum LogBytes {
     Shared {
-        buf: Rc<DmaBuffer>,
+        block: Rc<TailBlock>,
         start: usize,
         len: usize,
-        /// The block was full when the window was taken: nothing is appended to it again.
-        sealed: bool,
     },
     Owned(Vec<u8>),
     Read(ReadBuf),
@@ -54,39 +63,22 @@ impl LogBytes {
         !matches!(self, LogBytes::Shared { .. })
     }
 
-    /// These bytes in a form that may be kept past this turn of the shard: as they are, or a
-    /// copy of a window on the open block ([`LogBytes::held_bytes`]).
-    pub fn keepable(self) -> LogBytes {
-        match self.held_bytes() {
-            Some(_) => self,
-            None => LogBytes::Owned(self.to_vec()),
-        }
-    }
-
     /// These bytes and `next`'s as one window, when `next` follows them in the same buffer:
     /// a run of records sent as one slice.
     pub fn joined(&self, next: &LogBytes) -> Option<LogBytes> {
         match (self, next) {
             (
+                LogBytes::Shared { block, start, len },
                 LogBytes::Shared {
-                    buf,
-                    start,
-                    len,
-                    sealed,
-                },
-                LogBytes::Shared {
-                    buf: next_buf,
+                    block: next_block,
                     start: next_start,
                     len: next_len,
-                    sealed: next_sealed,
                 },
-            ) if Rc::ptr_eq(buf, next_buf) && start + len == *next_start => {
+            ) if Rc::ptr_eq(block, next_block) && start + len == *next_start => {
                 Some(LogBytes::Shared {
-                    buf: Rc::clone(buf),
+                    block: Rc::clone(block),
                     start: *start,
                     len: len + next_len,
-                    // Sealed when either window was taken: the block is full since.
-                    sealed: *sealed || *next_sealed,
                 })
             }
             (LogBytes::Read(read), LogBytes::Read(next)) => read.joined(next).map(LogBytes::Read),
@@ -94,15 +86,30 @@ impl LogBytes {
         }
     }
 
-    /// The memory that keeping these bytes past this turn of the shard (queued for a socket)
-    /// keeps alive: all of the buffer they are a window on. `None` for a window on the open
-    /// block of the tail, which must not be kept: the next append into a block someone holds
-    /// copies the whole block first.
-    pub fn held_bytes(&self) -> Option<usize> {
+    /// The first `len` of these bytes, without copying them.
+    pub fn prefix(self, len: usize) -> LogBytes {
+        assert!(
+            len <= self.len(),
+            "a prefix of {len} of {} bytes",
+            self.len()
+        );
         match self {
-            LogBytes::Shared { buf, sealed, .. } => sealed.then(|| buf.len()),
-            LogBytes::Owned(v) => Some(v.len()),
-            LogBytes::Read(r) => Some(r.held_bytes()),
+            LogBytes::Shared { block, start, .. } => LogBytes::Shared { block, start, len },
+            LogBytes::Owned(mut v) => {
+                v.truncate(len);
+                LogBytes::Owned(v)
+            }
+            LogBytes::Read(r) => LogBytes::Read(r.slice(0, len)),
+        }
+    }
+
+    /// The memory that keeping these bytes (queued for a socket) keeps alive: all of the
+    /// buffer they are a window on.
+    pub fn held_bytes(&self) -> usize {
+        match self {
+            LogBytes::Shared { block, .. } => block.capacity(),
+            LogBytes::Owned(v) => v.len(),
+            LogBytes::Read(r) => r.held_bytes(),
         }
     }
 }
@@ -112,9 +119,7 @@ impl Deref for LogBytes {
 
     fn deref(&self) -> &[u8] {
         match self {
-            LogBytes::Shared {
-                buf, start, len, ..
-            } => &buf.as_bytes()[*start..*start + *len],
+            LogBytes::Shared { block, start, len } => block.bytes(*start, start + len),
             LogBytes::Owned(v) => v,
             LogBytes::Read(r) => r,
         }
@@ -147,12 +152,9 @@ impl LogBuffer {
             end - start,
             "tail must cover its block up to the end"
         );
-        let mut buf = alloc_block(block_size);
-        buf.as_bytes_mut()[..tail.len()].copy_from_slice(tail);
         let block = Block {
             start,
-            buf: Rc::new(buf),
-            len: tail.len(),
+            data: Rc::new(TailBlock::new(alloc_block(block_size), tail)),
         };
         LogBuffer {
             block_size,
@@ -188,16 +190,14 @@ impl LogBuffer {
 
     /// Copies `bytes` to the end of the log.
     pub fn append(&mut self, mut bytes: &[u8]) {
-        let (mut end, block_size) = (self.end, self.block_size);
         while !bytes.is_empty() {
+            self.ensure_open_block();
             let block = self.open_block();
-            let at = (end - block.start) as usize;
-            let n = bytes.len().min(block_size - at);
-            let buf = writable(&mut block.buf, block.len);
-            buf.as_bytes_mut()[at..at + n].copy_from_slice(&bytes[..n]);
-            block.len = at + n;
+            let n = bytes.len().min(self.block_size - block.len());
+            block
+                .data
+                .append_with(n, |room| room.copy_from_slice(&bytes[..n]));
             self.end += n as u64;
-            end = self.end;
             bytes = &bytes[n..];
         }
     }
@@ -213,22 +213,26 @@ impl LogBuffer {
             self.append(&bytes);
             return;
         }
-        let block = self.open_block();
-        let buf = writable(&mut block.buf, block.len);
-        fill(&mut buf.as_bytes_mut()[at..at + len]);
-        block.len = at + len;
+        self.ensure_open_block();
+        self.open_block().data.append_with(len, fill);
         self.end += len as u64;
     }
 
     /// The block that covers `end`, starting a new one if the last is full or elsewhere.
-    fn open_block(&mut self) -> &mut Block {
+    fn open_block(&self) -> &Block {
+        self.blocks.back().expect("the open block")
+    }
+
+    /// Makes the last block the one that covers `end`, starting a new one if the last is full
+    /// or elsewhere.
+    fn ensure_open_block(&mut self) {
         let start = self.end - self.end % self.block_size as u64;
         if !matches!(self.blocks.back(), Some(b) if b.start == start) {
             let block_size = self.block_size;
-            let buf = Rc::new(self.spare.pop().unwrap_or_else(|| alloc_block(block_size)));
-            self.blocks.push_back(Block { start, buf, len: 0 });
+            let buf = self.spare.pop().unwrap_or_else(|| alloc_block(block_size));
+            let data = Rc::new(TailBlock::new(buf, &[]));
+            self.blocks.push_back(Block { start, data });
         }
-        self.blocks.back_mut().expect("just ensured a block")
     }
 
     /// Writes for the bytes from `from` (at or past `written`; bytes before it are written or
@@ -240,29 +244,27 @@ impl LogBuffer {
         let from = from.max(self.written);
         let mut jobs = Vec::new();
         let last = self.blocks.len().saturating_sub(1);
-        let first = self
-            .blocks
-            .partition_point(|b| b.start + b.len as u64 <= from);
+        let first = self.blocks.partition_point(|b| b.end() <= from);
         for (i, b) in self.blocks.iter().enumerate().skip(first) {
-            if b.len == 0 {
+            let len = b.len();
+            if len == 0 {
                 continue;
             }
-            if jobs.len() == max || (i == last && b.len < self.block_size && !partial) {
+            if jobs.len() == max || (i == last && len < self.block_size && !partial) {
                 break;
             }
             let at = align_down(from.max(b.start) - b.start) as usize;
-            let to = (align_up(b.len as u64) as usize).min(self.block_size);
-            // Bytes past `len` may be a recycled block's old data: only full blocks go out as
-            // they are; a partial one is copied up to `len` into zeros.
-            let buf = if b.len == self.block_size && at == 0 {
-                Rc::clone(&b.buf)
-            } else {
-                Rc::new(block_holding(&b.buf.as_bytes()[at..b.len], to - at))
-            };
+            let to = (align_up(len as u64) as usize).min(self.block_size);
+            // Bytes past `len` may be a recycled block's old data, and an append may write
+            // them while the write is in flight: only full blocks go out as they are; a
+            // partial one is copied up to `len` into zeros.
+            let whole = b.data.full_buffer().filter(|_| at == 0);
+            let buf =
+                whole.unwrap_or_else(|| Rc::new(block_holding(b.data.bytes(at, len), to - at)));
             jobs.push(WriteJob {
                 pos: b.start + at as u64,
                 buf,
-                end: b.start + b.len as u64,
+                end: b.end(),
             });
         }
         jobs
@@ -274,10 +276,7 @@ impl LogBuffer {
         assert!(end <= self.end, "written {end} past end {}", self.end);
         self.written = self.written.max(end);
         // Past the filler of a finished segment there are no bytes to write: jump the gap.
-        let next = self
-            .blocks
-            .iter()
-            .find(|b| b.start + b.len as u64 > self.written);
+        let next = self.blocks.iter().find(|b| b.end() > self.written);
         self.written = match next {
             Some(b) => self.written.max(b.start),
             None => self.end,
@@ -285,15 +284,16 @@ impl LogBuffer {
         let mut cached: usize = self.blocks.len() * self.block_size;
         while cached > self.cache_bytes_max && self.blocks.len() > 1 {
             let first = &self.blocks[0];
-            if first.start + first.len as u64 > self.written {
+            if first.end() > self.written {
                 break;
             }
             let evicted = self.blocks.pop_front().expect("checked non-empty");
             // Recycling saves the page faults and zeroing of a fresh allocation per block.
-            if let Ok(buf) = Rc::try_unwrap(evicted.buf) {
-                if self.spare.len() < SPARE_BLOCKS_MAX {
-                    self.spare.push(buf);
-                }
+            let free = Rc::try_unwrap(evicted.data)
+                .ok()
+                .and_then(TailBlock::into_buffer);
+            if let Some(buf) = free.filter(|_| self.spare.len() < SPARE_BLOCKS_MAX) {
+                self.spare.push(buf);
             }
             cached -= self.block_size;
         }
@@ -307,20 +307,16 @@ impl LogBuffer {
     /// The bytes `[pos, pos + len)` if the buffer still holds all of them.
     pub fn read(&self, pos: u64, len: usize) -> Option<LogBytes> {
         let end = pos + len as u64;
-        let first = self
-            .blocks
-            .partition_point(|b| b.start + b.len as u64 <= pos);
+        let first = self.blocks.partition_point(|b| b.end() <= pos);
         if !self.blocks.get(first).is_some_and(|b| b.start <= pos) {
             return None;
         }
         let b = &self.blocks[first];
-        if end <= b.start + b.len as u64 {
-            let start = (pos - b.start) as usize;
+        if end <= b.end() {
             return Some(LogBytes::Shared {
-                buf: Rc::clone(&b.buf),
-                start,
+                block: Rc::clone(&b.data),
+                start: (pos - b.start) as usize,
                 len,
-                sealed: b.len == self.block_size,
             });
         }
         let mut out = Vec::with_capacity(len);
@@ -330,8 +326,8 @@ impl LogBuffer {
                 return None; // a gap: the range crosses a segment end
             }
             let from = (at - b.start) as usize;
-            let take = ((end - at) as usize).min(b.len - from);
-            out.extend_from_slice(&b.buf.as_bytes()[from..from + take]);
+            let take = ((end - at) as usize).min(b.len() - from);
+            out.extend_from_slice(b.data.bytes(from, from + take));
             at += take as u64;
             if at == end {
                 return Some(LogBytes::Owned(out));
@@ -339,14 +335,6 @@ impl LogBuffer {
         }
         None
     }
-}
-
-/// The block's buffer for writing, copied first if a reader or a write still shares it.
-fn writable(buf: &mut Rc<DmaBuffer>, len: usize) -> &mut DmaBuffer {
-    if Rc::get_mut(buf).is_none() {
-        *buf = Rc::new(block_holding(&buf.as_bytes()[..len], buf.len()));
-    }
-    Rc::get_mut(buf).expect("sole owner after copy")
 }
 
 #[cfg(test)]
@@ -380,14 +368,19 @@ mod tests {
         assert_eq!((jobs.len(), jobs[0].pos, jobs[0].end), (1, 8192, 10000));
     }
 
+    /// A window on the open block is shared, not copied, and stays put while appends write
+    /// past it; a range across two blocks is copied.
     #[test]
-    fn reads_share_blocks_and_appends_copy_on_write() {
+    fn reads_share_blocks_that_appends_keep_growing() {
         let mut lb = LogBuffer::new(4096, 1 << 20, 0, &[]);
         lb.append(b"abc");
         let r = lb.read(0, 3).unwrap();
         lb.append(b"def");
         assert_eq!(&*r, b"abc");
-        assert_eq!(&*lb.read(0, 6).unwrap(), b"abcdef");
+        let both = lb.read(0, 6).unwrap();
+        assert_eq!(&*both, b"abcdef");
+        assert_eq!(both.as_ptr(), r.as_ptr(), "the same block, no copy");
+        assert_eq!(r.held_bytes(), 4096);
         lb.append(&[7; 5000]);
         assert!(matches!(lb.read(4000, 200).unwrap(), LogBytes::Owned(_)));
         assert!(lb.read(0, 20000).is_none());
@@ -413,15 +406,18 @@ mod tests {
         }
     }
 
-    /// A window on a full block may be kept (it keeps the block); one on the open block may
-    /// not, since the next append would copy the block.
+    /// A block someone holds a window on is not reused when evicted, and the window reads
+    /// the same bytes after.
     #[test]
-    fn only_windows_on_full_blocks_may_be_kept() {
-        let mut lb = LogBuffer::new(4096, 1 << 20, 0, &[]);
-        lb.append(&[1; 5000]);
-        assert_eq!(lb.read(0, 100).unwrap().held_bytes(), Some(4096));
-        assert_eq!(lb.read(4096, 100).unwrap().held_bytes(), None);
-        assert_eq!(lb.read(4000, 200).unwrap().held_bytes(), Some(200));
+    fn an_evicted_block_stays_with_its_reader() {
+        let mut lb = LogBuffer::new(4096, 4096, 0, &[]);
+        lb.append(&[1; 4096]);
+        let kept = lb.read(100, 10).unwrap();
+        lb.append(&[2; 4096 * 2]);
+        lb.mark_written(4096 * 3);
+        assert!(lb.read(100, 10).is_none(), "evicted");
+        lb.append(&[3; 4096 * 2]);
+        assert_eq!(&*kept, &[1; 10]);
     }
 
     #[test]

@@ -48,6 +48,7 @@ pub mod recovery;
 pub mod replicas;
 pub mod retention;
 pub mod store;
+pub mod tail_block;
 
 pub use error::{StoreError, StoreResult};
 pub use offsets::{PhysicalOffset, QueueId, QueueOffset};

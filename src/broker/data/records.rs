@@ -6,9 +6,7 @@
 //! topic of few queues, a catch-up read's merged span). A run is sent from its buffer when
 //! that pays and costs little memory: it is at least 8 KiB, and its buffer is at most eight
 //! times its size, since a queued window keeps its whole buffer alive (the shard's write
-//! budget counts the buffer). Everything else, and any window on the open block of the log's
-//! tail, which an append would then have to copy whole, is copied once into one buffer of the
-//! answer.
+//! budget counts the buffer). Everything else is copied once into one buffer of the answer.
 
 use bytes::{Bytes, BytesMut};
 
@@ -96,10 +94,10 @@ pub fn body(records: Vec<LogBytes>) -> SharedBody {
 }
 
 /// The memory a run keeps alive when it is sent from its buffer (the whole buffer), or `None`
-/// when it is copied: it is short, its buffer is too large for it, or it may not be kept.
+/// when it is copied: it is short, or its buffer is too large for it.
 fn kept_bytes(run: &LogBytes) -> Option<usize> {
-    run.held_bytes()
-        .filter(|&held| run.len() >= SHARED_RUN_MIN && held <= run.len() * HELD_PER_BYTE_MAX)
+    let held = run.held_bytes();
+    (run.len() >= SHARED_RUN_MIN && held <= run.len() * HELD_PER_BYTE_MAX).then_some(held)
 }
 
 #[cfg(test)]
@@ -108,6 +106,7 @@ mod tests {
 
     use super::*;
     use crate::storage::io::alloc_block;
+    use crate::storage::tail_block::TailBlock;
 
     fn owned(len: usize, byte: u8) -> LogBytes {
         LogBytes::Owned(vec![byte; len])
@@ -140,32 +139,32 @@ mod tests {
 
     #[test]
     fn a_run_in_one_buffer_goes_out_as_one_slice() {
-        let buf = Rc::new(alloc_block(64 * 1024));
-        let window = |start, len, sealed| LogBytes::Shared {
-            buf: Rc::clone(&buf),
+        let block = Rc::new(TailBlock::new(alloc_block(64 * 1024), &[5; 64 * 1024]));
+        let window = |start, len| LogBytes::Shared {
+            block: Rc::clone(&block),
             start,
             len,
-            sealed,
         };
         // 32 KiB of records back to back, then one after a gap.
-        let mut records: Vec<LogBytes> = (0..16).map(|i| window(i * 2048, 2048, true)).collect();
-        records.push(window(40 * 1024, 10 * 1024, true));
+        let mut records: Vec<LogBytes> = (0..16).map(|i| window(i * 2048, 2048)).collect();
+        records.push(window(40 * 1024, 10 * 1024));
         let body = body(records);
         let slices: Vec<&[u8]> = body.slices().collect();
         assert_eq!(slices.len(), 2);
-        assert_eq!(slices[0].as_ptr(), buf.as_bytes().as_ptr());
+        let at = |offset| block.bytes(offset, offset).as_ptr();
+        assert_eq!(slices[0].as_ptr(), at(0));
         assert_eq!(slices[0].len(), 32 * 1024);
-        assert_eq!(slices[1].as_ptr(), buf.as_bytes()[40 * 1024..].as_ptr());
+        assert_eq!(slices[1].as_ptr(), at(40 * 1024));
         // Each run keeps the whole buffer alive, and counts it.
         assert_eq!(body.held_bytes(), 2 * 64 * 1024);
 
-        // The same run on the open block of the tail is copied.
-        let open: Vec<LogBytes> = (0..16).map(|i| window(i * 2048, 2048, false)).collect();
-        let body = super::body(open);
+        // A run too short for its buffer is copied.
+        let short: Vec<LogBytes> = (0..2).map(|i| window(i * 2048, 2048)).collect();
+        let body = super::body(short);
         let slices: Vec<&[u8]> = body.slices().collect();
         assert_eq!(slices.len(), 1);
-        assert_ne!(slices[0].as_ptr(), buf.as_bytes().as_ptr());
-        assert_eq!(body.held_bytes(), 32 * 1024);
+        assert_ne!(slices[0].as_ptr(), at(0));
+        assert_eq!(body.held_bytes(), 4 * 1024);
     }
 
     #[test]
