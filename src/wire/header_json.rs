@@ -113,20 +113,13 @@ fn put_str(out: &mut BytesMut, text: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = text.as_bytes();
     out.put_u8(b'"');
-    let (mut copied, mut index) = (0, 0);
-    while let Some(&byte) = bytes.get(index) {
-        let word = bytes
-            .get(index..index + 8)
-            .and_then(|chunk| <[u8; 8]>::try_from(chunk).ok());
-        if word.is_some_and(|word| !word_needs_escape(u64::from_le_bytes(word))) {
-            index += 8;
-            continue;
-        }
-        index += 1;
-        if byte >= 0x20 && byte != b'"' && byte != b'\\' {
-            continue;
-        }
-        out.put_slice(&bytes[copied..index - 1]);
+    let mut at = 0;
+    loop {
+        let end = at + plain_run(&bytes[at..]);
+        out.put_slice(&bytes[at..end]);
+        let Some(&byte) = bytes.get(end) else {
+            break;
+        };
         match byte {
             b'"' => out.put_slice(b"\\\""),
             b'\\' => out.put_slice(b"\\\\"),
@@ -136,9 +129,8 @@ fn put_str(out: &mut BytesMut, text: &str) {
                 out.put_u8(HEX[usize::from(byte & 0xf)]);
             }
         }
-        copied = index;
+        at = end + 1;
     }
-    out.put_slice(&bytes[copied..]);
     out.put_u8(b'"');
 }
 
@@ -152,16 +144,28 @@ fn put_plain(out: &mut BytesMut, text: &str) {
 /// Whether `bytes` hold a byte a JSON string must escape: a quote, a backslash or a control
 /// character.
 pub(super) fn needs_escape(bytes: &[u8]) -> bool {
-    let mut words = bytes.chunks_exact(8);
-    let found = words.any(|word| {
-        let word = <[u8; 8]>::try_from(word).unwrap_or_default();
-        word_needs_escape(u64::from_le_bytes(word))
-    });
-    found
-        || words
-            .remainder()
-            .iter()
-            .any(|&byte| byte < 0x20 || byte == b'"' || byte == b'\\')
+    plain_run(bytes) < bytes.len()
+}
+
+/// The length of the run at the start of `bytes` that a JSON string holds as it is: up to the
+/// first quote, backslash or control byte, eight bytes at a time.
+#[inline]
+pub(super) fn plain_run(bytes: &[u8]) -> usize {
+    let mut at = 0;
+    while let Some(word) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        if word_needs_escape(word) {
+            break;
+        }
+        at += 8;
+    }
+    while let Some(&byte) = bytes.get(at) {
+        if byte < 0x20 || byte == b'"' || byte == b'\\' {
+            break;
+        }
+        at += 1;
+    }
+    at
 }
 
 /// Whether any of eight bytes is below 0x20, a quote or a backslash: the classic "has a zero

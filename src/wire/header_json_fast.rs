@@ -9,7 +9,7 @@
 //! string path slows down at each escape, of which a properties string has two per pair.
 
 use super::codes::language;
-use super::header_json::{decimal, word_needs_escape};
+use super::header_json::{decimal, plain_run};
 use super::{ExtFields, LanguageCode, RemotingCommand};
 use crate::limits;
 
@@ -103,22 +103,7 @@ impl<'a> Scanner<'a> {
     /// Where the run of plain string bytes from `self.at` ends: the offset of the first
     /// quote, backslash or control byte (or the end of the text).
     fn string_run(&self) -> usize {
-        let bytes = self.bytes();
-        let mut at = self.at;
-        while let Some(word) = bytes.get(at..at + 8) {
-            let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
-            if word_needs_escape(word) {
-                break;
-            }
-            at += 8;
-        }
-        while let Some(&byte) = bytes.get(at) {
-            if byte < 0x20 || byte == b'"' || byte == b'\\' {
-                break;
-            }
-            at += 1;
-        }
-        at
+        self.at + plain_run(&self.bytes()[self.at..])
     }
 
     /// A string of any content appended to `out`, escapes decoded; whether it had any (text
