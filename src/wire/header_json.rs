@@ -148,29 +148,36 @@ pub(super) fn needs_escape(bytes: &[u8]) -> bool {
 }
 
 /// The length of the run at the start of `bytes` that a JSON string holds as it is: up to the
-/// first quote, backslash or control byte, eight bytes at a time.
+/// first quote, backslash or control byte, eight bytes at a time. The last few bytes are read
+/// as a word padded with zeroes, which are control bytes, so a run ends at the text's end at
+/// the latest and no byte is looked at alone.
 #[inline]
 pub(super) fn plain_run(bytes: &[u8]) -> usize {
     let mut at = 0;
-    while let Some(word) = bytes.get(at..at + 8) {
-        let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
-        if word_needs_escape(word) {
-            break;
+    loop {
+        let word = match bytes.get(at..at + 8) {
+            Some(word) => u64::from_le_bytes(word.try_into().unwrap_or_default()),
+            None => {
+                let rest = bytes.get(at..).unwrap_or_default();
+                let mut padded = [0u8; 8];
+                padded[..rest.len()].copy_from_slice(rest);
+                u64::from_le_bytes(padded)
+            }
+        };
+        let found = escape_bytes(word);
+        if found != 0 {
+            // Little-endian: the lowest flagged byte is the first in the text.
+            return at + (found.trailing_zeros() / 8) as usize;
         }
         at += 8;
     }
-    while let Some(&byte) = bytes.get(at) {
-        if byte < 0x20 || byte == b'"' || byte == b'\\' {
-            break;
-        }
-        at += 1;
-    }
-    at
 }
 
-/// Whether any of eight bytes is below 0x20, a quote or a backslash: the classic "has a zero
-/// byte" bit trick applied to the word, to the word xor '"' and to the word xor '\\'.
-pub(super) fn word_needs_escape(word: u64) -> bool {
+/// The high bit of each of eight bytes (read little-endian) that is below 0x20, a quote or a
+/// backslash: the classic "has a zero byte" bit trick applied to the word, to the word xor
+/// '"' and to the word xor '\\'. Above the lowest flagged byte a borrow may flag a byte that
+/// is none of those; the lowest is always exact, and it is the only one read.
+fn escape_bytes(word: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let below_space = word.wrapping_sub(ONES * 0x20) & !word;
@@ -178,7 +185,7 @@ pub(super) fn word_needs_escape(word: u64) -> bool {
     let backslash = word ^ (ONES * u64::from(b'\\'));
     let has_quote = quote.wrapping_sub(ONES) & !quote;
     let has_backslash = backslash.wrapping_sub(ONES) & !backslash;
-    (below_space | has_quote | has_backslash) & HIGH != 0
+    (below_space | has_quote | has_backslash) & HIGH
 }
 
 /// Reads the top-level object; `header_len` sizes the ext fields' text in one allocation.
@@ -656,6 +663,37 @@ mod tests {
                 assert_eq!(back, text, "byte {byte:#x} at {at}");
                 assert!(out.iter().all(|&b| b >= 0x20), "byte {byte:#x} at {at}");
             }
+        }
+    }
+
+    /// The run ends at the first byte JSON escapes, wherever it falls in a word, and at the
+    /// end when there is none; a byte above the first that the bit trick may flag (a borrow
+    /// from a control byte) never moves it.
+    #[test]
+    fn plain_run_stops_at_the_first_byte_to_escape() {
+        let naive = |bytes: &[u8]| {
+            bytes
+                .iter()
+                .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
+                .unwrap_or(bytes.len())
+        };
+        let mut cases: Vec<Vec<u8>> = (0..20).map(|len| vec![b'a'; len]).collect();
+        for len in 1..20 {
+            for at in 0..len {
+                for byte in [0, 0x1f, b'"', b'\\', 0x20, 0x7f, 0x80, 0xa0, 0xff] {
+                    let mut text = vec![b'x'; len];
+                    text[at] = byte;
+                    cases.push(text.clone());
+                    // A control byte right before the others, whose borrow reaches them.
+                    if at + 1 < len {
+                        text[at + 1] = 0x21;
+                        cases.push(text);
+                    }
+                }
+            }
+        }
+        for bytes in cases {
+            assert_eq!(plain_run(&bytes), naive(&bytes), "{bytes:?}");
         }
     }
 
