@@ -118,34 +118,31 @@ impl<'a> Scanner<'a> {
     /// A string of any content appended to `out`, escapes decoded; whether it had any (text
     /// without escapes in JSON needs none when encoded again).
     fn string_into(&mut self, out: &mut String) -> Option<bool> {
+        self.string_with(Some(out))
+    }
+
+    /// [`Scanner::string_into`], or with no `out` the string read past and dropped.
+    #[inline]
+    fn string_with(&mut self, mut out: Option<&mut String>) -> Option<bool> {
         self.expect(b'"')?;
         let mut escaped = false;
         loop {
             let end = self.string_run();
-            out.push_str(&self.text[self.at..end]);
+            if let Some(out) = out.as_deref_mut() {
+                out.push_str(&self.text[self.at..end]);
+            }
             self.at = end + 1;
             match self.bytes().get(end)? {
                 b'"' => return Some(escaped),
-                b'\\' => out.push(self.escape()?),
-                _ => return None, // a raw control byte: not JSON
-            }
-            escaped = true;
-        }
-    }
-
-    /// A string of any content, read past without keeping it.
-    fn skip_string(&mut self) -> Option<()> {
-        self.expect(b'"')?;
-        loop {
-            let end = self.string_run();
-            self.at = end + 1;
-            match self.bytes().get(end)? {
-                b'"' => return Some(()),
                 b'\\' => {
-                    self.escape()?;
+                    let decoded = self.escape()?;
+                    if let Some(out) = out.as_deref_mut() {
+                        out.push(decoded);
+                    }
                 }
                 _ => return None, // a raw control byte: not JSON
             }
+            escaped = true;
         }
     }
 
@@ -263,7 +260,7 @@ impl<'a> Scanner<'a> {
     /// A top-level value the decoder ignores: only scalars here.
     fn skip_scalar(&mut self) -> Option<()> {
         match self.peek()? {
-            b'"' => self.skip_string(),
+            b'"' => self.string_with(None).map(drop),
             b't' => self.eat_word("true").then_some(()),
             b'f' => self.eat_word("false").then_some(()),
             b'n' => self.eat_word("null").then_some(()),
