@@ -178,9 +178,10 @@ command -v bc >/dev/null || { echo "bc is needed (Debian: apt install bc)" >&2; 
 declare -A ours theirs
 for scenario in batch-1 batch-32 catch-up; do
     case $scenario in
-        batch-1) shardmq_produce 1 && ours[$scenario]=$figures && iggy_produce 1 ;;
-        batch-32) shardmq_produce 32 && ours[$scenario]=$figures && iggy_produce 32 ;;
-        catch-up) shardmq_catch_up && ours[$scenario]=$figures && iggy_catch_up ;;
+        # Not chained with &&, under which a failing command would not stop the script.
+        batch-1) shardmq_produce 1; ours[$scenario]=$figures; iggy_produce 1 ;;
+        batch-32) shardmq_produce 32; ours[$scenario]=$figures; iggy_produce 32 ;;
+        catch-up) shardmq_catch_up; ours[$scenario]=$figures; iggy_catch_up ;;
     esac
     theirs[$scenario]=$figures
     echo "$scenario: shardmq ${ours[$scenario]}, iggy ${theirs[$scenario]}" >&2
