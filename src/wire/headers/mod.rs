@@ -10,6 +10,8 @@
 //! One file per request family; most headers are declared with `command_header!`, which
 //! derives both directions from one list of (Rust field, wire key) pairs.
 
+use std::borrow::Cow;
+
 use super::error::HeaderError;
 use super::header_json::decimal;
 use super::ExtFields;
@@ -61,6 +63,21 @@ impl FieldValue for String {
     #[cfg(test)]
     fn sample(n: u32) -> Self {
         format!("v{n}\u{1}x\u{2}\"ü")
+    }
+}
+
+/// Text that is most often a constant (a response's region): borrowed then, not allocated.
+impl FieldValue for Cow<'static, str> {
+    const EXPECTED: &'static str = "a string";
+    fn parse(text: &str) -> Option<Self> {
+        Some(Cow::Owned(text.to_owned()))
+    }
+    fn write(&self, out: &mut String) {
+        out.push_str(self);
+    }
+    #[cfg(test)]
+    fn sample(n: u32) -> Self {
+        Cow::Owned(String::sample(n))
     }
 }
 

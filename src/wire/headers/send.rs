@@ -212,7 +212,7 @@ command_header! {
         opt transaction_id: String = "transactionId",
         opt batch_uniq_id: String = "batchUniqId",
         opt recall_handle: String = "recallHandle",
-        opt msg_region: String = "MSG_REGION",
+        opt msg_region: Cow<'static, str> = "MSG_REGION",
         opt trace_on: bool = "TRACE_ON",
     }
 }
@@ -224,7 +224,7 @@ impl SendMessageResponseHeader {
             msg_id,
             queue_id,
             queue_offset,
-            msg_region: Some("DefaultRegion".to_owned()),
+            msg_region: Some(Cow::Borrowed("DefaultRegion")),
             trace_on: Some(true),
             ..Default::default()
         }
