@@ -8,7 +8,6 @@
 //! checkpoint and maintenance each run one at a time.
 
 use std::cell::{Cell, OnceCell, RefCell};
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Duration;
@@ -56,8 +55,6 @@ pub struct PutResult {
     pub durable: Durable,
 }
 
-type QueueMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
-
 /// A shard's store.
 pub struct Store {
     config: StoreConfig,
@@ -67,7 +64,7 @@ pub struct Store {
     /// Looked up twice per stored message (its put and its dispatch), so hashed with foldhash
     /// (seeded per process) as the meters' maps are: 190 instructions a send less than
     /// SipHash (scripts/count-instructions.sh).
-    queues: RefCell<QueueMap<String, QueueMap<QueueId, Rc<Queue>>>>,
+    queues: RefCell<foldhash::HashMap<String, foldhash::HashMap<QueueId, Rc<Queue>>>>,
     /// The keys of every dispatched record, for queries by key.
     index: Index,
     /// The log is dispatched into the ConsumeQueues below this offset.

@@ -137,14 +137,12 @@ pub type RpcKey = (i32, i32, bool);
 /// message's counting cost (benches/meters.rs).
 #[derive(Debug, Default)]
 pub struct Meters {
-    messages_in: RefCell<FastMap<String, [InCounts; 4]>>,
-    messages_out: RefCell<FastMap<String, FastMap<String, OutCounts>>>,
-    rpc: RefCell<FastMap<RpcKey, Buckets<9>>>,
+    messages_in: RefCell<foldhash::HashMap<String, [InCounts; 4]>>,
+    messages_out: RefCell<foldhash::HashMap<String, foldhash::HashMap<String, OutCounts>>>,
+    rpc: RefCell<foldhash::HashMap<RpcKey, Buckets<9>>>,
     dead_letters: RefCell<HashMap<String, HashMap<String, u64>>>,
-    transactions: RefCell<FastMap<String, EndedCounts>>,
+    transactions: RefCell<foldhash::HashMap<String, EndedCounts>>,
 }
-
-type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 impl Meters {
     /// A message sent was stored in `topic` as a record of `bytes` bytes. Retry and
