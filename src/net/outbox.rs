@@ -20,7 +20,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::ShardBudget;
 use crate::wire::codes::response_code;
-use crate::wire::{ExtFields, RemotingCommand, SharedBody, WireError};
+use crate::wire::{ExtFields, RemotingCommand, SharedBody, TypedFields, WireError};
 
 /// Frames on their way to the socket: their encoded bytes, and the shared bodies that go
 /// between them.
@@ -133,6 +133,7 @@ impl Outbox {
                 failure.code = response_code::SYSTEM_ERROR;
                 failure.remark = Some(format!("response could not be encoded: {error}"));
                 failure.ext_fields = ExtFields::new();
+                failure.typed_fields = TypedFields::default();
                 failure.body = Bytes::new();
                 failure.shared_body = SharedBody::default();
                 // A bare response always encodes.

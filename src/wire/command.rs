@@ -9,16 +9,19 @@
 //! dispatch matches its code against [`super::codes::request_code`], and the handler reads
 //! its typed header with [`RemotingCommand::decode_header`] (a [`HeaderError`] names the bad
 //! field). The answer is [`RemotingCommand::response_to`] plus
-//! [`RemotingCommand::set_header`], and [`RemotingCommand::encode`] writes the frame in the
-//! request's serialization.
+//! [`RemotingCommand::set_header`] (or [`RemotingCommand::set_typed_header`], whose fields go
+//! into the frame without ever being ext fields), and [`RemotingCommand::encode`] writes the
+//! frame in the request's serialization.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::rc::Rc;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::codes::{language, language_from_name, VERSION_CURRENT};
 use super::error::HeaderError;
-use super::headers::CommandHeader;
+use super::headers::{CommandHeader, FieldSink, WriteFields};
 use super::shared_body::SharedBody;
 use super::{header_binary, header_json, WireError};
 use crate::limits;
@@ -316,6 +319,45 @@ impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for ExtFields {
 }
 
 /// One request or response.
+/// A typed header kept as it is until its command is encoded, when the encoder writes its
+/// fields straight into the frame ([`RemotingCommand::set_typed_header`]).
+#[derive(Clone, Default)]
+pub struct TypedFields(Option<Rc<dyn WriteFields>>);
+
+impl TypedFields {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// Writes the fields, if there is a header, to `sink`.
+    pub fn write_to(&self, sink: &mut dyn FieldSink) {
+        if let Some(header) = &self.0 {
+            header.write_fields(sink);
+        }
+    }
+
+    fn to_fields(&self) -> ExtFields {
+        let mut fields = ExtFields::new();
+        self.write_to(&mut fields);
+        fields
+    }
+}
+
+/// Equal when the fields written are.
+impl PartialEq for TypedFields {
+    fn eq(&self, other: &TypedFields) -> bool {
+        self.to_fields() == other.to_fields()
+    }
+}
+
+impl Eq for TypedFields {}
+
+impl fmt::Debug for TypedFields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.to_fields().fmt(f)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemotingCommand {
     pub code: i32,
@@ -325,6 +367,8 @@ pub struct RemotingCommand {
     pub flag: i32,
     pub remark: Option<String>,
     pub ext_fields: ExtFields,
+    /// Header fields the frame writes after `ext_fields`, straight from a typed header.
+    pub typed_fields: TypedFields,
     pub serialize_type: SerializeType,
     pub body: Bytes,
     /// Body bytes after `body` that the frame shares with their holder (a pull's records):
@@ -344,6 +388,7 @@ impl RemotingCommand {
             flag: 0,
             remark: None,
             ext_fields,
+            typed_fields: TypedFields::default(),
             serialize_type: SerializeType::Json,
             body,
             shared_body: SharedBody::default(),
@@ -361,6 +406,7 @@ impl RemotingCommand {
             flag: FLAG_RESPONSE,
             remark,
             ext_fields: ExtFields::new(),
+            typed_fields: TypedFields::default(),
             serialize_type: request.serialize_type,
             body: Bytes::new(),
             shared_body: SharedBody::default(),
@@ -375,14 +421,33 @@ impl RemotingCommand {
         self.flag & FLAG_ONEWAY != 0
     }
 
-    /// The typed header carried in the ext fields.
+    /// The typed header carried in the header fields.
     pub fn decode_header<H: CommandHeader>(&self) -> Result<H, HeaderError> {
-        H::decode(&self.ext_fields)
+        H::decode(&self.all_fields())
     }
 
     /// Writes `header` into the ext fields, replacing fields of the same names.
     pub fn set_header<H: CommandHeader>(&mut self, header: &H) {
         header.encode(&mut self.ext_fields);
+    }
+
+    /// Keeps `header` as it is, for its fields to be written into the frame when it is
+    /// encoded, after the ext fields (whose keys it must not repeat): an answer on the hot
+    /// path (a send's) skips building ext fields only to encode them.
+    pub fn set_typed_header(&mut self, header: impl WriteFields + 'static) {
+        self.typed_fields = TypedFields(Some(Rc::new(header)));
+    }
+
+    /// Every header field: the ext fields, and the typed header's written after them.
+    pub fn all_fields(&self) -> Cow<'_, ExtFields> {
+        match &self.typed_fields.0 {
+            None => Cow::Borrowed(&self.ext_fields),
+            Some(header) => {
+                let mut fields = self.ext_fields.clone();
+                header.write_fields(&mut fields);
+                Cow::Owned(fields)
+            }
+        }
     }
 
     /// Appends the whole frame: length prefix, header-length word, header and body.
@@ -463,6 +528,7 @@ fn check_encoded_sizes(header_len: usize, frame_len: usize) -> Result<(), WireEr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::frame;
 
     #[test]
     fn ext_fields_replace_duplicates_in_place() {
@@ -481,6 +547,46 @@ mod tests {
         assert_eq!(fields.len(), 1);
         assert_eq!(format!("{fields:?}"), r#"{"b": "2"}"#);
         assert!(!fields.is_empty());
+    }
+
+    #[test]
+    fn a_typed_header_encodes_as_the_same_fields_set_in_ext_fields() {
+        use crate::wire::headers::SendMessageResponseHeader;
+        let mut header = SendMessageResponseHeader::new("C0A8".into(), 3, 1 << 40);
+        // Client text that JSON escapes, and an empty field, which binary headers leave out.
+        header.transaction_id = Some("id\"\\\u{1}\u{7f}ü".into());
+        header.batch_uniq_id = Some(String::new());
+        for serialize_type in [SerializeType::Json, SerializeType::RocketMq] {
+            for before in [&[][..], &[("k", "v")][..]] {
+                let mut request = RemotingCommand::request(10, ExtFields::new(), Bytes::new());
+                request.serialize_type = serialize_type;
+                let mut typed = RemotingCommand::response_to(&request, 0, None);
+                typed.ext_fields = before.iter().copied().collect();
+                let mut filled = typed.clone();
+                typed.set_typed_header(header.clone());
+                filled.set_header(&header);
+                let (mut typed_frame, mut filled_frame) = (BytesMut::new(), BytesMut::new());
+                typed.encode(&mut typed_frame).expect("encodes");
+                filled.encode(&mut filled_frame).expect("encodes");
+                assert_eq!(
+                    typed_frame, filled_frame,
+                    "{serialize_type:?} after {before:?}"
+                );
+                let decoded = frame::decode(&mut typed_frame)
+                    .expect("valid")
+                    .expect("whole");
+                let read: SendMessageResponseHeader = decoded.decode_header().expect("decodes");
+                let expected = match serialize_type {
+                    SerializeType::Json => header.clone(),
+                    SerializeType::RocketMq => SendMessageResponseHeader {
+                        batch_uniq_id: None,
+                        ..header.clone()
+                    },
+                };
+                assert_eq!(read, expected);
+                assert_eq!(typed.decode_header(), Ok(header.clone()), "read in process");
+            }
+        }
     }
 
     #[test]

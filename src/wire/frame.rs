@@ -267,6 +267,7 @@ mod tests {
                 ext_fields: fields.into_iter().collect(),
                 serialize_type: if binary { SerializeType::RocketMq } else { SerializeType::Json },
                 body: Bytes::from(body),
+                typed_fields: Default::default(),
                 shared_body: Default::default(),
             }
         }

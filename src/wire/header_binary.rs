@@ -14,6 +14,7 @@ use std::borrow::Cow;
 
 use bytes::{BufMut, BytesMut};
 
+use super::headers::FieldSink;
 use super::{ExtFields, LanguageCode, RemotingCommand, SerializeType, WireError};
 use crate::limits;
 
@@ -46,6 +47,7 @@ pub fn decode(header: &[u8]) -> Result<RemotingCommand, WireError> {
         ext_fields,
         serialize_type: SerializeType::RocketMq,
         body: Default::default(),
+        typed_fields: Default::default(),
         shared_body: Default::default(),
     })
 }
@@ -125,9 +127,41 @@ pub fn encode(command: &RemotingCommand, out: &mut BytesMut) -> Result<(), WireE
         out.put_i32(len_i32(value.len(), "ext value")?);
         out.put_slice(value.as_bytes());
     }
+    let mut typed = BinaryFields {
+        out: &mut *out,
+        too_long: None,
+    };
+    command.typed_fields.write_to(&mut typed);
+    if let Some(len) = typed.too_long {
+        return Err(invalid(format!("ext value of {len} bytes is too long")));
+    }
     let ext_len = len_i32(out.len() - ext_start - 4, "extFields")?;
     out[ext_start..ext_start + 4].copy_from_slice(&ext_len.to_be_bytes());
     Ok(())
+}
+
+/// Writes a typed header's fields as ext-field entries (an empty value is left out, as Java
+/// leaves out a null); remembers a value too long for its length word.
+struct BinaryFields<'a> {
+    out: &'a mut BytesMut,
+    too_long: Option<usize>,
+}
+
+impl FieldSink for BinaryFields<'_> {
+    fn field(&mut self, key: &'static str, text: &str, _plain: bool) {
+        let (Ok(key_len), Ok(text_len)) = (i16::try_from(key.len()), i32::try_from(text.len()))
+        else {
+            self.too_long = Some(text.len());
+            return;
+        };
+        if text.is_empty() {
+            return;
+        }
+        self.out.put_i16(key_len);
+        self.out.put_slice(key.as_bytes());
+        self.out.put_i32(text_len);
+        self.out.put_slice(text.as_bytes());
+    }
 }
 
 fn len_i32(len: usize, what: &str) -> Result<i32, WireError> {

@@ -18,6 +18,7 @@ use serde::de::{
 };
 
 use super::codes::language;
+use super::headers::FieldSink;
 use super::{ExtFields, LanguageCode, RemotingCommand, SerializeType, WireError};
 use crate::limits;
 
@@ -63,6 +64,11 @@ pub fn encode(command: &RemotingCommand, out: &mut BytesMut) -> Result<(), WireE
         out.put_u8(b':');
         put(out, value);
     }
+    let mut typed = JsonFields {
+        out: &mut *out,
+        first: fields.is_empty(),
+    };
+    command.typed_fields.write_to(&mut typed);
     out.put_slice(b"},\"flag\":");
     put_int(out, command.flag.into());
     out.put_slice(b",\"language\":");
@@ -80,6 +86,29 @@ pub fn encode(command: &RemotingCommand, out: &mut BytesMut) -> Result<(), WireE
     put_int(out, command.version.into());
     out.put_u8(b'}');
     Ok(())
+}
+
+/// Writes a typed header's fields as members of the `extFields` object, after `first` says
+/// whether any came before.
+struct JsonFields<'a> {
+    out: &'a mut BytesMut,
+    first: bool,
+}
+
+impl FieldSink for JsonFields<'_> {
+    fn field(&mut self, key: &'static str, text: &str, plain: bool) {
+        if !std::mem::take(&mut self.first) {
+            self.out.put_u8(b',');
+        }
+        // A key is a field name the code spells: nothing in it to escape.
+        debug_assert!(!needs_escape(key.as_bytes()), "{key}");
+        put_plain(self.out, key);
+        self.out.put_u8(b':');
+        match plain {
+            true => put_plain(self.out, text),
+            false => put_str(self.out, text),
+        }
+    }
 }
 
 fn put_int(out: &mut BytesMut, value: i64) {
@@ -252,6 +281,7 @@ pub(super) fn unset() -> RemotingCommand {
         ext_fields: ExtFields::new(),
         serialize_type: SerializeType::Json,
         body: Default::default(),
+        typed_fields: Default::default(),
         shared_body: Default::default(),
     }
 }

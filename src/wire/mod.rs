@@ -25,7 +25,7 @@ pub mod shared_body;
 pub mod signature;
 pub mod topics;
 
-pub use command::{ExtFields, LanguageCode, RemotingCommand, SerializeType};
+pub use command::{ExtFields, LanguageCode, RemotingCommand, SerializeType, TypedFields};
 pub use error::{HeaderError, WireError};
 pub use refusal::Refusal;
 pub use shared_body::{BodyParts, SharedBody};

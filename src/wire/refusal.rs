@@ -39,6 +39,7 @@ impl RemotingCommand {
             ext_fields: super::ExtFields::new(),
             serialize_type: self.serialize_type,
             body: bytes::Bytes::new(),
+            typed_fields: Default::default(),
             shared_body: Default::default(),
         }
     }

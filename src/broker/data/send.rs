@@ -219,7 +219,7 @@ impl SendHandler {
     /// `syncFlushTimeout`, as Java's `handleDiskFlush` and `handleHA` answer.
     fn reply(self: &Rc<Self>, request: &RemotingCommand, sent: Sent) -> Handling {
         let mut response = RemotingCommand::success(request);
-        response.set_header(&sent.header);
+        response.set_typed_header(sent.header);
         let waits = sent.wait && !request.is_oneway();
         let flush = waits && self.store.config().log.flush == FlushPolicy::Sync;
         // No await since the put: the log's end is this send's last record's end.

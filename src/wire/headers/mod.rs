@@ -45,8 +45,8 @@ pub trait FieldValue: Sized {
     /// The wire text never holds a byte JSON escapes (numbers, booleans): it is not scanned.
     const PLAIN: bool = false;
     fn parse(text: &str) -> Option<Self>;
-    /// Appends the wire text.
-    fn write(&self, out: &mut String);
+    /// Calls `use_text` with the wire text.
+    fn with_text<R>(&self, use_text: impl FnOnce(&str) -> R) -> R;
     /// A value for round-trip tests; distinct for distinct `n` where the type allows.
     #[cfg(test)]
     fn sample(n: u32) -> Self;
@@ -57,8 +57,8 @@ impl FieldValue for String {
     fn parse(text: &str) -> Option<Self> {
         Some(text.to_owned())
     }
-    fn write(&self, out: &mut String) {
-        out.push_str(self);
+    fn with_text<R>(&self, use_text: impl FnOnce(&str) -> R) -> R {
+        use_text(self)
     }
     #[cfg(test)]
     fn sample(n: u32) -> Self {
@@ -72,8 +72,8 @@ impl FieldValue for Cow<'static, str> {
     fn parse(text: &str) -> Option<Self> {
         Some(Cow::Owned(text.to_owned()))
     }
-    fn write(&self, out: &mut String) {
-        out.push_str(self);
+    fn with_text<R>(&self, use_text: impl FnOnce(&str) -> R) -> R {
+        use_text(self)
     }
     #[cfg(test)]
     fn sample(n: u32) -> Self {
@@ -87,8 +87,8 @@ impl FieldValue for i32 {
     fn parse(text: &str) -> Option<Self> {
         text.parse().ok()
     }
-    fn write(&self, out: &mut String) {
-        out.push_str(decimal((*self).into(), &mut [0; 20]));
+    fn with_text<R>(&self, use_text: impl FnOnce(&str) -> R) -> R {
+        use_text(decimal((*self).into(), &mut [0; 20]))
     }
     #[cfg(test)]
     fn sample(n: u32) -> Self {
@@ -102,8 +102,8 @@ impl FieldValue for i64 {
     fn parse(text: &str) -> Option<Self> {
         text.parse().ok()
     }
-    fn write(&self, out: &mut String) {
-        out.push_str(decimal(*self, &mut [0; 20]));
+    fn with_text<R>(&self, use_text: impl FnOnce(&str) -> R) -> R {
+        use_text(decimal(*self, &mut [0; 20]))
     }
     #[cfg(test)]
     fn sample(n: u32) -> Self {
@@ -117,8 +117,8 @@ impl FieldValue for bool {
     fn parse(text: &str) -> Option<Self> {
         Some(parse_bool(text))
     }
-    fn write(&self, out: &mut String) {
-        out.push_str(if *self { "true" } else { "false" });
+    fn with_text<R>(&self, use_text: impl FnOnce(&str) -> R) -> R {
+        use_text(if *self { "true" } else { "false" })
     }
     #[cfg(test)]
     fn sample(n: u32) -> Self {
@@ -170,11 +170,30 @@ pub fn optional_text<T: FieldValue>(
     }
 }
 
-pub fn put<T: FieldValue>(fields: &mut ExtFields, key: &'static str, value: &T) {
-    match T::PLAIN {
-        true => fields.insert_plain_with(key, |out| value.write(out)),
-        false => fields.insert_with(key, |out| value.write(out)),
+/// Writes one field of a header to `sink`.
+pub fn put<T: FieldValue>(sink: &mut dyn FieldSink, key: &'static str, value: &T) {
+    value.with_text(|text| sink.field(key, text, T::PLAIN));
+}
+
+/// Where a header's fields go: [`ExtFields`], or an encoder that writes them straight into a
+/// frame (a header set with [`crate::wire::RemotingCommand::set_typed_header`]).
+pub trait FieldSink {
+    /// One field and its wire text; `plain`: the text holds no byte JSON escapes.
+    fn field(&mut self, key: &'static str, text: &str, plain: bool);
+}
+
+impl FieldSink for ExtFields {
+    fn field(&mut self, key: &'static str, text: &str, plain: bool) {
+        match plain {
+            true => self.insert_plain_with(key, |out| out.push_str(text)),
+            false => self.insert_with(key, |out| out.push_str(text)),
+        }
     }
+}
+
+/// A header that writes its fields to a [`FieldSink`]; every `command_header!` header is one.
+pub trait WriteFields: std::fmt::Debug {
+    fn write_fields(&self, sink: &mut dyn FieldSink);
 }
 
 fn malformed<T: FieldValue>(key: &'static str, text: &str) -> HeaderError {
@@ -222,7 +241,13 @@ macro_rules! command_header {
             }
 
             fn encode(&self, fields: &mut $crate::wire::ExtFields) {
-                $( $crate::wire::headers::command_header!(@encode $kind fields $key &self.$field); )*
+                $crate::wire::headers::WriteFields::write_fields(self, fields);
+            }
+        }
+
+        impl $crate::wire::headers::WriteFields for $name {
+            fn write_fields(&self, sink: &mut dyn $crate::wire::headers::FieldSink) {
+                $( $crate::wire::headers::command_header!(@encode $kind sink $key &self.$field); )*
             }
         }
 
@@ -250,13 +275,13 @@ macro_rules! command_header {
     (@decode def $fields:ident $key:literal) => {
         $crate::wire::headers::optional($fields, $key)?.unwrap_or_default()
     };
-    (@encode opt $fields:ident $key:literal $value:expr) => {
+    (@encode opt $sink:ident $key:literal $value:expr) => {
         if let Some(value) = $value {
-            $crate::wire::headers::put($fields, $key, value)
+            $crate::wire::headers::put($sink, $key, value)
         }
     };
-    (@encode $kind:ident $fields:ident $key:literal $value:expr) => {
-        $crate::wire::headers::put($fields, $key, $value)
+    (@encode $kind:ident $sink:ident $key:literal $value:expr) => {
+        $crate::wire::headers::put($sink, $key, $value)
     };
     (@sample opt $n:ident) => { Some($crate::wire::headers::FieldValue::sample($n)) };
     (@sample $kind:ident $n:ident) => { $crate::wire::headers::FieldValue::sample($n) };

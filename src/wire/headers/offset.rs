@@ -73,11 +73,11 @@ impl FieldValue for BoundaryType {
             false => Some(BoundaryType::Lower),
         }
     }
-    fn write(&self, out: &mut String) {
-        out.push_str(match self {
+    fn with_text<R>(&self, use_text: impl FnOnce(&str) -> R) -> R {
+        use_text(match self {
             BoundaryType::Lower => "LOWER",
             BoundaryType::Upper => "UPPER",
-        });
+        })
     }
     #[cfg(test)]
     fn sample(_: u32) -> Self {
