@@ -409,8 +409,9 @@ fn expression_type(name: Option<&str>) -> ExpressionType {
 
 fn respond(request: &RemotingCommand, outcome: Outcome, suggest: i64) -> RemotingCommand {
     let mut response = RemotingCommand::response_to(request, outcome.code, None);
-    // Offsets stay far below i64::MAX: they count messages.
-    response.set_header(&PullMessageResponseHeader {
+    // Offsets stay far below i64::MAX: they count messages. Written straight into the
+    // frame, as a send's answer is (a tail reader's pulls answer one message each).
+    response.set_typed_header(PullMessageResponseHeader {
         suggest_which_broker_id: suggest,
         next_begin_offset: outcome.next as i64,
         min_offset: outcome.min as i64,
