@@ -102,6 +102,11 @@ pub fn read_frame(stream: &mut TcpStream) -> Option<RawFrame> {
     if stream.read_exact(&mut prefix).is_err() {
         return None;
     }
+    Some(read_frame_after(stream, prefix))
+}
+
+/// The rest of the frame whose first eight bytes (length and header-length words) were read.
+fn read_frame_after(stream: &mut TcpStream, prefix: [u8; 8]) -> RawFrame {
     let length = u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
     let word = u32::from_be_bytes([prefix[4], prefix[5], prefix[6], prefix[7]]);
     let header_len = (word & 0x00FF_FFFF) as usize;
@@ -109,11 +114,11 @@ pub fn read_frame(stream: &mut TcpStream) -> Option<RawFrame> {
     stream.read_exact(&mut header).expect("header");
     let mut body = vec![0; length - 4 - header_len];
     stream.read_exact(&mut body).expect("body");
-    Some(RawFrame {
+    RawFrame {
         serialize_type: (word >> 24) as u8,
         header,
         body,
-    })
+    }
 }
 
 /// True when the peer closed the connection (EOF or reset) within the stream's read timeout.
@@ -158,8 +163,10 @@ pub fn request_with_body(
     ext_fields: serde_json::Value,
     body: &[u8],
 ) -> (serde_json::Value, Vec<u8>) {
-    try_request_with_body(stream, code, ext_fields, body)
-        .unwrap_or_else(|| panic!("no response to request {code}: the connection closed"))
+    exchange(stream, code, ext_fields, body).unwrap_or_else(|error| {
+        let local = stream.local_addr().ok();
+        panic!("no response to request {code} on the connection from {local:?}: {error}")
+    })
 }
 
 /// [`request_with_body`], but `None` when the connection fails (the broker died).
@@ -169,6 +176,18 @@ pub fn try_request_with_body(
     ext_fields: serde_json::Value,
     body: &[u8],
 ) -> Option<(serde_json::Value, Vec<u8>)> {
+    exchange(stream, code, ext_fields, body).ok()
+}
+
+/// One request and its response, or how the connection failed: an end of stream (the peer
+/// closed) and a reset (its socket went with unread bytes, or it was not a broker's) say
+/// different things when a test fails.
+fn exchange(
+    stream: &mut TcpStream,
+    code: i32,
+    ext_fields: serde_json::Value,
+    body: &[u8],
+) -> Result<(serde_json::Value, Vec<u8>), String> {
     static OPAQUE: AtomicI32 = AtomicI32::new(1);
     let opaque = OPAQUE.fetch_add(1, Ordering::Relaxed);
     let header = serde_json::json!({
@@ -177,11 +196,15 @@ pub fn try_request_with_body(
     });
     stream
         .write_all(&json_frame(&header.to_string(), body))
-        .ok()?;
-    let frame = read_frame(stream)?;
+        .map_err(|error| format!("the write failed: {error}"))?;
+    let mut prefix = [0u8; 8];
+    stream
+        .read_exact(&mut prefix)
+        .map_err(|error| format!("the read failed: {error} ({:?})", error.kind()))?;
+    let frame = read_frame_after(stream, prefix);
     let json = frame.json();
     assert_eq!(json["opaque"], opaque, "response to this request");
-    Some((json, frame.body))
+    Ok((json, frame.body))
 }
 
 /// `ext_fields` (a request's JSON object of ext fields) with the `AccessKey` and `Signature`
