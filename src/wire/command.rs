@@ -318,17 +318,12 @@ impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for ExtFields {
     }
 }
 
-/// One request or response.
 /// A typed header kept as it is until its command is encoded, when the encoder writes its
 /// fields straight into the frame ([`RemotingCommand::set_typed_header`]).
 #[derive(Clone, Default)]
 pub struct TypedFields(Option<Rc<dyn WriteFields>>);
 
 impl TypedFields {
-    pub fn is_empty(&self) -> bool {
-        self.0.is_none()
-    }
-
     /// Writes the fields, if there is a header, to `sink`.
     pub fn write_to(&self, sink: &mut dyn FieldSink) {
         if let Some(header) = &self.0 {
@@ -358,6 +353,7 @@ impl fmt::Debug for TypedFields {
     }
 }
 
+/// One request or response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemotingCommand {
     pub code: i32,

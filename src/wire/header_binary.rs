@@ -132,8 +132,8 @@ pub fn encode(command: &RemotingCommand, out: &mut BytesMut) -> Result<(), WireE
         too_long: None,
     };
     command.typed_fields.write_to(&mut typed);
-    if let Some(len) = typed.too_long {
-        return Err(invalid(format!("ext value of {len} bytes is too long")));
+    if let Some(key) = typed.too_long {
+        return Err(invalid(format!("ext field {key} is too long")));
     }
     let ext_len = len_i32(out.len() - ext_start - 4, "extFields")?;
     out[ext_start..ext_start + 4].copy_from_slice(&ext_len.to_be_bytes());
@@ -141,22 +141,22 @@ pub fn encode(command: &RemotingCommand, out: &mut BytesMut) -> Result<(), WireE
 }
 
 /// Writes a typed header's fields as ext-field entries (an empty value is left out, as Java
-/// leaves out a null); remembers a value too long for its length word.
+/// leaves out a null); remembers the first field too long for its length word.
 struct BinaryFields<'a> {
     out: &'a mut BytesMut,
-    too_long: Option<usize>,
+    too_long: Option<&'static str>,
 }
 
 impl FieldSink for BinaryFields<'_> {
     fn field(&mut self, key: &'static str, text: &str, _plain: bool) {
-        let (Ok(key_len), Ok(text_len)) = (i16::try_from(key.len()), i32::try_from(text.len()))
-        else {
-            self.too_long = Some(text.len());
-            return;
-        };
         if text.is_empty() {
             return;
         }
+        let (Ok(key_len), Ok(text_len)) = (i16::try_from(key.len()), i32::try_from(text.len()))
+        else {
+            self.too_long.get_or_insert(key);
+            return;
+        };
         self.out.put_i16(key_len);
         self.out.put_slice(key.as_bytes());
         self.out.put_i32(text_len);
