@@ -13,6 +13,7 @@ use glommio::{LocalExecutorBuilder, Placement};
 
 use crate::{
     config::Config,
+    heap,
     mesh::{self, MeshEnds},
     preflight::{self, StartError},
     shard::{Core, Queues, Shard},
@@ -122,6 +123,7 @@ impl Launcher {
     {
         let Launcher { config, shutdown } = self;
         preflight::preflight(&config)?;
+        heap::keep_freed_buffers();
         let cpus = preflight::allowed_cpus()?;
         let _signals = if config.handle_signals {
             signals::install(shutdown.clone()).map_err(StartError::Signals)?

@@ -37,6 +37,9 @@
 //! `shards × 3 × (io_memory + ~20 KiB)`, at least 512 KiB. [`preflight`] checks it and names
 //! the fix (`ulimit -l`, systemd `LimitMEMLOCK=`, or less io memory).
 //!
+//! Buffers beyond that memory come from the C heap; [`launch`] sets glibc's thresholds so a
+//! freed 1 MiB block is reused instead of mapped and faulted in again (`src/heap.rs`).
+//!
 //! # Spin before park
 //!
 //! An idle executor parks in the kernel; waking it makes a cross-shard round trip cost
@@ -62,6 +65,7 @@
 #![deny(unsafe_code)]
 
 mod config;
+mod heap;
 mod launch;
 mod mailbox;
 mod mesh;
