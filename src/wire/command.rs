@@ -428,8 +428,8 @@ impl RemotingCommand {
     }
 
     /// Keeps `header` as it is, for its fields to be written into the frame when it is
-    /// encoded, after the ext fields (whose keys it must not repeat): an answer on the hot
-    /// path (a send's) skips building ext fields only to encode them.
+    /// encoded, after the ext fields (whose keys it must not repeat): an answer on the data
+    /// path (a send's, a pull's) skips building ext fields only to encode them.
     pub fn set_typed_header(&mut self, header: impl WriteFields + 'static) {
         self.typed_fields = TypedFields(Some(Rc::new(header)));
     }

@@ -1,5 +1,6 @@
 //! Typed request and response headers (docs/protocol.md §1.7, §2.3–§2.9): the Java "custom header"
-//! classes, read from and written to a command's ext fields.
+//! classes, read from a command's ext fields and written to them, or, for an answer on the
+//! data path, straight into the encoded frame ([`FieldSink`]).
 //!
 //! Reading follows Java: integers are decimal (`Integer.parseInt`), booleans are `true` in any
 //! case or, for the C++ client, `"1"` (docs/clients.md item 3), anything else false; a required
