@@ -331,10 +331,14 @@ impl TypedFields {
         }
     }
 
-    fn to_fields(&self) -> ExtFields {
-        let mut fields = ExtFields::new();
+    /// `fields` with the header's fields written after theirs.
+    fn written_after(&self, mut fields: ExtFields) -> ExtFields {
         self.write_to(&mut fields);
         fields
+    }
+
+    fn to_fields(&self) -> ExtFields {
+        self.written_after(ExtFields::new())
     }
 }
 
@@ -436,13 +440,9 @@ impl RemotingCommand {
 
     /// Every header field: the ext fields, and the typed header's written after them.
     pub fn all_fields(&self) -> Cow<'_, ExtFields> {
-        match &self.typed_fields.0 {
+        match self.typed_fields.0 {
             None => Cow::Borrowed(&self.ext_fields),
-            Some(header) => {
-                let mut fields = self.ext_fields.clone();
-                header.write_fields(&mut fields);
-                Cow::Owned(fields)
-            }
+            Some(_) => Cow::Owned(self.typed_fields.written_after(self.ext_fields.clone())),
         }
     }
 

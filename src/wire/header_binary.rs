@@ -115,52 +115,49 @@ pub fn encode(command: &RemotingCommand, out: &mut BytesMut) -> Result<(), WireE
 
     let ext_start = out.len();
     out.put_i32(0); // Patched once the region's length is known.
-    for (key, value) in command
-        .ext_fields
-        .iter()
-        .filter(|(_, value)| !value.is_empty())
-    {
-        let key_len = i16::try_from(key.len())
-            .map_err(|_| invalid(format!("ext key of {} bytes is too long", key.len())))?;
-        out.put_i16(key_len);
-        out.put_slice(key.as_bytes());
-        out.put_i32(len_i32(value.len(), "ext value")?);
-        out.put_slice(value.as_bytes());
+    for (key, value) in command.ext_fields.iter() {
+        put_entry(out, key, value)?;
     }
     let mut typed = BinaryFields {
         out: &mut *out,
-        too_long: None,
+        error: None,
     };
     command.typed_fields.write_to(&mut typed);
-    if let Some(key) = typed.too_long {
-        return Err(invalid(format!("ext field {key} is too long")));
+    if let Some(error) = typed.error {
+        return Err(error);
     }
     let ext_len = len_i32(out.len() - ext_start - 4, "extFields")?;
     out[ext_start..ext_start + 4].copy_from_slice(&ext_len.to_be_bytes());
     Ok(())
 }
 
-/// Writes a typed header's fields as ext-field entries (an empty value is left out, as Java
-/// leaves out a null); remembers the first field too long for its length word.
+/// One ext-field entry: the key's and the value's lengths and bytes. An empty value is left
+/// out, as Java leaves out a null.
+fn put_entry(out: &mut BytesMut, key: &str, value: &str) -> Result<(), WireError> {
+    if value.is_empty() {
+        return Ok(());
+    }
+    let key_len = i16::try_from(key.len())
+        .map_err(|_| invalid(format!("ext key of {} bytes is too long", key.len())))?;
+    let value_len = len_i32(value.len(), "ext value")?;
+    out.put_i16(key_len);
+    out.put_slice(key.as_bytes());
+    out.put_i32(value_len);
+    out.put_slice(value.as_bytes());
+    Ok(())
+}
+
+/// Writes a typed header's fields as ext-field entries; keeps the first failure.
 struct BinaryFields<'a> {
     out: &'a mut BytesMut,
-    too_long: Option<&'static str>,
+    error: Option<WireError>,
 }
 
 impl FieldSink for BinaryFields<'_> {
     fn field(&mut self, key: &'static str, text: &str, _plain: bool) {
-        if text.is_empty() {
-            return;
+        if self.error.is_none() {
+            self.error = put_entry(self.out, key, text).err();
         }
-        let (Ok(key_len), Ok(text_len)) = (i16::try_from(key.len()), i32::try_from(text.len()))
-        else {
-            self.too_long.get_or_insert(key);
-            return;
-        };
-        self.out.put_i16(key_len);
-        self.out.put_slice(key.as_bytes());
-        self.out.put_i32(text_len);
-        self.out.put_slice(text.as_bytes());
     }
 }
 
