@@ -39,7 +39,7 @@ use super::io::{align_up, Disk, SegmentFile};
 use super::offsets::PhysicalOffset;
 use super::record::RecordMeta;
 use super::retention::local_time;
-use file::{key_hash, Entry, Header, Writing, ENTRY_SIZE, HEADER_SIZE};
+use file::{key_hash_after, topic_hash, Entry, Header, Writing, ENTRY_SIZE, HEADER_SIZE};
 use state::{IndexState, StateFile};
 
 pub mod file;
@@ -223,12 +223,14 @@ impl Index {
             return;
         }
         let keys = meta.keys.into_iter().flat_map(|k| k.split(' '));
+        let mut topic = None;
         for key in meta.uniq_key.into_iter().chain(keys) {
             if key.is_empty() {
                 continue;
             }
+            let topic = *topic.get_or_insert_with(|| topic_hash(meta.topic));
             let p = Pending {
-                key_hash: key_hash(meta.topic, key),
+                key_hash: key_hash_after(topic, key),
                 offset,
                 timestamp: meta.store_timestamp_ms,
             };

@@ -95,9 +95,17 @@ impl Geometry {
 /// The key hash Java indexes `"<topic>#<key>"` under: `|String.hashCode()|`, with
 /// `Integer.MIN_VALUE` (whose absolute value is itself) as 0.
 pub fn key_hash(topic: &str, key: &str) -> i32 {
-    java_hash_on(java_hash_on(java_hash(topic), "#"), key)
-        .checked_abs()
-        .unwrap_or(0)
+    key_hash_after(topic_hash(topic), key)
+}
+
+/// The hash of `"<topic>#"`, which each of a record's keys continues ([`key_hash_after`]).
+pub fn topic_hash(topic: &str) -> i32 {
+    java_hash_on(java_hash(topic), "#")
+}
+
+/// [`key_hash`] of `key` under the topic whose [`topic_hash`] is `topic`.
+pub fn key_hash_after(topic: i32, key: &str) -> i32 {
+    java_hash_on(topic, key).checked_abs().unwrap_or(0)
 }
 
 /// An index file's header.

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use super::file::key_hash;
 use super::*;
 use crate::storage::io::mem::SeedGuard;
 use crate::storage::io::{Faults, MemDisk, SimRng, IO_ALIGN};
