@@ -27,9 +27,16 @@ pub fn offset_message_id(store_host: SocketAddr, offset: PhysicalOffset) -> Stri
 
 /// Appends the offset message id to `out`, so a batch's comma-joined list takes one buffer.
 pub fn write_offset_message_id(out: &mut String, store_host: SocketAddr, offset: PhysicalOffset) {
-    write_ip(out, store_host.ip());
-    write_hex(out, &u32::from(store_host.port()).to_be_bytes());
-    write_hex(out, &offset.0.to_be_bytes());
+    let mut raw = [0u8; MESSAGE_ID_LEN_V6 / 2];
+    let ip = match store_host.ip() {
+        IpAddr::V4(ip) => &ip.octets()[..],
+        IpAddr::V6(ip) => &ip.octets()[..],
+    };
+    let len = ip.len() + 12;
+    raw[..ip.len()].copy_from_slice(ip);
+    raw[ip.len()..ip.len() + 4].copy_from_slice(&u32::from(store_host.port()).to_be_bytes());
+    raw[ip.len() + 4..len].copy_from_slice(&offset.0.to_be_bytes());
+    write_hex(out, &raw[..len]);
 }
 
 /// Decodes an offset message id; the length tells the address family, as in Java clients.
@@ -194,12 +201,16 @@ fn write_ip(out: &mut String, ip: IpAddr) {
     }
 }
 
+/// Appends `bytes` (at most a v6 message id's 28) in upper-case hex, in one push: a batch's
+/// answer writes one id per message.
 fn write_hex(out: &mut String, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-    for &byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    let mut hex = [0u8; MESSAGE_ID_LEN_V6];
+    for (pair, &byte) in hex.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0xf)];
     }
+    out.push_str(std::str::from_utf8(&hex[..2 * bytes.len()]).expect("hex digits are ASCII"));
 }
 
 /// Decodes hex of either case into `buf`; only the two id lengths are accepted.

@@ -113,34 +113,26 @@ impl RecordFields<'_> {
             RecordVersion::V1 => i8::MAX as usize,
             RecordVersion::V2 => RECORD_TOPIC_SIZE_MAX,
         };
-        let checks = [
-            (self.queue_id > i32::MAX as u32, "queue id above i32::MAX"),
-            (
-                self.queue_offset.0 > OFFSET_MAX,
-                "queue offset above i64::MAX",
-            ),
-            (
-                self.physical_offset.0 > OFFSET_MAX,
-                "physical offset above i64::MAX",
-            ),
-            (
-                self.prepared_transaction_offset.0 > OFFSET_MAX,
-                "prepared transaction offset above i64::MAX",
-            ),
-            (self.body.len() > MESSAGE_BODY_SIZE_MAX, "body too long"),
-            (
-                self.topic.len() > topic_max,
-                "topic too long for the record version",
-            ),
-            (
-                self.properties.len() > PROPERTIES_SIZE_MAX,
-                "properties too long",
-            ),
-        ];
-        match checks.iter().find(|(failed, _)| *failed) {
-            Some((_, why)) => Err(WireError::Invalid((*why).into())),
-            None => Ok(()),
-        }
+        // One test after another: a table of every check and its message was built on
+        // each send's every record before any was looked at.
+        let why = if self.queue_id > i32::MAX as u32 {
+            "queue id above i32::MAX"
+        } else if self.queue_offset.0 > OFFSET_MAX {
+            "queue offset above i64::MAX"
+        } else if self.physical_offset.0 > OFFSET_MAX {
+            "physical offset above i64::MAX"
+        } else if self.prepared_transaction_offset.0 > OFFSET_MAX {
+            "prepared transaction offset above i64::MAX"
+        } else if self.body.len() > MESSAGE_BODY_SIZE_MAX {
+            "body too long"
+        } else if self.topic.len() > topic_max {
+            "topic too long for the record version"
+        } else if self.properties.len() > PROPERTIES_SIZE_MAX {
+            "properties too long"
+        } else {
+            return Ok(());
+        };
+        Err(WireError::Invalid(why.into()))
     }
 
     /// Writes exactly `len` bytes; `out` has room for them (checked by the callers).
