@@ -10,7 +10,7 @@
 
 use bytes::{BufMut, BytesMut};
 
-use super::WireError;
+use super::{text, WireError};
 use crate::limits::{BATCH_MESSAGES_MAX, MESSAGE_BODY_SIZE_MAX, PROPERTIES_SIZE_MAX};
 
 /// Bytes of an entry around its body and properties.
@@ -97,8 +97,8 @@ fn split_entry(bytes: &[u8]) -> Result<(BatchEntry<'_>, &[u8]), WireError> {
     if usize::try_from(prop_len).ok() != Some(total - prop_at) {
         return Err(invalid("batch entry lengths disagree with its size".into()));
     }
-    let properties = std::str::from_utf8(&entry[prop_at..])
-        .map_err(|_| invalid("batch entry properties are not UTF-8".into()))?;
+    let properties = text::utf8(&entry[prop_at..])
+        .ok_or_else(|| invalid("batch entry properties are not UTF-8".into()))?;
     Ok((
         BatchEntry {
             flag,

@@ -172,9 +172,9 @@ fn text(bytes: &[u8]) -> String {
 /// Text as Java decodes it, invalid sequences replaced. Validating first is the fast path:
 /// the lossy decoder walks the input in chunks even when it is all valid.
 fn lossy(bytes: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Cow::Borrowed(text),
-        Err(_) => String::from_utf8_lossy(bytes),
+    match super::text::utf8(bytes) {
+        Some(text) => Cow::Borrowed(text),
+        None => String::from_utf8_lossy(bytes),
     }
 }
 

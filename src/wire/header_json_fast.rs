@@ -15,17 +15,8 @@ use crate::limits;
 
 /// Decodes `header` when it has the common shape; `None` sends the caller to the full decoder.
 pub(super) fn decode(header: &[u8]) -> Option<RemotingCommand> {
-    // Checked once here, every slice between ASCII delimiters below is a valid `str`. Headers
-    // are ASCII but for the odd key or property: that is a quicker check than UTF-8's.
-    let text = if header.is_ascii() {
-        #[allow(unsafe_code)]
-        // SAFETY: ASCII bytes are valid UTF-8.
-        unsafe {
-            std::str::from_utf8_unchecked(header)
-        }
-    } else {
-        std::str::from_utf8(header).ok()?
-    };
+    // Checked once here, every slice between ASCII delimiters below is a valid `str`.
+    let text = super::text::utf8(header)?;
     let mut scan = Scanner { text, at: 0 };
     let mut code = None;
     let mut command = super::header_json::unset();

@@ -23,6 +23,7 @@ pub mod refusal;
 pub mod register_body;
 pub mod shared_body;
 pub mod signature;
+pub mod text;
 pub mod topics;
 
 pub use command::{ExtFields, LanguageCode, RemotingCommand, SerializeType, TypedFields};

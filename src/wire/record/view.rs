@@ -11,6 +11,7 @@ use crate::limits::{
     MESSAGE_BODY_SIZE_MAX, PROPERTIES_SIZE_MAX, RECORD_SIZE_MAX, RECORD_TOPIC_SIZE_MAX,
 };
 use crate::wire::properties::{self, keys};
+use crate::wire::text;
 use crate::wire::WireError;
 
 /// One message record borrowed from a buffer.
@@ -302,7 +303,7 @@ fn read_topic(bytes: &[u8], version: RecordVersion, at: usize) -> Result<(&str, 
 }
 
 fn utf8<'a>(raw: &'a [u8], what: &str) -> Result<&'a str, WireError> {
-    std::str::from_utf8(raw).map_err(|_| invalid(format!("{what} is not UTF-8")))
+    text::utf8(raw).ok_or_else(|| invalid(format!("{what} is not UTF-8")))
 }
 
 fn invalid(why: String) -> WireError {
