@@ -186,75 +186,6 @@ fn corrupt_byte_mid_segment_costs_only_that_record() {
     });
 }
 
-/// Where the record of queue `F:1` at `at` is, once reput has filed it.
-async fn filed(store: &Store, at: QueueOffset) -> Option<PhysicalOffset> {
-    let e = store.entry("F", QueueId(1), at).await.expect("entry");
-    e.map(|e| e.physical_offset)
-}
-
-/// `LogConfig::small`'s segment size.
-const SEGMENT: u64 = 64 * 1024;
-
-#[test]
-fn a_put_is_filed_at_once_unless_reput_is_behind() {
-    run(|| async {
-        let disk = Disk::Mem(MemDisk::new(1, Faults::default()));
-        let store = Store::open(
-            disk,
-            config(PathBuf::from("/fa"), FlushPolicy::Async),
-            ticking(),
-        )
-        .await
-        .expect("open");
-        let put = |body: &[u8]| {
-            let mut rec = encode("F", QueueId(1), body, None);
-            store.put("F", QueueId(1), &mut rec).expect("put")
-        };
-        let mut puts = Vec::new();
-        loop {
-            let p = put(&[1u8; 1000]);
-            if p.offset.0 > 0 && p.offset.0 % SEGMENT == 0 {
-                // The record after a segment's filler waits for reput, which files the
-                // filler first, and so does every put after it.
-                let next = put(b"next");
-                assert_eq!(
-                    filed(&store, p.queue_offset).await,
-                    None,
-                    "after the filler"
-                );
-                assert_eq!(
-                    filed(&store, next.queue_offset).await,
-                    None,
-                    "reput is behind"
-                );
-                assert_eq!(store.reput().await.expect("reput"), 2, "the two records");
-                puts.extend([p, next]);
-                break;
-            }
-            // Filed by the put itself: no reput ran.
-            assert_eq!(
-                filed(&store, p.queue_offset).await,
-                Some(p.offset),
-                "filed at once"
-            );
-            assert_eq!(store.reput_offset().0, p.offset.0 + u64::from(p.size));
-            puts.push(p);
-        }
-        let p = put(b"after");
-        assert_eq!(
-            filed(&store, p.queue_offset).await,
-            Some(p.offset),
-            "at once again"
-        );
-        puts.push(p);
-        for (i, p) in puts.iter().enumerate() {
-            assert_eq!(p.queue_offset, QueueOffset(i as u64));
-            assert_eq!(filed(&store, p.queue_offset).await, Some(p.offset));
-        }
-        store.close().await.expect("close");
-    });
-}
-
 #[test]
 fn maintenance_task_reputs_on_put_and_checkpoints() {
     run(|| async {
@@ -270,31 +201,20 @@ fn maintenance_task_reputs_on_put_and_checkpoints() {
             Rc::clone(&store)
                 .run_maintenance(std::time::Duration::from_millis(30), std::future::pending()),
         );
-        // A put files its record itself when it is the next to file; the task files what
-        // follows a segment's filler (the first record of a new segment, and the next put).
-        let mut first = None;
-        let mut i = 0u64;
-        while first.is_none() {
-            let mut rec = encode("M", QueueId(0), &[7u8; 1000], None);
-            let p = store.put("M", QueueId(0), &mut rec).expect("put");
-            if p.offset.0 > 0 && p.offset.0 % SEGMENT == 0 {
-                first = Some((i, p.offset));
-            }
-            i += 1;
-        }
-        let (rolled, offset) = first.expect("the log rolled");
         let mut rec = encode("M", QueueId(0), b"hello", None);
         let p = store.put("M", QueueId(0), &mut rec).expect("put");
-        // The put wakes the task, which reputs both; the interval's checkpoint syncs the log.
-        let entry = |at| store.entry("M", QueueId(0), QueueOffset(at));
+        // The put wakes the task, which reputs it; the interval's checkpoint syncs the log.
+        let entry = || store.entry("M", QueueId(0), QueueOffset(0));
         wait_until_local(PATIENCE, "reput on the put", || async {
-            entry(rolled + 1).await.expect("entry").is_some()
+            entry().await.expect("entry").is_some()
         })
         .await;
-        for (at, want) in [(rolled, offset), (rolled + 1, p.offset)] {
-            let e = entry(at).await.expect("entry");
-            assert_eq!(e.map(|e| e.physical_offset), Some(want), "reput filed {at}");
-        }
+        let e = entry().await.expect("entry");
+        assert_eq!(
+            e.map(|e| e.physical_offset),
+            Some(p.offset),
+            "reput ran on the put"
+        );
         wait_until_local(PATIENCE, "checkpoint synced the log", || async {
             store.log().flushed() == store.log().end()
         })

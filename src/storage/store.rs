@@ -305,21 +305,15 @@ impl Store {
         let q = self.queue_or_create(topic, queue_id);
         let queue_offset = QueueOffset(q.next.get());
         let now = self.clock.wall_ms();
-        let mut filed = false;
         let appended = self.log().append(size, |rec, at| {
             write(rec);
             // Reput files the record under the topic and queue it carries; they must be these.
             debug_assert!(crate::wire::record::RecordView::parse(rec)
                 .is_ok_and(|v| v.topic() == topic && v.queue_id() == queue_id.0));
-            record::patch(rec, queue_offset, at, now);
-            // Filed now, while its bytes are in the CPU's cache, when it is the next record
-            // reput would file; otherwise (reput is behind, or the log rolled over to a new
-            // segment after a filler) reput files it in order. A record that fails to file
-            // is left to reput, which reports it.
-            filed = self.reput_from.get() == at.0 && self.dispatch(at.0, rec).is_ok();
+            record::patch(rec, queue_offset, at, now)
         })?;
         q.next.set(queue_offset.0 + 1);
-        if !filed && !self.reput_wanted.replace(true) {
+        if !self.reput_wanted.replace(true) {
             if let Some(w) = self.maintenance_waker.borrow_mut().take() {
                 w.wake();
             }
