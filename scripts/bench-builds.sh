@@ -4,7 +4,8 @@
 # each. One run: a fresh one-shard broker (ASYNC_FLUSH) and store, a topic of --queues
 # queues (8; with 1, a catch-up reader's records lie back to back in the log),
 # `shardmq-bench produce` of 1 KiB messages (JSON headers, as Java's clients send them;
-# --header to change) for --duration, then `shardmq-bench consume` of --consume messages from
+# --header to change; --batch messages a request, --window requests in flight on each of
+# the harness's connections, its defaults unless given) for --duration, then `shardmq-bench consume` of --consume messages from
 # the first offset (a reader catching up from the broker's memory). Printed: each run's
 # msgs/s and the broker's CPU per message (its user and system time over the phase per
 # message: a figure the machine's other load disturbs less than the rate), then the medians
@@ -14,16 +15,18 @@
 # the store and the --before worktree are deleted at the end.
 #
 # Usage: scripts/bench-builds.sh --before REV [--rounds 3] [--duration 10s]
-#            [--consume 1000000] [--header json|rocketmq] [--queues 8]
+#            [--consume 1000000] [--header json|rocketmq] [--queues 8] [--batch 1] [--window N]
 #            [--broker-cpus 1] [--harness-cpus 0] [--store-dir DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # shellcheck source=scripts/bench-common.sh
 source scripts/bench-common.sh
-before= rounds=3 consume=1000000 header=json queues=8
+before= rounds=3 consume=1000000 header=json queues=8 batch=1 window=()
 own_option() {
     case $1 in
+        --batch) batch=$2 ;;
+        --window) window=(--window "$2") ;;
         --before) before=$2 ;;
         --consume) consume=$2 ;;
         --header) header=$2 ;;
@@ -57,7 +60,8 @@ run() { # build, round
     timeout 60 "$bench" topic --broker "$addr" --queues "$queues" >/dev/null
     cpu0=$(cpu_seconds "$broker")
     timeout 300 taskset -c "$harness_cpus" "$bench" produce "${target[@]}" --size 1024 \
-        --duration "$duration" --json "$work/$name-produce.json" >/dev/null
+        --batch "$batch" "${window[@]}" --duration "$duration" \
+        --json "$work/$name-produce.json" >/dev/null
     cpu1=$(cpu_seconds "$broker")
     timeout 300 taskset -c "$harness_cpus" "$bench" consume "${target[@]}" --from first \
         --messages "$consume" --warmup 0s --json "$work/$name-consume.json" >/dev/null
@@ -67,10 +71,11 @@ run() { # build, round
     python3 -c 'import json, sys
 produce, consume = (json.load(open(f)) for f in sys.argv[1:3])
 cpu = [float(x) for x in sys.argv[3:6]]
-sent = max(produce["harness"]["requests"], 1)
+# The broker CPU covers the warm-up too: every request the harness made.
+sent = max(produce["harness"]["requests"] * int(sys.argv[6]), 1)
 print(round(produce["msgs_per_sec"]), round((cpu[1] - cpu[0]) * 1e6 / sent, 2),
       round(consume["msgs_per_sec"]), round((cpu[2] - cpu[1]) * 1e6 / max(consume["messages"], 1), 2))' \
-        "$work/$name-produce.json" "$work/$name-consume.json" "$cpu0" "$cpu1" "$cpu2"
+        "$work/$name-produce.json" "$work/$name-consume.json" "$cpu0" "$cpu1" "$cpu2" "$batch"
 }
 
 results=()
@@ -81,14 +86,16 @@ for round in $(seq "$rounds"); do
     done
 done
 
-python3 - "$before" "$duration" "$consume" "$header" "$queues" "$(printf '%s\n' "${results[@]}")" <<'PY'
+python3 - "$before" "$duration" "$consume" "$header" "$queues" "$batch" "${window[1]:-default}" \
+    "$(printf '%s\n' "${results[@]}")" <<'PY'
 import statistics, sys
-before, duration, consume, header, queues, text = sys.argv[1:]
+before, duration, consume, header, queues, batch, window, text = sys.argv[1:]
 rows = [line.split() for line in text.splitlines()]
 def med(build, col):
     return statistics.median(float(r[col]) for r in rows if r[0] == build)
 print(f"# {before} against the working tree: 1 KiB, {header} headers, one shard, "
-      f"{queues} queues, produce {duration}, consume {consume} from the first offset")
+      f"{queues} queues, produce {duration} in batches of {batch} (window {window}), "
+      f"consume {consume} from the first offset")
 print("| build | produce msgs/s | broker µs/msg | consume msgs/s | broker µs/msg |")
 print("| --- | ---: | ---: | ---: | ---: |")
 for build in ("before", "after"):
