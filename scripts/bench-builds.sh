@@ -5,11 +5,12 @@
 # queues (8; with 1, a catch-up reader's records lie back to back in the log),
 # `shardmq-bench produce` of 1 KiB messages (JSON headers, as Java's clients send them;
 # --header to change; --batch messages a request, --window requests in flight on each of
-# the harness's connections, its defaults unless given) for --duration, then `shardmq-bench consume` of --consume messages from
-# the first offset (a reader catching up from the broker's memory). Printed: each run's
-# msgs/s and the broker's CPU per message (its user and system time over the phase per
-# message: a figure the machine's other load disturbs less than the rate), then the medians
-# and the ratio of the working tree to --before.
+# the harness's connections, its defaults unless given) for --duration, then
+# `shardmq-bench consume` of --consume messages from the first offset (a reader catching
+# up from the broker's memory). Printed: each run's msgs/s and the broker's CPU per message
+# (its user and system time over the phase per message: a figure the machine's other load
+# disturbs less than the rate), then the medians and the ratio of the working tree to
+# --before.
 # The harness is the working tree's for both builds. The broker runs on 127.0.0.1 only, on
 # CPU --broker-cpus, the harness on --harness-cpus; every process is stopped by its PID and
 # the store and the --before worktree are deleted at the end.
