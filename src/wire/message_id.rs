@@ -28,15 +28,10 @@ pub fn offset_message_id(store_host: SocketAddr, offset: PhysicalOffset) -> Stri
 /// Appends the offset message id to `out`, so a batch's comma-joined list takes one buffer.
 pub fn write_offset_message_id(out: &mut String, store_host: SocketAddr, offset: PhysicalOffset) {
     let mut raw = [0u8; MESSAGE_ID_LEN_V6 / 2];
-    let ip = match store_host.ip() {
-        IpAddr::V4(ip) => &ip.octets()[..],
-        IpAddr::V6(ip) => &ip.octets()[..],
-    };
-    let len = ip.len() + 12;
-    raw[..ip.len()].copy_from_slice(ip);
-    raw[ip.len()..ip.len() + 4].copy_from_slice(&u32::from(store_host.port()).to_be_bytes());
-    raw[ip.len() + 4..len].copy_from_slice(&offset.0.to_be_bytes());
-    write_hex(out, &raw[..len]);
+    let ip = put_ip(&mut raw, store_host.ip());
+    raw[ip..ip + 4].copy_from_slice(&u32::from(store_host.port()).to_be_bytes());
+    raw[ip + 4..ip + 12].copy_from_slice(&offset.0.to_be_bytes());
+    write_hex(out, &raw[..ip + 12]);
 }
 
 /// Decodes an offset message id; the length tells the address family, as in Java clients.
@@ -112,10 +107,12 @@ impl UniqKeyGenerator {
     /// `class_loader_hash` has no meaning outside Java; any per-process random value keeps
     /// keys of two processes with the same pid apart.
     pub fn new(ip: IpAddr, pid: u32, class_loader_hash: i32) -> UniqKeyGenerator {
+        let mut raw = [0u8; 22];
+        let at = put_ip(&mut raw, ip);
+        raw[at..at + 2].copy_from_slice(&(pid as u16).to_be_bytes());
+        raw[at + 2..at + 6].copy_from_slice(&class_loader_hash.to_be_bytes());
         let mut prefix = String::with_capacity(MESSAGE_ID_LEN_V6);
-        write_ip(&mut prefix, ip);
-        write_hex(&mut prefix, &(pid as u16).to_be_bytes());
-        write_hex(&mut prefix, &class_loader_hash.to_be_bytes());
+        write_hex(&mut prefix, &raw[..at + 6]);
         UniqKeyGenerator {
             prefix,
             month: month_bounds(0),
@@ -194,10 +191,17 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-fn write_ip(out: &mut String, ip: IpAddr) {
+/// Copies `ip`'s octets to the front of `out`; returns how many there are (4 or 16).
+fn put_ip(out: &mut [u8], ip: IpAddr) -> usize {
     match ip {
-        IpAddr::V4(ip) => write_hex(out, &ip.octets()),
-        IpAddr::V6(ip) => write_hex(out, &ip.octets()),
+        IpAddr::V4(ip) => {
+            out[..4].copy_from_slice(&ip.octets());
+            4
+        }
+        IpAddr::V6(ip) => {
+            out[..16].copy_from_slice(&ip.octets());
+            16
+        }
     }
 }
 

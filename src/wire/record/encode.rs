@@ -113,8 +113,7 @@ impl RecordFields<'_> {
             RecordVersion::V1 => i8::MAX as usize,
             RecordVersion::V2 => RECORD_TOPIC_SIZE_MAX,
         };
-        // One test after another: a table of every check and its message was built on
-        // each send's every record before any was looked at.
+        // Tested in turn, nothing built unless one fails: this runs for every record stored.
         let why = if self.queue_id > i32::MAX as u32 {
             "queue id above i32::MAX"
         } else if self.queue_offset.0 > OFFSET_MAX {
