@@ -18,6 +18,7 @@ use shardmq::storage::retention::{RetentionConfig, Sweep};
 use shardmq::storage::store::Store;
 use shardmq::storage::{PhysicalOffset, QueueId, QueueOffset};
 use shardmq::wire::properties::java_hash;
+use shardmq::wire::record::{RecordFields, RecordVersion, SysFlag};
 
 fn config(root: PathBuf, flush: FlushPolicy) -> StoreConfig {
     let mut log = LogConfig::small(flush);
@@ -442,15 +443,17 @@ async fn copy_log(master: &Store, replica: &Store, piece: usize) {
     }
 }
 
+/// A store of its own on a memory disk, ASYNC_FLUSH.
+async fn open_in_memory(disk_seed: u64, root: &str) -> Store {
+    let disk = Disk::Mem(MemDisk::new(disk_seed, Faults::default()));
+    let store = Store::open(disk, config(root.into(), FlushPolicy::Async), ticking());
+    store.await.expect("open")
+}
+
 #[test]
 fn a_replica_files_copied_records_where_its_master_did() {
     run(|| async {
-        let master = Store::open(
-            Disk::Mem(MemDisk::new(1, Faults::default())),
-            config("/master".into(), FlushPolicy::Async),
-            ticking(),
-        );
-        let master = master.await.expect("open master");
+        let master = open_in_memory(1, "/master").await;
         let replica_disk = Disk::Mem(MemDisk::new(2, Faults::default()));
         let replica_config = config("/replica".into(), FlushPolicy::Async);
         let replica = Store::open(replica_disk.clone(), replica_config.clone(), ticking());
@@ -491,6 +494,95 @@ fn a_replica_files_copied_records_where_its_master_did() {
             replica.queue_range("Orders", QueueId(2)),
             (QueueOffset(0), QueueOffset(301))
         );
+        replica.close().await.expect("close");
+        master.close().await.expect("close");
+    });
+}
+
+/// A send's record with tags, keys and a unique key; every fifth a half (prepared) record,
+/// which no queue holds.
+fn keyed_fields<'a>(i: usize, props: &'a str, body: &'a [u8]) -> RecordFields<'a> {
+    let host = std::net::SocketAddr::from(([127, 0, 0, 1], 10911));
+    let sysflag = if i % 5 == 4 {
+        SysFlag(SysFlag::TRANSACTION_PREPARED)
+    } else {
+        SysFlag::default()
+    };
+    RecordFields {
+        version: RecordVersion::for_topic("Keyed"),
+        queue_id: (i % 2) as u32,
+        flag: 0,
+        queue_offset: QueueOffset(0),
+        physical_offset: PhysicalOffset(0),
+        sysflag,
+        born_timestamp_ms: 1,
+        born_host: host,
+        store_timestamp_ms: 0,
+        store_host: host,
+        reconsume_times: 0,
+        prepared_transaction_offset: PhysicalOffset(0),
+        body,
+        topic: "Keyed",
+        properties: props,
+    }
+}
+
+async fn records_keyed(store: &Store, key: &str) -> Vec<Vec<u8>> {
+    let query = store.query_by_key("Keyed", key, 64, 0, i64::MAX).await;
+    let records = query.expect("query").records;
+    records.iter().map(|r| r.to_vec()).collect()
+}
+
+#[test]
+fn a_record_is_filed_alike_from_its_append_and_from_its_bytes() {
+    run(|| async {
+        // The master files what each append left it; the replica parses the copied log.
+        let master = open_in_memory(1, "/master").await;
+        let replica = open_in_memory(2, "/replica").await;
+        for i in 0..40usize {
+            let tag = ["a", "b", "c"][i % 3];
+            let props = format!(
+                "TAGS\u{1}{tag}\u{2}KEYS\u{1}k{i} shared  k1 k2 k3 k4\u{2}UNIQ_KEY\u{1}U{i}\u{2}"
+            );
+            let body = vec![i as u8; 200];
+            let fields = keyed_fields(i, &props, &body);
+            let size = fields.encoded_len().expect("size");
+            loop {
+                match master.put_fields(&fields, size) {
+                    Err(shardmq::storage::StoreError::Busy) => {
+                        master.writable(size as u64).await.expect("room")
+                    }
+                    other => break drop(other.expect("put")),
+                }
+            }
+        }
+        master.reput().await.expect("reput");
+        copy_log(&master, &replica, 10_000).await;
+        replica.reput().await.expect("reput");
+
+        for queue in [QueueId(0), QueueId(1)] {
+            let filed = master.entries("Keyed", queue, QueueOffset(0), 100).await;
+            let filed = filed.expect("master's entries");
+            // 20 records a queue, every fifth record a half one.
+            assert_eq!(filed.len(), 16, "queue {queue:?}");
+            let parsed = replica.entries("Keyed", queue, QueueOffset(0), 100).await;
+            assert_eq!(filed, parsed.expect("replica's entries"), "queue {queue:?}");
+            let tags: Vec<i64> = filed.iter().map(|e| e.tags_code).collect();
+            assert!(tags.contains(&i64::from(java_hash("a"))), "{tags:?}");
+        }
+        for key in ["U3", "k7", "shared", "k4", "U4"] {
+            let (filed, parsed) = (
+                records_keyed(&master, key).await,
+                records_keyed(&replica, key).await,
+            );
+            let expected = match key {
+                "shared" | "k4" => 32,
+                "U4" => 0, // a half record is in no queue and no index
+                _ => 1,
+            };
+            assert_eq!(filed.len(), expected, "key {key}");
+            assert_eq!(filed, parsed, "key {key}");
+        }
         replica.close().await.expect("close");
         master.close().await.expect("close");
     });

@@ -37,7 +37,6 @@ use glommio::io::DmaBuffer;
 use super::error::{StoreError, StoreResult};
 use super::io::{align_up, Disk, SegmentFile};
 use super::offsets::PhysicalOffset;
-use super::record::RecordMeta;
 use super::retention::local_time;
 use file::{key_hash_after, topic_hash, Entry, Header, Writing, ENTRY_SIZE, HEADER_SIZE};
 use state::{IndexState, StateFile};
@@ -56,6 +55,49 @@ const STATE_FILE: &str = "state";
 
 /// Entries read at once when recovery repairs slots.
 const REPAIR_CHUNK: u32 = 4096;
+
+/// A record's keys as the index files them: the hash of `topic#key` for its UNIQ_KEY and
+/// each of its KEYS. Up to four without an allocation (a client sets a UNIQ_KEY on every
+/// message, and most messages have a key or none).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyHashes {
+    first: [i32; 4],
+    len: u8,
+    more: Vec<i32>,
+}
+
+impl KeyHashes {
+    /// The hashes of the keys of a record of `topic`; empty keys are not filed.
+    pub fn of(topic: &str, uniq_key: Option<&str>, keys: Option<&str>) -> KeyHashes {
+        let mut out = KeyHashes::default();
+        let keys = keys.into_iter().flat_map(|k| k.split(' '));
+        let mut topic_code = None;
+        for key in uniq_key.into_iter().chain(keys) {
+            if key.is_empty() {
+                continue;
+            }
+            let topic_code = *topic_code.get_or_insert_with(|| topic_hash(topic));
+            out.push(key_hash_after(topic_code, key));
+        }
+        out
+    }
+
+    fn push(&mut self, hash: i32) {
+        match self.first.get_mut(usize::from(self.len)) {
+            Some(slot) => {
+                *slot = hash;
+                self.len += 1;
+            }
+            None => self.more.push(hash),
+        }
+    }
+
+    /// In the order the keys came.
+    pub fn iter(&self) -> impl Iterator<Item = i32> + '_ {
+        let first = &self.first[..usize::from(self.len)];
+        first.iter().chain(&self.more).copied()
+    }
+}
 
 /// One index file.
 #[derive(Debug)]
@@ -214,25 +256,19 @@ impl Index {
         inner.skip_below = inner.skip_below.min(end.0);
     }
 
-    /// Files the keys of a record reput dispatches. Never waits: the newest file's slots are
-    /// in memory, and a new file exists only in memory until the next flush.
-    pub fn add(&self, meta: &RecordMeta<'_>) {
-        let offset = meta.physical_offset.0;
+    /// Files the keys of the record at `offset`, stored at `timestamp`, that reput
+    /// dispatches. Never waits: the newest file's slots are in memory, and a new file exists
+    /// only in memory until the next flush.
+    pub fn add(&self, offset: u64, timestamp: i64, keys: &KeyHashes) {
         let mut inner = self.inner.borrow_mut();
         if offset < inner.skip_below {
             return;
         }
-        let keys = meta.keys.into_iter().flat_map(|k| k.split(' '));
-        let mut topic = None;
-        for key in meta.uniq_key.into_iter().chain(keys) {
-            if key.is_empty() {
-                continue;
-            }
-            let topic = *topic.get_or_insert_with(|| topic_hash(meta.topic));
+        for key_hash in keys.iter() {
             let p = Pending {
-                key_hash: key_hash_after(topic, key),
+                key_hash,
                 offset,
-                timestamp: meta.store_timestamp_ms,
+                timestamp,
             };
             if self.flushing.get() {
                 inner.pending.push(p);

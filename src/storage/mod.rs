@@ -6,6 +6,7 @@
 //! | file | owns |
 //! | --- | --- |
 //! | [`store`] | the broker's entry point: open (recovery), put, reput, checkpoint, maintenance |
+//! | `filing` | what reput files each appended record by, queued at the append |
 //! | [`pull`] | reads by offset, pulls of a queue range, search by store time, query by key |
 //! | [`commit_log`], [`log_buffer`], `log_writer` | segments, the aligned in-memory tail, O_DIRECT writes, flush policy |
 //! | `read_cache` | whole blocks read back from disk for catch-up pulls, with read-ahead |
@@ -35,6 +36,7 @@ mod commit_log_tests;
 pub mod config;
 pub mod consume_queue;
 pub mod error;
+mod filing;
 pub mod index;
 pub mod io;
 pub mod lock;

@@ -349,7 +349,7 @@ impl Store {
             || meta
                 .keys
                 .is_some_and(|keys| keys.split(' ').any(|k| k == key));
-        let hit = keyed && meta.topic == topic && consumable(&meta);
+        let hit = keyed && meta.topic == topic && consumable(meta.sysflag);
         Ok(hit.then_some(bytes))
     }
 

@@ -8,13 +8,14 @@
 use std::net::{Ipv4Addr, SocketAddr};
 
 use super::offsets::{PhysicalOffset, QueueId, QueueOffset};
+use crate::wire::properties::java_hash;
 use crate::wire::record::TransactionType;
-use crate::wire::record::{self as codec, RecordFields, RecordVersion, RecordView, Scan, SysFlag};
+use crate::wire::record::{self as codec, RecordVersion, RecordView, Scan};
 use crate::wire::WireError;
 
 pub use crate::wire::record::{
-    message_size, physical_offset, store_timestamp, RecordMeta, MAGIC_BLANK, RECORD_SIZE_MIN,
-    STORE_TIMESTAMP_PREFIX,
+    filing_properties, message_size, physical_offset, store_timestamp, FilingProperties,
+    RecordFields, RecordMeta, SysFlag, MAGIC_BLANK, RECORD_SIZE_MIN, STORE_TIMESTAMP_PREFIX,
 };
 
 /// Size of the filler's header; a segment always keeps this much room for it.
@@ -98,11 +99,11 @@ pub fn is_record_of(bytes: &[u8], offset: PhysicalOffset, topic: &str, queue: Qu
     })
 }
 
-/// Whether reput puts the record in a ConsumeQueue: half (prepared) and rollback records are
-/// never consumable (docs/protocol.md §3.2).
-pub fn consumable(meta: &RecordMeta<'_>) -> bool {
+/// Whether reput puts a record with `sysflag` in a ConsumeQueue: half (prepared) and
+/// rollback records are never consumable (docs/protocol.md §3.2).
+pub fn consumable(sysflag: SysFlag) -> bool {
     !matches!(
-        meta.sysflag.transaction(),
+        sysflag.transaction(),
         TransactionType::Prepared | TransactionType::Rollback
     )
 }
@@ -110,6 +111,11 @@ pub fn consumable(meta: &RecordMeta<'_>) -> bool {
 /// The ConsumeQueue tag code: the TAGS hash sign-extended, as Java stores it.
 pub fn tags_code(meta: &RecordMeta<'_>) -> i64 {
     i64::from(meta.tags_hash)
+}
+
+/// [`tags_code`] of a record with `tags`, not yet encoded.
+pub fn tags_code_of(tags: Option<&str>) -> i64 {
+    tags.map_or(0, |t| i64::from(java_hash(t)))
 }
 
 /// Writes the fields the shard assigns at append time into an encoded record.
@@ -194,7 +200,8 @@ mod tests {
         assert_eq!(meta.store_timestamp_ms, 1_700_000_000_000);
         assert_eq!(meta.topic, "TopicA");
         assert_eq!(tags_code(&meta), i64::from(java_hash("TagA")));
-        assert!(consumable(&meta));
+        assert!(consumable(meta.sysflag));
+        assert_eq!(tags_code_of(Some("TagA")), tags_code(&meta));
     }
 
     #[test]

@@ -17,12 +17,15 @@ use super::commit_log::{Appended, CommitLog, Durable};
 use super::config::StoreConfig;
 use super::consume_queue::{ConsumeQueue, CqEntry};
 use super::error::{StoreError, StoreResult};
+use super::filing::{Filing, Filings};
 use super::index::Index;
+use super::index::KeyHashes;
 use super::io::{try_join_bounded, Disk};
 use super::log_buffer::LogBytes;
 use super::offsets::{PhysicalOffset, QueueId, QueueOffset};
 use super::record::{
-    self, consumable, scan_verified, tags_code, RecordMeta, Scanned, MAGIC_BLANK, RECORD_SIZE_MIN,
+    self, consumable, filing_properties, scan_verified, tags_code, tags_code_of, FilingProperties,
+    RecordFields, Scanned, SysFlag, MAGIC_BLANK, RECORD_SIZE_MIN,
 };
 use super::recovery::{recover_log, LogFiles};
 use super::replicas::Replicas;
@@ -42,6 +45,9 @@ pub(super) struct Queue {
     pub(super) cq: Rc<ConsumeQueue>,
     /// Queue offset the next put gets.
     pub(super) next: Cell<u64>,
+    /// The topic and queue it is, for those told of its new entries.
+    topic: Box<str>,
+    id: QueueId,
 }
 
 /// Where a put went.
@@ -67,6 +73,8 @@ pub struct Store {
     queues: RefCell<foldhash::HashMap<String, foldhash::HashMap<QueueId, Rc<Queue>>>>,
     /// The keys of every dispatched record, for queries by key.
     index: Index,
+    /// What reput files the records appended since it last ran by ([`super::filing`]).
+    filings: Filings,
     /// The log is dispatched into the ConsumeQueues below this offset.
     reput_from: Cell<u64>,
     /// Store time of the newest dispatched record.
@@ -122,6 +130,12 @@ fn names_a_directory(topic: &str) -> bool {
     !topic.is_empty() && topic != "." && topic != ".." && !topic.contains(['/', '\0'])
 }
 
+/// What an append knows that reput files a record by, besides its place.
+struct Marks<'a> {
+    properties: FilingProperties<'a>,
+    sysflag: SysFlag,
+}
+
 /// Called with (topic, queue, queue offset, tag code) of each ConsumeQueue entry as reput
 /// files it. It runs inside reput, so it must only note the fact (wake a task), never call
 /// back into the store.
@@ -165,6 +179,7 @@ impl Store {
             log: OnceCell::new(),
             queues: RefCell::default(),
             index,
+            filings: Filings::default(),
             reput_from: Cell::new(start),
             reput_timestamp: Cell::new(cp.map_or(0, |cp| cp.logics_msg_timestamp)),
             last_checkpoint: Cell::new(cp.unwrap_or_default()),
@@ -244,6 +259,8 @@ impl Store {
             let q = Queue {
                 next: Cell::new(cq.max_offset().0),
                 cq: Rc::new(cq),
+                topic: topic.as_str().into(),
+                id,
             };
             queues.entry(topic).or_default().insert(id, Rc::new(q));
         }
@@ -270,6 +287,8 @@ impl Store {
         let q = Rc::new(Queue {
             cq: Rc::new(cq),
             next: Cell::new(0),
+            topic: topic.into(),
+            id: queue_id,
         });
         let mut queues = self.queues.borrow_mut();
         queues
@@ -279,31 +298,58 @@ impl Store {
         q
     }
 
-    /// Appends an encoded record to (topic, queue): assigns its queue offset, physical offset
-    /// and store time, patching them into the record. `Busy` means the log buffer is full;
+    /// Appends an encoded record to (topic, queue): assigns its queue offset (0 to a half or
+    /// rollback record, which no queue files), physical offset and store time, patching them
+    /// into the record. `Busy` means the log buffer is full;
     /// wait with [`Store::writable`] and retry.
     pub fn put(&self, topic: &str, queue_id: QueueId, record: &mut [u8]) -> StoreResult<PutResult> {
-        let put = self.put_with(topic, queue_id, record.len(), |rec| {
+        // What reput files it by, read while the caller's record is at hand; a record that
+        // does not parse is left to reput, which reports it.
+        let marks = match scan_verified(record) {
+            Scanned::Record(meta) => Some(Marks {
+                properties: meta.filing_properties(),
+                sysflag: meta.sysflag,
+            }),
+            _ => None,
+        };
+        let put = self.append(topic, queue_id, record.len(), marks, |rec| {
             rec.copy_from_slice(record)
         })?;
         record::patch(record, put.queue_offset, put.offset, put.store_timestamp);
         Ok(put)
     }
 
-    /// [`Store::put`] of a record of `size` bytes that `write` writes in place in the log
-    /// (a send's record is encoded where it is stored, never copied).
-    pub fn put_with(
+    /// [`Store::put`] of the record `fields` encode to, `size` bytes (their
+    /// [`RecordFields::encoded_len`]): a send's record is encoded where it is stored, never
+    /// copied.
+    pub fn put_fields(&self, fields: &RecordFields<'_>, size: usize) -> StoreResult<PutResult> {
+        let marks = Marks {
+            properties: filing_properties(fields.properties),
+            sysflag: fields.sysflag,
+        };
+        let (topic, queue_id) = (fields.topic, QueueId(fields.queue_id));
+        self.append(topic, queue_id, size, Some(marks), |rec| {
+            fields.write_sized(rec)
+        })
+    }
+
+    /// Appends the record `write` writes into `size` bytes of the log, and leaves reput its
+    /// filing when `marks` say what it is filed by.
+    fn append(
         &self,
         topic: &str,
         queue_id: QueueId,
         size: usize,
+        marks: Option<Marks<'_>>,
         write: impl FnOnce(&mut [u8]),
     ) -> StoreResult<PutResult> {
         if self.copies_only.get() {
             return Err(StoreError::CopiesOnly);
         }
         let q = self.queue_or_create(topic, queue_id);
-        let queue_offset = QueueOffset(q.next.get());
+        // Half and rollback records take no queue offset, no queue filing them (Java writes 0).
+        let consumable = marks.as_ref().map_or(true, |m| consumable(m.sysflag));
+        let queue_offset = QueueOffset(if consumable { q.next.get() } else { 0 });
         let now = self.clock.wall_ms();
         let appended = self.log().append(size, |rec, at| {
             write(rec);
@@ -312,7 +358,22 @@ impl Store {
                 .is_ok_and(|v| v.topic() == topic && v.queue_id() == queue_id.0));
             record::patch(rec, queue_offset, at, now)
         })?;
-        q.next.set(queue_offset.0 + 1);
+        if consumable {
+            q.next.set(queue_offset.0 + 1);
+        }
+        if let Some(marks) = marks {
+            let props = marks.properties;
+            let queue = consumable.then_some(q);
+            self.filings.push(Filing {
+                pos: appended.offset.0,
+                size: appended.size,
+                store_timestamp: now,
+                keys: self.key_hashes(queue.is_some(), topic, &props),
+                queue,
+                queue_offset,
+                tags_code: tags_code_of(props.tags),
+            });
+        }
         if !self.reput_wanted.replace(true) {
             if let Some(w) = self.maintenance_waker.borrow_mut().take() {
                 w.wake();
@@ -325,6 +386,15 @@ impl Store {
             store_timestamp: now,
             durable: appended.durable,
         })
+    }
+
+    /// What the index files a record of `topic` with `props` under: nothing when the record
+    /// is not `filed` in a queue or the store keeps no index.
+    fn key_hashes(&self, filed: bool, topic: &str, props: &FilingProperties<'_>) -> KeyHashes {
+        if !filed || !self.config.message_index {
+            return KeyHashes::default();
+        }
+        KeyHashes::of(topic, props.uniq_key, props.keys)
     }
 
     /// The slaves copying this log (on a master): their connections report to it, and
@@ -403,9 +473,10 @@ impl Store {
         result
     }
 
-    /// Reads the log a block at a time (a zero-copy window on the tail, or one DMA read after
-    /// a restart) and dispatches every whole record in it; a record crossing the window is
-    /// read on its own.
+    /// Files the records whose appends left their filing without reading them; reads the
+    /// rest of the log a block at a time (a zero-copy window on the tail, or one DMA read
+    /// after a restart) and dispatches every whole record in it; a record crossing the window
+    /// is read on its own.
     async fn reput_inner(&self) -> StoreResult<usize> {
         let seg_size = self.config.log.segment_size;
         let block = self.config.log.block_size as u64;
@@ -415,6 +486,15 @@ impl Store {
             let end = self.log().end().0;
             if pos >= end {
                 return Ok(count);
+            }
+            // Debug builds read every record, to check its filing against it (`dispatch`).
+            if !cfg!(debug_assertions) {
+                if let Some(filing) = self.filings.take(pos) {
+                    self.file(filing);
+                    count += 1;
+                    glommio::yield_if_needed().await;
+                    continue;
+                }
             }
             let seg_end = pos - pos % seg_size + seg_size;
             let window_end = end.min(seg_end).min(pos - pos % block + block);
@@ -460,6 +540,26 @@ impl Store {
     /// record was appended by this process or verified by recovery: its CRC is not checked
     /// again.
     fn dispatch(&self, pos: u64, rec: &[u8]) -> StoreResult<()> {
+        let appended = self.filings.take(pos);
+        let filing = match appended {
+            Some(filing) if !cfg!(debug_assertions) => filing,
+            appended => {
+                let parsed = self.parse_filing(pos, rec)?;
+                if let Some(filing) = &appended {
+                    assert!(
+                        filing.same_as(&parsed),
+                        "the append's filing {filing:?} is not the record's {parsed:?}"
+                    );
+                }
+                appended.unwrap_or(parsed)
+            }
+        };
+        self.file(filing);
+        Ok(())
+    }
+
+    /// How the record at `pos` is filed, from its bytes.
+    fn parse_filing(&self, pos: u64, rec: &[u8]) -> StoreResult<Filing> {
         let meta = match scan_verified(rec) {
             Scanned::Record(meta) if meta.physical_offset.0 == pos => meta,
             _ => {
@@ -470,55 +570,64 @@ impl Store {
                 });
             }
         };
-        if consumable(&meta) {
-            self.file(pos, &meta);
-        }
-        self.reput_timestamp.set(meta.store_timestamp_ms);
-        self.reput_from.set(pos + u64::from(meta.total_size));
-        Ok(())
-    }
-
-    /// Files the record at `pos` in its ConsumeQueue and the index.
-    fn file(&self, pos: u64, meta: &RecordMeta<'_>) {
-        if !names_a_directory(meta.topic) {
+        let queue = if !consumable(meta.sysflag) {
+            None
+        } else if names_a_directory(meta.topic) {
+            Some(self.queue_or_create(meta.topic, QueueId(meta.queue_id)))
+        } else {
             // Damaged topic bytes (the CRC covers only the body) must not name a path.
             self.damaged_record(pos, &"its topic cannot name a queue directory");
             self.lost_records.set(self.lost_records.get() + 1);
-            return;
-        }
-        let q = self.queue_or_create(meta.topic, QueueId(meta.queue_id));
-        let entry = CqEntry {
-            physical_offset: PhysicalOffset(pos),
-            size: meta.total_size,
-            tags_code: tags_code(meta),
+            None
         };
-        let missing = meta.queue_offset.0.saturating_sub(q.cq.max_offset().0);
+        Ok(Filing {
+            pos,
+            size: meta.total_size,
+            store_timestamp: meta.store_timestamp_ms,
+            keys: self.key_hashes(queue.is_some(), meta.topic, &meta.filing_properties()),
+            queue,
+            queue_offset: meta.queue_offset,
+            tags_code: tags_code(&meta),
+        })
+    }
+
+    /// Files a record in its ConsumeQueue and the index, and moves the reput point past it.
+    fn file(&self, filing: Filing) {
+        if let Some(q) = &filing.queue {
+            self.file_in(q, &filing);
+        }
+        self.reput_timestamp.set(filing.store_timestamp);
+        self.reput_from.set(filing.pos + u64::from(filing.size));
+    }
+
+    fn file_in(&self, q: &Queue, f: &Filing) {
+        let entry = CqEntry {
+            physical_offset: PhysicalOffset(f.pos),
+            size: f.size,
+            tags_code: f.tags_code,
+        };
+        let missing = f.queue_offset.0.saturating_sub(q.cq.max_offset().0);
         if missing > 0 && missing <= self.lost_records.get() {
             // Records of this queue were lost in the damaged range just stepped over.
-            q.cq.push_holes(meta.queue_offset, entry.physical_offset);
+            q.cq.push_holes(f.queue_offset, entry.physical_offset);
             self.lost_records.set(self.lost_records.get() - missing);
         } else if missing > 0 && q.cq.max_offset().0 == 0 && self.log_starts_late.get() {
-            q.cq.start_at(meta.queue_offset, entry.physical_offset);
+            q.cq.start_at(f.queue_offset, entry.physical_offset);
         }
-        if let Err(error) = q.cq.push(meta.queue_offset, entry) {
+        if let Err(error) = q.cq.push(f.queue_offset, entry) {
             // Only a record recovery read back can get here: a field the CRC does not cover
             // (queue offset, topic) was damaged. It stays in the log, out of its queue, and
             // the record after it in its real queue may skip its offset.
-            self.damaged_record(pos, &error);
+            self.damaged_record(f.pos, &error);
             self.lost_records.set(self.lost_records.get() + 1);
             return;
         }
-        q.next.set(q.next.get().max(meta.queue_offset.0 + 1));
+        q.next.set(q.next.get().max(f.queue_offset.0 + 1));
         if self.config.message_index {
-            self.index.add(meta);
+            self.index.add(f.pos, f.store_timestamp, &f.keys);
         }
         if let Some(listener) = &*self.dispatch_listener.borrow() {
-            listener(
-                meta.topic,
-                QueueId(meta.queue_id),
-                meta.queue_offset,
-                entry.tags_code,
-            );
+            listener(&q.topic, q.id, f.queue_offset, f.tags_code);
         }
     }
 

@@ -36,7 +36,6 @@ use crate::limits::{MESSAGE_BODY_SIZE_MAX, PROPERTIES_SIZE_MAX};
 use crate::storage::commit_log::Durable;
 use crate::storage::config::FlushPolicy;
 use crate::storage::store::{PutResult, Store};
-use crate::storage::QueueId;
 use crate::wire::body::perm;
 use crate::wire::codes::{request_code, response_code};
 use crate::wire::headers::{SendMessageRequestHeader, SendMessageResponseHeader};
@@ -599,11 +598,7 @@ impl SendHandler {
     ) -> Result<PutResult, BrokerError> {
         let len = fields.encoded_len().map_err(illegal)?;
         // Encoded where it is stored: the fields' size just checked out, so the write fits.
-        let put = self
-            .store
-            .put_with(fields.topic, QueueId(fields.queue_id), len, |record| {
-                fields.write_sized(record)
-            })?;
+        let put = self.store.put_fields(fields, len)?;
         self.traffic.add_stored(1);
         self.traffic.meters.message_in(fields.topic, kind, len);
         Ok(put)

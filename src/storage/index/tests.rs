@@ -29,7 +29,8 @@ fn add(index: &Index, topic: &str, offset: u64, ts: i64, uniq: &str, keys: &str)
     let Scanned::Record(meta) = scan(&rec) else {
         panic!("not a record")
     };
-    index.add(&meta);
+    let keys = KeyHashes::of(meta.topic, meta.uniq_key, meta.keys);
+    index.add(offset, ts, &keys);
 }
 
 async fn found(index: &Index, topic: &str, key: &str, begin: i64, end: i64) -> Vec<u64> {
@@ -53,6 +54,18 @@ async fn open(disk: &Disk, g: Geometry) -> Index {
 
 fn mem() -> Disk {
     Disk::Mem(MemDisk::new(1, Faults::default()))
+}
+
+#[test]
+fn key_hashes_keep_every_key_in_order_past_the_inline_ones() {
+    let keys = "k1 k2  k3 k4 k5 k6";
+    let hashes: Vec<i32> = KeyHashes::of("T", Some("U"), Some(keys)).iter().collect();
+    let expected: Vec<i32> = ["U", "k1", "k2", "k3", "k4", "k5", "k6"]
+        .iter()
+        .map(|k| key_hash("T", k))
+        .collect();
+    assert_eq!(hashes, expected);
+    assert_eq!(KeyHashes::of("T", None, Some(" ")).iter().count(), 0);
 }
 
 #[test]

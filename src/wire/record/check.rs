@@ -75,17 +75,48 @@ fn inspect(buf: &[u8], crc: bool) -> Result<Scan<'_>, WireError> {
     Ok(Scan::Message(meta(&view)))
 }
 
-fn meta<'a>(view: &RecordView<'a>) -> RecordMeta<'a> {
-    // One pass over the properties; later duplicates win, as in Java's map.
-    let (mut tags, mut keys_value, mut uniq_key) = (None, None, None);
-    for (key, value) in properties::iter(view.properties()) {
+/// The properties a record is filed by: its tags (the consume queue's tag code) and the keys
+/// the index holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FilingProperties<'a> {
+    pub tags: Option<&'a str>,
+    /// Space-separated business keys.
+    pub keys: Option<&'a str>,
+    pub uniq_key: Option<&'a str>,
+}
+
+/// Reads [`FilingProperties`] from a properties string in one pass; later duplicates win,
+/// as in Java's map.
+pub fn filing_properties(properties: &str) -> FilingProperties<'_> {
+    let mut found = FilingProperties::default();
+    for (key, value) in properties::iter(properties) {
         match key {
-            keys::TAGS => tags = Some(value),
-            keys::KEYS => keys_value = Some(value),
-            keys::UNIQ_KEY => uniq_key = Some(value),
+            keys::TAGS => found.tags = Some(value),
+            keys::KEYS => found.keys = Some(value),
+            keys::UNIQ_KEY => found.uniq_key = Some(value),
             _ => {}
         }
     }
+    found
+}
+
+impl<'a> RecordMeta<'a> {
+    /// The properties it is filed by.
+    pub fn filing_properties(&self) -> FilingProperties<'a> {
+        FilingProperties {
+            tags: self.tags,
+            keys: self.keys,
+            uniq_key: self.uniq_key,
+        }
+    }
+}
+
+fn meta<'a>(view: &RecordView<'a>) -> RecordMeta<'a> {
+    let FilingProperties {
+        tags,
+        keys: keys_value,
+        uniq_key,
+    } = filing_properties(view.properties());
     RecordMeta {
         total_size: view.total_size(),
         queue_id: view.queue_id(),

@@ -32,7 +32,9 @@ mod view;
 #[cfg(test)]
 mod tests;
 
-pub use check::{check, check_verified, BlankRecord, RecordMeta, Scan};
+pub use check::{
+    check, check_verified, filing_properties, BlankRecord, FilingProperties, RecordMeta, Scan,
+};
 pub use encode::{set_physical_offset, set_queue_offset, set_store_timestamp, RecordFields};
 pub use ids::{PhysicalOffset, QueueOffset};
 pub use prefix::{message_size, physical_offset, store_timestamp, STORE_TIMESTAMP_PREFIX};
