@@ -539,16 +539,24 @@ fn a_record_is_filed_alike_from_its_append_and_from_its_bytes() {
         // The master files what each append left it; the replica parses the copied log.
         let master = open_in_memory(1, "/master").await;
         let replica = open_in_memory(2, "/replica").await;
-        for i in 0..40usize {
-            let tag = ["a", "b", "c"][i % 3];
-            let props = format!(
-                "TAGS\u{1}{tag}\u{2}KEYS\u{1}k{i} shared  k1 k2 k3 k4\u{2}UNIQ_KEY\u{1}U{i}\u{2}"
-            );
-            let body = vec![i as u8; 200];
-            let fields = keyed_fields(i, &props, &body);
-            let size = fields.encoded_len().expect("size");
+        let props: Vec<String> = (0..40usize)
+            .map(|i| {
+                let tag = ["a", "b", "c"][i % 3];
+                format!("TAGS\u{1}{tag}\u{2}KEYS\u{1}k{i} shared  k1 k2 k3 k4\u{2}UNIQ_KEY\u{1}U{i}\u{2}")
+            })
+            .collect();
+        let bodies: Vec<Vec<u8>> = (0..40).map(|i| vec![i as u8; 200]).collect();
+        let records: Vec<_> = (0..40)
+            .map(|i| {
+                let fields = keyed_fields(i, &props[i], &bodies[i]);
+                (fields, fields.encoded_len().expect("size"))
+            })
+            .collect();
+        // Batches of several records, alternating between the two queues.
+        for batch in records.chunks(7) {
+            let size: usize = batch.iter().map(|(_, size)| size).sum();
             loop {
-                match master.put_fields(&fields, size) {
+                match master.put_fields(batch) {
                     Err(shardmq::storage::StoreError::Busy) => {
                         master.writable(size as u64).await.expect("room")
                     }

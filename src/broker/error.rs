@@ -309,7 +309,11 @@ impl fmt::Display for BrokerError {
                  the disk is behind the producers",
             ),
             BrokerError::RecordTooLarge { size, max } => {
-                write!(f, "the message record of {size} bytes exceeds {max} bytes")
+                write!(
+                    f,
+                    "the message records, {size} bytes, exceed the {max} bytes a commit log \
+                     segment holds"
+                )
             }
             BrokerError::Store(why) => write!(f, "store error: {why}"),
             BrokerError::PutFailed(why) => write!(f, "message not stored: {why}"),

@@ -268,22 +268,25 @@ impl CommitLog {
         })
     }
 
-    /// Appends a record of `size` bytes (its first 4 bytes say so) that `write` writes in place
-    /// into the log buffer, given the record's physical offset (to patch in, with anything
-    /// else decided at this point).
+    /// Appends records of `sizes` bytes (each one's first 4 bytes say so) back to back in one
+    /// segment, all or none: `write` writes record `i` in place into the log buffer, given
+    /// its physical offset (to patch in, with anything else decided at this point), and is
+    /// called only once the log has taken them all. The result covers them all: the first
+    /// record's offset, their total size. A batch is stored this way, as in Java's log.
     pub fn append(
         &self,
-        size: usize,
-        write: impl FnOnce(&mut [u8], PhysicalOffset),
+        sizes: impl Iterator<Item = usize> + Clone,
+        mut write: impl FnMut(usize, &mut [u8], PhysicalOffset),
     ) -> StoreResult<Appended> {
         let sh = &self.shared;
-        let (len, size) = (size, size as u64);
+        let len: usize = sizes.clone().sum();
+        let size = len as u64;
         let mut st = sh.state.borrow_mut();
         if let Some(e) = &st.failed {
             return Err(e.clone().min_failed());
         }
         let max = sh.config.segment_size - BLANK_HEADER as u64;
-        if size > max || size < 8 {
+        if size > max || sizes.clone().any(|s| s < 8) {
             return Err(StoreError::RecordTooLarge {
                 size: len,
                 max: max as usize,
@@ -309,9 +312,13 @@ impl CommitLog {
             st.close_segment(seg, pos, next);
             pos = next;
         }
-        let offset = PhysicalOffset(pos);
-        st.buffer.append_with(len, |record| write(record, offset));
-        Ok(Shared::appended(sh, st, offset, size as u32))
+        let mut at = pos;
+        for (i, len) in sizes.enumerate() {
+            st.buffer
+                .append_with(len, |record| write(i, record, PhysicalOffset(at)));
+            at += len as u64;
+        }
+        Ok(Shared::appended(sh, st, PhysicalOffset(pos), len as u32))
     }
 
     /// Whether appends totalling `size` bytes would be accepted now, with the error the

@@ -29,7 +29,7 @@ fn stamp(rec: &mut [u8], at: PhysicalOffset) {
 
 /// Appends `rec`, stamped with its offset as it is stored, and leaves it stamped.
 fn append_stamped(log: &CommitLog, rec: &mut [u8]) -> StoreResult<Appended> {
-    log.append(rec.len(), |out, at| {
+    log.append(std::iter::once(rec.len()), |_, out, at| {
         stamp(rec, at);
         out.copy_from_slice(rec);
     })

@@ -24,7 +24,8 @@ pub enum StoreError {
     /// A write or sync failed earlier; the store no longer accepts appends because the bytes
     /// after its last successful sync are of unknown state until a restart recovers them.
     Failed,
-    /// A record larger than a segment (or than the configured maximum) can never be stored.
+    /// A record, or the records of one append (a batch), larger than a segment less its
+    /// filler can never be stored.
     RecordTooLarge { size: usize, max: usize },
     /// A read named bytes the log does not hold (deleted, not yet written, or past the end).
     OutOfRange { offset: u64, size: usize },
@@ -60,7 +61,10 @@ impl fmt::Display for StoreError {
             StoreError::Busy => write!(f, "log buffer full: the disk is behind the appenders"),
             StoreError::Failed => write!(f, "store failed after an I/O error; restart to recover"),
             StoreError::RecordTooLarge { size, max } => {
-                write!(f, "record of {size} bytes exceeds the maximum of {max}")
+                write!(
+                    f,
+                    "{size} bytes of records in one append exceed the maximum of {max}"
+                )
             }
             StoreError::OutOfRange { offset, size } => {
                 write!(f, "no stored bytes at offset {offset} (+{size})")

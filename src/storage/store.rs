@@ -53,8 +53,11 @@ pub(super) struct Queue {
 /// Where a put went.
 #[derive(Debug)]
 pub struct PutResult {
+    /// Where the (first) record starts.
     pub offset: PhysicalOffset,
+    /// The (first) record's queue offset.
     pub queue_offset: QueueOffset,
+    /// The bytes appended.
     pub size: u32,
     pub store_timestamp: i64,
     /// Resolves when the record is stored under the flush policy.
@@ -131,9 +134,17 @@ fn names_a_directory(topic: &str) -> bool {
 }
 
 /// What an append knows that reput files a record by, besides its place.
+#[derive(Debug, Clone, Copy)]
 struct Marks<'a> {
     properties: FilingProperties<'a>,
     sysflag: SysFlag,
+}
+
+/// A record an append wrote: its topic and queue, and its marks when known.
+struct Written<'a> {
+    topic: &'a str,
+    queue_id: QueueId,
+    marks: Option<Marks<'a>>,
 }
 
 /// Called with (topic, queue, queue offset, tag code) of each ConsumeQueue entry as reput
@@ -300,8 +311,8 @@ impl Store {
 
     /// Appends an encoded record to (topic, queue): assigns its queue offset (0 to a half or
     /// rollback record, which no queue files), physical offset and store time, patching them
-    /// into the record. `Busy` means the log buffer is full;
-    /// wait with [`Store::writable`] and retry.
+    /// into the record. `Busy` means the log buffer is full; wait with [`Store::writable`]
+    /// and retry.
     pub fn put(&self, topic: &str, queue_id: QueueId, record: &mut [u8]) -> StoreResult<PutResult> {
         // What reput files it by, read while the caller's record is at hand; a record that
         // does not parse is left to reput, which reports it.
@@ -312,68 +323,92 @@ impl Store {
             }),
             _ => None,
         };
-        let put = self.append(topic, queue_id, record.len(), marks, |rec| {
-            rec.copy_from_slice(record)
+        let put = self.append(std::iter::once(record.len()), |_, rec| {
+            rec.copy_from_slice(record);
+            Written {
+                topic,
+                queue_id,
+                marks,
+            }
         })?;
         record::patch(record, put.queue_offset, put.offset, put.store_timestamp);
         Ok(put)
     }
 
-    /// [`Store::put`] of the record `fields` encode to, `size` bytes (their
-    /// [`RecordFields::encoded_len`]): a send's record is encoded where it is stored, never
-    /// copied.
-    pub fn put_fields(&self, fields: &RecordFields<'_>, size: usize) -> StoreResult<PutResult> {
-        let marks = Marks {
-            properties: filing_properties(fields.properties),
-            sysflag: fields.sysflag,
-        };
-        let (topic, queue_id) = (fields.topic, QueueId(fields.queue_id));
-        self.append(topic, queue_id, size, Some(marks), |rec| {
-            fields.write_sized(rec)
+    /// [`Store::put`] of the records `fields` encode to, each of the size paired with it
+    /// (its [`RecordFields::encoded_len`]), encoded where they are stored: back to back in one
+    /// segment, all or none, with one store time. The result is the first record's place
+    /// and their total size; each record after it starts where the one before ends, and the
+    /// records of one queue have consecutive queue offsets.
+    pub fn put_fields(&self, records: &[(RecordFields<'_>, usize)]) -> StoreResult<PutResult> {
+        self.append(records.iter().map(|(_, size)| *size), |i, rec| {
+            let fields = &records[i].0;
+            fields.write_sized(rec);
+            Written {
+                topic: fields.topic,
+                queue_id: QueueId(fields.queue_id),
+                marks: Some(Marks {
+                    properties: filing_properties(fields.properties),
+                    sysflag: fields.sysflag,
+                }),
+            }
         })
     }
 
-    /// Appends the record `write` writes into `size` bytes of the log, and leaves reput its
-    /// filing when `marks` say what it is filed by.
-    fn append(
+    /// Appends records of `sizes` bytes; `write` writes record `i` into its place in the log
+    /// and says what it is. Leaves reput the filing of each record whose marks it knows.
+    fn append<'r>(
         &self,
-        topic: &str,
-        queue_id: QueueId,
-        size: usize,
-        marks: Option<Marks<'_>>,
-        write: impl FnOnce(&mut [u8]),
+        sizes: impl Iterator<Item = usize> + Clone,
+        mut write: impl FnMut(usize, &mut [u8]) -> Written<'r>,
     ) -> StoreResult<PutResult> {
         if self.copies_only.get() {
             return Err(StoreError::CopiesOnly);
         }
-        let q = self.queue_or_create(topic, queue_id);
-        // Half and rollback records take no queue offset, no queue filing them (Java writes 0).
-        let consumable = marks.as_ref().map_or(true, |m| consumable(m.sysflag));
-        let queue_offset = QueueOffset(if consumable { q.next.get() } else { 0 });
         let now = self.clock.wall_ms();
-        let appended = self.log().append(size, |rec, at| {
-            write(rec);
+        let mut first_queue_offset = None;
+        // The last record's queue: a batch's records all share one.
+        let mut last: Option<(&str, QueueId, Rc<Queue>)> = None;
+        let appended = self.log().append(sizes, |i, rec, at| {
+            let Written {
+                topic,
+                queue_id,
+                marks,
+            } = write(i, rec);
             // Reput files the record under the topic and queue it carries; they must be these.
             debug_assert!(crate::wire::record::RecordView::parse(rec)
                 .is_ok_and(|v| v.topic() == topic && v.queue_id() == queue_id.0));
-            record::patch(rec, queue_offset, at, now)
+            let q = match &last {
+                Some((t, id, q)) if *t == topic && *id == queue_id => Rc::clone(q),
+                _ => {
+                    let q = self.queue_or_create(topic, queue_id);
+                    last = Some((topic, queue_id, Rc::clone(&q)));
+                    q
+                }
+            };
+            // Half and rollback records take no queue offset, no queue filing them (Java
+            // writes 0).
+            let consumable = marks.as_ref().map_or(true, |m| consumable(m.sysflag));
+            let queue_offset = QueueOffset(if consumable { q.next.get() } else { 0 });
+            if consumable {
+                q.next.set(queue_offset.0 + 1);
+            }
+            first_queue_offset.get_or_insert(queue_offset);
+            record::patch(rec, queue_offset, at, now);
+            if let Some(marks) = marks {
+                let props = marks.properties;
+                let queue = consumable.then_some(q);
+                self.filings.push(Filing {
+                    pos: at.0,
+                    size: rec.len() as u32,
+                    store_timestamp: now,
+                    keys: self.key_hashes(queue.is_some(), topic, &props),
+                    queue,
+                    queue_offset,
+                    tags_code: tags_code_of(props.tags),
+                });
+            }
         })?;
-        if consumable {
-            q.next.set(queue_offset.0 + 1);
-        }
-        if let Some(marks) = marks {
-            let props = marks.properties;
-            let queue = consumable.then_some(q);
-            self.filings.push(Filing {
-                pos: appended.offset.0,
-                size: appended.size,
-                store_timestamp: now,
-                keys: self.key_hashes(queue.is_some(), topic, &props),
-                queue,
-                queue_offset,
-                tags_code: tags_code_of(props.tags),
-            });
-        }
         if !self.reput_wanted.replace(true) {
             if let Some(w) = self.maintenance_waker.borrow_mut().take() {
                 w.wake();
@@ -381,7 +416,7 @@ impl Store {
         }
         Ok(PutResult {
             offset: appended.offset,
-            queue_offset,
+            queue_offset: first_queue_offset.unwrap_or(QueueOffset(0)),
             size: appended.size,
             store_timestamp: now,
             durable: appended.durable,

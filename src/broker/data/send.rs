@@ -549,45 +549,39 @@ impl SendHandler {
         Ok(self.answer(msg, put))
     }
 
-    /// Stores every entry of a batch as its own record. The body and the log's room are
-    /// checked whole first, so a malformed entry or a full log buffer stores nothing.
+    /// Stores every entry of a batch as its own record, back to back in one append, so a
+    /// malformed entry or a full log buffer stores nothing: a batch refused half-way would be
+    /// retried whole and duplicate the half that was stored.
     fn put_batch(
         &self,
         msg: &Message<'_>,
         body: &[u8],
     ) -> Result<(SendMessageResponseHeader, Durable), BrokerError> {
         let entries = batch::decode(body).map_err(illegal)?;
-        let mut prepared = Vec::with_capacity(entries.len());
-        let mut total = 0u64;
-        for entry in &entries {
-            let props = entry_properties(entry.properties, msg.properties)?;
-            total += msg
-                .fields(&self.config, entry.flag, entry.body, &props)
-                .encoded_len()
-                .map_err(illegal)? as u64;
-            prepared.push(props);
-        }
-        // All or nothing: a batch refused half-way would be retried whole and duplicate
-        // the half that was stored.
-        self.store.log().check_room(total)?;
-        let mut ids = String::with_capacity(entries.len() * (MESSAGE_ID_LEN_V6 + 1));
-        let mut first = None;
-        let mut last = None;
-        for (entry, props) in entries.iter().zip(&prepared) {
-            let fields = msg.fields(&self.config, entry.flag, entry.body, props);
-            let put = self.put_record(&fields, msg.kind)?;
+        let props = (entries.iter())
+            .map(|entry| entry_properties(entry.properties, msg.properties))
+            .collect::<Result<Vec<_>, _>>()?;
+        let records = (entries.iter().zip(&props))
+            .map(|(entry, props)| {
+                let fields = msg.fields(&self.config, entry.flag, entry.body, props);
+                Ok((fields, fields.encoded_len().map_err(illegal)?))
+            })
+            .collect::<Result<Vec<_>, BrokerError>>()?;
+        let put = self.store.put_fields(&records)?;
+        let mut ids = String::with_capacity(records.len() * (MESSAGE_ID_LEN_V6 + 1));
+        let mut offset = put.offset.0;
+        for (fields, size) in &records {
             if !ids.is_empty() {
                 ids.push(',');
             }
-            write_offset_message_id(&mut ids, self.config.store_host, put.offset);
-            first.get_or_insert(put.queue_offset);
-            last = Some(put.durable);
+            write_offset_message_id(&mut ids, self.config.store_host, PhysicalOffset(offset));
+            offset += *size as u64;
+            self.traffic
+                .meters
+                .message_in(fields.topic, msg.kind, *size);
         }
-        // decode refuses an empty batch, so both are set.
-        let (Some(first), Some(durable)) = (first, last) else {
-            return Err(illegal(WireError::Invalid("empty batch".into())));
-        };
-        Ok((msg.response(ids, first), durable))
+        self.traffic.add_stored(records.len() as u64);
+        Ok((msg.response(ids, put.queue_offset), put.durable))
     }
 
     /// Encodes `fields` straight into the log; counted as a message of `kind` sent.
@@ -598,7 +592,7 @@ impl SendHandler {
     ) -> Result<PutResult, BrokerError> {
         let len = fields.encoded_len().map_err(illegal)?;
         // Encoded where it is stored: the fields' size just checked out, so the write fits.
-        let put = self.store.put_fields(fields, len)?;
+        let put = self.store.put_fields(&[(*fields, len)])?;
         self.traffic.add_stored(1);
         self.traffic.meters.message_in(fields.topic, kind, len);
         Ok(put)

@@ -3,12 +3,13 @@
 use crate::broker::data::test_support::*;
 use crate::broker::handler::Handling;
 use crate::storage::config::FlushPolicy;
-use crate::storage::{run_local, QueueId};
+use crate::storage::{run_local, QueueId, QueueOffset};
 use crate::wire::batch::{encode_entry, BatchEntry};
 use crate::wire::codes::{request_code, response_code};
 use crate::wire::headers::{pull_sys_flag, PullMessageResponseHeader, SendMessageResponseHeader};
 use crate::wire::message_id::decode_offset_message_id;
 use crate::wire::record::RecordView;
+use crate::wire::RemotingCommand;
 
 const PROPS: &str =
     "TAGS\u{1}TagA\u{2}KEYS\u{1}k1\u{2}UNIQ_KEY\u{1}0A0B0C0D00002A9F0000000000000001\u{2}";
@@ -364,17 +365,66 @@ fn ali_ons_send_with_json_numbers_is_stored() {
     });
 }
 
+/// A batch send of `n` 10 KiB messages to queue 0 of T.
+fn big_batch(n: usize) -> RemotingCommand {
+    let mut out = bytes::BytesMut::new();
+    let body = vec![7u8; 10 * 1024];
+    for _ in 0..n {
+        let entry = BatchEntry {
+            flag: 0,
+            body: &body,
+            properties: "",
+        };
+        encode_entry(&mut out, &entry).expect("entry");
+    }
+    let mut header = send_header("T", 0, "");
+    header.batch = Some(true);
+    send_request(320, &header, &out)
+}
+
+/// Fills the 256 KiB test buffer without yielding, so the writer cannot drain it: big
+/// records, then small ones for the last bytes.
+fn fill_the_log_buffer(f: &Fixture) {
+    for size in [16 * 1024, 64] {
+        let body = vec![1u8; size];
+        let mut filler = crate::storage::record::encode("T", QueueId(1), &body, None);
+        while f.store.put("T", QueueId(1), &mut filler).is_ok() {}
+    }
+}
+
+#[test]
+fn a_batch_that_finds_the_log_buffer_full_waits_and_is_stored_whole() {
+    run_local(|| async {
+        let f = fixture(FlushPolicy::Async, 16).await;
+        fill_the_log_buffer(&f);
+        let request = big_batch(4);
+        let Handling::Later(later) = f.send.handle(producer(), &request) else {
+            panic!("a batch into a full buffer waits");
+        };
+        let response = later.await.expect("answered");
+        assert_eq!(response.code, response_code::SUCCESS);
+        let answer: SendMessageResponseHeader = response.decode_header().expect("header");
+        let ids = answer.msg_id.split(',').map(decode_offset_message_id);
+        let offsets: Vec<u64> = ids.map(|id| id.expect("id").1 .0).collect();
+        f.store.reput().await.expect("reput");
+        let entries = f.store.entries("T", QueueId(0), QueueOffset(0), 10).await;
+        let stored: Vec<u64> = (entries.expect("entries").iter())
+            .map(|e| e.physical_offset.0)
+            .collect();
+        assert_eq!(stored, offsets, "four records, their ids' offsets");
+        let sizes = offsets.windows(2).map(|w| w[1] - w[0]);
+        assert!(
+            sizes.clone().all(|s| s > 10 * 1024),
+            "back to back: {offsets:?}"
+        );
+    });
+}
+
 #[test]
 fn a_send_that_finds_the_log_buffer_full_waits_for_room() {
     run_local(|| async {
         let f = fixture(FlushPolicy::Async, 16).await;
-        // Fill the 256 KiB test buffer without yielding, so the writer cannot drain it: big
-        // records, then small ones for the last bytes.
-        for size in [16 * 1024, 64] {
-            let body = vec![1u8; size];
-            let mut filler = crate::storage::record::encode("T", QueueId(1), &body, None);
-            while f.store.put("T", QueueId(1), &mut filler).is_ok() {}
-        }
+        fill_the_log_buffer(&f);
         let body = vec![2u8; 1024];
         let request = send_request(310, &send_header("T", 0, ""), &body);
         let Handling::Later(later) = f.send.handle(producer(), &request) else {
@@ -393,24 +443,14 @@ fn a_send_that_finds_the_log_buffer_full_waits_for_room() {
 }
 
 #[test]
-fn batch_the_log_has_no_room_for_stores_nothing() {
+fn a_batch_larger_than_a_segment_is_refused_and_stores_nothing() {
     run_local(|| async {
         let f = fixture(FlushPolicy::Async, 16).await;
-        // The test log buffers 256 KiB; this batch needs more.
-        let mut out = bytes::BytesMut::new();
-        let body = vec![7u8; 10 * 1024];
-        for _ in 0..30 {
-            let entry = BatchEntry {
-                flag: 0,
-                body: &body,
-                properties: "",
-            };
-            encode_entry(&mut out, &entry).expect("entry");
-        }
-        let mut header = send_header("T", 0, "");
-        header.batch = Some(true);
-        let response = f.send(&send_request(320, &header, &out)).await;
-        assert_eq!(response.code, response_code::SYSTEM_BUSY);
+        // A batch is stored in one segment, as in Java's log: the test's are 64 KiB.
+        let response = f.send(&big_batch(30)).await;
+        assert_eq!(response.code, response_code::MESSAGE_ILLEGAL);
+        let remark = response.remark.unwrap_or_default();
+        assert!(remark.contains("segment holds"), "{remark}");
         assert_eq!(f.store.queue_range("T", QueueId(0)).1 .0, 0);
     });
 }
