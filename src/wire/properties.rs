@@ -95,8 +95,6 @@ pub struct Pairs<'a> {
 impl<'a> Iterator for Pairs<'a> {
     type Item = (&'a str, &'a str);
 
-    /// Splits with byte loops: the separators are ASCII and segments are a few bytes long,
-    /// too short for a searcher to pay off.
     fn next(&mut self) -> Option<Self::Item> {
         while !self.rest.is_empty() {
             let (segment, rest) = split_at_byte(self.rest, PROPERTY_SEPARATOR as u8);
@@ -119,7 +117,7 @@ impl<'a> Iterator for Pairs<'a> {
 /// The text before the first `separator` (an ASCII byte, so both halves are whole `str`s) and
 /// the text after it; all of `text` and "" without one.
 fn split_at_byte(text: &str, separator: u8) -> (&str, &str) {
-    match text.bytes().position(|b| b == separator) {
+    match memchr::memchr(separator, text.as_bytes()) {
         Some(at) => (&text[..at], &text[at + 1..]),
         None => (text, ""),
     }
