@@ -13,12 +13,12 @@ use shardmq::clock::{Clock, ManualClock};
 use shardmq::storage::config::{FlushPolicy, LogConfig, StoreConfig};
 use shardmq::storage::index::Geometry;
 use shardmq::storage::io::{Disk, Faults, MemDisk};
-use shardmq::storage::record::encode;
+use shardmq::storage::record::{encode, fields_with_properties};
 use shardmq::storage::retention::{RetentionConfig, Sweep};
 use shardmq::storage::store::Store;
 use shardmq::storage::{PhysicalOffset, QueueId, QueueOffset};
 use shardmq::wire::properties::java_hash;
-use shardmq::wire::record::{RecordFields, RecordVersion, SysFlag};
+use shardmq::wire::record::{RecordFields, SysFlag};
 
 fn config(root: PathBuf, flush: FlushPolicy) -> StoreConfig {
     let mut log = LogConfig::small(flush);
@@ -502,29 +502,11 @@ fn a_replica_files_copied_records_where_its_master_did() {
 /// A send's record with tags, keys and a unique key; every fifth a half (prepared) record,
 /// which no queue holds.
 fn keyed_fields<'a>(i: usize, props: &'a str, body: &'a [u8]) -> RecordFields<'a> {
-    let host = std::net::SocketAddr::from(([127, 0, 0, 1], 10911));
-    let sysflag = if i % 5 == 4 {
-        SysFlag(SysFlag::TRANSACTION_PREPARED)
-    } else {
-        SysFlag::default()
-    };
-    RecordFields {
-        version: RecordVersion::for_topic("Keyed"),
-        queue_id: (i % 2) as u32,
-        flag: 0,
-        queue_offset: QueueOffset(0),
-        physical_offset: PhysicalOffset(0),
-        sysflag,
-        born_timestamp_ms: 1,
-        born_host: host,
-        store_timestamp_ms: 0,
-        store_host: host,
-        reconsume_times: 0,
-        prepared_transaction_offset: PhysicalOffset(0),
-        body,
-        topic: "Keyed",
-        properties: props,
+    let mut fields = fields_with_properties("Keyed", QueueId((i % 2) as u32), body, props);
+    if i % 5 == 4 {
+        fields.sysflag = SysFlag(SysFlag::TRANSACTION_PREPARED);
     }
+    fields
 }
 
 async fn records_keyed(store: &Store, key: &str) -> Vec<Vec<u8>> {

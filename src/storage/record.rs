@@ -150,8 +150,24 @@ pub fn encode(topic: &str, queue_id: QueueId, body: &[u8], tags: Option<&str>) -
 /// [`encode`] with a whole properties string (docs/protocol.md §3.3), e.g. with `KEYS` and
 /// `UNIQ_KEY`.
 pub fn encode_with_properties(topic: &str, queue_id: QueueId, body: &[u8], props: &str) -> Vec<u8> {
+    let fields = fields_with_properties(topic, queue_id, body, props);
+    let len = fields
+        .encoded_len()
+        .expect("test records are within limits");
+    let mut out = vec![0u8; len];
+    fields.encode_into(&mut out).expect("sized by encoded_len");
+    out
+}
+
+/// The fields [`encode_with_properties`] encodes, for [`super::store::Store::put_fields`].
+pub fn fields_with_properties<'a>(
+    topic: &'a str,
+    queue_id: QueueId,
+    body: &'a [u8],
+    props: &'a str,
+) -> RecordFields<'a> {
     let host = SocketAddr::from((Ipv4Addr::LOCALHOST, 10911));
-    let fields = RecordFields {
+    RecordFields {
         version: RecordVersion::for_topic(topic),
         queue_id: queue_id.0,
         flag: 0,
@@ -167,13 +183,7 @@ pub fn encode_with_properties(topic: &str, queue_id: QueueId, body: &[u8], props
         body,
         topic,
         properties: props,
-    };
-    let len = fields
-        .encoded_len()
-        .expect("test records are within limits");
-    let mut out = vec![0u8; len];
-    fields.encode_into(&mut out).expect("sized by encoded_len");
-    out
+    }
 }
 
 #[cfg(test)]
