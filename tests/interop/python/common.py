@@ -5,8 +5,10 @@ The report has the same events as the Rust and Node drivers: started, sent, rece
 
 import argparse
 import json
+import os
 import sys
 import threading
+import time
 
 _lock = threading.Lock()
 
@@ -54,6 +56,52 @@ def padded_body(text, size):
         return text
     fill = FILLER * (-(-(size - len(text)) // len(FILLER)))
     return text + fill[: size - len(text)]
+
+
+def native_log():
+    """This process's rocketmq-cpp log files (`$HOME/logs/rocketmq-cpp/<pid>_rocketmq-cpp.log.N`;
+    a process whose id an earlier one had gets the next N) with their sizes."""
+    directory = os.path.join(os.path.expanduser("~"), "logs", "rocketmq-cpp")
+    prefix = f"{os.getpid()}_rocketmq-cpp.log."
+    try:
+        names = sorted(name for name in os.listdir(directory) if name.startswith(prefix))
+    except FileNotFoundError:
+        return {}
+    paths = [os.path.join(directory, name) for name in names]
+    return {path: os.path.getsize(path) for path in paths}
+
+
+def native_log_since(before):
+    """What the native library logged after the `native_log()` snapshot `before`."""
+    written = []
+    for path in native_log():
+        with open(path, "rb") as file:
+            file.seek(before.get(path, 0))
+            written.append(file.read().decode("utf-8", "replace"))
+    return "".join(written)
+
+
+# The C++ client (1.2.3, `MQClientFactory::startScheduledTask`) sends its first scheduled
+# heartbeat 10 ms after start, from a thread of its own. If the first sends have fetched the route
+# by then, that thread creates its connections to the brokers while a send creates its own, and the
+# table lock they share is taken with a wait (`TcpRemotingClient::CreateTransport`) that in this
+# build gives up at once: every try of the send fails without reaching a broker, reported as
+# "No route info of this topic". On a busy machine the heartbeat thread is preempted holding the
+# lock and all five tries fail. Sends begin once that heartbeat has run (it finds no broker yet and
+# says so); the next is 30 s later, when the connections exist.
+STARTUP_HEARTBEATS = 2
+
+
+def wait_startup_heartbeat(before, seconds=10):
+    """Waits until the client started after the snapshot `before` has run its start-up heartbeat
+    and its first scheduled one; returns whether it saw them (a log that does not say so costs
+    only the wait)."""
+    deadline = time.monotonic() + seconds
+    while native_log_since(before).count("sendheartbeat") < STARTUP_HEARTBEATS:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
 
 
 def line(event, **fields):

@@ -17,7 +17,7 @@ import time
 
 from rocketmq.client import Message, Producer
 
-from common import line, padded_body, parser, set_credentials
+from common import line, native_log, padded_body, parser, set_credentials, wait_startup_heartbeat
 
 # The C++ client refuses bodies over 128 KiB by default; Java's clients, the Rust client and
 # the broker take up to 4 MiB.
@@ -57,7 +57,9 @@ def main():
     producer.set_max_message_size(MAX_MESSAGE_SIZE)
     try:
         set_credentials(producer, args)
+        log_before = native_log()
         producer.start()
+        heartbeats = wait_startup_heartbeat(log_before)
     except Exception as error:  # the native library raises its own exception types
         line("error", stage="start", index=None, error=str(error))
         line("done", ok=False, sent=0, failed=count)
@@ -69,6 +71,7 @@ def main():
         mode=args.mode,
         orderly=args.orderly,
         accessKey=args.access_key,
+        startupHeartbeats=heartbeats,
     )
 
     def result_fields(result):
