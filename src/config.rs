@@ -60,6 +60,10 @@ pub enum FlushDiskType {
     SyncFlush,
 }
 
+/// What `ioMemoryBytesPerShard` accepts: glommio registers at least 64 KiB, and io_uring
+/// refuses a registered buffer over 1 GiB.
+const IO_MEMORY_RANGE: std::ops::RangeInclusive<i64> = (64 << 10)..=(1 << 30);
+
 /// Java's default `messageDelayLevel`.
 pub const MESSAGE_DELAY_LEVEL_DEFAULT: &str =
     "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
@@ -264,6 +268,10 @@ pub struct BrokerConfig {
     /// thread sleeps; zero sleeps at once. Longer spins trade CPU for latency at moderate
     /// load, most on virtual machines, where waking a sleeping CPU is slow.
     pub spin_before_park: Duration,
+    /// `ioMemoryBytesPerShard`: memory each shard registers with io_uring for its I/O
+    /// buffers, locked (docs/operations.md, "Locked memory"); `None` means what its log's
+    /// buffers take, as far as the locked-memory limit allows.
+    pub io_memory_bytes_per_shard: Option<usize>,
     pub embedded_namesrv: bool,
     pub namesrv_listen_port: u16,
     /// `maxConnectionsPerShard`: connections a shard serves at once on its broker ports;
@@ -350,6 +358,7 @@ impl Default for BrokerConfig {
             timer_precision_ms: 1000,
             shards: None,
             spin_before_park: shards::SPIN_BEFORE_PARK_DEFAULT,
+            io_memory_bytes_per_shard: None,
             embedded_namesrv: true,
             namesrv_listen_port: 9876,
             max_connections_per_shard: limits::SHARD_CONNECTIONS_MAX,
@@ -509,6 +518,11 @@ impl BrokerConfig {
                 "expected microseconds ≥ 0",
             )
             .map(|v| self.spin_before_park = Duration::from_micros(v)),
+            "ioMemoryBytesPerShard" => need(
+                number(value, IO_MEMORY_RANGE),
+                "expected bytes 65536-1073741824",
+            )
+            .map(|v| self.io_memory_bytes_per_shard = Some(v)),
             "embeddedNamesrv" => need(boolean(value), BOOL_RULE).map(|v| self.embedded_namesrv = v),
             "namesrvListenPort" => {
                 need(port(value), PORT_RULE).map(|v| self.namesrv_listen_port = v)

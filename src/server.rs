@@ -36,7 +36,7 @@ use crate::ha::{self, master::ShardLog, slave::MasterAddrs};
 use crate::metrics;
 use crate::namesrv::{KvConfig, NameServer};
 use crate::net::{self, Server, ShardBudget};
-use crate::storage::io::Disk;
+use crate::storage::io::{use_registered_memory, Disk};
 use crate::storage::lock::{LockError, StoreLock};
 use crate::storage::store::Store;
 use crate::storage::StoreResult;
@@ -109,8 +109,10 @@ pub fn run_broker(mut config: BrokerConfig) -> Result<(), ServerError> {
         runtime.shards = shards;
     }
     let shards = runtime.shards;
-    // What GET_BROKER_CONFIG shows: the count running, whoever chose it.
+    runtime.io_memory_bytes = io_memory(&config, &runtime);
+    // What GET_BROKER_CONFIG shows: the count and the memory in use, whoever chose them.
     config.shards = Some(shards);
+    config.io_memory_bytes_per_shard = Some(runtime.io_memory_bytes);
     if (0..shards).any(|k| shard_ports(config.listen_port, k).is_none()) {
         return Err(ServerError::Ports {
             listen_port: config.listen_port,
@@ -151,6 +153,33 @@ pub fn run_broker(mut config: BrokerConfig) -> Result<(), ServerError> {
     result
         .map(drop)
         .map_err(|error| ServerError::Runtime(error.to_string()))
+}
+
+/// The memory each shard registers with io_uring: `ioMemoryBytesPerShard`, or else what its
+/// log's blocks take in steady use, cut to what the locked-memory limit holds. A block from
+/// registered memory is written and read without the kernel pinning its pages for each
+/// transfer (bench/RESULTS.md, "Registered buffers"); past it, blocks come from the heap.
+fn io_memory(config: &BrokerConfig, runtime: &shards::Config) -> usize {
+    if let Some(bytes) = config.io_memory_bytes_per_shard {
+        return bytes;
+    }
+    let wanted = context::store_config(config, 0).log.buffer_bytes();
+    let fits = shards::io_memory_within_memlock(runtime, wanted);
+    if fits < wanted {
+        let full = shards::Config {
+            io_memory_bytes: wanted,
+            ..runtime.clone()
+        };
+        let needed_kib = shards::memlock_required(&full).div_ceil(1024);
+        tracing::warn!(
+            registered = fits,
+            wanted,
+            "the locked-memory limit holds less registered io memory than the log's blocks \
+             take: blocks past it pin their pages for every write and read; raise \
+             `ulimit -l` to {needed_kib} KiB (docs/operations.md, \"Locked memory\")"
+        );
+    }
+    fits
 }
 
 /// Open files a broker with tens of thousands of queues and connections needs: each
@@ -386,6 +415,7 @@ async fn open_shard(
     })?;
     let store_config = context::store_config(config, index);
     let store_dir = store_config.shard_dir();
+    use_registered_memory();
     let store = Store::open(Disk::Dma, store_config, Clock::system())
         .await
         .map_err(|error| ServerError::Store {

@@ -105,6 +105,29 @@ pub fn memlock_required(config: &Config) -> u64 {
     (per_shard * config.shards as u64).max(MEMLOCK_FLOOR_BYTES)
 }
 
+/// The largest io memory, up to `wanted`, that `config`'s shards can register under this
+/// process's locked-memory limit: `wanted` itself with CAP_IPC_LOCK or no limit. Never
+/// below glommio's 64 KiB, which [`preflight`] then refuses when even that does not fit.
+pub fn io_memory_within_memlock(config: &Config, wanted: usize) -> usize {
+    let limit = match has_cap_ipc_lock() {
+        true => u64::MAX,
+        false => memlock_limit(),
+    };
+    io_memory_within(config, wanted, limit)
+}
+
+/// [`io_memory_within_memlock`] under a limit of `limit_bytes`.
+fn io_memory_within(config: &Config, wanted: usize, limit_bytes: u64) -> usize {
+    let per_ring = limit_bytes / (config.shards.max(1) as u64) / RINGS_PER_SHARD;
+    let room = per_ring.saturating_sub(ring_bytes(config.ring_depth as u64));
+    let fits = room / PAGE_BYTES * PAGE_BYTES;
+    let fits = usize::try_from(fits).unwrap_or(usize::MAX);
+    fits.clamp(
+        IO_MEMORY_MIN_BYTES as usize,
+        wanted.max(IO_MEMORY_MIN_BYTES as usize),
+    )
+}
+
 /// Kernel memory of one ring of `depth` entries: 64-byte SQEs, a completion queue twice as
 /// deep with 16-byte CQEs, the SQ index array and the ring headers. Older kernels charge it
 /// to RLIMIT_MEMLOCK, newer ones to the memory cgroup; counting it keeps the check safe on both.
@@ -228,6 +251,22 @@ mod tests {
         // 3 registrations of 10 MiB plus three small rings.
         assert!(one > 30 << 20 && one < (30 << 20) + (200 << 10), "{one}");
         assert_eq!(memlock_required(&config(4, 10 << 20)), 4 * one);
+    }
+
+    #[test]
+    fn io_memory_is_cut_to_what_the_limit_holds() {
+        let two = config(2, 0);
+        let wanted = 144 << 20;
+        assert_eq!(io_memory_within(&two, wanted, u64::MAX), wanted);
+        // 64 MiB for two shards: a sixth of it per registration, less the ring.
+        let fits = io_memory_within(&two, wanted, 64 << 20);
+        assert!(fits > 10 << 20 && fits < (64 << 20) / 6, "{fits}");
+        assert_eq!(fits % 4096, 0);
+        let cut = config(2, fits);
+        assert!(memlock_required(&cut) <= 64 << 20);
+        assert!(memlock_required(&config(2, fits + 4096)) > 64 << 20);
+        // Below glommio's own minimum the minimum stands, and preflight judges it.
+        assert_eq!(io_memory_within(&two, wanted, 4096), 64 << 10);
     }
 
     #[test]

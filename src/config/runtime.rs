@@ -207,6 +207,10 @@ impl BrokerConfig {
             ("brokerIP2", self.broker_ip2.map(|ip| ip.to_string())),
             ("haListenPort", self.ha_listen_port.map(|p| p.to_string())),
             ("shards", self.shards.map(|n| n.to_string())),
+            (
+                "ioMemoryBytesPerShard",
+                self.io_memory_bytes_per_shard.map(|n| n.to_string()),
+            ),
         ];
         keys.extend(optional.into_iter().filter_map(|(k, v)| Some((k, v?))));
         keys.extend(self.metrics.properties());

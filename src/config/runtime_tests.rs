@@ -75,6 +75,7 @@ fn everything_set() -> BrokerConfig {
         timer_precision_ms: 100,
         shards: Some(3),
         spin_before_park: Duration::from_micros(7),
+        io_memory_bytes_per_shard: Some(1 << 20),
         embedded_namesrv: false,
         namesrv_listen_port: 19876,
         max_connections_per_shard: 99,

@@ -55,6 +55,19 @@ fn a_shards_connections_are_bounded_by_its_own_keys() {
 }
 
 #[test]
+fn io_memory_is_the_log_blocks_unless_set() {
+    let mut config = BrokerConfig::default();
+    assert_eq!(
+        config.io_memory_bytes_per_shard, None,
+        "what the log's blocks take"
+    );
+    config
+        .set("ioMemoryBytesPerShard", "16777216", "-o")
+        .expect("bytes");
+    assert_eq!(config.io_memory_bytes_per_shard, Some(16 << 20));
+}
+
+#[test]
 fn a_java_broker_conf_applies_and_ignores_what_has_no_meaning() {
     let conf = file(
         "brokerClusterName = ProdCluster\nbrokerName=broker-b\nbrokerId=0\n\
@@ -126,6 +139,8 @@ fn invalid_values_name_key_and_value() {
         ("brokerName", "bad name"),
         ("namesrvAddr", "nohost-invalid.invalid:x"),
         ("spinBeforeParkMicros", "-1"),
+        ("ioMemoryBytesPerShard", "65535"),
+        ("ioMemoryBytesPerShard", "1073741825"),
     ] {
         let err = config.set(key, value, "-o").expect_err(key);
         let text = err.to_string();

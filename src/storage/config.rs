@@ -19,6 +19,10 @@ pub enum FlushPolicy {
     Sync,
 }
 
+/// Blocks a log holds besides its caches: the open one, up to eight kept for reuse, the
+/// copies its writes in flight send, and the blocks its readers read ahead.
+pub const BLOCKS_BESIDE_CACHES: usize = 16;
+
 /// CommitLog settings.
 #[derive(Debug, Clone)]
 pub struct LogConfig {
@@ -78,6 +82,13 @@ impl LogConfig {
             "unwritten_bytes_max"
         );
         assert!(self.writes_in_flight_max > 0, "writes_in_flight_max");
+    }
+
+    /// The memory the log's blocks take in steady use: the tail cache, the read cache and
+    /// [`BLOCKS_BESIDE_CACHES`] more. What a shard registers with io_uring unless told
+    /// otherwise (`ioMemoryBytesPerShard`).
+    pub fn buffer_bytes(&self) -> usize {
+        self.tail_cache_bytes + self.read_cache_bytes + BLOCKS_BESIDE_CACHES * self.block_size
     }
 
     /// A small geometry for tests: 64 KiB segments of 8 KiB blocks.

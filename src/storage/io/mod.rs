@@ -41,15 +41,39 @@ pub const fn align_down(n: u64) -> u64 {
     n / IO_ALIGN as u64 * IO_ALIGN as u64
 }
 
-/// Allocates a zeroed, aligned buffer of `size` bytes (a multiple of [`IO_ALIGN`]). Blocks live
-/// long (they double as the tail cache), so they come from the global allocator rather than
-/// the reactor's small registered pool.
+thread_local! {
+    /// Whether this thread's buffers come from its executor's registered io memory.
+    static REGISTERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Makes the buffers this thread allocates from now on come from its glommio executor's
+/// registered io memory while that has room, and from the heap once it is full. The kernel
+/// pins a heap buffer's pages for every O_DIRECT transfer and unpins them after; a registered
+/// buffer was pinned once, when the executor started, and goes out with `WriteFixed` /
+/// `ReadFixed`. Blocks live long (they double as the tail cache), so the memory they take is
+/// what the shard registered for them (docs/storage.md, "Registered buffers").
+///
+/// Only for a thread running a glommio executor, which every allocation then needs.
+pub fn use_registered_memory() {
+    REGISTERED.set(true);
+}
+
+/// An aligned buffer of `size` bytes, its contents unspecified.
+fn dma_buffer(size: usize) -> DmaBuffer {
+    if REGISTERED.get() {
+        glommio::allocate_dma_buffer(size)
+    } else {
+        glommio::allocate_dma_buffer_global(size)
+    }
+}
+
+/// Allocates a zeroed, aligned buffer of `size` bytes (a multiple of [`IO_ALIGN`]).
 pub fn alloc_block(size: usize) -> DmaBuffer {
     assert!(
         size > 0 && size % IO_ALIGN == 0,
         "block size {size} not aligned"
     );
-    let mut buf = glommio::allocate_dma_buffer_global(size);
+    let mut buf = dma_buffer(size);
     buf.as_bytes_mut().fill(0);
     buf
 }
@@ -61,7 +85,7 @@ pub fn block_holding(front: &[u8], size: usize) -> DmaBuffer {
         "block size {size} not aligned or under {}",
         front.len()
     );
-    let mut buf = glommio::allocate_dma_buffer_global(size);
+    let mut buf = dma_buffer(size);
     let (copied, rest) = buf.as_bytes_mut().split_at_mut(front.len());
     copied.copy_from_slice(front);
     rest.fill(0);
