@@ -155,15 +155,30 @@ pub fn run_broker(mut config: BrokerConfig) -> Result<(), ServerError> {
         .map_err(|error| ServerError::Runtime(error.to_string()))
 }
 
+/// Of the memory this process may use, the part all shards together register by default:
+/// the registered memory is resident from start-up, so a small container must still start
+/// and have room for the rest.
+const IO_MEMORY_SHARE_OF_MEMORY: u64 = 4;
+
 /// The memory each shard registers with io_uring: `ioMemoryBytesPerShard`, or else what its
-/// log's blocks take in steady use, cut to what the locked-memory limit holds. A block from
-/// registered memory is written and read without the kernel pinning its pages for each
-/// transfer (bench/RESULTS.md, "Registered buffers"); past it, blocks come from the heap.
+/// log's blocks take in steady use, at most a quarter of the process's memory over all shards
+/// and cut to what the locked-memory limit holds. A block from registered memory is written
+/// and read without the kernel pinning its pages for each transfer (bench/RESULTS.md,
+/// "Registered buffers"); past it, blocks come from the heap.
 fn io_memory(config: &BrokerConfig, runtime: &shards::Config) -> usize {
     if let Some(bytes) = config.io_memory_bytes_per_shard {
         return bytes;
     }
-    let wanted = context::store_config(config, 0).log.buffer_bytes();
+    let blocks = context::store_config(config, 0).log.buffer_bytes();
+    let wanted = memory_share(blocks, shards::memory_limit_bytes(), runtime.shards);
+    if wanted < blocks {
+        tracing::info!(
+            per_shard = wanted,
+            blocks,
+            "registered io memory per shard cut to a quarter of this process's memory over \
+             its shards; ioMemoryBytesPerShard sets it"
+        );
+    }
     let fits = shards::io_memory_within_memlock(runtime, wanted);
     if fits < wanted {
         let full = shards::Config {
@@ -180,6 +195,14 @@ fn io_memory(config: &BrokerConfig, runtime: &shards::Config) -> usize {
         );
     }
     fits
+}
+
+/// `blocks`, at most a [`IO_MEMORY_SHARE_OF_MEMORY`]th of `memory` over `shards`.
+fn memory_share(blocks: usize, memory: Option<u64>, shards: usize) -> usize {
+    let share = memory.map_or(u64::MAX, |bytes| {
+        bytes / IO_MEMORY_SHARE_OF_MEMORY / shards.max(1) as u64
+    });
+    blocks.min(usize::try_from(share).unwrap_or(usize::MAX))
 }
 
 /// Open files a broker with tens of thousands of queues and connections needs: each
@@ -634,4 +657,18 @@ pub fn run_namesrv(config: NamesrvConfig) -> Result<(), ServerError> {
     result
         .map(drop)
         .map_err(|error| ServerError::Runtime(error.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_small_machine_registers_a_quarter_of_its_memory() {
+        let blocks = 144 << 20;
+        assert_eq!(memory_share(blocks, Some(24 << 30), 2), blocks);
+        assert_eq!(memory_share(blocks, None, 64), blocks);
+        // A 1 GiB container given eight shards: 32 MiB each.
+        assert_eq!(memory_share(blocks, Some(1 << 30), 8), 32 << 20);
+    }
 }

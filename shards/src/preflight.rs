@@ -116,6 +116,32 @@ pub fn io_memory_within_memlock(config: &Config, wanted: usize) -> usize {
     io_memory_within(config, wanted, limit)
 }
 
+/// The memory this process may use: the machine's (`MemTotal`), or its cgroup's limit when
+/// that is lower (v2 `memory.max`, v1 `memory.limit_in_bytes`, as a container sees them at
+/// `/sys/fs/cgroup`). `None` when neither can be read.
+pub fn memory_limit_bytes() -> Option<u64> {
+    let read = |path: &str| fs::read_to_string(path).ok();
+    let total = read("/proc/meminfo").and_then(|text| mem_total(&text));
+    let cgroup = [
+        "/sys/fs/cgroup/memory.max",
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+    ]
+    .iter()
+    .filter_map(|path| read(path)?.trim().parse::<u64>().ok())
+    .min();
+    match (total, cgroup) {
+        (Some(total), Some(cgroup)) => Some(total.min(cgroup)),
+        (total, cgroup) => total.or(cgroup),
+    }
+}
+
+/// `MemTotal` of a `/proc/meminfo` text, in bytes.
+fn mem_total(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find_map(|l| l.strip_prefix("MemTotal:"))?;
+    let kib = line.trim().strip_suffix("kB")?.trim().parse::<u64>().ok()?;
+    kib.checked_mul(1024)
+}
+
 /// [`io_memory_within_memlock`] under a limit of `limit_bytes`.
 fn io_memory_within(config: &Config, wanted: usize, limit_bytes: u64) -> usize {
     let per_ring = limit_bytes / (config.shards.max(1) as u64) / RINGS_PER_SHARD;
@@ -267,6 +293,15 @@ mod tests {
         assert!(memlock_required(&config(2, fits + 4096)) > 64 << 20);
         // Below glommio's own minimum the minimum stands, and preflight judges it.
         assert_eq!(io_memory_within(&two, wanted, 4096), 64 << 10);
+    }
+
+    #[test]
+    fn memory_limit_reads_meminfo() {
+        let meminfo = "MemTotal:       24683772 kB\nMemFree:         1000 kB\n";
+        assert_eq!(mem_total(meminfo), Some(24_683_772 * 1024));
+        assert_eq!(mem_total("MemFree: 1 kB\n"), None);
+        let limit = memory_limit_bytes().expect("this host's memory");
+        assert!(limit > 64 << 20, "{limit}");
     }
 
     #[test]
