@@ -126,13 +126,8 @@ pub fn memory_limit_bytes() -> Option<u64> {
         "/sys/fs/cgroup/memory.max",
         "/sys/fs/cgroup/memory/memory.limit_in_bytes",
     ]
-    .iter()
-    .filter_map(|path| read(path)?.trim().parse::<u64>().ok())
-    .min();
-    match (total, cgroup) {
-        (Some(total), Some(cgroup)) => Some(total.min(cgroup)),
-        (total, cgroup) => total.or(cgroup),
-    }
+    .map(|path| read(path).and_then(|text| text.trim().parse::<u64>().ok()));
+    total.into_iter().chain(cgroup.into_iter().flatten()).min()
 }
 
 /// `MemTotal` of a `/proc/meminfo` text, in bytes.
