@@ -82,8 +82,8 @@ pub use glommio::Task;
 pub use launch::{launch, LaunchError, Launcher};
 pub use mailbox::MailboxError;
 pub use preflight::{
-    allowed_cpus, io_memory_within_memlock, memlock_required, memory_limit_bytes, preflight,
-    raise_open_files_limit, StartError, MEMLOCK_FLOOR_BYTES,
+    allowed_cpus, host_memory_bytes, io_memory_within_memlock, memlock_required,
+    memory_limit_bytes, preflight, raise_open_files_limit, StartError, MEMLOCK_FLOOR_BYTES,
 };
 pub use replicated::{ReplicaError, Replicated};
 pub use shard::Shard;

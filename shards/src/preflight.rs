@@ -121,13 +121,18 @@ pub fn io_memory_within_memlock(config: &Config, wanted: usize) -> usize {
 /// `/sys/fs/cgroup`). `None` when neither can be read.
 pub fn memory_limit_bytes() -> Option<u64> {
     let read = |path: &str| fs::read_to_string(path).ok();
-    let total = read("/proc/meminfo").and_then(|text| mem_total(&text));
+    let total = host_memory_bytes();
     let cgroup = [
         "/sys/fs/cgroup/memory.max",
         "/sys/fs/cgroup/memory/memory.limit_in_bytes",
     ]
     .map(|path| read(path).and_then(|text| text.trim().parse::<u64>().ok()));
     total.into_iter().chain(cgroup.into_iter().flatten()).min()
+}
+
+/// The machine's memory (`MemTotal`); `None` without `/proc`.
+pub fn host_memory_bytes() -> Option<u64> {
+    mem_total(&fs::read_to_string("/proc/meminfo").ok()?)
 }
 
 /// `MemTotal` of a `/proc/meminfo` text, in bytes.

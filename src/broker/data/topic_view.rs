@@ -154,12 +154,5 @@ impl TopicView for ShardTopics {
 /// read once. Unknown (no `/proc`), no reader counts as far behind.
 fn host_memory_bytes() -> u64 {
     static TOTAL: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    *TOTAL.get_or_init(|| {
-        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-        let kib = meminfo.lines().find_map(|line| {
-            let rest = line.strip_prefix("MemTotal:")?;
-            rest.trim().strip_suffix("kB")?.trim().parse::<u64>().ok()
-        });
-        kib.map_or(u64::MAX, |kib| kib.saturating_mul(1024))
-    })
+    *TOTAL.get_or_init(|| shards::host_memory_bytes().unwrap_or(u64::MAX))
 }
