@@ -7,10 +7,11 @@ mod common;
 
 use std::net::TcpStream;
 use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
 
 use common::{
     code_of, create_topic, decode_record, free_port, free_port_block, pull_until_found, request,
-    send_v2, wait_until, PATIENCE, SUCCESS,
+    send_v2, terminate, wait_until, PATIENCE, SUCCESS,
 };
 use serde_json::json;
 
@@ -75,8 +76,7 @@ struct Running(Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        terminate(&mut self.0, Duration::from_secs(20));
     }
 }
 

@@ -21,7 +21,7 @@ pub enum FlushPolicy {
 
 /// Blocks a log holds besides its caches: the open one, up to eight kept for reuse, the
 /// copies its writes in flight send, and the blocks its readers read ahead.
-pub const BLOCKS_BESIDE_CACHES: usize = 16;
+const BLOCKS_BESIDE_CACHES: usize = 16;
 
 /// CommitLog settings.
 #[derive(Debug, Clone)]
@@ -85,7 +85,7 @@ impl LogConfig {
     }
 
     /// The memory the log's blocks take in steady use: the tail cache, the read cache and
-    /// [`BLOCKS_BESIDE_CACHES`] more. What a shard registers with io_uring unless told
+    /// `BLOCKS_BESIDE_CACHES` more. What a shard registers with io_uring unless told
     /// otherwise (`ioMemoryBytesPerShard`).
     pub fn buffer_bytes(&self) -> usize {
         self.tail_cache_bytes + self.read_cache_bytes + BLOCKS_BESIDE_CACHES * self.block_size
